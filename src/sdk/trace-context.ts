@@ -1,0 +1,64 @@
+/**
+ * W3C Trace Context in and out of envelopes and event messages.
+ *
+ * Baton writes `traceparent`/`tracestate` itself rather than through the global
+ * propagator: a host that registered a tracer provider but no propagator (the
+ * API's default is a no-op) would otherwise send envelopes that cannot be linked.
+ * `propagation: 'global'` defers to the host's propagator instead (for baggage, B3...).
+ *
+ * @see https://www.w3.org/TR/trace-context/#traceparent-header
+ */
+import {
+  context as contextApi,
+  createTraceState,
+  isSpanContextValid,
+  propagation,
+  trace,
+  type Context,
+  type SpanContext,
+} from '@opentelemetry/api';
+import type { TraceContextCarrier } from '../model/envelope.js';
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/** How trace context travels: Baton's own W3C writer, or the host's registered propagator. */
+export type PropagationMode = 'w3c' | 'global';
+
+/** Writes the span context of `ctx` into a fresh carrier. */
+export function injectTraceContext(ctx: Context, mode: PropagationMode): TraceContextCarrier | undefined {
+  if (mode === 'global') {
+    const carrier: Record<string, string> = {};
+    propagation.inject(ctx, carrier);
+    return carrier.traceparent ? carrier : undefined;
+  }
+  const sc = trace.getSpanContext(ctx);
+  if (!sc || !isSpanContextValid(sc)) return undefined;
+  const flags = (sc.traceFlags & 0xff).toString(16).padStart(2, '0');
+  const carrier: { traceparent: string; tracestate?: string } = {
+    traceparent: `00-${sc.traceId}-${sc.spanId}-${flags}`,
+  };
+  const state = sc.traceState?.serialize();
+  if (state) carrier.tracestate = state;
+  return carrier;
+}
+
+/** Reads a remote span context from a carrier; undefined when absent or malformed. */
+export function extractSpanContext(carrier: unknown, mode: PropagationMode): SpanContext | undefined {
+  if (carrier === null || typeof carrier !== 'object') return undefined;
+  if (mode === 'global') {
+    const sc = trace.getSpanContext(propagation.extract(contextApi.active(), carrier));
+    return sc && isSpanContextValid(sc) ? sc : undefined;
+  }
+  const { traceparent, tracestate } = carrier as { traceparent?: unknown; tracestate?: unknown };
+  if (typeof traceparent !== 'string') return undefined;
+  const match = TRACEPARENT.exec(traceparent);
+  if (!match) return undefined;
+  const sc: SpanContext = {
+    traceId: match[1]!,
+    spanId: match[2]!,
+    traceFlags: Number.parseInt(match[3]!, 16),
+    isRemote: true,
+  };
+  if (typeof tracestate === 'string' && tracestate.length > 0) sc.traceState = createTraceState(tracestate);
+  return isSpanContextValid(sc) ? sc : undefined;
+}
