@@ -1,0 +1,60 @@
+/**
+ * context-loss: a handoff that drops the accumulated `decisions_made` or
+ * `constraints`: the field is missing, or holds fewer entries than the hop
+ * into the sender carried.
+ */
+import type { DetectorResult, Finding } from '../../model/finding.js';
+import type { HandoffGraph } from '../../model/handoff-model.js';
+import { ChainIndex } from '../chains.js';
+import { assertGraph, evidenceOf } from './evidence.js';
+
+export const RULE = 'context-loss' as const;
+
+export type ContextLossOptions = Record<string, never>;
+
+const HINT =
+  'Pass decisions_made and constraints forward on every handoff: the receiver needs the reasoning that shaped the output, not only the output.';
+
+/** Reports handoffs that lose decisions or constraints. Pure. */
+export function detectContextLoss(handoffGraph: HandoffGraph, _options: ContextLossOptions = {}): DetectorResult {
+  assertGraph(RULE, handoffGraph);
+  const { model } = handoffGraph;
+  const chains = new ChainIndex(model);
+  const findings: Finding[] = [];
+  let checked = 0;
+  let unrecorded = 0;
+  for (const handoff of model.handoffs) {
+    const send = handoff.send;
+    if (!send || send.missingFields === undefined) {
+      if (send || handoff.receives.length > 0) unrecorded++;
+      continue;
+    }
+    checked++;
+    const previous = chains.previousHop(handoff)?.send;
+    const lost: string[] = [];
+    for (const field of ['decisions_made', 'constraints'] as const) {
+      const before = field === 'decisions_made' ? previous?.decisionsCount : previous?.constraintsCount;
+      const now = field === 'decisions_made' ? send.decisionsCount : send.constraintsCount;
+      if (send.missingFields.includes(field) || send.missingFields.includes('context')) {
+        lost.push(before ? `${field} (${before} before)` : field);
+      } else if (before !== undefined && now !== undefined && now < before) {
+        lost.push(`${before - now} of ${before} ${field}`);
+      }
+    }
+    if (lost.length === 0) continue;
+    findings.push({
+      ruleId: RULE,
+      severity: 'warning',
+      message: `${handoff.source} → ${handoff.target} drops ${lost.join(' and ')}`,
+      hint: HINT,
+      evidence: evidenceOf([send, previous]),
+      agents: [handoff.source, handoff.target],
+      ...(handoff.taskId ? { taskId: handoff.taskId } : {}),
+    });
+  }
+  return {
+    findings,
+    checked,
+    notEvaluated: unrecorded > 0 ? [{ count: unrecorded, reason: 'handoffs without baton.context.missing_fields on the send side' }] : [],
+  };
+}

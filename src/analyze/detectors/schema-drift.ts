@@ -1,0 +1,67 @@
+/**
+ * schema-drift: sender and receiver on different envelope schema versions, or an
+ * envelope that failed validation (at receive, or already at send), reported with
+ * the failing JSON pointer and keyword.
+ */
+import type { DetectorResult, Finding } from '../../model/finding.js';
+import type { HandoffGraph } from '../../model/handoff-model.js';
+import { assertGraph, evidenceOf } from './evidence.js';
+
+export const RULE = 'schema-drift' as const;
+
+export type SchemaDriftOptions = Record<string, never>;
+
+const HINT =
+  'Version handoff schemas explicitly and validate sender and receiver against the same current version on every run; roll out schema changes receiver-first.';
+
+/** Reports version mismatches and validation failures per handoff. Pure. */
+export function detectSchemaDrift(handoffGraph: HandoffGraph, _options: SchemaDriftOptions = {}): DetectorResult {
+  assertGraph(RULE, handoffGraph);
+  const { model } = handoffGraph;
+  const findings: Finding[] = [];
+  let checked = 0;
+  let unversioned = 0;
+  for (const handoff of model.handoffs) {
+    const send = handoff.send;
+    if (send?.validation && send.validation.result !== 'valid') {
+      findings.push({
+        ruleId: RULE,
+        severity: 'error',
+        message: `${handoff.source} sent ${handoff.target} an envelope that fails ${send.schemaId ?? 'its schema'}@${send.schemaVersion ?? '?'} at ${send.validation.errorPath ?? '/'} (${send.validation.errorKeyword ?? send.validation.result})`,
+        hint: HINT,
+        evidence: evidenceOf([send]),
+        agents: [handoff.source, handoff.target],
+        ...(handoff.taskId ? { taskId: handoff.taskId } : {}),
+      });
+    }
+    for (const receive of handoff.receives) {
+      const senderVersion = receive.senderSchemaVersion ?? send?.schemaVersion;
+      if (receive.schemaVersion === undefined || senderVersion === undefined) {
+        unversioned++;
+        continue;
+      }
+      checked++;
+      const mismatch = senderVersion !== receive.schemaVersion;
+      const invalid = receive.validation !== undefined && receive.validation.result !== 'valid';
+      if (!mismatch && !invalid) continue;
+      const versions = mismatch ? `sender on v${senderVersion}, receiver on v${receive.schemaVersion}` : `both on v${senderVersion}`;
+      const failure = invalid
+        ? `; receive-side validation fails at ${receive.validation!.errorPath ?? '/'} (${receive.validation!.errorKeyword ?? receive.validation!.result})`
+        : '; the receiver accepted it, so the difference is silent';
+      findings.push({
+        ruleId: RULE,
+        severity: invalid ? 'error' : 'warning',
+        message: `schema drift on ${handoff.source} → ${receive.agent}: ${versions}${failure}`,
+        hint: HINT,
+        evidence: evidenceOf([receive, send]),
+        agents: [handoff.source, receive.agent],
+        ...(handoff.taskId ? { taskId: handoff.taskId } : {}),
+      });
+    }
+  }
+  return {
+    findings,
+    checked,
+    notEvaluated: unversioned > 0 ? [{ count: unversioned, reason: 'receives without both sender and receiver schema versions' }] : [],
+  };
+}

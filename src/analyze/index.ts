@@ -1,0 +1,51 @@
+/**
+ * `baton/analyze`: from spans to a handoff graph, findings and coordination cost.
+ * Pure: no files, sockets, process or clock (src/ingest reads files; the CLI prints).
+ */
+export { Auditor, auditSpans, hasFindingsAtOrAbove } from './audit.js';
+export type { AuditOptions, RuleSettings } from './audit.js';
+export { buildHandoffModel } from './build-model.js';
+export { buildHandoffGraph } from './build-graph.js';
+export { ChainIndex } from './chains.js';
+export { criticalPath, EdgeStatsAccumulator, percentile, SampleBuffer, summarizeTask } from './latency.js';
+export { DETECTORS, RULE_IDS, isRuleId } from './detectors/index.js';
+export type { DetectorEntry, RuleId, RuleOptionsMap } from './detectors/index.js';
+export { detectAckTimeouts } from './detectors/ack-timeout.js';
+export type { AckTimeoutOptions } from './detectors/ack-timeout.js';
+export { detectContextBlowup } from './detectors/context-blowup.js';
+export type { ContextBlowupOptions } from './detectors/context-blowup.js';
+export { detectContextLoss } from './detectors/context-loss.js';
+export { detectDependencyCycles } from './detectors/dependency-cycle.js';
+export type { AllowedLoop, DependencyCycleOptions } from './detectors/dependency-cycle.js';
+export { detectDuplicateWrites } from './detectors/duplicate-write.js';
+export { detectPartialHandoffs } from './detectors/partial-handoff.js';
+export type { PartialHandoffOptions } from './detectors/partial-handoff.js';
+export { detectSchemaDrift } from './detectors/schema-drift.js';
+export { detectStaleEpochReads } from './detectors/stale-epoch-read.js';
+export type { StaleEpochReadOptions } from './detectors/stale-epoch-read.js';
+export { detectUnlinkedHandoffs } from './detectors/unlinked-handoff.js';
+export { compareFindings, SEVERITY_RANK } from '../model/finding.js';
+export type { DetectorResult, Evidence, Finding, NotEvaluated, Severity } from '../model/finding.js';
+export { AUDIT_REPORT_VERSION } from '../model/audit-report.js';
+export type {
+  AuditReport,
+  CriticalPathSegment,
+  EdgeStats,
+  InputProblem,
+  LatencySummary,
+  RuleSummary,
+  TaskSummary,
+} from '../model/audit-report.js';
+export type {
+  AgentRunRecord,
+  EventRecord,
+  Handoff,
+  HandoffAck,
+  HandoffGraph,
+  HandoffModel,
+  HandoffReceive,
+  HandoffSend,
+  StateAccessRecord,
+  TimedSpan,
+} from '../model/handoff-model.js';
+export type { AttributeValue, SpanRecord } from '../model/span-record.js';

@@ -1,0 +1,52 @@
+/**
+ * What detectors report. Rule ids are stable forever: retire one, never rename it.
+ */
+
+export type Severity = 'error' | 'warning' | 'info';
+
+/** Ranks severities for --fail-on and sorting: higher is worse. */
+export const SEVERITY_RANK: Readonly<Record<Severity, number>> = { info: 0, warning: 1, error: 2 };
+
+export interface Evidence {
+  readonly traceId: string;
+  /** The spans that show the problem, most telling first. */
+  readonly spanIds: readonly string[];
+  /** Milliseconds since the Unix epoch of the first evidence span. */
+  readonly startMs: number;
+}
+
+export interface Finding {
+  readonly ruleId: string;
+  readonly severity: Severity;
+  /** One sentence naming the agents, keys or topics involved. */
+  readonly message: string;
+  /** What to change: the production pattern that prevents it. */
+  readonly hint: string;
+  readonly evidence: Evidence;
+  /** The agents involved, for grouping and filtering. */
+  readonly agents: readonly string[];
+  readonly taskId?: string;
+}
+
+/** Why a check could not run on some of the data: a clean report never comes from missing evidence. */
+export interface NotEvaluated {
+  readonly count: number;
+  readonly reason: string;
+}
+
+/** What one detector returns for one trace group. */
+export interface DetectorResult {
+  readonly findings: Finding[];
+  /** How many candidates (handoffs, reads, writes, chains...) the rule checked. */
+  readonly checked: number;
+  readonly notEvaluated: NotEvaluated[];
+}
+
+/** Sorts findings by evidence start time, then first span id (stable output). */
+export function compareFindings(a: Finding, b: Finding): number {
+  return (
+    a.evidence.startMs - b.evidence.startMs ||
+    (a.evidence.spanIds[0] ?? '').localeCompare(b.evidence.spanIds[0] ?? '') ||
+    a.ruleId.localeCompare(b.ruleId)
+  );
+}

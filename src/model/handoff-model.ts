@@ -1,0 +1,170 @@
+/**
+ * The analyzer's normalized model of coordination: agents, handoffs with their
+ * send / receive / ack parts, state accesses, events and agent runs, read from
+ * spans that follow docs/conventions.md. Types only; src/analyze builds them.
+ *
+ * Every record keeps the trace and span ids it came from, so findings can name
+ * their evidence.
+ */
+import type { AbstractGraph } from 'graphology-types';
+
+/** Where a record came from. */
+export interface SpanRef {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly startMs: number;
+  readonly endMs: number;
+}
+
+/** Outcome of validating an envelope on one side of a handoff. */
+export interface ValidationFacts {
+  readonly result: 'valid' | 'invalid' | 'error';
+  readonly errorPath?: string;
+  readonly errorKeyword?: string;
+  readonly durationMs?: number;
+}
+
+/** What the envelope carried, as recorded on one side (never the body). */
+export interface EnvelopeFacts {
+  readonly schemaId?: string;
+  readonly schemaVersion?: string;
+  readonly validation?: ValidationFacts;
+  readonly attempt?: number;
+  readonly epoch?: number;
+  readonly stateVersion?: number;
+  readonly idempotencyKey?: string;
+  readonly timeoutBudgetMs?: number;
+  readonly tokenCount?: number;
+  readonly contextBytes?: number;
+  readonly envelopeBytes?: number;
+  readonly decisionsCount?: number;
+  readonly constraintsCount?: number;
+  /** Context fields the envelope lacked (`decisions_made`, `constraints`, `context`); undefined if not recorded. */
+  readonly missingFields?: readonly string[];
+  readonly status?: string;
+}
+
+/** The sending side of a handoff. */
+export interface HandoffSend extends SpanRef, EnvelopeFacts {
+  readonly parentSpanId: string;
+}
+
+/** An acknowledgement: automatic (recorded on the receive span) or manual (its own span). */
+export interface HandoffAck extends SpanRef {
+  readonly atMs: number;
+  /** The delay the receiver measured from the envelope's sent_at, if recorded. */
+  readonly delayMs?: number;
+  readonly withinBudget?: boolean;
+  readonly manual: boolean;
+}
+
+/** The receiving side of a handoff. */
+export interface HandoffReceive extends SpanRef, EnvelopeFacts {
+  readonly parentSpanId: string;
+  readonly links: readonly { readonly traceId: string; readonly spanId: string }[];
+  /** Schema version the sender stamped, as the receiver read it. */
+  readonly senderSchemaVersion?: string;
+  /** True when the span's parent or one of its links is this handoff's send span (trace context arrived). */
+  readonly linkedToSend: boolean;
+  /** True when the span has a link or a remote-looking parent at all. */
+  readonly carriesRemoteContext: boolean;
+  readonly agent: string;
+}
+
+/** One handoff: a send and its receives (a redelivered message is received more than once). */
+export interface Handoff {
+  /** `baton.handoff.id`, or `span:<spanId>` when a side recorded none. */
+  readonly id: string;
+  readonly taskId: string | undefined;
+  readonly source: string;
+  readonly target: string;
+  readonly send: HandoffSend | undefined;
+  readonly receives: readonly HandoffReceive[];
+  readonly acks: readonly HandoffAck[];
+}
+
+export interface StateAccessRecord extends SpanRef {
+  readonly kind: 'read' | 'write';
+  readonly key: string;
+  readonly agent: string | undefined;
+  readonly taskId: string | undefined;
+  readonly ok: boolean;
+  readonly versionRead?: number;
+  readonly versionWritten?: number;
+  readonly found?: boolean;
+  readonly epoch?: number;
+  readonly attempt?: number;
+  readonly idempotencyKey?: string;
+  readonly step?: string;
+  readonly expectedTopic?: string;
+  /** The agent run the access happened in, if any. */
+  readonly agentRunSpanId: string | undefined;
+}
+
+export interface EventRecord extends SpanRef {
+  readonly kind: 'publish' | 'consume';
+  readonly messageId: string;
+  readonly topic: string;
+  readonly taskId: string | undefined;
+  readonly agent: string | undefined;
+  readonly key?: string;
+  readonly stateVersion?: number;
+  readonly links: readonly { readonly traceId: string; readonly spanId: string }[];
+  readonly parentSpanId: string;
+}
+
+export interface AgentRunRecord extends SpanRef {
+  readonly agent: string;
+  readonly taskId: string | undefined;
+  readonly parentSpanId: string;
+  readonly outcome: 'completed' | 'failed' | 'blocked' | undefined;
+  readonly dependsOn: readonly string[];
+  readonly inputTokens?: number;
+  readonly outputTokens?: number;
+}
+
+/** A minimal span for timing analysis (critical path, coordination share). */
+export interface TimedSpan extends SpanRef {
+  readonly parentSpanId: string;
+  readonly name: string;
+  /** `baton.operation`, or '' for spans Baton did not write. */
+  readonly operation: string;
+  readonly agent: string | undefined;
+}
+
+/**
+ * Everything known about one connected group of traces (traces joined by
+ * parent/link references), the unit every detector works on.
+ */
+export interface HandoffModel {
+  readonly traceIds: readonly string[];
+  readonly spanCount: number;
+  /** Earliest start and latest end of any span in the group. */
+  readonly horizon: { readonly startMs: number; readonly endMs: number };
+  readonly handoffs: readonly Handoff[];
+  readonly stateAccesses: readonly StateAccessRecord[];
+  readonly events: readonly EventRecord[];
+  readonly agentRuns: readonly AgentRunRecord[];
+  readonly spans: readonly TimedSpan[];
+  /** `baton.conventions.version` values seen; empty when no span followed Baton's conventions. */
+  readonly conventionsVersions: readonly string[];
+}
+
+/** Node attributes of the handoff graph: one node per agent. */
+export interface AgentNodeAttributes {
+  readonly runs: number;
+  readonly completed: number;
+  readonly failed: number;
+  readonly blocked: number;
+}
+
+/** Edge attributes: one directed edge per source → target pair, holding its handoffs. */
+export interface HandoffEdgeAttributes {
+  readonly handoffs: readonly Handoff[];
+}
+
+/** The model with its graphology graph of agents and handoff edges. */
+export interface HandoffGraph {
+  readonly model: HandoffModel;
+  readonly graph: AbstractGraph<AgentNodeAttributes, HandoffEdgeAttributes>;
+}
