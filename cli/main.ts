@@ -9,6 +9,14 @@ import { ExitCode, UsageError, type CliIo } from './io.js';
 type Command = (args: string[], io: CliIo) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  audit: {
+    summary: 'audit traces for coordination failures; latency per edge',
+    load: async () => (await import('./commands/audit.js')).runAuditCommand,
+  },
+  graph: {
+    summary: 'print the handoff graph as Mermaid, DOT or JSON',
+    load: async () => (await import('./commands/graph.js')).runGraphCommand,
+  },
   demo: {
     summary: 'run the five-agent example pipeline, write its trace and print a summary',
     load: async () => (await import('./commands/demo.js')).runDemoCommand,
