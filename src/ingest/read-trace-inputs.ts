@@ -1,0 +1,442 @@
+/**
+ * Reads trace inputs (files, directories, stdin) as batches of spans, streaming.
+ *
+ * Encodings are told from content, not trusted from names: gzip by its magic
+ * bytes, JSON by its first character, protobuf otherwise (a name like `.pb` or
+ * `.json` only decides when content cannot). JSON Lines, the Collector file
+ * exporter's output, is parsed line by line, so memory is bounded by a line, not
+ * the file; a single JSON document must fit in one V8 string and is refused
+ * above `maxDocumentBytes` with a hint to use JSON Lines.
+ *
+ * Bad input never stops the others: each problem goes to `onError` as one
+ * TraceInputError naming the file and line, column or byte, and reading goes on.
+ */
+import { createReadStream, type Stats } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import { createGunzip } from 'node:zlib';
+import { TraceInputError } from '../model/errors.js';
+import type { SpanRecord } from '../model/span-record.js';
+import { jsonErrorOffset, jsonErrorReason, positionOf } from './json-error-position.js';
+import { parseOtlpJsonRequest } from './otlp-json.js';
+import { decodeOtlpProtobuf, splitProtobufFrames } from './otlp-protobuf.js';
+
+/** Options of {@link readTraceInputs}. */
+export interface ReadTraceOptions {
+  /** The stream read for the input `-`. Default: none (then `-` is an error). */
+  readonly stdin?: NodeJS.ReadableStream;
+  /** Receives each bad input or line; reading goes on. Default: throw the first. */
+  readonly onError?: (error: TraceInputError) => void;
+  /** Base of relative paths. Default: process.cwd(). */
+  readonly cwd?: string;
+  /** Largest single JSON document read whole. Default 400 MiB (V8 strings end near 512 MiB). */
+  readonly maxDocumentBytes?: number;
+  /** Largest protobuf file, read whole. Default 2 GiB. */
+  readonly maxProtobufBytes?: number;
+  /** Bad lines reported per file before the rest of it is skipped. Default 20. */
+  readonly maxErrorsPerFile?: number;
+}
+
+/** File names a directory is searched for. */
+export const TRACE_FILE_PATTERN = /\.(json|jsonl|ndjson|pb|binpb|otlp)(\.gz)?$/i;
+
+const DEFAULT_MAX_DOCUMENT_BYTES = 400 * 1024 * 1024;
+const DEFAULT_MAX_PROTOBUF_BYTES = 2 * 1024 * 1024 * 1024;
+const READ_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Reads every input in order and yields its spans in batches (one batch per
+ * JSON Lines chunk, JSON document or protobuf message).
+ */
+export async function* readTraceInputs(inputs: readonly string[], options: ReadTraceOptions = {}): AsyncGenerator<SpanRecord[]> {
+  const report =
+    options.onError ??
+    ((error: TraceInputError) => {
+      throw error;
+    });
+  const cwd = options.cwd ?? process.cwd();
+  for (const input of inputs) {
+    if (input === '-') {
+      if (!options.stdin) {
+        report(new TraceInputError('<stdin>', 'no standard input to read'));
+        continue;
+      }
+      yield* readTraceStream(options.stdin, '<stdin>', options, report);
+      continue;
+    }
+    const files = await expandInput(input, cwd, report);
+    for (const file of files) {
+      yield* readTraceFile(file.path, file.display, options, report);
+    }
+  }
+}
+
+interface InputFile {
+  readonly path: string;
+  /** As the user would name it: the input, or input/relative-path for a directory's file. */
+  readonly display: string;
+}
+
+async function expandInput(input: string, cwd: string, report: (error: TraceInputError) => void): Promise<InputFile[]> {
+  const path = resolve(cwd, input);
+  let info: Stats;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    report(new TraceInputError(input, fileErrorReason(error)));
+    return [];
+  }
+  if (info.isFile()) return [{ path, display: input }];
+  if (!info.isDirectory()) {
+    report(new TraceInputError(input, 'not a file or directory'));
+    return [];
+  }
+  let entries: string[];
+  try {
+    entries = await readdir(path, { recursive: true });
+  } catch (error) {
+    report(new TraceInputError(input, fileErrorReason(error)));
+    return [];
+  }
+  const files = entries
+    .filter((entry) => TRACE_FILE_PATTERN.test(entry) && !/(^|[\\/])(\.|node_modules[\\/])/.test(entry))
+    .sort();
+  const found: InputFile[] = [];
+  for (const entry of files) {
+    const full = join(path, entry);
+    try {
+      if ((await stat(full)).isFile()) found.push({ path: full, display: join(input, entry) });
+    } catch {
+      // Vanished between listing and reading: nothing to audit there.
+    }
+  }
+  if (found.length === 0) {
+    report(new TraceInputError(input, 'directory has no trace files (*.json, *.jsonl, *.ndjson, *.pb, *.binpb, each optionally .gz)'));
+  }
+  return found;
+}
+
+function fileErrorReason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file or directory';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EISDIR') return 'is a directory';
+  return code ?? (error instanceof Error ? error.message : String(error));
+}
+
+/** Reads one file; a problem is reported and the file is skipped. */
+export async function* readTraceFile(
+  path: string,
+  display: string,
+  options: ReadTraceOptions,
+  report: (error: TraceInputError) => void,
+): AsyncGenerator<SpanRecord[]> {
+  const stream = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
+  yield* readTraceStream(stream, display, options, report);
+}
+
+/**
+ * Reads one stream of trace data, whatever its encoding; `name` is used in
+ * errors and as each span's source.
+ */
+export async function* readTraceStream(
+  stream: NodeJS.ReadableStream,
+  name: string,
+  options: ReadTraceOptions,
+  report: (error: TraceInputError) => void,
+): AsyncGenerator<SpanRecord[]> {
+  const chunks = byteChunks(stream);
+  try {
+    let head = await chunks.next();
+    while (!head.done && head.value.length === 0) head = await chunks.next();
+    if (head.done) {
+      report(new TraceInputError(name, 'empty: no trace data'));
+      return;
+    }
+    let body: AsyncIterator<Buffer> = prepend(head.value, chunks);
+    let first = head.value;
+    let compressed = false;
+    if (first[0] === 0x1f && first[1] === 0x8b) {
+      compressed = true;
+      body = gunzip(body);
+      const inner = await body.next();
+      if (inner.done || inner.value.length === 0) {
+        report(new TraceInputError(name, 'empty: the gzip stream holds no trace data'));
+        return;
+      }
+      first = inner.value;
+      body = prepend(first, body);
+    }
+    const leading = firstNonWhitespace(first);
+    const looksJson = leading === 0x7b /* { */ || leading === 0x5b; /* [ */
+    if (looksJson) yield* readJson(body, name, options, report);
+    else if (leading === -1 && !compressed && !/\.(pb|binpb|otlp)(\.gz)?$/i.test(name)) {
+      yield* readJson(body, name, options, report);
+    } else yield* readProtobuf(body, name, options, report);
+  } catch (error) {
+    if (error instanceof TraceInputError) report(error);
+    else report(new TraceInputError(name, streamErrorReason(error)));
+  } finally {
+    await chunks.return?.(undefined);
+  }
+}
+
+function streamErrorReason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR') return `corrupt gzip data (${(error as Error).message})`;
+  if (code === 'ENOENT' || code === 'EACCES' || code === 'EPERM' || code === 'EISDIR') return fileErrorReason(error);
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function* byteChunks(stream: NodeJS.ReadableStream): AsyncGenerator<Buffer> {
+  for await (const chunk of stream as AsyncIterable<Buffer | string>) {
+    yield typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+  }
+}
+
+async function* prepend(first: Buffer, rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  yield first;
+  for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+}
+
+async function* gunzip(source: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  const inflate = createGunzip();
+  const feed = (async () => {
+    try {
+      for (let next = await source.next(); !next.done; next = await source.next()) {
+        if (!inflate.write(next.value)) await new Promise((done) => inflate.once('drain', done));
+      }
+      inflate.end();
+    } catch (error) {
+      inflate.destroy(error as Error);
+    }
+  })();
+  try {
+    for await (const chunk of inflate as AsyncIterable<Buffer>) yield chunk;
+  } finally {
+    inflate.destroy();
+    await feed;
+  }
+}
+
+/** The first byte that is not JSON whitespace, or -1 when there is none in `chunk`. */
+function firstNonWhitespace(chunk: Buffer): number {
+  for (let i = 0; i < chunk.length; i++) {
+    const byte = chunk[i]!;
+    if (byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09) return byte;
+  }
+  return -1;
+}
+
+/**
+ * JSON Lines when the first line is a whole JSON value (the Collector writes one
+ * request per line; a one-line document is the same thing); otherwise one
+ * (pretty-printed) document, read whole.
+ */
+async function* readJson(
+  chunks: AsyncIterator<Buffer>,
+  name: string,
+  options: ReadTraceOptions,
+  report: (error: TraceInputError) => void,
+): AsyncGenerator<SpanRecord[]> {
+  const decoder = new StringDecoder('utf8');
+  const maxErrors = options.maxErrorsPerFile ?? 20;
+  let pending = '';
+  let lineNumber = 0;
+  let mode: 'undecided' | 'lines' = 'undecided';
+  let errors = 0;
+  // While undecided only blank lines can have been consumed; kept so document positions stay true.
+  let leadingBlank = '';
+  let batch: SpanRecord[] = [];
+
+  const parseLine = (line: string, number: number): boolean => {
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (error) {
+      if (mode === 'undecided') return false;
+      errors++;
+      report(syntaxError(`${name}:${number}`, line, error as Error, true));
+      return true;
+    }
+    mode = 'lines';
+    try {
+      const spans = parseRequests(value, `${name}:${number}`);
+      for (let i = 0; i < spans.length; i++) batch.push(spans[i]!);
+    } catch (error) {
+      if (!(error instanceof TraceInputError)) throw error;
+      errors++;
+      report(error);
+    }
+    return true;
+  };
+
+  for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+    const text = pending + decoder.write(next.value);
+    let start = 0;
+    for (let end = text.indexOf('\n', start); end !== -1; end = text.indexOf('\n', start)) {
+      lineNumber++;
+      const line = text.slice(start, end);
+      start = end + 1;
+      if (isBlank(line)) {
+        if (mode === 'undecided') leadingBlank += `${line}\n`;
+        continue;
+      }
+      if (!parseLine(line, lineNumber)) {
+        // The first line is not a whole value: a multi-line document.
+        yield* readDocument(leadingBlank + text.slice(start - line.length - 1), chunks, decoder, name, options, report);
+        return;
+      }
+      if (errors >= maxErrors) {
+        report(new TraceInputError(name, `${errors} bad lines; the rest of the file was skipped`));
+        if (batch.length > 0) yield batch;
+        return;
+      }
+    }
+    pending = text.slice(start);
+    if (batch.length > 0) {
+      yield batch;
+      batch = [];
+    }
+  }
+  const last = pending + decoder.end();
+  if (!isBlank(last)) {
+    lineNumber++;
+    if (mode === 'undecided') {
+      // The whole input is one line without a newline: one document.
+      yield* parseDocument(leadingBlank + last, name, report);
+      return;
+    }
+    parseLine(last, lineNumber);
+  }
+  if (batch.length > 0) yield batch;
+  if (mode === 'undecided') report(new TraceInputError(name, 'empty: no trace data'));
+}
+
+/** Reads the rest of a multi-line document (after `head`, the text so far) and parses it whole. */
+async function* readDocument(
+  head: string,
+  chunks: AsyncIterator<Buffer>,
+  decoder: StringDecoder,
+  name: string,
+  options: ReadTraceOptions,
+  report: (error: TraceInputError) => void,
+): AsyncGenerator<SpanRecord[]> {
+  const maxBytes = options.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES;
+  const tooLarge = () =>
+    new TraceInputError(
+      name,
+      `a single JSON document over ${formatMiB(maxBytes)} cannot be read whole; write JSON Lines (one request per line, as the Collector's file exporter does)`,
+    );
+  const parts = [head];
+  let size = head.length;
+  if (size > maxBytes) {
+    report(tooLarge());
+    return;
+  }
+  for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+    size += next.value.length;
+    if (size > maxBytes) {
+      report(tooLarge());
+      return;
+    }
+    parts.push(decoder.write(next.value));
+  }
+  parts.push(decoder.end());
+  yield* parseDocument(parts.join(''), name, report);
+}
+
+function* parseDocument(text: string, name: string, report: (error: TraceInputError) => void): Generator<SpanRecord[]> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    report(syntaxError(name, text, error as Error, false));
+    return;
+  }
+  let spans: SpanRecord[];
+  try {
+    spans = parseRequests(value, name);
+  } catch (error) {
+    if (!(error instanceof TraceInputError)) throw error;
+    report(error);
+    return;
+  }
+  if (spans.length > 0) yield spans;
+}
+
+/** One request, or an array of them (some tools write `[{...}, {...}]`). */
+function parseRequests(value: unknown, source: string): SpanRecord[] {
+  if (!Array.isArray(value)) return parseOtlpJsonRequest(value, source);
+  const spans: SpanRecord[] = [];
+  for (let i = 0; i < value.length; i++) {
+    let part: SpanRecord[];
+    try {
+      part = parseOtlpJsonRequest(value[i], source);
+    } catch (error) {
+      if (error instanceof TraceInputError) throw new TraceInputError(source, `request [${i}]: ${error.reason}`);
+      throw error;
+    }
+    for (let k = 0; k < part.length; k++) spans.push(part[k]!);
+  }
+  return spans;
+}
+
+/** `location` is `file:line` for a JSON Lines line (the column is appended) or `file` for a document. */
+function syntaxError(location: string, text: string, error: Error, isLine: boolean): TraceInputError {
+  const offset = jsonErrorOffset(text, error);
+  const reason =
+    offset === text.length ? 'invalid JSON: unexpected end of data (truncated?)' : `invalid JSON: ${jsonErrorReason(error)}`;
+  if (offset === undefined) return new TraceInputError(location, reason);
+  const { line, column } = positionOf(text, offset);
+  return new TraceInputError(isLine ? `${location}:${column}` : `${location}:${line}:${column}`, reason);
+}
+
+function isBlank(line: string): boolean {
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false;
+  }
+  return true;
+}
+
+async function* readProtobuf(
+  chunks: AsyncIterator<Buffer>,
+  name: string,
+  options: ReadTraceOptions,
+  report: (error: TraceInputError) => void,
+): AsyncGenerator<SpanRecord[]> {
+  const maxBytes = options.maxProtobufBytes ?? DEFAULT_MAX_PROTOBUF_BYTES;
+  const parts: Buffer[] = [];
+  let size = 0;
+  for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+    size += next.value.length;
+    if (size > maxBytes) {
+      report(new TraceInputError(name, `protobuf input over ${formatMiB(maxBytes)}; split it into several files`));
+      return;
+    }
+    parts.push(next.value);
+  }
+  const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+  for (const frame of splitProtobufFrames(bytes)) {
+    let spans: SpanRecord[];
+    try {
+      spans = decodeOtlpProtobuf(frame.bytes, name, frame.byteOffset);
+    } catch (error) {
+      if (!(error instanceof TraceInputError)) throw error;
+      // Content that was only guessed to be protobuf may be neither encoding.
+      report(
+        /\.(pb|binpb|otlp)(\.gz)?$/i.test(name) || !error.reason.startsWith('not an OTLP protobuf')
+          ? error
+          : new TraceInputError(error.location, `neither OTLP/JSON nor OTLP protobuf (${error.reason.replace('not an OTLP protobuf trace request: ', 'protobuf: ')})`),
+      );
+      return;
+    }
+    if (spans.length > 0) yield spans;
+  }
+}
+
+function formatMiB(bytes: number): string {
+  return bytes >= 1048576 ? `${Math.round(bytes / 1048576)} MiB` : `${bytes} bytes`;
+}

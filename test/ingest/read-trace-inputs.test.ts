@@ -1,0 +1,171 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readTraceInputs, readTraceStream } from '../../src/ingest/read-trace-inputs.js';
+import { TraceInputError } from '../../src/model/errors.js';
+import type { SpanRecord } from '../../src/model/span-record.js';
+import { FIXTURES_DIR, runPipelineSpans, toOtlpJson, toOtlpProtobuf } from '../helpers/traces.js';
+
+let dir: string;
+let spans: Awaited<ReturnType<typeof runPipelineSpans>>['spans'];
+let json: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'baton-ingest-'));
+  ({ spans } = await runPipelineSpans());
+  json = toOtlpJson(spans);
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function readAll(inputs: string[], stdin?: NodeJS.ReadableStream): Promise<{ records: SpanRecord[]; errors: string[] }> {
+  const records: SpanRecord[] = [];
+  const errors: string[] = [];
+  for await (const batch of readTraceInputs(inputs, { cwd: dir, stdin, onError: (e) => errors.push(e.message) })) {
+    records.push(...batch);
+  }
+  return { records, errors };
+}
+
+const ids = (records: readonly SpanRecord[]) => records.map((r) => r.spanId).sort();
+
+describe('readTraceInputs', () => {
+  it.each([
+    ['one-line OTLP/JSON', 'one.json', () => json],
+    ['pretty-printed OTLP/JSON', 'pretty.json', () => JSON.stringify(JSON.parse(json), null, 2)],
+    ['gzip OTLP/JSON', 'one.json.gz', () => gzipSync(json)],
+    ['protobuf', 'one.binpb', () => toOtlpProtobuf(spans)],
+    ['gzip protobuf', 'one.pb.gz', () => gzipSync(toOtlpProtobuf(spans))],
+    ['protobuf under a name that says nothing', 'one.bin', () => toOtlpProtobuf(spans)],
+  ])('reads %s: every span, with its ids', async (_label, name, content) => {
+    await writeFile(join(dir, name), content());
+    const { records, errors } = await readAll([name]);
+    expect(errors).toEqual([]);
+    expect(ids(records)).toEqual(spans.map((s) => s.spanContext().spanId).sort());
+  });
+
+  it('reads JSON Lines line by line, naming each span source file:line, and joins a trace spread over lines', async () => {
+    const half = Math.floor(spans.length / 2);
+    const lines = [toOtlpJson(spans.slice(0, half)), '', toOtlpJson(spans.slice(half))].join('\n');
+    await writeFile(join(dir, 'split.jsonl'), `${lines}\n`);
+    const { records, errors } = await readAll(['split.jsonl']);
+    expect(errors).toEqual([]);
+    expect(records).toHaveLength(spans.length);
+    expect(new Set(records.map((r) => r.source))).toEqual(new Set(['split.jsonl:1', 'split.jsonl:3']));
+    expect(new Set(records.map((r) => r.traceId)).size).toBeLessThan(records.length);
+  });
+
+  it('reads a directory recursively, trace files only, in name order', async () => {
+    const sub = join(dir, 'tree', 'nested');
+    await mkdir(sub, { recursive: true });
+    await writeFile(join(dir, 'tree', 'a.json'), json);
+    await writeFile(join(sub, 'b.pb'), toOtlpProtobuf(spans));
+    await writeFile(join(dir, 'tree', 'notes.txt'), 'not a trace');
+    const { records, errors } = await readAll(['tree']);
+    expect(errors).toEqual([]);
+    expect(records).toHaveLength(spans.length * 2);
+    expect(records[0]!.source).toBe(join('tree', 'a.json'));
+    expect(records.at(-1)!.source).toBe(join('tree', 'nested', 'b.pb'));
+  });
+
+  it('reads stdin for -', async () => {
+    const { records, errors } = await readAll(['-'], Readable.from([Buffer.from(json.slice(0, 100)), Buffer.from(json.slice(100))]));
+    expect(errors).toEqual([]);
+    expect(records).toHaveLength(spans.length);
+    expect(records[0]!.source).toBe('<stdin>');
+  });
+
+  it('skips requests of other signals (metrics, logs) in a shared JSON Lines file', async () => {
+    await writeFile(join(dir, 'mixed.jsonl'), `{"resourceMetrics":[]}\n${json}\n{"resourceLogs":[]}\n`);
+    const { records, errors } = await readAll(['mixed.jsonl']);
+    expect(errors).toEqual([]);
+    expect(records).toHaveLength(spans.length);
+  });
+
+  it.each([
+    ['a missing file', 'missing.json', /^missing\.json: no such file or directory$/],
+    ['an empty file', 'malformed/empty.json', /empty\.json: empty: no trace data$/],
+    ['a truncated document', 'malformed/truncated.json', /truncated\.json:1:3001: invalid JSON: unexpected end of data \(truncated\?\)$/],
+    ['a syntax error in a pretty document', 'malformed/syntax-error.json', /syntax-error\.json:3:33: invalid JSON: Unexpected token '}'$/],
+    ['a bad JSON Lines line', 'malformed/bad-line.jsonl', /bad-line\.jsonl:2:21: invalid JSON: Unexpected token '}'$/],
+    ['a wrong shape', 'malformed/wrong-shape.json', /wrong-shape\.json:1: resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[0\]\.traceId: expected a 16-byte id/],
+    ['snake_case keys', 'malformed/snake-case.json', /snake-case\.json: found "resource_spans": OTLP\/JSON uses lowerCamelCase keys/],
+    ['a JSON value that is not a request', 'malformed/not-a-request.json', /not-a-request\.json:1: request \[0\]: expected an OTLP request object/],
+    ['binary garbage', 'malformed/garbage.bin', /garbage\.bin( \(byte \d+\))?: neither OTLP\/JSON nor OTLP protobuf/],
+    ['a protobuf that does not decode', 'malformed/bad-protobuf.pb', /bad-protobuf\.pb( \(byte \d+\))?: not an OTLP protobuf trace request/],
+    ['corrupt gzip', 'malformed/corrupt.json.gz', /corrupt\.json\.gz: corrupt gzip data/],
+    ['gzip of something else', 'malformed/not-traces.json.gz', /not-traces\.json\.gz( \(byte \d+\))?: neither OTLP\/JSON nor OTLP protobuf/],
+  ])('reports %s as one line naming the file and place', async (_label, input, expected) => {
+    const errors: TraceInputError[] = [];
+    for await (const _ of readTraceInputs([input], { cwd: FIXTURES_DIR, onError: (e) => errors.push(e) })) {
+      // Good lines of a partly bad file may still yield spans.
+    }
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.message).toMatch(expected);
+    expect(errors[0]!.message).not.toContain('\n');
+    expect(errors[0]!.code).toBe('BATON_TRACE_INPUT');
+  });
+
+  it('keeps the good lines of a JSON Lines file with a bad one, and the good files of several inputs', async () => {
+    const { records, errors } = await readAll([join(FIXTURES_DIR, 'malformed', 'bad-line.jsonl'), join(FIXTURES_DIR, 'clean.json'), 'nope.json']);
+    expect(errors).toHaveLength(2);
+    const clean = JSON.parse(await readFile(join(FIXTURES_DIR, 'clean.json'), 'utf8'));
+    const cleanCount = clean.resourceSpans[0].scopeSpans.reduce((n: number, s: { spans: unknown[] }) => n + s.spans.length, 0);
+    expect(records.filter((r) => r.source.includes('clean.json'))).toHaveLength(cleanCount);
+    expect(records.some((r) => r.source.endsWith('bad-line.jsonl:3'))).toBe(true);
+  });
+
+  it('reports a directory with no trace files', async () => {
+    await mkdir(join(dir, 'nothing'), { recursive: true });
+    await writeFile(join(dir, 'nothing', 'readme.md'), '#');
+    const { errors } = await readAll(['nothing']);
+    expect(errors).toEqual([expect.stringMatching(/^nothing: directory has no trace files/)]);
+  });
+
+  it('refuses a single JSON document over the size limit with a hint to use JSON Lines', async () => {
+    await writeFile(join(dir, 'big.json'), JSON.stringify(JSON.parse(json), null, 2));
+    const errors: string[] = [];
+    for await (const _ of readTraceInputs(['big.json'], { cwd: dir, maxDocumentBytes: 1024, onError: (e) => errors.push(e.message) })) {
+      // nothing expected
+    }
+    expect(errors).toEqual([expect.stringMatching(/^big\.json: a single JSON document over .* JSON Lines/)]);
+  });
+
+  it('throws the first problem when no onError is given', async () => {
+    await expect(async () => {
+      for await (const _ of readTraceInputs(['missing.json'], { cwd: dir })) {
+        // unreachable
+      }
+    }).rejects.toThrow(TraceInputError);
+  });
+});
+
+describe('readTraceStream', () => {
+  it('on any bytes, reports only TraceInputErrors and never throws', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 400 }),
+          fc.string({ maxLength: 200 }).map((s) => Buffer.from(s)),
+          fc.uint8Array({ maxLength: 200 }).map((b) => gzipSync(b)),
+          fc.jsonValue().map((v) => Buffer.from(JSON.stringify(v))),
+          fc.nat({ max: json.length }).map((n) => Buffer.from(json.slice(0, n))),
+        ),
+        async (bytes) => {
+          const errors: unknown[] = [];
+          for await (const batch of readTraceStream(Readable.from([Buffer.from(bytes)]), 'random', {}, (e) => errors.push(e))) {
+            expect(Array.isArray(batch)).toBe(true);
+          }
+          for (const error of errors) expect(error).toBeInstanceOf(TraceInputError);
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+});
