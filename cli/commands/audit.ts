@@ -78,7 +78,9 @@ export async function loadConfig(path: string | undefined, io: CliIo): Promise<B
     text = await readFile(file, 'utf8');
   } catch (error) {
     if (path === undefined && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ConfigError(path ?? 'baton.config.json', `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (code ?? (error as Error).message);
+    throw new ConfigError(path ?? 'baton.config.json', `cannot read: ${reason}`);
   }
   let value: unknown;
   try {

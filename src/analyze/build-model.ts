@@ -106,8 +106,8 @@ function validationOf(attrs: Attrs): ValidationFacts | undefined {
   return facts;
 }
 
-function envelopeFactsOf(attrs: Attrs): EnvelopeFacts {
-  const facts: { -readonly [K in keyof EnvelopeFacts]: EnvelopeFacts[K] } = {};
+/** Adds the envelope facts of `attrs` to `facts` (in place: no spread per span in this hot loop). */
+function addEnvelopeFacts<T extends EnvelopeFacts>(facts: { -readonly [K in keyof EnvelopeFacts]: EnvelopeFacts[K] }, attrs: Attrs): T {
   put(facts, 'schemaId', str(attrs, BATON_ENVELOPE_SCHEMA_ID));
   put(facts, 'schemaVersion', str(attrs, BATON_ENVELOPE_SCHEMA_VERSION));
   put(facts, 'validation', validationOf(attrs));
@@ -123,7 +123,7 @@ function envelopeFactsOf(attrs: Attrs): EnvelopeFacts {
   put(facts, 'constraintsCount', num(attrs, BATON_CONTEXT_CONSTRAINTS_COUNT));
   put(facts, 'missingFields', strings(attrs, BATON_CONTEXT_MISSING_FIELDS));
   put(facts, 'status', str(attrs, BATON_HANDOFF_STATUS));
-  return facts;
+  return facts as T;
 }
 
 interface HandoffDraft {
@@ -227,32 +227,41 @@ export function buildHandoffModel(spans: readonly SpanRecord[]): HandoffModel {
       operation,
       agent: str(attrs, GEN_AI_AGENT_NAME),
     };
-    const ref = { traceId: span.traceId, spanId: span.spanId, startMs: span.startMs, endMs: span.endMs };
     switch (operation) {
       case BatonOperation.HandoffSend: {
         const draft = draftFor(drafts, str(attrs, BATON_HANDOFF_ID) ?? `span:${span.spanId}`, attrs);
         // A second send under the same id (a resend) keeps the first; the receives tell the rest.
-        if (!draft.send) draft.send = { ...ref, ...envelopeFactsOf(attrs), parentSpanId: span.parentSpanId };
+        if (!draft.send) {
+          draft.send = addEnvelopeFacts<HandoffSend>(
+            { traceId: span.traceId, spanId: span.spanId, startMs: span.startMs, endMs: span.endMs, parentSpanId: span.parentSpanId } as HandoffSend,
+            attrs,
+          );
+        }
         sendSpanIds.add(span.spanId);
         break;
       }
       case BatonOperation.HandoffReceive: {
         const draft = draftFor(drafts, str(attrs, BATON_HANDOFF_ID) ?? `span:${span.spanId}`, attrs);
-        const receive: HandoffReceive = {
-          ...ref,
-          ...envelopeFactsOf(attrs),
-          parentSpanId: span.parentSpanId,
-          links: span.links,
-          linkedToSend: false, // resolved below, once every send is known
-          carriesRemoteContext: false,
-          agent: str(attrs, BATON_HANDOFF_TARGET_AGENT) ?? str(attrs, GEN_AI_AGENT_NAME) ?? 'unknown',
-        };
+        const receive = addEnvelopeFacts<HandoffReceive>(
+          {
+            traceId: span.traceId,
+            spanId: span.spanId,
+            startMs: span.startMs,
+            endMs: span.endMs,
+            parentSpanId: span.parentSpanId,
+            links: span.links,
+            linkedToSend: false, // resolved below, once every send is known
+            carriesRemoteContext: false,
+            agent: str(attrs, BATON_HANDOFF_TARGET_AGENT) ?? str(attrs, GEN_AI_AGENT_NAME) ?? 'unknown',
+          } as HandoffReceive,
+          attrs,
+        );
         const sender = str(attrs, BATON_ENVELOPE_SENDER_SCHEMA_VERSION);
         if (sender !== undefined) (receive as { senderSchemaVersion?: string }).senderSchemaVersion = sender;
         draft.receives.push(receive);
         const delayMs = num(attrs, BATON_ACK_DELAY_MS);
         if (delayMs !== undefined) {
-          const ack: { -readonly [K in keyof HandoffAck]: HandoffAck[K] } = { ...ref, atMs: span.startMs, delayMs, manual: false };
+          const ack: { -readonly [K in keyof HandoffAck]: HandoffAck[K] } = { traceId: span.traceId, spanId: span.spanId, startMs: span.startMs, endMs: span.endMs, atMs: span.startMs, delayMs, manual: false };
           put(ack, 'withinBudget', bool(attrs, BATON_ACK_WITHIN_BUDGET));
           draft.acks.push(ack);
         }
@@ -262,7 +271,7 @@ export function buildHandoffModel(spans: readonly SpanRecord[]): HandoffModel {
         const id = str(attrs, BATON_HANDOFF_ID);
         if (id === undefined) break;
         const draft = draftFor(drafts, id, attrs);
-        const ack: { -readonly [K in keyof HandoffAck]: HandoffAck[K] } = { ...ref, atMs: span.startMs, manual: true };
+        const ack: { -readonly [K in keyof HandoffAck]: HandoffAck[K] } = { traceId: span.traceId, spanId: span.spanId, startMs: span.startMs, endMs: span.endMs, atMs: span.startMs, manual: true };
         put(ack, 'delayMs', num(attrs, BATON_ACK_DELAY_MS));
         put(ack, 'withinBudget', bool(attrs, BATON_ACK_WITHIN_BUDGET));
         draft.acks.push(ack);
@@ -273,7 +282,10 @@ export function buildHandoffModel(spans: readonly SpanRecord[]): HandoffModel {
         const key = str(attrs, BATON_STATE_KEY);
         if (key === undefined) break;
         const access: { -readonly [K in keyof StateAccessRecord]: StateAccessRecord[K] } = {
-          ...ref,
+          traceId: span.traceId,
+          spanId: span.spanId,
+          startMs: span.startMs,
+          endMs: span.endMs,
           kind: operation === BatonOperation.StateRead ? 'read' : 'write',
           key,
           agent: str(attrs, GEN_AI_AGENT_NAME),
@@ -295,7 +307,10 @@ export function buildHandoffModel(spans: readonly SpanRecord[]): HandoffModel {
       case BatonOperation.EventPublish:
       case BatonOperation.EventConsume: {
         const event: { -readonly [K in keyof EventRecord]: EventRecord[K] } = {
-          ...ref,
+          traceId: span.traceId,
+          spanId: span.spanId,
+          startMs: span.startMs,
+          endMs: span.endMs,
           kind: operation === BatonOperation.EventPublish ? 'publish' : 'consume',
           messageId: str(attrs, MESSAGING_MESSAGE_ID) ?? `span:${span.spanId}`,
           topic: str(attrs, MESSAGING_DESTINATION_NAME) ?? 'unknown',
@@ -312,7 +327,10 @@ export function buildHandoffModel(spans: readonly SpanRecord[]): HandoffModel {
       case BatonOperation.AgentRun: {
         const outcome = str(attrs, BATON_AGENT_OUTCOME);
         const run: { -readonly [K in keyof AgentRunRecord]: AgentRunRecord[K] } = {
-          ...ref,
+          traceId: span.traceId,
+          spanId: span.spanId,
+          startMs: span.startMs,
+          endMs: span.endMs,
           agent: str(attrs, GEN_AI_AGENT_NAME) ?? 'unknown',
           taskId: str(attrs, BATON_TASK_ID),
           parentSpanId: span.parentSpanId,

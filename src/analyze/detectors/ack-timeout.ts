@@ -12,6 +12,11 @@ export const RULE = 'ack-timeout' as const;
 export interface AckTimeoutOptions {
   /** The time the data ends at; a handoff is overdue when now − send > budget. Default: the horizon's end. */
   readonly now?: number;
+  /**
+   * Budget for handoffs that declare none (traces from apps without Baton rarely do).
+   * Default: none, and such handoffs are reported as not evaluated rather than on time.
+   */
+  readonly defaultBudgetMs?: number;
 }
 
 const HINT =
@@ -27,7 +32,7 @@ export function detectAckTimeouts(handoffGraph: HandoffGraph, options: AckTimeou
   let withoutBudget = 0;
   for (const handoff of model.handoffs) {
     const send = handoff.send;
-    const budget = send?.timeoutBudgetMs ?? handoff.receives[0]?.timeoutBudgetMs;
+    const budget = send?.timeoutBudgetMs ?? handoff.receives[0]?.timeoutBudgetMs ?? options.defaultBudgetMs;
     if (budget === undefined) {
       withoutBudget++;
       continue;
