@@ -315,12 +315,12 @@ export class Auditor {
     if (limit <= 0) return;
     if (this.#slowest.length < limit) {
       this.#slowest.push(task);
-    } else if (task.wallMs > this.#slowest[this.#slowest.length - 1]!.wallMs) {
+    } else if (compareSlowestFirst(task, this.#slowest[this.#slowest.length - 1]!) < 0) {
       this.#slowest[this.#slowest.length - 1] = task;
     } else {
       return;
     }
-    this.#slowest.sort((a, b) => b.wallMs - a.wallMs);
+    this.#slowest.sort(compareSlowestFirst);
   }
 }
 
@@ -341,4 +341,9 @@ export function hasFindingsAtOrAbove(report: AuditReport, threshold: Severity): 
     if (SEVERITY_RANK[severity] >= rank && report.severityCounts[severity] > 0) return true;
   }
   return false;
+}
+
+/** Slowest first; ties by trace id, so the report does not depend on the order groups close in. */
+function compareSlowestFirst(a: TaskSummary, b: TaskSummary): number {
+  return b.wallMs - a.wallMs || (a.traceId < b.traceId ? -1 : a.traceId > b.traceId ? 1 : 0);
 }

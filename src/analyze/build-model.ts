@@ -132,6 +132,8 @@ interface HandoffDraft {
   source: string;
   target: string;
   send: HandoffSend | undefined;
+  sendSpanIds: string[];
+  sendCount: number;
   receives: HandoffReceive[];
   acks: HandoffAck[];
 }
@@ -145,6 +147,8 @@ function draftFor(drafts: Map<string, HandoffDraft>, id: string, attrs: Attrs): 
       source: 'unknown',
       target: 'unknown',
       send: undefined,
+      sendSpanIds: [],
+      sendCount: 0,
       receives: [],
       acks: [],
     };
@@ -231,7 +235,10 @@ export function buildHandoffModel(spans: readonly SpanRecord[]): HandoffModel {
       case BatonOperation.HandoffSend: {
         const draft = draftFor(drafts, str(attrs, BATON_HANDOFF_ID) ?? `span:${span.spanId}`, attrs);
         // A second send under the same id (a resend) keeps the first; the receives tell the rest.
-        if (!draft.send) {
+        // A resend under the same id (a retry) is one handoff: the earliest send is its start,
+        // and a receive linked to any of its sends is linked.
+        draft.sendSpanIds.push(span.spanId);
+        if (!draft.send || compareRefs(span, draft.send) < 0) {
           draft.send = addEnvelopeFacts<HandoffSend>(
             { traceId: span.traceId, spanId: span.spanId, startMs: span.startMs, endMs: span.endMs, parentSpanId: span.parentSpanId } as HandoffSend,
             attrs,
@@ -349,18 +356,35 @@ export function buildHandoffModel(spans: readonly SpanRecord[]): HandoffModel {
 
   const handoffs: Handoff[] = [];
   for (const draft of drafts.values()) {
-    const sendId = draft.send?.spanId;
+    const sends = draft.sendSpanIds;
     for (let i = 0; i < draft.receives.length; i++) {
       const receive = draft.receives[i]! as { -readonly [K in keyof HandoffReceive]: HandoffReceive[K] };
-      let linked = sendId !== undefined && receive.parentSpanId === sendId;
-      for (let j = 0; !linked && j < receive.links.length; j++) linked = receive.links[j]!.spanId === sendId;
+      let linked = sends.includes(receive.parentSpanId);
+      for (let j = 0; !linked && j < receive.links.length; j++) linked = sends.includes(receive.links[j]!.spanId);
       receive.linkedToSend = linked;
-      receive.carriesRemoteContext = linked || receive.links.length > 0 || sendSpanIds.has(receive.parentSpanId);
+      // A parent outside the data came from the envelope's traceparent (this export holds only the receiving side).
+      receive.carriesRemoteContext =
+        linked ||
+        receive.links.length > 0 ||
+        sendSpanIds.has(receive.parentSpanId) ||
+        (receive.parentSpanId !== '' && !byId.has(receive.parentSpanId));
     }
+    draft.sendCount = sends.length;
     draft.receives.sort(compareRefs);
     draft.acks.sort((a, b) => a.atMs - b.atMs);
     // An ack whose send and receive fell outside the group tells nothing on its own.
-    if (draft.send || draft.receives.length > 0) handoffs.push(draft);
+    if (draft.send || draft.receives.length > 0) {
+      handoffs.push({
+        id: draft.id,
+        taskId: draft.taskId,
+        source: draft.source,
+        target: draft.target,
+        send: draft.send,
+        sendCount: draft.sendCount,
+        receives: draft.receives,
+        acks: draft.acks,
+      });
+    }
   }
   handoffs.sort((a, b) => compareRefs(a.send ?? a.receives[0]!, b.send ?? b.receives[0]!));
   stateAccesses.sort(compareRefs);

@@ -58,52 +58,86 @@ interface EdgeAccumulator {
   retries: number;
 }
 
-/** Accumulates edge statistics over any number of trace groups. */
+/**
+ * Accumulates edge statistics over any number of trace groups.
+ *
+ * Each handoff id is counted once. A handoff whose trace context was lost arrives
+ * as two groups (its send, its receive); the group with the send counts it, in
+ * whatever order they come, and a receive-only handoff counts only if no send of
+ * it is ever seen (held until `summarize`), so results do not depend on input order.
+ */
 export class EdgeStatsAccumulator {
   readonly #edges = new Map<string, EdgeAccumulator>();
+  /** Handoff ids already counted (about 100 bytes each: 10 MB per 100 000 handoffs). */
+  readonly #counted = new Set<string>();
+  /** Receive-only handoffs, by id, waiting to learn whether a send of theirs turns up. */
+  readonly #receiveOnly = new Map<string, { readonly source: string; readonly target: string; readonly handoff: Handoff }>();
 
   add(handoffGraph: HandoffGraph): void {
     const { graph } = handoffGraph;
     graph.forEachEdge((_edge, attributes, source, target) => {
-      const key = `${source}\u0000${target}`;
-      let acc = this.#edges.get(key);
-      if (!acc) {
-        acc = {
-          source,
-          target,
-          handoffs: 0,
-          latency: new SampleBuffer(),
-          ack: new SampleBuffer(),
-          validation: new SampleBuffer(),
-          failures: 0,
-          retries: 0,
-        };
-        this.#edges.set(key, acc);
-      }
       const handoffs = attributes.handoffs;
       for (let i = 0; i < handoffs.length; i++) {
         const h = handoffs[i]!;
-        acc.handoffs++;
-        const send = h.send;
-        const receive = h.receives[0];
-        if (send && receive) acc.latency.push(Math.max(0, receive.startMs - send.startMs));
-        const ack = h.acks[0];
-        if (ack && (ack.delayMs !== undefined || send)) acc.ack.push(ack.delayMs ?? Math.max(0, ack.atMs - send!.startMs));
-        const v = (send?.validation?.durationMs ?? 0) + (receive?.validation?.durationMs ?? 0);
-        if (send?.validation?.durationMs !== undefined || receive?.validation?.durationMs !== undefined) acc.validation.push(v);
-        const invalid =
-          (send?.validation !== undefined && send.validation.result !== 'valid') ||
-          h.receives.some((r) => r.validation !== undefined && r.validation.result !== 'valid');
-        const budget = send?.timeoutBudgetMs;
-        const late = ack?.withinBudget === false || (budget !== undefined && ack?.delayMs !== undefined && ack.delayMs > budget);
-        if (invalid || late) acc.failures++;
-        if ((send?.attempt ?? 1) > 1 || h.receives.length > 1) acc.retries++;
+        if (h.id.startsWith('span:')) {
+          this.#count(source, target, h);
+        } else if (h.send) {
+          if (this.#counted.has(h.id)) continue;
+          this.#counted.add(h.id);
+          this.#receiveOnly.delete(h.id);
+          this.#count(source, target, h);
+        } else if (!this.#counted.has(h.id)) {
+          const held = this.#receiveOnly.get(h.id);
+          // Of several receive-only sightings, the earliest stands in: deterministic whatever the order.
+          if (!held || (h.receives[0]?.startMs ?? 0) < (held.handoff.receives[0]?.startMs ?? 0)) {
+            this.#receiveOnly.set(h.id, { source, target, handoff: h });
+          }
+        }
       }
     });
   }
 
+  #count(source: string, target: string, h: Handoff): void {
+    const key = `${source}\u0000${target}`;
+    let acc = this.#edges.get(key);
+    if (!acc) {
+      acc = {
+        source,
+        target,
+        handoffs: 0,
+        latency: new SampleBuffer(),
+        ack: new SampleBuffer(),
+        validation: new SampleBuffer(),
+        failures: 0,
+        retries: 0,
+      };
+      this.#edges.set(key, acc);
+    }
+    acc.handoffs++;
+    const send = h.send;
+    const receive = h.receives[0];
+    if (send && receive) acc.latency.push(Math.max(0, receive.startMs - send.startMs));
+    const ack = h.acks[0];
+    if (ack && (ack.delayMs !== undefined || send)) acc.ack.push(ack.delayMs ?? Math.max(0, ack.atMs - send!.startMs));
+    const v = (send?.validation?.durationMs ?? 0) + (receive?.validation?.durationMs ?? 0);
+    if (send?.validation?.durationMs !== undefined || receive?.validation?.durationMs !== undefined) acc.validation.push(v);
+    const invalid =
+      (send?.validation !== undefined && send.validation.result !== 'valid') ||
+      h.receives.some((r) => r.validation !== undefined && r.validation.result !== 'valid');
+    const budget = send?.timeoutBudgetMs;
+    const late = ack?.withinBudget === false || (budget !== undefined && ack?.delayMs !== undefined && ack.delayMs > budget);
+    if (invalid || late) acc.failures++;
+    if ((send?.attempt ?? 1) > 1 || h.sendCount > 1 || h.receives.length > 1) acc.retries++;
+  }
+
   /** Edge statistics, sorted by source then target. */
   summarize(): EdgeStats[] {
+    // Receive-only handoffs whose send never turned up count now.
+    for (const [id, { source, target, handoff }] of this.#receiveOnly) {
+      this.#counted.add(id);
+      this.#count(source, target, handoff);
+    }
+    this.#receiveOnly.clear();
     const out: EdgeStats[] = [];
     for (const acc of this.#edges.values()) {
       out.push({

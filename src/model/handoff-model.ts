@@ -78,7 +78,10 @@ export interface Handoff {
   readonly taskId: string | undefined;
   readonly source: string;
   readonly target: string;
+  /** The earliest send. */
   readonly send: HandoffSend | undefined;
+  /** How many send spans carry this handoff id: more than one is a resend (a retry). */
+  readonly sendCount: number;
   readonly receives: readonly HandoffReceive[];
   readonly acks: readonly HandoffAck[];
 }

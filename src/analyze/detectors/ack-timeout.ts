@@ -30,6 +30,8 @@ export function detectAckTimeouts(handoffGraph: HandoffGraph, options: AckTimeou
   const findings: Finding[] = [];
   let checked = 0;
   let withoutBudget = 0;
+  let pending = 0;
+  let withoutSend = 0;
   for (const handoff of model.handoffs) {
     const send = handoff.send;
     const budget = send?.timeoutBudgetMs ?? handoff.receives[0]?.timeoutBudgetMs ?? options.defaultBudgetMs;
@@ -55,7 +57,17 @@ export function detectAckTimeouts(handoffGraph: HandoffGraph, options: AckTimeou
       });
       continue;
     }
-    if (!send || now - send.startMs <= budget) continue;
+    if (!send) {
+      checked--;
+      withoutSend++;
+      continue;
+    }
+    if (now - send.startMs <= budget) {
+      // Not acknowledged yet and still within budget: its outcome is unknown, not on time.
+      checked--;
+      pending++;
+      continue;
+    }
     findings.push({
       ruleId: RULE,
       severity: 'error',
@@ -69,6 +81,10 @@ export function detectAckTimeouts(handoffGraph: HandoffGraph, options: AckTimeou
   return {
     findings,
     checked,
-    notEvaluated: withoutBudget > 0 ? [{ count: withoutBudget, reason: 'handoffs without baton.timeout_budget_ms' }] : [],
+    notEvaluated: [
+      ...(withoutBudget > 0 ? [{ count: withoutBudget, reason: 'handoffs without baton.timeout_budget_ms' }] : []),
+      ...(pending > 0 ? [{ count: pending, reason: 'handoffs not acknowledged yet, still within budget when the data ends' }] : []),
+      ...(withoutSend > 0 ? [{ count: withoutSend, reason: 'unacknowledged handoffs whose send is not in the data' }] : []),
+    ],
   };
 }

@@ -24,6 +24,8 @@ export function detectSchemaDrift(handoffGraph: HandoffGraph, _options: SchemaDr
   for (const handoff of model.handoffs) {
     const send = handoff.send;
     if (send?.validation && send.validation.result !== 'valid') {
+      // A finding is a check that ran, even when no receive can be compared.
+      checked++;
       findings.push({
         ruleId: RULE,
         severity: 'error',

@@ -4,6 +4,7 @@
  * the handoffs its agent sent after deciding on it; also a handoff received
  * with an epoch older than one already sent in the same task.
  */
+import { BatonOperation } from '../../model/attributes.js';
 import type { DetectorResult, Finding } from '../../model/finding.js';
 import type { HandoffGraph, StateAccessRecord } from '../../model/handoff-model.js';
 import { assertGraph, evidenceOf, formatMs } from './evidence.js';
@@ -110,10 +111,14 @@ export function detectStaleEpochReads(handoffGraph: HandoffGraph, options: Stale
   };
 }
 
+/** True when the nearest agent run enclosing `spanId` is `runSpanId` (another agent's run nested below it does not count). */
 function isInRun(spans: HandoffGraph['model']['spans'], spanId: string, runSpanId: string): boolean {
   // Walk up parents; spans are few per group, and this runs only for stale reads.
-  const parent = new Map<string, string>();
-  for (const s of spans) parent.set(s.spanId, s.parentSpanId);
-  for (let id: string | undefined = spanId; id; id = parent.get(id)) if (id === runSpanId) return true;
+  const byId = new Map<string, (typeof spans)[number]>();
+  for (const s of spans) byId.set(s.spanId, s);
+  for (let id = byId.get(spanId)?.parentSpanId; id; id = byId.get(id)?.parentSpanId) {
+    if (id === runSpanId) return true;
+    if (byId.get(id)?.operation === BatonOperation.AgentRun) return false;
+  }
   return false;
 }

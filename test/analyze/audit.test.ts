@@ -1,0 +1,359 @@
+/**
+ * The streaming Auditor and auditSpans on the committed fixtures: the report does
+ * not depend on how spans are batched or ordered (fast-check shuffles and splits
+ * real traces), traces joined by span links are one group, idle groups close
+ * while streaming, findings are capped with exact counts, rules are selected
+ * with `only` and `rules`, and the clean pipeline's report in full.
+ */
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Auditor, auditSpans, hasFindingsAtOrAbove } from '../../src/analyze/audit.js';
+import { RULE_IDS } from '../../src/analyze/detectors/index.js';
+import type { AuditReport } from '../../src/model/audit-report.js';
+import type { SpanRecord } from '../../src/model/span-record.js';
+import { auditOne, withoutSpans } from '../helpers/analyze.js';
+import { loadFixture } from '../helpers/traces.js';
+
+const SCENARIOS = [
+  'clean',
+  'cycle',
+  'stale-read',
+  'duplicate-write',
+  'partial-handoff',
+  'ack-timeout',
+  'schema-drift',
+  'context-blowup',
+  'context-loss',
+  'revision-loop',
+  'lost-trace-context',
+] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+/** The rules each fixture triggers (the known behaviour of the committed fixtures). */
+const EXPECTED_RULES: Record<Scenario, string[]> = {
+  clean: [],
+  cycle: ['dependency-cycle'],
+  'stale-read': ['stale-epoch-read'],
+  'duplicate-write': ['duplicate-write', 'partial-handoff'],
+  'partial-handoff': ['partial-handoff'],
+  'ack-timeout': ['ack-timeout'],
+  'schema-drift': ['schema-drift'],
+  'context-blowup': ['context-blowup'],
+  'context-loss': ['context-loss'],
+  'revision-loop': ['dependency-cycle'],
+  'lost-trace-context': ['unlinked-handoff'],
+};
+
+// clean.json: the coordinator's event.consume of task.reviewer.complete, the last span to end but one.
+const CLEAN_LAST_CONSUME = 'd699b2c70d4df08b';
+const CLEAN_REVIEWER_MESSAGE = 'b19f3634-e6c1-4ba5-8578-ad82884a69dd';
+
+const fixtures = {} as Record<Scenario, SpanRecord[]>;
+let all: SpanRecord[];
+
+beforeAll(async () => {
+  await Promise.all(SCENARIOS.map(async (name) => (fixtures[name] = await loadFixture(name))));
+  all = SCENARIOS.flatMap((name) => fixtures[name]);
+});
+
+/** Feeds `batches` to a fresh Auditor and returns its report. */
+function stream(batches: readonly (readonly SpanRecord[])[], options: ConstructorParameters<typeof Auditor>[0] = {}): AuditReport {
+  const auditor = new Auditor(options);
+  for (const batch of batches) auditor.addSpans(batch);
+  return auditor.finish();
+}
+
+/** `spans` cut after every index where `cuts` is true. */
+function split<T>(spans: readonly T[], cuts: readonly boolean[]): T[][] {
+  const batches: T[][] = [[]];
+  spans.forEach((span, i) => {
+    batches[batches.length - 1]!.push(span);
+    if (cuts[i] && i < spans.length - 1) batches.push([]);
+  });
+  return batches;
+}
+
+const sortedRuleIds = (report: AuditReport) => [...new Set(report.findings.map((f) => f.ruleId))].sort();
+
+describe('auditSpans', () => {
+  it.each(SCENARIOS)('finds exactly the rules fixture %s is known to trigger', async (name) => {
+    const report = await auditOne(fixtures[name]);
+    expect(sortedRuleIds(report)).toEqual([...EXPECTED_RULES[name]].sort());
+    expect(report.findingsTruncated).toBe(0);
+  });
+
+  it('reads async iterables of batches as it reads arrays', async () => {
+    async function* batches() {
+      yield fixtures['context-loss'].slice(0, 10);
+      yield fixtures['context-loss'].slice(10);
+    }
+    expect(await auditSpans(batches())).toEqual(await auditOne(fixtures['context-loss']));
+  });
+
+  it('reports the clean pipeline in full: inputs, every rule clean but run, the four edges, one task', async () => {
+    const report = await auditOne(fixtures.clean);
+    expect(report.reportVersion).toBe('1');
+    expect(report.inputs).toEqual({ spans: 34, traces: 1, traceGroups: 1, batonSpans: 34, conventionsVersions: ['1'], problems: [] });
+    expect(report.findings).toEqual([]);
+    expect(report.findingsTruncated).toBe(0);
+    expect(report.severityCounts).toEqual({ error: 0, warning: 0, info: 0 });
+    expect(report.rules.map((r) => [r.ruleId, r.findings, r.checked, r.couldNotRun])).toEqual([
+      ['dependency-cycle', 0, 2, false],
+      ['stale-epoch-read', 0, 8, false],
+      ['duplicate-write', 0, 6, false],
+      ['partial-handoff', 0, 10, false],
+      ['ack-timeout', 0, 4, false],
+      ['schema-drift', 0, 4, false],
+      ['context-blowup', 0, 1, false],
+      ['context-loss', 0, 4, false],
+      ['unlinked-handoff', 0, 4, false],
+    ]);
+    for (const rule of report.rules) expect(rule.notEvaluated).toEqual([]);
+    // triage → research → analysis → writer → reviewer, sorted by source then target.
+    expect(
+      report.edges.map((e) => [e.source, e.target, e.handoffs, e.latencyMs?.count, e.ackLatencyMs?.count, e.failures, e.retries]),
+    ).toEqual([
+      ['analysis', 'writer', 1, 1, 1, 0, 0],
+      ['research', 'analysis', 1, 1, 1, 0, 0],
+      ['triage', 'research', 1, 1, 1, 0, 0],
+      ['writer', 'reviewer', 1, 1, 1, 0, 0],
+    ]);
+    expect(report.agents).toEqual(['analysis', 'coordinator', 'research', 'reviewer', 'triage', 'writer']);
+    expect(report.cycles).toEqual([]);
+    expect(report.tasks.count).toBe(1);
+    expect(report.tasks.slowest.map((t) => [t.taskId, t.traceId])).toEqual([['research-clean', '8edbfa52334a8b41e747dacf2cf5f801']]);
+    const share = report.tasks.slowest[0]!.coordinationShare;
+    expect(report.tasks.coordinationShare).toEqual({ count: 1, p50: share, p95: share, p99: share, max: share });
+  });
+
+  it('names the revision loop among the graph cycles and counts its edges', async () => {
+    const report = await auditOne(fixtures['revision-loop']);
+    expect(report.cycles).toEqual([['writer', 'reviewer', 'writer']]);
+    expect(report.edges.map((e) => [e.source, e.target, e.handoffs])).toEqual([
+      ['analysis', 'writer', 1],
+      ['research', 'analysis', 1],
+      ['reviewer', 'writer', 2],
+      ['triage', 'research', 1],
+      ['writer', 'reviewer', 3],
+    ]);
+  });
+
+  it('records input problems it is told about', async () => {
+    const auditor = new Auditor();
+    auditor.addProblem({ location: 'runs/a.jsonl:3:1', message: 'expected "resourceSpans"' });
+    auditor.addSpans(fixtures.clean);
+    expect(auditor.finish().inputs.problems).toEqual([{ location: 'runs/a.jsonl:3:1', message: 'expected "resourceSpans"' }]);
+  });
+});
+
+describe('Auditor', () => {
+  describe('batching and order', () => {
+    it('gives the one-batch report whatever the order and batch split of a real trace', async () => {
+      const expected = new Map<Scenario, AuditReport>();
+      for (const name of SCENARIOS) expected.set(name, await auditOne(fixtures[name]));
+      fc.assert(
+        fc.property(
+          fc
+            .constantFrom(...SCENARIOS)
+            .chain((name) =>
+              fc.tuple(
+                fc.constant(name),
+                fc.shuffledSubarray(fixtures[name], { minLength: fixtures[name].length, maxLength: fixtures[name].length }),
+                fc.array(fc.boolean(), { minLength: fixtures[name].length, maxLength: fixtures[name].length }),
+              ),
+            ),
+          ([name, shuffled, cuts]) => {
+            expect(stream(split(shuffled, cuts))).toEqual(expected.get(name));
+          },
+        ),
+        { numRuns: 60 },
+      );
+    });
+
+    it('gives the one-batch report for all fixtures interleaved in any order and split', async () => {
+      const expected = await auditOne(all);
+      fc.assert(
+        fc.property(
+          fc.shuffledSubarray(all, { minLength: all.length, maxLength: all.length }),
+          fc.array(fc.boolean(), { minLength: all.length, maxLength: all.length }),
+          (shuffled, cuts) => {
+            const report = stream(split(shuffled, cuts));
+            expect(report).toEqual(expected);
+          },
+        ),
+        { numRuns: 15 },
+      );
+      expect(expected.inputs).toMatchObject({ spans: all.length, traces: 12, traceGroups: 11 });
+    });
+  });
+
+  describe('trace groups', () => {
+    it('joins traces linked by spans into one group, whichever trace arrives first', () => {
+      const lost = fixtures['lost-trace-context'];
+      const [first, second] = [...new Set(lost.map((s) => s.traceId))];
+      for (const batches of [
+        [lost.filter((s) => s.traceId === first), lost.filter((s) => s.traceId === second)],
+        [lost.filter((s) => s.traceId === second), lost.filter((s) => s.traceId === first)],
+      ]) {
+        const report = stream(batches);
+        expect(report.inputs).toMatchObject({ traces: 2, traceGroups: 1 });
+        expect(report.findings.map((f) => f.ruleId)).toEqual(['unlinked-handoff']);
+        expect(report.tasks.count).toBe(1);
+      }
+    });
+
+    it('keeps the two traces apart, each its own task, without the spans that link them', () => {
+      // The coordinator's consumes link to the publishes in analysis's new trace.
+      const linking = fixtures['lost-trace-context'].filter((s) => s.links.length > 0).map((s) => s.spanId);
+      expect(linking.length).toBeGreaterThan(0);
+      const report = stream([withoutSpans(fixtures['lost-trace-context'], linking)]);
+      expect(report.inputs).toMatchObject({ traces: 2, traceGroups: 2 });
+      expect(report.tasks.count).toBe(2);
+      // Still unlinked: the receive has no send in its own group.
+      expect(report.findings.filter((f) => f.ruleId === 'unlinked-handoff').map((f) => f.evidence.spanIds)).toEqual([['2db3ba85facb5e4d']]);
+      // And the removed consumes leave each of the five completion events unconsumed.
+      const partial = report.findings.filter((f) => f.ruleId === 'partial-handoff');
+      expect(partial).toHaveLength(linking.length);
+      for (const f of partial) expect(f.message).toMatch(/^event task\.\w+\.complete \(.+\) published by \w+ was never consumed$/);
+    });
+
+    it('audits independent traces as separate groups', () => {
+      const report = stream([fixtures.clean, fixtures['context-loss']]);
+      expect(report.inputs).toMatchObject({ spans: 68, traces: 2, traceGroups: 2 });
+      expect(report.tasks.count).toBe(2);
+      expect(report.edges.map((e) => e.handoffs)).toEqual([2, 2, 2, 2]);
+    });
+  });
+
+  describe('idleMs', () => {
+    // The Auditor looks for idle groups every few batches, so these feed one span per batch.
+    const lateConsumeScenario = () => {
+      const late = fixtures.clean.find((s) => s.spanId === CLEAN_LAST_CONSUME)!;
+      return [...withoutSpans(fixtures.clean, [CLEAN_LAST_CONSUME]), ...fixtures['context-loss'], late].map((s) => [s]);
+    };
+
+    it('closes a group nothing of which ended within idleMs of the newest span, and audits a late span on its own', () => {
+      // context-loss.json starts about 1.1 s after clean.json ends.
+      const report = stream(lateConsumeScenario(), { idleMs: 100 });
+      expect(report.inputs).toMatchObject({ spans: 68, traces: 3, traceGroups: 3 });
+      // Closed before the coordinator consumed the reviewer's event, clean.json now shows it unconsumed.
+      expect(report.findings.map((f) => [f.ruleId, f.message])).toEqual([
+        ['partial-handoff', `event task.reviewer.complete (${CLEAN_REVIEWER_MESSAGE}) published by reviewer was never consumed`],
+        ['context-loss', 'writer → reviewer drops decisions_made (3 before) and constraints (2 before)'],
+      ]);
+    });
+
+    it('keeps a group open while it may still grow (default idleMs: 5 min)', () => {
+      const report = stream(lateConsumeScenario());
+      expect(report.inputs).toMatchObject({ spans: 68, traces: 2, traceGroups: 2 });
+      expect(report.findings.map((f) => f.ruleId)).toEqual(['context-loss']);
+    });
+  });
+
+  describe('maxOpenSpans', () => {
+    it('closes the oldest groups early under memory pressure without changing the findings of complete traces', () => {
+      const batches = SCENARIOS.map((name) => fixtures[name]);
+      const report = stream(batches, { maxOpenSpans: 40 });
+      const expected = stream(batches);
+      expect(report.inputs).toEqual(expected.inputs);
+      expect(report.findings).toEqual(expected.findings);
+      expect(report.rules).toEqual(expected.rules);
+    });
+  });
+
+  describe('maxFindings', () => {
+    it('keeps at most maxFindings findings and counts the rest, with rule and severity counts exact', () => {
+      const full = stream([all]);
+      expect(full.findings).toHaveLength(11);
+      const capped = stream([all], { maxFindings: 3 });
+      expect(capped.findings).toHaveLength(3);
+      expect(capped.findingsTruncated).toBe(8);
+      expect(capped.severityCounts).toEqual(full.severityCounts);
+      expect(capped.rules).toEqual(full.rules);
+      expect(capped.rules.reduce((sum, r) => sum + r.findings, 0)).toBe(11);
+      for (const finding of capped.findings) expect(full.findings).toContainEqual(finding);
+    });
+
+    it('keeps none with maxFindings: 0, and still ranks the report by its counts', () => {
+      const capped = stream([fixtures['schema-drift']], { maxFindings: 0 });
+      expect(capped.findings).toEqual([]);
+      expect(capped.findingsTruncated).toBe(1);
+      expect(hasFindingsAtOrAbove(capped, 'error')).toBe(true);
+    });
+  });
+
+  describe('rule selection', () => {
+    it('runs only the rules named in `only`, in report order', () => {
+      const report = stream([all], { only: ['context-loss', 'schema-drift'] });
+      expect(report.rules.map((r) => r.ruleId)).toEqual(['schema-drift', 'context-loss']);
+      expect(report.findings.map((f) => f.ruleId).sort()).toEqual(['context-loss', 'schema-drift']);
+    });
+
+    it('turns a rule off with rules: { id: false }', () => {
+      const report = stream([fixtures['duplicate-write']], { rules: { 'partial-handoff': false } });
+      expect(report.rules.map((r) => r.ruleId)).toEqual(RULE_IDS.filter((id) => id !== 'partial-handoff'));
+      expect(report.findings.map((f) => f.ruleId)).toEqual(['duplicate-write']);
+    });
+
+    it('applies `rules` before `only`: a rule both named and turned off does not run', () => {
+      const report = stream([all], { only: ['partial-handoff'], rules: { 'partial-handoff': false } });
+      expect(report.rules).toEqual([]);
+      expect(report.findings).toEqual([]);
+    });
+
+    it('lets a rule option override the audit-wide now', () => {
+      const unacknowledged = withoutSpans(fixtures.clean, ['6c0eaf9b0221c256']); // reviewer's handoff.receive
+      const sendStartMs = fixtures.clean.find((s) => s.spanId === '250ae4a1cca5565f')!.startMs; // writer's handoff.send
+      expect(stream([unacknowledged], { now: sendStartMs + 6000 }).findings.map((f) => f.ruleId)).toEqual(['ack-timeout']);
+      expect(stream([unacknowledged], { now: sendStartMs + 6000, rules: { 'ack-timeout': { now: sendStartMs } } }).findings).toEqual([]);
+    });
+  });
+
+  describe('slowestTasks', () => {
+    it('keeps the slowest tasks, slowest first', () => {
+      const everything = stream([all], { slowestTasks: 100 });
+      expect(everything.tasks.count).toBe(11);
+      expect(everything.tasks.slowest).toHaveLength(11);
+      const walls = everything.tasks.slowest.map((t) => t.wallMs);
+      const top3 = [...walls].sort((a, b) => b - a).slice(0, 3);
+      expect(stream([all], { slowestTasks: 3 }).tasks.slowest.map((t) => t.wallMs)).toEqual(top3);
+      expect(stream([all], { slowestTasks: 0 }).tasks.slowest).toEqual([]);
+      expect(everything.tasks.coordinationShare!.count).toBe(11);
+    });
+  });
+
+  it('counts Baton spans and other spans apart', () => {
+    const foreign: SpanRecord = { ...fixtures.clean[0]!, spanId: 'f0f0f0f0f0f0f0f0', attributes: { 'http.request.method': 'GET' } };
+    const report = stream([[...fixtures.clean, foreign]]);
+    expect(report.inputs).toMatchObject({ spans: 35, batonSpans: 34 });
+  });
+
+  it('audits no spans as an empty report in which every rule could not run', () => {
+    const report = stream([]);
+    expect(report.inputs).toEqual({ spans: 0, traces: 0, traceGroups: 0, batonSpans: 0, conventionsVersions: [], problems: [] });
+    expect(report.rules.map((r) => r.couldNotRun)).toEqual(RULE_IDS.map(() => true));
+    expect(report.edges).toEqual([]);
+    expect(report.tasks).toEqual({ count: 0, coordinationShare: null, slowest: [] });
+  });
+});
+
+describe('hasFindingsAtOrAbove', () => {
+  it.each([
+    ['clean', 'info', false],
+    ['clean', 'warning', false],
+    ['clean', 'error', false],
+    ['context-loss', 'info', true],
+    ['context-loss', 'warning', true],
+    ['context-loss', 'error', false],
+    ['schema-drift', 'info', true],
+    ['schema-drift', 'warning', true],
+    ['schema-drift', 'error', true],
+  ] as const)('on %s at %s: %s', async (name, threshold, expected) => {
+    expect(hasFindingsAtOrAbove(await auditOne(fixtures[name]), threshold)).toBe(expected);
+  });
+
+  it('ignores findings of rules turned off', async () => {
+    const report = await auditOne(fixtures['schema-drift'], { rules: { 'schema-drift': false } });
+    expect(hasFindingsAtOrAbove(report, 'info')).toBe(false);
+  });
+});

@@ -1,0 +1,152 @@
+/**
+ * detectAckTimeouts (rule ack-timeout) on the committed fixtures: the late manual
+ * ack of `ack-timeout.json`, a handoff never acknowledged judged against `now`
+ * (the detector never reads the clock), defaultBudgetMs, and what the rule says
+ * when handoffs declare no budget.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { detectAckTimeouts, RULE } from '../../../src/analyze/detectors/ack-timeout.js';
+import { BATON_ACK_WITHIN_BUDGET, BATON_TIMEOUT_BUDGET_MS } from '../../../src/model/attributes.js';
+import type { HandoffGraph } from '../../../src/model/handoff-model.js';
+import type { SpanRecord } from '../../../src/model/span-record.js';
+import { auditOne, graphOf, invalidGraphs, ruleOf, stripAttributes, withoutSpans } from '../../helpers/analyze.js';
+import { loadFixture } from '../../helpers/traces.js';
+
+const ACK_TRACE = '7f9c5c4d14fa670a0ee03c068413e8b1';
+// ack-timeout.json, the writer → reviewer handoff with timeout_budget_ms 40:
+const WRITER_SEND = '3be77ca58a6f9b33'; // handoff.send by writer to reviewer
+const REVIEWER_ACK = 'a54324c800eeb6cd'; // handoff.ack by reviewer: ack.delay_ms 84, ack.within_budget false
+const REVIEWER_RECEIVE = '9d6e63b134031528'; // handoff.receive by reviewer (manual ack mode: no ack attributes)
+
+const CLEAN_TRACE = '8edbfa52334a8b41e747dacf2cf5f801';
+// clean.json: writer's handoff.send to reviewer and the receive that acknowledged it (auto ack).
+const CLEAN_WRITER_SEND = '250ae4a1cca5565f';
+const CLEAN_REVIEWER_RECEIVE = '6c0eaf9b0221c256';
+// clean.json: triage's handoff.send to research and research's receive (ack.delay_ms 3, the slowest ack).
+const CLEAN_TRIAGE_SEND = '762fe0e52d015981';
+const CLEAN_RESEARCH_RECEIVE = '8a4bde9caf80fb25';
+
+const NO_BUDGET = 'handoffs without baton.timeout_budget_ms';
+
+let clean: SpanRecord[];
+let late: SpanRecord[];
+/** clean.json without reviewer's receive: writer's handoff to reviewer was never acknowledged. */
+let unacknowledged: SpanRecord[];
+let writerSendStartMs: number;
+
+beforeAll(async () => {
+  [clean, late] = await Promise.all([loadFixture('clean'), loadFixture('ack-timeout')]);
+  unacknowledged = withoutSpans(clean, [CLEAN_REVIEWER_RECEIVE]);
+  writerSendStartMs = clean.find((s) => s.spanId === CLEAN_WRITER_SEND)!.startMs;
+});
+
+describe('detectAckTimeouts', () => {
+  it.each(invalidGraphs())('throws a TypeError prefixed "ack-timeout:" for %s', (_label, input) => {
+    expect(() => detectAckTimeouts(input as HandoffGraph)).toThrow(TypeError);
+    expect(() => detectAckTimeouts(input as HandoffGraph)).toThrow(/^ack-timeout: expected a HandoffGraph/);
+  });
+
+  it('reports the late ack of ack-timeout.json with the receiver-measured delay and the budget', () => {
+    const result = detectAckTimeouts(graphOf(late));
+    expect(result.findings).toEqual([
+      {
+        ruleId: RULE,
+        severity: 'warning',
+        message: 'reviewer acknowledged the handoff from writer after 84 ms, over its 40 ms budget',
+        hint: expect.stringContaining('budget'),
+        evidence: {
+          traceId: ACK_TRACE,
+          spanIds: [WRITER_SEND, REVIEWER_ACK, REVIEWER_RECEIVE],
+          startMs: late.find((s) => s.spanId === WRITER_SEND)!.startMs,
+        },
+        agents: ['writer', 'reviewer'],
+        taskId: 'research-ack-timeout',
+      },
+    ]);
+    expect(result.checked).toBe(4);
+    expect(result.notEvaluated).toEqual([]);
+  });
+
+  it('finds nothing on the clean fixture, having checked all four handoffs', () => {
+    expect(detectAckTimeouts(graphOf(clean))).toEqual({ findings: [], checked: 4, notEvaluated: [] });
+  });
+
+  describe('now', () => {
+    it('does not call an unacknowledged handoff overdue while its budget has not run out by the end of the data', () => {
+      expect(detectAckTimeouts(graphOf(unacknowledged))).toEqual({
+        findings: [],
+        checked: 3,
+        notEvaluated: [{ count: 1, reason: 'handoffs not acknowledged yet, still within budget when the data ends' }],
+      });
+      expect(detectAckTimeouts(graphOf(unacknowledged), { now: writerSendStartMs + 5000 }).findings).toEqual([]);
+    });
+
+    it('reports it as an error once now is past send + budget', () => {
+      const findings = detectAckTimeouts(graphOf(unacknowledged), { now: writerSendStartMs + 5001 }).findings;
+      expect(findings).toEqual([
+        {
+          ruleId: RULE,
+          severity: 'error',
+          message: 'reviewer never acknowledged the handoff from writer (budget 5000 ms, 5001 ms elapsed)',
+          hint: expect.any(String),
+          evidence: { traceId: CLEAN_TRACE, spanIds: [CLEAN_WRITER_SEND], startMs: writerSendStartMs },
+          agents: ['writer', 'reviewer'],
+          taskId: 'research-clean',
+        },
+      ]);
+    });
+
+    it('prints long waits in seconds', () => {
+      const [finding] = detectAckTimeouts(graphOf(unacknowledged), { now: writerSendStartMs + 61_234 }).findings;
+      expect(finding!.message).toBe('reviewer never acknowledged the handoff from writer (budget 5000 ms, 61.2 s elapsed)');
+    });
+
+    it('takes now from the audit options', async () => {
+      const report = await auditOne(unacknowledged, { only: [RULE], now: writerSendStartMs + 5001 });
+      expect(report.findings).toEqual(detectAckTimeouts(graphOf(unacknowledged), { now: writerSendStartMs + 5001 }).findings);
+      expect((await auditOne(unacknowledged, { only: [RULE] })).findings).toEqual([]);
+    });
+  });
+
+  describe('when handoffs declare no budget', () => {
+    // As from an app that never set one: no budget, so the receiver judged nothing either.
+    const noBudget = () => stripAttributes(clean, [BATON_TIMEOUT_BUDGET_MS, BATON_ACK_WITHIN_BUDGET]);
+
+    it('checks nothing and says how many handoffs it could not judge, rather than passing them', async () => {
+      expect(detectAckTimeouts(graphOf(noBudget()))).toEqual({ findings: [], checked: 0, notEvaluated: [{ count: 4, reason: NO_BUDGET }] });
+      expect(ruleOf(await auditOne(noBudget(), { only: [RULE] }), RULE)).toEqual({
+        ruleId: RULE,
+        findings: 0,
+        checked: 0,
+        notEvaluated: [{ count: 4, reason: NO_BUDGET }],
+        couldNotRun: true,
+      });
+    });
+
+    it('judges them against defaultBudgetMs when given', () => {
+      const result = detectAckTimeouts(graphOf(noBudget()), { defaultBudgetMs: 2 });
+      expect(result.checked).toBe(4);
+      expect(result.notEvaluated).toEqual([]);
+      // Only research's ack (3 ms) is over 2 ms; the receive is also the (auto) ack span, named once.
+      expect(result.findings.map((f) => [f.severity, f.message, f.evidence.spanIds])).toEqual([
+        [
+          'warning',
+          'research acknowledged the handoff from triage after 3 ms, over its 2 ms budget',
+          [CLEAN_TRIAGE_SEND, CLEAN_RESEARCH_RECEIVE],
+        ],
+      ]);
+    });
+
+    it('lets a declared budget win over defaultBudgetMs', () => {
+      expect(detectAckTimeouts(graphOf(clean), { defaultBudgetMs: 2 }).findings).toEqual([]);
+    });
+  });
+
+  describe('through auditSpans', () => {
+    it('reports what the detector reports on the model', async () => {
+      const report = await auditOne(late, { only: [RULE] });
+      expect(report.findings).toEqual(detectAckTimeouts(graphOf(late)).findings);
+      expect(ruleOf(report, RULE)).toMatchObject({ findings: 1, checked: 4, couldNotRun: false });
+    });
+  });
+});

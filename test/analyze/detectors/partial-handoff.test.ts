@@ -1,0 +1,134 @@
+/**
+ * detectPartialHandoffs (rule partial-handoff) on the committed fixtures: the
+ * writer of `partial-handoff.json` that never published its completion event,
+ * events nobody consumed (and the unconsumedEvents and graceMs options), and
+ * what the rule says when writes do not name the event that must follow them.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { detectPartialHandoffs, RULE } from '../../../src/analyze/detectors/partial-handoff.js';
+import { BATON_EVENT_EXPECTED_TOPIC, BatonOperation } from '../../../src/model/attributes.js';
+import type { HandoffGraph } from '../../../src/model/handoff-model.js';
+import type { SpanRecord } from '../../../src/model/span-record.js';
+import { auditOne, graphOf, invalidGraphs, isOperation, ruleOf, stripAttributes } from '../../helpers/analyze.js';
+import { loadFixture } from '../../helpers/traces.js';
+
+const PARTIAL_TRACE = '6ddc1580eea6fc537d67dff395736890';
+// partial-handoff.json: writer's state.write of key research-partial-handoff/writer,
+// expected_topic task.writer.complete (no event.publish on that topic follows it).
+const WRITER_WRITE = '8ba5ba35484c22ce';
+
+// clean.json: the five event.publish spans and their messaging.message.id, by start time.
+const CLEAN_PUBLISHES = [
+  ['88718f9fc4a79f37', 'task.triage.complete', 'a74add9d-f8b1-4a18-a900-699d4cea9596', 'triage'],
+  ['926642306ef69eea', 'task.research.complete', '7208539b-797b-42c1-bf93-3805761d6f9e', 'research'],
+  ['233ef26bb9d41c51', 'task.analysis.complete', '5240b39e-b536-474d-b749-e52c04054cec', 'analysis'],
+  ['ad628694abb37d8c', 'task.writer.complete', '57fa272e-914f-4816-a88f-1044906f48ee', 'writer'],
+  ['a72dce051651aea9', 'task.reviewer.complete', 'b19f3634-e6c1-4ba5-8578-ad82884a69dd', 'reviewer'],
+] as const;
+
+const UNANNOUNCED = 'writes without baton.event.expected_topic: which event should follow is unknown';
+
+let clean: SpanRecord[];
+let partial: SpanRecord[];
+/** clean.json without its event.consume spans: every event published, none consumed. */
+let unconsumed: SpanRecord[];
+
+beforeAll(async () => {
+  [clean, partial] = await Promise.all([loadFixture('clean'), loadFixture('partial-handoff')]);
+  unconsumed = clean.filter((s) => !isOperation(BatonOperation.EventConsume)(s));
+});
+
+describe('detectPartialHandoffs', () => {
+  it.each(invalidGraphs())('throws a TypeError prefixed "partial-handoff:" for %s', (_label, input) => {
+    expect(() => detectPartialHandoffs(input as HandoffGraph)).toThrow(TypeError);
+    expect(() => detectPartialHandoffs(input as HandoffGraph)).toThrow(/^partial-handoff: expected a HandoffGraph/);
+  });
+
+  it('reports the writer write of partial-handoff.json whose completion event never went out', () => {
+    const result = detectPartialHandoffs(graphOf(partial));
+    expect(result.findings).toEqual([
+      {
+        ruleId: RULE,
+        severity: 'error',
+        message: 'writer wrote research-partial-handoff/writer (version 1) in attempt 1 but never published task.writer.complete',
+        hint: expect.stringContaining('transactional outbox'),
+        evidence: { traceId: PARTIAL_TRACE, spanIds: [WRITER_WRITE], startMs: partial.find((s) => s.spanId === WRITER_WRITE)!.startMs },
+        agents: ['writer'],
+        taskId: 'research-partial-handoff',
+      },
+    ]);
+    // Five announced writes and four published events.
+    expect(result.checked).toBe(9);
+    expect(result.notEvaluated).toEqual([]);
+  });
+
+  it('finds nothing on the clean fixture, having checked five announced writes and five events', () => {
+    expect(detectPartialHandoffs(graphOf(clean))).toEqual({ findings: [], checked: 10, notEvaluated: [] });
+  });
+
+  describe('unconsumed events', () => {
+    it('reports each published event nobody consumed as a warning naming topic, message id and publisher', () => {
+      const result = detectPartialHandoffs(graphOf(unconsumed));
+      expect(result.findings.map((f) => [f.severity, f.message, f.evidence.spanIds, f.agents])).toEqual(
+        CLEAN_PUBLISHES.map(([spanId, topic, messageId, agent]) => [
+          'warning',
+          `event ${topic} (${messageId}) published by ${agent} was never consumed`,
+          [spanId],
+          [agent],
+        ]),
+      );
+      expect(result.checked).toBe(10);
+    });
+
+    it('does not look at events with unconsumedEvents: false', () => {
+      expect(detectPartialHandoffs(graphOf(unconsumed), { unconsumedEvents: false })).toEqual({
+        findings: [],
+        checked: 5,
+        notEvaluated: [],
+      });
+    });
+
+    it('does not expect events published within graceMs of the end of the data to be consumed yet', () => {
+      // reviewer's publish ends 0.0088 ms before the horizon (the reviewer run's end): inside a 1 ms grace.
+      const result = detectPartialHandoffs(graphOf(unconsumed), { graceMs: 1 });
+      expect(result.findings.map((f) => f.evidence.spanIds[0])).toEqual(CLEAN_PUBLISHES.slice(0, 4).map(([spanId]) => spanId));
+      expect(result.checked).toBe(9);
+    });
+  });
+
+  describe('when writes do not name the event that must follow', () => {
+    it('says which writes it could not judge instead of passing partial-handoff.json', () => {
+      const result = detectPartialHandoffs(graphOf(stripAttributes(partial, [BATON_EVENT_EXPECTED_TOPIC])));
+      expect(result.findings).toEqual([]);
+      // Only the four published (and consumed) events were checked.
+      expect(result.checked).toBe(4);
+      expect(result.notEvaluated).toEqual([{ count: 6, reason: UNANNOUNCED }]);
+    });
+
+    it('checks nothing without announced writes and without events, and the audit says the rule could not run', async () => {
+      const spans = stripAttributes(clean, [BATON_EVENT_EXPECTED_TOPIC]).filter(
+        (s) => !isOperation(BatonOperation.EventPublish, BatonOperation.EventConsume)(s),
+      );
+      expect(detectPartialHandoffs(graphOf(spans))).toEqual({
+        findings: [],
+        checked: 0,
+        notEvaluated: [{ count: 6, reason: UNANNOUNCED }],
+      });
+      expect(ruleOf(await auditOne(spans, { only: [RULE] }), RULE)).toMatchObject({ checked: 0, couldNotRun: true });
+    });
+  });
+
+  describe('through auditSpans', () => {
+    it('reports what the detector reports on the model', async () => {
+      const report = await auditOne(partial, { only: [RULE] });
+      expect(report.findings).toEqual(detectPartialHandoffs(graphOf(partial)).findings);
+      expect(ruleOf(report, RULE)).toMatchObject({ findings: 1, checked: 9, couldNotRun: false });
+    });
+
+    it('passes rules.partial-handoff options to the detector', async () => {
+      const report = await auditOne(unconsumed, { only: [RULE], rules: { 'partial-handoff': { unconsumedEvents: false } } });
+      expect(report.findings).toEqual([]);
+      expect(ruleOf(report, RULE).checked).toBe(5);
+    });
+  });
+});

@@ -1,0 +1,143 @@
+/**
+ * detectSchemaDrift (rule schema-drift) on the committed fixtures: the v2 sender
+ * and v1 receiver of `schema-drift.json`, a silent version difference, an
+ * envelope already invalid at send (made with the real SDK), and what the rule
+ * says when versions are not recorded.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { detectSchemaDrift, RULE } from '../../../src/analyze/detectors/schema-drift.js';
+import {
+  BATON_ENVELOPE_SCHEMA_VERSION,
+  BATON_ENVELOPE_SENDER_SCHEMA_VERSION,
+  BATON_VALIDATION_RESULT,
+  BatonOperation,
+} from '../../../src/model/attributes.js';
+import type { HandoffGraph } from '../../../src/model/handoff-model.js';
+import type { SpanRecord } from '../../../src/model/span-record.js';
+import { Baton } from '../../../src/sdk/baton.js';
+import { auditOne, graphOf, invalidGraphs, isOperation, ruleOf, spansOf, stripAttributes } from '../../helpers/analyze.js';
+import { createOtelHarness } from '../../helpers/otel.js';
+import { loadFixture, toSpanRecords } from '../../helpers/traces.js';
+
+const DRIFT_TRACE = '75221a53295651db6d783126cd5314b0';
+// schema-drift.json, the analysis → writer handoff:
+const WRITER_RECEIVE = '7020626ef7e8b9fa'; // handoff.receive by writer: schema_version 1, sender_schema_version 2, validation invalid
+const ANALYSIS_SEND = 'a9596f033c124c73'; // handoff.send by analysis: schema_version 2
+
+const UNVERSIONED = 'receives without both sender and receiver schema versions';
+
+let clean: SpanRecord[];
+let drift: SpanRecord[];
+
+beforeAll(async () => {
+  [clean, drift] = await Promise.all([loadFixture('clean'), loadFixture('schema-drift')]);
+});
+
+describe('detectSchemaDrift', () => {
+  it.each(invalidGraphs())('throws a TypeError prefixed "schema-drift:" for %s', (_label, input) => {
+    expect(() => detectSchemaDrift(input as HandoffGraph)).toThrow(TypeError);
+    expect(() => detectSchemaDrift(input as HandoffGraph)).toThrow(/^schema-drift: expected a HandoffGraph/);
+  });
+
+  it('reports the v2 → v1 handoff of schema-drift.json as an error with the failing path and keyword', () => {
+    const result = detectSchemaDrift(graphOf(drift));
+    expect(result.findings).toEqual([
+      {
+        ruleId: RULE,
+        severity: 'error',
+        message:
+          'schema drift on analysis → writer: sender on v2, receiver on v1; receive-side validation fails at /output (additionalProperties)',
+        hint: expect.stringContaining('receiver-first'),
+        evidence: {
+          traceId: DRIFT_TRACE,
+          spanIds: [WRITER_RECEIVE, ANALYSIS_SEND],
+          startMs: drift.find((s) => s.spanId === WRITER_RECEIVE)!.startMs,
+        },
+        agents: ['analysis', 'writer'],
+        taskId: 'research-schema-drift',
+      },
+    ]);
+    expect(result.checked).toBe(4);
+    expect(result.notEvaluated).toEqual([]);
+  });
+
+  it('finds nothing on the clean fixture, having checked all four receives', () => {
+    expect(detectSchemaDrift(graphOf(clean))).toEqual({ findings: [], checked: 4, notEvaluated: [] });
+  });
+
+  it('reports a version difference the receiver accepted as a warning (silent drift)', () => {
+    const spans = stripAttributes(drift, [BATON_VALIDATION_RESULT], (s) => s.spanId === WRITER_RECEIVE);
+    const findings = detectSchemaDrift(graphOf(spans)).findings;
+    expect(findings.map((f) => [f.severity, f.message, f.evidence.spanIds])).toEqual([
+      [
+        'warning',
+        'schema drift on analysis → writer: sender on v2, receiver on v1; the receiver accepted it, so the difference is silent',
+        [WRITER_RECEIVE, ANALYSIS_SEND],
+      ],
+    ]);
+  });
+
+  it("takes the sender's version from the send span when the receive did not record it", () => {
+    const spans = stripAttributes(drift, [BATON_ENVELOPE_SENDER_SCHEMA_VERSION]);
+    const result = detectSchemaDrift(graphOf(spans));
+    expect(result.findings.map((f) => f.message)).toEqual([
+      'schema drift on analysis → writer: sender on v2, receiver on v1; receive-side validation fails at /output (additionalProperties)',
+    ]);
+    expect(result.checked).toBe(4);
+  });
+
+  it('reports an envelope that already failed validation at send, with its path and keyword', () => {
+    const otel = createOtelHarness();
+    const baton = new Baton({ tracer: otel.tracer, meter: otel.meter });
+    // No `output`: invalid under baton.handoff-envelope@1 (warn mode records it and sends anyway).
+    baton.send({
+      task_id: 't-invalid',
+      source_agent: 'planner',
+      target_agent: 'coder',
+      status: 'complete',
+      context: { original_goal: 'g', decisions_made: [], constraints: [] },
+      metadata: { started_at: new Date(0).toISOString() },
+    });
+    const spans = toSpanRecords(otel.spans());
+    const [send] = spansOf(spans, BatonOperation.HandoffSend);
+    const findings = detectSchemaDrift(graphOf(spans)).findings;
+    expect(findings).toEqual([
+      {
+        ruleId: RULE,
+        severity: 'error',
+        message: 'planner sent coder an envelope that fails baton.handoff-envelope@1 at / (required)',
+        hint: expect.any(String),
+        evidence: { traceId: send!.traceId, spanIds: [send!.spanId], startMs: send!.startMs },
+        agents: ['planner', 'coder'],
+        taskId: 't-invalid',
+      },
+    ]);
+  });
+
+  describe('when versions are not recorded', () => {
+    it('checks nothing and says how many receives it could not judge, rather than passing schema-drift.json', async () => {
+      const spans = stripAttributes(drift, [BATON_ENVELOPE_SCHEMA_VERSION, BATON_ENVELOPE_SENDER_SCHEMA_VERSION]);
+      expect(detectSchemaDrift(graphOf(spans))).toEqual({ findings: [], checked: 0, notEvaluated: [{ count: 4, reason: UNVERSIONED }] });
+      expect(ruleOf(await auditOne(spans, { only: [RULE] }), RULE)).toEqual({
+        ruleId: RULE,
+        findings: 0,
+        checked: 0,
+        notEvaluated: [{ count: 4, reason: UNVERSIONED }],
+        couldNotRun: true,
+      });
+    });
+
+    it('needs the receiver version too: the sender version alone is not enough', () => {
+      const spans = stripAttributes(drift, [BATON_ENVELOPE_SCHEMA_VERSION], isOperation(BatonOperation.HandoffReceive));
+      expect(detectSchemaDrift(graphOf(spans))).toEqual({ findings: [], checked: 0, notEvaluated: [{ count: 4, reason: UNVERSIONED }] });
+    });
+  });
+
+  describe('through auditSpans', () => {
+    it('reports what the detector reports on the model', async () => {
+      const report = await auditOne(drift, { only: [RULE] });
+      expect(report.findings).toEqual(detectSchemaDrift(graphOf(drift)).findings);
+      expect(ruleOf(report, RULE)).toMatchObject({ findings: 1, checked: 4, couldNotRun: false });
+    });
+  });
+});

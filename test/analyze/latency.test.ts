@@ -1,0 +1,309 @@
+/**
+ * Coordination cost: nearest-rank percentiles (percentile, SampleBuffer), edge
+ * statistics over trace groups (EdgeStatsAccumulator), and per task the critical
+ * path and where its wall time went (criticalPath, summarizeTask), on the
+ * committed fixtures. fast-check states the order properties of the summaries.
+ */
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { criticalPath, EdgeStatsAccumulator, percentile, SampleBuffer, summarizeTask } from '../../src/analyze/latency.js';
+import { buildHandoffModel } from '../../src/analyze/build-model.js';
+import {
+  BATON_HANDOFF_SOURCE_AGENT,
+  BATON_HANDOFF_TARGET_AGENT,
+  BATON_OPERATION,
+  BatonOperation,
+  GEN_AI_AGENT_NAME,
+} from '../../src/model/attributes.js';
+import type { SpanRecord } from '../../src/model/span-record.js';
+import { graphOf, spansOf } from '../helpers/analyze.js';
+import { loadFixture } from '../helpers/traces.js';
+
+/** Nearest rank by the textbook definition, in integer arithmetic: the ⌈q·n⌉-th smallest. */
+function referencePercentile(sorted: readonly number[], numerator: number, denominator: number): number {
+  const rank = Math.max(1, Math.floor((numerator * sorted.length + denominator - 1) / denominator));
+  return sorted[rank - 1]!;
+}
+
+const samples = fc.array(fc.double({ noNaN: true, noDefaultInfinity: true, min: 0, max: 1e7 }), { minLength: 1, maxLength: 300 });
+
+let clean: SpanRecord[];
+let ackTimeout: SpanRecord[];
+let schemaDrift: SpanRecord[];
+let duplicateWrite: SpanRecord[];
+let revisionLoop: SpanRecord[];
+let lost: SpanRecord[];
+
+beforeAll(async () => {
+  [clean, ackTimeout, schemaDrift, duplicateWrite, revisionLoop, lost] = await Promise.all([
+    loadFixture('clean'),
+    loadFixture('ack-timeout'),
+    loadFixture('schema-drift'),
+    loadFixture('duplicate-write'),
+    loadFixture('revision-loop'),
+    loadFixture('lost-trace-context'),
+  ]);
+});
+
+/** The send and first receive start of the handoff `source → target` in `spans`, from their span attributes. */
+function handoffLatencyMs(spans: readonly SpanRecord[], source: string, target: string): number {
+  const isEdge = (s: SpanRecord) =>
+    s.attributes[BATON_HANDOFF_SOURCE_AGENT] === source && s.attributes[BATON_HANDOFF_TARGET_AGENT] === target;
+  const send = spansOf(spans, BatonOperation.HandoffSend).find(isEdge)!;
+  const receive = spansOf(spans, BatonOperation.HandoffReceive).find(isEdge)!;
+  return receive.startMs - send.startMs;
+}
+
+describe('percentile', () => {
+  it('is NaN on no samples', () => {
+    expect(percentile([], 0.5)).toBeNaN();
+    expect(percentile(new Float64Array(0), 0.99)).toBeNaN();
+  });
+
+  it.each([
+    [0, 1],
+    [0.1, 1],
+    [0.5, 5],
+    [0.51, 6],
+    [0.95, 10],
+    [0.99, 10],
+    [1, 10],
+  ])('is the nearest-rank value of 1..10 at q = %s: %s', (q, expected) => {
+    const sorted = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+    expect(percentile(sorted, q)).toBe(expected);
+    expect(percentile(Float64Array.from(sorted), q)).toBe(expected);
+  });
+
+  it('agrees with the integer nearest-rank definition at p50, p95 and p99 for every sample count', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5000 }), (n) => {
+        const sorted = Array.from({ length: n }, (_, i) => i);
+        expect(percentile(sorted, 0.5)).toBe(referencePercentile(sorted, 1, 2));
+        expect(percentile(sorted, 0.95)).toBe(referencePercentile(sorted, 19, 20));
+        expect(percentile(sorted, 0.99)).toBe(referencePercentile(sorted, 99, 100));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('SampleBuffer', () => {
+  it('summarizes nothing as null', () => {
+    const buffer = new SampleBuffer();
+    expect(buffer.length).toBe(0);
+    expect(buffer.summarize()).toBeNull();
+  });
+
+  it('keeps every sample past its initial capacity of 16, sorting numerically', () => {
+    const buffer = new SampleBuffer();
+    // Pushed in descending order, and as numbers whose string order differs from numeric order.
+    for (let v = 100; v >= 1; v--) buffer.push(v * 10);
+    expect(buffer.length).toBe(100);
+    expect(buffer.summarize()).toEqual({ count: 100, p50: 500, p95: 950, p99: 990, max: 1000 });
+  });
+
+  it('orders p50 ≤ p95 ≤ p99 ≤ max, with min ≤ p50, an exact count and the true max', () => {
+    fc.assert(
+      fc.property(samples, (values) => {
+        const buffer = new SampleBuffer();
+        for (const v of values) buffer.push(v);
+        const summary = buffer.summarize()!;
+        const min = Math.min(...values);
+        expect(summary.count).toBe(values.length);
+        expect(min).toBeLessThanOrEqual(summary.p50);
+        expect(summary.p50).toBeLessThanOrEqual(summary.p95);
+        expect(summary.p95).toBeLessThanOrEqual(summary.p99);
+        expect(summary.p99).toBeLessThanOrEqual(summary.max);
+        expect(summary.max).toBe(Math.max(...values));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('reports actual samples at the nearest ranks, whatever the push order', () => {
+    fc.assert(
+      fc.property(samples, (values) => {
+        const buffer = new SampleBuffer();
+        for (const v of values) buffer.push(v);
+        const sorted = [...values].sort((a, b) => a - b);
+        expect(buffer.summarize()).toEqual({
+          count: values.length,
+          p50: referencePercentile(sorted, 1, 2),
+          p95: referencePercentile(sorted, 19, 20),
+          p99: referencePercentile(sorted, 99, 100),
+          max: sorted[sorted.length - 1],
+        });
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('EdgeStatsAccumulator', () => {
+  it('summarizes no groups as no edges', () => {
+    expect(new EdgeStatsAccumulator().summarize()).toEqual([]);
+  });
+
+  it('gives the four pipeline edges of the clean fixture, sorted by source then target, one handoff each', () => {
+    const accumulator = new EdgeStatsAccumulator();
+    accumulator.add(graphOf(clean));
+    const edges = accumulator.summarize();
+    expect(edges.map((e) => [e.source, e.target, e.handoffs, e.failures, e.retries])).toEqual([
+      ['analysis', 'writer', 1, 0, 0],
+      ['research', 'analysis', 1, 0, 0],
+      ['triage', 'research', 1, 0, 0],
+      ['writer', 'reviewer', 1, 0, 0],
+    ]);
+    const triage = edges.find((e) => e.source === 'triage')!;
+    const latency = handoffLatencyMs(clean, 'triage', 'research');
+    expect(triage.latencyMs).toEqual({ count: 1, p50: latency, p95: latency, p99: latency, max: latency });
+    // The receiver measured its ack against sent_at: baton.ack.delay_ms = 3.
+    expect(triage.ackLatencyMs).toEqual({ count: 1, p50: 3, p95: 3, p99: 3, max: 3 });
+    for (const edge of edges) expect(edge.validationMs?.count).toBe(1);
+  });
+
+  it('accumulates over groups, counting each handoff id once (the same trace twice is still one of each)', () => {
+    const accumulator = new EdgeStatsAccumulator();
+    accumulator.add(graphOf(clean));
+    accumulator.add(graphOf(clean));
+    const edges = accumulator.summarize();
+    expect(edges.map((e) => [e.handoffs, e.latencyMs?.count, e.ackLatencyMs?.count])).toEqual(Array(4).fill([1, 1, 1]));
+  });
+
+  it('counts a late ack and a failed validation as failures, a redelivery and a revision lap as retries', () => {
+    const byEdge = (spans: SpanRecord[]) => {
+      const accumulator = new EdgeStatsAccumulator();
+      accumulator.add(graphOf(spans));
+      return Object.fromEntries(accumulator.summarize().map((e) => [`${e.source}>${e.target}`, [e.handoffs, e.failures, e.retries]]));
+    };
+    expect(byEdge(ackTimeout)['writer>reviewer']).toEqual([1, 1, 0]);
+    expect(byEdge(schemaDrift)['analysis>writer']).toEqual([1, 1, 0]);
+    // research crashed and its inbound envelope was delivered again.
+    expect(byEdge(duplicateWrite)['triage>research']).toEqual([1, 0, 1]);
+    expect(byEdge(revisionLoop)).toEqual({
+      'analysis>writer': [1, 0, 0],
+      'research>analysis': [1, 0, 0],
+      'reviewer>writer': [2, 0, 0],
+      'triage>research': [1, 0, 0],
+      'writer>reviewer': [3, 0, 0],
+    });
+  });
+
+  it('measures the ack of the late handoff from the manual ack span (84 ms)', () => {
+    const accumulator = new EdgeStatsAccumulator();
+    accumulator.add(graphOf(ackTimeout));
+    expect(accumulator.summarize().find((e) => e.source === 'writer')!.ackLatencyMs).toEqual({
+      count: 1,
+      p50: 84,
+      p95: 84,
+      p99: 84,
+      max: 84,
+    });
+  });
+});
+
+describe('criticalPath', () => {
+  it('is empty without handoffs', () => {
+    expect(criticalPath(buildHandoffModel([]))).toEqual([]);
+    expect(criticalPath(buildHandoffModel(clean.filter((s) => !String(s.attributes[BATON_OPERATION]).startsWith('handoff.'))))).toEqual([]);
+  });
+
+  it('walks the clean pipeline agent by agent, each handoff in between as coordination', () => {
+    const path = criticalPath(buildHandoffModel(clean));
+    expect(path.map((s) => [s.kind, s.label])).toEqual([
+      ['agent', 'triage'],
+      ['coordination', 'triage → research'],
+      ['agent', 'research'],
+      ['coordination', 'research → analysis'],
+      ['agent', 'analysis'],
+      ['coordination', 'analysis → writer'],
+      ['agent', 'writer'],
+      ['coordination', 'writer → reviewer'],
+      ['agent', 'reviewer'],
+    ]);
+    // Each coordination segment is its handoff's send → receive latency.
+    for (const [source, target] of [
+      ['triage', 'research'],
+      ['research', 'analysis'],
+      ['analysis', 'writer'],
+      ['writer', 'reviewer'],
+    ] as const) {
+      expect(path.find((s) => s.label === `${source} → ${target}`)!.ms).toBe(handoffLatencyMs(clean, source, target));
+    }
+    for (const segment of path) expect(segment.ms).toBeGreaterThan(0);
+  });
+
+  it('follows the chain that arrives last: through both revision laps of revision-loop.json', () => {
+    const path = criticalPath(buildHandoffModel(revisionLoop));
+    expect(path.filter((s) => s.kind === 'agent').map((s) => s.label)).toEqual([
+      'triage',
+      'research',
+      'analysis',
+      'writer',
+      'reviewer',
+      'writer', // revision 1
+      'reviewer',
+      'writer', // revision 2
+      'reviewer',
+    ]);
+    // Segments of 0 ms are left out: most receives here start in the send's millisecond,
+    // only these two hops took measurable time.
+    expect(path.filter((s) => s.kind === 'coordination').map((s) => s.label)).toEqual(['triage → research', 'reviewer → writer']);
+  });
+
+  it('tiles the time from the first agent run start to the last agent run end', () => {
+    for (const spans of [clean, revisionLoop]) {
+      const runs = spansOf(spans, BatonOperation.AgentRun);
+      const triageStart = runs.find((r) => r.attributes[GEN_AI_AGENT_NAME] === 'triage')!.startMs;
+      const reviewerEnd = Math.max(...runs.filter((r) => r.attributes[GEN_AI_AGENT_NAME] === 'reviewer').map((r) => r.endMs));
+      const pathMs = criticalPath(buildHandoffModel(spans)).reduce((sum, s) => sum + s.ms, 0);
+      expect(pathMs).toBeCloseTo(reviewerEnd - triageStart, 6);
+    }
+  });
+});
+
+describe('summarizeTask', () => {
+  it('is null for a group without spans', () => {
+    expect(summarizeTask(buildHandoffModel([]))).toBeNull();
+  });
+
+  it('splits the clean task wall time into agent and coordination time, share in [0, 1]', () => {
+    const model = buildHandoffModel(clean);
+    const task = summarizeTask(model)!;
+    expect(task.taskId).toBe('research-clean');
+    expect(task.traceId).toBe('8edbfa52334a8b41e747dacf2cf5f801');
+    expect(task.wallMs).toBe(model.horizon.endMs - model.horizon.startMs);
+    expect(task.agentMs).toBeGreaterThan(0);
+    expect(task.coordinationMs).toBeGreaterThan(0);
+    // coordinationMs is what agent time leaves of the wall time.
+    expect(task.agentMs + task.coordinationMs).toBeCloseTo(task.wallMs, 9);
+    expect(task.coordinationShare).toBeCloseTo(task.coordinationMs / task.wallMs, 12);
+    expect(task.coordinationShare).toBeGreaterThanOrEqual(0);
+    expect(task.coordinationShare).toBeLessThanOrEqual(1);
+    expect(task.criticalPath).toEqual(criticalPath(model));
+    const pathMs = task.criticalPath.reduce((sum, s) => sum + s.ms, 0);
+    expect(pathMs).toBeLessThanOrEqual(task.wallMs + 1e-6);
+  });
+
+  it('names the root trace of a group spanning two traces (lost-trace-context.json)', () => {
+    const task = summarizeTask(buildHandoffModel(lost))!;
+    // The coordinator's trace: the longest root span.
+    expect(task.traceId).toBe('1ddf90447825d663e5281aece1a1ae89');
+    expect(task.taskId).toBe('research-lost-trace-context');
+  });
+
+  it('keeps agentMs ≥ 0, agentMs + coordinationMs = wallMs and the share in [0, 1] for any subset of a real trace', () => {
+    fc.assert(
+      fc.property(fc.subarray(revisionLoop, { minLength: 1 }), (spans) => {
+        const task = summarizeTask(buildHandoffModel(spans))!;
+        expect(task.agentMs).toBeGreaterThanOrEqual(0);
+        expect(task.coordinationMs).toBeGreaterThanOrEqual(0);
+        expect(task.agentMs).toBeLessThanOrEqual(task.wallMs + 1e-6);
+        expect(task.agentMs + task.coordinationMs).toBeCloseTo(task.wallMs, 6);
+        expect(task.coordinationShare).toBeGreaterThanOrEqual(0);
+        expect(task.coordinationShare).toBeLessThanOrEqual(1);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
