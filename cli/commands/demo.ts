@@ -2,10 +2,11 @@
  * `baton demo`: the embedded default. Runs the five-agent example pipeline under
  * the real OpenTelemetry Node SDK, as a host app would set it up, with spans
  * exported as OTLP/JSON Lines to a new file, then prints what happened: the
- * pipeline's outcome, per-edge handoff latency from Baton's metrics, and where
- * the trace is. Faults from the founding document can be injected with --fault.
+ * pipeline's outcome, per-edge handoff latency from Baton's metrics, where the
+ * trace is, and the audit of that trace (as `baton audit` prints it). Faults from
+ * the founding document can be injected with --fault.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { ExitCode, UsageError, type CliIo } from '../io.js';
 import { parseCommandArgs } from '../args.js';
@@ -20,6 +21,7 @@ Options:
 FAULTS
   --out <file>    where to write the trace (default: a new file under .baton/); never overwritten
   --task <id>     task id (default research-001)
+  --no-audit      only run the pipeline; do not audit the trace afterwards
   -h, --help      show this help
 `;
 
@@ -38,6 +40,7 @@ export async function runDemoCommand(args: string[], io: CliIo): Promise<number>
       fault: { type: 'string', multiple: true },
       out: { type: 'string' },
       task: { type: 'string' },
+      'no-audit': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     false,
@@ -69,13 +72,14 @@ export async function runDemoCommand(args: string[], io: CliIo): Promise<number>
     import('@opentelemetry/sdk-trace-base'),
     import('../../src/sdk/baton.js'),
   ]);
-  let exporter: InstanceType<typeof OtlpJsonFileSpanExporter>;
+  // Claim the file first ('wx' fails if it exists), so a name the user gave is never overwritten.
   try {
-    exporter = new OtlpJsonFileSpanExporter(out);
-    await exporter.forceFlush();
+    await (await open(out, 'wx')).close();
   } catch (error) {
-    throw new UsageError(`cannot write ${out}: ${(error as Error).message}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(`cannot write ${relative(io.cwd, out) || out}: ${code === 'EEXIST' ? 'the file exists (choose another --out)' : (code ?? (error as Error).message)}`);
   }
+  const exporter = new OtlpJsonFileSpanExporter(out, { append: true });
   const metricExporter = new metricsSdk.InMemoryMetricExporter(metricsSdk.AggregationTemporality.CUMULATIVE);
   const metricReader = new metricsSdk.PeriodicExportingMetricReader({
     exporter: metricExporter,
@@ -115,7 +119,18 @@ export async function runDemoCommand(args: string[], io: CliIo): Promise<number>
   }
   w();
   w(`Handoffs sent ${stats.handoffsSent}, received ${stats.handoffsReceived}; validation failures ${stats.validationFailures}; acks past budget ${stats.ackTimeouts}; instrumentation faults ${stats.faults}.`);
-  w(`Trace: ${relative(io.cwd, out) || out} (${spanCount} spans, OTLP/JSON Lines)`);
+  const shown = relative(io.cwd, out) || out;
+  w(`Trace: ${shown} (${spanCount} spans, OTLP/JSON Lines)`);
+  if (values['no-audit']) return ExitCode.Ok;
+
+  // The second half of the job: audit the trace just written, exactly as `baton audit <file>` would.
+  w();
+  w(`baton audit ${shown}`);
+  w();
+  const [{ auditInputs }, { renderText }] = await Promise.all([import('./audit.js'), import('../../src/report/index.js')]);
+  const { report } = await auditInputs([out], {}, io, false);
+  const color = io.stdout.isTTY === true && !io.env.NO_COLOR;
+  w(renderText(report, { color, width: io.stdout.columns ?? 100 }).trimEnd());
   return ExitCode.Ok;
 }
 

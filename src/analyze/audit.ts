@@ -107,6 +107,8 @@ export class Auditor {
   readonly #slowest: TaskSummary[] = [];
   readonly #agents = new Set<string>();
   readonly #globalEdges = new DirectedGraph();
+  readonly #handoffEdges = new Set<string>();
+  readonly #dependencyEdges = new Map<string, { readonly source: string; readonly target: string }>();
   readonly #versions = new Set<string>();
   readonly #problems: InputProblem[] = [];
   #findingsTruncated = 0;
@@ -210,6 +212,10 @@ export class Auditor {
       rules,
       edges: this.#edges.summarize(),
       agents: [...this.#agents].sort(),
+      dependencies: [...this.#dependencyEdges]
+        .filter(([key]) => !this.#handoffEdges.has(key))
+        .map(([, edge]) => edge)
+        .sort((a, b) => a.source.localeCompare(b.source) || a.target.localeCompare(b.target)),
       cycles,
       tasks: {
         count: this.#tasks,
@@ -281,7 +287,20 @@ export class Auditor {
     });
     graph.forEachEdge((_e, _a, source, target) => {
       this.#globalEdges.mergeEdge(source, target);
+      this.#handoffEdges.add(`${source}\u0000${target}`);
     });
+    // Declared dependencies are wait-for edges (dependency → dependent, the way data flows):
+    // a deadlock is a cycle of them even when no handoff on it ever happened.
+    for (const run of model.agentRuns) {
+      for (const dependency of run.dependsOn) {
+        if (dependency === run.agent) continue;
+        this.#agents.add(dependency);
+        this.#globalEdges.mergeNode(dependency);
+        this.#globalEdges.mergeNode(run.agent);
+        this.#globalEdges.mergeEdge(dependency, run.agent);
+        this.#dependencyEdges.set(`${dependency}\u0000${run.agent}`, { source: dependency, target: run.agent });
+      }
+    }
     this.#edges.add(handoffGraph);
     const maxFindings = this.#options.maxFindings ?? 10_000;
     for (const { id, options } of this.#rules) {

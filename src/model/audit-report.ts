@@ -84,7 +84,12 @@ export interface AuditReport {
   readonly rules: readonly RuleSummary[];
   readonly edges: readonly EdgeStats[];
   readonly agents: readonly string[];
-  /** Cycles in the agent graph over all traces (for graph output), each as a path a → b → a. */
+  /**
+   * Declared dependencies (`baton.agent.depends_on`) along which no handoff was seen, as
+   * wait-for edges dependency → dependent: how agents can deadlock without handing off.
+   */
+  readonly dependencies: readonly { readonly source: string; readonly target: string }[];
+  /** Cycles over handoff and dependency edges of all traces (for graph output), each as a path a → b → a. */
   readonly cycles: readonly (readonly string[])[];
   readonly tasks: {
     readonly count: number;

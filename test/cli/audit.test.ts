@@ -1,0 +1,189 @@
+/** `baton audit` and `baton graph` as a user runs them (see test/helpers/cli.ts). */
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBaton, type CliRun } from '../helpers/cli.js';
+import { FIXTURES_DIR } from '../helpers/traces.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+type Run = CliRun;
+
+const baton = (args: string[], options: { cwd?: string; input?: Buffer | string } = {}): Promise<Run> =>
+  runBaton(args, { cwd: options.cwd ?? FIXTURES_DIR, ...(options.input !== undefined ? { input: options.input } : {}) });
+
+let work: string;
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'baton-cli-'));
+});
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('baton audit', () => {
+  it('exits 0 on the clean fixture and says which rules checked what', async () => {
+    const run = await baton(['audit', 'clean.json']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('triage');
+    expect(run.stdout).toContain('reviewer');
+    expect(run.stdout).not.toMatch(/\u001b\[/);
+  });
+
+  it('exits 1 with findings at or above --fail-on, 0 with --fail-on never', async () => {
+    const failing = await baton(['audit', 'stale-read.json']);
+    expect(failing.code).toBe(1);
+    expect(failing.stdout).toContain('stale-epoch-read');
+    const never = await baton(['audit', '--fail-on', 'never', 'stale-read.json']);
+    expect(never.code).toBe(0);
+  });
+
+  it('--rule limits the audit to the rules named', async () => {
+    const run = await baton(['audit', '--rule', 'context-loss', '--format', 'json', 'stale-read.json']);
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report.findings).toEqual([]);
+    expect(report.rules.map((r: { ruleId: string }) => r.ruleId)).toEqual(['context-loss']);
+  });
+
+  it('--format json prints a report that validates against docs/audit-report.schema.json', async () => {
+    const schema = JSON.parse(await readFile(join(ROOT, 'docs', 'audit-report.schema.json'), 'utf8'));
+    const ajv = new Ajv2020({ strict: false });
+    (addFormatsModule as unknown as { default: (a: Ajv2020) => void }).default?.(ajv) ?? (addFormatsModule as unknown as (a: Ajv2020) => void)(ajv);
+    const validate = ajv.compile(schema);
+    const fixtures = (await readdir(FIXTURES_DIR)).filter((f) => f.endsWith('.json'));
+    const run = await baton(['audit', '--format', 'json', ...fixtures]);
+    expect(run.code).toBe(1);
+    const report = JSON.parse(run.stdout);
+    expect(validate(report), JSON.stringify(validate.errors)).toBe(true);
+    const rules = new Set(report.findings.map((f: { ruleId: string }) => f.ruleId));
+    for (const rule of ['dependency-cycle', 'stale-epoch-read', 'duplicate-write', 'partial-handoff', 'ack-timeout', 'schema-drift', 'context-blowup', 'context-loss', 'unlinked-handoff']) {
+      expect(rules, rule).toContain(rule);
+    }
+  });
+
+  it('--format junit prints well-formed XML with one failing test case per finding', async () => {
+    const run = await baton(['audit', '--format', 'junit', '--fail-on', 'warning', 'ack-timeout.json']);
+    expect(run.code).toBe(1);
+    expect(XMLValidator.validate(run.stdout)).toBe(true);
+    const xml = new XMLParser({ ignoreAttributes: false, isArray: (name) => ['testsuite', 'testcase'].includes(name) }).parse(run.stdout);
+    const cases = xml.testsuites.testsuite.flatMap((s: { testcase?: unknown[] }) => s.testcase ?? []);
+    const failures = cases.filter((c: { failure?: unknown }) => c.failure !== undefined);
+    expect(failures.length).toBeGreaterThan(0);
+    expect(JSON.stringify(failures)).toContain('ack-timeout');
+  });
+
+  it('--format markdown prints a table for a pull-request comment', async () => {
+    const run = await baton(['audit', '--format', 'markdown', 'schema-drift.json']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^\|.*\|$/m);
+    expect(run.stdout).toContain('schema-drift');
+  });
+
+  it('reads stdin for -', async () => {
+    const run = await baton(['audit', '--format', 'json', '--fail-on', 'warning', '-'], {
+      input: await readFile(join(FIXTURES_DIR, 'context-loss.json')),
+    });
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout).findings.map((f: { ruleId: string }) => f.ruleId)).toContain('context-loss');
+  });
+
+  it('reads a baton.config.json from the working directory and turns a rule off', async () => {
+    await writeFile(join(work, 'baton.config.json'), JSON.stringify({ rules: { 'stale-epoch-read': 'off' } }));
+    const run = await baton(['audit', join(FIXTURES_DIR, 'stale-read.json')], { cwd: work });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+  });
+
+  it.each([
+    [['audit'], /^baton audit: no input/],
+    [['audit', '--format', 'yaml', 'clean.json'], /^baton audit: --format must be one of/],
+    [['audit', '--fail-on', 'sometimes', 'clean.json'], /^baton audit: --fail-on must be one of/],
+    [['audit', '--rule', 'nope', 'clean.json'], /^baton audit: unknown rule "nope"/],
+    [['audit', '--bogus', 'clean.json'], /^baton audit: /],
+    [['audit', 'missing.json'], /^baton: missing\.json: no such file or directory$/m],
+    [['audit', 'malformed/truncated.json'], /^baton: malformed\/truncated\.json:1:3001: invalid JSON/m],
+    [['audit', 'malformed/garbage.bin'], /^baton: malformed\/garbage\.bin( \(byte \d+\))?: neither OTLP\/JSON nor OTLP protobuf/m],
+    [['audit', 'malformed/bad-protobuf.pb'], /^baton: malformed\/bad-protobuf\.pb.*: not an OTLP protobuf trace request/m],
+    [['audit', 'malformed/wrong-shape.json'], /^baton: malformed\/wrong-shape\.json:1: resourceSpans\[0\]/m],
+    [['audit', '--config', 'missing-config.json', 'clean.json'], /^baton: missing-config\.json: cannot read: no such file$/m],
+  ])('baton %j: one line on stderr, exit 2, no stack', async (args, expected) => {
+    const run = await baton(args);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(expected);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a bad config is a one-line error naming the file and the failing path', async () => {
+    await writeFile(join(work, 'bad.config.json'), JSON.stringify({ rules: { 'ack-timeout': { budgetMs: 'soon' } } }));
+    const run = await baton(['audit', '--config', 'bad.config.json', join(FIXTURES_DIR, 'clean.json')], { cwd: work });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^baton: bad\.config\.json: \/rules\//);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('with a bad input among good ones, audits the good ones, lists the bad one and exits 2', async () => {
+    const run = await baton(['audit', '--format', 'json', 'clean.json', 'missing.json', 'stale-read.json']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe('baton: missing.json: no such file or directory\n');
+    const report = JSON.parse(run.stdout);
+    expect(report.inputs.problems).toEqual([{ location: 'missing.json', message: 'no such file or directory' }]);
+    expect(report.findings.map((f: { ruleId: string }) => f.ruleId)).toContain('stale-epoch-read');
+  });
+
+  it('joins the spans of one trace spread over several files into the same findings', async () => {
+    const whole = await baton(['audit', '--format', 'json', 'stale-read.json']);
+    const request = JSON.parse(await readFile(join(FIXTURES_DIR, 'stale-read.json'), 'utf8'));
+    const spans = request.resourceSpans[0].scopeSpans[0].spans as unknown[];
+    const part = (from: number, to: number) =>
+      JSON.stringify({
+        resourceSpans: [{ ...request.resourceSpans[0], scopeSpans: [{ ...request.resourceSpans[0].scopeSpans[0], spans: spans.slice(from, to) }] }],
+      });
+    const half = Math.floor(spans.length / 2);
+    // Its own directory: no baton.config.json from another test applies.
+    const dir = join(work, 'split');
+    await mkdir(dir);
+    await writeFile(join(dir, 'split-b.json'), part(half, spans.length));
+    await writeFile(join(dir, 'split-a.jsonl'), `${part(0, half)}\n`);
+    const split = await baton(['audit', '--format', 'json', 'split-b.json', 'split-a.jsonl'], { cwd: dir });
+    expect(split.code).toBe(1);
+    const evidence = (run: Run) => JSON.parse(run.stdout).findings.map((f: { ruleId: string; evidence: unknown }) => [f.ruleId, f.evidence]);
+    expect(evidence(split)).toEqual(evidence(whole));
+  });
+
+  it('never overwrites or changes its inputs', async () => {
+    const before = await readFile(join(FIXTURES_DIR, 'cycle.json'));
+    await baton(['audit', 'cycle.json']);
+    expect(await readFile(join(FIXTURES_DIR, 'cycle.json'))).toEqual(before);
+  });
+});
+
+describe('baton graph', () => {
+  it('prints Mermaid with every pipeline edge by default', async () => {
+    const run = await baton(['graph', 'clean.json']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^(flowchart|graph) /m);
+    for (const agent of ['triage', 'research', 'analysis', 'writer', 'reviewer']) expect(run.stdout).toContain(agent);
+  });
+
+  it('prints DOT with the cycle highlighted', async () => {
+    const run = await baton(['graph', '--format', 'dot', 'cycle.json']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^digraph /m);
+    expect(run.stdout).toMatch(/color\s*=\s*"?red/);
+  });
+
+  it('prints JSON nodes, edges and cycles', async () => {
+    const run = await baton(['graph', '--format', 'json', 'clean.json']);
+    expect(run.code).toBe(0);
+    const graph = JSON.parse(run.stdout);
+    expect(graph.nodes.length).toBeGreaterThanOrEqual(5);
+    expect(graph.edges.length).toBeGreaterThanOrEqual(4);
+    expect(graph.cycles).toEqual([]);
+  });
+});
