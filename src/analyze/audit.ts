@@ -190,7 +190,13 @@ export class Auditor {
     }
     this.#findings.sort(compareFindings);
     const cycles: string[][] = [];
-    const work = this.#globalEdges.copy();
+    // Rebuilt in sorted order: which cycles are found must not depend on the order spans arrived in.
+    const work = new DirectedGraph();
+    for (const node of [...this.#globalEdges.nodes()].sort()) work.addNode(node);
+    const edgeList: [string, string][] = [];
+    this.#globalEdges.forEachEdge((_e, _a, source, target) => void edgeList.push([source, target]));
+    edgeList.sort((a, b) => a[0].localeCompare(b[0]) || a[1].localeCompare(b[1]));
+    for (const [source, target] of edgeList) work.addDirectedEdge(source, target);
     while (cycles.length < 20 && hasCycle(work)) {
       const path = findCyclePath(work);
       if (!path) break;
