@@ -1,0 +1,243 @@
+/**
+ * Baton.send / Baton.receive through the real OTel SDK: spans and attributes,
+ * trace context across a simulated process boundary (the envelope serialized to
+ * JSON and received under ROOT_CONTEXT), validation outcomes, budgets and acks,
+ * and the metrics a host's Prometheus would see.
+ */
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  BATON_ACK_DELAY_MS,
+  BATON_ACK_WITHIN_BUDGET,
+  BATON_ATTEMPT,
+  BATON_CONTEXT_DECISIONS_COUNT,
+  BATON_CONTEXT_MISSING_FIELDS,
+  BATON_CONVENTIONS_VERSION,
+  BATON_ENVELOPE_SCHEMA_VERSION,
+  BATON_ENVELOPE_SENDER_SCHEMA_VERSION,
+  BATON_ENVELOPE_SIZE_BYTES,
+  BATON_HANDOFF_ID,
+  BATON_HANDOFF_SOURCE_AGENT,
+  BATON_HANDOFF_TARGET_AGENT,
+  BATON_IDEMPOTENCY_KEY,
+  BATON_OPERATION,
+  BATON_TASK_ID,
+  BATON_TIMEOUT_BUDGET_MS,
+  BATON_VALIDATION_ERROR_KEYWORD,
+  BATON_VALIDATION_ERROR_PATH,
+  BATON_VALIDATION_RESULT,
+  BatonOperation,
+  CONVENTIONS_VERSION,
+  GEN_AI_AGENT_NAME,
+  METRIC_ACK_TIMEOUTS,
+  METRIC_HANDOFF_LATENCY,
+  METRIC_HANDOFFS,
+  METRIC_VALIDATION_FAILURES,
+} from '../../src/model/attributes.js';
+import { Baton } from '../../src/sdk/baton.js';
+import { draft } from '../helpers/envelopes.js';
+import { createOtelHarness, onlySpan, type OtelHarness } from '../helpers/otel.js';
+
+let otel: OtelHarness;
+let baton: Baton;
+
+beforeEach(() => {
+  otel = createOtelHarness();
+  baton = new Baton({ tracer: otel.tracer, meter: otel.meter });
+});
+afterEach(async () => {
+  vi.useRealTimers();
+  await otel.shutdown();
+});
+
+/** Sends inside the sender's agent run and returns what would go on the wire. */
+function sendOverWire(envelope = draft(), options: Parameters<Baton['send']>[1] = {}, sender = baton): string {
+  return sender.runAgent('research', () => JSON.stringify(sender.send(envelope, options)), { taskId: 'task-1' });
+}
+
+describe('Baton.send', () => {
+  it('opens a PRODUCER span named after the target with the edge, task, ids and the conventions version', () => {
+    const sent = baton.send(draft(), { timeoutBudgetMs: 5000, attempt: 2, idempotencyKey: 'k-1' });
+    const span = onlySpan(otel.spans(), BatonOperation.HandoffSend);
+    expect(span.name).toBe('handoff send analysis');
+    expect(span.kind).toBe(SpanKind.PRODUCER);
+    expect(span.attributes).toMatchObject({
+      [BATON_CONVENTIONS_VERSION]: CONVENTIONS_VERSION,
+      [BATON_OPERATION]: BatonOperation.HandoffSend,
+      [GEN_AI_AGENT_NAME]: 'research',
+      [BATON_HANDOFF_SOURCE_AGENT]: 'research',
+      [BATON_HANDOFF_TARGET_AGENT]: 'analysis',
+      [BATON_TASK_ID]: 'task-1',
+      [BATON_HANDOFF_ID]: sent.handoff.id,
+      [BATON_ATTEMPT]: 2,
+      [BATON_IDEMPOTENCY_KEY]: 'k-1',
+      [BATON_TIMEOUT_BUDGET_MS]: 5000,
+      [BATON_ENVELOPE_SCHEMA_VERSION]: '1',
+      [BATON_VALIDATION_RESULT]: 'valid',
+      [BATON_CONTEXT_DECISIONS_COUNT]: 1,
+      [BATON_CONTEXT_MISSING_FIELDS]: [],
+    });
+    expect(span.attributes[BATON_ENVELOPE_SIZE_BYTES]).toBe(Buffer.byteLength(JSON.stringify(sent)));
+  });
+
+  it('fills the handoff block with W3C trace context of the send span and leaves the input untouched', () => {
+    const input = draft();
+    const before = structuredClone(input);
+    const sent = baton.send(input, { timeoutBudgetMs: 100 });
+    expect(input).toEqual(before);
+    const span = onlySpan(otel.spans(), BatonOperation.HandoffSend);
+    const { traceId, spanId } = span.spanContext();
+    expect(sent.handoff.trace_context?.traceparent).toBe(`00-${traceId}-${spanId}-01`);
+    expect(sent.handoff).toMatchObject({ schema_version: '1', attempt: 1, timeout_budget_ms: 100 });
+    expect(Date.parse(sent.handoff.sent_at!)).not.toBeNaN();
+  });
+
+  it('records a failing envelope with the JSON pointer and keyword, and still returns it in warn mode', () => {
+    const bad = draft({ output: { summary: 'x', artifacts: [], confidence: 7 } });
+    const sent = baton.send(bad);
+    expect(sent.output.confidence).toBe(7);
+    const span = onlySpan(otel.spans(), BatonOperation.HandoffSend);
+    expect(span.attributes).toMatchObject({
+      [BATON_VALIDATION_RESULT]: 'invalid',
+      [BATON_VALIDATION_ERROR_PATH]: '/output/confidence',
+      [BATON_VALIDATION_ERROR_KEYWORD]: 'maximum',
+    });
+    expect(span.status.code).toBe(SpanStatusCode.ERROR);
+    expect(baton.stats().validationFailures).toBe(1);
+  });
+
+  it('records that decisions_made was dropped', () => {
+    const envelope = draft();
+    const { decisions_made: _dropped, ...rest } = envelope.context;
+    baton.send({ ...envelope, context: rest });
+    expect(onlySpan(otel.spans(), BatonOperation.HandoffSend).attributes[BATON_CONTEXT_MISSING_FIELDS]).toEqual(['decisions_made']);
+  });
+});
+
+describe('Baton.receive', () => {
+  it('across a process boundary with no active span: a child of the send span, one trace', () => {
+    const wire = sendOverWire();
+    const rx = context.with(ROOT_CONTEXT, () => baton.receive(wire));
+    expect(rx.valid).toBe(true);
+    const send = onlySpan(otel.spans(), BatonOperation.HandoffSend);
+    const receive = onlySpan(otel.spans(), BatonOperation.HandoffReceive);
+    expect(receive.name).toBe('handoff receive research');
+    expect(receive.kind).toBe(SpanKind.CONSUMER);
+    expect(receive.spanContext().traceId).toBe(send.spanContext().traceId);
+    expect(receive.parentSpanContext?.spanId).toBe(send.spanContext().spanId);
+    expect(receive.links).toEqual([]);
+    expect(receive.attributes).toMatchObject({
+      [GEN_AI_AGENT_NAME]: 'analysis',
+      [BATON_HANDOFF_ID]: send.attributes[BATON_HANDOFF_ID],
+      [BATON_ENVELOPE_SCHEMA_VERSION]: '1',
+      [BATON_ENVELOPE_SENDER_SCHEMA_VERSION]: '1',
+      [BATON_VALIDATION_RESULT]: 'valid',
+    });
+  });
+
+  it('inside the receiver own agent run: a child of that run, with a span link to the send', () => {
+    const wire = sendOverWire();
+    context.with(ROOT_CONTEXT, () => baton.runAgent('analysis', () => baton.receive(wire)));
+    const send = onlySpan(otel.spans(), BatonOperation.HandoffSend);
+    const receive = onlySpan(otel.spans(), BatonOperation.HandoffReceive);
+    const run = otel.spans().find((s) => s.name === 'invoke_agent analysis')!;
+    expect(receive.parentSpanContext?.spanId).toBe(run.spanContext().spanId);
+    expect(receive.spanContext().traceId).not.toBe(send.spanContext().traceId);
+    expect(receive.links.map((l) => l.context.spanId)).toEqual([send.spanContext().spanId]);
+  });
+
+  it.each([
+    ['parent', true],
+    ['link', false],
+  ] as const)('parenting %s forces the relation', (parenting, parented) => {
+    const wire = sendOverWire();
+    context.with(ROOT_CONTEXT, () => baton.runAgent('analysis', () => baton.receive(wire, { parenting })));
+    const send = onlySpan(otel.spans(), BatonOperation.HandoffSend);
+    const receive = onlySpan(otel.spans(), BatonOperation.HandoffReceive);
+    expect(receive.parentSpanContext?.spanId === send.spanContext().spanId).toBe(parented);
+    expect(receive.links.length).toBe(parented ? 0 : 1);
+  });
+
+  it('runs the receiver work under the receive span', () => {
+    const rx = context.with(ROOT_CONTEXT, () => baton.receive(sendOverWire()));
+    rx.run(() => baton.runAgent('analysis', () => 1));
+    const receive = onlySpan(otel.spans(), BatonOperation.HandoffReceive);
+    const run = otel.spans().find((s) => s.name === 'invoke_agent analysis')!;
+    expect(run.parentSpanContext?.spanId).toBe(receive.spanContext().spanId);
+  });
+
+  it('records schema drift: a v2 envelope received by a v1 receiver fails at /output with both versions on the span', () => {
+    const v2 = { ...draft(), output: { ...draft().output, reasoning_trace: 'because' } };
+    const wire = sendOverWire(v2 as never, { schema: 'baton.handoff-envelope@2' });
+    const rx = context.with(ROOT_CONTEXT, () => baton.receive(wire));
+    expect(rx.valid).toBe(false);
+    expect(rx.issues[0]).toMatchObject({ instancePath: '/output', keyword: 'additionalProperties' });
+    const receive = onlySpan(otel.spans(), BatonOperation.HandoffReceive);
+    expect(receive.attributes).toMatchObject({
+      [BATON_ENVELOPE_SCHEMA_VERSION]: '1',
+      [BATON_ENVELOPE_SENDER_SCHEMA_VERSION]: '2',
+      [BATON_VALIDATION_RESULT]: 'invalid',
+      [BATON_VALIDATION_ERROR_PATH]: '/output',
+    });
+  });
+
+  it('auto ack: the receive records its delay since sent_at and that it kept the budget', () => {
+    context.with(ROOT_CONTEXT, () => baton.receive(sendOverWire(draft(), { timeoutBudgetMs: 60_000 })));
+    const receive = onlySpan(otel.spans(), BatonOperation.HandoffReceive);
+    expect(receive.attributes[BATON_ACK_DELAY_MS]).toBeGreaterThanOrEqual(0);
+    expect(receive.attributes[BATON_ACK_WITHIN_BUDGET]).toBe(true);
+  });
+
+  it('manual ack past the budget: an ack span marks it late, counts it, and only the first ack counts', () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.parse('2026-11-25T10:00:00Z') });
+    const wire = sendOverWire(draft(), { timeoutBudgetMs: 1000 });
+    const rx = context.with(ROOT_CONTEXT, () => baton.receive(wire, { ack: 'manual' }));
+    expect(onlySpan(otel.spans(), BatonOperation.HandoffReceive).attributes[BATON_ACK_DELAY_MS]).toBeUndefined();
+    vi.setSystemTime(Date.parse('2026-11-25T10:00:02.5Z'));
+    rx.ack();
+    rx.ack();
+    const ack = onlySpan(otel.spans(), BatonOperation.HandoffAck);
+    expect(ack.parentSpanContext?.spanId).toBe(onlySpan(otel.spans(), BatonOperation.HandoffReceive).spanContext().spanId);
+    expect(ack.attributes).toMatchObject({ [BATON_ACK_DELAY_MS]: 2500, [BATON_ACK_WITHIN_BUDGET]: false, [BATON_TIMEOUT_BUDGET_MS]: 1000 });
+    expect(baton.stats().ackTimeouts).toBe(1);
+  });
+
+  it('a never-acknowledged handoff leaves a receive with no ack delay and no ack span', () => {
+    context.with(ROOT_CONTEXT, () => baton.receive(sendOverWire(draft(), { timeoutBudgetMs: 1000 }), { ack: 'manual' }));
+    expect(otel.spans().filter((s) => s.attributes[BATON_OPERATION] === BatonOperation.HandoffAck)).toEqual([]);
+    const receive = onlySpan(otel.spans(), BatonOperation.HandoffReceive);
+    expect(receive.attributes[BATON_TIMEOUT_BUDGET_MS]).toBe(1000);
+    expect(receive.attributes[BATON_ACK_WITHIN_BUDGET]).toBeUndefined();
+  });
+});
+
+describe('metrics', () => {
+  interface Point {
+    readonly attributes: Record<string, unknown>;
+    readonly value: unknown;
+  }
+  function points(resourceMetrics: Awaited<ReturnType<OtelHarness['collectMetrics']>>, name: string): Point[] {
+    return resourceMetrics.scopeMetrics
+      .flatMap((s) => s.metrics)
+      .filter((m) => m.descriptor.name === name)
+      .flatMap((m) => m.dataPoints as readonly Point[]);
+  }
+
+  it('a latency histogram per source → target edge and counters of handoffs, failures and timeouts', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.parse('2026-11-25T10:00:00Z') });
+    const wire = sendOverWire(draft(), { timeoutBudgetMs: 100 });
+    vi.setSystemTime(Date.parse('2026-11-25T10:00:00.250Z'));
+    context.with(ROOT_CONTEXT, () => baton.receive(wire));
+    baton.send(draft({ output: { summary: '', artifacts: [], confidence: -1 } }));
+    const collected = await otel.collectMetrics();
+    const latency = points(collected, METRIC_HANDOFF_LATENCY);
+    expect(latency).toHaveLength(1);
+    expect(latency[0]!.attributes).toEqual({ [BATON_HANDOFF_SOURCE_AGENT]: 'research', [BATON_HANDOFF_TARGET_AGENT]: 'analysis' });
+    expect((latency[0]!.value as { sum: number; count: number }).sum).toBeCloseTo(0.25, 6);
+    const handoffs = points(collected, METRIC_HANDOFFS).reduce((n, p) => n + (p.value as number), 0);
+    expect(handoffs).toBe(3);
+    expect(points(collected, METRIC_VALIDATION_FAILURES).reduce((n, p) => n + (p.value as number), 0)).toBe(1);
+    expect(points(collected, METRIC_ACK_TIMEOUTS).reduce((n, p) => n + (p.value as number), 0)).toBe(1);
+  });
+});
+

@@ -1,0 +1,178 @@
+/**
+ * Warn mode never breaks the host: bad envelopes and instrumentation faults are
+ * recorded on the span and counted. Strict mode throws the documented errors.
+ * Payload bodies stay off spans unless the host opts in.
+ */
+import { context, ROOT_CONTEXT, type Tracer } from '@opentelemetry/api';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  BATON_ENVELOPE_BODY,
+  BATON_FAULT_COUNT,
+  BATON_VALIDATION_ERROR_KEYWORD,
+  BATON_VALIDATION_RESULT,
+  BatonOperation,
+  ERROR_TYPE,
+} from '../../src/model/attributes.js';
+import {
+  BatonError,
+  EnvelopeInvalidError,
+  EnvelopeTooLargeError,
+  InstrumentationFaultError,
+  SchemaUnknownError,
+} from '../../src/model/errors.js';
+import { Baton, type BatonOptions } from '../../src/sdk/baton.js';
+import { draft } from '../helpers/envelopes.js';
+import { createOtelHarness, onlySpan, type OtelHarness } from '../helpers/otel.js';
+
+let otel: OtelHarness;
+beforeEach(() => {
+  otel = createOtelHarness();
+});
+afterEach(async () => {
+  await otel.shutdown();
+});
+
+const make = (options: Partial<BatonOptions> = {}) => new Baton({ tracer: otel.tracer, meter: otel.meter, ...options });
+
+const circular = (): object => {
+  const envelope = draft() as unknown as Record<string, unknown>;
+  envelope.self = envelope;
+  return envelope;
+};
+
+type Case = readonly [
+  label: string,
+  act: (baton: Baton) => unknown,
+  operation: string,
+  keyword: string,
+  result: 'invalid' | 'error',
+  strictError: new (...args: never[]) => BatonError,
+  code: string,
+];
+
+const CASES: readonly Case[] = [
+  ['an envelope missing required fields', (b) => b.send({ task_id: 't' }), BatonOperation.HandoffSend, 'required', 'invalid', EnvelopeInvalidError, 'BATON_ENVELOPE_INVALID'],
+  ['a non-object envelope', (b) => b.send(42 as never), BatonOperation.HandoffSend, 'type', 'invalid', EnvelopeInvalidError, 'BATON_ENVELOPE_INVALID'],
+  ['an array envelope at receive', (b) => b.receive('[1,2]'), BatonOperation.HandoffReceive, 'type', 'invalid', EnvelopeInvalidError, 'BATON_ENVELOPE_INVALID'],
+  ['text that is not JSON at receive', (b) => b.receive('{"task_id": '), BatonOperation.HandoffReceive, 'json', 'invalid', EnvelopeInvalidError, 'BATON_ENVELOPE_INVALID'],
+  ['an unknown schema version', (b) => b.send(draft(), { schema: 'baton.handoff-envelope@9' }), BatonOperation.HandoffSend, 'schema', 'error', SchemaUnknownError, 'BATON_SCHEMA_UNKNOWN'],
+  ['a circular structure', (b) => b.send(circular()), BatonOperation.HandoffSend, 'serializable', 'invalid', EnvelopeInvalidError, 'BATON_ENVELOPE_INVALID'],
+  [
+    'a payload over maxEnvelopeBytes',
+    (b) => b.send(draft({ output: { summary: 'x'.repeat(4096), artifacts: [], confidence: 1 } })),
+    BatonOperation.HandoffSend,
+    'maxEnvelopeBytes',
+    'invalid',
+    EnvelopeTooLargeError,
+    'BATON_ENVELOPE_TOO_LARGE',
+  ],
+];
+
+describe('warn mode (the default)', () => {
+  it.each(CASES)('%s: recorded on the span and counted, nothing thrown', (_label, act, operation, keyword, result) => {
+    const baton = make({ maxEnvelopeBytes: 2048 });
+    expect(() => context.with(ROOT_CONTEXT, () => act(baton))).not.toThrow();
+    const span = onlySpan(otel.spans(), operation);
+    expect(span.attributes[BATON_VALIDATION_RESULT]).toBe(result);
+    expect(span.attributes[BATON_VALIDATION_ERROR_KEYWORD]).toBe(keyword);
+    expect(span.attributes[ERROR_TYPE]).toMatch(/^BATON_/);
+    expect(baton.stats().validationFailures).toBe(1);
+  });
+
+  it('an instrumentation fault (a tracer that throws) is counted, and the host code still runs and returns', () => {
+    const broken = {
+      startSpan: () => {
+        throw new Error('exporter on fire');
+      },
+      startActiveSpan: () => {
+        throw new Error('exporter on fire');
+      },
+    } as unknown as Tracer;
+    const baton = new Baton({ tracer: broken, meter: otel.meter });
+    const sent = baton.send(draft());
+    expect(sent.task_id).toBe('task-1');
+    expect(baton.runAgent('a', () => 'done')).toBe('done');
+    expect(baton.receive(JSON.stringify(sent)).envelope).toMatchObject({ task_id: 'task-1' });
+    expect(baton.stats().faults).toBeGreaterThanOrEqual(3);
+  });
+
+  it('an exception thrown by the host inside runAgent is the host exception, rethrown unchanged', async () => {
+    const baton = make();
+    const boom = new Error('agent crashed');
+    expect(() => baton.runAgent('a', () => {
+      throw boom;
+    })).toThrow(boom);
+    await expect(baton.runAgent('b', async () => Promise.reject(boom))).rejects.toBe(boom);
+    expect(baton.stats().faults).toBe(0);
+  });
+});
+
+describe('strict mode', () => {
+  it.each(CASES)('%s: throws the documented error', (_label, act, _operation, _keyword, _result, ErrorClass, code) => {
+    const baton = make({ mode: 'strict', maxEnvelopeBytes: 2048 });
+    let thrown: unknown;
+    try {
+      context.with(ROOT_CONTEXT, () => act(baton));
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ErrorClass);
+    expect(thrown).toBeInstanceOf(BatonError);
+    expect((thrown as BatonError).code).toBe(code);
+  });
+
+  it('carries the failing JSON pointer and keyword on EnvelopeInvalidError', () => {
+    const baton = make({ mode: 'strict' });
+    const error = (() => {
+      try {
+        baton.send(draft({ status: 'done?' as never }));
+      } catch (e) {
+        return e as EnvelopeInvalidError;
+      }
+      throw new Error('expected a throw');
+    })();
+    expect(error.issues[0]).toMatchObject({ instancePath: '/status', keyword: 'enum' });
+    expect(error.side).toBe('send');
+    expect(error.message).toMatch(/^envelope fails baton\.handoff-envelope@1 at send: \/status/);
+  });
+
+  it('turns an instrumentation fault into InstrumentationFaultError', () => {
+    const broken = { startSpan: () => { throw new Error('exporter on fire'); } } as unknown as Tracer;
+    const baton = new Baton({ tracer: broken, meter: otel.meter, mode: 'strict' });
+    expect(() => baton.send(draft())).toThrow(InstrumentationFaultError);
+  });
+});
+
+describe('payload privacy', () => {
+  it('records sizes but never the body by default', () => {
+    const baton = make();
+    context.with(ROOT_CONTEXT, () => baton.receive(JSON.stringify(baton.send(draft()))));
+    for (const span of otel.spans()) {
+      expect(span.attributes[BATON_ENVELOPE_BODY]).toBeUndefined();
+      expect(JSON.stringify(span.attributes)).not.toContain('three vendors compared');
+    }
+  });
+
+  it('records the body, truncated, only when the host opts in', () => {
+    const baton = make({ recordPayloads: true, maxRecordedPayloadBytes: 64 });
+    baton.send(draft());
+    const body = onlySpan(otel.spans(), BatonOperation.HandoffSend).attributes[BATON_ENVELOPE_BODY] as string;
+    expect(body.startsWith('{"task_id":"task-1"')).toBe(true);
+    expect(Buffer.byteLength(body)).toBeLessThanOrEqual(64 + 32);
+  });
+
+  it('marks a span where a fault happened', () => {
+    const baton = make();
+    const envelope = draft() as unknown as Record<string, unknown>;
+    Object.defineProperty(envelope, 'status', {
+      enumerable: true,
+      get() {
+        throw new Error('hostile getter');
+      },
+    });
+    expect(() => baton.send(envelope)).not.toThrow();
+    expect(baton.stats().faults + baton.stats().validationFailures).toBeGreaterThan(0);
+    const span = otel.spans().find((s) => s.attributes[BATON_FAULT_COUNT] === 1 || s.attributes[BATON_VALIDATION_RESULT] !== 'valid');
+    expect(span).toBeDefined();
+  });
+});

@@ -1,0 +1,142 @@
+/**
+ * State access and events through the real OTel SDK: the facts the analyzer
+ * needs for stale reads, duplicate writes and partial handoffs, on db.* and
+ * messaging.* conventions, and trace context carried inside event messages.
+ */
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  BATON_ATTEMPT,
+  BATON_EPOCH,
+  BATON_EVENT_EXPECTED_TOPIC,
+  BATON_IDEMPOTENCY_KEY,
+  BATON_STATE_FOUND,
+  BATON_STATE_KEY,
+  BATON_STATE_VERSION_EXPECTED,
+  BATON_STATE_VERSION_READ,
+  BATON_STATE_VERSION_WRITTEN,
+  BATON_STEP,
+  BATON_TASK_ID,
+  BatonOperation,
+  DB_COLLECTION_NAME,
+  DB_OPERATION_NAME,
+  DB_SYSTEM_NAME,
+  GEN_AI_AGENT_NAME,
+  MESSAGING_DESTINATION_NAME,
+  MESSAGING_MESSAGE_ID,
+  MESSAGING_OPERATION_TYPE,
+  MESSAGING_SYSTEM,
+} from '../../src/model/attributes.js';
+import { Baton } from '../../src/sdk/baton.js';
+import { InMemoryStateStore, instrumentStore, StateConflictError } from '../../src/sdk/state-store.js';
+import { createOtelHarness, onlySpan, type OtelHarness } from '../helpers/otel.js';
+
+let otel: OtelHarness;
+let baton: Baton;
+beforeEach(() => {
+  otel = createOtelHarness();
+  baton = new Baton({ tracer: otel.tracer, meter: otel.meter });
+});
+afterEach(async () => {
+  await otel.shutdown();
+});
+
+describe('InMemoryStateStore', () => {
+  it('versions each key from 1, rejects a write at the wrong expected version, and snapshots lag like a replica', async () => {
+    const store = new InMemoryStateStore<string>();
+    expect(await store.set('k', 'a', { epoch: 1 })).toEqual({ version: 1, epoch: 1 });
+    const replica = store.snapshot();
+    expect(await store.set('k', 'b', { expectedVersion: 1 })).toEqual({ version: 2, epoch: 1 });
+    await expect(store.set('k', 'c', { expectedVersion: 1 })).rejects.toThrow(StateConflictError);
+    await expect(store.set('new', 'x', { expectedVersion: 0 })).resolves.toMatchObject({ version: 1 });
+    expect((await replica.get('k'))?.version).toBe(1);
+    expect((await store.get('k'))?.value).toBe('b');
+  });
+});
+
+describe('instrumentStore', () => {
+  it('writes a CLIENT span per access with key, versions, epoch, writer, attempt and idempotency key', async () => {
+    const store = instrumentStore(baton, new InMemoryStateStore<string>(), { system: 'memory', collection: 'pipeline_state', taskId: 't-1' });
+    await store.set('t-1/research', 'draft', { agent: 'research', epoch: 2, attempt: 2, idempotencyKey: 't-1:research:output', step: 'output', announces: 'task.research.complete' });
+    await store.get('t-1/research', { agent: 'analysis' });
+    await store.get('t-1/missing', { agent: 'analysis' });
+    const [write, read, miss] = otel.spans();
+    expect(write!.name).toBe('write pipeline_state');
+    expect(write!.kind).toBe(SpanKind.CLIENT);
+    expect(write!.attributes).toMatchObject({
+      [BATON_STATE_KEY]: 't-1/research',
+      [DB_SYSTEM_NAME]: 'memory',
+      [DB_OPERATION_NAME]: 'write',
+      [DB_COLLECTION_NAME]: 'pipeline_state',
+      [GEN_AI_AGENT_NAME]: 'research',
+      [BATON_TASK_ID]: 't-1',
+      [BATON_EPOCH]: 2,
+      [BATON_ATTEMPT]: 2,
+      [BATON_IDEMPOTENCY_KEY]: 't-1:research:output',
+      [BATON_STEP]: 'output',
+      [BATON_EVENT_EXPECTED_TOPIC]: 'task.research.complete',
+      [BATON_STATE_VERSION_WRITTEN]: 1,
+    });
+    expect(read!.attributes).toMatchObject({ [BATON_STATE_VERSION_READ]: 1, [BATON_STATE_FOUND]: true, [DB_OPERATION_NAME]: 'read' });
+    expect(miss!.attributes[BATON_STATE_FOUND]).toBe(false);
+    expect(miss!.attributes[BATON_STATE_VERSION_READ]).toBeUndefined();
+  });
+
+  it('records a conflicting write as an ERROR span and rethrows the store error to the caller', async () => {
+    const store = instrumentStore(baton, new InMemoryStateStore<string>());
+    await store.set('k', 'a');
+    await expect(store.set('k', 'b', { expectedVersion: 0 })).rejects.toBeInstanceOf(StateConflictError);
+    const spans = otel.spans().filter((s) => s.attributes[BATON_STATE_KEY] === 'k');
+    expect(spans[1]!.status.code).toBe(SpanStatusCode.ERROR);
+    expect(spans[1]!.attributes[BATON_STATE_VERSION_EXPECTED]).toBe(0);
+  });
+
+  it('does not assume the store: any VersionedStateStore works, sync facts included', async () => {
+    const versions = new Map<string, number>();
+    const custom = {
+      get: async (key: string) => (versions.has(key) ? { value: key, version: versions.get(key)!, epoch: 7 } : undefined),
+      set: async (key: string) => {
+        versions.set(key, (versions.get(key) ?? 41) + 1);
+        return { version: versions.get(key)!, epoch: 7 };
+      },
+    };
+    const store = instrumentStore(baton, custom, { system: 'redis' });
+    await store.set('x', 'v');
+    await store.get('x');
+    expect(otel.spans().map((s) => [s.attributes[DB_SYSTEM_NAME], s.attributes[BATON_STATE_VERSION_WRITTEN] ?? s.attributes[BATON_STATE_VERSION_READ], s.attributes[BATON_EPOCH]])).toEqual([
+      ['redis', 42, 7],
+      ['redis', 42, 7],
+    ]);
+  });
+});
+
+describe('publish and consume', () => {
+  it('carries trace context in the message so the consume links to the publish across processes', () => {
+    const message = baton.runAgent('research', () =>
+      baton.publish({ topic: 'task.research.complete', taskId: 't-1', agent: 'research', key: 't-1/research', stateVersion: 2 }),
+    );
+    const wire = JSON.parse(JSON.stringify(message));
+    context.with(ROOT_CONTEXT, () => baton.runAgent('coordinator', () => baton.consume(wire, () => 'handled', { agent: 'coordinator' })));
+    const publish = onlySpan(otel.spans(), BatonOperation.EventPublish);
+    const consume = onlySpan(otel.spans(), BatonOperation.EventConsume);
+    expect(publish.kind).toBe(SpanKind.PRODUCER);
+    expect(consume.kind).toBe(SpanKind.CONSUMER);
+    expect(publish.attributes).toMatchObject({
+      [MESSAGING_SYSTEM]: 'baton',
+      [MESSAGING_DESTINATION_NAME]: 'task.research.complete',
+      [MESSAGING_MESSAGE_ID]: message.id,
+      [MESSAGING_OPERATION_TYPE]: 'send',
+      [BATON_TASK_ID]: 't-1',
+      [BATON_STATE_KEY]: 't-1/research',
+      [BATON_STATE_VERSION_WRITTEN]: 2,
+    });
+    expect(consume.attributes).toMatchObject({ [MESSAGING_MESSAGE_ID]: message.id, [MESSAGING_OPERATION_TYPE]: 'process' });
+    expect(consume.links.map((l) => l.context.spanId)).toEqual([publish.spanContext().spanId]);
+  });
+
+  it('returns what the handler returns, and rethrows what it throws', async () => {
+    const message = baton.publish({ topic: 't' });
+    expect(baton.consume(message, () => 42)).toBe(42);
+    await expect(baton.consume(message, async () => Promise.reject(new Error('handler failed')))).rejects.toThrow('handler failed');
+  });
+});
