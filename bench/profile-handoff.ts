@@ -1,0 +1,40 @@
+/**
+ * A plain loop of instrumented handoffs (or of two bare spans) for profiling the
+ * SDK outside tinybench, on the same provider setup as bench/sdk.ts:
+ *
+ *   node --import tsx --cpu-prof --cpu-prof-dir=/tmp/prof bench/profile-handoff.ts handoff 200000
+ *   npx tsx bench/cpuprofile-top.ts /tmp/prof/<largest>.cpuprofile 30
+ *
+ * Modes: `handoff` (send + JSON round trip + receive) or `bare` (two spans).
+ */
+import { context } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { Baton } from '../src/sdk/baton.js';
+import { DiscardExporter, draftEnvelope } from './sdk.js';
+
+context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(new DiscardExporter())] });
+const tracer = provider.getTracer('baton-bench');
+const mode = process.argv[2] === 'bare' ? 'bare' : 'handoff';
+const n = Number(process.argv[3] ?? 200_000);
+const baton = new Baton({ tracer, meter: new MeterProvider().getMeter('baton') });
+const draft = draftEnvelope();
+const options = { timeoutBudgetMs: 30_000 };
+let sink: unknown;
+for (let round = 0; round < 2; round++) {
+  const started = performance.now();
+  for (let i = 0; i < n; i++) {
+    if (mode === 'handoff') sink = baton.receive(JSON.stringify(baton.send(draft, options)));
+    else {
+      tracer.startSpan('handoff send analyst').end();
+      tracer.startSpan('handoff receive researcher').end();
+    }
+    // Let the batch processor's export promises settle, as an event loop would.
+    if ((i & 1023) === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+  console.log(`${mode} round ${round}: ${(((performance.now() - started) * 1e6) / n).toFixed(0)} ns/op`);
+}
+void sink;
+await provider.shutdown();
