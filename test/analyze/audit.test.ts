@@ -12,22 +12,9 @@ import { RULE_IDS } from '../../src/analyze/detectors/index.js';
 import type { AuditReport } from '../../src/model/audit-report.js';
 import type { SpanRecord } from '../../src/model/span-record.js';
 import { auditOne, withoutSpans } from '../helpers/analyze.js';
+import { SCENARIOS, type Scenario } from '../../fixtures/generate.js';
 import { loadFixture } from '../helpers/traces.js';
 
-const SCENARIOS = [
-  'clean',
-  'cycle',
-  'stale-read',
-  'duplicate-write',
-  'partial-handoff',
-  'ack-timeout',
-  'schema-drift',
-  'context-blowup',
-  'context-loss',
-  'revision-loop',
-  'lost-trace-context',
-] as const;
-type Scenario = (typeof SCENARIOS)[number];
 
 /** The rules each fixture triggers (the known behaviour of the committed fixtures). */
 const EXPECTED_RULES: Record<Scenario, string[]> = {
