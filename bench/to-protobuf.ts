@@ -10,9 +10,6 @@ import descriptor from '../src/ingest/otlp-trace.descriptor.json' with { type: '
 
 export const REQUEST_TYPE = 'opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest';
 
-/** The same conversion options the ingest uses after decoding (src/ingest/otlp-protobuf.ts). */
-export const INGEST_TO_OBJECT: protobuf.IConversionOptions = { longs: String, bytes: String, enums: Number, defaults: false };
-
 let requestType: protobuf.Type | undefined;
 
 export function exportTraceServiceRequest(): protobuf.Type {

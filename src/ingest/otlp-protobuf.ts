@@ -11,9 +11,8 @@
  */
 import protobuf from 'protobufjs/light.js';
 import { TraceInputError } from '../model/errors.js';
-import type { SpanRecord } from '../model/span-record.js';
+import type { AttributeValue, SpanEventRecord, SpanLinkRecord, SpanRecord } from '../model/span-record.js';
 import descriptor from './otlp-trace.descriptor.json' with { type: 'json' };
-import { parseOtlpJsonRequest } from './otlp-json.js';
 
 const REQUEST_TYPE = 'opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest';
 
@@ -26,21 +25,14 @@ function exportTraceServiceRequest(): protobuf.Type {
 }
 
 /**
- * The protobuf JSON mapping of the decoded message: camelCase keys, int64 as
- * decimal strings and bytes as base64, which the OTLP/JSON reader accepts, so
- * both encodings go through one conversion and cannot disagree.
- */
-const TO_OBJECT: protobuf.IConversionOptions = { longs: String, bytes: String, enums: Number, defaults: false };
-
-/**
  * Decodes one ExportTraceServiceRequest (or TracesData: the same field 1).
  * @throws TraceInputError naming `source` and the byte offset when it does not decode.
  */
 export function decodeOtlpProtobuf(bytes: Uint8Array, source: string, byteOffset = 0): SpanRecord[] {
   const type = exportTraceServiceRequest();
-  let message: protobuf.Message;
+  let message: DecodedRequest;
   try {
-    message = type.decode(bytes);
+    message = type.decode(bytes) as unknown as DecodedRequest;
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     // protobufjs names the reader position in its messages ("index out of range: 21 + 4474 > 512", "... at offset 3").
@@ -48,7 +40,154 @@ export function decodeOtlpProtobuf(bytes: Uint8Array, source: string, byteOffset
     const byte = at ? byteOffset + Number(at[1] ?? at[2]) : undefined;
     throw new TraceInputError(byte === undefined ? source : `${source} (byte ${byte})`, `not an OTLP protobuf trace request: ${reason}`);
   }
-  return parseOtlpJsonRequest(type.toObject(message, TO_OBJECT), source);
+  try {
+    return convertRequest(message, source);
+  } catch (error) {
+    if (error instanceof ShapeError) throw new TraceInputError(source, `${error.path}: ${error.message}`);
+    throw error;
+  }
+}
+
+// The decoded message, as protobufjs builds it from the descriptor: camelCase fields, absent
+// fields read from prototype defaults, bytes as Uint8Array, 64-bit integers as Long (or number).
+interface LongLike {
+  toNumber(): number;
+}
+type Int64 = number | LongLike;
+interface DecodedAnyValue {
+  /** The oneof: the name of the field that is set. */
+  readonly value?: 'stringValue' | 'boolValue' | 'intValue' | 'doubleValue' | 'arrayValue' | 'kvlistValue' | 'bytesValue';
+  readonly stringValue: string;
+  readonly boolValue: boolean;
+  readonly intValue: Int64;
+  readonly doubleValue: number;
+  readonly arrayValue: { readonly values: readonly DecodedAnyValue[] } | null;
+  readonly kvlistValue: { readonly values: readonly DecodedKeyValue[] } | null;
+  readonly bytesValue: Uint8Array;
+}
+interface DecodedKeyValue {
+  readonly key: string;
+  readonly value: DecodedAnyValue | null;
+}
+interface DecodedSpan {
+  readonly traceId: Uint8Array;
+  readonly spanId: Uint8Array;
+  readonly parentSpanId: Uint8Array;
+  readonly name: string;
+  readonly kind: number;
+  readonly startTimeUnixNano: Int64;
+  readonly endTimeUnixNano: Int64;
+  readonly attributes: readonly DecodedKeyValue[];
+  readonly events: readonly { readonly timeUnixNano: Int64; readonly name: string; readonly attributes: readonly DecodedKeyValue[] }[];
+  readonly links: readonly { readonly traceId: Uint8Array; readonly spanId: Uint8Array }[];
+  readonly status: { readonly code: number; readonly message: string } | null;
+}
+interface DecodedRequest {
+  readonly resourceSpans: readonly {
+    readonly resource: { readonly attributes: readonly DecodedKeyValue[] } | null;
+    readonly scopeSpans: readonly { readonly scope: { readonly name: string } | null; readonly spans: readonly DecodedSpan[] }[];
+  }[];
+}
+
+class ShapeError extends Error {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const NO_LINKS: readonly SpanLinkRecord[] = Object.freeze([]);
+const NO_EVENTS: readonly SpanEventRecord[] = Object.freeze([]);
+const NO_ATTRIBUTES: Readonly<Record<string, AttributeValue>> = Object.freeze({});
+
+/**
+ * Decoded message → spans, directly: the same result as the OTLP/JSON reader gives
+ * for the same data (a test holds both to it), without an intermediate JSON shape.
+ */
+function convertRequest(request: DecodedRequest, source: string): SpanRecord[] {
+  const out: SpanRecord[] = [];
+  const resourceSpans = request.resourceSpans;
+  for (let r = 0; r < resourceSpans.length; r++) {
+    const rs = resourceSpans[r]!;
+    const resource = rs.resource ? convertAttributes(rs.resource.attributes) : NO_ATTRIBUTES;
+    for (let s = 0; s < rs.scopeSpans.length; s++) {
+      const ss = rs.scopeSpans[s]!;
+      const scopeName = ss.scope?.name ?? '';
+      for (let i = 0; i < ss.spans.length; i++) {
+        const span = ss.spans[i]!;
+        const path = `resourceSpans[${r}].scopeSpans[${s}].spans[${i}]`;
+        out.push({
+          traceId: idOf(span.traceId, 16, path, 'traceId'),
+          spanId: idOf(span.spanId, 8, path, 'spanId'),
+          parentSpanId: span.parentSpanId.length === 0 ? '' : idOf(span.parentSpanId, 8, path, 'parentSpanId'),
+          name: span.name,
+          kind: span.kind,
+          startMs: nanosToMs(span.startTimeUnixNano),
+          endMs: nanosToMs(span.endTimeUnixNano),
+          statusCode: span.status?.code ?? 0,
+          statusMessage: span.status?.message ?? '',
+          attributes: span.attributes.length === 0 ? NO_ATTRIBUTES : convertAttributes(span.attributes),
+          links: span.links.length === 0 ? NO_LINKS : span.links.map((l, k) => ({
+            traceId: idOf(l.traceId, 16, path, `links[${k}].traceId`),
+            spanId: idOf(l.spanId, 8, path, `links[${k}].spanId`),
+          })),
+          events:
+            span.events.length === 0
+              ? NO_EVENTS
+              : span.events.map((e) => ({ name: e.name, timeMs: nanosToMs(e.timeUnixNano), attributes: convertAttributes(e.attributes) })),
+          resource,
+          scopeName,
+          source,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+function idOf(bytes: Uint8Array, length: number, path: string, field: string): string {
+  if (bytes.length !== length) throw new ShapeError(`${path}.${field}`, `expected a ${length}-byte id, got ${bytes.length} bytes`);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');
+}
+
+function nanosToMs(value: Int64): number {
+  // As in the JSON reader: the double keeps ~256 ns of the uint64 nanoseconds.
+  return (typeof value === 'number' ? value : value.toNumber()) / 1e6;
+}
+
+function convertAttributes(list: readonly DecodedKeyValue[]): Readonly<Record<string, AttributeValue>> {
+  const attributes: Record<string, AttributeValue> = {};
+  for (let k = 0; k < list.length; k++) {
+    const kv = list[k]!;
+    attributes[kv.key] = kv.value ? convertAnyValue(kv.value) : null;
+  }
+  return attributes;
+}
+
+function convertAnyValue(v: DecodedAnyValue): AttributeValue {
+  switch (v.value) {
+    case 'stringValue':
+      return v.stringValue;
+    case 'intValue':
+      return typeof v.intValue === 'number' ? v.intValue : v.intValue.toNumber();
+    case 'doubleValue':
+      return v.doubleValue;
+    case 'boolValue':
+      return v.boolValue;
+    case 'arrayValue':
+      return v.arrayValue ? v.arrayValue.values.map(convertAnyValue) : [];
+    case 'kvlistValue': {
+      const object: Record<string, AttributeValue> = {};
+      for (const kv of v.kvlistValue?.values ?? []) object[kv.key] = kv.value ? convertAnyValue(kv.value) : null;
+      return JSON.stringify(object);
+    }
+    case 'bytesValue':
+      return Buffer.from(v.bytesValue.buffer, v.bytesValue.byteOffset, v.bytesValue.length).toString('base64');
+    default:
+      return null;
+  }
 }
 
 /** How the messages in a protobuf file are framed. */
