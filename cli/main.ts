@@ -18,7 +18,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     load: async () => (await import('./commands/graph.js')).runGraphCommand,
   },
   demo: {
-    summary: 'run the five-agent example pipeline, write its trace and print a summary',
+    summary: 'run the five-agent example pipeline, write its trace and audit it',
     load: async () => (await import('./commands/demo.js')).runDemoCommand,
   },
 };
