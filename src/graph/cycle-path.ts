@@ -52,3 +52,41 @@ export function findCyclePath(graph: AbstractGraph): string[] | null {
   }
   return null;
 }
+
+/**
+ * Whether a directed edge list has a cycle: an iterative three-colour DFS over a plain
+ * adjacency map. A cheap gate for the many small per-task graphs that have none, so
+ * only graphs with a cycle pay for building a graphology graph to name it.
+ */
+export function edgeListHasCycle(edges: readonly (readonly [string, string])[]): boolean {
+  const next = new Map<string, string[]>();
+  for (const [from, to] of edges) {
+    if (from === to) return true;
+    let list = next.get(from);
+    if (!list) next.set(from, (list = []));
+    list.push(to);
+  }
+  const state = new Map<string, 1 | 2>(); // 1: on the current path, 2: done
+  for (const start of next.keys()) {
+    if (state.has(start)) continue;
+    const stack: [string, number][] = [[start, 0]];
+    state.set(start, 1);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const out = next.get(top[0]);
+      if (out && top[1] < out.length) {
+        const to = out[top[1]++]!;
+        const seen = state.get(to);
+        if (seen === 1) return true;
+        if (seen === undefined) {
+          state.set(to, 1);
+          stack.push([to, 0]);
+        }
+      } else {
+        state.set(top[0], 2);
+        stack.pop();
+      }
+    }
+  }
+  return false;
+}

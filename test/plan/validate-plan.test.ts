@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { DirectedGraph } from 'graphology';
 import { hasCycle } from 'graphology-dag';
 import { describe, expect, it } from 'vitest';
-import { findCyclePath } from '../../src/graph/cycle-path.js';
+import { edgeListHasCycle, findCyclePath } from '../../src/graph/cycle-path.js';
 import { PlanCycleError, PlanInvalidError } from '../../src/model/errors.js';
 import { findPlanCycle, validatePlan, type DependencyPlan } from '../../src/plan/validate-plan.js';
 
@@ -86,5 +86,19 @@ describe('findCyclePath', () => {
     const graph = new DirectedGraph();
     graph.mergeEdge('a', 'a');
     expect(findCyclePath(graph)).toEqual(['a', 'a']);
+  });
+});
+
+describe('edgeListHasCycle', () => {
+  it('property: agrees with graphology-dag hasCycle on random edge lists', () => {
+    const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom(...names), fc.constantFrom(...names)), { maxLength: 14 }), (edges) => {
+        const graph = new DirectedGraph();
+        for (const [from, to] of edges) graph.mergeEdge(from, to);
+        expect(edgeListHasCycle(edges)).toBe(hasCycle(graph));
+      }),
+      { numRuns: 1000 },
+    );
   });
 });

@@ -2,7 +2,9 @@
  * dependency-cycle: agents of one task that wait on each other (declared
  * `baton.agent.depends_on` forming a cycle), or handoffs that go round in a loop.
  *
- * graphology-dag's hasCycle is the gate; findCyclePath names the cycle. A
+ * A plain DFS over the edge list first rules out the common acyclic task without
+ * building a graph; for the rest graphology-dag's hasCycle is the gate and
+ * findCyclePath names each cycle. A
  * wait-for cycle in which no agent completed is a deadlock (error). A handoff
  * loop is a warning with its lap count, unless the user declared it allowed
  * (a bounded revision loop). willCreateCycle is avoided: it is exponential on
@@ -12,7 +14,7 @@ import { DirectedGraph } from 'graphology';
 import { hasCycle } from 'graphology-dag';
 import type { DetectorResult, Finding } from '../../model/finding.js';
 import type { AgentRunRecord, Handoff, HandoffGraph } from '../../model/handoff-model.js';
-import { findCyclePath } from '../../graph/cycle-path.js';
+import { edgeListHasCycle, findCyclePath } from '../../graph/cycle-path.js';
 import { assertGraph, evidenceOf } from './evidence.js';
 
 export const RULE = 'dependency-cycle' as const;
@@ -34,9 +36,12 @@ const HINT_LOOP =
   'Bound the loop explicitly (a revision budget) and declare it in baton.config.json rules.dependency-cycle.allowedLoops, or break it.';
 
 /** Finds up to `limit` distinct cycles by removing one edge of each found cycle and searching again. */
-function cyclesOf(graph: DirectedGraph, limit: number): string[][] {
+function cyclesOf(edges: readonly (readonly [string, string])[], limit: number): string[][] {
   const cycles: string[][] = [];
-  const work = graph.copy();
+  // Most tasks have no cycle: a plain DFS says so before any graphology graph is built.
+  if (limit <= 0 || !edgeListHasCycle(edges)) return cycles;
+  const work = new DirectedGraph();
+  for (const [from, to] of edges) work.mergeEdge(from, to);
   while (cycles.length < limit && hasCycle(work)) {
     const path = findCyclePath(work);
     if (!path || path.length < 2) break;
@@ -74,20 +79,19 @@ export function detectDependencyCycles(handoffGraph: HandoffGraph, options: Depe
   let withoutDependencies = 0;
 
   for (const [task, runs] of runsByTask) {
-    const waits = new DirectedGraph();
+    const waitEdges: [string, string][] = [];
     let declared = false;
     for (const run of runs) {
       if (run.dependsOn.length === 0) continue;
       declared = true;
-      waits.mergeNode(run.agent);
-      for (const dep of run.dependsOn) waits.mergeEdge(run.agent, dep);
+      for (const dep of run.dependsOn) waitEdges.push([run.agent, dep]);
     }
     if (!declared) {
       withoutDependencies++;
       continue;
     }
     checked++;
-    for (const cycle of cyclesOf(waits, 10)) {
+    for (const cycle of cyclesOf(waitEdges, 10)) {
       const members = new Set(cycle);
       const cycleRuns = runs.filter((r) => members.has(r.agent));
       const completed = cycleRuns.filter((r) => r.outcome === 'completed').map((r) => r.agent);
@@ -110,11 +114,11 @@ export function detectDependencyCycles(handoffGraph: HandoffGraph, options: Depe
 
   for (const [task, handoffs] of handoffsByTask) {
     checked++;
-    const edges = new DirectedGraph();
+    const edges: [string, string][] = [];
     const count = new Map<string, Handoff[]>();
     for (const handoff of handoffs) {
       if (handoff.source === handoff.target && handoff.source === 'unknown') continue;
-      edges.mergeEdge(handoff.source, handoff.target);
+      edges.push([handoff.source, handoff.target]);
       const key = `${handoff.source}\u0000${handoff.target}`;
       let list = count.get(key);
       if (!list) count.set(key, (list = []));
