@@ -1,101 +1,156 @@
 /**
  * The handoff graph as Mermaid, Graphviz DOT or JSON: one node per agent, one
- * edge per source → target with its handoff count and p95 latency, declared
- * dependencies no handoff took as dashed "waits" edges, and the edges of cycles in red.
+ * edge per source → target labelled with its handoff count and p95 latency,
+ * declared dependencies no handoff took as dashed "waits" edges, and the edges
+ * and agents of every cycle in red.
+ *
+ * Agent names come from trace data, so they are never used as identifiers:
+ * Mermaid nodes get ids `a0, a1, …` and quoted labels with Mermaid's entity
+ * codes; DOT ids are quoted strings with `\` and `"` escaped.
+ * Mermaid: https://mermaid.js.org/syntax/flowchart.html#entity-codes-to-escape-characters
+ * DOT: https://graphviz.org/doc/info/lang.html
  */
-import type { AuditReport, EdgeStats } from '../model/audit-report.js';
-import { formatDuration } from './format.js';
+import type { AuditReport } from '../model/audit-report.js';
+import { formatMs, plural, printable } from './format.js';
 
+/** The formats `baton graph --format` takes. */
 export const GRAPH_FORMATS = ['mermaid', 'dot', 'json'] as const;
 export type GraphFormat = (typeof GRAPH_FORMATS)[number];
 
-/** Edges on some cycle, as `source\0target` keys. */
-function cycleEdges(report: AuditReport): Set<string> {
-  const keys = new Set<string>();
+/** One edge of the graph, as `renderGraph(report, 'json')` prints it. */
+export interface GraphEdge {
+  readonly source: string;
+  readonly target: string;
+  /** `handoff`: handoffs were seen; `dependency`: a declared dependency no handoff took (a wait-for edge). */
+  readonly kind: 'handoff' | 'dependency';
+  readonly handoffs: number;
+  readonly p95LatencyMs: number | null;
+  readonly onCycle: boolean;
+}
+
+/** The graph `renderGraph(report, 'json')` prints. */
+export interface HandoffGraphJson {
+  readonly nodes: readonly { readonly id: string; readonly onCycle: boolean }[];
+  readonly edges: readonly GraphEdge[];
+  /** As in the report: each a path whose last agent is its first. */
+  readonly cycles: readonly (readonly string[])[];
+}
+
+const KEY_SEPARATOR = '\u0000';
+
+/** The graph every format draws: nodes, handoff edges then dependency edges, and what lies on a cycle. */
+function buildGraph(report: AuditReport): HandoffGraphJson {
+  const cycleEdges = new Set<string>();
+  const cycleNodes = new Set<string>();
   for (const cycle of report.cycles) {
-    for (let i = 0; i + 1 < cycle.length; i++) keys.add(`${cycle[i]}\u0000${cycle[i + 1]}`);
+    for (let i = 0; i < cycle.length; i++) {
+      cycleNodes.add(cycle[i]!);
+      if (i + 1 < cycle.length) cycleEdges.add(`${cycle[i]}${KEY_SEPARATOR}${cycle[i + 1]}`);
+    }
   }
-  return keys;
+  const onCycle = (source: string, target: string) => cycleEdges.has(`${source}${KEY_SEPARATOR}${target}`);
+  // The report's agents, plus any edge end it lacks (a report from elsewhere may not list them all).
+  const names = new Set(report.agents);
+  for (const e of report.edges) names.add(e.source).add(e.target);
+  for (const d of report.dependencies) names.add(d.source).add(d.target);
+  return {
+    nodes: [...names].sort().map((id) => ({ id, onCycle: cycleNodes.has(id) })),
+    edges: [
+      ...report.edges.map((e) => ({
+        source: e.source,
+        target: e.target,
+        kind: 'handoff' as const,
+        handoffs: e.handoffs,
+        p95LatencyMs: e.latencyMs?.p95 ?? null,
+        onCycle: onCycle(e.source, e.target),
+      })),
+      ...report.dependencies.map((d) => ({
+        source: d.source,
+        target: d.target,
+        kind: 'dependency' as const,
+        handoffs: 0,
+        p95LatencyMs: null,
+        onCycle: onCycle(d.source, d.target),
+      })),
+    ],
+    cycles: report.cycles,
+  };
 }
 
-function label(edge: EdgeStats): string {
-  const p95 = edge.latencyMs ? `p95 ${formatDuration(edge.latencyMs.p95)} ms` : 'no latency';
-  return `${edge.handoffs}× · ${p95}`;
+/** `3 handoffs · p95 62.0 ms`, or `waits` for a dependency edge. */
+function edgeLabel(edge: GraphEdge): string {
+  if (edge.kind === 'dependency') return 'waits';
+  return `${plural(edge.handoffs, 'handoff')}${edge.p95LatencyMs === null ? '' : ` · p95 ${formatMs(edge.p95LatencyMs)}`}`;
 }
 
-/** Every agent: the report's agents plus any edge end it lacks. */
-function nodesOf(report: AuditReport): string[] {
-  const nodes = new Set(report.agents);
-  for (const e of [...report.edges, ...report.dependencies]) {
-    nodes.add(e.source);
-    nodes.add(e.target);
-  }
-  return [...nodes].sort();
+/**
+ * Text for inside a quoted Mermaid label: `#` (Mermaid reads `#code;` as an
+ * entity), quotes, markup, `|`, and `:` `;` `%` (which Mermaid's own
+ * pre-processing and comments look for) become numeric entity codes, in one
+ * pass so no code is escaped twice; a line break becomes a space.
+ */
+export function escapeMermaidLabel(text: string): string {
+  return printable(text.replace(/\r\n|[\r\n]/g, ' ')).replace(/[#"<>&`:;%|]/g, (c) => `#${c.charCodeAt(0)};`);
 }
 
-function renderMermaid(report: AuditReport): string {
-  const nodes = nodesOf(report);
-  const id = new Map(nodes.map((name, i) => [name, `a${i}`]));
-  // Mermaid labels are quoted; inside them only #quot; style entities are safe.
-  const text = (s: string) => s.replace(/"/g, '#quot;').replace(/[\r\n]+/g, ' ');
+/** A quoted DOT id or string: `\` and `"` escaped, so no name can end the string early. */
+export function quoteDot(text: string): string {
+  return `"${printable(text).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+const RED = 'red';
+
+function renderMermaid(graph: HandoffGraphJson): string {
+  const id = new Map(graph.nodes.map((node, i) => [node.id, `a${i}`]));
   const lines = ['flowchart LR'];
-  for (const name of nodes) lines.push(`  ${id.get(name)}["${text(name)}"]`);
-  const onCycle = cycleEdges(report);
+  for (const node of graph.nodes) lines.push(`  ${id.get(node.id)}["${escapeMermaidLabel(node.id)}"]`);
   const red: number[] = [];
-  report.edges.forEach((e, i) => {
-    lines.push(`  ${id.get(e.source)} -->|"${text(label(e))}"| ${id.get(e.target)}`);
-    if (onCycle.has(`${e.source}\u0000${e.target}`)) red.push(i);
+  graph.edges.forEach((edge, i) => {
+    const arrow = edge.kind === 'dependency' ? '-.->' : '-->';
+    lines.push(`  ${id.get(edge.source)} ${arrow}|"${escapeMermaidLabel(edgeLabel(edge))}"| ${id.get(edge.target)}`);
+    // linkStyle counts links in the order they are defined: the index in graph.edges.
+    if (edge.onCycle) red.push(i);
   });
-  report.dependencies.forEach((d, i) => {
-    lines.push(`  ${id.get(d.source)} -.->|"waits"| ${id.get(d.target)}`);
-    if (onCycle.has(`${d.source}\u0000${d.target}`)) red.push(report.edges.length + i);
-  });
-  if (red.length > 0) lines.push(`  linkStyle ${red.join(',')} stroke:#d62728,stroke-width:2px,color:#d62728`);
+  if (red.length > 0) {
+    lines.push(`  linkStyle ${red.join(',')} stroke:${RED},stroke-width:2px,color:${RED}`);
+    lines.push(`  classDef onCycle stroke:${RED},stroke-width:2px`);
+    lines.push(
+      `  class ${graph.nodes
+        .filter((n) => n.onCycle)
+        .map((n) => id.get(n.id))
+        .join(',')} onCycle`,
+    );
+  }
   return `${lines.join('\n')}\n`;
 }
 
-function renderDot(report: AuditReport): string {
-  const quote = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\r?\n/g, '\\n')}"`;
+function renderDot(graph: HandoffGraphJson): string {
   const lines = ['digraph handoffs {', '  rankdir=LR;', '  node [shape=box, style=rounded];'];
-  for (const name of nodesOf(report)) lines.push(`  ${quote(name)};`);
-  const onCycle = cycleEdges(report);
-  for (const e of report.edges) {
-    const cyc = onCycle.has(`${e.source}\u0000${e.target}`);
-    lines.push(`  ${quote(e.source)} -> ${quote(e.target)} [label=${quote(label(e))}${cyc ? ', color="red", fontcolor="red", penwidth=2' : ''}];`);
-  }
-  for (const d of report.dependencies) {
-    const cyc = onCycle.has(`${d.source}\u0000${d.target}`);
-    lines.push(`  ${quote(d.source)} -> ${quote(d.target)} [label="waits", style=dashed${cyc ? ', color="red", fontcolor="red", penwidth=2' : ''}];`);
+  for (const node of graph.nodes) lines.push(`  ${quoteDot(node.id)}${node.onCycle ? ` [color=${RED}, penwidth=2]` : ''};`);
+  for (const edge of graph.edges) {
+    const attributes = [`label=${quoteDot(edgeLabel(edge))}`];
+    if (edge.kind === 'dependency') attributes.push('style=dashed');
+    if (edge.onCycle) attributes.push(`color=${RED}`, `fontcolor=${RED}`, 'penwidth=2');
+    lines.push(`  ${quoteDot(edge.source)} -> ${quoteDot(edge.target)} [${attributes.join(', ')}];`);
   }
   lines.push('}');
   return `${lines.join('\n')}\n`;
 }
 
-function renderGraphJson(report: AuditReport): string {
-  const onCycle = cycleEdges(report);
-  const graph = {
-    nodes: nodesOf(report).map((name) => ({ id: name })),
-    edges: report.edges.map((e) => ({
-      source: e.source,
-      target: e.target,
-      handoffs: e.handoffs,
-      p95LatencyMs: e.latencyMs?.p95 ?? null,
-      onCycle: onCycle.has(`${e.source}\u0000${e.target}`),
-    })),
-    dependencies: report.dependencies.map((d) => ({ ...d, onCycle: onCycle.has(`${d.source}\u0000${d.target}`) })),
-    cycles: report.cycles,
-  };
-  return `${JSON.stringify(graph, null, 2)}\n`;
-}
-
-/** The report's handoff graph in `format`. */
+/**
+ * The report's handoff graph in `format`: `mermaid` (a flowchart for Markdown
+ * and GitHub), `dot` (Graphviz) or `json` ({@link HandoffGraphJson}).
+ */
 export function renderGraph(report: AuditReport, format: GraphFormat): string {
+  const graph = buildGraph(report);
   switch (format) {
     case 'mermaid':
-      return renderMermaid(report);
+      return renderMermaid(graph);
     case 'dot':
-      return renderDot(report);
+      return renderDot(graph);
     case 'json':
-      return renderGraphJson(report);
+      return `${JSON.stringify(graph, null, 2)}\n`;
+    default:
+      throw new TypeError(`renderGraph: unknown format "${String(format)}"; one of ${GRAPH_FORMATS.join(', ')}`);
   }
 }

@@ -1,86 +1,144 @@
 /**
  * JUnit XML, so CI systems (GitLab, Jenkins, GitHub test reporters) show audit
- * findings as failed test cases: one suite per rule, one failing case per
- * finding, one passing case for a rule that checked data and found nothing, and
- * one skipped case for a rule that could not run on the data.
+ * findings as failed tests: one <testsuite> per rule; in it one failing
+ * <testcase> per finding, or one passing case when the rule checked data and
+ * found nothing, or one <skipped> case when it could not run on the data (never
+ * a pass); input files that could not be read are <error> cases of an `input` suite.
+ *
+ * Test names stay stable between runs (CI tracks tests by classname and name),
+ * so changing counts go in <system-out>, not in names.
  * Format: https://github.com/testmoapp/junitxml
  */
 import type { AuditReport, RuleSummary } from '../model/audit-report.js';
 import type { Finding } from '../model/finding.js';
-import { formatTime } from './format.js';
+import { formatTime, plural } from './format.js';
 
-/** Escapes text for XML 1.0 content and attributes, dropping characters XML 1.0 cannot carry. */
+// Characters XML 1.0 cannot carry at all (C0 controls but tab, LF, CR; U+FFFE, U+FFFF; lone surrogates).
+// eslint-disable-next-line no-control-regex
+const NOT_XML =
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * Escapes text for XML 1.0 element content and attribute values. Characters
+ * XML 1.0 cannot hold become U+FFFD (so a reader sees something was there);
+ * CR is a reference, since parsers turn a literal CR into LF.
+ */
 export function escapeXml(text: string): string {
-  return (
-    text
-      // eslint-disable-next-line no-control-regex
-      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '')
-      .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd')
-      .replace(/&/g, '&amp;')
-      .replace(/</g, '&lt;')
-      .replace(/>/g, '&gt;')
-      .replace(/"/g, '&quot;')
-      .replace(/'/g, '&apos;')
-  );
+  return text
+    .replace(NOT_XML, '\ufffd')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;')
+    .replace(/\r/g, '&#13;');
 }
 
-function attrs(values: Record<string, string | number>): string {
-  return Object.entries(values)
-    .map(([k, v]) => ` ${k}="${escapeXml(String(v))}"`)
-    .join('');
+/** Attribute values also keep their tabs and newlines (a parser normalizes literal ones to spaces). */
+function escapeAttribute(text: string): string {
+  return escapeXml(text).replace(/\n/g, '&#10;').replace(/\t/g, '&#9;');
 }
 
-function failureCase(finding: Finding, index: number): string {
+function attrs(values: Readonly<Record<string, string | number>>): string {
+  let out = '';
+  for (const key of Object.keys(values)) out += ` ${key}="${escapeAttribute(String(values[key]))}"`;
+  return out;
+}
+
+interface Suite {
+  readonly xml: string;
+  readonly tests: number;
+  readonly failures: number;
+  readonly errors: number;
+  readonly skipped: number;
+}
+
+/** What the rule did not check, one line per reason. */
+function notCheckedLines(rule: RuleSummary): string[] {
+  return rule.notEvaluated.map((n) => `not checked: ${n.count} ${n.reason}`);
+}
+
+function failureCase(finding: Finding, name: string): string {
   const details = [
     finding.message,
-    finding.agents.length ? `agents: ${finding.agents.join(', ')}` : '',
-    finding.taskId ? `task: ${finding.taskId}` : '',
-    `trace: ${finding.evidence.traceId}`,
-    `spans: ${finding.evidence.spanIds.join(', ')}`,
+    `severity: ${finding.severity}`,
+    finding.agents.length > 0 ? `agents: ${finding.agents.join(', ')}` : '',
+    finding.taskId !== undefined ? `task: ${finding.taskId}` : '',
+    `trace: ${finding.evidence.traceId || '(none)'}`,
+    finding.evidence.spanIds.length > 0 ? `spans: ${finding.evidence.spanIds.join(', ')}` : '',
     `at: ${formatTime(finding.evidence.startMs)}`,
     `fix: ${finding.hint}`,
-  ].filter(Boolean);
-  const name = `${finding.severity}: ${finding.agents.join(' → ') || finding.ruleId} #${index + 1}`;
+  ].filter((line) => line !== '');
   return (
-    `    <testcase${attrs({ classname: `baton.${finding.ruleId}`, name })}>\n` +
+    `    <testcase${attrs({ classname: finding.ruleId, name, time: 0 })}>\n` +
     `      <failure${attrs({ message: finding.message, type: finding.severity })}>${escapeXml(details.join('\n'))}</failure>\n` +
     `    </testcase>\n`
   );
 }
 
-function suite(rule: RuleSummary, findings: readonly Finding[]): { xml: string; tests: number; failures: number; skipped: number } {
-  let cases = findings.map(failureCase).join('');
-  let tests = findings.length;
+function ruleSuite(rule: RuleSummary, findings: readonly Finding[]): Suite {
+  let cases = '';
+  let tests = 0;
+  let failures = 0;
   let skipped = 0;
-  const truncated = rule.findings - findings.length;
-  if (truncated > 0) {
+  // Two findings with the same message are two tests: number the repeats so each name is unique.
+  const seen = new Map<string, number>();
+  for (const finding of findings) {
+    const base = finding.message || finding.agents.join(', ') || finding.ruleId;
+    const n = (seen.get(base) ?? 0) + 1;
+    seen.set(base, n);
+    cases += failureCase(finding, n === 1 ? base : `${base} (${n})`);
     tests++;
-    cases +=
-      `    <testcase${attrs({ classname: `baton.${rule.ruleId}`, name: `${truncated} more findings` })}>\n` +
-      `      <failure${attrs({ message: `${truncated} more findings past the report limit`, type: 'truncated' })}/>\n` +
-      `    </testcase>\n`;
+    failures++;
   }
-  const notes = rule.notEvaluated.map((n) => `${n.count} ${n.reason}`).join('; ');
+  const notListed = rule.findings - findings.length;
+  if (notListed > 0) {
+    cases +=
+      `    <testcase${attrs({ classname: rule.ruleId, name: 'findings past the report limit', time: 0 })}>\n` +
+      `      <failure${attrs({ message: `${plural(notListed, 'more finding')} past the report's limit, not listed`, type: 'truncated' })}/>\n` +
+      `    </testcase>\n`;
+    tests++;
+    failures++;
+  }
+  const notes = notCheckedLines(rule);
   if (rule.couldNotRun) {
+    const reason = rule.notEvaluated.length > 0 ? rule.notEvaluated.map((n) => `${n.count} ${n.reason}`).join('; ') : 'nothing to check';
+    cases +=
+      `    <testcase${attrs({ classname: rule.ruleId, name: 'could not run', time: 0 })}>\n` +
+      `      <skipped${attrs({ message: `could not run: ${reason}` })}/>\n` +
+      `    </testcase>\n`;
     tests++;
     skipped++;
-    cases +=
-      `    <testcase${attrs({ classname: `baton.${rule.ruleId}`, name: 'could not run on this data' })}>\n` +
-      `      <skipped${attrs({ message: notes || 'the data holds nothing this rule checks' })}/>\n` +
-      `    </testcase>\n`;
   } else if (rule.findings === 0) {
+    cases += `    <testcase${attrs({ classname: rule.ruleId, name: 'no findings', time: 0 })}/>\n`;
     tests++;
-    cases += `    <testcase${attrs({ classname: `baton.${rule.ruleId}`, name: `${rule.checked} checked, no findings${notes ? ` (not checked: ${notes})` : ''}` })}/>\n`;
   }
-  const failures = findings.length + (truncated > 0 ? 1 : 0);
+  const out = [`checked: ${rule.checked}`, `findings: ${rule.findings}`, ...notes].join('\n');
   const xml =
-    `  <testsuite${attrs({ name: rule.ruleId, tests, failures, errors: 0, skipped })}>\n` +
+    `  <testsuite${attrs({ name: rule.ruleId, tests, failures, errors: 0, skipped, time: 0 })}>\n` +
     cases +
+    `    <system-out>${escapeXml(out)}</system-out>\n` +
     `  </testsuite>\n`;
-  return { xml, tests, failures, skipped };
+  return { xml, tests, failures, errors: 0, skipped };
 }
 
-/** The report as JUnit XML. */
+function inputSuite(report: AuditReport): Suite {
+  const problems = report.inputs.problems;
+  let cases = '';
+  const seen = new Map<string, number>();
+  for (const p of problems) {
+    const n = (seen.get(p.location) ?? 0) + 1;
+    seen.set(p.location, n);
+    cases +=
+      `    <testcase${attrs({ classname: 'input', name: n === 1 ? p.location : `${p.location} (${n})`, time: 0 })}>\n` +
+      `      <error${attrs({ message: p.message, type: 'unreadable input' })}>${escapeXml(`${p.location}: ${p.message}`)}</error>\n` +
+      `    </testcase>\n`;
+  }
+  const xml = `  <testsuite${attrs({ name: 'input', tests: problems.length, failures: 0, errors: problems.length, skipped: 0, time: 0 })}>\n${cases}  </testsuite>\n`;
+  return { xml, tests: problems.length, failures: 0, errors: problems.length, skipped: 0 };
+}
+
+/** The report as JUnit XML: counts on every suite and on the root add up, as CI readers check. */
 export function renderJunit(report: AuditReport): string {
   const byRule = new Map<string, Finding[]>();
   for (const finding of report.findings) {
@@ -88,29 +146,27 @@ export function renderJunit(report: AuditReport): string {
     if (!list) byRule.set(finding.ruleId, (list = []));
     list.push(finding);
   }
-  let tests = 0;
-  let failures = 0;
-  let skipped = 0;
-  const suites: string[] = [];
-  for (const rule of report.rules) {
-    const s = suite(rule, byRule.get(rule.ruleId) ?? []);
-    tests += s.tests;
-    failures += s.failures;
-    skipped += s.skipped;
-    suites.push(s.xml);
+  const suites: Suite[] = report.rules.map((rule) => ruleSuite(rule, byRule.get(rule.ruleId) ?? []));
+  // A finding of a rule the report does not summarize (a hand-built report) still fails a test.
+  const summarized = new Set(report.rules.map((r) => r.ruleId));
+  for (const [ruleId, findings] of byRule) {
+    if (!summarized.has(ruleId))
+      suites.push(
+        ruleSuite({ ruleId, findings: findings.length, checked: findings.length, notEvaluated: [], couldNotRun: false }, findings),
+      );
   }
-  if (report.inputs.problems.length > 0) {
-    const cases = report.inputs.problems
-      .map(
-        (p) =>
-          `    <testcase${attrs({ classname: 'baton.input', name: p.location })}>\n` +
-          `      <error${attrs({ message: p.message, type: 'input' })}/>\n` +
-          `    </testcase>\n`,
-      )
-      .join('');
-    tests += report.inputs.problems.length;
-    suites.push(`  <testsuite${attrs({ name: 'input', tests: report.inputs.problems.length, failures: 0, errors: report.inputs.problems.length, skipped: 0 })}>\n${cases}  </testsuite>\n`);
+  if (report.inputs.problems.length > 0) suites.push(inputSuite(report));
+  const total = { tests: 0, failures: 0, errors: 0, skipped: 0 };
+  for (const s of suites) {
+    total.tests += s.tests;
+    total.failures += s.failures;
+    total.errors += s.errors;
+    total.skipped += s.skipped;
   }
-  const errors = report.inputs.problems.length;
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites${attrs({ name: 'baton audit', tests, failures, errors, skipped })}>\n${suites.join('')}</testsuites>\n`;
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>\n` +
+    `<testsuites${attrs({ name: 'baton audit', ...total, time: 0 })}>\n` +
+    suites.map((s) => s.xml).join('') +
+    `</testsuites>\n`
+  );
 }

@@ -1,172 +1,398 @@
 /**
- * The human report `baton audit` prints by default: findings first (what to fix
- * and why), then what each rule could and could not check, coordination latency
- * per edge, and where the slowest task's time went. Colour only when asked.
+ * The human report `baton audit` prints by default, laid out like ESLint's and
+ * vitest's: what was read; the findings grouped by rule, each with its severity,
+ * message, agents, evidence and fix; what every rule checked, and which could
+ * not run (a rule that checked nothing is never shown as a pass); latency per
+ * handoff edge; where the tasks' time went; and a one-line summary.
+ *
+ * Everything from the traces goes through `printable`, so agent names cannot
+ * break the layout or reach the terminal as escape sequences. Colour is plain
+ * SGR codes, and only when asked: the caller knows whether stdout is a terminal.
  */
-import type { AuditReport, TaskSummary } from '../model/audit-report.js';
-import type { Finding, Severity } from '../model/finding.js';
-import { formatDuration, formatShare, formatTime, plural } from './format.js';
-import { renderTable, wrap } from './table.js';
+import type { AuditReport, EdgeStats, RuleSummary, TaskSummary } from '../model/audit-report.js';
+import { SEVERITY_RANK, type Finding, type Severity } from '../model/finding.js';
+import { formatMs, formatMsCell, formatShare, formatTime, plural, printable } from './format.js';
+import { renderTable, wrapWords, type Column } from './table.js';
 
 /** Options of {@link renderText}. */
 export interface TextOptions {
-  /** ANSI colours (on a terminal). Default false. */
+  /** ANSI colours, for a terminal. Default false. */
   readonly color?: boolean;
-  /** Terminal width the tables fit in. Default 100. */
+  /** Columns to fit the report in (tables and wrapped prose); at least 60. Default 100. */
   readonly width?: number;
 }
 
-const SEVERITY_MARK: Readonly<Record<Severity, string>> = { error: '✖', warning: '▲', info: 'ℹ' };
+const MARK: Readonly<Record<Severity, string>> = { error: '✖', warning: '▲', info: 'ℹ' };
+/** vitest marks skipped tests with ↓; a rule that could not run is the audit's skipped test. */
+const COULD_NOT_RUN_MARK = '↓';
 
-type Paint = (text: string, code: string) => string;
+/** SGR codes with their own reset, so styles nest (a bold word inside a red line stays red after it). */
+const SGR = {
+  bold: [1, 22],
+  dim: [2, 22],
+  underline: [4, 24],
+  red: [31, 39],
+  green: [32, 39],
+  yellow: [33, 39],
+  cyan: [36, 39],
+} as const;
+type Style = keyof typeof SGR;
+type Paint = (text: string, ...styles: Style[]) => string;
+
+const SEVERITY_STYLE: Readonly<Record<Severity, Style>> = { error: 'red', warning: 'yellow', info: 'cyan' };
+
+/** Where a finding's message starts: `  ✖ warning  `. */
+const MESSAGE_COLUMN = 2 + 2 + 'warning'.length + 2;
+/** Where the text of a finding's detail lines (agents, trace, fix) starts. */
+const DETAIL_LABEL_WIDTH = 'agents'.length + 2;
 
 /** The report as text for a person. */
 export function renderText(report: AuditReport, options: TextOptions = {}): string {
-  const paint: Paint = options.color ? (text, code) => `\u001b[${code}m${text}\u001b[0m` : (text) => text;
-  const width = Math.max(60, options.width ?? 100);
-  const red = (t: string) => paint(t, '31');
-  const yellow = (t: string) => paint(t, '33');
-  const green = (t: string) => paint(t, '32');
-  const dim = (t: string) => paint(t, '2');
-  const bold = (t: string) => paint(t, '1');
-  const bySeverity = (s: Severity, t: string) => (s === 'error' ? red(t) : s === 'warning' ? yellow(t) : t);
-
+  const paint: Paint = options.color
+    ? (text, ...styles) => styles.reduce((t, s) => `\u001b[${SGR[s][0]}m${t}\u001b[${SGR[s][1]}m`, text)
+    : (text) => text;
+  const width = Math.max(60, Math.floor(options.width ?? 100));
   const out: string[] = [];
-  const { inputs } = report;
-  const header = wrap(
-    `Baton audit: ${plural(inputs.spans, 'span')} in ${plural(inputs.traces, 'trace')} (${plural(inputs.traceGroups, 'trace group')}), ` +
-      `${plural(inputs.batonSpans, 'Baton span')}${inputs.conventionsVersions.length ? `, conventions v${inputs.conventionsVersions.join(', v')}` : ''}`,
-    width,
-    '  ',
-  );
-  out.push(header[0]!.replace('Baton audit', bold('Baton audit')), ...header.slice(1));
-  if (inputs.batonSpans === 0 && inputs.spans > 0) {
-    out.push(yellow('  No span follows Baton\'s conventions (baton.operation): most rules had nothing to check. See docs/conventions.md.'));
-  }
-  if (inputs.problems.length > 0) {
-    out.push('', bold(`Input problems (${inputs.problems.length}), skipped:`));
-    for (const p of inputs.problems) out.push(`  ${red('✖')} ${p.location}: ${p.message}`);
-  }
-
-  out.push('', bold('Findings'));
-  if (report.findings.length === 0) {
-    out.push(`  ${green('✔')} none${report.rules.some((r) => r.couldNotRun) ? dim(' (but see the rules that could not run below)') : ''}`);
-  }
-  for (const finding of report.findings) out.push(...findingLines(finding, width, bySeverity, dim));
-  if (report.findingsTruncated > 0) out.push(dim(`  … and ${report.findingsTruncated} more (counts below are complete)`));
-
-  out.push('', bold('Rules'));
-  const ruleRows = report.rules.map((rule) => {
-    const notes = rule.notEvaluated.map((n) => `${n.count} ${n.reason}`).join('; ');
-    const status = rule.couldNotRun ? `could not run: ${notes || 'no data for it'}` : notes ? `not checked: ${notes}` : '';
-    return [rule.ruleId, String(rule.findings), String(rule.checked), status];
-  });
-  const ruleLines = renderTable(
-    [{ header: 'rule' }, { header: 'findings', align: 'right' }, { header: 'checked', align: 'right' }, { header: '', shrinkable: true }],
-    ruleRows,
-    width,
-  );
-  out.push(dim(ruleLines[0]!));
-  report.rules.forEach((rule, i) => {
-    const line = ruleLines[i + 1]!;
-    out.push(rule.couldNotRun ? yellow(line) : rule.findings > 0 ? red(line) : line);
-  });
-
-  out.push('', bold('Coordination latency per edge') + dim(' (ms from send: to receive; ack p95 to ack)'));
-  if (report.edges.length === 0) out.push('  no handoffs in the data');
-  else {
-    const edgeLines = renderTable(
-      [
-        { header: 'edge', shrinkable: true },
-        { header: 'handoffs', align: 'right' },
-        { header: 'p50', align: 'right' },
-        { header: 'p95', align: 'right' },
-        { header: 'p99', align: 'right', optional: true },
-        { header: 'max', align: 'right' },
-        { header: 'ack p95', align: 'right' },
-        { header: 'valid. p95', align: 'right', optional: true },
-        { header: 'failed', align: 'right' },
-        { header: 'retried', align: 'right' },
-      ],
-      report.edges.map((e) => [
-        `${e.source} → ${e.target}`,
-        String(e.handoffs),
-        formatDuration(e.latencyMs?.p50),
-        formatDuration(e.latencyMs?.p95),
-        formatDuration(e.latencyMs?.p99),
-        formatDuration(e.latencyMs?.max),
-        formatDuration(e.ackLatencyMs?.p95),
-        formatDuration(e.validationMs?.p95),
-        String(e.failures),
-        String(e.retries),
-      ]),
-      width,
-    );
-    out.push(dim(edgeLines[0]!), ...edgeLines.slice(1));
-  }
-
-  const { tasks } = report;
-  if (tasks.count > 0) {
-    const share = tasks.coordinationShare;
-    out.push(
-      '',
-      `${bold('Tasks')}: ${tasks.count}; share of wall time spent coordinating: ` +
-        (share ? `p50 ${formatShare(share.p50)}, p95 ${formatShare(share.p95)}, max ${formatShare(share.max)}` : '—'),
-    );
-    const slowest = tasks.slowest[0];
-    if (slowest) out.push(...slowestTaskLines(slowest, width, dim));
-  }
-
-  const counts = report.severityCounts;
-  const summary = `${plural(counts.error, 'error')}, ${plural(counts.warning, 'warning')}${counts.info ? `, ${counts.info} info` : ''}`;
-  const couldNotRun = report.rules.filter((r) => r.couldNotRun).length;
-  out.push(
-    '',
-    (counts.error > 0 ? red(summary) : counts.warning > 0 ? yellow(summary) : green(summary)) +
-      (couldNotRun > 0 ? yellow(`; ${plural(couldNotRun, 'rule')} could not run on this data`) : ''),
-  );
+  out.push(...headerLines(report, width, paint));
+  out.push('', paint('Findings', 'bold'));
+  out.push(...findingsLines(report, width, paint));
+  out.push('', paint('Rules', 'bold'));
+  out.push(...rulesLines(report, width, paint));
+  out.push('', paint('Latency per handoff edge', 'bold'));
+  out.push(...edgeLines(report, width, paint));
+  out.push('', ...taskLines(report, width, paint));
+  out.push('', ...summaryLines(report, width, paint));
   return `${out.join('\n')}\n`;
 }
 
-const DETAIL_INDENT = ' '.repeat(14);
+/** Wraps plain `text` to `width`, `first` before the first line and `rest` before the others, each line styled by `style`. */
+function wrapPrefixed(text: string, width: number, first: string, rest: string, style: (line: string) => string = (l) => l): string[] {
+  return wrapWords(text, width - Math.max(first.length, rest.length)).map((line, i) => (i === 0 ? first : rest) + style(line));
+}
 
-function findingLines(finding: Finding, width: number, bySeverity: (s: Severity, t: string) => string, dim: (t: string) => string): string[] {
-  const mark = `${SEVERITY_MARK[finding.severity]} ${finding.severity.padEnd(7)}`;
-  const [first = '', ...rest] = wrap(`  ${mark} ${finding.ruleId}  ${finding.message}`, width, DETAIL_INDENT);
-  const head = [first.replace(mark, bySeverity(finding.severity, mark)), ...rest];
-  const where = [
-    finding.agents.length ? `agents ${finding.agents.join(', ')}` : '',
-    finding.taskId ? `task ${finding.taskId}` : '',
-    `trace ${finding.evidence.traceId}`,
-    `spans ${finding.evidence.spanIds.join(', ')}`,
-    formatTime(finding.evidence.startMs),
-  ].filter(Boolean);
+/** `lines` with the first occurrence of `word` on the first line styled. */
+function styleFirst(lines: string[], word: string, styled: string): string[] {
+  if (lines.length > 0) lines[0] = lines[0]!.replace(word, styled);
+  return lines;
+}
+
+function headerLines(report: AuditReport, width: number, paint: Paint): string[] {
+  const { inputs } = report;
+  const facts = [
+    plural(inputs.spans, 'span'),
+    `${plural(inputs.traces, 'trace')} (${plural(inputs.traceGroups, 'trace group')})`,
+    plural(inputs.batonSpans, 'Baton span'),
+  ];
+  if (inputs.conventionsVersions.length > 0) facts.push(`conventions v${inputs.conventionsVersions.map(printable).join(', v')}`);
+  if (inputs.problems.length > 0) facts.push(plural(inputs.problems.length, 'input problem'));
+  const lines = styleFirst(wrapPrefixed(`Baton audit  ${facts.join(' · ')}`, width, '', '  '), 'Baton audit', paint('Baton audit', 'bold'));
+  const yellow = (line: string) => paint(line, 'yellow');
+  if (inputs.spans === 0) {
+    lines.push(...wrapPrefixed('! No spans were read: nothing was checked.', width, '  ', '    ', yellow));
+  } else if (inputs.batonSpans === 0) {
+    lines.push(
+      ...wrapPrefixed(
+        "! No span follows Baton's conventions (none has baton.operation): the rules had nothing to check. See docs/conventions.md.",
+        width,
+        '  ',
+        '    ',
+        yellow,
+      ),
+    );
+  }
+  if (inputs.problems.length > 0) {
+    lines.push(
+      `  ${paint(MARK.error, 'red')} ${plural(inputs.problems.length, 'input')} could not be read and ${inputs.problems.length === 1 ? 'was' : 'were'} skipped:`,
+    );
+    for (const p of inputs.problems)
+      lines.push(...wrapPrefixed(`${printable(p.location)}: ${printable(p.message)}`, width, '    ', '      '));
+  }
+  return lines;
+}
+
+/** Findings of each rule, in the report's rule order; any rule the report does not list comes last. */
+function groupByRule(report: AuditReport): Map<string, Finding[]> {
+  const groups = new Map<string, Finding[]>();
+  for (const rule of report.rules) groups.set(rule.ruleId, []);
+  for (const finding of report.findings) {
+    let list = groups.get(finding.ruleId);
+    if (!list) groups.set(finding.ruleId, (list = []));
+    list.push(finding);
+  }
+  // Worst first within a rule; the report's order (time, then span id) otherwise, which sort keeps.
+  for (const list of groups.values()) list.sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity]);
+  return groups;
+}
+
+function findingsLines(report: AuditReport, width: number, paint: Paint): string[] {
+  const lines: string[] = [];
+  const couldNotRun = report.rules.filter((r) => r.couldNotRun).length;
+  if (report.findings.length === 0 && report.findingsTruncated === 0) {
+    if (couldNotRun === 0) return [`  ${paint('✔', 'green')} none`];
+    return wrapPrefixed(
+      `none, but ${plural(couldNotRun, 'rule')} could not run on this data (see Rules): their silence says nothing`,
+      width,
+      '  ',
+      '  ',
+      (line) => paint(line, 'yellow'),
+    );
+  }
+  const counts = new Map(report.rules.map((r) => [r.ruleId, r.findings]));
+  for (const [ruleId, findings] of groupByRule(report)) {
+    const total = counts.get(ruleId) ?? findings.length;
+    if (total === 0) continue;
+    const notListed = total - findings.length;
+    lines.push(
+      '',
+      `  ${paint(printable(ruleId), 'bold', 'underline')}  ${plural(total, 'finding')}${notListed > 0 ? paint(` (${notListed} past the report's limit, not listed)`, 'dim') : ''}`,
+    );
+    findings.forEach((finding, i) => {
+      if (i > 0) lines.push('');
+      lines.push(...findingLines(finding, width, paint));
+    });
+  }
+  if (report.findingsTruncated > 0) {
+    lines.push(
+      '',
+      paint(`  … ${plural(report.findingsTruncated, 'more finding')} past the report's limit; the counts in Rules are complete.`, 'dim'),
+    );
+  }
+  return lines;
+}
+
+function findingLines(finding: Finding, width: number, paint: Paint): string[] {
+  const style = SEVERITY_STYLE[finding.severity];
+  const head = `${MARK[finding.severity]} ${finding.severity}`;
+  const messageWidth = width - MESSAGE_COLUMN;
+  const indent = ' '.repeat(MESSAGE_COLUMN);
+  const lines = wrapWords(printable(finding.message), messageWidth).map((line, i) =>
+    i === 0 ? `  ${paint(head, style)}${' '.repeat(MESSAGE_COLUMN - 2 - head.length)}${line}` : indent + line,
+  );
+  const detail = (label: string, text: string) => {
+    const labelled = wrapWords(text, messageWidth - DETAIL_LABEL_WIDTH);
+    labelled.forEach((line, i) =>
+      lines.push(
+        `${indent}${i === 0 ? paint(label, 'dim') + ' '.repeat(DETAIL_LABEL_WIDTH - label.length) : ' '.repeat(DETAIL_LABEL_WIDTH)}${line}`,
+      ),
+    );
+  };
+  if (finding.agents.length > 0) detail('agents', finding.agents.map(printable).join(', '));
+  if (finding.taskId !== undefined) detail('task', printable(finding.taskId));
+  detail('trace', `${printable(finding.evidence.traceId) || '(none)'}  ${formatTime(finding.evidence.startMs)}`);
+  if (finding.evidence.spanIds.length > 0) detail('spans', finding.evidence.spanIds.map(printable).join(', '));
+  detail('fix', printable(finding.hint));
+  return lines;
+}
+
+/** What a rule's silence means: `not checked: 4 handoffs without …` for each reason it gave. */
+function notCheckedText(rule: RuleSummary): string {
+  return rule.notEvaluated.map((n) => `${n.count} ${printable(n.reason)}`).join('; ');
+}
+
+/** The worst severity among a rule's listed findings (error when none are listed but some exist). */
+function worstSeverity(report: AuditReport, ruleId: string): Severity {
+  let worst: Severity | undefined;
+  for (const f of report.findings) {
+    if (f.ruleId === ruleId && (worst === undefined || SEVERITY_RANK[f.severity] > SEVERITY_RANK[worst])) worst = f.severity;
+  }
+  return worst ?? 'error';
+}
+
+/**
+ * One row per rule: findings, candidates checked, and the result. Why a rule
+ * could not run (or what it could not check) goes in the row when it fits and
+ * on its own lines below the row when it does not, never cut short.
+ */
+function rulesLines(report: AuditReport, width: number, paint: Paint): string[] {
+  if (report.rules.length === 0)
+    return wrapPrefixed('! No rule ran: every rule was turned off or left out.', width, '  ', '    ', (l) => paint(l, 'yellow'));
+  const columns: Column[] = [
+    { header: 'rule' },
+    { header: 'findings', align: 'right' },
+    { header: 'checked', align: 'right' },
+    { header: 'result' },
+  ];
+  const fixed = [0, 1, 2].reduce(
+    (sum, i) =>
+      sum +
+      Math.max(
+        columns[i]!.header.length,
+        ...report.rules.map((r) => [printable(r.ruleId), String(r.findings), String(r.checked)][i]!.length),
+      ) +
+      2,
+    2,
+  );
+  const room = width - fixed;
+  const styles: Style[] = [];
+  const below: string[][] = [];
+  const rows = report.rules.map((rule) => {
+    const notChecked = notCheckedText(rule);
+    let head: string;
+    let reason: string;
+    if (rule.couldNotRun) {
+      head = `${COULD_NOT_RUN_MARK} could not run`;
+      reason = notChecked || 'nothing to check';
+      styles.push('yellow');
+    } else {
+      const severity = worstSeverity(report, rule.ruleId);
+      head = rule.findings > 0 ? `${MARK[severity]} ${plural(rule.findings, 'finding')}` : '✔ pass';
+      reason = notChecked ? `not checked: ${notChecked}` : '';
+      styles.push(rule.findings > 0 ? SEVERITY_STYLE[severity] : 'green');
+    }
+    const inline = reason === '' ? head : rule.couldNotRun ? `${head}: ${reason}` : `${head}; ${reason}`;
+    const fits = inline.length <= room;
+    const style = styles[styles.length - 1]!;
+    below.push(
+      fits || reason === '' ? [] : wrapPrefixed(reason, width, '      ', '      ', (l) => paint(l, rule.couldNotRun ? style : 'dim')),
+    );
+    return [printable(rule.ruleId), String(rule.findings), String(rule.checked), fits ? inline : rule.couldNotRun ? `${head}:` : head];
+  });
+  const table = renderTable(columns, rows, {
+    maxWidth: width,
+    paint: (text, row, column) => (row === -1 ? paint(text, 'dim') : column === 3 ? paint(text, styles[row]!) : text),
+  });
+  return [table.header, ...table.rows.flatMap((lines, i) => [...lines, ...below[i]!])];
+}
+
+const EDGE_COLUMNS: readonly Column[] = [
+  { header: 'edge', wrap: true, minWidth: 16 },
+  { header: 'handoffs', align: 'right' },
+  { header: 'p50', align: 'right' },
+  { header: 'p95', align: 'right' },
+  { header: 'p99', align: 'right', dropOrder: 2 },
+  { header: 'max', align: 'right', dropOrder: 4 },
+  { header: 'ack p95', align: 'right', dropOrder: 5 },
+  { header: 'valid. p95', align: 'right', dropOrder: 1 },
+  { header: 'failed', align: 'right' },
+  { header: 'retried', align: 'right', dropOrder: 3 },
+];
+
+function edgeRow(e: EdgeStats): string[] {
   return [
-    ...head,
-    ...wrap(`${DETAIL_INDENT}${where.join(' · ')}`, width, DETAIL_INDENT).map(dim),
-    ...wrap(`${DETAIL_INDENT}fix: ${finding.hint}`, width, `${DETAIL_INDENT}     `).map(dim),
+    `${printable(e.source)} → ${printable(e.target)}`,
+    String(e.handoffs),
+    formatMsCell(e.latencyMs?.p50),
+    formatMsCell(e.latencyMs?.p95),
+    formatMsCell(e.latencyMs?.p99),
+    formatMsCell(e.latencyMs?.max),
+    formatMsCell(e.ackLatencyMs?.p95),
+    formatMsCell(e.validationMs?.p95),
+    String(e.failures),
+    String(e.retries),
   ];
 }
 
-function slowestTaskLines(task: TaskSummary, width: number, dim: (t: string) => string): string[] {
-  const lines = wrap(
-    `  slowest: ${task.taskId ?? '(no task id)'} (trace ${task.traceId}): ${formatDuration(task.wallMs)} ms wall, ` +
-      `${formatDuration(task.agentMs)} ms in agents, ${formatDuration(task.coordinationMs)} ms coordinating (${formatShare(task.coordinationShare)})`,
-    width,
-    '           ',
-  );
-  if (task.criticalPath.length > 0) {
-    const steps = task.criticalPath.map((s) => `${s.label} ${formatDuration(s.ms)}`);
-    const prefix = '  critical path: ';
-    let line = prefix;
-    for (const [i, step] of steps.entries()) {
-      const piece = i === 0 ? step : ` › ${step}`;
-      if (line.length + piece.length > width && line !== prefix) {
-        lines.push(dim(line));
-        line = `${' '.repeat(prefix.length)}${piece.trimStart()}`;
-      } else line += piece;
+function edgeLines(report: AuditReport, width: number, paint: Paint): string[] {
+  const lines: string[] = [];
+  if (report.edges.length === 0) lines.push('  no handoffs in the data');
+  else {
+    const table = renderTable(EDGE_COLUMNS, report.edges.map(edgeRow), {
+      maxWidth: width,
+      paint: (text, row, column) => {
+        if (row === -1) return paint(text, 'dim');
+        const edge = report.edges[row]!;
+        if (column === 8 && edge.failures > 0) return paint(text, 'red');
+        if (column === 9 && edge.retries > 0) return paint(text, 'yellow');
+        return text;
+      },
+    });
+    lines.push(table.header, ...table.rows.flat());
+    const dim = (line: string) => paint(line, 'dim');
+    lines.push(
+      ...wrapPrefixed('ms; latency: send → first receive; ack: send → ack; valid.: validation time, both sides', width, '  ', '  ', dim),
+    );
+    const dropped = EDGE_COLUMNS.filter((_, i) => !table.kept.includes(i)).map((c) => c.header);
+    if (dropped.length > 0) {
+      lines.push(
+        ...wrapPrefixed(`${dropped.join(', ')} left out to fit ${width} columns; --format json has every figure`, width, '  ', '  ', dim),
+      );
     }
-    lines.push(dim(line));
+  }
+  for (const cycle of report.cycles) {
+    lines.push(
+      ...styleFirst(wrapPrefixed(`cycle  ${cycle.map(printable).join(' → ')}`, width, '  ', '         '), 'cycle', paint('cycle', 'red')),
+    );
   }
   return lines;
+}
+
+function taskLines(report: AuditReport, width: number, paint: Paint): string[] {
+  const { tasks } = report;
+  if (tasks.count === 0)
+    return styleFirst(
+      wrapPrefixed('Tasks  none (no agent runs or handoffs in the data)', width, '', '  '),
+      'Tasks',
+      paint('Tasks', 'bold'),
+    );
+  const share = tasks.coordinationShare;
+  const lines = wrapPrefixed(
+    `Tasks  ${tasks.count} · share of wall time spent coordinating: ` +
+      (share ? `p50 ${formatShare(share.p50)}, p95 ${formatShare(share.p95)}, max ${formatShare(share.max)}` : '—'),
+    width,
+    '',
+    '  ',
+  );
+  styleFirst(lines, 'Tasks', paint('Tasks', 'bold'));
+  const slowest = tasks.slowest[0];
+  if (slowest) lines.push(...slowestTaskLines(slowest, width, paint));
+  return lines;
+}
+
+function slowestTaskLines(task: TaskSummary, width: number, paint: Paint): string[] {
+  const lines = wrapPrefixed(
+    `slowest ${task.taskId === null ? '(no task id)' : printable(task.taskId)} · trace ${printable(task.traceId)} · ` +
+      `${formatMs(task.wallMs)} wall: ${formatMs(task.agentMs)} in agents, ${formatMs(task.coordinationMs)} coordinating (${formatShare(task.coordinationShare)})`,
+    width,
+    '  ',
+    '    ',
+  );
+  styleFirst(lines, 'slowest', paint('slowest', 'dim'));
+  if (task.criticalPath.length === 0) return lines;
+  lines.push(`  ${paint('critical path', 'dim')}`);
+  // One step per piece, so a wrapped line never splits "a → b 3 ms" unless the step alone is wider than a line.
+  const indent = '    ';
+  const room = width - indent.length;
+  let line = '';
+  let visible = 0;
+  task.criticalPath.forEach((segment, i) => {
+    const text = `${i === 0 ? '' : '› '}${printable(segment.label)} ${formatMs(segment.ms)}`;
+    const style = (t: string) => (segment.kind === 'coordination' ? paint(t, 'cyan') : t);
+    const pieces = wrapWords(text, room);
+    for (const [j, piece] of pieces.entries()) {
+      const gap = visible === 0 ? '' : ' ';
+      if (j > 0 || visible + gap.length + piece.length > room) {
+        if (visible > 0) lines.push(indent + line);
+        line = style(piece);
+        visible = piece.length;
+      } else {
+        line += gap + style(piece);
+        visible += gap.length + piece.length;
+      }
+    }
+  });
+  if (visible > 0) lines.push(indent + line);
+  return lines;
+}
+
+/** `✖ 7 errors, 4 warnings · 2 of 9 rules could not run on this data`, one part per line when it does not fit. */
+function summaryLines(report: AuditReport, width: number, paint: Paint): string[] {
+  const counts = report.severityCounts;
+  let text = `${plural(counts.error, 'error')}, ${plural(counts.warning, 'warning')}`;
+  if (counts.info > 0) text += `, ${counts.info} info`;
+  const worst: Severity | undefined = counts.error > 0 ? 'error' : counts.warning > 0 ? 'warning' : counts.info > 0 ? 'info' : undefined;
+  const couldNotRun = report.rules.filter((r) => r.couldNotRun).length;
+  const parts: [string, Style[]][] = [
+    worst
+      ? [`${MARK[worst]} ${text}`, [SEVERITY_STYLE[worst], 'bold']]
+      : couldNotRun > 0
+        ? [text, ['bold']]
+        : [`✔ ${text}`, ['green', 'bold']],
+  ];
+  if (couldNotRun > 0) parts.push([`${couldNotRun} of ${plural(report.rules.length, 'rule')} could not run on this data`, ['yellow']]);
+  if (report.rules.length === 0) parts.push(['no rule ran', ['yellow']]);
+  if (report.findingsTruncated > 0) parts.push([`${plural(report.findingsTruncated, 'finding')} not listed`, []]);
+  if (report.inputs.problems.length > 0) parts.push([`${plural(report.inputs.problems.length, 'input')} skipped`, ['red']]);
+  const plain = parts.map(([t]) => t).join(' · ');
+  if (plain.length <= width) return [parts.map(([t, styles]) => paint(t, ...styles)).join(' · ')];
+  return parts.map(([t, styles], i) => `${i === 0 ? '' : '  '}${paint(t, ...styles)}`);
 }

@@ -1,0 +1,217 @@
+/**
+ * The handoff graph in Mermaid, DOT and JSON, on the fixtures: a node per
+ * agent, an edge per handoff edge (and per declared dependency no handoff took)
+ * labelled with count and p95, cycle edges in red; and hostile agent names that
+ * still give one well-formed statement per line, decoding back to the name.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { AuditReport } from '../../src/model/audit-report.js';
+import { printable } from '../../src/report/format.js';
+import { escapeMermaidLabel, quoteDot, renderGraph, type HandoffGraphJson } from '../../src/report/index.js';
+import { FIXTURE_NAMES } from './load-fixture.js';
+import { allFixturesReport, fixtureReport, HOSTILE, HOSTILE_TARGET, hostileReport } from './reports.js';
+
+/** Every source → target pair that lies on one of the report's cycles. */
+function cycleEdges(report: AuditReport): Set<string> {
+  const keys = new Set<string>();
+  for (const c of report.cycles) for (let i = 0; i + 1 < c.length; i++) keys.add(`${c[i]} → ${c[i + 1]}`);
+  return keys;
+}
+
+/** Every edge the graph draws: handoff edges, then dependencies, as `source → target`. */
+function drawnEdges(report: AuditReport): string[] {
+  return [...report.edges, ...report.dependencies].map((e) => `${e.source} → ${e.target}`);
+}
+
+interface MermaidGraph {
+  nodes: Map<string, string>;
+  links: { source: string; target: string; arrow: string; label: string }[];
+  red: number[];
+  redNodes: string[];
+}
+
+/** Reads a flowchart as renderMermaid writes it, failing on any line that is not one whole statement. */
+function parseMermaid(text: string): MermaidGraph {
+  const decode = (label: string) => label.replace(/#(\d+);/g, (_m, code: string) => String.fromCharCode(Number(code)));
+  const lines = text.trimEnd().split('\n');
+  expect(lines[0]).toBe('flowchart LR');
+  const graph: MermaidGraph = { nodes: new Map(), links: [], red: [], redNodes: [] };
+  for (const line of lines.slice(1)) {
+    let m: RegExpMatchArray | null;
+    if ((m = /^ {2}(a\d+)\["([^"<>&`]*)"\]$/.exec(line))) graph.nodes.set(m[1]!, decode(m[2]!));
+    else if ((m = /^ {2}(a\d+) (-->|-\.->)\|"([^"<>&`|]*)"\| (a\d+)$/.exec(line))) {
+      graph.links.push({ source: graph.nodes.get(m[1]!)!, arrow: m[2]!, label: decode(m[3]!), target: graph.nodes.get(m[4]!)! });
+    } else if ((m = /^ {2}linkStyle ([\d,]+) stroke:red,stroke-width:2px,color:red$/.exec(line))) graph.red = m[1]!.split(',').map(Number);
+    else if (line === '  classDef onCycle stroke:red,stroke-width:2px') continue;
+    else if ((m = /^ {2}class ([a\d,]+) onCycle$/.exec(line))) graph.redNodes = m[1]!.split(',').map((id) => graph.nodes.get(id)!);
+    else throw new Error(`not a statement renderMermaid writes: ${JSON.stringify(line)}`);
+  }
+  return graph;
+}
+
+interface DotEdge {
+  source: string;
+  target: string;
+  attributes: string;
+}
+
+/**
+ * Reads DOT as renderDot writes it with Graphviz's own quoting rules (scan.l:
+ * `\"` is a quote, `\\` a backslash pair, nothing else escapes), failing on any
+ * line that is not one whole statement.
+ */
+function parseDot(text: string): { nodes: Map<string, string>; edges: DotEdge[] } {
+  const quoted = String.raw`"((?:\\\\|\\"|[^"\\])*)"`;
+  const decode = (s: string) => s.replace(/\\(["\\])/g, '$1');
+  const lines = text.trimEnd().split('\n');
+  expect(lines.slice(0, 3)).toEqual(['digraph handoffs {', '  rankdir=LR;', '  node [shape=box, style=rounded];']);
+  expect(lines.at(-1)).toBe('}');
+  const nodes = new Map<string, string>();
+  const edges: DotEdge[] = [];
+  for (const line of lines.slice(3, -1)) {
+    let m: RegExpMatchArray | null;
+    if ((m = new RegExp(`^ {2}${quoted}(?: \\[([^\\]]*)\\])?;$`).exec(line))) nodes.set(decode(m[1]!), m[2] ?? '');
+    else if ((m = new RegExp(`^ {2}${quoted} -> ${quoted} \\[label=${quoted}((?:, [a-z]+=[a-z0-9]+)*)\\];$`).exec(line))) {
+      edges.push({ source: decode(m[1]!), target: decode(m[2]!), attributes: `label=${decode(m[3]!)}${m[4]}` });
+    } else throw new Error(`not a statement renderDot writes: ${JSON.stringify(line)}`);
+  }
+  return { nodes, edges };
+}
+
+let all: AuditReport;
+let cycle: AuditReport;
+let loop: AuditReport;
+beforeAll(async () => {
+  [all, cycle, loop] = await Promise.all([allFixturesReport(), fixtureReport('cycle'), fixtureReport('revision-loop')]);
+});
+
+describe('renderGraph', () => {
+  it.each(FIXTURE_NAMES)('%s: Mermaid has a node per agent and a link per edge, labelled with count and p95', async (name) => {
+    const report = await fixtureReport(name);
+    const graph = parseMermaid(renderGraph(report, 'mermaid'));
+    expect([...graph.nodes.values()]).toEqual(report.agents);
+    expect(graph.links.map((l) => `${l.source} → ${l.target}`)).toEqual(drawnEdges(report));
+    report.edges.forEach((e, i) => {
+      expect(graph.links[i]!.arrow).toBe('-->');
+      expect(graph.links[i]!.label).toMatch(new RegExp(`^${e.handoffs} handoffs?( · p95 [\\d.]+ ms)?$`));
+      if (e.latencyMs) expect(graph.links[i]!.label).toContain('p95');
+    });
+    for (const link of graph.links.slice(report.edges.length)) expect(link).toMatchObject({ arrow: '-.->', label: 'waits' });
+  });
+
+  it.each(FIXTURE_NAMES)('%s: DOT has a node per agent and an edge per edge', async (name) => {
+    const report = await fixtureReport(name);
+    const dot = parseDot(renderGraph(report, 'dot'));
+    expect([...dot.nodes.keys()]).toEqual(report.agents);
+    expect(dot.edges.map((e) => `${e.source} → ${e.target}`)).toEqual(drawnEdges(report));
+  });
+
+  it('colours exactly the edges and agents on a cycle red: dependency edges of a deadlock (cycle.json)', () => {
+    expect(cycle.cycles).toHaveLength(1);
+    expect(cycle.dependencies.length).toBeGreaterThan(0);
+    const onCycle = cycleEdges(cycle);
+    const mermaid = parseMermaid(renderGraph(cycle, 'mermaid'));
+    const drawn = drawnEdges(cycle);
+    expect(mermaid.red).toEqual(drawn.flatMap((e, i) => (onCycle.has(e) ? [i] : [])));
+    expect(mermaid.red).toHaveLength(cycle.cycles[0]!.length - 1);
+    expect(mermaid.redNodes.sort()).toEqual([...new Set(cycle.cycles[0])].sort());
+    const dot = parseDot(renderGraph(cycle, 'dot'));
+    for (const e of dot.edges) {
+      expect(e.attributes.includes('color=red'), `${e.source} → ${e.target}`).toBe(onCycle.has(`${e.source} → ${e.target}`));
+    }
+    for (const agent of cycle.cycles[0]!) expect(dot.nodes.get(agent)).toBe('color=red, penwidth=2');
+    expect(dot.nodes.get('triage')).toBe('');
+  });
+
+  it('colours a handoff loop’s edges red (revision-loop.json)', () => {
+    expect(loop.cycles).toEqual([['writer', 'reviewer', 'writer']]);
+    const dot = parseDot(renderGraph(loop, 'dot'));
+    const red = dot.edges.filter((e) => e.attributes.includes('color=red')).map((e) => `${e.source} → ${e.target}`);
+    expect(red.sort()).toEqual(['reviewer → writer', 'writer → reviewer']);
+    const mermaid = parseMermaid(renderGraph(loop, 'mermaid'));
+    expect(mermaid.red.map((i) => `${mermaid.links[i]!.source} → ${mermaid.links[i]!.target}`).sort()).toEqual(red.sort());
+  });
+
+  it('draws no red on an acyclic graph', async () => {
+    const clean = await fixtureReport('clean');
+    expect(clean.cycles).toEqual([]);
+    expect(renderGraph(clean, 'mermaid')).not.toContain('red');
+    expect(renderGraph(clean, 'dot')).not.toContain('red');
+  });
+
+  it('JSON: nodes, edges (handoff then dependency) with count, p95 and onCycle, and the cycles', () => {
+    for (const report of [all, cycle, loop]) {
+      const graph = JSON.parse(renderGraph(report, 'json')) as HandoffGraphJson;
+      expect(Object.keys(graph)).toEqual(['nodes', 'edges', 'cycles']);
+      expect(graph.nodes.map((n) => n.id)).toEqual(report.agents);
+      expect(graph.edges.map((e) => `${e.source} → ${e.target}`)).toEqual(drawnEdges(report));
+      const onCycle = cycleEdges(report);
+      report.edges.forEach((e, i) => {
+        expect(graph.edges[i]).toEqual({
+          source: e.source,
+          target: e.target,
+          kind: 'handoff',
+          handoffs: e.handoffs,
+          p95LatencyMs: e.latencyMs?.p95 ?? null,
+          onCycle: onCycle.has(`${e.source} → ${e.target}`),
+        });
+      });
+      for (const d of graph.edges.slice(report.edges.length))
+        expect(d).toMatchObject({ kind: 'dependency', handoffs: 0, p95LatencyMs: null });
+      expect(graph.cycles).toEqual(report.cycles);
+    }
+  });
+
+  it('keeps hostile agent names inside their quotes: one statement per line, decoding back to the name', () => {
+    const report = hostileReport();
+    const shown = (name: string) => printable(name.replace(/\r\n|[\r\n]/g, ' '));
+    const mermaid = parseMermaid(renderGraph(report, 'mermaid'));
+    expect([...mermaid.nodes.values()].sort()).toEqual([HOSTILE, HOSTILE_TARGET, 'bystander'].map(shown).sort());
+    expect(mermaid.links.map((l) => [l.source, l.target])).toEqual([
+      [shown(HOSTILE), shown(HOSTILE_TARGET)],
+      [shown(HOSTILE_TARGET), shown(HOSTILE)],
+      ['bystander', shown(HOSTILE)],
+    ]);
+    expect(mermaid.red).toEqual([0, 1]);
+    const dot = parseDot(renderGraph(report, 'dot'));
+    expect([...dot.nodes.keys()].sort()).toEqual([HOSTILE, HOSTILE_TARGET, 'bystander'].map(printable).sort());
+    expect(dot.edges.filter((e) => e.attributes.includes('color=red'))).toHaveLength(2);
+    for (const format of ['mermaid', 'dot'] as const) {
+      // eslint-disable-next-line no-control-regex
+      expect(renderGraph(report, format)).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u202e]/);
+    }
+    // JSON is data: it keeps the exact name (JSON.stringify escapes the controls).
+    // eslint-disable-next-line no-control-regex
+    expect(renderGraph(report, 'json')).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+    expect((JSON.parse(renderGraph(report, 'json')) as HandoffGraphJson).nodes.map((n) => n.id)).toContain(HOSTILE);
+  });
+
+  it('rejects an unknown format', () => {
+    expect(() => renderGraph(all, 'svg' as never)).toThrow(/^renderGraph: unknown format "svg"/);
+  });
+});
+
+describe('escapeMermaidLabel', () => {
+  it.each([
+    ['plain name', 'plain name'],
+    ['say "hi"', 'say #34;hi#34;'],
+    ['<b>&amp;</b>', '#60;b#62;#38;amp#59;#60;/b#62;'],
+    ['#quot; stays text', '#35;quot#59; stays text'],
+    ['a|b `c` 50% x:y', 'a#124;b #96;c#96; 50#37; x#58;y'],
+    ['two\nlines', 'two lines'],
+  ])('%j → %j', (input, expected) => {
+    expect(escapeMermaidLabel(input)).toBe(expected);
+  });
+});
+
+describe('quoteDot', () => {
+  it.each([
+    ['plain', '"plain"'],
+    ['say "hi"', String.raw`"say \"hi\""`],
+    ['ends in \\', String.raw`"ends in \\"`],
+    ['\\"', String.raw`"\\\""`],
+    ['two\nlines', String.raw`"two\\nlines"`],
+  ])('%j → %s', (input, expected) => {
+    expect(quoteDot(input)).toBe(expected);
+  });
+});
