@@ -4,7 +4,6 @@
  * spent coordinating versus inside agents, with the critical path.
  */
 import type { CriticalPathSegment, EdgeStats, LatencySummary, TaskSummary } from '../model/audit-report.js';
-import { BatonOperation } from '../model/attributes.js';
 import type { AgentRunRecord, Handoff, HandoffGraph, HandoffModel, TimedSpan } from '../model/handoff-model.js';
 import { ChainIndex, handoffArrivalMs, handoffStartMs } from './chains.js';
 
@@ -155,15 +154,7 @@ export class EdgeStatsAccumulator {
   }
 }
 
-const COORDINATION_OPERATIONS: ReadonlySet<string> = new Set([
-  BatonOperation.HandoffSend,
-  BatonOperation.HandoffReceive,
-  BatonOperation.HandoffAck,
-  BatonOperation.StateRead,
-  BatonOperation.StateWrite,
-  BatonOperation.EventPublish,
-  BatonOperation.EventConsume,
-]);
+const COORDINATION_ROLES: ReadonlySet<string> = new Set(['send', 'receive', 'ack', 'transfer', 'state-read', 'state-write', 'publish', 'consume']);
 
 /** Total length of the union of [start, end) intervals. Sorts its argument. */
 function unionLength(intervals: [number, number][]): number {
@@ -249,7 +240,7 @@ export function summarizeTask(model: HandoffModel): TaskSummary | null {
     for (let id = span.parentSpanId; id; ) {
       if (runIds.has(id)) return id;
       const parent = byId.get(id);
-      if (!parent || parent.operation === BatonOperation.HandoffReceive || parent.operation === BatonOperation.EventConsume) return undefined;
+      if (!parent || parent.role === 'receive' || parent.role === 'consume') return undefined;
       id = parent.parentSpanId;
     }
     return undefined;
@@ -264,7 +255,7 @@ export function summarizeTask(model: HandoffModel): TaskSummary | null {
   for (const run of model.agentRuns) if (!orchestrators.has(run.spanId)) leafRuns.push([run.startMs, run.endMs]);
   const inside: [number, number][] = [];
   for (const span of model.spans) {
-    if (!COORDINATION_OPERATIONS.has(span.operation)) continue;
+    if (!COORDINATION_ROLES.has(span.role)) continue;
     const owner = ownerRun(span);
     if (owner && !orchestrators.has(owner)) inside.push([span.startMs, span.endMs]);
   }

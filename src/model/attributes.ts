@@ -81,6 +81,7 @@ export const BATON_STATE_VERSION_READ = 'baton.state.version_read';
 export const BATON_STATE_VERSION_WRITTEN = 'baton.state.version_written';
 export const BATON_STATE_VERSION_EXPECTED = 'baton.state.version_expected';
 export const BATON_STATE_FOUND = 'baton.state.found';
+export const BATON_STATE_DEDUPLICATED = 'baton.state.deduplicated';
 export const BATON_EVENT_EXPECTED_TOPIC = 'baton.event.expected_topic';
 export const BATON_AGENT_DEPENDS_ON = 'baton.agent.depends_on';
 export const BATON_AGENT_OUTCOME = 'baton.agent.outcome';

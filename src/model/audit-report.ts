@@ -5,15 +5,29 @@
  */
 import type { Finding, NotEvaluated, Severity } from './finding.js';
 
-/** Version of this report shape; bumped on any breaking change. */
-export const AUDIT_REPORT_VERSION = '1';
 
+/**
+ * Version of this report shape; bumped on any breaking change.
+ * 2: `inputs.dialects` replaces `inputs.batonSpans`; rules carry description,
+ * severity and status (`off` rules are listed); latencies are signed with a
+ * `min` and per-edge skew counts; sketch-based percentiles state their error.
+ */
+export const AUDIT_REPORT_VERSION = '2';
+
+/**
+ * A latency distribution in milliseconds. Percentiles come from a mergeable
+ * sketch: each is within `relativeError` of the exact nearest-rank value;
+ * count, min and max are exact. Values may be negative (clock skew).
+ */
 export interface LatencySummary {
   readonly count: number;
+  readonly min: number;
   readonly p50: number;
   readonly p95: number;
   readonly p99: number;
   readonly max: number;
+  /** Bound on the relative error of p50/p95/p99 (0 when exact). */
+  readonly relativeError: number;
 }
 
 /** Coordination cost of one directed source → target edge. All times in milliseconds. */
@@ -31,6 +45,14 @@ export interface EdgeStats {
   readonly failures: number;
   /** Handoffs with attempt > 1 or received more than once. */
   readonly retries: number;
+  /** Of `handoffs`, those passed in-process as one span (`transfer`), the rest being messages. */
+  readonly transfers: number;
+  /**
+   * Latency samples (send → receive or send → ack) that were negative: the
+   * receiver's clock is behind the sender's. Kept in the percentiles with their
+   * sign, never folded into zero.
+   */
+  readonly skewedSamples: number;
 }
 
 export interface CriticalPathSegment {
@@ -52,13 +74,33 @@ export interface TaskSummary {
   readonly criticalPath: readonly CriticalPathSegment[];
 }
 
+/**
+ * `ran`: the rule checked something; `could-not-run`: it was on but nothing in
+ * the data let it check (its silence says nothing); `off`: switched off in the
+ * config or left out by `--rule`.
+ */
+export type RuleStatus = 'ran' | 'could-not-run' | 'off';
+
 export interface RuleSummary {
   readonly ruleId: string;
+  readonly description: string;
+  /** The worst severity the rule reports. */
+  readonly severity: Severity;
+  readonly status: RuleStatus;
   readonly findings: number;
   readonly checked: number;
   readonly notEvaluated: readonly NotEvaluated[];
-  /** True when the rule checked nothing at all: its silence says nothing. */
+  /** True when the rule was on and checked nothing at all (status `could-not-run`). */
   readonly couldNotRun: boolean;
+}
+
+/** How many spans one dialect claimed and interpreted over the whole input. */
+export interface DialectSummary {
+  readonly id: string;
+  readonly spans: number;
+  readonly interpreted: number;
+  /** Trace groups it read. */
+  readonly traceGroups: number;
 }
 
 /** A bad input that was skipped (other inputs were still audited). */
@@ -73,10 +115,21 @@ export interface AuditReport {
     readonly spans: number;
     readonly traces: number;
     readonly traceGroups: number;
-    /** Spans that follow Baton's conventions (any baton.operation). */
-    readonly batonSpans: number;
+    /** The dialects that read the input, in priority order. */
+    readonly dialects: readonly DialectSummary[];
     readonly conventionsVersions: readonly string[];
     readonly problems: readonly InputProblem[];
+    /** Earliest span start and latest span end over the input (ms since the epoch); null when empty. */
+    readonly horizon: { readonly startMs: number; readonly endMs: number } | null;
+    /** The time checks used as "now": `--now`, else the end of all input (the stream's watermark). */
+    readonly nowMs: number | null;
+    /**
+     * Spans whose start and end are whole milliseconds. When this is most of
+     * the input, latencies between spans are only millisecond-precise.
+     */
+    readonly wholeMsSpans: number;
+    /** Traces that caps forced to be analyzed in more than one piece (0 unless memory limits were hit). */
+    readonly splitTraces: number;
   };
   readonly findings: readonly Finding[];
   /** How many findings were dropped past the report's limit (counts in rules stay exact). */
@@ -89,9 +142,14 @@ export interface AuditReport {
    * wait-for edges dependency → dependent: how agents can deadlock without handing off.
    */
   readonly dependencies: readonly { readonly source: string; readonly target: string }[];
-  /** Cycles over handoff and dependency edges of all traces (for graph output), each as a path a → b → a. */
+  /**
+   * The cycles the dependency-cycle rule reported, each as a path a → b → a in
+   * the finding's direction: circular delegations run the way work was handed
+   * on; deadlocks run waiter → awaited (a waits on b).
+   */
   readonly cycles: readonly (readonly string[])[];
   readonly tasks: {
+    /** Distinct tasks: by task id across trace groups, else one per trace group. */
     readonly count: number;
     /** Distribution of coordination share over tasks, 0..1. */
     readonly coordinationShare: LatencySummary | null;

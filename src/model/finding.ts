@@ -8,9 +8,15 @@ export type Severity = 'error' | 'warning' | 'info';
 export const SEVERITY_RANK: Readonly<Record<Severity, number>> = { info: 0, warning: 1, error: 2 };
 
 export interface Evidence {
+  /** The trace of the first evidence span. */
   readonly traceId: string;
   /** The spans that show the problem, most telling first. */
   readonly spanIds: readonly string[];
+  /**
+   * Every trace the evidence spans are in, the first one first: state rules see
+   * the whole input, so a stale read and the write it missed can be in two traces.
+   */
+  readonly traceIds: readonly string[];
   /** Milliseconds since the Unix epoch of the first evidence span. */
   readonly startMs: number;
 }

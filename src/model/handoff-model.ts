@@ -1,10 +1,13 @@
 /**
  * The analyzer's normalized model of coordination: agents, handoffs with their
- * send / receive / ack parts, state accesses, events and agent runs, read from
- * spans that follow docs/conventions.md. Types only; src/analyze builds them.
+ * send / receive / ack parts, state accesses, events and agent runs. Dialects
+ * (src/analyze/dialects) read them from spans of one vocabulary (Baton's
+ * conventions, the OTel GenAI agent conventions, a framework's own); the shared
+ * assembly (src/analyze/assemble.ts) pairs and orders them. Types only.
  *
  * Every record keeps the trace and span ids it came from, so findings can name
- * their evidence.
+ * their evidence, and the dialect that read it, so a rule can say which
+ * vocabulary does not record what it needs.
  */
 import type { AbstractGraph } from 'graphology-types';
 
@@ -71,6 +74,22 @@ export interface HandoffReceive extends SpanRef, EnvelopeFacts {
   readonly agent: string;
 }
 
+/**
+ * How a handoff travelled: `message`, an envelope sent on one span and received
+ * on another (possibly in another process); `transfer`, control passed inside
+ * one process and recorded as one span holding both sides (a framework's
+ * handoff tool call), so it has no separate receive, acknowledgement or trace
+ * context to check.
+ */
+export type HandoffKind = 'message' | 'transfer';
+
+/**
+ * What the caller expects back, as the GenAI drafts name it: `return_to_caller`
+ * (delegation: the target works and the caller resumes), `pass_control` (the
+ * target takes over). Undefined when the source does not say.
+ */
+export type TransferMode = 'return_to_caller' | 'pass_control';
+
 /** One handoff: a send and its receives (a redelivered message is received more than once). */
 export interface Handoff {
   /** `baton.handoff.id`, or `span:<spanId>` when a side recorded none. */
@@ -84,11 +103,22 @@ export interface Handoff {
   readonly sendCount: number;
   readonly receives: readonly HandoffReceive[];
   readonly acks: readonly HandoffAck[];
+  readonly kind: HandoffKind;
+  /** Id of the dialect that read it (`baton`, `otel-genai`, …). */
+  readonly dialect: string;
+  readonly mode?: TransferMode;
+  /** True when the dialect inferred the handoff from span structure rather than reading a declared one. */
+  readonly inferred: boolean;
 }
 
 export interface StateAccessRecord extends SpanRef {
   readonly kind: 'read' | 'write';
   readonly key: string;
+  /** The store holding the key (`db.system.name` and collection), '' when unnamed: keys are compared within a store. */
+  readonly store: string;
+  readonly dialect: string;
+  /** The store recognised the write as a repeat and committed nothing new (`baton.state.deduplicated`). */
+  readonly deduplicated?: boolean;
   readonly agent: string | undefined;
   readonly taskId: string | undefined;
   readonly ok: boolean;
@@ -106,6 +136,7 @@ export interface StateAccessRecord extends SpanRef {
 
 export interface EventRecord extends SpanRef {
   readonly kind: 'publish' | 'consume';
+  readonly dialect: string;
   readonly messageId: string;
   readonly topic: string;
   readonly taskId: string | undefined;
@@ -118,6 +149,9 @@ export interface EventRecord extends SpanRef {
 
 export interface AgentRunRecord extends SpanRef {
   readonly agent: string;
+  readonly dialect: string;
+  /** `gen_ai.agent.id`, when recorded. */
+  readonly agentId?: string;
   readonly taskId: string | undefined;
   readonly parentSpanId: string;
   readonly outcome: 'completed' | 'failed' | 'blocked' | undefined;
@@ -126,13 +160,28 @@ export interface AgentRunRecord extends SpanRef {
   readonly outputTokens?: number;
 }
 
+/**
+ * What a span is to the analyzer, whatever vocabulary said so: an agent run, a
+ * coordination step (handoff send / receive / ack / transfer, state access,
+ * event), or '' for any other span (kept for timing only).
+ */
+export type SpanRole = 'agent-run' | 'send' | 'receive' | 'ack' | 'transfer' | 'state-read' | 'state-write' | 'publish' | 'consume' | '';
+
 /** A minimal span for timing analysis (critical path, coordination share). */
 export interface TimedSpan extends SpanRef {
   readonly parentSpanId: string;
   readonly name: string;
-  /** `baton.operation`, or '' for spans Baton did not write. */
-  readonly operation: string;
+  readonly role: SpanRole;
   readonly agent: string | undefined;
+}
+
+/** How many spans of a group one dialect interpreted (and how many of those it used). */
+export interface DialectUsage {
+  readonly id: string;
+  /** Spans the dialect claimed. */
+  readonly spans: number;
+  /** Claimed spans that became part of the model. */
+  readonly interpreted: number;
 }
 
 /**
@@ -151,6 +200,10 @@ export interface HandoffModel {
   readonly spans: readonly TimedSpan[];
   /** `baton.conventions.version` values seen; empty when no span followed Baton's conventions. */
   readonly conventionsVersions: readonly string[];
+  /** The dialects that read this group, in priority order. */
+  readonly dialects: readonly DialectUsage[];
+  /** Spans whose start and end times are both whole milliseconds (latencies between them are ms-quantized). */
+  readonly wholeMsSpans: number;
 }
 
 /** Node attributes of the handoff graph: one node per agent. */

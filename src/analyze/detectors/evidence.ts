@@ -2,15 +2,23 @@
 import type { Evidence } from '../../model/finding.js';
 import type { SpanRef } from '../../model/handoff-model.js';
 
-export function evidenceOf(refs: readonly (SpanRef | undefined)[]): Evidence {
+/** At most this many spans name a finding's evidence: enough to find it, bounded whatever the input. */
+export const MAX_EVIDENCE_SPANS = 50;
+
+export function evidenceOf(refs: readonly (Pick<SpanRef, 'traceId' | 'spanId' | 'startMs'> | undefined)[]): Evidence {
   const spanIds: string[] = [];
-  let first: SpanRef | undefined;
-  for (const ref of refs) {
-    if (!ref) continue;
+  const seen = new Set<string>();
+  const traceIds: string[] = [];
+  let first: Pick<SpanRef, 'traceId' | 'spanId' | 'startMs'> | undefined;
+  for (let i = 0; i < refs.length && spanIds.length < MAX_EVIDENCE_SPANS; i++) {
+    const ref = refs[i];
+    if (!ref || seen.has(ref.spanId)) continue;
     first ??= ref;
-    if (!spanIds.includes(ref.spanId)) spanIds.push(ref.spanId);
+    seen.add(ref.spanId);
+    spanIds.push(ref.spanId);
+    if (!traceIds.includes(ref.traceId)) traceIds.push(ref.traceId);
   }
-  return { traceId: first?.traceId ?? '', spanIds, startMs: first?.startMs ?? 0 };
+  return { traceId: first?.traceId ?? '', spanIds, traceIds, startMs: first?.startMs ?? 0 };
 }
 
 /** `1234.5` → `1235 ms`, `61234` → `61.2 s`. */

@@ -4,7 +4,6 @@
  * the handoffs its agent sent after deciding on it; also a handoff received
  * with an epoch older than one already sent in the same task.
  */
-import { BatonOperation } from '../../model/attributes.js';
 import type { DetectorResult, Finding } from '../../model/finding.js';
 import type { HandoffGraph, StateAccessRecord } from '../../model/handoff-model.js';
 import { assertGraph, evidenceOf, formatMs } from './evidence.js';
@@ -118,7 +117,7 @@ function isInRun(spans: HandoffGraph['model']['spans'], spanId: string, runSpanI
   for (const s of spans) byId.set(s.spanId, s);
   for (let id = byId.get(spanId)?.parentSpanId; id; id = byId.get(id)?.parentSpanId) {
     if (id === runSpanId) return true;
-    if (byId.get(id)?.operation === BatonOperation.AgentRun) return false;
+    if (byId.get(id)?.role === 'agent-run') return false;
   }
   return false;
 }

@@ -1,0 +1,370 @@
+/**
+ * The shared half of model building: handoff parts from any dialect are paired
+ * (sends, receives and acks by handoff id), linked (did trace context arrive?),
+ * placed (which agent run a state access happened in) and ordered into the
+ * HandoffModel the detectors read. Dialect-specific reading stays in
+ * ./dialects; nothing here knows an attribute name.
+ */
+import type {
+  AgentRunRecord,
+  DialectUsage,
+  EventRecord,
+  Handoff,
+  HandoffAck,
+  HandoffModel,
+  HandoffReceive,
+  HandoffSend,
+  SpanRole,
+  StateAccessRecord,
+  TimedSpan,
+} from '../model/handoff-model.js';
+import { StatusCodeNumber, type SpanRecord } from '../model/span-record.js';
+import type { HandoffPart, ReceivePart, SendPart } from './dialects/dialect.js';
+import type { SpanIndex } from './span-index.js';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Parts of one group with the dialect that read each. */
+export interface DialectParts {
+  readonly dialect: string;
+  readonly parts: readonly HandoffPart[];
+}
+
+interface HandoffDraft {
+  id: string;
+  dialect: string;
+  taskId: string | undefined;
+  source: string | undefined;
+  target: string | undefined;
+  send: HandoffSend | undefined;
+  sendSpanIds: string[];
+  receives: HandoffReceive[];
+  acks: HandoffAck[];
+}
+
+function compareRefs(a: { startMs: number; spanId: string }, b: { startMs: number; spanId: string }): number {
+  return a.startMs - b.startMs || (a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0);
+}
+
+function refOf(span: SpanRecord): { traceId: string; spanId: string; startMs: number; endMs: number } {
+  return { traceId: span.traceId, spanId: span.spanId, startMs: span.startMs, endMs: span.endMs };
+}
+
+/** Copies the envelope facts of a send or receive part (every key but the part's own). */
+function copyFacts(target: Record<string, unknown>, part: SendPart | ReceivePart): void {
+  const from = part as unknown as Record<string, unknown>;
+  for (const key in from) {
+    switch (key) {
+      case 'type':
+      case 'span':
+      case 'handoffId':
+      case 'taskId':
+      case 'source':
+      case 'target':
+      case 'agent':
+      case 'ack':
+        break;
+      default:
+        if (from[key] !== undefined) target[key] = from[key];
+    }
+  }
+}
+
+function isWholeMs(ms: number): boolean {
+  return ms === Math.floor(ms);
+}
+
+/**
+ * Assembles the model of one trace group. `spans` are all of the group's
+ * spans (timing keeps the ones no dialect read); `dialects` says how many
+ * spans each dialect claimed. Pure: parts and spans are read, never changed.
+ */
+export function assembleHandoffModel(
+  spans: readonly SpanRecord[],
+  index: SpanIndex,
+  byDialect: readonly DialectParts[],
+  dialects: readonly DialectUsage[],
+): HandoffModel {
+  const traceIds = new Set<string>();
+  let startMs = Number.POSITIVE_INFINITY;
+  let endMs = Number.NEGATIVE_INFINITY;
+  let wholeMsSpans = 0;
+  for (let i = 0; i < spans.length; i++) {
+    const span = spans[i]!;
+    traceIds.add(span.traceId);
+    if (span.startMs < startMs) startMs = span.startMs;
+    if (span.endMs > endMs) endMs = span.endMs;
+    if (isWholeMs(span.startMs) && isWholeMs(span.endMs)) wholeMsSpans++;
+  }
+
+  const roles = new Map<string, { role: SpanRole; agent: string | undefined }>();
+  const agentRunSpans = new Set<string>();
+  for (const { parts } of byDialect) {
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!;
+      if (part.type === 'agent-run') agentRunSpans.add(part.span.spanId);
+    }
+  }
+
+  // The nearest enclosing agent run, memoized along each walked path: O(spans) overall.
+  const runOf = new Map<string, string | undefined>();
+  const enclosingRun = (span: SpanRecord): string | undefined => {
+    const path: string[] = [];
+    let found: string | undefined;
+    let steps = index.size + 1;
+    for (let current = index.parentOf(span); current && steps-- > 0; current = index.parentOf(current)) {
+      if (runOf.has(current.spanId)) {
+        found = runOf.get(current.spanId);
+        break;
+      }
+      if (agentRunSpans.has(current.spanId)) {
+        found = current.spanId;
+        break;
+      }
+      if (current === span) break;
+      path.push(current.spanId);
+    }
+    for (let i = 0; i < path.length; i++) runOf.set(path[i]!, found);
+    return found;
+  };
+
+  const drafts = new Map<string, HandoffDraft>();
+  const draftFor = (id: string, dialect: string, part: { taskId?: string; source?: string; target?: string }): HandoffDraft => {
+    let draft = drafts.get(id);
+    if (!draft) {
+      draft = { id, dialect, taskId: undefined, source: undefined, target: undefined, send: undefined, sendSpanIds: [], receives: [], acks: [] };
+      drafts.set(id, draft);
+    }
+    draft.taskId ??= part.taskId;
+    draft.source ??= part.source;
+    draft.target ??= part.target;
+    return draft;
+  };
+
+  const transfers: Handoff[] = [];
+  const stateAccesses: StateAccessRecord[] = [];
+  const events: EventRecord[] = [];
+  const agentRuns: AgentRunRecord[] = [];
+  const sendSpanIds = new Set<string>();
+
+  for (const { dialect, parts } of byDialect) {
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!;
+      const span = part.span;
+      switch (part.type) {
+        case 'send': {
+          roles.set(span.spanId, { role: 'send', agent: part.source });
+          const draft = draftFor(part.handoffId ?? `span:${span.spanId}`, dialect, part);
+          // A resend under the same id (a retry) is one handoff: the earliest send is its start,
+          // and a receive linked to any of its sends is linked.
+          draft.sendSpanIds.push(span.spanId);
+          sendSpanIds.add(span.spanId);
+          if (!draft.send || compareRefs(span, draft.send) < 0) {
+            const send = { ...refOf(span), parentSpanId: span.parentSpanId } as Mutable<HandoffSend>;
+            copyFacts(send as unknown as Record<string, unknown>, part);
+            draft.send = send;
+          }
+          break;
+        }
+        case 'receive': {
+          const agent = part.agent ?? part.target ?? 'unknown';
+          roles.set(span.spanId, { role: 'receive', agent });
+          const draft = draftFor(part.handoffId ?? `span:${span.spanId}`, dialect, part);
+          const receive = {
+            ...refOf(span),
+            parentSpanId: span.parentSpanId,
+            links: span.links,
+            linkedToSend: false, // resolved below, once every send is known
+            carriesRemoteContext: false,
+            agent,
+          } as Mutable<HandoffReceive>;
+          copyFacts(receive as unknown as Record<string, unknown>, part);
+          draft.receives.push(receive);
+          if (part.ack) {
+            const ack: Mutable<HandoffAck> = { ...refOf(span), atMs: span.startMs, manual: false };
+            if (part.ack.delayMs !== undefined) ack.delayMs = part.ack.delayMs;
+            if (part.ack.withinBudget !== undefined) ack.withinBudget = part.ack.withinBudget;
+            draft.acks.push(ack);
+          }
+          break;
+        }
+        case 'ack': {
+          roles.set(span.spanId, { role: 'ack', agent: part.target });
+          const draft = draftFor(part.handoffId, dialect, part);
+          const ack: Mutable<HandoffAck> = { ...refOf(span), atMs: span.startMs, manual: true };
+          if (part.delayMs !== undefined) ack.delayMs = part.delayMs;
+          if (part.withinBudget !== undefined) ack.withinBudget = part.withinBudget;
+          draft.acks.push(ack);
+          break;
+        }
+        case 'transfer': {
+          roles.set(span.spanId, { role: 'transfer', agent: part.source });
+          const send = { ...refOf(span), parentSpanId: span.parentSpanId } as HandoffSend;
+          const receives: HandoffReceive[] = [];
+          if (part.arrival) {
+            receives.push({
+              ...refOf(part.arrival),
+              parentSpanId: part.arrival.parentSpanId,
+              links: part.arrival.links,
+              // In-process: the target's run is the transfer's continuation, so context cannot be lost.
+              linkedToSend: true,
+              carriesRemoteContext: true,
+              agent: part.target,
+            });
+          }
+          const handoff: Mutable<Handoff> = {
+            id: `transfer:${span.spanId}`,
+            taskId: part.taskId,
+            source: part.source,
+            target: part.target,
+            send,
+            sendCount: 1,
+            receives,
+            acks: [],
+            kind: 'transfer',
+            dialect,
+            inferred: part.inferred,
+          };
+          if (part.mode !== undefined) handoff.mode = part.mode;
+          transfers.push(handoff);
+          break;
+        }
+        case 'state-read':
+        case 'state-write': {
+          roles.set(span.spanId, { role: part.type, agent: part.agent });
+          const access = {
+            ...refOf(span),
+            kind: part.type === 'state-read' ? 'read' : 'write',
+            key: part.key,
+            store: part.store ?? '',
+            dialect,
+            agent: part.agent,
+            taskId: part.taskId,
+            ok: span.statusCode !== StatusCodeNumber.Error,
+            agentRunSpanId: enclosingRun(span),
+          } as Mutable<StateAccessRecord>;
+          if (part.versionRead !== undefined) access.versionRead = part.versionRead;
+          if (part.versionWritten !== undefined) access.versionWritten = part.versionWritten;
+          if (part.found !== undefined) access.found = part.found;
+          if (part.epoch !== undefined) access.epoch = part.epoch;
+          if (part.attempt !== undefined) access.attempt = part.attempt;
+          if (part.idempotencyKey !== undefined) access.idempotencyKey = part.idempotencyKey;
+          if (part.step !== undefined) access.step = part.step;
+          if (part.expectedTopic !== undefined) access.expectedTopic = part.expectedTopic;
+          if (part.deduplicated !== undefined) access.deduplicated = part.deduplicated;
+          stateAccesses.push(access);
+          break;
+        }
+        case 'publish':
+        case 'consume': {
+          roles.set(span.spanId, { role: part.type, agent: part.agent });
+          const event = {
+            ...refOf(span),
+            kind: part.type,
+            dialect,
+            messageId: part.messageId ?? `span:${span.spanId}`,
+            topic: part.topic,
+            taskId: part.taskId,
+            agent: part.agent,
+            links: span.links,
+            parentSpanId: span.parentSpanId,
+          } as Mutable<EventRecord>;
+          if (part.key !== undefined) event.key = part.key;
+          if (part.stateVersion !== undefined) event.stateVersion = part.stateVersion;
+          events.push(event);
+          break;
+        }
+        case 'agent-run': {
+          roles.set(span.spanId, { role: 'agent-run', agent: part.agent });
+          const run = {
+            ...refOf(span),
+            agent: part.agent,
+            dialect,
+            taskId: part.taskId,
+            parentSpanId: span.parentSpanId,
+            outcome: part.outcome,
+            dependsOn: part.dependsOn ?? [],
+          } as Mutable<AgentRunRecord>;
+          if (part.agentId !== undefined) run.agentId = part.agentId;
+          if (part.inputTokens !== undefined) run.inputTokens = part.inputTokens;
+          if (part.outputTokens !== undefined) run.outputTokens = part.outputTokens;
+          agentRuns.push(run);
+          break;
+        }
+      }
+    }
+  }
+
+  const handoffs: Handoff[] = transfers;
+  for (const draft of drafts.values()) {
+    const sends = draft.sendSpanIds;
+    const sendSet = sends.length > 8 ? new Set(sends) : undefined;
+    const isSend = (id: string) => (sendSet ? sendSet.has(id) : sends.includes(id));
+    for (let i = 0; i < draft.receives.length; i++) {
+      const receive = draft.receives[i]! as Mutable<HandoffReceive>;
+      let linked = isSend(receive.parentSpanId);
+      for (let j = 0; !linked && j < receive.links.length; j++) linked = isSend(receive.links[j]!.spanId);
+      receive.linkedToSend = linked;
+      // A parent outside the data came from the envelope's traceparent (this export holds only the receiving side).
+      receive.carriesRemoteContext =
+        linked ||
+        receive.links.length > 0 ||
+        sendSpanIds.has(receive.parentSpanId) ||
+        (receive.parentSpanId !== '' && !index.has(receive.parentSpanId));
+    }
+    draft.receives.sort(compareRefs);
+    draft.acks.sort((a, b) => a.atMs - b.atMs || compareRefs(a, b));
+    // An ack whose send and receive fell outside the group tells nothing on its own.
+    if (!draft.send && draft.receives.length === 0) continue;
+    handoffs.push({
+      id: draft.id,
+      taskId: draft.taskId,
+      source: draft.source ?? 'unknown',
+      target: draft.target ?? 'unknown',
+      send: draft.send,
+      sendCount: sends.length,
+      receives: draft.receives,
+      acks: draft.acks,
+      kind: 'message',
+      dialect: draft.dialect,
+      inferred: false,
+    });
+  }
+  handoffs.sort((a, b) => compareRefs(a.send ?? a.receives[0]!, b.send ?? b.receives[0]!) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  stateAccesses.sort(compareRefs);
+  events.sort(compareRefs);
+  agentRuns.sort(compareRefs);
+
+  const timed: TimedSpan[] = new Array(spans.length);
+  for (let i = 0; i < spans.length; i++) {
+    const span = spans[i]!;
+    const role = roles.get(span.spanId);
+    timed[i] = {
+      traceId: span.traceId,
+      spanId: span.spanId,
+      startMs: span.startMs,
+      endMs: span.endMs,
+      parentSpanId: span.parentSpanId,
+      name: span.name,
+      role: role?.role ?? '',
+      agent: role?.agent,
+    };
+  }
+
+  return {
+    traceIds: [...traceIds].sort(),
+    spanCount: spans.length,
+    horizon: {
+      startMs: Number.isFinite(startMs) ? startMs : 0,
+      endMs: Number.isFinite(endMs) ? endMs : 0,
+    },
+    handoffs,
+    stateAccesses,
+    events,
+    agentRuns,
+    spans: timed,
+    conventionsVersions: [],
+    dialects,
+    wholeMsSpans,
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * Typed reads of span attributes, shared by the dialects. OTLP/JSON carries
+ * int64 as strings, so numbers are accepted in either form.
+ */
+import type { AttributeValue } from '../../model/span-record.js';
+
+export type Attributes = Readonly<Record<string, AttributeValue>>;
+
+export function readString(attrs: Attributes, key: string): string | undefined {
+  const v = attrs[key];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** A non-empty string, or undefined. */
+export function readName(attrs: Attributes, key: string): string | undefined {
+  const v = attrs[key];
+  return typeof v === 'string' && v.length > 0 ? v : undefined;
+}
+
+export function readNumber(attrs: Attributes, key: string): number | undefined {
+  const v = attrs[key];
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (typeof v === 'string' && v.length > 0) {
+    const n = Number(v);
+    return Number.isFinite(n) ? n : undefined;
+  }
+  return undefined;
+}
+
+export function readBoolean(attrs: Attributes, key: string): boolean | undefined {
+  const v = attrs[key];
+  return typeof v === 'boolean' ? v : undefined;
+}
+
+export function readStrings(attrs: Attributes, key: string): string[] | undefined {
+  const v = attrs[key];
+  if (!Array.isArray(v)) return undefined;
+  const out: string[] = [];
+  for (let i = 0; i < v.length; i++) if (typeof v[i] === 'string') out.push(v[i] as string);
+  return out;
+}
+
+/** Assigns only defined values, so optional fields stay absent rather than `undefined`. */
+export function put<T extends object, K extends keyof T>(target: T, key: K, value: T[K] | undefined): void {
+  if (value !== undefined) target[key] = value;
+}
