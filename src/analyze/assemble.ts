@@ -162,6 +162,8 @@ export function assembleHandoffModel(
           if (!draft.send || compareRefs(span, draft.send) < 0) {
             const send = { ...refOf(span), parentSpanId: span.parentSpanId } as Mutable<HandoffSend>;
             copyFacts(send as unknown as Record<string, unknown>, part);
+            const run = enclosingRun(span);
+            if (run !== undefined) send.agentRunSpanId = run;
             draft.send = send;
           }
           break;

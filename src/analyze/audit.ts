@@ -1,64 +1,115 @@
 /**
- * The audit: assembles spans into trace groups as they stream in, analyzes each
- * group once it is complete (detectors, edge latency, task summary), and keeps
- * only results, so memory is bounded by the open traces, not the input size.
+ * The Auditor: spans in, findings and coordination cost out, for a file audit
+ * and a live view alike (one path, tested both ways).
  *
- * A group is the traces joined by span links (a receive that links to its send
- * in another trace). A group is complete when the input ends, or, while
- * streaming, when nothing of it has ended within `idleMs` of the newest span
- * seen (like the Collector's tail sampler waits `decision_wait`).
+ * Spans are assembled into trace groups as they stream in (traces joined by
+ * span links, as a receive links to its send in another trace). A group closes
+ * when nothing of it has ended within `idleMs` of the clock (the newest span
+ * seen, or the time given to `advance`), like the Collector's tail sampler
+ * waits `decision_wait`, or when the input ends. Each closed group is read by
+ * the dialects, assembled into a model, and given to every rule; rules about
+ * shared state index the whole input and report once the data before a time
+ * is complete. Only results are kept: spans of closed groups are dropped, the
+ * sets of closed traces and counted handoffs are forgotten after
+ * `retentionMs` of data time, latencies live in mergeable sketches and every
+ * list is capped, so memory stays bounded over hours.
+ *
+ * "Now", for checks that depend on it (never-acknowledged handoffs), is the
+ * end of all input (the watermark) unless `now` is given.
  */
-import { DirectedGraph } from 'graphology';
-import { hasCycle } from 'graphology-dag';
 import {
   AUDIT_REPORT_VERSION,
   type AuditReport,
+  type DialectSummary,
   type InputProblem,
   type RuleSummary,
   type TaskSummary,
 } from '../model/audit-report.js';
-import { BATON_OPERATION } from '../model/attributes.js';
-import { compareFindings, SEVERITY_RANK, type Finding, type NotEvaluated, type Severity } from '../model/finding.js';
+import { compareFindings, SEVERITY_RANK, type DetectorResult, type Finding, type Severity } from '../model/finding.js';
 import type { HandoffGraph } from '../model/handoff-model.js';
-import type { SpanRecord } from '../model/span-record.js';
-import { findCyclePath } from '../graph/cycle-path.js';
+import type { AttributeValue, SpanRecord } from '../model/span-record.js';
 import { buildHandoffGraph } from './build-graph.js';
 import { buildHandoffModel } from './build-model.js';
+import type { Dialect } from './dialects/dialect.js';
+import { DIALECTS, DIALECT_IDS, dialectById } from './dialects/index.js';
 import { DETECTORS, RULE_IDS, type RuleId, type RuleOptionsMap } from './detectors/index.js';
-import { EdgeStatsAccumulator, SampleBuffer, summarizeTask } from './latency.js';
+import type { RuleRun } from './detectors/rule.js';
+import { EdgeStatsAccumulator, newLatencySketch, summarizeSketch, summarizeTask, type EdgeDelta } from './latency.js';
+import type { LatencySketch } from './latency-sketch.js';
 
 /** Per-rule settings: `false` turns a rule off; an object passes its options. */
 export type RuleSettings = { readonly [R in RuleId]?: false | RuleOptionsMap[R] };
 
+/** What the Auditor pushes as results become known. */
+export type AuditUpdate =
+  | {
+      /** A trace group closed and was analyzed. */
+      readonly kind: 'group';
+      readonly traceIds: readonly string[];
+      readonly spans: number;
+      /** Findings of the rules that look at one group at a time. */
+      readonly findings: readonly Finding[];
+      /** What each edge gained. */
+      readonly edges: readonly EdgeDelta[];
+      readonly task: TaskSummary | null;
+    }
+  | {
+      /** Findings settled by time passing or the input ending (state rules, acknowledgements). */
+      readonly kind: 'findings';
+      readonly findings: readonly Finding[];
+    };
+
 /** Options of {@link Auditor}. */
 export interface AuditOptions {
   readonly rules?: RuleSettings;
-  /** Run only these rules (after `rules` settings). Default: all. */
+  /** Run only these rules (after `rules` settings); the others are reported as off. Default: all. */
   readonly only?: readonly RuleId[];
   /**
-   * The time "now" for checks that depend on it (never-acknowledged handoffs).
-   * Default: each group's own horizon end, so a file audits the same whenever it runs.
+   * The time "now" for checks that depend on it (never-acknowledged handoffs),
+   * ms since the epoch. Default: the end of all input (the latest span end, or
+   * the latest time given to `advance`).
    */
   readonly now?: number;
-  /** Close a streaming group after this long (trace time) with nothing new. Default 300 000 (5 min). */
+  /** Read every trace group with this dialect only (an id of DIALECT_IDS). Default: detect per span. */
+  readonly dialect?: string;
+  /** Close a group after this long (data time, or the clock of `advance`) with nothing new. Default 300 000 (5 min). */
   readonly idleMs?: number;
-  /** Close the oldest groups early when more spans than this are open. Default 1 000 000. */
+  /**
+   * Close the oldest groups early when more spans than this are open (memory
+   * bound). A trace cut this way is counted in `inputs.splitTraces`. Default 2 000 000.
+   */
   readonly maxOpenSpans?: number;
+  /** How long (data time) closed traces and counted handoffs are remembered, to join late spans. Default 3 600 000 (1 h). */
+  readonly retentionMs?: number;
   /** Findings kept in the report (rule counts stay exact). Default 10 000. */
   readonly maxFindings?: number;
   /** Tasks kept in detail, slowest first. Default 20. */
   readonly slowestTasks?: number;
+  /** Called with each result as it becomes known (live views). */
+  readonly onUpdate?: (update: AuditUpdate) => void;
 }
 
 interface OpenTrace {
   spans: SpanRecord[];
+  /** Spans before this index have been reduced to what the dialects read. */
+  compacted: number;
+  minStartMs: number;
   maxEndMs: number;
 }
 
-interface RuleTally {
+interface RuleState {
+  readonly id: RuleId;
+  readonly run: RuleRun | undefined;
   findings: number;
   checked: number;
-  notEvaluated: Map<string, number>;
+  readonly notEvaluated: Map<string, number>;
+}
+
+/** A handoff that closed without an acknowledgement and has a budget: a failure of its edge if none comes in time. */
+interface Unacked {
+  readonly source: string;
+  readonly target: string;
+  readonly deadlineMs: number;
 }
 
 /** Union-find over trace ids, for grouping traces joined by links. */
@@ -87,48 +138,80 @@ class TraceUnion {
     if (ra !== rb) this.#parent.set(rb, ra);
   }
 
-  forget(id: string): void {
-    this.#parent.delete(id);
+  /** Forgets a whole closed group at once (all its members are leaving). */
+  forget(ids: readonly string[]): void {
+    for (const id of ids) this.#parent.delete(id);
   }
 }
 
-/** Streams spans in, produces an AuditReport at the end. Pure: no I/O, no clock. */
+/**
+ * Streams spans in; `advance` moves the clock, `snapshot` reports without
+ * closing anything, `finish` ends the input and reports. Pure: no I/O, no clock
+ * of its own.
+ */
 export class Auditor {
   readonly #options: AuditOptions;
-  readonly #rules: { id: RuleId; options: object }[] = [];
+  readonly #dialects: readonly Dialect[];
+  readonly #keepAttribute: (name: string) => boolean;
+  readonly #rules: RuleState[] = [];
   readonly #open = new Map<string, OpenTrace>();
   readonly #union = new TraceUnion();
-  readonly #closed = new Set<string>();
+  /** Closed traces, with the data time they closed at (forgotten after retentionMs). */
+  readonly #closed = new Map<string, number>();
+  readonly #split = new Set<string>();
   readonly #edges = new EdgeStatsAccumulator();
-  readonly #tallies = new Map<RuleId, RuleTally>();
+  readonly #unacked = new Map<string, Unacked>();
   readonly #findings: Finding[] = [];
   readonly #severityCounts: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
-  readonly #shares = new SampleBuffer();
+  readonly #shares: LatencySketch = newLatencySketch();
   readonly #slowest: TaskSummary[] = [];
   readonly #agents = new Set<string>();
-  readonly #globalEdges = new DirectedGraph();
   readonly #handoffEdges = new Set<string>();
   readonly #dependencyEdges = new Map<string, { readonly source: string; readonly target: string }>();
+  readonly #cycles = new Map<string, readonly string[]>();
   readonly #versions = new Set<string>();
+  readonly #dialectUsage = new Map<string, { spans: number; interpreted: number; traceGroups: number }>();
+  /** Task ids seen, with the data time last seen (forgotten after retentionMs; the count stays). */
+  readonly #taskIds = new Map<string, number>();
   readonly #problems: InputProblem[] = [];
+  #tasks = 0;
   #findingsTruncated = 0;
   #openSpans = 0;
   #watermarkMs = Number.NEGATIVE_INFINITY;
+  #clockMs = Number.NEGATIVE_INFINITY;
+  #startMs = Number.POSITIVE_INFINITY;
   #spans = 0;
-  #batonSpans = 0;
+  #wholeMsSpans = 0;
   #groups = 0;
   #traces = 0;
-  #tasks = 0;
   #batchesSinceSweep = 0;
+  #finished = false;
 
   constructor(options: AuditOptions = {}) {
     this.#options = options;
+    if (options.dialect !== undefined) {
+      const dialect = dialectById(options.dialect);
+      if (!dialect) throw new TypeError(`Auditor: unknown dialect "${options.dialect}"; one of ${DIALECT_IDS.join(', ')}`);
+      this.#dialects = [dialect];
+    } else {
+      this.#dialects = DIALECTS;
+    }
+    const prefixes = this.#dialects.flatMap((d) => d.attributePrefixes);
+    this.#keepAttribute = (name) => {
+      for (let i = 0; i < prefixes.length; i++) if (name.startsWith(prefixes[i]!)) return true;
+      return false;
+    };
     for (const id of RULE_IDS) {
       const setting = options.rules?.[id];
-      if (setting === false) continue;
-      if (options.only && !options.only.includes(id)) continue;
-      this.#rules.push({ id, options: setting ?? {} });
-      this.#tallies.set(id, { findings: 0, checked: 0, notEvaluated: new Map() });
+      const on = setting !== false && (!options.only || options.only.includes(id));
+      const ruleOptions = (setting || {}) as never;
+      this.#rules.push({
+        id,
+        run: on ? (DETECTORS[id].rule.create as (o: never) => RuleRun)(ruleOptions) : undefined,
+        findings: 0,
+        checked: 0,
+        notEvaluated: new Map(),
+      });
     }
   }
 
@@ -139,22 +222,26 @@ export class Auditor {
 
   /** Adds a batch of spans; may analyze groups that became complete. */
   addSpans(batch: readonly SpanRecord[]): void {
+    if (this.#finished) throw new Error('Auditor: addSpans after finish()');
     for (let i = 0; i < batch.length; i++) {
       const span = batch[i]!;
       this.#spans++;
-      if (span.attributes[BATON_OPERATION] !== undefined) this.#batonSpans++;
-      if (this.#closed.has(span.traceId)) {
-        // A late span of an analyzed trace: analyze it as its own group rather than lose it.
-        this.#closed.delete(span.traceId);
-      }
+      if (span.startMs === Math.floor(span.startMs) && span.endMs === Math.floor(span.endMs)) this.#wholeMsSpans++;
+      if (span.startMs < this.#startMs) this.#startMs = span.startMs;
       let trace = this.#open.get(span.traceId);
       if (!trace) {
-        trace = { spans: [], maxEndMs: span.endMs };
+        if (this.#closed.has(span.traceId)) {
+          // A late span of an analyzed trace: analyzed as a group of its own rather than lost, and said.
+          this.#closed.delete(span.traceId);
+          this.#split.add(span.traceId);
+        }
+        trace = { spans: [], compacted: 0, minStartMs: span.startMs, maxEndMs: span.endMs };
         this.#open.set(span.traceId, trace);
         this.#union.add(span.traceId);
       }
       trace.spans.push(span);
       if (span.endMs > trace.maxEndMs) trace.maxEndMs = span.endMs;
+      if (span.startMs < trace.minStartMs) trace.minStartMs = span.startMs;
       if (span.endMs > this.#watermarkMs) this.#watermarkMs = span.endMs;
       this.#openSpans++;
       const links = span.links;
@@ -166,67 +253,108 @@ export class Auditor {
       }
     }
     // Sweeping costs a pass over open traces; do it every few batches or under memory pressure.
-    if (++this.#batchesSinceSweep >= 64 || this.#openSpans > (this.#options.maxOpenSpans ?? 1_000_000)) {
+    if (++this.#batchesSinceSweep >= 64 || this.#openSpans > this.#maxOpenSpans()) {
       this.#batchesSinceSweep = 0;
       this.#sweep(false);
     }
   }
 
-  /** Analyzes every open group and returns the report. */
+  /**
+   * Moves the clock to `nowMs` (a live view calls this every few hundred ms):
+   * closes groups idle for `idleMs`, and reports what time settles
+   * (handoffs whose budget ran out unacknowledged).
+   */
+  advance(nowMs: number): void {
+    if (this.#finished) return;
+    if (nowMs > this.#clockMs) this.#clockMs = nowMs;
+    this.#sweep(false);
+  }
+
+  /** The report so far: a copy that later spans do not change; closes nothing. */
+  snapshot(): AuditReport {
+    return this.#report(false);
+  }
+
+  /** Ends the input: analyzes every open group, settles every rule and returns the final report. */
   finish(): AuditReport {
-    this.#sweep(true);
+    if (!this.#finished) {
+      this.#sweep(true);
+      const now = this.#nowMs();
+      for (const rule of this.#rules) if (rule.run?.finish) this.#tally(rule, rule.run.finish(now), true);
+      for (const [, u] of this.#unacked) if (u.deadlineMs < now) this.#edges.addFailure(u.source, u.target);
+      this.#unacked.clear();
+      this.#finished = true;
+      this.#finalEdges = this.#edges.summarize(true);
+    }
+    return this.#report(true);
+  }
+
+  #finalEdges: ReturnType<EdgeStatsAccumulator['summarize']> | undefined;
+
+  #maxOpenSpans(): number {
+    return this.#options.maxOpenSpans ?? 2_000_000;
+  }
+
+  /** The time checks take as now: `now` if given, else the end of all input seen (or the clock, if later). */
+  #nowMs(): number {
+    if (this.#options.now !== undefined) return this.#options.now;
+    const t = Math.max(this.#watermarkMs, this.#clockMs);
+    return Number.isFinite(t) ? t : 0;
+  }
+
+  #report(final: boolean): AuditReport {
     const rules: RuleSummary[] = [];
-    for (const { id } of this.#rules) {
-      const tally = this.#tallies.get(id)!;
-      const notEvaluated: NotEvaluated[] = [];
-      for (const [reason, count] of tally.notEvaluated) notEvaluated.push({ reason, count });
+    for (const rule of this.#rules) {
+      const entry = DETECTORS[rule.id];
+      const notEvaluated: { count: number; reason: string }[] = [];
+      for (const [reason, count] of rule.notEvaluated) notEvaluated.push({ reason, count });
+      const status = rule.run === undefined ? 'off' : rule.checked === 0 ? 'could-not-run' : 'ran';
       rules.push({
-        ruleId: id,
-        findings: tally.findings,
-        checked: tally.checked,
+        ruleId: rule.id,
+        description: entry.description,
+        severity: entry.maxSeverity,
+        status,
+        findings: rule.findings,
+        checked: rule.checked,
         notEvaluated,
-        couldNotRun: tally.checked === 0,
+        couldNotRun: status === 'could-not-run',
       });
     }
-    this.#findings.sort(compareFindings);
-    const cycles: string[][] = [];
-    // Rebuilt in sorted order: which cycles are found must not depend on the order spans arrived in.
-    const work = new DirectedGraph();
-    for (const node of [...this.#globalEdges.nodes()].sort()) work.addNode(node);
-    const edgeList: [string, string][] = [];
-    this.#globalEdges.forEachEdge((_e, _a, source, target) => void edgeList.push([source, target]));
-    edgeList.sort((a, b) => a[0].localeCompare(b[0]) || a[1].localeCompare(b[1]));
-    for (const [source, target] of edgeList) work.addDirectedEdge(source, target);
-    while (cycles.length < 20 && hasCycle(work)) {
-      const path = findCyclePath(work);
-      if (!path) break;
-      cycles.push(path);
-      work.dropEdge(path[path.length - 2]!, path[path.length - 1]!);
+    const dialects: DialectSummary[] = [];
+    for (const dialect of this.#dialects) {
+      const usage = this.#dialectUsage.get(dialect.id);
+      if (usage) dialects.push({ id: dialect.id, ...usage });
     }
+    const cycles = [...this.#cycles.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, path]) => [...path]);
+    const hasData = this.#spans > 0;
     return {
       reportVersion: AUDIT_REPORT_VERSION,
       inputs: {
         spans: this.#spans,
         traces: this.#traces,
         traceGroups: this.#groups,
-        batonSpans: this.#batonSpans,
+        dialects,
         conventionsVersions: [...this.#versions].sort(),
-        problems: this.#problems,
+        problems: [...this.#problems],
+        horizon: hasData ? { startMs: this.#startMs, endMs: this.#watermarkMs } : null,
+        nowMs: hasData || this.#options.now !== undefined ? this.#nowMs() : null,
+        wholeMsSpans: this.#wholeMsSpans,
+        splitTraces: this.#split.size,
       },
-      findings: this.#findings,
+      findings: [...this.#findings].sort(compareFindings),
       findingsTruncated: this.#findingsTruncated,
       rules,
-      edges: this.#edges.summarize(),
+      edges: final && this.#finalEdges ? this.#finalEdges : this.#edges.summarize(false),
       agents: [...this.#agents].sort(),
       dependencies: [...this.#dependencyEdges]
         .filter(([key]) => !this.#handoffEdges.has(key))
         .map(([, edge]) => edge)
-        .sort((a, b) => a.source.localeCompare(b.source) || a.target.localeCompare(b.target)),
+        .sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : a.target < b.target ? -1 : a.target > b.target ? 1 : 0)),
       cycles,
       tasks: {
         count: this.#tasks,
-        coordinationShare: this.#shares.summarize(),
-        slowest: this.#slowest,
+        coordinationShare: summarizeSketch(this.#shares),
+        slowest: [...this.#slowest],
       },
       severityCounts: { ...this.#severityCounts },
     };
@@ -234,30 +362,86 @@ export class Auditor {
 
   #sweep(all: boolean): void {
     const idle = this.#options.idleMs ?? 300_000;
-    const cutoff = this.#watermarkMs - idle;
-    const groups = new Map<string, { traces: string[]; maxEndMs: number }>();
+    const clock = Math.max(this.#watermarkMs, this.#clockMs);
+    const cutoff = clock - idle;
+    const groups = new Map<string, { traces: string[]; maxEndMs: number; minStartMs: number; spans: number }>();
     for (const [traceId, trace] of this.#open) {
       const root = this.#union.find(traceId);
       let group = groups.get(root);
-      if (!group) groups.set(root, (group = { traces: [], maxEndMs: Number.NEGATIVE_INFINITY }));
+      if (!group) groups.set(root, (group = { traces: [], maxEndMs: Number.NEGATIVE_INFINITY, minStartMs: Number.POSITIVE_INFINITY, spans: 0 }));
       group.traces.push(traceId);
+      group.spans += trace.spans.length;
       if (trace.maxEndMs > group.maxEndMs) group.maxEndMs = trace.maxEndMs;
+      if (trace.minStartMs < group.minStartMs) group.minStartMs = trace.minStartMs;
     }
-    const ready: { traces: string[]; maxEndMs: number }[] = [];
-    for (const group of groups.values()) if (all || group.maxEndMs < cutoff) ready.push(group);
-    // Over the memory cap: close the oldest groups too, until under half the cap.
-    const cap = this.#options.maxOpenSpans ?? 1_000_000;
+    const ready: { traces: string[]; maxEndMs: number; minStartMs: number; spans: number }[] = [];
+    const rest: typeof ready = [];
+    for (const group of groups.values()) (all || group.maxEndMs < cutoff ? ready : rest).push(group);
+    // Over the memory cap: close the oldest groups too, until under half the cap, and say so.
+    const cap = this.#maxOpenSpans();
     if (!all && this.#openSpans > cap) {
-      const rest = [...groups.values()].filter((g) => !ready.includes(g)).sort((a, b) => a.maxEndMs - b.maxEndMs);
+      rest.sort((a, b) => a.maxEndMs - b.maxEndMs);
       let open = this.#openSpans;
-      for (const g of ready) for (const t of g.traces) open -= this.#open.get(t)!.spans.length;
-      for (const g of rest) {
-        if (open <= cap / 2) break;
+      for (const g of ready) open -= g.spans;
+      while (rest.length > 0 && open > cap / 2) {
+        const g = rest.shift()!;
         ready.push(g);
-        for (const t of g.traces) open -= this.#open.get(t)!.spans.length;
+        open -= g.spans;
+        for (const t of g.traces) this.#split.add(t);
       }
     }
+    // Sorted so results do not depend on the order groups were found in.
+    ready.sort((a, b) => a.minStartMs - b.minStartMs || (a.traces[0]! < b.traces[0]! ? -1 : 1));
     for (const group of ready) this.#analyzeGroup(group.traces);
+    if (all) return;
+    // What stays open is reduced to what the dialects read, so in-flight traces cost little.
+    for (const group of rest) for (const t of group.traces) this.#compact(this.#open.get(t)!);
+    // Everything ending before this has been seen: no open group starts earlier, and late data is bounded by idleMs.
+    let completeBefore = cutoff;
+    for (const group of rest) if (group.minStartMs < completeBefore) completeBefore = group.minStartMs;
+    if (!Number.isFinite(completeBefore)) return;
+    if (this.#options.now === undefined || completeBefore < this.#options.now) {
+      for (const rule of this.#rules) if (rule.run?.advance) this.#tally(rule, rule.run.advance(completeBefore), true);
+    }
+    for (const [id, u] of this.#unacked) {
+      if (u.deadlineMs >= completeBefore) continue;
+      this.#edges.addFailure(u.source, u.target);
+      this.#unacked.delete(id);
+    }
+    const retention = this.#options.retentionMs ?? 3_600_000;
+    const forgetBefore = completeBefore - retention;
+    this.#edges.settle(forgetBefore);
+    for (const [id, at] of this.#closed) if (at < forgetBefore) this.#closed.delete(id);
+    for (const [id, at] of this.#taskIds) if (at < forgetBefore) this.#taskIds.delete(id);
+  }
+
+  #compact(trace: OpenTrace): void {
+    const spans = trace.spans;
+    for (let i = trace.compacted; i < spans.length; i++) spans[i] = this.#compactSpan(spans[i]!);
+    trace.compacted = spans.length;
+  }
+
+  /** The span with only the attributes some dialect reads, and no events or resource. */
+  #compactSpan(span: SpanRecord): SpanRecord {
+    const attributes: Record<string, AttributeValue> = Object.create(null) as Record<string, AttributeValue>;
+    for (const name in span.attributes) if (this.#keepAttribute(name)) attributes[name] = span.attributes[name]!;
+    return {
+      traceId: span.traceId,
+      spanId: span.spanId,
+      parentSpanId: span.parentSpanId,
+      name: span.name,
+      kind: span.kind,
+      startMs: span.startMs,
+      endMs: span.endMs,
+      statusCode: span.statusCode,
+      statusMessage: '',
+      attributes,
+      links: span.links,
+      events: [],
+      resource: EMPTY,
+      scopeName: span.scopeName,
+      source: span.source,
+    };
   }
 
   #analyzeGroup(traceIds: readonly string[]): void {
@@ -271,68 +455,95 @@ export class Auditor {
         for (let i = 0; i < list.length; i++) spans.push(list[i]!);
       }
     }
+    const closedAt = Number.isFinite(this.#watermarkMs) ? this.#watermarkMs : 0;
     for (const id of traceIds) {
       this.#openSpans -= this.#open.get(id)!.spans.length;
       this.#open.delete(id);
-      this.#union.forget(id);
-      this.#closed.add(id);
+      this.#closed.set(id, closedAt);
     }
+    this.#union.forget(traceIds);
     this.#groups++;
     this.#traces += traceIds.length;
-    const model = buildHandoffModel(spans);
+    const model = buildHandoffModel(spans, { dialects: this.#dialects });
     for (const v of model.conventionsVersions) this.#versions.add(v);
-    const graph = buildHandoffGraph(model);
-    this.#analyzeGraph(graph);
+    for (const usage of model.dialects) {
+      let total = this.#dialectUsage.get(usage.id);
+      if (!total) this.#dialectUsage.set(usage.id, (total = { spans: 0, interpreted: 0, traceGroups: 0 }));
+      total.spans += usage.spans;
+      total.interpreted += usage.interpreted;
+      total.traceGroups++;
+    }
+    this.#analyzeGraph(buildHandoffGraph(model), traceIds);
   }
 
-  #analyzeGraph(handoffGraph: HandoffGraph): void {
+  #analyzeGraph(handoffGraph: HandoffGraph, traceIds: readonly string[]): void {
     const { model, graph } = handoffGraph;
-    graph.forEachNode((node) => {
-      this.#agents.add(node);
-      this.#globalEdges.mergeNode(node);
-    });
-    graph.forEachEdge((_e, _a, source, target) => {
-      this.#globalEdges.mergeEdge(source, target);
-      this.#handoffEdges.add(`${source}\u0000${target}`);
-    });
+    graph.forEachNode((node) => void this.#agents.add(node));
+    graph.forEachEdge((_e, _a, source, target) => void this.#handoffEdges.add(`${source}\u0000${target}`));
     // Declared dependencies are wait-for edges (dependency → dependent, the way data flows):
     // a deadlock is a cycle of them even when no handoff on it ever happened.
     for (const run of model.agentRuns) {
       for (const dependency of run.dependsOn) {
         if (dependency === run.agent) continue;
         this.#agents.add(dependency);
-        this.#globalEdges.mergeNode(dependency);
-        this.#globalEdges.mergeNode(run.agent);
-        this.#globalEdges.mergeEdge(dependency, run.agent);
         this.#dependencyEdges.set(`${dependency}\u0000${run.agent}`, { source: dependency, target: run.agent });
       }
     }
-    this.#edges.add(handoffGraph);
-    const maxFindings = this.#options.maxFindings ?? 10_000;
-    for (const { id, options } of this.#rules) {
-      const detectorOptions = id === 'ack-timeout' && this.#options.now !== undefined ? { now: this.#options.now, ...options } : options;
-      const result = (DETECTORS[id].detect as (g: HandoffGraph, o: object) => ReturnType<(typeof DETECTORS)[typeof id]['detect']>)(
-        handoffGraph,
-        detectorOptions,
-      );
-      const tally = this.#tallies.get(id)!;
-      tally.checked += result.checked;
-      tally.findings += result.findings.length;
-      for (const ne of result.notEvaluated) tally.notEvaluated.set(ne.reason, (tally.notEvaluated.get(ne.reason) ?? 0) + ne.count);
-      for (const finding of result.findings) {
-        this.#severityCounts[finding.severity]++;
-        if (this.#findings.length < maxFindings) this.#findings.push(finding);
-        else this.#findingsTruncated++;
+    const edgeDeltas = this.#edges.add(handoffGraph);
+    for (const handoff of model.handoffs) {
+      if (handoff.acks.length > 0) {
+        this.#unacked.delete(handoff.id);
+        continue;
       }
+      const budget = handoff.send?.timeoutBudgetMs;
+      if (handoff.kind !== 'message' || !handoff.send || budget === undefined) continue;
+      this.#unacked.set(handoff.id, { source: handoff.source, target: handoff.target, deadlineMs: handoff.send.startMs + budget });
     }
+    const now = this.#nowMs();
+    const groupFindings: Finding[] = [];
+    for (const rule of this.#rules) {
+      if (!rule.run) continue;
+      const result = rule.run.group(handoffGraph, now);
+      this.#tally(rule, result, false);
+      for (const finding of result.findings) groupFindings.push(finding);
+    }
+    let task: TaskSummary | null = null;
     if (model.agentRuns.length > 0 || model.handoffs.length > 0) {
-      const task = summarizeTask(model);
+      task = summarizeTask(model);
       if (task) {
-        this.#tasks++;
-        this.#shares.push(task.coordinationShare);
+        this.#countTask(task.taskId, model.horizon.endMs);
+        this.#shares.add(task.coordinationShare);
         this.#keepSlowest(task);
       }
     }
+    this.#options.onUpdate?.({ kind: 'group', traceIds: [...traceIds], spans: model.spanCount, findings: groupFindings, edges: edgeDeltas, task });
+  }
+
+  /** Tasks are keyed by task id across groups: a task whose trace context was lost counts once. */
+  #countTask(taskId: string | null, atMs: number): void {
+    if (taskId === null) {
+      this.#tasks++;
+      return;
+    }
+    if (!this.#taskIds.has(taskId)) this.#tasks++;
+    this.#taskIds.set(taskId, atMs);
+  }
+
+  #tally(rule: RuleState, result: DetectorResult, push: boolean): void {
+    rule.checked += result.checked;
+    rule.findings += result.findings.length;
+    for (const ne of result.notEvaluated) rule.notEvaluated.set(ne.reason, (rule.notEvaluated.get(ne.reason) ?? 0) + ne.count);
+    const maxFindings = this.#options.maxFindings ?? 10_000;
+    for (const finding of result.findings) {
+      this.#severityCounts[finding.severity]++;
+      if (this.#findings.length < maxFindings) this.#findings.push(finding);
+      else this.#findingsTruncated++;
+      if (finding.path && this.#cycles.size < 20) {
+        const key = finding.path.join('\u0000');
+        if (!this.#cycles.has(key)) this.#cycles.set(key, finding.path);
+      }
+    }
+    if (push && result.findings.length > 0) this.#options.onUpdate?.({ kind: 'findings', findings: [...result.findings] });
   }
 
   #keepSlowest(task: TaskSummary): void {
@@ -348,6 +559,8 @@ export class Auditor {
     this.#slowest.sort(compareSlowestFirst);
   }
 }
+
+const EMPTY: Readonly<Record<string, AttributeValue>> = Object.freeze(Object.create(null) as Record<string, AttributeValue>);
 
 /** Audits a stream of span batches (from ingest) and returns the report. */
 export async function auditSpans(

@@ -1,6 +1,8 @@
 /**
  * Walks handoff chains: the hop into an agent before it handed off again.
  * A chain is A → B → C when B received from A before sending to C, in the same task.
+ * Lookups are binary searches over per-(task, agent) arrival times, so a
+ * 10k-lap loop or a 100k-deep chain costs n log n, not n².
  */
 import type { Handoff, HandoffModel } from '../model/handoff-model.js';
 
@@ -14,21 +16,29 @@ export function handoffArrivalMs(handoff: Handoff): number {
   return handoff.receives[0]?.startMs ?? handoff.send?.startMs ?? 0;
 }
 
+interface ArrivalList {
+  readonly handoffs: Handoff[];
+  arrivals: Float64Array;
+}
+
 /** Index of handoffs by (task, target), each list in arrival order. */
 export class ChainIndex {
-  readonly #into = new Map<string, Handoff[]>();
+  readonly #into = new Map<string, ArrivalList>();
+  readonly #model: HandoffModel;
 
   constructor(model: HandoffModel) {
+    this.#model = model;
     for (const handoff of model.handoffs) {
       const key = `${handoff.taskId ?? ''}\u0000${handoff.target}`;
       let list = this.#into.get(key);
-      if (!list) {
-        list = [];
-        this.#into.set(key, list);
-      }
-      list.push(handoff);
+      if (!list) this.#into.set(key, (list = { handoffs: [], arrivals: new Float64Array(0) }));
+      list.handoffs.push(handoff);
     }
-    for (const list of this.#into.values()) list.sort((a, b) => handoffArrivalMs(a) - handoffArrivalMs(b));
+    for (const list of this.#into.values()) {
+      // Stable: equal arrival times keep model order (send start, then span id).
+      list.handoffs.sort((a, b) => handoffArrivalMs(a) - handoffArrivalMs(b));
+      list.arrivals = Float64Array.from(list.handoffs, handoffArrivalMs);
+    }
   }
 
   /** The latest handoff into `handoff.source` of the same task that arrived before `handoff` left. */
@@ -36,18 +46,23 @@ export class ChainIndex {
     const list = this.#into.get(`${handoff.taskId ?? ''}\u0000${handoff.source}`);
     if (!list) return undefined;
     const leftAt = handoffStartMs(handoff);
-    let found: Handoff | undefined;
-    for (let i = 0; i < list.length; i++) {
-      const candidate = list[i]!;
-      if (candidate === handoff) continue;
-      if (handoffArrivalMs(candidate) <= leftAt) found = candidate;
-      else break;
+    const arrivals = list.arrivals;
+    let lo = 0;
+    let hi = arrivals.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (arrivals[mid]! <= leftAt) lo = mid + 1;
+      else hi = mid;
     }
-    return found;
+    for (let i = lo - 1; i >= 0; i--) {
+      const candidate = list.handoffs[i]!;
+      if (candidate !== handoff) return candidate;
+    }
+    return undefined;
   }
 
   /** Chains ending at each handoff that no later hop continues, earliest hop first. */
-  chains(model: HandoffModel): Handoff[][] {
+  chains(model: HandoffModel = this.#model): Handoff[][] {
     const continued = new Set<Handoff>();
     const previous = new Map<Handoff, Handoff>();
     for (const handoff of model.handoffs) {

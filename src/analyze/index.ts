@@ -3,11 +3,29 @@
  * Pure: no files, sockets, process or clock (src/ingest reads files; the CLI prints).
  */
 export { Auditor, auditSpans, hasFindingsAtOrAbove } from './audit.js';
-export type { AuditOptions, RuleSettings } from './audit.js';
+export type { AuditOptions, AuditUpdate, RuleSettings } from './audit.js';
 export { buildHandoffModel } from './build-model.js';
+export type { BuildModelOptions } from './build-model.js';
 export { buildHandoffGraph } from './build-graph.js';
-export { ChainIndex } from './chains.js';
-export { criticalPath, EdgeStatsAccumulator, percentile, SampleBuffer, summarizeTask } from './latency.js';
+export { DIALECTS, DIALECT_IDS, dialectById } from './dialects/index.js';
+export type {
+  AckPart,
+  AgentRunPart,
+  Dialect,
+  DialectContext,
+  DialectRecords,
+  DialectResult,
+  EventPart,
+  HandoffPart,
+  IgnoredSpan,
+  ReceivePart,
+  SendPart,
+  StateAccessPart,
+  TransferPart,
+} from './dialects/dialect.js';
+export type { RuleDefinition, RuleRun } from './detectors/rule.js';
+export { LatencySketch } from './latency-sketch.js';
+export type { EdgeDelta } from './latency.js';
 export { DETECTORS, RULE_IDS, isRuleId } from './detectors/index.js';
 export type { DetectorEntry, RuleId, RuleOptionsMap } from './detectors/index.js';
 export { detectAckTimeouts } from './detectors/ack-timeout.js';

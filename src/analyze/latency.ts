@@ -4,39 +4,23 @@
  * spent coordinating versus inside agents, with the critical path.
  */
 import type { CriticalPathSegment, EdgeStats, LatencySummary, TaskSummary } from '../model/audit-report.js';
+import { LatencySketch } from './latency-sketch.js';
 import type { AgentRunRecord, Handoff, HandoffGraph, HandoffModel, TimedSpan } from '../model/handoff-model.js';
 import { ChainIndex, handoffArrivalMs, handoffStartMs } from './chains.js';
 
-/** A growable Float64Array: one number per sample, no per-sample objects. */
-export class SampleBuffer {
-  #data = new Float64Array(16);
-  #length = 0;
+/** Relative accuracy of every latency sketch: percentiles are within 1% of the exact nearest-rank value. */
+export const LATENCY_RELATIVE_ACCURACY = 0.01;
 
-  push(value: number): void {
-    if (this.#length === this.#data.length) {
-      const next = new Float64Array(this.#data.length * 2);
-      next.set(this.#data);
-      this.#data = next;
-    }
-    this.#data[this.#length++] = value;
-  }
+/** A LatencySketch's summary in the report's shape (milliseconds, signed). */
+export function summarizeSketch(sketch: LatencySketch): LatencySummary | null {
+  const s = sketch.summarize();
+  if (!s) return null;
+  return { count: s.count, min: s.min, p50: s.p50, p95: s.p95, p99: s.p99, max: s.max, relativeError: sketch.relativeAccuracy };
+}
 
-  get length(): number {
-    return this.#length;
-  }
-
-  /** Nearest-rank percentiles over the samples so far; null when empty. */
-  summarize(): LatencySummary | null {
-    if (this.#length === 0) return null;
-    const sorted = this.#data.slice(0, this.#length).sort();
-    return {
-      count: this.#length,
-      p50: percentile(sorted, 0.5),
-      p95: percentile(sorted, 0.95),
-      p99: percentile(sorted, 0.99),
-      max: sorted[sorted.length - 1]!,
-    };
-  }
+/** A new sketch with the report's accuracy. */
+export function newLatencySketch(): LatencySketch {
+  return new LatencySketch({ relativeAccuracy: LATENCY_RELATIVE_ACCURACY });
 }
 
 /** Nearest-rank percentile of an ascending array. */
@@ -47,56 +31,83 @@ export function percentile(sorted: Float64Array | readonly number[], q: number):
 }
 
 interface EdgeAccumulator {
-  source: string;
-  target: string;
+  readonly source: string;
+  readonly target: string;
   handoffs: number;
-  latency: SampleBuffer;
-  ack: SampleBuffer;
-  validation: SampleBuffer;
+  transfers: number;
+  readonly latency: LatencySketch;
+  readonly ack: LatencySketch;
+  readonly validation: LatencySketch;
   failures: number;
   retries: number;
+  skewed: number;
+}
+
+/** A handoff as an edge delta: what one closed group added to one edge. */
+export interface EdgeDelta {
+  readonly source: string;
+  readonly target: string;
+  readonly handoffs: number;
+  /** Send → receive latencies of the handoffs counted, in milliseconds (signed). */
+  readonly latenciesMs: readonly number[];
 }
 
 /**
- * Accumulates edge statistics over any number of trace groups.
+ * Accumulates edge statistics over any number of trace groups, in mergeable
+ * sketches (bounded memory, stated relative error), keeping the sign of every
+ * latency: a negative one is clock skew, counted per edge, never folded into 0.
  *
  * Each handoff id is counted once. A handoff whose trace context was lost arrives
  * as two groups (its send, its receive); the group with the send counts it, in
  * whatever order they come, and a receive-only handoff counts only if no send of
- * it is ever seen (held until `summarize`), so results do not depend on input order.
+ * it is seen before it settles, so results do not depend on input order. Ids
+ * already counted are forgotten once settled (`settle`), so memory stays bounded.
  */
 export class EdgeStatsAccumulator {
   readonly #edges = new Map<string, EdgeAccumulator>();
-  /** Handoff ids already counted (about 100 bytes each: 10 MB per 100 000 handoffs). */
-  readonly #counted = new Set<string>();
+  /** Handoff ids already counted, with the time they were seen (for forgetting). */
+  readonly #counted = new Map<string, number>();
   /** Receive-only handoffs, by id, waiting to learn whether a send of theirs turns up. */
-  readonly #receiveOnly = new Map<string, { readonly source: string; readonly target: string; readonly handoff: Handoff }>();
+  readonly #receiveOnly = new Map<string, { readonly source: string; readonly target: string; readonly handoff: Handoff; readonly atMs: number }>();
 
-  add(handoffGraph: HandoffGraph): void {
+  /** Adds one closed group's handoffs; returns what each edge gained. */
+  add(handoffGraph: HandoffGraph): EdgeDelta[] {
     const { graph } = handoffGraph;
+    const deltas: EdgeDelta[] = [];
     graph.forEachEdge((_edge, attributes, source, target) => {
       const handoffs = attributes.handoffs;
+      let counted = 0;
+      const latencies: number[] = [];
       for (let i = 0; i < handoffs.length; i++) {
         const h = handoffs[i]!;
-        if (h.id.startsWith('span:')) {
-          this.#count(source, target, h);
+        const atMs = h.send?.startMs ?? h.receives[0]?.startMs ?? 0;
+        if (h.id.startsWith('span:') || h.kind === 'transfer') {
+          counted++;
+          this.#count(source, target, h, latencies);
         } else if (h.send) {
           if (this.#counted.has(h.id)) continue;
-          this.#counted.add(h.id);
+          this.#counted.set(h.id, atMs);
           this.#receiveOnly.delete(h.id);
-          this.#count(source, target, h);
+          counted++;
+          this.#count(source, target, h, latencies);
         } else if (!this.#counted.has(h.id)) {
           const held = this.#receiveOnly.get(h.id);
           // Of several receive-only sightings, the earliest stands in: deterministic whatever the order.
-          if (!held || (h.receives[0]?.startMs ?? 0) < (held.handoff.receives[0]?.startMs ?? 0)) {
-            this.#receiveOnly.set(h.id, { source, target, handoff: h });
-          }
+          if (!held || atMs < held.atMs) this.#receiveOnly.set(h.id, { source, target, handoff: h, atMs });
         }
       }
+      if (counted > 0) deltas.push({ source, target, handoffs: counted, latenciesMs: latencies });
     });
+    return deltas;
   }
 
-  #count(source: string, target: string, h: Handoff): void {
+  /** Counts a handoff that was never acknowledged within its budget as a failure of its edge. */
+  addFailure(source: string, target: string): void {
+    const acc = this.#edges.get(`${source}\u0000${target}`);
+    if (acc) acc.failures++;
+  }
+
+  #edge(source: string, target: string): EdgeAccumulator {
     const key = `${source}\u0000${target}`;
     let acc = this.#edges.get(key);
     if (!acc) {
@@ -104,53 +115,89 @@ export class EdgeStatsAccumulator {
         source,
         target,
         handoffs: 0,
-        latency: new SampleBuffer(),
-        ack: new SampleBuffer(),
-        validation: new SampleBuffer(),
+        transfers: 0,
+        latency: newLatencySketch(),
+        ack: newLatencySketch(),
+        validation: newLatencySketch(),
         failures: 0,
         retries: 0,
+        skewed: 0,
       };
       this.#edges.set(key, acc);
     }
+    return acc;
+  }
+
+  #count(source: string, target: string, h: Handoff, latencies: number[] | undefined): void {
+    const acc = this.#edge(source, target);
     acc.handoffs++;
+    if (h.kind === 'transfer') acc.transfers++;
     const send = h.send;
     const receive = h.receives[0];
-    if (send && receive) acc.latency.push(Math.max(0, receive.startMs - send.startMs));
+    let skewed = false;
+    if (send && receive) {
+      const latency = receive.startMs - send.startMs;
+      acc.latency.add(latency);
+      latencies?.push(latency);
+      if (latency < 0) skewed = true;
+    }
     const ack = h.acks[0];
-    if (ack && (ack.delayMs !== undefined || send)) acc.ack.push(ack.delayMs ?? Math.max(0, ack.atMs - send!.startMs));
+    if (ack && (ack.delayMs !== undefined || send)) {
+      const delay = ack.delayMs ?? ack.atMs - send!.startMs;
+      acc.ack.add(delay);
+      if (delay < 0) skewed = true;
+    }
+    if (skewed) acc.skewed++;
     const v = (send?.validation?.durationMs ?? 0) + (receive?.validation?.durationMs ?? 0);
-    if (send?.validation?.durationMs !== undefined || receive?.validation?.durationMs !== undefined) acc.validation.push(v);
-    const invalid =
-      (send?.validation !== undefined && send.validation.result !== 'valid') ||
-      h.receives.some((r) => r.validation !== undefined && r.validation.result !== 'valid');
+    if (send?.validation?.durationMs !== undefined || receive?.validation?.durationMs !== undefined) acc.validation.add(v);
+    let invalid = send?.validation !== undefined && send.validation.result !== 'valid';
+    for (let i = 0; !invalid && i < h.receives.length; i++) {
+      const r = h.receives[i]!;
+      invalid = r.validation !== undefined && r.validation.result !== 'valid';
+    }
     const budget = send?.timeoutBudgetMs;
-    const late = ack?.withinBudget === false || (budget !== undefined && ack?.delayMs !== undefined && ack.delayMs > budget);
+    const delay = ack?.delayMs ?? (ack && send ? ack.atMs - send.startMs : undefined);
+    const late = ack?.withinBudget === false || (budget !== undefined && ack?.withinBudget === undefined && delay !== undefined && delay > budget);
     if (invalid || late) acc.failures++;
     if ((send?.attempt ?? 1) > 1 || h.sendCount > 1 || h.receives.length > 1) acc.retries++;
   }
 
-  /** Edge statistics, sorted by source then target. */
-  summarize(): EdgeStats[] {
-    // Receive-only handoffs whose send never turned up count now.
-    for (const [id, { source, target, handoff }] of this.#receiveOnly) {
-      this.#counted.add(id);
-      this.#count(source, target, handoff);
+  /**
+   * Receive-only handoffs seen before `beforeMs` count now (their send did not
+   * turn up), and counted ids older than that are forgotten.
+   */
+  settle(beforeMs: number): void {
+    for (const [id, held] of this.#receiveOnly) {
+      if (held.atMs >= beforeMs) continue;
+      this.#receiveOnly.delete(id);
+      this.#counted.set(id, held.atMs);
+      this.#count(held.source, held.target, held.handoff, undefined);
     }
-    this.#receiveOnly.clear();
+    for (const [id, atMs] of this.#counted) if (atMs < beforeMs) this.#counted.delete(id);
+  }
+
+  /**
+   * Edge statistics so far, sorted by source then target. `final` first counts
+   * every receive-only handoff still held; otherwise (a snapshot) they wait, unchanged.
+   */
+  summarize(final = false): EdgeStats[] {
+    if (final) this.settle(Number.POSITIVE_INFINITY);
     const out: EdgeStats[] = [];
     for (const acc of this.#edges.values()) {
       out.push({
         source: acc.source,
         target: acc.target,
         handoffs: acc.handoffs,
-        latencyMs: acc.latency.summarize(),
-        ackLatencyMs: acc.ack.summarize(),
-        validationMs: acc.validation.summarize(),
+        latencyMs: summarizeSketch(acc.latency),
+        ackLatencyMs: summarizeSketch(acc.ack),
+        validationMs: summarizeSketch(acc.validation),
         failures: acc.failures,
         retries: acc.retries,
+        transfers: acc.transfers,
+        skewedSamples: acc.skewed,
       });
     }
-    return out.sort((a, b) => a.source.localeCompare(b.source) || a.target.localeCompare(b.target));
+    return out.sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
   }
 }
 
@@ -189,10 +236,26 @@ export function criticalPath(model: HandoffModel): CriticalPathSegment[] {
     if (!chain || handoffArrivalMs(last) > handoffArrivalMs(chain[chain.length - 1]!)) chain = candidate;
   }
   if (!chain || chain.length === 0) return [];
+  // Runs per agent in start order: the run holding a moment is the latest-started one still going.
+  const runsByAgent = new Map<string, AgentRunRecord[]>();
+  for (const run of model.agentRuns) {
+    let list = runsByAgent.get(run.agent);
+    if (!list) runsByAgent.set(run.agent, (list = []));
+    list.push(run);
+  }
   const runOf = (agent: string, atMs: number): AgentRunRecord | undefined => {
-    let found: AgentRunRecord | undefined;
-    for (const run of model.agentRuns) if (run.agent === agent && run.startMs <= atMs && run.endMs >= atMs) found = run;
-    return found;
+    const runs = runsByAgent.get(agent);
+    if (!runs) return undefined;
+    let lo = 0;
+    let hi = runs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (runs[mid]!.startMs <= atMs) lo = mid + 1;
+      else hi = mid;
+    }
+    // Nested or overlapping runs of one agent are few: a short walk back finds the enclosing one.
+    for (let i = lo - 1, steps = 0; i >= 0 && steps < 64; i--, steps++) if (runs[i]!.endMs >= atMs) return runs[i];
+    return undefined;
   };
   const segments: CriticalPathSegment[] = [];
   const push = (label: string, kind: CriticalPathSegment['kind'], ms: number) => {
@@ -209,7 +272,22 @@ export function criticalPath(model: HandoffModel): CriticalPathSegment[] {
     const until = next ? handoffStartMs(next) : (runOf(hop.target, arrived)?.endMs ?? latestRunEnd(model, hop.target, arrived));
     push(hop.target, 'agent', until - arrived);
   }
-  return segments;
+  return elideMiddle(segments);
+}
+
+/** Segments kept at each end of a long critical path; the middle is summed into one, so a 10k-lap loop stays a short list. */
+const CRITICAL_PATH_ENDS = 20;
+
+function elideMiddle(segments: CriticalPathSegment[]): CriticalPathSegment[] {
+  if (segments.length <= 2 * CRITICAL_PATH_ENDS + 1) return segments;
+  const middle = segments.slice(CRITICAL_PATH_ENDS, segments.length - CRITICAL_PATH_ENDS);
+  let ms = 0;
+  for (const segment of middle) ms += segment.ms;
+  return [
+    ...segments.slice(0, CRITICAL_PATH_ENDS),
+    { label: `… ${middle.length} more segments …`, kind: 'other', ms },
+    ...segments.slice(segments.length - CRITICAL_PATH_ENDS),
+  ];
 }
 
 function latestRunEnd(model: HandoffModel, agent: string, afterMs: number): number {
@@ -236,14 +314,29 @@ export function summarizeTask(model: HandoffModel): TaskSummary | null {
   const runIds = new Set(model.agentRuns.map((r) => r.spanId));
   // The agent run a span belongs to: the nearest run above it, not crossing a receive
   // (past a receive the chain continues in another agent, as in another process).
+  // Memoized along each walked path, and bounded by the span count, so parent cycles and
+  // million-deep chains cost O(spans) in all.
+  const ownerOf = new Map<string, string | undefined>();
   const ownerRun = (span: TimedSpan): string | undefined => {
-    for (let id = span.parentSpanId; id; ) {
-      if (runIds.has(id)) return id;
+    const path: string[] = [];
+    let found: string | undefined;
+    let steps = byId.size + 1;
+    for (let id = span.parentSpanId; id && steps-- > 0; ) {
+      if (ownerOf.has(id)) {
+        found = ownerOf.get(id);
+        break;
+      }
+      if (runIds.has(id)) {
+        found = id;
+        break;
+      }
       const parent = byId.get(id);
-      if (!parent || parent.role === 'receive' || parent.role === 'consume') return undefined;
+      if (!parent || parent.role === 'receive' || parent.role === 'consume') break;
+      path.push(id);
       id = parent.parentSpanId;
     }
-    return undefined;
+    for (let i = 0; i < path.length; i++) ownerOf.set(path[i]!, found);
+    return found;
   };
   const orchestrators = new Set<string>();
   for (const run of model.agentRuns) {

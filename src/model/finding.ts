@@ -32,6 +32,8 @@ export interface Finding {
   /** The agents involved, for grouping and filtering. */
   readonly agents: readonly string[];
   readonly taskId?: string;
+  /** For a cycle, its agents in order, the first repeated at the end (`a → b → a`). */
+  readonly path?: readonly string[];
 }
 
 /** Why a check could not run on some of the data: a clean report never comes from missing evidence. */

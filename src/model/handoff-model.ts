@@ -50,6 +50,8 @@ export interface EnvelopeFacts {
 /** The sending side of a handoff. */
 export interface HandoffSend extends SpanRef, EnvelopeFacts {
   readonly parentSpanId: string;
+  /** The agent run the send happened in, if any. */
+  readonly agentRunSpanId?: string;
 }
 
 /** An acknowledgement: automatic (recorded on the receive span) or manual (its own span). */

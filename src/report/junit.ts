@@ -152,7 +152,7 @@ export function renderJunit(report: AuditReport): string {
   for (const [ruleId, findings] of byRule) {
     if (!summarized.has(ruleId))
       suites.push(
-        ruleSuite({ ruleId, findings: findings.length, checked: findings.length, notEvaluated: [], couldNotRun: false }, findings),
+        ruleSuite({ ruleId, description: '', severity: 'error', status: 'ran', findings: findings.length, checked: findings.length, notEvaluated: [], couldNotRun: false }, findings),
       );
   }
   if (report.inputs.problems.length > 0) suites.push(inputSuite(report));

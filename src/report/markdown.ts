@@ -72,13 +72,13 @@ export function renderMarkdown(report: AuditReport, options: MarkdownOptions = {
   );
   const facts = [
     `${plural(inputs.spans, 'span')} in ${plural(inputs.traces, 'trace')}`,
-    plural(inputs.batonSpans, 'Baton span'),
+    plural(inputs.dialects.reduce((n, d) => n + d.interpreted, 0), 'Baton span'),
     `${plural(report.rules.length, 'rule')} run`,
   ];
   if (couldNotRun.length > 0)
     facts.push(`**${couldNotRun.length} of ${plural(report.rules.length, 'rule')} could not run on this data** (see Rules)`);
   out.push(`${facts.join(' · ')}.`);
-  if (inputs.spans > 0 && inputs.batonSpans === 0) {
+  if (inputs.spans > 0 && inputs.dialects.reduce((n, d) => n + d.interpreted, 0) === 0) {
     out.push('', "> [!WARNING]\n> No span follows Baton's conventions (none has `baton.operation`): the rules had nothing to check.");
   }
   if (inputs.problems.length > 0) {

@@ -81,7 +81,7 @@ function headerLines(report: AuditReport, width: number, paint: Paint): string[]
   const facts = [
     plural(inputs.spans, 'span'),
     `${plural(inputs.traces, 'trace')} (${plural(inputs.traceGroups, 'trace group')})`,
-    plural(inputs.batonSpans, 'Baton span'),
+    plural(inputs.dialects.reduce((n, d) => n + d.interpreted, 0), 'Baton span'),
   ];
   if (inputs.conventionsVersions.length > 0) facts.push(`conventions v${inputs.conventionsVersions.map(printable).join(', v')}`);
   if (inputs.problems.length > 0) facts.push(plural(inputs.problems.length, 'input problem'));
@@ -89,7 +89,7 @@ function headerLines(report: AuditReport, width: number, paint: Paint): string[]
   const yellow = (line: string) => paint(line, 'yellow');
   if (inputs.spans === 0) {
     lines.push(...wrapPrefixed('! No spans were read: nothing was checked.', width, '  ', '    ', yellow));
-  } else if (inputs.batonSpans === 0) {
+  } else if (inputs.dialects.reduce((n, d) => n + d.interpreted, 0) === 0) {
     lines.push(
       ...wrapPrefixed(
         "! No span follows Baton's conventions (none has baton.operation): the rules had nothing to check. See docs/conventions.md.",

@@ -1,16 +1,24 @@
 /**
  * ack-timeout: a handoff acknowledged after its timeout budget, or never
- * acknowledged although the budget has run out by `now` (the end of the data's
- * horizon for files, the wall clock for a live view).
+ * acknowledged although its budget has run out by "now".
+ *
+ * "Now" is the end of all the input (the stream's watermark), or `--now`:
+ * never one trace group's own end, so a handoff whose sender exited is not
+ * "still within budget" when the data runs far past it. A handoff without an
+ * acknowledgement is held (its id, send time and budget) until an ack for it
+ * turns up in any trace group (trace context can be lost between them), or
+ * until the data before its deadline is complete: then "never acknowledged"
+ * is reported, while streaming as soon as the budget passes.
  */
 import type { DetectorResult, Finding } from '../../model/finding.js';
-import type { HandoffGraph } from '../../model/handoff-model.js';
+import type { Handoff, HandoffAck, HandoffGraph } from '../../model/handoff-model.js';
 import { assertGraph, evidenceOf, formatMs } from './evidence.js';
+import { countReason, reasonsOf, runOnOneGraph, type RuleDefinition, type RuleRun } from './rule.js';
 
 export const RULE = 'ack-timeout' as const;
 
 export interface AckTimeoutOptions {
-  /** The time the data ends at; a handoff is overdue when now − send > budget. Default: the horizon's end. */
+  /** The time the data ends at. Default: the end of all input (the watermark). */
   readonly now?: number;
   /**
    * Budget for handoffs that declare none (traces from apps without Baton rarely do).
@@ -22,69 +30,154 @@ export interface AckTimeoutOptions {
 const HINT =
   'Give every handoff an explicit budget and have the coordinator reassign when the target does not acknowledge within it; check what kept the target busy.';
 
-/** Reports late and missing acknowledgements. Pure: `now` comes in as an option. */
-export function detectAckTimeouts(handoffGraph: HandoffGraph, options: AckTimeoutOptions = {}): DetectorResult {
-  assertGraph(RULE, handoffGraph);
-  const { model } = handoffGraph;
-  const now = options.now ?? model.horizon.endMs;
-  const findings: Finding[] = [];
-  let checked = 0;
-  let withoutBudget = 0;
-  let pending = 0;
-  let withoutSend = 0;
-  for (const handoff of model.handoffs) {
-    const send = handoff.send;
-    const budget = send?.timeoutBudgetMs ?? handoff.receives[0]?.timeoutBudgetMs ?? options.defaultBudgetMs;
-    if (budget === undefined) {
-      withoutBudget++;
-      continue;
-    }
-    checked++;
-    const ack = handoff.acks[0];
-    if (ack) {
-      // The receiver's own measurement against sent_at wins; else span clocks.
-      const delay = ack.delayMs ?? (send ? ack.atMs - send.startMs : undefined);
-      const late = ack.withinBudget === false || (ack.withinBudget === undefined && delay !== undefined && delay > budget);
-      if (!late) continue;
-      findings.push({
-        ruleId: RULE,
-        severity: 'warning',
-        message: `${handoff.target} acknowledged the handoff from ${handoff.source} after ${delay !== undefined ? formatMs(delay) : 'its budget'}, over its ${formatMs(budget)} budget`,
-        hint: HINT,
-        evidence: evidenceOf([send, ack, handoff.receives[0]]),
-        agents: [handoff.source, handoff.target],
-        ...(handoff.taskId ? { taskId: handoff.taskId } : {}),
-      });
-      continue;
-    }
-    if (!send) {
-      checked--;
-      withoutSend++;
-      continue;
-    }
-    if (now - send.startMs <= budget) {
-      // Not acknowledged yet and still within budget: its outcome is unknown, not on time.
-      checked--;
-      pending++;
-      continue;
-    }
-    findings.push({
-      ruleId: RULE,
-      severity: 'error',
-      message: `${handoff.target} never acknowledged the handoff from ${handoff.source} (budget ${formatMs(budget)}, ${formatMs(now - send.startMs)} elapsed)`,
-      hint: HINT,
-      evidence: evidenceOf([send, handoff.receives[0]]),
-      agents: [handoff.source, handoff.target],
-      ...(handoff.taskId ? { taskId: handoff.taskId } : {}),
-    });
-  }
+const WITHOUT_BUDGET = 'handoffs without baton.timeout_budget_ms';
+const PENDING = 'handoffs not acknowledged yet, still within budget when the data ends';
+const WITHOUT_SEND = 'unacknowledged handoffs whose send is not in the data';
+
+/** A handoff waiting for its acknowledgement. */
+interface Pending {
+  readonly handoff: Handoff;
+  readonly deadlineMs: number;
+  readonly budgetMs: number;
+}
+
+/** An acknowledgement seen before the send it acknowledges. */
+interface EarlyAck {
+  readonly ack: HandoffAck;
+  readonly receive: Handoff['receives'][number] | undefined;
+}
+
+function lateAckFinding(handoff: Handoff, ack: HandoffAck, budget: number, receive: Handoff['receives'][number] | undefined): Finding | undefined {
+  const send = handoff.send;
+  // The receiver's own measurement against sent_at wins; else span clocks. Either keeps its sign:
+  // a negative delay is clock skew, and never makes a late ack (within_budget false) on time.
+  const delay = ack.delayMs ?? (send ? ack.atMs - send.startMs : undefined);
+  const late = ack.withinBudget === false || (ack.withinBudget === undefined && delay !== undefined && delay > budget);
+  if (!late) return undefined;
   return {
-    findings,
-    checked,
-    notEvaluated: [
-      ...(withoutBudget > 0 ? [{ count: withoutBudget, reason: 'handoffs without baton.timeout_budget_ms' }] : []),
-      ...(pending > 0 ? [{ count: pending, reason: 'handoffs not acknowledged yet, still within budget when the data ends' }] : []),
-      ...(withoutSend > 0 ? [{ count: withoutSend, reason: 'unacknowledged handoffs whose send is not in the data' }] : []),
-    ],
+    ruleId: RULE,
+    severity: 'warning',
+    message: `${handoff.target} acknowledged the handoff from ${handoff.source} after ${delay !== undefined && delay >= 0 ? formatMs(delay) : 'its budget'}, over its ${formatMs(budget)} budget`,
+    hint: HINT,
+    evidence: evidenceOf([send, ack, receive]),
+    agents: [handoff.source, handoff.target],
+    ...(handoff.taskId ? { taskId: handoff.taskId } : {}),
   };
 }
+
+function neverAckFinding(pending: Pending): Finding {
+  const { handoff } = pending;
+  return {
+    ruleId: RULE,
+    severity: 'error',
+    message: `${handoff.target} never acknowledged the handoff from ${handoff.source} within its ${formatMs(pending.budgetMs)} budget`,
+    hint: HINT,
+    evidence: evidenceOf([handoff.send, handoff.receives[0]]),
+    agents: [handoff.source, handoff.target],
+    ...(handoff.taskId ? { taskId: handoff.taskId } : {}),
+  };
+}
+
+/** Starts an ack-timeout run over one input. */
+export function createAckTimeoutRun(options: AckTimeoutOptions = {}): RuleRun {
+  const pending = new Map<string, Pending>();
+  const early = new Map<string, EarlyAck>();
+
+  const settle = (completeBeforeMs: number, final: boolean): DetectorResult => {
+    const findings: Finding[] = [];
+    const reasons = new Map<string, number>();
+    let checked = 0;
+    for (const [id, p] of pending) {
+      if (p.deadlineMs < completeBeforeMs) {
+        checked++;
+        findings.push(neverAckFinding(p));
+        pending.delete(id);
+      } else if (final) {
+        countReason(reasons, PENDING);
+        pending.delete(id);
+      }
+    }
+    if (final) early.clear();
+    return { findings, checked, notEvaluated: reasonsOf(reasons) };
+  };
+
+  return {
+    group(handoffGraph): DetectorResult {
+      assertGraph(RULE, handoffGraph);
+      const findings: Finding[] = [];
+      const reasons = new Map<string, number>();
+      let checked = 0;
+      const transfersByDialect = new Map<string, number>();
+      for (const handoff of handoffGraph.model.handoffs) {
+        if (handoff.kind === 'transfer') {
+          transfersByDialect.set(handoff.dialect, (transfersByDialect.get(handoff.dialect) ?? 0) + 1);
+          continue;
+        }
+        const send = handoff.send;
+        const budget = send?.timeoutBudgetMs ?? handoff.receives[0]?.timeoutBudgetMs ?? options.defaultBudgetMs;
+        let ack = handoff.acks[0];
+        let receive = handoff.receives[0];
+        const held = early.get(handoff.id);
+        if (!ack && held && send) {
+          ack = held.ack;
+          receive ??= held.receive;
+          early.delete(handoff.id);
+        }
+        if (budget === undefined) {
+          countReason(reasons, WITHOUT_BUDGET);
+          continue;
+        }
+        if (ack) {
+          const waiting = pending.get(handoff.id);
+          if (!send && waiting) {
+            // The ack of a handoff whose send came in another group (trace context lost on the way).
+            pending.delete(handoff.id);
+            checked++;
+            const finding = lateAckFinding(waiting.handoff, ack, waiting.budgetMs, receive);
+            if (finding) findings.push(finding);
+            continue;
+          }
+          if (!send) {
+            // Hold it: its send may still come, in a later group.
+            early.set(handoff.id, { ack, receive });
+            continue;
+          }
+          checked++;
+          const finding = lateAckFinding(handoff, ack, budget, receive);
+          if (finding) findings.push(finding);
+          continue;
+        }
+        if (!send) {
+          countReason(reasons, WITHOUT_SEND);
+          continue;
+        }
+        if (!pending.has(handoff.id)) pending.set(handoff.id, { handoff, deadlineMs: send.startMs + budget, budgetMs: budget });
+      }
+      for (const [dialect, count] of transfersByDialect) {
+        countReason(reasons, `in-process transfers: ${dialect} does not record acknowledgements`, count);
+      }
+      return { findings, checked, notEvaluated: reasonsOf(reasons) };
+    },
+    advance(completeBeforeMs) {
+      // With `now` given, nothing is settled before the end: the user fixed the clock.
+      if (options.now !== undefined) return { findings: [], checked: 0, notEvaluated: [] };
+      return settle(completeBeforeMs, false);
+    },
+    finish(nowMs) {
+      return settle(options.now ?? nowMs, true);
+    },
+  };
+}
+
+/** Reports late and missing acknowledgements in one graph, taken as the whole input. Pure. */
+export function detectAckTimeouts(handoffGraph: HandoffGraph, options: AckTimeoutOptions = {}): DetectorResult {
+  assertGraph(RULE, handoffGraph);
+  return runOnOneGraph(createAckTimeoutRun(options), handoffGraph, options.now ?? handoffGraph.model.horizon.endMs);
+}
+
+export const ackTimeoutRule: RuleDefinition<AckTimeoutOptions> = {
+  id: RULE,
+  description: 'a handoff acknowledged after its timeout budget, or never',
+  severity: 'error',
+  create: createAckTimeoutRun,
+};

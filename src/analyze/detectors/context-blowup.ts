@@ -6,7 +6,8 @@
 import type { DetectorResult, Finding } from '../../model/finding.js';
 import type { Handoff, HandoffGraph } from '../../model/handoff-model.js';
 import { ChainIndex } from '../chains.js';
-import { assertGraph, evidenceOf } from './evidence.js';
+import { assertGraph, evidenceOf, formatPath } from './evidence.js';
+import { countReason, perGroupRule, reasonsOf, type RuleDefinition } from './rule.js';
 
 export const RULE = 'context-blowup' as const;
 
@@ -37,7 +38,13 @@ export function detectContextBlowup(handoffGraph: HandoffGraph, options: Context
   const findings: Finding[] = [];
   let checked = 0;
   let unmeasured = 0;
+  const reasons = new Map<string, number>();
   for (const chain of new ChainIndex(model).chains(model)) {
+    const transfer = chain.find((h) => h.kind === 'transfer');
+    if (transfer) {
+      countReason(reasons, `chains of in-process transfers: ${transfer.dialect} does not record context sizes`);
+      continue;
+    }
     const unit = chain.every((h) => h.send?.tokenCount !== undefined) ? 'tokens' : 'bytes';
     if (chain.some((h) => sizeOf(h, unit) === undefined)) {
       unmeasured++;
@@ -59,7 +66,7 @@ export function detectContextBlowup(handoffGraph: HandoffGraph, options: Context
     }
     const overBudget = sizes.findIndex((s) => s > budget);
     if (worstHop < 0 && overBudget < 0) continue;
-    const path = [chain[0]!.source, ...chain.map((h) => h.target)].join(' → ');
+    const path = formatPath([chain[0]!.source, ...chain.map((h) => h.target)]);
     const first = sizes[0]!;
     const last = sizes[sizes.length - 1]!;
     const parts: string[] = [];
@@ -78,6 +85,16 @@ export function detectContextBlowup(handoffGraph: HandoffGraph, options: Context
   return {
     findings,
     checked,
-    notEvaluated: unmeasured > 0 ? [{ count: unmeasured, reason: 'chains with handoffs lacking baton.context.token_count and baton.context.size_bytes' }] : [],
+    notEvaluated: [
+      ...(unmeasured > 0 ? [{ count: unmeasured, reason: 'chains with handoffs lacking baton.context.token_count and baton.context.size_bytes' }] : []),
+      ...reasonsOf(reasons),
+    ],
   };
 }
+
+export const contextBlowupRule: RuleDefinition<ContextBlowupOptions> = {
+  id: RULE,
+  description: 'context growing too fast along a chain, or past a budget',
+  severity: 'error',
+  create: perGroupRule(detectContextBlowup),
+};

@@ -7,6 +7,7 @@ import type { DetectorResult, Finding } from '../../model/finding.js';
 import type { HandoffGraph } from '../../model/handoff-model.js';
 import { ChainIndex } from '../chains.js';
 import { assertGraph, evidenceOf } from './evidence.js';
+import { countReason, perGroupRule, reasonsOf, type RuleDefinition } from './rule.js';
 
 export const RULE = 'context-loss' as const;
 
@@ -23,7 +24,12 @@ export function detectContextLoss(handoffGraph: HandoffGraph, _options: ContextL
   const findings: Finding[] = [];
   let checked = 0;
   let unrecorded = 0;
+  const reasons = new Map<string, number>();
   for (const handoff of model.handoffs) {
+    if (handoff.kind === 'transfer') {
+      countReason(reasons, `in-process transfers: ${handoff.dialect} does not record the context passed (decisions, constraints)`);
+      continue;
+    }
     const send = handoff.send;
     if (!send || send.missingFields === undefined) {
       if (send || handoff.receives.length > 0) unrecorded++;
@@ -55,6 +61,16 @@ export function detectContextLoss(handoffGraph: HandoffGraph, _options: ContextL
   return {
     findings,
     checked,
-    notEvaluated: unrecorded > 0 ? [{ count: unrecorded, reason: 'handoffs without baton.context.missing_fields on the send side' }] : [],
+    notEvaluated: [
+      ...(unrecorded > 0 ? [{ count: unrecorded, reason: 'handoffs without baton.context.missing_fields on the send side' }] : []),
+      ...reasonsOf(reasons),
+    ],
   };
 }
+
+export const contextLossRule: RuleDefinition<ContextLossOptions> = {
+  id: RULE,
+  description: 'a handoff that drops decisions_made or constraints',
+  severity: 'warning',
+  create: perGroupRule(detectContextLoss),
+};

@@ -1,21 +1,36 @@
 /**
  * dependency-cycle: agents of one task that wait on each other (declared
- * `baton.agent.depends_on` forming a cycle), or handoffs that go round in a loop.
+ * `baton.agent.depends_on` forming a cycle: a deadlock when none of them
+ * completed), and circular delegation in the handoffs.
  *
- * A plain DFS over the edge list first rules out the common acyclic task without
- * building a graph; for the rest graphology-dag's hasCycle is the gate and
- * findCyclePath names each cycle. A
- * wait-for cycle in which no agent completed is a deadlock (error). A handoff
- * loop is a warning with its lap count, unless the user declared it allowed
- * (a bounded revision loop). willCreateCycle is avoided: it is exponential on
- * DAGs with merging paths in graphology-dag 0.4.1.
+ * A round trip is not a loop. Handoffs are followed as a delegation stack,
+ * per task and along the chain of hops (the hop into an agent before it handed
+ * on, see ../chains.ts):
+ * - X → Y where Y handed the work to X is a *return* (the stack pops): a
+ *   supervisor and its worker, a planner and its coder, request and reply;
+ * - X → Y where Y is deeper on the stack (Y handed on, the work went on
+ *   through others and comes back to Y without returning the way it came) is
+ *   a *circular delegation*: one lap of the cycle Y → … → X → Y;
+ * - anything else pushes Y.
+ * A pair that round-trips again and again (Y hands to X again right after X
+ * returned) is a revision loop: reported when a return sent the work back
+ * for rework (an envelope status other than complete), or past
+ * `maxRoundTrips` laps. docs/conventions.md gives examples. Hubs and
+ * request/reply are clean by default; `allowedLoops` declares bounded loops.
+ *
+ * Wait-for cycles: a plain DFS over the edge list rules out the common
+ * acyclic task; for the rest graphology-dag's hasCycle is the gate and
+ * findCyclePath names each cycle (willCreateCycle is avoided: exponential on
+ * merging DAGs in graphology-dag 0.4.1).
  */
 import { DirectedGraph } from 'graphology';
 import { hasCycle } from 'graphology-dag';
 import type { DetectorResult, Finding } from '../../model/finding.js';
 import type { AgentRunRecord, Handoff, HandoffGraph } from '../../model/handoff-model.js';
 import { edgeListHasCycle, findCyclePath } from '../../graph/cycle-path.js';
-import { assertGraph, evidenceOf } from './evidence.js';
+import { ChainIndex } from '../chains.js';
+import { assertGraph, evidenceOf, MAX_EVIDENCE_SPANS } from './evidence.js';
+import { perGroupRule, type RuleDefinition } from './rule.js';
 
 export const RULE = 'dependency-cycle' as const;
 
@@ -28,12 +43,21 @@ export interface AllowedLoop {
 
 export interface DependencyCycleOptions {
   readonly allowedLoops?: readonly AllowedLoop[];
+  /**
+   * Round trips between one pair beyond which, even with no sign of rework,
+   * the ping-pong is reported as a revision loop. Default 5.
+   */
+  readonly maxRoundTrips?: number;
 }
 
 const HINT_DEADLOCK =
   'Validate the dependency graph as a DAG before execution starts (validatePlan from baton/plan); any cycle is a deadlock waiting to happen.';
 const HINT_LOOP =
   'Bound the loop explicitly (a revision budget) and declare it in baton.config.json rules.dependency-cycle.allowedLoops, or break it.';
+const NO_DEPENDS_ON = 'tasks whose agent runs declare no baton.agent.depends_on: wait-for cycles not checked';
+
+/** Envelope statuses that hand work on or back as done; any other status on a return sends it back for rework. */
+const DONE_STATUSES: ReadonlySet<string> = new Set(['complete', 'completed', 'success', 'succeeded', 'ok', 'done']);
 
 /** Finds up to `limit` distinct cycles by removing one edge of each found cycle and searching again. */
 function cyclesOf(edges: readonly (readonly [string, string])[], limit: number): string[][] {
@@ -56,10 +80,104 @@ function sameAgents(cycle: readonly string[], allowed: readonly string[]): boole
   return members.size === new Set(allowed).size && allowed.every((a) => members.has(a));
 }
 
-/** Reports wait-for deadlocks and handoff loops per task. Pure. */
+/** One frame of the delegation stack: an agent holding the work, and who handed it to it. */
+interface Frame {
+  readonly agent: string;
+  readonly below: Frame | null;
+}
+
+/** A loop found in one task: circular delegation, or a pair's repeated round trips. */
+interface LoopTally {
+  readonly kind: 'circular' | 'round-trip';
+  /** The cycle as a path, first agent repeated at the end. */
+  readonly path: string[];
+  laps: number;
+  rework: boolean;
+  readonly handoffs: Handoff[];
+}
+
+/**
+ * Follows the delegation stack through one task's handoffs (in start order).
+ * The stack of the chain's tip is kept mutable with an agent → frame map, so a
+ * sequential task costs O(1) per handoff; a hop from another branch (fan-out)
+ * rebuilds the map from that branch's frames.
+ */
+function findLoops(handoffs: readonly Handoff[], chains: ChainIndex): Map<string, LoopTally> {
+  const loops = new Map<string, LoopTally>();
+  const stackAfter = new Map<Handoff, Frame>();
+  const returned = new Set<Handoff>();
+  let tip: Frame | null = null;
+  const onTip = new Map<string, Frame>();
+  const moveTip = (frame: Frame) => {
+    onTip.clear();
+    for (let f: Frame | null = frame; f; f = f.below) if (!onTip.has(f.agent)) onTip.set(f.agent, f);
+    tip = frame;
+  };
+  const tally = (key: string, kind: LoopTally['kind'], path: () => string[], handoff: Handoff, extra?: Handoff) => {
+    let loop = loops.get(key);
+    if (!loop) loops.set(key, (loop = { kind, path: path(), laps: 0, rework: false, handoffs: [] }));
+    loop.laps++;
+    if (extra && loop.handoffs.length < MAX_EVIDENCE_SPANS) loop.handoffs.push(extra);
+    if (loop.handoffs.length < MAX_EVIDENCE_SPANS) loop.handoffs.push(handoff);
+    return loop;
+  };
+
+  for (const handoff of handoffs) {
+    const source = handoff.source;
+    const target = handoff.target;
+    const previous = chains.previousHop(handoff);
+    let base = previous ? stackAfter.get(previous) : undefined;
+    if (!base || base.agent !== source) base = { agent: source, below: null };
+    if (base !== tip) moveTip(base);
+    if (base.below && base.below.agent === target) {
+      // A return: the work goes back the way it came.
+      onTip.delete(source);
+      tip = base.below;
+      stackAfter.set(handoff, base.below);
+      returned.add(handoff);
+      continue;
+    }
+    const deeper = onTip.get(target);
+    if (deeper) {
+      // Back to an agent that already handed the work on, not along the way it came: one lap.
+      const path: string[] = [];
+      for (let f: Frame | null = base; f && f !== deeper; f = f.below) path.push(f.agent);
+      path.push(target);
+      path.reverse();
+      path.push(target);
+      const members = [...path.slice(0, -1)];
+      const start = members.indexOf([...members].sort()[0]!);
+      const canonical = [...members.slice(start), ...members.slice(0, start)];
+      tally(`c\u0000${canonical.join('\u0000')}`, 'circular', () => path, handoff);
+      for (let f: Frame | null = base; f && f !== deeper; f = f.below) onTip.delete(f.agent);
+      tip = deeper;
+      stackAfter.set(handoff, deeper);
+      continue;
+    }
+    // Handing to the agent that just returned the work: another round trip of the pair.
+    if (previous && returned.has(previous) && previous.source === target) {
+      if (!loops.has(`r\u0000${source}\u0000${target}`)) {
+        // The first lap's evidence starts with the delegation that the return answered.
+        const first = chains.previousHop(previous);
+        if (first) tally(`r\u0000${source}\u0000${target}`, 'round-trip', () => [source, target, source], first).laps--;
+      }
+      const loop = tally(`r\u0000${source}\u0000${target}`, 'round-trip', () => [source, target, source], handoff, previous);
+      const status = previous.send?.status;
+      if (status !== undefined && !DONE_STATUSES.has(status)) loop.rework = true;
+    }
+    const pushed: Frame = { agent: target, below: base };
+    onTip.set(target, pushed);
+    tip = pushed;
+    stackAfter.set(handoff, pushed);
+  }
+  return loops;
+}
+
+/** Reports wait-for deadlocks and circular delegation per task. Pure. */
 export function detectDependencyCycles(handoffGraph: HandoffGraph, options: DependencyCycleOptions = {}): DetectorResult {
   assertGraph(RULE, handoffGraph);
   const { model } = handoffGraph;
+  const maxRoundTrips = options.maxRoundTrips ?? 5;
   const findings: Finding[] = [];
   const runsByTask = new Map<string, AgentRunRecord[]>();
   for (const run of model.agentRuns) {
@@ -70,6 +188,7 @@ export function detectDependencyCycles(handoffGraph: HandoffGraph, options: Depe
   }
   const handoffsByTask = new Map<string, Handoff[]>();
   for (const handoff of model.handoffs) {
+    if (handoff.source === 'unknown' && handoff.target === 'unknown') continue;
     const key = handoff.taskId ?? '';
     let list = handoffsByTask.get(key);
     if (!list) handoffsByTask.set(key, (list = []));
@@ -107,54 +226,52 @@ export function detectDependencyCycles(handoffGraph: HandoffGraph, options: Depe
         hint: HINT_DEADLOCK,
         evidence: evidenceOf(ordered),
         agents: [...members],
+        path: cycle,
         ...(task ? { taskId: task } : {}),
       });
     }
   }
 
-  for (const [task, handoffs] of handoffsByTask) {
-    checked++;
-    const edges: [string, string][] = [];
-    const count = new Map<string, Handoff[]>();
-    for (const handoff of handoffs) {
-      if (handoff.source === handoff.target && handoff.source === 'unknown') continue;
-      edges.push([handoff.source, handoff.target]);
-      const key = `${handoff.source}\u0000${handoff.target}`;
-      let list = count.get(key);
-      if (!list) count.set(key, (list = []));
-      list.push(handoff);
-    }
-    for (const cycle of cyclesOf(edges, 10)) {
-      let laps = Number.POSITIVE_INFINITY;
-      const onCycle: Handoff[] = [];
-      for (let i = 0; i + 1 < cycle.length; i++) {
-        const list = count.get(`${cycle[i]}\u0000${cycle[i + 1]}`) ?? [];
-        laps = Math.min(laps, list.length);
-        onCycle.push(...list);
+  if (handoffsByTask.size > 0) {
+    const chains = new ChainIndex(model);
+    for (const [task, handoffs] of handoffsByTask) {
+      checked++;
+      const loops = findLoops(handoffs, chains);
+      for (const loop of loops.values()) {
+        if (loop.kind === 'round-trip' && !loop.rework && loop.laps <= maxRoundTrips) continue;
+        const allowed = options.allowedLoops?.find((a) => sameAgents(loop.path, a.agents));
+        if (allowed && (allowed.maxLaps === undefined || loop.laps <= allowed.maxLaps)) continue;
+        const evidence = [...loop.handoffs].sort((a, b) => (a.send?.startMs ?? 0) - (b.send?.startMs ?? 0));
+        const laps = `${loop.laps} lap${loop.laps === 1 ? '' : 's'}`;
+        const what = loop.kind === 'circular' ? 'circular delegation' : 'revision loop';
+        findings.push({
+          ruleId: RULE,
+          severity: 'warning',
+          message: allowed
+            ? `${what} ${loop.path.join(' → ')} ran ${laps}, over its allowed ${allowed.maxLaps}`
+            : loop.kind === 'circular'
+              ? `circular delegation ${loop.path.join(' → ')} ran ${laps}: the work came back to an agent that had handed it on`
+              : `revision loop ${loop.path.join(' → ')} ran ${laps}${loop.rework ? ': the work was sent back for rework' : `, over ${maxRoundTrips} round trips`}`,
+          hint: HINT_LOOP,
+          evidence: evidenceOf(evidence.map((h) => h.send ?? h.receives[0])),
+          agents: [...new Set(loop.path)],
+          path: loop.path,
+          ...(task ? { taskId: task } : {}),
+        });
       }
-      const allowed = options.allowedLoops?.find((loop) => sameAgents(cycle, loop.agents));
-      if (allowed && (allowed.maxLaps === undefined || laps <= allowed.maxLaps)) continue;
-      onCycle.sort((a, b) => (a.send?.startMs ?? 0) - (b.send?.startMs ?? 0));
-      findings.push({
-        ruleId: RULE,
-        severity: 'warning',
-        message: allowed
-          ? `handoff loop ${cycle.join(' → ')} ran ${laps} laps, over its allowed ${allowed.maxLaps}`
-          : `handoff loop ${cycle.join(' → ')} ran ${laps} lap${laps === 1 ? '' : 's'}`,
-        hint: HINT_LOOP,
-        evidence: evidenceOf(onCycle.map((h) => h.send ?? h.receives[0])),
-        agents: [...new Set(cycle)],
-        ...(task ? { taskId: task } : {}),
-      });
     }
   }
 
   return {
     findings,
     checked,
-    notEvaluated:
-      withoutDependencies > 0
-        ? [{ count: withoutDependencies, reason: 'tasks whose agent runs declare no baton.agent.depends_on: wait-for cycles not checked' }]
-        : [],
+    notEvaluated: withoutDependencies > 0 ? [{ count: withoutDependencies, reason: NO_DEPENDS_ON }] : [],
   };
 }
+
+export const dependencyCycleRule: RuleDefinition<DependencyCycleOptions> = {
+  id: RULE,
+  description: 'agents waiting on each other (deadlock), or circular delegation in the handoffs',
+  severity: 'error',
+  create: perGroupRule(detectDependencyCycles),
+};

@@ -33,3 +33,10 @@ export function assertGraph(rule: string, value: unknown): void {
     throw new TypeError(`${rule}: expected a HandoffGraph ({ model, graph }) from buildHandoffGraph`);
   }
 }
+
+/** `a → b → c`, with the middle elided past `max` agents so a 10k-hop chain stays one readable line. */
+export function formatPath(agents: readonly string[], max = 12): string {
+  if (agents.length <= max) return agents.join(' → ');
+  const half = Math.floor((max - 1) / 2);
+  return `${agents.slice(0, half).join(' → ')} → … (${agents.length - 2 * half} more) … → ${agents.slice(-half).join(' → ')}`;
+}

@@ -1,18 +1,25 @@
 /**
- * The detectors by rule id, as vitest's ReportersMap names its reporters:
- * `--rule` and baton.config.json read this map.
+ * The rules by id, as vitest's ReportersMap names its reporters: `--rule` and
+ * baton.config.json read this map. Each rule is one file exporting its
+ * RuleDefinition (./rule.ts) and a pure detect function.
  */
 import type { DetectorResult, Severity } from '../../model/finding.js';
 import type { HandoffGraph } from '../../model/handoff-model.js';
-import { detectAckTimeouts, RULE as ACK_TIMEOUT, type AckTimeoutOptions } from './ack-timeout.js';
-import { detectContextBlowup, RULE as CONTEXT_BLOWUP, type ContextBlowupOptions } from './context-blowup.js';
-import { detectContextLoss, RULE as CONTEXT_LOSS } from './context-loss.js';
-import { detectDependencyCycles, RULE as DEPENDENCY_CYCLE, type DependencyCycleOptions } from './dependency-cycle.js';
-import { detectDuplicateWrites, RULE as DUPLICATE_WRITE } from './duplicate-write.js';
-import { detectPartialHandoffs, RULE as PARTIAL_HANDOFF, type PartialHandoffOptions } from './partial-handoff.js';
-import { detectSchemaDrift, RULE as SCHEMA_DRIFT } from './schema-drift.js';
-import { detectStaleEpochReads, RULE as STALE_EPOCH_READ, type StaleEpochReadOptions } from './stale-epoch-read.js';
-import { detectUnlinkedHandoffs, RULE as UNLINKED_HANDOFF } from './unlinked-handoff.js';
+import { ackTimeoutRule, detectAckTimeouts, RULE as ACK_TIMEOUT, type AckTimeoutOptions } from './ack-timeout.js';
+import { contextBlowupRule, detectContextBlowup, RULE as CONTEXT_BLOWUP, type ContextBlowupOptions } from './context-blowup.js';
+import { contextLossRule, detectContextLoss, RULE as CONTEXT_LOSS } from './context-loss.js';
+import {
+  dependencyCycleRule,
+  detectDependencyCycles,
+  RULE as DEPENDENCY_CYCLE,
+  type DependencyCycleOptions,
+} from './dependency-cycle.js';
+import { detectDuplicateWrites, duplicateWriteRule, RULE as DUPLICATE_WRITE } from './duplicate-write.js';
+import { detectPartialHandoffs, partialHandoffRule, RULE as PARTIAL_HANDOFF, type PartialHandoffOptions } from './partial-handoff.js';
+import type { RuleDefinition } from './rule.js';
+import { detectSchemaDrift, RULE as SCHEMA_DRIFT, schemaDriftRule } from './schema-drift.js';
+import { detectStaleEpochReads, RULE as STALE_EPOCH_READ, staleEpochReadRule, type StaleEpochReadOptions } from './stale-epoch-read.js';
+import { detectUnlinkedHandoffs, RULE as UNLINKED_HANDOFF, unlinkedHandoffRule } from './unlinked-handoff.js';
 
 /** Options per rule, as baton.config.json's `rules` holds them. */
 export interface RuleOptionsMap {
@@ -30,60 +37,34 @@ export interface RuleOptionsMap {
 export type RuleId = keyof RuleOptionsMap;
 
 export interface DetectorEntry<R extends RuleId> {
+  /** The rule over one graph taken as the whole input (tests, library use). */
   readonly detect: (graph: HandoffGraph, options: RuleOptionsMap[R]) => DetectorResult;
+  /** The rule over a whole input, group by group (the Auditor). */
+  readonly rule: RuleDefinition<RuleOptionsMap[R]>;
   /** One line for `--help` and reports. */
   readonly description: string;
   /** The worst severity the rule reports. */
   readonly maxSeverity: Severity;
 }
 
-/** Every detector, in report order. */
+function entry<R extends RuleId>(
+  rule: RuleDefinition<RuleOptionsMap[R]>,
+  detect: (graph: HandoffGraph, options: RuleOptionsMap[R]) => DetectorResult,
+): DetectorEntry<R> {
+  return { detect, rule, description: rule.description, maxSeverity: rule.severity };
+}
+
+/** Every rule, in report order. */
 export const DETECTORS: { readonly [R in RuleId]: DetectorEntry<R> } = {
-  [DEPENDENCY_CYCLE]: {
-    detect: detectDependencyCycles,
-    description: 'agents waiting on each other (deadlock) or handoffs going round a loop',
-    maxSeverity: 'error',
-  },
-  [STALE_EPOCH_READ]: {
-    detect: detectStaleEpochReads,
-    description: 'state read at a version or epoch older than one already committed',
-    maxSeverity: 'error',
-  },
-  [DUPLICATE_WRITE]: {
-    detect: detectDuplicateWrites,
-    description: 'one logical write committed by more than one attempt',
-    maxSeverity: 'error',
-  },
-  [PARTIAL_HANDOFF]: {
-    detect: detectPartialHandoffs,
-    description: 'a write whose completion event never went out, or an event nobody consumed',
-    maxSeverity: 'error',
-  },
-  [ACK_TIMEOUT]: {
-    detect: detectAckTimeouts,
-    description: 'a handoff acknowledged after its timeout budget, or never',
-    maxSeverity: 'error',
-  },
-  [SCHEMA_DRIFT]: {
-    detect: detectSchemaDrift,
-    description: 'sender and receiver on different envelope schema versions, or a failed validation',
-    maxSeverity: 'error',
-  },
-  [CONTEXT_BLOWUP]: {
-    detect: detectContextBlowup,
-    description: 'context growing too fast along a chain, or past a budget',
-    maxSeverity: 'error',
-  },
-  [CONTEXT_LOSS]: {
-    detect: detectContextLoss,
-    description: 'a handoff that drops decisions_made or constraints',
-    maxSeverity: 'warning',
-  },
-  [UNLINKED_HANDOFF]: {
-    detect: detectUnlinkedHandoffs,
-    description: 'a receive not linked to its send: trace context lost on the way',
-    maxSeverity: 'warning',
-  },
+  [DEPENDENCY_CYCLE]: entry<typeof DEPENDENCY_CYCLE>(dependencyCycleRule, detectDependencyCycles),
+  [STALE_EPOCH_READ]: entry<typeof STALE_EPOCH_READ>(staleEpochReadRule, detectStaleEpochReads),
+  [DUPLICATE_WRITE]: entry<typeof DUPLICATE_WRITE>(duplicateWriteRule, detectDuplicateWrites),
+  [PARTIAL_HANDOFF]: entry<typeof PARTIAL_HANDOFF>(partialHandoffRule, detectPartialHandoffs),
+  [ACK_TIMEOUT]: entry<typeof ACK_TIMEOUT>(ackTimeoutRule, detectAckTimeouts),
+  [SCHEMA_DRIFT]: entry<typeof SCHEMA_DRIFT>(schemaDriftRule, detectSchemaDrift),
+  [CONTEXT_BLOWUP]: entry<typeof CONTEXT_BLOWUP>(contextBlowupRule, detectContextBlowup),
+  [CONTEXT_LOSS]: entry<typeof CONTEXT_LOSS>(contextLossRule, detectContextLoss),
+  [UNLINKED_HANDOFF]: entry<typeof UNLINKED_HANDOFF>(unlinkedHandoffRule, detectUnlinkedHandoffs),
 };
 
 /** Rule ids in report order. */

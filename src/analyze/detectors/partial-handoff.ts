@@ -1,16 +1,23 @@
 /**
- * partial-handoff: a committed write that announced a completion event which was
- * never published, or an event published that no one consumed, within the
- * trace's horizon.
+ * partial-handoff: a committed write that announced a completion event which
+ * was never published, or an event published that no one consumed.
+ *
+ * Events are matched over the whole input, not one trace: a transactional
+ * outbox whose relay publishes the event in another trace (same topic, task,
+ * key and version) is the fix this rule recommends, and is not flagged.
+ * Publishes are indexed by topic, key, version and task, each of which a
+ * publish may leave open (it then matches any), so each write is one handful
+ * of lookups; consumers are matched by message id or by a link to the publish.
  */
 import type { DetectorResult, Finding } from '../../model/finding.js';
-import type { EventRecord, HandoffGraph } from '../../model/handoff-model.js';
+import type { EventRecord, HandoffGraph, StateAccessRecord } from '../../model/handoff-model.js';
 import { assertGraph, evidenceOf } from './evidence.js';
+import { countReason, reasonsOf, runOnOneGraph, type RuleDefinition, type RuleRun } from './rule.js';
 
 export const RULE = 'partial-handoff' as const;
 
 export interface PartialHandoffOptions {
-  /** Events published this close to the end of the horizon are not yet expected to be consumed. Default 0. */
+  /** Events published this close to "now" are not yet expected to be consumed, nor writes to be announced. Default 0. */
   readonly graceMs?: number;
   /** Also report published events nobody consumed. Default true. */
   readonly unconsumedEvents?: boolean;
@@ -19,77 +26,162 @@ export interface PartialHandoffOptions {
 const HINT_WRITE =
   'Make the write and its completion event atomic (transactional outbox), or have the coordinator check the store before it retries.';
 const HINT_EVENT = 'Subscribe a consumer to the topic, or stop publishing it; an event nobody receives is a handoff that never happened.';
+const UNANNOUNCED = 'writes without baton.event.expected_topic: which event should follow is unknown';
+const TOO_RECENT = 'events published too close to the end of the data to expect a consumer';
 
-/** Reports writes whose event never went out and events never consumed. Pure. */
-export function detectPartialHandoffs(handoffGraph: HandoffGraph, options: PartialHandoffOptions = {}): DetectorResult {
-  assertGraph(RULE, handoffGraph);
-  const { model } = handoffGraph;
+/** Consumes are remembered this long (data time) for publishes still being checked. */
+const RETAIN_CONSUMES_MS = 3_600_000;
+
+/** A publish field left unset matches any value; a write field left unset asks for any. */
+const OPEN = '\u0001';
+const ANY = '\u0002';
+
+function slot(topic: string, key: string, version: string, task: string): string {
+  return `${topic}\u0000${key}\u0000${version}\u0000${task}`;
+}
+
+/** Starts a partial-handoff run over one input. */
+export function createPartialHandoffRun(options: PartialHandoffOptions = {}): RuleRun {
   const grace = options.graceMs ?? 0;
-  const findings: Finding[] = [];
-  const publishes = new Map<string, EventRecord[]>();
-  const consumed = new Set<string>();
-  for (const event of model.events) {
-    if (event.kind === 'consume') {
-      consumed.add(event.messageId);
-      continue;
-    }
-    let list = publishes.get(event.topic);
-    if (!list) publishes.set(event.topic, (list = []));
-    list.push(event);
-  }
-  let checked = 0;
+  const reportUnconsumed = options.unconsumedEvents ?? true;
+  /** Latest publish start per slot: a write is announced by any publish that starts at or after it. */
+  const latestPublish = new Map<string, number>();
+  /** Consumed message ids and linked publish spans, with when the consume ended (for pruning). */
+  const consumedIds = new Map<string, number>();
+  const consumedSpans = new Map<string, number>();
+  let writes: StateAccessRecord[] = [];
+  let publishes: EventRecord[] = [];
+  let sawAnnounced = false;
   let unannounced = 0;
-  for (const write of model.stateAccesses) {
-    if (write.kind !== 'write' || !write.ok) continue;
-    if (write.expectedTopic === undefined) {
-      unannounced++;
-      continue;
-    }
-    checked++;
-    const announced = (publishes.get(write.expectedTopic) ?? []).some(
-      (p) =>
-        p.startMs >= write.startMs &&
-        (p.taskId === undefined || write.taskId === undefined || p.taskId === write.taskId) &&
-        (p.key === undefined || p.key === write.key) &&
-        (p.stateVersion === undefined || write.versionWritten === undefined || p.stateVersion === write.versionWritten),
-    );
-    if (announced) continue;
-    const version = write.versionWritten !== undefined ? ` (version ${write.versionWritten})` : '';
-    findings.push({
-      ruleId: RULE,
-      severity: 'error',
-      message: `${write.agent ?? 'a writer'} wrote ${write.key}${version}${write.attempt !== undefined ? ` in attempt ${write.attempt}` : ''} but never published ${write.expectedTopic}`,
-      hint: HINT_WRITE,
-      evidence: evidenceOf([write]),
-      agents: write.agent ? [write.agent] : [],
-      ...(write.taskId ? { taskId: write.taskId } : {}),
-    });
-  }
-  let eventsChecked = 0;
-  if (options.unconsumedEvents ?? true) {
-    for (const list of publishes.values()) {
-      for (const publish of list) {
-        if (publish.endMs > model.horizon.endMs - grace) continue;
-        eventsChecked++;
-        if (consumed.has(publish.messageId)) continue;
-        findings.push({
-          ruleId: RULE,
-          severity: 'warning',
-          message: `event ${publish.topic} (${publish.messageId}) published by ${publish.agent ?? 'an agent'} was never consumed`,
-          hint: HINT_EVENT,
-          evidence: evidenceOf([publish]),
-          agents: publish.agent ? [publish.agent] : [],
-          ...(publish.taskId ? { taskId: publish.taskId } : {}),
-        });
+
+  const indexPublish = (p: EventRecord) => {
+    const key = p.key ?? OPEN;
+    const versions = [p.stateVersion !== undefined ? String(p.stateVersion) : OPEN, ANY];
+    const tasks = [p.taskId ?? OPEN, ANY];
+    for (const version of versions) {
+      for (const task of tasks) {
+        const s = slot(p.topic, key, version, task);
+        const at = latestPublish.get(s);
+        if (at === undefined || p.startMs > at) latestPublish.set(s, p.startMs);
       }
     }
-  }
+  };
+
+  const announced = (w: StateAccessRecord): boolean => {
+    const topic = w.expectedTopic!;
+    const keys = [w.key, OPEN];
+    const versions = w.versionWritten !== undefined ? [String(w.versionWritten), OPEN] : [ANY];
+    const tasks = w.taskId !== undefined ? [w.taskId, OPEN] : [ANY];
+    for (const key of keys)
+      for (const version of versions)
+        for (const task of tasks) {
+          const at = latestPublish.get(slot(topic, key, version, task));
+          if (at !== undefined && at >= w.startMs) return true;
+        }
+    return false;
+  };
+
+  const check = (completeBeforeMs: number, final: boolean): DetectorResult => {
+    const findings: Finding[] = [];
+    const reasons = new Map<string, number>();
+    let checked = 0;
+    const keepWrites: StateAccessRecord[] = [];
+    for (const write of writes) {
+      if (!final && write.endMs > completeBeforeMs - grace) {
+        keepWrites.push(write);
+        continue;
+      }
+      checked++;
+      if (announced(write)) continue;
+      const version = write.versionWritten !== undefined ? ` (version ${write.versionWritten})` : '';
+      findings.push({
+        ruleId: RULE,
+        severity: 'error',
+        message: `${write.agent ?? 'a writer'} wrote ${write.key}${version}${write.attempt !== undefined ? ` in attempt ${write.attempt}` : ''} but never published ${write.expectedTopic}`,
+        hint: HINT_WRITE,
+        evidence: evidenceOf([write]),
+        agents: write.agent ? [write.agent] : [],
+        ...(write.taskId ? { taskId: write.taskId } : {}),
+      });
+    }
+    const keepPublishes: EventRecord[] = [];
+    for (const publish of publishes) {
+      if (publish.endMs > completeBeforeMs - grace) {
+        if (final) countReason(reasons, TOO_RECENT);
+        else keepPublishes.push(publish);
+        continue;
+      }
+      checked++;
+      if (consumedIds.has(publish.messageId) || consumedSpans.has(publish.spanId)) continue;
+      findings.push({
+        ruleId: RULE,
+        severity: 'warning',
+        message: `event ${publish.topic} (${publish.messageId}) published by ${publish.agent ?? 'an agent'} was never consumed`,
+        hint: HINT_EVENT,
+        evidence: evidenceOf([publish]),
+        agents: publish.agent ? [publish.agent] : [],
+        ...(publish.taskId ? { taskId: publish.taskId } : {}),
+      });
+    }
+    writes = keepWrites;
+    publishes = keepPublishes;
+    if (!final) {
+      // Forget what nothing still pending can match: publishes older than every pending write,
+      // consumes an hour older than the data settled so far.
+      let oldestWrite = completeBeforeMs - grace;
+      for (const w of writes) if (w.startMs < oldestWrite) oldestWrite = w.startMs;
+      for (const [s, at] of latestPublish) if (at < oldestWrite) latestPublish.delete(s);
+      const forgetBefore = completeBeforeMs - RETAIN_CONSUMES_MS;
+      for (const [id, at] of consumedIds) if (at < forgetBefore) consumedIds.delete(id);
+      for (const [id, at] of consumedSpans) if (at < forgetBefore) consumedSpans.delete(id);
+    }
+    if (final && unannounced > 0 && !sawAnnounced) countReason(reasons, UNANNOUNCED, unannounced);
+    return { findings, checked, notEvaluated: reasonsOf(reasons) };
+  };
+
   return {
-    findings,
-    checked: checked + eventsChecked,
-    notEvaluated:
-      unannounced > 0 && checked === 0
-        ? [{ count: unannounced, reason: 'writes without baton.event.expected_topic: which event should follow is unknown' }]
-        : [],
+    group(handoffGraph): DetectorResult {
+      assertGraph(RULE, handoffGraph);
+      const { model } = handoffGraph;
+      for (const event of model.events) {
+        if (event.kind === 'consume') {
+          consumedIds.set(event.messageId, event.endMs);
+          for (const link of event.links) consumedSpans.set(link.spanId, event.endMs);
+          if (event.parentSpanId !== '') consumedSpans.set(event.parentSpanId, event.endMs);
+          continue;
+        }
+        indexPublish(event);
+        if (reportUnconsumed) publishes.push(event);
+      }
+      for (const write of model.stateAccesses) {
+        if (write.kind !== 'write' || !write.ok) continue;
+        if (write.expectedTopic === undefined) {
+          unannounced++;
+          continue;
+        }
+        sawAnnounced = true;
+        writes.push(write);
+      }
+      return { findings: [], checked: 0, notEvaluated: [] };
+    },
+    advance(completeBeforeMs) {
+      return check(completeBeforeMs, false);
+    },
+    finish(nowMs) {
+      return check(nowMs, true);
+    },
   };
 }
+
+/** Reports writes whose event never went out and events never consumed in one graph, taken as the whole input. Pure. */
+export function detectPartialHandoffs(handoffGraph: HandoffGraph, options: PartialHandoffOptions = {}): DetectorResult {
+  assertGraph(RULE, handoffGraph);
+  return runOnOneGraph(createPartialHandoffRun(options), handoffGraph, handoffGraph.model.horizon.endMs);
+}
+
+export const partialHandoffRule: RuleDefinition<PartialHandoffOptions> = {
+  id: RULE,
+  description: 'a write whose completion event never went out, or an event nobody consumed',
+  severity: 'error',
+  create: createPartialHandoffRun,
+};

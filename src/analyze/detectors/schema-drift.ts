@@ -6,6 +6,7 @@
 import type { DetectorResult, Finding } from '../../model/finding.js';
 import type { HandoffGraph } from '../../model/handoff-model.js';
 import { assertGraph, evidenceOf } from './evidence.js';
+import { countReason, perGroupRule, reasonsOf, type RuleDefinition } from './rule.js';
 
 export const RULE = 'schema-drift' as const;
 
@@ -21,7 +22,12 @@ export function detectSchemaDrift(handoffGraph: HandoffGraph, _options: SchemaDr
   const findings: Finding[] = [];
   let checked = 0;
   let unversioned = 0;
+  const reasons = new Map<string, number>();
   for (const handoff of model.handoffs) {
+    if (handoff.kind === 'transfer') {
+      countReason(reasons, `in-process transfers: ${handoff.dialect} does not record envelope schema versions`);
+      continue;
+    }
     const send = handoff.send;
     if (send?.validation && send.validation.result !== 'valid') {
       // A finding is a check that ran, even when no receive can be compared.
@@ -64,6 +70,16 @@ export function detectSchemaDrift(handoffGraph: HandoffGraph, _options: SchemaDr
   return {
     findings,
     checked,
-    notEvaluated: unversioned > 0 ? [{ count: unversioned, reason: 'receives without both sender and receiver schema versions' }] : [],
+    notEvaluated: [
+      ...(unversioned > 0 ? [{ count: unversioned, reason: 'receives without both sender and receiver schema versions' }] : []),
+      ...reasonsOf(reasons),
+    ],
   };
 }
+
+export const schemaDriftRule: RuleDefinition<SchemaDriftOptions> = {
+  id: RULE,
+  description: 'sender and receiver on different envelope schema versions, or a failed validation',
+  severity: 'error',
+  create: perGroupRule(detectSchemaDrift),
+};

@@ -3,10 +3,18 @@
  * committed when the read began (or at an epoch older than one committed), and
  * the handoffs its agent sent after deciding on it; also a handoff received
  * with an epoch older than one already sent in the same task.
+ *
+ * State is shared by every trace, so writes and reads are indexed per store
+ * and key over the whole input: a worker fenced out by a failover in another
+ * trace, reading at its old epoch, is found. Reads are checked once the data
+ * before them is complete (or at the end); per key only the newest settled
+ * version and epoch plus recent writes are kept.
  */
 import type { DetectorResult, Finding } from '../../model/finding.js';
-import type { HandoffGraph, StateAccessRecord } from '../../model/handoff-model.js';
+import type { HandoffGraph, HandoffSend, SpanRef } from '../../model/handoff-model.js';
+import { KeyWrites, type WriteFact } from '../state-index.js';
 import { assertGraph, evidenceOf, formatMs } from './evidence.js';
+import { countReason, reasonsOf, runOnOneGraph, type RuleDefinition, type RuleRun } from './rule.js';
 
 export const RULE = 'stale-epoch-read' as const;
 
@@ -17,107 +25,210 @@ export interface StaleEpochReadOptions {
 
 const HINT =
   'Add a version field to every state entry and reject reads older than the current task epoch; read from the primary (or wait for the version the handoff names) instead of a lagging replica or snapshot.';
+const UNVERSIONED = 'state reads without baton.state.version_read or baton.epoch';
 
-/** Reports stale reads and stale-epoch handoffs. Pure. */
-export function detectStaleEpochReads(handoffGraph: HandoffGraph, options: StaleEpochReadOptions = {}): DetectorResult {
-  assertGraph(RULE, handoffGraph);
-  const { model } = handoffGraph;
+/** Handoffs an agent sent after a read, in the same agent run: what it decided on the read. */
+const MAX_DECIDED = 10;
+
+interface PendingRead {
+  readonly key: string;
+  readonly ref: SpanRef;
+  readonly versionRead: number | undefined;
+  readonly epoch: number | undefined;
+  readonly agent: string | undefined;
+  readonly taskId: string | undefined;
+  readonly decided: readonly SpanRef[];
+}
+
+interface PendingReceive {
+  readonly taskKey: string;
+  readonly ref: SpanRef;
+  readonly send: SpanRef | undefined;
+  readonly epoch: number;
+  readonly agent: string;
+  readonly source: string;
+  readonly taskId: string | undefined;
+}
+
+/** Store and key as one map key; the store name keeps two stores' equal keys apart. */
+function keyOf(store: string, key: string): string {
+  return `${store}\u0000${key}`;
+}
+
+/** Starts a stale-epoch-read run over one input. */
+export function createStaleEpochReadRun(options: StaleEpochReadOptions = {}): RuleRun {
   const skew = options.skewToleranceMs ?? 0;
-  const findings: Finding[] = [];
-  const writesByKey = new Map<string, StateAccessRecord[]>();
-  for (const access of model.stateAccesses) {
-    if (access.kind !== 'write' || !access.ok) continue;
-    let list = writesByKey.get(access.key);
-    if (!list) writesByKey.set(access.key, (list = []));
-    list.push(access);
-  }
-  let checked = 0;
-  let unversioned = 0;
-  for (const read of model.stateAccesses) {
-    if (read.kind !== 'read' || !read.ok) continue;
-    if (read.versionRead === undefined && read.epoch === undefined) {
-      if (read.found !== false) unversioned++;
-      continue;
-    }
-    checked++;
-    let newest: StateAccessRecord | undefined;
-    let newestEpoch: StateAccessRecord | undefined;
-    for (const write of writesByKey.get(read.key) ?? []) {
-      if (write.endMs > read.startMs - skew) continue; // not committed when the read began
-      if (read.versionRead !== undefined && write.versionWritten !== undefined && write.versionWritten > read.versionRead) {
-        if (!newest || (write.versionWritten ?? 0) > (newest.versionWritten ?? 0)) newest = write;
-      }
-      if (read.epoch !== undefined && write.epoch !== undefined && write.epoch > read.epoch) {
-        if (!newestEpoch || (write.epoch ?? 0) > (newestEpoch.epoch ?? 0)) newestEpoch = write;
-      }
-    }
-    const culprit = newest ?? newestEpoch;
-    if (!culprit) continue;
-    // What was decided on it: handoffs sent from the same agent run after the read.
-    const decided = model.handoffs
-      .map((h) => h.send)
-      .filter((s) => s && read.agentRunSpanId !== undefined && s.startMs >= read.startMs && isInRun(model.spans, s.spanId, read.agentRunSpanId));
-    const reader = read.agent ?? 'an agent';
-    const what = newest
-      ? `at version ${read.versionRead} after version ${newest.versionWritten} was committed`
-      : `at epoch ${read.epoch} after epoch ${newestEpoch!.epoch} was committed`;
-    findings.push({
-      ruleId: RULE,
-      severity: 'error',
-      message: `${reader} read ${read.key} ${what} by ${culprit.agent ?? 'another writer'} (${formatMs(read.startMs - culprit.endMs)} earlier)${decided.length ? `, then handed off on it` : ''}`,
-      hint: HINT,
-      evidence: evidenceOf([read, culprit, ...decided]),
-      agents: [...new Set([read.agent, culprit.agent].filter((a): a is string => a !== undefined))],
-      ...(read.taskId ? { taskId: read.taskId } : {}),
-    });
-  }
+  const writes = new Map<string, KeyWrites>();
+  /** Per task, sends that carry an epoch, as "writes" of the task's epoch. */
+  const taskEpochs = new Map<string, KeyWrites>();
+  let reads: PendingRead[] = [];
+  let receives: PendingReceive[] = [];
 
-  // Handoffs acted on with an epoch older than one the task already moved to.
-  let epochChecked = 0;
-  const maxEpochSent = new Map<string, { epoch: number; at: number; spanId: string }[]>();
-  for (const handoff of model.handoffs) {
-    const send = handoff.send;
-    if (!send || send.epoch === undefined) continue;
-    const key = handoff.taskId ?? '';
-    let list = maxEpochSent.get(key);
-    if (!list) maxEpochSent.set(key, (list = []));
-    list.push({ epoch: send.epoch, at: send.startMs, spanId: send.spanId });
-  }
-  for (const handoff of model.handoffs) {
-    for (const receive of handoff.receives) {
-      if (receive.epoch === undefined) continue;
-      epochChecked++;
-      const newer = (maxEpochSent.get(handoff.taskId ?? '') ?? []).find(
-        (s) => s.epoch > receive.epoch! && s.at <= receive.startMs - skew,
-      );
-      if (!newer) continue;
+  const check = (completeBeforeMs: number, final: boolean): DetectorResult => {
+    const findings: Finding[] = [];
+    let checked = 0;
+    const keepReads: PendingRead[] = [];
+    for (const read of reads) {
+      if (!final && read.ref.startMs >= completeBeforeMs) {
+        keepReads.push(read);
+        continue;
+      }
+      checked++;
+      const newest = writes.get(read.key)?.newestBefore(read.ref.startMs - skew);
+      if (!newest) continue;
+      const byVersion =
+        read.versionRead !== undefined && newest.version?.version !== undefined && newest.version.version > read.versionRead
+          ? newest.version
+          : undefined;
+      const byEpoch =
+        read.epoch !== undefined && newest.epoch?.epoch !== undefined && newest.epoch.epoch > read.epoch ? newest.epoch : undefined;
+      const culprit = byVersion ?? byEpoch;
+      if (!culprit) continue;
+      findings.push(staleReadFinding(read, culprit, byVersion !== undefined));
+    }
+    const keepReceives: PendingReceive[] = [];
+    for (const receive of receives) {
+      if (!final && receive.ref.startMs >= completeBeforeMs) {
+        keepReceives.push(receive);
+        continue;
+      }
+      checked++;
+      const newer = taskEpochs.get(receive.taskKey)?.newestBefore(receive.ref.startMs - skew).epoch;
+      if (!newer || newer.epoch === undefined || newer.epoch <= receive.epoch) continue;
       findings.push({
         ruleId: RULE,
         severity: 'error',
-        message: `${receive.agent} acted on a handoff from ${handoff.source} at epoch ${receive.epoch} after the task moved to epoch ${newer.epoch}`,
+        message: `${receive.agent} acted on a handoff from ${receive.source} at epoch ${receive.epoch} after the task moved to epoch ${newer.epoch}`,
         hint: HINT,
-        evidence: evidenceOf([receive, handoff.send]),
-        agents: [handoff.source, receive.agent],
-        ...(handoff.taskId ? { taskId: handoff.taskId } : {}),
+        evidence: evidenceOf([receive.ref, receive.send, newer.ref]),
+        agents: [receive.source, receive.agent],
+        ...(receive.taskId ? { taskId: receive.taskId } : {}),
       });
     }
-  }
+    reads = keepReads;
+    receives = keepReceives;
+    // Nothing still to be checked starts before the oldest pending read: older writes fold into each key's baseline.
+    if (!final) {
+      let horizon = completeBeforeMs;
+      for (const r of reads) if (r.ref.startMs < horizon) horizon = r.ref.startMs;
+      for (const r of receives) if (r.ref.startMs < horizon) horizon = r.ref.startMs;
+      for (const list of writes.values()) list.settle(horizon - skew);
+      for (const list of taskEpochs.values()) list.settle(horizon - skew);
+    }
+    return { findings, checked, notEvaluated: [] };
+  };
 
   return {
-    findings,
-    checked: checked + epochChecked,
-    notEvaluated: unversioned > 0 ? [{ count: unversioned, reason: 'state reads without baton.state.version_read or baton.epoch' }] : [],
+    group(handoffGraph): DetectorResult {
+      assertGraph(RULE, handoffGraph);
+      const { model } = handoffGraph;
+      const reasons = new Map<string, number>();
+      // Sends by the agent run they happened in, in start order (handoffs are sorted by send start).
+      const sendsByRun = new Map<string, HandoffSend[]>();
+      for (const handoff of model.handoffs) {
+        const send = handoff.send;
+        if (!send) continue;
+        if (send.agentRunSpanId !== undefined) {
+          let list = sendsByRun.get(send.agentRunSpanId);
+          if (!list) sendsByRun.set(send.agentRunSpanId, (list = []));
+          list.push(send);
+        }
+        if (send.epoch !== undefined) {
+          const taskKey = handoff.taskId ?? `trace:${send.traceId}`;
+          let list = taskEpochs.get(taskKey);
+          if (!list) taskEpochs.set(taskKey, (list = new KeyWrites()));
+          // A send moves the task to its epoch from the moment it starts.
+          list.add({ endMs: send.startMs, version: undefined, epoch: send.epoch, ref: send, agent: handoff.source });
+        }
+      }
+      for (const handoff of model.handoffs) {
+        for (const receive of handoff.receives) {
+          if (receive.epoch === undefined) continue;
+          receives.push({
+            taskKey: handoff.taskId ?? `trace:${(handoff.send ?? receive).traceId}`,
+            ref: receive,
+            send: handoff.send,
+            epoch: receive.epoch,
+            agent: receive.agent,
+            source: handoff.source,
+            taskId: handoff.taskId,
+          });
+        }
+      }
+      for (const access of model.stateAccesses) {
+        if (!access.ok) continue;
+        const key = keyOf(access.store, access.key);
+        if (access.kind === 'write') {
+          if (access.deduplicated) continue; // nothing new was committed
+          let list = writes.get(key);
+          if (!list) writes.set(key, (list = new KeyWrites()));
+          list.add({ endMs: access.endMs, version: access.versionWritten, epoch: access.epoch, ref: access, agent: access.agent });
+          continue;
+        }
+        if (access.versionRead === undefined && access.epoch === undefined) {
+          if (access.found !== false) countReason(reasons, UNVERSIONED);
+          continue;
+        }
+        const decided: SpanRef[] = [];
+        const sends = access.agentRunSpanId !== undefined ? sendsByRun.get(access.agentRunSpanId) : undefined;
+        if (sends) {
+          let lo = 0;
+          let hi = sends.length;
+          while (lo < hi) {
+            const mid = (lo + hi) >>> 1;
+            if (sends[mid]!.startMs < access.startMs) lo = mid + 1;
+            else hi = mid;
+          }
+          for (let i = lo; i < sends.length && decided.length < MAX_DECIDED; i++) decided.push(sends[i]!);
+        }
+        reads.push({
+          key,
+          ref: access,
+          versionRead: access.versionRead,
+          epoch: access.epoch,
+          agent: access.agent,
+          taskId: access.taskId,
+          decided,
+        });
+      }
+      return { findings: [], checked: 0, notEvaluated: reasonsOf(reasons) };
+    },
+    advance(completeBeforeMs) {
+      return check(completeBeforeMs, false);
+    },
+    finish(nowMs) {
+      return check(nowMs, true);
+    },
   };
 }
 
-/** True when the nearest agent run enclosing `spanId` is `runSpanId` (another agent's run nested below it does not count). */
-function isInRun(spans: HandoffGraph['model']['spans'], spanId: string, runSpanId: string): boolean {
-  // Walk up parents; spans are few per group, and this runs only for stale reads.
-  const byId = new Map<string, (typeof spans)[number]>();
-  for (const s of spans) byId.set(s.spanId, s);
-  for (let id = byId.get(spanId)?.parentSpanId; id; id = byId.get(id)?.parentSpanId) {
-    if (id === runSpanId) return true;
-    if (byId.get(id)?.role === 'agent-run') return false;
-  }
-  return false;
+function staleReadFinding(read: PendingRead, culprit: WriteFact, byVersion: boolean): Finding {
+  const reader = read.agent ?? 'an agent';
+  const key = read.key.slice(read.key.indexOf('\u0000') + 1);
+  const what = byVersion
+    ? `at version ${read.versionRead} after version ${culprit.version} was committed`
+    : `at epoch ${read.epoch} after epoch ${culprit.epoch} was committed`;
+  const agents = [read.agent, culprit.agent].filter((a): a is string => a !== undefined);
+  return {
+    ruleId: RULE,
+    severity: 'error',
+    message: `${reader} read ${key} ${what} by ${culprit.agent ?? 'another writer'} (${formatMs(read.ref.startMs - culprit.endMs)} earlier)${read.decided.length ? ', then handed off on it' : ''}`,
+    hint: HINT,
+    evidence: evidenceOf([read.ref, culprit.ref, ...read.decided]),
+    agents: [...new Set(agents)],
+    ...(read.taskId ? { taskId: read.taskId } : {}),
+  };
 }
+
+/** Reports stale reads and stale-epoch handoffs in one graph, taken as the whole input. Pure. */
+export function detectStaleEpochReads(handoffGraph: HandoffGraph, options: StaleEpochReadOptions = {}): DetectorResult {
+  assertGraph(RULE, handoffGraph);
+  return runOnOneGraph(createStaleEpochReadRun(options), handoffGraph, handoffGraph.model.horizon.endMs);
+}
+
+export const staleEpochReadRule: RuleDefinition<StaleEpochReadOptions> = {
+  id: RULE,
+  description: 'state read at a version or epoch older than one already committed',
+  severity: 'error',
+  create: createStaleEpochReadRun,
+};

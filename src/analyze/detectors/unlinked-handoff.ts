@@ -5,6 +5,7 @@
 import type { DetectorResult, Finding } from '../../model/finding.js';
 import type { HandoffGraph } from '../../model/handoff-model.js';
 import { assertGraph, evidenceOf } from './evidence.js';
+import { countReason, perGroupRule, reasonsOf, type RuleDefinition } from './rule.js';
 
 export const RULE = 'unlinked-handoff' as const;
 
@@ -19,7 +20,13 @@ export function detectUnlinkedHandoffs(handoffGraph: HandoffGraph, _options: Unl
   const { model } = handoffGraph;
   const findings: Finding[] = [];
   let checked = 0;
+  const reasons = new Map<string, number>();
   for (const handoff of model.handoffs) {
+    if (handoff.kind === 'transfer') {
+      // One span holds both sides: there is no trace context to lose between them.
+      countReason(reasons, `in-process transfers (${handoff.dialect}): no trace context travels between their sides`);
+      continue;
+    }
     for (const receive of handoff.receives) {
       checked++;
       if (receive.linkedToSend) continue;
@@ -41,5 +48,12 @@ export function detectUnlinkedHandoffs(handoffGraph: HandoffGraph, _options: Unl
       });
     }
   }
-  return { findings, checked, notEvaluated: [] };
+  return { findings, checked, notEvaluated: reasonsOf(reasons) };
 }
+
+export const unlinkedHandoffRule: RuleDefinition<UnlinkedHandoffOptions> = {
+  id: RULE,
+  description: 'a receive not linked to its send: trace context lost on the way',
+  severity: 'warning',
+  create: perGroupRule(detectUnlinkedHandoffs),
+};

@@ -207,6 +207,7 @@ export const batonDialect: Dialect = {
   id: 'baton',
   description: "Baton's own conventions (baton.operation): message handoffs, envelopes, acks, versioned state, events",
   records: { acks: true, envelopes: true, context: true, state: true },
+  attributePrefixes: ['baton.', 'gen_ai.', 'messaging.', 'db.'],
   claims(span) {
     return span.attributes[BATON_OPERATION] !== undefined;
   },

@@ -161,6 +161,11 @@ export interface Dialect {
   /** One line for `--help` and `--explain`. */
   readonly description: string;
   readonly records: DialectRecords;
+  /**
+   * Prefixes of the attribute names it reads (`baton.`, `gen_ai.`): spans kept
+   * open for long are reduced to these, so memory follows what rules need.
+   */
+  readonly attributePrefixes: readonly string[];
   /** Cheap test run on every span: is it in this vocabulary? The first dialect (in priority order) that claims a span interprets it. */
   claims(span: SpanRecord): boolean;
   /** Turns the spans this dialect claimed in one trace group into parts. Pure. */

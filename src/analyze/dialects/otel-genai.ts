@@ -34,6 +34,7 @@ export const otelGenAiDialect: Dialect = {
   id: 'otel-genai',
   description: 'OpenTelemetry GenAI agent conventions (invoke_agent, execute_tool, invoke_workflow)',
   records: { acks: false, envelopes: false, context: false, state: false },
+  attributePrefixes: ['gen_ai.', 'error.type'],
   claims(span) {
     const op = operationOf(span);
     return op !== undefined && AGENT_OPERATIONS.has(op);

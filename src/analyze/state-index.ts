@@ -1,0 +1,113 @@
+/**
+ * Indexes for rules about shared state, which must see the whole input: a
+ * store is shared by every trace. Writes per store key are kept as a baseline
+ * (the newest version and epoch among writes settled long ago) plus the recent
+ * writes, so memory per key stays bounded over hours; lookups sort the recent
+ * writes once and binary-search them (n log n over the input).
+ */
+import type { SpanRef } from '../model/handoff-model.js';
+
+/** A committed write, reduced to what stale-read checks need. */
+export interface WriteFact {
+  readonly endMs: number;
+  readonly version: number | undefined;
+  readonly epoch: number | undefined;
+  readonly ref: SpanRef;
+  readonly agent: string | undefined;
+}
+
+/** The newest version and epoch committed before some time, with the writes that committed them. */
+export interface NewestCommitted {
+  readonly version: WriteFact | undefined;
+  readonly epoch: WriteFact | undefined;
+}
+
+function newer(a: WriteFact | undefined, b: WriteFact | undefined, field: 'version' | 'epoch'): WriteFact | undefined {
+  if (!b || b[field] === undefined) return a;
+  if (!a || a[field] === undefined) return b;
+  // Ties go to the earlier commit: it is the one the reader missed first.
+  return b[field]! > a[field]! || (b[field] === a[field] && b.endMs < a.endMs) ? b : a;
+}
+
+/** The committed writes of one key, answering "newest committed before t". */
+export class KeyWrites {
+  #baseline: NewestCommitted = { version: undefined, epoch: undefined };
+  #recent: WriteFact[] = [];
+  #sorted = true;
+  /** Prefix maxima over #recent in end order, rebuilt lazily after additions. */
+  #prefixVersion: (WriteFact | undefined)[] = [];
+  #prefixEpoch: (WriteFact | undefined)[] = [];
+
+  add(write: WriteFact): void {
+    const last = this.#recent[this.#recent.length - 1];
+    if (last && last.endMs > write.endMs) this.#sorted = false;
+    this.#recent.push(write);
+  }
+
+  get size(): number {
+    return this.#recent.length;
+  }
+
+  #prepare(): void {
+    let from = this.#prefixVersion.length;
+    if (!this.#sorted) {
+      this.#recent.sort((a, b) => a.endMs - b.endMs || (a.ref.spanId < b.ref.spanId ? -1 : a.ref.spanId > b.ref.spanId ? 1 : 0));
+      this.#sorted = true;
+      from = 0;
+    }
+    const n = this.#recent.length;
+    if (from === n) return;
+    // Appends in end order extend the prefix maxima; anything else rebuilds them.
+    this.#prefixVersion.length = from;
+    this.#prefixEpoch.length = from;
+    let version = from > 0 ? this.#prefixVersion[from - 1] : this.#baseline.version;
+    let epoch = from > 0 ? this.#prefixEpoch[from - 1] : this.#baseline.epoch;
+    for (let i = from; i < n; i++) {
+      const w = this.#recent[i]!;
+      version = newer(version, w, 'version');
+      epoch = newer(epoch, w, 'epoch');
+      this.#prefixVersion[i] = version;
+      this.#prefixEpoch[i] = epoch;
+    }
+  }
+
+  /** The newest version and epoch committed (ended) at or before `atMs`. */
+  newestBefore(atMs: number): NewestCommitted {
+    if (this.#recent.length === 0) return this.#baseline;
+    this.#prepare();
+    let lo = 0;
+    let hi = this.#recent.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#recent[mid]!.endMs <= atMs) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === 0) return this.#baseline;
+    return { version: this.#prefixVersion[lo - 1], epoch: this.#prefixEpoch[lo - 1] };
+  }
+
+  /** Folds the writes that ended before `beforeMs` into the baseline: no read still to come can start before them. */
+  settle(beforeMs: number): void {
+    if (this.#recent.length === 0) return;
+    this.#prepare();
+    let keep = 0;
+    while (keep < this.#recent.length && this.#recent[keep]!.endMs < beforeMs) keep++;
+    if (keep === 0) return;
+    this.#baseline = { version: this.#prefixVersion[keep - 1], epoch: this.#prefixEpoch[keep - 1] };
+    this.#recent = this.#recent.slice(keep);
+    this.#prefixVersion = this.#prefixVersion.slice(keep);
+    this.#prefixEpoch = this.#prefixEpoch.slice(keep);
+  }
+}
+
+/** Binary search: index of the first element of the ascending `values` greater than `x`. */
+export function upperBound(values: ArrayLike<number>, x: number): number {
+  let lo = 0;
+  let hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (values[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
