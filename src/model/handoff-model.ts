@@ -116,7 +116,7 @@ export interface Handoff {
 export interface StateAccessRecord extends SpanRef {
   readonly kind: 'read' | 'write';
   readonly key: string;
-  /** The store holding the key (`db.system.name` and collection), '' when unnamed: keys are compared within a store. */
+  /** The store holding the key (`db.system.name` and `db.namespace`), '' when unnamed: keys are compared within a store. */
   readonly store: string;
   readonly dialect: string;
   /** The store recognised the write as a repeat and committed nothing new (`baton.state.deduplicated`). */

@@ -41,7 +41,7 @@ import {
   BATON_VALIDATION_ERROR_PATH,
   BATON_VALIDATION_RESULT,
   BatonOperation,
-  DB_COLLECTION_NAME,
+  DB_NAMESPACE,
   DB_SYSTEM_NAME,
   GEN_AI_AGENT_ID,
   GEN_AI_AGENT_NAME,
@@ -97,11 +97,16 @@ function addEnvelopeFacts(facts: Mutable<EnvelopeFacts>, attrs: Attributes): voi
   put(facts, 'status', readString(attrs, BATON_HANDOFF_STATUS));
 }
 
-/** `db.system.name` plus the collection, so the same key in two stores is two keys. */
+/**
+ * `db.system.name` plus `db.namespace`, so the same key in two databases is two
+ * keys. The collection is left out on purpose: a replica or a read view of the
+ * same data often has another collection name, and a stale read from it is
+ * exactly what the rules look for.
+ */
 function storeOf(attrs: Attributes): string {
   const system = readName(attrs, DB_SYSTEM_NAME) ?? '';
-  const collection = readName(attrs, DB_COLLECTION_NAME);
-  return collection === undefined ? system : `${system}/${collection}`;
+  const namespace = readName(attrs, DB_NAMESPACE);
+  return namespace === undefined ? system : `${system}/${namespace}`;
 }
 
 function interpretSpan(span: SpanRecord): HandoffPart | string {

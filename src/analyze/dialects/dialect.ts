@@ -86,7 +86,7 @@ export interface TransferPart extends PartBase {
 export interface StateAccessPart extends PartBase {
   readonly type: 'state-read' | 'state-write';
   readonly key: string;
-  /** The store's name (`db.system.name`, plus the collection when given); '' when unnamed. */
+  /** The store's name (`db.system.name`, plus `db.namespace` when given); '' when unnamed. */
   readonly store?: string;
   readonly agent?: string;
   readonly taskId?: string;
