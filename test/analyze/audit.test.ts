@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Auditor, auditSpans, hasFindingsAtOrAbove } from '../../src/analyze/audit.js';
-import { RULE_IDS } from '../../src/analyze/detectors/index.js';
+import { DETECTORS, RULE_IDS, type RuleId } from '../../src/analyze/detectors/index.js';
 import type { AuditReport } from '../../src/model/audit-report.js';
 import type { SpanRecord } from '../../src/model/span-record.js';
 import { auditOne, withoutSpans } from '../helpers/analyze.js';
@@ -79,38 +79,69 @@ describe('auditSpans', () => {
 
   it('reports the clean pipeline in full: inputs, every rule clean but run, the four edges, one task', async () => {
     const report = await auditOne(fixtures.clean);
-    expect(report.reportVersion).toBe('1');
-    expect(report.inputs).toEqual({ spans: 34, traces: 1, traceGroups: 1, batonSpans: 34, conventionsVersions: ['1'], problems: [] });
+    expect(report.reportVersion).toBe('2');
+    const startMs = Math.min(...fixtures.clean.map((s) => s.startMs));
+    const endMs = Math.max(...fixtures.clean.map((s) => s.endMs));
+    expect(report.inputs).toEqual({
+      spans: 34,
+      traces: 1,
+      traceGroups: 1,
+      dialects: [{ id: 'baton', spans: 34, interpreted: 34, traceGroups: 1 }],
+      conventionsVersions: ['1'],
+      problems: [],
+      horizon: { startMs, endMs },
+      // No `now` given: the end of all input.
+      nowMs: endMs,
+      // The SDK's spans carry sub-millisecond times.
+      wholeMsSpans: 0,
+      splitTraces: 0,
+    });
     expect(report.findings).toEqual([]);
     expect(report.findingsTruncated).toBe(0);
     expect(report.severityCounts).toEqual({ error: 0, warning: 0, info: 0 });
-    expect(report.rules.map((r) => [r.ruleId, r.findings, r.checked, r.couldNotRun])).toEqual([
-      ['dependency-cycle', 0, 2, false],
-      ['stale-epoch-read', 0, 8, false],
-      ['duplicate-write', 0, 6, false],
-      ['partial-handoff', 0, 10, false],
-      ['ack-timeout', 0, 4, false],
-      ['schema-drift', 0, 4, false],
-      ['context-blowup', 0, 1, false],
-      ['context-loss', 0, 4, false],
-      ['unlinked-handoff', 0, 4, false],
+    expect(report.rules.map((r) => [r.ruleId, r.findings, r.checked, r.status, r.couldNotRun])).toEqual([
+      ['dependency-cycle', 0, 2, 'ran', false],
+      ['stale-epoch-read', 0, 8, 'ran', false],
+      ['duplicate-write', 0, 6, 'ran', false],
+      ['partial-handoff', 0, 10, 'ran', false],
+      ['ack-timeout', 0, 4, 'ran', false],
+      ['schema-drift', 0, 4, 'ran', false],
+      ['context-blowup', 0, 1, 'ran', false],
+      ['context-loss', 0, 4, 'ran', false],
+      ['unlinked-handoff', 0, 4, 'ran', false],
     ]);
-    for (const rule of report.rules) expect(rule.notEvaluated).toEqual([]);
+    for (const rule of report.rules) {
+      expect(rule.notEvaluated).toEqual([]);
+      // Each rule's identity comes from its own file.
+      expect(rule.description).toBe(DETECTORS[rule.ruleId as RuleId].description);
+      expect(rule.severity).toBe(DETECTORS[rule.ruleId as RuleId].maxSeverity);
+    }
     // triage → research → analysis → writer → reviewer, sorted by source then target.
     expect(
-      report.edges.map((e) => [e.source, e.target, e.handoffs, e.latencyMs?.count, e.ackLatencyMs?.count, e.failures, e.retries]),
+      report.edges.map((e) => [
+        e.source,
+        e.target,
+        e.handoffs,
+        e.latencyMs?.count,
+        e.ackLatencyMs?.count,
+        e.failures,
+        e.retries,
+        e.transfers,
+        e.skewedSamples,
+      ]),
     ).toEqual([
-      ['analysis', 'writer', 1, 1, 1, 0, 0],
-      ['research', 'analysis', 1, 1, 1, 0, 0],
-      ['triage', 'research', 1, 1, 1, 0, 0],
-      ['writer', 'reviewer', 1, 1, 1, 0, 0],
+      ['analysis', 'writer', 1, 1, 1, 0, 0, 0, 0],
+      ['research', 'analysis', 1, 1, 1, 0, 0, 0, 0],
+      ['triage', 'research', 1, 1, 1, 0, 0, 0, 0],
+      ['writer', 'reviewer', 1, 1, 1, 0, 0, 0, 0],
     ]);
     expect(report.agents).toEqual(['analysis', 'coordinator', 'research', 'reviewer', 'triage', 'writer']);
     expect(report.cycles).toEqual([]);
     expect(report.tasks.count).toBe(1);
     expect(report.tasks.slowest.map((t) => [t.taskId, t.traceId])).toEqual([['research-clean', '8edbfa52334a8b41e747dacf2cf5f801']]);
     const share = report.tasks.slowest[0]!.coordinationShare;
-    expect(report.tasks.coordinationShare).toEqual({ count: 1, p50: share, p95: share, p99: share, max: share });
+    // One sample: min and max are exact, and the percentiles cannot lie outside them.
+    expect(report.tasks.coordinationShare).toEqual({ count: 1, min: share, p50: share, p95: share, p99: share, max: share, relativeError: 0.01 });
   });
 
   it('names the revision loop among the graph cycles and counts its edges', async () => {
@@ -189,13 +220,16 @@ describe('Auditor', () => {
       }
     });
 
-    it('keeps the two traces apart, each its own task, without the spans that link them', () => {
+    it('keeps the two traces apart without the spans that link them, counting their shared task id once', () => {
       // The coordinator's consumes link to the publishes in analysis's new trace.
       const linking = fixtures['lost-trace-context'].filter((s) => s.links.length > 0).map((s) => s.spanId);
       expect(linking.length).toBeGreaterThan(0);
       const report = stream([withoutSpans(fixtures['lost-trace-context'], linking)]);
       expect(report.inputs).toMatchObject({ traces: 2, traceGroups: 2 });
-      expect(report.tasks.count).toBe(2);
+      // Two groups, each summarized, but one task: both traces carry task id research-lost-trace-context.
+      expect(report.tasks.slowest.map((t) => t.taskId)).toEqual(['research-lost-trace-context', 'research-lost-trace-context']);
+      expect(report.tasks.coordinationShare!.count).toBe(2);
+      expect(report.tasks.count).toBe(1);
       // Still unlinked: the receive has no send in its own group.
       expect(report.findings.filter((f) => f.ruleId === 'unlinked-handoff').map((f) => f.evidence.spanIds)).toEqual([['2db3ba85facb5e4d']]);
       // And the removed consumes leave each of the five completion events unconsumed.
@@ -242,7 +276,11 @@ describe('Auditor', () => {
       const batches = SCENARIOS.map((name) => fixtures[name]);
       const report = stream(batches, { maxOpenSpans: 40 });
       const expected = stream(batches);
-      expect(report.inputs).toEqual(expected.inputs);
+      // Every group the cap closed early is said to be cut: all but the last fixture (lost-trace-context, two
+      // traces), which was still open when the input ended. Without the cap, nothing is.
+      const lastTraces = new Set(fixtures['lost-trace-context'].map((s) => s.traceId)).size;
+      expect(expected.inputs.splitTraces).toBe(0);
+      expect(report.inputs).toEqual({ ...expected.inputs, splitTraces: expected.inputs.traces - lastTraces });
       expect(report.findings).toEqual(expected.findings);
       expect(report.rules).toEqual(expected.rules);
     });
@@ -272,19 +310,27 @@ describe('Auditor', () => {
   describe('rule selection', () => {
     it('runs only the rules named in `only`, in report order', () => {
       const report = stream([all], { only: ['context-loss', 'schema-drift'] });
-      expect(report.rules.map((r) => r.ruleId)).toEqual(['schema-drift', 'context-loss']);
+      // Every rule is listed, in report order; those left out are off, and count nothing.
+      expect(report.rules.map((r) => r.ruleId)).toEqual(RULE_IDS);
+      expect(report.rules.filter((r) => r.status !== 'off').map((r) => r.ruleId)).toEqual(['schema-drift', 'context-loss']);
+      expect(report.rules.filter((r) => r.status === 'ran').map((r) => r.ruleId)).toEqual(['schema-drift', 'context-loss']);
+      for (const r of report.rules.filter((r) => r.status === 'off')) {
+        expect([r.findings, r.checked, r.notEvaluated, r.couldNotRun]).toEqual([0, 0, [], false]);
+      }
       expect(report.findings.map((f) => f.ruleId).sort()).toEqual(['context-loss', 'schema-drift']);
     });
 
     it('turns a rule off with rules: { id: false }', () => {
       const report = stream([fixtures['duplicate-write']], { rules: { 'partial-handoff': false } });
-      expect(report.rules.map((r) => r.ruleId)).toEqual(RULE_IDS.filter((id) => id !== 'partial-handoff'));
+      expect(report.rules.map((r) => r.ruleId)).toEqual(RULE_IDS);
+      expect(report.rules.filter((r) => r.status === 'off').map((r) => r.ruleId)).toEqual(['partial-handoff']);
+      expect(report.rules.find((r) => r.ruleId === 'partial-handoff')).toMatchObject({ findings: 0, checked: 0, couldNotRun: false });
       expect(report.findings.map((f) => f.ruleId)).toEqual(['duplicate-write']);
     });
 
     it('applies `rules` before `only`: a rule both named and turned off does not run', () => {
       const report = stream([all], { only: ['partial-handoff'], rules: { 'partial-handoff': false } });
-      expect(report.rules).toEqual([]);
+      expect(report.rules.map((r) => [r.ruleId, r.status, r.findings, r.checked])).toEqual(RULE_IDS.map((id) => [id, 'off', 0, 0]));
       expect(report.findings).toEqual([]);
     });
 
@@ -309,16 +355,44 @@ describe('Auditor', () => {
     });
   });
 
-  it('counts Baton spans and other spans apart', () => {
+  it('counts the spans a dialect read apart from other spans', () => {
     const foreign: SpanRecord = { ...fixtures.clean[0]!, spanId: 'f0f0f0f0f0f0f0f0', attributes: { 'http.request.method': 'GET' } };
     const report = stream([[...fixtures.clean, foreign]]);
-    expect(report.inputs).toMatchObject({ spans: 35, batonSpans: 34 });
+    expect(report.inputs).toMatchObject({ spans: 35, dialects: [{ id: 'baton', spans: 34, interpreted: 34, traceGroups: 1 }] });
+  });
+
+  it('takes nothing after finish(): addSpans throws, snapshot and finish repeat the final report', () => {
+    const auditor = new Auditor();
+    auditor.addSpans(fixtures['schema-drift']);
+    const report = auditor.finish();
+    expect(() => auditor.addSpans(fixtures.clean)).toThrow('Auditor: addSpans after finish()');
+    expect(auditor.snapshot()).toEqual(report);
+    expect(auditor.finish()).toEqual(report);
+    expect(report.inputs.spans).toBe(fixtures['schema-drift'].length);
+  });
+
+  it('reports the given now, else the end of all input, as inputs.nowMs', () => {
+    const endMs = Math.max(...fixtures.clean.map((s) => s.endMs));
+    expect(stream([fixtures.clean]).inputs.nowMs).toBe(endMs);
+    expect(stream([fixtures.clean], { now: endMs + 5000 }).inputs.nowMs).toBe(endMs + 5000);
   });
 
   it('audits no spans as an empty report in which every rule could not run', () => {
     const report = stream([]);
-    expect(report.inputs).toEqual({ spans: 0, traces: 0, traceGroups: 0, batonSpans: 0, conventionsVersions: [], problems: [] });
+    expect(report.inputs).toEqual({
+      spans: 0,
+      traces: 0,
+      traceGroups: 0,
+      dialects: [],
+      conventionsVersions: [],
+      problems: [],
+      horizon: null,
+      nowMs: null,
+      wholeMsSpans: 0,
+      splitTraces: 0,
+    });
     expect(report.rules.map((r) => r.couldNotRun)).toEqual(RULE_IDS.map(() => true));
+    expect(report.rules.map((r) => r.status)).toEqual(RULE_IDS.map(() => 'could-not-run'));
     expect(report.edges).toEqual([]);
     expect(report.tasks).toEqual({ count: 0, coordinationShare: null, slowest: [] });
   });
