@@ -478,8 +478,8 @@ export class Auditor {
 
   #analyzeGraph(handoffGraph: HandoffGraph, traceIds: readonly string[]): void {
     const { model, graph } = handoffGraph;
-    graph.forEachNode((node) => void this.#agents.add(node));
-    graph.forEachEdge((_e, _a, source, target) => void this.#handoffEdges.add(`${source}\u0000${target}`));
+    graph.forEachNode((_key, node) => void this.#agents.add(node.name));
+    graph.forEachEdge((_e, edge) => void this.#handoffEdges.add(`${edge.source}\u0000${edge.target}`));
     // Declared dependencies are wait-for edges (dependency → dependent, the way data flows):
     // a deadlock is a cycle of them even when no handoff on it ever happened.
     for (const run of model.agentRuns) {

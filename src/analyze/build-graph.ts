@@ -3,6 +3,7 @@
  * source → target pair holding that edge's handoffs. The model is not changed.
  */
 import { DirectedGraph } from 'graphology';
+import { nodeKey } from '../graph/node-keys.js';
 import type {
   AgentNodeAttributes,
   Handoff,
@@ -11,11 +12,11 @@ import type {
   HandoffModel,
 } from '../model/handoff-model.js';
 
-function emptyAgent(): AgentNodeAttributes {
+function emptyAgent(): Omit<AgentNodeAttributes, 'name'> {
   return { runs: 0, completed: 0, failed: 0, blocked: 0 };
 }
 
-/** Builds the graphology graph of agents and handoff edges for one model. */
+/** Builds the graphology graph of agents and handoff edges for one model. Node keys are `nodeKey(agent)`; attributes carry the names. */
 export function buildHandoffGraph(model: HandoffModel): HandoffGraph {
   const graph = new DirectedGraph<AgentNodeAttributes, HandoffEdgeAttributes>();
   const agents = new Map<string, { runs: number; completed: number; failed: number; blocked: number }>();
@@ -46,7 +47,10 @@ export function buildHandoffGraph(model: HandoffModel): HandoffGraph {
     }
     edge.handoffs.push(handoff);
   }
-  for (const [agent, attributes] of agents) graph.addNode(agent, attributes);
-  for (const edge of edges.values()) graph.addDirectedEdge(edge.source, edge.target, { handoffs: edge.handoffs });
+  // Keys are prefixed (node-keys.ts): agent names like `constructor` would collide inside graphology.
+  for (const [agent, attributes] of agents) graph.addNode(nodeKey(agent), { name: agent, ...attributes });
+  for (const edge of edges.values()) {
+    graph.addDirectedEdge(nodeKey(edge.source), nodeKey(edge.target), { source: edge.source, target: edge.target, handoffs: edge.handoffs });
+  }
   return { model, graph };
 }

@@ -74,8 +74,8 @@ export class EdgeStatsAccumulator {
   add(handoffGraph: HandoffGraph): EdgeDelta[] {
     const { graph } = handoffGraph;
     const deltas: EdgeDelta[] = [];
-    graph.forEachEdge((_edge, attributes, source, target) => {
-      const handoffs = attributes.handoffs;
+    graph.forEachEdge((_edge, attributes) => {
+      const { source, target, handoffs } = attributes;
       let counted = 0;
       const latencies: number[] = [];
       for (let i = 0; i < handoffs.length; i++) {

@@ -210,6 +210,8 @@ export interface HandoffModel {
 
 /** Node attributes of the handoff graph: one node per agent. */
 export interface AgentNodeAttributes {
+  /** The agent's name (node keys are prefixed: see src/graph/node-keys.ts). */
+  readonly name: string;
   readonly runs: number;
   readonly completed: number;
   readonly failed: number;
@@ -218,6 +220,8 @@ export interface AgentNodeAttributes {
 
 /** Edge attributes: one directed edge per source → target pair, holding its handoffs. */
 export interface HandoffEdgeAttributes {
+  readonly source: string;
+  readonly target: string;
   readonly handoffs: readonly Handoff[];
 }
 

@@ -28,6 +28,7 @@ import { hasCycle } from 'graphology-dag';
 import type { DetectorResult, Finding } from '../../model/finding.js';
 import type { AgentRunRecord, Handoff, HandoffGraph } from '../../model/handoff-model.js';
 import { edgeListHasCycle, findCyclePath } from '../../graph/cycle-path.js';
+import { nodeKey, nodeName } from '../../graph/node-keys.js';
 import { ChainIndex } from '../chains.js';
 import { assertGraph, evidenceOf, MAX_EVIDENCE_SPANS } from './evidence.js';
 import { perGroupRule, type RuleDefinition } from './rule.js';
@@ -65,11 +66,11 @@ function cyclesOf(edges: readonly (readonly [string, string])[], limit: number):
   // Most tasks have no cycle: a plain DFS says so before any graphology graph is built.
   if (limit <= 0 || !edgeListHasCycle(edges)) return cycles;
   const work = new DirectedGraph();
-  for (const [from, to] of edges) work.mergeEdge(from, to);
+  for (const [from, to] of edges) work.mergeEdge(nodeKey(from), nodeKey(to));
   while (cycles.length < limit && hasCycle(work)) {
     const path = findCyclePath(work);
     if (!path || path.length < 2) break;
-    cycles.push(path);
+    cycles.push(path.map(nodeName));
     work.dropEdge(path[path.length - 2]!, path[path.length - 1]!);
   }
   return cycles;
