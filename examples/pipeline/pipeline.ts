@@ -14,7 +14,12 @@
 import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { EventMessage, HandoffEnvelopeV1 } from '../../src/model/envelope.js';
 import type { AgentRun, Baton } from '../../src/sdk/baton.js';
-import { InMemoryStateStore, instrumentStore, type InstrumentedStateStore } from '../../src/sdk/state-store.js';
+import {
+  InMemoryStateStore,
+  instrumentStore,
+  type InstrumentedStateStore,
+  type VersionedStateStore,
+} from '../../src/sdk/state-store.js';
 import { findPlanCycle, validatePlan, type DependencyPlan } from '../../src/plan/validate-plan.js';
 import { EventBus } from './event-bus.js';
 import { estimateTokens, ScriptedModel } from './scripted-model.js';
@@ -144,7 +149,10 @@ class PipelineRun {
     this.#baton = options.baton;
     this.#faults = new Set(options.faults ?? []);
     this.taskId = options.taskId ?? 'research-001';
-    this.#store = instrumentStore(this.#baton, this.#raw, { system: 'memory', collection: 'pipeline_state' });
+    // The retry of duplicate-write lands twice only in a store that ignores idempotency keys, as most
+    // key-value stores do; InMemoryStateStore would answer it with the first write (deduplicated).
+    const store = this.#faults.has('duplicate-write') ? ignoringIdempotencyKeys(this.#raw) : this.#raw;
+    this.#store = instrumentStore(this.#baton, store, { system: 'memory', collection: 'pipeline_state' });
     for (const fault of this.#faults) this.#notes.push(`injected ${fault}: ${FAULT_DESCRIPTIONS[fault]}`);
   }
 
@@ -361,4 +369,12 @@ class PipelineRun {
   #result(outcome: PipelineResult['outcome']): PipelineResult {
     return { taskId: this.taskId, outcome, stages: [...this.#stages], notes: [...this.#notes] };
   }
+}
+
+/** `store` with writes passed through minus their idempotency key: a store without dedupe. */
+function ignoringIdempotencyKeys<V>(store: VersionedStateStore<V>): VersionedStateStore<V> {
+  return {
+    get: (key) => store.get(key),
+    set: (key, value, { idempotencyKey: _ignored, ...options } = {}) => store.set(key, value, options),
+  };
 }

@@ -61,6 +61,8 @@ export const BATON_EPOCH = 'baton.epoch';
 export const BATON_TIMEOUT_BUDGET_MS = 'baton.timeout_budget_ms';
 export const BATON_ACK_DELAY_MS = 'baton.ack.delay_ms';
 export const BATON_ACK_WITHIN_BUDGET = 'baton.ack.within_budget';
+/** True on a receive or ack span whose sent_at is later than the receive by the receiver's clock: the clocks disagree. */
+export const BATON_CLOCK_SKEW_SUSPECTED = 'baton.clock_skew_suspected';
 export const BATON_ENVELOPE_SCHEMA_ID = 'baton.envelope.schema_id';
 export const BATON_ENVELOPE_SCHEMA_VERSION = 'baton.envelope.schema_version';
 export const BATON_ENVELOPE_SENDER_SCHEMA_VERSION = 'baton.envelope.sender_schema_version';
@@ -81,6 +83,7 @@ export const BATON_STATE_VERSION_READ = 'baton.state.version_read';
 export const BATON_STATE_VERSION_WRITTEN = 'baton.state.version_written';
 export const BATON_STATE_VERSION_EXPECTED = 'baton.state.version_expected';
 export const BATON_STATE_FOUND = 'baton.state.found';
+/** True on a write the store recognised as a repeat (same idempotency key) and committed nothing for. */
 export const BATON_STATE_DEDUPLICATED = 'baton.state.deduplicated';
 export const BATON_EVENT_EXPECTED_TOPIC = 'baton.event.expected_topic';
 export const BATON_AGENT_DEPENDS_ON = 'baton.agent.depends_on';
@@ -124,3 +127,5 @@ export const METRIC_HANDOFFS = 'baton.handoffs';
 export const METRIC_VALIDATION_FAILURES = 'baton.validation.failures';
 export const METRIC_ACK_TIMEOUTS = 'baton.ack.timeouts';
 export const METRIC_INSTRUMENTATION_FAULTS = 'baton.instrumentation.faults';
+/** Negative sent_at → receive latencies (clock skew), recorded as 0 in METRIC_HANDOFF_LATENCY and counted here. */
+export const METRIC_CLOCK_SKEW_SAMPLES = 'baton.clock_skew.samples';

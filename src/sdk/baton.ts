@@ -32,6 +32,7 @@ import {
   BATON_AGENT_DEPENDS_ON,
   BATON_AGENT_OUTCOME,
   BATON_ATTEMPT,
+  BATON_CLOCK_SKEW_SUSPECTED,
   BATON_CONVENTIONS_VERSION,
   BATON_ENVELOPE_BODY,
   BATON_ENVELOPE_SCHEMA_ID,
@@ -48,6 +49,7 @@ import {
   BATON_HANDOFF_TARGET_AGENT,
   BATON_IDEMPOTENCY_KEY,
   BATON_OPERATION,
+  BATON_STATE_DEDUPLICATED,
   BATON_STATE_FOUND,
   BATON_STATE_KEY,
   BATON_STATE_VERSION_EXPECTED,
@@ -99,6 +101,7 @@ import {
   type SchemaIssue,
 } from '../model/errors.js';
 import { parseSchemaRef, SchemaRegistry } from '../schemas/validators.js';
+import { nowMs } from './clock.js';
 import { addContextFacts, isPlainObject, truncateBody, utf8Length } from './envelope-facts.js';
 import {
   createInstruments,
@@ -219,10 +222,12 @@ export interface StateAccess {
   readonly collection?: string;
 }
 
-/** What a traced state read or write may return; numeric `version`/`epoch` are recorded. */
+/** What a traced state read or write may return; numeric `version`/`epoch` and a boolean `deduplicated` are recorded. */
 export interface StateResultFacts {
   readonly version?: number;
   readonly epoch?: number;
+  /** For writes: the store recognised a repeat (same idempotency key) and committed nothing new. */
+  readonly deduplicated?: boolean;
 }
 
 /** Describes an event to publish. */
@@ -276,6 +281,11 @@ function errorType(error: unknown): string {
   if (error instanceof BatonError) return error.code;
   if (error instanceof Error) return error.name || 'Error';
   return typeof error;
+}
+
+/** The envelope's sent_at in epoch ms (whole ms: RFC 3339 as send writes it), or NaN. */
+function sentAtMsOf(block: Partial<HandoffBlock> | undefined): number {
+  return typeof block?.sent_at === 'string' ? Date.parse(block.sent_at) : Number.NaN;
 }
 
 function newId(): string {
@@ -361,7 +371,13 @@ export class Baton {
         [BATON_ENVELOPE_SCHEMA_ID]: schema.id,
         [BATON_ENVELOPE_SCHEMA_VERSION]: schema.version,
       };
-      span = this.#activeTracer.startSpan(`handoff send ${target}`, { kind: SpanKind.PRODUCER, attributes: attrs });
+      // sent_at is this instant to the millisecond: the span's start is the precise send time.
+      const sentAtMs = nowMs();
+      span = this.#activeTracer.startSpan(`handoff send ${target}`, {
+        kind: SpanKind.PRODUCER,
+        attributes: attrs,
+        startTime: sentAtMs,
+      });
       if (!env) {
         check = { valid: false, issues: [{ instancePath: '', keyword: 'type', message: 'must be object' }] };
       } else {
@@ -371,7 +387,7 @@ export class Baton {
           schema_id: schema.id,
           schema_version: schema.version,
           attempt: options.attempt ?? prior?.attempt ?? 1,
-          sent_at: new Date().toISOString(),
+          sent_at: new Date(sentAtMs).toISOString(),
         };
         const idempotencyKey = options.idempotencyKey ?? prior?.idempotency_key;
         if (idempotencyKey !== undefined) block.idempotency_key = idempotencyKey;
@@ -399,7 +415,7 @@ export class Baton {
     } catch (error) {
       this.#fault('send', error, span);
     } finally {
-      span?.end();
+      span?.end(nowMs());
     }
     if (failure && this.mode === 'strict') throw failure;
     return out;
@@ -453,12 +469,12 @@ export class Baton {
         [BATON_ENVELOPE_SCHEMA_VERSION]: schema.version,
       };
       if (typeof block?.schema_version === 'string') attrs[BATON_ENVELOPE_SENDER_SCHEMA_VERSION] = block.schema_version;
+      receivedAtMs = nowMs();
       span = this.#activeTracer.startSpan(
         `handoff receive ${source}`,
-        { kind: SpanKind.CONSUMER, attributes: attrs, links },
+        { kind: SpanKind.CONSUMER, attributes: attrs, links, startTime: receivedAtMs },
         parent,
       );
-      receivedAtMs = Date.now();
       ctx = trace.setSpan(parent, span);
       if (parseIssue) {
         check = { valid: false, issues: [parseIssue] };
@@ -467,11 +483,11 @@ export class Baton {
       } else {
         const sizeBytes = this.#describeEnvelope(span, env, block, wireBytes);
         check = this.#check(span, schema, env, sizeBytes);
-        this.#recordLatency(block, source, target, receivedAtMs);
+        this.#recordLatency(span, block, source, target, receivedAtMs);
       }
       this.#recordCheck(span, 'receive', source, target, check);
       if (options.ack !== 'manual') {
-        this.#recordAck(span, block, source, target, receivedAtMs);
+        this.#recordAck(span, block, source, target, receivedAtMs, receivedAtMs);
         acked = true;
       }
       this.#stats.handoffsReceived++;
@@ -484,7 +500,7 @@ export class Baton {
     } catch (error) {
       this.#fault('receive', error, span);
     } finally {
-      span?.end();
+      span?.end(nowMs());
     }
     if (failure && this.mode === 'strict') throw failure;
     const receiveCtx = ctx;
@@ -497,7 +513,7 @@ export class Baton {
       ack: () => {
         if (acked) return;
         acked = true;
-        this.#manualAck(receiveCtx, block, source, target);
+        this.#manualAck(receiveCtx, block, source, target, receivedAtMs);
       },
     };
     return received;
@@ -522,7 +538,11 @@ export class Baton {
       if (options.conversationId !== undefined) attrs[GEN_AI_CONVERSATION_ID] = options.conversationId;
       if (options.model !== undefined) attrs[GEN_AI_REQUEST_MODEL] = options.model;
       if (options.dependsOn && options.dependsOn.length > 0) attrs[BATON_AGENT_DEPENDS_ON] = [...options.dependsOn];
-      span = this.#activeTracer.startSpan(`invoke_agent ${name}`, { kind: SpanKind.INTERNAL, attributes: attrs });
+      span = this.#activeTracer.startSpan(`invoke_agent ${name}`, {
+        kind: SpanKind.INTERNAL,
+        attributes: attrs,
+        startTime: nowMs(),
+      });
     } catch (error) {
       this.#fault('runAgent', error, span);
     }
@@ -544,7 +564,7 @@ export class Baton {
           agentSpan.setAttribute(BATON_AGENT_OUTCOME, AgentOutcome.Failed);
           agentSpan.setAttribute(ERROR_TYPE, errorType(error));
           agentSpan.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
-          if (error instanceof Error) agentSpan.recordException(error);
+          if (error instanceof Error) agentSpan.recordException(error, nowMs());
         } else if (blocked !== undefined) {
           agentSpan.setAttribute(BATON_AGENT_OUTCOME, AgentOutcome.Blocked);
           agentSpan.setAttribute(ERROR_TYPE, 'blocked');
@@ -552,7 +572,7 @@ export class Baton {
         } else {
           agentSpan.setAttribute(BATON_AGENT_OUTCOME, AgentOutcome.Completed);
         }
-        agentSpan.end();
+        agentSpan.end(nowMs());
       } catch (fault) {
         this.#fault('runAgent', fault, undefined);
       }
@@ -601,14 +621,18 @@ export class Baton {
       const attrs = this.#eventAttributes(BatonOperation.EventPublish, message, event.system, event.agent);
       attrs[MESSAGING_OPERATION_TYPE] = 'send';
       attrs[MESSAGING_OPERATION_NAME] = 'publish';
-      span = this.#activeTracer.startSpan(`publish ${event.topic}`, { kind: SpanKind.PRODUCER, attributes: attrs });
+      span = this.#activeTracer.startSpan(`publish ${event.topic}`, {
+        kind: SpanKind.PRODUCER,
+        attributes: attrs,
+        startTime: nowMs(),
+      });
       const carrier = injectTraceContext(trace.setSpan(contextApi.active(), span), this.#propagation);
       if (carrier) message.trace_context = carrier;
       if (event.payload !== undefined) this.#describePayload(span, event.payload);
     } catch (error) {
       this.#fault('publish', error, span);
     } finally {
-      span?.end();
+      span?.end(nowMs());
     }
     return message;
   }
@@ -634,7 +658,7 @@ export class Baton {
       attrs[MESSAGING_OPERATION_NAME] = 'consume';
       span = this.#activeTracer.startSpan(
         `process ${msg?.topic ?? 'unknown'}`,
-        { kind: SpanKind.CONSUMER, attributes: attrs, links },
+        { kind: SpanKind.CONSUMER, attributes: attrs, links, startTime: nowMs() },
         parent,
       );
       ctx = trace.setSpan(parent, span);
@@ -667,7 +691,7 @@ export class Baton {
       if (access.expectedVersion !== undefined) attrs[BATON_STATE_VERSION_EXPECTED] = access.expectedVersion;
       if (access.announces !== undefined) attrs[BATON_EVENT_EXPECTED_TOPIC] = access.announces;
       const name = `${isWrite ? 'write' : 'read'} ${access.collection ?? access.key}`;
-      span = this.#activeTracer.startSpan(name, { kind: SpanKind.CLIENT, attributes: attrs });
+      span = this.#activeTracer.startSpan(name, { kind: SpanKind.CLIENT, attributes: attrs, startTime: nowMs() });
     } catch (error) {
       this.#fault(operation, error, span);
     }
@@ -677,8 +701,12 @@ export class Baton {
       if (!failed) {
         try {
           const facts = isPlainObject(result) ? (result as StateResultFacts) : undefined;
+          // On a deduplicated write, version is the one the first write committed: recorded as written all the same.
           if (facts && typeof facts.version === 'number') {
             stateSpan.setAttribute(isWrite ? BATON_STATE_VERSION_WRITTEN : BATON_STATE_VERSION_READ, facts.version);
+          }
+          if (isWrite && facts && typeof facts.deduplicated === 'boolean') {
+            stateSpan.setAttribute(BATON_STATE_DEDUPLICATED, facts.deduplicated);
           }
           if (facts && typeof facts.epoch === 'number' && access.epoch === undefined) {
             stateSpan.setAttribute(BATON_EPOCH, facts.epoch);
@@ -723,9 +751,9 @@ export class Baton {
       if (failed) {
         span.setAttribute(ERROR_TYPE, errorType(error));
         span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
-        if (error instanceof Error) span.recordException(error);
+        if (error instanceof Error) span.recordException(error, nowMs());
       }
-      span.end();
+      span.end(nowMs());
     } catch (fault) {
       this.#fault('end', fault, undefined);
     }
@@ -867,33 +895,60 @@ export class Baton {
     diag.warn(`baton: ${message}`);
   }
 
-  #recordLatency(block: Partial<HandoffBlock> | undefined, source: string, target: string, receivedAtMs: number): void {
-    const sentAtMs = typeof block?.sent_at === 'string' ? Date.parse(block.sent_at) : Number.NaN;
+  /**
+   * Records sent_at → receive on the latency histogram. A negative latency means the
+   * receiver's clock is behind the sender's: a histogram cannot take it, so it is
+   * recorded as 0, counted as a clock-skew sample and flagged on the receive span.
+   */
+  #recordLatency(span: Span, block: Partial<HandoffBlock> | undefined, source: string, target: string, receivedAtMs: number): void {
+    const sentAtMs = sentAtMsOf(block);
     if (Number.isNaN(sentAtMs)) return;
-    this.#instruments.handoffLatency.record(Math.max(0, receivedAtMs - sentAtMs) / 1000, {
-      [METRIC_SOURCE_AGENT]: source,
-      [METRIC_TARGET_AGENT]: target,
-    });
+    const latencyMs = receivedAtMs - sentAtMs;
+    const edge = { [METRIC_SOURCE_AGENT]: source, [METRIC_TARGET_AGENT]: target };
+    this.#instruments.handoffLatency.record(Math.max(0, latencyMs) / 1000, edge);
+    if (latencyMs >= 0) return;
+    span.setAttribute(BATON_CLOCK_SKEW_SUSPECTED, true);
+    this.#instruments.clockSkewSamples.add(1, edge);
+    diag.warn(
+      `baton: handoff ${source} → ${target} received ${(-latencyMs).toFixed(3)} ms before its sent_at: clock skew; latency recorded as 0`,
+    );
   }
 
-  /** Records an acknowledgement on `span`: its delay since sent_at and whether it kept the budget. */
-  #recordAck(span: Span, block: Partial<HandoffBlock> | undefined, source: string, target: string, ackAtMs: number): void {
-    const sentAtMs = typeof block?.sent_at === 'string' ? Date.parse(block.sent_at) : Number.NaN;
+  /**
+   * Records an acknowledgement on `span`: its signed delay since sent_at and whether
+   * it kept the budget. The receive came after the send whatever the clocks say, so
+   * the ack took at least `ackAtMs − receivedAtMs`: the budget is judged on the
+   * larger of that and the delay, and a receiver clock behind the sender's (a
+   * negative delay, kept as measured) never makes a late ack on time.
+   */
+  #recordAck(
+    span: Span,
+    block: Partial<HandoffBlock> | undefined,
+    source: string,
+    target: string,
+    receivedAtMs: number,
+    ackAtMs: number,
+  ): void {
+    const sentAtMs = sentAtMsOf(block);
     if (Number.isNaN(sentAtMs)) return;
-    const delayMs = Math.max(0, ackAtMs - sentAtMs);
+    const delayMs = ackAtMs - sentAtMs;
     span.setAttribute(BATON_ACK_DELAY_MS, delayMs);
+    if (receivedAtMs < sentAtMs) span.setAttribute(BATON_CLOCK_SKEW_SUSPECTED, true);
     const budget = block?.timeout_budget_ms;
     if (typeof budget !== 'number') return;
-    const within = delayMs <= budget;
+    const tookAtLeastMs = Math.max(delayMs, ackAtMs - receivedAtMs);
+    const within = tookAtLeastMs <= budget;
     span.setAttribute(BATON_ACK_WITHIN_BUDGET, within);
     if (!within) {
       this.#stats.ackTimeouts++;
       this.#instruments.ackTimeouts.add(1, { [METRIC_SOURCE_AGENT]: source, [METRIC_TARGET_AGENT]: target });
-      diag.warn(`baton: handoff ${source} → ${target} acknowledged after ${delayMs} ms, over its ${budget} ms budget`);
+      diag.warn(
+        `baton: handoff ${source} → ${target} acknowledged after ${tookAtLeastMs.toFixed(3)} ms, over its ${budget} ms budget`,
+      );
     }
   }
 
-  #manualAck(ctx: Context, block: Partial<HandoffBlock> | undefined, source: string, target: string): void {
+  #manualAck(ctx: Context, block: Partial<HandoffBlock> | undefined, source: string, target: string, receivedAtMs: number): void {
     let span: Span | undefined;
     try {
       const attrs: SpanAttributes = {
@@ -905,12 +960,17 @@ export class Baton {
       };
       if (typeof block?.id === 'string') attrs[BATON_HANDOFF_ID] = block.id;
       if (typeof block?.timeout_budget_ms === 'number') attrs[BATON_TIMEOUT_BUDGET_MS] = block.timeout_budget_ms;
-      span = this.#activeTracer.startSpan(`handoff ack ${source}`, { kind: SpanKind.INTERNAL, attributes: attrs }, ctx);
-      this.#recordAck(span, block, source, target, Date.now());
+      const ackAtMs = nowMs();
+      span = this.#activeTracer.startSpan(
+        `handoff ack ${source}`,
+        { kind: SpanKind.INTERNAL, attributes: attrs, startTime: ackAtMs },
+        ctx,
+      );
+      this.#recordAck(span, block, source, target, receivedAtMs, ackAtMs);
     } catch (error) {
       this.#fault('ack', error, span);
     } finally {
-      span?.end();
+      span?.end(nowMs());
     }
   }
 

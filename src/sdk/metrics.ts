@@ -5,6 +5,7 @@
 import type { Counter, Histogram, Meter } from '@opentelemetry/api';
 import {
   METRIC_ACK_TIMEOUTS,
+  METRIC_CLOCK_SKEW_SAMPLES,
   METRIC_HANDOFFS,
   METRIC_HANDOFF_LATENCY,
   METRIC_INSTRUMENTATION_FAULTS,
@@ -23,6 +24,7 @@ export interface BatonInstruments {
   readonly validationFailures: Counter;
   readonly ackTimeouts: Counter;
   readonly faults: Counter;
+  readonly clockSkewSamples: Counter;
 }
 
 export function createInstruments(meter: Meter): BatonInstruments {
@@ -44,6 +46,11 @@ export function createInstruments(meter: Meter): BatonInstruments {
     faults: meter.createCounter(METRIC_INSTRUMENTATION_FAULTS, {
       description: 'Faults inside Baton instrumentation, counted instead of thrown in warn mode.',
       unit: '{fault}',
+    }),
+    clockSkewSamples: meter.createCounter(METRIC_CLOCK_SKEW_SAMPLES, {
+      description:
+        'Handoffs received before their sent_at by the receiver\'s clock (clock skew); their latency is recorded as 0 in baton.handoff.latency.',
+      unit: '{handoff}',
     }),
   };
 }

@@ -3,7 +3,8 @@
  *
  * The production pattern of the founding document: every state entry carries a
  * version (and the task epoch it was written in), writers may state the version
- * they expect to replace, and a write that must be announced names its event.
+ * they expect to replace, a write that must be announced names its event, and a
+ * retried write carries an idempotency key so the store can tell it is a repeat.
  * Any store that can say which version it read or wrote fits VersionedStateStore;
  * InMemoryStateStore is the reference implementation for examples and tests.
  */
@@ -20,8 +21,11 @@ export interface StateEntry<V = unknown> {
 
 /** What a write reports back. */
 export interface StateWriteResult {
+  /** The version committed; for a deduplicated write, the one the first write with its idempotency key committed. */
   readonly version: number;
   readonly epoch?: number;
+  /** True when the store recognised the write as a repeat (same idempotency key) and committed nothing new. */
+  readonly deduplicated?: boolean;
 }
 
 /** Options of a versioned write. */
@@ -29,6 +33,12 @@ export interface StateWriteOptions {
   /** Reject the write unless the current version is this one (0: the key must not exist). */
   readonly expectedVersion?: number;
   readonly epoch?: number;
+  /**
+   * One logical write across retries. A store that supports it commits the first
+   * write with a key and answers every later one with that write's result and
+   * `deduplicated: true`; a store that does not ignores it.
+   */
+  readonly idempotencyKey?: string;
 }
 
 /** The interface Baton's state instrumentation needs from a store. */
@@ -49,15 +59,25 @@ export class StateConflictError extends BatonError {
   }
 }
 
-/** A process-local VersionedStateStore. Values are stored as given (not copied). */
+/**
+ * A process-local VersionedStateStore. Values are stored as given (not copied).
+ * Idempotency keys are remembered per state key for the store's life, like its
+ * entries: a repeat is answered before the expected version is checked, since a
+ * retry expects the version its first attempt replaced.
+ */
 export class InMemoryStateStore<V = unknown> implements VersionedStateStore<V> {
   readonly #entries = new Map<string, StateEntry<V>>();
+  /** State key → idempotency key → what the first write with that key returned. */
+  readonly #committed = new Map<string, Map<string, StateWriteResult>>();
 
   async get(key: string): Promise<StateEntry<V> | undefined> {
     return this.#entries.get(key);
   }
 
   async set(key: string, value: V, options: StateWriteOptions = {}): Promise<StateWriteResult> {
+    const { idempotencyKey } = options;
+    const seen = idempotencyKey === undefined ? undefined : this.#committed.get(key)?.get(idempotencyKey);
+    if (seen) return { ...seen, deduplicated: true };
     const current = this.#entries.get(key);
     const currentVersion = current?.version ?? 0;
     if (options.expectedVersion !== undefined && options.expectedVersion !== currentVersion) {
@@ -65,13 +85,20 @@ export class InMemoryStateStore<V = unknown> implements VersionedStateStore<V> {
     }
     const entry: StateEntry<V> = { value, version: currentVersion + 1, epoch: options.epoch ?? current?.epoch };
     this.#entries.set(key, entry);
-    return { version: entry.version, epoch: entry.epoch };
+    const result: StateWriteResult = { version: entry.version, epoch: entry.epoch };
+    if (idempotencyKey !== undefined) {
+      let keys = this.#committed.get(key);
+      if (!keys) this.#committed.set(key, (keys = new Map()));
+      keys.set(idempotencyKey, result);
+    }
+    return result;
   }
 
   /** A point-in-time copy: reads from it lag behind later writes, like a read replica. */
   snapshot(): InMemoryStateStore<V> {
     const copy = new InMemoryStateStore<V>();
     for (const [key, entry] of this.#entries) copy.#entries.set(key, entry);
+    for (const [key, keys] of this.#committed) copy.#committed.set(key, new Map(keys));
     return copy;
   }
 }
@@ -89,7 +116,9 @@ export interface InstrumentedStateStore<V = unknown> {
 
 /**
  * Wraps a store so every get/set is a state.read/state.write span with key,
- * versions, epoch, writer, attempt and idempotency key.
+ * versions, epoch, writer, attempt and idempotency key. The idempotency key is
+ * passed on to the store, and a write it deduplicated is recorded as such
+ * (`baton.state.deduplicated`), with the version the first write committed.
  */
 export function instrumentStore<V>(
   baton: Baton,
@@ -101,9 +130,10 @@ export function instrumentStore<V>(
     get: (key, access = {}) => baton.traceStateRead({ ...defaults, ...access, key }, () => store.get(key)),
     set: (key, value, access = {}) => {
       const merged: StateAccess = { ...defaults, ...access, key };
-      const options: { expectedVersion?: number; epoch?: number } = {};
+      const options: { -readonly [K in keyof StateWriteOptions]: StateWriteOptions[K] } = {};
       if (merged.expectedVersion !== undefined) options.expectedVersion = merged.expectedVersion;
       if (merged.epoch !== undefined) options.epoch = merged.epoch;
+      if (merged.idempotencyKey !== undefined) options.idempotencyKey = merged.idempotencyKey;
       return baton.traceStateWrite(merged, () => store.set(key, value, options));
     },
   };

@@ -2,14 +2,16 @@
  * Baton.send / Baton.receive through the real OTel SDK: spans and attributes,
  * trace context across a simulated process boundary (the envelope serialized to
  * JSON and received under ROOT_CONTEXT), validation outcomes, budgets and acks,
- * and the metrics a host's Prometheus would see.
+ * and the metrics a host's Prometheus would see. Where a test sets the time it
+ * fakes Date and performance together: span times come from both (src/sdk/clock.ts).
  */
-import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, type HrTime } from '@opentelemetry/api';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   BATON_ACK_DELAY_MS,
   BATON_ACK_WITHIN_BUDGET,
   BATON_ATTEMPT,
+  BATON_CLOCK_SKEW_SUSPECTED,
   BATON_CONTEXT_DECISIONS_COUNT,
   BATON_CONTEXT_MISSING_FIELDS,
   BATON_CONVENTIONS_VERSION,
@@ -30,10 +32,12 @@ import {
   CONVENTIONS_VERSION,
   GEN_AI_AGENT_NAME,
   METRIC_ACK_TIMEOUTS,
+  METRIC_CLOCK_SKEW_SAMPLES,
   METRIC_HANDOFF_LATENCY,
   METRIC_HANDOFFS,
   METRIC_VALIDATION_FAILURES,
 } from '../../src/model/attributes.js';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { Baton } from '../../src/sdk/baton.js';
 import { draft } from '../helpers/envelopes.js';
 import { createOtelHarness, onlySpan, type OtelHarness } from '../helpers/otel.js';
@@ -53,6 +57,23 @@ afterEach(async () => {
 /** Sends inside the sender's agent run and returns what would go on the wire. */
 function sendOverWire(envelope = draft(), options: Parameters<Baton['send']>[1] = {}, sender = baton): string {
   return sender.runAgent('research', () => JSON.stringify(sender.send(envelope, options)), { taskId: 'task-1' });
+}
+
+/** Fakes the SDK's clock (Date and performance) at `iso`; advance it with vi.advanceTimersByTime. */
+function fakeClock(iso: string): void {
+  vi.useFakeTimers({ toFake: ['Date', 'performance'], now: Date.parse(iso) });
+}
+
+/** The wire envelope with its sent_at moved `aheadMs` into the future: a sender whose clock is ahead. */
+function sentAhead(wire: string, aheadMs: number): string {
+  const envelope = JSON.parse(wire) as { handoff: { sent_at: string } };
+  envelope.handoff.sent_at = new Date(Date.parse(envelope.handoff.sent_at) + aheadMs).toISOString();
+  return JSON.stringify(envelope);
+}
+
+/** An OTel HrTime in nanoseconds, exact. */
+function nanos([seconds, nanoseconds]: HrTime): bigint {
+  return BigInt(seconds) * 1_000_000_000n + BigInt(nanoseconds);
 }
 
 describe('Baton.send', () => {
@@ -189,16 +210,45 @@ describe('Baton.receive', () => {
   });
 
   it('manual ack past the budget: an ack span marks it late, counts it, and only the first ack counts', () => {
-    vi.useFakeTimers({ toFake: ['Date'], now: Date.parse('2026-11-25T10:00:00Z') });
+    fakeClock('2026-11-25T10:00:00Z');
     const wire = sendOverWire(draft(), { timeoutBudgetMs: 1000 });
     const rx = context.with(ROOT_CONTEXT, () => baton.receive(wire, { ack: 'manual' }));
     expect(onlySpan(otel.spans(), BatonOperation.HandoffReceive).attributes[BATON_ACK_DELAY_MS]).toBeUndefined();
-    vi.setSystemTime(Date.parse('2026-11-25T10:00:02.5Z'));
+    vi.advanceTimersByTime(2500);
     rx.ack();
     rx.ack();
     const ack = onlySpan(otel.spans(), BatonOperation.HandoffAck);
     expect(ack.parentSpanContext?.spanId).toBe(onlySpan(otel.spans(), BatonOperation.HandoffReceive).spanContext().spanId);
     expect(ack.attributes).toMatchObject({ [BATON_ACK_DELAY_MS]: 2500, [BATON_ACK_WITHIN_BUDGET]: false, [BATON_TIMEOUT_BUDGET_MS]: 1000 });
+    expect(ack.attributes[BATON_CLOCK_SKEW_SUSPECTED]).toBeUndefined();
+    expect(baton.stats().ackTimeouts).toBe(1);
+  });
+
+  it('a receiver clock behind the sender: the auto-ack delay keeps its negative sign and the span says skew', () => {
+    fakeClock('2026-11-25T10:00:00Z');
+    const wire = sentAhead(sendOverWire(draft(), { timeoutBudgetMs: 5000 }), 60_000);
+    vi.advanceTimersByTime(20);
+    context.with(ROOT_CONTEXT, () => baton.receive(wire));
+    const receive = onlySpan(otel.spans(), BatonOperation.HandoffReceive);
+    expect(receive.attributes).toMatchObject({
+      [BATON_ACK_DELAY_MS]: -59_980,
+      [BATON_CLOCK_SKEW_SUSPECTED]: true,
+      [BATON_ACK_WITHIN_BUDGET]: true,
+    });
+  });
+
+  it('a late manual ack stays late under skew: the budget is judged on the time the receiver saw pass', () => {
+    fakeClock('2026-11-25T10:00:00Z');
+    const wire = sentAhead(sendOverWire(draft(), { timeoutBudgetMs: 1000 }), 60_000);
+    const rx = context.with(ROOT_CONTEXT, () => baton.receive(wire, { ack: 'manual' }));
+    vi.advanceTimersByTime(2500);
+    rx.ack();
+    const ack = onlySpan(otel.spans(), BatonOperation.HandoffAck);
+    expect(ack.attributes).toMatchObject({
+      [BATON_ACK_DELAY_MS]: -57_500,
+      [BATON_CLOCK_SKEW_SUSPECTED]: true,
+      [BATON_ACK_WITHIN_BUDGET]: false,
+    });
     expect(baton.stats().ackTimeouts).toBe(1);
   });
 
@@ -224,9 +274,9 @@ describe('metrics', () => {
   }
 
   it('a latency histogram per source → target edge and counters of handoffs, failures and timeouts', async () => {
-    vi.useFakeTimers({ toFake: ['Date'], now: Date.parse('2026-11-25T10:00:00Z') });
+    fakeClock('2026-11-25T10:00:00Z');
     const wire = sendOverWire(draft(), { timeoutBudgetMs: 100 });
-    vi.setSystemTime(Date.parse('2026-11-25T10:00:00.250Z'));
+    vi.advanceTimersByTime(250);
     context.with(ROOT_CONTEXT, () => baton.receive(wire));
     baton.send(draft({ output: { summary: '', artifacts: [], confidence: -1 } }));
     const collected = await otel.collectMetrics();
@@ -238,6 +288,57 @@ describe('metrics', () => {
     expect(handoffs).toBe(3);
     expect(points(collected, METRIC_VALIDATION_FAILURES).reduce((n, p) => n + (p.value as number), 0)).toBe(1);
     expect(points(collected, METRIC_ACK_TIMEOUTS).reduce((n, p) => n + (p.value as number), 0)).toBe(1);
+    expect(points(collected, METRIC_CLOCK_SKEW_SAMPLES)).toEqual([]);
+  });
+
+  it('a negative latency (clock skew) is recorded as 0 in the histogram and counted per edge as a skew sample', async () => {
+    fakeClock('2026-11-25T10:00:00Z');
+    const wire = sendOverWire(draft(), { timeoutBudgetMs: 100 });
+    vi.advanceTimersByTime(250);
+    context.with(ROOT_CONTEXT, () => baton.receive(sentAhead(wire, 1000)));
+    context.with(ROOT_CONTEXT, () => baton.receive(wire));
+    const collected = await otel.collectMetrics();
+    const edge = { [BATON_HANDOFF_SOURCE_AGENT]: 'research', [BATON_HANDOFF_TARGET_AGENT]: 'analysis' };
+    const latency = points(collected, METRIC_HANDOFF_LATENCY);
+    expect(latency.map((p) => p.attributes)).toEqual([edge]);
+    expect(latency[0]!.value).toMatchObject({ count: 2, min: 0, max: 0.25 });
+    const skew = points(collected, METRIC_CLOCK_SKEW_SAMPLES);
+    expect(skew.map((p) => [p.attributes, p.value])).toEqual([[edge, 1]]);
+  });
+});
+
+describe('span times', () => {
+  it('are sub-millisecond: the starts of spans of every operation are not all whole milliseconds', async () => {
+    for (let i = 0; i < 50; i++) {
+      const wire = sendOverWire(draft(), { timeoutBudgetMs: 60_000 });
+      context.with(ROOT_CONTEXT, () => baton.receive(wire, { ack: 'manual' })).ack();
+      baton.consume(baton.publish({ topic: 't' }), () => undefined);
+      await baton.traceStateWrite({ key: 'k' }, async () => ({ version: i + 1 }));
+      await baton.traceStateRead({ key: 'k' }, async () => ({ version: i + 1 }));
+    }
+    const byOperation = new Map<string, ReadableSpan[]>();
+    for (const span of otel.spans()) {
+      const operation = String(span.attributes[BATON_OPERATION]);
+      byOperation.set(operation, [...(byOperation.get(operation) ?? []), span]);
+    }
+    expect([...byOperation.keys()].sort()).toEqual(Object.values(BatonOperation).sort());
+    for (const [operation, spans] of byOperation) {
+      const fractional = spans.filter((s) => s.startTime[1] % 1_000_000 !== 0);
+      expect(fractional.length, operation).toBeGreaterThan(0);
+      for (const s of spans) expect(nanos(s.endTime) >= nanos(s.startTime), operation).toBe(true);
+    }
+  });
+
+  it('a receive right after its send starts strictly after the send started and ended', () => {
+    for (let i = 0; i < 20; i++) {
+      otel.reset();
+      const wire = JSON.stringify(baton.send(draft()));
+      context.with(ROOT_CONTEXT, () => baton.receive(wire));
+      const send = onlySpan(otel.spans(), BatonOperation.HandoffSend);
+      const receive = onlySpan(otel.spans(), BatonOperation.HandoffReceive);
+      expect(nanos(receive.startTime) > nanos(send.startTime)).toBe(true);
+      expect(nanos(receive.startTime) >= nanos(send.endTime)).toBe(true);
+    }
   });
 });
 

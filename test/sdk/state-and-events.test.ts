@@ -9,7 +9,9 @@ import {
   BATON_ATTEMPT,
   BATON_EPOCH,
   BATON_EVENT_EXPECTED_TOPIC,
+  BATON_OPERATION,
   BATON_IDEMPOTENCY_KEY,
+  BATON_STATE_DEDUPLICATED,
   BATON_STATE_FOUND,
   BATON_STATE_KEY,
   BATON_STATE_VERSION_EXPECTED,
@@ -52,6 +54,20 @@ describe('InMemoryStateStore', () => {
     expect((await replica.get('k'))?.version).toBe(1);
     expect((await store.get('k'))?.value).toBe('b');
   });
+
+  it('answers a repeat of an idempotency key with the first write result, deduplicated, and commits nothing', async () => {
+    const store = new InMemoryStateStore<string>();
+    expect(await store.set('k', 'first', { idempotencyKey: 't-1:output', epoch: 1 })).toEqual({ version: 1, epoch: 1 });
+    await store.set('k', 'update');
+    const replica = store.snapshot();
+    // A retry expects the version its first attempt replaced: answered, not refused as a conflict.
+    const repeat = { idempotencyKey: 't-1:output', expectedVersion: 0, epoch: 2 };
+    expect(await store.set('k', 'retry', repeat)).toEqual({ version: 1, epoch: 1, deduplicated: true });
+    expect(await store.get('k')).toEqual({ value: 'update', version: 2, epoch: 1 });
+    expect(await replica.set('k', 'retry', repeat)).toMatchObject({ version: 1, deduplicated: true });
+    // Keys are per state key: the same idempotency key on another key is a new write.
+    expect(await store.set('other', 'x', { idempotencyKey: 't-1:output' })).toEqual({ version: 1, epoch: undefined });
+  });
 });
 
 describe('instrumentStore', () => {
@@ -80,6 +96,28 @@ describe('instrumentStore', () => {
     expect(read!.attributes).toMatchObject({ [BATON_STATE_VERSION_READ]: 1, [BATON_STATE_FOUND]: true, [DB_OPERATION_NAME]: 'read' });
     expect(miss!.attributes[BATON_STATE_FOUND]).toBe(false);
     expect(miss!.attributes[BATON_STATE_VERSION_READ]).toBeUndefined();
+  });
+
+  it('records a deduplicated write as such, with the version the first write committed', async () => {
+    const raw = new InMemoryStateStore<string>();
+    const store = instrumentStore(baton, raw, { system: 'memory', taskId: 't-1' });
+    const access = { agent: 'research', idempotencyKey: 't-1:research:output' };
+    const first = await store.set('t-1/research', 'draft', { ...access, attempt: 1 });
+    const retry = await store.set('t-1/research', 'draft again', { ...access, attempt: 2 });
+    expect(retry).toEqual({ ...first, deduplicated: true });
+    expect((await raw.get('t-1/research'))?.value).toBe('draft');
+    const writes = otel.spans().filter((s) => s.attributes[BATON_OPERATION] === BatonOperation.StateWrite);
+    expect(writes.map((s) => [s.attributes[BATON_ATTEMPT], s.attributes[BATON_STATE_VERSION_WRITTEN], s.attributes[BATON_STATE_DEDUPLICATED]])).toEqual([
+      [1, 1, undefined],
+      [2, 1, true],
+    ]);
+  });
+
+  it('records deduplicated from any store result that says so, true or false', async () => {
+    await baton.traceStateWrite({ key: 'k' }, async () => ({ version: 7, deduplicated: true }));
+    await baton.traceStateWrite({ key: 'k' }, () => ({ version: 8, deduplicated: false }));
+    await baton.traceStateRead({ key: 'k' }, () => ({ version: 8, deduplicated: true }));
+    expect(otel.spans().map((s) => s.attributes[BATON_STATE_DEDUPLICATED])).toEqual([true, false, undefined]);
   });
 
   it('records a conflicting write as an ERROR span and rethrows the store error to the caller', async () => {
