@@ -342,6 +342,22 @@ describe('Auditor', () => {
     });
   });
 
+  describe('edge failures', () => {
+    it('counts a handoff never acknowledged within its budget as a failure of its edge, once now is past the budget', () => {
+      const unacknowledged = withoutSpans(fixtures.clean, ['6c0eaf9b0221c256']); // reviewer's handoff.receive
+      const sendStartMs = fixtures.clean.find((s) => s.spanId === '250ae4a1cca5565f')!.startMs; // writer's handoff.send
+      const failures = (report: AuditReport) => report.edges.map((e) => [`${e.source} → ${e.target}`, e.failures]);
+      expect(failures(stream([unacknowledged], { now: sendStartMs + 6000 }))).toEqual([
+        ['analysis → writer', 0],
+        ['research → analysis', 0],
+        ['triage → research', 0],
+        ['writer → reviewer', 1],
+      ]);
+      // The input ends well within the budget: not a failure (yet).
+      expect(stream([unacknowledged]).edges.map((e) => e.failures)).toEqual([0, 0, 0, 0]);
+    });
+  });
+
   describe('slowestTasks', () => {
     it('keeps the slowest tasks, slowest first', () => {
       const everything = stream([all], { slowestTasks: 100 });

@@ -1,12 +1,15 @@
 /**
- * Coordination cost: nearest-rank percentiles (percentile, SampleBuffer), edge
- * statistics over trace groups (EdgeStatsAccumulator), and per task the critical
+ * Coordination cost: nearest-rank percentiles (percentile), edge statistics over
+ * trace groups in 1%-accurate sketches (EdgeStatsAccumulator; the sketch itself
+ * is tested in latency-sketch.test.ts), and per task the critical
  * path and where its wall time went (criticalPath, summarizeTask), on the
  * committed fixtures. fast-check states the order properties of the summaries.
  */
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { criticalPath, EdgeStatsAccumulator, percentile, SampleBuffer, summarizeTask } from '../../src/analyze/latency.js';
+import { criticalPath, EdgeStatsAccumulator, percentile, summarizeTask } from '../../src/analyze/latency.js';
+import { buildHandoffGraph } from '../../src/analyze/build-graph.js';
+import type { Handoff } from '../../src/model/handoff-model.js';
 import { buildHandoffModel } from '../../src/analyze/build-model.js';
 import {
   BATON_HANDOFF_SOURCE_AGENT,
@@ -25,7 +28,13 @@ function referencePercentile(sorted: readonly number[], numerator: number, denom
   return sorted[rank - 1]!;
 }
 
-const samples = fc.array(fc.double({ noNaN: true, noDefaultInfinity: true, min: 0, max: 1e7 }), { minLength: 1, maxLength: 300 });
+/** Latencies in ms, signed: a negative one is clock skew. */
+const latencies = fc.array(fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e7 }), { minLength: 1, maxLength: 300 });
+
+/** Within the sketch's relative error of `exact` (plus a hair for float rounding). */
+function expectWithinRelative(actual: number, exact: number, relativeError: number): void {
+  expect(Math.abs(actual - exact)).toBeLessThanOrEqual(relativeError * Math.abs(exact) + 1e-9);
+}
 
 let clean: SpanRecord[];
 let ackTimeout: SpanRecord[];
@@ -87,58 +96,6 @@ describe('percentile', () => {
   });
 });
 
-describe('SampleBuffer', () => {
-  it('summarizes nothing as null', () => {
-    const buffer = new SampleBuffer();
-    expect(buffer.length).toBe(0);
-    expect(buffer.summarize()).toBeNull();
-  });
-
-  it('keeps every sample past its initial capacity of 16, sorting numerically', () => {
-    const buffer = new SampleBuffer();
-    // Pushed in descending order, and as numbers whose string order differs from numeric order.
-    for (let v = 100; v >= 1; v--) buffer.push(v * 10);
-    expect(buffer.length).toBe(100);
-    expect(buffer.summarize()).toEqual({ count: 100, p50: 500, p95: 950, p99: 990, max: 1000 });
-  });
-
-  it('orders p50 ≤ p95 ≤ p99 ≤ max, with min ≤ p50, an exact count and the true max', () => {
-    fc.assert(
-      fc.property(samples, (values) => {
-        const buffer = new SampleBuffer();
-        for (const v of values) buffer.push(v);
-        const summary = buffer.summarize()!;
-        const min = Math.min(...values);
-        expect(summary.count).toBe(values.length);
-        expect(min).toBeLessThanOrEqual(summary.p50);
-        expect(summary.p50).toBeLessThanOrEqual(summary.p95);
-        expect(summary.p95).toBeLessThanOrEqual(summary.p99);
-        expect(summary.p99).toBeLessThanOrEqual(summary.max);
-        expect(summary.max).toBe(Math.max(...values));
-      }),
-      { numRuns: 200 },
-    );
-  });
-
-  it('reports actual samples at the nearest ranks, whatever the push order', () => {
-    fc.assert(
-      fc.property(samples, (values) => {
-        const buffer = new SampleBuffer();
-        for (const v of values) buffer.push(v);
-        const sorted = [...values].sort((a, b) => a - b);
-        expect(buffer.summarize()).toEqual({
-          count: values.length,
-          p50: referencePercentile(sorted, 1, 2),
-          p95: referencePercentile(sorted, 19, 20),
-          p99: referencePercentile(sorted, 99, 100),
-          max: sorted[sorted.length - 1],
-        });
-      }),
-      { numRuns: 200 },
-    );
-  });
-});
-
 describe('EdgeStatsAccumulator', () => {
   it('summarizes no groups as no edges', () => {
     expect(new EdgeStatsAccumulator().summarize()).toEqual([]);
@@ -156,10 +113,14 @@ describe('EdgeStatsAccumulator', () => {
     ]);
     const triage = edges.find((e) => e.source === 'triage')!;
     const latency = handoffLatencyMs(clean, 'triage', 'research');
-    expect(triage.latencyMs).toEqual({ count: 1, p50: latency, p95: latency, p99: latency, max: latency });
+    // One sample: count, min and max are exact, and the percentiles lie between them.
+    expect(triage.latencyMs).toEqual({ count: 1, min: latency, p50: latency, p95: latency, p99: latency, max: latency, relativeError: 0.01 });
     // The receiver measured its ack against sent_at: baton.ack.delay_ms = 3.
-    expect(triage.ackLatencyMs).toEqual({ count: 1, p50: 3, p95: 3, p99: 3, max: 3 });
-    for (const edge of edges) expect(edge.validationMs?.count).toBe(1);
+    expect(triage.ackLatencyMs).toEqual({ count: 1, min: 3, p50: 3, p95: 3, p99: 3, max: 3, relativeError: 0.01 });
+    for (const edge of edges) {
+      expect(edge.validationMs?.count).toBe(1);
+      expect([edge.transfers, edge.skewedSamples]).toEqual([0, 0]);
+    }
   });
 
   it('accumulates over groups, counting each handoff id once (the same trace twice is still one of each)', () => {
@@ -194,11 +155,48 @@ describe('EdgeStatsAccumulator', () => {
     accumulator.add(graphOf(ackTimeout));
     expect(accumulator.summarize().find((e) => e.source === 'writer')!.ackLatencyMs).toEqual({
       count: 1,
+      min: 84,
       p50: 84,
       p95: 84,
       p99: 84,
       max: 84,
+      relativeError: 0.01,
     });
+  });
+
+  it('orders p50 ≤ p95 ≤ p99 ≤ max with min ≤ p50, exact count, min and max, percentiles within 1%, and counts skew', () => {
+    const model = buildHandoffModel(clean);
+    const template = model.handoffs.find((h) => h.source === 'triage')!;
+    fc.assert(
+      fc.property(latencies, (values) => {
+        // One edge whose handoffs take exactly `values` from send to receive (negative: the receiver's clock is behind).
+        const handoffs: Handoff[] = values.map((ms, i) => ({
+          ...template,
+          id: `h-${i}`,
+          receives: [{ ...template.receives[0]!, startMs: template.send!.startMs + ms }],
+        }));
+        const accumulator = new EdgeStatsAccumulator();
+        accumulator.add(buildHandoffGraph({ ...model, handoffs }));
+        const [edge] = accumulator.summarize();
+        const summary = edge!.latencyMs!;
+        const sorted = [...values].map((ms) => template.send!.startMs + ms - template.send!.startMs).sort((a, b) => a - b);
+        expect(edge!.handoffs).toBe(values.length);
+        expect(summary.count).toBe(values.length);
+        expect(summary.min).toBe(sorted[0]);
+        expect(summary.max).toBe(sorted[sorted.length - 1]);
+        expect(summary.min).toBeLessThanOrEqual(summary.p50);
+        expect(summary.p50).toBeLessThanOrEqual(summary.p95);
+        expect(summary.p95).toBeLessThanOrEqual(summary.p99);
+        expect(summary.p99).toBeLessThanOrEqual(summary.max);
+        expect(summary.relativeError).toBe(0.01);
+        expectWithinRelative(summary.p50, referencePercentile(sorted, 1, 2), summary.relativeError);
+        expectWithinRelative(summary.p95, referencePercentile(sorted, 19, 20), summary.relativeError);
+        expectWithinRelative(summary.p99, referencePercentile(sorted, 99, 100), summary.relativeError);
+        // Skew keeps its sign and is counted, never folded into zero.
+        expect(edge!.skewedSamples).toBe(sorted.filter((ms) => ms < 0).length);
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 
