@@ -4,12 +4,13 @@
  * (the detector never reads the clock), defaultBudgetMs, and what the rule says
  * when handoffs declare no budget.
  */
+import { DETECTORS } from '../../../src/analyze/detectors/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { detectAckTimeouts, RULE } from '../../../src/analyze/detectors/ack-timeout.js';
 import { BATON_ACK_WITHIN_BUDGET, BATON_TIMEOUT_BUDGET_MS } from '../../../src/model/attributes.js';
 import type { HandoffGraph } from '../../../src/model/handoff-model.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
-import { auditOne, graphOf, invalidGraphs, ruleOf, stripAttributes, withoutSpans } from '../../helpers/analyze.js';
+import { auditOne, graphOf, invalidGraphs, ruleOf, setAttributes, stripAttributes, withoutSpans } from '../../helpers/analyze.js';
 import { loadFixture } from '../../helpers/traces.js';
 
 const ACK_TRACE = '7f9c5c4d14fa670a0ee03c068413e8b1';
@@ -56,6 +57,7 @@ describe('detectAckTimeouts', () => {
         hint: expect.stringContaining('budget'),
         evidence: {
           traceId: ACK_TRACE,
+          traceIds: [ACK_TRACE],
           spanIds: [WRITER_SEND, REVIEWER_ACK, REVIEWER_RECEIVE],
           startMs: late.find((s) => s.spanId === WRITER_SEND)!.startMs,
         },
@@ -87,18 +89,28 @@ describe('detectAckTimeouts', () => {
         {
           ruleId: RULE,
           severity: 'error',
-          message: 'reviewer never acknowledged the handoff from writer (budget 5000 ms, 5001 ms elapsed)',
+          message: 'reviewer never acknowledged the handoff from writer within its 5000 ms budget',
           hint: expect.any(String),
-          evidence: { traceId: CLEAN_TRACE, spanIds: [CLEAN_WRITER_SEND], startMs: writerSendStartMs },
+          evidence: { traceId: CLEAN_TRACE, traceIds: [CLEAN_TRACE], spanIds: [CLEAN_WRITER_SEND], startMs: writerSendStartMs },
           agents: ['writer', 'reviewer'],
           taskId: 'research-clean',
         },
       ]);
     });
 
-    it('prints long waits in seconds', () => {
-      const [finding] = detectAckTimeouts(graphOf(unacknowledged), { now: writerSendStartMs + 61_234 }).findings;
-      expect(finding!.message).toBe('reviewer never acknowledged the handoff from writer (budget 5000 ms, 61.2 s elapsed)');
+    it('says the same whenever it is settled: the message names the budget, not the time elapsed', () => {
+      for (const elapsed of [5001, 61_234, 86_400_000]) {
+        const [finding, ...rest] = detectAckTimeouts(graphOf(unacknowledged), { now: writerSendStartMs + elapsed }).findings;
+        expect(rest).toEqual([]);
+        expect(finding!.message).toBe('reviewer never acknowledged the handoff from writer within its 5000 ms budget');
+      }
+    });
+
+    it('prints long budgets in seconds', () => {
+      const spans = setAttributes(unacknowledged, CLEAN_WRITER_SEND, { [BATON_TIMEOUT_BUDGET_MS]: 61_234 });
+      const [finding] = detectAckTimeouts(graphOf(spans), { now: writerSendStartMs + 61_235 }).findings;
+      expect(finding!.message).toBe('reviewer never acknowledged the handoff from writer within its 61.2 s budget');
+      expect(detectAckTimeouts(graphOf(spans), { now: writerSendStartMs + 61_234 }).findings).toEqual([]);
     });
 
     it('takes now from the audit options', async () => {
@@ -116,6 +128,9 @@ describe('detectAckTimeouts', () => {
       expect(detectAckTimeouts(graphOf(noBudget()))).toEqual({ findings: [], checked: 0, notEvaluated: [{ count: 4, reason: NO_BUDGET }] });
       expect(ruleOf(await auditOne(noBudget(), { only: [RULE] }), RULE)).toEqual({
         ruleId: RULE,
+        description: DETECTORS[RULE].description,
+        severity: DETECTORS[RULE].maxSeverity,
+        status: 'could-not-run',
         findings: 0,
         checked: 0,
         notEvaluated: [{ count: 4, reason: NO_BUDGET }],

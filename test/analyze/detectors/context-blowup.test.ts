@@ -4,6 +4,7 @@
  * budget options in tokens and (without token counts) in bytes, and what the
  * rule says when handoffs record no context size.
  */
+import { DETECTORS } from '../../../src/analyze/detectors/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { detectContextBlowup, RULE } from '../../../src/analyze/detectors/context-blowup.js';
 import { BATON_CONTEXT_SIZE_BYTES, BATON_CONTEXT_TOKEN_COUNT } from '../../../src/model/attributes.js';
@@ -47,7 +48,7 @@ describe('detectContextBlowup', () => {
         severity: 'error',
         message: `context grew from 4092 to 16453 tokens along ${PATH}: up to 2.0x per hop (limit 1.5x); past the 16000 tokens budget at writer → reviewer`,
         hint: expect.stringContaining('Summarize'),
-        evidence: { traceId: BLOWUP_TRACE, spanIds: BLOWUP_SENDS, startMs: blowup.find((s) => s.spanId === BLOWUP_SENDS[0])!.startMs },
+        evidence: { traceId: BLOWUP_TRACE, traceIds: [BLOWUP_TRACE], spanIds: BLOWUP_SENDS, startMs: blowup.find((s) => s.spanId === BLOWUP_SENDS[0])!.startMs },
         agents: ['triage', 'research', 'analysis', 'writer', 'reviewer'],
         taskId: 'research-context-blowup',
       },
@@ -110,6 +111,9 @@ describe('detectContextBlowup', () => {
       expect(detectContextBlowup(graphOf(spans))).toEqual({ findings: [], checked: 0, notEvaluated: [{ count: 1, reason: UNMEASURED }] });
       expect(ruleOf(await auditOne(spans, { only: [RULE] }), RULE)).toEqual({
         ruleId: RULE,
+        description: DETECTORS[RULE].description,
+        severity: DETECTORS[RULE].maxSeverity,
+        status: 'could-not-run',
         findings: 0,
         checked: 0,
         notEvaluated: [{ count: 1, reason: UNMEASURED }],

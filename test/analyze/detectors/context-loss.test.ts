@@ -4,6 +4,7 @@
  * than the hop before, a first hop with nothing before it, and what the rule
  * says when sends do not record which context fields were missing.
  */
+import { DETECTORS } from '../../../src/analyze/detectors/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { detectContextLoss, RULE } from '../../../src/analyze/detectors/context-loss.js';
 import { BATON_CONTEXT_DECISIONS_COUNT, BATON_CONTEXT_MISSING_FIELDS } from '../../../src/model/attributes.js';
@@ -47,6 +48,7 @@ describe('detectContextLoss', () => {
         hint: expect.stringContaining('decisions_made'),
         evidence: {
           traceId: LOSS_TRACE,
+          traceIds: [LOSS_TRACE],
           spanIds: [WRITER_SEND, ANALYSIS_SEND],
           startMs: loss.find((s) => s.spanId === WRITER_SEND)!.startMs,
         },
@@ -89,6 +91,9 @@ describe('detectContextLoss', () => {
       expect(detectContextLoss(graphOf(spans))).toEqual({ findings: [], checked: 0, notEvaluated: [{ count: 4, reason: UNRECORDED }] });
       expect(ruleOf(await auditOne(spans, { only: [RULE] }), RULE)).toEqual({
         ruleId: RULE,
+        description: DETECTORS[RULE].description,
+        severity: DETECTORS[RULE].maxSeverity,
+        status: 'could-not-run',
         findings: 0,
         checked: 0,
         notEvaluated: [{ count: 4, reason: UNRECORDED }],

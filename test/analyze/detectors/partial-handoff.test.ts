@@ -52,7 +52,7 @@ describe('detectPartialHandoffs', () => {
         severity: 'error',
         message: 'writer wrote research-partial-handoff/writer (version 1) in attempt 1 but never published task.writer.complete',
         hint: expect.stringContaining('transactional outbox'),
-        evidence: { traceId: PARTIAL_TRACE, spanIds: [WRITER_WRITE], startMs: partial.find((s) => s.spanId === WRITER_WRITE)!.startMs },
+        evidence: { traceId: PARTIAL_TRACE, traceIds: [PARTIAL_TRACE], spanIds: [WRITER_WRITE], startMs: partial.find((s) => s.spanId === WRITER_WRITE)!.startMs },
         agents: ['writer'],
         taskId: 'research-partial-handoff',
       },

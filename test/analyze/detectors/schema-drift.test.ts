@@ -4,6 +4,7 @@
  * envelope already invalid at send (made with the real SDK), and what the rule
  * says when versions are not recorded.
  */
+import { DETECTORS } from '../../../src/analyze/detectors/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { detectSchemaDrift, RULE } from '../../../src/analyze/detectors/schema-drift.js';
 import {
@@ -50,6 +51,7 @@ describe('detectSchemaDrift', () => {
         hint: expect.stringContaining('receiver-first'),
         evidence: {
           traceId: DRIFT_TRACE,
+          traceIds: [DRIFT_TRACE],
           spanIds: [WRITER_RECEIVE, ANALYSIS_SEND],
           startMs: drift.find((s) => s.spanId === WRITER_RECEIVE)!.startMs,
         },
@@ -107,7 +109,7 @@ describe('detectSchemaDrift', () => {
         severity: 'error',
         message: 'planner sent coder an envelope that fails baton.handoff-envelope@1 at / (required)',
         hint: expect.any(String),
-        evidence: { traceId: send!.traceId, spanIds: [send!.spanId], startMs: send!.startMs },
+        evidence: { traceId: send!.traceId, traceIds: [send!.traceId], spanIds: [send!.spanId], startMs: send!.startMs },
         agents: ['planner', 'coder'],
         taskId: 't-invalid',
       },
@@ -120,6 +122,9 @@ describe('detectSchemaDrift', () => {
       expect(detectSchemaDrift(graphOf(spans))).toEqual({ findings: [], checked: 0, notEvaluated: [{ count: 4, reason: UNVERSIONED }] });
       expect(ruleOf(await auditOne(spans, { only: [RULE] }), RULE)).toEqual({
         ruleId: RULE,
+        description: DETECTORS[RULE].description,
+        severity: DETECTORS[RULE].maxSeverity,
+        status: 'could-not-run',
         findings: 0,
         checked: 0,
         notEvaluated: [{ count: 4, reason: UNVERSIONED }],

@@ -3,6 +3,7 @@
  * lagging-replica read of `stale-read.json`, the epoch variants of the rule, the
  * clock-skew allowance, and what the rule says when reads carry no version.
  */
+import { DETECTORS } from '../../../src/analyze/detectors/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { detectStaleEpochReads, RULE } from '../../../src/analyze/detectors/stale-epoch-read.js';
 import { BATON_EPOCH, BATON_STATE_VERSION_READ } from '../../../src/model/attributes.js';
@@ -23,6 +24,7 @@ const ANALYSIS_SEND = 'ea6240a10d101c53';
 // clean.json: reviewer's handoff.receive from writer, and writer's handoff.send it answers.
 const CLEAN_REVIEWER_RECEIVE = '6c0eaf9b0221c256';
 const CLEAN_WRITER_SEND = '250ae4a1cca5565f';
+const CLEAN_TRIAGE_SEND = '762fe0e52d015981'; // clean.json: triage's handoff.send, the task's first at epoch 1
 
 const UNVERSIONED = 'state reads without baton.state.version_read or baton.epoch';
 
@@ -86,7 +88,12 @@ describe('detectStaleEpochReads', () => {
       ruleId: RULE,
       severity: 'error',
       message: 'reviewer acted on a handoff from writer at epoch 0 after the task moved to epoch 1',
-      evidence: { traceId: '8edbfa52334a8b41e747dacf2cf5f801', spanIds: [CLEAN_REVIEWER_RECEIVE, CLEAN_WRITER_SEND] },
+      // The stale receive, its send, and last the send that first carried the newer epoch (triage → research).
+      evidence: {
+        traceId: '8edbfa52334a8b41e747dacf2cf5f801',
+        traceIds: ['8edbfa52334a8b41e747dacf2cf5f801'],
+        spanIds: [CLEAN_REVIEWER_RECEIVE, CLEAN_WRITER_SEND, CLEAN_TRIAGE_SEND],
+      },
       agents: ['writer', 'reviewer'],
       taskId: 'research-clean',
     });
@@ -114,6 +121,9 @@ describe('detectStaleEpochReads', () => {
       });
       expect(ruleOf(await auditOne(spans, { only: [RULE] }), RULE)).toEqual({
         ruleId: RULE,
+        description: DETECTORS[RULE].description,
+        severity: DETECTORS[RULE].maxSeverity,
+        status: 'could-not-run',
         findings: 0,
         checked: 0,
         notEvaluated: [{ count: 4, reason: UNVERSIONED }],
@@ -126,7 +136,8 @@ describe('detectStaleEpochReads', () => {
     it('reports what the detector reports on the model', async () => {
       const report = await auditOne(stale, { only: [RULE] });
       expect(report.findings).toEqual(detectStaleEpochReads(graphOf(stale)).findings);
-      expect(report.rules.map((r) => r.ruleId)).toEqual([RULE]);
+      // The other rules are listed, as off.
+      expect(report.rules.filter((r) => r.status !== 'off').map((r) => r.ruleId)).toEqual([RULE]);
       expect(ruleOf(report, RULE)).toMatchObject({ findings: 1, checked: 8, couldNotRun: false });
     });
 

@@ -5,6 +5,7 @@
  * what the rule says when the data holds no receive at all.
  */
 import { context, ROOT_CONTEXT } from '@opentelemetry/api';
+import { DETECTORS } from '../../../src/analyze/detectors/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { detectUnlinkedHandoffs, RULE } from '../../../src/analyze/detectors/unlinked-handoff.js';
 import { BatonOperation } from '../../../src/model/attributes.js';
@@ -18,6 +19,7 @@ import { loadFixture, toSpanRecords } from '../../helpers/traces.js';
 // lost-trace-context.json spans two traces: research's side (1ddf9044…) and, from the
 // receive on, analysis's side (76ed2be8…), which started a new trace as a fresh process.
 const RECEIVE_TRACE = '76ed2be89e8830614e61ee3bf1e79048';
+const SEND_TRACE = '1ddf90447825d663e5281aece1a1ae89';
 const ANALYSIS_RECEIVE = '2db3ba85facb5e4d'; // handoff.receive by analysis from research: no parent, no links
 const RESEARCH_SEND = '3c187fde38ee10a2'; // handoff.send research → analysis (in trace 1ddf9044…)
 const HANDOFF_ID = '23d98f5f-ccf6-4fb8-9b9a-456bb178e69b'; // their baton.handoff.id
@@ -67,6 +69,8 @@ describe('detectUnlinkedHandoffs', () => {
         hint: expect.stringContaining('trace_context'),
         evidence: {
           traceId: RECEIVE_TRACE,
+          // The receive started a trace of its own; its send is in the coordinator's.
+          traceIds: [RECEIVE_TRACE, SEND_TRACE],
           spanIds: [ANALYSIS_RECEIVE, RESEARCH_SEND],
           startMs: lost.find((s) => s.spanId === ANALYSIS_RECEIVE)!.startMs,
         },
@@ -83,7 +87,7 @@ describe('detectUnlinkedHandoffs', () => {
     expect(findings.map((f) => [f.message, f.evidence])).toEqual([
       [
         `analysis received handoff ${HANDOFF_ID} from research unlinked: it carries no trace context and no matching send is in its trace`,
-        { traceId: RECEIVE_TRACE, spanIds: [ANALYSIS_RECEIVE], startMs: lost.find((s) => s.spanId === ANALYSIS_RECEIVE)!.startMs },
+        { traceId: RECEIVE_TRACE, traceIds: [RECEIVE_TRACE], spanIds: [ANALYSIS_RECEIVE], startMs: lost.find((s) => s.spanId === ANALYSIS_RECEIVE)!.startMs },
       ],
     ]);
   });
@@ -143,6 +147,9 @@ describe('detectUnlinkedHandoffs', () => {
       expect(detectUnlinkedHandoffs(graphOf(spans))).toEqual({ findings: [], checked: 0, notEvaluated: [] });
       expect(ruleOf(await auditOne(spans, { only: [RULE] }), RULE)).toEqual({
         ruleId: RULE,
+        description: DETECTORS[RULE].description,
+        severity: DETECTORS[RULE].maxSeverity,
+        status: 'could-not-run',
         findings: 0,
         checked: 0,
         notEvaluated: [],
