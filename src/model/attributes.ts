@@ -28,6 +28,7 @@ export const GEN_AI_USAGE_INPUT_TOKENS = 'gen_ai.usage.input_tokens';
 export const GEN_AI_USAGE_OUTPUT_TOKENS = 'gen_ai.usage.output_tokens';
 export const GEN_AI_PROVIDER_NAME = 'gen_ai.provider.name';
 export const GEN_AI_TOOL_NAME = 'gen_ai.tool.name';
+export const GEN_AI_TOOL_TYPE = 'gen_ai.tool.type';
 /** Tool call arguments (opt-in; a JSON string, or a key-value list that ingest turns into one). */
 export const GEN_AI_TOOL_CALL_ARGUMENTS = 'gen_ai.tool.call.arguments';
 export const GEN_AI_WORKFLOW_NAME = 'gen_ai.workflow.name';

@@ -242,7 +242,12 @@ class NearestAncestor {
     path.length = 0;
     let found: SpanRecord | undefined;
     for (let current = this.#context.parentOf(span); current; current = this.#context.parentOf(current)) {
-      if (current.spanId === span.spanId) break; // back at the start: a cycle
+      if (current.spanId === span.spanId) {
+        // Back at the start: a cycle. The start has no proper ancestor, but the spans walked have it above them.
+        if (this.#test(span)) found = span;
+        for (let i = 0; i < path.length; i++) this.#memo.set(path[i]!, found);
+        return undefined;
+      }
       if (this.#test(current)) {
         found = current;
         break;

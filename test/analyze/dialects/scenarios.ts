@@ -23,6 +23,7 @@ import {
   GEN_AI_REQUEST_MODEL,
   GEN_AI_TOOL_CALL_ARGUMENTS,
   GEN_AI_TOOL_NAME,
+  GEN_AI_TOOL_TYPE,
   GEN_AI_TRANSFER_MODE,
   GEN_AI_TRANSFER_TARGET_NAME,
   GEN_AI_TRANSFER_TARGET_TYPE,
@@ -314,7 +315,7 @@ const toolSafe = (agent: string): string => agent.toLowerCase().replace(/[^a-z0-
 
 function toolCallOf(style: GenAiStyle, source: string, step: HandoffStep, lastAttempt: boolean): { name: string; attributes: Attributes } {
   const target = step.to.agent;
-  const base: Attributes = { [GEN_AI_OPERATION_NAME]: 'execute_tool', [GEN_AI_AGENT_NAME]: source, 'gen_ai.tool.type': 'function' };
+  const base: Attributes = { [GEN_AI_OPERATION_NAME]: 'execute_tool', [GEN_AI_AGENT_NAME]: source, [GEN_AI_TOOL_TYPE]: 'function' };
   let tool: string;
   if (style === 'agent-as-tool') {
     if (step.mode === 'return_to_caller' && lastAttempt) tool = toolSafe(target);
