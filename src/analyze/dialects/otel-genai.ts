@@ -80,7 +80,7 @@ const NON_ALPHANUMERIC_RUNS = /[^\p{L}\p{N}]+/gu;
 const EDGE_UNDERSCORES = /^_+|_+$/g;
 const UNDERSCORES = /_/g;
 
-/** The first word of a span name (`execute_tool` of `execute_tool transfer_to_x x`). */
+/** Word `index` (from 0) of a span name: 1 is `transfer_to_x` in `execute_tool transfer_to_x x`. */
 function wordOf(name: string, index: number): string | undefined {
   let start = 0;
   for (let i = 0; i < index; i++) {
@@ -93,12 +93,18 @@ function wordOf(name: string, index: number): string | undefined {
   return word.length > 0 ? word : undefined;
 }
 
-/** `gen_ai.operation.name`, else the first word of the span name when it is an agent operation. */
+const NAMED_OPERATIONS: readonly string[] = [INVOKE_AGENT, EXECUTE_TOOL, INVOKE_WORKFLOW, CREATE_AGENT];
+
+/** `gen_ai.operation.name`, else the first word of the span name when it is an agent operation (no allocation: run on every span). */
 function operationOf(span: SpanRecord): string | undefined {
   const op = readName(span.attributes, GEN_AI_OPERATION_NAME);
   if (op !== undefined) return op;
-  const head = wordOf(span.name, 0);
-  return head !== undefined && CLAIMED_OPERATIONS.has(head) ? head : undefined;
+  const name = span.name;
+  for (let i = 0; i < NAMED_OPERATIONS.length; i++) {
+    const candidate = NAMED_OPERATIONS[i]!;
+    if (name.startsWith(candidate) && (name.length === candidate.length || name.charCodeAt(candidate.length) === 32)) return candidate;
+  }
+  return undefined;
 }
 
 function isAgentSpan(span: SpanRecord): boolean {
