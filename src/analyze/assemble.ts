@@ -142,6 +142,7 @@ export function assembleHandoffModel(
   };
 
   const transfers: Handoff[] = [];
+  const transferIds = new Set<string>();
   const stateAccesses: StateAccessRecord[] = [];
   const events: EventRecord[] = [];
   const agentRuns: AgentRunRecord[] = [];
@@ -214,13 +215,17 @@ export function assembleHandoffModel(
               agent: part.target,
             });
           }
+          // One span can hand off to several agents (a tool that invokes two): ids stay unique.
+          let id = `transfer:${span.spanId}`;
+          if (transferIds.has(id)) id = `${id}:${part.arrival?.spanId ?? transfers.length}`;
+          transferIds.add(id);
           const handoff: Mutable<Handoff> = {
-            id: `transfer:${span.spanId}`,
+            id,
             taskId: part.taskId,
             source: part.source,
             target: part.target,
             send,
-            sendCount: 1,
+            sendCount: part.sendCount ?? 1,
             receives,
             acks: [],
             kind: 'transfer',

@@ -28,6 +28,25 @@ export const GEN_AI_USAGE_INPUT_TOKENS = 'gen_ai.usage.input_tokens';
 export const GEN_AI_USAGE_OUTPUT_TOKENS = 'gen_ai.usage.output_tokens';
 export const GEN_AI_PROVIDER_NAME = 'gen_ai.provider.name';
 export const GEN_AI_TOOL_NAME = 'gen_ai.tool.name';
+export const GEN_AI_TOOL_TYPE = 'gen_ai.tool.type';
+/** Tool call arguments (opt-in; a JSON string, or a key-value list that ingest turns into one). */
+export const GEN_AI_TOOL_CALL_ARGUMENTS = 'gen_ai.tool.call.arguments';
+export const GEN_AI_WORKFLOW_NAME = 'gen_ai.workflow.name';
+/** Pre-1.27 names of the usage counts, still written by older instrumentations. */
+export const GEN_AI_USAGE_PROMPT_TOKENS = 'gen_ai.usage.prompt_tokens';
+export const GEN_AI_USAGE_COMPLETION_TOKENS = 'gen_ai.usage.completion_tokens';
+// Drafts of agent-to-agent interactions (semantic-conventions-genai, development):
+// the tool-based transfer refinement of `execute_tool` (gen_ai.execute_tool.transfer.internal)…
+export const GEN_AI_TRANSFER_MODE = 'gen_ai.transfer.mode';
+export const GEN_AI_TRANSFER_TARGET_NAME = 'gen_ai.transfer.target.name';
+export const GEN_AI_TRANSFER_TARGET_ID = 'gen_ai.transfer.target.id';
+export const GEN_AI_TRANSFER_TARGET_TYPE = 'gen_ai.transfer.target.type';
+// …the caller-aware refinement of the `invoke_agent` CLIENT span (gen_ai.invoke_agent.caller.client)…
+export const GEN_AI_CALLER_NAME = 'gen_ai.caller.name';
+export const GEN_AI_CALLER_TYPE = 'gen_ai.caller.type';
+// …and a competing proposal naming both ends of a handoff.
+export const GEN_AI_AGENT_HANDOFF_SOURCE_NAME = 'gen_ai.agent.handoff.source.name';
+export const GEN_AI_AGENT_HANDOFF_TARGET_NAME = 'gen_ai.agent.handoff.target.name';
 export const ERROR_TYPE = 'error.type';
 
 // OpenTelemetry messaging semantic conventions (event publish / consume).

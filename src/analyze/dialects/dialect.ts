@@ -81,6 +81,8 @@ export interface TransferPart extends PartBase {
   readonly inferred: boolean;
   /** The target's agent run that started after the transfer, when found: arrival time for latency. */
   readonly arrival?: SpanRecord;
+  /** How many transfer spans this part stands for: more than one is a retried transfer (`span` is the earliest). Default 1. */
+  readonly sendCount?: number;
 }
 
 export interface StateAccessPart extends PartBase {

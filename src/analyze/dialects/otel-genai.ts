@@ -1,86 +1,630 @@
 /**
  * The `otel-genai` dialect: spans following the OpenTelemetry GenAI agent
- * conventions (`invoke_agent {gen_ai.agent.name}`, `execute_tool`,
- * `invoke_workflow`). Agent runs come from `invoke_agent`; handoffs from the
- * transfer drafts where present, else inferred from a transfer tool
- * (`transfer_to_<agent>`) followed by the target agent's run.
+ * conventions (`invoke_agent {gen_ai.agent.name}`, `execute_tool
+ * {gen_ai.tool.name}`, `invoke_workflow {gen_ai.workflow.name}`,
+ * `create_agent`). docs/conventions.md ("Reading other vocabularies") lists
+ * every attribute read and every inference made.
  *
- * @see https://github.com/open-telemetry/semantic-conventions-genai
+ * - Agent runs come from `invoke_agent` spans (INTERNAL in-process, CLIENT for
+ *   a remote agent). A CLIENT span whose server-side `invoke_agent` of the same
+ *   agent is in the data is counted once, at the server side.
+ * - Handoffs are transfers, read in this order: the draft transfer attributes
+ *   on an `execute_tool` span (`gen_ai.transfer.*`, or the competing
+ *   `gen_ai.agent.handoff.*`); a transfer tool's name (`transfer_to_<agent>`,
+ *   `handoff_to_<agent>`, or `transfer_to_agent` with the target in the
+ *   arguments); an `invoke_agent` nested under another agent's `execute_tool`
+ *   (delegation that returns to the caller); a remote `invoke_agent` CLIENT span
+ *   naming its `gen_ai.caller.name`. Sequential runs with no transfer between
+ *   them are not handoffs: nothing is inferred from order alone.
+ * - The source is the agent of the nearest enclosing `invoke_agent`; arrival is
+ *   the nested run, else the target's earliest run starting at or after the
+ *   transfer. Transfers from one source run to one target that land in the same
+ *   run are one handoff attempted several times (a retried tool call).
+ * - Chat, completion and other model spans are left unclaimed: they carry no
+ *   handoff, and structure is read through the context, which sees every span.
+ *
+ * Linear in the group's spans but for one sort of the runs and a binary search
+ * per transfer; every walk up a parent chain is memoized and cycle-safe.
+ *
+ * @see https://github.com/open-telemetry/semantic-conventions-genai/blob/main/docs/gen-ai/gen-ai-agent-spans.md
+ * @see https://github.com/open-telemetry/semantic-conventions-genai/blob/main/docs/gen-ai/non-normative/examples-agent-interactions.md
  */
-import { GEN_AI_AGENT_ID, GEN_AI_AGENT_NAME, GEN_AI_OPERATION_NAME, GEN_AI_TOOL_NAME } from '../../model/attributes.js';
-import type { SpanRecord } from '../../model/span-record.js';
-import { readName } from './attribute-readers.js';
-import type { Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan } from './dialect.js';
+import {
+  ERROR_TYPE,
+  GEN_AI_AGENT_HANDOFF_SOURCE_NAME,
+  GEN_AI_AGENT_HANDOFF_TARGET_NAME,
+  GEN_AI_AGENT_ID,
+  GEN_AI_AGENT_NAME,
+  GEN_AI_CALLER_NAME,
+  GEN_AI_CALLER_TYPE,
+  GEN_AI_CONVERSATION_ID,
+  GEN_AI_OPERATION_NAME,
+  GEN_AI_TOOL_CALL_ARGUMENTS,
+  GEN_AI_TOOL_NAME,
+  GEN_AI_TRANSFER_MODE,
+  GEN_AI_TRANSFER_TARGET_ID,
+  GEN_AI_TRANSFER_TARGET_NAME,
+  GEN_AI_TRANSFER_TARGET_TYPE,
+  GEN_AI_USAGE_COMPLETION_TOKENS,
+  GEN_AI_USAGE_INPUT_TOKENS,
+  GEN_AI_USAGE_OUTPUT_TOKENS,
+  GEN_AI_USAGE_PROMPT_TOKENS,
+  GEN_AI_WORKFLOW_NAME,
+} from '../../model/attributes.js';
+import type { TransferMode } from '../../model/handoff-model.js';
+import { SpanKindNumber, StatusCodeNumber, type AttributeValue, type SpanRecord } from '../../model/span-record.js';
+import { put, readName, readNumber, type Attributes } from './attribute-readers.js';
+import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, TransferPart } from './dialect.js';
 
-const AGENT_OPERATIONS: ReadonlySet<string> = new Set(['invoke_agent', 'create_agent', 'execute_tool', 'invoke_workflow']);
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+const INVOKE_AGENT = 'invoke_agent';
+const EXECUTE_TOOL = 'execute_tool';
+const INVOKE_WORKFLOW = 'invoke_workflow';
+const CREATE_AGENT = 'create_agent';
+
+/** The operations this dialect claims. Model calls (`chat`, `text_completion`, `generate_content`, `embeddings`, …) stay unclaimed: timing only. */
+const CLAIMED_OPERATIONS: ReadonlySet<string> = new Set([INVOKE_AGENT, EXECUTE_TOOL, INVOKE_WORKFLOW, CREATE_AGENT]);
+
+/** Keys of `gen_ai.tool.call.arguments` that name the target of a generic transfer tool, in preference order. */
+const TARGET_ARGUMENT_KEYS: readonly string[] = ['agent_name', 'agent', 'target_agent', 'target_agent_name', 'target', 'to_agent', 'to', 'name'];
+
+/** Longest arguments text parsed: the target's name sits near the top of a tool call, not in megabytes of payload. */
+const MAX_ARGUMENTS_CHARS = 1 << 20;
+
+/** `transfer_to_x`, `handoff-to-x`, `Transfer To X`: the words separated by anything not a letter or digit. */
+const TRANSFER_TOOL_SEPARATED = /^(?:transfer|handoff)[^\p{L}\p{N}]+to[^\p{L}\p{N}]+(.+)$/iu;
+/** `transferToX`, `HandoffToX`. */
+const TRANSFER_TOOL_CAMEL = /^(?:[Tt]ransfer|[Hh]andoff)To(?=[\p{Lu}\p{N}])(.+)$/u;
+const NON_ALPHANUMERIC_RUNS = /[^\p{L}\p{N}]+/gu;
+const EDGE_UNDERSCORES = /^_+|_+$/g;
+const UNDERSCORES = /_/g;
+
+/** Word `index` (from 0) of a span name: 1 is `transfer_to_x` in `execute_tool transfer_to_x x`. */
+function wordOf(name: string, index: number): string | undefined {
+  let start = 0;
+  for (let i = 0; i < index; i++) {
+    const space = name.indexOf(' ', start);
+    if (space < 0) return undefined;
+    start = space + 1;
+  }
+  const end = name.indexOf(' ', start);
+  const word = end < 0 ? name.slice(start) : name.slice(start, end);
+  return word.length > 0 ? word : undefined;
+}
+
+const NAMED_OPERATIONS: readonly string[] = [INVOKE_AGENT, EXECUTE_TOOL, INVOKE_WORKFLOW, CREATE_AGENT];
+
+/** `gen_ai.operation.name`, else the first word of the span name when it is an agent operation (no allocation: run on every span). */
 function operationOf(span: SpanRecord): string | undefined {
   const op = readName(span.attributes, GEN_AI_OPERATION_NAME);
   if (op !== undefined) return op;
-  const space = span.name.indexOf(' ');
-  const head = space < 0 ? span.name : span.name.slice(0, space);
-  return AGENT_OPERATIONS.has(head) ? head : undefined;
+  const name = span.name;
+  for (let i = 0; i < NAMED_OPERATIONS.length; i++) {
+    const candidate = NAMED_OPERATIONS[i]!;
+    if (name.startsWith(candidate) && (name.length === candidate.length || name.charCodeAt(candidate.length) === 32)) return candidate;
+  }
+  return undefined;
 }
 
+function isAgentSpan(span: SpanRecord): boolean {
+  return operationOf(span) === INVOKE_AGENT;
+}
+
+function isAgentOrToolSpan(span: SpanRecord): boolean {
+  const op = operationOf(span);
+  return op === INVOKE_AGENT || op === EXECUTE_TOOL;
+}
+
+/** `gen_ai.agent.name`, else the span name's `invoke_agent <name>`, else `gen_ai.agent.id`. */
 function agentOf(span: SpanRecord): string | undefined {
   const name = readName(span.attributes, GEN_AI_AGENT_NAME);
   if (name !== undefined) return name;
-  return span.name.startsWith('invoke_agent ') ? span.name.slice('invoke_agent '.length) || undefined : undefined;
+  if (span.name.startsWith(INVOKE_AGENT + ' ')) {
+    const rest = span.name.slice(INVOKE_AGENT.length + 1).trim();
+    if (rest.length > 0) return rest;
+  }
+  return readName(span.attributes, GEN_AI_AGENT_ID);
 }
 
-const TRANSFER_TOOL = /^(?:transfer|handoff)_to_(.+)$/;
+/**
+ * The key agent names are matched by: lowercase, each run of characters that
+ * are not letters or digits one `_`, trimmed. `Billing Agent`, `billing-agent`
+ * and the `billing_agent` of `transfer_to_billing_agent` are one agent.
+ */
+export function normalizeAgentName(name: string): string {
+  const key = name.toLowerCase().replace(NON_ALPHANUMERIC_RUNS, '_').replace(EDGE_UNDERSCORES, '');
+  return key.length > 0 ? key : name;
+}
 
+/** The second, looser key: no separators at all (`BillingAgent` and `transfer_to_billingagent`). */
+function compactKeyOf(key: string): string {
+  return key.replace(UNDERSCORES, '');
+}
+
+function readMode(attrs: Attributes): TransferMode | undefined {
+  const mode = attrs[GEN_AI_TRANSFER_MODE];
+  return mode === 'return_to_caller' || mode === 'pass_control' ? mode : undefined;
+}
+
+/** A target name from one argument value: a string, or an object's `name`. */
+function nameIn(value: unknown): string | undefined {
+  if (typeof value === 'string') {
+    const trimmed = value.trim();
+    return trimmed.length > 0 ? trimmed : undefined;
+  }
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const name = (value as { name?: unknown }).name;
+    if (typeof name === 'string' && name.trim().length > 0) return name.trim();
+  }
+  return undefined;
+}
+
+/**
+ * The target agent named in `gen_ai.tool.call.arguments` of a generic transfer
+ * tool (`transfer_to_agent({"agent_name": "billing"})`). The value is whatever
+ * the exporter wrote: JSON text (possibly encoded twice), a number, an array;
+ * anything unexpected is no target, never an error.
+ */
+export function targetFromArguments(value: AttributeValue | undefined): string | undefined {
+  let parsed: unknown = value;
+  for (let depth = 0; depth < 2 && typeof parsed === 'string'; depth++) {
+    const text = parsed.trim();
+    if (text.length === 0 || text.length > MAX_ARGUMENTS_CHARS || (text[0] !== '{' && text[0] !== '"')) return undefined;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
+  const args = parsed as Record<string, unknown>;
+  for (let i = 0; i < TARGET_ARGUMENT_KEYS.length; i++) {
+    const key = TARGET_ARGUMENT_KEYS[i]!;
+    if (!Object.prototype.hasOwnProperty.call(args, key)) continue;
+    const name = nameIn(args[key]);
+    if (name !== undefined) return name;
+  }
+  return undefined;
+}
+
+/** A generic transfer tool (`transfer_to_agent`): the target is in its arguments. */
+const GENERIC_TRANSFER = Symbol('generic transfer');
+
+/** What a tool name says about a transfer: the target written in it, or GENERIC_TRANSFER for `transfer_to_agent`. */
+function transferTargetOfTool(tool: string): string | typeof GENERIC_TRANSFER | undefined {
+  const match = TRANSFER_TOOL_SEPARATED.exec(tool) ?? TRANSFER_TOOL_CAMEL.exec(tool);
+  if (!match) return undefined;
+  const target = match[1]!.trim();
+  return normalizeAgentName(target) === 'agent' ? GENERIC_TRANSFER : target;
+}
+
+/** An `invoke_agent` span with a name. */
+interface Run {
+  readonly span: SpanRecord;
+  readonly agent: string;
+  readonly key: string;
+  readonly compact: string;
+  readonly client: boolean;
+  readonly taskId: string | undefined;
+  /** Set when this is a CLIENT span and the remote agent's own run is in the data (under it). */
+  server: Run | undefined;
+  /** Set on that server-side run: the CLIENT span it answers. */
+  clientOf: Run | undefined;
+  /** Counted as an agent run (every run but a CLIENT span with a server side). */
+  counted: boolean;
+}
+
+function compareRuns(a: Run, b: Run): number {
+  return a.span.startMs - b.span.startMs || (a.span.spanId < b.span.spanId ? -1 : a.span.spanId > b.span.spanId ? 1 : 0);
+}
+
+function compareSpans(a: { span: SpanRecord }, b: { span: SpanRecord }): number {
+  return a.span.startMs - b.span.startMs || (a.span.spanId < b.span.spanId ? -1 : a.span.spanId > b.span.spanId ? 1 : 0);
+}
+
+/** Marks a span whose walk is under way: meeting it again is a parent cycle. */
+const PENDING = Symbol('pending');
+
+/**
+ * The nearest proper ancestor passing a test, memoized over the walked path
+ * (each span is walked once for all the spans below it), through spans of any
+ * dialect. A parent chain that loops ends the walk with no ancestor.
+ */
+class NearestAncestor {
+  readonly #context: DialectContext;
+  readonly #test: (span: SpanRecord) => boolean;
+  /** For a span failing the test: its nearest ancestor-or-self passing it. */
+  readonly #memo = new Map<string, SpanRecord | undefined | typeof PENDING>();
+  readonly #path: string[] = [];
+
+  constructor(context: DialectContext, test: (span: SpanRecord) => boolean) {
+    this.#context = context;
+    this.#test = test;
+  }
+
+  of(span: SpanRecord): SpanRecord | undefined {
+    const path = this.#path;
+    path.length = 0;
+    let found: SpanRecord | undefined;
+    for (let current = this.#context.parentOf(span); current; current = this.#context.parentOf(current)) {
+      if (current.spanId === span.spanId) {
+        // Back at the start: a cycle. The start has no proper ancestor, but the spans walked have it above them.
+        if (this.#test(span)) found = span;
+        for (let i = 0; i < path.length; i++) this.#memo.set(path[i]!, found);
+        return undefined;
+      }
+      if (this.#test(current)) {
+        found = current;
+        break;
+      }
+      const memo = this.#memo.get(current.spanId);
+      if (memo !== undefined || this.#memo.has(current.spanId)) {
+        if (memo !== PENDING) found = memo;
+        break;
+      }
+      this.#memo.set(current.spanId, PENDING);
+      path.push(current.spanId);
+    }
+    for (let i = 0; i < path.length; i++) this.#memo.set(path[i]!, found);
+    return found;
+  }
+}
+
+/** Counted runs by name key, each list in start order. */
+class RunsByName {
+  readonly #byKey = new Map<string, Run[]>();
+  readonly #byCompact = new Map<string, Run[]>();
+
+  add(run: Run): void {
+    let list = this.#byKey.get(run.key);
+    if (!list) this.#byKey.set(run.key, (list = []));
+    list.push(run);
+    let loose = this.#byCompact.get(run.compact);
+    if (!loose) this.#byCompact.set(run.compact, (loose = []));
+    loose.push(run);
+  }
+
+  /** Runs answering to `key`: exact key first, else the separator-free one. */
+  runsOf(key: string): readonly Run[] | undefined {
+    return this.#byKey.get(key) ?? this.#byCompact.get(compactKeyOf(key));
+  }
+
+  /** The earliest run of `key` starting at or after `startMs` (binary search). */
+  firstAtOrAfter(key: string, startMs: number): Run | undefined {
+    const runs = this.runsOf(key);
+    if (!runs) return undefined;
+    let lo = 0;
+    let hi = runs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (runs[mid]!.span.startMs < startMs) lo = mid + 1;
+      else hi = mid;
+    }
+    return runs[lo];
+  }
+
+  /** How the data spells the agent of `name`, if it has a run of it; else `name` itself. */
+  canonical(name: string): string {
+    const runs = this.runsOf(normalizeAgentName(name));
+    return runs && runs.length > 0 ? runs[runs.length - 1]!.agent : name;
+  }
+}
+
+interface TransferDraft {
+  readonly span: SpanRecord;
+  readonly source: string;
+  /** The source run's span id, else the source's name key: transfers are merged per source run. */
+  readonly sourceKey: string;
+  readonly target: string;
+  readonly targetKey: string;
+  readonly mode: TransferMode | undefined;
+  readonly inferred: boolean;
+  readonly arrival: SpanRecord | undefined;
+  readonly taskId: string | undefined;
+}
+
+function runPartOf(run: Run): AgentRunPart {
+  const attrs = run.span.attributes;
+  const failed = run.span.statusCode === StatusCodeNumber.Error || readName(attrs, ERROR_TYPE) !== undefined;
+  const part: Mutable<AgentRunPart> = { type: 'agent-run', span: run.span, agent: run.agent, outcome: failed ? 'failed' : 'completed' };
+  put(part, 'agentId', readName(attrs, GEN_AI_AGENT_ID));
+  put(part, 'taskId', run.taskId);
+  put(part, 'inputTokens', readNumber(attrs, GEN_AI_USAGE_INPUT_TOKENS) ?? readNumber(attrs, GEN_AI_USAGE_PROMPT_TOKENS));
+  put(part, 'outputTokens', readNumber(attrs, GEN_AI_USAGE_OUTPUT_TOKENS) ?? readNumber(attrs, GEN_AI_USAGE_COMPLETION_TOKENS));
+  return part;
+}
+
+/** The interpretation of one group's claimed spans; one instance per `interpret` call. */
+class Interpretation {
+  readonly parts: HandoffPart[] = [];
+  readonly ignored: IgnoredSpan[] = [];
+  readonly #context: DialectContext;
+  readonly #runs: Run[] = [];
+  readonly #runById = new Map<string, Run>();
+  readonly #tools: SpanRecord[] = [];
+  readonly #toolIds = new Set<string>();
+  readonly #counted = new RunsByName();
+  /** Counted runs nested directly under an `execute_tool` span (by its id), in start order. */
+  readonly #nestedByTool = new Map<string, Run[]>();
+  /** Arrivals of transfers read from tool spans: a caller-aware CLIENT span under such a tool adds no second handoff. */
+  readonly #coveredArrivals = new Set<string>();
+  readonly #drafts: TransferDraft[] = [];
+  readonly #structural: NearestAncestor;
+  readonly #agentAncestor: NearestAncestor;
+
+  constructor(context: DialectContext) {
+    this.#context = context;
+    this.#structural = new NearestAncestor(context, isAgentOrToolSpan);
+    this.#agentAncestor = new NearestAncestor(context, isAgentSpan);
+  }
+
+  run(spans: readonly SpanRecord[]): DialectResult {
+    this.#classify(spans);
+    this.#placeRuns();
+    for (let i = 0; i < this.#tools.length; i++) this.#readTool(this.#tools[i]!);
+    for (let i = 0; i < this.#runs.length; i++) this.#readCaller(this.#runs[i]!);
+    this.#emitTransfers();
+    for (let i = 0; i < this.#runs.length; i++) {
+      const run = this.#runs[i]!;
+      // Pushed after the transfers: a CLIENT span that is both keeps the agent-run role for timing.
+      if (run.counted) this.parts.push(runPartOf(run));
+    }
+    return { parts: this.parts, ignored: this.ignored };
+  }
+
+  #ignore(span: SpanRecord, reason: string): void {
+    this.ignored.push({ span, reason });
+  }
+
+  #classify(spans: readonly SpanRecord[]): void {
+    for (let i = 0; i < spans.length; i++) {
+      const span = spans[i]!;
+      const op = operationOf(span);
+      if (op === INVOKE_AGENT) {
+        const agent = agentOf(span);
+        if (agent === undefined) {
+          this.#ignore(span, `${INVOKE_AGENT} without ${GEN_AI_AGENT_NAME} or ${GEN_AI_AGENT_ID}: which agent ran is unknown`);
+          continue;
+        }
+        if (this.#runById.has(span.spanId)) continue; // a re-exported copy
+        const key = normalizeAgentName(agent);
+        const run: Run = {
+          span,
+          agent,
+          key,
+          compact: compactKeyOf(key),
+          client: span.kind === SpanKindNumber.Client,
+          taskId: readName(span.attributes, GEN_AI_CONVERSATION_ID),
+          server: undefined,
+          clientOf: undefined,
+          counted: true,
+        };
+        this.#runs.push(run);
+        this.#runById.set(span.spanId, run);
+      } else if (op === EXECUTE_TOOL) {
+        if (this.#toolIds.has(span.spanId)) continue;
+        this.#toolIds.add(span.spanId);
+        this.#tools.push(span);
+      } else if (op === INVOKE_WORKFLOW) {
+        const name = readName(span.attributes, GEN_AI_WORKFLOW_NAME);
+        this.#ignore(span, `${INVOKE_WORKFLOW}${name === undefined ? '' : ` ${name}`}: a container of agent runs, no handoff of its own`);
+      } else if (op === CREATE_AGENT) {
+        this.#ignore(span, `${CREATE_AGENT}: defines an agent, no handoff meaning`);
+      } else {
+        this.#ignore(span, `operation ${String(op)} has no handoff meaning`);
+      }
+    }
+    this.#runs.sort(compareRuns);
+    this.#tools.sort((a, b) => a.startMs - b.startMs || (a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0));
+  }
+
+  /** Pairs CLIENT spans with their server side, indexes counted runs, and finds runs nested under tools. */
+  #placeRuns(): void {
+    const runs = this.#runs;
+    for (let i = 0; i < runs.length; i++) {
+      const run = runs[i]!;
+      if (run.client) continue;
+      const parent = this.#structural.of(run.span);
+      const client = parent && this.#runById.get(parent.spanId);
+      // Runs are in start order, so the first server-side run a CLIENT span meets is its earliest.
+      if (client && client.client && client.server === undefined && (client.key === run.key || client.compact === run.compact)) {
+        client.server = run;
+        client.counted = false;
+        run.clientOf = client;
+      }
+    }
+    for (let i = 0; i < runs.length; i++) {
+      const run = runs[i]!;
+      if (!run.counted) {
+        if (readName(run.span.attributes, GEN_AI_CALLER_NAME) === undefined)
+          this.#ignore(run.span, `remote ${INVOKE_AGENT} ${run.agent}: its run is read from the server-side span ${run.server!.span.spanId}`);
+        continue;
+      }
+      this.#counted.add(run);
+      // A server-side run sits where its CLIENT span sits.
+      const anchor = run.clientOf ?? run;
+      const parent = this.#structural.of(anchor.span);
+      if (parent && this.#toolIds.has(parent.spanId)) {
+        let nested = this.#nestedByTool.get(parent.spanId);
+        if (!nested) this.#nestedByTool.set(parent.spanId, (nested = []));
+        nested.push(run);
+      }
+    }
+  }
+
+  /** The agent that owns `span` (nearest enclosing `invoke_agent`, of any dialect), else the names the span declares. */
+  #sourceOf(span: SpanRecord): { source: string; sourceKey: string; taskId: string | undefined } | undefined {
+    const owner = this.#agentAncestor.of(span);
+    if (owner) {
+      const run = this.#runById.get(owner.spanId);
+      const agent = run ? run.agent : agentOf(owner);
+      if (agent !== undefined) {
+        const taskId = run ? run.taskId : readName(owner.attributes, GEN_AI_CONVERSATION_ID);
+        return { source: agent, sourceKey: `run:${owner.spanId}`, taskId };
+      }
+    }
+    const declared = readName(span.attributes, GEN_AI_AGENT_NAME) ?? readName(span.attributes, GEN_AI_AGENT_HANDOFF_SOURCE_NAME);
+    if (declared === undefined) return undefined;
+    const source = this.#counted.canonical(declared);
+    return { source, sourceKey: `agent:${normalizeAgentName(source)}`, taskId: undefined };
+  }
+
+  #readTool(tool: SpanRecord): void {
+    const attrs = tool.attributes;
+    const toolName = readName(attrs, GEN_AI_TOOL_NAME) ?? wordOf(tool.name, 1);
+    const nested = this.#nestedByTool.get(tool.spanId);
+    const targetType = readName(attrs, GEN_AI_TRANSFER_TARGET_TYPE);
+    if (targetType !== undefined && targetType !== 'agent') {
+      this.#ignore(tool, `transfer to a ${targetType} (${GEN_AI_TRANSFER_TARGET_TYPE}), not to an agent`);
+      return;
+    }
+    const mode = readMode(attrs);
+    let target = readName(attrs, GEN_AI_TRANSFER_TARGET_NAME) ?? readName(attrs, GEN_AI_AGENT_HANDOFF_TARGET_NAME) ?? readName(attrs, GEN_AI_TRANSFER_TARGET_ID);
+    const declared = target !== undefined;
+    let generic = false;
+    if (target === undefined && toolName !== undefined) {
+      const fromName = transferTargetOfTool(toolName);
+      if (fromName === GENERIC_TRANSFER) {
+        generic = true;
+        // `execute_tool {gen_ai.tool.name} {gen_ai.transfer.target.name}` names the target third.
+        target = targetFromArguments(attrs[GEN_AI_TOOL_CALL_ARGUMENTS]) ?? wordOf(tool.name, 2);
+      } else {
+        target = fromName;
+      }
+    }
+    if (target === undefined && (!nested || nested.length === 0)) {
+      if (generic) this.#ignore(tool, `transfer tool ${toolName} names no target (no agent in ${GEN_AI_TOOL_CALL_ARGUMENTS})`);
+      else if (mode !== undefined) this.#ignore(tool, `${GEN_AI_TRANSFER_MODE} without ${GEN_AI_TRANSFER_TARGET_NAME}, and no agent run under the tool`);
+      else this.#ignore(tool, `tool ${toolName ?? tool.name} is not a transfer: no ${GEN_AI_TRANSFER_TARGET_NAME}, not transfer_to_<agent>, no agent run under it`);
+      return;
+    }
+    const owner = this.#sourceOf(tool);
+    if (owner === undefined) {
+      this.#ignore(tool, `transfer outside any ${INVOKE_AGENT} span and without ${GEN_AI_AGENT_NAME}: the source agent is unknown`);
+      return;
+    }
+    const taskId = readName(attrs, GEN_AI_CONVERSATION_ID) ?? owner.taskId;
+    let arrival: Run | undefined;
+    if (target !== undefined) {
+      const key = normalizeAgentName(target);
+      const compact = compactKeyOf(key);
+      if (nested) {
+        for (let i = 0; i < nested.length && !arrival; i++) if (nested[i]!.key === key || nested[i]!.compact === compact) arrival = nested[i];
+      }
+      const nestedArrival = arrival !== undefined;
+      arrival ??= this.#counted.firstAtOrAfter(key, tool.startMs);
+      const name = arrival ? arrival.agent : this.#counted.canonical(target);
+      if (nestedArrival) this.#coveredArrivals.add(arrival!.span.spanId);
+      this.#drafts.push({
+        span: tool,
+        source: owner.source,
+        sourceKey: owner.sourceKey,
+        target: name,
+        targetKey: arrival ? arrival.key : key,
+        // A target working inside the tool call hands back when the call returns.
+        mode: mode ?? (nestedArrival ? 'return_to_caller' : undefined),
+        inferred: !declared,
+        arrival: arrival?.span,
+        taskId: taskId ?? arrival?.taskId,
+      });
+    }
+    // Every other agent run inside the tool call is a delegation to it (agent as a tool).
+    if (nested) {
+      for (let i = 0; i < nested.length; i++) {
+        const run = nested[i]!;
+        if (run === arrival) continue;
+        this.#coveredArrivals.add(run.span.spanId);
+        this.#drafts.push({
+          span: tool,
+          source: owner.source,
+          sourceKey: owner.sourceKey,
+          target: run.agent,
+          targetKey: run.key,
+          mode: mode ?? 'return_to_caller',
+          inferred: true,
+          arrival: run.span,
+          taskId: taskId ?? run.taskId,
+        });
+      }
+    }
+  }
+
+  /** A remote `invoke_agent` CLIENT span naming its caller (the caller-aware refinement) is a declared handoff. */
+  #readCaller(run: Run): void {
+    if (!run.client) return;
+    const attrs = run.span.attributes;
+    const caller = readName(attrs, GEN_AI_CALLER_NAME);
+    if (caller === undefined) return;
+    const arrival = run.server ?? run;
+    if (this.#coveredArrivals.has(arrival.span.spanId)) {
+      // Already the transfer of the tool it runs in.
+      if (!run.counted) this.#ignore(run.span, `remote ${INVOKE_AGENT} ${run.agent}: the handoff is read from the tool span it runs in, the run from the server side`);
+      return;
+    }
+    const callerType = readName(attrs, GEN_AI_CALLER_TYPE);
+    if (callerType !== undefined && callerType !== 'agent') {
+      if (!run.counted) this.#ignore(run.span, `remote ${INVOKE_AGENT} ${run.agent} called by a ${callerType} (${GEN_AI_CALLER_TYPE}), not an agent`);
+      return;
+    }
+    const source = this.#counted.canonical(caller);
+    const owner = this.#agentAncestor.of(run.span);
+    this.#drafts.push({
+      span: run.span,
+      source,
+      sourceKey: owner ? `run:${owner.spanId}` : `agent:${normalizeAgentName(source)}`,
+      target: run.agent,
+      targetKey: run.key,
+      mode: readMode(attrs),
+      inferred: false,
+      arrival: arrival.span,
+      taskId: run.taskId ?? arrival.taskId,
+    });
+  }
+
+  /** Merges transfers of one source run to one target landing in the same run (retries), earliest first. */
+  #emitTransfers(): void {
+    const drafts = this.#drafts;
+    drafts.sort(compareSpans);
+    const merged = new Map<string, Mutable<TransferPart>>();
+    for (let i = 0; i < drafts.length; i++) {
+      const draft = drafts[i]!;
+      const key = `${draft.sourceKey}\u0000${draft.targetKey}\u0000${draft.arrival ? draft.arrival.spanId : ''}`;
+      const first = merged.get(key);
+      if (first) {
+        first.sendCount = (first.sendCount ?? 1) + 1;
+        if (!draft.inferred) first.inferred = false;
+        first.mode ??= draft.mode;
+        if (draft.span !== first.span) this.#ignore(draft.span, `retry of the transfer on span ${first.span.spanId}: counted in its sendCount`);
+        continue;
+      }
+      const part: Mutable<TransferPart> = {
+        type: 'transfer',
+        span: draft.span,
+        source: draft.source,
+        target: draft.target,
+        inferred: draft.inferred,
+      };
+      put(part, 'taskId', draft.taskId);
+      put(part, 'mode', draft.mode);
+      put(part, 'arrival', draft.arrival);
+      merged.set(key, part);
+      this.parts.push(part);
+    }
+  }
+}
+
+/** Spans following the OpenTelemetry GenAI agent conventions (see the file header). */
 export const otelGenAiDialect: Dialect = {
   id: 'otel-genai',
-  description: 'OpenTelemetry GenAI agent conventions (invoke_agent, execute_tool, invoke_workflow)',
+  description: 'OpenTelemetry GenAI agent conventions (invoke_agent, execute_tool transfers, invoke_workflow)',
   records: { acks: false, envelopes: false, context: false, state: false },
   attributePrefixes: ['gen_ai.', 'error.type'],
   claims(span) {
     const op = operationOf(span);
-    return op !== undefined && AGENT_OPERATIONS.has(op);
+    return op !== undefined && CLAIMED_OPERATIONS.has(op);
   },
   interpret(spans: readonly SpanRecord[], context: DialectContext): DialectResult {
-    const parts: HandoffPart[] = [];
-    const ignored: IgnoredSpan[] = [];
-    const runs: { span: SpanRecord; agent: string }[] = [];
-    for (const span of spans) {
-      if (operationOf(span) !== 'invoke_agent') continue;
-      const agent = agentOf(span);
-      if (agent === undefined) {
-        ignored.push({ span, reason: 'invoke_agent without gen_ai.agent.name' });
-        continue;
-      }
-      const part: { type: 'agent-run'; span: SpanRecord; agent: string; agentId?: string } = { type: 'agent-run', span, agent };
-      const id = readName(span.attributes, GEN_AI_AGENT_ID);
-      if (id !== undefined) part.agentId = id;
-      parts.push(part);
-      runs.push({ span, agent });
-    }
-    runs.sort((a, b) => a.span.startMs - b.span.startMs);
-    const runAgent = new Map(runs.map((r) => [r.span.spanId, r.agent]));
-    for (const span of spans) {
-      const op = operationOf(span);
-      if (op === 'invoke_agent') continue;
-      if (op !== 'execute_tool') {
-        ignored.push({ span, reason: `${op ?? span.name}: no handoff meaning` });
-        continue;
-      }
-      const tool = readName(span.attributes, GEN_AI_TOOL_NAME) ?? span.name.replace(/^execute_tool /, '');
-      const match = TRANSFER_TOOL.exec(tool);
-      if (!match) {
-        ignored.push({ span, reason: `tool ${tool} is not a transfer` });
-        continue;
-      }
-      const target = match[1]!;
-      const owner = context.ancestorWhere(span, (s) => runAgent.has(s.spanId));
-      const source = owner ? runAgent.get(owner.spanId)! : undefined;
-      if (source === undefined) {
-        ignored.push({ span, reason: `transfer tool ${tool} outside any invoke_agent span` });
-        continue;
-      }
-      const arrival = runs.find((r) => r.agent === target && r.span.startMs >= span.startMs)?.span;
-      parts.push({ type: 'transfer', span, source, target, inferred: true, ...(arrival ? { arrival } : {}) });
-    }
-    return { parts, ignored };
+    return new Interpretation(context).run(spans);
   },
 };

@@ -1,0 +1,439 @@
+/**
+ * Coordination scenarios for the dialect contract suite, written once as a
+ * small spec (who runs, who hands off to whom and how, who fails, which
+ * handoff is retried) and *materialized* in each dialect's vocabulary by real
+ * code: the Baton SDK for `baton`, the OTel SDK tracer writing GenAI agent spans
+ * for `otel-genai`. Each materializer returns the spans as the analyzer reads
+ * them (OTLP/JSON round trip); the suite checks they assemble to the same model.
+ *
+ * A new dialect joins the suite with one entry in MATERIALIZERS: its id, the
+ * handoff kind and flags it yields, and a function that writes a Scenario in
+ * its vocabulary.
+ *
+ * Modelled on jaeger-ui's trace contract suite (materialize(spec) per format):
+ * https://github.com/jaegertracing/jaeger-ui
+ */
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
+import {
+  ERROR_TYPE,
+  GEN_AI_AGENT_NAME,
+  GEN_AI_CONVERSATION_ID,
+  GEN_AI_OPERATION_NAME,
+  GEN_AI_PROVIDER_NAME,
+  GEN_AI_REQUEST_MODEL,
+  GEN_AI_TOOL_CALL_ARGUMENTS,
+  GEN_AI_TOOL_NAME,
+  GEN_AI_TOOL_TYPE,
+  GEN_AI_TRANSFER_MODE,
+  GEN_AI_TRANSFER_TARGET_NAME,
+  GEN_AI_TRANSFER_TARGET_TYPE,
+  GEN_AI_USAGE_INPUT_TOKENS,
+  GEN_AI_USAGE_OUTPUT_TOKENS,
+  GEN_AI_WORKFLOW_NAME,
+} from '../../../src/model/attributes.js';
+import type { HandoffKind, HandoffModel, TransferMode } from '../../../src/model/handoff-model.js';
+import type { SpanRecord } from '../../../src/model/span-record.js';
+import { Baton } from '../../../src/sdk/baton.js';
+import { draft } from '../../helpers/envelopes.js';
+import { createOtelHarness } from '../../helpers/otel.js';
+import { toSpanRecords } from '../../helpers/traces.js';
+
+/** One agent's run. */
+export interface Turn {
+  readonly agent: string;
+  /** The run ends in an error, after its handoffs. */
+  readonly fails?: boolean;
+  /** Handoffs made during the run, in order; at most one `pass_control`. */
+  readonly handoffs?: readonly HandoffStep[];
+}
+
+/**
+ * A handoff from the enclosing turn's agent. `return_to_caller`: the target
+ * works inside the handoff and the source resumes; `pass_control`: the target
+ * runs after the source's run has ended.
+ */
+export interface HandoffStep {
+  readonly mode: TransferMode;
+  /** 2: the first attempt fails and is retried (one handoff, two sends). */
+  readonly attempts?: 1 | 2;
+  readonly to: Turn;
+}
+
+export interface Scenario {
+  readonly id: string;
+  readonly description: string;
+  readonly taskId: string;
+  readonly root: Turn;
+}
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    id: 'relay',
+    description: 'a chain that passes control twice',
+    taskId: 'task-relay',
+    root: {
+      agent: 'triage',
+      handoffs: [{ mode: 'pass_control', to: { agent: 'research', handoffs: [{ mode: 'pass_control', to: { agent: 'analysis' } }] } }],
+    },
+  },
+  {
+    id: 'delegation',
+    description: 'an orchestrator delegates to two specialists (names with spaces and capitals), then passes control',
+    taskId: 'task-delegation',
+    root: {
+      agent: 'Orchestrator',
+      handoffs: [
+        { mode: 'return_to_caller', to: { agent: 'Billing Agent' } },
+        { mode: 'return_to_caller', to: { agent: 'Refunds Agent' } },
+        { mode: 'pass_control', to: { agent: 'Closer' } },
+      ],
+    },
+  },
+  {
+    id: 'retry-and-failure',
+    description: 'a retried handoff, a failing delegate and a failing last agent',
+    taskId: 'task-retry',
+    root: {
+      agent: 'planner',
+      handoffs: [
+        {
+          mode: 'pass_control',
+          attempts: 2,
+          to: {
+            agent: 'writer',
+            handoffs: [
+              { mode: 'return_to_caller', attempts: 2, to: { agent: 'fact_checker', fails: true } },
+              { mode: 'pass_control', to: { agent: 'reviewer', fails: true } },
+            ],
+          },
+        },
+      ],
+    },
+  },
+  {
+    id: 'round-trip',
+    description: 'one edge taken twice, and control coming back to an agent that already ran',
+    taskId: 'task-round-trip',
+    root: {
+      agent: 'alpha',
+      handoffs: [
+        { mode: 'return_to_caller', to: { agent: 'beta' } },
+        { mode: 'return_to_caller', to: { agent: 'beta' } },
+        { mode: 'pass_control', to: { agent: 'gamma', handoffs: [{ mode: 'pass_control', to: { agent: 'alpha' } }] } },
+      ],
+    },
+  },
+];
+
+/** Advances the (faked) clock between steps, so every span starts at its own instant. */
+export type Tick = () => void;
+
+/** What every dialect's model must agree on. */
+export interface ModelProjection {
+  readonly agents: readonly string[];
+  /** `source → target` with its number of handoffs, sorted. */
+  readonly edges: readonly (readonly [string, number])[];
+  /** Handoffs by send time: `source → target ×sends`. */
+  readonly order: readonly string[];
+  /** Per handoff in order: did the target's side (a receive, an arrival) appear? */
+  readonly received: readonly boolean[];
+  /** Agent runs by start time: `agent: outcome`. */
+  readonly runs: readonly string[];
+  readonly taskIds: readonly string[];
+}
+
+export const edgeOf = (source: string, target: string): string => `${source} → ${target}`;
+
+function projectionOf(
+  handoffs: readonly { source: string; target: string; sendCount: number; received: boolean; taskId: string | undefined }[],
+  runs: readonly { agent: string; outcome: string | undefined; taskId: string | undefined }[],
+): ModelProjection {
+  const agents = new Set<string>();
+  const edges = new Map<string, number>();
+  const taskIds = new Set<string>();
+  for (const h of handoffs) {
+    agents.add(h.source).add(h.target);
+    const edge = edgeOf(h.source, h.target);
+    edges.set(edge, (edges.get(edge) ?? 0) + 1);
+    taskIds.add(String(h.taskId));
+  }
+  for (const r of runs) {
+    agents.add(r.agent);
+    taskIds.add(String(r.taskId));
+  }
+  return {
+    agents: [...agents].sort(),
+    edges: [...edges].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)),
+    order: handoffs.map((h) => `${edgeOf(h.source, h.target)} ×${h.sendCount}`),
+    received: handoffs.map((h) => h.received),
+    runs: runs.map((r) => `${r.agent}: ${String(r.outcome)}`),
+    taskIds: [...taskIds].sort(),
+  };
+}
+
+/** The projection of an assembled model. */
+export function projectModel(model: HandoffModel): ModelProjection {
+  return projectionOf(
+    model.handoffs.map((h) => ({ source: h.source, target: h.target, sendCount: h.sendCount, received: h.receives.length > 0, taskId: h.taskId })),
+    model.agentRuns,
+  );
+}
+
+/** Every handoff step of a scenario in time order (the order every materializer writes them in). */
+export function stepsOf(scenario: Scenario): { source: string; step: HandoffStep }[] {
+  const steps: { source: string; step: HandoffStep }[] = [];
+  const visit = (turn: Turn): void => {
+    let passed: Turn | undefined;
+    for (const step of turn.handoffs ?? []) {
+      steps.push({ source: turn.agent, step });
+      if (step.mode === 'return_to_caller') visit(step.to);
+      else passed = step.to;
+    }
+    if (passed) visit(passed);
+  };
+  visit(scenario.root);
+  return steps;
+}
+
+/** What the spec itself says the model is: the oracle every dialect is held to. */
+export function expectedProjection(scenario: Scenario): ModelProjection {
+  const runs: { agent: string; outcome: string; taskId: string }[] = [];
+  const visit = (turn: Turn): void => {
+    runs.push({ agent: turn.agent, outcome: turn.fails ? 'failed' : 'completed', taskId: scenario.taskId });
+    let passed: Turn | undefined;
+    for (const step of turn.handoffs ?? []) {
+      if (step.mode === 'return_to_caller') visit(step.to);
+      else passed = step.to;
+    }
+    if (passed) visit(passed);
+  };
+  visit(scenario.root);
+  const handoffs = stepsOf(scenario).map(({ source, step }) => ({
+    source,
+    target: step.to.agent,
+    sendCount: step.attempts ?? 1,
+    received: true,
+    taskId: scenario.taskId,
+  }));
+  return projectionOf(handoffs, runs);
+}
+
+/** Throws unless the spec is well formed (at most one pass_control per turn). */
+export function checkScenario(scenario: Scenario): void {
+  const visit = (turn: Turn): void => {
+    const passes = (turn.handoffs ?? []).filter((h) => h.mode === 'pass_control').length;
+    if (passes > 1) throw new Error(`${scenario.id}: ${turn.agent} passes control ${passes} times`);
+    for (const step of turn.handoffs ?? []) visit(step.to);
+  };
+  visit(scenario.root);
+}
+
+/** One dialect's way of writing scenarios, and what its model says about each handoff. */
+export interface Materializer {
+  /** Shown in test titles. */
+  readonly name: string;
+  /** The dialect that must read every handoff and run. */
+  readonly dialect: string;
+  readonly kind: HandoffKind;
+  /** Whether the handoffs are inferred from structure rather than declared. */
+  readonly inferred: boolean;
+  /** The mode the model must show for a step (undefined: the vocabulary does not say). */
+  modeOf(step: HandoffStep): TransferMode | undefined;
+  /** Writes the scenario through real instrumentation and returns the spans as the analyzer reads them. */
+  materialize(scenario: Scenario, tick: Tick): Promise<SpanRecord[]>;
+}
+
+/** The error a failing turn throws; anything else is a bug in the materializer. */
+class TurnFailure extends Error {}
+
+/** Through Baton's SDK: runAgent, send, receive (in a fresh root context when control passes, like another process). */
+async function materializeBaton(scenario: Scenario, tick: Tick): Promise<SpanRecord[]> {
+  const otel = createOtelHarness();
+  const baton = new Baton({ tracer: otel.tracer, meter: otel.meter });
+  let handoffs = 0;
+
+  const send = (source: string, step: HandoffStep): string => {
+    const envelope = draft({ task_id: scenario.taskId, source_agent: source, target_agent: step.to.agent });
+    const handoffId = `${scenario.id}-${handoffs++}`;
+    let wire = '';
+    for (let attempt = 1; attempt <= (step.attempts ?? 1); attempt++) {
+      tick();
+      wire = JSON.stringify(baton.send(envelope, { handoffId, attempt }));
+    }
+    return wire;
+  };
+
+  const receiveAndRun = (wire: string, to: Turn, inProcess: boolean): void => {
+    tick();
+    const received = inProcess ? baton.receive(wire) : context.with(ROOT_CONTEXT, () => baton.receive(wire));
+    if (!received.valid) throw new Error(`scenario envelope invalid: ${JSON.stringify(received.issues)}`);
+    received.run(() => runTurn(to));
+  };
+
+  const runTurn = (turn: Turn): void => {
+    let passed: { wire: string; to: Turn } | undefined;
+    tick();
+    try {
+      baton.runAgent(
+        turn.agent,
+        () => {
+          for (const step of turn.handoffs ?? []) {
+            const wire = send(turn.agent, step);
+            if (step.mode === 'return_to_caller') receiveAndRun(wire, step.to, true);
+            else passed = { wire, to: step.to };
+          }
+          tick();
+          if (turn.fails) throw new TurnFailure(`${turn.agent} failed`);
+        },
+        { taskId: scenario.taskId },
+      );
+    } catch (error) {
+      if (!(error instanceof TurnFailure)) throw error;
+    }
+    if (passed) receiveAndRun(passed.wire, passed.to, false);
+  };
+
+  runTurn(scenario.root);
+  const spans = toSpanRecords(otel.spans());
+  await otel.shutdown();
+  return spans;
+}
+
+/**
+ * How a GenAI instrumentation records a handoff:
+ * - `declared`: the draft transfer refinement (`gen_ai.transfer.mode`, `gen_ai.transfer.target.*`) on every transfer tool;
+ * - `tool-name`: only the tool name `transfer_to_<agent>` (OpenAI Agents SDK, LangGraph swarm), the target
+ *   working inside the tool call when control returns;
+ * - `agent-as-tool`: Google ADK's two ways, an AgentTool named after the agent with the agent's run nested
+ *   in it (control returns) and `transfer_to_agent` with `{"agent_name": …}` (control passes); a failed
+ *   first attempt is recorded as a failed `transfer_to_agent` call.
+ */
+export type GenAiStyle = 'declared' | 'tool-name' | 'agent-as-tool';
+
+/** How OpenAI's Agents SDK names a handoff tool's agent part: `Billing Agent` → `billing_agent`. */
+const toolSafe = (agent: string): string => agent.toLowerCase().replace(/[^a-z0-9]+/g, '_');
+
+function toolCallOf(style: GenAiStyle, source: string, step: HandoffStep, lastAttempt: boolean): { name: string; attributes: Attributes } {
+  const target = step.to.agent;
+  const base: Attributes = { [GEN_AI_OPERATION_NAME]: 'execute_tool', [GEN_AI_AGENT_NAME]: source, [GEN_AI_TOOL_TYPE]: 'function' };
+  let tool: string;
+  if (style === 'agent-as-tool') {
+    if (step.mode === 'return_to_caller' && lastAttempt) tool = toolSafe(target);
+    else {
+      tool = 'transfer_to_agent';
+      base[GEN_AI_TOOL_CALL_ARGUMENTS] = JSON.stringify({ agent_name: target });
+    }
+  } else {
+    tool = `transfer_to_${toolSafe(target)}`;
+    if (style === 'declared') {
+      base[GEN_AI_TRANSFER_MODE] = step.mode;
+      base[GEN_AI_TRANSFER_TARGET_NAME] = target;
+      base[GEN_AI_TRANSFER_TARGET_TYPE] = 'agent';
+    }
+  }
+  base[GEN_AI_TOOL_NAME] = tool;
+  return { name: `execute_tool ${tool}`, attributes: base };
+}
+
+function materializeGenAi(style: GenAiStyle): (scenario: Scenario, tick: Tick) => Promise<SpanRecord[]> {
+  return async (scenario, tick) => {
+    const otel = createOtelHarness();
+    const tracer = otel.tracer;
+    // Explicit times from the faked clock: starts and ends are exact, whatever the machine's speed.
+    const start = (name: string, kind: SpanKind, attributes: Attributes, parent: Context): Span => {
+      tick();
+      return tracer.startSpan(name, { kind, attributes, startTime: Date.now() }, parent);
+    };
+    const end = (span: Span): void => {
+      tick();
+      span.end(Date.now());
+    };
+    const workflow = start(
+      `invoke_workflow ${scenario.id}`,
+      SpanKind.INTERNAL,
+      { [GEN_AI_OPERATION_NAME]: 'invoke_workflow', [GEN_AI_WORKFLOW_NAME]: scenario.id },
+      ROOT_CONTEXT,
+    );
+    const workflowContext = trace.setSpan(ROOT_CONTEXT, workflow);
+
+    const runTurn = (turn: Turn, parent: Context): void => {
+      const run = start(
+        `invoke_agent ${turn.agent}`,
+        SpanKind.INTERNAL,
+        {
+          [GEN_AI_OPERATION_NAME]: 'invoke_agent',
+          [GEN_AI_AGENT_NAME]: turn.agent,
+          [GEN_AI_CONVERSATION_ID]: scenario.taskId,
+          [GEN_AI_PROVIDER_NAME]: 'openai',
+        },
+        parent,
+      );
+      const inRun = trace.setSpan(parent, run);
+      // The model call that decided what to do: a GenAI span the dialect leaves to timing.
+      const chat = start('chat gpt-4.1', SpanKind.CLIENT, { [GEN_AI_OPERATION_NAME]: 'chat', [GEN_AI_REQUEST_MODEL]: 'gpt-4.1' }, inRun);
+      chat.setAttributes({ [GEN_AI_USAGE_INPUT_TOKENS]: 120, [GEN_AI_USAGE_OUTPUT_TOKENS]: 30 });
+      end(chat);
+      let passed: Turn | undefined;
+      for (const step of turn.handoffs ?? []) {
+        const attempts = step.attempts ?? 1;
+        for (let attempt = 1; attempt <= attempts; attempt++) {
+          const last = attempt === attempts;
+          const call = toolCallOf(style, turn.agent, step, last);
+          const tool = start(call.name, SpanKind.INTERNAL, call.attributes, inRun);
+          if (!last) {
+            tool.setAttribute(ERROR_TYPE, 'timeout');
+            tool.setStatus({ code: SpanStatusCode.ERROR, message: 'tool call timed out' });
+          } else if (step.mode === 'return_to_caller') {
+            runTurn(step.to, trace.setSpan(inRun, tool));
+          } else {
+            passed = step.to;
+          }
+          end(tool);
+        }
+      }
+      if (turn.fails) {
+        run.setAttribute(ERROR_TYPE, 'AgentError');
+        run.setStatus({ code: SpanStatusCode.ERROR, message: `${turn.agent} failed` });
+      }
+      end(run);
+      // The target takes over once the source's run is over: the next run under the workflow.
+      if (passed) runTurn(passed, workflowContext);
+    };
+
+    runTurn(scenario.root, workflowContext);
+    end(workflow);
+    const spans = toSpanRecords(otel.spans());
+    await otel.shutdown();
+    return spans;
+  };
+}
+
+/** Every dialect's materializer: one entry per way of writing the scenarios. */
+export const MATERIALIZERS: readonly Materializer[] = [
+  { name: 'baton (Baton SDK)', dialect: 'baton', kind: 'message', inferred: false, modeOf: () => undefined, materialize: materializeBaton },
+  {
+    name: 'otel-genai, declared transfer attributes',
+    dialect: 'otel-genai',
+    kind: 'transfer',
+    inferred: false,
+    modeOf: (step) => step.mode,
+    materialize: materializeGenAi('declared'),
+  },
+  {
+    name: 'otel-genai, transfer_to_<agent> tool names',
+    dialect: 'otel-genai',
+    kind: 'transfer',
+    inferred: true,
+    // A target working inside the tool call returns to the caller; a bare transfer tool says nothing.
+    modeOf: (step) => (step.mode === 'return_to_caller' ? 'return_to_caller' : undefined),
+    materialize: materializeGenAi('tool-name'),
+  },
+  {
+    name: 'otel-genai, agents as tools and transfer_to_agent',
+    dialect: 'otel-genai',
+    kind: 'transfer',
+    inferred: true,
+    modeOf: (step) => (step.mode === 'return_to_caller' ? 'return_to_caller' : undefined),
+    materialize: materializeGenAi('agent-as-tool'),
+  },
+];
