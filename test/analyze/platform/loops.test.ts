@@ -73,7 +73,7 @@ describe('round trips are clean by default', () => {
     ['a planner that delegates to a coder and resumes, then to a tester', [['planner', 'coder'], ['coder', 'planner'], ['planner', 'tester'], ['tester', 'planner']]],
     ['a hub over three workers', [['hub', 'a'], ['a', 'hub'], ['hub', 'b'], ['b', 'hub'], ['hub', 'c'], ['c', 'hub']]],
     ['nested delegation unwinding the way it came', [['ceo', 'cto'], ['cto', 'dev'], ['dev', 'cto'], ['cto', 'ceo']]],
-    ['request and reply, five times over (within maxRoundTrips)', Array.from({ length: 5 }, () => [['client', 'server'], ['server', 'client']]).flat()],
+    ['request and reply, five times over (within maxRoundTrips)', Array.from({ length: 5 }, () => [['client', 'server'], ['server', 'client']] as [string, string][]).flat()],
     ['a pipeline that passes work on', [['triage', 'research'], ['research', 'analysis'], ['analysis', 'writer']]],
   ] as const)('%s', async (_name, steps) => {
     expect(await loopFindings(steps)).toEqual([]);
