@@ -85,6 +85,8 @@ function sameAgents(cycle: readonly string[], allowed: readonly string[]): boole
 interface Frame {
   readonly agent: string;
   readonly below: Frame | null;
+  /** The handoff that gave the agent the work (none for the bottom of a stack). */
+  readonly via?: Handoff;
 }
 
 /** A loop found in one task: circular delegation, or a pair's repeated round trips. */
@@ -149,7 +151,11 @@ function findLoops(handoffs: readonly Handoff[], chains: ChainIndex): Map<string
       const members = [...path.slice(0, -1)];
       const start = members.indexOf([...members].sort()[0]!);
       const canonical = [...members.slice(start), ...members.slice(0, start)];
-      tally(`c\u0000${canonical.join('\u0000')}`, 'circular', () => path, handoff);
+      const loop = tally(`c\u0000${canonical.join('\u0000')}`, 'circular', () => path, handoff);
+      // The lap's evidence is every hop on it, not only the one that closed it.
+      for (let f: Frame | null = base; f && f !== deeper && loop.handoffs.length < MAX_EVIDENCE_SPANS; f = f.below) {
+        if (f.via) loop.handoffs.push(f.via);
+      }
       for (let f: Frame | null = base; f && f !== deeper; f = f.below) onTip.delete(f.agent);
       tip = deeper;
       stackAfter.set(handoff, deeper);
@@ -166,7 +172,7 @@ function findLoops(handoffs: readonly Handoff[], chains: ChainIndex): Map<string
       const status = previous.send?.status;
       if (status !== undefined && !DONE_STATUSES.has(status)) loop.rework = true;
     }
-    const pushed: Frame = { agent: target, below: base };
+    const pushed: Frame = { agent: target, below: base, via: handoff };
     onTip.set(target, pushed);
     tip = pushed;
     stackAfter.set(handoff, pushed);

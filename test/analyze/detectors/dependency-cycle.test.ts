@@ -2,18 +2,19 @@
  * detectDependencyCycles (rule dependency-cycle) on the committed fixtures:
  * the deadlock of `cycle.json` (declared waits), the handoff loop of
  * `revision-loop.json`, allowedLoops, and what the rule says when the data does
- * not declare who waits on whom. A fast-check property ties the handoff-loop
- * answer to graphology-dag's own: a loop is reported ⇔ topologicalSort throws.
+ * not declare who waits on whom. fast-check properties over SDK-made handoffs
+ * state the delegation-stack definition of a loop: round trips (any nesting,
+ * any hub) are never one, and a circular delegation a1 → … → ak → a1 always is,
+ * once per lap.
  *
  * Evidence ids are the seeded span ids of the fixtures (fixtures/generate.ts).
  */
 import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import fc from 'fast-check';
-import { DirectedGraph } from 'graphology';
-import { topologicalSort } from 'graphology-dag';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DETECTORS } from '../../../src/analyze/detectors/index.js';
 import { detectDependencyCycles, RULE } from '../../../src/analyze/detectors/dependency-cycle.js';
-import { BATON_AGENT_DEPENDS_ON, BATON_AGENT_OUTCOME, BatonOperation } from '../../../src/model/attributes.js';
+import { BATON_AGENT_DEPENDS_ON, BATON_AGENT_OUTCOME, BATON_HANDOFF_ID, BatonOperation } from '../../../src/model/attributes.js';
 import type { HandoffGraph } from '../../../src/model/handoff-model.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
 import { Baton } from '../../../src/sdk/baton.js';
@@ -23,6 +24,7 @@ import {
   invalidGraphs,
   isOperation,
   ruleOf,
+  spansOf,
   setAttributes,
   stripAttributes,
   withoutSpans,
@@ -77,10 +79,13 @@ describe('detectDependencyCycles', () => {
         hint: expect.stringContaining('validatePlan'),
         evidence: {
           traceId: CYCLE_TRACE,
+          traceIds: [CYCLE_TRACE],
           spanIds: [REVIEWER_RUN, ANALYSIS_RUN, RESEARCH_RUN, WRITER_RUN],
           startMs: expect.any(Number),
         },
         agents: ['reviewer', 'writer', 'analysis', 'research'],
+        // Waiter → awaited: reviewer waits on writer.
+        path: ['reviewer', 'writer', 'analysis', 'research', 'reviewer'],
         taskId: 'research-cycle',
       },
     ]);
@@ -106,10 +111,18 @@ describe('detectDependencyCycles', () => {
       {
         ruleId: RULE,
         severity: 'warning',
-        message: 'handoff loop writer → reviewer → writer ran 2 laps',
+        // Both of the reviewer's returns carried status needs_review: rework, whatever the lap count.
+        message: 'revision loop writer → reviewer → writer ran 2 laps: the work was sent back for rework',
         hint: expect.stringContaining('allowedLoops'),
-        evidence: { traceId: LOOP_TRACE, spanIds: LOOP_SENDS, startMs: expect.any(Number) },
+        // From the first draft the reviewer sent back, through every send on the loop.
+        evidence: {
+          traceId: LOOP_TRACE,
+          traceIds: [LOOP_TRACE],
+          spanIds: LOOP_SENDS,
+          startMs: revisionLoop.find((s) => s.spanId === LOOP_SENDS[0])!.startMs,
+        },
         agents: ['writer', 'reviewer'],
+        path: ['writer', 'reviewer', 'writer'],
         taskId: 'research-revision-loop',
       },
     ]);
@@ -143,14 +156,14 @@ describe('detectDependencyCycles', () => {
         allowedLoops: [{ agents: ['writer', 'reviewer'], maxLaps: 1 }],
       }).findings;
       expect(rest).toEqual([]);
-      expect(finding!.message).toBe('handoff loop writer → reviewer → writer ran 2 laps, over its allowed 1');
+      expect(finding!.message).toBe('revision loop writer → reviewer → writer ran 2 laps, over its allowed 1');
       expect(finding!.evidence.spanIds).toEqual(LOOP_SENDS);
     });
 
     it('does not accept a loop over a different set of agents', () => {
       for (const agents of [['writer'], ['writer', 'reviewer', 'analysis']]) {
         const findings = detectDependencyCycles(graphOf(revisionLoop), { allowedLoops: [{ agents }] }).findings;
-        expect(findings.map((f) => f.message)).toEqual(['handoff loop writer → reviewer → writer ran 2 laps']);
+        expect(findings.map((f) => f.message)).toEqual(['revision loop writer → reviewer → writer ran 2 laps: the work was sent back for rework']);
       }
     });
 
@@ -183,6 +196,9 @@ describe('detectDependencyCycles', () => {
       const rule = ruleOf(await auditOne(spans, { only: [RULE] }), RULE);
       expect(rule).toEqual({
         ruleId: RULE,
+        description: DETECTORS[RULE].description,
+        severity: DETECTORS[RULE].maxSeverity,
+        status: 'could-not-run',
         findings: 0,
         checked: 0,
         notEvaluated: [{ count: 1, reason: NO_DEPENDS_ON }],
@@ -209,42 +225,134 @@ describe('detectDependencyCycles', () => {
     });
   });
 
-  it('reports a handoff loop exactly when graphology-dag cannot sort the handoff edges (SDK-made handoffs)', () => {
-    const agents = ['a', 'b', 'c', 'd', 'e'];
-    const edge = fc.tuple(fc.constantFrom(...agents), fc.constantFrom(...agents)).filter(([s, t]) => s !== t);
-    fc.assert(
-      fc.property(fc.uniqueArray(edge, { minLength: 1, maxLength: 8, selector: ([s, t]) => `${s}>${t}` }), (edges) => {
-        const spans = handoffSpans(edges);
-        const reference = new DirectedGraph();
-        for (const [s, t] of edges) reference.mergeEdge(s, t);
-        let sortable = true;
-        try {
-          topologicalSort(reference);
-        } catch {
-          sortable = false;
-        }
-        const findings = detectDependencyCycles(graphOf(spans)).findings;
-        expect(findings.length > 0).toBe(!sortable);
-        for (const finding of findings) {
-          // Every agent named is on the loop: each consecutive pair in the message is a real edge.
-          const path = finding.message
-            .replace(/^handoff loop /, '')
-            .replace(/ ran \d+ laps?$/, '')
-            .split(' → ');
-          for (let i = 0; i + 1 < path.length; i++) expect(edges).toContainEqual([path[i], path[i + 1]]);
-          expect(path[0]).toBe(path[path.length - 1]);
-        }
-      }),
-      { numRuns: 40 },
-    );
+  describe('on SDK-made handoffs', () => {
+    beforeEach(() => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+    });
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('never reports round trips as a loop, whatever the nesting and hubs, until a pair re-runs past maxRoundTrips', () => {
+      const pool = ['a', 'b', 'c', 'd', 'e'];
+      fc.assert(
+        fc.property(fc.array(fc.nat({ max: 60 }), { maxLength: 40 }), fc.integer({ min: 1, max: 5 }), (choices, maxRoundTrips) => {
+          const { edges, laps } = roundTrips(choices, pool);
+          fc.pre(edges.length > 0);
+          const { spans } = handoffSpans(edges);
+          const result = detectDependencyCycles(graphOf(spans), { maxRoundTrips });
+          // Only a pair whose work went back and forth past the limit is a (revision) loop; never a circular delegation.
+          const expected = [...laps]
+            .filter(([, n]) => n > maxRoundTrips)
+            .map(([pair, n]) => `revision loop ${pair} ran ${n} laps, over ${maxRoundTrips} round trips`)
+            .sort();
+          expect(result.findings.map((f) => f.message).sort()).toEqual(expected);
+          expect(detectDependencyCycles(graphOf(spans), { maxRoundTrips: 1000 }).findings).toEqual([]);
+          expect(result.checked).toBe(1);
+        }),
+        { numRuns: 40 },
+      );
+    });
+
+    it('reports a circular delegation a1 → … → ak → a1 (k ≥ 3) exactly once, with its path, laps and every hop on it', () => {
+      const helpers = ['h1', 'h2', 'h3'];
+      fc.assert(
+        fc.property(
+          fc.shuffledSubarray(['p', 'q', 'r', 's', 't'], { minLength: 3, maxLength: 5 }),
+          fc.integer({ min: 1, max: 3 }),
+          fc.array(fc.array(fc.nat({ max: 30 }), { maxLength: 6 }), { minLength: 15, maxLength: 15 }),
+          (cycle, laps, detours) => {
+            // The work handed on around the cycle `laps` times; before each hop its holder may make round trips to helpers.
+            const edges: [string, string][] = [];
+            const onCycle: number[] = [];
+            let step = 0;
+            for (let lap = 0; lap < laps; lap++) {
+              for (let i = 0; i < cycle.length; i++) {
+                const holder = cycle[i]!;
+                edges.push(...roundTrips(detours[step++]!, [holder, ...helpers]).edges);
+                onCycle.push(edges.length);
+                edges.push([holder, cycle[(i + 1) % cycle.length]!]);
+              }
+            }
+            const { spans, sendIds } = handoffSpans(edges);
+            const findings = detectDependencyCycles(graphOf(spans)).findings;
+            const circular = findings.filter((f) => f.message.startsWith('circular delegation'));
+            // Helpers' round trips are no loop (a pair past maxRoundTrips would be a revision loop, never a circular one).
+            for (const f of findings) {
+              if (!circular.includes(f)) expect(f.message).toMatch(/^revision loop \w+ → h\d → \w+ ran \d+ laps, over 5 round trips$/);
+            }
+            const path = [...cycle, cycle[0]!];
+            expect(circular).toEqual([
+              {
+                ruleId: RULE,
+                severity: 'warning',
+                message: `circular delegation ${path.join(' → ')} ran ${laps} lap${laps === 1 ? '' : 's'}: the work came back to an agent that had handed it on`,
+                hint: expect.stringContaining('allowedLoops'),
+                evidence: expect.objectContaining({ spanIds: onCycle.map((i) => sendIds[i]) }),
+                agents: cycle,
+                path,
+                taskId: 'loop-task',
+              },
+            ]);
+          },
+        ),
+        { numRuns: 40 },
+      );
+    });
   });
 });
 
-/** One task's handoffs along `edges`, sent and received (as another process) through the real SDK. */
-function handoffSpans(edges: readonly (readonly [string, string])[]): SpanRecord[] {
+/**
+ * Round trips only: from `pool[0]`, each choice either returns the work to the agent that handed it over
+ * (choice % 3 = 0) or delegates it to `pool[choice % pool.length]` unless that agent holds it already; at
+ * the end every agent returns. Counts, per pair `x → y → x`, how often x handed y the work again right
+ * after y returned it (the laps of a revision loop).
+ */
+function roundTrips(choices: readonly number[], pool: readonly string[]): { edges: [string, string][]; laps: Map<string, number> } {
+  const stack = [pool[0]!];
+  const edges: [string, string][] = [];
+  const lastInto = new Map<string, { source: string; returned: boolean }>();
+  const laps = new Map<string, number>();
+  const send = (source: string, target: string, returned: boolean) => {
+    const last = lastInto.get(source);
+    if (!returned && last?.returned && last.source === target) {
+      const pair = `${source} → ${target} → ${source}`;
+      laps.set(pair, (laps.get(pair) ?? 0) + 1);
+    }
+    edges.push([source, target]);
+    lastInto.set(target, { source, returned });
+  };
+  for (const choice of choices) {
+    const holder = stack[stack.length - 1]!;
+    if (choice % 3 === 0 && stack.length > 1) {
+      send(holder, stack[stack.length - 2]!, true);
+      stack.pop();
+      continue;
+    }
+    const target = pool[choice % pool.length]!;
+    if (stack.includes(target)) continue;
+    send(holder, target, false);
+    stack.push(target);
+  }
+  while (stack.length > 1) {
+    send(stack[stack.length - 1]!, stack[stack.length - 2]!, true);
+    stack.pop();
+  }
+  return { edges, laps };
+}
+
+/**
+ * One task's handoffs along `edges`, in order, sent and received (as another process) through the real SDK,
+ * each step a second after the last on the faked Date so the chain order is the time order. Returns the spans
+ * and the span id of each edge's send.
+ */
+function handoffSpans(edges: readonly (readonly [string, string])[]): { spans: SpanRecord[]; sendIds: string[] } {
   const otel = createOtelHarness();
   const baton = new Baton({ tracer: otel.tracer, meter: otel.meter });
+  let nowMs = Date.UTC(2030, 0, 1);
+  const handoffIds: string[] = [];
   for (const [source, target] of edges) {
+    vi.setSystemTime((nowMs += 1000));
     const sent = baton.send({
       task_id: 'loop-task',
       source_agent: source,
@@ -254,8 +362,13 @@ function handoffSpans(edges: readonly (readonly [string, string])[]): SpanRecord
       context: { original_goal: 'g', decisions_made: [], constraints: [] },
       metadata: { started_at: new Date(0).toISOString() },
     });
+    handoffIds.push(sent.handoff.id);
     const wire = JSON.stringify(sent);
+    vi.setSystemTime((nowMs += 1000));
     context.with(ROOT_CONTEXT, () => baton.receive(wire));
   }
-  return toSpanRecords(otel.spans());
+  const spans = toSpanRecords(otel.spans());
+  const sends = spansOf(spans, BatonOperation.HandoffSend);
+  const sendIds = handoffIds.map((id) => sends.find((s) => s.attributes[BATON_HANDOFF_ID] === id)!.spanId);
+  return { spans, sendIds };
 }
