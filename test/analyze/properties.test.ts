@@ -65,6 +65,10 @@ function faultArb(agents: number, tasks: number): fc.Arbitrary<PlantedFault> {
   const task = fc.integer({ min: 0, max: tasks - 1 });
   const hop = fc.integer({ min: 0, max: agents - 2 });
   const agent = fc.integer({ min: 0, max: agents - 1 });
+  // Handing back to agents[n - 2], who handed the last agent the work, is a return, not a loop: a circular
+  // delegation needs three agents or more on it, so backTo ≤ n - 3.
+  const cycle =
+    agents >= 3 ? [fc.record({ kind: fc.constant('dependency-cycle' as const), task, backTo: fc.integer({ min: 0, max: agents - 3 }) })] : [];
   return fc.oneof(
     fc.record({ kind: fc.constant('context-loss' as const), task, hop }),
     fc.record({ kind: fc.constant('schema-drift' as const), task, hop }),
@@ -73,7 +77,7 @@ function faultArb(agents: number, tasks: number): fc.Arbitrary<PlantedFault> {
     fc.record({ kind: fc.constant('partial-handoff' as const), task, agent }),
     fc.record({ kind: fc.constant('duplicate-write' as const), task, agent }),
     fc.record({ kind: fc.constant('stale-epoch-read' as const), task, agent: fc.integer({ min: 1, max: agents - 1 }) }),
-    fc.record({ kind: fc.constant('dependency-cycle' as const), task, backTo: fc.integer({ min: 0, max: agents - 2 }) }),
+    ...cycle,
   );
 }
 
@@ -213,7 +217,7 @@ function expectedFinding(plan: ChainPlan, fault: PlantedFault, generated: Genera
         ruleId: 'dependency-cycle',
         severity: 'warning',
         agents: loop,
-        message: `handoff loop ${[...loop, loop[0]].join(' → ')} ran 1 lap`,
+        message: `circular delegation ${[...loop, loop[0]].join(' → ')} ran 1 lap: the work came back to an agent that had handed it on`,
         spanIds: ids.slice(fault.backTo).map((id) => handoffSpan(spans, BatonOperation.HandoffSend, id).spanId),
       };
     }
@@ -276,9 +280,26 @@ describe('auditSpans on SDK-generated handoff chains', () => {
         if (typeof expected.message === 'string') expect(finding.message).toBe(expected.message);
         else expect(finding.message).toMatch(expected.message);
         if (expected.spanIds) expect(finding.evidence.spanIds).toEqual(expected.spanIds);
+        if (plan.fault.kind === 'dependency-cycle') {
+          expect(finding.path).toEqual([...expected.agents, expected.agents[0]]);
+          expect(report.cycles).toEqual([finding.path]);
+        }
         expectEvidenceInInput(report, generated.spans);
       }),
       { numRuns: 60 },
+    );
+  });
+
+  it('(b) reports no loop when the last agent hands the work back to the one that handed it over (a return)', async () => {
+    await fc.assert(
+      fc.asyncProperty(planArb, fc.nat(), async (plan, t) => {
+        const fault: PlantedFault = { kind: 'dependency-cycle', task: t % plan.tasks, backTo: plan.agents.length - 2 };
+        const { generated, report } = await auditPlan({ ...plan, fault });
+        expect(generated.handoffIds[fault.task]).toHaveLength(plan.agents.length);
+        expect(report.findings).toEqual([]);
+        expect(report.cycles).toEqual([]);
+      }),
+      { numRuns: 15 },
     );
   });
 

@@ -29,7 +29,10 @@ export type PlantedFault =
   | { readonly kind: 'duplicate-write'; readonly task: number; readonly agent: number }
   /** agents[agent] (never the first) reads its upstream's output from a lagging replica. */
   | { readonly kind: 'stale-epoch-read'; readonly task: number; readonly agent: number }
-  /** The last agent also hands off back to agents[backTo]: a loop. */
+  /**
+   * The last agent also hands off back to agents[backTo]: a circular delegation when backTo ≤ n - 3; a
+   * return (no loop) when backTo = n - 2, the agent that handed it the work.
+   */
   | { readonly kind: 'dependency-cycle'; readonly task: number; readonly backTo: number };
 
 export interface ChainPlan {
