@@ -40,6 +40,7 @@ export interface AuditOptions {
    * Default: each group's own horizon end, so a file audits the same whenever it runs.
    */
   readonly now?: number;
+  readonly dialect?: string;
   /** Close a streaming group after this long (trace time) with nothing new. Default 300 000 (5 min). */
   readonly idleMs?: number;
   /** Close the oldest groups early when more spans than this are open. Default 1 000 000. */
