@@ -151,7 +151,7 @@ export const WHOLE_MS_SHARE = 0.9;
  */
 export function precisionNote(report: AuditReport): string | undefined {
   const { spans, wholeMsSpans } = report.inputs;
-  if (spans === 0 || wholeMsSpans / spans < WHOLE_MS_SHARE) return undefined;
+  if (spans === 0 || !(wholeMsSpans / spans >= WHOLE_MS_SHARE)) return undefined;
   const share = wholeMsSpans === spans ? 'all spans have' : `${formatShare(wholeMsSpans / spans)} of spans have`;
   return `Latencies are only millisecond-precise: ${share} whole-millisecond start and end times.`;
 }

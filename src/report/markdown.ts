@@ -71,7 +71,9 @@ function ruleResult(rule: RuleSummary): string {
 
 function findingRow(f: Finding): string {
   const traces = evidenceTraceIds(f.evidence);
-  const evidence = [traces.length > 0 ? `${traces.length === 1 ? 'trace' : 'traces'} ${traces.map(code).join(', ')}` : `trace ${code('(none)')}`];
+  const evidence = [
+    traces.length > 0 ? `${traces.length === 1 ? 'trace' : 'traces'} ${traces.map(code).join(', ')}` : `trace ${code('(none)')}`,
+  ];
   if (f.evidence.spanIds.length > 0)
     evidence.push(`${f.evidence.spanIds.length === 1 ? 'span' : 'spans'} ${f.evidence.spanIds.map(code).join(', ')}`);
   evidence.push(formatTime(f.evidence.startMs));

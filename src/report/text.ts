@@ -20,7 +20,6 @@ import {
   formatMsCell,
   formatShare,
   formatTime,
-  handoffsText,
   noVocabularyText,
   notCheckedText,
   OFF_REASON,
@@ -162,8 +161,12 @@ function limitLines(report: AuditReport, width: number, paint: Paint): string[] 
   }
   if (off.length > 0) {
     lines.push(
-      ...wrapPrefixed(`${plural(off.length, 'rule')} off (${OFF_REASON}): ${off.map((r) => printable(r.ruleId)).join(', ')}`, width, '  ', '    ', (l) =>
-        paint(l, 'dim'),
+      ...wrapPrefixed(
+        `${plural(off.length, 'rule')} off (${OFF_REASON}): ${off.map((r) => printable(r.ruleId)).join(', ')}`,
+        width,
+        '  ',
+        '    ',
+        (l) => paint(l, 'dim'),
       ),
     );
   }
@@ -241,7 +244,10 @@ function findingLines(finding: Finding, width: number, paint: Paint): string[] {
   if (finding.agents.length > 0) detail('agents', finding.agents.map(printable).join(', '));
   if (finding.taskId !== undefined) detail('task', printable(finding.taskId));
   const traces = evidenceTraceIds(finding.evidence);
-  detail(traces.length > 1 ? 'traces' : 'trace', `${traces.map(printable).join(', ') || '(none)'}  ${formatTime(finding.evidence.startMs)}`);
+  detail(
+    traces.length > 1 ? 'traces' : 'trace',
+    `${traces.map(printable).join(', ') || '(none)'}  ${formatTime(finding.evidence.startMs)}`,
+  );
   if (finding.evidence.spanIds.length > 0) detail('spans', finding.evidence.spanIds.map(printable).join(', '));
   detail('fix', printable(finding.hint));
   return lines;
@@ -314,63 +320,57 @@ function rulesLines(report: AuditReport, width: number, paint: Paint): string[] 
   return lines;
 }
 
-/** The latency table's columns; `skew` only when some edge has skewed samples. */
-function edgeColumns(skew: boolean): Column[] {
-  const columns: Column[] = [
-    { header: 'edge', wrap: true, minWidth: 16 },
-    { header: 'handoffs', align: 'right' },
-    { header: 'min', align: 'right', dropOrder: 3 },
-    { header: 'p50', align: 'right' },
-    { header: 'p95', align: 'right' },
-    { header: 'p99', align: 'right', dropOrder: 2 },
-    { header: 'max', align: 'right', dropOrder: 5 },
-    { header: 'ack p95', align: 'right', dropOrder: 6 },
-    { header: 'valid. p95', align: 'right', dropOrder: 1 },
-    { header: 'failed', align: 'right' },
-    { header: 'retried', align: 'right', dropOrder: 4 },
-  ];
-  // Never dropped: a negative latency must not be shown without saying it is clock skew.
-  if (skew) columns.push({ header: 'skew', align: 'right' });
-  return columns;
+/** One column of the latency table, with the cell it shows for an edge. */
+interface EdgeColumn extends Column {
+  readonly cell: (e: EdgeStats) => string;
 }
-const FAILED_COLUMN = 9;
-const RETRIED_COLUMN = 10;
-const SKEW_COLUMN = 11;
 
-function edgeRow(e: EdgeStats, skew: boolean): string[] {
-  const row = [
-    `${printable(e.source)} → ${printable(e.target)}`,
-    handoffsText(e.handoffs, e.transfers),
-    formatMsCell(e.latencyMs?.min),
-    formatMsCell(e.latencyMs?.p50),
-    formatMsCell(e.latencyMs?.p95),
-    formatMsCell(e.latencyMs?.p99),
-    formatMsCell(e.latencyMs?.max),
-    formatMsCell(e.ackLatencyMs?.p95),
-    formatMsCell(e.validationMs?.p95),
-    String(e.failures),
-    String(e.retries),
+/**
+ * The latency table's columns: `in-process` only when some edge had transfers,
+ * `skew` only when some edge had skewed samples.
+ */
+function edgeColumns(report: AuditReport): EdgeColumn[] {
+  const columns: EdgeColumn[] = [
+    { header: 'edge', wrap: true, minWidth: 16, cell: (e) => `${printable(e.source)} → ${printable(e.target)}` },
+    { header: 'handoffs', align: 'right', cell: (e) => String(e.handoffs) },
   ];
-  if (skew) row.push(e.skewedSamples > 0 ? `${e.skewedSamples} skewed` : '');
-  return row;
+  if (report.edges.some((e) => e.transfers > 0)) {
+    columns.push({ header: 'in-process', align: 'right', dropOrder: 0, cell: (e) => (e.transfers > 0 ? String(e.transfers) : '') });
+  }
+  columns.push(
+    { header: 'min', align: 'right', dropOrder: 3, cell: (e) => formatMsCell(e.latencyMs?.min) },
+    { header: 'p50', align: 'right', cell: (e) => formatMsCell(e.latencyMs?.p50) },
+    { header: 'p95', align: 'right', cell: (e) => formatMsCell(e.latencyMs?.p95) },
+    { header: 'p99', align: 'right', dropOrder: 2, cell: (e) => formatMsCell(e.latencyMs?.p99) },
+    { header: 'max', align: 'right', dropOrder: 5, cell: (e) => formatMsCell(e.latencyMs?.max) },
+    { header: 'ack p95', align: 'right', dropOrder: 6, cell: (e) => formatMsCell(e.ackLatencyMs?.p95) },
+    { header: 'valid. p95', align: 'right', dropOrder: 1, cell: (e) => formatMsCell(e.validationMs?.p95) },
+    { header: 'failed', align: 'right', cell: (e) => String(e.failures) },
+    { header: 'retried', align: 'right', dropOrder: 4, cell: (e) => String(e.retries) },
+  );
+  // Never dropped: a negative latency must not be shown without saying it is clock skew.
+  if (report.edges.some((e) => e.skewedSamples > 0)) {
+    columns.push({ header: 'skew', align: 'right', cell: (e) => (e.skewedSamples > 0 ? `${e.skewedSamples} skewed` : '') });
+  }
+  return columns;
 }
 
 function edgeLines(report: AuditReport, width: number, paint: Paint): string[] {
   const lines: string[] = [];
   if (report.edges.length === 0) lines.push('  no handoffs in the data');
   else {
-    const skew = report.edges.some((e) => e.skewedSamples > 0);
-    const columns = edgeColumns(skew);
+    const columns = edgeColumns(report);
     const table = renderTable(
       columns,
-      report.edges.map((e) => edgeRow(e, skew)),
+      report.edges.map((e) => columns.map((c) => c.cell(e))),
       {
         maxWidth: width,
         paint: (text, row, column) => {
           if (row === -1) return paint(text, 'dim');
           const edge = report.edges[row]!;
-          if (column === FAILED_COLUMN && edge.failures > 0) return paint(text, 'red');
-          if ((column === RETRIED_COLUMN && edge.retries > 0) || column === SKEW_COLUMN) return paint(text, 'yellow');
+          const header = columns[column]!.header;
+          if (header === 'failed' && edge.failures > 0) return paint(text, 'red');
+          if ((header === 'retried' && edge.retries > 0) || header === 'skew') return paint(text, 'yellow');
           return text;
         },
       },
@@ -381,8 +381,11 @@ function edgeLines(report: AuditReport, width: number, paint: Paint): string[] {
     const error = percentileErrorText(report);
     if (error !== undefined) legend.push(error);
     legend.push('latency: send → first receive', 'ack: send → ack', 'valid.: validation time, both sides');
-    if (report.edges.some((e) => e.transfers > 0)) legend.push('in-process: handed over inside one span');
-    if (skew) legend.push("skewed: negative samples, the receiver's clock behind the sender's (kept with their sign)");
+    if (table.kept.some((i) => columns[i]!.header === 'in-process'))
+      legend.push('in-process: of the handoffs, those handed over inside one span');
+    if (columns.some((c) => c.header === 'skew')) {
+      legend.push("skewed: negative samples, the receiver's clock behind the sender's (kept with their sign)");
+    }
     lines.push(...wrapPrefixed(legend.join('; '), width, '  ', '  ', dim));
     const dropped = columns.filter((_, i) => !table.kept.includes(i)).map((c) => c.header);
     if (dropped.length > 0) {
