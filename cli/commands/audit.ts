@@ -2,6 +2,9 @@
  * `baton audit <files|dirs|->`: reads traces, runs every detector, prints a report.
  * Exit 0 when nothing is at or above --fail-on, 1 when something is, 2 for a
  * usage error or any unreadable input (good inputs are still audited and reported).
+ * An audit of nothing (no spans, or no rule could run) also exits 1 unless
+ * --allow-empty, as Vitest's "No test files found" does unless --passWithNoTests:
+ * a green CI job must never come from an exporter that wrote nothing.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,6 +13,7 @@ import type { AuditReport } from '../../src/model/audit-report.js';
 import { ConfigError, TraceInputError } from '../../src/model/errors.js';
 import type { Severity } from '../../src/model/finding.js';
 import type { SpanRecord } from '../../src/model/span-record.js';
+import { plural } from '../../src/report/format.js';
 import { parseCommandArgs } from '../args.js';
 import { auditOptionsFromConfig, parseConfig, type BatonConfig } from '../config.js';
 import { ExitCode, UsageError, type CliIo } from '../io.js';
@@ -29,12 +33,45 @@ Options:
   --rule <id>      run only this rule (repeatable); one of:
 RULES
   --config <file>  settings file (default: ./baton.config.json when present)
-  --now <iso>      the time "now" for never-acknowledged handoffs (default: end of each trace)
+  --dialect <id>   read every trace group as this vocabulary: DIALECTS
+                   (default: each span as the first vocabulary that claims it)
+  --now <iso>      the time "now" for never-acknowledged handoffs (default: the end of all input)
+  --allow-empty    accept an audit of nothing: no spans, or no rule could run (exit 0, not 1)
   --no-color       plain output even on a terminal
   -h, --help       show this help
 
-Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage error or unreadable input.
+Exit codes: 0 clean; 1 findings at or above --fail-on, or nothing to audit (no spans, or
+no rule could run; see --allow-empty); 2 usage error or unreadable input.
 `;
+
+/** Where the spans came from, for a message: the one input, `stdin`, or `3 inputs`. */
+export function describeInputs(inputs: readonly string[]): string {
+  if (inputs.length !== 1) return `${inputs.length} inputs`;
+  return inputs[0] === '-' ? 'stdin' : inputs[0]!;
+}
+
+/**
+ * Why an audit checked nothing, as the one stderr line's text, or undefined
+ * when it checked something: no spans; no rule on; no rule that was on could run.
+ */
+export function nothingAudited(report: AuditReport, inputs: readonly string[]): string | undefined {
+  const accept = 'pass --allow-empty to accept';
+  if (report.inputs.spans === 0) return `nothing to audit: 0 spans in ${describeInputs(inputs)} (${accept})`;
+  const on = report.rules.filter((r) => r.status !== 'off');
+  if (on.length === 0) return `nothing to audit: every rule is off in the config or left out by --rule (${accept})`;
+  if (on.every((r) => r.couldNotRun || r.status === 'could-not-run')) {
+    return `no rule could run on ${plural(report.inputs.spans, 'span')}: none records what the rules need (see the report; ${accept})`;
+  }
+  return undefined;
+}
+
+/** Checks --dialect against the dialects the analyzer has. */
+export async function parseDialect(value: string | undefined): Promise<string | undefined> {
+  if (value === undefined) return undefined;
+  const { DIALECT_IDS } = await import('../../src/analyze/dialects/index.js');
+  if (!DIALECT_IDS.includes(value)) throw new UsageError(`--dialect must be one of ${DIALECT_IDS.join(', ')}, not "${value}"`);
+  return value;
+}
 
 /** Shared by audit and graph: reads inputs, audits them, and reports input problems on stderr. */
 export async function auditInputs(
@@ -103,7 +140,10 @@ function jsonErrorPosition(text: string, error: Error): string {
 }
 
 export async function runAuditCommand(args: string[], io: CliIo): Promise<number> {
-  const { RULE_IDS, DETECTORS, isRuleId } = await import('../../src/analyze/detectors/index.js');
+  const [{ RULE_IDS, DETECTORS, isRuleId }, { DIALECT_IDS }] = await Promise.all([
+    import('../../src/analyze/detectors/index.js'),
+    import('../../src/analyze/dialects/index.js'),
+  ]);
   const { values, positionals } = parseCommandArgs(
     args,
     {
@@ -112,6 +152,8 @@ export async function runAuditCommand(args: string[], io: CliIo): Promise<number
       rule: { type: 'string', multiple: true },
       config: { type: 'string' },
       now: { type: 'string' },
+      dialect: { type: 'string' },
+      'allow-empty': { type: 'boolean' },
       'no-color': { type: 'boolean' },
       color: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -119,7 +161,12 @@ export async function runAuditCommand(args: string[], io: CliIo): Promise<number
     true,
   );
   if (values.help) {
-    io.stdout.write(HELP.replace('RULES', RULE_IDS.map((id) => `                     ${id.padEnd(18)} ${DETECTORS[id].description}`).join('\n')));
+    io.stdout.write(
+      HELP.replace('RULES', RULE_IDS.map((id) => `                     ${id.padEnd(18)} ${DETECTORS[id].description}`).join('\n')).replace(
+        'DIALECTS',
+        DIALECT_IDS.join(', '),
+      ),
+    );
     return ExitCode.Ok;
   }
   const format = (values.format ?? 'text') as AuditFormat;
@@ -132,6 +179,7 @@ export async function runAuditCommand(args: string[], io: CliIo): Promise<number
   if (!(FAIL_ON as readonly string[]).includes(failOn)) {
     throw new UsageError(`--fail-on must be one of ${FAIL_ON.join(', ')}, not "${values['fail-on']}"`);
   }
+  const dialect = await parseDialect(values.dialect);
   let now: number | undefined;
   if (values.now !== undefined) {
     now = Date.parse(values.now);
@@ -141,6 +189,7 @@ export async function runAuditCommand(args: string[], io: CliIo): Promise<number
     ...(config ? auditOptionsFromConfig(config) : {}),
     ...(rules.length > 0 ? { only: rules.filter(isRuleId) } : {}),
     ...(now !== undefined ? { now } : {}),
+    ...(dialect !== undefined ? { dialect } : {}),
   };
   const { report, problems } = await auditInputs(positionals, options, io, format === 'text');
   if (problems > 0 && report.inputs.spans === 0) {
@@ -159,6 +208,12 @@ export async function runAuditCommand(args: string[], io: CliIo): Promise<number
           : render.renderText(report, { color, width: (io.stdout as { columns?: number }).columns ?? 100 });
   io.stdout.write(output.endsWith('\n') ? output : `${output}\n`);
   if (problems > 0) return ExitCode.Usage;
+  const nothing = nothingAudited(report, positionals);
+  if (nothing !== undefined && !values['allow-empty']) {
+    io.stderr.write(`baton: ${nothing}\n`);
+    // 1: the gate failed, as with findings (a clean report must never come from missing evidence).
+    return ExitCode.Findings;
+  }
   if (failOn === 'never') return ExitCode.Ok;
   const { hasFindingsAtOrAbove } = await import('../../src/analyze/audit.js');
   return hasFindingsAtOrAbove(report, failOn) ? ExitCode.Findings : ExitCode.Ok;

@@ -39,6 +39,11 @@ export interface Finding {
 /** Why a check could not run on some of the data: a clean report never comes from missing evidence. */
 export interface NotEvaluated {
   readonly count: number;
+  /**
+   * What was not checked, as a plural noun phrase the count reads before
+   * (`handoffs without baton.timeout_budget_ms`); renderers make its head noun
+   * singular for a count of 1 (`1 handoff without …`).
+   */
   readonly reason: string;
 }
 

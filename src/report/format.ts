@@ -1,9 +1,14 @@
 /**
  * Number and text formatting shared by the renderers: durations with a
- * precision that suits their size, shares as percentages, counts with their
- * noun, and trace data made safe to print (agent names and messages come from
- * whoever wrote the spans, so they may hold newlines or terminal escapes).
+ * precision that suits their size (and their sign: a negative latency is clock
+ * skew, never folded into zero), shares as percentages, counts with their noun,
+ * the facts every human format states the same way (what a rule did, which
+ * vocabularies read the input, how precise the latencies are), and trace data
+ * made safe to print (agent names and messages come from whoever wrote the
+ * spans, so they may hold newlines or terminal escapes).
  */
+import type { AuditReport, DialectSummary, LatencySummary, RuleStatus, RuleSummary } from '../model/audit-report.js';
+import type { Evidence, NotEvaluated } from '../model/finding.js';
 
 /**
  * A duration in milliseconds for a table whose header says "ms": three
@@ -49,6 +54,138 @@ export function formatTime(ms: number): string {
 /** `1 error`, `2 errors`; `irregular` for nouns that do not take an s. */
 export function plural(count: number, noun: string, irregular?: string): string {
   return `${count} ${count === 1 ? noun : (irregular ?? `${noun}s`)}`;
+}
+
+// Words that end the noun a reason starts with: "handoffs | without …", "state reads | without …".
+const AFTER_NOUN = new Set(
+  'without with whose that which who where whom not in on of from to at by for lacking missing having past still under over after before since than because when while'.split(
+    ' ',
+  ),
+);
+
+/** `handoffs` → `handoff`, `entries` → `entry`, `batches` → `batch`; a word that is not a regular plural is kept. */
+function singular(word: string): string {
+  if (/[^aeiou]ies$/.test(word)) return `${word.slice(0, -3)}y`;
+  if (/(ss|x|z|ch|sh)es$/.test(word)) return word.slice(0, -2);
+  if (/[^su]s$/.test(word)) return word.slice(0, -1);
+  return word;
+}
+
+/**
+ * A count before the plural noun phrase a rule gives as its reason
+ * (`NotEvaluated.reason`): `2 handoffs without a budget`, and for one,
+ * `1 handoff without a budget` (the phrase's head noun made singular).
+ */
+export function countedPhrase(count: number, phrase: string): string {
+  if (count !== 1) return `${count} ${phrase}`;
+  const words = phrase.split(' ');
+  // The head noun is the first regular plural before the phrase goes on ("unacknowledged handoffs whose …").
+  for (let i = 0; i < Math.min(words.length, 3) && !AFTER_NOUN.has(words[i]!.toLowerCase()); i++) {
+    // Punctuation stays where it was: "chains: …" → "chain: …".
+    const [, word, punctuation] = /^(.*?)([:;,.]*)$/.exec(words[i]!)!;
+    const one = singular(word!);
+    if (one !== word) {
+      words[i] = one + punctuation!;
+      break;
+    }
+  }
+  return `1 ${words.join(' ')}`;
+}
+
+/** What a rule could not check, each reason after its count: `1 handoff without …; 3 writes without …`. */
+export function notCheckedText(notEvaluated: readonly NotEvaluated[]): string {
+  return notEvaluated.map((n) => countedPhrase(n.count, n.reason)).join('; ');
+}
+
+/**
+ * What a rule did. A rule that was on and checked nothing could not run,
+ * whichever of `status` and `couldNotRun` says so: its silence is never a pass.
+ */
+export function ruleStatus(rule: RuleSummary): RuleStatus {
+  if (rule.status === 'off') return 'off';
+  return rule.couldNotRun || rule.status === 'could-not-run' ? 'could-not-run' : 'ran';
+}
+
+/** Why a rule is off, in every format that lists it. */
+export const OFF_REASON = 'switched off by configuration or --rule';
+
+/** The rules that were on (ran or could not run), and those switched off. */
+export function rulesByStatus(report: AuditReport): { on: RuleSummary[]; couldNotRun: RuleSummary[]; off: RuleSummary[] } {
+  const on: RuleSummary[] = [];
+  const couldNotRun: RuleSummary[] = [];
+  const off: RuleSummary[] = [];
+  for (const rule of report.rules) {
+    const status = ruleStatus(rule);
+    if (status === 'off') off.push(rule);
+    else {
+      on.push(rule);
+      if (status === 'could-not-run') couldNotRun.push(rule);
+    }
+  }
+  return { on, couldNotRun, off };
+}
+
+/** The dialects that claimed spans, as `baton (10), otel-genai (2)`; `''` when none did. */
+export function readAsText(dialects: readonly DialectSummary[], name: (id: string) => string = (id) => id): string {
+  return dialects
+    .filter((d) => d.spans > 0)
+    .map((d) => `${name(d.id)} (${d.spans})`)
+    .join(', ');
+}
+
+/**
+ * The warning for input no dialect claimed a span of, naming the vocabularies
+ * the report says were tried.
+ */
+export function noVocabularyText(dialects: readonly DialectSummary[], name: (id: string) => string = (id) => id): string {
+  const ids = dialects.map((d) => name(d.id));
+  return `No span in any known vocabulary${ids.length > 0 ? ` (${ids.join(', ')} …)` : ''}: the rules had nothing to check. See docs/conventions.md.`;
+}
+
+/** At or above this share of whole-millisecond spans, latencies are said to be only millisecond-precise. */
+export const WHOLE_MS_SHARE = 0.9;
+
+/**
+ * `Latencies are only millisecond-precise: 95% of spans have whole-millisecond
+ * times.` when most spans do (exporters that keep only milliseconds), else undefined.
+ */
+export function precisionNote(report: AuditReport): string | undefined {
+  const { spans, wholeMsSpans } = report.inputs;
+  if (spans === 0 || !(wholeMsSpans / spans >= WHOLE_MS_SHARE)) return undefined;
+  const share = wholeMsSpans === spans ? 'all spans have' : `${formatShare(wholeMsSpans / spans)} of spans have`;
+  return `Latencies are only millisecond-precise: ${share} whole-millisecond start and end times.`;
+}
+
+/** Every latency and share distribution in the report. */
+function summaries(report: AuditReport): (LatencySummary | null)[] {
+  const all: (LatencySummary | null)[] = [report.tasks.coordinationShare];
+  for (const e of report.edges) all.push(e.latencyMs, e.ackLatencyMs, e.validationMs);
+  return all;
+}
+
+/** The largest relative error any percentile in the report states (0 when all are exact). */
+export function percentileError(report: AuditReport): number {
+  let worst = 0;
+  for (const s of summaries(report)) if (s && Number.isFinite(s.relativeError) && s.relativeError > worst) worst = s.relativeError;
+  return worst;
+}
+
+/** `percentiles ±1%` for a relative error of 0.01; undefined when percentiles are exact. */
+export function percentileErrorText(report: AuditReport): string | undefined {
+  const error = percentileError(report);
+  if (error <= 0) return undefined;
+  return `percentiles ±${Number((error * 100).toPrecision(2))}%`;
+}
+
+/** `12 (2 in-process)`: handoffs, and how many of them were in-process transfers. */
+export function handoffsText(handoffs: number, transfers: number): string {
+  return transfers > 0 ? `${handoffs} (${transfers} in-process)` : String(handoffs);
+}
+
+/** The traces a finding's evidence is in, the first one first. */
+export function evidenceTraceIds(evidence: Evidence): readonly string[] {
+  if (evidence.traceIds.length > 0) return evidence.traceIds;
+  return evidence.traceId === '' ? [] : [evidence.traceId];
 }
 
 // C0 and C1 controls, DEL, lone surrogates, and the bidirectional overrides and

@@ -1,8 +1,10 @@
 /**
  * The handoff graph as Mermaid, Graphviz DOT or JSON: one node per agent, one
- * edge per source → target labelled with its handoff count and p95 latency,
- * declared dependencies no handoff took as dashed "waits" edges, and the edges
- * and agents of every cycle in red.
+ * edge per source → target labelled with its handoff count (and how many were
+ * in-process transfers), signed p95 latency and clock-skewed samples, declared
+ * dependencies no handoff took as dashed "waits" edges, and the edges and agents
+ * of every cycle in red. What limits the latencies (approximate percentiles,
+ * millisecond-only times) is the drawing's title.
  *
  * Agent names come from trace data, so they are never used as identifiers:
  * Mermaid nodes get ids `a0, a1, …` and quoted labels with Mermaid's entity
@@ -11,7 +13,7 @@
  * DOT: https://graphviz.org/doc/info/lang.html
  */
 import type { AuditReport } from '../model/audit-report.js';
-import { formatMs, plural, printable } from './format.js';
+import { formatMs, percentileErrorText, plural, precisionNote, printable } from './format.js';
 
 /** The formats `baton graph --format` takes. */
 export const GRAPH_FORMATS = ['mermaid', 'dot', 'json'] as const;
@@ -24,7 +26,12 @@ export interface GraphEdge {
   /** `handoff`: handoffs were seen; `dependency`: a declared dependency no handoff took (a wait-for edge). */
   readonly kind: 'handoff' | 'dependency';
   readonly handoffs: number;
+  /** Of `handoffs`, those passed in-process as one span. */
+  readonly transfers: number;
+  /** Send → receive latency p95; negative when clocks are skewed. */
   readonly p95LatencyMs: number | null;
+  /** Negative latency samples (the receiver's clock behind the sender's). */
+  readonly skewedSamples: number;
   readonly onCycle: boolean;
 }
 
@@ -61,7 +68,9 @@ function buildGraph(report: AuditReport): HandoffGraphJson {
         target: e.target,
         kind: 'handoff' as const,
         handoffs: e.handoffs,
+        transfers: e.transfers,
         p95LatencyMs: e.latencyMs?.p95 ?? null,
+        skewedSamples: e.skewedSamples,
         onCycle: onCycle(e.source, e.target),
       })),
       ...report.dependencies.map((d) => ({
@@ -69,7 +78,9 @@ function buildGraph(report: AuditReport): HandoffGraphJson {
         target: d.target,
         kind: 'dependency' as const,
         handoffs: 0,
+        transfers: 0,
         p95LatencyMs: null,
+        skewedSamples: 0,
         onCycle: onCycle(d.source, d.target),
       })),
     ],
@@ -77,10 +88,23 @@ function buildGraph(report: AuditReport): HandoffGraphJson {
   };
 }
 
-/** `3 handoffs · p95 62.0 ms`, or `waits` for a dependency edge. */
+/** `3 handoffs (1 in-process) · p95 62.0 ms · 2 skewed`, or `waits` for a dependency edge. */
 function edgeLabel(edge: GraphEdge): string {
   if (edge.kind === 'dependency') return 'waits';
-  return `${plural(edge.handoffs, 'handoff')}${edge.p95LatencyMs === null ? '' : ` · p95 ${formatMs(edge.p95LatencyMs)}`}`;
+  let label = plural(edge.handoffs, 'handoff');
+  if (edge.transfers > 0) label += ` (${edge.transfers} in-process)`;
+  if (edge.p95LatencyMs !== null) label += ` · p95 ${formatMs(edge.p95LatencyMs)}`;
+  if (edge.skewedSamples > 0) label += ` · ${edge.skewedSamples} skewed`;
+  return label;
+}
+
+/** `p95 ±1% · latencies only millisecond-precise`: what the drawing's latencies cannot say; '' when nothing. */
+function graphNote(report: AuditReport): string {
+  const notes: string[] = [];
+  const error = percentileErrorText(report);
+  if (error !== undefined && report.edges.some((e) => e.latencyMs !== null)) notes.push(error.replace('percentiles', 'p95'));
+  if (precisionNote(report) !== undefined) notes.push('latencies only millisecond-precise');
+  return notes.join(' · ');
 }
 
 /**
@@ -100,9 +124,10 @@ export function quoteDot(text: string): string {
 
 const RED = 'red';
 
-function renderMermaid(graph: HandoffGraphJson): string {
+function renderMermaid(graph: HandoffGraphJson, note: string): string {
   const id = new Map(graph.nodes.map((node, i) => [node.id, `a${i}`]));
-  const lines = ['flowchart LR'];
+  // The note is our own text (no trace data); a front-matter title is what Mermaid draws above a flowchart.
+  const lines = note === '' ? ['flowchart LR'] : ['---', `title: "${note}"`, '---', 'flowchart LR'];
   for (const node of graph.nodes) lines.push(`  ${id.get(node.id)}["${escapeMermaidLabel(node.id)}"]`);
   const red: number[] = [];
   graph.edges.forEach((edge, i) => {
@@ -124,8 +149,9 @@ function renderMermaid(graph: HandoffGraphJson): string {
   return `${lines.join('\n')}\n`;
 }
 
-function renderDot(graph: HandoffGraphJson): string {
+function renderDot(graph: HandoffGraphJson, note: string): string {
   const lines = ['digraph handoffs {', '  rankdir=LR;', '  node [shape=box, style=rounded];'];
+  if (note !== '') lines.push(`  label=${quoteDot(note)};`, '  labelloc=t;');
   for (const node of graph.nodes) lines.push(`  ${quoteDot(node.id)}${node.onCycle ? ` [color=${RED}, penwidth=2]` : ''};`);
   for (const edge of graph.edges) {
     const attributes = [`label=${quoteDot(edgeLabel(edge))}`];
@@ -145,9 +171,9 @@ export function renderGraph(report: AuditReport, format: GraphFormat): string {
   const graph = buildGraph(report);
   switch (format) {
     case 'mermaid':
-      return renderMermaid(graph);
+      return renderMermaid(graph, graphNote(report));
     case 'dot':
-      return renderDot(graph);
+      return renderDot(graph, graphNote(report));
     case 'json':
       return `${JSON.stringify(graph, null, 2)}\n`;
     default:

@@ -1,17 +1,19 @@
 /**
  * JUnit XML, so CI systems (GitLab, Jenkins, GitHub test reporters) show audit
- * findings as failed tests: one <testsuite> per rule; in it one failing
+ * findings as failed tests: one <testsuite> per rule, with the rule's
+ * description, severity and status as <properties>; in it one failing
  * <testcase> per finding, or one passing case when the rule checked data and
- * found nothing, or one <skipped> case when it could not run on the data (never
- * a pass); input files that could not be read are <error> cases of an `input` suite.
+ * found nothing, or one <skipped> case when it could not run on the data or was
+ * switched off (never a pass, never left out); input files that could not be
+ * read are <error> cases of an `input` suite.
  *
  * Test names stay stable between runs (CI tracks tests by classname and name),
  * so changing counts go in <system-out>, not in names.
  * Format: https://github.com/testmoapp/junitxml
  */
 import type { AuditReport, RuleSummary } from '../model/audit-report.js';
-import type { Finding } from '../model/finding.js';
-import { formatTime, plural } from './format.js';
+import { SEVERITY_RANK, type Finding, type Severity } from '../model/finding.js';
+import { evidenceTraceIds, formatTime, notCheckedText, OFF_REASON, plural, ruleStatus } from './format.js';
 
 // Characters XML 1.0 cannot carry at all (C0 controls but tab, LF, CR; U+FFFE, U+FFFF; lone surrogates).
 // eslint-disable-next-line no-control-regex
@@ -55,7 +57,21 @@ interface Suite {
 
 /** What the rule did not check, one line per reason. */
 function notCheckedLines(rule: RuleSummary): string[] {
-  return rule.notEvaluated.map((n) => `not checked: ${n.count} ${n.reason}`);
+  return rule.notEvaluated.map((n) => `not checked: ${notCheckedText([n])}`);
+}
+
+/** The rule's identity and what it did, as JUnit <properties> (CI readers show them with the suite). */
+function properties(rule: RuleSummary): string {
+  const values: [string, string][] = [
+    ['description', rule.description],
+    ['severity', rule.severity],
+    ['status', ruleStatus(rule)],
+  ];
+  return `    <properties>\n${values.map(([name, value]) => `      <property${attrs({ name, value })}/>\n`).join('')}    </properties>\n`;
+}
+
+function traceLine(traces: readonly string[]): string {
+  return traces.length > 1 ? `traces: ${traces.join(', ')}` : `trace: ${traces[0] ?? '(none)'}`;
 }
 
 function failureCase(finding: Finding, name: string): string {
@@ -64,7 +80,7 @@ function failureCase(finding: Finding, name: string): string {
     `severity: ${finding.severity}`,
     finding.agents.length > 0 ? `agents: ${finding.agents.join(', ')}` : '',
     finding.taskId !== undefined ? `task: ${finding.taskId}` : '',
-    `trace: ${finding.evidence.traceId || '(none)'}`,
+    traceLine(evidenceTraceIds(finding.evidence)),
     finding.evidence.spanIds.length > 0 ? `spans: ${finding.evidence.spanIds.join(', ')}` : '',
     `at: ${formatTime(finding.evidence.startMs)}`,
     `fix: ${finding.hint}`,
@@ -101,8 +117,16 @@ function ruleSuite(rule: RuleSummary, findings: readonly Finding[]): Suite {
     failures++;
   }
   const notes = notCheckedLines(rule);
-  if (rule.couldNotRun) {
-    const reason = rule.notEvaluated.length > 0 ? rule.notEvaluated.map((n) => `${n.count} ${n.reason}`).join('; ') : 'nothing to check';
+  const status = ruleStatus(rule);
+  if (status === 'off') {
+    cases +=
+      `    <testcase${attrs({ classname: rule.ruleId, name: 'off', time: 0 })}>\n` +
+      `      <skipped${attrs({ message: `off: ${OFF_REASON}` })}/>\n` +
+      `    </testcase>\n`;
+    tests++;
+    skipped++;
+  } else if (status === 'could-not-run') {
+    const reason = notCheckedText(rule.notEvaluated) || 'nothing to check';
     cases +=
       `    <testcase${attrs({ classname: rule.ruleId, name: 'could not run', time: 0 })}>\n` +
       `      <skipped${attrs({ message: `could not run: ${reason}` })}/>\n` +
@@ -113,11 +137,12 @@ function ruleSuite(rule: RuleSummary, findings: readonly Finding[]): Suite {
     cases += `    <testcase${attrs({ classname: rule.ruleId, name: 'no findings', time: 0 })}/>\n`;
     tests++;
   }
-  const out = [`checked: ${rule.checked}`, `findings: ${rule.findings}`, ...notes].join('\n');
+  const out = status === 'off' ? [`off: ${OFF_REASON}`] : [`checked: ${rule.checked}`, `findings: ${rule.findings}`, ...notes];
   const xml =
     `  <testsuite${attrs({ name: rule.ruleId, tests, failures, errors: 0, skipped, time: 0 })}>\n` +
+    properties(rule) +
     cases +
-    `    <system-out>${escapeXml(out)}</system-out>\n` +
+    `    <system-out>${escapeXml(out.join('\n'))}</system-out>\n` +
     `  </testsuite>\n`;
   return { xml, tests, failures, errors: 0, skipped };
 }
@@ -150,10 +175,20 @@ export function renderJunit(report: AuditReport): string {
   // A finding of a rule the report does not summarize (a hand-built report) still fails a test.
   const summarized = new Set(report.rules.map((r) => r.ruleId));
   for (const [ruleId, findings] of byRule) {
-    if (!summarized.has(ruleId))
-      suites.push(
-        ruleSuite({ ruleId, description: '', severity: 'error', status: 'ran', findings: findings.length, checked: findings.length, notEvaluated: [], couldNotRun: false }, findings),
-      );
+    if (summarized.has(ruleId)) continue;
+    let severity: Severity = 'info';
+    for (const f of findings) if (SEVERITY_RANK[f.severity] > SEVERITY_RANK[severity]) severity = f.severity;
+    const rule: RuleSummary = {
+      ruleId,
+      description: '',
+      severity,
+      status: 'ran',
+      findings: findings.length,
+      checked: findings.length,
+      notEvaluated: [],
+      couldNotRun: false,
+    };
+    suites.push(ruleSuite(rule, findings));
   }
   if (report.inputs.problems.length > 0) suites.push(inputSuite(report));
   const total = { tests: 0, failures: 0, errors: 0, skipped: 0 };

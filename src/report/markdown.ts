@@ -1,16 +1,35 @@
 /**
  * GitHub-flavoured Markdown for a pull-request comment or a job summary
  * (`baton audit --format markdown >> "$GITHUB_STEP_SUMMARY"`): a headline with
- * the counts, the findings, what each rule checked (rules that could not run
- * said so), latency per edge, and where the slowest task's time went.
+ * the counts and the vocabularies that read the input; what limits the report
+ * (rules that could not run and why, rules switched off, millisecond-only
+ * times), before the findings; what each rule is and what it checked; signed
+ * latency per edge with clock skew counted; and where the slowest task's time went.
  *
  * A comment holds at most 65 536 characters, so the findings table stops at
  * `maxFindings` rows and says how many it left out.
  * Tables: https://github.github.com/gfm/#tables-extension-
  */
-import type { AuditReport, RuleSummary } from '../model/audit-report.js';
+import type { AuditReport, EdgeStats, RuleSummary } from '../model/audit-report.js';
 import type { Finding, Severity } from '../model/finding.js';
-import { formatMs, formatMsCell, formatShare, formatTime, plural, printable } from './format.js';
+import {
+  evidenceTraceIds,
+  formatMs,
+  formatMsCell,
+  formatShare,
+  formatTime,
+  handoffsText,
+  noVocabularyText,
+  notCheckedText,
+  OFF_REASON,
+  percentileErrorText,
+  plural,
+  precisionNote,
+  printable,
+  readAsText,
+  ruleStatus,
+  rulesByStatus,
+} from './format.js';
 
 /** Options of {@link renderMarkdown}. */
 export interface MarkdownOptions {
@@ -41,14 +60,20 @@ function code(text: string): string {
 const ICON: Readonly<Record<Severity, string>> = { error: '🔴', warning: '🟡', info: '🔵' };
 
 function ruleResult(rule: RuleSummary): string {
-  const notChecked = rule.notEvaluated.map((n) => `${n.count} ${n.reason}`).join('; ');
-  if (rule.couldNotRun) return `⚠️ **could not run**: ${escapeCell(notChecked || 'nothing to check')}`;
+  const status = ruleStatus(rule);
+  if (status === 'off') return 'off';
+  // Why it could not run is at the top of the report.
+  if (status === 'could-not-run') return '⚠️ **could not run** (see above)';
+  const notChecked = notCheckedText(rule.notEvaluated);
   const head = rule.findings > 0 ? `❌ ${plural(rule.findings, 'finding')}` : '✅ pass';
   return notChecked ? `${head}; not checked: ${escapeCell(notChecked)}` : head;
 }
 
 function findingRow(f: Finding): string {
-  const evidence = [`trace ${code(f.evidence.traceId || '(none)')}`];
+  const traces = evidenceTraceIds(f.evidence);
+  const evidence = [
+    traces.length > 0 ? `${traces.length === 1 ? 'trace' : 'traces'} ${traces.map(code).join(', ')}` : `trace ${code('(none)')}`,
+  ];
   if (f.evidence.spanIds.length > 0)
     evidence.push(`${f.evidence.spanIds.length === 1 ? 'span' : 'spans'} ${f.evidence.spanIds.map(code).join(', ')}`);
   evidence.push(formatTime(f.evidence.startMs));
@@ -59,28 +84,74 @@ function findingRow(f: Finding): string {
   );
 }
 
+function ruleRow(rule: RuleSummary): string {
+  const off = ruleStatus(rule) === 'off';
+  return (
+    `| ${code(rule.ruleId)} | ${escapeCell(rule.description)} | ${rule.severity} | ` +
+    `${off ? '—' : rule.findings} | ${off ? '—' : rule.checked} | ${ruleResult(rule)} |`
+  );
+}
+
+function edgeRow(e: EdgeStats, skew: boolean): string {
+  const cells = [
+    `${escapeCell(e.source)} → ${escapeCell(e.target)}`,
+    handoffsText(e.handoffs, e.transfers),
+    formatMsCell(e.latencyMs?.min),
+    formatMsCell(e.latencyMs?.p50),
+    formatMsCell(e.latencyMs?.p95),
+    formatMsCell(e.latencyMs?.p99),
+    formatMsCell(e.latencyMs?.max),
+    formatMsCell(e.ackLatencyMs?.p95),
+    formatMsCell(e.validationMs?.p95),
+    String(e.failures),
+    String(e.retries),
+  ];
+  if (skew) cells.push(e.skewedSamples > 0 ? `⚠️ ${e.skewedSamples} skewed` : '');
+  return `| ${cells.join(' | ')} |`;
+}
+
+/** What the findings cannot say, before them: rules that could not run and why, rules switched off. */
+function limitLines(report: AuditReport): string[] {
+  const { on, couldNotRun, off } = rulesByStatus(report);
+  const out: string[] = [];
+  if (couldNotRun.length > 0) {
+    out.push(
+      '',
+      '> [!WARNING]',
+      `> **${couldNotRun.length} of ${plural(on.length, 'rule')} could not run on this data**; their silence says nothing:`,
+      '>',
+    );
+    const byReason = new Map<string, string[]>();
+    for (const rule of couldNotRun) {
+      const reason = notCheckedText(rule.notEvaluated) || 'nothing to check';
+      let ids = byReason.get(reason);
+      if (!ids) byReason.set(reason, (ids = []));
+      ids.push(rule.ruleId);
+    }
+    for (const [reason, ids] of byReason) out.push(`> - ${ids.map(code).join(', ')}: ${escapeCell(reason)}`);
+  }
+  if (off.length > 0) out.push('', `${plural(off.length, 'rule')} off (${OFF_REASON}): ${off.map((r) => code(r.ruleId)).join(', ')}.`);
+  return out;
+}
+
 /** The report as GitHub-flavoured Markdown. */
 export function renderMarkdown(report: AuditReport, options: MarkdownOptions = {}): string {
   const maxFindings = Math.max(0, options.maxFindings ?? 50);
   const { severityCounts: counts, inputs } = report;
-  const couldNotRun = report.rules.filter((r) => r.couldNotRun);
-  const verdict = counts.error > 0 ? '🔴' : counts.warning > 0 ? '🟡' : couldNotRun.length > 0 || report.rules.length === 0 ? '⚪' : '🟢';
+  const { on, couldNotRun, off } = rulesByStatus(report);
+  const verdict = counts.error > 0 ? '🔴' : counts.warning > 0 ? '🟡' : couldNotRun.length > 0 || on.length === 0 ? '⚪' : '🟢';
   const out: string[] = [];
   out.push(
     `## ${verdict} Baton audit: ${plural(counts.error, 'error')}, ${plural(counts.warning, 'warning')}${counts.info > 0 ? `, ${counts.info} info` : ''}`,
     '',
   );
-  const facts = [
-    `${plural(inputs.spans, 'span')} in ${plural(inputs.traces, 'trace')}`,
-    plural(inputs.dialects.reduce((n, d) => n + d.interpreted, 0), 'Baton span'),
-    `${plural(report.rules.length, 'rule')} run`,
-  ];
-  if (couldNotRun.length > 0)
-    facts.push(`**${couldNotRun.length} of ${plural(report.rules.length, 'rule')} could not run on this data** (see Rules)`);
+  const facts = [`${plural(inputs.spans, 'span')} in ${plural(inputs.traces, 'trace')}`];
+  const readAs = readAsText(inputs.dialects, escapeCell);
+  if (readAs !== '') facts.push(`read as ${readAs}`);
+  facts.push(`${plural(on.length, 'rule')} run${off.length > 0 ? ` (${off.length} off)` : ''}`);
   out.push(`${facts.join(' · ')}.`);
-  if (inputs.spans > 0 && inputs.dialects.reduce((n, d) => n + d.interpreted, 0) === 0) {
-    out.push('', "> [!WARNING]\n> No span follows Baton's conventions (none has `baton.operation`): the rules had nothing to check.");
-  }
+  if (inputs.spans === 0) out.push('', '> [!WARNING]\n> No spans were read: nothing was checked.');
+  else if (readAs === '') out.push('', `> [!WARNING]\n> ${noVocabularyText(inputs.dialects, escapeCell)}`);
   if (inputs.problems.length > 0) {
     out.push(
       '',
@@ -89,10 +160,25 @@ export function renderMarkdown(report: AuditReport, options: MarkdownOptions = {
     );
     for (const p of inputs.problems) out.push(`- ${code(p.location)}: ${escapeCell(p.message)}`);
   }
+  const precision = precisionNote(report);
+  if (precision !== undefined) out.push('', `> [!NOTE]\n> ${precision}`);
+  if (inputs.splitTraces > 0) {
+    out.push(
+      '',
+      `> [!NOTE]\n> ${plural(inputs.splitTraces, 'trace')} had to be analyzed in more than one piece (memory limits): findings that span the pieces may be missing.`,
+    );
+  }
+  out.push(...limitLines(report));
 
   out.push('', '### Findings', '');
   if (report.findings.length === 0 && report.findingsTruncated === 0) {
-    out.push(couldNotRun.length > 0 ? 'None, but the rules that could not run say nothing about this data.' : 'None.');
+    out.push(
+      on.length === 0
+        ? 'None: no rule was on.'
+        : couldNotRun.length > 0
+          ? 'None, but the rules that could not run say nothing about this data.'
+          : 'None.',
+    );
   } else {
     const listed = report.findings.slice(0, maxFindings);
     if (listed.length > 0) {
@@ -106,27 +192,28 @@ export function renderMarkdown(report: AuditReport, options: MarkdownOptions = {
   }
 
   out.push('', '### Rules', '');
-  if (report.rules.length === 0) out.push('No rule ran: every rule was turned off or left out.');
-  else {
-    out.push('| rule | findings | checked | result |', '|---|--:|--:|---|');
-    for (const r of report.rules) out.push(`| ${code(r.ruleId)} | ${r.findings} | ${r.checked} | ${ruleResult(r)} |`);
+  if (on.length === 0) out.push('No rule ran: every rule was turned off or left out.');
+  if (report.rules.length > 0) {
+    if (on.length === 0) out.push('');
+    out.push('| rule | finds | severity | findings | checked | result |', '|---|---|---|--:|--:|---|');
+    for (const r of report.rules) out.push(ruleRow(r));
   }
 
   out.push('', '### Latency per handoff edge (ms)', '');
   if (report.edges.length === 0) out.push('No handoffs in the data.');
   else {
+    const skew = report.edges.some((e) => e.skewedSamples > 0);
     out.push(
-      '| edge | handoffs | p50 | p95 | p99 | max | ack p95 | validation p95 | failed | retried |',
-      '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+      `| edge | handoffs | min | p50 | p95 | p99 | max | ack p95 | validation p95 | failed | retried |${skew ? ' clock skew |' : ''}`,
+      `|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|${skew ? '--:|' : ''}`,
     );
-    for (const e of report.edges) {
-      out.push(
-        `| ${escapeCell(e.source)} → ${escapeCell(e.target)} | ${e.handoffs} | ${formatMsCell(e.latencyMs?.p50)} | ${formatMsCell(e.latencyMs?.p95)} | ` +
-          `${formatMsCell(e.latencyMs?.p99)} | ${formatMsCell(e.latencyMs?.max)} | ${formatMsCell(e.ackLatencyMs?.p95)} | ` +
-          `${formatMsCell(e.validationMs?.p95)} | ${e.failures} | ${e.retries} |`,
-      );
-    }
-    out.push('', 'Latency: send → first receive; ack: send → acknowledgement; validation: both sides.');
+    for (const e of report.edges) out.push(edgeRow(e, skew));
+    const legend = ['Latency: send → first receive; ack: send → acknowledgement; validation: both sides.'];
+    const error = percentileErrorText(report);
+    if (error !== undefined) legend.push(`Percentiles are approximate: ${error.replace('percentiles ', '')}.`);
+    if (report.edges.some((e) => e.transfers > 0)) legend.push('In-process: handed over inside one span.');
+    if (skew) legend.push("Skewed: negative samples, the receiver's clock behind the sender's; kept with their sign.");
+    out.push('', legend.join(' '));
   }
   if (report.cycles.length > 0) {
     out.push('', `**Cycles:** ${report.cycles.map((c) => c.map(escapeCell).join(' → ')).join('; ')}`);
@@ -140,7 +227,8 @@ export function renderMarkdown(report: AuditReport, options: MarkdownOptions = {
       '### Tasks',
       '',
       `${plural(tasks.count, 'task')}; share of wall time spent coordinating: ` +
-        (share ? `p50 ${formatShare(share.p50)}, p95 ${formatShare(share.p95)}, max ${formatShare(share.max)}.` : '—.'),
+        (share ? `p50 ${formatShare(share.p50)}, p95 ${formatShare(share.p95)}, max ${formatShare(share.max)}` : '—') +
+        (share && report.edges.length === 0 && percentileErrorText(report) ? ` (${percentileErrorText(report)}).` : '.'),
     );
     const slowest = tasks.slowest[0];
     if (slowest) {

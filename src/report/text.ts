@@ -1,9 +1,12 @@
 /**
  * The human report `baton audit` prints by default, laid out like ESLint's and
- * vitest's: what was read; the findings grouped by rule, each with its severity,
- * message, agents, evidence and fix; what every rule checked, and which could
- * not run (a rule that checked nothing is never shown as a pass); latency per
- * handoff edge; where the tasks' time went; and a one-line summary.
+ * vitest's: what was read and which vocabularies read it, with what limits the
+ * report (rules that could not run and why, rules switched off, millisecond-only
+ * times) right under it; the findings grouped by rule, each with its severity,
+ * message, agents, evidence and fix; what every rule checked (a rule that checked
+ * nothing is never shown as a pass, a rule switched off is listed as off); signed
+ * latency per handoff edge with clock skew counted; where the tasks' time went;
+ * and a one-line summary.
  *
  * Everything from the traces goes through `printable`, so agent names cannot
  * break the layout or reach the terminal as escape sequences. Colour is plain
@@ -11,7 +14,23 @@
  */
 import type { AuditReport, EdgeStats, RuleSummary, TaskSummary } from '../model/audit-report.js';
 import { SEVERITY_RANK, type Finding, type Severity } from '../model/finding.js';
-import { formatMs, formatMsCell, formatShare, formatTime, plural, printable } from './format.js';
+import {
+  evidenceTraceIds,
+  formatMs,
+  formatMsCell,
+  formatShare,
+  formatTime,
+  noVocabularyText,
+  notCheckedText,
+  OFF_REASON,
+  percentileErrorText,
+  plural,
+  precisionNote,
+  printable,
+  readAsText,
+  ruleStatus,
+  rulesByStatus,
+} from './format.js';
 import { renderTable, wrapWords, type Column } from './table.js';
 
 /** Options of {@link renderText}. */
@@ -80,32 +99,76 @@ function headerLines(report: AuditReport, width: number, paint: Paint): string[]
   const { inputs } = report;
   const facts = [
     plural(inputs.spans, 'span'),
-    `${plural(inputs.traces, 'trace')} (${plural(inputs.traceGroups, 'trace group')})`,
-    plural(inputs.dialects.reduce((n, d) => n + d.interpreted, 0), 'Baton span'),
+    inputs.traceGroups === inputs.traces
+      ? plural(inputs.traces, 'trace')
+      : `${plural(inputs.traces, 'trace')} (${plural(inputs.traceGroups, 'trace group')})`,
   ];
+  const readAs = readAsText(inputs.dialects, printable);
+  if (readAs !== '') facts.push(`read as ${readAs}`);
   if (inputs.conventionsVersions.length > 0) facts.push(`conventions v${inputs.conventionsVersions.map(printable).join(', v')}`);
   if (inputs.problems.length > 0) facts.push(plural(inputs.problems.length, 'input problem'));
   const lines = styleFirst(wrapPrefixed(`Baton audit  ${facts.join(' · ')}`, width, '', '  '), 'Baton audit', paint('Baton audit', 'bold'));
   const yellow = (line: string) => paint(line, 'yellow');
-  if (inputs.spans === 0) {
-    lines.push(...wrapPrefixed('! No spans were read: nothing was checked.', width, '  ', '    ', yellow));
-  } else if (inputs.dialects.reduce((n, d) => n + d.interpreted, 0) === 0) {
-    lines.push(
-      ...wrapPrefixed(
-        "! No span follows Baton's conventions (none has baton.operation): the rules had nothing to check. See docs/conventions.md.",
-        width,
-        '  ',
-        '    ',
-        yellow,
-      ),
-    );
-  }
+  const warn = (text: string) => lines.push(...wrapPrefixed(`! ${text}`, width, '  ', '    ', yellow));
+  if (inputs.spans === 0) warn('No spans were read: nothing was checked.');
+  else if (readAs === '') warn(noVocabularyText(inputs.dialects, printable));
   if (inputs.problems.length > 0) {
     lines.push(
       `  ${paint(MARK.error, 'red')} ${plural(inputs.problems.length, 'input')} could not be read and ${inputs.problems.length === 1 ? 'was' : 'were'} skipped:`,
     );
     for (const p of inputs.problems)
       lines.push(...wrapPrefixed(`${printable(p.location)}: ${printable(p.message)}`, width, '    ', '      '));
+  }
+  const precision = precisionNote(report);
+  if (precision !== undefined) warn(precision);
+  if (inputs.splitTraces > 0) {
+    warn(
+      `${plural(inputs.splitTraces, 'trace')} had to be analyzed in more than one piece (memory limits): findings that span the pieces may be missing.`,
+    );
+  }
+  lines.push(...limitLines(report, width, paint));
+  return lines;
+}
+
+/**
+ * Which rules could not run and why, and which are off: what the findings below
+ * cannot say, told before them. Rules with the same reason share a line.
+ */
+function limitLines(report: AuditReport, width: number, paint: Paint): string[] {
+  const { on, couldNotRun, off } = rulesByStatus(report);
+  const lines: string[] = [];
+  if (couldNotRun.length > 0) {
+    const byReason = new Map<string, string[]>();
+    for (const rule of couldNotRun) {
+      const reason = notCheckedText(rule.notEvaluated) || 'nothing to check';
+      let ids = byReason.get(reason);
+      if (!ids) byReason.set(reason, (ids = []));
+      ids.push(rule.ruleId);
+    }
+    const yellow = (line: string) => paint(line, 'yellow');
+    lines.push(
+      ...wrapPrefixed(
+        `${COULD_NOT_RUN_MARK} ${couldNotRun.length} of ${plural(on.length, 'rule')} could not run on this data; their silence says nothing:`,
+        width,
+        '  ',
+        '    ',
+        yellow,
+      ),
+    );
+    for (const [reason, ids] of byReason) {
+      lines.push(...wrapPrefixed(`${ids.map(printable).join(', ')}: ${printable(reason)}`, width, '      ', '        '));
+    }
+  }
+  if (off.length > 0) {
+    lines.push(
+      ...wrapPrefixed(
+        `${plural(off.length, 'rule')} off (${OFF_REASON}): ${off.map((r) => printable(r.ruleId)).join(', ')}`,
+        width,
+        '  ',
+        '    ',
+        (l) => paint(l, 'dim'),
+      ),
+    );
   }
   return lines;
 }
@@ -126,11 +189,13 @@ function groupByRule(report: AuditReport): Map<string, Finding[]> {
 
 function findingsLines(report: AuditReport, width: number, paint: Paint): string[] {
   const lines: string[] = [];
-  const couldNotRun = report.rules.filter((r) => r.couldNotRun).length;
+  const { on, couldNotRun: notRun } = rulesByStatus(report);
+  const couldNotRun = notRun.length;
   if (report.findings.length === 0 && report.findingsTruncated === 0) {
+    if (on.length === 0) return wrapPrefixed('none: no rule was on', width, '  ', '  ', (line) => paint(line, 'yellow'));
     if (couldNotRun === 0) return [`  ${paint('✔', 'green')} none`];
     return wrapPrefixed(
-      `none, but ${plural(couldNotRun, 'rule')} could not run on this data (see Rules): their silence says nothing`,
+      `none, but ${plural(couldNotRun, 'rule')} could not run on this data (see above): their silence says nothing`,
       width,
       '  ',
       '  ',
@@ -178,130 +243,151 @@ function findingLines(finding: Finding, width: number, paint: Paint): string[] {
   };
   if (finding.agents.length > 0) detail('agents', finding.agents.map(printable).join(', '));
   if (finding.taskId !== undefined) detail('task', printable(finding.taskId));
-  detail('trace', `${printable(finding.evidence.traceId) || '(none)'}  ${formatTime(finding.evidence.startMs)}`);
+  const traces = evidenceTraceIds(finding.evidence);
+  detail(
+    traces.length > 1 ? 'traces' : 'trace',
+    `${traces.map(printable).join(', ') || '(none)'}  ${formatTime(finding.evidence.startMs)}`,
+  );
   if (finding.evidence.spanIds.length > 0) detail('spans', finding.evidence.spanIds.map(printable).join(', '));
   detail('fix', printable(finding.hint));
   return lines;
 }
 
-/** What a rule's silence means: `not checked: 4 handoffs without …` for each reason it gave. */
-function notCheckedText(rule: RuleSummary): string {
-  return rule.notEvaluated.map((n) => `${n.count} ${printable(n.reason)}`).join('; ');
-}
-
-/** The worst severity among a rule's listed findings (error when none are listed but some exist). */
-function worstSeverity(report: AuditReport, ruleId: string): Severity {
+/** The worst severity among a rule's listed findings (the worst it reports when none are listed but some exist). */
+function worstSeverity(report: AuditReport, rule: RuleSummary): Severity {
   let worst: Severity | undefined;
   for (const f of report.findings) {
-    if (f.ruleId === ruleId && (worst === undefined || SEVERITY_RANK[f.severity] > SEVERITY_RANK[worst])) worst = f.severity;
+    if (f.ruleId === rule.ruleId && (worst === undefined || SEVERITY_RANK[f.severity] > SEVERITY_RANK[worst])) worst = f.severity;
   }
-  return worst ?? 'error';
+  return worst ?? rule.severity;
 }
 
 /**
- * One row per rule: findings, candidates checked, and the result. Why a rule
- * could not run (or what it could not check) goes in the row when it fits and
+ * One row per rule: findings, candidates checked, and the result. A rule that
+ * could not run says so (why is at the top of the report); a rule that ran but
+ * could not check everything says what it left out, in the row when it fits and
  * on its own lines below the row when it does not, never cut short.
  */
 function rulesLines(report: AuditReport, width: number, paint: Paint): string[] {
-  if (report.rules.length === 0)
-    return wrapPrefixed('! No rule ran: every rule was turned off or left out.', width, '  ', '    ', (l) => paint(l, 'yellow'));
+  const lines: string[] = [];
+  if (rulesByStatus(report).on.length === 0)
+    lines.push(...wrapPrefixed('! No rule ran: every rule was turned off or left out.', width, '  ', '    ', (l) => paint(l, 'yellow')));
+  if (report.rules.length === 0) return lines;
   const columns: Column[] = [
     { header: 'rule' },
     { header: 'findings', align: 'right' },
     { header: 'checked', align: 'right' },
     { header: 'result' },
   ];
+  const counts = report.rules.map((r) => (ruleStatus(r) === 'off' ? ['—', '—'] : [String(r.findings), String(r.checked)]));
   const fixed = [0, 1, 2].reduce(
     (sum, i) =>
       sum +
-      Math.max(
-        columns[i]!.header.length,
-        ...report.rules.map((r) => [printable(r.ruleId), String(r.findings), String(r.checked)][i]!.length),
-      ) +
+      Math.max(columns[i]!.header.length, ...report.rules.map((r, n) => [printable(r.ruleId), counts[n]![0]!, counts[n]![1]!][i]!.length)) +
       2,
     2,
   );
   const room = width - fixed;
   const styles: Style[] = [];
   const below: string[][] = [];
-  const rows = report.rules.map((rule) => {
-    const notChecked = notCheckedText(rule);
+  const rows = report.rules.map((rule, n) => {
+    const status = ruleStatus(rule);
     let head: string;
-    let reason: string;
-    if (rule.couldNotRun) {
+    let reason = '';
+    if (status === 'off') {
+      head = 'off';
+      styles.push('dim');
+    } else if (status === 'could-not-run') {
       head = `${COULD_NOT_RUN_MARK} could not run`;
-      reason = notChecked || 'nothing to check';
       styles.push('yellow');
     } else {
-      const severity = worstSeverity(report, rule.ruleId);
+      const severity = worstSeverity(report, rule);
+      const notChecked = notCheckedText(rule.notEvaluated);
       head = rule.findings > 0 ? `${MARK[severity]} ${plural(rule.findings, 'finding')}` : '✔ pass';
       reason = notChecked ? `not checked: ${notChecked}` : '';
       styles.push(rule.findings > 0 ? SEVERITY_STYLE[severity] : 'green');
     }
-    const inline = reason === '' ? head : rule.couldNotRun ? `${head}: ${reason}` : `${head}; ${reason}`;
+    const inline = reason === '' ? head : `${head}; ${printable(reason)}`;
     const fits = inline.length <= room;
-    const style = styles[styles.length - 1]!;
-    below.push(
-      fits || reason === '' ? [] : wrapPrefixed(reason, width, '      ', '      ', (l) => paint(l, rule.couldNotRun ? style : 'dim')),
-    );
-    return [printable(rule.ruleId), String(rule.findings), String(rule.checked), fits ? inline : rule.couldNotRun ? `${head}:` : head];
+    below.push(fits || reason === '' ? [] : wrapPrefixed(printable(reason), width, '      ', '      ', (l) => paint(l, 'dim')));
+    return [printable(rule.ruleId), counts[n]![0]!, counts[n]![1]!, fits ? inline : head];
   });
   const table = renderTable(columns, rows, {
     maxWidth: width,
     paint: (text, row, column) => (row === -1 ? paint(text, 'dim') : column === 3 ? paint(text, styles[row]!) : text),
   });
-  return [table.header, ...table.rows.flatMap((lines, i) => [...lines, ...below[i]!])];
+  lines.push(table.header, ...table.rows.flatMap((rowLines, i) => [...rowLines, ...below[i]!]));
+  return lines;
 }
 
-const EDGE_COLUMNS: readonly Column[] = [
-  { header: 'edge', wrap: true, minWidth: 16 },
-  { header: 'handoffs', align: 'right' },
-  { header: 'p50', align: 'right' },
-  { header: 'p95', align: 'right' },
-  { header: 'p99', align: 'right', dropOrder: 2 },
-  { header: 'max', align: 'right', dropOrder: 4 },
-  { header: 'ack p95', align: 'right', dropOrder: 5 },
-  { header: 'valid. p95', align: 'right', dropOrder: 1 },
-  { header: 'failed', align: 'right' },
-  { header: 'retried', align: 'right', dropOrder: 3 },
-];
+/** One column of the latency table, with the cell it shows for an edge. */
+interface EdgeColumn extends Column {
+  readonly cell: (e: EdgeStats) => string;
+}
 
-function edgeRow(e: EdgeStats): string[] {
-  return [
-    `${printable(e.source)} → ${printable(e.target)}`,
-    String(e.handoffs),
-    formatMsCell(e.latencyMs?.p50),
-    formatMsCell(e.latencyMs?.p95),
-    formatMsCell(e.latencyMs?.p99),
-    formatMsCell(e.latencyMs?.max),
-    formatMsCell(e.ackLatencyMs?.p95),
-    formatMsCell(e.validationMs?.p95),
-    String(e.failures),
-    String(e.retries),
+/**
+ * The latency table's columns: `in-process` only when some edge had transfers,
+ * `skew` only when some edge had skewed samples.
+ */
+function edgeColumns(report: AuditReport): EdgeColumn[] {
+  const columns: EdgeColumn[] = [
+    { header: 'edge', wrap: true, minWidth: 16, cell: (e) => `${printable(e.source)} → ${printable(e.target)}` },
+    { header: 'handoffs', align: 'right', cell: (e) => String(e.handoffs) },
   ];
+  if (report.edges.some((e) => e.transfers > 0)) {
+    columns.push({ header: 'in-process', align: 'right', dropOrder: 0, cell: (e) => (e.transfers > 0 ? String(e.transfers) : '') });
+  }
+  columns.push(
+    { header: 'min', align: 'right', dropOrder: 3, cell: (e) => formatMsCell(e.latencyMs?.min) },
+    { header: 'p50', align: 'right', cell: (e) => formatMsCell(e.latencyMs?.p50) },
+    { header: 'p95', align: 'right', cell: (e) => formatMsCell(e.latencyMs?.p95) },
+    { header: 'p99', align: 'right', dropOrder: 2, cell: (e) => formatMsCell(e.latencyMs?.p99) },
+    { header: 'max', align: 'right', dropOrder: 5, cell: (e) => formatMsCell(e.latencyMs?.max) },
+    { header: 'ack p95', align: 'right', dropOrder: 6, cell: (e) => formatMsCell(e.ackLatencyMs?.p95) },
+    { header: 'valid. p95', align: 'right', dropOrder: 1, cell: (e) => formatMsCell(e.validationMs?.p95) },
+    { header: 'failed', align: 'right', cell: (e) => String(e.failures) },
+    { header: 'retried', align: 'right', dropOrder: 4, cell: (e) => String(e.retries) },
+  );
+  // Never dropped: a negative latency must not be shown without saying it is clock skew.
+  if (report.edges.some((e) => e.skewedSamples > 0)) {
+    columns.push({ header: 'skew', align: 'right', cell: (e) => (e.skewedSamples > 0 ? `${e.skewedSamples} skewed` : '') });
+  }
+  return columns;
 }
 
 function edgeLines(report: AuditReport, width: number, paint: Paint): string[] {
   const lines: string[] = [];
   if (report.edges.length === 0) lines.push('  no handoffs in the data');
   else {
-    const table = renderTable(EDGE_COLUMNS, report.edges.map(edgeRow), {
-      maxWidth: width,
-      paint: (text, row, column) => {
-        if (row === -1) return paint(text, 'dim');
-        const edge = report.edges[row]!;
-        if (column === 8 && edge.failures > 0) return paint(text, 'red');
-        if (column === 9 && edge.retries > 0) return paint(text, 'yellow');
-        return text;
+    const columns = edgeColumns(report);
+    const table = renderTable(
+      columns,
+      report.edges.map((e) => columns.map((c) => c.cell(e))),
+      {
+        maxWidth: width,
+        paint: (text, row, column) => {
+          if (row === -1) return paint(text, 'dim');
+          const edge = report.edges[row]!;
+          const header = columns[column]!.header;
+          if (header === 'failed' && edge.failures > 0) return paint(text, 'red');
+          if ((header === 'retried' && edge.retries > 0) || header === 'skew') return paint(text, 'yellow');
+          return text;
+        },
       },
-    });
+    );
     lines.push(table.header, ...table.rows.flat());
     const dim = (line: string) => paint(line, 'dim');
-    lines.push(
-      ...wrapPrefixed('ms; latency: send → first receive; ack: send → ack; valid.: validation time, both sides', width, '  ', '  ', dim),
-    );
-    const dropped = EDGE_COLUMNS.filter((_, i) => !table.kept.includes(i)).map((c) => c.header);
+    const legend = ['ms'];
+    const error = percentileErrorText(report);
+    if (error !== undefined) legend.push(error);
+    legend.push('latency: send → first receive', 'ack: send → ack', 'valid.: validation time, both sides');
+    if (table.kept.some((i) => columns[i]!.header === 'in-process'))
+      legend.push('in-process: of the handoffs, those handed over inside one span');
+    if (columns.some((c) => c.header === 'skew')) {
+      legend.push("skewed: negative samples, the receiver's clock behind the sender's (kept with their sign)");
+    }
+    lines.push(...wrapPrefixed(legend.join('; '), width, '  ', '  ', dim));
+    const dropped = columns.filter((_, i) => !table.kept.includes(i)).map((c) => c.header);
     if (dropped.length > 0) {
       lines.push(
         ...wrapPrefixed(`${dropped.join(', ')} left out to fit ${width} columns; --format json has every figure`, width, '  ', '  ', dim),
@@ -327,7 +413,9 @@ function taskLines(report: AuditReport, width: number, paint: Paint): string[] {
   const share = tasks.coordinationShare;
   const lines = wrapPrefixed(
     `Tasks  ${tasks.count} · share of wall time spent coordinating: ` +
-      (share ? `p50 ${formatShare(share.p50)}, p95 ${formatShare(share.p95)}, max ${formatShare(share.max)}` : '—'),
+      (share ? `p50 ${formatShare(share.p50)}, p95 ${formatShare(share.p95)}, max ${formatShare(share.max)}` : '—') +
+      // The edge table's legend states the percentiles' error once; without edges it goes here.
+      (share && report.edges.length === 0 && percentileErrorText(report) ? ` (${percentileErrorText(report)})` : ''),
     width,
     '',
     '  ',
@@ -374,22 +462,24 @@ function slowestTaskLines(task: TaskSummary, width: number, paint: Paint): strin
   return lines;
 }
 
-/** `✖ 7 errors, 4 warnings · 2 of 9 rules could not run on this data`, one part per line when it does not fit. */
+/** `✖ 7 errors, 4 warnings · 2 of 8 rules could not run on this data · 1 rule off`, one part per line when it does not fit. */
 function summaryLines(report: AuditReport, width: number, paint: Paint): string[] {
   const counts = report.severityCounts;
   let text = `${plural(counts.error, 'error')}, ${plural(counts.warning, 'warning')}`;
   if (counts.info > 0) text += `, ${counts.info} info`;
   const worst: Severity | undefined = counts.error > 0 ? 'error' : counts.warning > 0 ? 'warning' : counts.info > 0 ? 'info' : undefined;
-  const couldNotRun = report.rules.filter((r) => r.couldNotRun).length;
+  const { on, couldNotRun: notRun, off } = rulesByStatus(report);
+  const couldNotRun = notRun.length;
   const parts: [string, Style[]][] = [
     worst
       ? [`${MARK[worst]} ${text}`, [SEVERITY_STYLE[worst], 'bold']]
-      : couldNotRun > 0
+      : couldNotRun > 0 || on.length === 0
         ? [text, ['bold']]
         : [`✔ ${text}`, ['green', 'bold']],
   ];
-  if (couldNotRun > 0) parts.push([`${couldNotRun} of ${plural(report.rules.length, 'rule')} could not run on this data`, ['yellow']]);
-  if (report.rules.length === 0) parts.push(['no rule ran', ['yellow']]);
+  if (couldNotRun > 0) parts.push([`${couldNotRun} of ${plural(on.length, 'rule')} could not run on this data`, ['yellow']]);
+  if (on.length === 0) parts.push(['no rule ran', ['yellow']]);
+  if (off.length > 0) parts.push([`${plural(off.length, 'rule')} off`, ['dim']]);
   if (report.findingsTruncated > 0) parts.push([`${plural(report.findingsTruncated, 'finding')} not listed`, []]);
   if (report.inputs.problems.length > 0) parts.push([`${plural(report.inputs.problems.length, 'input')} skipped`, ['red']]);
   const plain = parts.map(([t]) => t).join(' · ');

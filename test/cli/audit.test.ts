@@ -17,9 +17,38 @@ type Run = CliRun;
 const baton = (args: string[], options: { cwd?: string; input?: Buffer | string } = {}): Promise<Run> =>
   runBaton(args, { cwd: options.cwd ?? FIXTURES_DIR, ...(options.input !== undefined ? { input: options.input } : {}) });
 
+/** An OTLP request with two plain HTTP spans: no vocabulary Baton reads, so no rule has anything to check. */
+function httpOnlyRequest(): string {
+  const span = (spanId: string, name: string, startMs: number) => ({
+    traceId: '11111111111111111111111111111111',
+    spanId,
+    name,
+    kind: 2,
+    startTimeUnixNano: `${startMs}000000`,
+    endTimeUnixNano: `${startMs + 5}000000`,
+    attributes: [{ key: 'http.request.method', value: { stringValue: 'GET' } }],
+  });
+  return JSON.stringify({
+    resourceSpans: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'shop' } }] },
+        scopeSpans: [{ scope: { name: 'http' }, spans: [span('aaaaaaaaaaaaaaaa', 'GET /', 1_795_573_465_205), span('bbbbbbbbbbbbbbbb', 'GET /cart', 1_795_573_465_305)] }],
+      },
+    ],
+  });
+}
+
 let work: string;
+/** A directory of inputs with nothing to audit: `none.json` (no spans), `http.json` (spans no rule can use), `all-off.json` (a config turning every rule off). */
+let nothing: string;
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'baton-cli-'));
+  nothing = join(work, 'nothing');
+  await mkdir(nothing);
+  await writeFile(join(nothing, 'none.json'), JSON.stringify({ resourceSpans: [] }));
+  await writeFile(join(nothing, 'http.json'), httpOnlyRequest());
+  const ruleIds = ['dependency-cycle', 'stale-epoch-read', 'duplicate-write', 'partial-handoff', 'ack-timeout', 'schema-drift', 'context-blowup', 'context-loss', 'unlinked-handoff'];
+  await writeFile(join(nothing, 'all-off.json'), JSON.stringify({ rules: Object.fromEntries(ruleIds.map((id) => [id, 'off'])) }));
 });
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });
@@ -48,7 +77,10 @@ describe('baton audit', () => {
     expect(run.code).toBe(0);
     const report = JSON.parse(run.stdout);
     expect(report.findings).toEqual([]);
-    expect(report.rules.map((r: { ruleId: string }) => r.ruleId)).toEqual(['context-loss']);
+    type Rule = { ruleId: string; status: string };
+    expect(report.rules.filter((r: Rule) => r.status !== 'off').map((r: Rule) => r.ruleId)).toEqual(['context-loss']);
+    // The rules left out are listed as off (report version 2), never as checked.
+    expect(report.rules.filter((r: Rule) => r.ruleId !== 'context-loss').every((r: Rule) => r.status === 'off')).toBe(true);
   });
 
   it('--format json prints a report that validates against docs/audit-report.schema.json', async () => {
@@ -98,6 +130,8 @@ describe('baton audit', () => {
     const run = await baton(['audit', join(FIXTURES_DIR, 'stale-read.json')], { cwd: work });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
+    // Off, and said so: never missing from the report.
+    expect(run.stdout).toMatch(/^ {2}stale-epoch-read +— +— +off$/m);
   });
 
   it.each([
@@ -117,6 +151,63 @@ describe('baton audit', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(expected);
     expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('exits 1 with one stderr line on an input with no spans, unless --allow-empty', async () => {
+    const run = await baton(['audit', '--format', 'json', 'none.json'], { cwd: nothing });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe('baton: nothing to audit: 0 spans in none.json (pass --allow-empty to accept)\n');
+    // --fail-on is about findings; it does not accept an audit of nothing.
+    expect((await baton(['audit', '--format', 'json', '--fail-on', 'never', 'none.json'], { cwd: nothing })).code).toBe(1);
+    const stdin = await baton(['audit', '--format', 'json', '-'], { cwd: nothing, input: JSON.stringify({ resourceSpans: [] }) });
+    expect(stdin.code).toBe(1);
+    expect(stdin.stderr).toBe('baton: nothing to audit: 0 spans in stdin (pass --allow-empty to accept)\n');
+    const allowed = await baton(['audit', '--format', 'json', '--allow-empty', 'none.json'], { cwd: nothing });
+    expect(allowed.stderr).toBe('');
+    expect(allowed.code).toBe(0);
+    expect(JSON.parse(allowed.stdout).inputs.spans).toBe(0);
+  });
+
+  it('exits 1 with one stderr line when no rule could run on the spans, unless --allow-empty', async () => {
+    const run = await baton(['audit', '--format', 'json', 'http.json'], { cwd: nothing });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(
+      'baton: no rule could run on 2 spans: none records what the rules need (see the report; pass --allow-empty to accept)\n',
+    );
+    // The report still goes to stdout: it says why.
+    expect(JSON.parse(run.stdout).findings).toEqual([]);
+    const allowed = await baton(['audit', '--format', 'json', '--allow-empty', 'http.json'], { cwd: nothing });
+    expect(allowed.stderr).toBe('');
+    expect(allowed.code).toBe(0);
+  });
+
+  it('exits 1 when every rule is off, unless --allow-empty', async () => {
+    const clean = join(FIXTURES_DIR, 'clean.json');
+    const run = await baton(['audit', '--format', 'json', '--config', 'all-off.json', clean], { cwd: nothing });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe('baton: nothing to audit: every rule is off in the config or left out by --rule (pass --allow-empty to accept)\n');
+    expect((await baton(['audit', '--format', 'json', '--config', 'all-off.json', '--allow-empty', clean], { cwd: nothing })).code).toBe(0);
+  });
+
+  it('--dialect takes a known dialect id and rejects any other with exit 2', async () => {
+    const run = await baton(['audit', '--format', 'json', '--dialect', 'baton', 'clean.json']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const bad = await baton(['audit', '--dialect', 'zipkin', 'clean.json']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('baton audit: --dialect must be one of baton, otel-genai, not "zipkin"\n');
+  });
+
+  it('--help documents --dialect, --now, --allow-empty and the exit codes', async () => {
+    const run = await baton(['audit', '--help']);
+    expect(run.code).toBe(0);
+    const help = run.stdout.replace(/\s+/g, ' ');
+    expect(help).toContain('--dialect <id> read every trace group as this vocabulary: baton, otel-genai');
+    expect(help).toContain('--now <iso> the time "now" for never-acknowledged handoffs (default: the end of all input)');
+    expect(help).toContain('--allow-empty accept an audit of nothing: no spans, or no rule could run (exit 0, not 1)');
+    expect(help).toContain(
+      'Exit codes: 0 clean; 1 findings at or above --fail-on, or nothing to audit (no spans, or no rule could run; see --allow-empty); 2 usage error or unreadable input.',
+    );
   });
 
   it('a bad config is a one-line error naming the file and the failing path', async () => {
@@ -176,6 +267,28 @@ describe('baton graph', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^digraph /m);
     expect(run.stdout).toMatch(/color\s*=\s*"?red/);
+  });
+
+  it('exits 1 with one stderr line on a graph of nothing, unless --allow-empty', async () => {
+    const none = await baton(['graph', 'none.json'], { cwd: nothing });
+    expect(none.code).toBe(1);
+    expect(none.stderr).toBe('baton: nothing to draw: 0 spans in none.json (pass --allow-empty to accept)\n');
+    const http = await baton(['graph', '--format', 'json', 'http.json'], { cwd: nothing });
+    expect(http.code).toBe(1);
+    expect(http.stderr).toBe('baton: nothing to draw: no agent in 2 spans (pass --allow-empty to accept)\n');
+    const allowed = await baton(['graph', '--format', 'json', '--allow-empty', 'none.json'], { cwd: nothing });
+    expect(allowed.code).toBe(0);
+    expect(JSON.parse(allowed.stdout)).toEqual({ nodes: [], edges: [], cycles: [] });
+  });
+
+  it('--dialect takes a known dialect id and rejects any other with exit 2', async () => {
+    expect((await baton(['graph', '--dialect', 'otel-genai', '--format', 'json', 'clean.json'])).stderr).not.toMatch(/dialect/);
+    const bad = await baton(['graph', '--dialect', 'zipkin', 'clean.json']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('baton graph: --dialect must be one of baton, otel-genai, not "zipkin"\n');
+    const help = (await baton(['graph', '--help'])).stdout;
+    expect(help).toContain('--dialect <id>   read every trace group as this vocabulary: baton, otel-genai');
+    expect(help).toContain('--allow-empty');
   });
 
   it('prints JSON nodes, edges and cycles', async () => {

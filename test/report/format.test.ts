@@ -1,6 +1,20 @@
 /** Number and text formatting shared by the renderers. */
 import { describe, expect, it } from 'vitest';
-import { formatMs, formatMsCell, formatShare, formatTime, plural, printable } from '../../src/report/format.js';
+import {
+  countedPhrase,
+  formatMs,
+  formatMsCell,
+  formatShare,
+  formatTime,
+  notCheckedText,
+  percentileErrorText,
+  plural,
+  precisionNote,
+  printable,
+  readAsText,
+  ruleStatus,
+} from '../../src/report/format.js';
+import { cleanReport, rule, sampleReport, withWholeMs } from './reports.js';
 
 describe('formatMsCell', () => {
   it.each([
@@ -14,6 +28,11 @@ describe('formatMsCell', () => {
     [510_000, '510.0 s'],
     [612_000, '10.2 min'],
     [7_200_000, '2.0 h'],
+    // Clock skew: signed, never clamped to zero.
+    [-12, '-12.0'],
+    [-0.5, '-0.50'],
+    [-150, '-150'],
+    [-12_400, '-12.4 s'],
     [null, '—'],
     [undefined, '—'],
     [Number.NaN, '—'],
@@ -26,6 +45,7 @@ describe('formatMs', () => {
   it.each([
     [0.42, '0.42 ms'],
     [150, '150 ms'],
+    [-12, '-12.0 ms'],
     [12_400, '12.4 s'],
     [null, '—'],
   ])('%s → %s', (ms, expected) => {
@@ -61,6 +81,97 @@ describe('plural', () => {
       '2 errors',
       '2 were',
     ]);
+  });
+});
+
+describe('countedPhrase', () => {
+  it.each([
+    [2, 'handoffs without baton.timeout_budget_ms', '2 handoffs without baton.timeout_budget_ms'],
+    [1, 'handoffs without baton.timeout_budget_ms', '1 handoff without baton.timeout_budget_ms'],
+    [
+      1,
+      'handoffs not acknowledged yet, still within budget when the data ends',
+      '1 handoff not acknowledged yet, still within budget when the data ends',
+    ],
+    [1, 'unacknowledged handoffs whose send is not in the data', '1 unacknowledged handoff whose send is not in the data'],
+    [1, 'state reads without baton.state.version_read or baton.epoch', '1 state read without baton.state.version_read or baton.epoch'],
+    [1, 'receives without both sender and receiver schema versions', '1 receive without both sender and receiver schema versions'],
+    [
+      1,
+      'tasks whose agent runs declare no baton.agent.depends_on: wait-for cycles not checked',
+      '1 task whose agent runs declare no baton.agent.depends_on: wait-for cycles not checked',
+    ],
+    [
+      1,
+      'writes with neither baton.idempotency_key nor baton.task.id + baton.step',
+      '1 write with neither baton.idempotency_key nor baton.task.id + baton.step',
+    ],
+    [1, 'chains with handoffs lacking baton.context.token_count', '1 chain with handoffs lacking baton.context.token_count'],
+    [1, 'spans ignored by every dialect', '1 span ignored by every dialect'],
+    [1, 'entries: too old', '1 entry: too old'],
+    [1, 'batches of spans', '1 batch of spans'],
+    [1, 'status unknown', '1 status unknown'],
+    [0, 'handoffs without a budget', '0 handoffs without a budget'],
+  ])('%i, %j → %j', (count, phrase, expected) => {
+    expect(countedPhrase(count, phrase)).toBe(expected);
+  });
+
+  it('joins a rule’s reasons, each after its count', () => {
+    expect(
+      notCheckedText([
+        { count: 1, reason: 'handoffs without a budget' },
+        { count: 3, reason: 'handoffs not acknowledged yet' },
+      ]),
+    ).toBe('1 handoff without a budget; 3 handoffs not acknowledged yet');
+  });
+});
+
+describe('ruleStatus', () => {
+  it('is the rule’s status, and could-not-run whenever couldNotRun says so, never a silent pass', () => {
+    expect(ruleStatus(rule('context-loss', 'ran'))).toBe('ran');
+    expect(ruleStatus(rule('context-loss', 'off'))).toBe('off');
+    expect(ruleStatus(rule('context-loss', 'could-not-run'))).toBe('could-not-run');
+    expect(ruleStatus({ ...rule('context-loss', 'ran'), couldNotRun: true })).toBe('could-not-run');
+  });
+});
+
+describe('readAsText', () => {
+  it('names the dialects that claimed spans, with their counts, in priority order', () => {
+    expect(readAsText(sampleReport().inputs.dialects)).toBe('baton (10), otel-genai (2)');
+    expect(readAsText([{ id: 'baton', spans: 0, interpreted: 0, traceGroups: 0 }])).toBe('');
+  });
+});
+
+describe('precisionNote', () => {
+  it('speaks when at least 90% of spans have whole-millisecond times', () => {
+    const report = { ...sampleReport(), inputs: { ...sampleReport().inputs, spans: 10 } };
+    expect(precisionNote(withWholeMs(report, 0))).toBe(
+      'Latencies are only millisecond-precise: all spans have whole-millisecond start and end times.',
+    );
+    expect(precisionNote(withWholeMs(report, 1))).toBe(
+      'Latencies are only millisecond-precise: 90% of spans have whole-millisecond start and end times.',
+    );
+    expect(precisionNote(withWholeMs(report, 2))).toBeUndefined();
+    expect(precisionNote({ ...report, inputs: { ...report.inputs, spans: 0, wholeMsSpans: 0 } })).toBeUndefined();
+  });
+});
+
+describe('percentileErrorText', () => {
+  it('states the largest relative error of any percentile, or nothing when all are exact', () => {
+    expect(percentileErrorText(sampleReport())).toBe('percentiles ±1%');
+    const report = sampleReport();
+    const worse = {
+      ...report,
+      edges: [{ ...report.edges[0]!, ackLatencyMs: { ...report.edges[0]!.ackLatencyMs!, relativeError: 0.0075 } }],
+    };
+    expect(
+      percentileErrorText({
+        ...worse,
+        tasks: { ...worse.tasks, coordinationShare: null },
+        edges: worse.edges.map((e) => ({ ...e, latencyMs: null, validationMs: null })),
+      }),
+    ).toBe('percentiles ±0.75%');
+    expect(percentileErrorText(cleanReport())).toBeUndefined();
   });
 });
 

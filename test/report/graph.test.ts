@@ -1,15 +1,26 @@
 /**
- * The handoff graph in Mermaid, DOT and JSON, on the fixtures: a node per
- * agent, an edge per handoff edge (and per declared dependency no handoff took)
- * labelled with count and p95, cycle edges in red; and hostile agent names that
- * still give one well-formed statement per line, decoding back to the name.
+ * The handoff graph in Mermaid, DOT and JSON, on the fixtures and on
+ * hand-built reports: a node per agent, an edge per handoff edge (and per
+ * declared dependency no handoff took) labelled with count, in-process
+ * transfers, signed p95 and skewed samples, cycle edges in red, a title saying
+ * how far the latencies can be trusted; and hostile agent names that still give
+ * one well-formed statement per line, decoding back to the name.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AuditReport } from '../../src/model/audit-report.js';
 import { printable } from '../../src/report/format.js';
 import { escapeMermaidLabel, quoteDot, renderGraph, type HandoffGraphJson } from '../../src/report/index.js';
 import { FIXTURE_NAMES } from './load-fixture.js';
-import { allFixturesReport, fixtureReport, HOSTILE, HOSTILE_TARGET, hostileReport } from './reports.js';
+import {
+  allFixturesReport,
+  cleanReport,
+  fixtureReport,
+  HOSTILE,
+  HOSTILE_TARGET,
+  hostileReport,
+  sampleReport,
+  withWholeMs,
+} from './reports.js';
 
 /** Every source → target pair that lies on one of the report's cycles. */
 function cycleEdges(report: AuditReport): Set<string> {
@@ -24,6 +35,7 @@ function drawnEdges(report: AuditReport): string[] {
 }
 
 interface MermaidGraph {
+  title?: string;
   nodes: Map<string, string>;
   links: { source: string; target: string; arrow: string; label: string }[];
   red: number[];
@@ -33,9 +45,14 @@ interface MermaidGraph {
 /** Reads a flowchart as renderMermaid writes it, failing on any line that is not one whole statement. */
 function parseMermaid(text: string): MermaidGraph {
   const decode = (label: string) => label.replace(/#(\d+);/g, (_m, code: string) => String.fromCharCode(Number(code)));
-  const lines = text.trimEnd().split('\n');
-  expect(lines[0]).toBe('flowchart LR');
+  let lines = text.trimEnd().split('\n');
   const graph: MermaidGraph = { nodes: new Map(), links: [], red: [], redNodes: [] };
+  if (lines[0] === '---') {
+    expect(lines[2]).toBe('---');
+    graph.title = /^title: "([^"]*)"$/.exec(lines[1]!)![1];
+    lines = lines.slice(3);
+  }
+  expect(lines[0]).toBe('flowchart LR');
   for (const line of lines.slice(1)) {
     let m: RegExpMatchArray | null;
     if ((m = /^ {2}(a\d+)\["([^"<>&`]*)"\]$/.exec(line))) graph.nodes.set(m[1]!, decode(m[2]!));
@@ -60,7 +77,7 @@ interface DotEdge {
  * `\"` is a quote, `\\` a backslash pair, nothing else escapes), failing on any
  * line that is not one whole statement.
  */
-function parseDot(text: string): { nodes: Map<string, string>; edges: DotEdge[] } {
+function parseDot(text: string): { label?: string; nodes: Map<string, string>; edges: DotEdge[] } {
   const quoted = String.raw`"((?:\\\\|\\"|[^"\\])*)"`;
   const decode = (s: string) => s.replace(/\\(["\\])/g, '$1');
   const lines = text.trimEnd().split('\n');
@@ -68,14 +85,17 @@ function parseDot(text: string): { nodes: Map<string, string>; edges: DotEdge[] 
   expect(lines.at(-1)).toBe('}');
   const nodes = new Map<string, string>();
   const edges: DotEdge[] = [];
+  let label: string | undefined;
   for (const line of lines.slice(3, -1)) {
     let m: RegExpMatchArray | null;
-    if ((m = new RegExp(`^ {2}${quoted}(?: \\[([^\\]]*)\\])?;$`).exec(line))) nodes.set(decode(m[1]!), m[2] ?? '');
+    if ((m = new RegExp(`^ {2}label=${quoted};$`).exec(line))) label = decode(m[1]!);
+    else if (line === '  labelloc=t;') continue;
+    else if ((m = new RegExp(`^ {2}${quoted}(?: \\[([^\\]]*)\\])?;$`).exec(line))) nodes.set(decode(m[1]!), m[2] ?? '');
     else if ((m = new RegExp(`^ {2}${quoted} -> ${quoted} \\[label=${quoted}((?:, [a-z]+=[a-z0-9]+)*)\\];$`).exec(line))) {
       edges.push({ source: decode(m[1]!), target: decode(m[2]!), attributes: `label=${decode(m[3]!)}${m[4]}` });
     } else throw new Error(`not a statement renderDot writes: ${JSON.stringify(line)}`);
   }
-  return { nodes, edges };
+  return { ...(label !== undefined ? { label } : {}), nodes, edges };
 }
 
 let all: AuditReport;
@@ -152,7 +172,9 @@ describe('renderGraph', () => {
           target: e.target,
           kind: 'handoff',
           handoffs: e.handoffs,
+          transfers: e.transfers,
           p95LatencyMs: e.latencyMs?.p95 ?? null,
+          skewedSamples: e.skewedSamples,
           onCycle: onCycle.has(`${e.source} → ${e.target}`),
         });
       });
@@ -160,6 +182,36 @@ describe('renderGraph', () => {
         expect(d).toMatchObject({ kind: 'dependency', handoffs: 0, p95LatencyMs: null });
       expect(graph.cycles).toEqual(report.cycles);
     }
+  });
+
+  it('labels each edge with its handoffs, in-process transfers, signed p95 and skewed samples', () => {
+    const report = sampleReport();
+    const skewed = {
+      ...report,
+      edges: [{ ...report.edges[0]!, latencyMs: { ...report.edges[0]!.latencyMs!, p95: -4.5 } }, ...report.edges.slice(1)],
+    };
+    const labels = [
+      '4 handoffs (2 in-process) · p95 -4.50 ms · 3 skewed',
+      '1 handoff · p95 5.00 ms',
+      '3 handoffs · p95 62.0 ms',
+      '2 handoffs · p95 12.0 ms',
+      'waits',
+    ];
+    expect(parseMermaid(renderGraph(skewed, 'mermaid')).links.map((l) => l.label)).toEqual(labels);
+    expect(parseDot(renderGraph(skewed, 'dot')).edges.map((e) => e.attributes.split(', ')[0])).toEqual(labels.map((l) => `label=${l}`));
+    const json = JSON.parse(renderGraph(skewed, 'json')) as HandoffGraphJson;
+    expect(json.edges[0]).toMatchObject({ handoffs: 4, transfers: 2, p95LatencyMs: -4.5, skewedSamples: 3 });
+    expect(json.edges.at(-1)).toMatchObject({ kind: 'dependency', transfers: 0, skewedSamples: 0 });
+  });
+
+  it('titles the drawing with the p95 error and millisecond precision, and only when there is something to say', () => {
+    expect(parseMermaid(renderGraph(sampleReport(), 'mermaid')).title).toBe('p95 ±1%');
+    expect(parseDot(renderGraph(sampleReport(), 'dot')).label).toBe('p95 ±1%');
+    const coarse = withWholeMs(sampleReport());
+    expect(parseMermaid(renderGraph(coarse, 'mermaid')).title).toBe('p95 ±1% · latencies only millisecond-precise');
+    expect(parseDot(renderGraph(coarse, 'dot')).label).toBe('p95 ±1% · latencies only millisecond-precise');
+    expect(renderGraph(cleanReport(), 'mermaid').startsWith('flowchart LR\n')).toBe(true);
+    expect(parseDot(renderGraph(cleanReport(), 'dot')).label).toBeUndefined();
   });
 
   it('keeps hostile agent names inside their quotes: one statement per line, decoding back to the name', () => {

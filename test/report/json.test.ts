@@ -1,7 +1,9 @@
 /**
- * The JSON report and its published schema (docs/audit-report.schema.json):
- * real reports validate under Ajv's draft 2020-12 in strict mode, the schema
- * names exactly the fields a report has, and it rejects anything else.
+ * The JSON report and its published schema (docs/audit-report.schema.json,
+ * report version 2): reports validate under Ajv's draft 2020-12 in strict mode,
+ * the schema names exactly the fields a report has, says what changed from
+ * version 1, and rejects anything else. Hand-built reports (./reports.ts)
+ * except where a test says it audits the fixtures.
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -9,10 +11,20 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RULE_IDS } from '../../src/analyze/detectors/index.js';
-import type { AuditReport } from '../../src/model/audit-report.js';
+import { AUDIT_REPORT_VERSION, type AuditReport } from '../../src/model/audit-report.js';
 import { renderJson } from '../../src/report/index.js';
 import { FIXTURE_NAMES } from './load-fixture.js';
-import { allFixturesReport, fixtureReport, hostileReport, partlyInstrumentedReport, uninstrumentedReport, withProblem } from './reports.js';
+import {
+  allFixturesReport,
+  cleanReport,
+  emptyReport,
+  fixtureReport,
+  hostileReport,
+  sampleReport,
+  uninstrumentedReport,
+  withProblem,
+  withWholeMs,
+} from './reports.js';
 
 // ajv-formats is CommonJS with a default export; under NodeNext it arrives as the module object (as in src/schemas/validators.ts).
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as unknown as (
@@ -31,20 +43,29 @@ beforeAll(async () => {
   const ajv = new Ajv2020({ strict: true, allErrors: true });
   addFormats(ajv);
   validate = ajv.compile(schema);
-  all = await allFixturesReport();
+  all = sampleReport();
 });
 
-/** Every report the tests can make, by name. */
-async function everyReport(): Promise<[string, AuditReport][]> {
+/** Every hand-built report, by name. */
+function everyReport(): [string, AuditReport][] {
+  return [
+    ['sample', sampleReport()],
+    ['sample, millisecond times', withWholeMs(sampleReport())],
+    ['clean', cleanReport()],
+    ['uninstrumented', uninstrumentedReport()],
+    ['empty', emptyReport()],
+    ['with an input problem', withProblem(cleanReport())],
+    ['hostile', hostileReport()],
+  ];
+}
+
+/** Every real audit of the fixtures, by name. */
+async function everyAudit(): Promise<[string, AuditReport][]> {
   const reports: [string, AuditReport][] = [];
   for (const name of FIXTURE_NAMES) reports.push([name, await fixtureReport(name)]);
   reports.push(
-    ['all fixtures', all],
+    ['all fixtures', await allFixturesReport()],
     ['all fixtures, truncated', await allFixturesReport({ maxFindings: 2, slowestTasks: 1 })],
-    ['partly instrumented', await partlyInstrumentedReport()],
-    ['uninstrumented', await uninstrumentedReport()],
-    ['with an input problem', withProblem(await fixtureReport('clean'))],
-    ['hostile', hostileReport()],
   );
   return reports;
 }
@@ -63,30 +84,65 @@ function objectOf(node: JsonSchema): JsonSchema {
 }
 
 describe('renderJson', () => {
-  it('prints reports that validate against docs/audit-report.schema.json', async () => {
-    for (const [name, report] of await everyReport()) {
+  it('prints reports that validate against docs/audit-report.schema.json', () => {
+    for (const [name, report] of everyReport()) {
       const value: unknown = JSON.parse(renderJson(report));
       expect(validate(value), `${name}: ${JSON.stringify(validate.errors, null, 2)}`).toBe(true);
     }
   });
 
-  it('prints the report itself: parsing it back gives the same report', async () => {
-    for (const [name, report] of await everyReport()) expect(JSON.parse(renderJson(report)), name).toEqual(report);
+  it('audits of the fixtures validate against docs/audit-report.schema.json', async () => {
+    for (const [name, report] of await everyAudit()) {
+      expect(validate(JSON.parse(renderJson(report))), `${name}: ${JSON.stringify(validate.errors, null, 2)}`).toBe(true);
+    }
   });
 
-  it('is indented, ends in a newline, and prints the same text for the same report', async () => {
+  it('prints the report itself: parsing it back gives the same report, off rules, skew, transfers and every trace included', () => {
+    for (const [name, report] of everyReport()) expect(JSON.parse(renderJson(report)), name).toEqual(report);
+    const parsed = JSON.parse(renderJson(all)) as AuditReport;
+    expect(parsed.rules.find((r) => r.ruleId === 'unlinked-handoff')).toMatchObject({ status: 'off', couldNotRun: false });
+    expect(parsed.rules.map((r) => r.ruleId)).toEqual(RULE_IDS);
+    expect(parsed.edges[0]).toMatchObject({ transfers: 2, skewedSamples: 3, latencyMs: { min: -12, p50: -12, relativeError: 0.01 } });
+    expect(parsed.findings[2]!.evidence.traceIds).toHaveLength(2);
+  });
+
+  it('is indented, ends in a newline, and prints the same text for the same report', () => {
     const text = renderJson(all);
     expect(text).toBe(`${JSON.stringify(all, null, 2)}\n`);
-    expect(renderJson(await allFixturesReport())).toBe(text);
-    expect(text.startsWith('{\n  "reportVersion": "1",')).toBe(true);
+    expect(renderJson(sampleReport())).toBe(text);
+    expect(text.startsWith('{\n  "reportVersion": "2",')).toBe(true);
   });
 });
 
 describe('docs/audit-report.schema.json', () => {
-  it('is a draft 2020-12 schema with an $id and a title', () => {
+  it('is a draft 2020-12 schema of report version 2 with an $id and a title', () => {
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
-    expect(schema.$id).toMatch(/^https:\/\/.+audit-report/);
+    expect(schema.$id).toMatch(/^https:\/\/.+audit-report\.v2\.json$/);
     expect(schema.title).toBe('AuditReport');
+    expect(at('/properties/reportVersion').const).toBe(AUDIT_REPORT_VERSION);
+  });
+
+  it('says in its description what changed from version 1', () => {
+    const description = schema.description as string;
+    expect(description).toContain('reportVersion 2');
+    for (const change of [
+      'batonSpans',
+      'dialects',
+      'horizon',
+      'nowMs',
+      'wholeMsSpans',
+      'splitTraces',
+      'status',
+      'off',
+      'min',
+      'relativeError',
+      'transfers',
+      'skewedSamples',
+      'traceIds',
+      'cycles',
+    ]) {
+      expect(description, change).toMatch(new RegExp(`\`(inputs\\.)?${change}\``));
+    }
   });
 
   it('names exactly the fields real reports have, all required, every object closed', () => {
@@ -95,6 +151,8 @@ describe('docs/audit-report.schema.json', () => {
     const cases: [string, object, string[]][] = [
       ['', all, []],
       ['/properties/inputs', all.inputs, []],
+      ['/properties/inputs/properties/dialects/items', all.inputs.dialects[0]!, []],
+      ['/properties/inputs/properties/horizon', all.inputs.horizon!, []],
       ['/properties/inputs/properties/problems/items', { location: '', message: '' }, []],
       ['/properties/rules/items', all.rules[0]!, []],
       ['/properties/rules/items/properties/notEvaluated/items', { count: 1, reason: '' }, []],
@@ -125,7 +183,24 @@ describe('docs/audit-report.schema.json', () => {
   it.each<[string, (r: AuditReport) => unknown]>([
     ['an unknown top-level field', (r) => ({ ...r, extra: 1 })],
     ['a missing required field', ({ cycles: _cycles, ...rest }) => rest],
-    ['another report version', (r) => ({ ...r, reportVersion: '2' })],
+    ['report version 1', (r) => ({ ...r, reportVersion: '1' })],
+    ['version 1’s batonSpans', (r) => ({ ...r, inputs: { ...r.inputs, batonSpans: 12 } })],
+    ['a rule without its status', (r) => ({ ...r, rules: [(({ status: _s, ...rest }) => rest)(r.rules[0]!)] })],
+    ['an unknown rule status', (r) => ({ ...r, rules: [{ ...r.rules[0]!, status: 'skipped' }] })],
+    [
+      'a rule whose status and couldNotRun disagree',
+      (r) => ({ ...r, rules: [{ ...r.rules[0]!, status: 'could-not-run', couldNotRun: false }] }),
+    ],
+    ['an off rule marked could-not-run', (r) => ({ ...r, rules: [{ ...r.rules.at(-1)!, couldNotRun: true }] })],
+    ['an edge without skewedSamples', (r) => ({ ...r, edges: [(({ skewedSamples: _s, ...rest }) => rest)(r.edges[0]!)] })],
+    [
+      'evidence without traceIds',
+      (r) => ({ ...r, findings: [{ ...r.findings[0]!, evidence: { ...r.findings[0]!.evidence, traceIds: undefined } }] }),
+    ],
+    [
+      'a latency summary without its relative error',
+      (r) => ({ ...r, edges: [{ ...r.edges[0]!, latencyMs: { count: 1, min: 1, p50: 1, p95: 1, p99: 1, max: 1 } }] }),
+    ],
     ['an unknown severity', (r) => ({ ...r, findings: [{ ...r.findings[0]!, severity: 'fatal' }] })],
     ['an unknown rule id', (r) => ({ ...r, rules: [{ ...r.rules[0]!, ruleId: 'made-up' }] })],
     ['an unknown field in a finding', (r) => ({ ...r, findings: [{ ...r.findings[0]!, extra: true }] })],
@@ -137,11 +212,11 @@ describe('docs/audit-report.schema.json', () => {
     ['a fractional count', (r) => ({ ...r, edges: [{ ...r.edges[0]!, handoffs: 1.5 }] })],
     [
       'a latency summary with no samples',
-      (r) => ({ ...r, edges: [{ ...r.edges[0]!, latencyMs: { count: 0, p50: 0, p95: 0, p99: 0, max: 0 } }] }),
+      (r) => ({ ...r, edges: [{ ...r.edges[0]!, latencyMs: { count: 0, min: 0, p50: 0, p95: 0, p99: 0, max: 0, relativeError: 0 } }] }),
     ],
     [
       'a coordination share above 1',
-      (r) => ({ ...r, tasks: { ...r.tasks, coordinationShare: { count: 1, p50: 2, p95: 2, p99: 2, max: 2 } } }),
+      (r) => ({ ...r, tasks: { ...r.tasks, coordinationShare: { count: 1, min: 2, p50: 2, p95: 2, p99: 2, max: 2, relativeError: 0 } } }),
     ],
     [
       'an unknown critical-path kind',

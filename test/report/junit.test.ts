@@ -1,21 +1,26 @@
 /**
  * JUnit XML as CI reads it: well-formed (fast-xml-parser's validator), a suite
- * per rule, a failing case per finding, a passing case for a rule that checked
- * data and found nothing, a skipped case for a rule that could not run, input
- * problems as errors; every count attribute equal to the cases it counts and
- * to the report's numbers; hostile text escaped or replaced, never breaking the XML.
+ * per rule with its description, severity and status as properties, a failing
+ * case per finding, a passing case for a rule that checked data and found
+ * nothing, a skipped case for a rule that could not run or is off, input
+ * problems as errors; every count attribute equal to the cases it counts and to
+ * the report's numbers; hostile text escaped or replaced, never breaking the XML.
+ * Hand-built reports (./reports.ts) except where a test says it audits a fixture.
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AuditReport } from '../../src/model/audit-report.js';
 import { escapeXml, renderJunit } from '../../src/report/index.js';
 import { FIXTURE_NAMES } from './load-fixture.js';
 import {
-  allFixturesReport,
+  cleanReport,
   fixtureReport,
   HOSTILE,
   hostileReport,
-  partlyInstrumentedReport,
+  RULES,
+  sampleReport,
+  TRACE_1,
+  TRACE_2,
   uninstrumentedReport,
   withProblem,
 } from './reports.js';
@@ -33,8 +38,13 @@ interface TestCase {
   skipped?: { message: string } | '';
   error?: { '#text'?: string; message: string; type: string };
 }
+interface Property {
+  name: string;
+  value: string;
+}
 interface TestSuite {
   name: string;
+  properties?: { property: Property[] };
   tests: string;
   failures: string;
   errors: string;
@@ -62,7 +72,7 @@ function parse(xml: string): TestSuites {
     trimValues: false,
     processEntities: true,
     htmlEntities: true,
-    isArray: (name) => name === 'testsuite' || name === 'testcase',
+    isArray: (name) => name === 'testsuite' || name === 'testcase' || name === 'property',
   });
   return (parser.parse(xml) as { testsuites: TestSuites }).testsuites;
 }
@@ -93,50 +103,72 @@ function expectConsistentCounts(root: TestSuites): void {
   }).toEqual(sum);
 }
 
-let all: AuditReport;
-beforeAll(async () => {
-  all = await allFixturesReport();
-});
+/** A suite's properties as a plain object. */
+function propertiesOf(suite: TestSuite): Record<string, string> {
+  return Object.fromEntries((suite.properties?.property ?? []).map((p) => [p.name, p.value]));
+}
+
+const ONE_PLURAL = /\b1 (findings|rules|spans|traces|handoffs|receives|chains|writes|tasks|errors|warnings|inputs|state reads)\b/;
 
 describe('renderJunit', () => {
-  it.each(FIXTURE_NAMES)('%s: well-formed, one suite per rule in report order, counts that add up and match the report', async (name) => {
-    const report = await fixtureReport(name);
-    const root = parse(renderJunit(report));
-    expect(root.testsuite.map((s) => s.name)).toEqual(report.rules.map((r) => r.ruleId));
-    expectConsistentCounts(root);
-    expect(Number(root.failures)).toBe(report.findings.length);
-    expect(Number(root.skipped)).toBe(report.rules.filter((r) => r.couldNotRun).length);
-    expect(Number(root.errors)).toBe(0);
-    for (const rule of report.rules) {
-      const suite = root.testsuite.find((s) => s.name === rule.ruleId)!;
-      expect(Number(suite.failures), rule.ruleId).toBe(rule.findings);
+  it.each(FIXTURE_NAMES)(
+    'audit of fixtures/%s.json: well-formed, one suite per rule in report order, counts that add up and match the report',
+    async (name) => {
+      const report = await fixtureReport(name);
+      const root = parse(renderJunit(report));
+      expect(root.testsuite.map((s) => s.name)).toEqual(report.rules.map((r) => r.ruleId));
+      expectConsistentCounts(root);
+      expect(Number(root.failures)).toBe(report.findings.length);
+      expect(Number(root.skipped)).toBe(report.rules.filter((r) => r.status !== 'ran').length);
+      expect(Number(root.errors)).toBe(0);
+    },
+  );
+
+  it('is well-formed with one suite per rule in report order, every count adding up and matching the report', () => {
+    for (const report of [sampleReport(), cleanReport(), uninstrumentedReport()]) {
+      const root = parse(renderJunit(report));
+      expect(root.testsuite.map((s) => s.name)).toEqual(report.rules.map((r) => r.ruleId));
+      expectConsistentCounts(root);
+      expect(Number(root.failures)).toBe(report.findings.length);
+      expect(Number(root.skipped)).toBe(report.rules.filter((r) => r.status !== 'ran').length);
+      expect(Number(root.errors)).toBe(0);
+      for (const rule of report.rules)
+        expect(Number(root.testsuite.find((s) => s.name === rule.ruleId)!.failures), rule.ruleId).toBe(rule.findings);
     }
   });
 
-  it('gives each finding a failing case: classname the rule id, name the message, the evidence and fix in the text', async () => {
-    for (const report of [all, await fixtureReport('cycle'), await fixtureReport('ack-timeout'), await fixtureReport('schema-drift')]) {
-      const cases = parse(renderJunit(report))
-        .testsuite.flatMap((s) => s.testcase)
-        .filter(isFailing);
-      expect(cases).toHaveLength(report.findings.length);
-      for (const f of report.findings) {
-        const match = cases.find((c) => c.classname === f.ruleId && c.name === f.message);
-        expect(match, f.message).toBeDefined();
-        const failure = match!.failure as Failure;
-        expect(failure.message).toBe(f.message);
-        expect(failure.type).toBe(f.severity);
-        const text = failure['#text']!;
-        expect(text).toContain(`trace: ${f.evidence.traceId}`);
-        expect(text).toContain(`spans: ${f.evidence.spanIds.join(', ')}`);
-        expect(text).toContain(`agents: ${f.agents.join(', ')}`);
-        expect(text).toContain(`fix: ${f.hint}`);
-      }
-    }
+  it('gives every suite its rule’s description, severity and status as properties', () => {
+    const root = parse(renderJunit(sampleReport()));
+    const status = Object.fromEntries(sampleReport().rules.map((r) => [r.ruleId, r.status]));
+    expect(root.testsuite.map(propertiesOf)).toEqual(
+      RULES.map((r) => ({ description: r.description, severity: r.severity, status: status[r.ruleId] })),
+    );
   });
 
-  it('gives a rule that checked data and found nothing one passing case', async () => {
-    const clean = await fixtureReport('clean');
-    const root = parse(renderJunit(clean));
+  it('gives each finding a failing case: classname the rule id, name the message, the evidence and fix in the text', () => {
+    const report = sampleReport();
+    const cases = parse(renderJunit(report))
+      .testsuite.flatMap((s) => s.testcase)
+      .filter(isFailing);
+    expect(cases).toHaveLength(report.findings.length);
+    for (const f of report.findings) {
+      const match = cases.find((c) => c.classname === f.ruleId && c.name === f.message);
+      expect(match, f.message).toBeDefined();
+      const failure = match!.failure as Failure;
+      expect(failure.message).toBe(f.message);
+      expect(failure.type).toBe(f.severity);
+      const text = failure['#text']!;
+      expect(text).toContain(`spans: ${f.evidence.spanIds.join(', ')}`);
+      expect(text).toContain(`agents: ${f.agents.join(', ')}`);
+      expect(text).toContain(`fix: ${f.hint}`);
+    }
+    const text = (i: number) => (cases.find((c) => c.name === report.findings[i]!.message)!.failure as Failure)['#text']!;
+    expect(text(2)).toContain(`traces: ${TRACE_1}, ${TRACE_2}`);
+    expect(text(0)).toContain(`trace: ${TRACE_1}\n`);
+  });
+
+  it('gives a rule that checked data and found nothing one passing case', () => {
+    const root = parse(renderJunit(cleanReport()));
     expect(Number(root.failures) + Number(root.skipped)).toBe(0);
     for (const suite of root.testsuite) {
       expect(suite.testcase).toHaveLength(1);
@@ -145,24 +177,21 @@ describe('renderJunit', () => {
     }
   });
 
-  it('marks a rule that could not run as skipped, with its reason, never as passing', async () => {
-    const partly = await partlyInstrumentedReport();
-    const root = parse(renderJunit(partly));
-    expectConsistentCounts(root);
-    for (const rule of partly.rules) {
-      const suite = root.testsuite.find((s) => s.name === rule.ruleId)!;
-      if (!rule.couldNotRun) {
-        expect(Number(suite.skipped)).toBe(0);
-        continue;
-      }
-      expect(suite.testcase).toHaveLength(1);
-      const only = suite.testcase[0]!;
-      expect(only.name).toBe('could not run');
-      const skipped = only.skipped as { message: string };
-      expect(skipped.message).toMatch(/^could not run: /);
-      for (const n of rule.notEvaluated) expect(skipped.message).toContain(`${n.count} ${n.reason}`);
+  it('marks a rule that could not run as skipped, with its reason, never as passing', () => {
+    const root = parse(renderJunit(sampleReport()));
+    const suite = (id: string) => root.testsuite.find((s) => s.name === id)!;
+    for (const [id, reason] of [
+      ['schema-drift', 'could not run: 1 receive without both sender and receiver schema versions'],
+      ['context-blowup', 'could not run: 3 chains with handoffs lacking baton.context.token_count and baton.context.size_bytes'],
+    ] as const) {
+      expect(suite(id).testcase).toHaveLength(1);
+      expect(suite(id).testcase[0]!.name).toBe('could not run');
+      expect((suite(id).testcase[0]!.skipped as { message: string }).message).toBe(reason);
     }
-    const none = parse(renderJunit(await uninstrumentedReport()));
+    expect(suite('ack-timeout')['system-out']).toBe(
+      'checked: 4\nfindings: 1\nnot checked: 1 handoff without baton.timeout_budget_ms\nnot checked: 2 handoffs not acknowledged yet, still within budget when the data ends',
+    );
+    const none = parse(renderJunit(uninstrumentedReport()));
     expect(Number(none.skipped)).toBe(9);
     expect(Number(none.tests)).toBe(9);
     expect(none.testsuite.every((s) => (s.testcase[0]!.skipped as { message: string }).message === 'could not run: nothing to check')).toBe(
@@ -170,30 +199,43 @@ describe('renderJunit', () => {
     );
   });
 
-  it('fails one more case, saying how many, for a rule whose findings the report left out past its limit', async () => {
-    const truncated = await allFixturesReport({ maxFindings: 3 });
-    expect(truncated.findingsTruncated).toBeGreaterThan(0);
-    const root = parse(renderJunit(truncated));
-    expectConsistentCounts(root);
-    let notListedTotal = 0;
-    for (const rule of truncated.rules) {
-      const suite = root.testsuite.find((s) => s.name === rule.ruleId)!;
-      const listed = truncated.findings.filter((f) => f.ruleId === rule.ruleId).length;
-      const notListed = rule.findings - listed;
-      notListedTotal += notListed;
-      expect(Number(suite.failures), rule.ruleId).toBe(listed + (notListed > 0 ? 1 : 0));
-      const extra = suite.testcase.find((c) => c.name === 'findings past the report limit');
-      if (notListed === 0) expect(extra).toBeUndefined();
-      else
-        expect((extra!.failure as Failure).message).toBe(
-          `${notListed} more finding${notListed === 1 ? '' : 's'} past the report's limit, not listed`,
-        );
-    }
-    expect(notListedTotal).toBe(truncated.findingsTruncated);
+  it('marks a rule switched off as a skipped case saying so, never leaving it out', () => {
+    const root = parse(renderJunit(sampleReport()));
+    const off = root.testsuite.find((s) => s.name === 'unlinked-handoff')!;
+    expect(off).toMatchObject({ tests: '1', failures: '0', skipped: '1' });
+    expect(off.testcase).toHaveLength(1);
+    expect(off.testcase[0]).toMatchObject({ classname: 'unlinked-handoff', name: 'off' });
+    expect((off.testcase[0]!.skipped as { message: string }).message).toBe('off: switched off by configuration or --rule');
+    expect(propertiesOf(off).status).toBe('off');
+    expect(off['system-out']).toBe('off: switched off by configuration or --rule');
+    expect(Number(root.skipped)).toBe(3);
   });
 
-  it('reports unreadable inputs as errors of an input suite', async () => {
-    const root = parse(renderJunit(withProblem(await fixtureReport('stale-read'))));
+  it('puts a count of one before a singular noun everywhere', () => {
+    for (const report of [sampleReport(), uninstrumentedReport(), withProblem(cleanReport())])
+      expect(renderJunit(report)).not.toMatch(ONE_PLURAL);
+  });
+
+  it('fails one more case, saying how many, for a rule whose findings the report left out past its limit', () => {
+    const report = sampleReport();
+    // Both dependency-cycle findings and the stale read left out.
+    const truncated = { ...report, findings: report.findings.slice(3), findingsTruncated: 3 };
+    const root = parse(renderJunit(truncated));
+    expectConsistentCounts(root);
+    const cycle = root.testsuite.find((s) => s.name === 'dependency-cycle')!;
+    expect(Number(cycle.failures)).toBe(1);
+    expect(cycle.testcase.map((c) => [c.name, (c.failure as Failure).message])).toEqual([
+      ['findings past the report limit', "2 more findings past the report's limit, not listed"],
+    ]);
+    const stale = root.testsuite.find((s) => s.name === 'stale-epoch-read')!;
+    expect((stale.testcase[0]!.failure as Failure).message).toBe("1 more finding past the report's limit, not listed");
+    expect(root.testsuite.find((s) => s.name === 'ack-timeout')!.testcase.some((c) => c.name === 'findings past the report limit')).toBe(
+      false,
+    );
+  });
+
+  it('reports unreadable inputs as errors of an input suite', () => {
+    const root = parse(renderJunit(withProblem(sampleReport())));
     expectConsistentCounts(root);
     expect(root.errors).toBe('1');
     const input = root.testsuite.at(-1)!;
@@ -224,6 +266,8 @@ describe('renderJunit', () => {
     expect((cycle.testcase[0]!.failure as Failure).message).toBe(first);
     expect((cycle.testcase[0]!.failure as Failure)['#text']).toContain(`agents: ${readable}, writer "two" <b>`);
     expect(root.testsuite.find((s) => s.name === 'input')!.testcase[0]!.name).toBe(`runs/${readable}.jsonl:3:7`);
+    const ack = root.testsuite.find((s) => s.name === 'ack-timeout')!;
+    expect((ack.testcase[0]!.skipped as { message: string }).message).toBe(`could not run: 5 handoffs without a budget ${readable}`);
   });
 });
 

@@ -1,13 +1,27 @@
 /**
- * Markdown for pull-request comments and job summaries: the headline counts,
- * a findings table, the rules table with could-not-run notes, the edge latency
- * table; every table row one line with as many cells as its header, whatever
- * the trace text holds.
+ * Markdown for pull-request comments and job summaries: the headline counts and
+ * vocabularies; what limits the report (rules that could not run and why, rules
+ * off, millisecond times) before the findings; a findings table; the rules
+ * table with each rule's description and severity (off rules as off); the
+ * signed edge latency table with skew and transfers; every table row one line
+ * with as many cells as its header, whatever the trace text holds.
+ * Hand-built reports (./reports.ts) except where a test says it audits a fixture.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
-import type { AuditReport } from '../../src/model/audit-report.js';
+import { describe, expect, it } from 'vitest';
 import { escapeCell, renderMarkdown } from '../../src/report/index.js';
-import { allFixturesReport, fixtureReport, hostileReport, partlyInstrumentedReport, uninstrumentedReport, withProblem } from './reports.js';
+import {
+  cleanReport,
+  emptyReport,
+  fixtureReport,
+  hostileReport,
+  RULES,
+  sampleReport,
+  TRACE_1,
+  TRACE_2,
+  uninstrumentedReport,
+  withProblem,
+  withWholeMs,
+} from './reports.js';
 
 /** The cells of a GFM table row: split at pipes that are not backslash-escaped. */
 function cells(row: string): string[] {
@@ -39,27 +53,18 @@ function table(md: string, firstHeader: string): { header: string[]; rows: strin
   return t!;
 }
 
-let all: AuditReport;
-beforeAll(async () => {
-  all = await allFixturesReport();
-});
+/** The Markdown above the Findings heading. */
+const top = (md: string) => md.split('\n### Findings\n')[0]!;
+
+const ONE_PLURAL = /\b1 (findings|rules|spans|traces|handoffs|receives|chains|writes|tasks|errors|warnings|inputs|state reads)\b/;
 
 describe('renderMarkdown', () => {
-  it('starts with a headline giving the counts', async () => {
-    expect(renderMarkdown(all)).toMatch(
-      /^## 🔴 Baton audit: 7 errors, 4 warnings\n\n380 spans in 12 traces · 380 Baton spans · 9 rules run\.\n/,
-    );
-    expect(renderMarkdown(await fixtureReport('clean'))).toMatch(/^## 🟢 Baton audit: 0 errors, 0 warnings\n/);
-    expect(renderMarkdown(await fixtureReport('ack-timeout'))).toMatch(/^## 🟡 Baton audit: 0 errors, 1 warning\n/);
-  });
-
   it.each(['cycle', 'ack-timeout', 'schema-drift', 'context-loss'] as const)(
-    '%s: a findings table row per finding with severity, rule, message, agents, trace and spans',
+    'audit of fixtures/%s.json: a findings table row per finding with severity, rule, message, agents, trace and spans',
     async (name) => {
       const report = await fixtureReport(name);
       const md = renderMarkdown(report);
       const findings = table(md, 'severity');
-      expect(findings.header).toEqual(['severity', 'rule', 'finding', 'agents', 'evidence']);
       expect(findings.rows).toHaveLength(report.findings.length);
       report.findings.forEach((f, i) => {
         const [severity, rule, finding, agents, evidence] = findings.rows[i]!;
@@ -68,70 +73,176 @@ describe('renderMarkdown', () => {
         expect(finding).toContain(escapeCell(f.message));
         expect(finding).toContain(`**fix:** ${escapeCell(f.hint)}`);
         expect(agents).toBe(f.agents.map(escapeCell).join(', '));
-        expect(evidence).toContain(`trace \`${f.evidence.traceId}\``);
+        expect(evidence).toContain(`\`${f.evidence.traceId}\``);
         for (const id of f.evidence.spanIds) expect(evidence).toContain(`\`${id}\``);
       });
     },
   );
 
-  it('has a rules table with every rule’s findings, checked and result', () => {
-    const rules = table(renderMarkdown(all), 'rule');
-    expect(rules.header).toEqual(['rule', 'findings', 'checked', 'result']);
-    expect(rules.rows.map((r) => r.slice(0, 3))).toEqual(all.rules.map((r) => [`\`${r.ruleId}\``, String(r.findings), String(r.checked)]));
-    for (const row of rules.rows) expect(row[3]).toMatch(/^❌ \d+ findings?$/);
-  });
-
-  it('flags each rule that could not run, with its reason, in the headline and the rules table', async () => {
-    const partly = await partlyInstrumentedReport();
-    const md = renderMarkdown(partly);
-    const couldNot = partly.rules.filter((r) => r.couldNotRun);
-    expect(md).toContain(`**${couldNot.length} of ${partly.rules.length} rules could not run on this data** (see Rules)`);
-    expect(md).toMatch(/^## ⚪ /);
-    const rows = table(md, 'rule').rows;
-    partly.rules.forEach((rule, i) => {
-      if (rule.couldNotRun) {
-        expect(rows[i]![3]).toMatch(/^⚠️ \*\*could not run\*\*: /);
-        for (const n of rule.notEvaluated) expect(rows[i]![3]).toContain(escapeCell(`${n.count} ${n.reason}`));
-      } else expect(rows[i]![3]).toBe('✅ pass');
-    });
-    expect(md).toContain('None, but the rules that could not run say nothing about this data.');
-    const none = renderMarkdown(await uninstrumentedReport());
-    expect(none).toContain('**9 of 9 rules could not run on this data**');
-    expect(none).toContain("No span follows Baton's conventions");
-    expect(none).not.toContain('✅');
-  });
-
-  it('has an edge latency table with a row per edge', () => {
-    const edges = table(renderMarkdown(all), 'edge');
-    expect(edges.header).toEqual(['edge', 'handoffs', 'p50', 'p95', 'p99', 'max', 'ack p95', 'validation p95', 'failed', 'retried']);
-    expect(edges.rows.map((r) => [r[0], r[1], r[8], r[9]])).toEqual(
-      all.edges.map((e) => [`${e.source} → ${e.target}`, String(e.handoffs), String(e.failures), String(e.retries)]),
+  it('starts with a headline giving the counts, the spans and the vocabularies that read them', () => {
+    expect(renderMarkdown(sampleReport())).toMatch(
+      /^## 🔴 Baton audit: 2 errors, 3 warnings\n\n12 spans in 2 traces · read as baton \(10\), otel-genai \(2\) · 8 rules run \(1 off\)\.\n/,
     );
-    expect(edges.rows.find((r) => r[0] === 'writer → reviewer')!.slice(2, 7)).toEqual(['0', '62.0', '62.0', '62.0', '84.0']);
+    expect(renderMarkdown(cleanReport())).toMatch(
+      /^## 🟢 Baton audit: 0 errors, 0 warnings\n\n12 spans in 1 trace · read as baton \(12\) · 9 rules run\.\n/,
+    );
+    expect(renderMarkdown(sampleReport())).not.toMatch(/Baton spans?\b/);
+  });
+
+  it('has a findings table row per finding, naming every trace of its evidence', () => {
+    const report = sampleReport();
+    const findings = table(renderMarkdown(report), 'severity');
+    expect(findings.header).toEqual(['severity', 'rule', 'finding', 'agents', 'evidence']);
+    expect(findings.rows).toHaveLength(report.findings.length);
+    report.findings.forEach((f, i) => {
+      const [severity, rule, finding, agents] = findings.rows[i]!;
+      expect(severity).toContain(f.severity);
+      expect(rule).toBe(`\`${f.ruleId}\``);
+      expect(finding).toBe(`${escapeCell(f.message)}<br>**fix:** ${escapeCell(f.hint)}`);
+      expect(agents).toBe(f.agents.map(escapeCell).join(', '));
+    });
+    expect(findings.rows[2]![4]).toMatch(new RegExp(`^traces \`${TRACE_1}\`, \`${TRACE_2}\`<br>spans `));
+    expect(findings.rows[0]![4]).toMatch(new RegExp(`^trace \`${TRACE_1}\`<br>span \``));
+    expect(findings.rows[1]![4]).toContain('<br>task `task-7`');
+  });
+
+  it('has a rules table with every rule’s description, severity, findings, checked and result', () => {
+    const report = sampleReport();
+    const rules = table(renderMarkdown(report), 'rule');
+    expect(rules.header).toEqual(['rule', 'finds', 'severity', 'findings', 'checked', 'result']);
+    expect(rules.rows.map((r) => r.slice(0, 3))).toEqual(RULES.map((r) => [`\`${r.ruleId}\``, escapeCell(r.description), r.severity]));
+    const result = (id: string) => rules.rows.find((r) => r[0] === `\`${id}\``)!;
+    expect(result('dependency-cycle').slice(3)).toEqual(['2', '3', '❌ 2 findings']);
+    expect(result('stale-epoch-read')[5]).toBe(
+      `❌ 1 finding; not checked: ${escapeCell('1 state read without baton.state.version_read or baton.epoch')}`,
+    );
+    expect(result('partial-handoff').slice(3)).toEqual(['0', '9', '✅ pass']);
+  });
+
+  it('lists a rule switched off as off, never leaving it out', () => {
+    const md = renderMarkdown(sampleReport());
+    expect(
+      table(md, 'rule')
+        .rows.find((r) => r[0] === '`unlinked-handoff`')!
+        .slice(2),
+    ).toEqual(['warning', '—', '—', 'off']);
+    expect(top(md)).toContain('1 rule off (switched off by configuration or --rule): `unlinked-handoff`.');
+    const allOff = { ...cleanReport(), rules: cleanReport().rules.map((r) => ({ ...r, status: 'off' as const, checked: 0 })) };
+    const none = renderMarkdown(allOff);
+    expect(none).toMatch(/^## ⚪ /);
+    expect(none).toContain('0 rules run (9 off)');
+    expect(none).toContain('No rule ran: every rule was turned off or left out.');
+    expect(none).toContain('None: no rule was on.');
+    expect(table(none, 'rule').rows.every((r) => r[5] === 'off')).toBe(true);
+  });
+
+  it('says which rules could not run and why before the findings, and marks them in the rules table', () => {
+    const md = renderMarkdown(sampleReport());
+    expect(md).toMatch(/^## 🔴 /);
+    expect(top(md)).toContain(
+      '> [!WARNING]\n> **2 of 8 rules could not run on this data**; their silence says nothing:\n>\n' +
+        `> - \`schema-drift\`: 1 receive without both sender and receiver schema versions\n` +
+        `> - \`context-blowup\`: ${escapeCell('3 chains with handoffs lacking baton.context.token_count and baton.context.size_bytes')}`,
+    );
+    const rows = table(md, 'rule').rows;
+    for (const id of ['schema-drift', 'context-blowup'])
+      expect(rows.find((r) => r[0] === `\`${id}\``)![5]).toBe('⚠️ **could not run** (see above)');
+
+    const none = renderMarkdown(uninstrumentedReport());
+    expect(none).toMatch(/^## ⚪ /);
+    expect(top(none)).toContain('**9 of 9 rules could not run on this data**');
+    expect(top(none)).toContain(`> - ${RULES.map((r) => `\`${r.ruleId}\``).join(', ')}: nothing to check`);
+    expect(top(none)).toContain('> [!WARNING]\n> No span in any known vocabulary (baton, otel-genai …): the rules had nothing to check.');
+    expect(none).not.toContain("Baton's conventions");
+    expect(none).not.toContain('✅');
+    expect(none).toContain('None, but the rules that could not run say nothing about this data.');
+    expect(renderMarkdown(emptyReport())).toContain('> [!WARNING]\n> No spans were read: nothing was checked.');
+  });
+
+  it('puts a count of one before a singular noun everywhere', () => {
+    for (const report of [sampleReport(), uninstrumentedReport(), withProblem(cleanReport()), hostileReport()]) {
+      expect(renderMarkdown(report)).not.toMatch(ONE_PLURAL);
+    }
+  });
+
+  it('has an edge latency table: handoffs with transfers, signed percentiles, and a skew column when an edge has skewed samples', () => {
+    const md = renderMarkdown(sampleReport());
+    const edges = table(md, 'edge');
+    expect(edges.header).toEqual([
+      'edge',
+      'handoffs',
+      'min',
+      'p50',
+      'p95',
+      'p99',
+      'max',
+      'ack p95',
+      'validation p95',
+      'failed',
+      'retried',
+      'clock skew',
+    ]);
+    expect(edges.rows[0]).toEqual([
+      'triage → research',
+      '4 (2 in-process)',
+      '-12.0',
+      '-12.0',
+      '30.5',
+      '30.5',
+      '31.0',
+      '40.0',
+      '0.40',
+      '0',
+      '0',
+      '⚠️ 3 skewed',
+    ]);
+    expect(edges.rows[2]).toEqual(['writer → reviewer', '3', '20.0', '24.0', '62.0', '62.0', '62.0', '84.0', '—', '1', '1', '']);
+    expect(md).toContain("Skewed: negative samples, the receiver's clock behind the sender's; kept with their sign.");
+    expect(md).toContain('In-process: handed over inside one span.');
+    const clean = renderMarkdown(cleanReport());
+    expect(table(clean, 'edge').header).not.toContain('clock skew');
+    expect(clean).not.toMatch(/skew|in-process/i);
+  });
+
+  it('states the percentiles’ relative error once, and not when they are exact', () => {
+    const md = renderMarkdown(sampleReport());
+    expect(md.match(/±1%/g)).toHaveLength(1);
+    expect(md).toContain('Percentiles are approximate: ±1%.');
+    expect(renderMarkdown(cleanReport())).not.toContain('±');
+    expect(renderMarkdown({ ...sampleReport(), edges: [] })).toContain(
+      '2 tasks; share of wall time spent coordinating: p50 25%, p95 40%, max 40% (percentiles ±1%).',
+    );
+  });
+
+  it('says latencies are only millisecond-precise, before the findings, when most spans have whole-millisecond times', () => {
+    expect(renderMarkdown(sampleReport())).not.toContain('millisecond-precise');
+    expect(top(renderMarkdown(withWholeMs(sampleReport(), 1)))).toContain(
+      '> [!NOTE]\n> Latencies are only millisecond-precise: 92% of spans have whole-millisecond start and end times.',
+    );
   });
 
   it('gives the coordination share and the slowest task’s critical path', () => {
-    const md = renderMarkdown(all);
-    expect(md).toMatch(/^11 tasks; share of wall time spent coordinating: p50 \d+%, p95 \d+%, max \d+%\.$/m);
-    expect(md).toMatch(/^Critical path \(handoffs in bold\): triage [\d.]+ ms › \*\*triage → research [\d.]+ ms\*\*/m);
+    const md = renderMarkdown(sampleReport());
+    expect(md).toMatch(/^2 tasks; share of wall time spent coordinating: p50 25%, p95 40%, max 40%\.$/m);
+    expect(md).toContain('Critical path (handoffs in bold): triage 100 ms › **triage → research 30.0 ms** › research 200 ms');
   });
 
-  it('lists the cycles of the graph', async () => {
-    const cycle = await fixtureReport('cycle');
-    expect(renderMarkdown(cycle)).toContain(`**Cycles:** ${cycle.cycles[0]!.join(' → ')}`);
+  it('lists the cycles of the graph', () => {
+    expect(renderMarkdown(sampleReport())).toContain('**Cycles:** writer → reviewer → writer');
   });
 
-  it('stops the findings table at maxFindings and says how many it left out', async () => {
-    const md = renderMarkdown(all, { maxFindings: 4 });
+  it('stops the findings table at maxFindings and says how many it left out', () => {
+    const report = sampleReport();
+    const md = renderMarkdown(report, { maxFindings: 4 });
     expect(table(md, 'severity').rows).toHaveLength(4);
-    expect(md).toContain(`…and ${all.findings.length - 4} more findings not listed here`);
-    const truncated = await allFixturesReport({ maxFindings: 3 });
-    expect(renderMarkdown(truncated)).toContain(`…and ${truncated.findingsTruncated} more findings not listed here`);
-    expect(renderMarkdown(all, { maxFindings: 0 })).not.toContain('| severity |');
+    expect(md).toContain('…and 1 more finding not listed here');
+    const truncated = { ...report, findings: report.findings.slice(0, 3), findingsTruncated: 2 };
+    expect(renderMarkdown(truncated)).toContain('…and 2 more findings not listed here');
+    expect(tables(renderMarkdown(report, { maxFindings: 0 })).map((t) => t.header[0])).toEqual(['rule', 'edge']);
   });
 
-  it('lists inputs that could not be read', async () => {
-    expect(renderMarkdown(withProblem(await fixtureReport('clean')))).toContain(
+  it('lists inputs that could not be read', () => {
+    expect(renderMarkdown(withProblem(cleanReport()))).toContain(
       '**1 input could not be read and was skipped:**\n\n- `missing.json`: no such file or directory',
     );
   });
@@ -149,6 +260,8 @@ describe('renderMarkdown', () => {
     expect(prose).not.toMatch(/(?<!\\)<(?!br>)/);
     expect(prose).not.toMatch(/@team/);
     expect(md).toContain('@\u2060team');
+    // The reason a rule could not run, at the top, is escaped too.
+    expect(top(md)).toContain('> - `ack-timeout`: 5 handoffs without a budget a"b\'c\\<d\\>\\&e\\|f g');
   });
 });
 
