@@ -321,9 +321,10 @@ export class Auditor {
       });
     }
     const dialects: DialectSummary[] = [];
+    // Every dialect tried, those that read nothing too: "no span in any known vocabulary" can name them.
     for (const dialect of this.#dialects) {
-      const usage = this.#dialectUsage.get(dialect.id);
-      if (usage) dialects.push({ id: dialect.id, ...usage });
+      const usage = this.#dialectUsage.get(dialect.id) ?? { spans: 0, interpreted: 0, traceGroups: 0 };
+      dialects.push({ id: dialect.id, spans: usage.spans, interpreted: usage.interpreted, traceGroups: usage.traceGroups });
     }
     const cycles = [...this.#cycles.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, path]) => [...path]);
     const hasData = this.#spans > 0;
@@ -385,9 +386,9 @@ export class Auditor {
       for (const g of ready) open -= g.spans;
       while (rest.length > 0 && open > cap / 2) {
         const g = rest.shift()!;
+        // Cut early: if more of these traces arrives, it is analyzed as a piece of its own and counted split.
         ready.push(g);
         open -= g.spans;
-        for (const t of g.traces) this.#split.add(t);
       }
     }
     // Sorted so results do not depend on the order groups were found in.

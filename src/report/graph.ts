@@ -81,7 +81,8 @@ function buildGraph(report: AuditReport): HandoffGraphJson {
         transfers: 0,
         p95LatencyMs: null,
         skewedSamples: 0,
-        onCycle: onCycle(d.source, d.target),
+        // Dependency edges are drawn dependency → dependent; a deadlock's cycle runs waiter → awaited.
+        onCycle: onCycle(d.target, d.source),
       })),
     ],
     cycles: report.cycles,

@@ -23,9 +23,16 @@ import {
 } from './reports.js';
 
 /** Every source → target pair that lies on one of the report's cycles. */
+/**
+ * The drawn edges on a cycle. Handoff edges run the cycle's way; dependency edges are drawn
+ * dependency → dependent while a deadlock's cycle runs waiter → awaited, so they match reversed.
+ */
 function cycleEdges(report: AuditReport): Set<string> {
+  const steps = new Set<string>();
+  for (const c of report.cycles) for (let i = 0; i + 1 < c.length; i++) steps.add(`${c[i]} → ${c[i + 1]}`);
   const keys = new Set<string>();
-  for (const c of report.cycles) for (let i = 0; i + 1 < c.length; i++) keys.add(`${c[i]} → ${c[i + 1]}`);
+  for (const e of report.edges) if (steps.has(`${e.source} → ${e.target}`)) keys.add(`${e.source} → ${e.target}`);
+  for (const d of report.dependencies) if (steps.has(`${d.target} → ${d.source}`)) keys.add(`${d.source} → ${d.target}`);
   return keys;
 }
 

@@ -164,7 +164,7 @@ describe('docs/audit-report.schema.json', () => {
       ['/properties/severityCounts', all.severityCounts, []],
       ['/$defs/latency', all.edges[0]!.latencyMs!, []],
       ['/$defs/shareSummary', all.tasks.coordinationShare!, []],
-      ['/$defs/finding', finding, ['taskId']],
+      ['/$defs/finding', { ...finding, path: ['a', 'b', 'a'] }, ['taskId', 'path']],
       ['/$defs/finding/properties/evidence', finding.evidence, []],
     ];
     for (const [pointer, sample, optional] of cases) {
