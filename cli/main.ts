@@ -28,7 +28,7 @@ const VERSION = '0.1.0';
 function usage(): string {
   const lines = ['Usage: baton <command> [options]', '', 'Commands:'];
   for (const [name, { summary }] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${summary}`);
-  lines.push('', 'Run `baton <command> --help` for a command\'s options. Exit codes: 0 ok, 1 findings, 2 usage or input error.');
+  lines.push('', 'Run `baton <command> --help` for a command\'s options. Exit codes: 0 ok, 1 findings (or nothing to audit), 2 usage or input error.');
   return lines.join('\n');
 }
 
