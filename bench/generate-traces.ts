@@ -42,6 +42,11 @@ function hex(bits: 64 | 128): string {
 
 /** One copy of a template as an OTLP/JSON line, shifted to start at `atNs`. */
 function copyOf(template: Template, atNs: bigint): string {
+  return wrap(template, copySpans(template, atNs));
+}
+
+/** The spans of one copy of a template, with fresh ids, shifted to start at `atNs`. */
+function copySpans(template: Template, atNs: bigint): Json[] {
   const traceIds = new Map<string, string>();
   const spanIds = new Map<string, string>();
   const mapTrace = (id: string) => traceIds.get(id) ?? (traceIds.set(id, hex(128)), traceIds.get(id)!);
@@ -56,10 +61,18 @@ function copyOf(template: Template, atNs: bigint): string {
     endTimeUnixNano: String(BigInt(s.endTimeUnixNano as string) + shift),
     links: ((s.links as Json[] | undefined) ?? []).map((l) => ({ ...l, traceId: mapTrace(l.traceId as string), spanId: mapSpan(l.spanId as string) })),
   }));
+  return spans;
+}
+
+/** Spans as one OTLP/JSON request line, under the template's resource and scope. */
+function wrap(template: Template, spans: readonly Json[]): string {
   const rs = (template.request.resourceSpans as Json[])[0]!;
   const ss = (rs.scopeSpans as Json[])[0]!;
   return JSON.stringify({ resourceSpans: [{ ...rs, scopeSpans: [{ ...ss, spans }] }] });
 }
+
+/** Spans per line when traces are in flight together: a BatchSpanProcessor export of a busy service. */
+const EXPORT_BATCH_SPANS = 32;
 
 /**
  * Writes about `targetBytes` of traces to `path`: JSON Lines (one request per line),
@@ -69,7 +82,15 @@ function copyOf(template: Template, atNs: bigint): string {
 export async function generateTraceFile(
   path: string,
   targetBytes: number,
-  options: { singleDocument?: boolean } = {},
+  options: {
+    singleDocument?: boolean;
+    /**
+     * Traces in flight together, as a busy service exports them: tasks start every
+     * 20 ms, and the spans of each `inFlight` consecutive tasks are written in the
+     * order they end, 32 to a line, so every line mixes many open traces.
+     */
+    inFlight?: number;
+  } = {},
 ): Promise<{ bytes: number; traces: number }> {
   const templates = await loadTemplates();
   const out = createWriteStream(path);
@@ -80,6 +101,27 @@ export async function generateTraceFile(
     bytes += Buffer.byteLength(text);
     if (!out.write(text)) await once(out, 'drain');
   };
+  if (options.inFlight !== undefined && options.inFlight > 1) {
+    const template = templates[0]!;
+    while (bytes < targetBytes) {
+      const chunk: Json[] = [];
+      for (let i = 0; i < options.inFlight; i++) {
+        const spans = copySpans(templates[traces % templates.length]!, atNs);
+        for (const span of spans) chunk.push(span);
+        traces++;
+        atNs += 20_000_000n;
+      }
+      // Exporters send spans as they end; ties keep generation order.
+      chunk.sort((a, b) => {
+        const d = BigInt(a.endTimeUnixNano as string) - BigInt(b.endTimeUnixNano as string);
+        return d < 0n ? -1 : d > 0n ? 1 : 0;
+      });
+      for (let i = 0; i < chunk.length; i += EXPORT_BATCH_SPANS) await write(`${wrap(template, chunk.slice(i, i + EXPORT_BATCH_SPANS))}\n`);
+    }
+    out.end();
+    await once(out, 'finish');
+    return { bytes, traces };
+  }
   if (options.singleDocument) await write('{"resourceSpans":[');
   while (bytes < targetBytes) {
     const line = copyOf(templates[traces % templates.length]!, atNs);

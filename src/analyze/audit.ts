@@ -75,6 +75,12 @@ export interface AuditOptions {
   /** Close a group after this long (data time, or the clock of `advance`) with nothing new. Default 300 000 (5 min). */
   readonly idleMs?: number;
   /**
+   * Close sooner, after this long with nothing new, a group that looks complete: every
+   * trace in it has its root span and misses no parent. Default 10 000 (10 s); a late
+   * span of it is still audited, as a piece of its own, and counted in `inputs.splitTraces`.
+   */
+  readonly completeIdleMs?: number;
+  /**
    * Close the oldest groups early when more spans than this are open (memory
    * bound). A trace cut this way is counted in `inputs.splitTraces`. Default 2 000 000.
    */
@@ -95,6 +101,10 @@ interface OpenTrace {
   compacted: number;
   minStartMs: number;
   maxEndMs: number;
+  /** Span ids seen, and parent ids referred to but not seen yet: a trace whose root ended and that misses no parent looks complete. */
+  readonly ids: Set<string>;
+  readonly missingParents: Set<string>;
+  rootEnded: boolean;
 }
 
 interface RuleState {
@@ -196,9 +206,9 @@ export class Auditor {
     } else {
       this.#dialects = DIALECTS;
     }
-    const prefixes = this.#dialects.flatMap((d) => d.attributePrefixes);
+    const dialects = this.#dialects;
     this.#keepAttribute = (name) => {
-      for (let i = 0; i < prefixes.length; i++) if (name.startsWith(prefixes[i]!)) return true;
+      for (let i = 0; i < dialects.length; i++) if (dialects[i]!.readsAttribute(name)) return true;
       return false;
     };
     for (const id of RULE_IDS) {
@@ -235,11 +245,23 @@ export class Auditor {
           this.#closed.delete(span.traceId);
           this.#split.add(span.traceId);
         }
-        trace = { spans: [], compacted: 0, minStartMs: span.startMs, maxEndMs: span.endMs };
+        trace = {
+          spans: [],
+          compacted: 0,
+          minStartMs: span.startMs,
+          maxEndMs: span.endMs,
+          ids: new Set(),
+          missingParents: new Set(),
+          rootEnded: false,
+        };
         this.#open.set(span.traceId, trace);
         this.#union.add(span.traceId);
       }
       trace.spans.push(span);
+      trace.ids.add(span.spanId);
+      trace.missingParents.delete(span.spanId);
+      if (span.parentSpanId === '') trace.rootEnded = true;
+      else if (!trace.ids.has(span.parentSpanId)) trace.missingParents.add(span.parentSpanId);
       if (span.endMs > trace.maxEndMs) trace.maxEndMs = span.endMs;
       if (span.startMs < trace.minStartMs) trace.minStartMs = span.startMs;
       if (span.endMs > this.#watermarkMs) this.#watermarkMs = span.endMs;
@@ -365,19 +387,27 @@ export class Auditor {
     const idle = this.#options.idleMs ?? 300_000;
     const clock = Math.max(this.#watermarkMs, this.#clockMs);
     const cutoff = clock - idle;
-    const groups = new Map<string, { traces: string[]; maxEndMs: number; minStartMs: number; spans: number }>();
+    // A group whose every trace has its root span and misses no parent looks complete (exporters send a
+    // span when it ends, and a root ends last): it closes after the short quiet time, not the long one.
+    const completeCutoff = clock - Math.min(idle, this.#options.completeIdleMs ?? 10_000);
+    const groups = new Map<string, { traces: string[]; maxEndMs: number; minStartMs: number; spans: number; complete: boolean }>();
     for (const [traceId, trace] of this.#open) {
       const root = this.#union.find(traceId);
       let group = groups.get(root);
-      if (!group) groups.set(root, (group = { traces: [], maxEndMs: Number.NEGATIVE_INFINITY, minStartMs: Number.POSITIVE_INFINITY, spans: 0 }));
+      if (!group) {
+        groups.set(root, (group = { traces: [], maxEndMs: Number.NEGATIVE_INFINITY, minStartMs: Number.POSITIVE_INFINITY, spans: 0, complete: true }));
+      }
       group.traces.push(traceId);
       group.spans += trace.spans.length;
+      if (!trace.rootEnded || trace.missingParents.size > 0) group.complete = false;
       if (trace.maxEndMs > group.maxEndMs) group.maxEndMs = trace.maxEndMs;
       if (trace.minStartMs < group.minStartMs) group.minStartMs = trace.minStartMs;
     }
-    const ready: { traces: string[]; maxEndMs: number; minStartMs: number; spans: number }[] = [];
+    const ready: { traces: string[]; maxEndMs: number; minStartMs: number; spans: number; complete: boolean }[] = [];
     const rest: typeof ready = [];
-    for (const group of groups.values()) (all || group.maxEndMs < cutoff ? ready : rest).push(group);
+    for (const group of groups.values()) {
+      (all || group.maxEndMs < cutoff || (group.complete && group.maxEndMs < completeCutoff) ? ready : rest).push(group);
+    }
     // Over the memory cap: close the oldest groups too, until under half the cap, and say so.
     const cap = this.#maxOpenSpans();
     if (!all && this.#openSpans > cap) {
@@ -418,16 +448,23 @@ export class Auditor {
 
   #compact(trace: OpenTrace): void {
     const spans = trace.spans;
-    for (let i = trace.compacted; i < spans.length; i++) spans[i] = this.#compactSpan(spans[i]!);
+    // One trace id string for the whole trace, not one per span.
+    const traceId = spans[0]?.traceId ?? '';
+    for (let i = trace.compacted; i < spans.length; i++) spans[i] = this.#compactSpan(spans[i]!, traceId);
     trace.compacted = spans.length;
   }
 
-  /** The span with only the attributes some dialect reads, and no events or resource. */
-  #compactSpan(span: SpanRecord): SpanRecord {
-    const attributes: Record<string, AttributeValue> = Object.create(null) as Record<string, AttributeValue>;
+  /**
+   * The span with only the attributes some dialect reads, and no events or resource.
+   * A plain object literal is safe here (no kept name can be `__proto__`: dialects
+   * read only names of their conventions) and, unlike a prototype-free one, stays in
+   * V8's compact fast mode: about a third of the memory per open span.
+   */
+  #compactSpan(span: SpanRecord, traceId: string): SpanRecord {
+    const attributes: Record<string, AttributeValue> = {};
     for (const name in span.attributes) if (this.#keepAttribute(name)) attributes[name] = span.attributes[name]!;
     return {
-      traceId: span.traceId,
+      traceId: span.traceId === traceId ? traceId : span.traceId,
       spanId: span.spanId,
       parentSpanId: span.parentSpanId,
       name: span.name,
@@ -437,8 +474,8 @@ export class Auditor {
       statusCode: span.statusCode,
       statusMessage: '',
       attributes,
-      links: span.links,
-      events: [],
+      links: span.links.length === 0 ? NO_LINKS : span.links,
+      events: NO_EVENTS,
       resource: EMPTY,
       scopeName: span.scopeName,
       source: span.source,
@@ -562,6 +599,8 @@ export class Auditor {
 }
 
 const EMPTY: Readonly<Record<string, AttributeValue>> = Object.freeze(Object.create(null) as Record<string, AttributeValue>);
+const NO_LINKS: SpanRecord['links'] = Object.freeze([]);
+const NO_EVENTS: SpanRecord['events'] = Object.freeze([]);
 
 /** Audits a stream of span batches (from ingest) and returns the report. */
 export async function auditSpans(

@@ -164,10 +164,11 @@ export interface Dialect {
   readonly description: string;
   readonly records: DialectRecords;
   /**
-   * Prefixes of the attribute names it reads (`baton.`, `gen_ai.`): spans kept
-   * open for long are reduced to these, so memory follows what rules need.
+   * Whether it reads an attribute of this name: spans kept open for long are
+   * reduced to the attributes some dialect reads, so memory follows what the
+   * rules need rather than what the spans carry.
    */
-  readonly attributePrefixes: readonly string[];
+  readsAttribute(name: string): boolean;
   /** Cheap test run on every span: is it in this vocabulary? The first dialect (in priority order) that claims a span interprets it. */
   claims(span: SpanRecord): boolean;
   /** Turns the spans this dialect claimed in one trace group into parts. Pure. */

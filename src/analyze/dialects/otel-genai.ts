@@ -619,7 +619,9 @@ export const otelGenAiDialect: Dialect = {
   id: 'otel-genai',
   description: 'OpenTelemetry GenAI agent conventions (invoke_agent, execute_tool transfers, invoke_workflow)',
   records: { acks: false, envelopes: false, context: false, state: false },
-  attributePrefixes: ['gen_ai.', 'error.type'],
+  readsAttribute(name) {
+    return name.startsWith('gen_ai.') || name === 'error.type';
+  },
   claims(span) {
     const op = operationOf(span);
     return op !== undefined && CLAIMED_OPERATIONS.has(op);

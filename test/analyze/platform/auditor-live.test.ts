@@ -88,6 +88,24 @@ describe('Auditor.advance', () => {
   });
 });
 
+describe('closing groups that look complete', () => {
+  it('closes a trace whose root ended and that misses no parent after completeIdleMs, and one missing a parent only after idleMs', () => {
+    const { spans, sentAtMs } = sentHandoff(60_000);
+    const root = spans.find((s) => s.parentSpanId === '')!;
+    const withoutRoot = spans.filter((s) => s !== root);
+    const complete = new Auditor({ idleMs: 300_000, completeIdleMs: 1_000 });
+    complete.addSpans(spans);
+    complete.advance(sentAtMs + 5_000);
+    expect(complete.snapshot().inputs.traceGroups).toBe(1);
+    const partial = new Auditor({ idleMs: 300_000, completeIdleMs: 1_000 });
+    partial.addSpans(withoutRoot);
+    partial.advance(sentAtMs + 5_000);
+    expect(partial.snapshot().inputs.traceGroups).toBe(0); // its root (the parent of the send) has not arrived
+    partial.advance(sentAtMs + 301_000);
+    expect(partial.snapshot().inputs.traceGroups).toBe(1);
+  });
+});
+
 describe('Auditor.snapshot', () => {
   it('copies: a later span of the same trace joins its group, and the snapshot taken before does not change', () => {
     const { baton, harness } = sdk();
