@@ -29,7 +29,12 @@ export interface StreamResults {
   mib: number;
   audit: StreamRun;
   parse: StreamRun;
+  /** The same size with traces in flight together (a busy service's exports: every line mixes open traces). */
+  inFlight: { audit: StreamRun; parse: StreamRun };
 }
+
+/** Tasks whose spans are mixed together in the in-flight file (tasks start every 20 ms). */
+export const IN_FLIGHT_TASKS = 256;
 
 /** Runs audit-child.ts in a fresh process and returns what it printed. */
 export async function runChild(mode: 'audit' | 'parse', file: string, nodeArgs: readonly string[] = []): Promise<StreamRun> {
@@ -37,21 +42,34 @@ export async function runChild(mode: 'audit' | 'parse', file: string, nodeArgs: 
   return { ...result, wallMs };
 }
 
+async function measure(path: string, label: string): Promise<{ audit: StreamRun; parse: StreamRun }> {
+  log(`streaming (${label}): baseline child (read + JSON.parse per line)`);
+  const parse = await runChild('parse', path);
+  log(`streaming (${label}): baseline ${fmtMs(parse.ms)}, peak RSS ${fmt(parse.maxRssKiB / 1024, 0)} MiB; audit child`);
+  const audit = await runChild('audit', path);
+  log(`streaming (${label}): audit ${fmtMs(audit.ms)}, peak RSS ${fmt(audit.maxRssKiB / 1024, 0)} MiB`);
+  if (audit.errors > 0) throw new Error(`streaming audit reported ${audit.errors} input errors`);
+  if (audit.spans !== parse.spans) throw new Error(`audit saw ${audit.spans} spans, the baseline ${parse.spans}`);
+  return { audit, parse };
+}
+
 export async function runStreamingBench(dir: string, mib = STREAM_MIB): Promise<StreamResults> {
   const path = join(dir, `stream-${mib}mib.jsonl`);
-  log(`streaming: generating ${mib} MiB OTLP JSON Lines`);
+  log(`streaming: generating ${mib} MiB OTLP JSON Lines, one trace after another`);
   await generateTraceFile(path, mib * MiB);
+  let sequential: { audit: StreamRun; parse: StreamRun };
   try {
-    log('streaming: baseline child (read + JSON.parse per line)');
-    const parse = await runChild('parse', path);
-    log(`streaming: baseline ${fmtMs(parse.ms)}, peak RSS ${fmt(parse.maxRssKiB / 1024, 0)} MiB; audit child`);
-    const audit = await runChild('audit', path);
-    log(`streaming: audit ${fmtMs(audit.ms)}, peak RSS ${fmt(audit.maxRssKiB / 1024, 0)} MiB`);
-    if (audit.errors > 0) throw new Error(`streaming audit reported ${audit.errors} input errors`);
-    if (audit.spans !== parse.spans) throw new Error(`audit saw ${audit.spans} spans, the baseline ${parse.spans}`);
-    return { mib, audit, parse };
+    sequential = await measure(path, 'sequential');
   } finally {
     await rm(path, { force: true });
+  }
+  const mixed = join(dir, `stream-${mib}mib-in-flight.jsonl`);
+  log(`streaming: generating ${mib} MiB OTLP JSON Lines, ${IN_FLIGHT_TASKS} traces in flight together`);
+  await generateTraceFile(mixed, mib * MiB, { inFlight: IN_FLIGHT_TASKS });
+  try {
+    return { mib, ...sequential, inFlight: await measure(mixed, 'in flight') };
+  } finally {
+    await rm(mixed, { force: true });
   }
 }
 
@@ -73,6 +91,8 @@ export function formatStreamingResults(r: StreamResults): string {
     [
       rowOf('read + JSON.parse per line (baseline)', r.parse, ''),
       rowOf('audit (readTraceInputs + Auditor)', r.audit, verdict(r.audit.maxRssKiB / 1024 < RSS_GOAL_MIB)),
+      rowOf(`in flight: read + JSON.parse per line`, r.inFlight.parse, ''),
+      rowOf(`in flight: audit`, r.inFlight.audit, verdict(r.inFlight.audit.maxRssKiB / 1024 < RSS_GOAL_MIB)),
     ],
   );
   return [
@@ -81,6 +101,7 @@ export function formatStreamingResults(r: StreamResults): string {
     table,
     '',
     `- audit / baseline time: ${fmtRatio(r.audit.ms / r.parse.ms)}; ${r.audit.traces.toLocaleString('en-US')} traces, ${r.audit.findings.toLocaleString('en-US')} findings`,
+    `- in flight (${IN_FLIGHT_TASKS} tasks' spans mixed, 32 spans a line, a task every 20 ms): audit / baseline ${fmtRatio(r.inFlight.audit.ms / r.inFlight.parse.ms)}; ${r.inFlight.audit.traces.toLocaleString('en-US')} traces, ${r.inFlight.audit.findings.toLocaleString('en-US')} findings`,
   ].join('\n');
 }
 
