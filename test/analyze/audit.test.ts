@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Auditor, auditSpans, hasFindingsAtOrAbove } from '../../src/analyze/audit.js';
 import { DETECTORS, RULE_IDS, type RuleId } from '../../src/analyze/detectors/index.js';
+import { MESSAGING_DESTINATION_NAME, MESSAGING_MESSAGE_ID } from '../../src/model/attributes.js';
 import type { AuditReport } from '../../src/model/audit-report.js';
 import type { SpanRecord } from '../../src/model/span-record.js';
 import { auditOne, withoutSpans } from '../helpers/analyze.js';
@@ -33,7 +34,8 @@ const EXPECTED_RULES: Record<Scenario, string[]> = {
 
 // clean.json: the coordinator's event.consume of task.reviewer.complete, the last span to end but one.
 const CLEAN_LAST_CONSUME = 'd699b2c70d4df08b';
-const CLEAN_REVIEWER_MESSAGE = 'b19f3634-e6c1-4ba5-8578-ad82884a69dd';
+// clean.json: reviewer's event.publish of task.reviewer.complete, the event that consume consumed.
+const CLEAN_REVIEWER_PUBLISH = 'a72dce051651aea9';
 
 const fixtures = {} as Record<Scenario, SpanRecord[]>;
 let all: SpanRecord[];
@@ -254,12 +256,17 @@ describe('Auditor', () => {
     };
 
     it('closes a group nothing of which ended within idleMs of the newest span, and audits a late span on its own', () => {
-      // context-loss.json starts about 1.1 s after clean.json ends.
+      // context-loss.json starts about 1 s after clean.json ends (far more than idleMs).
       const report = stream(lateConsumeScenario(), { idleMs: 100 });
       expect(report.inputs).toMatchObject({ spans: 68, traces: 3, traceGroups: 3 });
       // Closed before the coordinator consumed the reviewer's event, clean.json now shows it unconsumed.
+      // Its message id is a UUID drawn when the fixture was generated: read it off the publish span.
+      const publish = fixtures.clean.find((s) => s.spanId === CLEAN_REVIEWER_PUBLISH)!;
+      const messageId = publish.attributes[MESSAGING_MESSAGE_ID];
+      expect(messageId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      expect(publish.attributes[MESSAGING_DESTINATION_NAME]).toBe('task.reviewer.complete');
       expect(report.findings.map((f) => [f.ruleId, f.message])).toEqual([
-        ['partial-handoff', `event task.reviewer.complete (${CLEAN_REVIEWER_MESSAGE}) published by reviewer was never consumed`],
+        ['partial-handoff', `event task.reviewer.complete (${messageId}) published by reviewer was never consumed`],
         ['context-loss', 'writer → reviewer drops decisions_made (3 before) and constraints (2 before)'],
       ]);
     });

@@ -34,12 +34,12 @@ import { loadFixture, toSpanRecords } from '../../helpers/traces.js';
 
 const CYCLE_TRACE = '2ef41ca7c67d24bb489edbb7d1ff8072';
 // cycle.json: the four blocked `agent.run` spans (baton.agent.outcome = blocked), in
-// the order the detector lists them (blocked runs by start time, then span id; all
-// four start in the same millisecond, so span id decides).
-const REVIEWER_RUN = '61cba69d8ca8b7ea'; // agent.run reviewer, depends_on [writer]
-const ANALYSIS_RUN = '808528cd7b037d55'; // agent.run analysis, depends_on [research]
+// the order the detector lists them (blocked runs by start time, then span id): the
+// order the pipeline started them in (#deadlock), tens of µs apart within one millisecond.
 const RESEARCH_RUN = 'e4a42b7372810ddb'; // agent.run research, depends_on [triage, reviewer]
+const ANALYSIS_RUN = '808528cd7b037d55'; // agent.run analysis, depends_on [research]
 const WRITER_RUN = 'eac6c5bbe1d3ca56'; // agent.run writer, depends_on [analysis]
+const REVIEWER_RUN = '61cba69d8ca8b7ea'; // agent.run reviewer, depends_on [writer]
 
 const LOOP_TRACE = '46f47a1b2ad45927ed7e61514b20c483';
 // revision-loop.json: the `handoff.send` spans on the writer ⇄ reviewer loop, by send start.
@@ -75,17 +75,19 @@ describe('detectDependencyCycles', () => {
       {
         ruleId: RULE,
         severity: 'error',
-        message: 'deadlock: reviewer → writer → analysis → research → reviewer wait on each other and none of them completed',
+        // The cycle is walked from the first-started run's waits: research's. It is the
+        // cycle the generator logged (validatePlan would refuse: research → reviewer → …).
+        message: 'deadlock: research → reviewer → writer → analysis → research wait on each other and none of them completed',
         hint: expect.stringContaining('validatePlan'),
         evidence: {
           traceId: CYCLE_TRACE,
           traceIds: [CYCLE_TRACE],
-          spanIds: [REVIEWER_RUN, ANALYSIS_RUN, RESEARCH_RUN, WRITER_RUN],
-          startMs: expect.any(Number),
+          spanIds: [RESEARCH_RUN, ANALYSIS_RUN, WRITER_RUN, REVIEWER_RUN],
+          startMs: cycle.find((s) => s.spanId === RESEARCH_RUN)!.startMs,
         },
-        agents: ['reviewer', 'writer', 'analysis', 'research'],
-        // Waiter → awaited: reviewer waits on writer.
-        path: ['reviewer', 'writer', 'analysis', 'research', 'reviewer'],
+        agents: ['research', 'reviewer', 'writer', 'analysis'],
+        // Waiter → awaited: research waits on reviewer.
+        path: ['research', 'reviewer', 'writer', 'analysis', 'research'],
         taskId: 'research-cycle',
       },
     ]);
@@ -100,9 +102,9 @@ describe('detectDependencyCycles', () => {
     expect(rest).toEqual([]);
     expect(finding!.severity).toBe('warning');
     expect(finding!.message).toBe(
-      'dependency cycle reviewer → writer → analysis → research → reviewer (declared waits); research completed, so it did not deadlock this time',
+      'dependency cycle research → reviewer → writer → analysis → research (declared waits); research completed, so it did not deadlock this time',
     );
-    expect(finding!.evidence.spanIds).toEqual([REVIEWER_RUN, ANALYSIS_RUN, WRITER_RUN, RESEARCH_RUN]);
+    expect(finding!.evidence.spanIds).toEqual([ANALYSIS_RUN, WRITER_RUN, REVIEWER_RUN, RESEARCH_RUN]);
   });
 
   it('reports the revision loop of revision-loop.json as a warning with its lap count and every send on the loop', () => {

@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { detectPartialHandoffs, RULE } from '../../../src/analyze/detectors/partial-handoff.js';
-import { BATON_EVENT_EXPECTED_TOPIC, BatonOperation } from '../../../src/model/attributes.js';
+import { BATON_EVENT_EXPECTED_TOPIC, BatonOperation, MESSAGING_MESSAGE_ID } from '../../../src/model/attributes.js';
 import type { HandoffGraph } from '../../../src/model/handoff-model.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
 import { auditOne, graphOf, invalidGraphs, isOperation, ruleOf, stripAttributes } from '../../helpers/analyze.js';
@@ -17,14 +17,24 @@ const PARTIAL_TRACE = '6ddc1580eea6fc537d67dff395736890';
 // expected_topic task.writer.complete (no event.publish on that topic follows it).
 const WRITER_WRITE = '8ba5ba35484c22ce';
 
-// clean.json: the five event.publish spans and their messaging.message.id, by start time.
+// clean.json: the five event.publish spans, by start time. Their messaging.message.id
+// is a fresh UUID each time the fixtures are generated: read it from the fixture.
 const CLEAN_PUBLISHES = [
-  ['88718f9fc4a79f37', 'task.triage.complete', 'a74add9d-f8b1-4a18-a900-699d4cea9596', 'triage'],
-  ['926642306ef69eea', 'task.research.complete', '7208539b-797b-42c1-bf93-3805761d6f9e', 'research'],
-  ['233ef26bb9d41c51', 'task.analysis.complete', '5240b39e-b536-474d-b749-e52c04054cec', 'analysis'],
-  ['ad628694abb37d8c', 'task.writer.complete', '57fa272e-914f-4816-a88f-1044906f48ee', 'writer'],
-  ['a72dce051651aea9', 'task.reviewer.complete', 'b19f3634-e6c1-4ba5-8578-ad82884a69dd', 'reviewer'],
+  ['88718f9fc4a79f37', 'task.triage.complete', 'triage'],
+  ['926642306ef69eea', 'task.research.complete', 'research'],
+  ['233ef26bb9d41c51', 'task.analysis.complete', 'analysis'],
+  ['ad628694abb37d8c', 'task.writer.complete', 'writer'],
+  ['a72dce051651aea9', 'task.reviewer.complete', 'reviewer'],
 ] as const;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The messaging.message.id the SDK stamped on the publish span `spanId` of `spans`. */
+function messageIdOf(spans: readonly SpanRecord[], spanId: string): string {
+  const id = spans.find((s) => s.spanId === spanId)?.attributes[MESSAGING_MESSAGE_ID];
+  if (typeof id !== 'string' || !UUID.test(id)) throw new Error(`span ${spanId} has no UUID messaging.message.id`);
+  return id;
+}
 
 const UNANNOUNCED = 'writes without baton.event.expected_topic: which event should follow is unknown';
 
@@ -70,9 +80,9 @@ describe('detectPartialHandoffs', () => {
     it('reports each published event nobody consumed as a warning naming topic, message id and publisher', () => {
       const result = detectPartialHandoffs(graphOf(unconsumed));
       expect(result.findings.map((f) => [f.severity, f.message, f.evidence.spanIds, f.agents])).toEqual(
-        CLEAN_PUBLISHES.map(([spanId, topic, messageId, agent]) => [
+        CLEAN_PUBLISHES.map(([spanId, topic, agent]) => [
           'warning',
-          `event ${topic} (${messageId}) published by ${agent} was never consumed`,
+          `event ${topic} (${messageIdOf(clean, spanId)}) published by ${agent} was never consumed`,
           [spanId],
           [agent],
         ]),
@@ -89,8 +99,13 @@ describe('detectPartialHandoffs', () => {
     });
 
     it('does not expect events published within graceMs of the end of the data to be consumed yet', () => {
-      // reviewer's publish ends 0.0088 ms before the horizon (the reviewer run's end): inside a 1 ms grace.
-      const result = detectPartialHandoffs(graphOf(unconsumed), { graceMs: 1 });
+      // reviewer's publish ends under 1 ms before the horizon (the reviewer run's end): inside a 1 ms
+      // grace; writer's, the next latest, ends well before it.
+      const graph = graphOf(unconsumed);
+      const endOf = (spanId: string) => unconsumed.find((s) => s.spanId === spanId)!.endMs;
+      expect(graph.model.horizon.endMs - endOf(CLEAN_PUBLISHES[4][0])).toBeLessThan(1);
+      expect(graph.model.horizon.endMs - endOf(CLEAN_PUBLISHES[3][0])).toBeGreaterThan(1);
+      const result = detectPartialHandoffs(graph, { graceMs: 1 });
       expect(result.findings.map((f) => f.evidence.spanIds[0])).toEqual(CLEAN_PUBLISHES.slice(0, 4).map(([spanId]) => spanId));
       expect(result.checked).toBe(9);
     });

@@ -8,7 +8,7 @@ import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import { DETECTORS } from '../../../src/analyze/detectors/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { detectUnlinkedHandoffs, RULE } from '../../../src/analyze/detectors/unlinked-handoff.js';
-import { BatonOperation } from '../../../src/model/attributes.js';
+import { BATON_HANDOFF_ID, BatonOperation } from '../../../src/model/attributes.js';
 import type { HandoffGraph } from '../../../src/model/handoff-model.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
 import { Baton } from '../../../src/sdk/baton.js';
@@ -22,13 +22,21 @@ const RECEIVE_TRACE = '76ed2be89e8830614e61ee3bf1e79048';
 const SEND_TRACE = '1ddf90447825d663e5281aece1a1ae89';
 const ANALYSIS_RECEIVE = '2db3ba85facb5e4d'; // handoff.receive by analysis from research: no parent, no links
 const RESEARCH_SEND = '3c187fde38ee10a2'; // handoff.send research → analysis (in trace 1ddf9044…)
-const HANDOFF_ID = '23d98f5f-ccf6-4fb8-9b9a-456bb178e69b'; // their baton.handoff.id
 
 let clean: SpanRecord[];
 let lost: SpanRecord[];
+/** Their baton.handoff.id: a UUID drawn when the fixture was generated, so read from the send span. */
+let handoffId: string;
 
 beforeAll(async () => {
   [clean, lost] = await Promise.all([loadFixture('clean'), loadFixture('lost-trace-context')]);
+  const idOf = (spanId: string) => lost.find((s) => s.spanId === spanId)!.attributes[BATON_HANDOFF_ID];
+  const id = idOf(RESEARCH_SEND);
+  if (typeof id !== 'string' || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) {
+    throw new Error(`send ${RESEARCH_SEND} has no UUID baton.handoff.id`);
+  }
+  if (idOf(ANALYSIS_RECEIVE) !== id) throw new Error(`receive ${ANALYSIS_RECEIVE} does not carry the handoff id of send ${RESEARCH_SEND}`);
+  handoffId = id;
 });
 
 /** A handoff a → b received by b inside its own agent run in another process: the receive links to the send. */
@@ -65,7 +73,7 @@ describe('detectUnlinkedHandoffs', () => {
       {
         ruleId: RULE,
         severity: 'warning',
-        message: `analysis received handoff ${HANDOFF_ID} from research unlinked: its send span is in the data but neither its parent nor a link`,
+        message: `analysis received handoff ${handoffId} from research unlinked: its send span is in the data but neither its parent nor a link`,
         hint: expect.stringContaining('trace_context'),
         evidence: {
           traceId: RECEIVE_TRACE,
@@ -86,7 +94,7 @@ describe('detectUnlinkedHandoffs', () => {
     const findings = detectUnlinkedHandoffs(graphOf(withoutSpans(lost, [RESEARCH_SEND]))).findings;
     expect(findings.map((f) => [f.message, f.evidence])).toEqual([
       [
-        `analysis received handoff ${HANDOFF_ID} from research unlinked: it carries no trace context and no matching send is in its trace`,
+        `analysis received handoff ${handoffId} from research unlinked: it carries no trace context and no matching send is in its trace`,
         { traceId: RECEIVE_TRACE, traceIds: [RECEIVE_TRACE], spanIds: [ANALYSIS_RECEIVE], startMs: lost.find((s) => s.spanId === ANALYSIS_RECEIVE)!.startMs },
       ],
     ]);
