@@ -75,11 +75,13 @@ export interface AuditOptions {
   /** Close a group after this long (data time, or the clock of `advance`) with nothing new. Default 300 000 (5 min). */
   readonly idleMs?: number;
   /**
-   * Close sooner, after this long with nothing new, a group that looks complete: every
-   * trace in it has its root span and misses no parent. Default 10 000 (10 s); a late
-   * span of it is still audited, as a piece of its own, and counted in `inputs.splitTraces`.
+   * With more than `softOpenSpans` spans open (default 200 000), close sooner, after
+   * `completeIdleMs` with nothing new (default 10 000), the groups that look complete:
+   * every trace in them has its root span and misses no parent. A late span of one is
+   * still audited, as a piece of its own, and counted in `inputs.splitTraces`.
    */
   readonly completeIdleMs?: number;
+  readonly softOpenSpans?: number;
   /**
    * Close the oldest groups early when more spans than this are open (memory
    * bound). A trace cut this way is counted in `inputs.splitTraces`. Default 2 000 000.
@@ -194,7 +196,10 @@ export class Auditor {
   #wholeMsSpans = 0;
   #groups = 0;
   #traces = 0;
-  #batchesSinceSweep = 0;
+  #spansSinceSweep = 0;
+  #lastSweepWatermarkMs = Number.NEGATIVE_INFINITY;
+  /** Data time of the last pass that forgot settled state (seen-sets, rule indexes). */
+  #lastForgetMs = Number.NEGATIVE_INFINITY;
   #finished = false;
 
   constructor(options: AuditOptions = {}) {
@@ -274,9 +279,19 @@ export class Auditor {
         this.#union.union(span.traceId, linked);
       }
     }
-    // Sweeping costs a pass over open traces; do it every few batches or under memory pressure.
-    if (++this.#batchesSinceSweep >= 64 || this.#openSpans > this.#maxOpenSpans()) {
-      this.#batchesSinceSweep = 0;
+    // A sweep costs a pass over the open traces: do it once enough new spans have come to pay for
+    // it (an eighth of those open, at least 4096), or under memory pressure. Small export batches
+    // (a busy service's 32-span lines) would otherwise sweep the same open traces over and over.
+    // Data time moving on by a quiet period can close groups too, so it also triggers one.
+    this.#spansSinceSweep += batch.length;
+    const quietMs = this.#options.idleMs ?? 300_000;
+    if (
+      this.#spansSinceSweep >= Math.max(4096, this.#openSpans >> 3) ||
+      this.#watermarkMs - this.#lastSweepWatermarkMs >= quietMs ||
+      this.#openSpans > this.#maxOpenSpans()
+    ) {
+      this.#spansSinceSweep = 0;
+      this.#lastSweepWatermarkMs = this.#watermarkMs;
       this.#sweep(false);
     }
   }
@@ -387,9 +402,12 @@ export class Auditor {
     const idle = this.#options.idleMs ?? 300_000;
     const clock = Math.max(this.#watermarkMs, this.#clockMs);
     const cutoff = clock - idle;
-    // A group whose every trace has its root span and misses no parent looks complete (exporters send a
-    // span when it ends, and a root ends last): it closes after the short quiet time, not the long one.
-    const completeCutoff = clock - Math.min(idle, this.#options.completeIdleMs ?? 10_000);
+    // With many spans open, a group whose every trace has its root span and misses no parent looks
+    // complete (exporters send a span when it ends, and a root ends last): it closes after the short
+    // quiet time, not the long one. Below that many, every group waits the full idle time, so input
+    // order within it never matters.
+    const pressed = !all && this.#openSpans > (this.#options.softOpenSpans ?? 200_000);
+    const completeCutoff = pressed ? clock - Math.min(idle, this.#options.completeIdleMs ?? 10_000) : Number.NEGATIVE_INFINITY;
     const groups = new Map<string, { traces: string[]; maxEndMs: number; minStartMs: number; spans: number; complete: boolean }>();
     for (const [traceId, trace] of this.#open) {
       const root = this.#union.find(traceId);
@@ -439,6 +457,9 @@ export class Auditor {
       this.#edges.addFailure(u.source, u.target);
       this.#unacked.delete(id);
     }
+    // Forgetting walks every remembered id: at most once a minute of data time.
+    if (completeBefore - this.#lastForgetMs < FORGET_EVERY_MS) return;
+    this.#lastForgetMs = completeBefore;
     const retention = this.#options.retentionMs ?? 3_600_000;
     const forgetBefore = completeBefore - retention;
     this.#edges.settle(forgetBefore);
@@ -597,6 +618,9 @@ export class Auditor {
     this.#slowest.sort(compareSlowestFirst);
   }
 }
+
+/** How often (data time) remembered ids are walked to forget the settled ones. */
+const FORGET_EVERY_MS = 60_000;
 
 const EMPTY: Readonly<Record<string, AttributeValue>> = Object.freeze(Object.create(null) as Record<string, AttributeValue>);
 const NO_LINKS: SpanRecord['links'] = Object.freeze([]);

@@ -29,12 +29,14 @@ const HINT_EVENT = 'Subscribe a consumer to the topic, or stop publishing it; an
 const UNANNOUNCED = 'writes without baton.event.expected_topic: which event should follow is unknown';
 const TOO_RECENT = 'events published too close to the end of the data to expect a consumer';
 
+/** How often (data time) the indexes are walked to forget what nothing pending can match. */
+const FORGET_EVERY_MS = 60_000;
+
 /** Consumes are remembered this long (data time) for publishes still being checked. */
 const RETAIN_CONSUMES_MS = 3_600_000;
 
-/** A publish field left unset matches any value; a write field left unset asks for any. */
+/** A publish field left unset: it matches any value. */
 const OPEN = '\u0001';
-const ANY = '\u0002';
 
 function slot(topic: string, key: string, version: string, task: string): string {
   return `${topic}\u0000${key}\u0000${version}\u0000${task}`;
@@ -52,30 +54,52 @@ export function createPartialHandoffRun(options: PartialHandoffOptions = {}): Ru
   let writes: StateAccessRecord[] = [];
   let publishes: EventRecord[] = [];
   let sawAnnounced = false;
+  let lastForgetMs = Number.NEGATIVE_INFINITY;
   let unannounced = 0;
 
+  /** Per topic, which fields some publish of it left open (bits: 1 key, 2 version, 4 task): the lookups a write needs. */
+  const openFields = new Map<string, number>();
+  /** Per topic and key, every publish, for the rare write that leaves its version or task unset. */
+  const byTopicKey = new Map<string, EventRecord[]>();
+
   const indexPublish = (p: EventRecord) => {
-    const key = p.key ?? OPEN;
-    const versions = [p.stateVersion !== undefined ? String(p.stateVersion) : OPEN, ANY];
-    const tasks = [p.taskId ?? OPEN, ANY];
-    for (const version of versions) {
-      for (const task of tasks) {
-        const s = slot(p.topic, key, version, task);
-        const at = latestPublish.get(s);
-        if (at === undefined || p.startMs > at) latestPublish.set(s, p.startMs);
-      }
-    }
+    const version = p.stateVersion !== undefined ? String(p.stateVersion) : OPEN;
+    const s = slot(p.topic, p.key ?? OPEN, version, p.taskId ?? OPEN);
+    const at = latestPublish.get(s);
+    if (at === undefined || p.startMs > at) latestPublish.set(s, p.startMs);
+    const open = (p.key === undefined ? 1 : 0) | (p.stateVersion === undefined ? 2 : 0) | (p.taskId === undefined ? 4 : 0);
+    openFields.set(p.topic, (openFields.get(p.topic) ?? 0) | open);
+    const tk = `${p.topic}\u0000${p.key ?? OPEN}`;
+    let list = byTopicKey.get(tk);
+    if (!list) byTopicKey.set(tk, (list = []));
+    list.push(p);
   };
 
   const announced = (w: StateAccessRecord): boolean => {
     const topic = w.expectedTopic!;
-    const keys = [w.key, OPEN];
-    const versions = w.versionWritten !== undefined ? [String(w.versionWritten), OPEN] : [ANY];
-    const tasks = w.taskId !== undefined ? [w.taskId, OPEN] : [ANY];
+    const open = openFields.get(topic);
+    if (open === undefined) return false;
+    if (w.versionWritten === undefined || w.taskId === undefined) {
+      // A write that does not say its version or task accepts any: scan the publishes of its key.
+      for (const key of open & 1 ? [w.key, OPEN] : [w.key]) {
+        for (const p of byTopicKey.get(`${topic}\u0000${key}`) ?? []) {
+          if (p.startMs < w.startMs) continue;
+          if (w.versionWritten !== undefined && p.stateVersion !== undefined && p.stateVersion !== w.versionWritten) continue;
+          if (w.taskId !== undefined && p.taskId !== undefined && p.taskId !== w.taskId) continue;
+          return true;
+        }
+      }
+      return false;
+    }
+    // The common case: one lookup, more only for the fields some publish of the topic left open.
+    const version = String(w.versionWritten);
+    const keys = open & 1 ? [w.key, OPEN] : [w.key];
+    const versions = open & 2 ? [version, OPEN] : [version];
+    const tasks = open & 4 ? [w.taskId, OPEN] : [w.taskId];
     for (const key of keys)
-      for (const version of versions)
+      for (const v of versions)
         for (const task of tasks) {
-          const at = latestPublish.get(slot(topic, key, version, task));
+          const at = latestPublish.get(slot(topic, key, v, task));
           if (at !== undefined && at >= w.startMs) return true;
         }
     return false;
@@ -125,12 +149,18 @@ export function createPartialHandoffRun(options: PartialHandoffOptions = {}): Ru
     }
     writes = keepWrites;
     publishes = keepPublishes;
-    if (!final) {
+    if (!final && completeBeforeMs - lastForgetMs >= FORGET_EVERY_MS) {
+      lastForgetMs = completeBeforeMs;
       // Forget what nothing still pending can match: publishes older than every pending write,
       // consumes an hour older than the data settled so far.
       let oldestWrite = completeBeforeMs - grace;
       for (const w of writes) if (w.startMs < oldestWrite) oldestWrite = w.startMs;
       for (const [s, at] of latestPublish) if (at < oldestWrite) latestPublish.delete(s);
+      for (const [tk, list] of byTopicKey) {
+        const kept = list.filter((p) => p.startMs >= oldestWrite);
+        if (kept.length === 0) byTopicKey.delete(tk);
+        else if (kept.length < list.length) byTopicKey.set(tk, kept);
+      }
       const forgetBefore = completeBeforeMs - RETAIN_CONSUMES_MS;
       for (const [id, at] of consumedIds) if (at < forgetBefore) consumedIds.delete(id);
       for (const [id, at] of consumedSpans) if (at < forgetBefore) consumedSpans.delete(id);

@@ -27,6 +27,9 @@ const HINT =
   'Add a version field to every state entry and reject reads older than the current task epoch; read from the primary (or wait for the version the handoff names) instead of a lagging replica or snapshot.';
 const UNVERSIONED = 'state reads without baton.state.version_read or baton.epoch';
 
+/** How often (data time) per-key write indexes are folded into their baselines. */
+const SETTLE_EVERY_MS = 60_000;
+
 /** Handoffs an agent sent after a read, in the same agent run: what it decided on the read. */
 const MAX_DECIDED = 10;
 
@@ -63,6 +66,7 @@ export function createStaleEpochReadRun(options: StaleEpochReadOptions = {}): Ru
   const taskEpochs = new Map<string, KeyWrites>();
   let reads: PendingRead[] = [];
   let receives: PendingReceive[] = [];
+  let lastSettleMs = Number.NEGATIVE_INFINITY;
 
   const check = (completeBeforeMs: number, final: boolean): DetectorResult => {
     const findings: Finding[] = [];
@@ -107,8 +111,10 @@ export function createStaleEpochReadRun(options: StaleEpochReadOptions = {}): Ru
     }
     reads = keepReads;
     receives = keepReceives;
-    // Nothing still to be checked starts before the oldest pending read: older writes fold into each key's baseline.
-    if (!final) {
+    // Nothing still to be checked starts before the oldest pending read: older writes fold into each
+    // key's baseline. The fold walks every key, so at most once a minute of data time.
+    if (!final && completeBeforeMs - lastSettleMs >= SETTLE_EVERY_MS) {
+      lastSettleMs = completeBeforeMs;
       let horizon = completeBeforeMs;
       for (const r of reads) if (r.ref.startMs < horizon) horizon = r.ref.startMs;
       for (const r of receives) if (r.ref.startMs < horizon) horizon = r.ref.startMs;

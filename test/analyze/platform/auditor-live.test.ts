@@ -89,20 +89,25 @@ describe('Auditor.advance', () => {
 });
 
 describe('closing groups that look complete', () => {
-  it('closes a trace whose root ended and that misses no parent after completeIdleMs, and one missing a parent only after idleMs', () => {
+  it('under memory pressure, closes a trace whose root ended and that misses no parent after completeIdleMs, and one missing a parent only after idleMs', () => {
     const { spans, sentAtMs } = sentHandoff(60_000);
     const root = spans.find((s) => s.parentSpanId === '')!;
     const withoutRoot = spans.filter((s) => s !== root);
-    const complete = new Auditor({ idleMs: 300_000, completeIdleMs: 1_000 });
+    const complete = new Auditor({ idleMs: 300_000, completeIdleMs: 1_000, softOpenSpans: 1 });
     complete.addSpans(spans);
     complete.advance(sentAtMs + 5_000);
     expect(complete.snapshot().inputs.traceGroups).toBe(1);
-    const partial = new Auditor({ idleMs: 300_000, completeIdleMs: 1_000 });
+    const partial = new Auditor({ idleMs: 300_000, completeIdleMs: 1_000, softOpenSpans: 1 });
     partial.addSpans(withoutRoot);
     partial.advance(sentAtMs + 5_000);
     expect(partial.snapshot().inputs.traceGroups).toBe(0); // its root (the parent of the send) has not arrived
     partial.advance(sentAtMs + 301_000);
     expect(partial.snapshot().inputs.traceGroups).toBe(1);
+    // Without pressure, a complete-looking trace waits the full idle time.
+    const relaxed = new Auditor({ idleMs: 300_000, completeIdleMs: 1_000 });
+    relaxed.addSpans(spans);
+    relaxed.advance(sentAtMs + 5_000);
+    expect(relaxed.snapshot().inputs.traceGroups).toBe(0);
   });
 });
 
