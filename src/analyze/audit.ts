@@ -75,7 +75,7 @@ export interface AuditOptions {
   /** Close a group after this long (data time, or the clock of `advance`) with nothing new. Default 300 000 (5 min). */
   readonly idleMs?: number;
   /**
-   * With more than `softOpenSpans` spans open (default 200 000), close sooner, after
+   * With more than `softOpenSpans` spans open (default 100 000), close sooner, after
    * `completeIdleMs` with nothing new (default 10 000), the groups that look complete:
    * every trace in them has its root span and misses no parent. A late span of one is
    * still audited, as a piece of its own, and counted in `inputs.splitTraces`.
@@ -406,7 +406,7 @@ export class Auditor {
     // complete (exporters send a span when it ends, and a root ends last): it closes after the short
     // quiet time, not the long one. Below that many, every group waits the full idle time, so input
     // order within it never matters.
-    const pressed = !all && this.#openSpans > (this.#options.softOpenSpans ?? 200_000);
+    const pressed = !all && this.#openSpans > (this.#options.softOpenSpans ?? 100_000);
     const completeCutoff = pressed ? clock - Math.min(idle, this.#options.completeIdleMs ?? 10_000) : Number.NEGATIVE_INFINITY;
     const groups = new Map<string, { traces: string[]; maxEndMs: number; minStartMs: number; spans: number; complete: boolean }>();
     for (const [traceId, trace] of this.#open) {
