@@ -283,9 +283,25 @@ function errorType(error: unknown): string {
   return typeof error;
 }
 
-/** The envelope's sent_at in epoch ms (whole ms: RFC 3339 as send writes it), or NaN. */
+/**
+ * An RFC 3339 time to the microsecond (`…25.206123Z`): `toISOString` stops at the
+ * millisecond, which would put up to 1 ms of error into every delay measured from it.
+ */
+function preciseIsoTime(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  const micros = Math.min(999, Math.floor((ms - Math.floor(ms)) * 1000));
+  return `${iso.slice(0, -1)}${String(micros).padStart(3, '0')}Z`;
+}
+
+/** Fraction digits past the millisecond in an RFC 3339 time (`Date.parse` drops them). */
+const SUB_MS_DIGITS = /\.\d{3}(\d+)(?:Z|[+-]\d\d:\d\d)$/i;
+
+/** The envelope's sent_at in epoch ms, with its sub-millisecond digits when it has them, or NaN. */
 function sentAtMsOf(block: Partial<HandoffBlock> | undefined): number {
-  return typeof block?.sent_at === 'string' ? Date.parse(block.sent_at) : Number.NaN;
+  if (typeof block?.sent_at !== 'string') return Number.NaN;
+  const ms = Date.parse(block.sent_at);
+  const extra = SUB_MS_DIGITS.exec(block.sent_at);
+  return extra ? ms + Number(`0.${extra[1]}`) : ms;
 }
 
 function newId(): string {
@@ -371,7 +387,7 @@ export class Baton {
         [BATON_ENVELOPE_SCHEMA_ID]: schema.id,
         [BATON_ENVELOPE_SCHEMA_VERSION]: schema.version,
       };
-      // sent_at is this instant to the millisecond: the span's start is the precise send time.
+      // sent_at is this instant to the microsecond, as is the span's start.
       const sentAtMs = nowMs();
       span = this.#activeTracer.startSpan(`handoff send ${target}`, {
         kind: SpanKind.PRODUCER,
@@ -387,7 +403,7 @@ export class Baton {
           schema_id: schema.id,
           schema_version: schema.version,
           attempt: options.attempt ?? prior?.attempt ?? 1,
-          sent_at: new Date(sentAtMs).toISOString(),
+          sent_at: preciseIsoTime(sentAtMs),
         };
         const idempotencyKey = options.idempotencyKey ?? prior?.idempotency_key;
         if (idempotencyKey !== undefined) block.idempotency_key = idempotencyKey;

@@ -35,3 +35,35 @@ describe('nowMs', () => {
     expect(new Date(nowMs()).toISOString()).toBe(iso);
   });
 });
+
+describe('sent_at', () => {
+  it('carries the send time to the microsecond, so the receiver measures its ack delay without a millisecond of error', async () => {
+    const { Baton } = await import('../../src/sdk/baton.js');
+    const { createOtelHarness } = await import('../helpers/otel.js');
+    const harness = createOtelHarness();
+    const baton = new Baton({ tracer: harness.tracer, meter: harness.meter });
+    const sent = baton.send({
+      task_id: 't',
+      source_agent: 'a',
+      target_agent: 'b',
+      status: 'complete',
+      output: { summary: 's', artifacts: [] },
+      context: { original_goal: 'g', constraints: [], decisions_made: [] },
+      metadata: { started_at: new Date().toISOString(), token_count: 1, model: 'm' },
+    });
+    expect(sent.handoff.sent_at).toMatch(/\.\d{6}Z$/);
+    baton.receive(JSON.stringify(sent));
+    const spans = harness.spans();
+    const send = spans.find((s) => s.attributes['baton.operation'] === 'handoff.send')!;
+    const receive = spans.find((s) => s.attributes['baton.operation'] === 'handoff.receive')!;
+    const sendStartMs = send.startTime[0] * 1000 + send.startTime[1] / 1e6;
+    // The envelope's time is the send span's start, to the microsecond.
+    expect(Math.abs(Date.parse(sent.handoff.sent_at) + Number(`0.${sent.handoff.sent_at.slice(-4, -1)}`) - sendStartMs)).toBeLessThan(0.002);
+    const delayMs = receive.attributes['baton.ack.delay_ms'] as number;
+    const receiveStartMs = receive.startTime[0] * 1000 + receive.startTime[1] / 1e6;
+    expect(delayMs).toBeGreaterThanOrEqual(0);
+    // Measured from sent_at as written, the delay is never a whole millisecond too long.
+    expect(delayMs).toBeLessThan(receiveStartMs - sendStartMs + 0.5);
+    await harness.shutdown();
+  });
+});
