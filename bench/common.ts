@@ -165,26 +165,11 @@ export function runTsChildOutcome<T>(
  * Runs `bench/<script>` in a fresh node with the tsx loader (stderr passes through)
  * and returns the last line it printed on stdout, parsed as JSON, and the wall time.
  */
-export function runTsChild<T>(script: string, args: readonly string[], nodeArgs: readonly string[] = []): Promise<{ result: T; wallMs: number }> {
-  const path = fileURLToPath(new URL(`./${script}`, import.meta.url));
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path, ...args], {
-      cwd: REPO,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => (out += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const wallMs = performance.now() - started;
-      const line = out.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !line.startsWith('{')) {
-        reject(new Error(`${script} ${args.join(' ')} exited with ${code}: ${out.slice(-500)}`));
-        return;
-      }
-      resolve({ result: JSON.parse(line) as T, wallMs });
-    });
-  });
+export async function runTsChild<T>(script: string, args: readonly string[], nodeArgs: readonly string[] = []): Promise<{ result: T; wallMs: number }> {
+  const outcome = await runTsChildOutcome<T>(script, args, { nodeArgs });
+  if (outcome.status !== 'ok') {
+    const detail = outcome.status === 'crash' ? `exited with ${outcome.exitCode ?? outcome.signal}: ${outcome.stderrTail.slice(-500)}` : outcome.status;
+    throw new Error(`${script} ${args.join(' ')} ${detail}`);
+  }
+  return { result: outcome.result, wallMs: outcome.wallMs };
 }
