@@ -29,6 +29,10 @@ export interface ChildResult {
   rssAtStartKiB: number;
   /** Largest V8 heapUsed seen by a 50 ms sampler (between batches), KiB. */
   peakHeapUsedKiB: number;
+  /** audit only: time in `Auditor.finish()` (analysis of the groups still open at the end), ms. */
+  finishMs?: number;
+  /** audit only: findings per rule, rules with none left out. */
+  findingsByRule?: Record<string, number>;
 }
 
 /** The bare cost of JSON Lines: stream the bytes, split on newlines, JSON.parse each line, count spans. */
@@ -78,11 +82,17 @@ async function main(): Promise<void> {
   let traces: number;
   let findings = 0;
   let errors = 0;
+  let finishMs: number | undefined;
+  let findingsByRule: Record<string, number> | undefined;
   if (mode === 'audit') {
     const auditor = new Auditor();
     const problems: TraceInputError[] = [];
     for await (const batch of readTraceInputs([file], { onError: (e) => problems.push(e) })) auditor.addSpans(batch);
+    const finishStarted = performance.now();
     const report = auditor.finish();
+    finishMs = performance.now() - finishStarted;
+    findingsByRule = {};
+    for (const rule of report.rules) if (rule.findings > 0) findingsByRule[rule.ruleId] = rule.findings;
     spans = report.inputs.spans;
     traces = report.inputs.traces;
     findings = report.findings.length + report.findingsTruncated;
@@ -106,6 +116,8 @@ async function main(): Promise<void> {
     maxRssKiB: process.resourceUsage().maxRSS,
     rssAtStartKiB,
     peakHeapUsedKiB: peakHeapUsed / 1024,
+    ...(finishMs !== undefined ? { finishMs } : {}),
+    ...(findingsByRule !== undefined ? { findingsByRule } : {}),
   };
   console.log(JSON.stringify(result));
 }

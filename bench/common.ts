@@ -103,30 +103,73 @@ export function log(message: string): void {
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 
+/** How a child run ended: its JSON result, killed at the timeout, or a non-zero exit. */
+export type ChildOutcome<T> =
+  | { status: 'ok'; result: T; wallMs: number }
+  | { status: 'timeout'; wallMs: number }
+  | { status: 'crash'; wallMs: number; exitCode: number | null; signal: string | null; stderrTail: string };
+
+/**
+ * Runs `bench/<script>` in a fresh node with the tsx loader like {@link runTsChild},
+ * but never rejects for what the child did: past `timeoutMs` it is killed (SIGKILL)
+ * and reported as a timeout; a non-zero exit (a stack overflow, running out of
+ * heap) is reported with the tail of its stderr, which still passes through.
+ */
+export function runTsChildOutcome<T>(
+  script: string,
+  args: readonly string[],
+  options: { nodeArgs?: readonly string[]; timeoutMs?: number } = {},
+): Promise<ChildOutcome<T>> {
+  const path = fileURLToPath(new URL(`./${script}`, import.meta.url));
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', path, ...args], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let errTail = '';
+    let timedOut = false;
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGKILL');
+          }, options.timeoutMs);
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => (out += chunk));
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      process.stderr.write(chunk);
+      errTail = (errTail + chunk).slice(-4000);
+    });
+    child.on('error', (error) => {
+      if (timer) clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      const wallMs = performance.now() - started;
+      if (timedOut) return resolve({ status: 'timeout', wallMs });
+      const line = out.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !line.startsWith('{')) {
+        return resolve({ status: 'crash', wallMs, exitCode: code, signal, stderrTail: errTail || out.slice(-2000) });
+      }
+      resolve({ status: 'ok', result: JSON.parse(line) as T, wallMs });
+    });
+  });
+}
+
 /**
  * Runs `bench/<script>` in a fresh node with the tsx loader (stderr passes through)
  * and returns the last line it printed on stdout, parsed as JSON, and the wall time.
  */
-export function runTsChild<T>(script: string, args: readonly string[], nodeArgs: readonly string[] = []): Promise<{ result: T; wallMs: number }> {
-  const path = fileURLToPath(new URL(`./${script}`, import.meta.url));
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path, ...args], {
-      cwd: REPO,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => (out += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const wallMs = performance.now() - started;
-      const line = out.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !line.startsWith('{')) {
-        reject(new Error(`${script} ${args.join(' ')} exited with ${code}: ${out.slice(-500)}`));
-        return;
-      }
-      resolve({ result: JSON.parse(line) as T, wallMs });
-    });
-  });
+export async function runTsChild<T>(script: string, args: readonly string[], nodeArgs: readonly string[] = []): Promise<{ result: T; wallMs: number }> {
+  const outcome = await runTsChildOutcome<T>(script, args, { nodeArgs });
+  if (outcome.status !== 'ok') {
+    const detail = outcome.status === 'crash' ? `exited with ${outcome.exitCode ?? outcome.signal}: ${outcome.stderrTail.slice(-500)}` : outcome.status;
+    throw new Error(`${script} ${args.join(' ')} ${detail}`);
+  }
+  return { result: outcome.result, wallMs: outcome.wallMs };
 }

@@ -2,13 +2,16 @@
  * `npm run bench`: every benchmark in one run, then a summary table whose ratios
  * all come from this run on this machine.
  *
- *   npm run bench                          # full sizes: 10 MiB + 200 MiB JSON, 10 + 50 MiB protobuf, 1 GiB JSON Lines
- *   BATON_BENCH_QUICK=1 npm run bench      # 10 + 50 MiB JSON, 10 MiB protobuf, 100 MiB JSON Lines
- *   BATON_BENCH_ONLY=sdk,audit npm run bench   # a subset (sdk, audit, stream)
+ *   npm run bench                          # full sizes: 10 MiB + 200 MiB JSON, 10 + 50 MiB protobuf, 1 GiB JSON Lines,
+ *                                          # growth series up to 300k spans
+ *   BATON_BENCH_QUICK=1 npm run bench      # 10 + 50 MiB JSON, 10 MiB protobuf, 100 MiB JSON Lines, growth to 10k spans
+ *   BATON_BENCH_ONLY=sdk,audit npm run bench   # a subset (sdk, audit, stream, shapes)
+ *   BATON_BENCH_ONLY=shapes npm run bench      # only the growth series (bench/shapes.ts has its own knobs)
  *   BATON_BENCH_JSON=out.json npm run bench    # also write the raw figures as JSON
  *
- * The SDK benchmark runs in fresh child processes (3 runs, 1 when quick) and the
- * streaming audit in its own child; the other audits run in this process.
+ * The SDK benchmark runs in fresh child processes (3 runs, 1 when quick), the
+ * streaming audit and every size of the growth series in children of their own;
+ * the other audits run in this process.
  * Progress goes to stderr, results to stdout (markdown). Generated trace files
  * live in a temporary directory under os.tmpdir() and are deleted at the end.
  * Run it on an otherwise idle machine: the audit figures are wall-clock times.
@@ -19,9 +22,10 @@ import { join } from 'node:path';
 import { AUDIT_GOAL, formatAuditResults, runAuditBench, type AuditRow } from './audit.js';
 import { fmt, fmtMs, fmtRatio, log, machineFacts, markdownTable, MiB, peakRssMiB, QUICK, runTsChild, verdict } from './common.js';
 import { formatSdkResults, HANDOFF_GOAL, summarizeSdkRuns, type SdkResults, type SdkSummary } from './sdk.js';
+import { formatShapesResults, runShapesBench, seriesVerdict, SHAPES_EXPONENT_GOAL, SHAPES_RATIO_GOAL, type ShapesResults } from './shapes.js';
 import { formatStreamingResults, RSS_GOAL_MIB, runStreamingBench, type StreamResults } from './streaming.js';
 
-const only = new Set((process.env.BATON_BENCH_ONLY ?? 'sdk,audit,stream').split(',').map((s) => s.trim()));
+const only = new Set((process.env.BATON_BENCH_ONLY ?? 'sdk,audit,stream,shapes').split(',').map((s) => s.trim()));
 const startedAt = new Date();
 const machine = await machineFacts();
 const loadAtStart = loadavg();
@@ -51,6 +55,7 @@ let sdkRuns: SdkResults[] | undefined;
 let sdk: SdkSummary | undefined;
 let audit: AuditRow[] | undefined;
 let stream: StreamResults | undefined;
+let shapes: ShapesResults | undefined;
 
 if (only.has('sdk')) {
   sdkRuns = [];
@@ -73,6 +78,11 @@ try {
   if (only.has('stream')) {
     stream = await runStreamingBench(dir);
     console.log(formatStreamingResults(stream));
+    console.log('');
+  }
+  if (only.has('shapes')) {
+    shapes = await runShapesBench(dir);
+    console.log(formatShapesResults(shapes));
     console.log('');
   }
 } finally {
@@ -127,6 +137,17 @@ if (stream) {
     '',
   ]);
 }
+for (const s of shapes?.series ?? []) {
+  const largest = s.largest;
+  rows.push([
+    `growth: ${s.title} (audit / bare at the largest size; exponent)`,
+    largest
+      ? `${fmtRatio(largest.ratio!)} at ${largest.spans.toLocaleString('en-US')} spans; exponent ${fmt(s.exponent, 2)} (last step ${fmt(s.lastStepExponent, 2)})`
+      : 'no size finished',
+    `≤ ${SHAPES_RATIO_GOAL}x, ≤ ${SHAPES_EXPONENT_GOAL}`,
+    seriesVerdict(s),
+  ]);
+}
 rows.push(['peak RSS of this (parent) process', `${fmt(parentPeak, 0)} MiB`, '', '']);
 
 console.log('## Summary');
@@ -142,7 +163,7 @@ console.log(
 if (process.env.BATON_BENCH_JSON) {
   await writeFile(
     process.env.BATON_BENCH_JSON,
-    `${JSON.stringify({ startedAt, quick: QUICK, machine, loadAtStart, loadAtEnd: loadavg(), sdk, sdkRuns, audit, stream, parentPeakRssMiB: parentPeak }, null, 2)}\n`,
+    `${JSON.stringify({ startedAt, quick: QUICK, machine, loadAtStart, loadAtEnd: loadavg(), sdk, sdkRuns, audit, stream, shapes, parentPeakRssMiB: parentPeak }, null, 2)}\n`,
   );
   log(`raw figures written to ${process.env.BATON_BENCH_JSON}`);
 }
