@@ -17,8 +17,8 @@
  *
  * Sizes that would take too long are not run: a series stops after a timeout or a
  * crash, and skips a size when the last step predicts more than the child timeout.
- * Some series are capped below the ladder's top by default (SERIES_CAP_SPANS) where
- * the current analyzer is quadratic; BATON_BENCH_SHAPES_MAX lifts every cap.
+ * A series can be capped below the ladder's top (SERIES_CAP_SPANS; none are now);
+ * BATON_BENCH_SHAPES_MAX lifts every cap and extends the ladder.
  *
  *   npx tsx bench/shapes.ts                               # or BATON_BENCH_ONLY=shapes npm run bench
  *   BATON_BENCH_QUICK=1 npx tsx bench/shapes.ts           # 1k–30k spans, about a minute
@@ -49,22 +49,11 @@ const QUICK_SIZES = 3;
 const MIN_SIZES = 5;
 
 /**
- * Default caps (spans) where the current analyzer is superlinear, so that each size
- * of a full run stays well under a minute (2-core EPYC, December 2026, measured with
- * another session's tests running): stale-reads is cubic (3k spans: 5–7 s), hot-key
- * quadratic past 30k (100k: 19–24 s), the loop and idempotency-key series grow with
- * a last step of 1.8–1.9 (200k: about 30 s), resends 2.3 (200k: 44 s).
- * BATON_BENCH_SHAPES_MAX lifts every cap; the timeout and the prediction still stop a series.
+ * Default caps (spans) per series, below the ladder's top: none since the analyzer
+ * became n log n on every shape (each once needed one: stale-reads was cubic,
+ * hot-key and resends quadratic). Kept as a knob; BATON_BENCH_SHAPES_MAX lifts it.
  */
-const SERIES_CAP_SPANS: Readonly<Record<string, number>> = {
-  'loop-2': 200_000,
-  'loop-3': 200_000,
-  'hot-key': 100_000,
-  'hot-key-handoffs': 100_000,
-  resends: 150_000,
-  'idempotency-key': 200_000,
-  'stale-reads': 3_000,
-};
+const SERIES_CAP_SPANS: Readonly<Record<string, number>> = {};
 
 function envNumber(name: string): number | undefined {
   const raw = process.env[name];
