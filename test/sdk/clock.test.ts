@@ -51,14 +51,15 @@ describe('sent_at', () => {
       context: { original_goal: 'g', constraints: [], decisions_made: [] },
       metadata: { started_at: new Date().toISOString(), token_count: 1, model: 'm' },
     });
-    expect(sent.handoff.sent_at).toMatch(/\.\d{6}Z$/);
+    const sentAt = sent.handoff.sent_at ?? '';
+    expect(sentAt).toMatch(/\.\d{6}Z$/);
     baton.receive(JSON.stringify(sent));
     const spans = harness.spans();
     const send = spans.find((s) => s.attributes['baton.operation'] === 'handoff.send')!;
     const receive = spans.find((s) => s.attributes['baton.operation'] === 'handoff.receive')!;
     const sendStartMs = send.startTime[0] * 1000 + send.startTime[1] / 1e6;
     // The envelope's time is the send span's start, to the microsecond.
-    expect(Math.abs(Date.parse(sent.handoff.sent_at) + Number(`0.${sent.handoff.sent_at.slice(-4, -1)}`) - sendStartMs)).toBeLessThan(0.002);
+    expect(Math.abs(Date.parse(sentAt) + Number(`0.${sentAt.slice(-4, -1)}`) - sendStartMs)).toBeLessThan(0.002);
     const delayMs = receive.attributes['baton.ack.delay_ms'] as number;
     const receiveStartMs = receive.startTime[0] * 1000 + receive.startTime[1] / 1e6;
     expect(delayMs).toBeGreaterThanOrEqual(0);
