@@ -207,43 +207,11 @@ function interpretSpan(span: SpanRecord): HandoffPart | string {
   }
 }
 
-/** Every attribute this dialect reads; the rest of a span is not kept while its trace is open. */
-const READ_ATTRIBUTES: ReadonlySet<string> = new Set([
-  BATON_ACK_DELAY_MS,
-  BATON_ACK_WITHIN_BUDGET,
-  BATON_AGENT_DEPENDS_ON,
-  BATON_AGENT_OUTCOME,
-  BATON_ATTEMPT,
-  BATON_CONTEXT_CONSTRAINTS_COUNT,
-  BATON_CONTEXT_DECISIONS_COUNT,
-  BATON_CONTEXT_MISSING_FIELDS,
-  BATON_CONTEXT_SIZE_BYTES,
-  BATON_CONTEXT_TOKEN_COUNT,
-  BATON_CONVENTIONS_VERSION,
-  BATON_ENVELOPE_SCHEMA_ID,
-  BATON_ENVELOPE_SCHEMA_VERSION,
-  BATON_ENVELOPE_SENDER_SCHEMA_VERSION,
-  BATON_ENVELOPE_SIZE_BYTES,
-  BATON_EPOCH,
-  BATON_EVENT_EXPECTED_TOPIC,
-  BATON_HANDOFF_ID,
-  BATON_HANDOFF_SOURCE_AGENT,
-  BATON_HANDOFF_STATUS,
-  BATON_HANDOFF_TARGET_AGENT,
-  BATON_IDEMPOTENCY_KEY,
-  BATON_OPERATION,
-  BATON_STATE_DEDUPLICATED,
-  BATON_STATE_FOUND,
-  BATON_STATE_KEY,
-  BATON_STATE_VERSION_READ,
-  BATON_STATE_VERSION_WRITTEN,
-  BATON_STEP,
-  BATON_TASK_ID,
-  BATON_TIMEOUT_BUDGET_MS,
-  BATON_VALIDATION_DURATION_MS,
-  BATON_VALIDATION_ERROR_KEYWORD,
-  BATON_VALIDATION_ERROR_PATH,
-  BATON_VALIDATION_RESULT,
+/**
+ * The attributes of other conventions this dialect reads besides its own `baton.*`;
+ * the rest of a span is not kept while its trace is open.
+ */
+const FOREIGN_ATTRIBUTES: ReadonlySet<string> = new Set([
   DB_NAMESPACE,
   DB_SYSTEM_NAME,
   GEN_AI_AGENT_ID,
@@ -260,7 +228,7 @@ export const batonDialect: Dialect = {
   description: "Baton's own conventions (baton.operation): message handoffs, envelopes, acks, versioned state, events",
   records: { acks: true, envelopes: true, context: true, state: true },
   readsAttribute(name) {
-    return READ_ATTRIBUTES.has(name);
+    return name.startsWith('baton.') || FOREIGN_ATTRIBUTES.has(name);
   },
   claims(span) {
     return span.attributes[BATON_OPERATION] !== undefined;
