@@ -100,7 +100,20 @@ export function assembleHandoffModel(
     if (isWholeMs(span.startMs) && isWholeMs(span.endMs)) wholeMsSpans++;
   }
 
-  const roles = new Map<string, { role: SpanRole; agent: string | undefined }>();
+  // The role of each span a dialect read, as the TimedSpan it becomes: one object per span, built once.
+  const roles = new Map<string, TimedSpan>();
+  const setRole = (span: SpanRecord, role: SpanRole, agent: string | undefined): void => {
+    roles.set(span.spanId, {
+      traceId: span.traceId,
+      spanId: span.spanId,
+      startMs: span.startMs,
+      endMs: span.endMs,
+      parentSpanId: span.parentSpanId,
+      name: span.name,
+      role,
+      agent,
+    });
+  };
   const agentRunSpans = new Set<string>();
   for (const { parts } of byDialect) {
     for (let i = 0; i < parts.length; i++) {
@@ -157,7 +170,7 @@ export function assembleHandoffModel(
       const span = part.span;
       switch (part.type) {
         case 'send': {
-          roles.set(span.spanId, { role: 'send', agent: part.source });
+          setRole(span, 'send', part.source);
           const draft = draftFor(part.handoffId ?? `span:${span.spanId}`, dialect, part);
           // A resend under the same id (a retry) is one handoff: the earliest send is its start,
           // and a receive linked to any of its sends is linked.
@@ -180,7 +193,7 @@ export function assembleHandoffModel(
         }
         case 'receive': {
           const agent = part.agent ?? part.target ?? 'unknown';
-          roles.set(span.spanId, { role: 'receive', agent });
+          setRole(span, 'receive', agent);
           const draft = draftFor(part.handoffId ?? `span:${span.spanId}`, dialect, part);
           const receive: Mutable<HandoffReceive> = {
             traceId: span.traceId,
@@ -205,7 +218,7 @@ export function assembleHandoffModel(
           break;
         }
         case 'ack': {
-          roles.set(span.spanId, { role: 'ack', agent: part.target });
+          setRole(span, 'ack', part.target);
           const draft = draftFor(part.handoffId, dialect, part);
           const ack: Mutable<HandoffAck> = { traceId: span.traceId, spanId: span.spanId, startMs: span.startMs, endMs: span.endMs, atMs: span.startMs, manual: true };
           if (part.delayMs !== undefined) ack.delayMs = part.delayMs;
@@ -214,7 +227,7 @@ export function assembleHandoffModel(
           break;
         }
         case 'transfer': {
-          roles.set(span.spanId, { role: 'transfer', agent: part.source });
+          setRole(span, 'transfer', part.source);
           const send = { ...refOf(span), parentSpanId: span.parentSpanId } as HandoffSend;
           const receives: HandoffReceive[] = [];
           if (part.arrival) {
@@ -251,7 +264,7 @@ export function assembleHandoffModel(
         }
         case 'state-read':
         case 'state-write': {
-          roles.set(span.spanId, { role: part.type, agent: part.agent });
+          setRole(span, part.type, part.agent);
           const access = {
             traceId: span.traceId,
             spanId: span.spanId,
@@ -280,7 +293,7 @@ export function assembleHandoffModel(
         }
         case 'publish':
         case 'consume': {
-          roles.set(span.spanId, { role: part.type, agent: part.agent });
+          setRole(span, part.type, part.agent);
           const event = {
             traceId: span.traceId,
             spanId: span.spanId,
@@ -301,7 +314,7 @@ export function assembleHandoffModel(
           break;
         }
         case 'agent-run': {
-          roles.set(span.spanId, { role: 'agent-run', agent: part.agent });
+          setRole(span, 'agent-run', part.agent);
           const run = {
             traceId: span.traceId,
             spanId: span.spanId,
@@ -367,16 +380,15 @@ export function assembleHandoffModel(
   const timed: TimedSpan[] = new Array(spans.length);
   for (let i = 0; i < spans.length; i++) {
     const span = spans[i]!;
-    const role = roles.get(span.spanId);
-    timed[i] = {
+    timed[i] = roles.get(span.spanId) ?? {
       traceId: span.traceId,
       spanId: span.spanId,
       startMs: span.startMs,
       endMs: span.endMs,
       parentSpanId: span.parentSpanId,
       name: span.name,
-      role: role?.role ?? '',
-      agent: role?.agent,
+      role: '',
+      agent: undefined,
     };
   }
 

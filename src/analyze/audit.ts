@@ -443,8 +443,11 @@ export class Auditor {
     ready.sort((a, b) => a.minStartMs - b.minStartMs || (a.traces[0]! < b.traces[0]! ? -1 : 1));
     for (const group of ready) this.#analyzeGroup(group.traces);
     if (all) return;
-    // What stays open is reduced to what the dialects read, so in-flight traces cost little.
-    for (const group of rest) for (const t of group.traces) this.#compact(this.#open.get(t)!);
+    // With many spans open, what stays open is reduced to what the dialects read, so in-flight traces
+    // cost little; with few, copying them would cost more time than the memory is worth.
+    if (this.#openSpans > (this.#options.softOpenSpans ?? 100_000) / 4) {
+      for (const group of rest) for (const t of group.traces) this.#compact(this.#open.get(t)!);
+    }
     // Everything ending before this has been seen: no open group starts earlier, and late data is bounded by idleMs.
     let completeBefore = cutoff;
     for (const group of rest) if (group.minStartMs < completeBefore) completeBefore = group.minStartMs;
@@ -548,7 +551,7 @@ export class Auditor {
         this.#dependencyEdges.set(`${dependency}\u0000${run.agent}`, { source: dependency, target: run.agent });
       }
     }
-    const edgeDeltas = this.#edges.add(handoffGraph);
+    const edgeDeltas = this.#edges.add(handoffGraph, this.#options.onUpdate !== undefined);
     for (const handoff of model.handoffs) {
       if (handoff.acks.length > 0) {
         this.#unacked.delete(handoff.id);

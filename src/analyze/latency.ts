@@ -70,14 +70,14 @@ export class EdgeStatsAccumulator {
   /** Receive-only handoffs, by id, waiting to learn whether a send of theirs turns up. */
   readonly #receiveOnly = new Map<string, { readonly source: string; readonly target: string; readonly handoff: Handoff; readonly atMs: number }>();
 
-  /** Adds one closed group's handoffs; returns what each edge gained. */
-  add(handoffGraph: HandoffGraph): EdgeDelta[] {
+  /** Adds one closed group's handoffs; returns what each edge gained when `deltas` is asked for (else []). */
+  add(handoffGraph: HandoffGraph, deltas = false): EdgeDelta[] {
     const { graph } = handoffGraph;
-    const deltas: EdgeDelta[] = [];
+    const out: EdgeDelta[] = [];
     graph.forEachEdge((_edge, attributes) => {
       const { source, target, handoffs } = attributes;
       let counted = 0;
-      const latencies: number[] = [];
+      const latencies: number[] | undefined = deltas ? [] : undefined;
       for (let i = 0; i < handoffs.length; i++) {
         const h = handoffs[i]!;
         const atMs = h.send?.startMs ?? h.receives[0]?.startMs ?? 0;
@@ -96,9 +96,9 @@ export class EdgeStatsAccumulator {
           if (!held || atMs < held.atMs) this.#receiveOnly.set(h.id, { source, target, handoff: h, atMs });
         }
       }
-      if (counted > 0) deltas.push({ source, target, handoffs: counted, latenciesMs: latencies });
+      if (latencies && counted > 0) out.push({ source, target, handoffs: counted, latenciesMs: latencies });
     });
-    return deltas;
+    return out;
   }
 
   /** Counts a handoff that was never acknowledged within its budget as a failure of its edge. */

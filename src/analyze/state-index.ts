@@ -48,6 +48,16 @@ export class KeyWrites {
     return this.#recent.length;
   }
 
+  /** The end of the newest write held (recent or in the baseline), or -Infinity. */
+  get lastEndMs(): number {
+    const last = this.#recent[this.#recent.length - 1];
+    if (last && this.#sorted) return last.endMs;
+    let end = Number.NEGATIVE_INFINITY;
+    for (const w of this.#recent) if (w.endMs > end) end = w.endMs;
+    for (const w of [this.#baseline.version, this.#baseline.epoch]) if (w && w.endMs > end) end = w.endMs;
+    return end;
+  }
+
   #prepare(): void {
     let from = this.#prefixVersion.length;
     if (!this.#sorted) {

@@ -27,6 +27,9 @@ const HINT =
   'Add a version field to every state entry and reject reads older than the current task epoch; read from the primary (or wait for the version the handoff names) instead of a lagging replica or snapshot.';
 const UNVERSIONED = 'state reads without baton.state.version_read or baton.epoch';
 
+/** A key with no write for this long (data time) is forgotten; a later read of it is not compared with those writes. */
+const FORGET_AFTER_MS = 3_600_000;
+
 /** How often (data time) per-key write indexes are folded into their baselines. */
 const SETTLE_EVERY_MS = 60_000;
 
@@ -118,8 +121,16 @@ export function createStaleEpochReadRun(options: StaleEpochReadOptions = {}): Ru
       let horizon = completeBeforeMs;
       for (const r of reads) if (r.ref.startMs < horizon) horizon = r.ref.startMs;
       for (const r of receives) if (r.ref.startMs < horizon) horizon = r.ref.startMs;
-      for (const list of writes.values()) list.settle(horizon - skew);
-      for (const list of taskEpochs.values()) list.settle(horizon - skew);
+      // A key (or task) nobody wrote for an hour of data time is forgotten: memory follows what is live.
+      const forgetBefore = horizon - FORGET_AFTER_MS;
+      for (const [key, list] of writes) {
+        list.settle(horizon - skew);
+        if (list.lastEndMs < forgetBefore) writes.delete(key);
+      }
+      for (const [task, list] of taskEpochs) {
+        list.settle(horizon - skew);
+        if (list.lastEndMs < forgetBefore) taskEpochs.delete(task);
+      }
     }
     return { findings, checked, notEvaluated: [] };
   };
