@@ -28,6 +28,7 @@ import {
 import { compareFindings, SEVERITY_RANK, type DetectorResult, type Finding, type Severity } from '../model/finding.js';
 import type { HandoffGraph } from '../model/handoff-model.js';
 import type { AttributeValue, SpanRecord } from '../model/span-record.js';
+import { forgetOldest } from './bounded.js';
 import { buildHandoffGraph } from './build-graph.js';
 import { buildHandoffModel } from './build-model.js';
 import type { Dialect } from './dialects/dialect.js';
@@ -101,6 +102,8 @@ interface OpenTrace {
   spans: SpanRecord[];
   /** Spans before this index have been reduced to what the dialects read. */
   compacted: number;
+  /** How many spans the trace had at the last sweep: only spans that outlived a sweep are compacted. */
+  atLastSweep: number;
   minStartMs: number;
   maxEndMs: number;
   /** Span ids seen, and parent ids referred to but not seen yet: a trace whose root ended and that misses no parent looks complete. */
@@ -253,6 +256,7 @@ export class Auditor {
         trace = {
           spans: [],
           compacted: 0,
+          atLastSweep: 0,
           minStartMs: span.startMs,
           maxEndMs: span.endMs,
           ids: new Set(),
@@ -474,8 +478,11 @@ export class Auditor {
     const spans = trace.spans;
     // One trace id string for the whole trace, not one per span.
     const traceId = spans[0]?.traceId ?? '';
-    for (let i = trace.compacted; i < spans.length; i++) spans[i] = this.#compactSpan(spans[i]!, traceId);
-    trace.compacted = spans.length;
+    // Only spans that were already open at the last sweep: a batch that closes at once (a whole
+    // file read as one document) is never copied.
+    for (let i = trace.compacted; i < trace.atLastSweep; i++) spans[i] = this.#compactSpan(spans[i]!, traceId);
+    if (trace.atLastSweep > trace.compacted) trace.compacted = trace.atLastSweep;
+    trace.atLastSweep = spans.length;
   }
 
   /**
@@ -524,6 +531,8 @@ export class Auditor {
       this.#closed.set(id, closedAt);
     }
     this.#union.forget(traceIds);
+    forgetOldest(this.#closed);
+    forgetOldest(this.#taskIds);
     this.#groups++;
     this.#traces += traceIds.length;
     const model = buildHandoffModel(spans, { dialects: this.#dialects });

@@ -4,6 +4,7 @@
  * spent coordinating versus inside agents, with the critical path.
  */
 import type { CriticalPathSegment, EdgeStats, LatencySummary, TaskSummary } from '../model/audit-report.js';
+import { forgetOldest } from './bounded.js';
 import { LatencySketch } from './latency-sketch.js';
 import type { AgentRunRecord, Handoff, HandoffGraph, HandoffModel, TimedSpan } from '../model/handoff-model.js';
 import { ChainIndex, handoffArrivalMs, handoffStartMs } from './chains.js';
@@ -97,6 +98,11 @@ export class EdgeStatsAccumulator {
         }
       }
       if (latencies && counted > 0) out.push({ source, target, handoffs: counted, latenciesMs: latencies });
+    });
+    forgetOldest(this.#counted);
+    // A receive-only handoff forgotten early counts now: its send is unlikely to come this late.
+    forgetOldest(this.#receiveOnly, undefined, (id, held) => {
+      this.#count(held.source, held.target, held.handoff, undefined);
     });
     return out;
   }

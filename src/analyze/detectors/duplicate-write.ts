@@ -9,7 +9,7 @@
  * same version back) committed nothing new and is not a duplicate.
  */
 import type { DetectorResult, Finding } from '../../model/finding.js';
-import type { HandoffGraph, SpanRef, StateAccessRecord } from '../../model/handoff-model.js';
+import type { HandoffGraph, StateAccessRecord } from '../../model/handoff-model.js';
 import { assertGraph, evidenceOf, MAX_EVIDENCE_SPANS } from './evidence.js';
 import { countReason, reasonsOf, runOnOneGraph, type RuleDefinition, type RuleRun } from './rule.js';
 
@@ -33,20 +33,17 @@ export const SETTLE_AFTER_MS = 3_600_000;
 
 /** One logical write, as the commits of it seen so far. */
 interface LogicalWrite {
-  readonly key: string;
-  readonly idempotencyKey: string | undefined;
-  readonly taskId: string | undefined;
   /** Commits: writes whose version was new (or unknown). */
   commits: number;
   /** Writes the store deduplicated. */
   deduplicated: number;
-  readonly versions: Set<number>;
-  readonly attempts: Set<number | undefined>;
-  readonly agents: Set<string>;
-  readonly evidence: SpanRef[];
-  readonly labels: string[];
+  /** The first commits, for evidence and their versions, attempts and agents: most logical writes have one. */
+  readonly first: StateAccessRecord[];
   lastEndMs: number;
 }
+
+/** Logical writes followed at once; past it the oldest are settled early, so memory has a bound whatever the data's density. */
+const MAX_TRACKED = 100_000;
 
 /** Starts a duplicate-write run over one input. */
 export function createDuplicateWriteRun(_options: DuplicateWriteOptions = {}): RuleRun {
@@ -58,21 +55,8 @@ export function createDuplicateWriteRun(_options: DuplicateWriteOptions = {}): R
     for (const [identity, w] of writes) {
       if (!final && w.lastEndMs >= settledBeforeMs) continue;
       writes.delete(identity);
-      // The same attempt writing twice is an update, not a retry duplicate, unless attempts are unknown.
-      const duplicate = w.commits >= 2 && (w.attempts.size >= 2 || w.attempts.has(undefined));
-      if (duplicate) {
-        const attempts = [...w.attempts];
-        const by = attempts.every((a) => a !== undefined) ? ` by attempts ${attempts.join(', ')}` : '';
-        findings.push({
-          ruleId: RULE,
-          severity: 'error',
-          message: `${w.key} written ${w.commits} times${by} (${w.labels.join(', ')}${w.commits > w.labels.length ? ', …' : ''})${w.idempotencyKey !== undefined ? ` under idempotency key ${w.idempotencyKey}` : ''}`,
-          hint: HINT,
-          evidence: evidenceOf(w.evidence),
-          agents: [...w.agents],
-          ...(w.taskId !== undefined ? { taskId: w.taskId } : {}),
-        });
-      }
+      const finding = w.commits >= 2 ? duplicateFinding(w) : undefined;
+      if (finding) findings.push(finding);
     }
     return { findings, checked: 0, notEvaluated: [] };
   };
@@ -92,36 +76,32 @@ export function createDuplicateWriteRun(_options: DuplicateWriteOptions = {}): R
         checked++;
         let w = writes.get(identity);
         if (!w) {
-          w = {
-            key: write.key,
-            idempotencyKey: write.idempotencyKey,
-            taskId: write.taskId,
-            commits: 0,
-            deduplicated: 0,
-            versions: new Set(),
-            attempts: new Set(),
-            agents: new Set(),
-            evidence: [],
-            labels: [],
-            lastEndMs: write.endMs,
-          };
+          w = { commits: 0, deduplicated: 0, first: [], lastEndMs: write.endMs };
           writes.set(identity, w);
         }
         if (write.endMs > w.lastEndMs) w.lastEndMs = write.endMs;
         // A retry that got an already-committed version back was deduplicated by the store.
-        const repeat = write.deduplicated === true || (write.versionWritten !== undefined && w.versions.has(write.versionWritten));
+        const repeat =
+          write.deduplicated === true ||
+          (write.versionWritten !== undefined && w.first.some((c) => c.versionWritten === write.versionWritten));
         if (repeat) {
           w.deduplicated++;
           continue;
         }
         w.commits++;
-        if (write.versionWritten !== undefined && w.versions.size < MAX_DISTINCT) w.versions.add(write.versionWritten);
-        if (w.attempts.size < MAX_DISTINCT) w.attempts.add(write.attempt);
-        if (write.agent !== undefined && w.agents.size < MAX_DISTINCT) w.agents.add(write.agent);
-        if (w.evidence.length < MAX_EVIDENCE_SPANS) w.evidence.push(write);
-        if (w.labels.length < MAX_DISTINCT) w.labels.push(write.versionWritten !== undefined ? `v${write.versionWritten}` : '?');
+        if (w.first.length < MAX_EVIDENCE_SPANS) w.first.push(write);
       }
-      return { findings: [], checked, notEvaluated: reasonsOf(reasons) };
+      // Past the bound, the longest-followed logical writes settle now (Map order is insertion order).
+      const findings: Finding[] = [];
+      if (writes.size > MAX_TRACKED) {
+        for (const [identity, w] of writes) {
+          if (writes.size <= MAX_TRACKED * 0.9) break;
+          writes.delete(identity);
+          const finding = w.commits >= 2 ? duplicateFinding(w) : undefined;
+          if (finding) findings.push(finding);
+        }
+      }
+      return { findings, checked, notEvaluated: reasonsOf(reasons) };
     },
     advance(completeBeforeMs) {
       // Settling walks every logical write: at most once a minute of data time.
@@ -132,6 +112,26 @@ export function createDuplicateWriteRun(_options: DuplicateWriteOptions = {}): R
     finish(nowMs) {
       return report(nowMs, true);
     },
+  };
+}
+
+/** The finding for a logical write committed more than once, or undefined when it is an update by one attempt. */
+function duplicateFinding(w: LogicalWrite): Finding | undefined {
+  const attempts = [...new Set(w.first.map((c) => c.attempt))].slice(0, MAX_DISTINCT);
+  // The same attempt writing twice is an update, not a retry duplicate, unless attempts are unknown.
+  if (attempts.length < 2 && attempts[0] !== undefined) return undefined;
+  const first = w.first[0]!;
+  const labels = w.first.slice(0, MAX_DISTINCT).map((c) => (c.versionWritten !== undefined ? `v${c.versionWritten}` : '?'));
+  const by = attempts.every((a) => a !== undefined) ? ` by attempts ${attempts.join(', ')}` : '';
+  const agents = [...new Set(w.first.map((c) => c.agent).filter((a): a is string => a !== undefined))].slice(0, MAX_DISTINCT);
+  return {
+    ruleId: RULE,
+    severity: 'error',
+    message: `${first.key} written ${w.commits} times${by} (${labels.join(', ')}${w.commits > labels.length ? ', …' : ''})${first.idempotencyKey !== undefined ? ` under idempotency key ${first.idempotencyKey}` : ''}`,
+    hint: HINT,
+    evidence: evidenceOf(w.first),
+    agents,
+    ...(first.taskId !== undefined ? { taskId: first.taskId } : {}),
   };
 }
 

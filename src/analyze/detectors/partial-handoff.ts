@@ -11,6 +11,7 @@
  */
 import type { DetectorResult, Finding } from '../../model/finding.js';
 import type { EventRecord, HandoffGraph, StateAccessRecord } from '../../model/handoff-model.js';
+import { forgetOldest } from '../bounded.js';
 import { assertGraph, evidenceOf } from './evidence.js';
 import { countReason, reasonsOf, runOnOneGraph, type RuleDefinition, type RuleRun } from './rule.js';
 
@@ -192,6 +193,10 @@ export function createPartialHandoffRun(options: PartialHandoffOptions = {}): Ru
         sawAnnounced = true;
         writes.push(write);
       }
+      forgetOldest(consumedIds);
+      forgetOldest(consumedSpans);
+      forgetOldest(latestPublish);
+      forgetOldest(byTopicKey);
       return { findings: [], checked: 0, notEvaluated: [] };
     },
     advance(completeBeforeMs) {

@@ -12,6 +12,7 @@
  */
 import type { DetectorResult, Finding } from '../../model/finding.js';
 import type { HandoffGraph, HandoffSend, SpanRef } from '../../model/handoff-model.js';
+import { forgetOldest } from '../bounded.js';
 import { KeyWrites, type WriteFact } from '../state-index.js';
 import { assertGraph, evidenceOf, formatMs } from './evidence.js';
 import { countReason, reasonsOf, runOnOneGraph, type RuleDefinition, type RuleRun } from './rule.js';
@@ -208,6 +209,8 @@ export function createStaleEpochReadRun(options: StaleEpochReadOptions = {}): Ru
           decided,
         });
       }
+      forgetOldest(writes);
+      forgetOldest(taskEpochs);
       return { findings: [], checked: 0, notEvaluated: reasonsOf(reasons) };
     },
     advance(completeBeforeMs) {
