@@ -76,10 +76,12 @@ export interface AuditOptions {
   /** Close a group after this long (data time, or the clock of `advance`) with nothing new. Default 300 000 (5 min). */
   readonly idleMs?: number;
   /**
-   * With more than `softOpenSpans` spans open (default 100 000), close sooner, after
-   * `completeIdleMs` with nothing new (default 10 000), the groups that look complete:
-   * every trace in them has its root span and misses no parent. A late span of one is
-   * still audited, as a piece of its own, and counted in `inputs.splitTraces`.
+   * Once more than `softOpenSpans` spans were open (default 100 000), the input is dense
+   * (a busy service): groups that look complete (every trace in them has its root span
+   * and misses no parent) close after `completeIdleMs` with nothing new (default 10 000),
+   * and the state rules take the data older than that as complete, so memory follows
+   * seconds of data rather than minutes. A late span is still audited, as a piece of its
+   * own, and counted in `inputs.splitTraces`.
    */
   readonly completeIdleMs?: number;
   readonly softOpenSpans?: number;
@@ -200,6 +202,8 @@ export class Auditor {
   #groups = 0;
   #traces = 0;
   #spansSinceSweep = 0;
+  /** Set once more than softOpenSpans spans were open at a sweep. */
+  #dense = false;
   #lastSweepWatermarkMs = Number.NEGATIVE_INFINITY;
   /** Data time of the last pass that forgot settled state (seen-sets, rule indexes). */
   #lastForgetMs = Number.NEGATIVE_INFINITY;
@@ -410,8 +414,11 @@ export class Auditor {
     // complete (exporters send a span when it ends, and a root ends last): it closes after the short
     // quiet time, not the long one. Below that many, every group waits the full idle time, so input
     // order within it never matters.
-    const pressed = !all && this.#openSpans > (this.#options.softOpenSpans ?? 100_000);
-    const completeCutoff = pressed ? clock - Math.min(idle, this.#options.completeIdleMs ?? 10_000) : Number.NEGATIVE_INFINITY;
+    // Once that many were open, the input is dense (a busy service): it stays so for the rest of the run.
+    if (!all && this.#openSpans > (this.#options.softOpenSpans ?? 100_000)) this.#dense = true;
+    const pressed = !all && this.#dense;
+    const quickMs = Math.min(idle, this.#options.completeIdleMs ?? 10_000);
+    const completeCutoff = pressed ? clock - quickMs : Number.NEGATIVE_INFINITY;
     const groups = new Map<string, { traces: string[]; maxEndMs: number; minStartMs: number; spans: number; complete: boolean }>();
     for (const [traceId, trace] of this.#open) {
       const root = this.#union.find(traceId);
@@ -453,8 +460,10 @@ export class Auditor {
       for (const group of rest) for (const t of group.traces) this.#compact(this.#open.get(t)!);
     }
     // Everything ending before this has been seen: no open group starts earlier, and late data is bounded by idleMs.
-    let completeBefore = cutoff;
-    for (const group of rest) if (group.minStartMs < completeBefore) completeBefore = group.minStartMs;
+    // Dense input: the data before the short quiet time counts as complete, so the rules settle (and forget)
+    // what is older than seconds, not minutes; a group still open from earlier does not hold them back.
+    let completeBefore = pressed ? clock - quickMs : cutoff;
+    if (!pressed) for (const group of rest) if (group.minStartMs < completeBefore) completeBefore = group.minStartMs;
     if (!Number.isFinite(completeBefore)) return;
     if (this.#options.now === undefined || completeBefore < this.#options.now) {
       for (const rule of this.#rules) if (rule.run?.advance) this.#tally(rule, rule.run.advance(completeBefore), true);

@@ -70,8 +70,9 @@ export class KeyWrites {
     // Appends in end order extend the prefix maxima; anything else rebuilds them.
     this.#prefixVersion.length = from;
     this.#prefixEpoch.length = from;
-    let version = from > 0 ? this.#prefixVersion[from - 1] : this.#baseline.version;
-    let epoch = from > 0 ? this.#prefixEpoch[from - 1] : this.#baseline.epoch;
+    // Over the recent writes only: the baseline is combined at lookup, where its time is checked.
+    let version = from > 0 ? this.#prefixVersion[from - 1] : undefined;
+    let epoch = from > 0 ? this.#prefixEpoch[from - 1] : undefined;
     for (let i = from; i < n; i++) {
       const w = this.#recent[i]!;
       version = newer(version, w, 'version');
@@ -81,9 +82,17 @@ export class KeyWrites {
     }
   }
 
-  /** The newest version and epoch committed (ended) at or before `atMs`. */
+  /**
+   * The newest version and epoch committed (ended) at or before `atMs`. A baseline write
+   * that ended after `atMs` (data that arrived late, after the fold) is not used: the
+   * answer may then miss an older write, but never names a write the reader could not
+   * have seen.
+   */
   newestBefore(atMs: number): NewestCommitted {
-    if (this.#recent.length === 0) return this.#baseline;
+    const base = this.#baseline;
+    const baseVersion = base.version && base.version.endMs <= atMs ? base.version : undefined;
+    const baseEpoch = base.epoch && base.epoch.endMs <= atMs ? base.epoch : undefined;
+    if (this.#recent.length === 0) return { version: baseVersion, epoch: baseEpoch };
     this.#prepare();
     let lo = 0;
     let hi = this.#recent.length;
@@ -92,8 +101,11 @@ export class KeyWrites {
       if (this.#recent[mid]!.endMs <= atMs) lo = mid + 1;
       else hi = mid;
     }
-    if (lo === 0) return this.#baseline;
-    return { version: this.#prefixVersion[lo - 1], epoch: this.#prefixEpoch[lo - 1] };
+    if (lo === 0) return { version: baseVersion, epoch: baseEpoch };
+    return {
+      version: newer(baseVersion, this.#prefixVersion[lo - 1], 'version'),
+      epoch: newer(baseEpoch, this.#prefixEpoch[lo - 1], 'epoch'),
+    };
   }
 
   /** Folds the writes that ended before `beforeMs` into the baseline: no read still to come can start before them. */
@@ -103,10 +115,14 @@ export class KeyWrites {
     let keep = 0;
     while (keep < this.#recent.length && this.#recent[keep]!.endMs < beforeMs) keep++;
     if (keep === 0) return;
-    this.#baseline = { version: this.#prefixVersion[keep - 1], epoch: this.#prefixEpoch[keep - 1] };
+    this.#baseline = {
+      version: newer(this.#baseline.version, this.#prefixVersion[keep - 1], 'version'),
+      epoch: newer(this.#baseline.epoch, this.#prefixEpoch[keep - 1], 'epoch'),
+    };
     this.#recent = this.#recent.slice(keep);
-    this.#prefixVersion = this.#prefixVersion.slice(keep);
-    this.#prefixEpoch = this.#prefixEpoch.slice(keep);
+    // The prefix maxima covered the folded writes: rebuilt on the next lookup.
+    this.#prefixVersion = [];
+    this.#prefixEpoch = [];
   }
 }
 
