@@ -252,6 +252,8 @@ async function* readJson(
   options: ReadTraceOptions,
   report: (error: TraceInputError) => void,
   wholeText?: () => Promise<string>,
+  /** Set when a whole-document parse already sent this text here as JSON Lines: it must not go back. */
+  linesTried = false,
 ): AsyncGenerator<SpanRecord[]> {
   const maxErrors = options.maxErrorsPerFile ?? 20;
   const maxLineBytes = options.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES;
@@ -309,8 +311,8 @@ async function* readJson(
       }
       if (!parseLine(line, lineNumber)) {
         // The first line is not a whole value: a multi-line document.
-        if (wholeText) yield* parseDocument(await wholeText(), name, options, report);
-        else yield* readDocument([Buffer.from(`${leadingBlank}${line}\n`), piece.subarray(start)], chunks, name, options, report);
+        if (wholeText) yield* parseDocument(await wholeText(), name, options, report, linesTried);
+        else yield* readDocument([Buffer.from(`${leadingBlank}${line}\n`), piece.subarray(start)], chunks, name, options, report, linesTried);
         return;
       }
       if (errors >= maxErrors) {
@@ -322,7 +324,7 @@ async function* readJson(
     if (start < piece.length) {
       if (mode === 'undecided' && wholeText && leadingBlank === '' && start === 0) {
         // No line ends in the first chunk: most likely one single-line document.
-        yield* parseDocument(await wholeText(), name, options, report);
+        yield* parseDocument(await wholeText(), name, options, report, linesTried);
         return;
       }
       carry.push(start === 0 ? piece : piece.subarray(start));
@@ -347,7 +349,7 @@ async function* readJson(
     lineNumber++;
     if (mode === 'undecided') {
       // The whole input is one line without a newline: one document.
-      yield* parseDocument(leadingBlank + last, name, options, report);
+      yield* parseDocument(leadingBlank + last, name, options, report, linesTried);
       return;
     }
     parseLine(last, lineNumber);
@@ -370,6 +372,7 @@ async function* readDocument(
   name: string,
   options: ReadTraceOptions,
   report: (error: TraceInputError) => void,
+  linesTried = false,
 ): AsyncGenerator<SpanRecord[]> {
   const maxBytes = options.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES;
   const parts = head;
@@ -382,7 +385,7 @@ async function* readDocument(
     report(documentTooLarge(name, maxBytes));
     return;
   }
-  yield* parseDocument(Buffer.concat(parts, size).toString('utf8'), name, options, report);
+  yield* parseDocument(Buffer.concat(parts, size).toString('utf8'), name, options, report, linesTried);
 }
 
 async function* parseDocument(
@@ -390,14 +393,17 @@ async function* parseDocument(
   name: string,
   options: ReadTraceOptions,
   report: (error: TraceInputError) => void,
+  linesTried = false,
 ): AsyncGenerator<SpanRecord[]> {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    if (/non-whitespace character after JSON/.test((error as Error).message)) {
-      // More values after the first: JSON Lines whose first line is longer than a read chunk.
-      yield* readJson(prepend(Buffer.from(text), emptyChunks()), name, options, report);
+    // More values after the first: JSON Lines whose first line is longer than a read chunk. Only
+    // once, and only when a line break follows: `{…} x` on one line is trailing data, said with
+    // its position (it used to bounce between the two readers until the heap ran out).
+    if (!linesTried && /non-whitespace character after JSON/.test((error as Error).message) && text.includes('\n')) {
+      yield* readJson(prepend(Buffer.from(text), emptyChunks()), name, options, report, undefined, true);
       return;
     }
     report(syntaxError(name, text, error as Error, false));

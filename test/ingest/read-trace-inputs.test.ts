@@ -112,6 +112,26 @@ describe('readTraceInputs', () => {
     expect(errors[0]!.code).toBe('BATON_TRACE_INPUT');
   });
 
+  it.each([
+    ['a word after a one-line document', '{"resourceSpans":[]} x', /trail\.json:1:22: invalid JSON: Unexpected non-whitespace character after JSON/],
+    ['a stray brace after it', '{"resourceSpans":[]}}', /trail\.json:1:21: invalid JSON: Unexpected non-whitespace character after JSON/],
+    ['two values on one line', '{"resourceSpans":[]} {"resourceSpans":[]}', /trail\.json:1:22: invalid JSON: Unexpected non-whitespace character after JSON/],
+  ])('refuses %s with its position instead of looping until the heap is exhausted', async (_label, content, expected) => {
+    await writeFile(join(dir, 'trail.json'), content);
+    const { records, errors } = await readAll(['trail.json']);
+    expect(records).toEqual([]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(expected);
+  });
+
+  it('still reads JSON Lines whose first line is longer than a read chunk', async () => {
+    const line = toOtlpJson(spans);
+    await writeFile(join(dir, 'long-lines.jsonl'), `${line}\n${line}\n`);
+    const { records, errors } = await readAll(['long-lines.jsonl']);
+    expect(errors).toEqual([]);
+    expect(records).toHaveLength(spans.length * 2);
+  });
+
   it('keeps the good lines of a JSON Lines file with a bad one, and the good files of several inputs', async () => {
     const { records, errors } = await readAll([join(FIXTURES_DIR, 'malformed', 'bad-line.jsonl'), join(FIXTURES_DIR, 'clean.json'), 'nope.json']);
     expect(errors).toHaveLength(2);
