@@ -80,7 +80,7 @@ function convertResourceSpans(resourceSpans: unknown, source: string, out: SpanR
   if (!Array.isArray(resourceSpans)) throw new ShapeError('resourceSpans', `expected an array, got ${describeValue(resourceSpans)}`);
   for (let r = 0; r < resourceSpans.length; r++) {
     const rs = resourceSpans[r] as Json | null;
-    if (typeof rs !== 'object' || rs === null) throw new ShapeError(`resourceSpans[${r}]`, `expected an object, got ${describeValue(rs)}`);
+    if (typeof rs !== 'object' || rs === null || Array.isArray(rs)) throw new ShapeError(`resourceSpans[${r}]`, `expected an object, got ${describeValue(rs)}`);
     const resourceValue = rs.resource as Json | undefined;
     const resource =
       resourceValue === undefined || resourceValue === null
@@ -91,7 +91,7 @@ function convertResourceSpans(resourceSpans: unknown, source: string, out: SpanR
     if (!Array.isArray(scopeSpans)) throw new ShapeError(`resourceSpans[${r}].scopeSpans`, `expected an array, got ${describeValue(scopeSpans)}`);
     for (let s = 0; s < scopeSpans.length; s++) {
       const ss = scopeSpans[s] as Json | null;
-      if (typeof ss !== 'object' || ss === null) {
+      if (typeof ss !== 'object' || ss === null || Array.isArray(ss)) {
         throw new ShapeError(`resourceSpans[${r}].scopeSpans[${s}]`, `expected an object, got ${describeValue(ss)}`);
       }
       const scope = (ss.scope ?? ss.instrumentationLibrary) as Json | undefined;

@@ -124,6 +124,16 @@ describe('readTraceInputs', () => {
     expect(errors[0]).toMatch(expected);
   });
 
+  it.each([
+    ['an array where a resourceSpans entry belongs', '{"resourceSpans":[[1]]}', /shape\.json: resourceSpans\[0\]: expected an object, got an array/],
+    ['an array where a scopeSpans entry belongs', '{"resourceSpans":[{"scopeSpans":[[5]]}]}', /shape\.json: resourceSpans\[0\]\.scopeSpans\[0\]: expected an object, got an array/],
+  ])('refuses %s, naming the path, rather than reading it as an empty trace', async (_label, content, expected) => {
+    await writeFile(join(dir, 'shape.json'), content);
+    const { errors } = await readAll(['shape.json']);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(expected);
+  });
+
   it('still reads JSON Lines whose first line is longer than a read chunk', async () => {
     const line = toOtlpJson(spans);
     await writeFile(join(dir, 'long-lines.jsonl'), `${line}\n${line}\n`);
