@@ -21,7 +21,7 @@ import type {
 } from '../model/handoff-model.js';
 import { StatusCodeNumber, type SpanRecord } from '../model/span-record.js';
 import type { HandoffPart, ReceivePart, SendPart } from './dialects/dialect.js';
-import type { SpanIndex } from './span-index.js';
+import { compareByStart, type SpanIndex } from './span-index.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -43,9 +43,6 @@ interface HandoffDraft {
   acks: HandoffAck[];
 }
 
-function compareRefs(a: { startMs: number; spanId: string }, b: { startMs: number; spanId: string }): number {
-  return a.startMs - b.startMs || (a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0);
-}
 
 function refOf(span: SpanRecord): { traceId: string; spanId: string; startMs: number; endMs: number } {
   return { traceId: span.traceId, spanId: span.spanId, startMs: span.startMs, endMs: span.endMs };
@@ -73,10 +70,6 @@ function copyFacts(target: Mutable<EnvelopeFacts>, part: SendPart | ReceivePart)
   if (part.status !== undefined) target.status = part.status;
 }
 
-function isWholeMs(ms: number): boolean {
-  return ms === Math.floor(ms);
-}
-
 /**
  * Assembles the model of one trace group. `spans` are all of the group's
  * spans (timing keeps the ones no dialect read); `dialects` says how many
@@ -91,13 +84,11 @@ export function assembleHandoffModel(
   const traceIds = new Set<string>();
   let startMs = Number.POSITIVE_INFINITY;
   let endMs = Number.NEGATIVE_INFINITY;
-  let wholeMsSpans = 0;
   for (let i = 0; i < spans.length; i++) {
     const span = spans[i]!;
     traceIds.add(span.traceId);
     if (span.startMs < startMs) startMs = span.startMs;
     if (span.endMs > endMs) endMs = span.endMs;
-    if (isWholeMs(span.startMs) && isWholeMs(span.endMs)) wholeMsSpans++;
   }
 
   // The role of each span a dialect read, as the TimedSpan it becomes: one object per span, built once.
@@ -176,7 +167,7 @@ export function assembleHandoffModel(
           // and a receive linked to any of its sends is linked.
           draft.sendSpanIds.push(span.spanId);
           sendSpanIds.add(span.spanId);
-          if (!draft.send || compareRefs(span, draft.send) < 0) {
+          if (!draft.send || compareByStart(span, draft.send) < 0) {
             const send: Mutable<HandoffSend> = {
               traceId: span.traceId,
               spanId: span.spanId,
@@ -354,8 +345,8 @@ export function assembleHandoffModel(
         sendSpanIds.has(receive.parentSpanId) ||
         (receive.parentSpanId !== '' && !index.has(receive.parentSpanId));
     }
-    draft.receives.sort(compareRefs);
-    draft.acks.sort((a, b) => a.atMs - b.atMs || compareRefs(a, b));
+    draft.receives.sort(compareByStart);
+    draft.acks.sort((a, b) => a.atMs - b.atMs || compareByStart(a, b));
     // An ack whose send and receive fell outside the group tells nothing on its own.
     if (!draft.send && draft.receives.length === 0) continue;
     handoffs.push({
@@ -372,10 +363,10 @@ export function assembleHandoffModel(
       inferred: false,
     });
   }
-  handoffs.sort((a, b) => compareRefs(a.send ?? a.receives[0]!, b.send ?? b.receives[0]!) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  stateAccesses.sort(compareRefs);
-  events.sort(compareRefs);
-  agentRuns.sort(compareRefs);
+  handoffs.sort((a, b) => compareByStart(a.send ?? a.receives[0]!, b.send ?? b.receives[0]!) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  stateAccesses.sort(compareByStart);
+  events.sort(compareByStart);
+  agentRuns.sort(compareByStart);
 
   const timed: TimedSpan[] = new Array(spans.length);
   for (let i = 0; i < spans.length; i++) {
@@ -406,6 +397,5 @@ export function assembleHandoffModel(
     spans: timed,
     conventionsVersions: [],
     dialects,
-    wholeMsSpans,
   };
 }

@@ -5,6 +5,7 @@
  * 10k-lap loop or a 100k-deep chain costs n log n, not n².
  */
 import type { Handoff, HandoffModel } from '../model/handoff-model.js';
+import { upperBound } from './state-index.js';
 
 /** When a handoff happened: its send, else its first receive. */
 export function handoffStartMs(handoff: Handoff): number {
@@ -19,6 +20,18 @@ export function handoffArrivalMs(handoff: Handoff): number {
 interface ArrivalList {
   readonly handoffs: Handoff[];
   arrivals: Float64Array;
+}
+
+const indexes = new WeakMap<HandoffModel, ChainIndex>();
+
+/**
+ * The chain index of a model, built once: dependency-cycle, context-blowup,
+ * context-loss and the critical path all walk the same chains of one group.
+ */
+export function chainIndexOf(model: HandoffModel): ChainIndex {
+  let index = indexes.get(model);
+  if (!index) indexes.set(model, (index = new ChainIndex(model)));
+  return index;
 }
 
 /** Index of handoffs by (task, target), each list in arrival order. */
@@ -45,24 +58,22 @@ export class ChainIndex {
   previousHop(handoff: Handoff): Handoff | undefined {
     const list = this.#into.get(`${handoff.taskId ?? ''}\u0000${handoff.source}`);
     if (!list) return undefined;
-    const leftAt = handoffStartMs(handoff);
-    const arrivals = list.arrivals;
-    let lo = 0;
-    let hi = arrivals.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (arrivals[mid]! <= leftAt) lo = mid + 1;
-      else hi = mid;
-    }
-    for (let i = lo - 1; i >= 0; i--) {
+    for (let i = upperBound(list.arrivals, handoffStartMs(handoff)) - 1; i >= 0; i--) {
       const candidate = list.handoffs[i]!;
       if (candidate !== handoff) return candidate;
     }
     return undefined;
   }
 
-  /** Chains ending at each handoff that no later hop continues, earliest hop first. */
-  chains(model: HandoffModel = this.#model): Handoff[][] {
+  /** Chains ending at each handoff that no later hop continues, earliest hop first (computed once). */
+  chains(): Handoff[][] {
+    this.#chains ??= this.#buildChains(this.#model);
+    return this.#chains;
+  }
+
+  #chains: Handoff[][] | undefined;
+
+  #buildChains(model: HandoffModel): Handoff[][] {
     const continued = new Set<Handoff>();
     const previous = new Map<Handoff, Handoff>();
     for (const handoff of model.handoffs) {

@@ -13,7 +13,6 @@ export type {
   AgentRunPart,
   Dialect,
   DialectContext,
-  DialectRecords,
   DialectResult,
   EventPart,
   HandoffPart,

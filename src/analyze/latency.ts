@@ -7,7 +7,7 @@ import type { CriticalPathSegment, EdgeStats, LatencySummary, TaskSummary } from
 import { forgetOldest } from './bounded.js';
 import { LatencySketch } from './latency-sketch.js';
 import type { AgentRunRecord, Handoff, HandoffGraph, HandoffModel, TimedSpan } from '../model/handoff-model.js';
-import { ChainIndex, handoffArrivalMs, handoffStartMs } from './chains.js';
+import { chainIndexOf, handoffArrivalMs, handoffStartMs } from './chains.js';
 
 /** Relative accuracy of every latency sketch: percentiles are within 1% of the exact nearest-rank value. */
 export const LATENCY_RELATIVE_ACCURACY = 0.01;
@@ -235,9 +235,9 @@ function unionLength(intervals: [number, number][]): number {
  * between agents are on this path as much as the agents are.
  */
 export function criticalPath(model: HandoffModel): CriticalPathSegment[] {
-  const index = new ChainIndex(model);
+  const index = chainIndexOf(model);
   let chain: Handoff[] | undefined;
-  for (const candidate of index.chains(model)) {
+  for (const candidate of index.chains()) {
     const last = candidate[candidate.length - 1]!;
     if (!chain || handoffArrivalMs(last) > handoffArrivalMs(chain[chain.length - 1]!)) chain = candidate;
   }

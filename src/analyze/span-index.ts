@@ -12,7 +12,8 @@ import type { DialectContext } from './dialects/dialect.js';
 
 const NO_CHILDREN: readonly SpanRecord[] = [];
 
-function compareSpans(a: SpanRecord, b: SpanRecord): number {
+/** Start order, then span id: the one order every record of the analyzer is sorted in. */
+export function compareByStart(a: { readonly startMs: number; readonly spanId: string }, b: { readonly startMs: number; readonly spanId: string }): number {
   return a.startMs - b.startMs || (a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0);
 }
 
@@ -58,7 +59,7 @@ export class SpanIndex implements DialectContext {
         if (!list) children.set(child.parentSpanId, (list = []));
         list.push(child);
       }
-      for (const list of children.values()) if (list.length > 1) list.sort(compareSpans);
+      for (const list of children.values()) if (list.length > 1) list.sort(compareByStart);
       this.#children = children;
     }
     return this.#children.get(span.spanId) ?? NO_CHILDREN;

@@ -204,8 +204,6 @@ export interface HandoffModel {
   readonly conventionsVersions: readonly string[];
   /** The dialects that read this group, in priority order. */
   readonly dialects: readonly DialectUsage[];
-  /** Spans whose start and end times are both whole milliseconds (latencies between them are ms-quantized). */
-  readonly wholeMsSpans: number;
 }
 
 /** Node attributes of the handoff graph: one node per agent. */

@@ -5,7 +5,7 @@
  */
 import type { DetectorResult, Finding } from '../../model/finding.js';
 import type { Handoff, HandoffGraph } from '../../model/handoff-model.js';
-import { ChainIndex } from '../chains.js';
+import { chainIndexOf } from '../chains.js';
 import { assertGraph, evidenceOf, formatPath } from './evidence.js';
 import { countReason, perGroupRule, reasonsOf, type RuleDefinition } from './rule.js';
 
@@ -39,7 +39,7 @@ export function detectContextBlowup(handoffGraph: HandoffGraph, options: Context
   let checked = 0;
   let unmeasured = 0;
   const reasons = new Map<string, number>();
-  for (const chain of new ChainIndex(model).chains(model)) {
+  for (const chain of chainIndexOf(model).chains()) {
     const transfer = chain.find((h) => h.kind === 'transfer');
     if (transfer) {
       countReason(reasons, `chains of in-process transfers: ${transfer.dialect} does not record context sizes`);

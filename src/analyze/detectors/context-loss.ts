@@ -5,7 +5,7 @@
  */
 import type { DetectorResult, Finding } from '../../model/finding.js';
 import type { HandoffGraph } from '../../model/handoff-model.js';
-import { ChainIndex } from '../chains.js';
+import { chainIndexOf } from '../chains.js';
 import { assertGraph, evidenceOf } from './evidence.js';
 import { countReason, perGroupRule, reasonsOf, type RuleDefinition } from './rule.js';
 
@@ -20,7 +20,7 @@ const HINT =
 export function detectContextLoss(handoffGraph: HandoffGraph, _options: ContextLossOptions = {}): DetectorResult {
   assertGraph(RULE, handoffGraph);
   const { model } = handoffGraph;
-  const chains = new ChainIndex(model);
+  const chains = chainIndexOf(model);
   const findings: Finding[] = [];
   let checked = 0;
   let unrecorded = 0;

@@ -29,7 +29,7 @@ import type { DetectorResult, Finding } from '../../model/finding.js';
 import type { AgentRunRecord, Handoff, HandoffGraph } from '../../model/handoff-model.js';
 import { edgeListHasCycle, findCyclePath } from '../../graph/cycle-path.js';
 import { nodeKey, nodeName } from '../../graph/node-keys.js';
-import { ChainIndex } from '../chains.js';
+import { chainIndexOf, type ChainIndex } from '../chains.js';
 import { assertGraph, evidenceOf, MAX_EVIDENCE_SPANS } from './evidence.js';
 import { perGroupRule, type RuleDefinition } from './rule.js';
 
@@ -240,7 +240,7 @@ export function detectDependencyCycles(handoffGraph: HandoffGraph, options: Depe
   }
 
   if (handoffsByTask.size > 0) {
-    const chains = new ChainIndex(model);
+    const chains = chainIndexOf(model);
     for (const [task, handoffs] of handoffsByTask) {
       checked++;
       const loops = findLoops(handoffs, chains);

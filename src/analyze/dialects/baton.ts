@@ -97,6 +97,13 @@ function addEnvelopeFacts(facts: Mutable<EnvelopeFacts>, attrs: Attributes): voi
   put(facts, 'status', readString(attrs, BATON_HANDOFF_STATUS));
 }
 
+/** The task and the two agents of a handoff part, as every side of a handoff records them. */
+function putRoute(part: { taskId?: string; source?: string; target?: string }, attrs: Attributes): void {
+  put(part, 'taskId', readName(attrs, BATON_TASK_ID));
+  put(part, 'source', readName(attrs, BATON_HANDOFF_SOURCE_AGENT));
+  put(part, 'target', readName(attrs, BATON_HANDOFF_TARGET_AGENT));
+}
+
 /**
  * `db.system.name` plus `db.namespace`, so the same key in two databases is two
  * keys. The collection is left out on purpose: a replica or a read view of the
@@ -115,19 +122,15 @@ function interpretSpan(span: SpanRecord): HandoffPart | string {
   switch (operation) {
     case BatonOperation.HandoffSend: {
       const part: Mutable<SendPart> = { type: 'send', span };
+      putRoute(part, attrs);
       put(part, 'handoffId', readName(attrs, BATON_HANDOFF_ID));
-      put(part, 'taskId', readName(attrs, BATON_TASK_ID));
-      put(part, 'source', readName(attrs, BATON_HANDOFF_SOURCE_AGENT));
-      put(part, 'target', readName(attrs, BATON_HANDOFF_TARGET_AGENT));
       addEnvelopeFacts(part, attrs);
       return part;
     }
     case BatonOperation.HandoffReceive: {
       const part: Mutable<ReceivePart> = { type: 'receive', span };
+      putRoute(part, attrs);
       put(part, 'handoffId', readName(attrs, BATON_HANDOFF_ID));
-      put(part, 'taskId', readName(attrs, BATON_TASK_ID));
-      put(part, 'source', readName(attrs, BATON_HANDOFF_SOURCE_AGENT));
-      put(part, 'target', readName(attrs, BATON_HANDOFF_TARGET_AGENT));
       put(part, 'agent', readName(attrs, BATON_HANDOFF_TARGET_AGENT) ?? readName(attrs, GEN_AI_AGENT_NAME));
       put(part, 'senderSchemaVersion', readString(attrs, BATON_ENVELOPE_SENDER_SCHEMA_VERSION));
       addEnvelopeFacts(part, attrs);
@@ -143,9 +146,7 @@ function interpretSpan(span: SpanRecord): HandoffPart | string {
       const handoffId = readName(attrs, BATON_HANDOFF_ID);
       if (handoffId === undefined) return `${BATON_OPERATION} ${operation} without ${BATON_HANDOFF_ID}: nothing to acknowledge`;
       const part: Mutable<AckPart> = { type: 'ack', span, handoffId };
-      put(part, 'taskId', readName(attrs, BATON_TASK_ID));
-      put(part, 'source', readName(attrs, BATON_HANDOFF_SOURCE_AGENT));
-      put(part, 'target', readName(attrs, BATON_HANDOFF_TARGET_AGENT));
+      putRoute(part, attrs);
       put(part, 'delayMs', readNumber(attrs, BATON_ACK_DELAY_MS));
       put(part, 'withinBudget', readBoolean(attrs, BATON_ACK_WITHIN_BUDGET));
       return part;
@@ -226,7 +227,6 @@ const FOREIGN_ATTRIBUTES: ReadonlySet<string> = new Set([
 export const batonDialect: Dialect = {
   id: 'baton',
   description: "Baton's own conventions (baton.operation): message handoffs, envelopes, acks, versioned state, events",
-  records: { acks: true, envelopes: true, context: true, state: true },
   readsAttribute(name) {
     return name.startsWith('baton.') || FOREIGN_ATTRIBUTES.has(name);
   },

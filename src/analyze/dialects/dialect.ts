@@ -144,25 +144,12 @@ export interface DialectContext {
   ancestorWhere(span: SpanRecord, test: (candidate: SpanRecord) => boolean): SpanRecord | undefined;
 }
 
-/** What a vocabulary records at all: a rule that needs something absent says "not evaluated: <dialect> does not record …". */
-export interface DialectRecords {
-  /** Acknowledgements of message handoffs. */
-  readonly acks: boolean;
-  /** Envelope schema versions and validation results. */
-  readonly envelopes: boolean;
-  /** Context sizes and the context fields carried (decisions, constraints). */
-  readonly context: boolean;
-  /** Versioned state accesses and events. */
-  readonly state: boolean;
-}
-
 /** One vocabulary of spans. */
 export interface Dialect {
   /** Stable id, used by `--dialect` and in reports. */
   readonly id: string;
   /** One line for `--help` and `--explain`. */
   readonly description: string;
-  readonly records: DialectRecords;
   /**
    * Whether it reads an attribute of this name: spans kept open for long are
    * reduced to the attributes some dialect reads, so memory follows what the

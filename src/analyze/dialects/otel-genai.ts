@@ -55,6 +55,7 @@ import type { TransferMode } from '../../model/handoff-model.js';
 import { SpanKindNumber, StatusCodeNumber, type AttributeValue, type SpanRecord } from '../../model/span-record.js';
 import { put, readName, readNumber, type Attributes } from './attribute-readers.js';
 import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, TransferPart } from './dialect.js';
+import { compareByStart } from '../span-index.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -215,12 +216,8 @@ interface Run {
   counted: boolean;
 }
 
-function compareRuns(a: Run, b: Run): number {
-  return a.span.startMs - b.span.startMs || (a.span.spanId < b.span.spanId ? -1 : a.span.spanId > b.span.spanId ? 1 : 0);
-}
-
 function compareSpans(a: { span: SpanRecord }, b: { span: SpanRecord }): number {
-  return a.span.startMs - b.span.startMs || (a.span.spanId < b.span.spanId ? -1 : a.span.spanId > b.span.spanId ? 1 : 0);
+  return compareByStart(a.span, b.span);
 }
 
 /** Marks a span whose walk is under way: meeting it again is a parent cycle. */
@@ -415,8 +412,8 @@ class Interpretation {
         this.#ignore(span, `operation ${String(op)} has no handoff meaning`);
       }
     }
-    this.#runs.sort(compareRuns);
-    this.#tools.sort((a, b) => a.startMs - b.startMs || (a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0));
+    this.#runs.sort(compareSpans);
+    this.#tools.sort(compareByStart);
   }
 
   /** Pairs CLIENT spans with their server side, indexes counted runs, and finds runs nested under tools. */
@@ -618,7 +615,6 @@ class Interpretation {
 export const otelGenAiDialect: Dialect = {
   id: 'otel-genai',
   description: 'OpenTelemetry GenAI agent conventions (invoke_agent, execute_tool transfers, invoke_workflow)',
-  records: { acks: false, envelopes: false, context: false, state: false },
   readsAttribute(name) {
     return name.startsWith('gen_ai.') || name === 'error.type';
   },
