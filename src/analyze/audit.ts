@@ -28,7 +28,7 @@ import {
 import { compareFindings, SEVERITY_RANK, type DetectorResult, type Finding, type Severity } from '../model/finding.js';
 import type { HandoffGraph } from '../model/handoff-model.js';
 import type { AttributeValue, SpanRecord } from '../model/span-record.js';
-import { forgetOldest } from './bounded.js';
+import { FORGET_AFTER_MS, FORGET_EVERY_MS, forgetOldest } from './bounded.js';
 import { buildHandoffGraph } from './build-graph.js';
 import { buildHandoffModel } from './build-model.js';
 import type { Dialect } from './dialects/dialect.js';
@@ -476,7 +476,7 @@ export class Auditor {
     // Forgetting walks every remembered id: at most once a minute of data time.
     if (completeBefore - this.#lastForgetMs < FORGET_EVERY_MS) return;
     this.#lastForgetMs = completeBefore;
-    const retention = this.#options.retentionMs ?? 3_600_000;
+    const retention = this.#options.retentionMs ?? FORGET_AFTER_MS;
     const forgetBefore = completeBefore - retention;
     this.#edges.settle(forgetBefore);
     for (const [id, at] of this.#closed) if (at < forgetBefore) this.#closed.delete(id);
@@ -639,9 +639,6 @@ export class Auditor {
     this.#slowest.sort(compareSlowestFirst);
   }
 }
-
-/** How often (data time) remembered ids are walked to forget the settled ones. */
-const FORGET_EVERY_MS = 60_000;
 
 const EMPTY: Readonly<Record<string, AttributeValue>> = Object.freeze(Object.create(null) as Record<string, AttributeValue>);
 const NO_LINKS: SpanRecord['links'] = Object.freeze([]);

@@ -5,6 +5,12 @@
  * A Map iterates in insertion order, so its first entries are its oldest.
  */
 
+/** Data time after which remembered state nobody touched is forgotten (an hour). */
+export const FORGET_AFTER_MS = 3_600_000;
+
+/** Forgetting walks a whole index: at most once per this much data time. */
+export const FORGET_EVERY_MS = 60_000;
+
 /** Entries any one index keeps at most before its oldest are forgotten. */
 export const MAX_REMEMBERED = 200_000;
 

@@ -10,6 +10,7 @@
  */
 import type { DetectorResult, Finding } from '../../model/finding.js';
 import type { HandoffGraph, StateAccessRecord } from '../../model/handoff-model.js';
+import { FORGET_AFTER_MS, FORGET_EVERY_MS } from '../bounded.js';
 import { assertGraph, evidenceOf, MAX_EVIDENCE_SPANS } from './evidence.js';
 import { countReason, reasonsOf, runOnOneGraph, type RuleDefinition, type RuleRun } from './rule.js';
 
@@ -24,12 +25,6 @@ const UNKEYED = 'writes with neither baton.idempotency_key nor baton.task.id + b
 /** Distinct attempts and versions kept per logical write: enough to name them, bounded whatever the input. */
 const MAX_DISTINCT = 16;
 
-/**
- * A logical write nobody touched for this long (data time) is settled: reported
- * if duplicated, then forgotten, so memory stays bounded over hours. A retry
- * later than this is not joined to the original.
- */
-export const SETTLE_AFTER_MS = 3_600_000;
 
 /** One logical write, as the commits of it seen so far. */
 interface LogicalWrite {
@@ -105,9 +100,11 @@ export function createDuplicateWriteRun(_options: DuplicateWriteOptions = {}): R
     },
     advance(completeBeforeMs) {
       // Settling walks every logical write: at most once a minute of data time.
-      if (completeBeforeMs - lastSettleMs < 60_000) return { findings: [], checked: 0, notEvaluated: [] };
+      if (completeBeforeMs - lastSettleMs < FORGET_EVERY_MS) return { findings: [], checked: 0, notEvaluated: [] };
       lastSettleMs = completeBeforeMs;
-      return report(completeBeforeMs - SETTLE_AFTER_MS, false);
+      // A logical write untouched for FORGET_AFTER_MS is settled: reported if duplicated, then forgotten
+      // (a retry later than that is not joined to the original).
+      return report(completeBeforeMs - FORGET_AFTER_MS, false);
     },
     finish(nowMs) {
       return report(nowMs, true);

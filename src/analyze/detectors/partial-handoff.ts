@@ -11,7 +11,7 @@
  */
 import type { DetectorResult, Finding } from '../../model/finding.js';
 import type { EventRecord, HandoffGraph, StateAccessRecord } from '../../model/handoff-model.js';
-import { forgetOldest } from '../bounded.js';
+import { FORGET_AFTER_MS, FORGET_EVERY_MS, forgetOldest } from '../bounded.js';
 import { assertGraph, evidenceOf } from './evidence.js';
 import { countReason, reasonsOf, runOnOneGraph, type RuleDefinition, type RuleRun } from './rule.js';
 
@@ -30,11 +30,6 @@ const HINT_EVENT = 'Subscribe a consumer to the topic, or stop publishing it; an
 const UNANNOUNCED = 'writes without baton.event.expected_topic: which event should follow is unknown';
 const TOO_RECENT = 'events published too close to the end of the data to expect a consumer';
 
-/** How often (data time) the indexes are walked to forget what nothing pending can match. */
-const FORGET_EVERY_MS = 60_000;
-
-/** Consumes are remembered this long (data time) for publishes still being checked. */
-const RETAIN_CONSUMES_MS = 3_600_000;
 
 /** A publish field left unset: it matches any value. */
 const OPEN = '\u0001';
@@ -162,7 +157,7 @@ export function createPartialHandoffRun(options: PartialHandoffOptions = {}): Ru
         if (kept.length === 0) byTopicKey.delete(tk);
         else if (kept.length < list.length) byTopicKey.set(tk, kept);
       }
-      const forgetBefore = completeBeforeMs - RETAIN_CONSUMES_MS;
+      const forgetBefore = completeBeforeMs - FORGET_AFTER_MS;
       for (const [id, at] of consumedIds) if (at < forgetBefore) consumedIds.delete(id);
       for (const [id, at] of consumedSpans) if (at < forgetBefore) consumedSpans.delete(id);
     }

@@ -12,7 +12,7 @@
  */
 import type { DetectorResult, Finding } from '../../model/finding.js';
 import type { HandoffGraph, HandoffSend, SpanRef } from '../../model/handoff-model.js';
-import { forgetOldest } from '../bounded.js';
+import { FORGET_AFTER_MS, FORGET_EVERY_MS, forgetOldest } from '../bounded.js';
 import { KeyWrites, type WriteFact } from '../state-index.js';
 import { assertGraph, evidenceOf, formatMs } from './evidence.js';
 import { countReason, reasonsOf, runOnOneGraph, type RuleDefinition, type RuleRun } from './rule.js';
@@ -27,12 +27,6 @@ export interface StaleEpochReadOptions {
 const HINT =
   'Add a version field to every state entry and reject reads older than the current task epoch; read from the primary (or wait for the version the handoff names) instead of a lagging replica or snapshot.';
 const UNVERSIONED = 'state reads without baton.state.version_read or baton.epoch';
-
-/** A key with no write for this long (data time) is forgotten; a later read of it is not compared with those writes. */
-const FORGET_AFTER_MS = 3_600_000;
-
-/** How often (data time) per-key write indexes are folded into their baselines. */
-const SETTLE_EVERY_MS = 60_000;
 
 /** Handoffs an agent sent after a read, in the same agent run: what it decided on the read. */
 const MAX_DECIDED = 10;
@@ -117,7 +111,7 @@ export function createStaleEpochReadRun(options: StaleEpochReadOptions = {}): Ru
     receives = keepReceives;
     // Nothing still to be checked starts before the oldest pending read: older writes fold into each
     // key's baseline. The fold walks every key, so at most once a minute of data time.
-    if (!final && completeBeforeMs - lastSettleMs >= SETTLE_EVERY_MS) {
+    if (!final && completeBeforeMs - lastSettleMs >= FORGET_EVERY_MS) {
       lastSettleMs = completeBeforeMs;
       let horizon = completeBeforeMs;
       for (const r of reads) if (r.ref.startMs < horizon) horizon = r.ref.startMs;
