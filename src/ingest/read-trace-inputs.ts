@@ -18,7 +18,7 @@ import { createGunzip } from 'node:zlib';
 import { TraceInputError } from '../model/errors.js';
 import type { SpanRecord } from '../model/span-record.js';
 import { jsonErrorOffset, jsonErrorReason, positionOf } from './json-error-position.js';
-import { parseOtlpJsonRequest } from './otlp-json.js';
+import { jsonEncodingOf } from './encodings/index.js';
 import { decodeOtlpProtobuf, splitProtobufFrames } from './otlp-protobuf.js';
 
 /** Options of {@link readTraceInputs}. */
@@ -420,14 +420,19 @@ async function* parseDocument(
   if (spans.length > 0) yield spans;
 }
 
-/** One request, or an array of them (some tools write `[{...}, {...}]`). */
+/**
+ * One value in any JSON encoding (see encodings/), or an array of OTLP requests
+ * (some tools write `[{...}, {...}]`) unless an encoding claims the array itself.
+ */
 function parseRequests(value: unknown, source: string): SpanRecord[] {
-  if (!Array.isArray(value)) return parseOtlpJsonRequest(value, source);
+  if (!Array.isArray(value)) return jsonEncodingOf(value).toSpans(value, source);
+  const arrayEncoding = jsonEncodingOf(value);
+  if (arrayEncoding.recognizes(value)) return arrayEncoding.toSpans(value, source);
   const spans: SpanRecord[] = [];
   for (let i = 0; i < value.length; i++) {
     let part: SpanRecord[];
     try {
-      part = parseOtlpJsonRequest(value[i], source);
+      part = jsonEncodingOf(value[i]).toSpans(value[i], source);
     } catch (error) {
       if (error instanceof TraceInputError) throw new TraceInputError(source, `request [${i}]: ${error.reason}`);
       throw error;

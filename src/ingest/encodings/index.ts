@@ -1,0 +1,17 @@
+/**
+ * The JSON encodings the reader understands, in the order they are asked. OTLP is
+ * last as well as first: a value no other encoding recognizes goes to OTLP, whose
+ * errors ("expected \"resourceSpans\", found …") are the most useful for a near miss.
+ */
+import type { JsonTraceEncoding } from './json-encoding.js';
+import { otlpJsonEncoding } from './otlp.js';
+
+export type { JsonTraceEncoding } from './json-encoding.js';
+
+export const JSON_ENCODINGS: readonly JsonTraceEncoding[] = [otlpJsonEncoding];
+
+/** The encoding for one parsed value: the first that recognizes it, else OTLP/JSON. */
+export function jsonEncodingOf(value: unknown): JsonTraceEncoding {
+  for (const encoding of JSON_ENCODINGS) if (encoding.recognizes(value)) return encoding;
+  return otlpJsonEncoding;
+}
