@@ -108,10 +108,25 @@ interface OpenTrace {
   atLastSweep: number;
   minStartMs: number;
   maxEndMs: number;
-  /** Span ids seen, and parent ids referred to but not seen yet: a trace whose root ended and that misses no parent looks complete. */
-  readonly ids: Set<string>;
-  readonly missingParents: Set<string>;
+  /**
+   * Span ids seen, and parent ids referred to but not seen yet: a trace whose root ended and
+   * that misses no parent looks complete. Both sets are made only when needed: most traces of a
+   * busy service are one span (a health check, a cache hit), and two sets each would be most of
+   * what such a trace costs while open.
+   */
+  firstSpanId: string;
+  ids: Set<string> | undefined;
+  missingParents: Set<string> | undefined;
   rootEnded: boolean;
+}
+
+/** Open traces joined by links, as one sweep sees them. */
+interface OpenGroup {
+  readonly traces: string[];
+  maxEndMs: number;
+  minStartMs: number;
+  spans: number;
+  complete: boolean;
 }
 
 interface RuleState {
@@ -129,9 +144,18 @@ interface Unacked {
   readonly deadlineMs: number;
 }
 
-/** Union-find over trace ids, for grouping traces joined by links. */
+/**
+ * Union-find over trace ids, for grouping traces joined by links. A trace no link
+ * touched is not stored at all (it is its own group), so only linked traces cost
+ * an entry.
+ */
 class TraceUnion {
   readonly #parent = new Map<string, string>();
+
+  /** True when a link joined `id` to some trace. */
+  has(id: string): boolean {
+    return this.#parent.has(id);
+  }
 
   find(id: string): string {
     let root = id;
@@ -145,11 +169,9 @@ class TraceUnion {
     return root;
   }
 
-  add(id: string): void {
-    if (!this.#parent.has(id)) this.#parent.set(id, id);
-  }
-
   union(a: string, b: string): void {
+    if (!this.#parent.has(a)) this.#parent.set(a, a);
+    if (!this.#parent.has(b)) this.#parent.set(b, b);
     const ra = this.find(a);
     const rb = this.find(b);
     if (ra !== rb) this.#parent.set(rb, ra);
@@ -258,23 +280,29 @@ export class Auditor {
           this.#split.add(span.traceId);
         }
         trace = {
-          spans: [],
+          // An array literal of one: `[]` then push would reserve 17 slots for what is most often one span.
+          spans: [span],
           compacted: 0,
           atLastSweep: 0,
           minStartMs: span.startMs,
           maxEndMs: span.endMs,
-          ids: new Set(),
-          missingParents: new Set(),
+          firstSpanId: span.spanId,
+          ids: undefined,
+          missingParents: undefined,
           rootEnded: false,
         };
         this.#open.set(span.traceId, trace);
-        this.#union.add(span.traceId);
+      } else {
+        if (trace.ids === undefined) trace.ids = new Set([trace.firstSpanId]);
+        trace.spans.push(span);
       }
-      trace.spans.push(span);
-      trace.ids.add(span.spanId);
-      trace.missingParents.delete(span.spanId);
+      const ids = trace.ids;
+      if (ids !== undefined) ids.add(span.spanId);
+      if (trace.missingParents !== undefined) trace.missingParents.delete(span.spanId);
       if (span.parentSpanId === '') trace.rootEnded = true;
-      else if (!trace.ids.has(span.parentSpanId)) trace.missingParents.add(span.parentSpanId);
+      else if (ids === undefined ? span.parentSpanId !== span.spanId : !ids.has(span.parentSpanId)) {
+        (trace.missingParents ??= new Set()).add(span.parentSpanId);
+      }
       if (span.endMs > trace.maxEndMs) trace.maxEndMs = span.endMs;
       if (span.startMs < trace.minStartMs) trace.minStartMs = span.startMs;
       if (span.endMs > this.#watermarkMs) this.#watermarkMs = span.endMs;
@@ -283,7 +311,6 @@ export class Auditor {
       for (let j = 0; j < links.length; j++) {
         const linked = links[j]!.traceId;
         if (linked === span.traceId || this.#closed.has(linked)) continue;
-        this.#union.add(linked);
         this.#union.union(span.traceId, linked);
       }
     }
@@ -419,8 +446,30 @@ export class Auditor {
     const pressed = !all && this.#dense;
     const quickMs = Math.min(idle, this.#options.completeIdleMs ?? 10_000);
     const completeCutoff = pressed ? clock - quickMs : Number.NEGATIVE_INFINITY;
-    const groups = new Map<string, { traces: string[]; maxEndMs: number; minStartMs: number; spans: number; complete: boolean }>();
+    // With many spans open, what stays open is reduced to what the dialects read, so in-flight traces
+    // cost little; with few, copying them would cost more time than the memory is worth.
+    const compactRest = !all && this.#openSpans > (this.#options.softOpenSpans ?? 100_000) / 4;
+    // Over the memory cap, the oldest groups close too (below): then every open group needs a record.
+    const cap = this.#maxOpenSpans();
+    const overCap = !all && this.#openSpans > cap;
+    // Traces no link joined are groups of their own, decided here without a group record unless they
+    // close: a sweep over a million open one-span traces allocates nothing for those that stay open.
+    const groups = new Map<string, OpenGroup>();
+    const ready: OpenGroup[] = [];
+    const rest: OpenGroup[] = [];
+    let restMinStartMs = Number.POSITIVE_INFINITY;
     for (const [traceId, trace] of this.#open) {
+      if (!this.#union.has(traceId)) {
+        const complete = trace.rootEnded && (trace.missingParents === undefined || trace.missingParents.size === 0);
+        if (all || trace.maxEndMs < cutoff || (complete && trace.maxEndMs < completeCutoff)) {
+          ready.push({ traces: [traceId], maxEndMs: trace.maxEndMs, minStartMs: trace.minStartMs, spans: trace.spans.length, complete });
+          continue;
+        }
+        if (overCap) rest.push({ traces: [traceId], maxEndMs: trace.maxEndMs, minStartMs: trace.minStartMs, spans: trace.spans.length, complete });
+        else if (compactRest) this.#compact(trace);
+        if (trace.minStartMs < restMinStartMs) restMinStartMs = trace.minStartMs;
+        continue;
+      }
       const root = this.#union.find(traceId);
       let group = groups.get(root);
       if (!group) {
@@ -428,42 +477,40 @@ export class Auditor {
       }
       group.traces.push(traceId);
       group.spans += trace.spans.length;
-      if (!trace.rootEnded || trace.missingParents.size > 0) group.complete = false;
+      if (!trace.rootEnded || (trace.missingParents !== undefined && trace.missingParents.size > 0)) group.complete = false;
       if (trace.maxEndMs > group.maxEndMs) group.maxEndMs = trace.maxEndMs;
       if (trace.minStartMs < group.minStartMs) group.minStartMs = trace.minStartMs;
     }
-    const ready: { traces: string[]; maxEndMs: number; minStartMs: number; spans: number; complete: boolean }[] = [];
-    const rest: typeof ready = [];
     for (const group of groups.values()) {
       (all || group.maxEndMs < cutoff || (group.complete && group.maxEndMs < completeCutoff) ? ready : rest).push(group);
     }
     // Over the memory cap: close the oldest groups too, until under half the cap, and say so.
-    const cap = this.#maxOpenSpans();
-    if (!all && this.#openSpans > cap) {
+    if (overCap) {
       rest.sort((a, b) => a.maxEndMs - b.maxEndMs);
       let open = this.#openSpans;
       for (const g of ready) open -= g.spans;
-      while (rest.length > 0 && open > cap / 2) {
-        const g = rest.shift()!;
+      let kept = 0;
+      for (; kept < rest.length && open > cap / 2; kept++) {
         // Cut early: if more of these traces arrives, it is analyzed as a piece of its own and counted split.
-        ready.push(g);
-        open -= g.spans;
+        ready.push(rest[kept]!);
+        open -= rest[kept]!.spans;
       }
+      rest.splice(0, kept);
+      restMinStartMs = Number.POSITIVE_INFINITY;
     }
     // Sorted so results do not depend on the order groups were found in.
     ready.sort((a, b) => a.minStartMs - b.minStartMs || (a.traces[0]! < b.traces[0]! ? -1 : 1));
     for (const group of ready) this.#analyzeGroup(group.traces);
     if (all) return;
-    // With many spans open, what stays open is reduced to what the dialects read, so in-flight traces
-    // cost little; with few, copying them would cost more time than the memory is worth.
-    if (this.#openSpans > (this.#options.softOpenSpans ?? 100_000) / 4) {
-      for (const group of rest) for (const t of group.traces) this.#compact(this.#open.get(t)!);
+    for (const group of rest) {
+      if (group.minStartMs < restMinStartMs) restMinStartMs = group.minStartMs;
+      if (compactRest) for (const t of group.traces) this.#compact(this.#open.get(t)!);
     }
     // Everything ending before this has been seen: no open group starts earlier, and late data is bounded by idleMs.
     // Dense input: the data before the short quiet time counts as complete, so the rules settle (and forget)
     // what is older than seconds, not minutes; a group still open from earlier does not hold them back.
     let completeBefore = pressed ? clock - quickMs : cutoff;
-    if (!pressed) for (const group of rest) if (group.minStartMs < completeBefore) completeBefore = group.minStartMs;
+    if (!pressed && restMinStartMs < completeBefore) completeBefore = restMinStartMs;
     if (!Number.isFinite(completeBefore)) return;
     if (this.#options.now === undefined || completeBefore < this.#options.now) {
       for (const rule of this.#rules) if (rule.run?.advance) this.#tally(rule, rule.run.advance(completeBefore), true);
@@ -501,8 +548,8 @@ export class Auditor {
    * V8's compact fast mode: about a third of the memory per open span.
    */
   #compactSpan(span: SpanRecord, traceId: string): SpanRecord {
-    const attributes: Record<string, AttributeValue> = {};
-    for (const name in span.attributes) if (this.#keepAttribute(name)) attributes[name] = span.attributes[name]!;
+    let attributes: Record<string, AttributeValue> | undefined;
+    for (const name in span.attributes) if (this.#keepAttribute(name)) (attributes ??= {})[name] = span.attributes[name]!;
     return {
       traceId: span.traceId === traceId ? traceId : span.traceId,
       spanId: span.spanId,
@@ -513,7 +560,7 @@ export class Auditor {
       endMs: span.endMs,
       statusCode: span.statusCode,
       statusMessage: '',
-      attributes,
+      attributes: attributes ?? EMPTY,
       links: span.links.length === 0 ? NO_LINKS : span.links,
       events: NO_EVENTS,
       resource: EMPTY,
@@ -544,6 +591,12 @@ export class Auditor {
     forgetOldest(this.#taskIds);
     this.#groups++;
     this.#traces += traceIds.length;
+    if (!this.#claimsAny(spans)) {
+      // Nothing in a known vocabulary (a health check, a database call of another service): no model,
+      // graph or rule run, which would all be empty, only the count. Busy services send mostly these.
+      this.#options.onUpdate?.({ kind: 'group', traceIds: [...traceIds], spans: spans.length, findings: [], edges: [], task: null });
+      return;
+    }
     const model = buildHandoffModel(spans, { dialects: this.#dialects });
     for (const v of model.conventionsVersions) this.#versions.add(v);
     for (const usage of model.dialects) {
@@ -554,6 +607,14 @@ export class Auditor {
       total.traceGroups++;
     }
     this.#analyzeGraph(buildHandoffGraph(model), traceIds);
+  }
+
+  #claimsAny(spans: readonly SpanRecord[]): boolean {
+    const dialects = this.#dialects;
+    for (let i = 0; i < spans.length; i++) {
+      for (let d = 0; d < dialects.length; d++) if (dialects[d]!.claims(spans[i]!)) return true;
+    }
+    return false;
   }
 
   #analyzeGraph(handoffGraph: HandoffGraph, traceIds: readonly string[]): void {
