@@ -10,6 +10,7 @@
  */
 import { TraceInputError } from '../model/errors.js';
 import type { AttributeValue, SpanEventRecord, SpanLinkRecord, SpanRecord } from '../model/span-record.js';
+import { attributeOfTree, MAX_ATTRIBUTE_NESTING, newKeyValueNode, setAttribute, type AttributeTree } from './any-value.js';
 
 type Json = Record<string, unknown>;
 
@@ -190,13 +191,18 @@ function convertAttributes(list: unknown, path: string): Readonly<Record<string,
     if (typeof kv !== 'object' || kv === null || typeof kv.key !== 'string') {
       throw new ShapeError(`${path}[${k}]`, `expected {"key": string, "value": AnyValue}, got ${describeValue(kv)}`);
     }
-    attributes[kv.key] = convertAnyValue(kv.value);
+    setAttribute(attributes, kv.key, convertAnyValue(kv.value));
   }
   return attributes;
 }
 
-/** An OTLP AnyValue; bytes stay base64 text, a key-value list becomes a JSON string (attributes are flat). */
+/** An OTLP AnyValue; bytes stay base64 text, nesting as any-value.ts keeps it. */
 function convertAnyValue(value: unknown): AttributeValue {
+  return attributeOfTree(treeOfAnyValue(value, 0));
+}
+
+/** The value as a tree at most MAX_ATTRIBUTE_NESTING deep (`depth` levels are above it); what is deeper is null, unread. */
+function treeOfAnyValue(value: unknown, depth: number): AttributeTree {
   if (typeof value !== 'object' || value === null) return null;
   const v = value as Json;
   if (v.stringValue !== undefined) return typeof v.stringValue === 'string' ? v.stringValue : String(v.stringValue);
@@ -204,16 +210,24 @@ function convertAnyValue(value: unknown): AttributeValue {
   if (v.doubleValue !== undefined) return typeof v.doubleValue === 'number' ? v.doubleValue : Number(v.doubleValue);
   if (v.boolValue !== undefined) return v.boolValue === true || v.boolValue === 'true';
   if (v.arrayValue !== undefined) {
+    if (depth >= MAX_ATTRIBUTE_NESTING) return null;
     const values = (v.arrayValue as Json | null)?.values;
-    return Array.isArray(values) ? values.map(convertAnyValue) : [];
+    if (!Array.isArray(values)) return [];
+    const out: AttributeTree[] = new Array(values.length);
+    for (let i = 0; i < values.length; i++) out[i] = treeOfAnyValue(values[i], depth + 1);
+    return out;
   }
   if (v.kvlistValue !== undefined) {
+    if (depth >= MAX_ATTRIBUTE_NESTING) return null;
     const values = (v.kvlistValue as Json | null)?.values;
-    const object: Record<string, AttributeValue> = {};
+    const object = newKeyValueNode();
     if (Array.isArray(values)) {
-      for (const kv of values as (Json | null)[]) if (kv && typeof kv.key === 'string') object[kv.key] = convertAnyValue(kv.value);
+      for (let i = 0; i < values.length; i++) {
+        const kv = values[i] as Json | null;
+        if (kv && typeof kv.key === 'string') object[kv.key] = treeOfAnyValue(kv.value, depth + 1);
+      }
     }
-    return JSON.stringify(object);
+    return object;
   }
   if (v.bytesValue !== undefined) return typeof v.bytesValue === 'string' ? v.bytesValue : null;
   return null;

@@ -12,16 +12,131 @@
 import protobuf from 'protobufjs/light.js';
 import { TraceInputError } from '../model/errors.js';
 import type { AttributeValue, SpanEventRecord, SpanLinkRecord, SpanRecord } from '../model/span-record.js';
+import { attributeOfTree, MAX_ATTRIBUTE_NESTING, newKeyValueNode, setAttribute, type AttributeTree } from './any-value.js';
 import descriptor from './otlp-trace.descriptor.json' with { type: 'json' };
 
 const REQUEST_TYPE = 'opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest';
 
 let requestType: protobuf.Type | undefined;
 
-/** The ExportTraceServiceRequest type, built once from the descriptor. */
+/**
+ * The ExportTraceServiceRequest type, built once from the descriptor, with AnyValue
+ * decoded by {@link decodeAnyValue} instead of protobufjs's generated decoder: that
+ * one recurses per level (and refuses past 100 message levels, valid OTLP the
+ * Collector accepts), and its result would be walked again to convert it.
+ */
 function exportTraceServiceRequest(): protobuf.Type {
-  requestType ??= protobuf.Root.fromJSON(descriptor as protobuf.INamespace).lookupType(REQUEST_TYPE);
+  if (requestType) return requestType;
+  const root = protobuf.Root.fromJSON(descriptor as protobuf.INamespace);
+  const anyValue = root.lookupType(ANY_VALUE_TYPE);
+  // Generated decoders call `types[i].decode(reader, length, …)` on the field's type at each call.
+  anyValue.setup();
+  anyValue.decode = ((reader: protobuf.Reader, length?: number) => ({
+    tree: decodeAnyValue(reader, length ?? reader.len - reader.pos, 0),
+  })) as unknown as typeof anyValue.decode;
+  requestType = root.lookupType(REQUEST_TYPE);
   return requestType;
+}
+
+const ANY_VALUE_TYPE = 'opentelemetry.proto.common.v1.AnyValue';
+
+/** Thrown for bytes that end or overrun a nested message; protobufjs's own reads name the position. */
+function outOfRange(reader: protobuf.Reader, length: number): RangeError {
+  return new RangeError(`index out of range: ${reader.pos} + ${length} > ${reader.len}`);
+}
+
+/**
+ * One AnyValue (the `length` bytes at the reader) as a tree at most
+ * MAX_ATTRIBUTE_NESTING deep, `depth` levels being above it. A nested array or
+ * key-value list past the cap is skipped by its length, unread.
+ */
+function decodeAnyValue(reader: protobuf.Reader, length: number, depth: number): AttributeTree {
+  const end = reader.pos + length;
+  if (end > reader.len) throw outOfRange(reader, length);
+  const outer = reader.len;
+  reader.len = end;
+  let tree: AttributeTree = null;
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    switch (tag >>> 3) {
+      case 1:
+        tree = reader.string();
+        break;
+      case 2:
+        tree = reader.bool();
+        break;
+      case 3:
+        tree = int64ToNumber(reader.int64() as unknown as Int64);
+        break;
+      case 4:
+        tree = reader.double();
+        break;
+      case 5:
+        tree = decodeList(reader, reader.uint32(), depth, false);
+        break;
+      case 6:
+        tree = decodeList(reader, reader.uint32(), depth, true);
+        break;
+      case 7: {
+        const bytes = reader.bytes();
+        tree = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64');
+        break;
+      }
+      default:
+        // Unknown fields, and string_value_strindex (a profiles dictionary index, no text here).
+        if ((tag >>> 3) === 8) tree = null;
+        reader.skipType(tag & 7);
+    }
+  }
+  if (reader.pos !== end) throw outOfRange(reader, 0);
+  reader.len = outer;
+  return tree;
+}
+
+/** An ArrayValue or KeyValueList (both: repeated field 1) of `length` bytes. */
+function decodeList(reader: protobuf.Reader, length: number, depth: number, keyed: boolean): AttributeTree {
+  const end = reader.pos + length;
+  if (end > reader.len) throw outOfRange(reader, length);
+  if (depth >= MAX_ATTRIBUTE_NESTING) {
+    reader.pos = end;
+    return null;
+  }
+  const outer = reader.len;
+  reader.len = end;
+  const items: AttributeTree[] = [];
+  const object = keyed ? newKeyValueNode() : undefined;
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    if (tag >>> 3 !== 1 || (tag & 7) !== 2) {
+      reader.skipType(tag & 7);
+      continue;
+    }
+    const itemLength = reader.uint32();
+    if (object) decodeKeyValue(reader, itemLength, depth + 1, object);
+    else items.push(decodeAnyValue(reader, itemLength, depth + 1));
+  }
+  if (reader.pos !== end) throw outOfRange(reader, 0);
+  reader.len = outer;
+  return object ?? items;
+}
+
+/** One KeyValue (key 1, value 2) of `length` bytes, stored into `object`. */
+function decodeKeyValue(reader: protobuf.Reader, length: number, depth: number, object: { [key: string]: AttributeTree }): void {
+  const end = reader.pos + length;
+  if (end > reader.len) throw outOfRange(reader, length);
+  const outer = reader.len;
+  reader.len = end;
+  let key = '';
+  let value: AttributeTree = null;
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    if (tag >>> 3 === 1 && (tag & 7) === 2) key = reader.string();
+    else if (tag >>> 3 === 2 && (tag & 7) === 2) value = decodeAnyValue(reader, reader.uint32(), depth);
+    else reader.skipType(tag & 7);
+  }
+  if (reader.pos !== end) throw outOfRange(reader, 0);
+  reader.len = outer;
+  object[key] = value;
 }
 
 /**
@@ -54,16 +169,9 @@ interface LongLike {
   toNumber(): number;
 }
 type Int64 = number | LongLike;
+/** What the AnyValue decoder above returns, boxed (a bare tree may be falsy, and protobufjs reads null as unset). */
 interface DecodedAnyValue {
-  /** The oneof: the name of the field that is set. */
-  readonly value?: 'stringValue' | 'boolValue' | 'intValue' | 'doubleValue' | 'arrayValue' | 'kvlistValue' | 'bytesValue';
-  readonly stringValue: string;
-  readonly boolValue: boolean;
-  readonly intValue: Int64;
-  readonly doubleValue: number;
-  readonly arrayValue: { readonly values: readonly DecodedAnyValue[] } | null;
-  readonly kvlistValue: { readonly values: readonly DecodedKeyValue[] } | null;
-  readonly bytesValue: Uint8Array;
+  readonly tree: AttributeTree;
 }
 interface DecodedKeyValue {
   readonly key: string;
@@ -154,40 +262,20 @@ function idOf(bytes: Uint8Array, length: number, path: string, field: string): s
 
 function nanosToMs(value: Int64): number {
   // As in the JSON reader: the double keeps ~256 ns of the uint64 nanoseconds.
-  return (typeof value === 'number' ? value : value.toNumber()) / 1e6;
+  return int64ToNumber(value) / 1e6;
+}
+
+function int64ToNumber(value: Int64): number {
+  return typeof value === 'number' ? value : value.toNumber();
 }
 
 function convertAttributes(list: readonly DecodedKeyValue[]): Readonly<Record<string, AttributeValue>> {
   const attributes: Record<string, AttributeValue> = {};
   for (let k = 0; k < list.length; k++) {
     const kv = list[k]!;
-    attributes[kv.key] = kv.value ? convertAnyValue(kv.value) : null;
+    setAttribute(attributes, kv.key, kv.value ? attributeOfTree(kv.value.tree) : null);
   }
   return attributes;
-}
-
-function convertAnyValue(v: DecodedAnyValue): AttributeValue {
-  switch (v.value) {
-    case 'stringValue':
-      return v.stringValue;
-    case 'intValue':
-      return typeof v.intValue === 'number' ? v.intValue : v.intValue.toNumber();
-    case 'doubleValue':
-      return v.doubleValue;
-    case 'boolValue':
-      return v.boolValue;
-    case 'arrayValue':
-      return v.arrayValue ? v.arrayValue.values.map(convertAnyValue) : [];
-    case 'kvlistValue': {
-      const object: Record<string, AttributeValue> = {};
-      for (const kv of v.kvlistValue?.values ?? []) object[kv.key] = kv.value ? convertAnyValue(kv.value) : null;
-      return JSON.stringify(object);
-    }
-    case 'bytesValue':
-      return Buffer.from(v.bytesValue.buffer, v.bytesValue.byteOffset, v.bytesValue.length).toString('base64');
-    default:
-      return null;
-  }
 }
 
 /** How the messages in a protobuf file are framed. */

@@ -35,6 +35,18 @@ export interface ReadTraceOptions {
   readonly maxProtobufBytes?: number;
   /** Bad lines reported per file before the rest of it is skipped. Default 20. */
   readonly maxErrorsPerFile?: number;
+  /**
+   * Longest JSON Lines line (and longest one-line document read from a stream),
+   * in bytes; a longer one is reported and the rest of its file skipped, so a line
+   * that never ends cannot fill memory. Default 128 MiB (`baton audit --max-line-mib`).
+   */
+  readonly maxLineBytes?: number;
+  /**
+   * Most bytes gzip input may inflate to per compressed byte, past the first
+   * 64 MiB; beyond it the input is refused as a likely decompression bomb before
+   * it is buffered. Default 100 (trace JSON compresses 10–20:1; `baton audit --max-inflate-ratio`).
+   */
+  readonly maxInflateRatio?: number;
 }
 
 /** File names a directory is searched for. */
@@ -43,6 +55,12 @@ export const TRACE_FILE_PATTERN = /\.(json|jsonl|ndjson|pb|binpb|otlp)(\.gz)?$/i
 const DEFAULT_MAX_DOCUMENT_BYTES = 400 * 1024 * 1024;
 const DEFAULT_MAX_PROTOBUF_BYTES = 2 * 1024 * 1024 * 1024;
 const READ_CHUNK_BYTES = 1024 * 1024;
+/** Default of {@link ReadTraceOptions.maxLineBytes}. */
+export const DEFAULT_MAX_LINE_BYTES = 128 * 1024 * 1024;
+/** Default of {@link ReadTraceOptions.maxInflateRatio}. */
+export const DEFAULT_MAX_INFLATE_RATIO = 100;
+/** Inflated bytes always allowed, whatever the ratio: a small file of repetitive spans compresses far better than 100:1. */
+const INFLATE_ALLOWANCE_BYTES = 64 * 1024 * 1024;
 
 /**
  * Reads every input in order and yields its spans in batches (one batch per
@@ -162,22 +180,24 @@ export async function* readTraceStream(
       report(new TraceInputError(name, 'empty: no trace data'));
       return;
     }
-    let body: AsyncIterator<Buffer> = prepend(head.value, chunks);
+    let rest: AsyncIterator<Buffer> = chunks;
     let first = head.value;
     let compressed = false;
     if (first[0] === 0x1f && first[1] === 0x8b) {
       compressed = true;
-      body = gunzip(body);
-      const inner = await body.next();
+      rest = gunzip(prepend(first, chunks), name, options.maxInflateRatio ?? DEFAULT_MAX_INFLATE_RATIO);
+      const inner = await rest.next();
       if (inner.done || inner.value.length === 0) {
         report(new TraceInputError(name, 'empty: the gzip stream holds no trace data'));
         return;
       }
       first = inner.value;
-      body = prepend(first, body);
     }
+    // A UTF-8 byte order mark, as some Windows editors and tools write: not part of the JSON.
+    if (first[0] === 0xef && first[1] === 0xbb && first[2] === 0xbf) first = first.subarray(3);
+    const body = prepend(first, rest);
     const leading = firstNonWhitespace(first);
-    const looksJson = leading === 0x7b /* { */ || leading === 0x5b; /* [ */
+    const looksJson = leading === 0x7b /* { */ || leading === 0x5b /* [ */ || laterLineIsJson(first);
     if (looksJson) yield* readJson(body, name, options, report, compressed ? undefined : wholeText);
     else if (leading === -1 && !compressed && !/\.(pb|binpb|otlp)(\.gz)?$/i.test(name)) {
       yield* readJson(body, name, options, report, wholeText);
@@ -212,24 +232,81 @@ async function* prepend(first: Buffer, rest: AsyncIterator<Buffer>): AsyncGenera
   for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
 }
 
-async function* gunzip(source: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+/**
+ * Inflates gzip, refusing output beyond `maxRatio` times the compressed bytes fed so
+ * far (past an allowance): a 10 MiB bomb inflates to 10 GiB, and every reader
+ * downstream buffers at least a line of it.
+ */
+async function* gunzip(source: AsyncIterator<Buffer>, name: string, maxRatio: number): AsyncGenerator<Buffer> {
   const inflate = createGunzip();
+  let fedBytes = 0;
+  let inflatedBytes = 0;
   const feed = (async () => {
     try {
-      for (let next = await source.next(); !next.done; next = await source.next()) {
-        if (!inflate.write(next.value)) await new Promise((done) => inflate.once('drain', done));
+      // Stops when the reader stops early (the stream destroyed): a destroyed stream never drains.
+      for (let next = await source.next(); !next.done && !inflate.destroyed; next = await source.next()) {
+        fedBytes += next.value.length;
+        if (!inflate.write(next.value) && !inflate.destroyed) await drainOrClose(inflate);
       }
-      inflate.end();
+      if (!inflate.destroyed) inflate.end();
     } catch (error) {
       inflate.destroy(error as Error);
     }
   })();
   try {
-    for await (const chunk of inflate as AsyncIterable<Buffer>) yield chunk;
+    for await (const chunk of inflate as AsyncIterable<Buffer>) {
+      inflatedBytes += (chunk as Buffer).length;
+      if (inflatedBytes > INFLATE_ALLOWANCE_BYTES && inflatedBytes > maxRatio * fedBytes) {
+        throw new TraceInputError(
+          name,
+          `gzip data inflates more than ${maxRatio}:1 (${formatMiB(inflatedBytes)} from ${formatMiB(fedBytes)} so far): refused as a likely decompression bomb; if it is real, raise --max-inflate-ratio`,
+        );
+      }
+      yield chunk as Buffer;
+    }
   } finally {
     inflate.destroy();
     await feed;
   }
+}
+
+function drainOrClose(stream: NodeJS.EventEmitter): Promise<void> {
+  return new Promise((done) => {
+    const finish = () => {
+      stream.off('drain', finish);
+      stream.off('close', finish);
+      done();
+    };
+    stream.on('drain', finish);
+    stream.on('close', finish);
+  });
+}
+
+/** Lines of the first chunk looked at by {@link laterLineIsJson}. */
+const SNIFFED_LINES = 16;
+
+/**
+ * True when a line after the first in `chunk` is a whole JSON object: JSON Lines
+ * whose first line is bad (or not JSON at all) is still JSON Lines. Protobuf bytes
+ * may hold a newline and a brace (0x0a is also a field tag) but not a parsable line.
+ */
+function laterLineIsJson(chunk: Buffer): boolean {
+  let start = chunk.indexOf(0x0a) + 1;
+  for (let seen = 0; start > 0 && seen < SNIFFED_LINES; seen++) {
+    const end = chunk.indexOf(0x0a, start);
+    if (end === -1) return false;
+    const leading = firstNonWhitespace(chunk.subarray(start, end));
+    if (leading === 0x7b) {
+      try {
+        const value: unknown = JSON.parse(chunk.toString('utf8', start, end));
+        if (typeof value === 'object' && value !== null) return true;
+      } catch {
+        // Not this one.
+      }
+    }
+    start = end + 1;
+  }
+  return false;
 }
 
 /** The first byte that is not JSON whitespace, or -1 when there is none in `chunk`. */
@@ -256,13 +333,14 @@ async function* readJson(
   linesTried = false,
 ): AsyncGenerator<SpanRecord[]> {
   const maxErrors = options.maxErrorsPerFile ?? 20;
-  const maxLineBytes = options.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES;
+  const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   // Lines are split on the newline byte, which never occurs inside a UTF-8 sequence, and
   // each line is decoded natively once it is whole: no quadratic re-scanning or re-copying.
   let carry: Buffer[] = [];
   let carryBytes = 0;
   let lineNumber = 0;
-  let mode: 'undecided' | 'lines' = 'undecided';
+  // Sent back from a document that turned out to be JSON Lines: its first line is a line, whatever it holds.
+  let mode: 'undecided' | 'lines' = linesTried ? 'lines' : 'undecided';
   let errors = 0;
   // While undecided only blank lines can have been consumed; kept so document positions stay true.
   let leadingBlank = '';
@@ -273,7 +351,10 @@ async function* readJson(
     try {
       value = JSON.parse(line);
     } catch (error) {
-      if (mode === 'undecided') return false;
+      // Only a line that fails at its end can begin a multi-line document (a JSON string
+      // never holds a raw newline); one that fails before is a bad JSON Lines line.
+      if (mode === 'undecided' && mayBeginDocument(line, error as Error)) return false;
+      mode = 'lines';
       errors++;
       report(syntaxError(`${name}:${number}`, line, error as Error, true));
       return true;
@@ -331,9 +412,12 @@ async function* readJson(
       carryBytes += piece.length - start;
       if (carryBytes > maxLineBytes) {
         report(
-          mode === 'undecided'
-            ? documentTooLarge(name, maxLineBytes)
-            : new TraceInputError(`${name}:${lineNumber + 1}`, `line over ${formatMiB(maxLineBytes)}; the rest of the file was skipped`),
+          new TraceInputError(
+            `${name}:${lineNumber + 1}`,
+            mode === 'undecided'
+              ? `a line over ${formatMiB(maxLineBytes)} read from a stream (raise --max-line-mib, or write JSON Lines: one request per line)`
+              : `line over ${formatMiB(maxLineBytes)} (raise --max-line-mib); the rest of the file was skipped`,
+          ),
         );
         if (batch.length > 0) yield batch;
         return;
@@ -356,6 +440,19 @@ async function* readJson(
   }
   if (batch.length > 0) yield batch;
   if (mode === 'undecided') report(new TraceInputError(name, 'empty: no trace data'));
+}
+
+/** True when JSON.parse failed at the end of `line` (past trailing whitespace): it may go on in the next line. */
+function mayBeginDocument(line: string, error: Error): boolean {
+  const offset = jsonErrorOffset(line, error);
+  if (offset === undefined) return true;
+  let end = line.length;
+  while (end > 0 && isJsonWhitespace(line.charCodeAt(end - 1))) end--;
+  return offset >= end;
+}
+
+function isJsonWhitespace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
 }
 
 function documentTooLarge(name: string, maxBytes: number): TraceInputError {
@@ -395,18 +492,20 @@ async function* parseDocument(
   report: (error: TraceInputError) => void,
   linesTried = false,
 ): AsyncGenerator<SpanRecord[]> {
+  // A byte order mark, when the text was read whole (the stream reader drops its bytes).
+  const json = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(json);
   } catch (error) {
-    // More values after the first: JSON Lines whose first line is longer than a read chunk. Only
-    // once, and only when a line break follows: `{…} x` on one line is trailing data, said with
-    // its position (it used to bounce between the two readers until the heap ran out).
-    if (!linesTried && /non-whitespace character after JSON/.test((error as Error).message) && text.includes('\n')) {
-      yield* readJson(prepend(Buffer.from(text), emptyChunks()), name, options, report, undefined, true);
+    // JSON Lines after all: a first line longer than a read chunk, or one that looked like the
+    // start of a document. Only once: `{…} x` on one line is trailing data, said with its position
+    // (it used to bounce between the two readers until the heap ran out).
+    if (!linesTried && isJsonLines(json, error as Error)) {
+      yield* readJson(prepend(Buffer.from(json), emptyChunks()), name, options, report, undefined, true);
       return;
     }
-    report(syntaxError(name, text, error as Error, false));
+    report(syntaxError(name, json, error as Error, false));
     return;
   }
   let spans: SpanRecord[];
@@ -418,6 +517,33 @@ async function* parseDocument(
     return;
   }
   if (spans.length > 0) yield spans;
+}
+
+/**
+ * True when a document that failed to parse is JSON Lines: it has more than one line
+ * and fails where a later line holds a whole JSON object (a value after the first,
+ * or a line break inside an unfinished first line).
+ */
+function isJsonLines(text: string, error: Error): boolean {
+  const newline = text.indexOf('\n');
+  if (newline === -1) return false;
+  if (/non-whitespace character after JSON/.test(error.message)) return true;
+  const offset = jsonErrorOffset(text, error);
+  if (offset === undefined || offset <= newline) return false;
+  // The line the error is on, and the next one: one of them starts a value of its own.
+  let start = text.lastIndexOf('\n', offset - 1) + 1;
+  for (let tries = 0; tries < 2 && start > 0 && start < text.length; tries++) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    try {
+      const value: unknown = JSON.parse(text.slice(start, end));
+      if (typeof value === 'object' && value !== null) return true;
+    } catch {
+      // Not a value of its own.
+    }
+    start = end + 1;
+  }
+  return false;
 }
 
 /**
