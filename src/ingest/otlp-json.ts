@@ -166,14 +166,27 @@ function readId(value: unknown, bytes: number, r: number, s: number, i: number, 
       if (decoded.length === bytes) return decoded.toString('hex');
     }
   }
-  throw new ShapeError(`${spanPath(r, s, i)}.${field}`, `expected a ${bytes}-byte id as ${bytes * 2} hex digits, got ${describeValue(value)}`);
+  throw new ShapeError(`${spanPath(r, s, i)}.${field}`, `expected ${bytes === 8 ? 'an' : 'a'} ${bytes}-byte id as ${bytes * 2} hex digits, got ${describeValue(value)}`);
 }
 
+/** 2^64 - 1, the largest uint64, as the decimal text OTLP/JSON writes. */
+const MAX_UINT64_TEXT = '18446744073709551615';
+const DECIMAL_DIGITS = /^[0-9]{1,20}$/;
+
+/**
+ * Nanoseconds since the epoch, as OTLP/JSON writes a uint64: a decimal string or a
+ * whole number, 0 to 2^64 - 1. Anything else (`""`, `" "`, `"0x10"`, `"1e3"`, a
+ * fraction, a negative or larger number) is refused: Number() would read the first
+ * two as 0 and the rest as times no exporter wrote.
+ */
 function readNanosAsMs(value: unknown, r: number, s: number, i: number, field: string): number {
-  // Nanoseconds since the epoch exceed 2^53: the double keeps ~256 ns precision, far below anything reported.
-  const n = typeof value === 'string' ? Number(value) : value;
-  if (typeof n === 'number' && Number.isFinite(n) && n >= 0) return n / 1e6;
-  throw new ShapeError(`${spanPath(r, s, i)}.${field}`, `expected nanoseconds since the epoch, got ${describeValue(value)}`);
+  // Past 2^53 the double keeps ~256 ns precision, far below anything reported.
+  if (typeof value === 'string') {
+    if (DECIMAL_DIGITS.test(value) && (value.length < 20 || value <= MAX_UINT64_TEXT)) return Number(value) / 1e6;
+  } else if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value < 2 ** 64) {
+    return value / 1e6;
+  }
+  throw new ShapeError(`${spanPath(r, s, i)}.${field}`, `expected nanoseconds since the epoch (a decimal integer, 0 to 2^64-1), got ${describeValue(value)}`);
 }
 
 function readEnum(value: unknown, names: Readonly<Record<string, number>>): number {

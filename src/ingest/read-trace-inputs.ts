@@ -73,6 +73,9 @@ export async function* readTraceInputs(inputs: readonly string[], options: ReadT
       throw error;
     });
   const cwd = options.cwd ?? process.cwd();
+  // Each real file once per run (device and inode), however many names and links lead to it:
+  // a symlink loop in a directory listed one file 41 times, its handoff then read as retried.
+  const seen = new Set<string>();
   for (const input of inputs) {
     if (input === '-') {
       if (!options.stdin) {
@@ -82,9 +85,9 @@ export async function* readTraceInputs(inputs: readonly string[], options: ReadT
       yield* readTraceStream(options.stdin, '<stdin>', options, report);
       continue;
     }
-    const files = await expandInput(input, cwd, report);
+    const files = await expandInput(input, cwd, seen, report);
     for (const file of files) {
-      yield* readTraceFile(file.path, file.display, options, report);
+      yield* readTraceFile(file.path, file.display, options, report, file.regular);
     }
   }
 }
@@ -93,9 +96,13 @@ interface InputFile {
   readonly path: string;
   /** As the user would name it: the input, or input/relative-path for a directory's file. */
   readonly display: string;
+  /** False for a pipe, FIFO or device: read as a stream, never re-opened. */
+  readonly regular: boolean;
 }
 
-async function expandInput(input: string, cwd: string, report: (error: TraceInputError) => void): Promise<InputFile[]> {
+const fileKey = (info: Stats) => `${info.dev}:${info.ino}`;
+
+async function expandInput(input: string, cwd: string, seen: Set<string>, report: (error: TraceInputError) => void): Promise<InputFile[]> {
   const path = resolve(cwd, input);
   let info: Stats;
   try {
@@ -104,34 +111,76 @@ async function expandInput(input: string, cwd: string, report: (error: TraceInpu
     report(new TraceInputError(input, fileErrorReason(error)));
     return [];
   }
-  if (info.isFile()) return [{ path, display: input }];
+  if (info.isFile()) {
+    if (seen.has(fileKey(info))) return [];
+    seen.add(fileKey(info));
+    return [{ path, display: input, regular: true }];
+  }
+  // `baton audit <(zcat run.jsonl.gz)` names a pipe; a FIFO or a character device reads the same way.
+  if (info.isFIFO() || info.isCharacterDevice() || info.isSocket()) return [{ path, display: input, regular: false }];
   if (!info.isDirectory()) {
     report(new TraceInputError(input, 'not a file or directory'));
     return [];
   }
-  let entries: string[];
-  try {
-    entries = await readdir(path, { recursive: true });
-  } catch (error) {
-    report(new TraceInputError(input, fileErrorReason(error)));
-    return [];
-  }
-  const files = entries
-    .filter((entry) => TRACE_FILE_PATTERN.test(entry) && !/(^|[\\/])(\.|node_modules[\\/])/.test(entry))
-    .sort();
   const found: InputFile[] = [];
-  for (const entry of files) {
-    const full = join(path, entry);
-    try {
-      if ((await stat(full)).isFile()) found.push({ path: full, display: join(input, entry) });
-    } catch {
-      // Vanished between listing and reading: nothing to audit there.
-    }
+  const dirError = await walkDirectory(path, input, seen, found);
+  if (dirError !== undefined) {
+    report(new TraceInputError(input, dirError));
+    return [];
   }
   if (found.length === 0) {
     report(new TraceInputError(input, 'directory has no trace files (*.json, *.jsonl, *.ndjson, *.pb, *.binpb, each optionally .gz)'));
   }
   return found;
+}
+
+/**
+ * Collects a directory's trace files, in name order, following symlinks but each
+ * real directory and file once (a link back up the tree ends there); hidden
+ * entries and node_modules are skipped. Iterative, so depth costs no stack.
+ * Returns why the top directory cannot be listed, if it cannot.
+ */
+async function walkDirectory(root: string, display: string, seen: Set<string>, found: InputFile[]): Promise<string | undefined> {
+  const rootInfo = await stat(root);
+  const visited = new Set<string>([fileKey(rootInfo)]);
+  const files: { path: string; display: string; key: string }[] = [];
+  const pending: { path: string; display: string }[] = [{ path: root, display }];
+  while (pending.length > 0) {
+    const directory = pending.pop()!;
+    let entries: string[];
+    try {
+      entries = await readdir(directory.path);
+    } catch (error) {
+      if (directory.path === root) return fileErrorReason(error);
+      continue;
+    }
+    for (const entry of entries) {
+      if (entry.startsWith('.') || entry === 'node_modules') continue;
+      const full = join(directory.path, entry);
+      let info: Stats;
+      try {
+        info = await stat(full);
+      } catch {
+        // A dangling link, or vanished between listing and reading: nothing to audit there.
+        continue;
+      }
+      const key = fileKey(info);
+      if (info.isDirectory()) {
+        if (visited.has(key)) continue;
+        visited.add(key);
+        pending.push({ path: full, display: join(directory.display, entry) });
+      } else if (info.isFile() && TRACE_FILE_PATTERN.test(entry)) {
+        files.push({ path: full, display: join(directory.display, entry), key });
+      }
+    }
+  }
+  files.sort((a, b) => (a.display < b.display ? -1 : a.display > b.display ? 1 : 0));
+  for (const file of files) {
+    if (seen.has(file.key)) continue;
+    seen.add(file.key);
+    found.push({ path: file.path, display: file.display, regular: true });
+  }
+  return undefined;
 }
 
 function fileErrorReason(error: unknown): string {
@@ -148,13 +197,17 @@ export async function* readTraceFile(
   display: string,
   options: ReadTraceOptions,
   report: (error: TraceInputError) => void,
+  /** False for a pipe or FIFO: it cannot be read a second time, whole. */
+  regular = true,
 ): AsyncGenerator<SpanRecord[]> {
   const stream = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
   let size = Number.POSITIVE_INFINITY;
-  try {
-    size = (await stat(path)).size;
-  } catch {
-    // The stream reports why it cannot read.
+  if (regular) {
+    try {
+      size = (await stat(path)).size;
+    } catch {
+      // The stream reports why it cannot read.
+    }
   }
   // A long first line is a single document: fs.readFile decodes a file about twice as fast as chunks can be joined.
   const wholeText = size <= (options.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES) ? () => readFile(path, 'utf8') : undefined;
@@ -554,6 +607,8 @@ function parseRequests(value: unknown, source: string): SpanRecord[] {
   if (!Array.isArray(value)) return jsonEncodingOf(value).toSpans(value, source);
   const arrayEncoding = jsonEncodingOf(value);
   if (arrayEncoding.recognizes(value)) return arrayEncoding.toSpans(value, source);
+  // Not an empty trace: nothing here says it holds traces at all.
+  if (value.length === 0) throw new TraceInputError(source, 'expected an OTLP request object with "resourceSpans" (or an array of them), got an empty array');
   const spans: SpanRecord[] = [];
   for (let i = 0; i < value.length; i++) {
     let part: SpanRecord[];

@@ -2,6 +2,7 @@
  * Regressions of issue 8 in the reader: each input here once crashed, hung, filled
  * memory or was silently misread. Large ones are built by fixtures/malformed/large.ts.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -175,5 +176,84 @@ describe('JSON Lines whose first line is bad', () => {
     const { records, errors } = await readInputs([name]);
     expect(errors).toEqual([]);
     expect(records).toHaveLength(spans);
+  });
+});
+
+describe('input that was read as something it is not', () => {
+  it('refuses a top-level empty array rather than reading it as an empty trace', async () => {
+    const { records, errors } = await readInputs([await writeTemp('empty-array.json', '[]')]);
+    expect(records).toEqual([]);
+    expect(errors).toEqual(['empty-array.json: expected an OTLP request object with "resourceSpans" (or an array of them), got an empty array']);
+  });
+
+  it('reads each real file of a directory once, however many symlinks (a loop included) lead to it', async () => {
+    const tree = join(dir, 'loop');
+    await mkdir(join(tree, 'sub'), { recursive: true });
+    await writeFile(join(tree, 'sub', 'a.json'), oneSpanJson());
+    await symlink('..', join(tree, 'sub', 'up'));
+    await symlink('a.json', join(tree, 'sub', 'again.json'));
+    const { records, errors } = await readInputs(['loop', 'loop/sub/a.json']);
+    expect(errors).toEqual([]);
+    expect(records).toHaveLength(1);
+    expect(records[0]!.source).toBe(join('loop', 'sub', 'a.json'));
+  });
+
+  it('reads a named pipe (FIFO) as a stream, as `baton audit <(zcat run.jsonl.gz)` gives it', async () => {
+    const fifo = join(dir, 'pipe.jsonl');
+    execFileSync('mkfifo', [fifo]);
+    const writing = writeFile(fifo, `${oneSpanJson([], 'aaaaaaaaaaaaaaa1')}\n${oneSpanJson([], 'aaaaaaaaaaaaaaa2')}\n`);
+    const { records, errors } = await readInputs(['pipe.jsonl']);
+    await writing;
+    expect(errors).toEqual([]);
+    expect(records.map((r) => r.source)).toEqual(['pipe.jsonl:1', 'pipe.jsonl:2']);
+  });
+
+  it.each([
+    ['an empty string', '""'],
+    ['a blank string', '" "'],
+    ['hexadecimal', '"0x10"'],
+    ['an exponent in a string', '"1e3"'],
+    ['a fraction', '1.5'],
+    ['a fraction in a string', '"1000.5"'],
+    ['a negative number', '-1'],
+    ['2^64 nanoseconds', '"18446744073709551616"'],
+    ['a number past 2^64', '1e20'],
+    ['a boolean', 'true'],
+  ])('refuses %s as a time, naming the field', async (_label, time) => {
+    const request = oneSpanJson().replace('"startTimeUnixNano":"1000000"', `"startTimeUnixNano":${time}`);
+    const { records, errors } = await readInputs([await writeTemp('time.json', request)]);
+    expect(records).toEqual([]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^time\.json: resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[0\]\.startTimeUnixNano: expected nanoseconds since the epoch \(a decimal integer, 0 to 2\^64-1\), got /);
+  });
+
+  it.each([
+    ['a decimal string', '"1795573465205000000"', 1795573465205],
+    ['a number', '1795573465205000000', 1795573465205],
+    ['2^64 - 1 as a string', '"18446744073709551615"', 18446744073709.55],
+    ['zero', '"0"', 0],
+  ])('reads %s as a time', async (_label, time, ms) => {
+    const request = oneSpanJson().replace('"startTimeUnixNano":"1000000"', `"startTimeUnixNano":${time}`);
+    const { records, errors } = await readInputs([await writeTemp('time.json', request)]);
+    expect(errors).toEqual([]);
+    expect(records[0]!.startMs).toBeCloseTo(ms, 1);
+  });
+});
+
+describe('protobuf errors', () => {
+  it.each([
+    ['cut inside a span', (b: Buffer) => b.subarray(0, b.length - 5), /^x\.binpb \(byte 0\): not an OTLP protobuf trace request: resourceSpans\[0\]: length \d+ runs past the end of the data \(\d+ bytes left; truncated\?\)$/],
+    [
+      'a span name longer than its span',
+      (b: Buffer) => {
+        const copy = Buffer.from(b);
+        copy[copy.indexOf(Buffer.from('deep')) - 1] = 0x7f;
+        return copy;
+      },
+      /^x\.binpb \(byte \d+\): not an OTLP protobuf trace request: resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[0\]\.name: length 127 runs past the end of its message/,
+    ],
+  ])('name the byte and the field of %s', (_label, damage, expected) => {
+    const bytes = damage(deepKvlistRequestProtobuf(0));
+    expect(() => decodeOtlpProtobuf(bytes, 'x.binpb')).toThrow(expected);
   });
 });
