@@ -23,7 +23,7 @@ import type { AuditReport } from '../../src/model/audit-report.js';
 import { printable } from '../../src/report/format.js';
 import { renderGraph, renderJunit, renderMarkdown } from '../../src/report/index.js';
 import { FIXTURES_DIR } from '../helpers/traces.js';
-import { generateCases, GOOD_FIXTURE, type GeneratedCase } from './cases.js';
+import { generateCases, GOOD_FIXTURE, specialCases, type GeneratedCase } from './cases.js';
 import type { FuzzManifest, FuzzResult } from './run-cases.js';
 
 const SEED = Number(process.env.BATON_FUZZ_SEED ?? 20261201);
@@ -32,6 +32,8 @@ const CASES = Number(process.env.BATON_FUZZ_CASES ?? 1000);
 const BATCHES = 2;
 /** Each child's V8 heap: a case needing more kills it, and the harness names the case. */
 const HEAP_CAP_MIB = 768;
+/** Peak resident memory a child may reach (V8 heap, buffers and all), over its own ~110 MiB at rest. */
+const MAX_RSS_MIB = 1024;
 /** Only a hang ends a batch early; a batch takes seconds. */
 const HANG_MS = 8 * 60_000;
 
@@ -106,7 +108,7 @@ function describeCase(manifest: FuzzManifest, index: number): string {
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'baton-fuzz-'));
   const started = process.hrtime.bigint();
-  cases = generateCases(SEED, CASES);
+  cases = [...specialCases(), ...generateCases(SEED, CASES)];
   goodText = await readFile(join(FIXTURES_DIR, GOOD_FIXTURE), 'utf8');
   await writeFile(join(dir, GOOD_FIXTURE), goodText);
   await writeFile(join(dir, 'empty.json'), '{"resourceSpans":[]}');
@@ -185,6 +187,7 @@ describe('baton audit on fuzzed input', () => {
   it('ran every case to its end in a child under the heap cap (no crash, hang or runaway memory)', () => {
     expect(crashes).toEqual([]);
     expect(outcomes).toHaveLength(cases.length);
+    everyCase(({ result }) => (result.maxRssMiB > MAX_RSS_MIB ? `peak RSS ${result.maxRssMiB.toFixed(0)} MiB` : undefined));
     expect(baseline.exit).toBeLessThanOrEqual(1);
     expect(baseline.stderr).toBe('');
   });

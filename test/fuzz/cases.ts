@@ -7,11 +7,19 @@
  * random JSON, OTLP-shaped values with wrong fields, JSON Lines with bad lines),
  * some under hostile file names.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import protobuf from 'protobufjs/light.js';
-import { deepArrayJson, deepKvlistJson } from '../../fixtures/malformed/large.js';
+import {
+  deepArrayJson,
+  deepArrayRequestProtobuf,
+  deepKvlistJson,
+  deepKvlistRequestJson,
+  deepKvlistRequestProtobuf,
+  gzipBomb,
+  unclosedLine,
+} from '../../fixtures/malformed/large.js';
 import descriptor from '../../src/ingest/otlp-trace.descriptor.json' with { type: 'json' };
 import { FIXTURES_DIR } from '../helpers/traces.js';
 
@@ -395,4 +403,28 @@ export function generateCases(seed: number, count: number): GeneratedCase[] {
     // A flipped or duplicated byte may be a line break: the input is then JSON Lines, a stderr line per bad line.
     lines: c.lines || c.content.subarray(0, c.content.length - 1).includes(0x0a),
   }));
+}
+
+/**
+ * The fixed regressions, audited by the suite besides the drawn cases: every file of
+ * fixtures/malformed/, and the large shapes of fixtures/malformed/large.ts (a 10 MiB
+ * gzip bomb, a line past the 128 MiB bound, attributes 5,000 deep as JSON and protobuf).
+ */
+export function specialCases(): GeneratedCase[] {
+  const malformed = `${FIXTURES_DIR}malformed/`;
+  const files = readdirSync(malformed).filter((name) => !name.endsWith('.ts'));
+  const cases: GeneratedCase[] = files.map((name) => ({
+    kind: `fixtures/malformed/${name}`,
+    name: `malformed-${name}`,
+    content: readFileSync(`${malformed}${name}`),
+    lines: name.endsWith('.jsonl'),
+  }));
+  cases.push(
+    { kind: 'large: gzip bomb, 10 MiB to 10 GiB', name: 'large-bomb.json.gz', content: gzipBomb(10 * 1024), lines: false },
+    { kind: 'large: a JSON Lines line of 160 MiB', name: 'large-line.jsonl', content: unclosedLine(160), lines: true },
+    { kind: 'large: key-value lists 5,000 deep', name: 'large-deep-kvlist.json', content: Buffer.from(deepKvlistRequestJson(5000)), lines: false },
+    { kind: 'large: key-value lists 5,000 deep, protobuf', name: 'large-deep-kvlist.binpb', content: deepKvlistRequestProtobuf(5000), lines: false },
+    { kind: 'large: arrays 5,000 deep, protobuf', name: 'large-deep-array.binpb', content: deepArrayRequestProtobuf(5000), lines: false },
+  );
+  return cases;
 }
