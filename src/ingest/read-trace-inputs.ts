@@ -2,14 +2,18 @@
  * Reads trace inputs (files, directories, stdin) as batches of spans, streaming.
  *
  * Encodings are told from content, not trusted from names: gzip by its magic
- * bytes, JSON by its first character, protobuf otherwise (a name like `.pb` or
- * `.json` only decides when content cannot). JSON Lines, the Collector file
- * exporter's output, is parsed line by line, so memory is bounded by a line, not
- * the file; a single JSON document must fit in one V8 string and is refused
- * above `maxDocumentBytes` with a hint to use JSON Lines.
+ * bytes, JSON by its first character (after a UTF-8 byte order mark) or by a later
+ * line that is a whole request, protobuf otherwise (a name like `.pb` or `.json`
+ * only decides when content cannot). JSON Lines, the Collector file exporter's
+ * output, is parsed line by line, so memory is bounded by a line (`maxLineBytes`),
+ * not the file; a single JSON document must fit in one V8 string and is refused
+ * above `maxDocumentBytes` with a hint to use JSON Lines; gzip is refused past
+ * `maxInflateRatio` before a bomb is buffered.
  *
- * Bad input never stops the others: each problem goes to `onError` as one
- * TraceInputError naming the file and line, column or byte, and reading goes on.
+ * Input is untrusted (issue 8): each real file is read once however many links lead
+ * to it, pipes and FIFOs are read as streams, and bad input never stops the others:
+ * each problem goes to `onError` as one TraceInputError naming the file and line,
+ * column or byte, and reading goes on.
  */
 import { createReadStream, type Stats } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -339,7 +343,7 @@ function drainOrClose(stream: NodeJS.EventEmitter): Promise<void> {
 const SNIFFED_LINES = 16;
 
 /**
- * True when a line after the first in `chunk` is a whole JSON object: JSON Lines
+ * True when a line after the first in `chunk` is a whole request: JSON Lines
  * whose first line is bad (or not JSON at all) is still JSON Lines. Protobuf bytes
  * may hold a newline and a brace (0x0a is also a field tag) but not a parsable line.
  */
@@ -351,8 +355,7 @@ function laterLineIsJson(chunk: Buffer): boolean {
     const leading = firstNonWhitespace(chunk.subarray(start, end));
     if (leading === 0x7b) {
       try {
-        const value: unknown = JSON.parse(chunk.toString('utf8', start, end));
-        if (typeof value === 'object' && value !== null) return true;
+        if (looksLikeRequest(JSON.parse(chunk.toString('utf8', start, end)))) return true;
       } catch {
         // Not this one.
       }
@@ -573,9 +576,21 @@ async function* parseDocument(
 }
 
 /**
+ * True when `value` is a whole request on its own (in an encoding the reader knows, or
+ * OTLP of another signal): what a JSON Lines line holds, and a line inside a
+ * pretty-printed document (`{}`, `"key": 1,`) almost never does.
+ */
+function looksLikeRequest(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  if ('resourceSpans' in value || 'resourceMetrics' in value || 'resourceLogs' in value) return true;
+  return jsonEncodingOf(value).recognizes(value);
+}
+
+/**
  * True when a document that failed to parse is JSON Lines: it has more than one line
- * and fails where a later line holds a whole JSON object (a value after the first,
- * or a line break inside an unfinished first line).
+ * and fails where a later line holds a whole request (a value after the first, or a
+ * line break inside an unfinished first line); a pretty document with a missing
+ * comma stays one document with one error.
  */
 function isJsonLines(text: string, error: Error): boolean {
   const newline = text.indexOf('\n');
@@ -589,8 +604,7 @@ function isJsonLines(text: string, error: Error): boolean {
     let end = text.indexOf('\n', start);
     if (end === -1) end = text.length;
     try {
-      const value: unknown = JSON.parse(text.slice(start, end));
-      if (typeof value === 'object' && value !== null) return true;
+      if (looksLikeRequest(JSON.parse(text.slice(start, end)))) return true;
     } catch {
       // Not a value of its own.
     }

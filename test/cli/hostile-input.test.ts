@@ -1,17 +1,25 @@
 /** `baton audit` on hostile input, as a user runs it: the limits' flags and escaped messages (issue 8). */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gzipBomb, oneSpanJson } from '../../fixtures/malformed/large.js';
 import { runBaton } from '../helpers/cli.js';
+import { FIXTURES_DIR } from '../helpers/traces.js';
 
 // eslint-disable-next-line no-control-regex
 const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
 let work: string;
+let validate: ValidateFunction;
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'baton-cli-hostile-'));
+  const ajv = new Ajv2020({ strict: true, allErrors: true });
+  (addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020)(ajv);
+  validate = ajv.compile(JSON.parse(await readFile(fileURLToPath(new URL('../../docs/audit-report.schema.json', import.meta.url)), 'utf8')) as object);
 });
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });
@@ -57,6 +65,23 @@ describe('baton audit limits', () => {
     const raised = await baton(['audit', '--max-inflate-ratio', '100000', '--max-line-mib', '1', 'bomb.json.gz']);
     expect(raised.stderr.split('\n')[0]).toBe('baton: bomb.json.gz:1: a line over 1 MiB read from a stream (raise --max-line-mib, or write JSON Lines: one request per line)');
   });
+});
+
+describe('baton audit --format json on hostile numbers', () => {
+  it.each(['"NaN"', '"Infinity"', '"-Infinity"', '1e308', '-1e308'])(
+    'prints a report valid against its schema when every number attribute of every fixture is %s',
+    async (value) => {
+      const names = (await readdir(FIXTURES_DIR)).filter((n) => n.endsWith('.json'));
+      for (const name of names) {
+        const text = await readFile(join(FIXTURES_DIR, name), 'utf8');
+        await writeFile(join(work, `numbers-${name}`), text.replace(/"(intValue|doubleValue)":("[^"]*"|[-0-9.e+]+)/g, `"doubleValue":${value}`));
+      }
+      const run = await baton(['audit', '--format', 'json', '--allow-empty', ...names.map((n) => `numbers-${n}`)]);
+      expect(run.stderr).toBe('');
+      const report = JSON.parse(run.stdout) as unknown;
+      expect(validate(report), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
+    },
+  );
 });
 
 describe('baton audit messages', () => {

@@ -257,3 +257,11 @@ describe('protobuf errors', () => {
     expect(() => decodeOtlpProtobuf(bytes, 'x.binpb')).toThrow(expected);
   });
 });
+
+describe('a pretty-printed document with a syntax error', () => {
+  it('stays one document with one error, even where the error line is a JSON value of its own', async () => {
+    const text = '{\n  "resourceSpans": [\n    {}\n    {}\n  ]\n}\n';
+    const { errors } = await readInputs([await writeTemp('missing-comma.json', text)]);
+    expect(errors).toEqual(["missing-comma.json:4:5: invalid JSON: Expected ',' or ']' after array element"]);
+  });
+});
