@@ -171,7 +171,6 @@ function readId(value: unknown, bytes: number, r: number, s: number, i: number, 
 
 /** 2^64 - 1, the largest uint64, as the decimal text OTLP/JSON writes. */
 const MAX_UINT64_TEXT = '18446744073709551615';
-const DECIMAL_DIGITS = /^[0-9]{1,20}$/;
 
 /**
  * Nanoseconds since the epoch, as OTLP/JSON writes a uint64: a decimal string or a
@@ -182,11 +181,22 @@ const DECIMAL_DIGITS = /^[0-9]{1,20}$/;
 function readNanosAsMs(value: unknown, r: number, s: number, i: number, field: string): number {
   // Past 2^53 the double keeps ~256 ns precision, far below anything reported.
   if (typeof value === 'string') {
-    if (DECIMAL_DIGITS.test(value) && (value.length < 20 || value <= MAX_UINT64_TEXT)) return Number(value) / 1e6;
+    if (isUint64Text(value)) return Number(value) / 1e6;
   } else if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value < 2 ** 64) {
     return value / 1e6;
   }
   throw new ShapeError(`${spanPath(r, s, i)}.${field}`, `expected nanoseconds since the epoch (a decimal integer, 0 to 2^64-1), got ${describeValue(value)}`);
+}
+
+/** 1 to 20 decimal digits, at most 2^64 - 1 (a loop: two per span, a regex here cost a tenth of the read). */
+function isUint64Text(text: string): boolean {
+  const length = text.length;
+  if (length === 0 || length > 20) return false;
+  for (let i = 0; i < length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return length < 20 || text <= MAX_UINT64_TEXT;
 }
 
 function readEnum(value: unknown, names: Readonly<Record<string, number>>): number {
