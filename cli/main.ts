@@ -4,6 +4,7 @@
  * exit code. A stack is printed only with --debug.
  */
 import { BatonError } from '../src/model/errors.js';
+import { printable } from '../src/report/format.js';
 import { ExitCode, UsageError, type CliIo } from './io.js';
 
 type Command = (args: string[], io: CliIo) => Promise<number>;
@@ -47,18 +48,19 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   }
   const command = COMMANDS[name];
   if (!command) {
-    io.stderr.write(`baton: unknown command "${name}"\n${usage()}\n`);
+    io.stderr.write(`baton: unknown command "${printable(name)}"\n${usage()}\n`);
     return ExitCode.Usage;
   }
   try {
     return await (await command.load())(rest, io);
   } catch (error) {
+    // Messages may quote what the user gave (file names, values, file content): escaped onto one line.
     if (error instanceof UsageError) {
-      io.stderr.write(`baton ${name}: ${error.message}\n`);
+      io.stderr.write(`baton ${name}: ${printable(error.message)}\n`);
     } else if (error instanceof BatonError) {
-      io.stderr.write(`baton: ${error.message}\n`);
+      io.stderr.write(`baton: ${printable(error.message)}\n`);
     } else {
-      io.stderr.write(`baton: internal error: ${error instanceof Error ? error.message : String(error)} (rerun with --debug for details)\n`);
+      io.stderr.write(`baton: internal error: ${printable(error instanceof Error ? error.message : String(error))} (rerun with --debug for details)\n`);
     }
     if (debug && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
     return ExitCode.Usage;

@@ -13,7 +13,8 @@ import type { AuditReport } from '../../src/model/audit-report.js';
 import { ConfigError, TraceInputError } from '../../src/model/errors.js';
 import type { Severity } from '../../src/model/finding.js';
 import type { SpanRecord } from '../../src/model/span-record.js';
-import { plural } from '../../src/report/format.js';
+import type { ReadTraceOptions } from '../../src/ingest/read-trace-inputs.js';
+import { plural, printable } from '../../src/report/format.js';
 import { parseCommandArgs } from '../args.js';
 import { auditOptionsFromConfig, parseConfig, type BatonConfig } from '../config.js';
 import { ExitCode, UsageError, type CliIo } from '../io.js';
@@ -37,6 +38,10 @@ RULES
                    (default: each span as the first vocabulary that claims it)
   --now <iso>      the time "now" for never-acknowledged handoffs (default: the end of all input)
   --allow-empty    accept an audit of nothing: no spans, or no rule could run (exit 0, not 1)
+  --max-line-mib <n>       longest JSON Lines line read, in MiB (default 128); a longer one is
+                           reported and the rest of its file skipped
+  --max-inflate-ratio <n>  most bytes gzip input may inflate to per compressed byte past its
+                           first 64 MiB (default 100); more is refused as a decompression bomb
   --no-color       plain output even on a terminal
   -h, --help       show this help
 
@@ -79,6 +84,7 @@ export async function auditInputs(
   options: AuditOptions,
   io: CliIo,
   progress: boolean,
+  limits: Pick<ReadTraceOptions, 'maxLineBytes' | 'maxInflateRatio'> = {},
 ): Promise<{ report: AuditReport; problems: number }> {
   const [{ Auditor }, { readTraceInputs }] = await Promise.all([
     import('../../src/analyze/audit.js'),
@@ -90,11 +96,12 @@ export async function auditInputs(
   const onError = (error: TraceInputError) => {
     problems++;
     auditor.addProblem({ location: error.location, message: error.reason });
-    io.stderr.write(`baton: ${error.message}\n`);
+    // File names and reasons quote the input: escaped, so a file cannot send a terminal escape sequences or break the line.
+    io.stderr.write(`baton: ${printable(error.message)}\n`);
   };
   const showProgress = progress && io.stderr.isTTY === true;
   let lastShown = 0;
-  const batches: AsyncIterable<readonly SpanRecord[]> = readTraceInputs(inputs, { stdin: io.stdin, onError, cwd: io.cwd });
+  const batches: AsyncIterable<readonly SpanRecord[]> = readTraceInputs(inputs, { stdin: io.stdin, onError, cwd: io.cwd, ...limits });
   for await (const batch of batches) {
     auditor.addSpans(batch);
     spans += batch.length;
@@ -139,6 +146,13 @@ function jsonErrorPosition(text: string, error: Error): string {
   return `${line}:${column}: ${error.message.replace(/ in JSON at position \d+.*$/, '').replace(/\s*\(line \d+ column \d+\)$/, '')}`;
 }
 
+/** A limit given on the command line: a finite number above 0. */
+function positiveNumber(flag: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} must be a number above 0, not "${printable(value)}"`);
+  return n;
+}
+
 export async function runAuditCommand(args: string[], io: CliIo): Promise<number> {
   const [{ RULE_IDS, DETECTORS, isRuleId }, { DIALECT_IDS }] = await Promise.all([
     import('../../src/analyze/detectors/index.js'),
@@ -154,6 +168,8 @@ export async function runAuditCommand(args: string[], io: CliIo): Promise<number
       now: { type: 'string' },
       dialect: { type: 'string' },
       'allow-empty': { type: 'boolean' },
+      'max-line-mib': { type: 'string' },
+      'max-inflate-ratio': { type: 'string' },
       'no-color': { type: 'boolean' },
       color: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -191,9 +207,13 @@ export async function runAuditCommand(args: string[], io: CliIo): Promise<number
     ...(now !== undefined ? { now } : {}),
     ...(dialect !== undefined ? { dialect } : {}),
   };
-  const { report, problems } = await auditInputs(positionals, options, io, format === 'text');
+  const limits: Pick<ReadTraceOptions, 'maxLineBytes' | 'maxInflateRatio'> = {
+    ...(values['max-line-mib'] !== undefined ? { maxLineBytes: Math.round(positiveNumber('--max-line-mib', values['max-line-mib']) * 1024 * 1024) } : {}),
+    ...(values['max-inflate-ratio'] !== undefined ? { maxInflateRatio: positiveNumber('--max-inflate-ratio', values['max-inflate-ratio']) } : {}),
+  };
+  const { report, problems } = await auditInputs(positionals, options, io, format === 'text', limits);
   if (problems > 0 && report.inputs.spans === 0) {
-    io.stderr.write(`baton: no trace could be read from ${positionals.length === 1 ? positionals[0] : `${positionals.length} inputs`}\n`);
+    io.stderr.write(`baton: no trace could be read from ${printable(describeInputs(positionals))}\n`);
     return ExitCode.Usage;
   }
   const color = values['no-color'] ? false : values.color === true || (io.stdout.isTTY === true && !io.env.NO_COLOR);
@@ -210,7 +230,7 @@ export async function runAuditCommand(args: string[], io: CliIo): Promise<number
   if (problems > 0) return ExitCode.Usage;
   const nothing = nothingAudited(report, positionals);
   if (nothing !== undefined && !values['allow-empty']) {
-    io.stderr.write(`baton: ${nothing}\n`);
+    io.stderr.write(`baton: ${printable(nothing)}\n`);
     // 1: the gate failed, as with findings (a clean report must never come from missing evidence).
     return ExitCode.Findings;
   }

@@ -4,6 +4,7 @@
  * `baton audit`, a graph of nothing (no spans, or no agent in them) exits 1
  * unless --allow-empty.
  */
+import { printable } from '../../src/report/format.js';
 import { parseCommandArgs } from '../args.js';
 import { ExitCode, UsageError, type CliIo } from '../io.js';
 import { auditInputs, describeInputs, loadConfig, parseDialect } from './audit.js';
@@ -65,7 +66,7 @@ export async function runGraphCommand(args: string[], io: CliIo): Promise<number
           ? `nothing to draw: no agent in ${report.inputs.spans} span${report.inputs.spans === 1 ? '' : 's'} (${accept})`
           : undefined;
     if (nothing !== undefined) {
-      io.stderr.write(`baton: ${nothing}\n`);
+      io.stderr.write(`baton: ${printable(nothing)}\n`);
       return ExitCode.Findings;
     }
   }

@@ -61,7 +61,7 @@ export function positionOf(text: string, offset: number): TextPosition {
 /** V8's message without the offset and the quoted text, which the location replaces. */
 export function jsonErrorReason(error: Error): string {
   return error.message
-    .replace(/ in JSON at position \d+.*$/, '')
-    .replace(/, (\.\.\.)?".*" is not valid JSON$/s, '')
+    .replace(/ (in JSON )?at position \d+.*$/s, '')
+    .replace(/, (\.\.\.)?".*"(\.\.\.)? is not valid JSON$/s, '')
     .replace(/\s*\(line \d+ column \d+\)$/, '');
 }

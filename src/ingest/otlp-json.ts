@@ -10,6 +10,7 @@
  */
 import { TraceInputError } from '../model/errors.js';
 import type { AttributeValue, SpanEventRecord, SpanLinkRecord, SpanRecord } from '../model/span-record.js';
+import { attributeOfTree, MAX_ATTRIBUTE_NESTING, newKeyValueNode, setAttribute, type AttributeTree } from './any-value.js';
 
 type Json = Record<string, unknown>;
 
@@ -165,14 +166,37 @@ function readId(value: unknown, bytes: number, r: number, s: number, i: number, 
       if (decoded.length === bytes) return decoded.toString('hex');
     }
   }
-  throw new ShapeError(`${spanPath(r, s, i)}.${field}`, `expected a ${bytes}-byte id as ${bytes * 2} hex digits, got ${describeValue(value)}`);
+  throw new ShapeError(`${spanPath(r, s, i)}.${field}`, `expected ${bytes === 8 ? 'an' : 'a'} ${bytes}-byte id as ${bytes * 2} hex digits, got ${describeValue(value)}`);
 }
 
+/** 2^64 - 1, the largest uint64, as the decimal text OTLP/JSON writes. */
+const MAX_UINT64_TEXT = '18446744073709551615';
+
+/**
+ * Nanoseconds since the epoch, as OTLP/JSON writes a uint64: a decimal string or a
+ * whole number, 0 to 2^64 - 1. Anything else (`""`, `" "`, `"0x10"`, `"1e3"`, a
+ * fraction, a negative or larger number) is refused: Number() would read the first
+ * two as 0 and the rest as times no exporter wrote.
+ */
 function readNanosAsMs(value: unknown, r: number, s: number, i: number, field: string): number {
-  // Nanoseconds since the epoch exceed 2^53: the double keeps ~256 ns precision, far below anything reported.
-  const n = typeof value === 'string' ? Number(value) : value;
-  if (typeof n === 'number' && Number.isFinite(n) && n >= 0) return n / 1e6;
-  throw new ShapeError(`${spanPath(r, s, i)}.${field}`, `expected nanoseconds since the epoch, got ${describeValue(value)}`);
+  // Past 2^53 the double keeps ~256 ns precision, far below anything reported.
+  if (typeof value === 'string') {
+    if (isUint64Text(value)) return Number(value) / 1e6;
+  } else if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value < 2 ** 64) {
+    return value / 1e6;
+  }
+  throw new ShapeError(`${spanPath(r, s, i)}.${field}`, `expected nanoseconds since the epoch (a decimal integer, 0 to 2^64-1), got ${describeValue(value)}`);
+}
+
+/** 1 to 20 decimal digits, at most 2^64 - 1 (a loop: two per span, a regex here cost a tenth of the read). */
+function isUint64Text(text: string): boolean {
+  const length = text.length;
+  if (length === 0 || length > 20) return false;
+  for (let i = 0; i < length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return length < 20 || text <= MAX_UINT64_TEXT;
 }
 
 function readEnum(value: unknown, names: Readonly<Record<string, number>>): number {
@@ -190,13 +214,18 @@ function convertAttributes(list: unknown, path: string): Readonly<Record<string,
     if (typeof kv !== 'object' || kv === null || typeof kv.key !== 'string') {
       throw new ShapeError(`${path}[${k}]`, `expected {"key": string, "value": AnyValue}, got ${describeValue(kv)}`);
     }
-    attributes[kv.key] = convertAnyValue(kv.value);
+    setAttribute(attributes, kv.key, convertAnyValue(kv.value));
   }
   return attributes;
 }
 
-/** An OTLP AnyValue; bytes stay base64 text, a key-value list becomes a JSON string (attributes are flat). */
+/** An OTLP AnyValue; bytes stay base64 text, nesting as any-value.ts keeps it. */
 function convertAnyValue(value: unknown): AttributeValue {
+  return attributeOfTree(treeOfAnyValue(value, 0));
+}
+
+/** The value as a tree at most MAX_ATTRIBUTE_NESTING deep (`depth` levels are above it); what is deeper is null, unread. */
+function treeOfAnyValue(value: unknown, depth: number): AttributeTree {
   if (typeof value !== 'object' || value === null) return null;
   const v = value as Json;
   if (v.stringValue !== undefined) return typeof v.stringValue === 'string' ? v.stringValue : String(v.stringValue);
@@ -204,16 +233,24 @@ function convertAnyValue(value: unknown): AttributeValue {
   if (v.doubleValue !== undefined) return typeof v.doubleValue === 'number' ? v.doubleValue : Number(v.doubleValue);
   if (v.boolValue !== undefined) return v.boolValue === true || v.boolValue === 'true';
   if (v.arrayValue !== undefined) {
+    if (depth >= MAX_ATTRIBUTE_NESTING) return null;
     const values = (v.arrayValue as Json | null)?.values;
-    return Array.isArray(values) ? values.map(convertAnyValue) : [];
+    if (!Array.isArray(values)) return [];
+    const out: AttributeTree[] = new Array(values.length);
+    for (let i = 0; i < values.length; i++) out[i] = treeOfAnyValue(values[i], depth + 1);
+    return out;
   }
   if (v.kvlistValue !== undefined) {
+    if (depth >= MAX_ATTRIBUTE_NESTING) return null;
     const values = (v.kvlistValue as Json | null)?.values;
-    const object: Record<string, AttributeValue> = {};
+    const object = newKeyValueNode();
     if (Array.isArray(values)) {
-      for (const kv of values as (Json | null)[]) if (kv && typeof kv.key === 'string') object[kv.key] = convertAnyValue(kv.value);
+      for (let i = 0; i < values.length; i++) {
+        const kv = values[i] as Json | null;
+        if (kv && typeof kv.key === 'string') object[kv.key] = treeOfAnyValue(kv.value, depth + 1);
+      }
     }
-    return JSON.stringify(object);
+    return object;
   }
   if (v.bytesValue !== undefined) return typeof v.bytesValue === 'string' ? v.bytesValue : null;
   return null;

@@ -12,16 +12,147 @@
 import protobuf from 'protobufjs/light.js';
 import { TraceInputError } from '../model/errors.js';
 import type { AttributeValue, SpanEventRecord, SpanLinkRecord, SpanRecord } from '../model/span-record.js';
+import { attributeOfTree, MAX_ATTRIBUTE_NESTING, newKeyValueNode, setAttribute, type AttributeTree } from './any-value.js';
 import descriptor from './otlp-trace.descriptor.json' with { type: 'json' };
 
 const REQUEST_TYPE = 'opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest';
 
 let requestType: protobuf.Type | undefined;
 
-/** The ExportTraceServiceRequest type, built once from the descriptor. */
+/**
+ * The ExportTraceServiceRequest type, built once from the descriptor, with AnyValue
+ * decoded by {@link decodeAnyValue} instead of protobufjs's generated decoder: that
+ * one recurses per level (and refuses past 100 message levels, valid OTLP the
+ * Collector accepts), and its result would be walked again to convert it.
+ */
 function exportTraceServiceRequest(): protobuf.Type {
-  requestType ??= protobuf.Root.fromJSON(descriptor as protobuf.INamespace).lookupType(REQUEST_TYPE);
+  if (requestType) return requestType;
+  const root = protobuf.Root.fromJSON(descriptor as protobuf.INamespace);
+  const anyValue = root.lookupType(ANY_VALUE_TYPE);
+  // Generated decoders call `types[i].decode(reader, length, …)` on the field's type at each call.
+  anyValue.setup();
+  anyValue.decode = ((reader: protobuf.Reader, length?: number) => ({
+    tree: decodeAnyValue(reader, length ?? reader.len - reader.pos, 0),
+  })) as unknown as typeof anyValue.decode;
+  requestType = root.lookupType(REQUEST_TYPE);
   return requestType;
+}
+
+const ANY_VALUE_TYPE = 'opentelemetry.proto.common.v1.AnyValue';
+
+/**
+ * protobufjs's Buffer reader, except that a string whose length runs past its
+ * message is an error: protobufjs cuts it at the end and reads on, so a corrupt
+ * length became a span name holding the bytes after it, and the span was accepted.
+ */
+class StrictBufferReader extends protobuf.BufferReader {
+  override string(): string {
+    const length = this.uint32();
+    const end = this.pos + length;
+    if (end > this.len) throw new RangeError(`index out of range: ${this.pos} + ${length} > ${this.len}`);
+    const text = (this.buf as Buffer).toString('utf8', this.pos, end);
+    this.pos = end;
+    return text;
+  }
+}
+
+/** Thrown for bytes that end or overrun a nested message; protobufjs's own reads name the position. */
+function outOfRange(reader: protobuf.Reader, length: number): RangeError {
+  return new RangeError(`index out of range: ${reader.pos} + ${length} > ${reader.len}`);
+}
+
+/**
+ * One AnyValue (the `length` bytes at the reader) as a tree at most
+ * MAX_ATTRIBUTE_NESTING deep, `depth` levels being above it. A nested array or
+ * key-value list past the cap is skipped by its length, unread.
+ */
+function decodeAnyValue(reader: protobuf.Reader, length: number, depth: number): AttributeTree {
+  const end = reader.pos + length;
+  if (end > reader.len) throw outOfRange(reader, length);
+  const outer = reader.len;
+  reader.len = end;
+  let tree: AttributeTree = null;
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    switch (tag >>> 3) {
+      case 1:
+        tree = reader.string();
+        break;
+      case 2:
+        tree = reader.bool();
+        break;
+      case 3:
+        tree = int64ToNumber(reader.int64() as unknown as Int64);
+        break;
+      case 4:
+        tree = reader.double();
+        break;
+      case 5:
+        tree = decodeList(reader, reader.uint32(), depth, false);
+        break;
+      case 6:
+        tree = decodeList(reader, reader.uint32(), depth, true);
+        break;
+      case 7: {
+        const bytes = reader.bytes();
+        tree = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64');
+        break;
+      }
+      default:
+        // Unknown fields, and string_value_strindex (a profiles dictionary index, no text here).
+        if ((tag >>> 3) === 8) tree = null;
+        reader.skipType(tag & 7);
+    }
+  }
+  if (reader.pos !== end) throw outOfRange(reader, 0);
+  reader.len = outer;
+  return tree;
+}
+
+/** An ArrayValue or KeyValueList (both: repeated field 1) of `length` bytes. */
+function decodeList(reader: protobuf.Reader, length: number, depth: number, keyed: boolean): AttributeTree {
+  const end = reader.pos + length;
+  if (end > reader.len) throw outOfRange(reader, length);
+  if (depth >= MAX_ATTRIBUTE_NESTING) {
+    reader.pos = end;
+    return null;
+  }
+  const outer = reader.len;
+  reader.len = end;
+  const items: AttributeTree[] = [];
+  const object = keyed ? newKeyValueNode() : undefined;
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    if (tag >>> 3 !== 1 || (tag & 7) !== 2) {
+      reader.skipType(tag & 7);
+      continue;
+    }
+    const itemLength = reader.uint32();
+    if (object) decodeKeyValue(reader, itemLength, depth + 1, object);
+    else items.push(decodeAnyValue(reader, itemLength, depth + 1));
+  }
+  if (reader.pos !== end) throw outOfRange(reader, 0);
+  reader.len = outer;
+  return object ?? items;
+}
+
+/** One KeyValue (key 1, value 2) of `length` bytes, stored into `object`. */
+function decodeKeyValue(reader: protobuf.Reader, length: number, depth: number, object: { [key: string]: AttributeTree }): void {
+  const end = reader.pos + length;
+  if (end > reader.len) throw outOfRange(reader, length);
+  const outer = reader.len;
+  reader.len = end;
+  let key = '';
+  let value: AttributeTree = null;
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    if (tag >>> 3 === 1 && (tag & 7) === 2) key = reader.string();
+    else if (tag >>> 3 === 2 && (tag & 7) === 2) value = decodeAnyValue(reader, reader.uint32(), depth);
+    else reader.skipType(tag & 7);
+  }
+  if (reader.pos !== end) throw outOfRange(reader, 0);
+  reader.len = outer;
+  object[key] = value;
 }
 
 /**
@@ -32,10 +163,16 @@ export function decodeOtlpProtobuf(bytes: Uint8Array, source: string, byteOffset
   const type = exportTraceServiceRequest();
   let message: DecodedRequest;
   try {
-    message = type.decode(bytes) as unknown as DecodedRequest;
+    const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+    message = type.decode(new StrictBufferReader(buffer)) as unknown as DecodedRequest;
   } catch (error) {
+    // protobufjs says "index out of range" without saying where or in what: the wire walk below tells both.
+    const fault = locateProtobufFault(bytes, type);
+    if (fault) {
+      throw new TraceInputError(`${source} (byte ${byteOffset + fault.offset})`, `not an OTLP protobuf trace request: ${fault.path}: ${fault.problem}`);
+    }
     const reason = error instanceof Error ? error.message : String(error);
-    // protobufjs names the reader position in its messages ("index out of range: 21 + 4474 > 512", "... at offset 3").
+    // protobufjs names the reader position in some messages ("index out of range: 21 + 4474 > 512", "... at offset 3").
     const at = /index out of range: (\d+)|at offset (\d+)/.exec(reason);
     const byte = at ? byteOffset + Number(at[1] ?? at[2]) : undefined;
     throw new TraceInputError(byte === undefined ? source : `${source} (byte ${byte})`, `not an OTLP protobuf trace request: ${reason}`);
@@ -54,16 +191,9 @@ interface LongLike {
   toNumber(): number;
 }
 type Int64 = number | LongLike;
+/** What the AnyValue decoder above returns, boxed (a bare tree may be falsy, and protobufjs reads null as unset). */
 interface DecodedAnyValue {
-  /** The oneof: the name of the field that is set. */
-  readonly value?: 'stringValue' | 'boolValue' | 'intValue' | 'doubleValue' | 'arrayValue' | 'kvlistValue' | 'bytesValue';
-  readonly stringValue: string;
-  readonly boolValue: boolean;
-  readonly intValue: Int64;
-  readonly doubleValue: number;
-  readonly arrayValue: { readonly values: readonly DecodedAnyValue[] } | null;
-  readonly kvlistValue: { readonly values: readonly DecodedKeyValue[] } | null;
-  readonly bytesValue: Uint8Array;
+  readonly tree: AttributeTree;
 }
 interface DecodedKeyValue {
   readonly key: string;
@@ -148,46 +278,123 @@ function convertRequest(request: DecodedRequest, source: string): SpanRecord[] {
 }
 
 function idOf(bytes: Uint8Array, length: number, path: string, field: string): string {
-  if (bytes.length !== length) throw new ShapeError(`${path}.${field}`, `expected a ${length}-byte id, got ${bytes.length} bytes`);
+  if (bytes.length !== length) throw new ShapeError(`${path}.${field}`, `expected ${length === 8 ? 'an' : 'a'} ${length}-byte id, got ${bytes.length} bytes`);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');
 }
 
 function nanosToMs(value: Int64): number {
   // As in the JSON reader: the double keeps ~256 ns of the uint64 nanoseconds.
-  return (typeof value === 'number' ? value : value.toNumber()) / 1e6;
+  return int64ToNumber(value) / 1e6;
+}
+
+function int64ToNumber(value: Int64): number {
+  return typeof value === 'number' ? value : value.toNumber();
 }
 
 function convertAttributes(list: readonly DecodedKeyValue[]): Readonly<Record<string, AttributeValue>> {
   const attributes: Record<string, AttributeValue> = {};
   for (let k = 0; k < list.length; k++) {
     const kv = list[k]!;
-    attributes[kv.key] = kv.value ? convertAnyValue(kv.value) : null;
+    setAttribute(attributes, kv.key, kv.value ? attributeOfTree(kv.value.tree) : null);
   }
   return attributes;
 }
 
-function convertAnyValue(v: DecodedAnyValue): AttributeValue {
-  switch (v.value) {
-    case 'stringValue':
-      return v.stringValue;
-    case 'intValue':
-      return typeof v.intValue === 'number' ? v.intValue : v.intValue.toNumber();
-    case 'doubleValue':
-      return v.doubleValue;
-    case 'boolValue':
-      return v.boolValue;
-    case 'arrayValue':
-      return v.arrayValue ? v.arrayValue.values.map(convertAnyValue) : [];
-    case 'kvlistValue': {
-      const object: Record<string, AttributeValue> = {};
-      for (const kv of v.kvlistValue?.values ?? []) object[kv.key] = kv.value ? convertAnyValue(kv.value) : null;
-      return JSON.stringify(object);
+/** Where a message stops following the wire format: its byte, the field's path, and what is wrong. */
+interface ProtobufFault {
+  readonly offset: number;
+  readonly path: string;
+  readonly problem: string;
+}
+
+interface WalkFrame {
+  readonly type: protobuf.Type | undefined;
+  readonly end: number;
+  readonly path: string;
+  /** Entries seen so far per repeated field id, for `[i]` in paths. */
+  readonly counts: Map<number, number>;
+}
+
+/** Path segments kept in a fault's path: the outermost few, then `…` and the innermost few. */
+const MAX_PATH_FRAMES = 12;
+
+/**
+ * Walks `bytes` by the wire format alone, naming fields from `root`'s descriptor, and
+ * returns the first place the encoding breaks (a length past its message's end, a
+ * truncated varint, an invalid wire type), or undefined when the wire format holds
+ * and the fault is in a value. Iterative: nesting depth costs no stack.
+ * Wire format: https://protobuf.dev/programming-guides/encoding/
+ */
+export function locateProtobufFault(bytes: Uint8Array, root: protobuf.Type): ProtobufFault | undefined {
+  const stack: WalkFrame[] = [{ type: root, end: bytes.length, path: '', counts: new Map() }];
+  let pos = 0;
+  let depth = 0;
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1]!;
+    if (pos === frame.end) {
+      stack.pop();
+      depth--;
+      continue;
     }
-    case 'bytesValue':
-      return Buffer.from(v.bytesValue.buffer, v.bytesValue.byteOffset, v.bytesValue.length).toString('base64');
-    default:
-      return null;
+    const tagStart = pos;
+    const tag = readVarint(bytes, pos, frame.end);
+    if (tag === undefined) return { offset: tagStart, path: frame.path || '(message)', problem: 'truncated field tag (a varint runs past the end of its message)' };
+    pos = tag.next;
+    const id = Math.floor(tag.value / 8);
+    const wireType = tag.value % 8;
+    const field = frame.type?.fieldsById[id];
+    const index = frame.counts.get(id) ?? 0;
+    frame.counts.set(id, index + 1);
+    const name = field ? (field.repeated ? `${field.name}[${index}]` : field.name) : `field ${id}`;
+    const path = frame.path === '' ? name : depth < MAX_PATH_FRAMES ? `${frame.path}.${name}` : frame.path.endsWith('…') ? frame.path : `${frame.path}.…`;
+    if (id === 0) return { offset: tagStart, path: frame.path || '(message)', problem: 'field number 0 (not a protobuf message here)' };
+    switch (wireType) {
+      case 0: {
+        const value = readVarint(bytes, pos, frame.end);
+        if (value === undefined) return { offset: pos, path, problem: 'truncated varint' };
+        pos = value.next;
+        break;
+      }
+      case 1:
+      case 5: {
+        const size = wireType === 1 ? 8 : 4;
+        if (pos + size > frame.end) return { offset: pos, path, problem: `${size}-byte value runs past the end of its message (byte ${frame.end})` };
+        pos += size;
+        break;
+      }
+      case 2: {
+        const length = readVarint(bytes, pos, frame.end);
+        if (length === undefined) return { offset: pos, path, problem: 'truncated length' };
+        pos = length.next;
+        if (pos + length.value > frame.end) {
+          const problem =
+            stack.length === 1
+              ? `length ${length.value} runs past the end of the data (${frame.end - pos} bytes left; truncated?)`
+              : `length ${length.value} runs past the end of its message (${frame.end - pos} bytes left)`;
+          return { offset: tagStart, path, problem };
+        }
+        const resolved = field?.resolve().resolvedType;
+        if (resolved instanceof protobuf.Type) {
+          stack.push({ type: resolved, end: pos + length.value, path, counts: new Map() });
+          depth++;
+        } else pos += length.value;
+        break;
+      }
+      default:
+        return { offset: tagStart, path, problem: `wire type ${wireType}, which OTLP never uses (not a protobuf message here)` };
+    }
   }
+  return undefined;
+}
+
+function readVarint(bytes: Uint8Array, start: number, end: number): { value: number; next: number } | undefined {
+  let value = 0;
+  for (let i = 0; i < 10 && start + i < end; i++) {
+    const byte = bytes[start + i]!;
+    value += (byte & 0x7f) * 2 ** (7 * i);
+    if ((byte & 0x80) === 0) return { value, next: start + i + 1 };
+  }
+  return undefined;
 }
 
 /** How the messages in a protobuf file are framed. */

@@ -2,14 +2,18 @@
  * Reads trace inputs (files, directories, stdin) as batches of spans, streaming.
  *
  * Encodings are told from content, not trusted from names: gzip by its magic
- * bytes, JSON by its first character, protobuf otherwise (a name like `.pb` or
- * `.json` only decides when content cannot). JSON Lines, the Collector file
- * exporter's output, is parsed line by line, so memory is bounded by a line, not
- * the file; a single JSON document must fit in one V8 string and is refused
- * above `maxDocumentBytes` with a hint to use JSON Lines.
+ * bytes, JSON by its first character (after a UTF-8 byte order mark) or by a later
+ * line that is a whole request, protobuf otherwise (a name like `.pb` or `.json`
+ * only decides when content cannot). JSON Lines, the Collector file exporter's
+ * output, is parsed line by line, so memory is bounded by a line (`maxLineBytes`),
+ * not the file; a single JSON document must fit in one V8 string and is refused
+ * above `maxDocumentBytes` with a hint to use JSON Lines; gzip is refused past
+ * `maxInflateRatio` before a bomb is buffered.
  *
- * Bad input never stops the others: each problem goes to `onError` as one
- * TraceInputError naming the file and line, column or byte, and reading goes on.
+ * Input is untrusted (issue 8): each real file is read once however many links lead
+ * to it, pipes and FIFOs are read as streams, and bad input never stops the others:
+ * each problem goes to `onError` as one TraceInputError naming the file and line,
+ * column or byte, and reading goes on.
  */
 import { createReadStream, type Stats } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -35,6 +39,18 @@ export interface ReadTraceOptions {
   readonly maxProtobufBytes?: number;
   /** Bad lines reported per file before the rest of it is skipped. Default 20. */
   readonly maxErrorsPerFile?: number;
+  /**
+   * Longest JSON Lines line (and longest one-line document read from a stream),
+   * in bytes; a longer one is reported and the rest of its file skipped, so a line
+   * that never ends cannot fill memory. Default 128 MiB (`baton audit --max-line-mib`).
+   */
+  readonly maxLineBytes?: number;
+  /**
+   * Most bytes gzip input may inflate to per compressed byte, past the first
+   * 64 MiB; beyond it the input is refused as a likely decompression bomb before
+   * it is buffered. Default 100 (trace JSON compresses 10–20:1; `baton audit --max-inflate-ratio`).
+   */
+  readonly maxInflateRatio?: number;
 }
 
 /** File names a directory is searched for. */
@@ -43,6 +59,12 @@ export const TRACE_FILE_PATTERN = /\.(json|jsonl|ndjson|pb|binpb|otlp)(\.gz)?$/i
 const DEFAULT_MAX_DOCUMENT_BYTES = 400 * 1024 * 1024;
 const DEFAULT_MAX_PROTOBUF_BYTES = 2 * 1024 * 1024 * 1024;
 const READ_CHUNK_BYTES = 1024 * 1024;
+/** Default of {@link ReadTraceOptions.maxLineBytes}. */
+export const DEFAULT_MAX_LINE_BYTES = 128 * 1024 * 1024;
+/** Default of {@link ReadTraceOptions.maxInflateRatio}. */
+export const DEFAULT_MAX_INFLATE_RATIO = 100;
+/** Inflated bytes always allowed, whatever the ratio: a small file of repetitive spans compresses far better than 100:1. */
+const INFLATE_ALLOWANCE_BYTES = 64 * 1024 * 1024;
 
 /**
  * Reads every input in order and yields its spans in batches (one batch per
@@ -55,6 +77,9 @@ export async function* readTraceInputs(inputs: readonly string[], options: ReadT
       throw error;
     });
   const cwd = options.cwd ?? process.cwd();
+  // Each real file once per run (device and inode), however many names and links lead to it:
+  // a symlink loop in a directory listed one file 41 times, its handoff then read as retried.
+  const seen = new Set<string>();
   for (const input of inputs) {
     if (input === '-') {
       if (!options.stdin) {
@@ -64,9 +89,9 @@ export async function* readTraceInputs(inputs: readonly string[], options: ReadT
       yield* readTraceStream(options.stdin, '<stdin>', options, report);
       continue;
     }
-    const files = await expandInput(input, cwd, report);
+    const files = await expandInput(input, cwd, seen, report);
     for (const file of files) {
-      yield* readTraceFile(file.path, file.display, options, report);
+      yield* readTraceFile(file.path, file.display, options, report, file.regular);
     }
   }
 }
@@ -75,9 +100,13 @@ interface InputFile {
   readonly path: string;
   /** As the user would name it: the input, or input/relative-path for a directory's file. */
   readonly display: string;
+  /** False for a pipe, FIFO or device: read as a stream, never re-opened. */
+  readonly regular: boolean;
 }
 
-async function expandInput(input: string, cwd: string, report: (error: TraceInputError) => void): Promise<InputFile[]> {
+const fileKey = (info: Stats) => `${info.dev}:${info.ino}`;
+
+async function expandInput(input: string, cwd: string, seen: Set<string>, report: (error: TraceInputError) => void): Promise<InputFile[]> {
   const path = resolve(cwd, input);
   let info: Stats;
   try {
@@ -86,34 +115,76 @@ async function expandInput(input: string, cwd: string, report: (error: TraceInpu
     report(new TraceInputError(input, fileErrorReason(error)));
     return [];
   }
-  if (info.isFile()) return [{ path, display: input }];
+  if (info.isFile()) {
+    if (seen.has(fileKey(info))) return [];
+    seen.add(fileKey(info));
+    return [{ path, display: input, regular: true }];
+  }
+  // `baton audit <(zcat run.jsonl.gz)` names a pipe; a FIFO or a character device reads the same way.
+  if (info.isFIFO() || info.isCharacterDevice() || info.isSocket()) return [{ path, display: input, regular: false }];
   if (!info.isDirectory()) {
     report(new TraceInputError(input, 'not a file or directory'));
     return [];
   }
-  let entries: string[];
-  try {
-    entries = await readdir(path, { recursive: true });
-  } catch (error) {
-    report(new TraceInputError(input, fileErrorReason(error)));
-    return [];
-  }
-  const files = entries
-    .filter((entry) => TRACE_FILE_PATTERN.test(entry) && !/(^|[\\/])(\.|node_modules[\\/])/.test(entry))
-    .sort();
   const found: InputFile[] = [];
-  for (const entry of files) {
-    const full = join(path, entry);
-    try {
-      if ((await stat(full)).isFile()) found.push({ path: full, display: join(input, entry) });
-    } catch {
-      // Vanished between listing and reading: nothing to audit there.
-    }
+  const dirError = await walkDirectory(path, input, seen, found);
+  if (dirError !== undefined) {
+    report(new TraceInputError(input, dirError));
+    return [];
   }
   if (found.length === 0) {
     report(new TraceInputError(input, 'directory has no trace files (*.json, *.jsonl, *.ndjson, *.pb, *.binpb, each optionally .gz)'));
   }
   return found;
+}
+
+/**
+ * Collects a directory's trace files, in name order, following symlinks but each
+ * real directory and file once (a link back up the tree ends there); hidden
+ * entries and node_modules are skipped. Iterative, so depth costs no stack.
+ * Returns why the top directory cannot be listed, if it cannot.
+ */
+async function walkDirectory(root: string, display: string, seen: Set<string>, found: InputFile[]): Promise<string | undefined> {
+  const rootInfo = await stat(root);
+  const visited = new Set<string>([fileKey(rootInfo)]);
+  const files: { path: string; display: string; key: string }[] = [];
+  const pending: { path: string; display: string }[] = [{ path: root, display }];
+  while (pending.length > 0) {
+    const directory = pending.pop()!;
+    let entries: string[];
+    try {
+      entries = await readdir(directory.path);
+    } catch (error) {
+      if (directory.path === root) return fileErrorReason(error);
+      continue;
+    }
+    for (const entry of entries) {
+      if (entry.startsWith('.') || entry === 'node_modules') continue;
+      const full = join(directory.path, entry);
+      let info: Stats;
+      try {
+        info = await stat(full);
+      } catch {
+        // A dangling link, or vanished between listing and reading: nothing to audit there.
+        continue;
+      }
+      const key = fileKey(info);
+      if (info.isDirectory()) {
+        if (visited.has(key)) continue;
+        visited.add(key);
+        pending.push({ path: full, display: join(directory.display, entry) });
+      } else if (info.isFile() && TRACE_FILE_PATTERN.test(entry)) {
+        files.push({ path: full, display: join(directory.display, entry), key });
+      }
+    }
+  }
+  files.sort((a, b) => (a.display < b.display ? -1 : a.display > b.display ? 1 : 0));
+  for (const file of files) {
+    if (seen.has(file.key)) continue;
+    seen.add(file.key);
+    found.push({ path: file.path, display: file.display, regular: true });
+  }
+  return undefined;
 }
 
 function fileErrorReason(error: unknown): string {
@@ -130,13 +201,17 @@ export async function* readTraceFile(
   display: string,
   options: ReadTraceOptions,
   report: (error: TraceInputError) => void,
+  /** False for a pipe or FIFO: it cannot be read a second time, whole. */
+  regular = true,
 ): AsyncGenerator<SpanRecord[]> {
   const stream = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
   let size = Number.POSITIVE_INFINITY;
-  try {
-    size = (await stat(path)).size;
-  } catch {
-    // The stream reports why it cannot read.
+  if (regular) {
+    try {
+      size = (await stat(path)).size;
+    } catch {
+      // The stream reports why it cannot read.
+    }
   }
   // A long first line is a single document: fs.readFile decodes a file about twice as fast as chunks can be joined.
   const wholeText = size <= (options.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES) ? () => readFile(path, 'utf8') : undefined;
@@ -162,22 +237,24 @@ export async function* readTraceStream(
       report(new TraceInputError(name, 'empty: no trace data'));
       return;
     }
-    let body: AsyncIterator<Buffer> = prepend(head.value, chunks);
+    let rest: AsyncIterator<Buffer> = chunks;
     let first = head.value;
     let compressed = false;
     if (first[0] === 0x1f && first[1] === 0x8b) {
       compressed = true;
-      body = gunzip(body);
-      const inner = await body.next();
+      rest = gunzip(prepend(first, chunks), name, options.maxInflateRatio ?? DEFAULT_MAX_INFLATE_RATIO);
+      const inner = await rest.next();
       if (inner.done || inner.value.length === 0) {
         report(new TraceInputError(name, 'empty: the gzip stream holds no trace data'));
         return;
       }
       first = inner.value;
-      body = prepend(first, body);
     }
+    // A UTF-8 byte order mark, as some Windows editors and tools write: not part of the JSON.
+    if (first[0] === 0xef && first[1] === 0xbb && first[2] === 0xbf) first = first.subarray(3);
+    const body = prepend(first, rest);
     const leading = firstNonWhitespace(first);
-    const looksJson = leading === 0x7b /* { */ || leading === 0x5b; /* [ */
+    const looksJson = leading === 0x7b /* { */ || leading === 0x5b /* [ */ || laterLineIsJson(first);
     if (looksJson) yield* readJson(body, name, options, report, compressed ? undefined : wholeText);
     else if (leading === -1 && !compressed && !/\.(pb|binpb|otlp)(\.gz)?$/i.test(name)) {
       yield* readJson(body, name, options, report, wholeText);
@@ -212,24 +289,80 @@ async function* prepend(first: Buffer, rest: AsyncIterator<Buffer>): AsyncGenera
   for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
 }
 
-async function* gunzip(source: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+/**
+ * Inflates gzip, refusing output beyond `maxRatio` times the compressed bytes fed so
+ * far (past an allowance): a 10 MiB bomb inflates to 10 GiB, and every reader
+ * downstream buffers at least a line of it.
+ */
+async function* gunzip(source: AsyncIterator<Buffer>, name: string, maxRatio: number): AsyncGenerator<Buffer> {
   const inflate = createGunzip();
+  let fedBytes = 0;
+  let inflatedBytes = 0;
   const feed = (async () => {
     try {
-      for (let next = await source.next(); !next.done; next = await source.next()) {
-        if (!inflate.write(next.value)) await new Promise((done) => inflate.once('drain', done));
+      // Stops when the reader stops early (the stream destroyed): a destroyed stream never drains.
+      for (let next = await source.next(); !next.done && !inflate.destroyed; next = await source.next()) {
+        fedBytes += next.value.length;
+        if (!inflate.write(next.value) && !inflate.destroyed) await drainOrClose(inflate);
       }
-      inflate.end();
+      if (!inflate.destroyed) inflate.end();
     } catch (error) {
       inflate.destroy(error as Error);
     }
   })();
   try {
-    for await (const chunk of inflate as AsyncIterable<Buffer>) yield chunk;
+    for await (const chunk of inflate as AsyncIterable<Buffer>) {
+      inflatedBytes += (chunk as Buffer).length;
+      if (inflatedBytes > INFLATE_ALLOWANCE_BYTES && inflatedBytes > maxRatio * fedBytes) {
+        throw new TraceInputError(
+          name,
+          `gzip data inflates more than ${maxRatio}:1 (${formatMiB(inflatedBytes)} from ${formatMiB(fedBytes)} so far): refused as a likely decompression bomb; if it is real, raise --max-inflate-ratio`,
+        );
+      }
+      yield chunk as Buffer;
+    }
   } finally {
     inflate.destroy();
     await feed;
   }
+}
+
+function drainOrClose(stream: NodeJS.EventEmitter): Promise<void> {
+  return new Promise((done) => {
+    const finish = () => {
+      stream.off('drain', finish);
+      stream.off('close', finish);
+      done();
+    };
+    stream.on('drain', finish);
+    stream.on('close', finish);
+  });
+}
+
+/** Lines of the first chunk looked at by {@link laterLineIsJson}. */
+const SNIFFED_LINES = 16;
+
+/**
+ * True when a line after the first in `chunk` is a whole request: JSON Lines
+ * whose first line is bad (or not JSON at all) is still JSON Lines. Protobuf bytes
+ * may hold a newline and a brace (0x0a is also a field tag) but not a parsable line.
+ */
+function laterLineIsJson(chunk: Buffer): boolean {
+  let start = chunk.indexOf(0x0a) + 1;
+  for (let seen = 0; start > 0 && seen < SNIFFED_LINES; seen++) {
+    const end = chunk.indexOf(0x0a, start);
+    if (end === -1) return false;
+    const leading = firstNonWhitespace(chunk.subarray(start, end));
+    if (leading === 0x7b) {
+      try {
+        if (looksLikeRequest(JSON.parse(chunk.toString('utf8', start, end)))) return true;
+      } catch {
+        // Not this one.
+      }
+    }
+    start = end + 1;
+  }
+  return false;
 }
 
 /** The first byte that is not JSON whitespace, or -1 when there is none in `chunk`. */
@@ -256,13 +389,14 @@ async function* readJson(
   linesTried = false,
 ): AsyncGenerator<SpanRecord[]> {
   const maxErrors = options.maxErrorsPerFile ?? 20;
-  const maxLineBytes = options.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES;
+  const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   // Lines are split on the newline byte, which never occurs inside a UTF-8 sequence, and
   // each line is decoded natively once it is whole: no quadratic re-scanning or re-copying.
   let carry: Buffer[] = [];
   let carryBytes = 0;
   let lineNumber = 0;
-  let mode: 'undecided' | 'lines' = 'undecided';
+  // Sent back from a document that turned out to be JSON Lines: its first line is a line, whatever it holds.
+  let mode: 'undecided' | 'lines' = linesTried ? 'lines' : 'undecided';
   let errors = 0;
   // While undecided only blank lines can have been consumed; kept so document positions stay true.
   let leadingBlank = '';
@@ -273,7 +407,10 @@ async function* readJson(
     try {
       value = JSON.parse(line);
     } catch (error) {
-      if (mode === 'undecided') return false;
+      // Only a line that fails at its end can begin a multi-line document (a JSON string
+      // never holds a raw newline); one that fails before is a bad JSON Lines line.
+      if (mode === 'undecided' && mayBeginDocument(line, error as Error)) return false;
+      mode = 'lines';
       errors++;
       report(syntaxError(`${name}:${number}`, line, error as Error, true));
       return true;
@@ -331,9 +468,12 @@ async function* readJson(
       carryBytes += piece.length - start;
       if (carryBytes > maxLineBytes) {
         report(
-          mode === 'undecided'
-            ? documentTooLarge(name, maxLineBytes)
-            : new TraceInputError(`${name}:${lineNumber + 1}`, `line over ${formatMiB(maxLineBytes)}; the rest of the file was skipped`),
+          new TraceInputError(
+            `${name}:${lineNumber + 1}`,
+            mode === 'undecided'
+              ? `a line over ${formatMiB(maxLineBytes)} read from a stream (raise --max-line-mib, or write JSON Lines: one request per line)`
+              : `line over ${formatMiB(maxLineBytes)} (raise --max-line-mib); the rest of the file was skipped`,
+          ),
         );
         if (batch.length > 0) yield batch;
         return;
@@ -356,6 +496,19 @@ async function* readJson(
   }
   if (batch.length > 0) yield batch;
   if (mode === 'undecided') report(new TraceInputError(name, 'empty: no trace data'));
+}
+
+/** True when JSON.parse failed at the end of `line` (past trailing whitespace): it may go on in the next line. */
+function mayBeginDocument(line: string, error: Error): boolean {
+  const offset = jsonErrorOffset(line, error);
+  if (offset === undefined) return true;
+  let end = line.length;
+  while (end > 0 && isJsonWhitespace(line.charCodeAt(end - 1))) end--;
+  return offset >= end;
+}
+
+function isJsonWhitespace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
 }
 
 function documentTooLarge(name: string, maxBytes: number): TraceInputError {
@@ -395,18 +548,20 @@ async function* parseDocument(
   report: (error: TraceInputError) => void,
   linesTried = false,
 ): AsyncGenerator<SpanRecord[]> {
+  // A byte order mark, when the text was read whole (the stream reader drops its bytes).
+  const json = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(json);
   } catch (error) {
-    // More values after the first: JSON Lines whose first line is longer than a read chunk. Only
-    // once, and only when a line break follows: `{…} x` on one line is trailing data, said with
-    // its position (it used to bounce between the two readers until the heap ran out).
-    if (!linesTried && /non-whitespace character after JSON/.test((error as Error).message) && text.includes('\n')) {
-      yield* readJson(prepend(Buffer.from(text), emptyChunks()), name, options, report, undefined, true);
+    // JSON Lines after all: a first line longer than a read chunk, or one that looked like the
+    // start of a document. Only once: `{…} x` on one line is trailing data, said with its position
+    // (it used to bounce between the two readers until the heap ran out).
+    if (!linesTried && isJsonLines(json, error as Error)) {
+      yield* readJson(prepend(Buffer.from(json), emptyChunks()), name, options, report, undefined, true);
       return;
     }
-    report(syntaxError(name, text, error as Error, false));
+    report(syntaxError(name, json, error as Error, false));
     return;
   }
   let spans: SpanRecord[];
@@ -421,6 +576,44 @@ async function* parseDocument(
 }
 
 /**
+ * True when `value` is a whole request on its own (in an encoding the reader knows, or
+ * OTLP of another signal): what a JSON Lines line holds, and a line inside a
+ * pretty-printed document (`{}`, `"key": 1,`) almost never does.
+ */
+function looksLikeRequest(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  if ('resourceSpans' in value || 'resourceMetrics' in value || 'resourceLogs' in value) return true;
+  return jsonEncodingOf(value).recognizes(value);
+}
+
+/**
+ * True when a document that failed to parse is JSON Lines: it has more than one line
+ * and fails where a later line holds a whole request (a value after the first, or a
+ * line break inside an unfinished first line); a pretty document with a missing
+ * comma stays one document with one error.
+ */
+function isJsonLines(text: string, error: Error): boolean {
+  const newline = text.indexOf('\n');
+  if (newline === -1) return false;
+  if (/non-whitespace character after JSON/.test(error.message)) return true;
+  const offset = jsonErrorOffset(text, error);
+  if (offset === undefined || offset <= newline) return false;
+  // The line the error is on, and the next one: one of them starts a value of its own.
+  let start = text.lastIndexOf('\n', offset - 1) + 1;
+  for (let tries = 0; tries < 2 && start > 0 && start < text.length; tries++) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    try {
+      if (looksLikeRequest(JSON.parse(text.slice(start, end)))) return true;
+    } catch {
+      // Not a value of its own.
+    }
+    start = end + 1;
+  }
+  return false;
+}
+
+/**
  * One value in any JSON encoding (see encodings/), or an array of OTLP requests
  * (some tools write `[{...}, {...}]`) unless an encoding claims the array itself.
  */
@@ -428,6 +621,8 @@ function parseRequests(value: unknown, source: string): SpanRecord[] {
   if (!Array.isArray(value)) return jsonEncodingOf(value).toSpans(value, source);
   const arrayEncoding = jsonEncodingOf(value);
   if (arrayEncoding.recognizes(value)) return arrayEncoding.toSpans(value, source);
+  // Not an empty trace: nothing here says it holds traces at all.
+  if (value.length === 0) throw new TraceInputError(source, 'expected an OTLP request object with "resourceSpans" (or an array of them), got an empty array');
   const spans: SpanRecord[] = [];
   for (let i = 0; i < value.length; i++) {
     let part: SpanRecord[];

@@ -188,6 +188,22 @@ export function evidenceTraceIds(evidence: Evidence): readonly string[] {
   return evidence.traceId === '' ? [] : [evidence.traceId];
 }
 
+/** Most characters of one trace-given name or message a drawing or a comment shows. */
+export const MAX_SHOWN_CHARS = 200;
+
+/**
+ * `text` cut to `maxChars` characters (never inside a surrogate pair), saying how
+ * many were left out: a 200k-character agent name made a 14.6 MB Markdown report
+ * and broke Graphviz (over 16,384 characters). Cut before escaping, so no escape is cut.
+ */
+export function capped(text: string, maxChars = MAX_SHOWN_CHARS): string {
+  if (text.length <= maxChars) return text;
+  let cut = maxChars;
+  const last = text.charCodeAt(cut - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut--;
+  return `${text.slice(0, cut)}…(${text.length - cut} more characters)`;
+}
+
 // C0 and C1 controls, DEL, lone surrogates, and the bidirectional overrides and
 // isolates that can make a terminal show text in a different order than it is
 // (CVE-2021-42574, "Trojan Source").

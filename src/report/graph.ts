@@ -7,13 +7,17 @@
  * millisecond-only times) is the drawing's title.
  *
  * Agent names come from trace data, so they are never used as identifiers:
- * Mermaid nodes get ids `a0, a1, …` and quoted labels with Mermaid's entity
- * codes; DOT ids are quoted strings with `\` and `"` escaped.
+ * nodes get ids `a0, a1, …` and a label, cut to MAX_SHOWN_CHARS (Graphviz fails
+ * past 16,384 characters). Mermaid labels use Mermaid's entity codes; DOT labels
+ * are quoted strings with `\`, `"` and `&` escaped (Graphviz decodes `&…;` entities,
+ * and `&#0;` then made SVG that is not XML). As a DOT id, a name starting with
+ * `%` collided with Graphviz's own anonymous names (`%3`).
  * Mermaid: https://mermaid.js.org/syntax/flowchart.html#entity-codes-to-escape-characters
  * DOT: https://graphviz.org/doc/info/lang.html
  */
 import type { AuditReport } from '../model/audit-report.js';
-import { formatMs, percentileErrorText, plural, precisionNote, printable } from './format.js';
+import { escapeJsonText } from './json.js';
+import { capped, formatMs, percentileErrorText, plural, precisionNote, printable } from './format.js';
 
 /** The formats `baton graph --format` takes. */
 export const GRAPH_FORMATS = ['mermaid', 'dot', 'json'] as const;
@@ -115,12 +119,15 @@ function graphNote(report: AuditReport): string {
  * pass so no code is escaped twice; a line break becomes a space.
  */
 export function escapeMermaidLabel(text: string): string {
-  return printable(text.replace(/\r\n|[\r\n]/g, ' ')).replace(/[#"<>&`:;%|]/g, (c) => `#${c.charCodeAt(0)};`);
+  return printable(capped(text).replace(/\r\n|[\r\n]/g, ' ')).replace(/[#"<>&`:;%|]/g, (c) => `#${c.charCodeAt(0)};`);
 }
 
-/** A quoted DOT id or string: `\` and `"` escaped, so no name can end the string early. */
+/**
+ * A quoted DOT string: `\` and `"` escaped, so no name can end the string early,
+ * and `&` as `&amp;`, so Graphviz reads no entity in it; cut to MAX_SHOWN_CHARS.
+ */
 export function quoteDot(text: string): string {
-  return `"${printable(text).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  return `"${printable(capped(text)).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/&/g, '&amp;')}"`;
 }
 
 const RED = 'red';
@@ -151,14 +158,15 @@ function renderMermaid(graph: HandoffGraphJson, note: string): string {
 }
 
 function renderDot(graph: HandoffGraphJson, note: string): string {
+  const id = new Map(graph.nodes.map((node, i) => [node.id, `a${i}`]));
   const lines = ['digraph handoffs {', '  rankdir=LR;', '  node [shape=box, style=rounded];'];
   if (note !== '') lines.push(`  label=${quoteDot(note)};`, '  labelloc=t;');
-  for (const node of graph.nodes) lines.push(`  ${quoteDot(node.id)}${node.onCycle ? ` [color=${RED}, penwidth=2]` : ''};`);
+  for (const node of graph.nodes) lines.push(`  ${id.get(node.id)} [label=${quoteDot(node.id)}${node.onCycle ? `, color=${RED}, penwidth=2` : ''}];`);
   for (const edge of graph.edges) {
     const attributes = [`label=${quoteDot(edgeLabel(edge))}`];
     if (edge.kind === 'dependency') attributes.push('style=dashed');
     if (edge.onCycle) attributes.push(`color=${RED}`, `fontcolor=${RED}`, 'penwidth=2');
-    lines.push(`  ${quoteDot(edge.source)} -> ${quoteDot(edge.target)} [${attributes.join(', ')}];`);
+    lines.push(`  ${id.get(edge.source)} -> ${id.get(edge.target)} [${attributes.join(', ')}];`);
   }
   lines.push('}');
   return `${lines.join('\n')}\n`;
@@ -176,7 +184,7 @@ export function renderGraph(report: AuditReport, format: GraphFormat): string {
     case 'dot':
       return renderDot(graph, graphNote(report));
     case 'json':
-      return `${JSON.stringify(graph, null, 2)}\n`;
+      return `${escapeJsonText(JSON.stringify(graph, null, 2))}\n`;
     default:
       throw new TypeError(`renderGraph: unknown format "${String(format)}"; one of ${GRAPH_FORMATS.join(', ')}`);
   }

@@ -7,7 +7,9 @@
  * latency per edge with clock skew counted; and where the slowest task's time went.
  *
  * A comment holds at most 65 536 characters, so the findings table stops at
- * `maxFindings` rows and says how many it left out.
+ * `maxFindings` rows and says how many it left out, each piece of trace text is
+ * cut to a few hundred characters, and the whole report to `maxChars`. Trace text
+ * never becomes markup, a mention or a link (GFM links bare URLs and `www.`).
  * Tables: https://github.github.com/gfm/#tables-extension-
  */
 import type { AuditReport, EdgeStats, RuleSummary } from '../model/audit-report.js';
@@ -26,6 +28,8 @@ import {
   plural,
   precisionNote,
   printable,
+  capped,
+  MAX_SHOWN_CHARS,
   readAsText,
   ruleStatus,
   rulesByStatus,
@@ -35,7 +39,13 @@ import {
 export interface MarkdownOptions {
   /** Rows in the findings table; the rest are counted, not listed. Default 50. */
   readonly maxFindings?: number;
+  /** Longest report in characters; past it the report is cut at a line and says so. Default 65,536 (a pull-request comment). */
+  readonly maxChars?: number;
 }
+
+/** Most characters of one message or hint shown; names are cut to MAX_SHOWN_CHARS. */
+const MAX_MESSAGE_CHARS = 1000;
+const MAX_COMMENT_CHARS = 65_536;
 
 /**
  * Makes trace text safe inside a GFM table cell: one line, `|` escaped, Markdown
@@ -43,14 +53,21 @@ export interface MarkdownOptions {
  * from mentioning a GitHub user or team (a word joiner after it).
  */
 export function escapeCell(text: string): string {
-  return printable(text.replace(/\r\n|[\r\n]/g, ' '))
+  return escapeText(text, MAX_SHOWN_CHARS);
+}
+
+/** {@link escapeCell} with its own cut, for messages and hints that name several agents. */
+function escapeText(text: string, maxChars: number): string {
+  return printable(capped(text, maxChars).replace(/\r\n|[\r\n]/g, ' '))
     .replace(/[\\`*_{}[\]<>()#+!|~&$]/g, '\\$&')
-    .replace(/@/g, '@\u2060');
+    .replace(/@/g, '@\u2060')
+    .replace(/(https?|ftp|mailto|xmpp)(:)/gi, '$1\u2060$2')
+    .replace(/(www)(\.)/gi, '$1\u2060$2');
 }
 
 /** A code span that no backtick in `text` can close early, safe in a table cell. */
 function code(text: string): string {
-  const clean = printable(text.replace(/\r\n|[\r\n]/g, ' ')).replace(/\|/g, '\\|');
+  const clean = printable(capped(text).replace(/\r\n|[\r\n]/g, ' ')).replace(/\|/g, '\\|');
   let fence = '`';
   while (clean.includes(fence)) fence += '`';
   const pad = clean.startsWith('`') || clean.endsWith('`') ? ' ' : '';
@@ -66,7 +83,7 @@ function ruleResult(rule: RuleSummary): string {
   if (status === 'could-not-run') return '⚠️ **could not run** (see above)';
   const notChecked = notCheckedText(rule.notEvaluated);
   const head = rule.findings > 0 ? `❌ ${plural(rule.findings, 'finding')}` : '✅ pass';
-  return notChecked ? `${head}; not checked: ${escapeCell(notChecked)}` : head;
+  return notChecked ? `${head}; not checked: ${escapeText(notChecked, MAX_MESSAGE_CHARS)}` : head;
 }
 
 function findingRow(f: Finding): string {
@@ -79,7 +96,7 @@ function findingRow(f: Finding): string {
   evidence.push(formatTime(f.evidence.startMs));
   const task = f.taskId !== undefined ? `<br>task ${code(f.taskId)}` : '';
   return (
-    `| ${ICON[f.severity]} ${f.severity} | ${code(f.ruleId)} | ${escapeCell(f.message)}<br>**fix:** ${escapeCell(f.hint)} | ` +
+    `| ${ICON[f.severity]} ${f.severity} | ${code(f.ruleId)} | ${escapeText(f.message, MAX_MESSAGE_CHARS)}<br>**fix:** ${escapeText(f.hint, MAX_MESSAGE_CHARS)} | ` +
     `${f.agents.map(escapeCell).join(', ')} | ${evidence.join('<br>')}${task} |`
   );
 }
@@ -87,7 +104,7 @@ function findingRow(f: Finding): string {
 function ruleRow(rule: RuleSummary): string {
   const off = ruleStatus(rule) === 'off';
   return (
-    `| ${code(rule.ruleId)} | ${escapeCell(rule.description)} | ${rule.severity} | ` +
+    `| ${code(rule.ruleId)} | ${escapeText(rule.description, MAX_MESSAGE_CHARS)} | ${rule.severity} | ` +
     `${off ? '—' : rule.findings} | ${off ? '—' : rule.checked} | ${ruleResult(rule)} |`
   );
 }
@@ -128,7 +145,7 @@ function limitLines(report: AuditReport): string[] {
       if (!ids) byReason.set(reason, (ids = []));
       ids.push(rule.ruleId);
     }
-    for (const [reason, ids] of byReason) out.push(`> - ${ids.map(code).join(', ')}: ${escapeCell(reason)}`);
+    for (const [reason, ids] of byReason) out.push(`> - ${ids.map(code).join(', ')}: ${escapeText(reason, MAX_MESSAGE_CHARS)}`);
   }
   if (off.length > 0) out.push('', `${plural(off.length, 'rule')} off (${OFF_REASON}): ${off.map((r) => code(r.ruleId)).join(', ')}.`);
   return out;
@@ -158,7 +175,7 @@ export function renderMarkdown(report: AuditReport, options: MarkdownOptions = {
       `**${plural(inputs.problems.length, 'input')} could not be read and ${inputs.problems.length === 1 ? 'was' : 'were'} skipped:**`,
       '',
     );
-    for (const p of inputs.problems) out.push(`- ${code(p.location)}: ${escapeCell(p.message)}`);
+    for (const p of inputs.problems) out.push(`- ${code(p.location)}: ${escapeText(p.message, MAX_MESSAGE_CHARS)}`);
   }
   const precision = precisionNote(report);
   if (precision !== undefined) out.push('', `> [!NOTE]\n> ${precision}`);
@@ -246,5 +263,13 @@ export function renderMarkdown(report: AuditReport, options: MarkdownOptions = {
       }
     }
   }
-  return `${out.join('\n')}\n`;
+  return fitted(`${out.join('\n')}\n`, options.maxChars ?? MAX_COMMENT_CHARS);
+}
+
+/** `markdown` cut at the last line break that leaves room to say it was cut, when it is longer than `maxChars`. */
+function fitted(markdown: string, maxChars: number): string {
+  if (markdown.length <= maxChars) return markdown;
+  const note = '\n\n**…report cut here to fit a pull-request comment**; `baton audit --format json` has all of it.\n';
+  const cut = markdown.lastIndexOf('\n', Math.max(0, maxChars - note.length));
+  return `${markdown.slice(0, Math.max(0, cut))}${note}`;
 }

@@ -6,6 +6,8 @@
  * how far the latencies can be trusted; and hostile agent names that still give
  * one well-formed statement per line, decoding back to the name.
  */
+import { execFileSync } from 'node:child_process';
+import { XMLValidator } from 'fast-xml-parser';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AuditReport } from '../../src/model/audit-report.js';
 import { printable } from '../../src/report/format.js';
@@ -81,15 +83,17 @@ interface DotEdge {
 
 /**
  * Reads DOT as renderDot writes it with Graphviz's own quoting rules (scan.l:
- * `\"` is a quote, `\\` a backslash pair, nothing else escapes), failing on any
- * line that is not one whole statement.
+ * `\"` is a quote, `\\` a backslash pair, nothing else escapes; `&amp;` is the
+ * entity for `&`), failing on any line that is not one whole statement. Nodes
+ * are ids `a0, a1, …` with their name as label; nodes and edges are returned by name.
  */
 function parseDot(text: string): { label?: string; nodes: Map<string, string>; edges: DotEdge[] } {
   const quoted = String.raw`"((?:\\\\|\\"|[^"\\])*)"`;
-  const decode = (s: string) => s.replace(/\\(["\\])/g, '$1');
+  const decode = (s: string) => s.replace(/\\(["\\])/g, '$1').replace(/&amp;/g, '&');
   const lines = text.trimEnd().split('\n');
   expect(lines.slice(0, 3)).toEqual(['digraph handoffs {', '  rankdir=LR;', '  node [shape=box, style=rounded];']);
   expect(lines.at(-1)).toBe('}');
+  const names = new Map<string, string>();
   const nodes = new Map<string, string>();
   const edges: DotEdge[] = [];
   let label: string | undefined;
@@ -97,9 +101,13 @@ function parseDot(text: string): { label?: string; nodes: Map<string, string>; e
     let m: RegExpMatchArray | null;
     if ((m = new RegExp(`^ {2}label=${quoted};$`).exec(line))) label = decode(m[1]!);
     else if (line === '  labelloc=t;') continue;
-    else if ((m = new RegExp(`^ {2}${quoted}(?: \\[([^\\]]*)\\])?;$`).exec(line))) nodes.set(decode(m[1]!), m[2] ?? '');
-    else if ((m = new RegExp(`^ {2}${quoted} -> ${quoted} \\[label=${quoted}((?:, [a-z]+=[a-z0-9]+)*)\\];$`).exec(line))) {
-      edges.push({ source: decode(m[1]!), target: decode(m[2]!), attributes: `label=${decode(m[3]!)}${m[4]}` });
+    else if ((m = new RegExp(`^ {2}(a\\d+) \\[label=${quoted}(?:, ([^\\]]*))?\\];$`).exec(line))) {
+      expect(names.has(m[1]!)).toBe(false);
+      names.set(m[1]!, decode(m[2]!));
+      nodes.set(decode(m[2]!), m[3] ?? '');
+    } else if ((m = new RegExp(`^ {2}(a\\d+) -> (a\\d+) \\[label=${quoted}((?:, [a-z]+=[a-z0-9]+)*)\\];$`).exec(line))) {
+      expect(names.has(m[1]!) && names.has(m[2]!)).toBe(true);
+      edges.push({ source: names.get(m[1]!)!, target: names.get(m[2]!)!, attributes: `label=${decode(m[3]!)}${m[4]}` });
     } else throw new Error(`not a statement renderDot writes: ${JSON.stringify(line)}`);
   }
   return { ...(label !== undefined ? { label } : {}), nodes, edges };
@@ -245,6 +253,18 @@ describe('renderGraph', () => {
     expect((JSON.parse(renderGraph(report, 'json')) as HandoffGraphJson).nodes.map((n) => n.id)).toContain(HOSTILE);
   });
 
+  it('writes DOT that Graphviz draws as well-formed SVG, whatever the names (entities, `%3`, 20,000 characters)', () => {
+    const name = `%3 &#0; &amp; ${'x'.repeat(20_000)}`;
+    const report = JSON.parse(JSON.stringify(hostileReport()), (_key, value: unknown) =>
+      typeof value === 'string' ? value.split(HOSTILE).join(name) : value,
+    ) as AuditReport;
+    const svg = execFileSync('dot', ['-Tsvg'], { input: renderGraph(report, 'dot'), encoding: 'utf8' });
+    expect(XMLValidator.validate(svg)).toBe(true);
+    // Every agent drawn as its own node: a name starting with `%` once merged with Graphviz's anonymous `%3`.
+    expect(svg.match(/<g id="node\d+" class="node">/g)).toHaveLength(3);
+    expect(svg).toContain('%3 &amp;#0; &amp;amp; xxx');
+  });
+
   it('rejects an unknown format', () => {
     expect(() => renderGraph(all, 'svg' as never)).toThrow(/^renderGraph: unknown format "svg"/);
   });
@@ -270,6 +290,9 @@ describe('quoteDot', () => {
     ['ends in \\', String.raw`"ends in \\"`],
     ['\\"', String.raw`"\\\""`],
     ['two\nlines', String.raw`"two\\nlines"`],
+    ['&#0; &amp;', '"&amp;#0; &amp;amp;"'],
+    ['%3', '"%3"'],
+    ['x'.repeat(20_000), `"${'x'.repeat(200)}…(19800 more characters)"`],
   ])('%j → %s', (input, expected) => {
     expect(quoteDot(input)).toBe(expected);
   });

@@ -19,6 +19,7 @@ import {
   cleanReport,
   emptyReport,
   fixtureReport,
+  HOSTILE,
   hostileReport,
   sampleReport,
   uninstrumentedReport,
@@ -104,6 +105,17 @@ describe('renderJson', () => {
     expect(parsed.rules.map((r) => r.ruleId)).toEqual(RULE_IDS);
     expect(parsed.edges[0]).toMatchObject({ transfers: 2, skewedSamples: 3, latencyMs: { min: -12, p50: -12, relativeError: 0.01 } });
     expect(parsed.findings[2]!.evidence.traceIds).toHaveLength(2);
+  });
+
+  it('writes C1 controls, bidi overrides and line separators from trace text as \\u escapes, parsing back to the same text', () => {
+    const name = 'a\u0085b\u009bc\u202ed\u2066e\u2028f';
+    const report = JSON.parse(JSON.stringify(hostileReport()), (_key, value: unknown) =>
+      typeof value === 'string' ? value.split(HOSTILE).join(name) : value,
+    ) as AuditReport;
+    const text = renderJson(report);
+    expect(text).not.toMatch(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/);
+    expect(text).toContain('a\\u0085b\\u009bc\\u202ed\\u2066e\\u2028f');
+    expect(JSON.parse(text)).toEqual(report);
   });
 
   it('is indented, ends in a newline, and prints the same text for the same report', () => {

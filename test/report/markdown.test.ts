@@ -13,6 +13,7 @@ import {
   cleanReport,
   emptyReport,
   fixtureReport,
+  HOSTILE,
   hostileReport,
   RULES,
   sampleReport,
@@ -275,7 +276,37 @@ describe('escapeCell', () => {
     ['back\\slash', 'back\\\\slash'],
     ['@octocat', '@\u2060octocat'],
     ['esc\u001b[2J', 'esc\\\\u001b\\[2J'],
+    ['see https://evil.example/x and www.evil.example', 'see https\u2060://evil.example/x and www\u2060.evil.example'],
+    ['mail me: a@evil.example, mailto:b@evil.example', 'mail me: a@\u2060evil.example, mailto\u2060:b@\u2060evil.example'],
+    ['x'.repeat(5000), `${'x'.repeat(200)}…\\(4800 more characters\\)`],
   ])('%j → %j', (input, expected) => {
     expect(escapeCell(input)).toBe(expected);
+  });
+});
+
+describe('renderMarkdown on hostile sizes', () => {
+  /** The hostile report with its agent name replaced by `name` everywhere. */
+  const renamed = (name: string) =>
+    JSON.parse(JSON.stringify(hostileReport()), (_key, value: unknown) => (typeof value === 'string' ? value.split(HOSTILE).join(name) : value)) as ReturnType<typeof hostileReport>;
+
+  it('fits a pull-request comment (65,536 characters) with a 200,000-character agent name, cutting each name', () => {
+    const md = renderMarkdown(renamed('n'.repeat(200_000)));
+    expect(md.length).toBeLessThanOrEqual(65_536);
+    expect(md).toContain('more characters\\)');
+    expect(md).not.toContain('n'.repeat(1001));
+  });
+
+  it('cuts a report longer than maxChars at a line and says so', () => {
+    const full = renderMarkdown(sampleReport());
+    const cut = renderMarkdown(sampleReport(), { maxChars: 1000 });
+    expect(cut.length).toBeLessThanOrEqual(1000);
+    expect(full.startsWith(cut.slice(0, cut.indexOf('\n\n**…report cut here')))).toBe(true);
+    expect(cut).toMatch(/\*\*…report cut here to fit a pull-request comment\*\*; `baton audit --format json` has all of it\.\n$/);
+  });
+
+  it('links nothing from trace text: no URL, www. or address outside a code span stays linkable', () => {
+    const md = renderMarkdown(renamed('https://evil.example/login www.evil.example x@evil.example'));
+    const prose = md.replace(/``[^\n]*?``|`[^`\n]*`/g, '');
+    expect(prose).not.toMatch(/https?:\/\/|www\.|@evil/);
   });
 });
