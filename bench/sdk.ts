@@ -58,7 +58,7 @@ export class DiscardExporter implements SpanExporter {
 }
 
 /** A metric reader that never exports: Baton's instruments aggregate in memory as they would under a real reader. */
-class IdleMetricReader extends MetricReader {
+export class IdleMetricReader extends MetricReader {
   constructor() {
     super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
   }

@@ -17,6 +17,7 @@ export type {
   SendOptions,
   StateAccess,
   StateResultFacts,
+  ValidationSampling,
 } from './sdk/baton.js';
 export { InMemoryStateStore, StateConflictError, instrumentStore } from './sdk/state-store.js';
 export type {

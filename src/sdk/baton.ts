@@ -13,15 +13,12 @@
  * handoffs.ts (send, receive, ack), agent-runs.ts, state-access.ts, events.ts
  * and fault-policy.ts; runtime.ts holds what they share.
  */
-import { metrics } from '@opentelemetry/api';
-import { BatonOperation, INSTRUMENTATION_SCOPE } from '../model/attributes.js';
-import { ENVELOPE_SCHEMA_DEFAULT_VERSION, ENVELOPE_SCHEMA_ID, type EventMessage, type HandoffBlock } from '../model/envelope.js';
-import { parseSchemaRef, SchemaRegistry } from '../schemas/validators.js';
+import { BatonOperation } from '../model/attributes.js';
+import type { EventMessage, HandoffBlock } from '../model/envelope.js';
+import type { SchemaRegistry } from '../schemas/validators.js';
 import { runAgent } from './agent-runs.js';
 import { consumeEvent, publishEvent } from './events.js';
-import { FaultPolicy } from './fault-policy.js';
 import { receiveHandoff, sendHandoff } from './handoffs.js';
-import { createInstruments } from './metrics.js';
 import type {
   AgentRun,
   BatonMode,
@@ -35,7 +32,7 @@ import type {
   SendOptions,
   StateAccess,
 } from './options.js';
-import { DEFAULT_MAX_ENVELOPE_BYTES, DEFAULT_MAX_RECORDED_PAYLOAD_BYTES, type SdkRuntime } from './runtime.js';
+import { resolveRuntime, type SdkRuntime } from './runtime.js';
 import { traceState } from './state-access.js';
 
 export type {
@@ -52,6 +49,7 @@ export type {
   SendOptions,
   StateAccess,
   StateResultFacts,
+  ValidationSampling,
 } from './options.js';
 
 /**
@@ -70,27 +68,28 @@ export class Baton {
   readonly schemas: SchemaRegistry;
   readonly #rt: SdkRuntime;
 
+  /**
+   * Never throws in warn mode: an option that cannot be read or makes no sense
+   * falls back to its default, a meter that cannot create an instrument is
+   * replaced by a no-op one; both are faults (counted, reported once through
+   * diag). In strict mode the first such fault is thrown as a BatonError.
+   */
   constructor(options: BatonOptions = {}) {
-    this.mode = options.mode ?? 'warn';
-    this.schemas = options.schemas ?? new SchemaRegistry();
-    const instruments = createInstruments(options.meter ?? metrics.getMeter(INSTRUMENTATION_SCOPE));
-    this.#rt = {
-      schemas: this.schemas,
-      tracer: options.tracer,
-      instruments,
-      policy: new FaultPolicy(this.mode, instruments),
-      schema: parseSchemaRef(options.schema ?? { id: ENVELOPE_SCHEMA_ID, version: ENVELOPE_SCHEMA_DEFAULT_VERSION }),
-      propagation: options.propagation ?? 'w3c',
-      parenting: options.receiveParenting ?? 'auto',
-      recordPayloads: options.recordPayloads ?? false,
-      maxRecordedPayloadBytes: options.maxRecordedPayloadBytes ?? DEFAULT_MAX_RECORDED_PAYLOAD_BYTES,
-      maxEnvelopeBytes: options.maxEnvelopeBytes ?? DEFAULT_MAX_ENVELOPE_BYTES,
-    };
+    this.#rt = resolveRuntime(options);
+    this.mode = this.#rt.mode;
+    this.schemas = this.#rt.schemas;
   }
 
   /** Counts since construction; a copy. */
   stats(): BatonStats {
-    return { ...this.#rt.policy.stats };
+    const stats = this.#rt.policy.stats;
+    return {
+      handoffsSent: stats.handoffsSent,
+      handoffsReceived: stats.handoffsReceived,
+      validationFailures: stats.validationFailures,
+      ackTimeouts: stats.ackTimeouts,
+      faults: stats.faults,
+    };
   }
 
   /**
@@ -99,7 +98,7 @@ export class Baton {
    * the finished envelope and records the outcome. Returns a new envelope; the input
    * is not modified. In warn mode an invalid envelope is still returned.
    */
-  send<E extends object>(envelope: E, options: SendOptions = {}): E & { handoff: HandoffBlock } {
+  send<E extends object>(envelope: E, options?: SendOptions): E & { handoff: HandoffBlock } {
     return sendHandoff(this.#rt, envelope, options);
   }
 
@@ -110,7 +109,7 @@ export class Baton {
    * versions, and (unless `ack: 'manual'`) acknowledges against the budget.
    * Accepts the envelope as an object or as the JSON text that crossed the wire.
    */
-  receive<E = Record<string, unknown>>(input: unknown, options: ReceiveOptions = {}): ReceivedHandoff<E> {
+  receive<E = Record<string, unknown>>(input: unknown, options?: ReceiveOptions): ReceivedHandoff<E> {
     return receiveHandoff<E>(this.#rt, input, options);
   }
 
@@ -118,7 +117,7 @@ export class Baton {
    * Runs one agent's turn in an `invoke_agent <name>` span (GenAI conventions). The
    * function's result is returned, its error rethrown untouched: those are the host's.
    */
-  runAgent<T>(name: string, fn: (run: AgentRun) => T, options: RunAgentOptions = {}): T {
+  runAgent<T>(name: string, fn: (run: AgentRun) => T, options?: RunAgentOptions): T {
     return runAgent(this.#rt, name, fn, options);
   }
 
@@ -152,7 +151,7 @@ export class Baton {
    * Consumes an event: runs `fn` in a `process <topic>` consumer span linked (or
    * parented) to the publish span. Returns what `fn` returns; rethrows its errors.
    */
-  consume<T>(message: EventMessage, fn: () => T, options: ConsumeOptions = {}): T {
+  consume<T>(message: EventMessage, fn: () => T, options?: ConsumeOptions): T {
     return consumeEvent(this.#rt, message, fn, options);
   }
 }

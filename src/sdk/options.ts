@@ -9,7 +9,10 @@ import type { SchemaIssue } from '../model/errors.js';
 import type { SchemaRegistry } from '../schemas/validators.js';
 import type { PropagationMode } from './trace-context.js';
 
-/** `warn` records problems and goes on; `strict` throws them as BatonError subclasses. */
+/**
+ * `warn` records problems (on the span, in `stats()`, once per kind through `diag`) and
+ * goes on; `strict` throws them, always as BatonError subclasses with a documented `code`.
+ */
 export type BatonMode = 'warn' | 'strict';
 
 /** How a receive or consume span relates to the sender's span. */
@@ -29,7 +32,7 @@ export interface BatonOptions {
   readonly tracer?: Tracer;
   /** Default: `metrics.getMeter('baton')` from the host's global provider. */
   readonly meter?: Meter;
-  /** Default: a registry holding Baton's envelope schemas v1 and v2. */
+  /** Default: {@link SchemaRegistry.shared}, one registry for every Baton in the process (Baton's envelope schemas v1 and v2 and whatever was registered on it). */
   readonly schemas?: SchemaRegistry;
   /** Schema both sides validate against unless a call says otherwise. Default `baton.handoff-envelope@1`. */
   readonly schema?: SchemaRef;
@@ -43,6 +46,27 @@ export interface BatonOptions {
   readonly maxRecordedPayloadBytes?: number;
   /** Envelopes larger than this fail validation with keyword `maxEnvelopeBytes`. Default 1 MiB. */
   readonly maxEnvelopeBytes?: number;
+  /**
+   * Validate only some envelopes once an edge has proven itself. Default: every
+   * envelope, at send and at receive. See {@link ValidationSampling}.
+   */
+  readonly validationSampling?: ValidationSampling;
+}
+
+/**
+ * Schema validation by sampling, counted per edge (source → target), side and
+ * schema id@version: the first `firstPerEdge` envelopes are validated, then one
+ * in every `thenOneIn`. An envelope not validated still gets its span, sizes,
+ * context facts and the size limit; its span has no `baton.validation.result`
+ * (the analyzer reads that as "not validated", never as valid). Counting is
+ * deterministic, so a new edge, a new schema version or a new sender is always
+ * checked from its first envelope.
+ */
+export interface ValidationSampling {
+  /** Envelopes validated on each edge before sampling starts. Default 100. */
+  readonly firstPerEdge?: number;
+  /** After that, one envelope in this many is validated. Default 100; 1 validates every envelope. */
+  readonly thenOneIn?: number;
 }
 
 /** Per-call options of {@link Baton.send}. Values given here win over the envelope's own handoff block. */
@@ -76,9 +100,9 @@ export interface ReceivedHandoff<E = Record<string, unknown>> {
   readonly issues: readonly SchemaIssue[];
   /** Context whose active span is the receive span: run the receiver's work under it. */
   readonly context: Context;
-  /** Runs `fn` under {@link ReceivedHandoff.context}. */
+  /** Runs `fn` under {@link ReceivedHandoff.context}; its result or exception is `fn`'s. A method: call it on the handoff. */
   run<T>(fn: () => T): T;
-  /** Acknowledges the handoff (manual ack mode); later calls do nothing. */
+  /** Acknowledges the handoff (manual ack mode); later calls do nothing. A method: call it on the handoff. */
   ack(): void;
 }
 
