@@ -42,13 +42,14 @@ export function boundedString(value: unknown): string | undefined {
   return value.length > MAX_RECORDED_NAME_CHARS ? `${value.slice(0, MAX_RECORDED_NAME_CHARS)}…` : value;
 }
 
-/** Characters JSON.stringify escapes (quote, backslash, controls) and surrogates (lone ones are escaped). */
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+/** Printable ASCII but `"` and `\\`: such a string is its own length in JSON, plus the quotes. */
+const PLAIN_ASCII = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 /** Past this depth the walk hands over to JSON.stringify, which also detects cycles. */
 const MAX_WALK_DEPTH = 64;
 
 function stringBytes(text: string): number {
-  return NEEDS_ESCAPE.test(text) ? utf8Length(JSON.stringify(text)) : utf8Length(text) + 2;
+  // One regex pass and no byte count for the common case; anything else is measured as JSON.stringify writes it.
+  return PLAIN_ASCII.test(text) ? text.length + 2 : utf8Length(JSON.stringify(text));
 }
 
 function stringifiedBytes(value: unknown): number {

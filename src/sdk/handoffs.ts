@@ -186,11 +186,14 @@ export function sendHandoff<E extends object>(rt: SdkRuntime, envelope: E, optio
       if (stateVersion !== undefined) block.state_version = stateVersion;
       const budget = opts.timeoutBudgetMs ?? prior?.timeout_budget_ms;
       if (budget !== undefined) block.timeout_budget_ms = budget;
-      // The facts go in with the span's start: one pass over the attributes instead of a second setAttributes.
+      // The span starts with what a sampler may want (operation, edge, schema); the envelope's facts follow
+      // in one setAttributes: attributes given to startSpan are copied and checked once more (sanitizeAttributes).
       // An envelope whose getters throw still gets its span, marked with the fault.
-      const factsFault = tryAddEnvelopeFacts(env, block, attrs);
+      const facts: SpanAttributes = {};
+      const factsFault = tryAddEnvelopeFacts(env, block, facts);
       span = startSpan(rt, `handoff send ${target}`, SpanKind.PRODUCER, attrs, sentAtMs);
       if (factsFault !== NO_FAULT) throw factsFault;
+      span.setAttributes(facts);
       const carrier = injectSpanContext(span, rt.propagation);
       if (carrier) block.trace_context = carrier;
       else delete block.trace_context;
@@ -318,10 +321,12 @@ export function receiveHandoff<E>(rt: SdkRuntime, input: unknown, options: Recei
     };
     const senderVersion = boundedString(block?.schema_version);
     if (senderVersion !== undefined) attrs[BATON_ENVELOPE_SENDER_SCHEMA_VERSION] = senderVersion;
-    const factsFault = env && !parseFailure ? tryAddEnvelopeFacts(env, block, attrs) : NO_FAULT;
+    const facts: SpanAttributes = {};
+    const factsFault = env && !parseFailure ? tryAddEnvelopeFacts(env, block, facts) : NO_FAULT;
     receivedAtMs = nowMs();
     span = startSpan(rt, `handoff receive ${source}`, SpanKind.CONSUMER, attrs, receivedAtMs, parent, links);
     if (factsFault !== NO_FAULT) throw factsFault;
+    span.setAttributes(facts);
     ctx = trace.setSpan(parent, span);
     const edge = rt.instruments.edge(source, target);
     let check: EnvelopeCheck;
