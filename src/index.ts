@@ -50,6 +50,7 @@ export {
   ConfigError,
   EnvelopeInvalidError,
   EnvelopeTooLargeError,
+  ExportFileError,
   InstrumentationFaultError,
   PlanCycleError,
   PlanInvalidError,

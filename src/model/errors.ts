@@ -134,3 +134,15 @@ export class ConfigError extends BatonError {
     super(`${location}: ${reason}`);
   }
 }
+
+/** A trace file cannot be written: it exists (and appending was not asked for), or it cannot be opened. */
+export class ExportFileError extends BatonError {
+  readonly code = 'BATON_EXPORT_FILE';
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${path}: ${reason}`, options);
+  }
+}

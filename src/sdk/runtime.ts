@@ -11,7 +11,6 @@
  */
 import {
   context as contextApi,
-  createContextKey,
   metrics,
   ROOT_CONTEXT,
   SpanStatusCode,
@@ -28,6 +27,7 @@ import { ENVELOPE_SCHEMA_DEFAULT_VERSION, ENVELOPE_SCHEMA_ID } from '../model/en
 import { parseSchemaRef, SchemaRegistry } from '../schemas/validators.js';
 import { nowMs } from './clock.js';
 import { describeError, DiagReporter, errorType, FaultPolicy, toBatonError } from './fault-policy.js';
+import { checkContextManagerOnce, contextManagerChecked } from './context-check.js';
 import { createInstruments, type BatonInstruments } from './metrics.js';
 import type { BatonMode, BatonOptions, ReceiveParenting } from './options.js';
 import type { PropagationMode } from './trace-context.js';
@@ -337,46 +337,8 @@ export function receiveParent(remote: SpanContext | undefined, parenting: Receiv
   return { parent: active, links: [{ context: remote }] };
 }
 
-const CONTEXT_CHECKED = Symbol.for('baton.sdk.context-manager-checked');
-const PROBE = createContextKey('baton.context-manager-probe');
-
-/**
- * Warns once per process, through `diag`, when no context manager carries
- * context, or when the one registered does not carry it across `await`: then
- * every span after an await starts a trace of its own, and the audit silently
- * sees less. Called on the first span Baton starts, when the host has had the
- * chance to start its SDK. Never throws.
- */
+/** On the first span Baton starts, checks once per process that a context manager carries context (context-check.ts). */
 export function checkContextManager(rt: SdkRuntime): void {
-  const flags = globalThis as { [CONTEXT_CHECKED]?: boolean };
-  if (flags[CONTEXT_CHECKED]) return;
-  flags[CONTEXT_CHECKED] = true;
-  try {
-    const probe = ROOT_CONTEXT.setValue(PROBE, true);
-    const carriesSync = contextApi.with(probe, () => contextApi.active().getValue(PROBE) === true);
-    if (!carriesSync) {
-      rt.policy.reporter.report(
-        'context-manager',
-        'no OpenTelemetry context manager is registered: spans will not nest and handoffs will not link. Register AsyncLocalStorageContextManager (NodeSDK and NodeTracerProvider.register() do).',
-      );
-      return;
-    }
-    contextApi.with(probe, () => {
-      void Promise.resolve().then(() => {
-        if (contextApi.active().getValue(PROBE) !== true) {
-          rt.policy.reporter.report(
-            'context-manager',
-            'the registered context manager does not carry context across await: every span after an await starts its own trace. Use AsyncLocalStorageContextManager.',
-          );
-        }
-      });
-    });
-  } catch (error) {
-    rt.policy.fault('context', error, undefined, false);
-  }
-}
-
-/** Forgets that the context manager was checked (tests only). */
-export function resetContextManagerCheck(): void {
-  delete (globalThis as { [CONTEXT_CHECKED]?: boolean })[CONTEXT_CHECKED];
+  if (contextManagerChecked()) return;
+  checkContextManagerOnce((kind, message) => rt.policy.reporter.report(kind, message));
 }
