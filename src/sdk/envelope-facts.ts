@@ -113,10 +113,71 @@ export function jsonByteLength(value: unknown): number {
 }
 
 /**
- * Adds the context facts of an envelope to `attributes`: token count, context size,
- * decisions and constraints counts, and which of them are missing.
+ * UTF-8 length of `JSON.stringify(envelope)` and of its `context` member, in one
+ * walk (sizing the context again would walk it twice); -1 for what cannot be
+ * serialized. The total is -1 when anything in the envelope cannot be.
  */
-export function addContextFacts(envelope: Record<string, unknown>, attributes: Attributes): void {
+export interface EnvelopeSizes {
+  /** Bytes of the envelope's JSON, without the member left out; -1 when it cannot be serialized. */
+  readonly total: number;
+  /** Bytes of its `context` object, -1 when there is none or it cannot be serialized. */
+  readonly context: number;
+  /** Members counted in `total` (for adding one). */
+  readonly members: number;
+}
+
+export function envelopeJsonBytes(envelope: Record<string, unknown>, leaveOut?: string): EnvelopeSizes {
+  let context = -1;
+  try {
+    const proto = Object.getPrototypeOf(envelope);
+    if ((proto !== Object.prototype && proto !== null) || typeof envelope.toJSON === 'function' || leaveOut !== undefined && Object.hasOwn(envelope, '__proto__')) {
+      // Not a plain object: JSON.stringify decides (the member left out is then counted; only sizes are affected).
+      const total = jsonByteLength(envelope);
+      return { total, context: isPlainObject(envelope.context) ? jsonByteLength(envelope.context) : -1, members: -1 };
+    }
+    const keys = Object.keys(envelope);
+    let bytes = 2;
+    let members = 0;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      if (key === leaveOut) continue;
+      const value = envelope[key];
+      let item: number;
+      if (key === 'context') {
+        try {
+          item = valueBytes(value, 1);
+        } catch {
+          return { total: -1, context: -1, members };
+        }
+        if (isPlainObject(value)) context = item;
+      } else {
+        item = valueBytes(value, 1);
+      }
+      if (item < 0) continue;
+      bytes += stringBytes(key) + 1 + item;
+      members++;
+    }
+    return { total: members > 1 ? bytes + members - 1 : bytes, context, members };
+  } catch {
+    return { total: -1, context, members: 0 };
+  }
+}
+
+/** The total of `sizes` with one more member `key: value`; -1 when either cannot be serialized. */
+export function withMemberBytes(sizes: EnvelopeSizes, key: string, value: unknown): number {
+  if (sizes.total < 0) return -1;
+  if (sizes.members < 0) return sizes.total; // measured whole by JSON.stringify, the member included
+  const item = jsonByteLength(value);
+  if (item < 0) return -1;
+  return sizes.total + (sizes.members > 0 ? 1 : 0) + stringBytes(key) + 1 + item;
+}
+
+/**
+ * Adds the context facts of an envelope to `attributes`: token count, decisions
+ * and constraints counts, and which of them are missing. The context's size is
+ * added when `contextBytes` is given (≥ 0), else measured here.
+ */
+export function addContextFacts(envelope: Record<string, unknown>, attributes: Attributes, contextBytes?: number): void {
   const ctx = envelope.context;
   const missing: string[] = [];
   if (isPlainObject(ctx)) {
@@ -126,7 +187,7 @@ export function addContextFacts(envelope: Record<string, unknown>, attributes: A
     else missing.push('decisions_made');
     if (Array.isArray(constraints)) attributes[BATON_CONTEXT_CONSTRAINTS_COUNT] = constraints.length;
     else missing.push('constraints');
-    const sizeBytes = jsonByteLength(ctx);
+    const sizeBytes = contextBytes === undefined ? jsonByteLength(ctx) : contextBytes;
     // Not serializable: the envelope check reports it; the size is simply unknown.
     if (sizeBytes >= 0) attributes[BATON_CONTEXT_SIZE_BYTES] = sizeBytes;
   } else {

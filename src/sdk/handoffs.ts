@@ -53,7 +53,16 @@ import {
   type SchemaIssue,
 } from '../model/errors.js';
 import { nowMs } from './clock.js';
-import { addContextFacts, boundedString, isPlainObject, jsonByteLength, truncateBody, utf8Length } from './envelope-facts.js';
+import {
+  addContextFacts,
+  boundedString,
+  envelopeJsonBytes,
+  isPlainObject,
+  truncateBody,
+  utf8Length,
+  withMemberBytes,
+  type EnvelopeSizes,
+} from './envelope-facts.js';
 import { toBatonError } from './fault-policy.js';
 import type { MetricEdge } from './metrics.js';
 import type { ReceivedHandoff, ReceiveOptions, ReceiveParenting, SendOptions } from './options.js';
@@ -190,7 +199,9 @@ export function sendHandoff<E extends object>(rt: SdkRuntime, envelope: E, optio
       // in one setAttributes: attributes given to startSpan are copied and checked once more (sanitizeAttributes).
       // An envelope whose getters throw still gets its span, marked with the fault.
       const facts: SpanAttributes = {};
-      const factsFault = tryAddEnvelopeFacts(env, block, facts);
+      // Sized once, without the handoff block (replaced below), the context's size on the way.
+      const sizes = tryEnvelopeSizes(env, 'handoff');
+      const factsFault = tryAddEnvelopeFacts(env, block, facts, sizes.context >= 0 ? sizes.context : undefined);
       span = startSpan(rt, `handoff send ${target}`, SpanKind.PRODUCER, attrs, sentAtMs);
       if (factsFault !== NO_FAULT) throw factsFault;
       span.setAttributes(facts);
@@ -199,7 +210,7 @@ export function sendHandoff<E extends object>(rt: SdkRuntime, envelope: E, optio
       else delete block.trace_context;
       const built = withHandoff(env, block);
       out = built as E & { handoff: HandoffBlock };
-      const sizeBytes = recordSize(rt, span, built);
+      const sizeBytes = recordSize(rt, span, built, withMemberBytes(sizes, 'handoff', block));
       check = checkEnvelope(rt, span, schema, built, sizeBytes, 'send', source, target);
     }
     const edge = rt.instruments.edge(source, target);
@@ -322,7 +333,9 @@ export function receiveHandoff<E>(rt: SdkRuntime, input: unknown, options: Recei
     const senderVersion = boundedString(block?.schema_version);
     if (senderVersion !== undefined) attrs[BATON_ENVELOPE_SENDER_SCHEMA_VERSION] = senderVersion;
     const facts: SpanAttributes = {};
-    const factsFault = env && !parseFailure ? tryAddEnvelopeFacts(env, block, facts) : NO_FAULT;
+    // An object received is sized here, its context on the way; text was sized as it came.
+    const sizes = env && !parseFailure && wireBytes < 0 ? tryEnvelopeSizes(env, undefined) : undefined;
+    const factsFault = env && !parseFailure ? tryAddEnvelopeFacts(env, block, facts, sizes && sizes.context >= 0 ? sizes.context : undefined) : NO_FAULT;
     receivedAtMs = nowMs();
     span = startSpan(rt, `handoff receive ${source}`, SpanKind.CONSUMER, attrs, receivedAtMs, parent, links);
     if (factsFault !== NO_FAULT) throw factsFault;
@@ -335,7 +348,7 @@ export function receiveHandoff<E>(rt: SdkRuntime, input: unknown, options: Recei
     } else if (!env) {
       check = { valid: false, issues: NOT_AN_OBJECT, issueCount: 1 };
     } else {
-      const sizeBytes = wireBytes >= 0 ? recordWireSize(rt, span, wireBytes, input as string) : recordSize(rt, span, env);
+      const sizeBytes = wireBytes >= 0 ? recordWireSize(rt, span, wireBytes, input as string) : recordSize(rt, span, env, sizes?.total ?? -1);
       check = checkEnvelope(rt, span, schema, env, sizeBytes, 'receive', source, target);
       sentAtMs = sentAtMsOf(block);
       recordLatency(rt, span, sentAtMs, source, target, receivedAtMs, edge);
@@ -385,7 +398,12 @@ function safeActiveContext(): Context {
 }
 
 /** Task, ids, retry facts and context facts of an envelope, into `attrs`. Identifiers are bounded; a status outside the enum is left out. */
-function addEnvelopeFacts(env: Record<string, unknown>, block: Partial<HandoffBlock> | undefined, attrs: SpanAttributes): void {
+function addEnvelopeFacts(
+  env: Record<string, unknown>,
+  block: Partial<HandoffBlock> | undefined,
+  attrs: SpanAttributes,
+  contextBytes: number | undefined,
+): void {
   const taskId = boundedString(env.task_id);
   if (taskId !== undefined) attrs[BATON_TASK_ID] = taskId;
   const status = env.status;
@@ -402,21 +420,33 @@ function addEnvelopeFacts(env: Record<string, unknown>, block: Partial<HandoffBl
     const sentAt = boundedString(block.sent_at);
     if (sentAt !== undefined) attrs[BATON_HANDOFF_SENT_AT] = sentAt;
   }
-  addContextFacts(env, attrs);
+  addContextFacts(env, attrs, contextBytes);
 }
 
-function tryAddEnvelopeFacts(env: Record<string, unknown>, block: Partial<HandoffBlock> | undefined, attrs: SpanAttributes): unknown {
+function tryAddEnvelopeFacts(
+  env: Record<string, unknown>,
+  block: Partial<HandoffBlock> | undefined,
+  attrs: SpanAttributes,
+  contextBytes?: number,
+): unknown {
   try {
-    addEnvelopeFacts(env, block, attrs);
+    addEnvelopeFacts(env, block, attrs, contextBytes);
     return NO_FAULT;
   } catch (error) {
     return error;
   }
 }
 
+function tryEnvelopeSizes(env: Record<string, unknown>, leaveOut: string | undefined): EnvelopeSizes {
+  try {
+    return envelopeJsonBytes(env, leaveOut);
+  } catch {
+    return { total: -1, context: -1, members: 0 };
+  }
+}
+
 /** Records the envelope's JSON size (and the body, if opted in); -1 when it is not serializable. */
-function recordSize(rt: SdkRuntime, span: Span, env: object): number {
-  const sizeBytes = jsonByteLength(env);
+function recordSize(rt: SdkRuntime, span: Span, env: object, sizeBytes: number): number {
   if (sizeBytes < 0) return -1; // circular or BigInt: checkEnvelope reports it as not serializable
   span.setAttribute(BATON_ENVELOPE_SIZE_BYTES, sizeBytes);
   if (rt.recordPayloads) span.setAttribute(BATON_ENVELOPE_BODY, truncateBody(JSON.stringify(env), rt.maxRecordedPayloadBytes));
