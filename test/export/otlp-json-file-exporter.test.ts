@@ -89,7 +89,12 @@ describe('OtlpJsonFileSpanExporter', () => {
   });
 
   it('writes spans of OpenTelemetry JS 1.x (sdk-trace-base 1.30) the same way', async () => {
-    const v1 = (await import(process.env.BATON_OTEL_V1 ?? '@opentelemetry/sdk-trace-base-v1')) as {
+    const v1 = (await import(process.env.BATON_OTEL_V1 ?? '@opentelemetry/sdk-trace-base-v1').catch((error: unknown) => {
+      throw new Error(
+        'the oldest supported OpenTelemetry JS is missing: run npm install (devDependency @opentelemetry/sdk-trace-base-v1, an alias of sdk-trace-base@1.30.1)',
+        { cause: error },
+      );
+    })) as {
       BasicTracerProvider: new (config?: object) => {
         addSpanProcessor(processor: unknown): void;
         getTracer(name: string, version?: string): Tracer;
