@@ -179,6 +179,44 @@ describe('context manager check', () => {
   });
 });
 
+describe('a context manager that throws', () => {
+  it('is a fault: the host function runs once and its value, or its exception, comes back unchanged', async () => {
+    const real = new AsyncLocalStorageContextManager();
+    const throwing = {
+      active: () => ROOT_CONTEXT,
+      with: () => {
+        throw new Error('context manager on fire');
+      },
+      bind: <T>(_ctx: unknown, target: T) => target,
+      enable() {
+        return this;
+      },
+      disable() {
+        return this;
+      },
+    };
+    context.disable();
+    context.setGlobalContextManager(throwing);
+    try {
+      const baton = make();
+      let runs = 0;
+      expect(baton.runAgent('a', () => ++runs)).toBe(1);
+      const rx = baton.receive(JSON.stringify(baton.send(draft())));
+      expect(rx.run(() => 'ran')).toBe('ran');
+      const failure = new Error('the host failed');
+      expect(() => baton.traceStateWrite({ key: 'k' }, () => { throw failure; })).toThrow(failure);
+      expect(await baton.consume(baton.publish({ topic: 't' }), async () => 'consumed')).toBe('consumed');
+      expect(runs).toBe(1);
+      // runAgent, rx.run, traceStateWrite, and consume twice (its own context, then the span's).
+      expect(baton.stats().faults).toBe(5);
+      expect(batonWarnings()).toContain('baton: instrumentation fault in context: context manager on fire');
+    } finally {
+      context.disable();
+      context.setGlobalContextManager(real.enable());
+    }
+  });
+});
+
 describe('validation sampling', () => {
   it('validates the first envelopes of an edge, then one in thenOneIn; sizes and spans for all', () => {
     const baton = make({ validationSampling: { firstPerEdge: 2, thenOneIn: 3 } });
