@@ -234,30 +234,43 @@ export function sendHandoff<E extends object>(rt: SdkRuntime, envelope: E, optio
 /** A received handoff: what receive() returns. Methods on a class: no closures per receive. */
 class Received<E> implements ReceivedHandoff<E> {
   #acked: boolean;
+  readonly #rt: SdkRuntime;
+  readonly #block: Partial<HandoffBlock> | undefined;
+  readonly #source: string;
+  readonly #target: string;
+  readonly #receivedAtMs: number;
+  readonly #sentAtMs: number;
+
   constructor(
     readonly envelope: E,
     readonly valid: boolean,
     readonly issues: readonly SchemaIssue[],
     readonly context: Context,
     acked: boolean,
-    readonly rt: SdkRuntime,
-    readonly block: Partial<HandoffBlock> | undefined,
-    readonly source: string,
-    readonly target: string,
-    readonly receivedAtMs: number,
-    readonly sentAtMs: number,
+    rt: SdkRuntime,
+    block: Partial<HandoffBlock> | undefined,
+    source: string,
+    target: string,
+    receivedAtMs: number,
+    sentAtMs: number,
   ) {
     this.#acked = acked;
+    this.#rt = rt;
+    this.#block = block;
+    this.#source = source;
+    this.#target = target;
+    this.#receivedAtMs = receivedAtMs;
+    this.#sentAtMs = sentAtMs;
   }
 
   run<T>(fn: () => T): T {
-    return runInContext(this.rt, this.context, fn);
+    return runInContext(this.#rt, this.context, fn);
   }
 
   ack(): void {
     if (this.#acked) return;
     this.#acked = true;
-    manualAck(this.rt, this.context, this.block, this.source, this.target, this.receivedAtMs, this.sentAtMs);
+    manualAck(this.#rt, this.context, this.#block, this.#source, this.#target, this.#receivedAtMs, this.#sentAtMs);
   }
 }
 
