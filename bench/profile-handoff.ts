@@ -12,14 +12,16 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Baton } from '../src/sdk/baton.js';
-import { DiscardExporter, draftEnvelope } from './sdk.js';
+import { DiscardExporter, draftEnvelope, IdleMetricReader } from './sdk.js';
 
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(new DiscardExporter())] });
 const tracer = provider.getTracer('baton-bench');
 const mode = process.argv[2] === 'bare' ? 'bare' : 'handoff';
 const n = Number(process.argv[3] ?? 200_000);
-const baton = new Baton({ tracer, meter: new MeterProvider().getMeter('baton') });
+// A reader attached, as in a real app: without one, sdk-metrics records nothing and its cost stays hidden.
+const meterProvider = new MeterProvider({ readers: [new IdleMetricReader()] });
+const baton = new Baton({ tracer, meter: meterProvider.getMeter('baton') });
 const draft = draftEnvelope();
 const options = { timeoutBudgetMs: 30_000 };
 let sink: unknown;

@@ -17,6 +17,7 @@ export type {
   SendOptions,
   StateAccess,
   StateResultFacts,
+  ValidationSampling,
 } from './sdk/baton.js';
 export { InMemoryStateStore, StateConflictError, instrumentStore } from './sdk/state-store.js';
 export type {
@@ -49,6 +50,7 @@ export {
   ConfigError,
   EnvelopeInvalidError,
   EnvelopeTooLargeError,
+  ExportFileError,
   InstrumentationFaultError,
   PlanCycleError,
   PlanInvalidError,

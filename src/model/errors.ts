@@ -76,14 +76,23 @@ export class SchemaRegistrationError extends BatonError {
   }
 }
 
-/** Instrumentation itself failed (strict mode only; warn mode counts it). */
+/**
+ * Instrumentation itself failed, or a value the host passed could not be read
+ * (strict mode only; warn mode counts it). `cause` is what was thrown, as thrown.
+ */
 export class InstrumentationFaultError extends BatonError {
   readonly code = 'BATON_INSTRUMENTATION_FAULT';
+  /**
+   * @param description what went wrong in one line; pass it when `cause` may be
+   *   hostile (a Proxy, an object without a prototype), which this constructor
+   *   otherwise stringifies.
+   */
   constructor(
     readonly operation: string,
     cause: unknown,
+    description?: string,
   ) {
-    super(`instrumentation fault in ${operation}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(`instrumentation fault in ${operation}: ${description ?? (cause instanceof Error ? cause.message : String(cause))}`, { cause });
   }
 }
 
@@ -123,5 +132,17 @@ export class ConfigError extends BatonError {
     readonly reason: string,
   ) {
     super(`${location}: ${reason}`);
+  }
+}
+
+/** A trace file cannot be written: it exists (and appending was not asked for), or it cannot be opened. */
+export class ExportFileError extends BatonError {
+  readonly code = 'BATON_EXPORT_FILE';
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${path}: ${reason}`, options);
   }
 }

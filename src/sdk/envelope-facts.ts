@@ -2,6 +2,13 @@
  * What the SDK records about an envelope instead of its body: sizes, counts and
  * which context fields are missing. Payload bodies stay out of traces unless the
  * user opts in (see BatonOptions.recordPayloads).
+ *
+ * Sizes are the UTF-8 length of `JSON.stringify(value)`, computed by walking the
+ * value rather than by building the string: on a 2 KiB envelope the walk costs a
+ * fraction of the serialization and allocates nothing, and serialization with its
+ * garbage was a fifth of an instrumented handoff (docs/benchmarks.md). Anything
+ * the walk does not model exactly (toJSON, class instances, boxed primitives,
+ * strings that need escaping, deep nesting) is measured by JSON.stringify itself.
  */
 import {
   BATON_CONTEXT_CONSTRAINTS_COUNT,
@@ -26,11 +33,151 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
+/** Longest identifier (agent, task, handoff id, key) recorded from an envelope; longer ones are cut. */
+export const MAX_RECORDED_NAME_CHARS = 256;
+
+/** `value` if it is a string, cut to MAX_RECORDED_NAME_CHARS; else undefined. */
+export function boundedString(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  return value.length > MAX_RECORDED_NAME_CHARS ? `${value.slice(0, MAX_RECORDED_NAME_CHARS)}…` : value;
+}
+
+/** Printable ASCII but `"` and `\\`: such a string is its own length in JSON, plus the quotes. */
+const PLAIN_ASCII = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+/** Past this depth the walk hands over to JSON.stringify, which also detects cycles. */
+const MAX_WALK_DEPTH = 64;
+
+function stringBytes(text: string): number {
+  // One regex pass and no byte count for the common case; anything else is measured as JSON.stringify writes it.
+  return PLAIN_ASCII.test(text) ? text.length + 2 : utf8Length(JSON.stringify(text));
+}
+
+function stringifiedBytes(value: unknown): number {
+  const json = JSON.stringify(value);
+  return json === undefined ? 4 : utf8Length(json);
+}
+
+/** Bytes of a value in JSON; -1 for a value a parent omits (undefined, function, symbol). Throws what JSON.stringify throws. */
+function valueBytes(value: unknown, depth: number): number {
+  switch (typeof value) {
+    case 'string':
+      return stringBytes(value);
+    case 'number':
+      return Number.isFinite(value) ? String(value).length : 4;
+    case 'boolean':
+      return value ? 4 : 5;
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return -1;
+    case 'bigint':
+      return stringifiedBytes(value); // throws, as JSON.stringify does, unless the host gave BigInt a toJSON
+    default:
+      break;
+  }
+  if (value === null) return 4;
+  if (depth > MAX_WALK_DEPTH) return stringifiedBytes(value);
+  if (Array.isArray(value)) {
+    const n = value.length;
+    let bytes = n > 0 ? n + 1 : 2; // brackets and n − 1 commas
+    for (let i = 0; i < n; i++) {
+      const item = valueBytes(value[i], depth + 1);
+      bytes += item < 0 ? 4 : item; // omitted values are null in an array
+    }
+    return bytes;
+  }
+  const object = value as Record<string, unknown>;
+  const proto = Object.getPrototypeOf(object);
+  if ((proto !== Object.prototype && proto !== null) || typeof object.toJSON === 'function') return stringifiedBytes(object);
+  const keys = Object.keys(object);
+  let bytes = 2;
+  let members = 0;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const item = valueBytes(object[key], depth + 1);
+    if (item < 0) continue;
+    bytes += stringBytes(key) + 1 + item;
+    members++;
+  }
+  return members > 1 ? bytes + members - 1 : bytes;
+}
+
+/** UTF-8 length of `JSON.stringify(value)`, or -1 when it cannot be serialized (a cycle, a BigInt, a getter that throws). */
+export function jsonByteLength(value: unknown): number {
+  try {
+    const bytes = valueBytes(value, 0);
+    return bytes < 0 ? -1 : bytes;
+  } catch {
+    return -1;
+  }
+}
+
 /**
- * Adds the context facts of an envelope to `attributes`: token count, context size,
- * decisions and constraints counts, and which of them are missing.
+ * UTF-8 length of `JSON.stringify(envelope)` and of its `context` member, in one
+ * walk (sizing the context again would walk it twice); -1 for what cannot be
+ * serialized. The total is -1 when anything in the envelope cannot be.
  */
-export function addContextFacts(envelope: Record<string, unknown>, attributes: Attributes): void {
+export interface EnvelopeSizes {
+  /** Bytes of the envelope's JSON, without the member left out; -1 when it cannot be serialized. */
+  readonly total: number;
+  /** Bytes of its `context` object, -1 when there is none or it cannot be serialized. */
+  readonly context: number;
+  /** Members counted in `total` (for adding one). */
+  readonly members: number;
+}
+
+export function envelopeJsonBytes(envelope: Record<string, unknown>, leaveOut?: string): EnvelopeSizes {
+  let context = -1;
+  try {
+    const proto = Object.getPrototypeOf(envelope);
+    if ((proto !== Object.prototype && proto !== null) || typeof envelope.toJSON === 'function' || leaveOut !== undefined && Object.hasOwn(envelope, '__proto__')) {
+      // Not a plain object: JSON.stringify decides (the member left out is then counted; only sizes are affected).
+      const total = jsonByteLength(envelope);
+      return { total, context: isPlainObject(envelope.context) ? jsonByteLength(envelope.context) : -1, members: -1 };
+    }
+    const keys = Object.keys(envelope);
+    let bytes = 2;
+    let members = 0;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      if (key === leaveOut) continue;
+      const value = envelope[key];
+      let item: number;
+      if (key === 'context') {
+        try {
+          item = valueBytes(value, 1);
+        } catch {
+          return { total: -1, context: -1, members };
+        }
+        if (isPlainObject(value)) context = item;
+      } else {
+        item = valueBytes(value, 1);
+      }
+      if (item < 0) continue;
+      bytes += stringBytes(key) + 1 + item;
+      members++;
+    }
+    return { total: members > 1 ? bytes + members - 1 : bytes, context, members };
+  } catch {
+    return { total: -1, context, members: 0 };
+  }
+}
+
+/** The total of `sizes` with one more member `key: value`; -1 when either cannot be serialized. */
+export function withMemberBytes(sizes: EnvelopeSizes, key: string, value: unknown): number {
+  if (sizes.total < 0) return -1;
+  if (sizes.members < 0) return sizes.total; // measured whole by JSON.stringify, the member included
+  const item = jsonByteLength(value);
+  if (item < 0) return -1;
+  return sizes.total + (sizes.members > 0 ? 1 : 0) + stringBytes(key) + 1 + item;
+}
+
+/**
+ * Adds the context facts of an envelope to `attributes`: token count, decisions
+ * and constraints counts, and which of them are missing. The context's size is
+ * added when `contextBytes` is given (≥ 0), else measured here.
+ */
+export function addContextFacts(envelope: Record<string, unknown>, attributes: Attributes, contextBytes?: number): void {
   const ctx = envelope.context;
   const missing: string[] = [];
   if (isPlainObject(ctx)) {
@@ -40,11 +187,9 @@ export function addContextFacts(envelope: Record<string, unknown>, attributes: A
     else missing.push('decisions_made');
     if (Array.isArray(constraints)) attributes[BATON_CONTEXT_CONSTRAINTS_COUNT] = constraints.length;
     else missing.push('constraints');
-    try {
-      attributes[BATON_CONTEXT_SIZE_BYTES] = utf8Length(JSON.stringify(ctx));
-    } catch {
-      // Not serializable: the envelope check reports it; the size is simply unknown.
-    }
+    const sizeBytes = contextBytes === undefined ? jsonByteLength(ctx) : contextBytes;
+    // Not serializable: the envelope check reports it; the size is simply unknown.
+    if (sizeBytes >= 0) attributes[BATON_CONTEXT_SIZE_BYTES] = sizeBytes;
   } else {
     missing.push('context');
   }
@@ -52,15 +197,43 @@ export function addContextFacts(envelope: Record<string, unknown>, attributes: A
   const metadata = envelope.metadata;
   if (isPlainObject(metadata)) {
     if (typeof metadata.token_count === 'number') attributes[BATON_CONTEXT_TOKEN_COUNT] = metadata.token_count;
-    if (typeof metadata.model === 'string') attributes[GEN_AI_REQUEST_MODEL] = metadata.model;
+    const model = boundedString(metadata.model);
+    if (model !== undefined) attributes[GEN_AI_REQUEST_MODEL] = model;
   }
 }
 
-/** Cuts a recorded body to at most `maxBytes` UTF-8 bytes, marking the cut. */
+const TRUNCATION_MARK = '…[truncated]';
+const TRUNCATION_MARK_BYTES = utf8Length(TRUNCATION_MARK);
+
+/**
+ * Cuts a recorded body to at most `maxBytes` UTF-8 bytes, the truncation mark
+ * included, never splitting a character. A body that fits is returned whole.
+ */
 export function truncateBody(json: string, maxBytes: number): string {
   if (utf8Length(json) <= maxBytes) return json;
-  // Slice by characters, then trim until it fits: never splits the result's encoding.
-  let cut = json.slice(0, maxBytes);
-  while (utf8Length(cut) > maxBytes - 12) cut = cut.slice(0, Math.floor(cut.length * 0.9));
-  return `${cut}…[truncated]`;
+  const room = maxBytes - TRUNCATION_MARK_BYTES;
+  if (room < 0) return ''; // no room even for the mark: record nothing rather than more than allowed
+  // Count UTF-8 bytes code point by code point (Buffer's rule: a lone surrogate is 3 bytes, U+FFFD).
+  let bytes = 0;
+  let end = 0;
+  const length = json.length;
+  while (end < length) {
+    const code = json.charCodeAt(end);
+    let width = 3;
+    let step = 1;
+    if (code < 0x80) width = 1;
+    else if (code < 0x800) width = 2;
+    else if (code >= 0xd800 && code <= 0xdbff && end + 1 < length) {
+      const next = json.charCodeAt(end + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        width = 4;
+        step = 2;
+      }
+    }
+    if (bytes + width > room) break;
+    bytes += width;
+    end += step;
+  }
+  const cut = json.slice(0, end);
+  return `${cut}${TRUNCATION_MARK}`;
 }

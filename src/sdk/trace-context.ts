@@ -15,6 +15,7 @@ import {
   propagation,
   trace,
   type Context,
+  type Span,
   type SpanContext,
 } from '@opentelemetry/api';
 import type { TraceContextCarrier } from '../model/envelope.js';
@@ -31,7 +32,15 @@ export function injectTraceContext(ctx: Context, mode: PropagationMode): TraceCo
     propagation.inject(ctx, carrier);
     return carrier.traceparent ? carrier : undefined;
   }
-  const sc = trace.getSpanContext(ctx);
+  return carrierOf(trace.getSpanContext(ctx));
+}
+
+/** Writes `span`'s own context into a fresh carrier: what injectTraceContext does for a context holding it, minus the context. */
+export function injectSpanContext(span: Span, mode: PropagationMode): TraceContextCarrier | undefined {
+  return mode === 'global' ? injectTraceContext(trace.setSpan(contextApi.active(), span), mode) : carrierOf(span.spanContext());
+}
+
+function carrierOf(sc: SpanContext | undefined): TraceContextCarrier | undefined {
   if (!sc || !isSpanContextValid(sc)) return undefined;
   const flags = (sc.traceFlags & 0xff).toString(16).padStart(2, '0');
   const carrier: { traceparent: string; tracestate?: string } = {

@@ -202,11 +202,22 @@ describe('Baton.receive', () => {
     });
   });
 
-  it('auto ack: the receive records its delay since sent_at and that it kept the budget', () => {
+  it('auto ack: the receive records its delay since sent_at, to the millisecond the receiver waited, and that it kept the budget', () => {
+    fakeClock('2026-11-25T10:00:00Z');
+    const wire = sendOverWire(draft(), { timeoutBudgetMs: 60_000 });
+    vi.advanceTimersByTime(1234);
+    context.with(ROOT_CONTEXT, () => baton.receive(wire));
+    const receive = onlySpan(otel.spans(), BatonOperation.HandoffReceive);
+    expect(receive.attributes[BATON_ACK_DELAY_MS]).toBe(1234);
+    expect(receive.attributes[BATON_ACK_WITHIN_BUDGET]).toBe(true);
+  });
+
+  it('auto ack with no wait at all: a delay of exactly 0, not a clamped negative', () => {
+    fakeClock('2026-11-25T10:00:00Z');
     context.with(ROOT_CONTEXT, () => baton.receive(sendOverWire(draft(), { timeoutBudgetMs: 60_000 })));
     const receive = onlySpan(otel.spans(), BatonOperation.HandoffReceive);
-    expect(receive.attributes[BATON_ACK_DELAY_MS]).toBeGreaterThanOrEqual(0);
-    expect(receive.attributes[BATON_ACK_WITHIN_BUDGET]).toBe(true);
+    expect(receive.attributes[BATON_ACK_DELAY_MS]).toBe(0);
+    expect(receive.attributes[BATON_CLOCK_SKEW_SUSPECTED]).toBeUndefined();
   });
 
   it('manual ack past the budget: an ack span marks it late, counts it, and only the first ack counts', () => {

@@ -91,7 +91,7 @@ describe('detectSchemaDrift', () => {
   it('reports an envelope that already failed validation at send, with its path and keyword', () => {
     const otel = createOtelHarness();
     const baton = new Baton({ tracer: otel.tracer, meter: otel.meter });
-    // No `output`: invalid under baton.handoff-envelope@1 (warn mode records it and sends anyway).
+    // No `output`: invalid under baton.handoff-envelope@1 (warn mode records it and sends anyway); the finding names it.
     baton.send({
       task_id: 't-invalid',
       source_agent: 'planner',
@@ -107,7 +107,7 @@ describe('detectSchemaDrift', () => {
       {
         ruleId: RULE,
         severity: 'error',
-        message: 'planner sent coder an envelope that fails baton.handoff-envelope@1 at / (required)',
+        message: 'planner sent coder an envelope that fails baton.handoff-envelope@1 at /output (required)',
         hint: expect.any(String),
         evidence: { traceId: send!.traceId, traceIds: [send!.traceId], spanIds: [send!.spanId], startMs: send!.startMs },
         agents: ['planner', 'coder'],

@@ -1,0 +1,105 @@
+/**
+ * State access: a read or write of shared state in a `read <key>` / `write <key>`
+ * client span, with the versions and epoch read or written, so the analyzer can
+ * find stale-epoch reads and duplicate writes after retries.
+ */
+import { SpanKind, type Span } from '@opentelemetry/api';
+import {
+  BATON_ATTEMPT,
+  BATON_CONVENTIONS_VERSION,
+  BATON_EPOCH,
+  BATON_EVENT_EXPECTED_TOPIC,
+  BATON_IDEMPOTENCY_KEY,
+  BATON_OPERATION,
+  BATON_STATE_DEDUPLICATED,
+  BATON_STATE_FOUND,
+  BATON_STATE_KEY,
+  BATON_STATE_VERSION_EXPECTED,
+  BATON_STATE_VERSION_READ,
+  BATON_STATE_VERSION_WRITTEN,
+  BATON_STEP,
+  BATON_TASK_ID,
+  BatonOperation,
+  CONVENTIONS_VERSION,
+  DB_COLLECTION_NAME,
+  DB_OPERATION_NAME,
+  DB_SYSTEM_NAME,
+  GEN_AI_AGENT_NAME,
+} from '../model/attributes.js';
+import { nowMs } from './clock.js';
+import { boundedString, isPlainObject } from './envelope-facts.js';
+import { toBatonError } from './fault-policy.js';
+import type { StateAccess, StateResultFacts } from './options.js';
+import { activeTracer, checkContextManager, endFallible, runInSpan, type SdkRuntime, type SpanAttributes } from './runtime.js';
+
+function putString(attrs: SpanAttributes, key: string, value: unknown): void {
+  const text = boundedString(value);
+  if (text !== undefined) attrs[key] = text;
+}
+
+function putNumber(attrs: SpanAttributes, key: string, value: unknown): void {
+  if (typeof value === 'number') attrs[key] = value;
+}
+
+/** Runs `fn` (the host's read or write) in a state span and returns what it returns. */
+export function traceState<T>(rt: SdkRuntime, operation: BatonOperation, access: StateAccess, fn: () => T): T {
+  let span: Span | undefined;
+  const isWrite = operation === BatonOperation.StateWrite;
+  let epochGiven = false;
+  try {
+    if (access === null || typeof access !== 'object') throw new TypeError('state access needs an object with a key');
+    const key = boundedString(access.key) ?? 'unknown';
+    const attrs: SpanAttributes = {
+      [BATON_CONVENTIONS_VERSION]: CONVENTIONS_VERSION,
+      [BATON_OPERATION]: operation,
+      [BATON_STATE_KEY]: key,
+      [DB_OPERATION_NAME]: isWrite ? 'write' : 'read',
+      [DB_SYSTEM_NAME]: boundedString(access.system) ?? 'other',
+    };
+    const collection = boundedString(access.collection);
+    if (collection !== undefined) attrs[DB_COLLECTION_NAME] = collection;
+    putString(attrs, GEN_AI_AGENT_NAME, access.agent);
+    putString(attrs, BATON_TASK_ID, access.taskId);
+    const epoch = access.epoch;
+    epochGiven = epoch !== undefined;
+    putNumber(attrs, BATON_EPOCH, epoch);
+    putNumber(attrs, BATON_ATTEMPT, access.attempt);
+    putString(attrs, BATON_IDEMPOTENCY_KEY, access.idempotencyKey);
+    putString(attrs, BATON_STEP, access.step);
+    putNumber(attrs, BATON_STATE_VERSION_EXPECTED, access.expectedVersion);
+    putString(attrs, BATON_EVENT_EXPECTED_TOPIC, access.announces);
+    checkContextManager(rt);
+    span = activeTracer(rt).startSpan(`${isWrite ? 'write' : 'read'} ${collection ?? key}`, {
+      kind: SpanKind.CLIENT,
+      attributes: attrs,
+      startTime: nowMs(),
+    });
+  } catch (error) {
+    rt.policy.fault(operation, error, span, false);
+    if (rt.mode === 'strict') throw toBatonError(operation, error);
+    span = undefined;
+  }
+  if (!span) return fn();
+  const stateSpan = span;
+  const finish = (result: unknown, failed: boolean): void => {
+    if (!failed) {
+      try {
+        const facts = isPlainObject(result) ? (result as StateResultFacts) : undefined;
+        if (facts) {
+          const version = facts.version;
+          // On a deduplicated write, version is the one the first write committed: recorded as written all the same.
+          if (typeof version === 'number') stateSpan.setAttribute(isWrite ? BATON_STATE_VERSION_WRITTEN : BATON_STATE_VERSION_READ, version);
+          const deduplicated = facts.deduplicated;
+          if (isWrite && typeof deduplicated === 'boolean') stateSpan.setAttribute(BATON_STATE_DEDUPLICATED, deduplicated);
+          const epoch = facts.epoch;
+          if (typeof epoch === 'number' && !epochGiven) stateSpan.setAttribute(BATON_EPOCH, epoch);
+        }
+        if (!isWrite) stateSpan.setAttribute(BATON_STATE_FOUND, result !== undefined && result !== null);
+      } catch (fault) {
+        rt.policy.fault(operation, fault, undefined, false);
+      }
+    }
+    endFallible(rt, stateSpan, operation, result, failed);
+  };
+  return runInSpan(rt, stateSpan, fn, finish);
+}
