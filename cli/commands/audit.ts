@@ -6,16 +6,14 @@
  * --allow-empty, as Vitest's "No test files found" does unless --passWithNoTests:
  * a green CI job must never come from an exporter that wrote nothing.
  */
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import type { AuditOptions } from '../../src/analyze/audit.js';
 import type { AuditReport } from '../../src/model/audit-report.js';
-import { ConfigError, TraceInputError } from '../../src/model/errors.js';
+import type { TraceInputError } from '../../src/model/errors.js';
 import type { Severity } from '../../src/model/finding.js';
 import type { SpanRecord } from '../../src/model/span-record.js';
 import { plural, printable } from '../../src/report/format.js';
 import { checkChoice, formatHelp, parseCommandArgs, type CommandHelp, type OptionSpecs } from '../args.js';
-import { auditOptionsFromConfig, parseConfig, type BatonConfig } from '../config.js';
+import { auditOptionsFromConfig, loadConfig } from '../config.js';
 import { didYouMean } from '../suggest.js';
 import { ExitCode, UsageError, outputWidth, type CliIo } from '../io.js';
 
@@ -112,38 +110,8 @@ export async function auditInputs(
   return { report: auditor.finish(), problems };
 }
 
-/** Loads --config, or ./baton.config.json when present; undefined when neither. */
-export async function loadConfig(path: string | undefined, io: CliIo): Promise<BatonConfig | undefined> {
-  // resolve, not join: an absolute --config is used as given.
-  const file = resolve(io.cwd, path ?? 'baton.config.json');
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if (path === undefined && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (code ?? (error as Error).message);
-    throw new ConfigError(path ?? 'baton.config.json', `cannot read: ${reason}`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(path ?? 'baton.config.json', jsonErrorPosition(text, error as Error));
-  }
-  return parseConfig(value, path ?? 'baton.config.json');
-}
-
-/** "Unexpected token } in JSON at position 42" → "line 3 column 7: Unexpected token }". */
-function jsonErrorPosition(text: string, error: Error): string {
-  const match = /position (\d+)/.exec(error.message);
-  if (!match) return error.message;
-  const offset = Number(match[1]);
-  const before = text.slice(0, offset);
-  const line = before.split('\n').length;
-  const column = offset - before.lastIndexOf('\n');
-  return `${line}:${column}: ${error.message.replace(/ in JSON at position \d+.*$/, '').replace(/\s*\(line \d+ column \d+\)$/, '')}`;
-}
+// Kept here too: graph (and any command that audits) imports it with auditInputs.
+export { loadConfig };
 
 export async function runAuditCommand(args: string[], io: CliIo): Promise<number> {
   const [{ RULE_IDS, DETECTORS, isRuleId }, { DIALECT_IDS }] = await Promise.all([
