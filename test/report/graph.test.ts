@@ -9,7 +9,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AuditReport } from '../../src/model/audit-report.js';
 import { printable } from '../../src/report/format.js';
-import { escapeMermaidLabel, quoteDot, renderGraph, type HandoffGraphJson } from '../../src/report/index.js';
+import { escapeMermaidLabel, quoteDot } from '../../src/report/graph.js';
+import { renderGraph, type HandoffGraphJson } from '../../src/report/index.js';
 import { FIXTURE_NAMES } from './load-fixture.js';
 import {
   allFixturesReport,

@@ -8,7 +8,8 @@
  * Hand-built reports (./reports.ts) except where a test says it audits a fixture.
  */
 import { describe, expect, it } from 'vitest';
-import { escapeCell, renderMarkdown } from '../../src/report/index.js';
+import { escapeCell } from '../../src/report/markdown.js';
+import { renderMarkdown } from '../../src/report/index.js';
 import {
   cleanReport,
   emptyReport,
