@@ -26,7 +26,9 @@ export function editDistance(a: string, b: string): number {
 /**
  * The known name closest to `input`, or undefined when none is close enough
  * to be what the user meant: at most a third of the name's letters edited
- * (at least one), or `input` a prefix of exactly one name (`--fail` → `--fail-on`).
+ * (at least one); or `input` a prefix of exactly one name (`--fail` → `--fail-on`);
+ * or its dash-separated words, in order, in exactly one name (`stale-read` →
+ * `stale-epoch-read`).
  */
 export function closestName(input: string, names: readonly string[]): string | undefined {
   const typed = input.toLowerCase();
@@ -41,7 +43,19 @@ export function closestName(input: string, names: readonly string[]): string | u
   }
   if (best !== undefined && bestDistance <= Math.max(1, Math.floor(best.length / 3))) return best;
   const prefixed = typed.length >= 2 ? names.filter((name) => name.toLowerCase().startsWith(typed)) : [];
-  return prefixed.length === 1 ? prefixed[0] : undefined;
+  if (prefixed.length === 1) return prefixed[0];
+  const words = typed.split('-').filter((word) => word !== '');
+  if (words.length < 2) return undefined;
+  const containing = names.filter((name) => {
+    const parts = name.toLowerCase().split('-');
+    let at = 0;
+    for (const word of words) {
+      while (at < parts.length && parts[at] !== word) at++;
+      if (at++ >= parts.length) return false;
+    }
+    return true;
+  });
+  return containing.length === 1 ? containing[0] : undefined;
 }
 
 /** `; did you mean "audit"?` or the empty string, to append to a one-line error message. */
