@@ -333,7 +333,7 @@ interface EdgeColumn extends Column {
  */
 function edgeColumns(report: AuditReport): EdgeColumn[] {
   const columns: EdgeColumn[] = [
-    { header: 'edge', wrap: true, minWidth: 16, cell: (e) => `${printable(e.source)} → ${printable(e.target)}` },
+    { header: 'edge', wrap: true, minWidth: 14, cell: (e) => `${printable(e.source)} → ${printable(e.target)}` },
     { header: 'handoffs', align: 'right', cell: (e) => String(e.handoffs) },
   ];
   if (report.edges.some((e) => e.transfers > 0)) {
