@@ -9,7 +9,7 @@
 import { mkdir, open, readFile } from 'node:fs/promises';
 import type { EdgeStats } from '../../src/model/audit-report.js';
 import { wrapWords } from '../../src/report/table.js';
-import { join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { ExitCode, UsageError, outputWidth, type CliIo } from '../io.js';
 import { formatHelp, parseCommandArgs, type CommandHelp, type OptionSpecs } from '../args.js';
 import { didYouMean } from '../suggest.js';
@@ -103,7 +103,9 @@ export async function runDemoCommand(args: string[], io: CliIo): Promise<number>
   const spanCount = countSpans(await readFile(out, 'utf8'));
 
   // The audit comes first (printed last), so the latency table can say where its figures differ from the audit's.
-  const shown = relative(io.cwd, out) || out;
+  // Relative when under the working directory (short, and what the user typed); else as resolved.
+  const fromCwd = relative(io.cwd, out);
+  const shown = fromCwd === '' || fromCwd.startsWith('..') || isAbsolute(fromCwd) ? out : fromCwd;
   const width = outputWidth(io);
   let auditText: string | undefined;
   let auditEdges: readonly EdgeStats[] | undefined;
@@ -117,12 +119,20 @@ export async function runDemoCommand(args: string[], io: CliIo): Promise<number>
 
   const stats = baton.stats();
   const w = (line = ''): void => void io.stdout.write(`${line}\n`);
-  w(`baton demo: task ${printable(result.taskId)} ${result.outcome}${faults.length ? ` (faults: ${faults.join(', ')})` : ''}`);
-  for (const note of result.notes) w(`  - ${printable(note)}`);
+  // Prose wrapped to the width the audit below uses, continuation lines indented under the first.
+  const say = (text: string, first = '', rest = first): void => {
+    wrapWords(text, width - Math.max(first.length, rest.length)).forEach((line, i) => w(`${i === 0 ? first : rest}${line}`));
+  };
+  say(`baton demo: task ${printable(result.taskId)} ${result.outcome}${faults.length ? ` (faults: ${faults.join(', ')})` : ''}`);
+  for (const note of result.notes) say(printable(note), '  - ', '    ');
   w();
   for (const line of latencyTableLines(edges, auditEdges, width)) w(line);
   w();
-  w(`Handoffs sent ${stats.handoffsSent}, received ${stats.handoffsReceived}; validation failures ${stats.validationFailures}; acks past budget ${stats.ackTimeouts}; instrumentation faults ${stats.faults}.`);
+  say(
+    `Handoffs sent ${stats.handoffsSent}, received ${stats.handoffsReceived}; validation failures ${stats.validationFailures}; ` +
+      `acks past budget ${stats.ackTimeouts}; instrumentation faults ${stats.faults}.`,
+  );
+  // Not wrapped: a path is copied whole.
   w(`Trace: ${shown} (${plural(spanCount, 'span')}, OTLP/JSON Lines)`);
   if (auditText === undefined) return ExitCode.Ok;
 
@@ -153,7 +163,7 @@ export function countSpans(jsonLines: string): number {
  * differently, a note under the table says so, edge by edge.
  */
 export function latencyTableLines(edges: readonly EdgeLatency[], audited: readonly EdgeStats[] | undefined, width: number): string[] {
-  const lines = ['Handoff latency per edge, from the baton.handoff.latency histogram (send → each receive):'];
+  const lines = wrapWords('Handoff latency per edge, from the baton.handoff.latency histogram (send → each receive):', width);
   if (edges.length === 0) return [...lines, '  no handoff was received'];
   const labels = edges.map((e) => `${printable(e.source)} → ${printable(e.target)}`);
   const means = formatMsColumn(edges.map((e) => e.meanMs));
