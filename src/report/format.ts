@@ -43,7 +43,9 @@ export function formatMsColumn(values: readonly (number | undefined | null)[]): 
   const floor = 0.5 * 10 ** -decimals;
   return values.map((value) => {
     if (value === undefined || value === null || !Number.isFinite(value)) return '—';
-    if (value !== 0 && Math.abs(value) < floor) return `${value < 0 ? '>-' : '<'}${format.format(2 * floor)}`;
+    // -0 is a real zero too; Intl would print it "-0.00".
+    if (value === 0) return format.format(0);
+    if (Math.abs(value) < floor) return `${value < 0 ? '>-' : '<'}${format.format(2 * floor)}`;
     return format.format(value);
   });
 }

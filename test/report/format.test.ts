@@ -201,6 +201,7 @@ describe('formatMsColumn', () => {
     [[-12, 5], ['-12.00', '5.00']],
     [[-0.001, 3], ['>-0.01', '3.00']],
     [[0, 0], ['0', '0']],
+    [[-0, 2], ['0.00', '2.00']],
     [[], []],
   ] as const)('%j → %j', (values, expected) => {
     expect(formatMsColumn(values)).toEqual(expected);
@@ -214,7 +215,7 @@ describe('formatMsColumn', () => {
         expect(decimals.size).toBeLessThanOrEqual(1);
         values.forEach((value, i) => {
           if (value === undefined) expect(cells[i]).toBe('—');
-          else if (Number(cells[i]!.replace(/,/g, '')) === 0) expect(value).toBe(0);
+          else if (Number(cells[i]!.replace(/,/g, '')) === 0) expect(value === 0, `${value} shown as ${cells[i]}`).toBe(true);
         });
       }),
     );
