@@ -14,3 +14,18 @@ export const ExitCode = { Ok: 0, Findings: 1, Usage: 2 } as const;
 export class UsageError extends Error {
   override name = 'UsageError';
 }
+
+/** Width of piped output when $COLUMNS says nothing: what a CI log, a pager or a diff shows unwrapped. */
+export const PIPED_WIDTH = 80;
+
+/**
+ * Columns the text output may use: $COLUMNS when it holds a positive whole
+ * number (the user's word, as less, ls and Python's shutil honour it), else the
+ * terminal's width, else 80 when stdout is a pipe or a file.
+ */
+export function outputWidth(io: CliIo): number {
+  const fromEnv = io.env.COLUMNS;
+  if (fromEnv !== undefined && /^\s*\d+\s*$/.test(fromEnv) && Number(fromEnv) > 0) return Number(fromEnv);
+  if (io.stdout.isTTY === true && typeof io.stdout.columns === 'number' && io.stdout.columns > 0) return io.stdout.columns;
+  return PIPED_WIDTH;
+}

@@ -1,21 +1,27 @@
 /**
  * The CLI's single entry: parses the command, imports it lazily (so `audit` never
  * loads Ink or the OTel SDK), and turns every error into one stderr line and an
- * exit code. A stack is printed only with --debug.
+ * exit code. A stack is printed only with --debug. `baton help <command>` is
+ * `baton <command> --help`; a mistyped command gets the closest one suggested.
  */
 import { BatonError } from '../src/model/errors.js';
 import { printable } from '../src/report/format.js';
+import { wrapWords } from '../src/report/table.js';
+import { HELP_WIDTH } from './args.js';
 import { ExitCode, UsageError, type CliIo } from './io.js';
+import { didYouMean } from './suggest.js';
+import { cliPackage } from './version.js';
 
 type Command = (args: string[], io: CliIo) => Promise<number>;
 
-const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+/** The commands, by name: a one-line summary for `baton --help`, and the module, loaded only when run. */
+const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<Command> }>> = {
   audit: {
     summary: 'audit traces for coordination failures; latency per edge',
     load: async () => (await import('./commands/audit.js')).runAuditCommand,
   },
   graph: {
-    summary: 'print the handoff graph as Mermaid, DOT or JSON',
+    summary: 'print the handoff graph: a terminal edge list, Mermaid, DOT or JSON',
     load: async () => (await import('./commands/graph.js')).runGraphCommand,
   },
   demo: {
@@ -24,43 +30,71 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   },
 };
 
-const VERSION = '0.1.0';
-
 function usage(): string {
+  const names = Object.keys(COMMANDS);
+  const column = 2 + Math.max(...names.map((n) => n.length)) + 2;
   const lines = ['Usage: baton <command> [options]', '', 'Commands:'];
-  for (const [name, { summary }] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${summary}`);
-  lines.push('', 'Run `baton <command> --help` for a command\'s options. Exit codes: 0 ok, 1 findings (or nothing to audit), 2 usage or input error.');
-  return lines.join('\n');
+  for (const name of names) {
+    const [first = '', ...rest] = wrapWords(COMMANDS[name]!.summary, HELP_WIDTH - column);
+    lines.push(`  ${name.padEnd(column - 2)}${first}`, ...rest.map((line) => ' '.repeat(column) + line));
+  }
+  lines.push(
+    '',
+    'Options:',
+    '  -h, --help     show this help; `baton help <command>` for a command\'s options',
+    '  -V, --version  print the version',
+    '  --debug        print the stack of an internal error',
+    '',
+    ...wrapWords('Exit codes: 0 ok; 1 findings at or above --fail-on, or nothing to audit; 2 usage error, unreadable input or internal error.', HELP_WIDTH),
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+function unknownCommand(name: string): string {
+  const hint = didYouMean(name, [...Object.keys(COMMANDS), 'help']);
+  return `baton: unknown command "${printable(name)}"${hint || '; one of: ' + Object.keys(COMMANDS).join(', ')} (see baton --help)\n`;
 }
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   const debug = argv.includes('--debug');
   const args = argv.filter((a) => a !== '--debug');
-  const [name, ...rest] = args;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout.write(`${usage()}\n`);
-    return name === undefined ? ExitCode.Usage : ExitCode.Ok;
+  let [name, ...rest] = args;
+  if (name === undefined) {
+    io.stderr.write(usage());
+    return ExitCode.Usage;
   }
-  if (name === '--version' || name === '-v') {
-    io.stdout.write(`${VERSION}\n`);
+  if (name === '--help' || name === '-h') {
+    io.stdout.write(usage());
     return ExitCode.Ok;
+  }
+  if (name === '--version' || name === '-V' || name === '-v') {
+    io.stdout.write(`${cliPackage().version}\n`);
+    return ExitCode.Ok;
+  }
+  if (name === 'help') {
+    // `baton help audit` is `baton audit --help`, as with git and npm.
+    if (rest.length === 0) {
+      io.stdout.write(usage());
+      return ExitCode.Ok;
+    }
+    name = rest[0]!;
+    rest = ['--help'];
   }
   const command = COMMANDS[name];
   if (!command) {
-    io.stderr.write(`baton: unknown command "${printable(name)}"\n${usage()}\n`);
+    io.stderr.write(name.startsWith('-') ? `baton: unknown option ${printable(name)}; a command comes first (see baton --help)\n` : unknownCommand(name));
     return ExitCode.Usage;
   }
   try {
     return await (await command.load())(rest, io);
   } catch (error) {
-    // Messages may quote what the user gave (file names, values, file content): escaped onto one line.
     if (error instanceof UsageError) {
-      io.stderr.write(`baton ${name}: ${printable(error.message)}\n`);
+      io.stderr.write(`baton ${name}: ${error.message}\n`);
     } else if (error instanceof BatonError) {
-      io.stderr.write(`baton: ${printable(error.message)}\n`);
+      io.stderr.write(`baton: ${error.message}\n`);
     } else {
-      io.stderr.write(`baton: internal error: ${printable(error instanceof Error ? error.message : String(error))} (rerun with --debug for details)\n`);
+      io.stderr.write(`baton: internal error: ${error instanceof Error ? error.message : String(error)} (rerun with --debug for details)\n`);
     }
     if (debug && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
     return ExitCode.Usage;

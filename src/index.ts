@@ -1,6 +1,8 @@
 /**
- * `baton`: the instrumentation SDK an existing multi-agent app imports.
+ * `baton-sdk`: the instrumentation SDK an existing multi-agent app imports.
  * Depends only on @opentelemetry/api (a peer) and ajv; never loads graphology, Ink or React.
+ * Plan checks are `baton-sdk/plan`, the file exporter `baton-sdk/export`; the
+ * analyzer's errors (bad trace input, bad config) belong to baton-cli.
  */
 export { Baton } from './sdk/baton.js';
 export type {
@@ -47,16 +49,12 @@ export type {
 } from './model/envelope.js';
 export {
   BatonError,
-  ConfigError,
   EnvelopeInvalidError,
   EnvelopeTooLargeError,
   ExportFileError,
   InstrumentationFaultError,
-  PlanCycleError,
-  PlanInvalidError,
   SchemaRegistrationError,
   SchemaUnknownError,
-  TraceInputError,
 } from './model/errors.js';
 export type { SchemaIssue } from './model/errors.js';
 export { AgentOutcome, BatonOperation, CONVENTIONS_VERSION, ValidationResult } from './model/attributes.js';

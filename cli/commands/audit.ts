@@ -6,48 +6,58 @@
  * --allow-empty, as Vitest's "No test files found" does unless --passWithNoTests:
  * a green CI job must never come from an exporter that wrote nothing.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { AuditOptions } from '../../src/analyze/audit.js';
 import type { AuditReport } from '../../src/model/audit-report.js';
-import { ConfigError, TraceInputError } from '../../src/model/errors.js';
+import type { TraceInputError } from '../../src/model/errors.js';
 import type { Severity } from '../../src/model/finding.js';
 import type { SpanRecord } from '../../src/model/span-record.js';
 import type { ReadTraceOptions } from '../../src/ingest/read-trace-inputs.js';
 import { plural, printable } from '../../src/report/format.js';
-import { parseCommandArgs } from '../args.js';
-import { auditOptionsFromConfig, parseConfig, type BatonConfig } from '../config.js';
-import { ExitCode, UsageError, type CliIo } from '../io.js';
+import { checkChoice, formatHelp, parseCommandArgs, type CommandHelp, type OptionSpecs } from '../args.js';
+import { auditOptionsFromConfig, loadConfig } from '../config.js';
+import { didYouMean } from '../suggest.js';
+import { ExitCode, UsageError, outputWidth, type CliIo } from '../io.js';
 
 const FORMATS = ['text', 'json', 'junit', 'markdown'] as const;
 type AuditFormat = (typeof FORMATS)[number];
 const FAIL_ON = ['error', 'warning', 'never'] as const;
 
-const HELP = `Usage: baton audit <file|dir|->... [options]
+/** The flags of `baton audit`, one declaration each; --help is laid out from them. */
+export const AUDIT_OPTIONS = {
+  format: { type: 'string', value: 'f', description: 'text (default), json, junit, markdown' },
+  'fail-on': { type: 'string', value: 's', description: 'error (default), warning, never: exit 1 when findings are at or above it' },
+  rule: { type: 'string', multiple: true, value: 'id', description: 'run only this rule (repeatable); one of:' },
+  config: { type: 'string', value: 'file', description: 'settings file (default: ./baton.config.json when present)' },
+  dialect: {
+    type: 'string',
+    value: 'id',
+    description: 'read every trace group as this vocabulary (default: each span as the first vocabulary that claims it); one of:',
+  },
+  now: { type: 'string', value: 'iso', description: 'the time "now" for never-acknowledged handoffs (default: the end of all input)' },
+  'allow-empty': { type: 'boolean', description: 'accept an audit of nothing: no spans, or no rule could run (exit 0, not 1)' },
+  'max-line-mib': {
+    type: 'string',
+    value: 'n',
+    description: 'longest JSON Lines line read, in MiB (default 128); a longer one is reported and the rest of its file skipped',
+  },
+  'max-inflate-ratio': {
+    type: 'string',
+    value: 'n',
+    description: 'most bytes gzip input may inflate to per compressed byte past its first 64 MiB (default 100); more is refused as a decompression bomb',
+  },
+  'no-color': { type: 'boolean', description: 'plain output even on a terminal (also when $NO_COLOR is set)' },
+  color: { type: 'boolean', description: 'colour even when piped' },
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
+} as const satisfies OptionSpecs;
 
-Reads OTLP traces (JSON, JSON Lines, protobuf, gzip of each, directories, or - for stdin),
-builds the handoff graph and reports coordination failures and latency per edge.
-
-Options:
-  --format <f>     text (default), json, junit, markdown
-  --fail-on <s>    error (default), warning, never: exit 1 when findings are at or above it
-  --rule <id>      run only this rule (repeatable); one of:
-RULES
-  --config <file>  settings file (default: ./baton.config.json when present)
-  --dialect <id>   read every trace group as this vocabulary: DIALECTS
-                   (default: each span as the first vocabulary that claims it)
-  --now <iso>      the time "now" for never-acknowledged handoffs (default: the end of all input)
-  --allow-empty    accept an audit of nothing: no spans, or no rule could run (exit 0, not 1)
-  --max-line-mib <n>       longest JSON Lines line read, in MiB (default 128); a longer one is
-                           reported and the rest of its file skipped
-  --max-inflate-ratio <n>  most bytes gzip input may inflate to per compressed byte past its
-                           first 64 MiB (default 100); more is refused as a decompression bomb
-  --no-color       plain output even on a terminal
-  -h, --help       show this help
-
-Exit codes: 0 clean; 1 findings at or above --fail-on, or nothing to audit (no spans, or
-no rule could run; see --allow-empty); 2 usage error or unreadable input.
-`;
+const AUDIT_HELP: CommandHelp = {
+  usage: 'baton audit <file|dir|->... [options]',
+  description:
+    'Reads OTLP traces (JSON, JSON Lines, protobuf, gzip of each, directories, or - for stdin), builds the handoff graph and reports coordination failures and latency per edge. Text output fits the terminal, or 80 columns when piped ($COLUMNS overrides).',
+  footer: [
+    'Exit codes: 0 clean; 1 findings at or above --fail-on, or nothing to audit (no spans, or no rule could run; see --allow-empty); 2 usage error or unreadable input.',
+  ],
+};
 
 /** Where the spans came from, for a message: the one input, `stdin`, or `3 inputs`. */
 export function describeInputs(inputs: readonly string[]): string {
@@ -74,8 +84,7 @@ export function nothingAudited(report: AuditReport, inputs: readonly string[]): 
 export async function parseDialect(value: string | undefined): Promise<string | undefined> {
   if (value === undefined) return undefined;
   const { DIALECT_IDS } = await import('../../src/analyze/dialects/index.js');
-  if (!DIALECT_IDS.includes(value)) throw new UsageError(`--dialect must be one of ${DIALECT_IDS.join(', ')}, not "${value}"`);
-  return value;
+  return checkChoice('dialect', value, DIALECT_IDS);
 }
 
 /** Shared by audit and graph: reads inputs, audits them, and reports input problems on stderr. */
@@ -114,37 +123,8 @@ export async function auditInputs(
   return { report: auditor.finish(), problems };
 }
 
-/** Loads --config, or ./baton.config.json when present; undefined when neither. */
-export async function loadConfig(path: string | undefined, io: CliIo): Promise<BatonConfig | undefined> {
-  const file = path === undefined ? join(io.cwd, 'baton.config.json') : join(io.cwd, path);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if (path === undefined && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (code ?? (error as Error).message);
-    throw new ConfigError(path ?? 'baton.config.json', `cannot read: ${reason}`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(path ?? 'baton.config.json', jsonErrorPosition(text, error as Error));
-  }
-  return parseConfig(value, path ?? 'baton.config.json');
-}
-
-/** "Unexpected token } in JSON at position 42" → "line 3 column 7: Unexpected token }". */
-function jsonErrorPosition(text: string, error: Error): string {
-  const match = /position (\d+)/.exec(error.message);
-  if (!match) return error.message;
-  const offset = Number(match[1]);
-  const before = text.slice(0, offset);
-  const line = before.split('\n').length;
-  const column = offset - before.lastIndexOf('\n');
-  return `${line}:${column}: ${error.message.replace(/ in JSON at position \d+.*$/, '').replace(/\s*\(line \d+ column \d+\)$/, '')}`;
-}
+// Kept here too: graph (and any command that audits) imports it with auditInputs.
+export { loadConfig };
 
 /** A limit given on the command line: a finite number above 0. */
 function positiveNumber(flag: string, value: string): number {
@@ -158,48 +138,28 @@ export async function runAuditCommand(args: string[], io: CliIo): Promise<number
     import('../../src/analyze/detectors/index.js'),
     import('../../src/analyze/dialects/index.js'),
   ]);
-  const { values, positionals } = parseCommandArgs(
-    args,
-    {
-      format: { type: 'string' },
-      'fail-on': { type: 'string' },
-      rule: { type: 'string', multiple: true },
-      config: { type: 'string' },
-      now: { type: 'string' },
-      dialect: { type: 'string' },
-      'allow-empty': { type: 'boolean' },
-      'max-line-mib': { type: 'string' },
-      'max-inflate-ratio': { type: 'string' },
-      'no-color': { type: 'boolean' },
-      color: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    true,
-  );
+  const { values, positionals } = parseCommandArgs(args, AUDIT_OPTIONS, true);
   if (values.help) {
-    io.stdout.write(
-      HELP.replace('RULES', RULE_IDS.map((id) => `                     ${id.padEnd(18)} ${DETECTORS[id].description}`).join('\n')).replace(
-        'DIALECTS',
-        DIALECT_IDS.join(', '),
-      ),
-    );
+    const choices = {
+      rule: RULE_IDS.map((id) => ({ name: id, description: DETECTORS[id].description })),
+      dialect: DIALECT_IDS.map((id) => ({ name: id })),
+    };
+    io.stdout.write(formatHelp(AUDIT_HELP, AUDIT_OPTIONS, choices));
     return ExitCode.Ok;
   }
-  const format = (values.format ?? 'text') as AuditFormat;
-  if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, not "${values.format}"`);
+  const format: AuditFormat = checkChoice('format', values.format ?? 'text', FORMATS);
   if (positionals.length === 0) throw new UsageError('no input: give trace files, directories, or - for stdin (see --help)');
   const rules = values.rule ?? [];
-  for (const rule of rules) if (!isRuleId(rule)) throw new UsageError(`unknown rule "${rule}"; one of: ${RULE_IDS.join(', ')}`);
-  const config = await loadConfig(values.config, io);
-  const failOn = (values['fail-on'] ?? config?.failOn ?? 'error') as Severity | 'never';
-  if (!(FAIL_ON as readonly string[]).includes(failOn)) {
-    throw new UsageError(`--fail-on must be one of ${FAIL_ON.join(', ')}, not "${values['fail-on']}"`);
+  for (const rule of rules) {
+    if (!isRuleId(rule)) throw new UsageError(`unknown rule "${printable(rule)}"${didYouMean(rule, RULE_IDS) || `; one of: ${RULE_IDS.join(', ')}`}`);
   }
+  const config = await loadConfig(values.config, io);
+  const failOn: Severity | 'never' = checkChoice('fail-on', values['fail-on'] ?? config?.failOn ?? 'error', FAIL_ON);
   const dialect = await parseDialect(values.dialect);
   let now: number | undefined;
   if (values.now !== undefined) {
     now = Date.parse(values.now);
-    if (Number.isNaN(now)) throw new UsageError(`--now must be an ISO 8601 time, not "${values.now}"`);
+    if (Number.isNaN(now)) throw new UsageError(`--now must be an ISO 8601 time, not "${printable(values.now)}"`);
   }
   const options: AuditOptions = {
     ...(config ? auditOptionsFromConfig(config) : {}),
@@ -225,7 +185,7 @@ export async function runAuditCommand(args: string[], io: CliIo): Promise<number
         ? render.renderJunit(report)
         : format === 'markdown'
           ? render.renderMarkdown(report)
-          : render.renderText(report, { color, width: (io.stdout as { columns?: number }).columns ?? 100 });
+          : render.renderText(report, { color, width: outputWidth(io) });
   io.stdout.write(output.endsWith('\n') ? output : `${output}\n`);
   if (problems > 0) return ExitCode.Usage;
   const nothing = nothingAudited(report, positionals);

@@ -1,13 +1,17 @@
 /**
- * `baton/analyze`: from spans to a handoff graph, findings and coordination cost.
+ * `baton-cli/analyze`: from spans to a handoff graph, findings and coordination cost.
  * Pure: no files, sockets, process or clock (src/ingest reads files; the CLI prints).
+ * What a user calls: the Auditor (or auditSpans for one batch), the rule and
+ * dialect registries, and, to run one rule on one graph, buildHandoffModel +
+ * buildHandoffGraph + `DETECTORS[id].detect`. Sketches, indexes and sort
+ * helpers stay internal so they can change.
  */
 export { Auditor, auditSpans, hasFindingsAtOrAbove } from './audit.js';
 export type { AuditOptions, AuditUpdate, RuleSettings } from './audit.js';
 export { buildHandoffModel } from './build-model.js';
 export type { BuildModelOptions } from './build-model.js';
 export { buildHandoffGraph } from './build-graph.js';
-export { DIALECTS, DIALECT_IDS, dialectById } from './dialects/index.js';
+export { DIALECTS, DIALECT_IDS } from './dialects/index.js';
 export type {
   AckPart,
   AgentRunPart,
@@ -23,25 +27,14 @@ export type {
   TransferPart,
 } from './dialects/dialect.js';
 export type { RuleDefinition, RuleRun } from './detectors/rule.js';
-export { LatencySketch } from './latency-sketch.js';
 export type { EdgeDelta } from './latency.js';
 export { DETECTORS, RULE_IDS, isRuleId } from './detectors/index.js';
 export type { DetectorEntry, RuleId, RuleOptionsMap } from './detectors/index.js';
-export { detectAckTimeouts } from './detectors/ack-timeout.js';
 export type { AckTimeoutOptions } from './detectors/ack-timeout.js';
-export { detectContextBlowup } from './detectors/context-blowup.js';
 export type { ContextBlowupOptions } from './detectors/context-blowup.js';
-export { detectContextLoss } from './detectors/context-loss.js';
-export { detectDependencyCycles } from './detectors/dependency-cycle.js';
 export type { AllowedLoop, DependencyCycleOptions } from './detectors/dependency-cycle.js';
-export { detectDuplicateWrites } from './detectors/duplicate-write.js';
-export { detectPartialHandoffs } from './detectors/partial-handoff.js';
 export type { PartialHandoffOptions } from './detectors/partial-handoff.js';
-export { detectSchemaDrift } from './detectors/schema-drift.js';
-export { detectStaleEpochReads } from './detectors/stale-epoch-read.js';
 export type { StaleEpochReadOptions } from './detectors/stale-epoch-read.js';
-export { detectUnlinkedHandoffs } from './detectors/unlinked-handoff.js';
-export { compareFindings, SEVERITY_RANK } from '../model/finding.js';
 export type { DetectorResult, Evidence, Finding, NotEvaluated, Severity } from '../model/finding.js';
 export { AUDIT_REPORT_VERSION } from '../model/audit-report.js';
 export type {

@@ -209,22 +209,36 @@ export class EdgeStatsAccumulator {
 
 const COORDINATION_ROLES: ReadonlySet<string> = new Set(['send', 'receive', 'ack', 'transfer', 'state-read', 'state-write', 'publish', 'consume']);
 
+/** The union of [start, end) intervals, as sorted disjoint intervals. Sorts its argument. */
+function mergeIntervals(intervals: [number, number][]): [number, number][] {
+  intervals.sort((a, b) => a[0] - b[0]);
+  const merged: [number, number][] = [];
+  for (const [s, e] of intervals) {
+    const last = merged[merged.length - 1];
+    if (last && s <= last[1]) {
+      if (e > last[1]) last[1] = e;
+    } else if (e > s) merged.push([s, e]);
+  }
+  return merged;
+}
+
 /** Total length of the union of [start, end) intervals. Sorts its argument. */
 function unionLength(intervals: [number, number][]): number {
-  intervals.sort((a, b) => a[0] - b[0]);
   let total = 0;
-  let curStart = Number.NEGATIVE_INFINITY;
-  let curEnd = Number.NEGATIVE_INFINITY;
-  for (const [s, e] of intervals) {
-    if (s > curEnd) {
-      if (curEnd > curStart) total += curEnd - curStart;
-      curStart = s;
-      curEnd = e;
-    } else if (e > curEnd) {
-      curEnd = e;
-    }
+  for (const [s, e] of mergeIntervals(intervals)) total += e - s;
+  return total;
+}
+
+/** Length of the overlap of two sets of sorted disjoint intervals. */
+function overlapLength(a: readonly [number, number][], b: readonly [number, number][]): number {
+  let total = 0;
+  for (let i = 0, j = 0; i < a.length && j < b.length; ) {
+    const start = Math.max(a[i]![0], b[j]![0]);
+    const end = Math.min(a[i]![1], b[j]![1]);
+    if (end > start) total += end - start;
+    if (a[i]![1] < b[j]![1]) i++;
+    else j++;
   }
-  if (curEnd > curStart) total += curEnd - curStart;
   return total;
 }
 
@@ -359,7 +373,10 @@ export function summarizeTask(model: HandoffModel): TaskSummary | null {
     if (owner && !orchestrators.has(owner)) inside.push([span.startMs, span.endMs]);
   }
   const wallMs = model.horizon.endMs - model.horizon.startMs;
-  const agentMs = Math.max(0, unionLength(leafRuns) - unionLength(inside));
+  // Only the coordination time that falls inside agent runs comes off agent time: a receive is
+  // owned by the sender's run (it hangs under the send) yet runs after that run has ended.
+  const runs = mergeIntervals(leafRuns);
+  const agentMs = Math.max(0, unionLength(leafRuns) - overlapLength(runs, mergeIntervals(inside)));
   const coordinationMs = Math.max(0, wallMs - agentMs);
   const counts = new Map<string, number>();
   for (const run of model.agentRuns) if (run.taskId) counts.set(run.taskId, (counts.get(run.taskId) ?? 0) + 1);

@@ -25,6 +25,31 @@ export function formatMsCell(ms: number | undefined | null): string {
   return ms.toFixed(2);
 }
 
+/**
+ * One table column of durations in milliseconds, every figure with the same
+ * decimals so the column reads in one format and its digits line up: as many
+ * decimals as the smallest non-zero figure needs for three significant digits
+ * (2 below 10 ms, 1 below 100 ms, else none), thousands grouped. A real zero is
+ * `0.00` (in that column's decimals), a figure too small to show `<0.01`, an
+ * unknown one `—`, so none of the three can be mistaken for another.
+ */
+export function formatMsColumn(values: readonly (number | undefined | null)[]): string[] {
+  let smallest = Infinity;
+  for (const value of values) {
+    if (value !== undefined && value !== null && Number.isFinite(value) && value !== 0) smallest = Math.min(smallest, Math.abs(value));
+  }
+  const decimals = smallest < 10 ? 2 : smallest < 100 ? 1 : 0;
+  const format = new Intl.NumberFormat('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+  const floor = 0.5 * 10 ** -decimals;
+  return values.map((value) => {
+    if (value === undefined || value === null || !Number.isFinite(value)) return '—';
+    // -0 is a real zero too; Intl would print it "-0.00".
+    if (value === 0) return format.format(0);
+    if (Math.abs(value) < floor) return `${value < 0 ? '>-' : '<'}${format.format(2 * floor)}`;
+    return format.format(value);
+  });
+}
+
 /** A duration in milliseconds for prose: `0.42 ms`, `512 ms`, `12.4 s`, `8.5 min`, `1.7 h`; `—` when unknown. */
 export function formatMs(ms: number | undefined | null): string {
   if (ms === undefined || ms === null || !Number.isFinite(ms)) return '—';

@@ -1,10 +1,17 @@
 /**
- * The handoff graph as Mermaid, Graphviz DOT or JSON: one node per agent, one
- * edge per source → target labelled with its handoff count (and how many were
- * in-process transfers), signed p95 latency and clock-skewed samples, declared
- * dependencies no handoff took as dashed "waits" edges, and the edges and agents
- * of every cycle in red. What limits the latencies (approximate percentiles,
- * millisecond-only times) is the drawing's title.
+ * The handoff graph as terminal text, Mermaid, Graphviz DOT or JSON: one node
+ * per agent, one edge per source → target labelled with its handoff count (and
+ * how many were in-process transfers), signed p95 latency and clock-skewed
+ * samples, declared dependencies no handoff took as dashed "waits on" edges
+ * drawn waiter → awaited (an arrow reads "writer waits on analysis", the way a
+ * deadlock's cycle runs), and the edges and agents of every cycle in red. What
+ * limits the latencies (approximate percentiles, millisecond-only times) is the
+ * drawing's title.
+ *
+ * The text format is an indented edge list, agent by agent in the order work
+ * flows (each agent's outgoing edges under it), as `npm ls` and `cargo tree`
+ * print trees: it reads in any terminal and in a CI log, where a drawing of
+ * boxes and lines would break at the first wrapped line.
  *
  * Agent names come from trace data, so they are never used as identifiers:
  * nodes get ids `a0, a1, …` and a label, cut to MAX_SHOWN_CHARS (Graphviz fails
@@ -20,14 +27,17 @@ import { escapeJsonText } from './json.js';
 import { capped, formatMs, percentileErrorText, plural, precisionNote, printable } from './format.js';
 
 /** The formats `baton graph --format` takes. */
-export const GRAPH_FORMATS = ['mermaid', 'dot', 'json'] as const;
+export const GRAPH_FORMATS = ['text', 'mermaid', 'dot', 'json'] as const;
 export type GraphFormat = (typeof GRAPH_FORMATS)[number];
 
 /** One edge of the graph, as `renderGraph(report, 'json')` prints it. */
 export interface GraphEdge {
   readonly source: string;
   readonly target: string;
-  /** `handoff`: handoffs were seen; `dependency`: a declared dependency no handoff took (a wait-for edge). */
+  /**
+   * `handoff`: handoffs were seen, source → target; `dependency`: a declared
+   * dependency no handoff took, as a wait-for edge: `source` waits on `target`.
+   */
   readonly kind: 'handoff' | 'dependency';
   readonly handoffs: number;
   /** Of `handoffs`, those passed in-process as one span. */
@@ -77,15 +87,15 @@ function buildGraph(report: AuditReport): HandoffGraphJson {
         skewedSamples: e.skewedSamples,
         onCycle: onCycle(e.source, e.target),
       })),
+      // The report lists dependencies dependency → dependent; drawn the other way, waiter → awaited.
       ...report.dependencies.map((d) => ({
-        source: d.source,
-        target: d.target,
+        source: d.target,
+        target: d.source,
         kind: 'dependency' as const,
         handoffs: 0,
         transfers: 0,
         p95LatencyMs: null,
         skewedSamples: 0,
-        // Dependency edges are drawn dependency → dependent; a deadlock's cycle runs waiter → awaited.
         onCycle: onCycle(d.target, d.source),
       })),
     ],
@@ -93,9 +103,9 @@ function buildGraph(report: AuditReport): HandoffGraphJson {
   };
 }
 
-/** `3 handoffs (1 in-process) · p95 62.0 ms · 2 skewed`, or `waits` for a dependency edge. */
+/** `3 handoffs (1 in-process) · p95 62.0 ms · 2 skewed`, or `waits on` for a dependency edge. */
 function edgeLabel(edge: GraphEdge): string {
-  if (edge.kind === 'dependency') return 'waits';
+  if (edge.kind === 'dependency') return 'waits on';
   let label = plural(edge.handoffs, 'handoff');
   if (edge.transfers > 0) label += ` (${edge.transfers} in-process)`;
   if (edge.p95LatencyMs !== null) label += ` · p95 ${formatMs(edge.p95LatencyMs)}`;
@@ -173,12 +183,69 @@ function renderDot(graph: HandoffGraphJson, note: string): string {
 }
 
 /**
- * The report's handoff graph in `format`: `mermaid` (a flowchart for Markdown
- * and GitHub), `dot` (Graphviz) or `json` ({@link HandoffGraphJson}).
+ * Agents in the order work flows: those no handoff reaches first (a source of
+ * the graph), then breadth-first along handoff edges, then whatever is left
+ * (agents only on a cycle, or only waiting), alphabetical within each step.
  */
-export function renderGraph(report: AuditReport, format: GraphFormat): string {
+function flowOrder(graph: HandoffGraphJson): string[] {
+  const handoffs = graph.edges.filter((e) => e.kind === 'handoff');
+  const reached = new Set(handoffs.map((e) => e.target));
+  const order: string[] = [];
+  const seen = new Set<string>();
+  const queue = graph.nodes.map((n) => n.id).filter((id) => !reached.has(id));
+  const visit = (start: string[]) => {
+    for (let i = 0; i < start.length; i++) {
+      const id = start[i]!;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      order.push(id);
+      for (const e of handoffs) if (e.source === id && !seen.has(e.target)) start.push(e.target);
+    }
+  };
+  visit(queue);
+  for (const node of graph.nodes) visit([node.id]);
+  return order;
+}
+
+/** Options of the `text` format. */
+export interface TextGraphOptions {
+  /** ANSI red for what lies on a cycle. Default false. */
+  readonly color?: boolean;
+}
+
+function renderText(graph: HandoffGraphJson, note: string, options: TextGraphOptions): string {
+  const red = (text: string) => (options.color ? `\u001b[31m${text}\u001b[39m` : text);
+  const lines: string[] = [];
+  if (note !== '') lines.push(`(${note})`);
+  if (graph.nodes.length === 0) lines.push('no agents');
+  for (const id of flowOrder(graph)) {
+    const node = graph.nodes.find((n) => n.id === id)!;
+    lines.push(node.onCycle ? red(`${printable(id)}  (on a cycle)`) : printable(id));
+    const out = graph.edges.filter((e) => e.source === id);
+    for (let i = 0; i < out.length; i++) {
+      const edge = out[i]!;
+      const branch = i === out.length - 1 ? '└─' : '├─';
+      // A handoff reads "→ target", a wait-for edge "waits on target": both say what the agent above does.
+      const arrow = edge.kind === 'dependency' ? '⇢ waits on' : '→';
+      const label = edge.kind === 'dependency' ? '(declared dependency, no handoff)' : edgeLabel(edge);
+      const line = `  ${branch} ${arrow} ${printable(edge.target)}  ${label}${edge.onCycle ? '  on a cycle' : ''}`;
+      lines.push(edge.onCycle ? red(line) : line);
+    }
+  }
+  for (const cycle of graph.cycles) lines.push(red(`cycle: ${cycle.map(printable).join(' → ')}`));
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The report's handoff graph in `format`: `text` (an indented edge list for a
+ * terminal), `mermaid` (a flowchart for Markdown and GitHub), `dot` (Graphviz)
+ * or `json` ({@link HandoffGraphJson}).
+ */
+export function renderGraph(report: AuditReport, format: GraphFormat, options: TextGraphOptions = {}): string {
   const graph = buildGraph(report);
   switch (format) {
+    case 'text':
+      return renderText(graph, graphNote(report), options);
     case 'mermaid':
       return renderMermaid(graph, graphNote(report));
     case 'dot':

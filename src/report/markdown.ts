@@ -17,7 +17,7 @@ import type { Finding, Severity } from '../model/finding.js';
 import {
   evidenceTraceIds,
   formatMs,
-  formatMsCell,
+  formatMsColumn,
   formatShare,
   formatTime,
   handoffsText,
@@ -109,22 +109,26 @@ function ruleRow(rule: RuleSummary): string {
   );
 }
 
-function edgeRow(e: EdgeStats, skew: boolean): string {
-  const cells = [
-    `${escapeCell(e.source)} → ${escapeCell(e.target)}`,
-    handoffsText(e.handoffs, e.transfers),
-    formatMsCell(e.latencyMs?.min),
-    formatMsCell(e.latencyMs?.p50),
-    formatMsCell(e.latencyMs?.p95),
-    formatMsCell(e.latencyMs?.p99),
-    formatMsCell(e.latencyMs?.max),
-    formatMsCell(e.ackLatencyMs?.p95),
-    formatMsCell(e.validationMs?.p95),
-    String(e.failures),
-    String(e.retries),
-  ];
-  if (skew) cells.push(e.skewedSamples > 0 ? `⚠️ ${e.skewedSamples} skewed` : '');
-  return `| ${cells.join(' | ')} |`;
+/** The latency figures of the edge table, column by column, each column in one format (formatMsColumn). */
+const LATENCY_COLUMNS: readonly ((e: EdgeStats) => number | undefined)[] = [
+  (e) => e.latencyMs?.min,
+  (e) => e.latencyMs?.p50,
+  (e) => e.latencyMs?.p95,
+  (e) => e.latencyMs?.p99,
+  (e) => e.latencyMs?.max,
+  (e) => e.ackLatencyMs?.p95,
+  (e) => e.validationMs?.p95,
+];
+
+function edgeRows(edges: readonly EdgeStats[], skew: boolean): string[] {
+  const latency = LATENCY_COLUMNS.map((figure) => formatMsColumn(edges.map(figure)));
+  return edges.map((e, row) => {
+    const cells = [`${escapeCell(e.source)} → ${escapeCell(e.target)}`, handoffsText(e.handoffs, e.transfers)];
+    for (const column of latency) cells.push(column[row]!);
+    cells.push(String(e.failures), String(e.retries));
+    if (skew) cells.push(e.skewedSamples > 0 ? `⚠️ ${e.skewedSamples} skewed` : '');
+    return `| ${cells.join(' | ')} |`;
+  });
 }
 
 /** What the findings cannot say, before them: rules that could not run and why, rules switched off. */
@@ -224,7 +228,7 @@ export function renderMarkdown(report: AuditReport, options: MarkdownOptions = {
       `| edge | handoffs | min | p50 | p95 | p99 | max | ack p95 | validation p95 | failed | retried |${skew ? ' clock skew |' : ''}`,
       `|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|${skew ? '--:|' : ''}`,
     );
-    for (const e of report.edges) out.push(edgeRow(e, skew));
+    out.push(...edgeRows(report.edges, skew));
     const legend = ['Latency: send → first receive; ack: send → acknowledgement; validation: both sides.'];
     const error = percentileErrorText(report);
     if (error !== undefined) legend.push(`Percentiles are approximate: ${error.replace('percentiles ', '')}.`);

@@ -17,7 +17,7 @@ import { SEVERITY_RANK, type Finding, type Severity } from '../model/finding.js'
 import {
   evidenceTraceIds,
   formatMs,
-  formatMsCell,
+  formatMsColumn,
   formatShare,
   formatTime,
   noVocabularyText,
@@ -322,7 +322,9 @@ function rulesLines(report: AuditReport, width: number, paint: Paint): string[] 
 
 /** One column of the latency table, with the cell it shows for an edge. */
 interface EdgeColumn extends Column {
-  readonly cell: (e: EdgeStats) => string;
+  /** The cell's text; or, for a latency column, `ms`: its figure, laid out with the column's others. */
+  readonly cell?: (e: EdgeStats) => string;
+  readonly ms?: (e: EdgeStats) => number | undefined;
 }
 
 /**
@@ -331,20 +333,20 @@ interface EdgeColumn extends Column {
  */
 function edgeColumns(report: AuditReport): EdgeColumn[] {
   const columns: EdgeColumn[] = [
-    { header: 'edge', wrap: true, minWidth: 16, cell: (e) => `${printable(e.source)} → ${printable(e.target)}` },
+    { header: 'edge', wrap: true, minWidth: 14, cell: (e) => `${printable(e.source)} → ${printable(e.target)}` },
     { header: 'handoffs', align: 'right', cell: (e) => String(e.handoffs) },
   ];
   if (report.edges.some((e) => e.transfers > 0)) {
     columns.push({ header: 'in-process', align: 'right', dropOrder: 0, cell: (e) => (e.transfers > 0 ? String(e.transfers) : '') });
   }
   columns.push(
-    { header: 'min', align: 'right', dropOrder: 3, cell: (e) => formatMsCell(e.latencyMs?.min) },
-    { header: 'p50', align: 'right', cell: (e) => formatMsCell(e.latencyMs?.p50) },
-    { header: 'p95', align: 'right', cell: (e) => formatMsCell(e.latencyMs?.p95) },
-    { header: 'p99', align: 'right', dropOrder: 2, cell: (e) => formatMsCell(e.latencyMs?.p99) },
-    { header: 'max', align: 'right', dropOrder: 5, cell: (e) => formatMsCell(e.latencyMs?.max) },
-    { header: 'ack p95', align: 'right', dropOrder: 6, cell: (e) => formatMsCell(e.ackLatencyMs?.p95) },
-    { header: 'valid. p95', align: 'right', dropOrder: 1, cell: (e) => formatMsCell(e.validationMs?.p95) },
+    { header: 'min', align: 'right', dropOrder: 3, ms: (e) => e.latencyMs?.min },
+    { header: 'p50', align: 'right', ms: (e) => e.latencyMs?.p50 },
+    { header: 'p95', align: 'right', ms: (e) => e.latencyMs?.p95 },
+    { header: 'p99', align: 'right', dropOrder: 2, ms: (e) => e.latencyMs?.p99 },
+    { header: 'max', align: 'right', dropOrder: 5, ms: (e) => e.latencyMs?.max },
+    { header: 'ack p95', align: 'right', dropOrder: 6, ms: (e) => e.ackLatencyMs?.p95 },
+    { header: 'valid. p95', align: 'right', dropOrder: 1, ms: (e) => e.validationMs?.p95 },
     { header: 'failed', align: 'right', cell: (e) => String(e.failures) },
     { header: 'retried', align: 'right', dropOrder: 4, cell: (e) => String(e.retries) },
   );
@@ -355,6 +357,19 @@ function edgeColumns(report: AuditReport): EdgeColumn[] {
   return columns;
 }
 
+/** The table's cells, row by row; each latency column in one format (formatMsColumn). */
+function edgeCells(edges: readonly EdgeStats[], columns: readonly EdgeColumn[]): string[][] {
+  const rows = edges.map(() => new Array<string>(columns.length));
+  columns.forEach((column, c) => {
+    const { ms, cell } = column;
+    const texts = ms ? formatMsColumn(edges.map(ms)) : edges.map((e) => cell!(e));
+    texts.forEach((text, r) => {
+      rows[r]![c] = text;
+    });
+  });
+  return rows;
+}
+
 function edgeLines(report: AuditReport, width: number, paint: Paint): string[] {
   const lines: string[] = [];
   if (report.edges.length === 0) lines.push('  no handoffs in the data');
@@ -362,7 +377,7 @@ function edgeLines(report: AuditReport, width: number, paint: Paint): string[] {
     const columns = edgeColumns(report);
     const table = renderTable(
       columns,
-      report.edges.map((e) => columns.map((c) => c.cell(e))),
+      edgeCells(report.edges, columns),
       {
         maxWidth: width,
         paint: (text, row, column) => {

@@ -202,7 +202,9 @@ describe('baton audit', () => {
     const run = await baton(['audit', '--help']);
     expect(run.code).toBe(0);
     const help = run.stdout.replace(/\s+/g, ' ');
-    expect(help).toContain('--dialect <id> read every trace group as this vocabulary: baton, otel-genai');
+    expect(help).toContain(
+      '--dialect <id> read every trace group as this vocabulary (default: each span as the first vocabulary that claims it); one of: baton otel-genai',
+    );
     expect(help).toContain('--now <iso> the time "now" for never-acknowledged handoffs (default: the end of all input)');
     expect(help).toContain('--allow-empty accept an audit of nothing: no spans, or no rule could run (exit 0, not 1)');
     expect(help).toContain(
@@ -214,8 +216,7 @@ describe('baton audit', () => {
     await writeFile(join(work, 'bad.config.json'), JSON.stringify({ rules: { 'ack-timeout': { budgetMs: 'soon' } } }));
     const run = await baton(['audit', '--config', 'bad.config.json', join(FIXTURES_DIR, 'clean.json')], { cwd: work });
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/^baton: bad\.config\.json: \/rules\//);
-    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toBe('baton: bad.config.json:1:26: /rules/ack-timeout: unknown option "budgetMs"; known: defaultBudgetMs\n');
   });
 
   it('with a bad input among good ones, audits the good ones, lists the bad one and exits 2', async () => {
@@ -255,8 +256,8 @@ describe('baton audit', () => {
 });
 
 describe('baton graph', () => {
-  it('prints Mermaid with every pipeline edge by default', async () => {
-    const run = await baton(['graph', 'clean.json']);
+  it('prints Mermaid with every pipeline edge with --format mermaid', async () => {
+    const run = await baton(['graph', '--format', 'mermaid', 'clean.json']);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^(flowchart|graph) /m);
     for (const agent of ['triage', 'research', 'analysis', 'writer', 'reviewer']) expect(run.stdout).toContain(agent);
@@ -287,7 +288,9 @@ describe('baton graph', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toBe('baton graph: --dialect must be one of baton, otel-genai, not "zipkin"\n');
     const help = (await baton(['graph', '--help'])).stdout;
-    expect(help).toContain('--dialect <id>   read every trace group as this vocabulary: baton, otel-genai');
+    expect(help.replace(/\s+/g, ' ')).toContain(
+      '--dialect <id> read every trace group as this vocabulary (default: each span as the first vocabulary that claims it); one of: baton otel-genai',
+    );
     expect(help).toContain('--allow-empty');
   });
 

@@ -31,3 +31,44 @@ export function runBaton(args: readonly string[], options: { cwd: string; input?
     child.stdin!.end(options.input ?? '');
   });
 }
+
+/** How {@link runBatonInProcess} presents the process to the CLI. */
+export interface InProcessOptions {
+  readonly cwd: string;
+  readonly input?: string;
+  /** Merged over an environment without NO_COLOR, FORCE_COLOR or COLUMNS. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** stdout is a terminal of this many columns; default: a pipe. */
+  readonly ttyColumns?: number;
+}
+
+/**
+ * Runs `baton ...args` inside the test process through the CLI's IO seam
+ * (cli/io.ts): the same main() the bin calls, with stdout and stderr captured,
+ * so coverage sees cli/ and a test can present a terminal of any width.
+ */
+export async function runBatonInProcess(args: readonly string[], options: InProcessOptions): Promise<CliRun> {
+  const { main } = await import('../../cli/main.js');
+  const { PassThrough, Readable } = await import('node:stream');
+  const capture = () => {
+    const stream = new PassThrough();
+    let text = '';
+    stream.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+    return { stream, text: () => text };
+  };
+  const out = capture();
+  const err = capture();
+  const stdout = Object.assign(out.stream, options.ttyColumns === undefined ? { isTTY: false } : { isTTY: true, columns: options.ttyColumns });
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!['NO_COLOR', 'FORCE_COLOR', 'COLUMNS'].includes(key)) env[key] = value;
+  const code = await main(args, {
+    stdout,
+    stderr: Object.assign(err.stream, { isTTY: false }),
+    stdin: Readable.from(options.input === undefined ? [] : [Buffer.from(options.input)]),
+    cwd: options.cwd,
+    env: { ...env, ...options.env },
+  });
+  // PassThrough delivers written chunks on the next tick.
+  await new Promise((resolve) => setImmediate(resolve));
+  return { code, stdout: out.text(), stderr: err.text() };
+}

@@ -1,6 +1,8 @@
 /** Number and text formatting shared by the renderers. */
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import {
+  formatMsColumn,
   countedPhrase,
   formatMs,
   formatMsCell,
@@ -186,5 +188,36 @@ describe('printable', () => {
     ['lone \ud800 pair \ud83d\ude00', 'lone \\ud800 pair \ud83d\ude00'],
   ])('%j → %j', (input, expected) => {
     expect(printable(input)).toBe(expected);
+  });
+});
+
+describe('formatMsColumn', () => {
+  it.each([
+    [[0.37, 19.7, 512], ['0.37', '19.70', '512.00']],
+    [[19.7, 512], ['19.7', '512.0']],
+    [[120, 4_500, 12_400], ['120', '4,500', '12,400']],
+    // A real zero, a figure too small to show, and an unknown one never look alike.
+    [[0, 0.002, undefined, null, Number.NaN, 1.5], ['0.00', '<0.01', '—', '—', '—', '1.50']],
+    [[-12, 5], ['-12.00', '5.00']],
+    [[-0.001, 3], ['>-0.01', '3.00']],
+    [[0, 0], ['0', '0']],
+    [[-0, 2], ['0.00', '2.00']],
+    [[], []],
+  ] as const)('%j → %j', (values, expected) => {
+    expect(formatMsColumn(values)).toEqual(expected);
+  });
+
+  it('gives every shown figure of a column the same decimals, and only a real zero reads as zero', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.double({ min: -1e6, max: 1e6, noNaN: true }), fc.constant(0), fc.constant(undefined)), { maxLength: 12 }), (values) => {
+        const cells = formatMsColumn(values);
+        const decimals = new Set(cells.filter((c) => /^-?[\d,]+(\.\d+)?$/.test(c)).map((c) => c.split('.')[1]?.length ?? 0));
+        expect(decimals.size).toBeLessThanOrEqual(1);
+        values.forEach((value, i) => {
+          if (value === undefined) expect(cells[i]).toBe('—');
+          else if (Number(cells[i]!.replace(/,/g, '')) === 0) expect(value === 0, `${value} shown as ${cells[i]}`).toBe(true);
+        });
+      }),
+    );
   });
 });

@@ -11,11 +11,13 @@ import { XMLValidator } from 'fast-xml-parser';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AuditReport } from '../../src/model/audit-report.js';
 import { printable } from '../../src/report/format.js';
-import { escapeMermaidLabel, quoteDot, renderGraph, type HandoffGraphJson } from '../../src/report/index.js';
+import { escapeMermaidLabel, quoteDot } from '../../src/report/graph.js';
+import { renderGraph, type HandoffGraphJson } from '../../src/report/index.js';
 import { FIXTURE_NAMES } from './load-fixture.js';
 import {
   allFixturesReport,
   cleanReport,
+  emptyReport,
   fixtureReport,
   HOSTILE,
   HOSTILE_TARGET,
@@ -26,21 +28,21 @@ import {
 
 /** Every source → target pair that lies on one of the report's cycles. */
 /**
- * The drawn edges on a cycle. Handoff edges run the cycle's way; dependency edges are drawn
- * dependency → dependent while a deadlock's cycle runs waiter → awaited, so they match reversed.
+ * The drawn edges on a cycle. Handoff edges run the cycle's way; the report lists dependencies
+ * dependency → dependent and the graph draws them waiter → awaited, the way a deadlock's cycle runs.
  */
 function cycleEdges(report: AuditReport): Set<string> {
   const steps = new Set<string>();
   for (const c of report.cycles) for (let i = 0; i + 1 < c.length; i++) steps.add(`${c[i]} → ${c[i + 1]}`);
   const keys = new Set<string>();
   for (const e of report.edges) if (steps.has(`${e.source} → ${e.target}`)) keys.add(`${e.source} → ${e.target}`);
-  for (const d of report.dependencies) if (steps.has(`${d.target} → ${d.source}`)) keys.add(`${d.source} → ${d.target}`);
+  for (const d of report.dependencies) if (steps.has(`${d.target} → ${d.source}`)) keys.add(`${d.target} → ${d.source}`);
   return keys;
 }
 
-/** Every edge the graph draws: handoff edges, then dependencies, as `source → target`. */
+/** Every edge the graph draws: handoff edges, then dependencies (waiter → awaited), as `source → target`. */
 function drawnEdges(report: AuditReport): string[] {
-  return [...report.edges, ...report.dependencies].map((e) => `${e.source} → ${e.target}`);
+  return [...report.edges.map((e) => `${e.source} → ${e.target}`), ...report.dependencies.map((d) => `${d.target} → ${d.source}`)];
 }
 
 interface MermaidGraph {
@@ -131,7 +133,7 @@ describe('renderGraph', () => {
       expect(graph.links[i]!.label).toMatch(new RegExp(`^${e.handoffs} handoffs?( · p95 [\\d.]+ ms)?$`));
       if (e.latencyMs) expect(graph.links[i]!.label).toContain('p95');
     });
-    for (const link of graph.links.slice(report.edges.length)) expect(link).toMatchObject({ arrow: '-.->', label: 'waits' });
+    for (const link of graph.links.slice(report.edges.length)) expect(link).toMatchObject({ arrow: '-.->', label: 'waits on' });
   });
 
   it.each(FIXTURE_NAMES)('%s: DOT has a node per agent and an edge per edge', async (name) => {
@@ -210,7 +212,7 @@ describe('renderGraph', () => {
       '1 handoff · p95 5.00 ms',
       '3 handoffs · p95 62.0 ms',
       '2 handoffs · p95 12.0 ms',
-      'waits',
+      'waits on',
     ];
     expect(parseMermaid(renderGraph(skewed, 'mermaid')).links.map((l) => l.label)).toEqual(labels);
     expect(parseDot(renderGraph(skewed, 'dot')).edges.map((e) => e.attributes.split(', ')[0])).toEqual(labels.map((l) => `label=${l}`));
@@ -237,7 +239,7 @@ describe('renderGraph', () => {
     expect(mermaid.links.map((l) => [l.source, l.target])).toEqual([
       [shown(HOSTILE), shown(HOSTILE_TARGET)],
       [shown(HOSTILE_TARGET), shown(HOSTILE)],
-      ['bystander', shown(HOSTILE)],
+      [shown(HOSTILE), 'bystander'],
     ]);
     expect(mermaid.red).toEqual([0, 1]);
     const dot = parseDot(renderGraph(report, 'dot'));
@@ -295,5 +297,51 @@ describe('quoteDot', () => {
     ['x'.repeat(20_000), `"${'x'.repeat(200)}…(19800 more characters)"`],
   ])('%j → %s', (input, expected) => {
     expect(quoteDot(input)).toBe(expected);
+  });
+});
+
+describe('renderGraph text', () => {
+  it('lists agents in the order work flows, each with its outgoing edges; wait-for edges read waiter → awaited', () => {
+    expect(renderGraph(sampleReport(), 'text')).toBe(
+      [
+        '(p95 ±1%)',
+        'triage',
+        '  └─ → research  4 handoffs (2 in-process) · p95 30.5 ms · 3 skewed',
+        'research',
+        '  └─ → writer  1 handoff · p95 5.00 ms',
+        'writer  (on a cycle)',
+        '  └─ → reviewer  3 handoffs · p95 62.0 ms  on a cycle',
+        'reviewer  (on a cycle)',
+        '  ├─ → writer  2 handoffs · p95 12.0 ms  on a cycle',
+        // The report's dependency triage → reviewer (dependency → dependent): reviewer waits on triage.
+        '  └─ ⇢ waits on triage  (declared dependency, no handoff)',
+        'cycle: writer → reviewer → writer',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('draws a deadlock of declared dependencies the way its cycle runs (cycle.json)', async () => {
+    const report = await fixtureReport('cycle');
+    const text = renderGraph(report, 'text');
+    expect(report.cycles).toHaveLength(1);
+    const cycle = report.cycles[0]!;
+    for (let i = 0; i + 1 < cycle.length; i++) {
+      expect(text).toContain(`${cycle[i]}  (on a cycle)\n  └─ ⇢ waits on ${cycle[i + 1]}  (declared dependency, no handoff)  on a cycle\n`);
+    }
+  });
+
+  it('names every agent once, escapes hostile names, and colours only when asked', () => {
+    const report = hostileReport();
+    const text = renderGraph(report, 'text');
+    // eslint-disable-next-line no-control-regex
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f\u202e]/);
+    const agentLines = text.split('\n').filter((line) => line !== '' && !line.startsWith(' ') && !line.startsWith('cycle: '));
+    expect(agentLines.map((line) => line.replace(/ {2}\(on a cycle\)$/, '')).sort()).toEqual([HOSTILE, HOSTILE_TARGET, 'bystander'].map(printable).sort());
+    expect(renderGraph(report, 'text', { color: true })).toContain('\u001b[31m');
+  });
+
+  it('says so when there is no agent', () => {
+    expect(renderGraph(emptyReport(), 'text')).toBe('no agents\n');
   });
 });

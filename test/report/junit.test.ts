@@ -10,7 +10,8 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import type { AuditReport } from '../../src/model/audit-report.js';
-import { escapeXml, renderJunit } from '../../src/report/index.js';
+import { escapeXml } from '../../src/report/junit.js';
+import { renderJunit } from '../../src/report/index.js';
 import { FIXTURE_NAMES } from './load-fixture.js';
 import {
   cleanReport,

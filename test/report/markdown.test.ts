@@ -8,7 +8,8 @@
  * Hand-built reports (./reports.ts) except where a test says it audits a fixture.
  */
 import { describe, expect, it } from 'vitest';
-import { escapeCell, renderMarkdown } from '../../src/report/index.js';
+import { escapeCell } from '../../src/report/markdown.js';
+import { renderMarkdown } from '../../src/report/index.js';
 import {
   cleanReport,
   emptyReport,
@@ -186,18 +187,19 @@ describe('renderMarkdown', () => {
     expect(edges.rows[0]).toEqual([
       'triage → research',
       '4 (2 in-process)',
-      '-12.0',
-      '-12.0',
-      '30.5',
-      '30.5',
-      '31.0',
+      // Each column in one format: the decimals its smallest figure (research → writer's 5.00) needs.
+      '-12.00',
+      '-12.00',
+      '30.50',
+      '30.50',
+      '31.00',
       '40.0',
       '0.40',
       '0',
       '0',
       '⚠️ 3 skewed',
     ]);
-    expect(edges.rows[2]).toEqual(['writer → reviewer', '3', '20.0', '24.0', '62.0', '62.0', '62.0', '84.0', '—', '1', '1', '']);
+    expect(edges.rows[2]).toEqual(['writer → reviewer', '3', '20.00', '24.00', '62.00', '62.00', '62.00', '84.0', '—', '1', '1', '']);
     expect(md).toContain("Skewed: negative samples, the receiver's clock behind the sender's; kept with their sign.");
     expect(md).toContain('In-process: handed over inside one span.');
     const clean = renderMarkdown(cleanReport());

@@ -198,10 +198,11 @@ describe('renderText', () => {
     const out = text(report, 140);
     expect(out).toMatch(/edge +handoffs +in-process +min +p50 +p95 +p99 +max +ack p95 +valid\. p95 +failed +retried +skew/);
     // Clock skew: a negative p50 keeps its sign, and the row says how many samples were skewed.
-    expect(out).toMatch(/^ {2}triage → research +4 +2 +-12\.0 +-12\.0 +30\.5 +30\.5 +31\.0 +40\.0 +0\.40 +0 +0 +3 skewed$/m);
-    expect(out).toMatch(/^ {2}writer → reviewer +3 +20\.0 +24\.0 +62\.0 +62\.0 +62\.0 +84\.0 +— +1 +1$/m);
+    // Each latency column in one format: the decimals its smallest figure needs, for every row.
+    expect(out).toMatch(/^ {2}triage → research +4 +2 +-12\.00 +-12\.00 +30\.50 +30\.50 +31\.00 +40\.0 +0\.40 +0 +0 +3 skewed$/m);
+    expect(out).toMatch(/^ {2}writer → reviewer +3 +20\.00 +24\.00 +62\.00 +62\.00 +62\.00 +84\.0 +— +1 +1$/m);
     expect(flat(out)).toContain('in-process: of the handoffs, those handed over inside one span');
-    expect(out).toMatch(/^ {2}research → writer +1 +5\.00 /m);
+    expect(out).toMatch(/^ {2}research → writer +1 +5\.00 +5\.00 +5\.00 +5\.00 +5\.00 +— +— +0 +0$/m);
     // Without skew or transfers, neither column nor legend speaks of them.
     const clean = text(cleanReport(), 140);
     expect(clean).not.toMatch(/skew|in-process/);

@@ -1,0 +1,157 @@
+/**
+ * The packages' public surface and weight, checked on the sources they are
+ * built from: each entry point of baton-sdk and baton-cli exports exactly the
+ * names listed here (a new export is a decision, made by editing this list),
+ * index files name every export (no `export *`, no default export), and every
+ * package an SDK entry point loads at run time is declared in
+ * packages/sdk/package.json, the main entry loading only @opentelemetry/api
+ * and ajv, so a host app never installs the analyzer's dependencies.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const SDK_DIR = join(ROOT, 'packages/sdk');
+
+interface Manifest {
+  name: string;
+  exports: Record<string, string | { types: string; default: string }>;
+  dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+}
+
+const readJson = <T>(path: string): T => JSON.parse(readFileSync(path, 'utf8')) as T;
+const sdkManifest = readJson<Manifest>(join(SDK_DIR, 'package.json'));
+const cliManifest = readJson<Manifest>(join(ROOT, 'package.json'));
+
+/** The source file an exports entry is built from: baton-sdk compiles src/ into dist/, baton-cli compiles . into dist/. */
+function sourceOf(manifest: Manifest, entry: string): string {
+  const target = manifest.exports[entry]!;
+  const built = typeof target === 'string' ? target : target.default;
+  const fromDist = built.replace(/^\.\/dist\//, '').replace(/\.js$/, '.ts');
+  return manifest === sdkManifest ? join(ROOT, 'src', fromDist) : join(ROOT, fromDist);
+}
+
+/** Code entry points (not package.json or schema files). */
+function codeEntries(manifest: Manifest): string[] {
+  return Object.keys(manifest.exports).filter((entry) => typeof manifest.exports[entry] !== 'string');
+}
+
+const EXPECTED: Record<string, Record<string, readonly string[]>> = {
+  'baton-sdk': {
+    '.': [
+      'AgentOutcome',
+      'Baton',
+      'BatonError',
+      'BatonOperation',
+      'CONVENTIONS_VERSION',
+      'ENVELOPE_SCHEMA_DEFAULT_VERSION',
+      'ENVELOPE_SCHEMA_ID',
+      'EnvelopeInvalidError',
+      'EnvelopeTooLargeError',
+      'InMemoryStateStore',
+      'InstrumentationFaultError',
+      'SchemaRegistrationError',
+      'SchemaRegistry',
+      'SchemaUnknownError',
+      'StateConflictError',
+      'ValidationResult',
+      'instrumentStore',
+      'parseSchemaRef',
+    ],
+    './export': ['OtlpJsonFileSpanExporter'],
+    './plan': ['PlanCycleError', 'PlanInvalidError', 'findPlanCycle', 'validatePlan'],
+  },
+  'baton-cli': {
+    './analyze': [
+      'AUDIT_REPORT_VERSION',
+      'Auditor',
+      'DETECTORS',
+      'DIALECTS',
+      'DIALECT_IDS',
+      'RULE_IDS',
+      'auditSpans',
+      'buildHandoffGraph',
+      'buildHandoffModel',
+      'hasFindingsAtOrAbove',
+      'isRuleId',
+    ],
+    './ingest': [
+      'BatonError',
+      'TRACE_FILE_PATTERN',
+      'TraceInputError',
+      'decodeOtlpProtobuf',
+      'parseOtlpJsonRequest',
+      'readTraceFile',
+      'readTraceInputs',
+      'readTraceStream',
+    ],
+    './report': ['GRAPH_FORMATS', 'REPORT_FORMATS', 'renderGraph', 'renderJson', 'renderJunit', 'renderMarkdown', 'renderText'],
+  },
+};
+
+describe.each([sdkManifest, cliManifest])('the entry points of $name', (manifest) => {
+  it.each(codeEntries(manifest))('%s exports exactly the names a user needs', async (entry) => {
+    const module = (await import(sourceOf(manifest, entry))) as Record<string, unknown>;
+    expect(Object.keys(module).sort()).toEqual([...EXPECTED[manifest.name]![entry]!].sort());
+  });
+
+  it.each(codeEntries(manifest))('%s names every export: no export *, no default export', (entry) => {
+    const text = readFileSync(sourceOf(manifest, entry), 'utf8');
+    expect(text).not.toMatch(/export \*/);
+    expect(text).not.toMatch(/export default/);
+  });
+
+  it('has a listed surface for every entry point and an entry point for every listed one', () => {
+    expect(codeEntries(manifest).sort()).toEqual(Object.keys(EXPECTED[manifest.name]!).sort());
+  });
+});
+
+/** Bare module names (`ajv`, `@opentelemetry/api`) that `file` and the files it imports load at run time. */
+function runtimeImports(file: string, seen = new Set<string>(), found = new Set<string>()): Set<string> {
+  if (seen.has(file)) return found;
+  seen.add(file);
+  const text = readFileSync(file, 'utf8');
+  // Static imports and re-exports that are not type-only, and dynamic import() calls.
+  const pattern = /(?:^|\n)\s*(?:import|export)(?!\s+type\b)[^'";]*?from\s*'([^']+)'|(?:^|\n)\s*import\s*'([^']+)'|import\(\s*'([^']+)'\s*\)/g;
+  for (const match of text.matchAll(pattern)) {
+    const specifier = match[1] ?? match[2] ?? match[3]!;
+    if (specifier.startsWith('.')) {
+      const target = resolve(dirname(file), specifier.replace(/\.js$/, '.ts'));
+      if (target.endsWith('.ts')) runtimeImports(target, seen, found);
+    } else if (!specifier.startsWith('node:')) {
+      found.add(specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!);
+    }
+  }
+  return found;
+}
+
+describe('baton-sdk weight', () => {
+  it('its main entry loads only @opentelemetry/api and the validator', () => {
+    expect([...runtimeImports(sourceOf(sdkManifest, '.'))].sort()).toEqual(['@opentelemetry/api', 'ajv', 'ajv-formats']);
+  });
+
+  it.each(codeEntries(sdkManifest))('%s loads only packages baton-sdk declares; beyond the main entry, as optional peers', (entry) => {
+    const main = runtimeImports(sourceOf(sdkManifest, '.'));
+    for (const name of runtimeImports(sourceOf(sdkManifest, entry))) {
+      const declared = sdkManifest.dependencies?.[name] ?? sdkManifest.peerDependencies?.[name];
+      expect(declared, `${entry} imports ${name}`).toBeDefined();
+      if (!main.has(name)) expect(sdkManifest.peerDependenciesMeta?.[name]?.optional, `${name} (for ${entry}) is an optional peer`).toBe(true);
+    }
+  });
+
+  it('builds every entry point it exports, and nothing else (packages/sdk/tsconfig.json files)', () => {
+    const tsconfig = readFileSync(join(SDK_DIR, 'tsconfig.json'), 'utf8').replace(/^\s*\/\/.*$/gm, '');
+    const files = (JSON.parse(tsconfig) as { files: string[] }).files.map((f) => relative(ROOT, resolve(SDK_DIR, f)));
+    expect(files.sort()).toEqual(codeEntries(sdkManifest).map((entry) => relative(ROOT, sourceOf(sdkManifest, entry))).sort());
+  });
+
+  it('peer-depends on @opentelemetry/api, never bundles it', () => {
+    expect(sdkManifest.peerDependencies?.['@opentelemetry/api']).toBeDefined();
+    expect(sdkManifest.dependencies?.['@opentelemetry/api']).toBeUndefined();
+    expect(sdkManifest.peerDependenciesMeta?.['@opentelemetry/api']?.optional).not.toBe(true);
+  });
+});
