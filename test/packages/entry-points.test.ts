@@ -52,6 +52,7 @@ const EXPECTED: Record<string, Record<string, readonly string[]>> = {
       'ENVELOPE_SCHEMA_ID',
       'EnvelopeInvalidError',
       'EnvelopeTooLargeError',
+      'ExportFileError',
       'InMemoryStateStore',
       'InstrumentationFaultError',
       'SchemaRegistrationError',
@@ -62,7 +63,7 @@ const EXPECTED: Record<string, Record<string, readonly string[]>> = {
       'instrumentStore',
       'parseSchemaRef',
     ],
-    './export': ['OtlpJsonFileSpanExporter'],
+    './export': ['ExportFileError', 'OtlpJsonFileSpanExporter'],
     './plan': ['PlanCycleError', 'PlanInvalidError', 'findPlanCycle', 'validatePlan'],
   },
   'baton-cli': {

@@ -6,6 +6,7 @@
 import { DETECTORS } from '../../../src/analyze/detectors/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { detectStaleEpochReads, RULE } from '../../../src/analyze/detectors/stale-epoch-read.js';
+import { formatMs } from '../../../src/analyze/detectors/evidence.js';
 import { BATON_EPOCH, BATON_STATE_VERSION_READ } from '../../../src/model/attributes.js';
 import type { HandoffGraph } from '../../../src/model/handoff-model.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
@@ -41,6 +42,11 @@ describe('detectStaleEpochReads', () => {
     expect(() => detectStaleEpochReads(input as HandoffGraph)).toThrow(/^stale-epoch-read: expected a HandoffGraph/);
   });
 
+  /** How long before the stale read the newer write committed, as the fixture recorded it (the message's figure). */
+  const rawGapMs = (spans: readonly SpanRecord[]) =>
+    spans.find((s) => s.spanId === STALE_READ)!.startMs - spans.find((s) => s.spanId === NEWER_WRITE)!.endMs;
+  const gapMs = (spans: readonly SpanRecord[]) => formatMs(rawGapMs(spans));
+
   it('reports the replica read of stale-read.json: reader, key, versions, writer and the handoff decided on it', () => {
     const result = detectStaleEpochReads(graphOf(stale));
     expect(result.findings).toHaveLength(1);
@@ -48,8 +54,7 @@ describe('detectStaleEpochReads', () => {
     expect(finding).toMatchObject({
       ruleId: RULE,
       severity: 'error',
-      message:
-        'analysis read research-stale-read/research at version 1 after version 2 was committed by research (2 ms earlier), then handed off on it',
+      message: `analysis read research-stale-read/research at version 1 after version 2 was committed by research (${gapMs(stale)} earlier), then handed off on it`,
       agents: ['analysis', 'research'],
       taskId: 'research-stale-read',
     });
@@ -74,7 +79,7 @@ describe('detectStaleEpochReads', () => {
     spans = setAttributes(spans, NEWER_WRITE, { [BATON_EPOCH]: 2 });
     const findings = detectStaleEpochReads(graphOf(spans)).findings;
     expect(findings.map((f) => f.message)).toEqual([
-      'analysis read research-stale-read/research at epoch 1 after epoch 2 was committed by research (2 ms earlier), then handed off on it',
+      `analysis read research-stale-read/research at epoch 1 after epoch 2 was committed by research (${gapMs(stale)} earlier), then handed off on it`,
     ]);
     expect(findings[0]!.evidence.spanIds).toEqual([STALE_READ, NEWER_WRITE, ANALYSIS_SEND]);
   });
@@ -101,11 +106,11 @@ describe('detectStaleEpochReads', () => {
 
   describe('skewToleranceMs', () => {
     it('still reports a write committed more than the tolerance before the read', () => {
-      expect(detectStaleEpochReads(graphOf(stale), { skewToleranceMs: 1 }).findings).toHaveLength(1);
+      expect(detectStaleEpochReads(graphOf(stale), { skewToleranceMs: rawGapMs(stale) / 2 }).findings).toHaveLength(1);
     });
 
     it('ignores a write committed within the tolerance of the read (it may not have been visible), still counting the read', () => {
-      const result = detectStaleEpochReads(graphOf(stale), { skewToleranceMs: 2 });
+      const result = detectStaleEpochReads(graphOf(stale), { skewToleranceMs: rawGapMs(stale) * 2 });
       expect(result.findings).toEqual([]);
       expect(result.checked).toBe(8);
     });
@@ -142,7 +147,7 @@ describe('detectStaleEpochReads', () => {
     });
 
     it('passes rules.stale-epoch-read options to the detector', async () => {
-      const report = await auditOne(stale, { rules: { 'stale-epoch-read': { skewToleranceMs: 2 } } });
+      const report = await auditOne(stale, { rules: { 'stale-epoch-read': { skewToleranceMs: Math.ceil(rawGapMs(stale) * 2) } } });
       expect(report.findings).toEqual([]);
     });
   });
