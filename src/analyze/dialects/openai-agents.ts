@@ -214,7 +214,7 @@ function readOpenInference(span: SpanRecord): Node {
     if (failed && message.startsWith(MULTIPLE_HANDOFFS)) requested = requestedIn(parseJson(message.slice(message.indexOf('{') >= 0 ? message.indexOf('{') : message.length)));
     return nodeOf(span, 'handoff', undefined, failed, { from, to: to && to.length > 0 ? to : undefined, requested, errorMessage });
   }
-  return nodeOf(span, 'other', kind === undefined ? span.name : `${kind} span`, failed);
+  return nodeOf(span, 'other', kind === undefined ? span.name : `openinference:${kind}`, failed);
 }
 
 function readLogfire(span: SpanRecord): Node {
@@ -244,6 +244,9 @@ function readLogfire(span: SpanRecord): Node {
   }
   if (template === LOGFIRE_FUNCTION) return nodeOf(span, 'tool', logfireName(span, 'name') ?? span.name, failed, { errorMessage });
   if (template === LOGFIRE_TRACE) return nodeOf(span, 'workflow', undefined, failed);
+  if (template.startsWith('Chat completion') || template.startsWith('Responses API')) return nodeOf(span, 'other', 'generation', failed);
+  if (template.startsWith('Turn ')) return nodeOf(span, 'other', 'turn', failed);
+  if (template.startsWith('Task: ')) return nodeOf(span, 'other', 'task', failed);
   return nodeOf(span, 'other', template, failed);
 }
 
@@ -294,6 +297,9 @@ const OTHER_REASONS: Readonly<Record<string, string>> = {
   guardrail: 'a guardrail check: no handoff meaning',
   custom: 'a custom span: no handoff meaning',
   mcp_tools: 'an MCP tool listing: no handoff meaning',
+  'openinference:LLM': 'a model call (OpenInference LLM span): no handoff of its own',
+  'openinference:CHAIN': "an OpenInference CHAIN span (the SDK's task, turn or custom span): no handoff meaning",
+  'openinference:GUARDRAIL': 'a guardrail check: no handoff meaning',
 };
 
 /** One group's interpretation. */

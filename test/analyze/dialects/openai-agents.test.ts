@@ -125,6 +125,18 @@ describe.each(ENCODINGS.map((e) => [e] as const))('openai-agents fixtures as %s'
     }
   });
 
+  it('chain: a plain tool named like a handoff tool is no handoff (near miss), and model calls are timing only', async () => {
+    const [run] = logOf('chain');
+    const ignored: IgnoredSpan[] = [];
+    const model = modelFor(run!, byTrace(await spansOf('chain', encoding)), ignored);
+    const tool = run!.toolAttempts.find((t) => t.tool.startsWith('transfer_to_'))!.tool;
+    expect(model.handoffs.some((h) => h.target.includes('savings'))).toBe(false);
+    expect(ignored.filter((i) => i.reason === `tool ${tool} is not a handoff: no agent ran inside it`)).toHaveLength(1);
+    // Every model call the runner made (one per agent turn here) is claimed and left to timing, with its reason.
+    const modelCalls = ignored.filter((i) => i.reason.startsWith('a model call'));
+    expect(modelCalls.length).toBeGreaterThanOrEqual(run!.agents.length);
+  });
+
   it('cycle: circular delegation found with the path and laps the run logged, bounded by maxTurns', async () => {
     const [run] = logOf('cycle');
     expect(run!.outcome).toBe('max_turns');
