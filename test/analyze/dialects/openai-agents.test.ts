@@ -3,7 +3,8 @@
  * (fixtures/frameworks/openai-agents/, recorded by its generate.ts with a
  * scripted model), in every encoding the runs were written in: Baton's
  * processor through the OTel SDK (JS exporter JSON, Collector JSON Lines,
- * protobuf), OpenInference's processor (the same three), and the SDK's own JSON
+ * protobuf), OpenInference's processor (the same three), Logfire's shape
+ * (constructed by generate.ts from Logfire's source), and the SDK's own JSON
  * (exporter payload, bare array, JSON Lines). Every expectation comes from the
  * program's own log (`<scenario>.log.json`: the SDK's lifecycle hooks and the
  * tools' own code), never from a trace.
@@ -27,6 +28,10 @@ const ENCODINGS = [
   'openinference.otlp.json',
   'openinference.collector.jsonl',
   'openinference.pb',
+  // Constructed from Logfire's published integration (Python cannot run here), from the same runs.
+  'logfire.otlp.json',
+  'logfire.collector.jsonl',
+  'logfire.pb',
   'native.json',
   'native-array.json',
   'native.jsonl',
