@@ -104,6 +104,7 @@ function spanOf(item: Json, path: string, source: string, groups: ReadonlyMap<st
 /** Items of one value: `{data: [...]}`, an array, or one item. */
 function itemsOf(value: unknown): { items: readonly unknown[]; path: string } {
   if (Array.isArray(value)) return { items: value, path: '' };
+  if (value === null || typeof value !== 'object') throw new ShapeError('/', `expected {"data": [...]}, an array of items or one item, got ${describe(value)}`);
   const data = (value as Json).data;
   if (data !== undefined) {
     if (!Array.isArray(data)) throw new ShapeError('data', `expected an array of trace and trace.span items, got ${describe(data)}`);
