@@ -191,6 +191,18 @@ describe.each(ENCODINGS.map((e) => [e] as const))('openai-agents fixtures as %s'
   });
 });
 
+describe.each((['otlp.json', 'collector.jsonl', 'pb'] as const).map((e) => [e] as const))("Baton's processor output as %s", (encoding) => {
+  it.each(SCENARIOS.map((s) => [s] as const))('%s: one workflow span per run, closed by the processor exactly when the run threw', async (scenario) => {
+    const spans = await spansOf(scenario, encoding);
+    for (const run of logOf(scenario)) {
+      const workflows = spans.filter((s) => s.traceId === run.traceId.slice('trace_'.length) && s.attributes['openai_agents.span.type'] === 'trace');
+      expect(workflows.map((w) => w.name)).toEqual([`invoke_workflow ${run.workflow}`]);
+      expect(workflows[0]!.attributes['gen_ai.conversation.id']).toBe(run.groupId);
+      expect(workflows[0]!.attributes['openai_agents.trace.ended'] === false).toBe(run.outcome !== 'completed');
+    }
+  });
+});
+
 describe('openai-agents fixtures across encodings', () => {
   it('the processor and the SDK JSON give the same span ids, derived from the SDK ids', async () => {
     const otel = new Set((await spansOf('chain', 'otlp.json')).map((s) => `${s.traceId}/${s.spanId}/${s.parentSpanId}`));
