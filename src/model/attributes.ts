@@ -81,6 +81,8 @@ export const OPENINFERENCE_GRAPH_NODE_PARENT_ID = 'graph.node.parent_id';
 export const OPENINFERENCE_TOOL_NAME = 'tool.name';
 export const OPENINFERENCE_INPUT_VALUE = 'input.value';
 export const OPENINFERENCE_OUTPUT_VALUE = 'output.value';
+/** The conversation, when the app set one (`using_session`, `setSession`): written on every span of it. */
+export const OPENINFERENCE_SESSION_ID = 'session.id';
 // Pydantic Logfire's span attributes (its openai_agents integration writes the span data's fields under their own names).
 export const LOGFIRE_MSG = 'logfire.msg';
 export const LOGFIRE_MSG_TEMPLATE = 'logfire.msg_template';

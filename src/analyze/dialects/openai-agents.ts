@@ -6,11 +6,13 @@
  * - **native**: the SDK's own span data, from Baton's tracing processor
  *   (src/integrations/openai-agents/) or the SDK's exported JSON
  *   (src/ingest/encodings/openai-agents.ts); spans with `openai_agents.span.type`;
- * - **OpenInference** (@arizeai/openinference-instrumentation-openai-agents,
- *   claimed by its instrumentation scope): AGENT spans named after the agent with
- *   `graph.node.id` (and `graph.node.parent_id` = the agent that handed off),
- *   TOOL spans `handoff to <agent>` (`tool.name` `handoff_to_<agent>`), a root
- *   AGENT span for the trace without `graph.node.id`;
+ * - **OpenInference** (@arizeai/openinference-instrumentation-openai-agents, and
+ *   Python's openinference-instrumentation-openai-agents, claimed by their
+ *   instrumentation scopes): AGENT spans named after the agent with
+ *   `graph.node.id` (and `graph.node.parent_id` = the agent that handed off; the
+ *   Python one writes neither, so an AGENT span under another of its spans is an
+ *   agent), TOOL spans `handoff to <agent>` (`tool.name` `handoff_to_<agent>`),
+ *   a root AGENT span for the trace;
  * - **Logfire** (Python `logfire.instrument_openai_agents()`, scope
  *   `logfire.openai_agents`): spans named by their message template,
  *   `Agent run: {name!r}`, `Handoff: {from_agent} → {to_agent}`,
@@ -66,6 +68,7 @@ import {
   OPENINFERENCE_GRAPH_NODE_ID,
   OPENINFERENCE_GRAPH_NODE_PARENT_ID,
   OPENINFERENCE_INPUT_VALUE,
+  OPENINFERENCE_SESSION_ID,
   OPENINFERENCE_SPAN_KIND,
   OPENINFERENCE_TOOL_NAME,
 } from '../../model/attributes.js';
@@ -80,6 +83,8 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Instrumentation scope of @arizeai/openinference-instrumentation-openai-agents. */
 export const OPENINFERENCE_OPENAI_AGENTS_SCOPE = '@arizeai/openinference-instrumentation-openai-agents';
+/** Instrumentation scope of the Python openinference-instrumentation-openai-agents (its module name). */
+export const OPENINFERENCE_OPENAI_AGENTS_PYTHON_SCOPE = 'openinference.instrumentation.openai_agents';
 /** Instrumentation scope of Logfire's openai_agents integration (`logfire.` + its scope suffix). */
 export const LOGFIRE_OPENAI_AGENTS_SCOPE = 'logfire.openai_agents';
 
@@ -109,6 +114,8 @@ interface Node {
   readonly requested: readonly string[] | undefined;
   /** OpenInference's `graph.node.parent_id` on an agent span: the agent that handed off to it. */
   readonly handedOffBy: string | undefined;
+  /** An OpenInference AGENT span without `graph.node.id` (the Python instrumentation writes none): the trace's root, unless it sits under another OpenInference span, then an agent of this name. */
+  readonly agentUnlessRoot?: string;
   readonly failed: boolean;
   readonly errorMessage: string | undefined;
 }
@@ -194,8 +201,9 @@ function readOpenInference(span: SpanRecord): Node {
   const errorMessage = failed ? span.statusMessage || 'error' : undefined;
   if (kind === 'AGENT') {
     const agent = readName(attrs, OPENINFERENCE_GRAPH_NODE_ID);
-    // The trace's own root span is an AGENT span too, named after the workflow, without a graph node.
-    if (agent === undefined) return nodeOf(span, 'workflow', undefined, failed);
+    // The trace's own root span is an AGENT span too, named after the workflow, without a graph node;
+    // the Python instrumentation writes no graph node on agent spans either: told apart by position (see #classify).
+    if (agent === undefined) return { ...nodeOf(span, 'workflow', undefined, failed, { errorMessage }), agentUnlessRoot: span.name };
     return nodeOf(span, 'agent', agent, failed, { handedOffBy: readName(attrs, OPENINFERENCE_GRAPH_NODE_PARENT_ID), errorMessage });
   }
   if (kind === 'TOOL') {
@@ -253,7 +261,7 @@ function readLogfire(span: SpanRecord): Node {
 function readNode(span: SpanRecord): Node {
   const type = readName(span.attributes, OPENAI_AGENTS_SPAN_TYPE);
   if (type !== undefined) return readNative(span, type);
-  if (span.scopeName === OPENINFERENCE_OPENAI_AGENTS_SCOPE) return readOpenInference(span);
+  if (span.scopeName === OPENINFERENCE_OPENAI_AGENTS_SCOPE || span.scopeName === OPENINFERENCE_OPENAI_AGENTS_PYTHON_SCOPE) return readOpenInference(span);
   return readLogfire(span);
 }
 
@@ -317,6 +325,7 @@ class Interpretation {
   readonly #isRun: (span: SpanRecord) => boolean;
   readonly #isRunOrTool: (span: SpanRecord) => boolean;
   readonly #isWorkflow: (span: SpanRecord) => boolean;
+  readonly #isOpenInference: (span: SpanRecord) => boolean;
 
   constructor(context: DialectContext) {
     this.#context = context;
@@ -327,6 +336,7 @@ class Interpretation {
       return role === 'agent' || role === 'tool';
     };
     this.#isWorkflow = (span) => nodes.get(span.spanId)?.role === 'workflow';
+    this.#isOpenInference = (span) => (span.scopeName === OPENINFERENCE_OPENAI_AGENTS_SCOPE || span.scopeName === OPENINFERENCE_OPENAI_AGENTS_PYTHON_SCOPE) && nodes.has(span.spanId);
   }
 
   run(spans: readonly SpanRecord[]): DialectResult {
@@ -334,6 +344,12 @@ class Interpretation {
       const span = spans[i]!;
       if (this.#nodes.has(span.spanId)) continue; // a re-exported copy
       this.#nodes.set(span.spanId, readNode(span));
+    }
+    for (const [id, node] of this.#nodes) {
+      // An AGENT span under another span of its instrumentation is an agent run, not the trace's root.
+      if (node.agentUnlessRoot !== undefined && node.agentUnlessRoot.length > 0 && this.#context.ancestorWhere(node.span, this.#isOpenInference) !== undefined) {
+        this.#nodes.set(id, { ...node, role: 'agent', name: node.agentUnlessRoot, agentUnlessRoot: undefined });
+      }
     }
     for (const node of this.#nodes.values()) this.#classify(node);
     this.#runs.sort(compareRuns);
@@ -381,9 +397,9 @@ class Interpretation {
     }
   }
 
-  /** The conversation: the span's own `gen_ai.conversation.id`, else its trace span's (the SDK's group id). */
+  /** The conversation: the span's own `gen_ai.conversation.id` (OpenInference: `session.id`), else its trace span's (the SDK's group id). */
   #taskOf(span: SpanRecord): string | undefined {
-    const own = readName(span.attributes, GEN_AI_CONVERSATION_ID);
+    const own = readName(span.attributes, GEN_AI_CONVERSATION_ID) ?? readName(span.attributes, OPENINFERENCE_SESSION_ID);
     if (own !== undefined) return own;
     const workflow = this.#context.ancestorWhere(span, this.#isWorkflow);
     if (!workflow) return undefined;
@@ -614,6 +630,7 @@ export const openAiAgentsDialect: Dialect = {
       name === OPENINFERENCE_GRAPH_NODE_PARENT_ID ||
       name === OPENINFERENCE_TOOL_NAME ||
       name === OPENINFERENCE_INPUT_VALUE ||
+      name === OPENINFERENCE_SESSION_ID ||
       name.startsWith('logfire.') ||
       name === 'name' ||
       name === 'from_agent' ||
@@ -623,7 +640,13 @@ export const openAiAgentsDialect: Dialect = {
     );
   },
   claims(span) {
-    return typeof span.attributes[OPENAI_AGENTS_SPAN_TYPE] === 'string' || span.scopeName === OPENINFERENCE_OPENAI_AGENTS_SCOPE || span.scopeName === LOGFIRE_OPENAI_AGENTS_SCOPE;
+    const scope = span.scopeName;
+    return (
+      typeof span.attributes[OPENAI_AGENTS_SPAN_TYPE] === 'string' ||
+      scope === OPENINFERENCE_OPENAI_AGENTS_SCOPE ||
+      scope === OPENINFERENCE_OPENAI_AGENTS_PYTHON_SCOPE ||
+      scope === LOGFIRE_OPENAI_AGENTS_SCOPE
+    );
   },
   interpret(spans: readonly SpanRecord[], context: DialectContext): DialectResult {
     return new Interpretation(context).run(spans);

@@ -530,6 +530,62 @@ async function materializeLogfire(scenario: Scenario, tick: Tick): Promise<SpanR
   return spans;
 }
 
+/**
+ * As Python's openinference-instrumentation-openai-agents writes a run (constructed
+ * from its published `_processor.py`): scope `openinference.instrumentation.openai_agents`,
+ * a root AGENT span named after the trace, AGENT spans named after each agent
+ * without `graph.node.id`, TOOL spans `handoff to <agent>` and `<tool>`, a
+ * failure as status ERROR "message: data", and `session.id` from the app's
+ * `using_session` (without it OpenInference records no conversation).
+ */
+async function materializeOpenInferencePython(scenario: Scenario, tick: Tick): Promise<SpanRecord[]> {
+  installContextManager();
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const tracer = provider.getTracer('openinference.instrumentation.openai_agents');
+  const start = (name: string, kind: string, parent: Context, attributes: Attributes = {}): Span => {
+    tick();
+    // The app wraps the run in `using_session(task id)`, which puts session.id on every span.
+    return tracer.startSpan(name, { attributes: { 'openinference.span.kind': kind, 'llm.system': 'openai', 'session.id': scenario.taskId, ...attributes }, startTime: Date.now() }, parent);
+  };
+  const end = (span: Span, error?: string): void => {
+    span.setStatus(error ? { code: SpanStatusCode.ERROR, message: `${error}: None` } : { code: SpanStatusCode.OK });
+    tick();
+    span.end(Date.now());
+  };
+  const root = start(scenario.id, 'AGENT', ROOT_CONTEXT);
+  const rootContext = trace.setSpan(ROOT_CONTEXT, root);
+  const runTurn = (turn: Turn, parent: Context): void => {
+    const run = start(turn.agent, 'AGENT', parent);
+    const inRun = trace.setSpan(parent, run);
+    let passed: Turn | undefined;
+    for (const step of turn.handoffs ?? []) {
+      const attempts = step.attempts ?? 1;
+      for (let attempt = 1; attempt <= attempts; attempt++) {
+        const last = attempt === attempts;
+        if (step.mode === 'pass_control') {
+          const span = start(`handoff to ${step.to.agent}`, 'TOOL', inRun);
+          if (last) passed = step.to;
+          end(span, last ? undefined : 'Error in handoff');
+        } else {
+          const tool = toolSafe(step.to.agent);
+          const span = start(tool, 'TOOL', inRun, { 'tool.name': tool });
+          if (last) runTurn(step.to, trace.setSpan(inRun, span));
+          end(span, last ? undefined : 'Error running tool (non-fatal)');
+        }
+      }
+    }
+    end(run, turn.fails ? 'Error in agent run' : undefined);
+    if (passed) runTurn(passed, parent);
+  };
+  runTurn(scenario.root, rootContext);
+  end(root);
+  await provider.forceFlush();
+  const spans = toSpanRecords(exporter.getFinishedSpans());
+  await provider.shutdown();
+  return spans;
+}
+
 /** In the openai-agents vocabularies: handoffs are declared by the SDK, delegations to agents as tools read from nesting. */
 const openAiAgentsEntry = {
   dialect: 'openai-agents',
@@ -568,4 +624,5 @@ export const MATERIALIZERS: readonly Materializer[] = [
   },
   { name: 'openai-agents, SDK tracing API through BatonAgentsTracingProcessor', ...openAiAgentsEntry, materialize: materializeOpenAiAgents },
   { name: 'openai-agents, Logfire openai_agents spans (constructed)', ...openAiAgentsEntry, materialize: materializeLogfire },
+  { name: 'openai-agents, Python OpenInference spans (constructed)', ...openAiAgentsEntry, materialize: materializeOpenInferencePython },
 ];
