@@ -9,7 +9,9 @@
  * program's own log (`<scenario>.log.json`: the SDK's lifecycle hooks and the
  * tools' own code), never from a trace.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { auditSpans } from '../../../src/analyze/audit.js';
@@ -18,6 +20,7 @@ import type { IgnoredSpan } from '../../../src/analyze/dialects/dialect.js';
 import { readTraceInputs } from '../../../src/ingest/read-trace-inputs.js';
 import type { HandoffModel } from '../../../src/model/handoff-model.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
+import { stripAttributes } from '../../helpers/analyze.js';
 
 const DIR = fileURLToPath(new URL('../../../fixtures/frameworks/openai-agents/', import.meta.url));
 
@@ -213,6 +216,45 @@ describe('openai-agents fixtures across encodings', () => {
       // Top-level spans hang off the processor's workflow span; the JSON has no span for the trace.
       const match = [...otel].some((k) => k.startsWith(`${span.traceId}/${span.spanId}/`) && (parent === '' || k.endsWith(`/${parent}`)));
       expect(match).toBe(true);
+    }
+  });
+});
+
+describe('openai-agents dialect: what it does not infer, and its fallbacks', () => {
+  it('infers nothing from order: agent spans one after another with every handoff span removed give no edge', async () => {
+    const [run] = logOf('chain');
+    const spans = (await spansOf('chain', 'native.json')).filter((s) => s.attributes['openai_agents.span.type'] !== 'handoff');
+    const model = buildHandoffModel(spans);
+    expect(model.agentRuns).toHaveLength(run!.agents.length);
+    expect(model.handoffs).toEqual([]);
+  });
+
+  it('ignores a handoff span whose target was never set, with the reason', async () => {
+    const spans = stripAttributes(await spansOf('chain', 'otlp.json'), ['openai_agents.handoff.to_agent', 'gen_ai.transfer.target.name']);
+    const ignored: IgnoredSpan[] = [];
+    const model = buildHandoffModel(spans, { onIgnored: (_d, i) => ignored.push(i) });
+    expect(model.handoffs).toEqual([]);
+    expect(ignored.filter((i) => i.reason.startsWith('handoff span without to_agent'))).toHaveLength(logOf('chain')[0]!.handoffs.length);
+  });
+
+  it("reads OpenInference's graph.node.parent_id when the handoff spans are missing", async () => {
+    const [run] = logOf('chain');
+    const spans = (await spansOf('chain', 'openinference.otlp.json')).filter((s) => !s.name.startsWith('handoff to '));
+    const model = buildHandoffModel(spans);
+    expect(model.handoffs.map((h) => `${h.source} → ${h.target}`)).toEqual(run!.handoffs.map((h) => `${h.from} → ${h.to}`));
+    expect(model.handoffs.every((h) => h.receives.length === 1 && !h.inferred)).toBe(true);
+  });
+
+  it('reads a file mixing encodings line by line: the SDK JSON and OTLP from two runs, one trace group each', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-oa-'));
+    const path = join(dir, 'mixed.jsonl');
+    writeFileSync(path, readFileSync(`${DIR}chain.native.jsonl`, 'utf8') + readFileSync(`${DIR}hub.collector.jsonl`, 'utf8'));
+    const spans: SpanRecord[] = [];
+    for await (const batch of readTraceInputs([path])) spans.push(...batch);
+    const traces = byTrace(spans);
+    for (const scenario of ['chain', 'hub']) {
+      const [run] = logOf(scenario);
+      expect(modelEdges(modelFor(run!, traces))).toEqual(loggedEdges(run!));
     }
   });
 });
