@@ -24,7 +24,8 @@
  *   `to_agent`) inside the sender's agent span (under its turn span), after which
  *   the receiver gets a new agent span, a sibling of the sender's. The handoff is
  *   a declared transfer (`pass_control`, `inferred: false`) arriving at the
- *   target's earliest agent span starting at or after the handoff.
+ *   target's earliest agent span starting at or after the handoff, a sibling of
+ *   the sender's first (runs side by side in one trace keep their own receivers).
  * - "Multiple handoffs requested": one response asked for several; the SDK ran
  *   the first (`to_agent`) and listed all in the error. One transfer, to the
  *   agent that ran; the dropped requests are reported (`ignored`, for `--explain`).
@@ -97,6 +98,8 @@ const LOGFIRE_ERROR_LEVEL = 17;
 const MULTIPLE_HANDOFFS = 'Multiple handoffs requested';
 const OPENINFERENCE_HANDOFF_PREFIX = 'handoff to ';
 const OPENINFERENCE_HANDOFF_TOOL_PREFIX = 'handoff_to_';
+/** How many later runs of the target a handoff looks through for a sibling of its sender before taking the earliest. */
+const SIBLING_LOOKAHEAD = 64;
 /** Longest attribute text parsed as JSON (a name sits near the top; payloads are not walked). */
 const MAX_JSON_CHARS = 1 << 16;
 
@@ -408,8 +411,14 @@ class Interpretation {
     return group === 'null' ? undefined : group;
   }
 
-  /** The earliest run of `key` starting at or after `startMs` (binary search). */
-  #firstRunAtOrAfter(key: string, startMs: number, exclude: Run | undefined): Run | undefined {
+  /**
+   * The receiving run of a handoff: the earliest run of `key` starting at or
+   * after `startMs`, preferring a sibling of the sender's run (the SDK starts the
+   * receiver beside the sender, under the same task or trace), so runs going on
+   * side by side in one trace (`Promise.all` of two `run()` calls) each get their
+   * own receivers. The sibling search looks a bounded way ahead.
+   */
+  #arrivalOf(key: string, startMs: number, sender: Run | undefined): Run | undefined {
     const runs = this.#runsByKey.get(key);
     if (!runs) return undefined;
     let lo = 0;
@@ -419,9 +428,16 @@ class Interpretation {
       if (runs[mid]!.node.span.startMs < startMs) lo = mid + 1;
       else hi = mid;
     }
-    let found = runs[lo];
-    if (found !== undefined && found === exclude) found = runs[lo + 1];
-    return found;
+    let first: Run | undefined;
+    const parent = sender ? sender.node.span.parentSpanId : undefined;
+    const end = Math.min(runs.length, lo + SIBLING_LOOKAHEAD);
+    for (let i = lo; i < end; i++) {
+      const run = runs[i]!;
+      if (run === sender) continue;
+      if (parent === undefined || run.node.span.parentSpanId === parent) return run;
+      first ??= run;
+    }
+    return first ?? (end < runs.length ? runs[end] : undefined);
   }
 
   #canonical(name: string): string {
@@ -443,7 +459,7 @@ class Interpretation {
       return;
     }
     const targetKey = normalizeAgentName(node.to);
-    const arrival = this.#firstRunAtOrAfter(targetKey, span.startMs, ownerRun);
+    const arrival = this.#arrivalOf(targetKey, span.startMs, ownerRun);
     if (arrival) arrival.reachedByHandoff = true;
     if (node.requested && node.requested.length > 1) {
       const dropped: string[] = [];

@@ -51,6 +51,7 @@ interface RunLog {
   requestedTogether: string[][];
   outcome: 'completed' | 'max_turns' | 'error';
   maxTurns?: number;
+  chains?: string[][];
 }
 
 function logOf(scenario: string): RunLog[] {
@@ -111,7 +112,7 @@ function loggedArrivals(run: RunLog): boolean[] {
   return run.handoffs.map((_h, k) => k + 1 < topLevel.length);
 }
 
-const SCENARIOS = ['chain', 'hub', 'cycle', 'retry', 'multiple-handoffs', 'concurrent'] as const;
+const SCENARIOS = ['chain', 'hub', 'cycle', 'retry', 'multiple-handoffs', 'concurrent', 'parallel'] as const;
 
 describe.each(ENCODINGS.map((e) => [e] as const))('openai-agents fixtures as %s', (encoding) => {
   it.each(SCENARIOS.map((s) => [s] as const))('%s: agents, directed edges and counts, handoff order and arrivals as the run logged them', async (scenario) => {
@@ -156,6 +157,30 @@ describe.each(ENCODINGS.map((e) => [e] as const))('openai-agents fixtures as %s'
     expect(cycles[0]!.message).toContain(lap.join(' → '));
     const laps = run!.agents.filter((a, i) => i > 0 && a === first).length;
     expect(cycles[0]!.message).toContain(`${laps} laps`);
+  });
+
+  it('parallel: two runs side by side in one trace hand off each to its own receivers', async () => {
+    const [run] = logOf('parallel');
+    const spans = await spansOf('parallel', encoding);
+    const model = modelFor(run!, byTrace(spans));
+    const parentOf = new Map(spans.map((span) => [span.spanId, span.parentSpanId]));
+    const runIds = new Set(model.agentRuns.map((r) => r.spanId));
+    /** The agent run a span is in: its nearest ancestor that is one. */
+    const runOf = (spanId: string): string | undefined => {
+      for (let id = parentOf.get(spanId); id; id = parentOf.get(id)) if (runIds.has(id)) return id;
+      return undefined;
+    };
+    const arrivals = model.handoffs.map((h) => h.receives[0]!.spanId);
+    expect(new Set(arrivals).size).toBe(run!.handoffs.length);
+    for (const h of model.handoffs) {
+      const sender = runOf(h.send!.spanId);
+      expect(sender).toBeDefined();
+      expect(parentOf.get(h.receives[0]!.spanId)).toBe(parentOf.get(sender!));
+    }
+    // Each run's agents, as that run logged them, are one sibling group of agent spans.
+    const groups = new Map<string, string[]>();
+    for (const r of model.agentRuns) groups.set(r.parentSpanId, [...(groups.get(r.parentSpanId) ?? []), r.agent]);
+    expect([...groups.values()].sort()).toEqual([...run!.chains!].sort());
   });
 
   it('hub: round trips through a supervisor are not circular delegation (near miss)', async () => {
