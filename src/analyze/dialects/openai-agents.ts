@@ -118,7 +118,7 @@ interface Node {
   /** OpenInference's `graph.node.parent_id` on an agent span: the agent that handed off to it. */
   readonly handedOffBy: string | undefined;
   /** An OpenInference AGENT span without `graph.node.id` (the Python instrumentation writes none): the trace's root, unless it sits under another OpenInference span, then an agent of this name. */
-  readonly agentUnlessRoot?: string;
+  readonly agentUnlessRoot: string | undefined;
   readonly failed: boolean;
   readonly errorMessage: string | undefined;
 }
@@ -167,6 +167,7 @@ function nodeOf(span: SpanRecord, role: Role, name: string | undefined, failed: 
     to: extra?.to,
     requested: extra?.requested,
     handedOffBy: extra?.handedOffBy,
+    agentUnlessRoot: extra?.agentUnlessRoot,
     failed,
     errorMessage: extra?.errorMessage,
   };
@@ -206,7 +207,7 @@ function readOpenInference(span: SpanRecord): Node {
     const agent = readName(attrs, OPENINFERENCE_GRAPH_NODE_ID);
     // The trace's own root span is an AGENT span too, named after the workflow, without a graph node;
     // the Python instrumentation writes no graph node on agent spans either: told apart by position (see #classify).
-    if (agent === undefined) return { ...nodeOf(span, 'workflow', undefined, failed, { errorMessage }), agentUnlessRoot: span.name };
+    if (agent === undefined) return nodeOf(span, 'workflow', undefined, failed, { errorMessage, agentUnlessRoot: span.name });
     return nodeOf(span, 'agent', agent, failed, { handedOffBy: readName(attrs, OPENINFERENCE_GRAPH_NODE_PARENT_ID), errorMessage });
   }
   if (kind === 'TOOL') {
@@ -351,7 +352,7 @@ class Interpretation {
     for (const [id, node] of this.#nodes) {
       // An AGENT span under another span of its instrumentation is an agent run, not the trace's root.
       if (node.agentUnlessRoot !== undefined && node.agentUnlessRoot.length > 0 && this.#context.ancestorWhere(node.span, this.#isOpenInference) !== undefined) {
-        this.#nodes.set(id, { ...node, role: 'agent', name: node.agentUnlessRoot, agentUnlessRoot: undefined });
+        this.#nodes.set(id, nodeOf(node.span, 'agent', node.agentUnlessRoot, node.failed, { errorMessage: node.errorMessage }));
       }
     }
     for (const node of this.#nodes.values()) this.#classify(node);
