@@ -2,7 +2,7 @@
  * BatonAgentsTracingProcessor on the real SDK tracing (@openai/agents spans and
  * traces, created through its own API) into the real OTel SDK.
  */
-import { createAgentSpan, createHandoffSpan, setTraceProcessors, setTracingDisabled, withTrace, type Span, type SpanData, type Trace } from '@openai/agents';
+import { createAgentSpan, createFunctionSpan, createHandoffSpan, setTraceProcessors, setTracingDisabled, withTrace, type Span, type SpanData, type Trace } from '@openai/agents';
 import { diag } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -134,6 +134,33 @@ describe('BatonAgentsTracingProcessor', () => {
     expect(processor.faults).toBeGreaterThan(1);
     expect(warn.mock.calls.filter((c) => String(c[0]).includes('onSpanStart'))).toHaveLength(1);
     warn.mockRestore();
+  });
+
+  it('records tool arguments and results only when recordPayloads is set', async () => {
+    for (const recordPayloads of [false, true]) {
+      installContextManager();
+      const exporter = new InMemorySpanExporter();
+      const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+      setTracingDisabled(false);
+      setTraceProcessors([new BatonAgentsTracingProcessor({ tracerProvider: provider, recordPayloads })]);
+      await withTrace('payloads', async (trace) => {
+        const agent = createAgentSpan({ data: { name: 'billing' } }, trace);
+        agent.start();
+        const tool = createFunctionSpan({ data: { name: 'charge', input: '{"card":"4242"}', output: '' } }, agent);
+        tool.start();
+        tool.spanData.output = 'charged';
+        tool.setError({ message: 'Error running tool (non-fatal)', data: { error: 'card 4242 declined' } });
+        tool.end();
+        agent.end();
+      });
+      const span = exporter.getFinishedSpans().find((s) => s.name === 'execute_tool charge')!;
+      const text = JSON.stringify(span.attributes);
+      expect(span.status).toMatchObject({ code: 2, message: 'Error running tool (non-fatal)' });
+      if (recordPayloads) {
+        expect(span.attributes).toMatchObject({ 'gen_ai.tool.call.arguments': '{"card":"4242"}', 'gen_ai.tool.call.result': 'charged' });
+        expect(text).toContain('declined');
+      } else expect(text).not.toMatch(/4242|charged|declined/);
+    }
   });
 
   it('drops and counts spans past maxOpenSpans', async () => {
