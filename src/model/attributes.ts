@@ -49,6 +49,45 @@ export const GEN_AI_AGENT_HANDOFF_SOURCE_NAME = 'gen_ai.agent.handoff.source.nam
 export const GEN_AI_AGENT_HANDOFF_TARGET_NAME = 'gen_ai.agent.handoff.target.name';
 export const ERROR_TYPE = 'error.type';
 
+// The OpenAI Agents SDK (@openai/agents) read through Baton's tracing processor or its own JSON
+// export: the SDK's span data under `openai_agents.`, beside the GenAI names the processor also writes.
+/** The SDK's span type (`agent`, `handoff`, `function`, `generation`, `response`, `guardrail`, `custom`, `task`, `turn`, …), or `trace` for the trace itself. */
+export const OPENAI_AGENTS_SPAN_TYPE = 'openai_agents.span.type';
+/** The SDK's own ids (`span_…`, `trace_…`), kept beside the OTel ids derived from them. */
+export const OPENAI_AGENTS_SPAN_ID = 'openai_agents.span.id';
+export const OPENAI_AGENTS_TRACE_ID = 'openai_agents.trace.id';
+export const OPENAI_AGENTS_PARENT_ID = 'openai_agents.parent.id';
+export const OPENAI_AGENTS_GROUP_ID = 'openai_agents.group.id';
+export const OPENAI_AGENTS_HANDOFF_FROM_AGENT = 'openai_agents.handoff.from_agent';
+export const OPENAI_AGENTS_HANDOFF_TO_AGENT = 'openai_agents.handoff.to_agent';
+/** Every agent a response asked to hand off to, when it asked for more than one ("Multiple handoffs requested"); the SDK ran only the first. */
+export const OPENAI_AGENTS_HANDOFF_REQUESTED_AGENTS = 'openai_agents.handoff.requested_agents';
+export const OPENAI_AGENTS_AGENT_HANDOFFS = 'openai_agents.agent.handoffs';
+export const OPENAI_AGENTS_AGENT_TOOLS = 'openai_agents.agent.tools';
+export const OPENAI_AGENTS_AGENT_OUTPUT_TYPE = 'openai_agents.agent.output_type';
+export const OPENAI_AGENTS_TURN = 'openai_agents.turn';
+export const OPENAI_AGENTS_TURN_AGENT_NAME = 'openai_agents.turn.agent_name';
+export const OPENAI_AGENTS_GUARDRAIL_TRIGGERED = 'openai_agents.guardrail.triggered';
+export const OPENAI_AGENTS_ERROR_MESSAGE = 'openai_agents.error.message';
+/** false on a trace span the processor closed itself because the SDK never ended the trace (a run that threw). */
+export const OPENAI_AGENTS_TRACE_ENDED = 'openai_agents.trace.ended';
+export const GEN_AI_RESPONSE_ID = 'gen_ai.response.id';
+/** Tool call result (opt-in, like the arguments). */
+export const GEN_AI_TOOL_CALL_RESULT = 'gen_ai.tool.call.result';
+// OpenInference (Arize) span attributes, as its openai-agents instrumentation writes them.
+export const OPENINFERENCE_SPAN_KIND = 'openinference.span.kind';
+export const OPENINFERENCE_GRAPH_NODE_ID = 'graph.node.id';
+export const OPENINFERENCE_GRAPH_NODE_PARENT_ID = 'graph.node.parent_id';
+export const OPENINFERENCE_TOOL_NAME = 'tool.name';
+export const OPENINFERENCE_INPUT_VALUE = 'input.value';
+export const OPENINFERENCE_OUTPUT_VALUE = 'output.value';
+/** The conversation, when the app set one (`using_session`, `setSession`): written on every span of it. */
+export const OPENINFERENCE_SESSION_ID = 'session.id';
+// Pydantic Logfire's span attributes (its openai_agents integration writes the span data's fields under their own names).
+export const LOGFIRE_MSG = 'logfire.msg';
+export const LOGFIRE_MSG_TEMPLATE = 'logfire.msg_template';
+export const LOGFIRE_LEVEL_NUM = 'logfire.level_num';
+
 // OpenTelemetry messaging semantic conventions (event publish / consume).
 export const MESSAGING_SYSTEM = 'messaging.system';
 export const MESSAGING_DESTINATION_NAME = 'messaging.destination.name';

@@ -5,10 +5,11 @@
  */
 import { batonDialect } from './baton.js';
 import type { Dialect } from './dialect.js';
+import { openAiAgentsDialect } from './openai-agents.js';
 import { otelGenAiDialect } from './otel-genai.js';
 
 /** Every dialect, in priority order. */
-export const DIALECTS: readonly Dialect[] = [batonDialect, otelGenAiDialect];
+export const DIALECTS: readonly Dialect[] = [batonDialect, openAiAgentsDialect, otelGenAiDialect];
 
 export const DIALECT_IDS: readonly string[] = DIALECTS.map((d) => d.id);
 

@@ -4,11 +4,12 @@
  * errors ("expected \"resourceSpans\", found …") are the most useful for a near miss.
  */
 import type { JsonTraceEncoding } from './json-encoding.js';
+import { openAiAgentsJsonEncoding } from './openai-agents.js';
 import { otlpJsonEncoding } from './otlp.js';
 
 export type { JsonTraceEncoding } from './json-encoding.js';
 
-export const JSON_ENCODINGS: readonly JsonTraceEncoding[] = [otlpJsonEncoding];
+export const JSON_ENCODINGS: readonly JsonTraceEncoding[] = [openAiAgentsJsonEncoding, otlpJsonEncoding];
 
 /** The encoding for one parsed value: the first that recognizes it, else OTLP/JSON. */
 export function jsonEncodingOf(value: unknown): JsonTraceEncoding {

@@ -58,7 +58,8 @@ describe.each(MATERIALIZERS.map((m) => [m.name, m] as const))('%s', (_name, mate
       expect(model.handoffs).toHaveLength(steps.length);
       expect(model.handoffs.map((h) => h.dialect)).toEqual(steps.map(() => materializer.dialect));
       expect(model.handoffs.map((h) => h.kind)).toEqual(steps.map(() => materializer.kind));
-      expect(model.handoffs.map((h) => h.inferred)).toEqual(steps.map(() => materializer.inferred));
+      const inferred = materializer.inferred;
+      expect(model.handoffs.map((h) => h.inferred)).toEqual(steps.map(({ step }) => (typeof inferred === 'function' ? inferred(step) : inferred)));
       expect(model.handoffs.map((h) => h.mode)).toEqual(steps.map(({ step }) => materializer.modeOf(step)));
       expect(new Set(model.agentRuns.map((r) => r.dialect))).toEqual(new Set([materializer.dialect]));
       expect(model.dialects.map((d) => d.id)).toEqual([materializer.dialect]);

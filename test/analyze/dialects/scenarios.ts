@@ -13,6 +13,8 @@
  * Modelled on jaeger-ui's trace contract suite (materialize(spec) per format):
  * https://github.com/jaegertracing/jaeger-ui
  */
+import { createAgentSpan, createFunctionSpan, createHandoffSpan, setTraceProcessors, setTracingDisabled, withTrace, type Span as AgentsSpan, type Trace as AgentsTrace } from '@openai/agents';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
 import {
   ERROR_TYPE,
@@ -33,9 +35,11 @@ import {
 } from '../../../src/model/attributes.js';
 import type { HandoffKind, HandoffModel, TransferMode } from '../../../src/model/handoff-model.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
+import { BatonAgentsTracingProcessor } from '../../../src/integrations/openai-agents/index.js';
+import { LOGFIRE_OPENAI_AGENTS_SCOPE } from '../../../src/analyze/dialects/openai-agents.js';
 import { Baton } from '../../../src/sdk/baton.js';
 import { draft } from '../../helpers/envelopes.js';
-import { createOtelHarness } from '../../helpers/otel.js';
+import { createOtelHarness, installContextManager } from '../../helpers/otel.js';
 import { toSpanRecords } from '../../helpers/traces.js';
 
 /** One agent's run. */
@@ -235,8 +239,8 @@ export interface Materializer {
   /** The dialect that must read every handoff and run. */
   readonly dialect: string;
   readonly kind: HandoffKind;
-  /** Whether the handoffs are inferred from structure rather than declared. */
-  readonly inferred: boolean;
+  /** Whether the handoffs are inferred from structure rather than declared (per step when the vocabulary declares some and not others). */
+  readonly inferred: boolean | ((step: HandoffStep) => boolean);
   /** The mode the model must show for a step (undefined: the vocabulary does not say). */
   modeOf(step: HandoffStep): TransferMode | undefined;
   /** Writes the scenario through real instrumentation and returns the spans as the analyzer reads them. */
@@ -408,6 +412,188 @@ function materializeGenAi(style: GenAiStyle): (scenario: Scenario, tick: Tick) =
   };
 }
 
+/**
+ * Through the OpenAI Agents SDK's own tracing API (agent, handoff and function
+ * spans, as its runner creates them) and Baton's tracing processor into the OTel
+ * SDK: a handoff is a handoff span inside the sender's agent span, the receiver
+ * a new agent span beside the sender's; an agent used as a tool runs inside a
+ * function span of the caller. A failed first attempt is a failed handoff or
+ * function span.
+ */
+async function materializeOpenAiAgents(scenario: Scenario, tick: Tick): Promise<SpanRecord[]> {
+  installContextManager();
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  setTracingDisabled(false);
+  setTraceProcessors([new BatonAgentsTracingProcessor({ tracerProvider: provider })]);
+  const open = <T extends AgentsSpan<any>>(span: T): T => {
+    tick();
+    span.start();
+    return span;
+  };
+  const close = (span: AgentsSpan<any>): void => {
+    tick();
+    span.end();
+  };
+  const runTurn = (turn: Turn, parent: AgentsSpan<any> | AgentsTrace): void => {
+    const run = open(createAgentSpan({ data: { name: turn.agent } }, parent));
+    let passed: Turn | undefined;
+    for (const step of turn.handoffs ?? []) {
+      const attempts = step.attempts ?? 1;
+      for (let attempt = 1; attempt <= attempts; attempt++) {
+        const last = attempt === attempts;
+        if (step.mode === 'pass_control') {
+          const span = open(createHandoffSpan({ data: { from_agent: turn.agent, to_agent: step.to.agent } }, run));
+          if (!last) span.setError({ message: 'Error in handoff' });
+          else passed = step.to;
+          close(span);
+        } else {
+          const span = open(createFunctionSpan({ data: { name: toolSafe(step.to.agent), input: '{}', output: '' } }, run));
+          if (!last) span.setError({ message: 'Error running tool (non-fatal)' });
+          else runTurn(step.to, span);
+          close(span);
+        }
+      }
+    }
+    if (turn.fails) run.setError({ message: 'Error in agent run' });
+    close(run);
+    if (passed) runTurn(passed, parent);
+  };
+  tick();
+  await withTrace(scenario.id, async (agentsTrace) => runTurn(scenario.root, agentsTrace), { groupId: scenario.taskId });
+  setTraceProcessors([]);
+  await provider.forceFlush();
+  const spans = toSpanRecords(exporter.getFinishedSpans());
+  await provider.shutdown();
+  return spans;
+}
+
+/**
+ * As Logfire's openai_agents integration writes a Python SDK run (constructed
+ * from logfire/_internal/integrations/openai_agents.py, since Python cannot be
+ * installed here): spans named by their message template, the span data's
+ * fields as attributes, a failure as level 17 (error) with the SDK's error as
+ * JSON in `error`, scope `logfire.openai_agents`.
+ */
+async function materializeLogfire(scenario: Scenario, tick: Tick): Promise<SpanRecord[]> {
+  installContextManager();
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const tracer = provider.getTracer(LOGFIRE_OPENAI_AGENTS_SCOPE);
+  const start = (template: string, msg: string, attributes: Attributes, parent: Context): Span => {
+    tick();
+    return tracer.startSpan(template, { attributes: { 'logfire.msg_template': template, 'logfire.msg': msg, 'logfire.span_type': 'span', 'gen_ai.system': 'openai', ...attributes }, startTime: Date.now() }, parent);
+  };
+  const fail = (span: Span, message: string): void => {
+    span.setAttributes({ 'logfire.level_num': 17, error: JSON.stringify({ message, data: null }) });
+  };
+  const end = (span: Span): void => {
+    tick();
+    span.end(Date.now());
+  };
+  const root = start('OpenAI Agents trace: {name}', `OpenAI Agents trace: ${scenario.id}`, { name: scenario.id, group_id: scenario.taskId, agent_trace_id: `trace_${scenario.id}` }, ROOT_CONTEXT);
+  const rootContext = trace.setSpan(ROOT_CONTEXT, root);
+  const runTurn = (turn: Turn, parent: Context): void => {
+    const run = start('Agent run: {name!r}', `Agent run: '${turn.agent}'`, { name: turn.agent, handoffs: 'null', tools: 'null', output_type: 'str' }, parent);
+    const inRun = trace.setSpan(parent, run);
+    const turnSpan = start('Turn {turn} for agent ' + turn.agent, `Turn 1 for agent ${turn.agent}`, { sdk_span_type: 'turn', turn: 1, agent_name: turn.agent }, inRun);
+    const inTurn = trace.setSpan(inRun, turnSpan);
+    let passed: Turn | undefined;
+    for (const step of turn.handoffs ?? []) {
+      const attempts = step.attempts ?? 1;
+      for (let attempt = 1; attempt <= attempts; attempt++) {
+        const last = attempt === attempts;
+        if (step.mode === 'pass_control') {
+          const span = start('Handoff: {from_agent} → {to_agent}', `Handoff: ${turn.agent} → ${step.to.agent}`, { from_agent: turn.agent, to_agent: step.to.agent }, inTurn);
+          if (!last) fail(span, 'Error in handoff');
+          else passed = step.to;
+          end(span);
+        } else {
+          const tool = toolSafe(step.to.agent);
+          const span = start('Function: {name}', `Function: ${tool}`, { name: tool, input: '{}', mcp_data: 'null' }, inTurn);
+          if (!last) fail(span, 'Error running tool (non-fatal)');
+          else runTurn(step.to, trace.setSpan(inTurn, span));
+          end(span);
+        }
+      }
+    }
+    end(turnSpan);
+    if (turn.fails) fail(run, 'Error in agent run');
+    end(run);
+    if (passed) runTurn(passed, parent);
+  };
+  runTurn(scenario.root, rootContext);
+  end(root);
+  await provider.forceFlush();
+  const spans = toSpanRecords(exporter.getFinishedSpans());
+  await provider.shutdown();
+  return spans;
+}
+
+/**
+ * As Python's openinference-instrumentation-openai-agents writes a run (constructed
+ * from its published `_processor.py`): scope `openinference.instrumentation.openai_agents`,
+ * a root AGENT span named after the trace, AGENT spans named after each agent
+ * without `graph.node.id`, TOOL spans `handoff to <agent>` and `<tool>`, a
+ * failure as status ERROR "message: data", and `session.id` from the app's
+ * `using_session` (without it OpenInference records no conversation).
+ */
+async function materializeOpenInferencePython(scenario: Scenario, tick: Tick): Promise<SpanRecord[]> {
+  installContextManager();
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const tracer = provider.getTracer('openinference.instrumentation.openai_agents');
+  const start = (name: string, kind: string, parent: Context, attributes: Attributes = {}): Span => {
+    tick();
+    // The app wraps the run in `using_session(task id)`, which puts session.id on every span.
+    return tracer.startSpan(name, { attributes: { 'openinference.span.kind': kind, 'llm.system': 'openai', 'session.id': scenario.taskId, ...attributes }, startTime: Date.now() }, parent);
+  };
+  const end = (span: Span, error?: string): void => {
+    span.setStatus(error ? { code: SpanStatusCode.ERROR, message: `${error}: None` } : { code: SpanStatusCode.OK });
+    tick();
+    span.end(Date.now());
+  };
+  const root = start(scenario.id, 'AGENT', ROOT_CONTEXT);
+  const rootContext = trace.setSpan(ROOT_CONTEXT, root);
+  const runTurn = (turn: Turn, parent: Context): void => {
+    const run = start(turn.agent, 'AGENT', parent);
+    const inRun = trace.setSpan(parent, run);
+    let passed: Turn | undefined;
+    for (const step of turn.handoffs ?? []) {
+      const attempts = step.attempts ?? 1;
+      for (let attempt = 1; attempt <= attempts; attempt++) {
+        const last = attempt === attempts;
+        if (step.mode === 'pass_control') {
+          const span = start(`handoff to ${step.to.agent}`, 'TOOL', inRun);
+          if (last) passed = step.to;
+          end(span, last ? undefined : 'Error in handoff');
+        } else {
+          const tool = toolSafe(step.to.agent);
+          const span = start(tool, 'TOOL', inRun, { 'tool.name': tool });
+          if (last) runTurn(step.to, trace.setSpan(inRun, span));
+          end(span, last ? undefined : 'Error running tool (non-fatal)');
+        }
+      }
+    }
+    end(run, turn.fails ? 'Error in agent run' : undefined);
+    if (passed) runTurn(passed, parent);
+  };
+  runTurn(scenario.root, rootContext);
+  end(root);
+  await provider.forceFlush();
+  const spans = toSpanRecords(exporter.getFinishedSpans());
+  await provider.shutdown();
+  return spans;
+}
+
+/** In the openai-agents vocabularies: handoffs are declared by the SDK, delegations to agents as tools read from nesting. */
+const openAiAgentsEntry = {
+  dialect: 'openai-agents',
+  kind: 'transfer' as const,
+  inferred: (step: HandoffStep) => step.mode === 'return_to_caller',
+  modeOf: (step: HandoffStep) => step.mode,
+};
+
 /** Every dialect's materializer: one entry per way of writing the scenarios. */
 export const MATERIALIZERS: readonly Materializer[] = [
   { name: 'baton (Baton SDK)', dialect: 'baton', kind: 'message', inferred: false, modeOf: () => undefined, materialize: materializeBaton },
@@ -436,4 +622,7 @@ export const MATERIALIZERS: readonly Materializer[] = [
     modeOf: (step) => (step.mode === 'return_to_caller' ? 'return_to_caller' : undefined),
     materialize: materializeGenAi('agent-as-tool'),
   },
+  { name: 'openai-agents, SDK tracing API through BatonAgentsTracingProcessor', ...openAiAgentsEntry, materialize: materializeOpenAiAgents },
+  { name: 'openai-agents, Logfire openai_agents spans (constructed)', ...openAiAgentsEntry, materialize: materializeLogfire },
+  { name: 'openai-agents, Python OpenInference spans (constructed)', ...openAiAgentsEntry, materialize: materializeOpenInferencePython },
 ];
