@@ -1,14 +1,17 @@
 /**
  * The dialects by id, in priority order: a span goes to the first one that
  * claims it, so the most specific vocabulary comes first (Baton's own spans
- * also carry GenAI attributes). `--dialect` reads this map.
+ * also carry GenAI attributes; LangSmith's and the Vercel AI SDK's spans carry
+ * some GenAI names too). `--dialect` reads this map.
  */
 import { batonDialect } from './baton.js';
 import type { Dialect } from './dialect.js';
+import { openInferenceDialect } from './openinference.js';
 import { otelGenAiDialect } from './otel-genai.js';
+// import { vercelAiDialect } from './vercel-ai.js';
 
 /** Every dialect, in priority order. */
-export const DIALECTS: readonly Dialect[] = [batonDialect, otelGenAiDialect];
+export const DIALECTS: readonly Dialect[] = [batonDialect, openInferenceDialect, otelGenAiDialect];
 
 export const DIALECT_IDS: readonly string[] = DIALECTS.map((d) => d.id);
 

@@ -190,10 +190,10 @@ export function targetFromArguments(value: AttributeValue | undefined): string |
 }
 
 /** A generic transfer tool (`transfer_to_agent`): the target is in its arguments. */
-const GENERIC_TRANSFER = Symbol('generic transfer');
+export const GENERIC_TRANSFER = Symbol('generic transfer');
 
 /** What a tool name says about a transfer: the target written in it, or GENERIC_TRANSFER for `transfer_to_agent`. */
-function transferTargetOfTool(tool: string): string | typeof GENERIC_TRANSFER | undefined {
+export function transferTargetOfTool(tool: string): string | typeof GENERIC_TRANSFER | undefined {
   const match = TRANSFER_TOOL_SEPARATED.exec(tool) ?? TRANSFER_TOOL_CAMEL.exec(tool);
   if (!match) return undefined;
   const target = match[1]!.trim();

@@ -1,0 +1,552 @@
+/**
+ * The `openinference` dialect: LangGraph and LangChain runs as the OpenInference
+ * LangChain instrumentation (`@arizeai/openinference-instrumentation-langchain`,
+ * Python `openinference-instrumentation-langchain`) and LangSmith's OTel export
+ * write them. docs/frameworks.md ("LangGraph / LangChain") lists what is read.
+ *
+ * - A LangGraph *node run* is the outermost span of one Pregel task: the span
+ *   whose `langgraph_node` metadata (in OpenInference's `metadata` JSON, or
+ *   `langsmith.metadata.langgraph_node`) its parent does not share, the task
+ *   told apart by `langgraph_checkpoint_ns` (else node and step). Agents are the
+ *   nodes of the top-level graph, plus the nodes of any nested graph a handoff
+ *   lands in (a hierarchical supervisor's team); nodes of other nested graphs
+ *   (a ReAct agent's `agent` and `tools`) are steps of the agent they run in.
+ * - A handoff by tool is a TOOL span that returned a LangGraph `Command` with a
+ *   `goto` (declared), or, when the output is not recorded, one named
+ *   `transfer_to_<agent>` / `transfer_back_to_<agent>` / `handoff_to_<agent>`
+ *   (inferred). It lands on the target's node run in the next step of the graph
+ *   that node belongs to: the nearest enclosing graph with such a node (a swarm
+ *   or supervisor tool jumps one graph up with `Command.PARENT`). The sender is
+ *   the agent node of that graph the tool ran in. A transfer the graph did not
+ *   follow (a second transfer tool in the same step, a graph stopped by its
+ *   recursion limit, a tool that only looks like one) is ignored with the reason.
+ * - A handoff along a graph edge is an agent node run in step n+1 of a graph
+ *   after an agent node of step n of the same graph that handed off by no tool:
+ *   the supervisor's hand-back (`transfer_back_to_<supervisor>` is synthesized
+ *   into the messages and has no tool span), a fixed `add_edge` pipeline. Its
+ *   evidence is the sender's node span (no span marks the moment); inferred.
+ * - LangGraph jumps between graphs by throwing `ParentCommand`, so every normal
+ *   handoff ends the sender's node spans in ERROR: such a run completed. A
+ *   `GraphInterrupt` (human in the loop) is blocked; any other error failed.
+ * - Failed transfer tool calls (ERROR, no `Command`) followed by a successful
+ *   one from the same node run to the same arrival are one handoff attempted
+ *   several times (`sendCount`).
+ * - Spans of the OpenInference OpenAI Agents instrumentation are left to the
+ *   `openai-agents` dialect; LLM, retriever and embedding spans stay unclaimed
+ *   (timing only).
+ *
+ * Linear in the group's spans but for a sort of the node runs per graph and a
+ * walk up the (short) node nesting per tool span; every walk is cycle-safe.
+ *
+ * @see https://github.com/Arize-ai/openinference/blob/main/spec/semantic_conventions.md
+ * @see https://langchain-ai.github.io/langgraph/concepts/low_level/#command
+ */
+import {
+  GEN_AI_COMPLETION,
+  LANGGRAPH_CHECKPOINT_NS,
+  LANGGRAPH_NODE,
+  LANGGRAPH_STEP,
+  LANGGRAPH_THREAD_ID,
+  LANGSMITH_METADATA_PREFIX,
+  LANGSMITH_SPAN_KIND,
+  OPENINFERENCE_METADATA,
+  OPENINFERENCE_OUTPUT_VALUE,
+  OPENINFERENCE_SESSION_ID,
+  OPENINFERENCE_SPAN_KIND,
+  OPENINFERENCE_TOOL_NAME,
+} from '../../model/attributes.js';
+import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
+import { compareByStart } from '../span-index.js';
+import { put, readName, readNumber, type Attributes } from './attribute-readers.js';
+import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, TransferPart } from './dialect.js';
+import { GENERIC_TRANSFER, normalizeAgentName, transferTargetOfTool } from './otel-genai.js';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Instrumentation scopes of OpenInference's OpenAI Agents SDK bridge (JS, Python): the `openai-agents` dialect reads those. */
+function isOpenAiAgentsScope(scope: string): boolean {
+  return scope.includes('openai-agents') || scope.includes('openai_agents');
+}
+
+const LANGSMITH_NODE = LANGSMITH_METADATA_PREFIX + LANGGRAPH_NODE;
+const LANGSMITH_STEP = LANGSMITH_METADATA_PREFIX + LANGGRAPH_STEP;
+const LANGSMITH_CHECKPOINT_NS = LANGSMITH_METADATA_PREFIX + LANGGRAPH_CHECKPOINT_NS;
+/** Metadata keys LangChain takes a conversation id from (OpenInference's SESSION_ID_KEYS). */
+const THREAD_KEYS: readonly string[] = [LANGGRAPH_THREAD_ID, 'session_id', 'conversation_id'];
+
+/** LangGraph's entry and exit pseudo-nodes: no agent runs there. */
+const START_NODE = '__start__';
+const END_NODE = '__end__';
+/** Separator of graph levels in `langgraph_checkpoint_ns` (`alice:<task>|tools:<task>`). */
+const NS_SEPARATOR = '|';
+/** Longest metadata text parsed: LangGraph's keys sit in well under a kilobyte. */
+const MAX_METADATA_CHARS = 1 << 20;
+
+/** `transfer_back_to_supervisor`: the supervisor's hand-back tool name (synthesized in JS and Python, real in custom graphs). */
+const TRANSFER_BACK = /^transfer[^\p{L}\p{N}]+back[^\p{L}\p{N}]+to[^\p{L}\p{N}]+(.+)$/iu;
+/** Python's `Command(goto='bob', …)` repr, as some exporters record a tool's output. */
+const PYTHON_GOTO = /\bgoto=(?:'([^']+)'|"([^"]+)"|\[\s*'([^']+)')/;
+
+/** LangGraph's facts about the task a span runs in. */
+interface NodeMeta {
+  readonly node: string;
+  readonly step: number | undefined;
+  readonly ns: string | undefined;
+  readonly threadId: string | undefined;
+}
+
+function spanKindOf(attrs: Attributes): string | undefined {
+  const kind = attrs[OPENINFERENCE_SPAN_KIND];
+  if (typeof kind === 'string') return kind.toUpperCase();
+  const langsmith = attrs[LANGSMITH_SPAN_KIND];
+  return typeof langsmith === 'string' ? langsmith.toUpperCase() : undefined;
+}
+
+function stringField(object: Record<string, unknown>, key: string): string | undefined {
+  const v = object[key];
+  return typeof v === 'string' && v.length > 0 ? v : undefined;
+}
+
+/** LangGraph's task metadata of a span, from OpenInference's `metadata` JSON or LangSmith's flattened keys; undefined outside LangGraph. */
+export function langGraphMetaOf(attrs: Attributes): NodeMeta | undefined {
+  const text = attrs[OPENINFERENCE_METADATA];
+  if (typeof text === 'string') {
+    // Cheap test first: most LangChain runs outside a graph have metadata too.
+    if (text.length > MAX_METADATA_CHARS || !text.includes(LANGGRAPH_NODE)) return undefined;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
+    const meta = parsed as Record<string, unknown>;
+    const node = stringField(meta, LANGGRAPH_NODE);
+    if (node === undefined) return undefined;
+    const step = meta[LANGGRAPH_STEP];
+    let threadId: string | undefined;
+    for (let i = 0; i < THREAD_KEYS.length && threadId === undefined; i++) threadId = stringField(meta, THREAD_KEYS[i]!);
+    return {
+      node,
+      step: typeof step === 'number' && Number.isFinite(step) ? step : undefined,
+      ns: stringField(meta, LANGGRAPH_CHECKPOINT_NS),
+      threadId: threadId ?? readName(attrs, OPENINFERENCE_SESSION_ID),
+    };
+  }
+  const node = readName(attrs, LANGSMITH_NODE);
+  if (node === undefined) return undefined;
+  let threadId: string | undefined;
+  for (let i = 0; i < THREAD_KEYS.length && threadId === undefined; i++) threadId = readName(attrs, LANGSMITH_METADATA_PREFIX + THREAD_KEYS[i]!);
+  return { node, step: readNumber(attrs, LANGSMITH_STEP), ns: readName(attrs, LANGSMITH_CHECKPOINT_NS), threadId };
+}
+
+/** One Pregel task: `langgraph_checkpoint_ns` names it uniquely; without it, node and step. */
+function taskKeyOf(meta: NodeMeta): string {
+  return meta.ns ?? `${meta.node}\u0000${String(meta.step)}`;
+}
+
+/** The end of the JSON value starting at `from` (string, array or object), or -1. No allocation. */
+function endOfJsonValue(text: string, from: number): number {
+  let i = from;
+  while (i < text.length && (text[i] === ' ' || text[i] === '\n' || text[i] === '\t' || text[i] === '\r')) i++;
+  let depth = 0;
+  let inString = false;
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) {
+        inString = false;
+        if (depth === 0) return i + 1;
+      }
+    } else if (c === 34) inString = true;
+    else if (c === 91 || c === 123) depth++;
+    else if (c === 93 || c === 125) {
+      depth--;
+      if (depth === 0) return i + 1;
+      if (depth < 0) return -1;
+    } else if (depth === 0) return -1;
+  }
+  return -1;
+}
+
+function gotoNamesIn(value: unknown, out: string[]): void {
+  if (typeof value === 'string') {
+    if (value.length > 0 && value !== END_NODE) out.push(value);
+  } else if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) gotoNamesIn(value[i], out);
+  } else if (value !== null && typeof value === 'object') {
+    // A `Send` (`{"lg_name":"Send","node":"x","args":…}`) names its node.
+    const node = (value as { node?: unknown }).node;
+    if (typeof node === 'string' && node.length > 0) out.push(node);
+  }
+}
+
+/**
+ * The nodes a tool's recorded output sends the graph to: the `goto` of a
+ * LangGraph `Command` (JSON, as LangGraph JS serializes it, or Python's repr).
+ * Undefined when the output holds no `goto`; an empty list for a `Command`
+ * that goes nowhere. Never throws.
+ */
+export function commandGotoOf(output: string): string[] | undefined {
+  const key = output.lastIndexOf('"goto":');
+  if (key >= 0) {
+    const start = key + 7;
+    const end = endOfJsonValue(output, start);
+    if (end < 0) return undefined;
+    let value: unknown;
+    try {
+      value = JSON.parse(output.slice(start, end));
+    } catch {
+      return undefined;
+    }
+    const out: string[] = [];
+    gotoNamesIn(value, out);
+    return out;
+  }
+  const python = PYTHON_GOTO.exec(output);
+  if (python) return [python[1] ?? python[2] ?? python[3]!];
+  return undefined;
+}
+
+/** The target a tool's name declares: `transfer_back_to_x`, `transfer_to_x`, `handoff_to_x`. */
+function targetOfToolName(tool: string): string | undefined {
+  const back = TRANSFER_BACK.exec(tool);
+  if (back) return back[1]!.trim();
+  const target = transferTargetOfTool(tool);
+  return target === GENERIC_TRANSFER ? undefined : target;
+}
+
+/** A LangGraph node run (the outermost span of one task). */
+interface NodeRun {
+  readonly span: SpanRecord;
+  readonly meta: NodeMeta;
+  readonly key: string;
+  /** The graph (one run of it) this node belongs to. */
+  readonly level: string;
+  agent: boolean;
+  /** Reached by a handoff tool: no graph-edge handoff into it. */
+  arrivedByTool: boolean;
+}
+
+interface Draft {
+  readonly span: SpanRecord;
+  readonly source: NodeRun;
+  readonly arrival: NodeRun;
+  readonly inferred: boolean;
+  readonly failed: boolean;
+  /** The task the tool ran in: two successful transfers of one task are one move of the graph. */
+  readonly toolTask: string;
+}
+
+function failureOf(span: SpanRecord): string {
+  let text = span.statusMessage;
+  for (let i = 0; i < span.events.length; i++) {
+    const event = span.events[i]!;
+    if (event.name !== 'exception') continue;
+    const type = event.attributes['exception.type'];
+    const message = event.attributes['exception.message'];
+    if (typeof type === 'string') text += ` ${type}`;
+    if (typeof message === 'string') text += ` ${message.slice(0, 512)}`;
+  }
+  return text;
+}
+
+function outcomeOf(span: SpanRecord): 'completed' | 'failed' | 'blocked' {
+  if (span.statusCode !== StatusCodeNumber.Error) return 'completed';
+  const text = failureOf(span);
+  // LangGraph's control flow, not a failure: a Command to a parent graph, a human-in-the-loop pause.
+  if (text.includes('ParentCommand')) return 'completed';
+  if (text.includes('GraphInterrupt') || text.includes('NodeInterrupt')) return 'blocked';
+  return 'failed';
+}
+
+class Interpretation {
+  readonly parts: HandoffPart[] = [];
+  readonly ignored: IgnoredSpan[] = [];
+  readonly #context: DialectContext;
+  readonly #meta = new Map<string, NodeMeta | null>();
+  readonly #nodes = new Map<string, NodeRun>();
+  readonly #levels = new Map<string, NodeRun[]>();
+  readonly #tools: SpanRecord[] = [];
+
+  constructor(context: DialectContext) {
+    this.#context = context;
+  }
+
+  #ignore(span: SpanRecord, reason: string): void {
+    this.ignored.push({ span, reason });
+  }
+
+  #metaOf(span: SpanRecord): NodeMeta | undefined {
+    const known = this.#meta.get(span.spanId);
+    if (known !== undefined) return known ?? undefined;
+    const meta = langGraphMetaOf(span.attributes);
+    this.#meta.set(span.spanId, meta ?? null);
+    return meta;
+  }
+
+  run(spans: readonly SpanRecord[]): DialectResult {
+    const others: SpanRecord[] = [];
+    const seen = new Set<string>();
+    for (let i = 0; i < spans.length; i++) {
+      const span = spans[i]!;
+      if (seen.has(span.spanId)) continue; // a re-exported copy
+      seen.add(span.spanId);
+      if (spanKindOf(span.attributes) === 'TOOL') this.#tools.push(span);
+      const meta = this.#metaOf(span);
+      if (meta === undefined) {
+        if (spanKindOf(span.attributes) !== 'TOOL')
+          this.#ignore(span, `${String(spanKindOf(span.attributes))} span without LangGraph node metadata (metadata.${LANGGRAPH_NODE}, ${LANGSMITH_NODE}): no agent or handoff meaning`);
+        continue;
+      }
+      const parent = this.#context.parentOf(span);
+      const parentMeta = parent ? this.#metaOf(parent) : undefined;
+      if (parentMeta !== undefined && taskKeyOf(parentMeta) === taskKeyOf(meta)) {
+        if (spanKindOf(span.attributes) !== 'TOOL') others.push(span);
+        continue;
+      }
+      if (meta.node === START_NODE || meta.node === END_NODE) {
+        this.#ignore(span, `LangGraph's ${meta.node} step: routing, no agent`);
+        continue;
+      }
+      this.#nodes.set(span.spanId, { span, meta, key: normalizeAgentName(meta.node), level: '', agent: false, arrivedByTool: false });
+    }
+    this.#placeNodes();
+    this.#tools.sort(compareByStart);
+    const drafts: Draft[] = [];
+    for (let i = 0; i < this.#tools.length; i++) this.#readTool(this.#tools[i]!, drafts);
+    this.#emitToolTransfers(drafts);
+    this.#emitEdgeTransfers();
+    this.#emitRuns();
+    for (let i = 0; i < others.length; i++) {
+      const span = others[i]!;
+      this.#ignore(span, `inside LangGraph node ${this.#metaOf(span)!.node}: part of that node's run`);
+    }
+    return { parts: this.parts, ignored: this.ignored };
+  }
+
+  /** The node runs enclosing `span` (nearest first, `span` itself excluded). Bounded: a parent cycle ends the walk. */
+  #enclosingNodes(span: SpanRecord): NodeRun[] {
+    const out: NodeRun[] = [];
+    let steps = 0;
+    for (let current = this.#context.parentOf(span); current && steps < 10_000; current = this.#context.parentOf(current), steps++) {
+      if (current.spanId === span.spanId) break;
+      const node = this.#nodes.get(current.spanId);
+      if (node) out.push(node);
+    }
+    return out;
+  }
+
+  /** Which graph run each node belongs to; the top-level graphs' nodes are agents. */
+  #placeNodes(): void {
+    for (const node of this.#nodes.values()) {
+      const ns = node.meta.ns;
+      let level: string;
+      if (ns !== undefined) {
+        const cut = ns.lastIndexOf(NS_SEPARATOR);
+        level = cut < 0 ? `root:${node.span.traceId}:${node.span.parentSpanId}` : `ns:${ns.slice(0, cut)}`;
+      } else {
+        const outer = this.#enclosingNodes(node.span)[0];
+        level = outer ? `node:${outer.span.spanId}` : `root:${node.span.traceId}:${node.span.parentSpanId}`;
+      }
+      (node as Mutable<NodeRun>).level = level;
+      node.agent = level.startsWith('root:');
+      let list = this.#levels.get(level);
+      if (!list) this.#levels.set(level, (list = []));
+      list.push(node);
+    }
+    for (const list of this.#levels.values()) list.sort((a, b) => (a.meta.step ?? 0) - (b.meta.step ?? 0) || compareByStart(a.span, b.span));
+  }
+
+  /** The node `key` ran as in the step after `source`, in `source`'s graph, starting at or after `fromMs`. */
+  #arrivalAfter(source: NodeRun, key: string, fromMs: number): NodeRun | undefined {
+    const list = this.#levels.get(source.level);
+    if (!list) return undefined;
+    const compact = key.replace(/_/g, '');
+    for (let i = 0; i < list.length; i++) {
+      const candidate = list[i]!;
+      if (candidate === source || candidate.span.startMs < fromMs) continue;
+      if (candidate.key !== key && candidate.key.replace(/_/g, '') !== compact) continue;
+      if (source.meta.step !== undefined && candidate.meta.step !== undefined && candidate.meta.step !== source.meta.step + 1) continue;
+      return candidate;
+    }
+    return undefined;
+  }
+
+  #readTool(tool: SpanRecord, drafts: Draft[]): void {
+    const attrs = tool.attributes;
+    const toolName = readName(attrs, OPENINFERENCE_TOOL_NAME) ?? tool.name;
+    const output = readName(attrs, OPENINFERENCE_OUTPUT_VALUE) ?? readName(attrs, GEN_AI_COMPLETION);
+    const failed = tool.statusCode === StatusCodeNumber.Error;
+    const goto = output !== undefined ? commandGotoOf(output) : undefined;
+    const named = targetOfToolName(toolName);
+    let targets: string[];
+    let declared = false;
+    if (goto !== undefined) {
+      if (goto.length === 0) {
+        this.#ignore(tool, `tool ${toolName} returned a Command without goto: it updates state, no handoff`);
+        return;
+      }
+      targets = goto;
+      declared = true;
+    } else if (named !== undefined) {
+      if (output !== undefined && !failed) {
+        this.#ignore(tool, `tool ${toolName} is named like a transfer but returned no LangGraph Command: not a handoff`);
+        return;
+      }
+      targets = [named];
+    } else {
+      this.#ignore(tool, `tool ${toolName} is not a transfer: no Command goto in its output, not transfer_to_<agent>`);
+      return;
+    }
+    const enclosing = this.#enclosingNodes(tool);
+    if (enclosing.length === 0) {
+      this.#ignore(tool, `transfer tool ${toolName} outside any LangGraph node: the source agent is unknown`);
+      return;
+    }
+    const toolTask = taskKeyOf(enclosing[0]!.meta);
+    for (let t = 0; t < targets.length; t++) {
+      const key = normalizeAgentName(targets[t]!);
+      let arrival: NodeRun | undefined;
+      let source: NodeRun | undefined;
+      // Nearest graph first: a plain Command moves the tool's own graph, Command.PARENT the one above.
+      for (let i = 0; i < enclosing.length && !arrival; i++) {
+        arrival = this.#arrivalAfter(enclosing[i]!, key, tool.startMs);
+        if (arrival) source = enclosing[i];
+      }
+      if (!arrival || !source) {
+        this.#ignore(
+          tool,
+          `transfer to ${targets[t]!}: no node ${targets[t]!} ran in the next step of an enclosing graph, so the graph did not move there (another transfer in the same step won, the run stopped, or the tool only looks like a transfer)`,
+        );
+        continue;
+      }
+      drafts.push({ span: tool, source, arrival, inferred: !declared, failed, toolTask });
+    }
+  }
+
+  #emitToolTransfers(drafts: readonly Draft[]): void {
+    const merged = new Map<string, { part: Mutable<TransferPart>; succeeded: Set<string> }>();
+    for (let i = 0; i < drafts.length; i++) {
+      const draft = drafts[i]!;
+      draft.source.agent = true;
+      draft.arrival.agent = true;
+      draft.arrival.arrivedByTool = true;
+      // Both ends' graphs hold agents (a hierarchical team's inner graph).
+      this.#markAgentLevel(draft.source.level);
+      const key = `${draft.source.span.spanId}\u0000${draft.arrival.span.spanId}`;
+      const first = merged.get(key);
+      if (first) {
+        if (!draft.failed && first.succeeded.has(draft.toolTask)) {
+          this.#ignore(draft.span, `second transfer to ${draft.arrival.meta.node} in the same step as span ${first.part.span.spanId}: the graph moved once`);
+          continue;
+        }
+        if (!draft.failed) first.succeeded.add(draft.toolTask);
+        first.part.sendCount = (first.part.sendCount ?? 1) + 1;
+        if (!draft.inferred) first.part.inferred = false;
+        this.#ignore(draft.span, `retry of the transfer on span ${first.part.span.spanId}: counted in its sendCount`);
+        continue;
+      }
+      const part: Mutable<TransferPart> = {
+        type: 'transfer',
+        span: draft.span,
+        source: draft.source.meta.node,
+        target: draft.arrival.meta.node,
+        mode: 'pass_control',
+        inferred: draft.inferred,
+        arrival: draft.arrival.span,
+      };
+      put(part, 'taskId', draft.source.meta.threadId ?? draft.arrival.meta.threadId);
+      const succeeded = new Set<string>();
+      if (!draft.failed) succeeded.add(draft.toolTask);
+      merged.set(key, { part, succeeded });
+      this.parts.push(part);
+    }
+  }
+
+  #markAgentLevel(level: string): void {
+    const list = this.#levels.get(level);
+    if (list) for (let i = 0; i < list.length; i++) list[i]!.agent = true;
+  }
+
+  /** Agent node runs reached along a graph edge (no handoff tool): a transfer from the agent node(s) of the step before. */
+  #emitEdgeTransfers(): void {
+    for (const list of this.#levels.values()) {
+      if (list.length === 0 || !list[0]!.agent) continue;
+      for (let i = 1; i < list.length; i++) {
+        const node = list[i]!;
+        if (node.arrivedByTool) continue;
+        const step = node.meta.step;
+        for (let j = i - 1; j >= 0; j--) {
+          const previous = list[j]!;
+          if (step !== undefined && previous.meta.step !== undefined) {
+            if (previous.meta.step === step) continue; // a sibling in the same step
+            if (previous.meta.step < step - 1) break;
+          } else if (j < i - 1) break;
+          const part: Mutable<TransferPart> = {
+            type: 'transfer',
+            span: previous.span,
+            source: previous.meta.node,
+            target: node.meta.node,
+            inferred: true,
+            arrival: node.span,
+          };
+          put(part, 'taskId', previous.meta.threadId ?? node.meta.threadId);
+          this.parts.push(part);
+          if (step === undefined || previous.meta.step === undefined) break;
+        }
+      }
+    }
+  }
+
+  #emitRuns(): void {
+    const runs: NodeRun[] = [];
+    for (const node of this.#nodes.values()) {
+      if (!node.agent) {
+        const owner = this.#enclosingNodes(node.span).find((n) => n.agent);
+        this.#ignore(node.span, `LangGraph node ${node.meta.node}${owner ? ` inside agent ${owner.meta.node}` : ''}: a step of an agent's run, not an agent`);
+        continue;
+      }
+      runs.push(node);
+    }
+    runs.sort((a, b) => compareByStart(a.span, b.span));
+    for (let i = 0; i < runs.length; i++) {
+      const node = runs[i]!;
+      const part: Mutable<AgentRunPart> = { type: 'agent-run', span: node.span, agent: node.meta.node, outcome: outcomeOf(node.span) };
+      put(part, 'taskId', node.meta.threadId);
+      this.parts.push(part);
+    }
+  }
+}
+
+/** LangGraph / LangChain spans from OpenInference or LangSmith's OTel export (see the file header). */
+export const openInferenceDialect: Dialect = {
+  id: 'openinference',
+  description: 'LangGraph / LangChain via OpenInference or LangSmith OTel (node runs, Command handoffs, graph edges)',
+  readsAttribute(name) {
+    return (
+      name === OPENINFERENCE_SPAN_KIND ||
+      name === OPENINFERENCE_METADATA ||
+      name === OPENINFERENCE_SESSION_ID ||
+      name === OPENINFERENCE_TOOL_NAME ||
+      name === OPENINFERENCE_OUTPUT_VALUE ||
+      name === LANGSMITH_SPAN_KIND ||
+      name === GEN_AI_COMPLETION ||
+      name.startsWith(LANGSMITH_METADATA_PREFIX)
+    );
+  },
+  claims(span) {
+    const attrs = span.attributes;
+    const kind = attrs[OPENINFERENCE_SPAN_KIND];
+    if (typeof kind === 'string') {
+      if (kind !== 'CHAIN' && kind !== 'TOOL' && kind !== 'AGENT') return false;
+      return !isOpenAiAgentsScope(span.scopeName);
+    }
+    const langsmith = attrs[LANGSMITH_SPAN_KIND];
+    return langsmith === 'chain' || langsmith === 'tool';
+  },
+  interpret(spans: readonly SpanRecord[], context: DialectContext): DialectResult {
+    return new Interpretation(context).run(spans);
+  },
+};
