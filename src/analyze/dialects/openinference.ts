@@ -84,6 +84,8 @@ const MAX_METADATA_CHARS = 1 << 20;
 
 /** `transfer_back_to_supervisor`: the supervisor's hand-back tool name (synthesized in JS and Python, real in custom graphs). */
 const TRANSFER_BACK = /^transfer[^\p{L}\p{N}]+back[^\p{L}\p{N}]+to[^\p{L}\p{N}]+(.+)$/iu;
+/** How LangGraph JS serializes a Command (`Command.toJSON`). */
+const COMMAND_MARKER = '"lg_name":"Command"';
 /** Python's `Command(goto='bob', …)` repr, as some exporters record a tool's output. */
 const PYTHON_GOTO = /\bgoto=(?:'([^']+)'|"([^"]+)"|\[\s*'([^']+)')/;
 
@@ -189,7 +191,9 @@ function gotoNamesIn(value: unknown, out: string[]): void {
  * that goes nowhere. Never throws.
  */
 export function commandGotoOf(output: string): string[] | undefined {
-  const key = output.lastIndexOf('"goto":');
+  // The Command's own key: the first unescaped one after its `lg_name` (a Send's args may hold another `goto`).
+  let key = output.indexOf('"goto":', Math.max(0, output.indexOf(COMMAND_MARKER)));
+  while (key > 0 && output.charCodeAt(key - 1) === 92) key = output.indexOf('"goto":', key + 7);
   if (key >= 0) {
     const start = key + 7;
     const end = endOfJsonValue(output, start);
