@@ -8,10 +8,10 @@ import { batonDialect } from './baton.js';
 import type { Dialect } from './dialect.js';
 import { openInferenceDialect } from './openinference.js';
 import { otelGenAiDialect } from './otel-genai.js';
-// import { vercelAiDialect } from './vercel-ai.js';
+import { vercelAiDialect } from './vercel-ai.js';
 
 /** Every dialect, in priority order. */
-export const DIALECTS: readonly Dialect[] = [batonDialect, openInferenceDialect, otelGenAiDialect];
+export const DIALECTS: readonly Dialect[] = [batonDialect, openInferenceDialect, vercelAiDialect, otelGenAiDialect];
 
 export const DIALECT_IDS: readonly string[] = DIALECTS.map((d) => d.id);
 
