@@ -43,7 +43,7 @@ const SCENARIOS = ['chain', 'supervisor', 'circular', 'retry', 'concurrent'] as 
  * inline: LANGCHAIN_CALLBACKS_BACKGROUND=false): both whole milliseconds, at most a
  * tick apart.
  */
-const LATENCY_TOLERANCE_MS = 1.5;
+const LATENCY_TOLERANCE_MS = 2;
 
 const cases = SCENARIOS.flatMap((scenario) => ENCODINGS.map((encoding) => [scenario, encoding] as const));
 
