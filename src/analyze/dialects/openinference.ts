@@ -79,6 +79,23 @@ const START_NODE = '__start__';
 const END_NODE = '__end__';
 /** Separator of graph levels in `langgraph_checkpoint_ns` (`alice:<task>|tools:<task>`). */
 const NS_SEPARATOR = '|';
+/** Deepest parent chain walked: far past any real nesting, and a bound on hostile input. */
+const MAX_WALK = 10_000;
+const UNDERSCORES = /_/g;
+/**
+ * Node names of the prebuilt agent loops (LangGraph's createReactAgent, LangChain's
+ * createAgent, their hooks): a graph made only of these is one agent, not several.
+ */
+const AGENT_LOOP_NODES: ReadonlySet<string> = new Set([
+  'agent',
+  'tools',
+  'model',
+  'model_request',
+  'call_model',
+  'pre_model_hook',
+  'post_model_hook',
+  'generate_structured_response',
+]);
 /** Longest metadata text parsed: LangGraph's keys sit in well under a kilobyte. */
 const MAX_METADATA_CHARS = 1 << 20;
 
@@ -109,31 +126,89 @@ function stringField(object: Record<string, unknown>, key: string): string | und
   return typeof v === 'string' && v.length > 0 ? v : undefined;
 }
 
-/** LangGraph's task metadata of a span, from OpenInference's `metadata` JSON or LangSmith's flattened keys; undefined outside LangGraph. */
+/** Where the value of `"key":` starts in a JSON text (whitespace skipped), or -1. Keys inside string values are escaped (`\"key\":`) and skipped. */
+function valueStartOf(text: string, marker: string): number {
+  let at = text.indexOf(marker);
+  while (at > 0 && text.charCodeAt(at - 1) === 92) at = text.indexOf(marker, at + marker.length);
+  if (at < 0) return -1;
+  let i = at + marker.length;
+  while (i < text.length && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9 || text.charCodeAt(i) === 10 || text.charCodeAt(i) === 13)) i++;
+  return i;
+}
+
+/** Marks a value the fast path cannot read (an escape in it): parse the whole text instead. */
+const NEEDS_PARSE = Symbol('needs parse');
+
+/** The string value of `"key":`, without parsing the text; NEEDS_PARSE when it holds an escape. */
+function jsonStringField(text: string, marker: string): string | undefined | typeof NEEDS_PARSE {
+  const i = valueStartOf(text, marker);
+  if (i < 0 || text.charCodeAt(i) !== 34) return undefined;
+  const end = text.indexOf('"', i + 1);
+  if (end < 0) return undefined;
+  const value = text.slice(i + 1, end);
+  if (value.includes('\\')) return NEEDS_PARSE;
+  return value.length > 0 ? value : undefined;
+}
+
+function jsonNumberField(text: string, marker: string): number | undefined {
+  const i = valueStartOf(text, marker);
+  if (i < 0) return undefined;
+  let end = i;
+  while (end < text.length) {
+    const c = text.charCodeAt(end);
+    if ((c >= 48 && c <= 57) || c === 45 || c === 46 || c === 101 || c === 69 || c === 43) end++;
+    else break;
+  }
+  if (end === i) return undefined;
+  const n = Number(text.slice(i, end));
+  return Number.isFinite(n) ? n : undefined;
+}
+
+const NODE_MARKER = `"${LANGGRAPH_NODE}":`;
+const STEP_MARKER = `"${LANGGRAPH_STEP}":`;
+const NS_MARKER = `"${LANGGRAPH_CHECKPOINT_NS}":`;
+const THREAD_MARKERS: readonly string[] = THREAD_KEYS.map((k) => `"${k}":`);
+
+/** The slow path: the metadata text parsed as JSON (only when a value holds an escape). */
+function parsedMetaOf(text: string, attrs: Attributes): NodeMeta | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
+  const meta = parsed as Record<string, unknown>;
+  const node = stringField(meta, LANGGRAPH_NODE);
+  if (node === undefined) return undefined;
+  const step = meta[LANGGRAPH_STEP];
+  let threadId: string | undefined;
+  for (let i = 0; i < THREAD_KEYS.length && threadId === undefined; i++) threadId = stringField(meta, THREAD_KEYS[i]!);
+  return {
+    node,
+    step: typeof step === 'number' && Number.isFinite(step) ? step : undefined,
+    ns: stringField(meta, LANGGRAPH_CHECKPOINT_NS),
+    threadId: threadId ?? readName(attrs, OPENINFERENCE_SESSION_ID),
+  };
+}
+
+/**
+ * LangGraph's task metadata of a span, from OpenInference's `metadata` JSON or
+ * LangSmith's flattened keys; undefined outside LangGraph. Nearly every span of a
+ * LangGraph trace carries the JSON, so its few fields are read in place; the text
+ * is parsed only when a value holds an escape, and must then be a JSON object.
+ */
 export function langGraphMetaOf(attrs: Attributes): NodeMeta | undefined {
   const text = attrs[OPENINFERENCE_METADATA];
   if (typeof text === 'string') {
-    // Cheap test first: most LangChain runs outside a graph have metadata too.
-    if (text.length > MAX_METADATA_CHARS || !text.includes(LANGGRAPH_NODE)) return undefined;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      return undefined;
-    }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
-    const meta = parsed as Record<string, unknown>;
-    const node = stringField(meta, LANGGRAPH_NODE);
+    if (text.length > MAX_METADATA_CHARS || text.charCodeAt(0) !== 123) return undefined;
+    const node = jsonStringField(text, NODE_MARKER);
     if (node === undefined) return undefined;
-    const step = meta[LANGGRAPH_STEP];
-    let threadId: string | undefined;
-    for (let i = 0; i < THREAD_KEYS.length && threadId === undefined; i++) threadId = stringField(meta, THREAD_KEYS[i]!);
-    return {
-      node,
-      step: typeof step === 'number' && Number.isFinite(step) ? step : undefined,
-      ns: stringField(meta, LANGGRAPH_CHECKPOINT_NS),
-      threadId: threadId ?? readName(attrs, OPENINFERENCE_SESSION_ID),
-    };
+    const ns = jsonStringField(text, NS_MARKER);
+    let threadId: string | undefined | typeof NEEDS_PARSE;
+    for (let i = 0; i < THREAD_MARKERS.length && threadId === undefined; i++) threadId = jsonStringField(text, THREAD_MARKERS[i]!);
+    if (node === NEEDS_PARSE || ns === NEEDS_PARSE || threadId === NEEDS_PARSE) return parsedMetaOf(text, attrs);
+    return { node, step: jsonNumberField(text, STEP_MARKER), ns, threadId: threadId ?? readName(attrs, OPENINFERENCE_SESSION_ID) };
   }
   const node = readName(attrs, LANGSMITH_NODE);
   if (node === undefined) return undefined;
@@ -231,6 +306,8 @@ interface NodeRun {
   agent: boolean;
   /** Reached by a handoff tool: no graph-edge handoff into it. */
   arrivedByTool: boolean;
+  /** Its graph's nodes are a prebuilt agent loop: steps of one agent. */
+  loop: boolean;
 }
 
 interface Draft {
@@ -265,6 +342,22 @@ function outcomeOf(span: SpanRecord): 'completed' | 'failed' | 'blocked' {
   return 'failed';
 }
 
+/** An agent that is a whole graph: a prebuilt agent loop (its nodes are steps), run at the top or inside a tool. */
+interface GraphAgent {
+  readonly span: SpanRecord;
+  readonly agent: string;
+  readonly threadId: string | undefined;
+}
+
+/** A delegation: a graph agent running inside another agent's tool call. */
+interface Delegation {
+  readonly tool: SpanRecord;
+  readonly toolName: string;
+  readonly owner: SpanRecord;
+  readonly source: string;
+  readonly target: GraphAgent;
+}
+
 class Interpretation {
   readonly parts: HandoffPart[] = [];
   readonly ignored: IgnoredSpan[] = [];
@@ -273,6 +366,12 @@ class Interpretation {
   readonly #nodes = new Map<string, NodeRun>();
   readonly #levels = new Map<string, NodeRun[]>();
   readonly #tools: SpanRecord[] = [];
+  /** Graph agents by the span id of the graph's root span. */
+  readonly #graphAgents = new Map<string, GraphAgent>();
+  /** Tool spans that ran a graph agent (delegations), by span id. */
+  readonly #delegatingTools = new Set<string>();
+  /** Failed tool calls that were no transfer: earlier attempts of a delegation, if one through the same tool follows. */
+  readonly #failedCalls: { tool: SpanRecord; toolName: string; owner: string; claimed: boolean }[] = [];
 
   constructor(context: DialectContext) {
     this.#context = context;
@@ -291,40 +390,50 @@ class Interpretation {
   }
 
   run(spans: readonly SpanRecord[]): DialectResult {
-    const others: SpanRecord[] = [];
+    const outside: SpanRecord[] = [];
+    const inside: SpanRecord[] = [];
     const seen = new Set<string>();
     for (let i = 0; i < spans.length; i++) {
       const span = spans[i]!;
       if (seen.has(span.spanId)) continue; // a re-exported copy
       seen.add(span.spanId);
-      if (spanKindOf(span.attributes) === 'TOOL') this.#tools.push(span);
+      const tool = spanKindOf(span.attributes) === 'TOOL';
+      if (tool) this.#tools.push(span);
       const meta = this.#metaOf(span);
       if (meta === undefined) {
-        if (spanKindOf(span.attributes) !== 'TOOL')
-          this.#ignore(span, `${String(spanKindOf(span.attributes))} span without LangGraph node metadata (metadata.${LANGGRAPH_NODE}, ${LANGSMITH_NODE}): no agent or handoff meaning`);
+        if (!tool) outside.push(span);
         continue;
       }
       const parent = this.#context.parentOf(span);
       const parentMeta = parent ? this.#metaOf(parent) : undefined;
       if (parentMeta !== undefined && taskKeyOf(parentMeta) === taskKeyOf(meta)) {
-        if (spanKindOf(span.attributes) !== 'TOOL') others.push(span);
+        if (!tool) inside.push(span);
         continue;
       }
       if (meta.node === START_NODE || meta.node === END_NODE) {
         this.#ignore(span, `LangGraph's ${meta.node} step: routing, no agent`);
         continue;
       }
-      this.#nodes.set(span.spanId, { span, meta, key: normalizeAgentName(meta.node), level: '', agent: false, arrivedByTool: false });
+      this.#nodes.set(span.spanId, { span, meta, key: normalizeAgentName(meta.node), level: '', agent: false, arrivedByTool: false, loop: false });
     }
     this.#placeNodes();
+    this.#placeGraphAgents();
     this.#tools.sort(compareByStart);
+    const delegations = this.#readDelegations();
     const drafts: Draft[] = [];
-    for (let i = 0; i < this.#tools.length; i++) this.#readTool(this.#tools[i]!, drafts);
+    for (let i = 0; i < this.#tools.length; i++) if (!this.#delegatingTools.has(this.#tools[i]!.spanId)) this.#readTool(this.#tools[i]!, drafts);
     this.#emitToolTransfers(drafts);
+    this.#emitDelegations(delegations);
     this.#emitEdgeTransfers();
     this.#emitRuns();
-    for (let i = 0; i < others.length; i++) {
-      const span = others[i]!;
+    for (let i = 0; i < outside.length; i++) {
+      const span = outside[i]!;
+      if (this.#graphAgents.has(span.spanId)) continue;
+      this.#ignore(span, `${String(spanKindOf(span.attributes))} span without LangGraph node metadata (metadata.${LANGGRAPH_NODE}, ${LANGSMITH_NODE}): no agent or handoff meaning`);
+    }
+    for (let i = 0; i < inside.length; i++) {
+      const span = inside[i]!;
+      if (this.#graphAgents.has(span.spanId)) continue;
       this.#ignore(span, `inside LangGraph node ${this.#metaOf(span)!.node}: part of that node's run`);
     }
     return { parts: this.parts, ignored: this.ignored };
@@ -334,7 +443,7 @@ class Interpretation {
   #enclosingNodes(span: SpanRecord): NodeRun[] {
     const out: NodeRun[] = [];
     let steps = 0;
-    for (let current = this.#context.parentOf(span); current && steps < 10_000; current = this.#context.parentOf(current), steps++) {
+    for (let current = this.#context.parentOf(span); current && steps < MAX_WALK; current = this.#context.parentOf(current), steps++) {
       if (current.spanId === span.spanId) break;
       const node = this.#nodes.get(current.spanId);
       if (node) out.push(node);
@@ -342,7 +451,20 @@ class Interpretation {
     return out;
   }
 
-  /** Which graph run each node belongs to; the top-level graphs' nodes are agents. */
+  /** The agent (agent node or graph agent) a span runs in, nearest first. */
+  #ownerOf(span: SpanRecord): { span: SpanRecord; agent: string } | undefined {
+    let steps = 0;
+    for (let current = this.#context.parentOf(span); current && steps < MAX_WALK; current = this.#context.parentOf(current), steps++) {
+      if (current.spanId === span.spanId) break;
+      const node = this.#nodes.get(current.spanId);
+      if (node && node.agent) return { span: node.span, agent: node.meta.node };
+      const graph = this.#graphAgents.get(current.spanId);
+      if (graph) return { span: graph.span, agent: graph.agent };
+    }
+    return undefined;
+  }
+
+  /** Which graph run each node belongs to; the top-level graph's nodes are agents unless they are one agent's loop. */
   #placeNodes(): void {
     for (const node of this.#nodes.values()) {
       const ns = node.meta.ns;
@@ -355,23 +477,79 @@ class Interpretation {
         level = outer ? `node:${outer.span.spanId}` : `root:${node.span.traceId}:${node.span.parentSpanId}`;
       }
       (node as Mutable<NodeRun>).level = level;
-      node.agent = level.startsWith('root:');
       let list = this.#levels.get(level);
       if (!list) this.#levels.set(level, (list = []));
       list.push(node);
     }
-    for (const list of this.#levels.values()) list.sort((a, b) => (a.meta.step ?? 0) - (b.meta.step ?? 0) || compareByStart(a.span, b.span));
+    for (const [level, list] of this.#levels) {
+      list.sort((a, b) => (a.meta.step ?? 0) - (b.meta.step ?? 0) || compareByStart(a.span, b.span));
+      let loop = true;
+      for (let i = 0; i < list.length && loop; i++) loop = AGENT_LOOP_NODES.has(list[i]!.meta.node);
+      const top = level.startsWith('root:');
+      for (let i = 0; i < list.length; i++) {
+        list[i]!.loop = loop;
+        list[i]!.agent = top && !loop;
+      }
+    }
+  }
+
+  /**
+   * A graph whose nodes are a prebuilt agent loop (`agent` ⇄ `tools`) is one agent,
+   * named by the graph's own span (createReactAgent's `name`): at the top level, or
+   * run inside a tool (an agent used as a tool). Inside an agent node it is that
+   * node's own loop.
+   */
+  #placeGraphAgents(): void {
+    for (const list of this.#levels.values()) {
+      const first = list[0];
+      if (!first || !first.loop) continue;
+      const root = this.#context.parentOf(first.span);
+      if (!root || this.#graphAgents.has(root.spanId) || this.#nodes.has(root.spanId)) continue;
+      if (this.#enclosingNodes(root).some((n) => n.agent)) continue;
+      const kind = spanKindOf(root.attributes);
+      if (kind !== 'CHAIN' && kind !== 'AGENT') continue;
+      this.#graphAgents.set(root.spanId, { span: root, agent: root.name, threadId: first.meta.threadId });
+    }
+  }
+
+  /** Graph agents run inside a tool call: delegations from the tool's agent, returning to it. */
+  #readDelegations(): Delegation[] {
+    const out: Delegation[] = [];
+    for (const graph of this.#graphAgents.values()) {
+      let tool: SpanRecord | undefined;
+      let steps = 0;
+      for (let current = this.#context.parentOf(graph.span); current && steps < MAX_WALK; current = this.#context.parentOf(current), steps++) {
+        if (current.spanId === graph.span.spanId || this.#graphAgents.has(current.spanId)) break;
+        const node = this.#nodes.get(current.spanId);
+        if (node && node.agent) break;
+        if (spanKindOf(current.attributes) === 'TOOL') {
+          tool = current;
+          break;
+        }
+      }
+      if (!tool) continue;
+      const toolName = readName(tool.attributes, OPENINFERENCE_TOOL_NAME) ?? tool.name;
+      const owner = this.#ownerOf(tool);
+      if (!owner) {
+        this.#ignore(tool, `tool ${toolName} ran agent ${graph.agent} outside any agent: the delegating agent is unknown`);
+        continue;
+      }
+      this.#delegatingTools.add(tool.spanId);
+      out.push({ tool, toolName, owner: owner.span, source: owner.agent, target: graph });
+    }
+    out.sort((a, b) => compareByStart(a.tool, b.tool) || compareByStart(a.target.span, b.target.span));
+    return out;
   }
 
   /** The node `key` ran as in the step after `source`, in `source`'s graph, starting at or after `fromMs`. */
   #arrivalAfter(source: NodeRun, key: string, fromMs: number): NodeRun | undefined {
     const list = this.#levels.get(source.level);
     if (!list) return undefined;
-    const compact = key.replace(/_/g, '');
+    const compact = key.replace(UNDERSCORES, '');
     for (let i = 0; i < list.length; i++) {
       const candidate = list[i]!;
       if (candidate === source || candidate.span.startMs < fromMs) continue;
-      if (candidate.key !== key && candidate.key.replace(/_/g, '') !== compact) continue;
+      if (candidate.key !== key && candidate.key.replace(UNDERSCORES, '') !== compact) continue;
       if (source.meta.step !== undefined && candidate.meta.step !== undefined && candidate.meta.step !== source.meta.step + 1) continue;
       return candidate;
     }
@@ -401,7 +579,14 @@ class Interpretation {
       }
       targets = [named];
     } else {
-      this.#ignore(tool, `tool ${toolName} is not a transfer: no Command goto in its output, not transfer_to_<agent>`);
+      if (failed) {
+        const owner = this.#ownerOf(tool);
+        if (owner) {
+          this.#failedCalls.push({ tool, toolName, owner: owner.span.spanId, claimed: false });
+          return;
+        }
+      }
+      this.#ignore(tool, `tool ${toolName} is not a transfer: no Command goto in its output, not transfer_to_<agent>, no agent run inside it`);
       return;
     }
     const enclosing = this.#enclosingNodes(tool);
@@ -469,9 +654,46 @@ class Interpretation {
     }
   }
 
+  /** Delegations, each with the failed calls of the same tool in the same run before it as earlier attempts. */
+  #emitDelegations(delegations: readonly Delegation[]): void {
+    const failures = this.#failedCalls;
+    failures.sort((a, b) => compareByStart(a.tool, b.tool));
+    for (let i = 0; i < delegations.length; i++) {
+      const d = delegations[i]!;
+      let first = d.tool;
+      let attempts = 1;
+      for (let f = 0; f < failures.length; f++) {
+        const failure = failures[f]!;
+        if (failure.claimed || failure.owner !== d.owner.spanId || failure.toolName !== d.toolName || failure.tool.startMs > d.tool.startMs) continue;
+        failure.claimed = true;
+        attempts++;
+        if (compareByStart(failure.tool, first) < 0) first = failure.tool;
+      }
+      const part: Mutable<TransferPart> = {
+        type: 'transfer',
+        span: first,
+        source: d.source,
+        target: d.target.agent,
+        mode: 'return_to_caller',
+        inferred: true,
+        arrival: d.target.span,
+      };
+      put(part, 'taskId', d.target.threadId ?? this.#metaOf(d.tool)?.threadId);
+      if (attempts > 1) {
+        part.sendCount = attempts;
+        this.#ignore(d.tool, `retry of the delegation on span ${first.spanId}: counted in its sendCount`);
+      }
+      this.parts.push(part);
+    }
+    for (let f = 0; f < failures.length; f++) {
+      const failure = failures[f]!;
+      if (!failure.claimed) this.#ignore(failure.tool, `tool ${failure.toolName} failed and is not a transfer; no delegation through it followed`);
+    }
+  }
+
   #markAgentLevel(level: string): void {
     const list = this.#levels.get(level);
-    if (list) for (let i = 0; i < list.length; i++) list[i]!.agent = true;
+    if (list && !list[0]!.loop) for (let i = 0; i < list.length; i++) list[i]!.agent = true;
   }
 
   /** Agent node runs reached along a graph edge (no handoff tool): a transfer from the agent node(s) of the step before. */
@@ -505,20 +727,21 @@ class Interpretation {
   }
 
   #emitRuns(): void {
-    const runs: NodeRun[] = [];
+    const runs: { span: SpanRecord; agent: string; threadId: string | undefined }[] = [];
     for (const node of this.#nodes.values()) {
       if (!node.agent) {
-        const owner = this.#enclosingNodes(node.span).find((n) => n.agent);
-        this.#ignore(node.span, `LangGraph node ${node.meta.node}${owner ? ` inside agent ${owner.meta.node}` : ''}: a step of an agent's run, not an agent`);
+        const owner = this.#ownerOf(node.span);
+        this.#ignore(node.span, `LangGraph node ${node.meta.node}${owner ? ` inside agent ${owner.agent}` : ''}: a step of an agent's run, not an agent`);
         continue;
       }
-      runs.push(node);
+      runs.push({ span: node.span, agent: node.meta.node, threadId: node.meta.threadId });
     }
+    for (const graph of this.#graphAgents.values()) runs.push(graph);
     runs.sort((a, b) => compareByStart(a.span, b.span));
     for (let i = 0; i < runs.length; i++) {
-      const node = runs[i]!;
-      const part: Mutable<AgentRunPart> = { type: 'agent-run', span: node.span, agent: node.meta.node, outcome: outcomeOf(node.span) };
-      put(part, 'taskId', node.meta.threadId);
+      const run = runs[i]!;
+      const part: Mutable<AgentRunPart> = { type: 'agent-run', span: run.span, agent: run.agent, outcome: outcomeOf(run.span) };
+      put(part, 'taskId', run.threadId);
       this.parts.push(part);
     }
   }

@@ -6,7 +6,9 @@
  * what the program itself logged (LangChain's callback stream), never what the trace
  * says. Then the near misses (ParentCommand errors, a tool named like a transfer, two
  * transfers in one step, a transfer the graph never followed) and LangSmith-shaped spans
- * written through the OTel SDK.
+ * written through the OTel SDK. The `delegation` run is one ReAct agent calling two
+ * others as tools: the graph is one agent (named by createReactAgent), not its
+ * `agent` / `tools` nodes.
  */
 import { SpanStatusCode, trace, context, type Attributes } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -36,7 +38,7 @@ interface RunLog {
 }
 
 const FRAMEWORK = 'langgraph';
-const SCENARIOS = ['chain', 'supervisor', 'circular', 'retry', 'concurrent'] as const;
+const SCENARIOS = ['chain', 'supervisor', 'circular', 'retry', 'delegation', 'concurrent'] as const;
 /**
  * Span starts are the SDK's Date.now() at the OpenInference handler's turn of a
  * callback, the log's the program's own handler's turn of the same callback (run
@@ -74,8 +76,11 @@ describe.each(cases)('LangGraph %s (%s)', (scenario, encoding) => {
       // ParentCommand ends every sender's node span in ERROR: still a completed run.
       expect(model.agentRuns.map((r) => r.outcome)).toEqual(run.agentsInOrder.map(() => 'completed'));
       expect(model.handoffs.map((h) => `${h.source} → ${h.target} ×${h.sendCount}`)).toEqual(run.handoffs.map((h) => `${h.source} → ${h.target} ×${h.attempts}`));
-      expect(model.handoffs.map((h) => h.inferred)).toEqual(run.handoffs.map((h) => h.via === 'graph edge'));
-      expect(model.handoffs.map((h) => h.mode)).toEqual(run.handoffs.map((h) => (h.via === 'graph edge' ? undefined : 'pass_control')));
+      // A Command's goto is declared; a graph edge and an agent called from a tool are inferred from structure.
+      expect(model.handoffs.map((h) => h.inferred)).toEqual(run.handoffs.map((h) => h.via === 'graph edge' || h.via === 'agent as tool'));
+      expect(model.handoffs.map((h) => h.mode)).toEqual(
+        run.handoffs.map((h) => (h.via === 'graph edge' ? undefined : h.via === 'agent as tool' ? 'return_to_caller' : 'pass_control')),
+      );
       for (let i = 0; i < run.handoffs.length; i++) {
         const handoff = model.handoffs[i]!;
         expect(handoff.kind).toBe('transfer');
