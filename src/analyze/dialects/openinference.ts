@@ -10,7 +10,11 @@
  *   told apart by `langgraph_checkpoint_ns` (else node and step). Agents are the
  *   nodes of the top-level graph, plus the nodes of any nested graph a handoff
  *   lands in (a hierarchical supervisor's team); nodes of other nested graphs
- *   (a ReAct agent's `agent` and `tools`) are steps of the agent they run in.
+ *   (a ReAct agent's `agent` and `tools`) are steps of the agent they run in. A
+ *   graph made only of a prebuilt agent loop's nodes is itself one agent, named
+ *   by its graph's span, when it runs at the top or inside a tool.
+ * - An agent called as a tool (such a graph run inside another agent's TOOL
+ *   span) is a delegation returning to the caller (`return_to_caller`).
  * - A handoff by tool is a TOOL span that returned a LangGraph `Command` with a
  *   `goto` (declared), or, when the output is not recorded, one named
  *   `transfer_to_<agent>` / `transfer_back_to_<agent>` / `handoff_to_<agent>`
@@ -77,8 +81,6 @@ const THREAD_KEYS: readonly string[] = [LANGGRAPH_THREAD_ID, 'session_id', 'conv
 /** LangGraph's entry and exit pseudo-nodes: no agent runs there. */
 const START_NODE = '__start__';
 const END_NODE = '__end__';
-/** Separator of graph levels in `langgraph_checkpoint_ns` (`alice:<task>|tools:<task>`). */
-const NS_SEPARATOR = '|';
 /** Deepest parent chain walked: far past any real nesting, and a bound on hostile input. */
 const MAX_WALK = 10_000;
 const UNDERSCORES = /_/g;
@@ -464,28 +466,24 @@ class Interpretation {
     return undefined;
   }
 
-  /** Which graph run each node belongs to; the top-level graph's nodes are agents unless they are one agent's loop. */
+  /**
+   * Which graph run each node belongs to (LangGraph makes every node run a child of
+   * its graph's run, so the parent span names the graph run); the top-level graph's
+   * nodes are agents unless they are one agent's loop.
+   */
   #placeNodes(): void {
     for (const node of this.#nodes.values()) {
-      const ns = node.meta.ns;
-      let level: string;
-      if (ns !== undefined) {
-        const cut = ns.lastIndexOf(NS_SEPARATOR);
-        level = cut < 0 ? `root:${node.span.traceId}:${node.span.parentSpanId}` : `ns:${ns.slice(0, cut)}`;
-      } else {
-        const outer = this.#enclosingNodes(node.span)[0];
-        level = outer ? `node:${outer.span.spanId}` : `root:${node.span.traceId}:${node.span.parentSpanId}`;
-      }
+      const level = `${node.span.traceId}:${node.span.parentSpanId}`;
       (node as Mutable<NodeRun>).level = level;
       let list = this.#levels.get(level);
       if (!list) this.#levels.set(level, (list = []));
       list.push(node);
     }
-    for (const [level, list] of this.#levels) {
+    for (const list of this.#levels.values()) {
       list.sort((a, b) => (a.meta.step ?? 0) - (b.meta.step ?? 0) || compareByStart(a.span, b.span));
       let loop = true;
       for (let i = 0; i < list.length && loop; i++) loop = AGENT_LOOP_NODES.has(list[i]!.meta.node);
-      const top = level.startsWith('root:');
+      const top = this.#enclosingNodes(list[0]!.span).length === 0;
       for (let i = 0; i < list.length; i++) {
         list[i]!.loop = loop;
         list[i]!.agent = top && !loop;
@@ -496,8 +494,8 @@ class Interpretation {
   /**
    * A graph whose nodes are a prebuilt agent loop (`agent` ⇄ `tools`) is one agent,
    * named by the graph's own span (createReactAgent's `name`): at the top level, or
-   * run inside a tool (an agent used as a tool). Inside an agent node it is that
-   * node's own loop.
+   * run inside a tool (an agent used as a tool). Inside an agent node (no tool call
+   * between) it is that node's own loop.
    */
   #placeGraphAgents(): void {
     for (const list of this.#levels.values()) {
@@ -505,11 +503,23 @@ class Interpretation {
       if (!first || !first.loop) continue;
       const root = this.#context.parentOf(first.span);
       if (!root || this.#graphAgents.has(root.spanId) || this.#nodes.has(root.spanId)) continue;
-      if (this.#enclosingNodes(root).some((n) => n.agent)) continue;
+      if (this.#insideAgentNode(root)) continue;
       const kind = spanKindOf(root.attributes);
       if (kind !== 'CHAIN' && kind !== 'AGENT') continue;
       this.#graphAgents.set(root.spanId, { span: root, agent: root.name, threadId: first.meta.threadId });
     }
+  }
+
+  /** Whether the nearest agent node or tool call above `span` is an agent node (a graph there is that node's own loop). */
+  #insideAgentNode(span: SpanRecord): boolean {
+    let steps = 0;
+    for (let current = this.#context.parentOf(span); current && steps < MAX_WALK; current = this.#context.parentOf(current), steps++) {
+      if (current.spanId === span.spanId) break;
+      if (spanKindOf(current.attributes) === 'TOOL') return false;
+      const node = this.#nodes.get(current.spanId);
+      if (node && node.agent) return true;
+    }
+    return false;
   }
 
   /** Graph agents run inside a tool call: delegations from the tool's agent, returning to it. */
