@@ -290,12 +290,35 @@ export function commandGotoOf(output: string): string[] | undefined {
   return undefined;
 }
 
+/** Names repeat across spans and groups (`agent`, `tools`, each agent's): their regex work is done once per name. Bounded against hostile input. */
+const MAX_CACHED_NAMES = 4096;
+const nodeKeys = new Map<string, string>();
+const toolTargets = new Map<string, string | null>();
+
+function nodeKeyOf(node: string): string {
+  let key = nodeKeys.get(node);
+  if (key === undefined) {
+    key = normalizeAgentName(node);
+    if (nodeKeys.size >= MAX_CACHED_NAMES) nodeKeys.clear();
+    nodeKeys.set(node, key);
+  }
+  return key;
+}
+
 /** The target a tool's name declares: `transfer_back_to_x`, `transfer_to_x`, `handoff_to_x`. */
 function targetOfToolName(tool: string): string | undefined {
+  const known = toolTargets.get(tool);
+  if (known !== undefined) return known ?? undefined;
   const back = TRANSFER_BACK.exec(tool);
-  if (back) return back[1]!.trim();
-  const target = transferTargetOfTool(tool);
-  return target === GENERIC_TRANSFER ? undefined : target;
+  let target: string | undefined;
+  if (back) target = back[1]!.trim();
+  else {
+    const named = transferTargetOfTool(tool);
+    target = named === GENERIC_TRANSFER ? undefined : named;
+  }
+  if (toolTargets.size >= MAX_CACHED_NAMES) toolTargets.clear();
+  toolTargets.set(tool, target ?? null);
+  return target;
 }
 
 /** A LangGraph node run (the outermost span of one task). */
@@ -416,7 +439,7 @@ class Interpretation {
         this.#ignore(span, `LangGraph's ${meta.node} step: routing, no agent`);
         continue;
       }
-      this.#nodes.set(span.spanId, { span, meta, key: normalizeAgentName(meta.node), level: '', agent: false, arrivedByTool: false, loop: false });
+      this.#nodes.set(span.spanId, { span, meta, key: nodeKeyOf(meta.node), level: '', agent: false, arrivedByTool: false, loop: false });
     }
     this.#placeNodes();
     this.#placeGraphAgents();
@@ -606,7 +629,7 @@ class Interpretation {
     }
     const toolTask = taskKeyOf(enclosing[0]!.meta);
     for (let t = 0; t < targets.length; t++) {
-      const key = normalizeAgentName(targets[t]!);
+      const key = nodeKeyOf(targets[t]!);
       let arrival: NodeRun | undefined;
       let source: NodeRun | undefined;
       // Nearest graph first: a plain Command moves the tool's own graph, Command.PARENT the one above.
