@@ -11,6 +11,7 @@
  * `agent` / `tools` nodes.
  */
 import { SpanStatusCode, trace, context, type Attributes } from '@opentelemetry/api';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildHandoffModel } from '../../../src/analyze/build-model.js';
 import { commandGotoOf, langGraphMetaOf, openInferenceDialect } from '../../../src/analyze/dialects/openinference.js';
@@ -274,5 +275,73 @@ describe('openInferenceDialect on LangSmith OTel spans', () => {
     const model = buildHandoffModel(spans, { dialects: [openInferenceDialect] });
     // alice → bob along the graph's edge; the transfer to xavier three steps later is not that handoff.
     expect(model.handoffs.map((h) => `${h.source} → ${h.target}`)).toEqual(['alice → bob']);
+  });
+});
+
+describe('openInferenceDialect on hostile input', () => {
+  it('reads the LangGraph fields in place exactly as JSON.parse would, for any metadata object', () => {
+    const text = fc.string({ unit: 'grapheme', maxLength: 12 });
+    fc.assert(
+      fc.property(
+        fc.record(
+          { langgraph_node: text, langgraph_step: fc.integer({ min: -5, max: 1e6 }), langgraph_checkpoint_ns: text, thread_id: text, note: text, nested: fc.dictionary(text, text) },
+          { requiredKeys: ['langgraph_node'] },
+        ),
+        fc.boolean(),
+        (meta, pretty) => {
+          const json = pretty ? JSON.stringify(meta, null, 1) : JSON.stringify(meta);
+          const expected =
+            meta.langgraph_node === ''
+              ? undefined
+              : {
+                  node: meta.langgraph_node,
+                  step: meta.langgraph_step,
+                  ns: meta.langgraph_checkpoint_ns === '' ? undefined : meta.langgraph_checkpoint_ns,
+                  threadId: meta.thread_id === '' ? undefined : meta.thread_id,
+                };
+          expect(langGraphMetaOf({ metadata: json })).toEqual(expected);
+        },
+      ),
+    );
+  });
+
+  it('never throws on arbitrary metadata or tool output text', () => {
+    fc.assert(
+      fc.property(fc.string(), (value) => {
+        langGraphMetaOf({ metadata: value });
+        langGraphMetaOf({ metadata: `{"langgraph_node":${value}` });
+        commandGotoOf(value);
+        commandGotoOf(`{"lg_name":"Command","goto":${value}`);
+      }),
+    );
+  });
+
+  it('survives a parent cycle and a span that is its own parent', () => {
+    const span = (spanId: string, parentSpanId: string, attributes: Record<string, string>): SpanRecord => ({
+      traceId: 'c'.repeat(32),
+      spanId,
+      parentSpanId,
+      name: spanId,
+      kind: 1,
+      startMs: 1,
+      endMs: 2,
+      statusCode: 0,
+      statusMessage: '',
+      attributes,
+      links: [],
+      events: [],
+      resource: {},
+      scopeName: '@arizeai/openinference-instrumentation-langchain',
+      source: 't',
+    });
+    const node = (id: string, parent: string, name: string, step: number) =>
+      span(id, parent, { 'openinference.span.kind': 'CHAIN', metadata: JSON.stringify({ langgraph_node: name, langgraph_step: step, langgraph_checkpoint_ns: `${name}:${id}` }) });
+    const spans = [
+      node('a'.repeat(16), 'b'.repeat(16), 'alice', 1),
+      node('b'.repeat(16), 'a'.repeat(16), 'bob', 2),
+      node('d'.repeat(16), 'd'.repeat(16), 'carol', 3),
+      span('e'.repeat(16), 'a'.repeat(16), { 'openinference.span.kind': 'TOOL', 'tool.name': 'transfer_to_bob', 'output.value': '{"lg_name":"Command","goto":"bob"}' }),
+    ];
+    expect(() => buildHandoffModel(spans, { dialects: [openInferenceDialect] })).not.toThrow();
   });
 });
