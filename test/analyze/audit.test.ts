@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Auditor, auditSpans, hasFindingsAtOrAbove } from '../../src/analyze/audit.js';
 import { DETECTORS, RULE_IDS, type RuleId } from '../../src/analyze/detectors/index.js';
+import { DIALECT_IDS } from '../../src/analyze/dialects/index.js';
 import { MESSAGING_DESTINATION_NAME, MESSAGING_MESSAGE_ID } from '../../src/model/attributes.js';
 import type { AuditReport } from '../../src/model/audit-report.js';
 import type { SpanRecord } from '../../src/model/span-record.js';
@@ -62,6 +63,11 @@ function split<T>(spans: readonly T[], cuts: readonly boolean[]): T[][] {
   return batches;
 }
 
+/** `inputs.dialects` as the report lists it: every registered dialect, in priority order, `used` ones with their counts. */
+function dialectsWith(...used: { id: string; spans: number; interpreted: number; traceGroups: number }[]) {
+  return DIALECT_IDS.map((id) => used.find((u) => u.id === id) ?? { id, spans: 0, interpreted: 0, traceGroups: 0 });
+}
+
 const sortedRuleIds = (report: AuditReport) => [...new Set(report.findings.map((f) => f.ruleId))].sort();
 
 describe('auditSpans', () => {
@@ -88,7 +94,7 @@ describe('auditSpans', () => {
       spans: 34,
       traces: 1,
       traceGroups: 1,
-      dialects: [{ id: 'baton', spans: 34, interpreted: 34, traceGroups: 1 }, { id: 'otel-genai', spans: 0, interpreted: 0, traceGroups: 0 }],
+      dialects: dialectsWith({ id: 'baton', spans: 34, interpreted: 34, traceGroups: 1 }),
       conventionsVersions: ['1'],
       problems: [],
       horizon: { startMs, endMs },
@@ -379,7 +385,7 @@ describe('Auditor', () => {
   it('counts the spans a dialect read apart from other spans', () => {
     const foreign: SpanRecord = { ...fixtures.clean[0]!, spanId: 'f0f0f0f0f0f0f0f0', attributes: { 'http.request.method': 'GET' } };
     const report = stream([[...fixtures.clean, foreign]]);
-    expect(report.inputs).toMatchObject({ spans: 35, dialects: [{ id: 'baton', spans: 34, interpreted: 34, traceGroups: 1 }, { id: 'otel-genai', spans: 0, interpreted: 0, traceGroups: 0 }] });
+    expect(report.inputs).toMatchObject({ spans: 35, dialects: dialectsWith({ id: 'baton', spans: 34, interpreted: 34, traceGroups: 1 }) });
   });
 
   it('takes nothing after finish(): addSpans throws, snapshot and finish repeat the final report', () => {
@@ -404,7 +410,7 @@ describe('Auditor', () => {
       spans: 0,
       traces: 0,
       traceGroups: 0,
-      dialects: [{ id: 'baton', spans: 0, interpreted: 0, traceGroups: 0 }, { id: 'otel-genai', spans: 0, interpreted: 0, traceGroups: 0 }],
+      dialects: dialectsWith(),
       conventionsVersions: [],
       problems: [],
       horizon: null,
