@@ -10,7 +10,12 @@ import { openInferenceDialect } from './openinference.js';
 import { otelGenAiDialect } from './otel-genai.js';
 import { vercelAiDialect } from './vercel-ai.js';
 
-/** Every dialect, in priority order. */
+/**
+ * Every dialect, in priority order: Baton's own, then the framework dialects
+ * (`openai-agents` before `openinference`, which leaves the OpenInference OpenAI
+ * Agents spans to it), then the generic GenAI conventions last, since framework
+ * spans carry some GenAI names too (LangSmith's `gen_ai.operation.name`).
+ */
 export const DIALECTS: readonly Dialect[] = [batonDialect, openInferenceDialect, vercelAiDialect, otelGenAiDialect];
 
 export const DIALECT_IDS: readonly string[] = DIALECTS.map((d) => d.id);
