@@ -157,6 +157,8 @@ const RESOURCE = {
 };
 const SCOPE = { name: INSTRUMENTATION_SCOPE, version: '0.1.0' };
 
+const STATUS_UNSET = { code: 0 };
+
 const KIND_INTERNAL = 1;
 const KIND_SERVER = 2;
 const KIND_CLIENT = 3;
@@ -324,7 +326,18 @@ class Scenario {
     return this.nowUs;
   }
 
-  #span(ctx: Ctx, spanId: string, parentSpanId: string, name: string, kind: number, startUs: number, endUs: number, attributes: OtlpAttribute[], links: OtlpLink[] = []): void {
+  #span(
+    ctx: Ctx,
+    spanId: string,
+    parentSpanId: string,
+    name: string,
+    kind: number,
+    startUs: number,
+    endUs: number,
+    attributes: OtlpAttribute[],
+    links: OtlpLink[] = [],
+    status: { code: number; message?: string } = STATUS_UNSET,
+  ): void {
     this.out.emit({
       traceId: ctx.traceId,
       spanId,
@@ -337,11 +350,16 @@ class Scenario {
       droppedAttributesCount: 0,
       events: [],
       droppedEventsCount: 0,
-      status: { code: 0 },
+      status,
       links,
       droppedLinksCount: 0,
       flags: 257,
     });
+  }
+
+  /** A span in another vocabulary (a framework's), written as given. */
+  foreign(ctx: Ctx, spanId: string, parentSpanId: string, name: string, startUs: number, endUs: number, attributes: OtlpAttribute[], status?: { code: number; message?: string }): void {
+    this.#span(ctx, spanId, parentSpanId, name, KIND_INTERNAL, startUs, endUs, attributes, [], status);
   }
 
   /** A span Baton did not write (an HTTP server span, say): kept by the analyzer for timing only. */
@@ -787,6 +805,116 @@ function staleReads(sc: Scenario, n: number): void {
   sc.endRun(coordinator);
 }
 
+// --- LangGraph through OpenInference (the openinference dialect) ----------------
+
+const OI_CHAIN = str('openinference.span.kind', 'CHAIN');
+const OI_TOOL = str('openinference.span.kind', 'TOOL');
+const OI_LLM = str('openinference.span.kind', 'LLM');
+const OI_JSON = str('input.mime_type', 'application/json');
+const OI_OK = { code: 1 };
+/** What LangGraph JS records when a handoff jumps to the parent graph (the stack is longer in real traces). */
+const PARENT_COMMAND = { code: 2, message: 'ParentCommand\n    at RunnableCallable._controlBranch (node_modules/@langchain/langgraph/dist/pregel/runnable_types.js:1:1)' };
+const SWARM = ['alice', 'bob', 'carol'] as const;
+/** A message list as OpenInference writes inputs and outputs (a few hundred bytes, as a short conversation). */
+const MESSAGES_JSON = JSON.stringify({
+  messages: [
+    { lc: 1, type: 'constructor', id: ['langchain_core', 'messages', 'HumanMessage'], kwargs: { content: 'route this ticket to the right team', additional_kwargs: {}, response_metadata: {} } },
+  ],
+});
+
+function langGraphMetadata(threadId: string, node: string, step: number, ns: string): OtlpAttribute {
+  return str(
+    'metadata',
+    `{"ls_integration":"langgraph","thread_id":"${threadId}","langgraph_step":${step},"langgraph_node":"${node}","langgraph_triggers":["branch:to:${node}"],"langgraph_path":["__pregel_pull","${node}"],"langgraph_checkpoint_ns":"${ns}","checkpoint_ns":"${ns}"}`,
+  );
+}
+
+/**
+ * n LangGraph swarm runs (alice → bob → carol), one trace each, as the OpenInference
+ * LangChain instrumentation records them (fixtures/frameworks/langgraph/chain is the
+ * model): per agent node its subgraph span, the ReAct agent's `agent` node (prompt,
+ * model call, router) and `tools` node with the `transfer_to_<next>` tool returning a
+ * Command; the senders' node spans end in ERROR (ParentCommand). 30 spans a run.
+ */
+function langGraphSwarms(sc: Scenario, n: number): void {
+  for (let i = 0; i < n; i++) {
+    sc.nowUs = START_US + i * 2_000_000;
+    const ctx = { traceId: sc.out.traceId(), taskId: `thread-${i}` };
+    const threadId = ctx.taskId;
+    const session = str('session.id', threadId);
+    const rootId = sc.out.spanId();
+    const rootStart = sc.tick(100);
+    const start = sc.out.spanId();
+    const startAt = sc.tick(200);
+    sc.foreign(ctx, start, rootId, '__start__', startAt, sc.tick(300), [OI_CHAIN, str('input.value', MESSAGES_JSON), OI_JSON, langGraphMetadata(threadId, '__start__', 0, `__start__:${i}`), session], OI_OK);
+    for (let a = 0; a < SWARM.length; a++) {
+      const agent = SWARM[a]!;
+      const next = SWARM[a + 1];
+      const step = a + 1;
+      const ns = `${agent}:${i}-${a}`;
+      const outer = sc.out.spanId();
+      const outerStart = sc.tick(500);
+      const sub = sc.out.spanId();
+      const subStart = sc.tick(100);
+      const metadata = langGraphMetadata(threadId, agent, step, ns);
+      const innerStart = sc.out.spanId();
+      const innerStartAt = sc.tick(100);
+      sc.foreign(ctx, innerStart, sub, '__start__', innerStartAt, sc.tick(100), [OI_CHAIN, langGraphMetadata(threadId, '__start__', 0, `${ns}|__start__:0`), session], OI_OK);
+      // The ReAct agent's model step.
+      const agentNode = sc.out.spanId();
+      const agentNs = `${ns}|agent:${step}`;
+      const agentMeta = langGraphMetadata(threadId, 'agent', 1, agentNs);
+      const agentStart = sc.tick(100);
+      const seq = sc.out.spanId();
+      const seqStart = sc.tick(50);
+      sc.foreign(ctx, sc.out.spanId(), seq, 'prompt', sc.tick(20), sc.tick(50), [OI_CHAIN, str('input.value', MESSAGES_JSON), OI_JSON, agentMeta, session], OI_OK);
+      sc.foreign(
+        ctx,
+        sc.out.spanId(),
+        seq,
+        'ChatOpenAI',
+        sc.tick(20),
+        sc.tick(400_000),
+        [OI_LLM, str('input.value', MESSAGES_JSON), OI_JSON, str('output.value', MESSAGES_JSON), str('llm.model_name', 'gpt-4.1'), int('llm.token_count.prompt', 120 + sc.jitter(40)), int('llm.token_count.completion', 30), agentMeta, session],
+        OI_OK,
+      );
+      sc.foreign(ctx, seq, agentNode, 'RunnableSequence', seqStart, sc.tick(50), [OI_CHAIN, str('input.value', MESSAGES_JSON), OI_JSON, agentMeta, session], OI_OK);
+      sc.foreign(ctx, sc.out.spanId(), agentNode, 'RunnableLambda', sc.tick(20), sc.tick(50), [OI_CHAIN, str('output.value', next ? 'tools' : '__end__'), agentMeta, session], OI_OK);
+      sc.foreign(ctx, agentNode, sub, 'agent', agentStart, sc.tick(50), [OI_CHAIN, str('input.value', MESSAGES_JSON), OI_JSON, agentMeta, session], OI_OK);
+      let status: { code: number; message?: string } = OI_OK;
+      if (next) {
+        // The tools step: the transfer tool returns a Command to the parent graph, which LangGraph throws.
+        const toolsNode = sc.out.spanId();
+        const toolsMeta = langGraphMetadata(threadId, 'tools', 2, `${ns}|tools:${step}`);
+        const toolsStart = sc.tick(100);
+        const tool = `transfer_to_${next}`;
+        sc.foreign(
+          ctx,
+          sc.out.spanId(),
+          toolsNode,
+          tool,
+          sc.tick(50),
+          sc.tick(300),
+          [
+            OI_TOOL,
+            str('tool.name', tool),
+            str('input.value', '{}'),
+            str('output.value', `{"output":{"lg_name":"Command","update":{"messages":[{"lc":1,"type":"constructor","id":["langchain_core","messages","ToolMessage"],"kwargs":{"content":"Successfully transferred to ${next}","name":"${tool}"}}],"activeAgent":"${next}"},"goto":["${next}"]}}`),
+            toolsMeta,
+            session,
+          ],
+          OI_OK,
+        );
+        status = PARENT_COMMAND;
+        sc.foreign(ctx, toolsNode, sub, 'tools', toolsStart, sc.tick(100), [OI_CHAIN, toolsMeta, session], status);
+      }
+      sc.foreign(ctx, sub, outer, agent, subStart, sc.tick(100), [OI_CHAIN, metadata, session], status);
+      sc.foreign(ctx, outer, rootId, agent, outerStart, sc.tick(100), [OI_CHAIN, str('input.value', MESSAGES_JSON), OI_JSON, metadata, session], status);
+    }
+    sc.foreign(ctx, rootId, '', 'LangGraph', rootStart, sc.tick(200), [OI_CHAIN, str('input.value', MESSAGES_JSON), OI_JSON, str('metadata', `{"ls_integration":"langgraph","thread_id":"${threadId}"}`), session], OI_OK);
+  }
+}
+
 /** One input shape of the growth benchmark. */
 export interface ShapeDefinition {
   readonly id: string;
@@ -814,6 +942,7 @@ export const SHAPES: readonly ShapeDefinition[] = [
   { id: 'in-flight', title: 'in-flight handoffs', unit: 'handoffs', spansPerUnit: 4, description: 'n handoffs sent to 8 workers before any is received, then all received (linked)', generate: inFlight },
   { id: 'resends', title: 'adversarial: resends of one handoff id', unit: 'resends', spansPerUnit: 2, description: 'one handoff id sent n times (attempts 1..n), every attempt received', generate: resends },
   { id: 'idempotency-key', title: 'adversarial: writes under one idempotency key', unit: 'writes', spansPerUnit: 2, description: 'n retried runs committing one write under one idempotency key', generate: sameIdempotencyKey },
+  { id: 'langgraph', title: 'LangGraph swarm runs (OpenInference)', unit: 'runs', spansPerUnit: 30, description: 'n LangGraph swarm runs alice → bob → carol as the OpenInference LangChain instrumentation records them, one trace each', generate: langGraphSwarms },
   { id: 'stale-reads', title: 'adversarial: stale reads', unit: 'reads', spansPerUnit: 1.03, description: 'n reads of version 1 after version 2 committed, a handoff after every 100', generate: staleReads },
 ];
 

@@ -87,6 +87,35 @@ export const OPENINFERENCE_SESSION_ID = 'session.id';
 export const LOGFIRE_MSG = 'logfire.msg';
 export const LOGFIRE_MSG_TEMPLATE = 'logfire.msg_template';
 export const LOGFIRE_LEVEL_NUM = 'logfire.level_num';
+// OpenInference (Arize) span attributes, as @arizeai/openinference-instrumentation-langchain writes them.
+// https://github.com/Arize-ai/openinference/blob/main/spec/semantic_conventions.md
+/** The LangChain run's metadata as one JSON string (LangGraph's `langgraph_node`, `langgraph_step`, `langgraph_checkpoint_ns`, …). */
+export const OPENINFERENCE_METADATA = 'metadata';
+export const OPENINFERENCE_LLM_TOKEN_COUNT_PROMPT = 'llm.token_count.prompt';
+export const OPENINFERENCE_LLM_TOKEN_COUNT_COMPLETION = 'llm.token_count.completion';
+// LangSmith's OTel export (langsmith SDK `_otel_exporter`): run type, metadata one key per attribute.
+export const LANGSMITH_SPAN_KIND = 'langsmith.span.kind';
+/** Prefix of the run's metadata keys: `langsmith.metadata.langgraph_node`, … */
+export const LANGSMITH_METADATA_PREFIX = 'langsmith.metadata.';
+/** The run's outputs as JSON text (LangSmith writes them here). */
+export const GEN_AI_COMPLETION = 'gen_ai.completion';
+// LangGraph's run metadata keys (in OpenInference's `metadata` JSON, or after LANGSMITH_METADATA_PREFIX).
+export const LANGGRAPH_NODE = 'langgraph_node';
+export const LANGGRAPH_STEP = 'langgraph_step';
+export const LANGGRAPH_CHECKPOINT_NS = 'langgraph_checkpoint_ns';
+export const LANGGRAPH_THREAD_ID = 'thread_id';
+
+// Vercel AI SDK 5/6 telemetry (`experimental_telemetry`): https://ai-sdk.dev/docs/ai-sdk-core/telemetry
+export const AI_OPERATION_ID = 'ai.operationId';
+export const AI_TELEMETRY_FUNCTION_ID = 'ai.telemetry.functionId';
+/** Prefix of `experimental_telemetry.metadata` keys: `ai.telemetry.metadata.agent`, … */
+export const AI_TELEMETRY_METADATA_PREFIX = 'ai.telemetry.metadata.';
+export const AI_TOOL_CALL_NAME = 'ai.toolCall.name';
+export const AI_TOOL_CALL_ID = 'ai.toolCall.id';
+export const AI_USAGE_PROMPT_TOKENS = 'ai.usage.promptTokens';
+export const AI_USAGE_COMPLETION_TOKENS = 'ai.usage.completionTokens';
+export const AI_USAGE_INPUT_TOKENS = 'ai.usage.inputTokens';
+export const AI_USAGE_OUTPUT_TOKENS = 'ai.usage.outputTokens';
 
 // OpenTelemetry messaging semantic conventions (event publish / consume).
 export const MESSAGING_SYSTEM = 'messaging.system';

@@ -1,15 +1,23 @@
 /**
  * The dialects by id, in priority order: a span goes to the first one that
  * claims it, so the most specific vocabulary comes first (Baton's own spans
- * also carry GenAI attributes). `--dialect` reads this map.
+ * also carry GenAI attributes; LangSmith's and the Vercel AI SDK's spans carry
+ * some GenAI names too). `--dialect` reads this map.
  */
 import { batonDialect } from './baton.js';
 import type { Dialect } from './dialect.js';
 import { openAiAgentsDialect } from './openai-agents.js';
+import { openInferenceDialect } from './openinference.js';
 import { otelGenAiDialect } from './otel-genai.js';
+import { vercelAiDialect } from './vercel-ai.js';
 
-/** Every dialect, in priority order. */
-export const DIALECTS: readonly Dialect[] = [batonDialect, openAiAgentsDialect, otelGenAiDialect];
+/**
+ * Every dialect, in priority order: Baton's own, then the framework dialects
+ * (`openai-agents` before `openinference`, which leaves the OpenInference OpenAI
+ * Agents spans to it), then the generic GenAI conventions last, since framework
+ * spans carry some GenAI names too (LangSmith's `gen_ai.operation.name`).
+ */
+export const DIALECTS: readonly Dialect[] = [batonDialect, openAiAgentsDialect, openInferenceDialect, vercelAiDialect, otelGenAiDialect];
 
 export const DIALECT_IDS: readonly string[] = DIALECTS.map((d) => d.id);
 

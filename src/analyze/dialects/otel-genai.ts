@@ -39,6 +39,7 @@ import {
   GEN_AI_CALLER_TYPE,
   GEN_AI_CONVERSATION_ID,
   GEN_AI_OPERATION_NAME,
+  GEN_AI_REQUEST_MODEL,
   GEN_AI_TOOL_CALL_ARGUMENTS,
   GEN_AI_TOOL_NAME,
   GEN_AI_TRANSFER_MODE,
@@ -117,13 +118,18 @@ function isAgentOrToolSpan(span: SpanRecord): boolean {
   return op === INVOKE_AGENT || op === EXECUTE_TOOL;
 }
 
-/** `gen_ai.agent.name`, else the span name's `invoke_agent <name>`, else `gen_ai.agent.id`. */
+/**
+ * `gen_ai.agent.name`, else the span name's `invoke_agent <name>`, else
+ * `gen_ai.agent.id`. A span name that is only the model (`invoke_agent
+ * {gen_ai.request.model}`, as the Vercel AI SDK 7 names an agent without a
+ * functionId) names no agent.
+ */
 function agentOf(span: SpanRecord): string | undefined {
   const name = readName(span.attributes, GEN_AI_AGENT_NAME);
   if (name !== undefined) return name;
   if (span.name.startsWith(INVOKE_AGENT + ' ')) {
     const rest = span.name.slice(INVOKE_AGENT.length + 1).trim();
-    if (rest.length > 0) return rest;
+    if (rest.length > 0 && rest !== readName(span.attributes, GEN_AI_REQUEST_MODEL)) return rest;
   }
   return readName(span.attributes, GEN_AI_AGENT_ID);
 }
@@ -190,10 +196,10 @@ export function targetFromArguments(value: AttributeValue | undefined): string |
 }
 
 /** A generic transfer tool (`transfer_to_agent`): the target is in its arguments. */
-const GENERIC_TRANSFER = Symbol('generic transfer');
+export const GENERIC_TRANSFER = Symbol('generic transfer');
 
 /** What a tool name says about a transfer: the target written in it, or GENERIC_TRANSFER for `transfer_to_agent`. */
-function transferTargetOfTool(tool: string): string | typeof GENERIC_TRANSFER | undefined {
+export function transferTargetOfTool(tool: string): string | typeof GENERIC_TRANSFER | undefined {
   const match = TRANSFER_TOOL_SEPARATED.exec(tool) ?? TRANSFER_TOOL_CAMEL.exec(tool);
   if (!match) return undefined;
   const target = match[1]!.trim();
@@ -381,7 +387,7 @@ class Interpretation {
       if (op === INVOKE_AGENT) {
         const agent = agentOf(span);
         if (agent === undefined) {
-          this.#ignore(span, `${INVOKE_AGENT} without ${GEN_AI_AGENT_NAME} or ${GEN_AI_AGENT_ID}: which agent ran is unknown`);
+          this.#ignore(span, `${INVOKE_AGENT} without ${GEN_AI_AGENT_NAME} or ${GEN_AI_AGENT_ID} (a span name that is only the model names no agent): which agent ran is unknown`);
           continue;
         }
         if (this.#runById.has(span.spanId)) continue; // a re-exported copy

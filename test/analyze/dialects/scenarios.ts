@@ -3,7 +3,7 @@
  * small spec (who runs, who hands off to whom and how, who fails, which
  * handoff is retried) and *materialized* in each dialect's vocabulary by real
  * code: the Baton SDK for `baton`, the OTel SDK tracer writing GenAI agent spans
- * for `otel-genai`. Each materializer returns the spans as the analyzer reads
+ * for `otel-genai` and OpenInference LangGraph spans for `openinference`. Each materializer returns the spans as the analyzer reads
  * them (OTLP/JSON round trip); the suite checks they assemble to the same model.
  *
  * A new dialect joins the suite with one entry in MATERIALIZERS: its id, the
@@ -594,6 +594,98 @@ const openAiAgentsEntry = {
   modeOf: (step: HandoffStep) => step.mode,
 };
 
+/**
+ * How LangGraph runs a scenario, as the OpenInference LangChain instrumentation
+ * records it (fixtures/frameworks/langgraph/ are the model) with outputs hidden
+ * (`traceConfig.hideOutputs`, so handoffs are read from tool names): control passes
+ * between top-level agent nodes (a swarm) through `transfer_to_<agent>` tools, each
+ * sender's node span ending in ERROR (ParentCommand); an agent that returns to its
+ * caller is a ReAct graph run inside the caller's `ask_<agent>` tool. A failed first
+ * attempt is a failed tool call. Every agent's model call is an LLM span (unclaimed).
+ */
+async function materializeOpenInference(scenario: Scenario, tick: Tick): Promise<SpanRecord[]> {
+  const otel = createOtelHarness();
+  const tracer = otel.tracer;
+  let tasks = 0;
+  const metadata = (node: string, step: number, ns: string): string =>
+    JSON.stringify({ thread_id: scenario.taskId, langgraph_step: step, langgraph_node: node, langgraph_triggers: [`branch:to:${node}`], langgraph_checkpoint_ns: ns });
+  const start = (name: string, kind: string, attributes: Attributes, parent: Context): Span => {
+    tick();
+    return tracer.startSpan(name, { kind: SpanKind.INTERNAL, attributes: { 'openinference.span.kind': kind, 'session.id': scenario.taskId, ...attributes }, startTime: Date.now() }, parent);
+  };
+  const end = (span: Span, status?: { code: SpanStatusCode; message?: string }): void => {
+    tick();
+    span.setStatus(status ?? { code: SpanStatusCode.OK });
+    span.end(Date.now());
+  };
+  const failure = (turn: Turn) => ({ code: SpanStatusCode.ERROR, message: `AgentError: ${turn.agent} failed` });
+  const root = start('LangGraph', 'CHAIN', { metadata: JSON.stringify({ thread_id: scenario.taskId }) }, ROOT_CONTEXT);
+  const rootContext = trace.setSpan(ROOT_CONTEXT, root);
+  let topStep = 0;
+
+  /** The turn's ReAct loop inside `parent` (namespace `ns`): its model call, then its tool calls. Returns the agent it passes control to. */
+  const loop = (turn: Turn, ns: string, parent: Context): { passed: Turn | undefined; threw: boolean } => {
+    const agentNs = `${ns}|agent:${++tasks}`;
+    const agentNode = start('agent', 'CHAIN', { metadata: metadata('agent', 1, agentNs) }, parent);
+    end(start('ScriptedChatModel', 'LLM', { metadata: metadata('agent', 1, agentNs) }, trace.setSpan(parent, agentNode)));
+    end(agentNode);
+    let passed: Turn | undefined;
+    let threw = false;
+    const handoffs = turn.handoffs ?? [];
+    if (handoffs.length === 0) return { passed, threw };
+    const toolsNs = `${ns}|tools:${++tasks}`;
+    const toolsMeta = metadata('tools', 2, toolsNs);
+    const toolsNode = start('tools', 'CHAIN', { metadata: toolsMeta }, parent);
+    const inTools = trace.setSpan(parent, toolsNode);
+    for (const step of handoffs) {
+      const attempts = step.attempts ?? 1;
+      for (let attempt = 1; attempt <= attempts; attempt++) {
+        const last = attempt === attempts;
+        const name = step.mode === 'pass_control' ? `transfer_to_${toolSafe(step.to.agent)}` : `ask_${toolSafe(step.to.agent)}`;
+        const tool = start(name, 'TOOL', { 'tool.name': name, metadata: toolsMeta }, inTools);
+        if (!last) {
+          end(tool, { code: SpanStatusCode.ERROR, message: 'tool call timed out' });
+          continue;
+        }
+        if (step.mode === 'pass_control') {
+          passed = step.to;
+          threw = true; // the Command to the parent graph is thrown as ParentCommand
+          end(tool);
+        } else {
+          // The other agent's graph, invoked by the tool with its config: nested in the tool's task.
+          const graph = start(step.to.agent, 'CHAIN', { metadata: toolsMeta }, trace.setSpan(inTools, tool));
+          const inner = loop(step.to, toolsNs, trace.setSpan(inTools, graph));
+          if (inner.passed) throw new Error(`${scenario.id}: ${step.to.agent} passes control from inside a tool, which LangGraph cannot express`);
+          end(graph, step.to.fails ? failure(step.to) : undefined);
+          end(tool, step.to.fails ? { code: SpanStatusCode.ERROR, message: `${step.to.agent} failed` } : undefined);
+        }
+      }
+    }
+    end(toolsNode, threw ? { code: SpanStatusCode.ERROR, message: 'ParentCommand' } : undefined);
+    return { passed, threw };
+  };
+
+  /** A top-level agent node of the swarm: the node span, its compiled subgraph's span, its loop. */
+  const runNode = (turn: Turn): void => {
+    const step = ++topStep;
+    const ns = `${turn.agent}:${++tasks}`;
+    const meta = metadata(turn.agent, step, ns);
+    const node = start(turn.agent, 'CHAIN', { metadata: meta }, rootContext);
+    const subgraph = start(turn.agent, 'CHAIN', { metadata: meta }, trace.setSpan(rootContext, node));
+    const { passed, threw } = loop(turn, ns, trace.setSpan(trace.setSpan(rootContext, node), subgraph));
+    const status = turn.fails ? failure(turn) : threw ? { code: SpanStatusCode.ERROR, message: 'ParentCommand' } : undefined;
+    end(subgraph, status);
+    end(node, status);
+    if (passed) runNode(passed);
+  };
+
+  runNode(scenario.root);
+  end(root);
+  const spans = toSpanRecords(otel.spans());
+  await otel.shutdown();
+  return spans;
+}
+
 /** Every dialect's materializer: one entry per way of writing the scenarios. */
 export const MATERIALIZERS: readonly Materializer[] = [
   { name: 'baton (Baton SDK)', dialect: 'baton', kind: 'message', inferred: false, modeOf: () => undefined, materialize: materializeBaton },
@@ -625,4 +717,12 @@ export const MATERIALIZERS: readonly Materializer[] = [
   { name: 'openai-agents, SDK tracing API through BatonAgentsTracingProcessor', ...openAiAgentsEntry, materialize: materializeOpenAiAgents },
   { name: 'openai-agents, Logfire openai_agents spans (constructed)', ...openAiAgentsEntry, materialize: materializeLogfire },
   { name: 'openai-agents, Python OpenInference spans (constructed)', ...openAiAgentsEntry, materialize: materializeOpenInferencePython },
+  {
+    name: 'openinference, LangGraph swarm with agents as tools (outputs hidden)',
+    dialect: 'openinference',
+    kind: 'transfer',
+    inferred: true,
+    modeOf: (step) => step.mode,
+    materialize: materializeOpenInference,
+  },
 ];

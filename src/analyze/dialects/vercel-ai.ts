@@ -1,0 +1,262 @@
+/**
+ * The `vercel-ai` dialect: spans the Vercel AI SDK 5 and 6 write with
+ * `experimental_telemetry` (tracer `ai`): `ai.generateText` / `ai.streamText` /
+ * `ai.generateObject` / `ai.streamObject` around `.doGenerate` / `.doStream` model
+ * calls and `ai.toolCall` tool executions. docs/frameworks.md ("Vercel AI SDK")
+ * lists what is read. Version 7's OpenTelemetry integration (`@ai-sdk/otel`) writes
+ * GenAI-convention spans instead, which the `otel-genai` dialect reads.
+ *
+ * - An agent run is a generate/stream call named by `ai.telemetry.functionId`
+ *   (else `ai.telemetry.metadata.agent`, `agentName`, `agent_name`, `agentId` or
+ *   `agent_id`). A call without a name is ignored with the reason: which agent ran
+ *   is unknown.
+ * - The SDK has no handoff primitive: an agent delegates through a tool whose
+ *   `execute` runs another agent, so the callee's run is nested in the caller's
+ *   `ai.toolCall` and control returns to the caller when the tool returns. Each
+ *   named run whose nearest enclosing tool call or named run is a tool call is a
+ *   transfer from the agent owning that tool call (its nearest named run, else
+ *   the tool call's own `ai.telemetry.functionId`), mode `return_to_caller`,
+ *   inferred, arriving at the nested run. Delegation may go arbitrarily deep.
+ * - A failed tool call (status ERROR) that ran no agent, followed in the same run
+ *   by a delegation through the same tool, is that delegation's earlier attempt:
+ *   the earliest span is the send and `sendCount` counts the attempts.
+ * - Tool calls that run no agent are ignored (not delegations); model calls
+ *   (`.doGenerate`, `.doStream`, embeddings) stay unclaimed, timing only.
+ *
+ * Linear in the group's spans but for a sort of the tool calls; every walk up a
+ * parent chain is bounded and cycle-safe.
+ *
+ * @see https://ai-sdk.dev/docs/ai-sdk-core/telemetry
+ */
+import {
+  AI_OPERATION_ID,
+  AI_TELEMETRY_FUNCTION_ID,
+  AI_TELEMETRY_METADATA_PREFIX,
+  AI_TOOL_CALL_NAME,
+  AI_USAGE_COMPLETION_TOKENS,
+  AI_USAGE_INPUT_TOKENS,
+  AI_USAGE_OUTPUT_TOKENS,
+  AI_USAGE_PROMPT_TOKENS,
+} from '../../model/attributes.js';
+import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
+import { compareByStart } from '../span-index.js';
+import { put, readName, readNumber, type Attributes } from './attribute-readers.js';
+import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, TransferPart } from './dialect.js';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+const TOOL_CALL = 'ai.toolCall';
+/** The calls that are an agent's run (the top-level operations, not their model calls). */
+const RUN_OPERATIONS: ReadonlySet<string> = new Set(['ai.generateText', 'ai.streamText', 'ai.generateObject', 'ai.streamObject']);
+/** `experimental_telemetry.metadata` keys that name the agent when no functionId does, in preference order. */
+const AGENT_METADATA_KEYS: readonly string[] = ['agent', 'agentName', 'agent_name', 'agentId', 'agent_id'].map((k) => AI_TELEMETRY_METADATA_PREFIX + k);
+/** Metadata keys read as the task id. */
+const TASK_METADATA_KEYS: readonly string[] = ['taskId', 'task_id', 'conversationId', 'conversation_id', 'sessionId', 'session_id', 'threadId', 'thread_id'].map(
+  (k) => AI_TELEMETRY_METADATA_PREFIX + k,
+);
+/** Deepest parent chain walked: far past any real nesting, and a bound on hostile input. */
+const MAX_WALK = 10_000;
+
+function operationOf(span: SpanRecord): string | undefined {
+  return readName(span.attributes, AI_OPERATION_ID);
+}
+
+/** The agent a span names: `ai.telemetry.functionId`, else an agent key of the telemetry metadata. */
+export function vercelAgentOf(attrs: Attributes): string | undefined {
+  const id = readName(attrs, AI_TELEMETRY_FUNCTION_ID);
+  if (id !== undefined) return id;
+  for (let i = 0; i < AGENT_METADATA_KEYS.length; i++) {
+    const name = readName(attrs, AGENT_METADATA_KEYS[i]!);
+    if (name !== undefined) return name;
+  }
+  return undefined;
+}
+
+function taskIdOf(attrs: Attributes): string | undefined {
+  for (let i = 0; i < TASK_METADATA_KEYS.length; i++) {
+    const id = readName(attrs, TASK_METADATA_KEYS[i]!);
+    if (id !== undefined) return id;
+  }
+  return undefined;
+}
+
+interface Run {
+  readonly span: SpanRecord;
+  readonly agent: string;
+  readonly taskId: string | undefined;
+}
+
+interface Delegation {
+  readonly tool: SpanRecord;
+  readonly toolName: string;
+  readonly source: string;
+  /** The caller's run span id (or its name when the tool runs outside any named run): attempts are matched per caller run. */
+  readonly sourceKey: string;
+  readonly run: Run;
+  readonly taskId: string | undefined;
+}
+
+class Interpretation {
+  readonly parts: HandoffPart[] = [];
+  readonly ignored: IgnoredSpan[] = [];
+  readonly #context: DialectContext;
+  readonly #runs = new Map<string, Run>();
+  readonly #tools = new Map<string, SpanRecord>();
+
+  constructor(context: DialectContext) {
+    this.#context = context;
+  }
+
+  #ignore(span: SpanRecord, reason: string): void {
+    this.ignored.push({ span, reason });
+  }
+
+  run(spans: readonly SpanRecord[]): DialectResult {
+    for (let i = 0; i < spans.length; i++) {
+      const span = spans[i]!;
+      const op = operationOf(span);
+      if (op === TOOL_CALL) {
+        this.#tools.set(span.spanId, span);
+        continue;
+      }
+      if (op === undefined || !RUN_OPERATIONS.has(op)) continue;
+      const agent = vercelAgentOf(span.attributes);
+      if (agent === undefined) {
+        this.#ignore(span, `${op} without ${AI_TELEMETRY_FUNCTION_ID} (set experimental_telemetry.functionId to the agent's name): which agent ran is unknown`);
+        continue;
+      }
+      if (!this.#runs.has(span.spanId)) this.#runs.set(span.spanId, { span, agent, taskId: taskIdOf(span.attributes) });
+    }
+    const delegations = this.#readNesting();
+    this.#emitDelegations(delegations);
+    const runs = [...this.#runs.values()].sort((a, b) => compareByStart(a.span, b.span));
+    for (let i = 0; i < runs.length; i++) {
+      const run = runs[i]!;
+      const attrs = run.span.attributes;
+      const part: Mutable<AgentRunPart> = { type: 'agent-run', span: run.span, agent: run.agent, outcome: run.span.statusCode === StatusCodeNumber.Error ? 'failed' : 'completed' };
+      put(part, 'taskId', run.taskId);
+      put(part, 'inputTokens', readNumber(attrs, AI_USAGE_INPUT_TOKENS) ?? readNumber(attrs, AI_USAGE_PROMPT_TOKENS));
+      put(part, 'outputTokens', readNumber(attrs, AI_USAGE_OUTPUT_TOKENS) ?? readNumber(attrs, AI_USAGE_COMPLETION_TOKENS));
+      this.parts.push(part);
+    }
+    return { parts: this.parts, ignored: this.ignored };
+  }
+
+  /** The nearest ancestor that is a tool call or a named run (spans of any dialect in between). */
+  #enclosing(span: SpanRecord): { tool?: SpanRecord; run?: Run } {
+    let steps = 0;
+    for (let current = this.#context.parentOf(span); current && steps < MAX_WALK; current = this.#context.parentOf(current), steps++) {
+      if (current.spanId === span.spanId) break;
+      const tool = this.#tools.get(current.spanId);
+      if (tool) return { tool };
+      const run = this.#runs.get(current.spanId);
+      if (run) return { run };
+    }
+    return {};
+  }
+
+  #ownerOf(span: SpanRecord): Run | undefined {
+    let steps = 0;
+    for (let current = this.#context.parentOf(span); current && steps < MAX_WALK; current = this.#context.parentOf(current), steps++) {
+      if (current.spanId === span.spanId) break;
+      const run = this.#runs.get(current.spanId);
+      if (run) return run;
+    }
+    return undefined;
+  }
+
+  /** Named runs nested in a tool call: delegations. */
+  #readNesting(): Delegation[] {
+    const out: Delegation[] = [];
+    const withRuns = new Set<string>();
+    for (const run of this.#runs.values()) {
+      const { tool } = this.#enclosing(run.span);
+      if (!tool) continue;
+      withRuns.add(tool.spanId);
+      const owner = this.#ownerOf(tool);
+      const source = owner?.agent ?? vercelAgentOf(tool.attributes);
+      const toolName = readName(tool.attributes, AI_TOOL_CALL_NAME) ?? tool.name;
+      if (source === undefined) {
+        this.#ignore(tool, `tool ${toolName} ran agent ${run.agent} outside any named run and without ${AI_TELEMETRY_FUNCTION_ID}: the delegating agent is unknown`);
+        continue;
+      }
+      out.push({
+        tool,
+        toolName,
+        source,
+        sourceKey: owner ? `run:${owner.span.spanId}` : `agent:${source}`,
+        run,
+        taskId: taskIdOf(tool.attributes) ?? owner?.taskId ?? run.taskId,
+      });
+    }
+    // Tool calls that ran no agent: failed ones may be a delegation's earlier attempts (matched below).
+    this.#pendingFailures.length = 0;
+    for (const tool of this.#tools.values()) {
+      if (withRuns.has(tool.spanId)) continue;
+      const toolName = readName(tool.attributes, AI_TOOL_CALL_NAME) ?? tool.name;
+      if (tool.statusCode === StatusCodeNumber.Error) {
+        const owner = this.#ownerOf(tool);
+        const source = owner?.agent ?? vercelAgentOf(tool.attributes);
+        this.#pendingFailures.push({ tool, toolName, sourceKey: owner ? `run:${owner.span.spanId}` : `agent:${String(source)}` });
+      } else {
+        this.#ignore(tool, `tool ${toolName} ran no agent: not a delegation`);
+      }
+    }
+    this.#pendingFailures.sort((a, b) => compareByStart(a.tool, b.tool));
+    out.sort((a, b) => compareByStart(a.tool, b.tool) || compareByStart(a.run.span, b.run.span));
+    return out;
+  }
+
+  readonly #pendingFailures: { tool: SpanRecord; toolName: string; sourceKey: string; claimed?: boolean }[] = [];
+
+  #emitDelegations(delegations: readonly Delegation[]): void {
+    const failures = this.#pendingFailures;
+    for (let i = 0; i < delegations.length; i++) {
+      const d = delegations[i]!;
+      let first: SpanRecord = d.tool;
+      let attempts = 1;
+      for (let f = 0; f < failures.length; f++) {
+        const failure = failures[f]!;
+        if (failure.claimed || failure.sourceKey !== d.sourceKey || failure.toolName !== d.toolName || failure.tool.startMs > d.tool.startMs) continue;
+        failure.claimed = true;
+        attempts++;
+        if (compareByStart(failure.tool, first) < 0) first = failure.tool;
+      }
+      const part: Mutable<TransferPart> = {
+        type: 'transfer',
+        span: first,
+        source: d.source,
+        target: d.run.agent,
+        mode: 'return_to_caller',
+        inferred: true,
+        arrival: d.run.span,
+      };
+      put(part, 'taskId', d.taskId);
+      if (attempts > 1) {
+        part.sendCount = attempts;
+        this.#ignore(d.tool, `retry of the delegation on span ${first.spanId}: counted in its sendCount`);
+      }
+      this.parts.push(part);
+    }
+    for (let f = 0; f < failures.length; f++) {
+      const failure = failures[f]!;
+      if (!failure.claimed) this.#ignore(failure.tool, `tool ${failure.toolName} failed and ran no agent: no delegation through it followed`);
+    }
+  }
+}
+
+/** Vercel AI SDK 5/6 telemetry spans (see the file header). */
+export const vercelAiDialect: Dialect = {
+  id: 'vercel-ai',
+  description: 'Vercel AI SDK 5/6 experimental_telemetry (ai.generateText / ai.streamText runs, agents called from ai.toolCall)',
+  readsAttribute(name) {
+    return name === AI_OPERATION_ID || name === AI_TOOL_CALL_NAME || name.startsWith('ai.telemetry.') || name.startsWith('ai.usage.');
+  },
+  claims(span) {
+    const op = span.attributes[AI_OPERATION_ID];
+    return typeof op === 'string' && (op === TOOL_CALL || RUN_OPERATIONS.has(op));
+  },
+  interpret(spans: readonly SpanRecord[], context: DialectContext): DialectResult {
+    return new Interpretation(context).run(spans);
+  },
+};
