@@ -175,7 +175,7 @@ export function latencyTableLines(edges: readonly EdgeLatency[], audited: readon
   edges.forEach((e, i) => {
     lines.push(`  ${labels[i]!.padEnd(labelWidth)}  ${String(e.receives).padStart(8)}  ${means[i]!.padStart(meanWidth)}  ${maxes[i]!.padStart(maxWidth)}`);
   });
-  const notes = ['ms'];
+  const notes = ['ms, mean and max over the receives of each edge'];
   for (const e of edges) {
     const audit = audited?.find((a) => a.source === e.source && a.target === e.target);
     if (audit === undefined || audit.handoffs === e.receives) continue;

@@ -1,0 +1,80 @@
+/**
+ * `baton graph` in-process through the CLI's IO seam: the terminal edge list
+ * by default (wait-for edges waiter → awaited, colour only on a terminal), the
+ * other formats on request, and a graph of nothing as exit 1.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBatonInProcess } from '../helpers/cli.js';
+import { FIXTURES_DIR } from '../helpers/traces.js';
+
+const graph = (args: string[], ttyColumns?: number) =>
+  runBatonInProcess(['graph', ...args], { cwd: FIXTURES_DIR, ...(ttyColumns !== undefined ? { ttyColumns } : {}) });
+
+let empty: string;
+beforeAll(async () => {
+  empty = await mkdtemp(join(tmpdir(), 'baton-graph-'));
+  await writeFile(join(empty, 'none.json'), JSON.stringify({ resourceSpans: [] }));
+});
+afterAll(async () => {
+  await rm(empty, { recursive: true, force: true });
+});
+
+describe('baton graph (in-process)', () => {
+  it('prints the pipeline as an indented edge list by default, agents in the order work flows', async () => {
+    const run = await graph(['clean.json']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const agents = run.stdout.split('\n').filter((line) => /^[a-z]/.test(line));
+    expect(agents).toEqual(['coordinator', 'triage', 'research', 'analysis', 'writer', 'reviewer']);
+    for (const [source, target] of [
+      ['triage', 'research'],
+      ['research', 'analysis'],
+      ['analysis', 'writer'],
+      ['writer', 'reviewer'],
+    ]) {
+      expect(run.stdout).toMatch(new RegExp(`^${source}\\n  └─ → ${target}  1 handoff · p95 [\\d.]+ ms$`, 'm'));
+    }
+    expect(run.stdout).not.toContain('\u001b[');
+  });
+
+  it('draws the deadlock of cycle.json as wait-for edges, each agent waiting on the next of the cycle', async () => {
+    const run = await graph(['cycle.json']);
+    expect(run.code).toBe(0);
+    // The pipeline's own log for this fault: research waits on reviewer, which waits (via writer, analysis) on research.
+    for (const [waiter, awaited] of [
+      ['research', 'reviewer'],
+      ['reviewer', 'writer'],
+      ['writer', 'analysis'],
+      ['analysis', 'research'],
+    ]) {
+      expect(run.stdout).toContain(`${waiter}  (on a cycle)\n  └─ ⇢ waits on ${awaited}  (declared dependency, no handoff)  on a cycle\n`);
+    }
+    expect(run.stdout).toContain('cycle: research → reviewer → writer → analysis → research');
+  });
+
+  it('colours the cycle on a terminal, unless --no-color', async () => {
+    expect((await graph(['cycle.json'], 100)).stdout).toContain('\u001b[31m');
+    expect((await graph(['--no-color', 'cycle.json'], 100)).stdout).not.toContain('\u001b[');
+  });
+
+  it('prints Mermaid, DOT and JSON on request, with wait-for edges the same way round', async () => {
+    const mermaid = await graph(['--format', 'mermaid', 'cycle.json']);
+    expect(mermaid.stdout).toMatch(/^flowchart LR$/m);
+    expect(mermaid.stdout).toContain('-.->|"waits on"|');
+    const dot = await graph(['--format', 'dot', 'cycle.json']);
+    expect(dot.stdout).toContain('"writer" -> "analysis" [label="waits on", style=dashed');
+    const json = JSON.parse((await graph(['--format', 'json', 'cycle.json'])).stdout) as { edges: { source: string; target: string; kind: string }[] };
+    expect(json.edges.filter((e) => e.kind === 'dependency').map((e) => `${e.source} → ${e.target}`).sort()).toEqual(
+      ['analysis → research', 'research → reviewer', 'reviewer → writer', 'writer → analysis'],
+    );
+  });
+
+  it('exits 1 on a graph of nothing, 0 with --allow-empty', async () => {
+    const none = await runBatonInProcess(['graph', 'none.json'], { cwd: empty });
+    expect(none).toEqual({ code: 1, stdout: 'no agents\n', stderr: 'baton: nothing to draw: 0 spans in none.json (pass --allow-empty to accept)\n' });
+    expect((await runBatonInProcess(['graph', '--allow-empty', 'none.json'], { cwd: empty })).code).toBe(0);
+  });
+});
