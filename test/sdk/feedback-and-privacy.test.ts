@@ -254,3 +254,18 @@ describe('validation sampling', () => {
     expect(results).toEqual(['valid', 'skipped', 'valid']);
   });
 });
+
+describe('an envelope with an own __proto__ key (JSON.parse makes them)', () => {
+  it('is copied with the key as data: the copy and its handoff block keep Object.prototype', () => {
+    const baton = make();
+    const parsed = JSON.parse(
+      `{"__proto__": {"polluted": true}, "handoff": {"__proto__": {"polluted": true}, "id": "h-1"}, ${JSON.stringify(draft()).slice(1)}`,
+    ) as Record<string, unknown>;
+    const sent = baton.send(parsed) as unknown as Record<string, unknown> & { handoff: Record<string, unknown> };
+    expect(Object.getPrototypeOf(sent)).toBe(Object.prototype);
+    expect(Object.getPrototypeOf(sent.handoff)).toBe(Object.prototype);
+    expect(sent.handoff.id).toBe('h-1');
+    expect((sent as { polluted?: unknown }).polluted).toBeUndefined();
+    expect(Object.hasOwn(sent, '__proto__')).toBe(true);
+  });
+});
