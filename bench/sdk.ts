@@ -16,13 +16,14 @@
  *
  * Run alone: npx tsx bench/sdk.ts
  */
-import { context, createNoopMeter, type Tracer } from '@opentelemetry/api';
+import { context, createNoopMeter, type Attributes, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { AggregationTemporality, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import {
   BasicTracerProvider,
   BatchSpanProcessor,
+  InMemorySpanExporter,
   SimpleSpanProcessor,
   type ReadableSpan,
   type SpanExporter,
@@ -168,6 +169,8 @@ export interface SdkResults {
   handoffRatioNoRoundTrip: Record<ProcessorKind, number>;
   /** handoff without round trip / two bare spans of 5 attributes each. */
   handoffRatioNoRoundTripVsAttributed: Record<ProcessorKind, number>;
+  /** handoff without round trip / two bare spans carrying the handoff's attributes: Baton's cost beyond OpenTelemetry's. */
+  handoffRatioVsSameAttributes: Record<ProcessorKind, number>;
   /** handoff without round trip, validation sampled / two bare spans (batch). */
   sampledRatio: number;
   /** The same as handoffRatio from the median sample (less sensitive to preemption, blind to most GC). */
@@ -191,6 +194,19 @@ function row(task: Task): SdkRow {
   };
 }
 
+/** The attributes of one instrumented handoff's send and receive spans, from a real run. */
+async function recordedAttributes(draft: Record<string, unknown>): Promise<{ send: Attributes; receive: Attributes }> {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const baton = new Baton({ tracer: provider.getTracer('probe'), meter: createNoopMeter() });
+  baton.receive(JSON.stringify(baton.send(draft, SEND_OPTIONS)));
+  const spans = exporter.getFinishedSpans();
+  const of = (operation: string) => ({ ...spans.find((s) => s.attributes['baton.operation'] === operation)!.attributes });
+  const out = { send: of('handoff.send'), receive: of('handoff.receive') };
+  await provider.shutdown();
+  return out;
+}
+
 export async function runSdkBench(): Promise<SdkResults> {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   const meterProvider = new MeterProvider({ readers: [new IdleMetricReader()] });
@@ -211,6 +227,9 @@ export async function runSdkBench(): Promise<SdkResults> {
   if (batons.batch.stats().faults !== 0 || batons.batch.stats().ackTimeouts !== 0) throw new Error('bench handoff faulted');
   const envelopeBytes = Buffer.byteLength(JSON.stringify(probe));
 
+  // The attributes Baton put on the probe's spans, replayed on bare spans.
+  const handoffAttributes = await recordedAttributes(draft);
+
   let sink: unknown;
   const bench = new Bench({
     time: TIME_MS,
@@ -229,6 +248,13 @@ export async function runSdkBench(): Promise<SdkResults> {
       for (let i = 0; i < INNER; i++) {
         tracer.startSpan('handoff send analyst').end();
         tracer.startSpan('handoff receive researcher').end();
+      }
+    });
+    // OpenTelemetry's own cost of what a handoff records: two spans carrying its attributes (26–27 each).
+    bench.add(`2 bare spans with a handoff's attributes [${kind}]`, () => {
+      for (let i = 0; i < INNER; i++) {
+        tracer.startSpan('handoff send analyst', { attributes: handoffAttributes.send }).end();
+        tracer.startSpan('handoff receive researcher', { attributes: handoffAttributes.receive }).end();
       }
     });
     // What an instrumented app's own spans look like: a few attributes each (route, ids, sizes).
@@ -322,6 +348,10 @@ export async function runSdkBench(): Promise<SdkResults> {
       batch: byName('handoff: send + receive(object), no round trip [batch]') / byName('2 bare spans, 5 attributes each [batch]'),
       simple: byName('handoff: send + receive(object), no round trip [simple]') / byName('2 bare spans, 5 attributes each [simple]'),
     },
+    handoffRatioVsSameAttributes: {
+      batch: byName('handoff: send + receive(object), no round trip [batch]') / byName("2 bare spans with a handoff's attributes [batch]"),
+      simple: byName('handoff: send + receive(object), no round trip [simple]') / byName("2 bare spans with a handoff's attributes [simple]"),
+    },
     sampledRatio: byName('handoff without round trip, validation sampled 1 in 100 after 100 [batch]') / byName('2 bare spans [batch]'),
     handoffRatioOfMedians: { batch: ratioOfMedians('batch'), simple: ratioOfMedians('simple') },
     validateVsStringify: byName(VALIDATE) / byName(STRINGIFY),
@@ -413,6 +443,12 @@ export function formatSdkResults(runs: readonly SdkResults[]): string {
         'handoff without round trip / 2 bare spans of 5 attributes',
         ratio((r) => r.handoffRatioNoRoundTripVsAttributed.batch),
         ratio((r) => r.handoffRatioNoRoundTripVsAttributed.simple),
+        '',
+      ],
+      [
+        "handoff without round trip / 2 bare spans with a handoff's attributes",
+        ratio((r) => r.handoffRatioVsSameAttributes.batch),
+        ratio((r) => r.handoffRatioVsSameAttributes.simple),
         '',
       ],
       ['handoff without round trip, validation sampled / 2 bare spans', ratio((r) => r.sampledRatio), '', ''],

@@ -22,8 +22,9 @@ import envelopeV1 from './handoff-envelope.v1.json' with { type: 'json' };
 import envelopeV2 from './handoff-envelope.v2.json' with { type: 'json' };
 
 // ajv-formats is CommonJS with a default export; under NodeNext it arrives as the module object.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
-  addFormatsModule) as unknown as (ajv: Ajv2020) => Ajv2020;
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as unknown as (
+  ajv: Ajv2020,
+) => Ajv2020;
 
 /** Most issues kept per validation; `issueCount` says how many there were. */
 export const MAX_SCHEMA_ISSUES = 32;
@@ -64,7 +65,8 @@ export function isRfc3339DateTime(text: string): boolean {
   const length = text.length;
   if (length < 20) return false;
   for (let i = 0; i < DIGIT_POSITIONS.length; i++) if (!isDigit(text.charCodeAt(DIGIT_POSITIONS[i]!))) return false;
-  if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return false;
+  if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58)
+    return false;
   const separator = text.charCodeAt(10);
   if (separator !== 84 && separator !== 116 && !WHITESPACE.test(text[10]!)) return false;
   const year = twoDigits(text, 0) * 100 + twoDigits(text, 2);
@@ -121,7 +123,8 @@ function escapePointerToken(token: string): string {
  * audit's finding name it; its message says which property is missing.
  */
 function toIssues(errors: readonly ErrorObject[] | null | undefined): { issues: SchemaIssue[]; count: number } {
-  if (!errors || errors.length === 0) return { issues: [{ instancePath: '', keyword: 'unknown', message: 'is invalid' }], count: 1 };
+  if (!errors || errors.length === 0)
+    return { issues: [{ instancePath: '', keyword: 'unknown', message: 'is invalid' }], count: 1 };
   const kept = Math.min(errors.length, MAX_SCHEMA_ISSUES);
   const issues = new Array<SchemaIssue>(kept);
   for (let i = 0; i < kept; i++) {
@@ -129,7 +132,11 @@ function toIssues(errors: readonly ErrorObject[] | null | undefined): { issues: 
     const missing = e.keyword === 'required' ? (e.params as { missingProperty?: unknown }).missingProperty : undefined;
     issues[i] =
       typeof missing === 'string'
-        ? { instancePath: `${e.instancePath}/${escapePointerToken(missing)}`, keyword: 'required', message: `is required (${e.message ?? 'missing'})` }
+        ? {
+            instancePath: `${e.instancePath}/${escapePointerToken(missing)}`,
+            keyword: 'required',
+            message: `is required (${e.message ?? 'missing'})`,
+          }
         : { instancePath: e.instancePath, keyword: e.keyword, message: e.message ?? 'is invalid' };
   }
   return { issues, count: errors.length };

@@ -86,7 +86,11 @@ export function runAgent<T>(rt: SdkRuntime, name: string, fn: (run: AgentRun) =>
       attrs[BATON_AGENT_DEPENDS_ON] = names;
     }
     checkContextManager(rt);
-    span = activeTracer(rt).startSpan(`invoke_agent ${agentName}`, { kind: SpanKind.INTERNAL, attributes: attrs, startTime: nowMs() });
+    span = activeTracer(rt).startSpan(`invoke_agent ${agentName}`, {
+      kind: SpanKind.INTERNAL,
+      attributes: attrs,
+      startTime: nowMs(),
+    });
   } catch (error) {
     rt.policy.fault('runAgent', error, span, false);
     // A span that started is ended; the host's function runs either way, and in strict mode after the throw never.

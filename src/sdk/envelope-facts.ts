@@ -130,7 +130,11 @@ export function envelopeJsonBytes(envelope: Record<string, unknown>, leaveOut?: 
   let context = -1;
   try {
     const proto = Object.getPrototypeOf(envelope);
-    if ((proto !== Object.prototype && proto !== null) || typeof envelope.toJSON === 'function' || leaveOut !== undefined && Object.hasOwn(envelope, '__proto__')) {
+    if (
+      (proto !== Object.prototype && proto !== null) ||
+      typeof envelope.toJSON === 'function' ||
+      (leaveOut !== undefined && Object.hasOwn(envelope, '__proto__'))
+    ) {
       // Not a plain object: JSON.stringify decides (the member left out is then counted; only sizes are affected).
       const total = jsonByteLength(envelope);
       return { total, context: isPlainObject(envelope.context) ? jsonByteLength(envelope.context) : -1, members: -1 };

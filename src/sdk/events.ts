@@ -47,7 +47,12 @@ import { extractSpanContext, injectSpanContext } from './trace-context.js';
 
 type MutableMessage = { -readonly [K in keyof EventMessage]: EventMessage[K] };
 
-function eventAttributes(operation: BatonOperation, message: Partial<EventMessage>, system: unknown, agent: unknown): SpanAttributes {
+function eventAttributes(
+  operation: BatonOperation,
+  message: Partial<EventMessage>,
+  system: unknown,
+  agent: unknown,
+): SpanAttributes {
   const attrs: SpanAttributes = {
     [BATON_CONVENTIONS_VERSION]: CONVENTIONS_VERSION,
     [BATON_OPERATION]: operation,
@@ -69,7 +74,8 @@ function describePayload(rt: SdkRuntime, span: Span, payload: unknown): void {
   const sizeBytes = jsonByteLength(payload);
   if (sizeBytes < 0) return; // not serializable: the bus will say so; nothing to measure
   span.setAttribute(MESSAGING_MESSAGE_BODY_SIZE, sizeBytes);
-  if (rt.recordPayloads) span.setAttribute(BATON_ENVELOPE_BODY, truncateBody(JSON.stringify(payload), rt.maxRecordedPayloadBytes));
+  if (rt.recordPayloads)
+    span.setAttribute(BATON_ENVELOPE_BODY, truncateBody(JSON.stringify(payload), rt.maxRecordedPayloadBytes));
 }
 
 /**

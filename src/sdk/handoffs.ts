@@ -10,7 +10,16 @@
  * counts, identifiers (bounded in length) and schema-defined values such as a
  * status from the schema's enum.
  */
-import { context as contextApi, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Link, type Span } from '@opentelemetry/api';
+import {
+  context as contextApi,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Context,
+  type Link,
+  type Span,
+} from '@opentelemetry/api';
 import {
   BATON_ACK_DELAY_MS,
   BATON_ACK_WITHIN_BUDGET,
@@ -127,10 +136,18 @@ function objectOrEmpty<T extends object>(value: T | undefined): T {
   return value !== null && typeof value === 'object' ? value : (EMPTY_OPTIONS as T);
 }
 
-/** A copy of `source` with `handoff` set. Object.assign: a spread followed by a new key was measured 8x slower. */
+/**
+ * A shallow copy. Object.assign: a spread followed by a new key was measured 8x
+ * slower. An own `__proto__` key (JSON.parse makes them) would set the copy's
+ * prototype under assign, so such an object is spread (which defines it) instead.
+ */
+function copyOf(source: object): Record<string, unknown> {
+  return (Object.hasOwn(source, '__proto__') ? { ...source } : Object.assign({}, source)) as Record<string, unknown>;
+}
+
+/** A copy of `source` with `handoff` set. */
 function withHandoff(source: Record<string, unknown>, block: HandoffBlock): Record<string, unknown> {
-  // An own `__proto__` key (JSON.parse makes them) would set the copy's prototype under assign: define it instead.
-  const out = Object.hasOwn(source, '__proto__') ? { ...source } : Object.assign({}, source);
+  const out = copyOf(source);
   out.handoff = block;
   return out;
 }
@@ -141,7 +158,15 @@ function boundedPointer(pointer: string): string {
 }
 
 /** Starts a span with Baton's clock, on the first use checking that a context manager carries context. */
-function startSpan(rt: SdkRuntime, name: string, kind: SpanKind, attributes: SpanAttributes, startTime: number, parent?: Context, links?: Link[]): Span {
+function startSpan(
+  rt: SdkRuntime,
+  name: string,
+  kind: SpanKind,
+  attributes: SpanAttributes,
+  startTime: number,
+  parent?: Context,
+  links?: Link[],
+): Span {
   checkContextManager(rt);
   return activeTracer(rt).startSpan(name, { kind, attributes, links, startTime }, parent);
 }
@@ -151,7 +176,11 @@ function startSpan(rt: SdkRuntime, name: string, kind: SpanKind, attributes: Spa
  * input is not modified. In warn mode an invalid envelope is still returned, and
  * when instrumentation fails the input comes back as it was.
  */
-export function sendHandoff<E extends object>(rt: SdkRuntime, envelope: E, options: SendOptions | undefined): E & { handoff: HandoffBlock } {
+export function sendHandoff<E extends object>(
+  rt: SdkRuntime,
+  envelope: E,
+  options: SendOptions | undefined,
+): E & { handoff: HandoffBlock } {
   let span: Span | undefined;
   let out = envelope as E & { handoff: HandoffBlock };
   let failure: BatonError | undefined;
@@ -181,7 +210,7 @@ export function sendHandoff<E extends object>(rt: SdkRuntime, envelope: E, optio
       span = startSpan(rt, `handoff send ${target}`, SpanKind.PRODUCER, attrs, sentAtMs);
       check = { valid: false, issues: NOT_AN_OBJECT, issueCount: 1 };
     } else {
-      const block: HandoffBlock = prior ? (Object.assign({}, prior) as HandoffBlock) : ({} as HandoffBlock);
+      const block = (prior ? copyOf(prior) : {}) as HandoffBlock;
       block.id = opts.handoffId ?? prior?.id ?? newId();
       block.schema_id = schema.id;
       block.schema_version = schema.version;
@@ -217,7 +246,8 @@ export function sendHandoff<E extends object>(rt: SdkRuntime, envelope: E, optio
     recordCheck(rt, span, 'send', source, target, schema, check, edge);
     rt.policy.stats.handoffsSent++;
     edge.sent++;
-    if (!check.valid && !check.skipped) failure = check.error ?? new EnvelopeInvalidError(schema.id, schema.version, 'send', check.issues);
+    if (!check.valid && !check.skipped)
+      failure = check.error ?? new EnvelopeInvalidError(schema.id, schema.version, 'send', check.issues);
   } catch (error) {
     fault = error;
     rt.policy.fault('send', error, span, false);
@@ -348,7 +378,10 @@ export function receiveHandoff<E>(rt: SdkRuntime, input: unknown, options: Recei
     const facts: SpanAttributes = {};
     // An object received is sized here, its context on the way; text was sized as it came.
     const sizes = env && !parseFailure && wireBytes < 0 ? tryEnvelopeSizes(env, undefined) : undefined;
-    const factsFault = env && !parseFailure ? tryAddEnvelopeFacts(env, block, facts, sizes && sizes.context >= 0 ? sizes.context : undefined) : NO_FAULT;
+    const factsFault =
+      env && !parseFailure
+        ? tryAddEnvelopeFacts(env, block, facts, sizes && sizes.context >= 0 ? sizes.context : undefined)
+        : NO_FAULT;
     receivedAtMs = nowMs();
     span = startSpan(rt, `handoff receive ${source}`, SpanKind.CONSUMER, attrs, receivedAtMs, parent, links);
     if (factsFault !== NO_FAULT) throw factsFault;
@@ -361,7 +394,8 @@ export function receiveHandoff<E>(rt: SdkRuntime, input: unknown, options: Recei
     } else if (!env) {
       check = { valid: false, issues: NOT_AN_OBJECT, issueCount: 1 };
     } else {
-      const sizeBytes = wireBytes >= 0 ? recordWireSize(rt, span, wireBytes, input as string) : recordSize(rt, span, env, sizes?.total ?? -1);
+      const sizeBytes =
+        wireBytes >= 0 ? recordWireSize(rt, span, wireBytes, input as string) : recordSize(rt, span, env, sizes?.total ?? -1);
       check = checkEnvelope(rt, span, schema, env, sizeBytes, 'receive', source, target);
       sentAtMs = sentAtMsOf(block);
       recordLatency(rt, span, sentAtMs, source, target, receivedAtMs, edge);
@@ -375,7 +409,8 @@ export function receiveHandoff<E>(rt: SdkRuntime, input: unknown, options: Recei
     }
     rt.policy.stats.handoffsReceived++;
     edge.received++;
-    if (!check.valid && !check.skipped) failure = check.error ?? new EnvelopeInvalidError(schema.id, schema.version, 'receive', check.issues);
+    if (!check.valid && !check.skipped)
+      failure = check.error ?? new EnvelopeInvalidError(schema.id, schema.version, 'receive', check.issues);
   } catch (error) {
     fault = error;
     rt.policy.fault('receive', error, span, false);
@@ -568,7 +603,15 @@ function recordCheck(
  * receiver's clock is behind the sender's: a histogram cannot take it, so it is
  * recorded as 0, counted as a clock-skew sample and flagged on the receive span.
  */
-function recordLatency(rt: SdkRuntime, span: Span, sentAtMs: number, source: string, target: string, receivedAtMs: number, edge: MetricEdge): void {
+function recordLatency(
+  rt: SdkRuntime,
+  span: Span,
+  sentAtMs: number,
+  source: string,
+  target: string,
+  receivedAtMs: number,
+  edge: MetricEdge,
+): void {
   if (Number.isNaN(sentAtMs)) return;
   const latencyMs = receivedAtMs - sentAtMs;
   rt.instruments.handoffLatency.record(Math.max(0, latencyMs) / 1000, edge.attributes);

@@ -121,7 +121,10 @@ export function createInstruments(meter: Meter, onFault: (error: unknown) => voi
       }),
     ),
     ackTimeouts: guarded((m) =>
-      m.createCounter(METRIC_ACK_TIMEOUTS, { description: 'Handoffs acknowledged after their timeout budget.', unit: '{handoff}' }),
+      m.createCounter(METRIC_ACK_TIMEOUTS, {
+        description: 'Handoffs acknowledged after their timeout budget.',
+        unit: '{handoff}',
+      }),
     ),
     faults: guarded((m) =>
       m.createCounter(METRIC_INSTRUMENTATION_FAULTS, {

@@ -88,7 +88,8 @@ export function resolveRuntime(input: BatonOptions | undefined): SdkRuntime {
   if (input !== undefined && options !== input) faults.push(new TypeError('options must be an object'));
   const rawMode = readOption<unknown>(options, 'mode', faults);
   const mode: BatonMode = rawMode === 'strict' ? 'strict' : 'warn';
-  if (rawMode !== undefined && rawMode !== 'strict' && rawMode !== 'warn') faults.push(new TypeError("mode must be 'warn' or 'strict'"));
+  if (rawMode !== undefined && rawMode !== 'strict' && rawMode !== 'warn')
+    faults.push(new TypeError("mode must be 'warn' or 'strict'"));
   const pick = <T>(key: keyof BatonOptions, accept: (value: unknown) => value is T, fallback: T): T => {
     const value = readOption<unknown>(options, key, faults);
     if (value === undefined) return fallback;
@@ -122,7 +123,8 @@ export function resolveRuntime(input: BatonOptions | undefined): SdkRuntime {
       const s = rawSampling as { firstPerEdge?: unknown; thenOneIn?: unknown };
       const first = s.firstPerEdge === undefined ? DEFAULT_SAMPLE_FIRST : s.firstPerEdge;
       const oneIn = s.thenOneIn === undefined ? DEFAULT_SAMPLE_ONE_IN : s.thenOneIn;
-      if (!isCount(first) || !isCount(oneIn) || oneIn < 1) throw new TypeError('option validationSampling needs counts, thenOneIn ≥ 1');
+      if (!isCount(first) || !isCount(oneIn) || oneIn < 1)
+        throw new TypeError('option validationSampling needs counts, thenOneIn ≥ 1');
       if (oneIn > 1) sampling = { first, oneIn, seen: new Map() };
     } catch (error) {
       faults.push(error);

@@ -88,7 +88,8 @@ export function traceState<T>(rt: SdkRuntime, operation: BatonOperation, access:
         if (facts) {
           const version = facts.version;
           // On a deduplicated write, version is the one the first write committed: recorded as written all the same.
-          if (typeof version === 'number') stateSpan.setAttribute(isWrite ? BATON_STATE_VERSION_WRITTEN : BATON_STATE_VERSION_READ, version);
+          if (typeof version === 'number')
+            stateSpan.setAttribute(isWrite ? BATON_STATE_VERSION_WRITTEN : BATON_STATE_VERSION_READ, version);
           const deduplicated = facts.deduplicated;
           if (isWrite && typeof deduplicated === 'boolean') stateSpan.setAttribute(BATON_STATE_DEDUPLICATED, deduplicated);
           const epoch = facts.epoch;

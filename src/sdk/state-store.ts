@@ -114,11 +114,23 @@ export interface InstrumentedStateStore<V = unknown> {
   readonly store: VersionedStateStore<V>;
 }
 
+/** `{ ...defaults, ...access, key }`, or undefined when either cannot be read (a hostile object). */
+function mergeAccess(defaults: StoreAccessDefaults, access: Omit<StateAccess, 'key'> | undefined, key: string): StateAccess | undefined {
+  try {
+    return { ...defaults, ...access, key };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Wraps a store so every get/set is a state.read/state.write span with key,
  * versions, epoch, writer, attempt and idempotency key. The idempotency key is
  * passed on to the store, and a write it deduplicated is recorded as such
  * (`baton.state.deduplicated`), with the version the first write committed.
+ *
+ * Never throws on Baton's account: access facts that cannot be read are left to
+ * the store as they were given (untraced), as the app would have called it.
  */
 export function instrumentStore<V>(
   baton: Baton,
@@ -127,9 +139,13 @@ export function instrumentStore<V>(
 ): InstrumentedStateStore<V> {
   return {
     store,
-    get: (key, access = {}) => baton.traceStateRead({ ...defaults, ...access, key }, () => store.get(key)),
-    set: (key, value, access = {}) => {
-      const merged: StateAccess = { ...defaults, ...access, key };
+    get: (key, access) => {
+      const merged = mergeAccess(defaults, access, key);
+      return merged ? baton.traceStateRead(merged, () => store.get(key)) : store.get(key);
+    },
+    set: (key, value, access) => {
+      const merged = mergeAccess(defaults, access, key);
+      if (!merged) return store.set(key, value, access as StateWriteOptions | undefined);
       const options: { -readonly [K in keyof StateWriteOptions]: StateWriteOptions[K] } = {};
       if (merged.expectedVersion !== undefined) options.expectedVersion = merged.expectedVersion;
       if (merged.epoch !== undefined) options.epoch = merged.epoch;

@@ -33,8 +33,15 @@ async function readBack(path: string): Promise<SpanRecord[]> {
 
 /** A parent and a child span, the child's status an error, on `tracer`. */
 function emitPair(tracer: Tracer): { traceId: string; parentId: string; childId: string } {
-  const parent = tracer.startSpan('handoff send analyst', { kind: SpanKind.PRODUCER, attributes: { 'baton.operation': 'handoff.send' } });
-  const child = tracer.startSpan('write report', { attributes: { 'baton.state.key': 'report' } }, trace.setSpan(ROOT_CONTEXT, parent));
+  const parent = tracer.startSpan('handoff send analyst', {
+    kind: SpanKind.PRODUCER,
+    attributes: { 'baton.operation': 'handoff.send' },
+  });
+  const child = tracer.startSpan(
+    'write report',
+    { attributes: { 'baton.state.key': 'report' } },
+    trace.setSpan(ROOT_CONTEXT, parent),
+  );
   child.end();
   parent.end();
   return { traceId: parent.spanContext().traceId, parentId: parent.spanContext().spanId, childId: child.spanContext().spanId };
@@ -43,7 +50,7 @@ function emitPair(tracer: Tracer): { traceId: string; parentId: string; childId:
 describe('OtlpJsonFileSpanExporter', () => {
   it('refuses an existing file at construction with ExportFileError naming it, and leaves the file as it was', () => {
     const path = freshPath();
-    writeFileSync(path, 'the user\'s own data\n');
+    writeFileSync(path, "the user's own data\n");
     let thrown: unknown;
     try {
       new OtlpJsonFileSpanExporter(path);
@@ -74,7 +81,12 @@ describe('OtlpJsonFileSpanExporter', () => {
     }
     const lines = readFileSync(path, 'utf8').trimEnd().split('\n');
     expect(lines).toHaveLength(4); // a SimpleSpanProcessor exports each span on its own: 2 spans × 2 rounds
-    expect((await readBack(path)).map((s) => s.name)).toEqual(['write report', 'handoff send analyst', 'write report', 'handoff send analyst']);
+    expect((await readBack(path)).map((s) => s.name)).toEqual([
+      'write report',
+      'handoff send analyst',
+      'write report',
+      'handoff send analyst',
+    ]);
   });
 
   it('writes spans of OpenTelemetry JS 2.x that the audit reads, parent links included', async () => {
@@ -84,7 +96,12 @@ describe('OtlpJsonFileSpanExporter', () => {
     await provider.shutdown();
     const spans = await readBack(path);
     const child = spans.find((s) => s.name === 'write report')!;
-    expect(child).toMatchObject({ traceId: ids.traceId, spanId: ids.childId, parentSpanId: ids.parentId, scopeName: 'baton-test' });
+    expect(child).toMatchObject({
+      traceId: ids.traceId,
+      spanId: ids.childId,
+      parentSpanId: ids.parentId,
+      scopeName: 'baton-test',
+    });
     expect(child.attributes['baton.state.key']).toBe('report');
   });
 
@@ -110,7 +127,12 @@ describe('OtlpJsonFileSpanExporter', () => {
     const spans = await readBack(path);
     expect(spans.map((s) => s.name).sort()).toEqual(['handoff send analyst', 'write report']);
     const child = spans.find((s) => s.name === 'write report')!;
-    expect(child).toMatchObject({ traceId: ids.traceId, spanId: ids.childId, parentSpanId: ids.parentId, scopeName: 'baton-test-v1' });
+    expect(child).toMatchObject({
+      traceId: ids.traceId,
+      spanId: ids.childId,
+      parentSpanId: ids.parentId,
+      scopeName: 'baton-test-v1',
+    });
     const parent = spans.find((s) => s.name === 'handoff send analyst')!;
     expect(parent.parentSpanId).toBe('');
     expect(parent.attributes['baton.operation']).toBe('handoff.send');

@@ -7,7 +7,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isRfc3339DateTime } from '../../src/schemas/validators.js';
 
-const formats = (addFormatsModule as unknown as { default?: { get(name: string): unknown } }).default ?? (addFormatsModule as unknown as { get(name: string): unknown });
+const formats =
+  (addFormatsModule as unknown as { default?: { get(name: string): unknown } }).default ??
+  (addFormatsModule as unknown as { get(name: string): unknown });
 const reference = (formats.get('date-time') as { validate: (text: string) => boolean }).validate;
 
 const digits = (n: number) => fc.stringMatching(new RegExp(`^\\d{${n}}$`));
@@ -22,7 +24,22 @@ const nearDateTimes = fc
     fc.oneof(digits(2), fc.constantFrom('59', '60')),
     fc.oneof(digits(2), fc.constantFrom('59', '60', '61')),
     fc.constantFrom('', '.', '.1', '.123456', '.x'),
-    fc.constantFrom('Z', 'z', '', '+00:00', '-00:00', '+01:00', '-01:00', '+2359', '+24:00', '+00:60', '+0', '+01', 'Zz', '+01:0'),
+    fc.constantFrom(
+      'Z',
+      'z',
+      '',
+      '+00:00',
+      '-00:00',
+      '+01:00',
+      '-01:00',
+      '+2359',
+      '+24:00',
+      '+00:60',
+      '+0',
+      '+01',
+      'Zz',
+      '+01:0',
+    ),
   )
   .map((parts) => `${parts[0]}-${parts[1]}-${parts[2]}${parts[3]}${parts[4]}:${parts[5]}:${parts[6]}${parts[7]}${parts[8]}`);
 

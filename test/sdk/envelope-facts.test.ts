@@ -37,13 +37,24 @@ describe('jsonByteLength', () => {
   });
 
   it.each([
-    ['a cycle', (() => {
-      const o: Record<string, unknown> = {};
-      o.self = o;
-      return o;
-    })()],
+    [
+      'a cycle',
+      (() => {
+        const o: Record<string, unknown> = {};
+        o.self = o;
+        return o;
+      })(),
+    ],
     ['a BigInt', { n: 1n }],
-    ['a getter that throws', Object.defineProperty({}, 'x', { enumerable: true, get: () => { throw new Error('no'); } })],
+    [
+      'a getter that throws',
+      Object.defineProperty({}, 'x', {
+        enumerable: true,
+        get: () => {
+          throw new Error('no');
+        },
+      }),
+    ],
   ])('is -1 for %s', (_label, value) => {
     expect(jsonByteLength(value)).toBe(-1);
   });
@@ -65,7 +76,9 @@ describe('envelopeJsonBytes', () => {
         const sizes = envelopeJsonBytes(envelope);
         expect(sizes.total).toBe(bytesOf(envelope));
         const context = envelope.context;
-        expect(sizes.context).toBe(context !== null && typeof context === 'object' && !Array.isArray(context) ? bytesOf(context) : -1);
+        expect(sizes.context).toBe(
+          context !== null && typeof context === 'object' && !Array.isArray(context) ? bytesOf(context) : -1,
+        );
         const withoutHandoff = envelopeJsonBytes(envelope, 'handoff');
         const built = { ...envelope, handoff: block };
         expect(withMemberBytes(withoutHandoff, 'handoff', block)).toBe(bytesOf(built));

@@ -10,7 +10,12 @@
  * not the host's own is a BatonError with a documented code.
  */
 import { context, diag, DiagLogLevel, type Meter, type Span, type Tracer } from '@opentelemetry/api';
-import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -94,15 +99,7 @@ const hostile: fc.Arbitrary<unknown> = fc.oneof(
   fc.anything({ withBigInt: true, withNullPrototype: true, withBoxedValues: true, withMap: true, withSet: true }),
   fc.bigInt(),
   fc.string({ unit: 'binary' }),
-  fc.constantFrom<unknown>(
-    null,
-    undefined,
-    Symbol('s'),
-    Number.NaN,
-    Number.POSITIVE_INFINITY,
-    -0,
-    () => 'a function',
-  ),
+  fc.constantFrom<unknown>(null, undefined, Symbol('s'), Number.NaN, Number.POSITIVE_INFINITY, -0, () => 'a function'),
   lazy(() => HUGE),
   lazy(() => hostileProxy()),
   lazy(() => hostileProxy([])),
@@ -122,7 +119,12 @@ const hostile: fc.Arbitrary<unknown> = fc.oneof(
 /** Envelopes: mostly valid ones and their near misses, plus anything hostile. */
 const envelopes: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 3, arbitrary: lazy(() => draft()) },
-  { weight: 1, arbitrary: fc.record({ field: fc.constantFrom('status', 'task_id', 'context', 'metadata', 'output', 'handoff'), value: hostile }).map(({ field, value }) => ({ ...draft(), [field]: value })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .record({ field: fc.constantFrom('status', 'task_id', 'context', 'metadata', 'output', 'handoff'), value: hostile })
+      .map(({ field, value }) => ({ ...draft(), [field]: value })),
+  },
   { weight: 3, arbitrary: hostile },
 );
 
@@ -256,7 +258,9 @@ function hostCall(behaviour: HostBehaviour): HostCall {
 
 function describeThrown(error: unknown): string {
   try {
-    return error instanceof Error ? `${error.name}: ${error.message}\n${error.stack?.split('\n').slice(1, 6).join('\n')}` : typeof error;
+    return error instanceof Error
+      ? `${error.name}: ${error.message}\n${error.stack?.split('\n').slice(1, 6).join('\n')}`
+      : typeof error;
   } catch {
     return 'an undescribable value';
   }
@@ -353,7 +357,12 @@ function meterFor(part: MeterPart): Meter | undefined {
           String(property).startsWith('create') ? boom(`meter.${String(property)}`) : Reflect.get(target, property),
       });
     case 'instruments-throw': {
-      const instrument = { add: boom('add'), record: boom('record'), addCallback: boom('addCallback'), removeCallback: () => undefined };
+      const instrument = {
+        add: boom('add'),
+        record: boom('record'),
+        addCallback: boom('addCallback'),
+        removeCallback: () => undefined,
+      };
       return new Proxy(realMeter, {
         get: (target, property) => (String(property).startsWith('create') ? () => instrument : Reflect.get(target, property)),
       });
@@ -375,11 +384,17 @@ type Call =
   | { method: 'stats' };
 
 const accessArb = fc.oneof(
-  fc.record({ key: fc.oneof(fc.string(), hostile), epoch: fc.oneof(fc.integer(), hostile), agent: hostile }, { requiredKeys: ['key'] }),
+  fc.record(
+    { key: fc.oneof(fc.string(), hostile), epoch: fc.oneof(fc.integer(), hostile), agent: hostile },
+    { requiredKeys: ['key'] },
+  ),
   hostile,
 );
 const eventArb = fc.oneof(
-  fc.record({ topic: fc.oneof(fc.string(), hostile), id: hostile, payload: hostile, key: hostile, agent: hostile }, { requiredKeys: ['topic'] }),
+  fc.record(
+    { topic: fc.oneof(fc.string(), hostile), id: hostile, payload: hostile, key: hostile, agent: hostile },
+    { requiredKeys: ['topic'] },
+  ),
   hostile,
 );
 
@@ -400,9 +415,18 @@ const calls: fc.Arbitrary<Call> = fc.oneof(
     usage: hostile,
     block: hostile,
   }),
-  fc.record({ method: fc.constantFrom('traceStateRead' as const, 'traceStateWrite' as const), access: accessArb, host: hostBehaviours }),
+  fc.record({
+    method: fc.constantFrom('traceStateRead' as const, 'traceStateWrite' as const),
+    access: accessArb,
+    host: hostBehaviours,
+  }),
   fc.record({ method: fc.constant('publish' as const), event: eventArb }),
-  fc.record({ method: fc.constant('consume' as const), message: fc.oneof(eventArb, hostile), options: callOptions, host: hostBehaviours }),
+  fc.record({
+    method: fc.constant('consume' as const),
+    message: fc.oneof(eventArb, hostile),
+    options: callOptions,
+    host: hostBehaviours,
+  }),
   fc.constant({ method: 'stats' as const }),
 );
 
@@ -446,7 +470,10 @@ async function perform(baton: Baton, generated: Call, mode: BatonMode): Promise<
       if (call.then === 'ack') noHostCode(attempt(() => rx.ack()));
       if (call.then === 'run') {
         const host = hostCall(call.host);
-        await host.settle(attempt(() => rx.run(host.fn)), mode);
+        await host.settle(
+          attempt(() => rx.run(host.fn)),
+          mode,
+        );
       }
       return;
     }
@@ -471,7 +498,10 @@ async function perform(baton: Baton, generated: Call, mode: BatonMode): Promise<
     case 'traceStateRead':
     case 'traceStateWrite': {
       const host = hostCall(call.host);
-      await host.settle(attempt(() => baton[call.method](call.access as never, host.fn)), mode);
+      await host.settle(
+        attempt(() => baton[call.method](call.access as never, host.fn)),
+        mode,
+      );
       return;
     }
     case 'publish':
@@ -479,7 +509,10 @@ async function perform(baton: Baton, generated: Call, mode: BatonMode): Promise<
       return;
     case 'consume': {
       const host = hostCall(call.host);
-      await host.settle(attempt(() => baton.consume(call.message as never, host.fn, call.options as never)), mode);
+      await host.settle(
+        attempt(() => baton.consume(call.message as never, host.fn, call.options as never)),
+        mode,
+      );
       return;
     }
     case 'stats':
@@ -544,7 +577,12 @@ describe('Baton under fault injection', () => {
             }
             let given: unknown = options;
             try {
-              if (options !== null && typeof options === 'object' && !Array.isArray(options) && Object.getPrototypeOf(options) === Object.prototype) {
+              if (
+                options !== null &&
+                typeof options === 'object' &&
+                !Array.isArray(options) &&
+                Object.getPrototypeOf(options) === Object.prototype
+              ) {
                 given = { ...(options as object), tracer: tracerFor(part), meter: meterFor(meterPart), mode };
               }
             } catch {
@@ -579,4 +617,3 @@ describe('Baton under fault injection', () => {
     expect(totalCalls).toBeGreaterThan(500);
   });
 });
-

@@ -28,7 +28,10 @@ beforeEach(() => {
   otel = createOtelHarness();
   warnings = [];
   const record = (message: string) => warnings.push(message);
-  diag.setLogger({ error: record, warn: record, info: () => undefined, debug: () => undefined, verbose: () => undefined }, DiagLogLevel.WARN);
+  diag.setLogger(
+    { error: record, warn: record, info: () => undefined, debug: () => undefined, verbose: () => undefined },
+    DiagLogLevel.WARN,
+  );
 });
 afterEach(async () => {
   diag.disable();
@@ -59,7 +62,9 @@ describe('validation feedback', () => {
 
   it(`keeps at most ${MAX_SCHEMA_ISSUES} issues and counts them all`, () => {
     const baton = make();
-    const envelope = draft({ context: { original_goal: 'g', constraints: Array.from({ length: 50 }, () => 7 as never), decisions_made: [] } });
+    const envelope = draft({
+      context: { original_goal: 'g', constraints: Array.from({ length: 50 }, () => 7 as never), decisions_made: [] },
+    });
     const rx = context.with(ROOT_CONTEXT, () => baton.receive(envelope));
     expect(rx.issues).toHaveLength(MAX_SCHEMA_ISSUES);
     expect(rx.issues[49 - 40]!.instancePath).toBe('/context/constraints/9');
@@ -81,7 +86,11 @@ describe('diag reports', () => {
 
   it('reports each kind of instrumentation fault once, counting every one', () => {
     const broken = new Baton({
-      tracer: { startSpan: () => { throw new Error('exporter on fire'); } } as never,
+      tracer: {
+        startSpan: () => {
+          throw new Error('exporter on fire');
+        },
+      } as never,
       meter: otel.meter,
     });
     for (let i = 0; i < 4; i++) broken.send(draft());
@@ -123,7 +132,10 @@ describe('privacy on failure paths', () => {
   it.each([
     ['an invalid envelope', () => draft({ output: { summary: SECRET, artifacts: [42 as never] } })],
     ['a too-large envelope', () => draft({ output: { summary: `${SECRET}${'x'.repeat(3000)}`, artifacts: [] } })],
-    ['an envelope with a bad nested field', () => draft({ context: { original_goal: SECRET, constraints: SECRET as never, decisions_made: [] } })],
+    [
+      'an envelope with a bad nested field',
+      () => draft({ context: { original_goal: SECRET, constraints: SECRET as never, decisions_made: [] } }),
+    ],
   ])('%s: no span, status or warning holds body text', (_label, envelope) => {
     const baton = make({ maxEnvelopeBytes: 2048 });
     const wire = JSON.stringify(baton.send(envelope()));
@@ -204,7 +216,11 @@ describe('a context manager that throws', () => {
       const rx = baton.receive(JSON.stringify(baton.send(draft())));
       expect(rx.run(() => 'ran')).toBe('ran');
       const failure = new Error('the host failed');
-      expect(() => baton.traceStateWrite({ key: 'k' }, () => { throw failure; })).toThrow(failure);
+      expect(() =>
+        baton.traceStateWrite({ key: 'k' }, () => {
+          throw failure;
+        }),
+      ).toThrow(failure);
       expect(await baton.consume(baton.publish({ topic: 't' }), async () => 'consumed')).toBe('consumed');
       expect(runs).toBe(1);
       // runAgent, rx.run, traceStateWrite, and consume twice (its own context, then the span's).
@@ -236,5 +252,20 @@ describe('validation sampling', () => {
     baton.send(draft({ target_agent: 'writer' }));
     const results = otel.spans().map((s) => s.attributes[BATON_VALIDATION_RESULT] ?? 'skipped');
     expect(results).toEqual(['valid', 'skipped', 'valid']);
+  });
+});
+
+describe('an envelope with an own __proto__ key (JSON.parse makes them)', () => {
+  it('is copied with the key as data: the copy and its handoff block keep Object.prototype', () => {
+    const baton = make();
+    const parsed = JSON.parse(
+      `{"__proto__": {"polluted": true}, "handoff": {"__proto__": {"polluted": true}, "id": "h-1"}, ${JSON.stringify(draft()).slice(1)}`,
+    ) as Record<string, unknown>;
+    const sent = baton.send(parsed) as unknown as Record<string, unknown> & { handoff: Record<string, unknown> };
+    expect(Object.getPrototypeOf(sent)).toBe(Object.prototype);
+    expect(Object.getPrototypeOf(sent.handoff)).toBe(Object.prototype);
+    expect(sent.handoff.id).toBe('h-1');
+    expect((sent as { polluted?: unknown }).polluted).toBeUndefined();
+    expect(Object.hasOwn(sent, '__proto__')).toBe(true);
   });
 });

@@ -148,6 +148,21 @@ describe('instrumentStore', () => {
   });
 });
 
+describe('instrumentStore with access facts that cannot be read', () => {
+  it('calls the store as the app would have, untraced, and returns what it returns', async () => {
+    const store = instrumentStore(baton, new InMemoryStateStore<string>());
+    const hostile = new Proxy({}, {
+      ownKeys: () => {
+        throw new Error('access on fire');
+      },
+    });
+    await expect(store.set('k', 'v', hostile as never)).resolves.toEqual({ version: 1, epoch: undefined });
+    await expect(store.get('k', hostile as never)).resolves.toEqual({ value: 'v', version: 1, epoch: undefined });
+    expect(otel.spans()).toEqual([]);
+    expect(baton.stats().faults).toBe(0);
+  });
+});
+
 describe('publish and consume', () => {
   it('carries trace context in the message so the consume links to the publish across processes', () => {
     const message = baton.runAgent('research', () =>
