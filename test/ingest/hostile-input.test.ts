@@ -196,6 +196,8 @@ describe('input that was read as something it is not', () => {
     expect(errors).toEqual([]);
     expect(records).toHaveLength(1);
     expect(records[0]!.source).toBe(join('loop', 'sub', 'a.json'));
+    // Named twice, the directory is read once, and the second time is no error.
+    expect(await readInputs(['loop', 'loop'])).toMatchObject({ errors: [], records: [{ source: join('loop', 'sub', 'a.json') }] });
   });
 
   it('reads a named pipe (FIFO) as a stream, as `baton audit <(zcat run.jsonl.gz)` gives it', async () => {
