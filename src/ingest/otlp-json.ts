@@ -64,7 +64,7 @@ export function parseOtlpJsonRequest(value: unknown, source: string): SpanRecord
     if ('resource_spans' in request) {
       throw new TraceInputError(source, 'found "resource_spans": OTLP/JSON uses lowerCamelCase keys ("resourceSpans")');
     }
-    const keys = Object.keys(request).slice(0, 3).map((k) => `"${k}"`).join(', ');
+    const keys = Object.keys(request).slice(0, 3).map(describeValue).join(', ');
     throw new TraceInputError(source, `expected "resourceSpans"${keys ? `, found ${keys}` : ' in an empty object'}`);
   }
   const spans: SpanRecord[] = [];

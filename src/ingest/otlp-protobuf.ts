@@ -56,6 +56,9 @@ class StrictBufferReader extends protobuf.BufferReader {
   }
 }
 
+/** The wire type of each AnyValue field, by field number: string, bool, int64, double, array, kvlist, bytes, strindex. */
+const ANY_VALUE_WIRE_TYPES: readonly (number | undefined)[] = [undefined, 2, 0, 0, 1, 2, 2, 2, 0];
+
 /** Thrown for bytes that end or overrun a nested message; protobufjs's own reads name the position. */
 function outOfRange(reader: protobuf.Reader, length: number): RangeError {
   return new RangeError(`index out of range: ${reader.pos} + ${length} > ${reader.len}`);
@@ -74,6 +77,11 @@ function decodeAnyValue(reader: protobuf.Reader, length: number, depth: number):
   let tree: AttributeTree = null;
   while (reader.pos < end) {
     const tag = reader.uint32();
+    // A field on the wrong wire type is skipped as unknown, never read as its declared type.
+    if (ANY_VALUE_WIRE_TYPES[tag >>> 3] !== (tag & 7)) {
+      reader.skipType(tag & 7);
+      continue;
+    }
     switch (tag >>> 3) {
       case 1:
         tree = reader.string();
@@ -99,8 +107,8 @@ function decodeAnyValue(reader: protobuf.Reader, length: number, depth: number):
         break;
       }
       default:
-        // Unknown fields, and string_value_strindex (a profiles dictionary index, no text here).
-        if ((tag >>> 3) === 8) tree = null;
+        // string_value_strindex: a profiles dictionary index, no text here.
+        tree = null;
         reader.skipType(tag & 7);
     }
   }

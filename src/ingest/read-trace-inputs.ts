@@ -127,12 +127,13 @@ async function expandInput(input: string, cwd: string, seen: Set<string>, report
     return [];
   }
   const found: InputFile[] = [];
-  const dirError = await walkDirectory(path, input, seen, found);
-  if (dirError !== undefined) {
-    report(new TraceInputError(input, dirError));
+  const walk = await walkDirectory(path, info, input, seen, found);
+  if (walk.error !== undefined) {
+    report(new TraceInputError(input, walk.error));
     return [];
   }
-  if (found.length === 0) {
+  // Only when it has none at all: files already read under another name are not missing.
+  if (walk.traceFiles === 0) {
     report(new TraceInputError(input, 'directory has no trace files (*.json, *.jsonl, *.ndjson, *.pb, *.binpb, each optionally .gz)'));
   }
   return found;
@@ -142,10 +143,16 @@ async function expandInput(input: string, cwd: string, seen: Set<string>, report
  * Collects a directory's trace files, in name order, following symlinks but each
  * real directory and file once (a link back up the tree ends there); hidden
  * entries and node_modules are skipped. Iterative, so depth costs no stack.
- * Returns why the top directory cannot be listed, if it cannot.
+ * Returns how many trace files it holds (read before or not), or why the top
+ * directory cannot be listed.
  */
-async function walkDirectory(root: string, display: string, seen: Set<string>, found: InputFile[]): Promise<string | undefined> {
-  const rootInfo = await stat(root);
+async function walkDirectory(
+  root: string,
+  rootInfo: Stats,
+  display: string,
+  seen: Set<string>,
+  found: InputFile[],
+): Promise<{ traceFiles: number; error?: string }> {
   const visited = new Set<string>([fileKey(rootInfo)]);
   const files: { path: string; display: string; key: string }[] = [];
   const pending: { path: string; display: string }[] = [{ path: root, display }];
@@ -155,7 +162,7 @@ async function walkDirectory(root: string, display: string, seen: Set<string>, f
     try {
       entries = await readdir(directory.path);
     } catch (error) {
-      if (directory.path === root) return fileErrorReason(error);
+      if (directory.path === root) return { traceFiles: 0, error: fileErrorReason(error) };
       continue;
     }
     for (const entry of entries) {
@@ -184,7 +191,7 @@ async function walkDirectory(root: string, display: string, seen: Set<string>, f
     seen.add(file.key);
     found.push({ path: file.path, display: file.display, regular: true });
   }
-  return undefined;
+  return { traceFiles: files.length };
 }
 
 function fileErrorReason(error: unknown): string {

@@ -46,6 +46,9 @@ const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 // eslint-disable-next-line no-control-regex
 const RAW_CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
+/** Longest stderr line: a message quotes the input, never much of it. */
+const MAX_LINE_CHARS = 500;
+
 interface Outcome {
   readonly testCase: GeneratedCase;
   readonly result: FuzzResult;
@@ -206,6 +209,7 @@ describe('baton audit on fuzzed input', () => {
       const name = `baton: ${printable(testCase.name)}`;
       for (const line of lines) {
         if (RAW_CONTROL.test(line)) return `raw control character in ${JSON.stringify(line.slice(0, 200))}`;
+        if (line.length > MAX_LINE_CHARS) return `a stderr line of ${line.length} characters`;
         if (!line.startsWith(name)) return `a line not naming the bad input: ${JSON.stringify(line.slice(0, 200))}`;
         if (/internal error|Maximum call stack|Invalid string length|heap/i.test(line)) return JSON.stringify(line.slice(0, 200));
       }

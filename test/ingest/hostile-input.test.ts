@@ -186,6 +186,11 @@ describe('input that was read as something it is not', () => {
     expect(errors).toEqual(['empty-array.json: expected an OTLP request object with "resourceSpans" (or an array of them), got an empty array']);
   });
 
+  it('quotes a megabyte-long key of a wrong object in a short message', async () => {
+    const { errors } = await readInputs([await writeTemp('long-key.json', `{"${'k'.repeat(1024 * 1024)}":1}`)]);
+    expect(errors).toEqual([`long-key.json: expected "resourceSpans", found "${'k'.repeat(37)}..."`]);
+  });
+
   it('reads each real file of a directory once, however many symlinks (a loop included) lead to it', async () => {
     const tree = join(dir, 'loop');
     await mkdir(join(tree, 'sub'), { recursive: true });
@@ -196,6 +201,8 @@ describe('input that was read as something it is not', () => {
     expect(errors).toEqual([]);
     expect(records).toHaveLength(1);
     expect(records[0]!.source).toBe(join('loop', 'sub', 'a.json'));
+    // Named twice, the directory is read once, and the second time is no error.
+    expect(await readInputs(['loop', 'loop'])).toMatchObject({ errors: [], records: [{ source: join('loop', 'sub', 'a.json') }] });
   });
 
   it('reads a named pipe (FIFO) as a stream, as `baton audit <(zcat run.jsonl.gz)` gives it', async () => {
