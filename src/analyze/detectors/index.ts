@@ -19,6 +19,7 @@ import { detectPartialHandoffs, partialHandoffRule, RULE as PARTIAL_HANDOFF, typ
 import type { RuleDefinition } from './rule.js';
 import { detectSchemaDrift, RULE as SCHEMA_DRIFT, schemaDriftRule } from './schema-drift.js';
 import { detectStaleEpochReads, RULE as STALE_EPOCH_READ, staleEpochReadRule, type StaleEpochReadOptions } from './stale-epoch-read.js';
+import { detectUndeliveredHandoffs, RULE as UNDELIVERED_HANDOFF, undeliveredHandoffRule } from './undelivered-handoff.js';
 import { detectUnlinkedHandoffs, RULE as UNLINKED_HANDOFF, unlinkedHandoffRule } from './unlinked-handoff.js';
 
 /** Options per rule, as baton.config.json's `rules` holds them. */
@@ -32,6 +33,7 @@ export interface RuleOptionsMap {
   [CONTEXT_BLOWUP]: ContextBlowupOptions;
   [CONTEXT_LOSS]: Record<string, never>;
   [UNLINKED_HANDOFF]: Record<string, never>;
+  [UNDELIVERED_HANDOFF]: Record<string, never>;
 }
 
 export type RuleId = keyof RuleOptionsMap;
@@ -65,6 +67,7 @@ export const DETECTORS: { readonly [R in RuleId]: DetectorEntry<R> } = {
   [CONTEXT_BLOWUP]: entry<typeof CONTEXT_BLOWUP>(contextBlowupRule, detectContextBlowup),
   [CONTEXT_LOSS]: entry<typeof CONTEXT_LOSS>(contextLossRule, detectContextLoss),
   [UNLINKED_HANDOFF]: entry<typeof UNLINKED_HANDOFF>(unlinkedHandoffRule, detectUnlinkedHandoffs),
+  [UNDELIVERED_HANDOFF]: entry<typeof UNDELIVERED_HANDOFF>(undeliveredHandoffRule, detectUndeliveredHandoffs),
 };
 
 /** Rule ids in report order. */
@@ -83,5 +86,6 @@ export {
   PARTIAL_HANDOFF,
   SCHEMA_DRIFT,
   STALE_EPOCH_READ,
+  UNDELIVERED_HANDOFF,
   UNLINKED_HANDOFF,
 };

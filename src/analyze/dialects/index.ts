@@ -3,12 +3,18 @@
  * claims it, so the most specific vocabulary comes first (Baton's own spans
  * also carry GenAI attributes). `--dialect` reads this map.
  */
+import { agentFrameworkDialect } from './agent-framework.js';
+import { autogenDialect } from './autogen.js';
 import { batonDialect } from './baton.js';
 import type { Dialect } from './dialect.js';
 import { otelGenAiDialect } from './otel-genai.js';
 
-/** Every dialect, in priority order. */
-export const DIALECTS: readonly Dialect[] = [batonDialect, otelGenAiDialect];
+/**
+ * Every dialect, in priority order. The framework runtimes (AutoGen's message
+ * runtime, Agent Framework's workflow engine) claim only their own span names,
+ * so they sit before otel-genai, which reads the GenAI spans both also emit.
+ */
+export const DIALECTS: readonly Dialect[] = [batonDialect, autogenDialect, agentFrameworkDialect, otelGenAiDialect];
 
 export const DIALECT_IDS: readonly string[] = DIALECTS.map((d) => d.id);
 
