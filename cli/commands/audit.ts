@@ -36,6 +36,8 @@ RULES
   --dialect <id>   read every trace group as this vocabulary: DIALECTS
                    (default: each span as the first vocabulary that claims it)
   --now <iso>      the time "now" for never-acknowledged handoffs (default: the end of all input)
+  --explain        per trace: the dialect chosen, the spans it interpreted and ignored (with the
+                   reason), and whether each edge was declared or inferred (json: "explain")
   --allow-empty    accept an audit of nothing: no spans, or no rule could run (exit 0, not 1)
   --no-color       plain output even on a terminal
   -h, --help       show this help
@@ -153,6 +155,7 @@ export async function runAuditCommand(args: string[], io: CliIo): Promise<number
       config: { type: 'string' },
       now: { type: 'string' },
       dialect: { type: 'string' },
+      explain: { type: 'boolean' },
       'allow-empty': { type: 'boolean' },
       'no-color': { type: 'boolean' },
       color: { type: 'boolean' },
@@ -190,6 +193,7 @@ export async function runAuditCommand(args: string[], io: CliIo): Promise<number
     ...(rules.length > 0 ? { only: rules.filter(isRuleId) } : {}),
     ...(now !== undefined ? { now } : {}),
     ...(dialect !== undefined ? { dialect } : {}),
+    ...(values.explain ? { explain: true } : {}),
   };
   const { report, problems } = await auditInputs(positionals, options, io, format === 'text');
   if (problems > 0 && report.inputs.spans === 0) {
@@ -207,7 +211,14 @@ export async function runAuditCommand(args: string[], io: CliIo): Promise<number
           ? render.renderMarkdown(report)
           : render.renderText(report, { color, width: (io.stdout as { columns?: number }).columns ?? 100 });
   io.stdout.write(output.endsWith('\n') ? output : `${output}\n`);
-  if (problems > 0) return ExitCode.Usage;
+  if (values.explain && report.explain && format !== 'json') {
+    // JSON carries it in the report; the other formats stay parseable with it on stderr.
+    (format === 'text' ? io.stdout : io.stderr).write(`\n${render.renderExplainText(report.explain, { truncated: report.explainTruncated ?? 0 })}`);
+  }
+  // Traces the analyzer could not read (read fine, analyzed badly) are problems too: said once each, exit 2.
+  const unanalyzed = report.inputs.problems.filter((p) => p.location.startsWith('trace ') && p.message.endsWith('the other traces were audited'));
+  for (const p of unanalyzed) io.stderr.write(`baton: ${p.location}: ${p.message}\n`);
+  if (problems > 0 || unanalyzed.length > 0) return ExitCode.Usage;
   const nothing = nothingAudited(report, positionals);
   if (nothing !== undefined && !values['allow-empty']) {
     io.stderr.write(`baton: ${nothing}\n`);
