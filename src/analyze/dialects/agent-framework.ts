@@ -44,6 +44,7 @@ import {
   MAF_EXECUTOR_ID,
   MAF_MESSAGE_DESTINATION_EXECUTOR_ID,
   MAF_MESSAGE_SOURCE_ID,
+  MAF_MESSAGE_TYPE,
   MAF_MESSAGE_TARGET_ID,
   MAF_WORKFLOW_NAME,
 } from '../../model/attributes.js';
@@ -105,6 +106,8 @@ class Interpretation {
   /** message.send span id → executors whose process span links to it. */
   readonly #receivers = new Map<string, Receiver[]>();
   readonly #taskIds = new Map<string, string | undefined>();
+  /** message.send span id → the handoff id its receivers extend (`<id>><executor>`). */
+  readonly #baseIds = new Map<string, string>();
 
   constructor(context: DialectContext) {
     this.#context = context;
@@ -173,6 +176,7 @@ class Interpretation {
     sends.sort(compareByStart);
     edges.sort(compareByStart);
     for (let i = 0; i < executors.length; i++) this.#readExecutor(executors[i]!);
+    this.#assignHandoffIds(sends);
     const deliveries = this.#deliveriesBySend(edges, sends);
     for (let i = 0; i < sends.length; i++) this.#readSend(sends[i]!, deliveries.get(sends[i]!.spanId));
     return { parts: this.parts, ignored: this.ignored };
@@ -184,10 +188,9 @@ class Interpretation {
       this.#ignore(span, `${EXECUTOR_PROCESS} without ${MAF_EXECUTOR_ID}: which executor ran is unknown`);
       return;
     }
-    const taskId = this.#taskIdOf(span);
     if (!this.#agentRunsInside(span, executor)) {
       const run: Mutable<AgentRunPart> = { type: 'agent-run', span, agent: executor, outcome: failed(span) ? 'failed' : 'completed' };
-      put(run, 'taskId', taskId);
+      put(run, 'taskId', this.#taskIdOf(span));
       this.parts.push(run);
     }
     const links = span.links;
@@ -197,12 +200,46 @@ class Interpretation {
       let list = this.#receivers.get(send.spanId);
       if (!list) this.#receivers.set(send.spanId, (list = []));
       // A fan-in links every source message once; a duplicate link adds nothing.
-      if (list.some((r) => r.span.spanId === span.spanId)) continue;
-      list.push({ executor, span });
-      const source = readName(send.attributes, MAF_MESSAGE_SOURCE_ID) ?? this.#executorAround(send);
-      const receive: Mutable<ReceivePart> = { type: 'receive', span, handoffId: `maf:${send.spanId}>${executor}`, target: executor, agent: executor };
+      let seen = false;
+      for (let j = 0; j < list.length; j++) if (list[j]!.span.spanId === span.spanId) seen = true;
+      if (!seen) list.push({ executor, span });
+    }
+  }
+
+  /**
+   * One handoff per send and target, except a send that repeats, in the same
+   * task, the source, target and message type of an earlier one whose every
+   * receiver failed (the app ran the workflow again after the target raised):
+   * that is the earlier handoff, retried.
+   */
+  #assignHandoffIds(sends: readonly SpanRecord[]): void {
+    const last = new Map<string, { id: string; failed: boolean }>();
+    for (let i = 0; i < sends.length; i++) {
+      const send = sends[i]!;
+      const receivers = this.#receivers.get(send.spanId);
+      let id = `maf:${send.spanId}`;
+      if (receivers && receivers.length > 0) {
+        const source = readName(send.attributes, MAF_MESSAGE_SOURCE_ID) ?? this.#executorAround(send) ?? '';
+        const key = `${this.#taskIdOf(send) ?? ''}\u0000${source}\u0000${receivers[0]!.executor}\u0000${readName(send.attributes, MAF_MESSAGE_TYPE) ?? ''}`;
+        const previous = last.get(key);
+        let allFailed = true;
+        for (let j = 0; j < receivers.length; j++) if (!failed(receivers[j]!.span)) allFailed = false;
+        if (previous && previous.failed && this.#taskIdOf(send) !== undefined) id = previous.id;
+        last.set(key, { id, failed: allFailed });
+      }
+      this.#baseIds.set(send.spanId, id);
+    }
+  }
+
+  #receiveParts(send: SpanRecord, source: string | undefined, taskId: string | undefined): void {
+    const receivers = this.#receivers.get(send.spanId);
+    if (!receivers) return;
+    const base = this.#baseIds.get(send.spanId)!;
+    for (let i = 0; i < receivers.length; i++) {
+      const { executor, span } = receivers[i]!;
+      const receive: Mutable<ReceivePart> = { type: 'receive', span, handoffId: `${base}>${executor}`, target: executor, agent: executor };
       put(receive, 'source', source);
-      put(receive, 'taskId', taskId);
+      put(receive, 'taskId', this.#taskIdOf(span) ?? taskId);
       this.parts.push(receive);
     }
   }
@@ -254,14 +291,16 @@ class Interpretation {
     const receivers = this.#receivers.get(span.spanId);
     const declaredTarget = readName(span.attributes, MAF_MESSAGE_TARGET_ID) ?? readName(span.attributes, MAF_MESSAGE_DESTINATION_EXECUTOR_ID);
     if (receivers && receivers.length > 0) {
-      for (let i = 0; i < receivers.length; i++) this.parts.push(this.#sendPart(span, `maf:${span.spanId}>${receivers[i]!.executor}`, source, receivers[i]!.executor, taskId));
+      const base = this.#baseIds.get(span.spanId)!;
+      this.#receiveParts(span, source, taskId);
+      for (let i = 0; i < receivers.length; i++) this.parts.push(this.#sendPart(span, `${base}>${receivers[i]!.executor}`, source, receivers[i]!.executor, taskId));
       if (edges) {
         for (let i = 0; i < edges.length; i++) {
           const edge = edges[i]!;
           const target = readName(edge.attributes, MAF_MESSAGE_TARGET_ID);
           let receiver = receivers[0]!;
           for (let j = 0; j < receivers.length; j++) if (receivers[j]!.executor === target) receiver = receivers[j]!;
-          this.parts.push(this.#deliveryPart(edge, `maf:${span.spanId}>${receiver.executor}`, source, receiver.executor, taskId));
+          this.parts.push(this.#deliveryPart(edge, `${base}>${receiver.executor}`, source, receiver.executor, taskId));
         }
       }
       return;
