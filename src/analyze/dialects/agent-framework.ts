@@ -19,7 +19,8 @@
  * - `message.send` is the send; the source is `message.source_id` (.NET) else
  *   the enclosing executor; one handoff per executor that handled it.
  * - `edge_group.process` is a delivery outcome of the send(s) it links to
- *   (Python), else (.NET, no links) of the latest send from its
+ *   (Python), else of the send it runs inside (.NET routes within the
+ *   `message.send` activity), else of the latest earlier send from its
  *   `message.source_id`. A send that no executor handled and whose every
  *   delivery was dropped (`dropped type mismatch`, `dropped target mismatch`,
  *   `dropped condition evaluated to false`, `exception`) is a handoff that
@@ -244,7 +245,11 @@ class Interpretation {
     }
   }
 
-  /** Edge group spans by the send they route: their links (Python), else the latest earlier send from their source (.NET). */
+  /**
+   * Edge group spans by the send they route: their links (Python), else the
+   * send enclosing them (.NET), else the latest earlier send from their
+   * `message.source_id` (an export that lost the parent).
+   */
   #deliveriesBySend(edges: readonly SpanRecord[], sends: readonly SpanRecord[]): Map<string, SpanRecord[]> {
     const out = new Map<string, SpanRecord[]>();
     const add = (send: SpanRecord, edge: SpanRecord): void => {
@@ -267,6 +272,12 @@ class Interpretation {
         }
       }
       if (linked) continue;
+      // .NET routes inside the send's activity: the edge group span is the send's child.
+      const enclosing = this.#context.ancestorWhere(edge, (candidate) => this.#kind(candidate) === 'send');
+      if (enclosing) {
+        add(enclosing, edge);
+        continue;
+      }
       const source = readName(edge.attributes, MAF_MESSAGE_SOURCE_ID);
       let match: SpanRecord | undefined;
       if (source !== undefined) {
@@ -297,10 +308,15 @@ class Interpretation {
       if (edges) {
         for (let i = 0; i < edges.length; i++) {
           const edge = edges[i]!;
+          // A router naming its target routed to that receiver only; one naming none (a fan-out, Python's single edges) to each.
           const target = readName(edge.attributes, MAF_MESSAGE_TARGET_ID);
-          let receiver = receivers[0]!;
-          for (let j = 0; j < receivers.length; j++) if (receivers[j]!.executor === target) receiver = receivers[j]!;
-          this.parts.push(this.#deliveryPart(edge, `${base}>${receiver.executor}`, source, receiver.executor, taskId));
+          let named = false;
+          for (let j = 0; j < receivers.length; j++) if (receivers[j]!.executor === target) named = true;
+          for (let j = 0; j < receivers.length; j++) {
+            const receiver = receivers[j]!;
+            if (named && receiver.executor !== target) continue;
+            this.parts.push(this.#deliveryPart(edge, `${base}>${receiver.executor}`, source, receiver.executor, taskId));
+          }
         }
       }
       return;
