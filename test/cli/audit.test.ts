@@ -7,6 +7,8 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RULE_IDS } from '../../src/analyze/detectors/index.js';
+import { DIALECT_IDS } from '../../src/analyze/dialects/index.js';
 import { runBaton, type CliRun } from '../helpers/cli.js';
 import { FIXTURES_DIR } from '../helpers/traces.js';
 
@@ -47,7 +49,7 @@ beforeAll(async () => {
   await mkdir(nothing);
   await writeFile(join(nothing, 'none.json'), JSON.stringify({ resourceSpans: [] }));
   await writeFile(join(nothing, 'http.json'), httpOnlyRequest());
-  const ruleIds = ['dependency-cycle', 'stale-epoch-read', 'duplicate-write', 'partial-handoff', 'ack-timeout', 'schema-drift', 'context-blowup', 'context-loss', 'unlinked-handoff'];
+  const ruleIds = RULE_IDS;
   await writeFile(join(nothing, 'all-off.json'), JSON.stringify({ rules: Object.fromEntries(ruleIds.map((id) => [id, 'off'])) }));
 });
 afterAll(async () => {
@@ -195,15 +197,16 @@ describe('baton audit', () => {
     expect(run.code).toBe(0);
     const bad = await baton(['audit', '--dialect', 'zipkin', 'clean.json']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toBe('baton audit: --dialect must be one of baton, otel-genai, not "zipkin"\n');
+    expect(bad.stderr).toBe(`baton audit: --dialect must be one of ${DIALECT_IDS.join(', ')}, not "zipkin"\n`);
   });
 
   it('--help documents --dialect, --now, --allow-empty and the exit codes', async () => {
     const run = await baton(['audit', '--help']);
     expect(run.code).toBe(0);
     const help = run.stdout.replace(/\s+/g, ' ');
-    expect(help).toContain('--dialect <id> read every trace group as this vocabulary: baton, otel-genai');
+    expect(help).toContain(`--dialect <id> read every trace group as this vocabulary: ${DIALECT_IDS.join(', ')}`);
     expect(help).toContain('--now <iso> the time "now" for never-acknowledged handoffs (default: the end of all input)');
+    expect(help).toContain('--explain per trace: the dialect chosen, the spans it interpreted and ignored (with the reason)');
     expect(help).toContain('--allow-empty accept an audit of nothing: no spans, or no rule could run (exit 0, not 1)');
     expect(help).toContain(
       'Exit codes: 0 clean; 1 findings at or above --fail-on, or nothing to audit (no spans, or no rule could run; see --allow-empty); 2 usage error or unreadable input.',
@@ -285,9 +288,9 @@ describe('baton graph', () => {
     expect((await baton(['graph', '--dialect', 'otel-genai', '--format', 'json', 'clean.json'])).stderr).not.toMatch(/dialect/);
     const bad = await baton(['graph', '--dialect', 'zipkin', 'clean.json']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toBe('baton graph: --dialect must be one of baton, otel-genai, not "zipkin"\n');
+    expect(bad.stderr).toBe(`baton graph: --dialect must be one of ${DIALECT_IDS.join(', ')}, not "zipkin"\n`);
     const help = (await baton(['graph', '--help'])).stdout;
-    expect(help).toContain('--dialect <id>   read every trace group as this vocabulary: baton, otel-genai');
+    expect(help).toContain(`--dialect <id>   read every trace group as this vocabulary: ${DIALECT_IDS.join(', ')}`);
     expect(help).toContain('--allow-empty');
   });
 

@@ -32,8 +32,8 @@ export interface RuleOptionsMap {
   [SCHEMA_DRIFT]: Record<string, never>;
   [CONTEXT_BLOWUP]: ContextBlowupOptions;
   [CONTEXT_LOSS]: Record<string, never>;
-  [UNLINKED_HANDOFF]: Record<string, never>;
   [UNDELIVERED_HANDOFF]: Record<string, never>;
+  [UNLINKED_HANDOFF]: Record<string, never>;
 }
 
 export type RuleId = keyof RuleOptionsMap;
@@ -66,8 +66,8 @@ export const DETECTORS: { readonly [R in RuleId]: DetectorEntry<R> } = {
   [SCHEMA_DRIFT]: entry<typeof SCHEMA_DRIFT>(schemaDriftRule, detectSchemaDrift),
   [CONTEXT_BLOWUP]: entry<typeof CONTEXT_BLOWUP>(contextBlowupRule, detectContextBlowup),
   [CONTEXT_LOSS]: entry<typeof CONTEXT_LOSS>(contextLossRule, detectContextLoss),
-  [UNLINKED_HANDOFF]: entry<typeof UNLINKED_HANDOFF>(unlinkedHandoffRule, detectUnlinkedHandoffs),
   [UNDELIVERED_HANDOFF]: entry<typeof UNDELIVERED_HANDOFF>(undeliveredHandoffRule, detectUndeliveredHandoffs),
+  [UNLINKED_HANDOFF]: entry<typeof UNLINKED_HANDOFF>(unlinkedHandoffRule, detectUnlinkedHandoffs),
 };
 
 /** Rule ids in report order. */

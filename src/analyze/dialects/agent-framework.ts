@@ -348,21 +348,30 @@ class Interpretation {
   }
 }
 
+const READ_ATTRIBUTES: ReadonlySet<string> = new Set([
+  MAF_EXECUTOR_ID,
+  MAF_MESSAGE_SOURCE_ID,
+  MAF_MESSAGE_TARGET_ID,
+  MAF_MESSAGE_DESTINATION_EXECUTOR_ID,
+  MAF_MESSAGE_TYPE,
+  MAF_EDGE_GROUP_TYPE,
+  MAF_EDGE_GROUP_ID,
+  MAF_EDGE_GROUP_DELIVERED,
+  MAF_EDGE_GROUP_DELIVERY_STATUS,
+  MAF_WORKFLOW_NAME,
+  ERROR_TYPE,
+  GEN_AI_CONVERSATION_ID,
+  GEN_AI_OPERATION_NAME,
+  GEN_AI_AGENT_NAME,
+]);
+
 /** Microsoft Agent Framework workflow spans (see the file header). */
 export const agentFrameworkDialect: Dialect = {
   id: 'agent-framework',
   description: 'Microsoft Agent Framework workflows (executor.process, message.send, edge_group.process delivery status)',
   readsAttribute(name) {
-    return (
-      name.startsWith('executor.') ||
-      name.startsWith('message.') ||
-      name.startsWith('edge_group.') ||
-      name.startsWith('workflow.') ||
-      name === ERROR_TYPE ||
-      name === GEN_AI_CONVERSATION_ID ||
-      name === GEN_AI_OPERATION_NAME ||
-      name === GEN_AI_AGENT_NAME
-    );
+    // Exact names: executor.input/output and message.content hold payloads, never kept.
+    return READ_ATTRIBUTES.has(name);
   },
   claims(span) {
     return kindOf(span) !== undefined;

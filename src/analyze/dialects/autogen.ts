@@ -368,7 +368,12 @@ class Interpretation {
     const create = dispatch ? this.#linked(dispatch, 'create') : undefined;
     const received = create ? this.#received.get(create.spanId) : undefined;
     if (!create || !received || received.length === 0) {
-      this.#ignore(span, 'response delivered to the caller, but the request it answers is not in the data');
+      this.#ignore(
+        span,
+        create && !this.#handlerAgentOf(create)
+          ? 'response to a request the application sent (the task entry): no handoff between agents to acknowledge'
+          : 'response delivered to the caller, but the request it answers is not in the data',
+      );
       return;
     }
     const delivery = received[0]!;

@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildHandoffModel } from '../../../src/analyze/build-model.js';
 import { autogenDialect, parseDestination, stripTeamSuffix } from '../../../src/analyze/dialects/autogen.js';
+import { readTraceInputs } from '../../../src/ingest/index.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
 import { AgentRuntime, HandlerError, type Message } from '../../../fixtures/frameworks/autogen/runtime.js';
 import { createOtelHarness } from '../../helpers/otel.js';
@@ -41,6 +42,21 @@ describe('autogen fixtures (constructed from autogen_core/_telemetry)', () => {
     // The team uuid is stripped from agent types and becomes the task id.
     expect(report.agents.some((a) => /_[0-9a-f]{8}-/.test(a))).toBe(false);
     expect(log.agents).toContain('SelectorGroupChatManager');
+  });
+
+  it('leaves the speakers\' runs to their AgentChat invoke_agent spans (otel-genai) and counts each once; the manager\'s runs are its process spans', async () => {
+    const log = await logOf('autogen', 'selector-hub');
+    const spans: SpanRecord[] = [];
+    for await (const batch of readTraceInputs([(await encodingsOf('autogen', 'selector-hub'))[0]!])) spans.push(...batch);
+    const model = buildHandoffModel(spans);
+    const speakers = log.agents.filter((a) => a !== 'SelectorGroupChatManager');
+    for (const speaker of speakers) {
+      const runs = model.agentRuns.filter((r) => r.agent === speaker);
+      expect(runs.map((r) => r.dialect), speaker).toEqual(['otel-genai']);
+    }
+    expect(new Set(model.agentRuns.filter((r) => r.agent === 'SelectorGroupChatManager').map((r) => r.dialect))).toEqual(new Set(['autogen']));
+    // create_agent spans are otel-genai's to ignore: they define agents.
+    expect(spans.filter((s) => s.name.startsWith('create_agent ')).length).toBe(speakers.length);
   });
 
   it('counts the retried RPC once, sent twice, with the failed attempt as a failed run of the worker', async () => {
