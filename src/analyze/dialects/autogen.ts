@@ -295,14 +295,9 @@ class Interpretation {
       return;
     }
     if (!this.#hasGenAiRun(span)) this.parts.push(this.#runPart(span, recipient.name, taskId));
-    if (create === undefined) {
-      if (span.links.length === 0 && declaredSender === undefined) return; // a delivery with no trace of its sender: only a run
-      // The create span is in another export: the receive still says who sent it, without a send.
-    }
-    if (sender === undefined) {
-      // Sent by the application (no agent sender): the task's entry, not a handoff between agents.
-      return;
-    }
+    // No sender: the application sent it (the task's entry), or nothing says who did. A run, no handoff.
+    // A named sender whose create span is in another export still makes a receive, without its send.
+    if (sender === undefined) return;
     const handoffId = this.#handoffIdFor(create, span, recipient.name);
     const receive: Mutable<ReceivePart> = { type: 'receive', span, handoffId, source: sender, target: recipient.name, agent: recipient.name };
     put(receive, 'taskId', taskId);
