@@ -11,6 +11,7 @@ export { DIALECTS, DIALECT_IDS, dialectById } from './dialects/index.js';
 export type {
   AckPart,
   AgentRunPart,
+  DeliveryPart,
   Dialect,
   DialectContext,
   DialectResult,
@@ -40,6 +41,7 @@ export type { PartialHandoffOptions } from './detectors/partial-handoff.js';
 export { detectSchemaDrift } from './detectors/schema-drift.js';
 export { detectStaleEpochReads } from './detectors/stale-epoch-read.js';
 export type { StaleEpochReadOptions } from './detectors/stale-epoch-read.js';
+export { detectUndeliveredHandoffs } from './detectors/undelivered-handoff.js';
 export { detectUnlinkedHandoffs } from './detectors/unlinked-handoff.js';
 export { compareFindings, SEVERITY_RANK } from '../model/finding.js';
 export type { DetectorResult, Evidence, Finding, NotEvaluated, Severity } from '../model/finding.js';
@@ -48,16 +50,20 @@ export type {
   AuditReport,
   CriticalPathSegment,
   EdgeStats,
+  ExplainedEdge,
+  ExplainedSpan,
   InputProblem,
   LatencySummary,
   RuleSummary,
   TaskSummary,
+  TraceExplanation,
 } from '../model/audit-report.js';
 export type {
   AgentRunRecord,
   EventRecord,
   Handoff,
   HandoffAck,
+  HandoffDelivery,
   HandoffGraph,
   HandoffModel,
   HandoffReceive,
