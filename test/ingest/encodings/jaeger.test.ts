@@ -8,6 +8,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jaegerJsonEncoding, parseJaegerJson } from '../../../src/ingest/encodings/jaeger.js';
 import { jsonEncodingOf } from '../../../src/ingest/encodings/index.js';
@@ -165,6 +166,46 @@ describe('parseJaegerJson', () => {
     }
     expect(error).toBeInstanceOf(TraceInputError);
     expect((error as TraceInputError).message).toBe(message);
+  });
+});
+
+describe('parseJaegerJson on arbitrary values', () => {
+  it('returns spans or throws a TraceInputError, never anything else', () => {
+    // Values shaped like Jaeger's, with any field replaced by anything JSON can hold.
+    const anything = fc.jsonValue({ maxDepth: 3 });
+    const hexish = fc.oneof(fc.stringMatching(/^[0-9a-f]{1,32}$/), anything);
+    const tag = fc.record({ key: fc.oneof(fc.string(), anything), type: fc.oneof(fc.constantFrom('string', 'bool', 'int64', 'float64', 'binary'), anything), value: anything });
+    const jaegerSpan = fc.record(
+      {
+        traceID: hexish,
+        spanID: hexish,
+        operationName: fc.oneof(fc.string(), anything),
+        references: fc.oneof(fc.array(fc.record({ refType: fc.constantFrom('CHILD_OF', 'FOLLOWS_FROM'), traceID: hexish, spanID: hexish })), anything),
+        startTime: fc.oneof(fc.nat(), anything),
+        duration: fc.oneof(fc.nat(), anything),
+        tags: fc.oneof(fc.array(tag), anything),
+        logs: fc.oneof(fc.array(fc.record({ timestamp: fc.oneof(fc.nat(), anything), fields: fc.oneof(fc.array(tag), anything) })), anything),
+        processID: fc.oneof(fc.constant('p1'), anything),
+      },
+      { requiredKeys: [] },
+    );
+    const value = fc.oneof(
+      fc.record({ data: fc.array(fc.record({ traceID: hexish, spans: fc.oneof(fc.array(jaegerSpan), anything), processes: anything })) }),
+      fc.record({ result: anything }),
+      fc.record({ error: anything }),
+      anything,
+    );
+    fc.assert(
+      fc.property(value, (v) => {
+        try {
+          const spans = parseJaegerJson(v, 'x.json');
+          for (const s of spans) expect(s.traceId).toMatch(/^[0-9a-f]{32}$/);
+        } catch (error) {
+          expect(error).toBeInstanceOf(TraceInputError);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 
