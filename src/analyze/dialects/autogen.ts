@@ -58,11 +58,9 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 const PREFIX = 'autogen ';
 const OPERATIONS: ReadonlySet<string> = new Set(['create', 'send', 'publish', 'receive', 'intercept', 'process', 'ack']);
 
-/** `{type}.({key})-A` and `{type}.({source})-T` (`_get_destination_str`). */
-const AGENT_DESTINATION = /^(.*)\.\((.*)\)-A$/s;
-const TOPIC_DESTINATION = /^(.*)\.\((.*)\)-T$/s;
-/** AgentChat's `{name}_{team uuid}` (`_base_group_chat.py`: `f"{participant.name}_{self._team_id}"`). */
-const TEAM_SUFFIX = /_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
+/** AgentChat's `{name}_{team uuid}` (`_base_group_chat.py`: `f"{participant.name}_{self._team_id}"`): the last 37 characters. */
+const TEAM_SUFFIX = /^_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const TEAM_SUFFIX_LENGTH = 37;
 
 /** The group chat managers AgentChat ships (`group_chat_manager_name=` of each team class). */
 const TEAM_MANAGERS: ReadonlySet<string> = new Set([
@@ -97,9 +95,12 @@ function operationOf(span: SpanRecord): string | undefined {
 
 /** An agent or topic type without the AgentChat team suffix, and the suffix. */
 export function stripTeamSuffix(type: string): { name: string; team: string | undefined } {
-  const match = TEAM_SUFFIX.exec(type);
-  if (!match || match.index === 0) return { name: type, team: undefined };
-  return { name: type.slice(0, match.index), team: match[1]!.toLowerCase() };
+  const at = type.length - TEAM_SUFFIX_LENGTH;
+  // Cheap tests first (this runs for every process span): the underscore and the uuid's first dash.
+  if (at <= 0 || type.charCodeAt(at) !== 95 /* _ */ || type.charCodeAt(at + 9) !== 45 /* - */ || !TEAM_SUFFIX.test(type.slice(at))) {
+    return { name: type, team: undefined };
+  }
+  return { name: type.slice(0, at), team: type.slice(at + 1).toLowerCase() };
 }
 
 /** `messaging.destination`, else the span name after the operation. */
@@ -115,15 +116,15 @@ function destinationOf(span: SpanRecord, op: string): Destination | undefined {
 
 /** Parses `{type}.({key})-A`, `{type}.({source})-T`, or any other text (an intervention handler's class). */
 export function parseDestination(text: string): Destination {
-  const agent = AGENT_DESTINATION.exec(text);
-  if (agent) {
-    const { name, team } = stripTeamSuffix(agent[1]!);
-    return { kind: 'agent', type: name, key: agent[2]!, team };
-  }
-  const topic = TOPIC_DESTINATION.exec(text);
-  if (topic) {
-    const { name, team } = stripTeamSuffix(topic[1]!);
-    return { kind: 'topic', type: name, key: topic[2]!, team };
+  // `{type}.({key})-A`: the key is what the last `.(` opens (a type may hold dots, a key parentheses).
+  const end = text.length - 3;
+  const suffix = end > 0 && text.charCodeAt(end) === 41 /* ) */ && text.charCodeAt(end + 1) === 45 /* - */ ? text.charCodeAt(end + 2) : 0;
+  if (suffix === 65 /* A */ || suffix === 84 /* T */) {
+    const open = text.lastIndexOf('.(', end);
+    if (open >= 0) {
+      const { name, team } = stripTeamSuffix(text.slice(0, open));
+      return { kind: suffix === 65 ? 'agent' : 'topic', type: name, key: text.slice(open + 2, end), team };
+    }
   }
   return { kind: 'other', type: text, key: '', team: undefined };
 }
@@ -155,6 +156,10 @@ class Interpretation {
   readonly #handoffIds = new Map<string, string>();
   /** create span id → recipients that received it (for the send parts). */
   readonly #received = new Map<string, Delivery[]>();
+  /** Per span: its parsed destination and the handler run around it, each read once. */
+  readonly #destinations = new Map<string, Destination | undefined>();
+  readonly #handlers = new Map<string, { agent: string; run: SpanRecord } | undefined>();
+  readonly #isProcess = (candidate: SpanRecord): boolean => this.#op(candidate) === 'process';
 
   constructor(context: DialectContext) {
     this.#context = context;
@@ -194,10 +199,19 @@ class Interpretation {
 
   /** The agent whose handler a span ran in: the recipient of the nearest enclosing `process` span. */
   #handlerAgentOf(span: SpanRecord): { agent: string; run: SpanRecord } | undefined {
-    const run = this.#context.ancestorWhere(span, (candidate) => this.#op(candidate) === 'process');
-    if (!run) return undefined;
-    const agent = this.#recipientOf(run);
-    return agent === undefined ? undefined : { agent: agent.name, run };
+    if (this.#handlers.has(span.spanId)) return this.#handlers.get(span.spanId);
+    const run = this.#context.ancestorWhere(span, this.#isProcess);
+    const agent = run ? this.#recipientOf(run) : undefined;
+    const handler = run && agent !== undefined ? { agent: agent.name, run } : undefined;
+    this.#handlers.set(span.spanId, handler);
+    return handler;
+  }
+
+  #destination(span: SpanRecord, op: string): Destination | undefined {
+    if (this.#destinations.has(span.spanId)) return this.#destinations.get(span.spanId);
+    const destination = destinationOf(span, op);
+    this.#destinations.set(span.spanId, destination);
+    return destination;
   }
 
   #recipientOf(process: SpanRecord): { name: string; team: string | undefined; key: string } | undefined {
@@ -261,7 +275,7 @@ class Interpretation {
     const lastByKey = new Map<string, SpanRecord>();
     for (let i = 0; i < creates.length; i++) {
       const create = creates[i]!;
-      const destination = destinationOf(create, 'create');
+      const destination = this.#destination(create, 'create');
       const handler = this.#handlerAgentOf(create);
       const key = `${handler ? handler.run.spanId : ''}\u0000${destination ? `${destination.kind}:${destination.type}:${destination.key}` : ''}\u0000${readName(create.attributes, AUTOGEN_MESSAGE_TYPE) ?? ''}`;
       const previous = lastByKey.get(key);
@@ -279,7 +293,7 @@ class Interpretation {
     }
     const taskId = recipient.team ?? (recipient.key !== '' && recipient.key !== 'default' ? recipient.key : undefined);
     const create = this.#createOf(span);
-    const createDestination = create ? destinationOf(create, 'create') : undefined;
+    const createDestination = create ? this.#destination(create, 'create') : undefined;
     const topic = createDestination?.kind === 'topic' ? createDestination : undefined;
     const declaredSender = readName(span.attributes, AUTOGEN_SENDER_AGENT_TYPE);
     const sender = declaredSender !== undefined ? stripTeamSuffix(declaredSender).name : create ? this.#handlerAgentOf(create)?.agent : undefined;
@@ -324,7 +338,7 @@ class Interpretation {
   #readCreate(span: SpanRecord): void {
     const received = this.#received.get(span.spanId);
     const handler = this.#handlerAgentOf(span);
-    const destination = destinationOf(span, 'create');
+    const destination = this.#destination(span, 'create');
     if (received && received.length > 0) {
       for (let i = 0; i < received.length; i++) {
         const delivery = received[i]!;
