@@ -34,6 +34,11 @@ export const AUDIT_OPTIONS = {
     description: 'read every trace group as this vocabulary (default: each span as the first vocabulary that claims it); one of:',
   },
   now: { type: 'string', value: 'iso', description: 'the time "now" for never-acknowledged handoffs (default: the end of all input)' },
+  explain: {
+    type: 'boolean',
+    description:
+      'per trace: the dialect chosen, the spans it interpreted and ignored (with the reason), and whether each edge was declared or inferred (json: "explain")',
+  },
   'allow-empty': { type: 'boolean', description: 'accept an audit of nothing: no spans, or no rule could run (exit 0, not 1)' },
   'max-line-mib': {
     type: 'string',
@@ -166,6 +171,7 @@ export async function runAuditCommand(args: string[], io: CliIo): Promise<number
     ...(rules.length > 0 ? { only: rules.filter(isRuleId) } : {}),
     ...(now !== undefined ? { now } : {}),
     ...(dialect !== undefined ? { dialect } : {}),
+    ...(values.explain ? { explain: true } : {}),
   };
   const limits: Pick<ReadTraceOptions, 'maxLineBytes' | 'maxInflateRatio'> = {
     ...(values['max-line-mib'] !== undefined ? { maxLineBytes: Math.round(positiveNumber('--max-line-mib', values['max-line-mib']) * 1024 * 1024) } : {}),
@@ -187,7 +193,14 @@ export async function runAuditCommand(args: string[], io: CliIo): Promise<number
           ? render.renderMarkdown(report)
           : render.renderText(report, { color, width: outputWidth(io) });
   io.stdout.write(output.endsWith('\n') ? output : `${output}\n`);
-  if (problems > 0) return ExitCode.Usage;
+  if (values.explain && report.explain && format !== 'json') {
+    // JSON carries it in the report; the other formats stay parseable with it on stderr.
+    (format === 'text' ? io.stdout : io.stderr).write(`\n${render.renderExplainText(report.explain, { truncated: report.explainTruncated ?? 0 })}`);
+  }
+  // Traces the analyzer could not read (read fine, analyzed badly) are problems too: said once each, exit 2.
+  const unanalyzed = report.inputs.problems.filter((p) => p.location.startsWith('trace ') && p.message.endsWith('the other traces were audited'));
+  for (const p of unanalyzed) io.stderr.write(`baton: ${p.location}: ${p.message}\n`);
+  if (problems > 0 || unanalyzed.length > 0) return ExitCode.Usage;
   const nothing = nothingAudited(report, positionals);
   if (nothing !== undefined && !values['allow-empty']) {
     io.stderr.write(`baton: ${printable(nothing)}\n`);

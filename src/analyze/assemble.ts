@@ -12,6 +12,7 @@ import type {
   EventRecord,
   Handoff,
   HandoffAck,
+  HandoffDelivery,
   HandoffModel,
   HandoffReceive,
   HandoffSend,
@@ -41,6 +42,7 @@ interface HandoffDraft {
   sendSpanIds: string[];
   receives: HandoffReceive[];
   acks: HandoffAck[];
+  deliveries: HandoffDelivery[] | undefined;
 }
 
 
@@ -139,7 +141,7 @@ export function assembleHandoffModel(
   const draftFor = (id: string, dialect: string, part: { taskId?: string; source?: string; target?: string }): HandoffDraft => {
     let draft = drafts.get(id);
     if (!draft) {
-      draft = { id, dialect, taskId: undefined, source: undefined, target: undefined, send: undefined, sendSpanIds: [], receives: [], acks: [] };
+      draft = { id, dialect, taskId: undefined, source: undefined, target: undefined, send: undefined, sendSpanIds: [], receives: [], acks: [], deliveries: undefined };
       drafts.set(id, draft);
     }
     draft.taskId ??= part.taskId;
@@ -215,6 +217,21 @@ export function assembleHandoffModel(
           if (part.delayMs !== undefined) ack.delayMs = part.delayMs;
           if (part.withinBudget !== undefined) ack.withinBudget = part.withinBudget;
           draft.acks.push(ack);
+          break;
+        }
+        case 'delivery': {
+          // The router's span keeps no role of its own: it is timing, and evidence of the handoff.
+          const draft = draftFor(part.handoffId, dialect, part);
+          const delivery: Mutable<HandoffDelivery> = {
+            traceId: span.traceId,
+            spanId: span.spanId,
+            startMs: span.startMs,
+            endMs: span.endMs,
+            status: part.status,
+            accepted: part.accepted,
+          };
+          if (part.router !== undefined) delivery.router = part.router;
+          (draft.deliveries ??= []).push(delivery);
           break;
         }
         case 'transfer': {
@@ -349,7 +366,8 @@ export function assembleHandoffModel(
     draft.acks.sort((a, b) => a.atMs - b.atMs || compareByStart(a, b));
     // An ack whose send and receive fell outside the group tells nothing on its own.
     if (!draft.send && draft.receives.length === 0) continue;
-    handoffs.push({
+    if (draft.deliveries) draft.deliveries.sort(compareByStart);
+    const handoff: Mutable<Handoff> = {
       id: draft.id,
       taskId: draft.taskId,
       source: draft.source ?? 'unknown',
@@ -361,7 +379,9 @@ export function assembleHandoffModel(
       kind: 'message',
       dialect: draft.dialect,
       inferred: false,
-    });
+    };
+    if (draft.deliveries) handoff.deliveries = draft.deliveries;
+    handoffs.push(handoff);
   }
   handoffs.sort((a, b) => compareByStart(a.send ?? a.receives[0]!, b.send ?? b.receives[0]!) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   stateAccesses.sort(compareByStart);

@@ -24,6 +24,7 @@ import {
   type InputProblem,
   type RuleSummary,
   type TaskSummary,
+  type TraceExplanation,
 } from '../model/audit-report.js';
 import { compareFindings, SEVERITY_RANK, type DetectorResult, type Finding, type Severity } from '../model/finding.js';
 import type { HandoffGraph } from '../model/handoff-model.js';
@@ -34,6 +35,7 @@ import { buildHandoffModel } from './build-model.js';
 import type { Dialect } from './dialects/dialect.js';
 import { DIALECTS, DIALECT_IDS, dialectById } from './dialects/index.js';
 import { DETECTORS, RULE_IDS, type RuleId, type RuleOptionsMap } from './detectors/index.js';
+import { ExplainRecorder } from './explain.js';
 import type { RuleRun } from './detectors/rule.js';
 import { EdgeStatsAccumulator, newLatencySketch, summarizeSketch, summarizeTask, type EdgeDelta } from './latency.js';
 import type { LatencySketch } from './latency-sketch.js';
@@ -71,8 +73,17 @@ export interface AuditOptions {
    * the latest time given to `advance`).
    */
   readonly now?: number;
-  /** Read every trace group with this dialect only (an id of DIALECT_IDS). Default: detect per span. */
+  /** Read every trace group with this dialect only (an id of `dialects`). Default: detect per span. */
   readonly dialect?: string;
+  /** The dialects to read with, in priority order. Default: every registered one (DIALECTS). */
+  readonly dialects?: readonly Dialect[];
+  /**
+   * Record, per trace group, how it was read (the report's `explain`): the dialect chosen,
+   * the spans interpreted and ignored with the reason, how each edge was known. Off by
+   * default: it keeps a record per group. At most `maxExplainedGroups` (default 1000) are kept.
+   */
+  readonly explain?: boolean;
+  readonly maxExplainedGroups?: number;
   /** Close a group after this long (data time, or the clock of `advance`) with nothing new. Default 300 000 (5 min). */
   readonly idleMs?: number;
   /**
@@ -213,6 +224,8 @@ export class Auditor {
   /** Task ids seen, with the data time last seen (forgotten after retentionMs; the count stays). */
   readonly #taskIds = new Map<string, number>();
   readonly #problems: InputProblem[] = [];
+  readonly #explained: TraceExplanation[] = [];
+  #explainTruncated = 0;
   #tasks = 0;
   #findingsTruncated = 0;
   #openSpans = 0;
@@ -233,12 +246,13 @@ export class Auditor {
 
   constructor(options: AuditOptions = {}) {
     this.#options = options;
+    const available = options.dialects ?? DIALECTS;
     if (options.dialect !== undefined) {
-      const dialect = dialectById(options.dialect);
-      if (!dialect) throw new TypeError(`Auditor: unknown dialect "${options.dialect}"; one of ${DIALECT_IDS.join(', ')}`);
+      const dialect = options.dialects ? available.find((d) => d.id === options.dialect) : dialectById(options.dialect);
+      if (!dialect) throw new TypeError(`Auditor: unknown dialect "${options.dialect}"; one of ${(options.dialects ? available.map((d) => d.id) : DIALECT_IDS).join(', ')}`);
       this.#dialects = [dialect];
     } else {
-      this.#dialects = DIALECTS;
+      this.#dialects = available;
     }
     const dialects = this.#dialects;
     this.#keepAttribute = (name) => {
@@ -430,6 +444,7 @@ export class Auditor {
         slowest: [...this.#slowest],
       },
       severityCounts: { ...this.#severityCounts },
+      ...(this.#options.explain ? { explain: [...this.#explained], explainTruncated: this.#explainTruncated } : {}),
     };
   }
 
@@ -591,13 +606,26 @@ export class Auditor {
     forgetOldest(this.#taskIds);
     this.#groups++;
     this.#traces += traceIds.length;
-    if (!this.#claimsAny(spans)) {
+    if (!this.#options.explain && !this.#claimsAny(spans)) {
       // Nothing in a known vocabulary (a health check, a database call of another service): no model,
       // graph or rule run, which would all be empty, only the count. Busy services send mostly these.
       this.#options.onUpdate?.({ kind: 'group', traceIds: [...traceIds], spans: spans.length, findings: [], edges: [], task: null });
       return;
     }
-    const model = buildHandoffModel(spans, { dialects: this.#dialects });
+    const recorder = this.#options.explain ? new ExplainRecorder() : undefined;
+    let model: HandoffGraph['model'];
+    let graph: HandoffGraph;
+    try {
+      model = buildHandoffModel(spans, recorder ? { dialects: this.#dialects, onInterpreted: recorder.onInterpreted } : { dialects: this.#dialects });
+      graph = buildHandoffGraph(model);
+    } catch (error) {
+      // One group that cannot be read (a dialect's fault on data it did not expect) never hides the others.
+      const reason = error instanceof Error ? error.message : String(error);
+      this.#problems.push({ location: groupLocation(traceIds, spans), message: `could not be analyzed (${reason}); the other traces were audited` });
+      if (recorder) this.#keepExplanation(recorder.explain(spans, traceIds, undefined, reason));
+      return;
+    }
+    if (recorder) this.#keepExplanation(recorder.explain(spans, traceIds, model));
     for (const v of model.conventionsVersions) this.#versions.add(v);
     for (const usage of model.dialects) {
       let total = this.#dialectUsage.get(usage.id);
@@ -606,7 +634,19 @@ export class Auditor {
       total.interpreted += usage.interpreted;
       total.traceGroups++;
     }
-    this.#analyzeGraph(buildHandoffGraph(model), traceIds);
+    try {
+      this.#analyzeGraph(graph, traceIds);
+    } catch (error) {
+      this.#problems.push({
+        location: groupLocation(traceIds, spans),
+        message: `could not be checked (${error instanceof Error ? error.message : String(error)}); the other traces were audited`,
+      });
+    }
+  }
+
+  #keepExplanation(explanation: TraceExplanation): void {
+    if (this.#explained.length < (this.#options.maxExplainedGroups ?? 1000)) this.#explained.push(explanation);
+    else this.#explainTruncated++;
   }
 
   #claimsAny(spans: readonly SpanRecord[]): boolean {
@@ -699,6 +739,14 @@ export class Auditor {
     }
     this.#slowest.sort(compareSlowestFirst);
   }
+}
+
+/** `trace 4bf9… (file.json:3)`, with how many linked traces share the group. */
+function groupLocation(traceIds: readonly string[], spans: readonly SpanRecord[]): string {
+  const first = [...traceIds].sort()[0] ?? '';
+  const source = spans[0]?.source;
+  const others = traceIds.length > 1 ? ` and ${traceIds.length - 1} linked` : '';
+  return `trace ${first}${others}${source ? ` (${source})` : ''}`;
 }
 
 const EMPTY: Readonly<Record<string, AttributeValue>> = Object.freeze(Object.create(null) as Record<string, AttributeValue>);

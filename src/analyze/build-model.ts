@@ -7,7 +7,7 @@
 import type { DialectUsage, HandoffModel } from '../model/handoff-model.js';
 import type { SpanRecord } from '../model/span-record.js';
 import { assembleHandoffModel, type DialectParts } from './assemble.js';
-import type { Dialect, IgnoredSpan } from './dialects/dialect.js';
+import type { Dialect, DialectResult, IgnoredSpan } from './dialects/dialect.js';
 import { DIALECTS } from './dialects/index.js';
 import { SpanIndex } from './span-index.js';
 
@@ -17,6 +17,8 @@ export interface BuildModelOptions {
   readonly dialects?: readonly Dialect[];
   /** Called with each span a dialect claimed but could not use, and why (for `--explain`). */
   readonly onIgnored?: (dialect: string, ignored: IgnoredSpan) => void;
+  /** Called once per dialect that claimed spans, with what it claimed and made of them (for `--explain`). */
+  readonly onInterpreted?: (dialect: string, claimed: readonly SpanRecord[], result: DialectResult) => void;
 }
 
 /**
@@ -50,6 +52,7 @@ export function buildHandoffModel(spans: readonly SpanRecord[], options: BuildMo
     usage.push({ id: dialect.id, spans: mine.length, interpreted: used.size });
     if (result.versions) for (const v of result.versions) versions.add(v);
     if (options.onIgnored) for (const ignored of result.ignored) options.onIgnored(dialect.id, ignored);
+    options.onInterpreted?.(dialect.id, mine, result);
   }
   const model = assembleHandoffModel(spans, index, byDialect, usage);
   return versions.size > 0 ? { ...model, conventionsVersions: [...versions].sort() } : model;

@@ -15,6 +15,7 @@ export { DIALECTS, DIALECT_IDS } from './dialects/index.js';
 export type {
   AckPart,
   AgentRunPart,
+  DeliveryPart,
   Dialect,
   DialectContext,
   DialectResult,
@@ -41,16 +42,20 @@ export type {
   AuditReport,
   CriticalPathSegment,
   EdgeStats,
+  ExplainedEdge,
+  ExplainedSpan,
   InputProblem,
   LatencySummary,
   RuleSummary,
   TaskSummary,
+  TraceExplanation,
 } from '../model/audit-report.js';
 export type {
   AgentRunRecord,
   EventRecord,
   Handoff,
   HandoffAck,
+  HandoffDelivery,
   HandoffGraph,
   HandoffModel,
   HandoffReceive,

@@ -216,3 +216,34 @@ export const METRIC_ACK_TIMEOUTS = 'baton.ack.timeouts';
 export const METRIC_INSTRUMENTATION_FAULTS = 'baton.instrumentation.faults';
 /** Negative sent_at → receive latencies (clock skew), recorded as 0 in METRIC_HANDOFF_LATENCY and counted here. */
 export const METRIC_CLOCK_SKEW_SAMPLES = 'baton.clock_skew.samples';
+
+// AutoGen 0.4+ runtime spans (autogen_core/_telemetry/_tracing_config.py and
+// _single_threaded_agent_runtime.py): the older messaging names, read only.
+/** `create`, `publish` (send and publish), `receive` (receive, intercept, ack) or `process`. */
+export const AUTOGEN_MESSAGING_OPERATION = 'messaging.operation';
+/** An agent as `{type}.({key})-A`, a topic as `{type}.({source})-T`, an intervention handler's class name. */
+export const AUTOGEN_MESSAGING_DESTINATION = 'messaging.destination';
+export const AUTOGEN_MESSAGE_TYPE = 'messaging.message.type';
+export const AUTOGEN_SENDER_AGENT_TYPE = 'sender_agent_type';
+export const AUTOGEN_RECIPIENT_AGENT_TYPE = 'recipient_agent_type';
+/** JSON: `{"sender", "topic_id", "is_rpc", "message_id"}` on process spans. */
+export const AUTOGEN_MESSAGE_CONTEXT = 'message_context';
+/** Legacy `gen_ai.system`, `autogen` on AutoGen's GenAI spans. */
+export const GEN_AI_SYSTEM = 'gen_ai.system';
+
+// Microsoft Agent Framework workflows (python agent_framework/observability.py OtelAttr,
+// dotnet Microsoft.Agents.AI.Workflows/Observability/Tags.cs).
+export const MAF_WORKFLOW_ID = 'workflow.id';
+export const MAF_WORKFLOW_NAME = 'workflow.name';
+export const MAF_EXECUTOR_ID = 'executor.id';
+export const MAF_EXECUTOR_TYPE = 'executor.type';
+export const MAF_MESSAGE_TYPE = 'message.type';
+export const MAF_MESSAGE_SOURCE_ID = 'message.source_id';
+export const MAF_MESSAGE_TARGET_ID = 'message.target_id';
+/** Python's name for a targeted send's executor (`ctx.send_message(msg, target_id=…)`). */
+export const MAF_MESSAGE_DESTINATION_EXECUTOR_ID = 'message.destination_executor_id';
+export const MAF_EDGE_GROUP_TYPE = 'edge_group.type';
+export const MAF_EDGE_GROUP_ID = 'edge_group.id';
+export const MAF_EDGE_GROUP_DELIVERED = 'edge_group.delivered';
+/** `delivered`, `dropped type mismatch`, `dropped target mismatch`, `dropped condition evaluated to false` (dotnet: `dropped condition false`), `exception`, `buffered`. */
+export const MAF_EDGE_GROUP_DELIVERY_STATUS = 'edge_group.delivery_status';

@@ -109,6 +109,54 @@ export interface InputProblem {
   readonly message: string;
 }
 
+/** A span as `--explain` names it. */
+export interface ExplainedSpan {
+  readonly spanId: string;
+  readonly name: string;
+  /** The dialect that claimed it. */
+  readonly dialect: string;
+  /** What it was read as (`agent-run`, `send`, `receive`, `transfer`, `delivery`, …), for an interpreted span. */
+  readonly readAs?: string;
+  /** Why it was not used, for an ignored span. */
+  readonly reason?: string;
+}
+
+/** One handoff edge of a trace group, and how it was known. */
+export interface ExplainedEdge {
+  readonly source: string;
+  readonly target: string;
+  readonly handoffs: number;
+  /** Handoffs the spans declared (attributes, send and receive spans). */
+  readonly declared: number;
+  /** Handoffs the dialect inferred from span structure (a tool's name, nesting). */
+  readonly inferred: number;
+  readonly dialects: readonly string[];
+}
+
+/**
+ * How one trace group was read, for `baton audit --explain`: which dialect read
+ * it, what each claimed span became or why it was ignored, which spans no
+ * dialect knew, and how each edge was known. Lists are capped; the counts are exact.
+ */
+export interface TraceExplanation {
+  readonly traceIds: readonly string[];
+  readonly spans: number;
+  /** The dialect that claimed the most spans (null: none claimed any). */
+  readonly dialect: string | null;
+  readonly dialects: readonly { readonly id: string; readonly claimed: number; readonly interpreted: number; readonly ignored: number }[];
+  readonly interpreted: readonly ExplainedSpan[];
+  readonly ignored: readonly ExplainedSpan[];
+  /** Spans no dialect claimed (kept for timing only), and up to 10 of their distinct names. */
+  readonly unclaimed: { readonly count: number; readonly names: readonly string[] };
+  /** Parent span ids referred to but not in the data (the parent was not exported, or is in another file), up to 10, and their count. */
+  readonly missingParents: { readonly count: number; readonly spanIds: readonly string[] };
+  readonly edges: readonly ExplainedEdge[];
+  /** Interpreted and ignored spans left out of the lists past their cap. */
+  readonly omitted: number;
+  /** Set when the group could not be analyzed: why (the other groups were). */
+  readonly error?: string;
+}
+
 export interface AuditReport {
   readonly reportVersion: typeof AUDIT_REPORT_VERSION;
   readonly inputs: {
@@ -157,4 +205,8 @@ export interface AuditReport {
     readonly slowest: readonly TaskSummary[];
   };
   readonly severityCounts: Readonly<Record<Severity, number>>;
+  /** Per trace group, how it was read: only with `--explain` (AuditOptions.explain). */
+  readonly explain?: readonly TraceExplanation[];
+  /** Trace groups left out of `explain` past its cap. */
+  readonly explainTruncated?: number;
 }

@@ -92,6 +92,22 @@ export type HandoffKind = 'message' | 'transfer';
  */
 export type TransferMode = 'return_to_caller' | 'pass_control';
 
+/**
+ * What a router did with a message on its way to the target, as the framework
+ * recorded it (Agent Framework's `edge_group.delivery_status`): `delivered`,
+ * `buffered` (a fan-in waiting for its other sources), or a drop
+ * (`dropped type mismatch`, `dropped target mismatch`, `dropped condition
+ * evaluated to false`) or `exception`, the message going nowhere.
+ */
+export interface HandoffDelivery extends SpanRef {
+  /** The status as recorded, lowercased. */
+  readonly status: string;
+  /** True for `delivered` and `buffered`: the router took the message on. */
+  readonly accepted: boolean;
+  /** The router, when named (`edge_group.type`: `SingleEdgeGroup`, `FanInEdgeGroup`, …). */
+  readonly router?: string;
+}
+
 /** One handoff: a send and its receives (a redelivered message is received more than once). */
 export interface Handoff {
   /** `baton.handoff.id`, or `span:<spanId>` when a side recorded none. */
@@ -111,6 +127,8 @@ export interface Handoff {
   readonly mode?: TransferMode;
   /** True when the dialect inferred the handoff from span structure rather than reading a declared one. */
   readonly inferred: boolean;
+  /** Routing outcomes recorded between the send and the target, in time order; absent when the vocabulary records none. */
+  readonly deliveries?: readonly HandoffDelivery[];
 }
 
 export interface StateAccessRecord extends SpanRef {

@@ -7,6 +7,8 @@
 export { renderText } from './text.js';
 export type { TextOptions } from './text.js';
 export { renderJson } from './json.js';
+export { renderExplainText } from './explain.js';
+export type { ExplainTextOptions } from './explain.js';
 export { renderJunit } from './junit.js';
 export { renderMarkdown } from './markdown.js';
 export type { MarkdownOptions } from './markdown.js';

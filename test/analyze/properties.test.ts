@@ -244,6 +244,11 @@ describe('auditSpans on SDK-generated handoff chains', () => {
         const { generated, report } = await auditPlan(plan);
         expect(report.findings).toEqual([]);
         for (const rule of report.rules) {
+          // The SDK records no router between send and receive: undelivered-handoff has nothing to check, and says so.
+          if (rule.ruleId === 'undelivered-handoff') {
+            expect(rule.couldNotRun).toBe(true);
+            continue;
+          }
           expect(rule.couldNotRun, rule.ruleId).toBe(false);
           expect(rule.notEvaluated, rule.ruleId).toEqual([]);
         }

@@ -7,6 +7,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RULE_IDS } from '../../src/analyze/detectors/index.js';
 import { DIALECT_IDS } from '../../src/analyze/dialects/index.js';
 import { runBaton, type CliRun } from '../helpers/cli.js';
 import { FIXTURES_DIR } from '../helpers/traces.js';
@@ -48,7 +49,7 @@ beforeAll(async () => {
   await mkdir(nothing);
   await writeFile(join(nothing, 'none.json'), JSON.stringify({ resourceSpans: [] }));
   await writeFile(join(nothing, 'http.json'), httpOnlyRequest());
-  const ruleIds = ['dependency-cycle', 'stale-epoch-read', 'duplicate-write', 'partial-handoff', 'ack-timeout', 'schema-drift', 'context-blowup', 'context-loss', 'unlinked-handoff'];
+  const ruleIds = RULE_IDS;
   await writeFile(join(nothing, 'all-off.json'), JSON.stringify({ rules: Object.fromEntries(ruleIds.map((id) => [id, 'off'])) }));
 });
 afterAll(async () => {
@@ -207,6 +208,7 @@ describe('baton audit', () => {
       `--dialect <id> read every trace group as this vocabulary (default: each span as the first vocabulary that claims it); one of: ${DIALECT_IDS.join(' ')}`,
     );
     expect(help).toContain('--now <iso> the time "now" for never-acknowledged handoffs (default: the end of all input)');
+    expect(help).toContain('--explain per trace: the dialect chosen, the spans it interpreted and ignored (with the reason)');
     expect(help).toContain('--allow-empty accept an audit of nothing: no spans, or no rule could run (exit 0, not 1)');
     expect(help).toContain(
       'Exit codes: 0 clean; 1 findings at or above --fail-on, or nothing to audit (no spans, or no rule could run; see --allow-empty); 2 usage error or unreadable input.',

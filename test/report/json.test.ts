@@ -161,7 +161,7 @@ describe('docs/audit-report.schema.json', () => {
     const finding = all.findings.find((f) => f.taskId !== undefined)!;
     const task = all.tasks.slowest[0]!;
     const cases: [string, object, string[]][] = [
-      ['', all, []],
+      ['', { ...all, explain: [], explainTruncated: 0 }, ['explain', 'explainTruncated']],
       ['/properties/inputs', all.inputs, []],
       ['/properties/inputs/properties/dialects/items', all.inputs.dialects[0]!, []],
       ['/properties/inputs/properties/horizon', all.inputs.horizon!, []],

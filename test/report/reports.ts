@@ -53,6 +53,7 @@ export const RULES: readonly { readonly ruleId: string; readonly description: st
   },
   { ruleId: 'context-blowup', description: 'context growing too fast along a chain, or past a budget', severity: 'error' },
   { ruleId: 'context-loss', description: 'a handoff that drops decisions_made or constraints', severity: 'warning' },
+  { ruleId: 'undelivered-handoff', description: 'a handoff the router dropped or left buffered, never reaching its target', severity: 'error' },
   { ruleId: 'unlinked-handoff', description: 'a receive not linked to its send: trace context lost on the way', severity: 'warning' },
 ];
 
@@ -175,6 +176,7 @@ export function sampleReport(): AuditReport {
         notEvaluated: [{ count: 3, reason: 'chains with handoffs lacking baton.context.token_count and baton.context.size_bytes' }],
       }),
       rule('context-loss', 'ran', { findings: 1, checked: 4 }),
+      rule('undelivered-handoff', 'ran', { checked: 2 }),
       rule('unlinked-handoff', 'off'),
     ],
     edges: [

@@ -19,6 +19,7 @@ import { detectPartialHandoffs, partialHandoffRule, RULE as PARTIAL_HANDOFF, typ
 import type { RuleDefinition } from './rule.js';
 import { detectSchemaDrift, RULE as SCHEMA_DRIFT, schemaDriftRule } from './schema-drift.js';
 import { detectStaleEpochReads, RULE as STALE_EPOCH_READ, staleEpochReadRule, type StaleEpochReadOptions } from './stale-epoch-read.js';
+import { detectUndeliveredHandoffs, RULE as UNDELIVERED_HANDOFF, undeliveredHandoffRule } from './undelivered-handoff.js';
 import { detectUnlinkedHandoffs, RULE as UNLINKED_HANDOFF, unlinkedHandoffRule } from './unlinked-handoff.js';
 
 /** Options per rule, as baton.config.json's `rules` holds them. */
@@ -31,6 +32,7 @@ export interface RuleOptionsMap {
   [SCHEMA_DRIFT]: Record<string, never>;
   [CONTEXT_BLOWUP]: ContextBlowupOptions;
   [CONTEXT_LOSS]: Record<string, never>;
+  [UNDELIVERED_HANDOFF]: Record<string, never>;
   [UNLINKED_HANDOFF]: Record<string, never>;
 }
 
@@ -64,6 +66,7 @@ export const DETECTORS: { readonly [R in RuleId]: DetectorEntry<R> } = {
   [SCHEMA_DRIFT]: entry<typeof SCHEMA_DRIFT>(schemaDriftRule, detectSchemaDrift),
   [CONTEXT_BLOWUP]: entry<typeof CONTEXT_BLOWUP>(contextBlowupRule, detectContextBlowup),
   [CONTEXT_LOSS]: entry<typeof CONTEXT_LOSS>(contextLossRule, detectContextLoss),
+  [UNDELIVERED_HANDOFF]: entry<typeof UNDELIVERED_HANDOFF>(undeliveredHandoffRule, detectUndeliveredHandoffs),
   [UNLINKED_HANDOFF]: entry<typeof UNLINKED_HANDOFF>(unlinkedHandoffRule, detectUnlinkedHandoffs),
 };
 
@@ -83,5 +86,6 @@ export {
   PARTIAL_HANDOFF,
   SCHEMA_DRIFT,
   STALE_EPOCH_READ,
+  UNDELIVERED_HANDOFF,
   UNLINKED_HANDOFF,
 };

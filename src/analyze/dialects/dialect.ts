@@ -113,8 +113,25 @@ export interface EventPart extends PartBase {
   readonly stateVersion?: number;
 }
 
+/**
+ * What a router did with a message (Agent Framework's edge groups): delivered,
+ * buffered, or dropped. Joins the handoff of `handoffId`.
+ */
+export interface DeliveryPart extends PartBase {
+  readonly type: 'delivery';
+  readonly handoffId: string;
+  readonly taskId?: string;
+  readonly source?: string;
+  readonly target?: string;
+  /** As recorded, lowercased (`delivered`, `buffered`, `dropped type mismatch`, `exception`, …). */
+  readonly status: string;
+  /** True for `delivered` and `buffered`. */
+  readonly accepted: boolean;
+  readonly router?: string;
+}
+
 /** A typed piece of coordination read from one span. */
-export type HandoffPart = AgentRunPart | SendPart | ReceivePart | AckPart | TransferPart | StateAccessPart | EventPart;
+export type HandoffPart = AgentRunPart | SendPart | ReceivePart | AckPart | TransferPart | StateAccessPart | EventPart | DeliveryPart;
 
 /** A span a dialect claimed but did not use, and why (for `--explain`). */
 export interface IgnoredSpan {

@@ -4,6 +4,8 @@
  * also carry GenAI attributes; LangSmith's and the Vercel AI SDK's spans carry
  * some GenAI names too). `--dialect` reads this map.
  */
+import { agentFrameworkDialect } from './agent-framework.js';
+import { autogenDialect } from './autogen.js';
 import { batonDialect } from './baton.js';
 import type { Dialect } from './dialect.js';
 import { openAiAgentsDialect } from './openai-agents.js';
@@ -14,10 +16,20 @@ import { vercelAiDialect } from './vercel-ai.js';
 /**
  * Every dialect, in priority order: Baton's own, then the framework dialects
  * (`openai-agents` before `openinference`, which leaves the OpenInference OpenAI
- * Agents spans to it), then the generic GenAI conventions last, since framework
- * spans carry some GenAI names too (LangSmith's `gen_ai.operation.name`).
+ * Agents spans to it; the framework runtimes, AutoGen's message runtime and Agent
+ * Framework's workflow engine, claim only their own span names), then the generic
+ * GenAI conventions last, since framework spans carry some GenAI names too
+ * (LangSmith's `gen_ai.operation.name`, AutoGen's and Agent Framework's GenAI spans).
  */
-export const DIALECTS: readonly Dialect[] = [batonDialect, openAiAgentsDialect, openInferenceDialect, vercelAiDialect, otelGenAiDialect];
+export const DIALECTS: readonly Dialect[] = [
+  batonDialect,
+  openAiAgentsDialect,
+  autogenDialect,
+  agentFrameworkDialect,
+  openInferenceDialect,
+  vercelAiDialect,
+  otelGenAiDialect,
+];
 
 export const DIALECT_IDS: readonly string[] = DIALECTS.map((d) => d.id);
 

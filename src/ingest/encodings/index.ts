@@ -3,13 +3,14 @@
  * last as well as first: a value no other encoding recognizes goes to OTLP, whose
  * errors ("expected \"resourceSpans\", found …") are the most useful for a near miss.
  */
+import { jaegerJsonEncoding } from './jaeger.js';
 import type { JsonTraceEncoding } from './json-encoding.js';
 import { openAiAgentsJsonEncoding } from './openai-agents.js';
 import { otlpJsonEncoding } from './otlp.js';
 
 export type { JsonTraceEncoding } from './json-encoding.js';
 
-export const JSON_ENCODINGS: readonly JsonTraceEncoding[] = [openAiAgentsJsonEncoding, otlpJsonEncoding];
+export const JSON_ENCODINGS: readonly JsonTraceEncoding[] = [otlpJsonEncoding, openAiAgentsJsonEncoding, jaegerJsonEncoding];
 
 /** The encoding for one parsed value: the first that recognizes it, else OTLP/JSON. */
 export function jsonEncodingOf(value: unknown): JsonTraceEncoding {

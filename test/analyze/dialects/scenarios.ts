@@ -41,6 +41,8 @@ import { Baton } from '../../../src/sdk/baton.js';
 import { draft } from '../../helpers/envelopes.js';
 import { createOtelHarness, installContextManager } from '../../helpers/otel.js';
 import { toSpanRecords } from '../../helpers/traces.js';
+import { AgentRuntime, HandlerError, type AgentContext } from '../../../fixtures/frameworks/autogen/runtime.js';
+import { Workflow, type Data, type EdgeGroup, type Executor } from '../../../fixtures/frameworks/agent-framework/workflow.js';
 
 /** One agent's run. */
 export interface Turn {
@@ -111,6 +113,18 @@ export const SCENARIOS: readonly Scenario[] = [
             ],
           },
         },
+      ],
+    },
+  },
+  {
+    id: 'delegate-retry',
+    description: 'a delegation whose first attempt is lost, to a delegate that then fails, then control passed on',
+    taskId: 'task-delegate-retry',
+    root: {
+      agent: 'dispatcher',
+      handoffs: [
+        { mode: 'return_to_caller', attempts: 2, to: { agent: 'worker', fails: true } },
+        { mode: 'pass_control', to: { agent: 'closer' } },
       ],
     },
   },
@@ -245,6 +259,8 @@ export interface Materializer {
   modeOf(step: HandoffStep): TransferMode | undefined;
   /** Writes the scenario through real instrumentation and returns the spans as the analyzer reads them. */
   materialize(scenario: Scenario, tick: Tick): Promise<SpanRecord[]>;
+  /** Whether the vocabulary can express the scenario at all (default: every scenario). */
+  supports?(scenario: Scenario): boolean;
 }
 
 /** The error a failing turn throws; anything else is a bug in the materializer. */
@@ -686,6 +702,135 @@ async function materializeOpenInference(scenario: Scenario, tick: Tick): Promise
   return spans;
 }
 
+/** Every turn of a scenario, depth first. */
+function turnsOf(turn: Turn): Turn[] {
+  const out = [turn];
+  for (const step of turn.handoffs ?? []) out.push(...turnsOf(step.to));
+  return out;
+}
+
+/**
+ * AutoGen's runtime (fixtures/frameworks/autogen/runtime.ts, traced as
+ * SingleThreadedAgentRuntime): a turn is one handler run; `return_to_caller`
+ * is an RPC (`send_message`, the target's handler runs while the caller
+ * awaits), `pass_control` a publish to the target's topic (it runs after the
+ * caller's handler returned). A failed first attempt is an RPC the target's
+ * intervention-free runtime cannot deliver (the handler's own dispatch raises
+ * before the target runs), retried by the caller. The agent key is the task id.
+ */
+async function materializeAutogen(scenario: Scenario, tick: Tick): Promise<SpanRecord[]> {
+  const otel = createOtelHarness();
+  const runtime = new AgentRuntime(otel.tracer);
+  const pending = new Map<string, Turn[]>();
+  /** Targets whose next delivery the intervention handler drops (a retried handoff's failed first attempt). */
+  const refused = new Set<Turn>();
+  const queue = (turn: Turn) => {
+    let list = pending.get(turn.agent);
+    if (!list) pending.set(turn.agent, (list = []));
+    list.push(turn);
+  };
+  for (const turn of turnsOf(scenario.root)) {
+    if (pending.has(turn.agent)) continue;
+    pending.set(turn.agent, []);
+    runtime.register(turn.agent, 'RoutedAgent', async (message, _ctx, self: AgentContext) => {
+      const current = pending.get(turn.agent)!.shift()!;
+      tick();
+      for (const step of current.handoffs ?? []) {
+        for (let attempt = 1; attempt <= (step.attempts ?? 1); attempt++) {
+          tick();
+          const last = attempt === (step.attempts ?? 1);
+          if (last) queue(step.to);
+          if (step.mode === 'return_to_caller') {
+            try {
+              await self.sendMessage({ type: 'Task', body: { attempt } }, { type: step.to.agent, key: scenario.taskId });
+            } catch (error) {
+              // A dropped first attempt is retried; a target that failed is the caller's to absorb, as the spec's caller does.
+              if (!(error instanceof HandlerError)) throw error;
+            }
+          } else {
+            await self.publishMessage({ type: 'Task', body: {} }, { type: step.to.agent, source: scenario.taskId });
+          }
+        }
+      }
+      tick();
+      if (current.fails) throw new HandlerError('AgentError', `${current.agent} failed`);
+      void message;
+      return undefined;
+    });
+    runtime.subscribe(turn.agent, turn.agent);
+  }
+  // A retried RPC: an intervention handler drops its first delivery (DropMessage), before the target does any work.
+  for (const turn of turnsOf(scenario.root)) {
+    for (const step of turn.handoffs ?? []) {
+      if ((step.attempts ?? 1) > 1) refused.add(step.to);
+    }
+  }
+  const seen = new Set<Turn>();
+  runtime.addInterventionHandler('RetryDropper', (_message, recipient) => {
+    for (const turn of refused) {
+      if (turn.agent !== recipient.type || seen.has(turn)) continue;
+      seen.add(turn);
+      return 'drop';
+    }
+    return undefined;
+  });
+  queue(scenario.root);
+  await runtime.runUntil(() => runtime.publishMessage({ type: 'Task', body: {} }, { type: scenario.root.agent, source: scenario.taskId }));
+  const spans = toSpanRecords(otel.spans());
+  await otel.shutdown();
+  return spans;
+}
+
+/** AutoGen agent types are identifiers (`^[\w\-\.]+$`); a publish cannot fail at the sender, so only RPCs are retried. */
+function autogenSupports(scenario: Scenario): boolean {
+  return turnsOf(scenario.root).every(
+    (turn) => /^[\w\-.]+$/.test(turn.agent) && (turn.handoffs ?? []).every((step) => step.mode === 'return_to_caller' || (step.attempts ?? 1) === 1),
+  );
+}
+
+/**
+ * Agent Framework workflows (fixtures/frameworks/agent-framework/workflow.ts):
+ * each turn an executor, each handoff a single edge; the target runs in the
+ * next superstep, after its source's run, so only control passed on is
+ * expressible (a workflow executor does not call another and resume).
+ */
+async function materializeAgentFramework(scenario: Scenario, tick: Tick): Promise<SpanRecord[]> {
+  const otel = createOtelHarness();
+  const turns = turnsOf(scenario.root);
+  const executors: Executor[] = turns.map((turn) => ({
+    id: turn.agent,
+    type: 'Executor',
+    accepts: ['Task'],
+    async handle(_data, ctx) {
+      tick();
+      for (const step of turn.handoffs ?? []) {
+        tick();
+        await ctx.sendMessage({ type: 'Task', fields: {} } satisfies Data);
+      }
+      tick();
+      if (turn.fails) throw Object.assign(new Error(`${turn.agent} failed`), { name: 'AgentError' });
+    },
+  }));
+  const edges: EdgeGroup[] = [];
+  for (const turn of turns) for (const step of turn.handoffs ?? []) edges.push({ kind: 'SingleEdgeGroup', id: `SingleEdgeGroup/${edges.length}`, source: turn.agent, target: step.to.agent });
+  const workflow = new Workflow(otel.tracer, `wf-${scenario.id}`, scenario.id, executors, edges, scenario.root.agent);
+  await workflow.run({ type: 'Task', fields: {} }, scenario.taskId).catch((error: Error) => {
+    if (error.name !== 'AgentError') throw error;
+  });
+  const spans = toSpanRecords(otel.spans());
+  await otel.shutdown();
+  return spans;
+}
+
+function agentFrameworkSupports(scenario: Scenario): boolean {
+  const turns = turnsOf(scenario.root);
+  const agents = new Set(turns.map((t) => t.agent));
+  return (
+    agents.size === turns.length &&
+    turns.every((turn) => !turn.fails && (turn.handoffs ?? []).every((step) => step.mode === 'pass_control' && (step.attempts ?? 1) === 1))
+  );
+}
+
 /** Every dialect's materializer: one entry per way of writing the scenarios. */
 export const MATERIALIZERS: readonly Materializer[] = [
   { name: 'baton (Baton SDK)', dialect: 'baton', kind: 'message', inferred: false, modeOf: () => undefined, materialize: materializeBaton },
@@ -724,5 +869,23 @@ export const MATERIALIZERS: readonly Materializer[] = [
     inferred: true,
     modeOf: (step) => step.mode,
     materialize: materializeOpenInference,
+  },
+  {
+    name: 'autogen (AutoGen runtime: RPCs and topic publishes, linked across traces)',
+    dialect: 'autogen',
+    kind: 'message',
+    inferred: false,
+    modeOf: () => undefined,
+    materialize: materializeAutogen,
+    supports: autogenSupports,
+  },
+  {
+    name: 'agent-framework (workflow executors over single edges)',
+    dialect: 'agent-framework',
+    kind: 'message',
+    inferred: false,
+    modeOf: () => undefined,
+    materialize: materializeAgentFramework,
+    supports: agentFrameworkSupports,
   },
 ];

@@ -1,0 +1,382 @@
+/**
+ * The `agent-framework` dialect: Microsoft Agent Framework workflow spans
+ * (Python `agent_framework/observability.py`, .NET
+ * `Microsoft.Agents.AI.Workflows/Observability`). docs/frameworks.md
+ * ("Microsoft Agent Framework") lists what is read and why.
+ *
+ * A workflow runs executors in supersteps under one `workflow.run` span
+ * (`workflow_invoke` and `workflow.session` in .NET). An executor's handler
+ * runs in `executor.process {executor.id}`; each message it sends is a
+ * `message.send` PRODUCER span inside it; the edge group that routes the
+ * message records `edge_group.process` with `edge_group.delivery_status`; the
+ * target's `executor.process` span is a sibling, not a child, **linked** to
+ * the `message.send` span(s) it handles (several for a fan-in).
+ *
+ * - `executor.process` is an agent run of the executor (agent = `executor.id`)
+ *   and the receive side of every send it links to. An AgentExecutor's run is
+ *   left to its `invoke_agent` span (otel-genai) when one of the same name runs
+ *   inside it.
+ * - `message.send` is the send; the source is `message.source_id` (.NET) else
+ *   the enclosing executor; one handoff per executor that handled it.
+ * - `edge_group.process` is a delivery outcome of the send(s) it links to
+ *   (Python), else of the send it runs inside (.NET routes within the
+ *   `message.send` activity), else of the latest earlier send from its
+ *   `message.source_id`. A send that no executor handled and whose every
+ *   delivery was dropped (`dropped type mismatch`, `dropped target mismatch`,
+ *   `dropped condition evaluated to false`, `exception`) is a handoff that
+ *   never arrived, or, left `buffered` in a fan-in, one still waiting: the
+ *   undelivered-handoff rule reports both. A drop on one edge group while
+ *   another delivered the message is routing, not loss.
+ * - The task id is `gen_ai.conversation.id` of the enclosing `workflow.run`.
+ *
+ * @see https://github.com/microsoft/agent-framework/blob/main/python/packages/core/agent_framework/observability.py
+ * @see https://github.com/microsoft/agent-framework/blob/main/python/packages/core/agent_framework/_workflows/_edge_runner.py
+ * @see https://github.com/microsoft/agent-framework/tree/main/dotnet/src/Microsoft.Agents.AI.Workflows/Observability
+ */
+import {
+  ERROR_TYPE,
+  GEN_AI_AGENT_NAME,
+  GEN_AI_CONVERSATION_ID,
+  GEN_AI_OPERATION_NAME,
+  MAF_EDGE_GROUP_DELIVERED,
+  MAF_EDGE_GROUP_DELIVERY_STATUS,
+  MAF_EDGE_GROUP_ID,
+  MAF_EDGE_GROUP_TYPE,
+  MAF_EXECUTOR_ID,
+  MAF_MESSAGE_DESTINATION_EXECUTOR_ID,
+  MAF_MESSAGE_SOURCE_ID,
+  MAF_MESSAGE_TYPE,
+  MAF_MESSAGE_TARGET_ID,
+  MAF_WORKFLOW_NAME,
+} from '../../model/attributes.js';
+import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
+import { compareByStart } from '../span-index.js';
+import { put, readBoolean, readName } from './attribute-readers.js';
+import type { AgentRunPart, DeliveryPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, ReceivePart, SendPart } from './dialect.js';
+import { normalizeAgentName } from './otel-genai.js';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+const EXECUTOR_PROCESS = 'executor.process';
+const EDGE_GROUP_PROCESS = 'edge_group.process';
+const MESSAGE_SEND = 'message.send';
+/** Workflow containers: Python's run and build, .NET's invoke, session and build. */
+const CONTAINERS: ReadonlySet<string> = new Set(['workflow.run', 'workflow_invoke', 'workflow.session', 'workflow.build']);
+
+type Kind = 'executor' | 'edge' | 'send' | 'container';
+
+/** The first word of the span name (the rest is the executor id or edge group type). */
+function kindOf(span: SpanRecord): Kind | undefined {
+  const name = span.name;
+  const space = name.indexOf(' ');
+  const head = space < 0 ? name : name.slice(0, space);
+  if (head === EXECUTOR_PROCESS) return 'executor';
+  if (head === EDGE_GROUP_PROCESS) return 'edge';
+  if (head === MESSAGE_SEND) return 'send';
+  if (space < 0 && CONTAINERS.has(head)) return 'container';
+  return undefined;
+}
+
+/** Delivery statuses the router took the message on with. */
+function isAccepted(status: string): boolean {
+  return status === 'delivered' || status === 'buffered';
+}
+
+function failed(span: SpanRecord): boolean {
+  return span.statusCode === StatusCodeNumber.Error || readName(span.attributes, ERROR_TYPE) !== undefined;
+}
+
+/** `executor.id`, else the span name's `executor.process <id>`. */
+function executorIdOf(span: SpanRecord): string | undefined {
+  const id = readName(span.attributes, MAF_EXECUTOR_ID);
+  if (id !== undefined) return id;
+  const rest = span.name.slice(EXECUTOR_PROCESS.length).trim();
+  return rest.length > 0 ? rest : undefined;
+}
+
+interface Receiver {
+  readonly executor: string;
+  readonly span: SpanRecord;
+}
+
+class Interpretation {
+  readonly parts: HandoffPart[] = [];
+  readonly ignored: IgnoredSpan[] = [];
+  readonly #context: DialectContext;
+  readonly #kinds = new Map<string, Kind>();
+  /** message.send span id → executors whose process span links to it. */
+  readonly #receivers = new Map<string, Receiver[]>();
+  readonly #taskIds = new Map<string, string | undefined>();
+  /** message.send span id → the handoff id its receivers extend (`<id>><executor>`). */
+  readonly #baseIds = new Map<string, string>();
+
+  constructor(context: DialectContext) {
+    this.#context = context;
+  }
+
+  #ignore(span: SpanRecord, reason: string): void {
+    this.ignored.push({ span, reason });
+  }
+
+  #kind(span: SpanRecord): Kind | undefined {
+    return this.#kinds.get(span.spanId) ?? kindOf(span);
+  }
+
+  /** `gen_ai.conversation.id` of the enclosing workflow run, memoized per run. */
+  #taskIdOf(span: SpanRecord): string | undefined {
+    const run = this.#context.ancestorWhere(span, (candidate) => this.#kind(candidate) === 'container');
+    if (!run) return readName(span.attributes, GEN_AI_CONVERSATION_ID);
+    if (!this.#taskIds.has(run.spanId)) this.#taskIds.set(run.spanId, readName(run.attributes, GEN_AI_CONVERSATION_ID));
+    return this.#taskIds.get(run.spanId);
+  }
+
+  /** The executor whose handler a span ran in. */
+  #executorAround(span: SpanRecord): string | undefined {
+    const process = this.#context.ancestorWhere(span, (candidate) => this.#kind(candidate) === 'executor');
+    return process ? executorIdOf(process) : undefined;
+  }
+
+  /** True when an `invoke_agent` of the executor's own name runs inside it: that span is the run. */
+  #agentRunsInside(process: SpanRecord, executor: string): boolean {
+    const key = normalizeAgentName(executor);
+    const stack: SpanRecord[] = [process];
+    let budget = 10_000;
+    while (stack.length > 0 && budget-- > 0) {
+      const children = this.#context.childrenOf(stack.pop()!);
+      for (let i = 0; i < children.length; i++) {
+        const child = children[i]!;
+        const op = readName(child.attributes, GEN_AI_OPERATION_NAME);
+        if (op === 'invoke_agent' || (op === undefined && child.name.startsWith('invoke_agent '))) {
+          const agent = readName(child.attributes, GEN_AI_AGENT_NAME) ?? child.name.slice('invoke_agent '.length);
+          if (normalizeAgentName(agent) === key) return true;
+        }
+        if (this.#kind(child) !== 'executor') stack.push(child);
+      }
+    }
+    return false;
+  }
+
+  run(spans: readonly SpanRecord[]): DialectResult {
+    const executors: SpanRecord[] = [];
+    const sends: SpanRecord[] = [];
+    const edges: SpanRecord[] = [];
+    for (let i = 0; i < spans.length; i++) {
+      const span = spans[i]!;
+      if (this.#kinds.has(span.spanId)) continue; // a re-exported copy
+      const kind = kindOf(span)!;
+      this.#kinds.set(span.spanId, kind);
+      if (kind === 'executor') executors.push(span);
+      else if (kind === 'send') sends.push(span);
+      else if (kind === 'edge') edges.push(span);
+      else {
+        const name = readName(span.attributes, MAF_WORKFLOW_NAME);
+        this.#ignore(span, `${span.name}${name === undefined ? '' : ` ${name}`}: a container of executor runs, no handoff of its own`);
+      }
+    }
+    executors.sort(compareByStart);
+    sends.sort(compareByStart);
+    edges.sort(compareByStart);
+    for (let i = 0; i < executors.length; i++) this.#readExecutor(executors[i]!);
+    this.#assignHandoffIds(sends);
+    const deliveries = this.#deliveriesBySend(edges, sends);
+    for (let i = 0; i < sends.length; i++) this.#readSend(sends[i]!, deliveries.get(sends[i]!.spanId));
+    return { parts: this.parts, ignored: this.ignored };
+  }
+
+  #readExecutor(span: SpanRecord): void {
+    const executor = executorIdOf(span);
+    if (executor === undefined) {
+      this.#ignore(span, `${EXECUTOR_PROCESS} without ${MAF_EXECUTOR_ID}: which executor ran is unknown`);
+      return;
+    }
+    if (!this.#agentRunsInside(span, executor)) {
+      const run: Mutable<AgentRunPart> = { type: 'agent-run', span, agent: executor, outcome: failed(span) ? 'failed' : 'completed' };
+      put(run, 'taskId', this.#taskIdOf(span));
+      this.parts.push(run);
+    }
+    const links = span.links;
+    for (let i = 0; i < links.length; i++) {
+      const send = this.#context.span(links[i]!.spanId);
+      if (!send || this.#kind(send) !== 'send') continue;
+      let list = this.#receivers.get(send.spanId);
+      if (!list) this.#receivers.set(send.spanId, (list = []));
+      // A fan-in links every source message once; a duplicate link adds nothing.
+      let seen = false;
+      for (let j = 0; j < list.length; j++) if (list[j]!.span.spanId === span.spanId) seen = true;
+      if (!seen) list.push({ executor, span });
+    }
+  }
+
+  /**
+   * One handoff per send and target, except a send that repeats, in the same
+   * task, the source, target and message type of an earlier one whose every
+   * receiver failed (the app ran the workflow again after the target raised):
+   * that is the earlier handoff, retried.
+   */
+  #assignHandoffIds(sends: readonly SpanRecord[]): void {
+    const last = new Map<string, { id: string; failed: boolean }>();
+    for (let i = 0; i < sends.length; i++) {
+      const send = sends[i]!;
+      const receivers = this.#receivers.get(send.spanId);
+      let id = `maf:${send.spanId}`;
+      if (receivers && receivers.length > 0) {
+        const source = readName(send.attributes, MAF_MESSAGE_SOURCE_ID) ?? this.#executorAround(send) ?? '';
+        const key = `${this.#taskIdOf(send) ?? ''}\u0000${source}\u0000${receivers[0]!.executor}\u0000${readName(send.attributes, MAF_MESSAGE_TYPE) ?? ''}`;
+        const previous = last.get(key);
+        let allFailed = true;
+        for (let j = 0; j < receivers.length; j++) if (!failed(receivers[j]!.span)) allFailed = false;
+        if (previous && previous.failed && this.#taskIdOf(send) !== undefined) id = previous.id;
+        last.set(key, { id, failed: allFailed });
+      }
+      this.#baseIds.set(send.spanId, id);
+    }
+  }
+
+  #receiveParts(send: SpanRecord, source: string | undefined, taskId: string | undefined): void {
+    const receivers = this.#receivers.get(send.spanId);
+    if (!receivers) return;
+    const base = this.#baseIds.get(send.spanId)!;
+    for (let i = 0; i < receivers.length; i++) {
+      const { executor, span } = receivers[i]!;
+      const receive: Mutable<ReceivePart> = { type: 'receive', span, handoffId: `${base}>${executor}`, target: executor, agent: executor };
+      put(receive, 'source', source);
+      put(receive, 'taskId', this.#taskIdOf(span) ?? taskId);
+      this.parts.push(receive);
+    }
+  }
+
+  /**
+   * Edge group spans by the send they route: their links (Python), else the
+   * send enclosing them (.NET), else the latest earlier send from their
+   * `message.source_id` (an export that lost the parent).
+   */
+  #deliveriesBySend(edges: readonly SpanRecord[], sends: readonly SpanRecord[]): Map<string, SpanRecord[]> {
+    const out = new Map<string, SpanRecord[]>();
+    const add = (send: SpanRecord, edge: SpanRecord): void => {
+      let list = out.get(send.spanId);
+      if (!list) out.set(send.spanId, (list = []));
+      list.push(edge);
+    };
+    for (let i = 0; i < edges.length; i++) {
+      const edge = edges[i]!;
+      if (readName(edge.attributes, MAF_EDGE_GROUP_DELIVERY_STATUS) === undefined && readBoolean(edge.attributes, MAF_EDGE_GROUP_DELIVERED) === undefined) {
+        this.#ignore(edge, `${EDGE_GROUP_PROCESS} without ${MAF_EDGE_GROUP_DELIVERY_STATUS}: the routing outcome is unknown`);
+        continue;
+      }
+      let linked = false;
+      for (let j = 0; j < edge.links.length; j++) {
+        const send = this.#context.span(edge.links[j]!.spanId);
+        if (send && this.#kind(send) === 'send') {
+          add(send, edge);
+          linked = true;
+        }
+      }
+      if (linked) continue;
+      // .NET routes inside the send's activity: the edge group span is the send's child.
+      const enclosing = this.#context.ancestorWhere(edge, (candidate) => this.#kind(candidate) === 'send');
+      if (enclosing) {
+        add(enclosing, edge);
+        continue;
+      }
+      const source = readName(edge.attributes, MAF_MESSAGE_SOURCE_ID);
+      let match: SpanRecord | undefined;
+      if (source !== undefined) {
+        for (let j = 0; j < sends.length && sends[j]!.startMs <= edge.startMs; j++) {
+          const send = sends[j]!;
+          if ((readName(send.attributes, MAF_MESSAGE_SOURCE_ID) ?? this.#executorAround(send)) === source) match = send;
+        }
+      }
+      if (match) add(match, edge);
+      else this.#ignore(edge, `${EDGE_GROUP_PROCESS}: no ${MESSAGE_SEND} span it routes is in the data (no link, no earlier send from ${source ?? 'a named source'})`);
+    }
+    return out;
+  }
+
+  #readSend(span: SpanRecord, edges: readonly SpanRecord[] | undefined): void {
+    const source = readName(span.attributes, MAF_MESSAGE_SOURCE_ID) ?? this.#executorAround(span);
+    if (source === undefined) {
+      this.#ignore(span, `${MESSAGE_SEND} outside any ${EXECUTOR_PROCESS} and without ${MAF_MESSAGE_SOURCE_ID}: the sending executor is unknown`);
+      return;
+    }
+    const taskId = this.#taskIdOf(span);
+    const receivers = this.#receivers.get(span.spanId);
+    const declaredTarget = readName(span.attributes, MAF_MESSAGE_TARGET_ID) ?? readName(span.attributes, MAF_MESSAGE_DESTINATION_EXECUTOR_ID);
+    if (receivers && receivers.length > 0) {
+      const base = this.#baseIds.get(span.spanId)!;
+      this.#receiveParts(span, source, taskId);
+      for (let i = 0; i < receivers.length; i++) this.parts.push(this.#sendPart(span, `${base}>${receivers[i]!.executor}`, source, receivers[i]!.executor, taskId));
+      if (edges) {
+        for (let i = 0; i < edges.length; i++) {
+          const edge = edges[i]!;
+          // A router naming its target routed to that receiver only; one naming none (a fan-out, Python's single edges) to each.
+          const target = readName(edge.attributes, MAF_MESSAGE_TARGET_ID);
+          let named = false;
+          for (let j = 0; j < receivers.length; j++) if (receivers[j]!.executor === target) named = true;
+          for (let j = 0; j < receivers.length; j++) {
+            const receiver = receivers[j]!;
+            if (named && receiver.executor !== target) continue;
+            this.parts.push(this.#deliveryPart(edge, `${base}>${receiver.executor}`, source, receiver.executor, taskId));
+          }
+        }
+      }
+      return;
+    }
+    // No executor handled the message: the handoff stands alone, with whatever the routers said.
+    let target = declaredTarget;
+    if (target === undefined && edges) for (let i = 0; i < edges.length && target === undefined; i++) target = readName(edges[i]!.attributes, MAF_MESSAGE_TARGET_ID);
+    const handoffId = `maf:${span.spanId}`;
+    this.parts.push(this.#sendPart(span, handoffId, source, target, taskId));
+    if (edges) for (let i = 0; i < edges.length; i++) this.parts.push(this.#deliveryPart(edges[i]!, handoffId, source, target, taskId));
+  }
+
+  #sendPart(span: SpanRecord, handoffId: string, source: string, target: string | undefined, taskId: string | undefined): SendPart {
+    const part: Mutable<SendPart> = { type: 'send', span, handoffId, source };
+    put(part, 'target', target);
+    put(part, 'taskId', taskId);
+    return part;
+  }
+
+  #deliveryPart(edge: SpanRecord, handoffId: string, source: string, target: string | undefined, taskId: string | undefined): DeliveryPart {
+    const recorded = readName(edge.attributes, MAF_EDGE_GROUP_DELIVERY_STATUS);
+    const delivered = readBoolean(edge.attributes, MAF_EDGE_GROUP_DELIVERED);
+    const status = recorded !== undefined ? recorded.toLowerCase() : delivered ? 'delivered' : 'dropped';
+    const part: Mutable<DeliveryPart> = { type: 'delivery', span: edge, handoffId, source, status, accepted: isAccepted(status) };
+    put(part, 'target', target);
+    put(part, 'taskId', taskId);
+    put(part, 'router', readName(edge.attributes, MAF_EDGE_GROUP_TYPE) ?? readName(edge.attributes, MAF_EDGE_GROUP_ID));
+    return part;
+  }
+}
+
+const READ_ATTRIBUTES: ReadonlySet<string> = new Set([
+  MAF_EXECUTOR_ID,
+  MAF_MESSAGE_SOURCE_ID,
+  MAF_MESSAGE_TARGET_ID,
+  MAF_MESSAGE_DESTINATION_EXECUTOR_ID,
+  MAF_MESSAGE_TYPE,
+  MAF_EDGE_GROUP_TYPE,
+  MAF_EDGE_GROUP_ID,
+  MAF_EDGE_GROUP_DELIVERED,
+  MAF_EDGE_GROUP_DELIVERY_STATUS,
+  MAF_WORKFLOW_NAME,
+  ERROR_TYPE,
+  GEN_AI_CONVERSATION_ID,
+  GEN_AI_OPERATION_NAME,
+  GEN_AI_AGENT_NAME,
+]);
+
+/** Microsoft Agent Framework workflow spans (see the file header). */
+export const agentFrameworkDialect: Dialect = {
+  id: 'agent-framework',
+  description: 'Microsoft Agent Framework workflows (executor.process, message.send, edge_group.process delivery status)',
+  readsAttribute(name) {
+    // Exact names: executor.input/output and message.content hold payloads, never kept.
+    return READ_ATTRIBUTES.has(name);
+  },
+  claims(span) {
+    return kindOf(span) !== undefined;
+  },
+  interpret(spans: readonly SpanRecord[], context: DialectContext): DialectResult {
+    return new Interpretation(context).run(spans);
+  },
+};

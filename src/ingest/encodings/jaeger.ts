@@ -1,0 +1,287 @@
+/**
+ * Jaeger's JSON, as people download it: the query service's v1 API and the
+ * UI's "Download JSON" (`{"data": [{traceID, spans, processes}]}`, or one such
+ * trace object), and the v3 API (`{"result": <OTLP TracesData>}`, one object
+ * per line when the response streams several chunks).
+ *
+ * v1 is Jaeger's own model, into which its OTLP receiver translated OTel
+ * spans; reading undoes that translation (the OTel Collector's jaeger
+ * translator, `pkg/translator/jaeger`): times in microseconds; the parent is
+ * the first `CHILD_OF` reference in the same trace and every other reference
+ * (`FOLLOWS_FROM`: each OTel link became one) is a link; `span.kind`,
+ * `otel.status_code` / `otel.status_description` (or `error = true`) and
+ * `otel.scope.name` (`otel.library.name` before it) tags return to the span's
+ * kind, status and scope; process tags and `serviceName` become the resource;
+ * logs become events, named by their `event` field.
+ *
+ * @see https://www.jaegertracing.io/docs/latest/apis/
+ * @see https://github.com/open-telemetry/opentelemetry-collector-contrib/tree/main/pkg/translator/jaeger
+ */
+import { TraceInputError } from '../../model/errors.js';
+import { SpanKindNumber, StatusCodeNumber, type AttributeValue, type SpanEventRecord, type SpanLinkRecord, type SpanRecord } from '../../model/span-record.js';
+import { describeValue, parseOtlpJsonRequest } from '../otlp-json.js';
+import type { JsonTraceEncoding } from './json-encoding.js';
+
+type Json = Record<string, unknown>;
+
+const KINDS: Readonly<Record<string, number>> = {
+  internal: SpanKindNumber.Internal,
+  server: SpanKindNumber.Server,
+  client: SpanKindNumber.Client,
+  producer: SpanKindNumber.Producer,
+  consumer: SpanKindNumber.Consumer,
+};
+
+const NO_LINKS: readonly SpanLinkRecord[] = Object.freeze([]);
+const NO_EVENTS: readonly SpanEventRecord[] = Object.freeze([]);
+const HEX = /^[0-9a-fA-F]{1,32}$/;
+
+class ShapeError extends Error {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A v1 trace: an object with `traceID` and a `spans` array. */
+function isJaegerTrace(value: unknown): boolean {
+  return isObject(value) && typeof value.traceID === 'string' && Array.isArray(value.spans);
+}
+
+/** A grpc-gateway error object, as the v3 API streams one instead of a chunk. */
+function isApiError(value: Json): boolean {
+  const error = value.error;
+  return Object.keys(value).length === 1 && isObject(error) && typeof error.message === 'string' && ('grpcCode' in error || 'httpCode' in error || 'code' in error);
+}
+
+/** Jaeger ids are hex without leading zeros at times (64-bit trace ids): OTLP's are fixed width. */
+function readId(value: unknown, digits: number, path: string): string {
+  if (typeof value === 'string' && HEX.test(value) && value.length <= digits) return value.toLowerCase().padStart(digits, '0');
+  throw new ShapeError(path, `expected a hex id of up to ${digits} digits, got ${describeValue(value)}`);
+}
+
+function readMicros(value: unknown, path: string): number {
+  const n = typeof value === 'string' ? Number(value) : value;
+  if (typeof n === 'number' && Number.isFinite(n) && n >= 0) return n;
+  throw new ShapeError(path, `expected microseconds, got ${describeValue(value)}`);
+}
+
+/** A tag's value by its declared type (`string`, `bool`, `int64`, `float64`, `binary`); ints may arrive as strings. */
+function tagValue(tag: Json): AttributeValue {
+  const value = tag.value;
+  switch (typeof tag.type === 'string' ? tag.type.toLowerCase() : '') {
+    case 'bool':
+      return value === true || value === 'true';
+    case 'int64':
+    case 'float64': {
+      const n = typeof value === 'string' ? Number(value) : value;
+      return typeof n === 'number' && Number.isFinite(n) ? n : typeof value === 'string' ? value : null;
+    }
+    default:
+      return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? value : value === undefined || value === null ? null : JSON.stringify(value);
+  }
+}
+
+function readTags(list: unknown, path: string, into: Record<string, AttributeValue>): void {
+  if (list === undefined || list === null) return;
+  if (!Array.isArray(list)) throw new ShapeError(path, `expected an array of tags, got ${describeValue(list)}`);
+  for (let k = 0; k < list.length; k++) {
+    const tag = list[k];
+    if (!isObject(tag) || typeof tag.key !== 'string') throw new ShapeError(`${path}[${k}]`, `expected {"key", "type", "value"}, got ${describeValue(tag)}`);
+    into[tag.key] = tagValue(tag);
+  }
+}
+
+/** The resource of each process, built once and shared by its spans. */
+function readProcesses(value: unknown, path: string): Map<string, Readonly<Record<string, AttributeValue>>> {
+  const out = new Map<string, Readonly<Record<string, AttributeValue>>>();
+  if (value === undefined || value === null) return out;
+  if (!isObject(value)) throw new ShapeError(path, `expected an object of processes by id, got ${describeValue(value)}`);
+  for (const id of Object.keys(value)) out.set(id, resourceOf(value[id], `${path}.${id}`));
+  return out;
+}
+
+function resourceOf(process: unknown, path: string): Readonly<Record<string, AttributeValue>> {
+  if (!isObject(process)) throw new ShapeError(path, `expected a process {serviceName, tags}, got ${describeValue(process)}`);
+  const resource: Record<string, AttributeValue> = {};
+  readTags(process.tags, `${path}.tags`, resource);
+  if (typeof process.serviceName === 'string') resource['service.name'] = process.serviceName;
+  return resource;
+}
+
+function readLogs(list: unknown, path: string): readonly SpanEventRecord[] {
+  if (list === undefined || list === null) return NO_EVENTS;
+  if (!Array.isArray(list)) throw new ShapeError(path, `expected an array of logs, got ${describeValue(list)}`);
+  if (list.length === 0) return NO_EVENTS;
+  const events: SpanEventRecord[] = new Array(list.length);
+  for (let k = 0; k < list.length; k++) {
+    const log = list[k];
+    if (!isObject(log)) throw new ShapeError(`${path}[${k}]`, `expected {"timestamp", "fields"}, got ${describeValue(log)}`);
+    const attributes: Record<string, AttributeValue> = {};
+    readTags(log.fields, `${path}[${k}].fields`, attributes);
+    const name = typeof attributes.event === 'string' ? attributes.event : 'log';
+    delete attributes.event;
+    events[k] = { name, timeMs: readMicros(log.timestamp, `${path}[${k}].timestamp`) / 1000, attributes };
+  }
+  return events;
+}
+
+/** One span of a v1 trace, its translation tags turned back into OTel fields. */
+function convertSpan(
+  value: unknown,
+  processes: Map<string, Readonly<Record<string, AttributeValue>>>,
+  source: string,
+  path: string,
+): SpanRecord {
+  if (!isObject(value)) throw new ShapeError(path, `expected a span object, got ${describeValue(value)}`);
+  const traceId = readId(value.traceID, 32, `${path}.traceID`);
+  const spanId = readId(value.spanID, 16, `${path}.spanID`);
+  const name = value.operationName;
+  if (typeof name !== 'string') throw new ShapeError(`${path}.operationName`, `expected a string, got ${describeValue(name)}`);
+  const startUs = readMicros(value.startTime, `${path}.startTime`);
+  const durationUs = value.duration === undefined ? 0 : readMicros(value.duration, `${path}.duration`);
+
+  let parentSpanId = '';
+  let links: SpanLinkRecord[] | undefined;
+  const references = value.references;
+  if (references !== undefined && references !== null) {
+    if (!Array.isArray(references)) throw new ShapeError(`${path}.references`, `expected an array, got ${describeValue(references)}`);
+    for (let k = 0; k < references.length; k++) {
+      const ref = references[k];
+      if (!isObject(ref)) throw new ShapeError(`${path}.references[${k}]`, `expected {"refType", "traceID", "spanID"}, got ${describeValue(ref)}`);
+      const refTrace = readId(ref.traceID, 32, `${path}.references[${k}].traceID`);
+      const refSpan = readId(ref.spanID, 16, `${path}.references[${k}].spanID`);
+      if (parentSpanId === '' && ref.refType === 'CHILD_OF' && refTrace === traceId) parentSpanId = refSpan;
+      else (links ??= []).push({ traceId: refTrace, spanId: refSpan });
+    }
+  }
+  // Older exports carry the parent beside the references.
+  if (parentSpanId === '' && typeof value.parentSpanID === 'string' && value.parentSpanID !== '' && !/^0+$/.test(value.parentSpanID)) {
+    parentSpanId = readId(value.parentSpanID, 16, `${path}.parentSpanID`);
+  }
+
+  const attributes: Record<string, AttributeValue> = {};
+  readTags(value.tags, `${path}.tags`, attributes);
+  let kind: number = SpanKindNumber.Unspecified;
+  const kindTag = attributes['span.kind'];
+  if (typeof kindTag === 'string') {
+    kind = KINDS[kindTag.toLowerCase()] ?? SpanKindNumber.Unspecified;
+    delete attributes['span.kind'];
+  }
+  let statusCode: number = StatusCodeNumber.Unset;
+  let statusMessage = '';
+  const status = attributes['otel.status_code'];
+  if (typeof status === 'string') {
+    const upper = status.toUpperCase();
+    statusCode = upper === 'ERROR' || upper === 'STATUS_CODE_ERROR' ? StatusCodeNumber.Error : upper === 'OK' || upper === 'STATUS_CODE_OK' ? StatusCodeNumber.Ok : StatusCodeNumber.Unset;
+    delete attributes['otel.status_code'];
+  }
+  const description = attributes['otel.status_description'];
+  if (typeof description === 'string') {
+    statusMessage = description;
+    delete attributes['otel.status_description'];
+  }
+  const error = attributes.error;
+  if (error === true || error === 'true') {
+    // The translator writes error=true beside an ERROR status; a native Jaeger client writes only it.
+    if (statusCode === StatusCodeNumber.Unset) statusCode = StatusCodeNumber.Error;
+    delete attributes.error;
+  }
+  let scopeName = '';
+  const scope = attributes['otel.scope.name'] ?? attributes['otel.library.name'];
+  if (typeof scope === 'string') scopeName = scope;
+  delete attributes['otel.scope.name'];
+  delete attributes['otel.scope.version'];
+  delete attributes['otel.library.name'];
+  delete attributes['otel.library.version'];
+  delete attributes['w3c.tracestate'];
+
+  let resource = typeof value.processID === 'string' ? processes.get(value.processID) : undefined;
+  if (resource === undefined && value.process !== undefined) resource = resourceOf(value.process, `${path}.process`);
+  return {
+    traceId,
+    spanId,
+    parentSpanId,
+    name,
+    kind,
+    startMs: startUs / 1000,
+    endMs: (startUs + durationUs) / 1000,
+    statusCode,
+    statusMessage,
+    attributes,
+    links: links ?? NO_LINKS,
+    events: readLogs(value.logs, `${path}.logs`),
+    resource: resource ?? EMPTY_RESOURCE,
+    scopeName,
+    source,
+  };
+}
+
+const EMPTY_RESOURCE: Readonly<Record<string, AttributeValue>> = Object.freeze({});
+
+function convertTrace(trace: unknown, source: string, path: string, out: SpanRecord[]): void {
+  if (!isObject(trace)) throw new ShapeError(path, `expected a trace {traceID, spans, processes}, got ${describeValue(trace)}`);
+  const spans = trace.spans;
+  if (!Array.isArray(spans)) throw new ShapeError(`${path}.spans`, `expected an array, got ${describeValue(spans)}`);
+  const processes = readProcesses(trace.processes, `${path}.processes`);
+  for (let i = 0; i < spans.length; i++) out.push(convertSpan(spans[i], processes, source, `${path}.spans[${i}]`));
+}
+
+/** Converts a v1 response, a single v1 trace, an array of them, or a v3 chunk. */
+export function parseJaegerJson(value: unknown, source: string): SpanRecord[] {
+  if (isObject(value) && 'result' in value) {
+    if (!isObject(value.result)) throw new TraceInputError(source, `result: expected OTLP TracesData, got ${describeValue(value.result)}`);
+    try {
+      return parseOtlpJsonRequest(value.result, source);
+    } catch (error) {
+      if (error instanceof TraceInputError) throw new TraceInputError(source, `result.${error.reason}`);
+      throw error;
+    }
+  }
+  if (isObject(value) && isApiError(value)) {
+    throw new TraceInputError(source, `the Jaeger API returned an error instead of traces: ${String((value.error as Json).message)}`);
+  }
+  const out: SpanRecord[] = [];
+  try {
+    if (Array.isArray(value)) {
+      for (let t = 0; t < value.length; t++) convertTrace(value[t], source, `[${t}]`, out);
+    } else if (isObject(value) && Array.isArray(value.data)) {
+      for (let t = 0; t < value.data.length; t++) convertTrace(value.data[t], source, `data[${t}]`, out);
+    } else {
+      convertTrace(value, source, 'trace', out);
+    }
+  } catch (error) {
+    if (error instanceof ShapeError) throw new TraceInputError(source, `${error.path}: ${error.message}`);
+    throw error;
+  }
+  return out;
+}
+
+/**
+ * Jaeger's JSON. `recognizes` looks for Jaeger's own keys only, so other
+ * encodings with a top-level `data` array (an agent SDK's export) are not taken:
+ * `data` must hold a trace with `traceID` and `spans` (or be empty beside
+ * Jaeger's `total`/`limit`/`offset`/`errors`).
+ */
+export const jaegerJsonEncoding: JsonTraceEncoding = {
+  id: 'jaeger-json',
+  description: 'Jaeger JSON (the UI download and the v1 query API; the v3 API\'s {"result": OTLP})',
+  recognizes(value) {
+    if (Array.isArray(value)) return value.length > 0 && isJaegerTrace(value[0]);
+    if (!isObject(value)) return false;
+    if ('result' in value) return isObject(value.result) && 'resourceSpans' in value.result;
+    if (isApiError(value)) return true;
+    if (isJaegerTrace(value)) return true;
+    const data = value.data;
+    if (!Array.isArray(data)) return false;
+    if (data.length > 0) return isJaegerTrace(data[0]);
+    return 'total' in value && 'limit' in value && 'offset' in value && 'errors' in value;
+  },
+  toSpans: parseJaegerJson,
+};

@@ -1,0 +1,106 @@
+/**
+ * The agent-framework dialect on workflow traces constructed from Agent
+ * Framework's tracing code (fixtures/frameworks/agent-framework, see its
+ * README), in every encoding, held to each program's own log; and on .NET's
+ * shape (edge group spans without links, `message.source_id` on the send,
+ * `dropped condition false`), rewritten from a Python one.
+ */
+import { describe, expect, it } from 'vitest';
+import { buildHandoffModel } from '../../../src/analyze/build-model.js';
+import { agentFrameworkDialect } from '../../../src/analyze/dialects/agent-framework.js';
+import { readTraceInputs } from '../../../src/ingest/index.js';
+import type { SpanRecord } from '../../../src/model/span-record.js';
+import { auditFile, encodingsOf, expectReportMatchesLog, logOf } from './framework-fixtures.js';
+
+const SCENARIOS = ['chain', 'fan-out', 'circular', 'retry', 'dropped', 'concurrent'];
+
+async function spansOf(file: string): Promise<SpanRecord[]> {
+  const spans: SpanRecord[] = [];
+  for await (const batch of readTraceInputs([file])) spans.push(...batch);
+  return spans;
+}
+
+describe('agent-framework fixtures (constructed from agent_framework/observability.py)', () => {
+  describe.each(SCENARIOS)('%s', (scenario) => {
+    it('audits, in every encoding, to the agents, edges and counts, retries, loop, undelivered messages and runs the program logged', async () => {
+      const log = await logOf('agent-framework', scenario);
+      const files = await encodingsOf('agent-framework', scenario);
+      expect(files.length).toBeGreaterThanOrEqual(3);
+      for (const file of files) {
+        const report = await auditFile(file);
+        expect(report.inputs.dialects.find((d) => d.id === 'agent-framework')!.spans, file).toBeGreaterThan(0);
+        expectReportMatchesLog(report, log);
+        const undelivered = report.findings.filter((f) => f.ruleId === 'undelivered-handoff');
+        // The loop's last message was never routed (the runner stopped): no router said anything about it.
+        const routedAndLost = log.undelivered.filter((u) => !u.reason.startsWith('pending when max_iterations'));
+        expect(undelivered.map((f) => f.agents[0]), file).toEqual(routedAndLost.map((u) => u.source));
+      }
+    });
+  });
+
+  it('reports the dropped refund with its send and every router that dropped it as evidence, as an error', async () => {
+    const [file] = await encodingsOf('agent-framework', 'dropped');
+    const spans = await spansOf(file!);
+    const report = await auditFile(file!);
+    const refund = spans.find((s) => s.name === 'message.send' && s.attributes['message.type'] === 'Refund')!;
+    const routers = spans.filter((s) => s.name.startsWith('edge_group.process') && s.links.some((l) => l.spanId === refund.spanId));
+    expect(routers).toHaveLength(3);
+    const findings = report.findings.filter((f) => f.ruleId === 'undelivered-handoff');
+    expect(findings).toHaveLength(1);
+    expect(findings[0]!.severity).toBe('error');
+    expect(findings[0]!.evidence.spanIds).toEqual([refund.spanId, ...routers.sort((a, b) => a.startMs - b.startMs).map((s) => s.spanId)]);
+    expect(findings[0]!.message).toContain('dropped condition evaluated to false');
+    expect(findings[0]!.message).toContain('dropped type mismatch');
+  });
+
+  it('does not report the audit record dropped by two routes and delivered by the third (routing, not loss)', async () => {
+    const [file] = await encodingsOf('agent-framework', 'dropped');
+    const model = buildHandoffModel(await spansOf(file!));
+    const audit = model.handoffs.find((h) => h.target === 'auditor')!;
+    expect(audit.deliveries!.map((d) => d.status).sort()).toEqual(['delivered', 'dropped type mismatch', 'dropped type mismatch']);
+    expect(audit.receives).toHaveLength(1);
+  });
+
+  it('does not report fan-in messages that were buffered, then delivered (the near miss)', async () => {
+    const [file] = await encodingsOf('agent-framework', 'fan-out');
+    const model = buildHandoffModel(await spansOf(file!));
+    const intoAggregator = model.handoffs.filter((h) => h.target === 'aggregator');
+    expect(intoAggregator).toHaveLength(3);
+    expect(intoAggregator.map((h) => h.deliveries!.map((d) => d.status).join()).sort()).toEqual(['buffered', 'buffered', 'delivered']);
+    expect(intoAggregator.every((h) => h.receives.length === 1 && h.receives[0]!.spanId === intoAggregator[0]!.receives[0]!.spanId)).toBe(true);
+    const report = await auditFile(file!);
+    expect(report.findings.filter((f) => f.ruleId === 'undelivered-handoff')).toEqual([]);
+    expect(report.rules.find((r) => r.ruleId === 'undelivered-handoff')!.checked).toBe(6);
+  });
+
+  it('reads .NET spans: edge groups without links, routed inside the send (its children), sources on the send, "dropped condition false"', async () => {
+    const [file] = await encodingsOf('agent-framework', 'dropped');
+    const python = await spansOf(file!);
+    const byId = new Map(python.map((s) => [s.spanId, s]));
+    const dotnet = python.map((s): SpanRecord => {
+      if (s.name === 'workflow.run') return { ...s, name: 'workflow_invoke' };
+      if (s.name === 'message.send') {
+        const source = byId.get(s.parentSpanId)!.attributes['executor.id']!;
+        return { ...s, attributes: { ...s.attributes, 'message.source_id': source } };
+      }
+      if (s.name.startsWith('edge_group.process')) {
+        const status = s.attributes['edge_group.delivery_status'] === 'dropped condition evaluated to false' ? 'dropped condition false' : s.attributes['edge_group.delivery_status']!;
+        // DirectEdgeRunner.ChaseEdgeAsync runs inside InProcessRunnerContext.SendMessageAsync's message.send activity.
+        return { ...s, name: 'edge_group.process', parentSpanId: s.links[0]!.spanId, links: [], attributes: { ...s.attributes, 'edge_group.type': 'DirectEdgeRunner', 'edge_group.delivery_status': status } };
+      }
+      return s;
+    });
+    const model = buildHandoffModel(dotnet);
+    const lost = model.handoffs.find((h) => h.target === 'unknown')!;
+    expect(lost.source).toBe('router');
+    expect(lost.deliveries!.map((d) => d.status).sort()).toEqual(['dropped condition false', 'dropped condition false', 'dropped type mismatch']);
+    expect(lost.deliveries!.every((d) => d.router === 'DirectEdgeRunner')).toBe(true);
+  });
+
+  it('claims the workflow spans and nothing else', () => {
+    const base = { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), parentSpanId: '', kind: 1, startMs: 0, endMs: 1, statusCode: 0, statusMessage: '', attributes: {}, links: [], events: [], resource: {}, scopeName: '', source: 't' };
+    const claims = (name: string) => agentFrameworkDialect.claims({ ...base, name });
+    expect(['workflow.run', 'workflow_invoke', 'executor.process writer', 'message.send', 'edge_group.process FanInEdgeGroup', 'edge_group.process'].every(claims)).toBe(true);
+    expect(['workflow.running', 'executor.processed x', 'invoke_agent writer', 'message.sender', 'workflow.run now'].some(claims)).toBe(false);
+  });
+});
