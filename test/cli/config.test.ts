@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { offsetOfPointer, parseConfig } from '../../cli/config.js';
+import { RULE_IDS } from '../../src/analyze/detectors/index.js';
 import { ConfigError } from '../../src/model/errors.js';
 import { runBaton, runBatonInProcess } from '../helpers/cli.js';
 import { FIXTURES_DIR } from '../helpers/traces.js';
@@ -60,7 +61,7 @@ describe('baton.config.json errors', () => {
     const run = await auditWith(JSON.stringify({ rules: { 'x\u001b[31m\nevil': 'off' } }));
     expect(run.code).toBe(2);
     expect(run.stderr).toBe(
-      'baton: baton.config.json:1:11: /rules: unknown rule "x\\u001b[31m\\nevil"; known: dependency-cycle, stale-epoch-read, duplicate-write, partial-handoff, ack-timeout, schema-drift, context-blowup, context-loss, unlinked-handoff\n',
+      `baton: baton.config.json:1:11: /rules: unknown rule "x\\u001b[31m\\nevil"; known: ${RULE_IDS.join(', ')}\n`,
     );
   });
 

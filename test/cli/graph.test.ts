@@ -65,7 +65,9 @@ describe('baton graph (in-process)', () => {
     expect(mermaid.stdout).toMatch(/^flowchart LR$/m);
     expect(mermaid.stdout).toContain('-.->|"waits on"|');
     const dot = await graph(['--format', 'dot', 'cycle.json']);
-    expect(dot.stdout).toContain('"writer" -> "analysis" [label="waits on", style=dashed');
+    // DOT names nodes by id and shows the agent as its label: the writer waits on analysis.
+    const idOf = (agent: string) => new RegExp(`^\\s*(\\w+) \\[label="${agent}"`, 'm').exec(dot.stdout)?.[1];
+    expect(dot.stdout).toContain(`${idOf('writer')} -> ${idOf('analysis')} [label="waits on", style=dashed`);
     const json = JSON.parse((await graph(['--format', 'json', 'cycle.json'])).stdout) as { edges: { source: string; target: string; kind: string }[] };
     expect(json.edges.filter((e) => e.kind === 'dependency').map((e) => `${e.source} → ${e.target}`).sort()).toEqual(
       ['analysis → research', 'research → reviewer', 'reviewer → writer', 'writer → analysis'],

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBatonInProcess } from '../helpers/cli.js';
 import { FIXTURES_DIR } from '../helpers/traces.js';
+import { DIALECT_IDS } from '../../src/analyze/dialects/index.js';
 
 const baton = (args: string[], options: Partial<Parameters<typeof runBatonInProcess>[1]> = {}) =>
   runBatonInProcess(args, { cwd: FIXTURES_DIR, ...options });
@@ -83,7 +84,7 @@ describe('main', () => {
     [['audit', '--format', 'jsn', 'clean.json'], 'baton audit: --format must be one of text, json, junit, markdown, not "jsn"; did you mean "json"?\n'],
     [['audit', '--fail-on', 'warn', 'clean.json'], 'baton audit: --fail-on must be one of error, warning, never, not "warn"; did you mean "warning"?\n'],
     [['audit', '--rule', 'stale-read', 'clean.json'], 'baton audit: unknown rule "stale-read"; did you mean "stale-epoch-read"?\n'],
-    [['audit', '--dialect', 'otel', 'clean.json'], 'baton audit: --dialect must be one of baton, otel-genai, not "otel"; did you mean "otel-genai"?\n'],
+    [['audit', '--dialect', 'otel', 'clean.json'], `baton audit: --dialect must be one of ${DIALECT_IDS.join(', ')}, not "otel"; did you mean "otel-genai"?\n`],
     [['audit', 'clean.json', '--format'], 'baton audit: --format needs a value\n'],
     [['graph', '--format', 'mermaidd', 'clean.json'], 'baton graph: --format must be one of text, mermaid, dot, json, not "mermaidd"; did you mean "mermaid"?\n'],
     [['demo', '--fault', 'stale-reed'], 'baton demo: unknown fault "stale-reed"; did you mean "stale-read"?\n'],

@@ -65,6 +65,7 @@ const EXPECTED: Record<string, Record<string, readonly string[]>> = {
     ],
     './export': ['ExportFileError', 'OtlpJsonFileSpanExporter'],
     './plan': ['PlanCycleError', 'PlanInvalidError', 'findPlanCycle', 'validatePlan'],
+    './openai-agents': ['AgentsIdGenerator', 'BatonAgentsTracingProcessor', 'OPENAI_AGENTS_SCOPE'],
   },
   'baton-cli': {
     './analyze': [
@@ -90,7 +91,7 @@ const EXPECTED: Record<string, Record<string, readonly string[]>> = {
       'readTraceInputs',
       'readTraceStream',
     ],
-    './report': ['GRAPH_FORMATS', 'REPORT_FORMATS', 'renderGraph', 'renderJson', 'renderJunit', 'renderMarkdown', 'renderText'],
+    './report': ['GRAPH_FORMATS', 'REPORT_FORMATS', 'renderExplainText', 'renderGraph', 'renderJson', 'renderJunit', 'renderMarkdown', 'renderText'],
   },
 };
 
