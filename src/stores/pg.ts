@@ -78,6 +78,8 @@ type QueryFn = (this: ClientBase, ...args: unknown[]) => unknown;
 type EmitFn = (this: ClientBase, event: string | symbol, ...args: unknown[]) => boolean;
 
 const INSTRUMENTED = Symbol.for('baton.stores.pg.instrumented');
+/** Marks each client whose query/emit are wrapped (a Client given directly carries both marks). */
+const CLIENT_INSTRUMENTED = Symbol.for('baton.stores.pg.client-instrumented');
 const CACHE_LIMIT = 2048;
 
 interface PgInstrumented {
@@ -175,9 +177,9 @@ interface ClientConfig {
 }
 
 function instrumentClient(client: ClientBase, config: ClientConfig): void {
-  const marked = client as unknown as { [INSTRUMENTED]?: true };
-  if (marked[INSTRUMENTED]) return;
-  Object.defineProperty(client, INSTRUMENTED, { value: true, enumerable: false });
+  const marked = client as unknown as { [CLIENT_INSTRUMENTED]?: true };
+  if (marked[CLIENT_INSTRUMENTED]) return;
+  Object.defineProperty(client, CLIENT_INSTRUMENTED, { value: true, enumerable: false });
   const proto = Object.getPrototypeOf(client) as { query: QueryFn; emit: EmitFn };
   const { inst, tables, cache, extract } = config;
   const driverWrapped = () => isInstrumentationWrapped(proto.query);
