@@ -569,6 +569,12 @@ export class PgStateStore<V = unknown> implements VersionedStateStore<V> {
   async #transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.#pool.connect();
     let broken: unknown;
+    // A checked-out client emits a lost connection as 'error'; unheard, Node would crash the host.
+    // The statement in flight rejects with it anyway, which is how the caller learns of it.
+    const onError = (error: Error) => {
+      broken = error;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
       const result = await fn(client);
@@ -583,6 +589,7 @@ export class PgStateStore<V = unknown> implements VersionedStateStore<V> {
       }
       throw error;
     } finally {
+      client.off('error', onError);
       client.release(broken instanceof Error ? broken : undefined);
     }
   }
@@ -636,6 +643,10 @@ export class PgOutboxRelay {
   async #relay(): Promise<number> {
     const client = await untraced(() => this.#pool.connect());
     let broken: unknown;
+    const onError = (error: Error) => {
+      broken = error;
+    };
+    client.on('error', onError);
     try {
       return await untraced(async () => {
         await client.query('BEGIN');
@@ -683,6 +694,7 @@ export class PgOutboxRelay {
       }
       throw error;
     } finally {
+      client.off('error', onError);
       client.release(broken instanceof Error ? broken : undefined);
     }
   }
@@ -796,15 +808,23 @@ export class PgNotifyBus implements EventBus {
         }
       });
     };
+    let broken: Error | undefined;
+    // A lost listening connection is reported once to onError instead of crashing the host.
+    const onClientError = (error: Error) => {
+      broken = error;
+      onError(error, { id: 'unknown', topic });
+    };
     client.on('notification', onNotification);
+    client.on('error', onClientError);
     await untraced(() => client.query(`LISTEN ${quoteIdent(channel)}`));
     return {
       close: async () => {
         client.off('notification', onNotification);
         try {
-          await untraced(() => client.query(`UNLISTEN ${quoteIdent(channel)}`));
+          if (!broken) await untraced(() => client.query(`UNLISTEN ${quoteIdent(channel)}`));
         } finally {
-          client.release();
+          client.off('error', onClientError);
+          client.release(broken);
         }
       },
     };
