@@ -217,9 +217,11 @@ function instrumentClient(client: ClientBase, config: ClientConfig): void {
     let span: Span | undefined;
     let stateQuery: PgStateQuery | undefined;
     let callArgs = args;
+    let driverSpan = false;
     try {
       if (access.kind === 'publish') {
         const channel = access.channel ?? textOf(params[access.channelParam ?? -1]) ?? 'unknown';
+        driverSpan = inst.driverWritesClientSpan(driverWrapped);
         span = inst.startMessaging('publish', channel, ctx, undefined);
         if (span && config.inject && access.payloadParam !== undefined) {
           const payload = parseJsonObject(textOf(params[access.payloadParam]));
@@ -236,7 +238,8 @@ function instrumentClient(client: ClientBase, config: ClientConfig): void {
         const key = textOf(params[access.keyParam ?? -1]);
         if (key !== undefined) {
           stateQuery = { operation: access.kind, table: access.table, key, text, values: params };
-          span = inst.startState(access.kind, key, access.table, inst.driverWritesClientSpan(driverWrapped), ctx);
+          driverSpan = inst.driverWritesClientSpan(driverWrapped);
+          span = inst.startState(access.kind, key, access.table, driverSpan, ctx);
         }
       }
     } catch (error) {
@@ -274,9 +277,14 @@ function instrumentClient(client: ClientBase, config: ClientConfig): void {
         else onResult(result as QueryResult);
         callback(error, result);
       });
-      return contextApi.with(trace.setSpan(ctx, querySpan), () => original.apply(this, withCallback));
+      return driverSpan
+        ? contextApi.with(trace.setSpan(ctx, querySpan), () => original.apply(this, withCallback))
+        : original.apply(this, withCallback);
     }
-    const result = contextApi.with(trace.setSpan(ctx, querySpan), () => original.apply(this, callArgs));
+    // Only a driver instrumentation needs Baton's span active (to parent its CLIENT span).
+    const result = driverSpan
+      ? contextApi.with(trace.setSpan(ctx, querySpan), () => original.apply(this, callArgs))
+      : original.apply(this, callArgs);
     if (result && typeof (result as Promise<unknown>).then === 'function') {
       (result as Promise<QueryResult>).then(onResult, (error: unknown) => inst.endFailed(querySpan, error));
     } else {

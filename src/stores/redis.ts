@@ -348,6 +348,7 @@ export function instrumentRedis<R extends Redis>(redis: R, options: RedisInstrum
     let operation: 'read' | 'write' = 'read';
     let stateCommand: RedisStateCommand | undefined;
     let written: RedisStateFacts | undefined;
+    let driverSpan = false;
     try {
       (command as { [TRACED]?: boolean })[TRACED] = true;
       if (kind === READ || kind === WRITE) {
@@ -355,20 +356,26 @@ export function instrumentRedis<R extends Redis>(redis: R, options: RedisInstrum
         if (key !== undefined && (filter === undefined || filter(key))) {
           operation = kind === WRITE ? 'write' : 'read';
           stateCommand = { name: command.name, key, operation, args: command.args.slice(1) };
-          span = inst.startState(operation, key, collectionOf(key), inst.driverWritesClientSpan(driverWrapped), ctx);
+          driverSpan = inst.driverWritesClientSpan(driverWrapped);
+          span = inst.startState(operation, key, collectionOf(key), driverSpan, ctx);
           if (span && operation === 'write') {
             written = extract ? extract(stateCommand, undefined) : defaultFacts(stateCommand, undefined, versionField, epochField);
           }
         }
       } else if (streams) {
-        span = startStreamSpan(inst, kind, command, ctx, inject, inst.driverWritesClientSpan(driverWrapped));
+        driverSpan = inst.driverWritesClientSpan(driverWrapped);
+        span = startStreamSpan(inst, kind, command, ctx, inject, driverSpan);
       }
     } catch (error) {
       inst.fault(`redis ${command.name}`, error, span);
     }
     if (!span) return original.call(this, command, ...rest);
     const commandSpan = span;
-    const result = contextApi.with(trace.setSpan(ctx, commandSpan), () => original.call(this, command, ...rest));
+    // Only a driver instrumentation needs Baton's span active (to parent its CLIENT span): without one, the
+    // context switch is skipped, the command's cost on the hot path.
+    const result = driverSpan
+      ? contextApi.with(trace.setSpan(ctx, commandSpan), () => original.call(this, command, ...rest))
+      : original.call(this, command, ...rest);
     command.promise.then(
       (reply) => {
         if (stateCommand) {
