@@ -381,7 +381,9 @@ export function instrumentRedis<R extends Redis>(redis: R, options: RedisInstrum
         if (stateCommand) {
           let outcome: StateOutcome | undefined;
           try {
-            if (operation === 'read') {
+            if (operation === 'read' && command.inTransaction) {
+              // Queued inside MULTI: the reply is QUEUED, the value arrives with EXEC. Nothing to read.
+            } else if (operation === 'read') {
               const facts = extract ? extract(stateCommand, reply) : defaultFacts(stateCommand, reply, versionField, epochField);
               outcome = { version: facts?.version, epoch: facts?.epoch, found: foundOf(command.name, reply) };
             } else if (written && reply !== null) {

@@ -263,6 +263,22 @@ describe.skipIf(skip)('baton/redis', () => {
       expect(settle.attributes[BATON_OPERATION]).toBeUndefined();
     });
 
+    it('traces commands queued in MULTI without claiming a version for a read whose reply is QUEUED', async () => {
+      const redis = instrumentRedis(connect(), { tracer: otel.tracer });
+      await redis.ping();
+      const replies = await redis.multi().hset('task:m', { version: 5 }).hgetall('task:m').exec();
+      expect(replies).toEqual([
+        [null, 1],
+        [null, { version: '5' }],
+      ]);
+      const spans = byOperation(otel.spans(), 'state.write').concat(byOperation(otel.spans(), 'state.read'));
+      expect(spans.map((s) => [s.name, s.attributes[BATON_STATE_VERSION_WRITTEN] ?? s.attributes[BATON_STATE_VERSION_READ]])).toEqual([
+        ['write task', 5],
+        ['read task', undefined],
+      ]);
+      expect(spans[1]!.attributes[BATON_STATE_FOUND]).toBeUndefined();
+    });
+
     it('instruments a client once however often it is called', async () => {
       const client = connect();
       const redis = instrumentRedis(instrumentRedis(client, { tracer: otel.tracer }), { tracer: otel.tracer });
