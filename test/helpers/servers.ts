@@ -187,8 +187,18 @@ export async function startPostgres(): Promise<RunningPostgres> {
       host: '127.0.0.1',
       connection: { host: '127.0.0.1', port, user: 'baton', database: 'postgres' },
       stop: async () => {
-        // SIGINT: fast shutdown (disconnects clients, no checkpoint wait for their transactions).
-        await stopChild(child, 'SIGINT');
+        // SIGTERM first (smart shutdown: waits for sessions to end). pg's Pool.end() resolves before its
+        // clients' sockets have closed, and a fast shutdown would send those clients a FATAL they emit as
+        // an unhandled 'error'. Past 3 s, SIGINT (fast shutdown) ends whatever is still connected.
+        const smart = new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(false), 3000);
+          child.once('exit', () => {
+            clearTimeout(timer);
+            resolve(true);
+          });
+        });
+        child.kill('SIGTERM');
+        if (!(await smart)) await stopChild(child, 'SIGINT');
         await rm(dir, { recursive: true, force: true });
       },
     };
