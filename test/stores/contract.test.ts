@@ -9,7 +9,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { BATON_OPERATION } from '../../src/model/attributes.js';
+import { BATON_OPERATION, MESSAGING_MESSAGE_ID, MESSAGING_SYSTEM } from '../../src/model/attributes.js';
 import type { EventMessage } from '../../src/model/envelope.js';
 import { Baton } from '../../src/sdk/baton.js';
 import { InMemoryStateStore, StateConflictError, type VersionedStateStore } from '../../src/sdk/state-store.js';
@@ -173,8 +173,8 @@ describe.skipIf(skip)('store contracts', () => {
       expect(got[0]).toEqual(sent);
       const publish = ofOperation(otel.spans(), 'event.publish')[0]!;
       const consume = ofOperation(otel.spans(), 'event.consume')[0]!;
-      expect(publish.attributes['messaging.system']).toBe(bus.system);
-      expect(consume.attributes['messaging.message.id']).toBe(sent.id);
+      expect(publish.attributes[MESSAGING_SYSTEM]).toBe(bus.system);
+      expect(consume.attributes[MESSAGING_MESSAGE_ID]).toBe(sent.id);
       expect(consume.spanContext().traceId).toBe(publish.spanContext().traceId);
     });
 

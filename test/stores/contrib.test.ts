@@ -119,7 +119,7 @@ describe.skipIf(skip)('beside the contrib instrumentations', () => {
         ['write agent_state', SpanKind.INTERNAL],
         ['write baton_state', SpanKind.INTERNAL],
       ]);
-      const statementSpans = on.filter((s) => !isBaton(s) && s.kind === SpanKind.CLIENT && s.attributes['db.system.name'] === 'postgresql');
+      const statementSpans = on.filter((s) => !isBaton(s) && s.kind === SpanKind.CLIENT && s.attributes[DB_SYSTEM_NAME] === 'postgresql');
       // The INSERT, and the store's BEGIN … COMMIT: every CLIENT span is the driver's.
       expect(ofKind(on, SpanKind.CLIENT).every((s) => !isBaton(s))).toBe(true);
       expect(statementSpans[0]!.parentSpanContext?.spanId).toBe(batonSpans[0]!.spanContext().spanId);
