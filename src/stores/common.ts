@@ -213,6 +213,8 @@ export class StoreInstrumentation {
   readonly namespace: string | undefined;
   readonly propagation: PropagationMode;
   readonly #warned = new Set<string>();
+  /** Spans whose epoch the accessor stated (the epoch it acts in): the store's stored epoch must not replace it. */
+  readonly #actingEpoch = new WeakSet<Span>();
   readonly #stats: StoreInstrumentationStats = { stateSpans: 0, messagingSpans: 0, faults: 0 };
 
   constructor(system: string, options: StoreInstrumentationOptions = {}) {
@@ -279,11 +281,13 @@ export class StoreInstrumentation {
         }
       }
       this.#stats.stateSpans++;
-      return this.tracer.startSpan(
+      const span = this.tracer.startSpan(
         `${operation} ${collection ?? key}`,
         { kind: driverSpan ? SpanKind.INTERNAL : SpanKind.CLIENT, attributes: attrs, startTime: nowMs() },
         ctx,
       );
+      if (epoch !== undefined) this.#actingEpoch.add(span);
+      return span;
     } catch (error) {
       this.fault(`state.${operation}`, error, undefined);
       return undefined;
@@ -297,7 +301,9 @@ export class StoreInstrumentation {
         if (outcome.version !== undefined) {
           span.setAttribute(operation === 'write' ? BATON_STATE_VERSION_WRITTEN : BATON_STATE_VERSION_READ, outcome.version);
         }
-        if (outcome.epoch !== undefined) span.setAttribute(BATON_EPOCH, outcome.epoch);
+        // As in the SDK's traceStateRead/Write: the epoch the agent acts in wins over the one stored,
+        // so a reader of an older epoch reading a newer entry is what stale-epoch-read sees.
+        if (outcome.epoch !== undefined && !this.#actingEpoch.has(span)) span.setAttribute(BATON_EPOCH, outcome.epoch);
         if (operation === 'read' && outcome.found !== undefined) span.setAttribute(BATON_STATE_FOUND, outcome.found);
         if (operation === 'write' && outcome.deduplicated !== undefined) span.setAttribute(BATON_STATE_DEDUPLICATED, outcome.deduplicated);
         if (outcome.expectedVersion !== undefined) span.setAttribute(BATON_STATE_VERSION_EXPECTED, outcome.expectedVersion);

@@ -685,7 +685,6 @@ export class RedisStateStore<V = unknown> implements VersionedStateStore<V> {
    * reporting an older epoch is what `stale-epoch-read` flags.
    */
   advanceEpoch(key: string, access: StateAccessFacts = {}): Promise<number> {
-    let version: number | undefined;
     return traceAccess(
       this.#inst,
       'write',
@@ -695,14 +694,11 @@ export class RedisStateStore<V = unknown> implements VersionedStateStore<V> {
       access,
       () =>
         untraced(async () => {
-          const [epoch, v] = (await runScript(this.#redis, ADVANCE_EPOCH_SHA, ADVANCE_EPOCH_SCRIPT, [this.#prefix + key], [])) as [
-            number,
-            string,
-          ];
-          version = v === '' ? undefined : Number(v);
+          const [epoch] = (await runScript(this.#redis, ADVANCE_EPOCH_SHA, ADVANCE_EPOCH_SCRIPT, [this.#prefix + key], [])) as [number, string];
           return Number(epoch);
         }),
-      (epoch) => ({ epoch, expectedVersion: version }),
+      // The epoch is the stage the key is now in, whatever epoch the caller acted in.
+      (epoch) => ({ epoch }),
     );
   }
 

@@ -328,6 +328,19 @@ describe.skipIf(skip)('baton/redis', () => {
       expect(await store.get('k')).toEqual({ value: 'stage 2', version: 2, epoch: 2 });
     });
 
+    it('records the epoch a reader acts in over the stored one, so a reader of an older stage stays visible', async () => {
+      const store = new RedisStateStore<string>(connect(), { tracer: otel.tracer });
+      await store.set('k', 'stage 1', { epoch: 1 });
+      await store.advanceEpoch('k', { agent: 'coordinator' });
+      await store.get('k', { agent: 'late', epoch: 1 });
+      await store.get('k', { agent: 'current' });
+      const [bump] = byOperation(otel.spans(), 'state.write').slice(1);
+      const [late, current] = byOperation(otel.spans(), 'state.read');
+      expect(bump!.attributes[BATON_EPOCH]).toBe(2);
+      expect(late!.attributes[BATON_EPOCH]).toBe(1);
+      expect(current!.attributes[BATON_EPOCH]).toBe(2);
+    });
+
     it('publishes the completion event in the write’s script: on the stream if and only if the write committed', async () => {
       const redis = connect();
       const store = new RedisStateStore<string>(redis, { tracer: otel.tracer });

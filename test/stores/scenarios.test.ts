@@ -31,7 +31,7 @@ import type { AuditReport } from '../../src/model/audit-report.js';
 import type { EventMessage } from '../../src/model/envelope.js';
 import type { SpanRecord } from '../../src/model/span-record.js';
 import { Baton } from '../../src/sdk/baton.js';
-import { instrumentPg, PgNotifyBus, PgOutboxRelay, PgStateStore, withStateAccess } from '../../src/stores/pg.js';
+import { instrumentPg, PgNotifyBus, PgOutboxRelay, PgStateStore, withStateAccess, type StaleEpochWriteError } from '../../src/stores/pg.js';
 import { RedisStreamBus } from '../../src/stores/redis.js';
 import { startCuttingProxy, type CuttingProxy } from '../helpers/cutting-proxy.js';
 import { createOtelHarness, type OtelHarness } from '../helpers/otel.js';
@@ -173,6 +173,39 @@ describe.skipIf(skip)('state failures on real servers, audited', () => {
     const afterWrite = decidingRead.filter((s) => s.startMs >= write.endMs);
     expect(afterWrite).toHaveLength(1);
     expect(stale[0]!.evidence.spanIds).toContain(afterWrite[0]!.spanId);
+    expect(stale[0]!.evidence.spanIds).not.toContain(stateSpans(spans, 'state.read', 'reviewer')[0]!.spanId);
+  });
+
+  it('stale epoch: a worker of a superseded stage reads the state and is fenced off when it writes', async () => {
+    const store = new PgStateStore<string>(admin, { tracer: otel.tracer });
+    const log: Record<string, unknown>[] = [];
+    await baton.runAgent('worker', async () => {
+      await store.set('task-1/draft', 'stage 1 draft', { epoch: 1, agent: 'worker', taskId: 'task-1' });
+    });
+    const epoch = await baton.runAgent('coordinator', () => store.advanceEpoch('task-1/draft', { agent: 'coordinator', taskId: 'task-1' }));
+    log.push({ agent: 'coordinator', advancedTo: epoch });
+    // The worker still acts in epoch 1 (it missed the stage change); the current reviewer acts in the new one.
+    await baton.runAgent('worker', async () => {
+      const entry = await store.get('task-1/draft', { agent: 'worker', taskId: 'task-1', epoch: 1 });
+      log.push({ agent: 'worker', readVersion: entry?.version, actingEpoch: 1 });
+      const refused = await store.set('task-1/draft', 'zombie', { epoch: 1, agent: 'worker', taskId: 'task-1' }).catch((e: unknown) => e);
+      log.push({ agent: 'worker', write: (refused as StaleEpochWriteError).code });
+    });
+    await baton.runAgent('reviewer', () => store.get('task-1/draft', { agent: 'reviewer', taskId: 'task-1', epoch }));
+
+    expect(log).toEqual([
+      { agent: 'coordinator', advancedTo: 2 },
+      { agent: 'worker', readVersion: 1, actingEpoch: 1 },
+      { agent: 'worker', write: 'BATON_STATE_STALE_EPOCH' },
+    ]);
+    expect((await store.get('task-1/draft'))?.value).toBe('stage 1 draft');
+
+    const { report, spans } = await audit();
+    const stale = findingsOf(report, 'stale-epoch-read');
+    expect(stale).toHaveLength(1);
+    expect(stale[0]!.agents).toContain('worker');
+    const workerRead = stateSpans(spans, 'state.read', 'worker')[0]!;
+    expect(stale[0]!.evidence.spanIds).toContain(workerRead.spanId);
     expect(stale[0]!.evidence.spanIds).not.toContain(stateSpans(spans, 'state.read', 'reviewer')[0]!.spanId);
   });
 
