@@ -43,6 +43,9 @@ export interface StoreRow {
   instrumentedMeanUs: number;
   /** instrumented p50 / bare p50. */
   ratio: number;
+  /** This process's CPU time (user + system) per command: the client's own work, less sensitive to other load than latency. */
+  bareCpuUs: number;
+  instrumentedCpuUs: number;
 }
 
 export interface StoresResults {
@@ -66,12 +69,16 @@ function mean(values: readonly number[]): number {
   return sum / values.length;
 }
 
-async function sample(op: (i: number) => Promise<unknown>, n: number, into: number[], offset: number): Promise<void> {
+/** Runs `n` awaited commands, pushing each one's latency in µs; returns the process CPU µs they took. */
+async function sample(op: (i: number) => Promise<unknown>, n: number, into: number[], offset: number): Promise<number> {
+  const cpu = process.cpuUsage();
   for (let i = 0; i < n; i++) {
     const started = performance.now();
     await op(offset + i);
     into.push((performance.now() - started) * 1000);
   }
+  const used = process.cpuUsage(cpu);
+  return used.user + used.system;
 }
 
 /** Alternating rounds of `a` (bare or baseline) and `b`; rows are named `name`. */
@@ -80,14 +87,16 @@ async function compare(name: string, a: (i: number) => Promise<unknown>, b: (i: 
   const samplesB: number[] = [];
   await sample(a, WARMUP_OPS, [], 0);
   await sample(b, WARMUP_OPS, [], 0);
+  let cpuA = 0;
+  let cpuB = 0;
   for (let round = 0; round < ROUNDS; round++) {
     const offset = (round + 1) * OPS_PER_ROUND;
     if (round % 2 === 0) {
-      await sample(a, OPS_PER_ROUND, samplesA, offset);
-      await sample(b, OPS_PER_ROUND, samplesB, offset);
+      cpuA += await sample(a, OPS_PER_ROUND, samplesA, offset);
+      cpuB += await sample(b, OPS_PER_ROUND, samplesB, offset);
     } else {
-      await sample(b, OPS_PER_ROUND, samplesB, offset);
-      await sample(a, OPS_PER_ROUND, samplesA, offset);
+      cpuB += await sample(b, OPS_PER_ROUND, samplesB, offset);
+      cpuA += await sample(a, OPS_PER_ROUND, samplesA, offset);
     }
   }
   samplesA.sort((x, y) => x - y);
@@ -100,8 +109,13 @@ async function compare(name: string, a: (i: number) => Promise<unknown>, b: (i: 
     bareMeanUs: mean(samplesA),
     instrumentedMeanUs: mean(samplesB),
     ratio: quantile(samplesB, 0.5) / quantile(samplesA, 0.5),
+    bareCpuUs: cpuA / samplesA.length,
+    instrumentedCpuUs: cpuB / samplesB.length,
   };
-  log(`  stores: ${name}: ${fmt(row.bareP50Us, 1)} µs → ${fmt(row.instrumentedP50Us, 1)} µs at p50 (${fmtRatio(row.ratio)})`);
+  log(
+    `  stores: ${name}: ${fmt(row.bareP50Us, 1)} µs → ${fmt(row.instrumentedP50Us, 1)} µs at p50 (${fmtRatio(row.ratio)}); ` +
+      `client CPU ${fmt(row.bareCpuUs, 1)} → ${fmt(row.instrumentedCpuUs, 1)} µs per command`,
+  );
   return row;
 }
 
@@ -173,13 +187,14 @@ export function formatStoresResults(results: StoresResults): string {
     `Awaited commands on one connection each, ${results.rows[0]?.samples ?? 0} samples per side in alternating rounds; local servers.`,
     '',
     markdownTable(
-      ['command', 'bare p50', 'instrumented p50', 'ratio (p50)', 'means', 'goal', 'met'],
+      ['command', 'bare p50', 'instrumented p50', 'ratio (p50)', 'means', 'client CPU per command', 'goal', 'met'],
       results.rows.map((r) => [
         r.name,
         `${fmt(r.bareP50Us, 1)} µs`,
         `${fmt(r.instrumentedP50Us, 1)} µs`,
         fmtRatio(r.ratio),
         `${fmt(r.bareMeanUs, 1)} → ${fmt(r.instrumentedMeanUs, 1)} µs`,
+        `${fmt(r.bareCpuUs, 1)} → ${fmt(r.instrumentedCpuUs, 1)} µs`,
         `≤ ${STORE_OVERHEAD_GOAL}x`,
         verdict(r.ratio <= STORE_OVERHEAD_GOAL),
       ]),
