@@ -77,6 +77,7 @@ export interface PgInstrumentationOptions extends StoreInstrumentationOptions {
 type QueryFn = (this: ClientBase, ...args: unknown[]) => unknown;
 type EmitFn = (this: ClientBase, event: string | symbol, ...args: unknown[]) => boolean;
 
+
 const INSTRUMENTED = Symbol.for('baton.stores.pg.instrumented');
 /** Marks each client whose query/emit are wrapped (a Client given directly carries both marks). */
 const CLIENT_INSTRUMENTED = Symbol.for('baton.stores.pg.client-instrumented');
@@ -184,21 +185,21 @@ function instrumentClient(client: ClientBase, config: ClientConfig): void {
   const { inst, tables, cache, extract } = config;
   const driverWrapped = () => isInstrumentationWrapped(proto.query);
 
-  const query: QueryFn = function query(this: ClientBase, ...args: unknown[]) {
+  // `arguments`, not rest parameters: a statement that is not state access is handed on without an array built for it.
+  const query = function query(this: ClientBase, first?: unknown, second?: unknown): unknown {
     // The prototype's method is looked up per call, so a contrib instrumentation enabled later still runs.
     const original = proto.query;
-    const first = args[0];
     let text: string | undefined;
     let values: unknown[] | undefined;
     if (typeof first === 'string') {
       text = first;
-      if (Array.isArray(args[1])) values = args[1] as unknown[];
+      if (Array.isArray(second)) values = second as unknown[];
     } else if (first !== null && typeof first === 'object' && typeof (first as { submit?: unknown }).submit !== 'function') {
       const q = first as { text?: unknown; values?: unknown };
       if (typeof q.text === 'string') text = q.text;
-      values = Array.isArray(q.values) ? (q.values as unknown[]) : Array.isArray(args[1]) ? (args[1] as unknown[]) : undefined;
+      values = Array.isArray(q.values) ? (q.values as unknown[]) : Array.isArray(second) ? (second as unknown[]) : undefined;
     }
-    if (text === undefined) return original.apply(this, args);
+    if (text === undefined) return original.apply(this, arguments as unknown as unknown[]);
     let access = cache.get(text);
     if (access === undefined) {
       try {
@@ -210,7 +211,8 @@ function instrumentClient(client: ClientBase, config: ClientConfig): void {
       if (cache.size >= CACHE_LIMIT) cache.clear();
       cache.set(text, access);
     }
-    if (access === null) return original.apply(this, args);
+    if (access === null) return original.apply(this, arguments as unknown as unknown[]);
+    const args: unknown[] = Array.prototype.slice.call(arguments);
     const ctx = contextApi.active();
     if (isSuppressed(ctx)) return original.apply(this, args);
     const params = values ?? [];
@@ -295,9 +297,8 @@ function instrumentClient(client: ClientBase, config: ClientConfig): void {
   Object.defineProperty(client, 'query', { value: query, writable: true, configurable: true, enumerable: false });
 
   if (!config.notify) return;
-  const emit: EmitFn = function emit(this: ClientBase, event, ...args) {
-    if (event !== 'notification') return proto.emit.call(this, event, ...args);
-    const note = args[0] as Notification | undefined;
+  const emit = function emit(this: ClientBase, event: string | symbol, note?: Notification): boolean {
+    if (event !== 'notification') return proto.emit.apply(this, arguments as unknown as [string | symbol, ...unknown[]]);
     let span: Span | undefined;
     try {
       const payload = parseJsonObject(note?.payload);
@@ -308,10 +309,10 @@ function instrumentClient(client: ClientBase, config: ClientConfig): void {
     } catch (error) {
       inst.fault('pg notification', error, span);
     }
-    if (!span) return proto.emit.call(this, event, ...args);
+    if (!span) return proto.emit.call(this, event, note);
     const receiveSpan = span;
     try {
-      return contextApi.with(trace.setSpan(contextApi.active(), receiveSpan), () => proto.emit.call(this, event, ...args));
+      return contextApi.with(trace.setSpan(contextApi.active(), receiveSpan), () => proto.emit.call(this, event, note));
     } finally {
       inst.endMessaging(receiveSpan, undefined);
     }

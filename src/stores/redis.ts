@@ -337,13 +337,17 @@ export function instrumentRedis<R extends Redis>(redis: R, options: RedisInstrum
   const proto = Object.getPrototypeOf(redis) as { sendCommand: SendCommand };
   const driverWrapped = () => isInstrumentationWrapped(proto.sendCommand);
 
-  const wrapped: SendCommand = function sendCommand(this: Redis, command, ...rest) {
+  // `arguments`, not rest parameters: a command that is not state access is handed on without an array built for it.
+  const wrapped = function sendCommand(this: Redis, command: RedisCommandLike): unknown {
     // The prototype's method is looked up per call, so a contrib instrumentation enabled later still runs.
     const original = proto.sendCommand;
     const kind = command && typeof command === 'object' ? COMMANDS.get(command.name) : undefined;
-    if (kind === undefined || (command as { [TRACED]?: boolean })[TRACED]) return original.call(this, command, ...rest);
+    if (kind === undefined || (command as { [TRACED]?: boolean })[TRACED]) {
+      return original.apply(this, arguments as unknown as [RedisCommandLike, ...unknown[]]);
+    }
     const ctx = contextApi.active();
-    if (isSuppressed(ctx)) return original.call(this, command, ...rest);
+    if (isSuppressed(ctx)) return original.apply(this, arguments as unknown as [RedisCommandLike, ...unknown[]]);
+    const rest: unknown[] = Array.prototype.slice.call(arguments, 1);
     let span: Span | undefined;
     let operation: 'read' | 'write' = 'read';
     let stateCommand: RedisStateCommand | undefined;
