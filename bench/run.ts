@@ -5,7 +5,8 @@
  *   npm run bench                          # full sizes: 10 MiB + 200 MiB JSON, 10 + 50 MiB protobuf, 1 GiB JSON Lines,
  *                                          # growth series up to 300k spans
  *   BATON_BENCH_QUICK=1 npm run bench      # 10 + 50 MiB JSON, 10 MiB protobuf, 100 MiB JSON Lines, growth to 10k spans
- *   BATON_BENCH_ONLY=sdk,audit npm run bench   # a subset (sdk, audit, stream, shapes)
+ *   BATON_BENCH_ONLY=sdk,audit npm run bench   # a subset (sdk, audit, stream, shapes, stores)
+ *   BATON_BENCH_ONLY=stores npm run bench      # only the Redis/PostgreSQL adapter overhead (starts its own servers)
  *   BATON_BENCH_ONLY=shapes npm run bench      # only the growth series (bench/shapes.ts has its own knobs)
  *   BATON_BENCH_JSON=out.json npm run bench    # also write the raw figures as JSON
  *
@@ -23,9 +24,10 @@ import { AUDIT_GOAL, formatAuditResults, runAuditBench, type AuditRow } from './
 import { fmt, fmtMs, fmtRatio, log, machineFacts, markdownTable, MiB, peakRssMiB, QUICK, runTsChild, verdict } from './common.js';
 import { formatSdkResults, HANDOFF_GOAL, summarizeSdkRuns, type SdkResults, type SdkSummary } from './sdk.js';
 import { formatShapesResults, runShapesBench, seriesVerdict, SHAPES_EXPONENT_GOAL, SHAPES_RATIO_GOAL, type ShapesResults } from './shapes.js';
+import { formatStoresResults, STORE_OVERHEAD_GOAL, type StoresResults } from './stores.js';
 import { formatStreamingResults, RSS_GOAL_MIB, runStreamingBench, type StreamResults } from './streaming.js';
 
-const only = new Set((process.env.BATON_BENCH_ONLY ?? 'sdk,audit,stream,shapes').split(',').map((s) => s.trim()));
+const only = new Set((process.env.BATON_BENCH_ONLY ?? 'sdk,audit,stream,shapes,stores').split(',').map((s) => s.trim()));
 const startedAt = new Date();
 const machine = await machineFacts();
 const loadAtStart = loadavg();
@@ -56,6 +58,7 @@ let sdk: SdkSummary | undefined;
 let audit: AuditRow[] | undefined;
 let stream: StreamResults | undefined;
 let shapes: ShapesResults | undefined;
+let stores: StoresResults | undefined;
 
 if (only.has('sdk')) {
   sdkRuns = [];
@@ -65,6 +68,14 @@ if (only.has('sdk')) {
   }
   sdk = summarizeSdkRuns(sdkRuns);
   console.log(formatSdkResults(sdkRuns));
+  console.log('');
+}
+
+if (only.has('stores')) {
+  // A child of its own: its peak RSS is the adapters' and the drivers', not the audits'.
+  log('stores: child process (starts redis-server and PostgreSQL)');
+  stores = (await runTsChild<StoresResults>('stores.ts', ['--json'])).result;
+  console.log(formatStoresResults(stores));
   console.log('');
 }
 
@@ -148,6 +159,18 @@ for (const s of shapes?.series ?? []) {
     seriesVerdict(s),
   ]);
 }
+for (const r of stores?.rows ?? []) {
+  rows.push([
+    `${r.name}: instrumented / bare at p50`,
+    `${fmtRatio(r.ratio)} (${fmt(r.bareP50Us, 1)} → ${fmt(r.instrumentedP50Us, 1)} µs)`,
+    `≤ ${STORE_OVERHEAD_GOAL}x`,
+    verdict(r.ratio <= STORE_OVERHEAD_GOAL),
+  ]);
+}
+for (const r of stores?.versioned ?? []) {
+  rows.push([r.name, `${fmtRatio(r.ratio)} (${fmt(r.bareP50Us, 1)} → ${fmt(r.instrumentedP50Us, 1)} µs)`, '', '']);
+}
+if (stores) rows.push(['peak RSS of the store adapters child', `${fmt(stores.peakRssMiB, 0)} MiB`, '', '']);
 rows.push(['peak RSS of this (parent) process', `${fmt(parentPeak, 0)} MiB`, '', '']);
 
 console.log('## Summary');
@@ -163,7 +186,7 @@ console.log(
 if (process.env.BATON_BENCH_JSON) {
   await writeFile(
     process.env.BATON_BENCH_JSON,
-    `${JSON.stringify({ startedAt, quick: QUICK, machine, loadAtStart, loadAtEnd: loadavg(), sdk, sdkRuns, audit, stream, shapes, parentPeakRssMiB: parentPeak }, null, 2)}\n`,
+    `${JSON.stringify({ startedAt, quick: QUICK, machine, loadAtStart, loadAtEnd: loadavg(), sdk, sdkRuns, audit, stream, shapes, stores, parentPeakRssMiB: parentPeak }, null, 2)}\n`,
   );
   log(`raw figures written to ${process.env.BATON_BENCH_JSON}`);
 }

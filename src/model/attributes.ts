@@ -124,6 +124,8 @@ export const MESSAGING_MESSAGE_ID = 'messaging.message.id';
 export const MESSAGING_OPERATION_TYPE = 'messaging.operation.type';
 export const MESSAGING_OPERATION_NAME = 'messaging.operation.name';
 export const MESSAGING_MESSAGE_BODY_SIZE = 'messaging.message.body.size';
+/** Messages one receive returned (a Redis XREADGROUP reply); written by the store adapters. */
+export const MESSAGING_BATCH_MESSAGE_COUNT = 'messaging.batch.message_count';
 
 // OpenTelemetry database semantic conventions (state store access).
 export const DB_SYSTEM_NAME = 'db.system.name';

@@ -30,6 +30,8 @@ export function installContextManager(): void {
 
 export interface OtelHarness {
   readonly tracer: Tracer;
+  /** The tracer provider, for instrumentations that take one (setTracerProvider). */
+  readonly provider: BasicTracerProvider;
   readonly meter: Meter;
   readonly exporter: InMemorySpanExporter;
   spans(): ReadableSpan[];
@@ -49,6 +51,7 @@ export function createOtelHarness(serviceName = 'test'): OtelHarness {
   const meterProvider = new MeterProvider({ readers: [reader] });
   return {
     tracer: provider.getTracer('baton-test', undefined, {}),
+    provider,
     meter: meterProvider.getMeter(serviceName),
     exporter,
     spans: () => exporter.getFinishedSpans(),

@@ -66,6 +66,8 @@ const EXPECTED: Record<string, Record<string, readonly string[]>> = {
     './export': ['ExportFileError', 'OtlpJsonFileSpanExporter'],
     './plan': ['PlanCycleError', 'PlanInvalidError', 'findPlanCycle', 'validatePlan'],
     './openai-agents': ['AgentsIdGenerator', 'BatonAgentsTracingProcessor', 'OPENAI_AGENTS_SCOPE'],
+    './redis': ['RedisStateStore', 'RedisStreamBus', 'StaleEpochWriteError', 'StateConflictError', 'instrumentRedis', 'redisInstrumentationStats', 'untraced', 'withStateAccess'],
+    './pg': ['PgNotifyBus', 'PgOutboxRelay', 'PgStateStore', 'StaleEpochWriteError', 'StateConflictError', 'instrumentPg', 'pgInstrumentationStats', 'untraced', 'withStateAccess'],
   },
   'baton-cli': {
     './analyze': [

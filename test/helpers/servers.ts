@@ -1,0 +1,206 @@
+/**
+ * Private Redis and PostgreSQL servers for the store tests: each started on a
+ * free loopback port with its data in a fresh temp dir, stopped and deleted by
+ * `stop()`. PostgreSQL refuses to run as root, so under root it runs as the
+ * `postgres` user (else `nobody`) through spawn's uid/gid.
+ *
+ * When a server binary is missing, `serverSkipReason()` says how to install it:
+ * tests skip with that message locally and fail with it under CI.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const INSTALL_HINT = 'install them with: apt-get install redis-server postgresql (Debian/Ubuntu), as .ci/run does';
+
+function findPostgresBin(): string | undefined {
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) return undefined;
+  const versions = readdirSync(root)
+    .filter((v) => existsSync(join(root, v, 'bin', 'postgres')))
+    .sort((a, b) => Number(b) - Number(a));
+  return versions[0] ? join(root, versions[0], 'bin') : undefined;
+}
+
+function hasCommand(name: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** Why the store tests cannot run here (a server is missing), or undefined. */
+export function serverSkipReason(): string | undefined {
+  const missing: string[] = [];
+  if (!hasCommand('redis-server')) missing.push('redis-server');
+  if (!findPostgresBin()) missing.push('postgresql (/usr/lib/postgresql/*/bin/postgres)');
+  if (missing.length === 0) return undefined;
+  return `store tests need ${missing.join(' and ')}; ${INSTALL_HINT}`;
+}
+
+/** True when the store tests must skip (servers missing, not under CI). Under CI a missing server fails the suite. */
+export function shouldSkipStoreTests(): boolean {
+  const reason = serverSkipReason();
+  if (reason === undefined) return false;
+  if (process.env.CI) throw new Error(reason);
+  console.warn(`skipped: ${reason}`);
+  return true;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function waitForLine(child: ChildProcess, pattern: RegExp, what: string, timeoutMs = 20_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => fail(new Error(`${what} did not start within ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (pattern.test(output)) done();
+    };
+    const onExit = (code: number | null) => fail(new Error(`${what} exited (${code}) before it was ready:\n${output}`));
+    const cleanup = () => {
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.stderr?.off('data', onData);
+      child.off('exit', onExit);
+    };
+    const done = () => {
+      cleanup();
+      resolve();
+    };
+    const fail = (error: Error) => {
+      cleanup();
+      reject(error);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', onExit);
+  });
+}
+
+function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill(signal);
+  });
+}
+
+export interface RunningServer {
+  readonly port: number;
+  readonly host: '127.0.0.1';
+  stop(): Promise<void>;
+}
+
+/** A redis-server on a free loopback port, no persistence, data in a temp dir. */
+export async function startRedis(): Promise<RunningServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'baton-redis-'));
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    const child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    try {
+      await waitForLine(child, /Ready to accept connections/, `redis-server on port ${port}`);
+    } catch (error) {
+      await stopChild(child, 'SIGKILL');
+      if (attempt < 3 && /Address already in use/.test(String(error))) continue;
+      await rm(dir, { recursive: true, force: true });
+      throw error;
+    }
+    return {
+      port,
+      host: '127.0.0.1',
+      stop: async () => {
+        await stopChild(child, 'SIGTERM');
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  }
+}
+
+function idOf(user: string): { uid: number; gid: number } | undefined {
+  const uid = spawnSync('id', ['-u', user], { encoding: 'utf8' });
+  const gid = spawnSync('id', ['-g', user], { encoding: 'utf8' });
+  if (uid.status !== 0 || gid.status !== 0) return undefined;
+  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+}
+
+export interface RunningPostgres extends RunningServer {
+  /** Connection settings for pg's Client/Pool: user `baton`, database `postgres`, trust auth on loopback. */
+  readonly connection: { host: string; port: number; user: string; database: string };
+}
+
+/** A PostgreSQL cluster initialized in a temp dir, on a free loopback port, fsync off (test data only). */
+export async function startPostgres(): Promise<RunningPostgres> {
+  const bin = findPostgresBin();
+  if (!bin) throw new Error(serverSkipReason());
+  const dir = await mkdtemp(join(tmpdir(), 'baton-pg-'));
+  const data = join(dir, 'data');
+  const asUser = process.getuid?.() === 0 ? (idOf('postgres') ?? idOf('nobody')) : undefined;
+  if (asUser) {
+    await chown(dir, asUser.uid, asUser.gid);
+    await chmod(dir, 0o700);
+  }
+  const ids = asUser ? { uid: asUser.uid, gid: asUser.gid } : {};
+  const init = spawnSync(join(bin, 'initdb'), ['-D', data, '-U', 'baton', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--no-instructions'], {
+    encoding: 'utf8',
+    cwd: dir,
+    ...ids,
+  });
+  if (init.status !== 0) {
+    await rm(dir, { recursive: true, force: true });
+    throw new Error(`initdb failed (${init.status}): ${init.stderr}`);
+  }
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    const child = spawn(
+      join(bin, 'postgres'),
+      ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
+      { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir, ...ids },
+    );
+    try {
+      await waitForLine(child, /database system is ready to accept connections/, `postgres on port ${port}`);
+    } catch (error) {
+      await stopChild(child, 'SIGKILL');
+      if (attempt < 3 && /already in use/.test(String(error))) continue;
+      await rm(dir, { recursive: true, force: true });
+      throw error;
+    }
+    return {
+      port,
+      host: '127.0.0.1',
+      connection: { host: '127.0.0.1', port, user: 'baton', database: 'postgres' },
+      stop: async () => {
+        // SIGTERM first (smart shutdown: waits for sessions to end). pg's Pool.end() resolves before its
+        // clients' sockets have closed, and a fast shutdown would send those clients a FATAL they emit as
+        // an unhandled 'error'. Past 3 s, SIGINT (fast shutdown) ends whatever is still connected.
+        const smart = new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(false), 3000);
+          child.once('exit', () => {
+            clearTimeout(timer);
+            resolve(true);
+          });
+        });
+        child.kill('SIGTERM');
+        if (!(await smart)) await stopChild(child, 'SIGINT');
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  }
+}

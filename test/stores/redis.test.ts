@@ -1,0 +1,393 @@
+/**
+ * baton-sdk/redis against a real redis-server (started per file on a free loopback
+ * port): the spans of an instrumented ioredis client, the host's replies and
+ * errors unchanged, and the versioned store and stream bus of the pattern.
+ */
+import { context, diag, DiagLogLevel, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  BATON_ATTEMPT,
+  BATON_EPOCH,
+  BATON_EVENT_EXPECTED_TOPIC,
+  BATON_FAULT_COUNT,
+  BATON_IDEMPOTENCY_KEY,
+  BATON_OPERATION,
+  BATON_STATE_DEDUPLICATED,
+  BATON_STATE_FOUND,
+  BATON_STATE_KEY,
+  BATON_STATE_VERSION_EXPECTED,
+  BATON_STATE_VERSION_READ,
+  BATON_STATE_VERSION_WRITTEN,
+  BATON_TASK_ID,
+  DB_COLLECTION_NAME,
+  DB_NAMESPACE,
+  DB_SYSTEM_NAME,
+  ERROR_TYPE,
+  GEN_AI_AGENT_NAME,
+  MESSAGING_DESTINATION_NAME,
+  MESSAGING_MESSAGE_ID,
+  MESSAGING_OPERATION_TYPE,
+  MESSAGING_SYSTEM,
+} from '../../src/model/attributes.js';
+import { Baton } from '../../src/sdk/baton.js';
+import {
+  instrumentRedis,
+  redisInstrumentationStats,
+  RedisStateStore,
+  RedisStreamBus,
+  StaleEpochWriteError,
+  StateConflictError,
+  withStateAccess,
+} from '../../src/stores/redis.js';
+import { createOtelHarness, type OtelHarness } from '../helpers/otel.js';
+import { shouldSkipStoreTests, startRedis, type RunningServer } from '../helpers/servers.js';
+
+const skip = shouldSkipStoreTests();
+
+let server: RunningServer;
+let otel: OtelHarness;
+let baton: Baton;
+const clients: Redis[] = [];
+
+function connect(options: { commandTimeout?: number } = {}): Redis {
+  const redis = new Redis({ port: server.port, host: server.host, lazyConnect: false, maxRetriesPerRequest: 1, ...options });
+  clients.push(redis);
+  return redis;
+}
+
+function byOperation(spans: readonly ReadableSpan[], operation: string): ReadableSpan[] {
+  return spans.filter((s) => s.attributes[BATON_OPERATION] === operation);
+}
+
+describe.skipIf(skip)('baton-sdk/redis', () => {
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    for (const c of clients) c.disconnect();
+    await server?.stop();
+  });
+  beforeEach(async () => {
+    otel = createOtelHarness();
+    baton = new Baton({ tracer: otel.tracer, meter: otel.meter });
+    const admin = connect();
+    await admin.flushall();
+    admin.disconnect();
+  });
+  afterEach(async () => {
+    await otel.shutdown();
+  });
+
+  describe('instrumentRedis', () => {
+    it('turns hash reads and writes into state spans with key, version, epoch, collection and the withStateAccess facts', async () => {
+      const redis = instrumentRedis(connect(), { tracer: otel.tracer });
+      const written = await withStateAccess(
+        { agent: 'research', taskId: 't-1', attempt: 2, idempotencyKey: 't-1:research', announces: 'task.research.complete' },
+        () => redis.hset('task:t-1', { version: 3, epoch: 2, summary: 'draft' }),
+      );
+      const read = await withStateAccess({ agent: 'analysis', taskId: 't-1' }, () => redis.hgetall('task:t-1'));
+      const missing = await redis.hgetall('task:none');
+      // The host's replies are the driver's.
+      expect(written).toBe(3);
+      expect(read).toEqual({ version: '3', epoch: '2', summary: 'draft' });
+      expect(missing).toEqual({});
+      const [write, readSpan, miss] = otel.spans();
+      expect(write!.name).toBe('write task');
+      expect(write!.kind).toBe(SpanKind.CLIENT);
+      expect(write!.attributes).toMatchObject({
+        [BATON_OPERATION]: 'state.write',
+        [DB_SYSTEM_NAME]: 'redis',
+        [DB_NAMESPACE]: '0',
+        [DB_COLLECTION_NAME]: 'task',
+        [BATON_STATE_KEY]: 'task:t-1',
+        [BATON_STATE_VERSION_WRITTEN]: 3,
+        [BATON_EPOCH]: 2,
+        [GEN_AI_AGENT_NAME]: 'research',
+        [BATON_TASK_ID]: 't-1',
+        [BATON_ATTEMPT]: 2,
+        [BATON_IDEMPOTENCY_KEY]: 't-1:research',
+        [BATON_EVENT_EXPECTED_TOPIC]: 'task.research.complete',
+      });
+      expect(readSpan!.attributes).toMatchObject({
+        [BATON_OPERATION]: 'state.read',
+        [BATON_STATE_VERSION_READ]: 3,
+        [BATON_EPOCH]: 2,
+        [BATON_STATE_FOUND]: true,
+        [GEN_AI_AGENT_NAME]: 'analysis',
+      });
+      expect(readSpan!.attributes[BATON_IDEMPOTENCY_KEY]).toBeUndefined();
+      expect(miss!.attributes[BATON_STATE_FOUND]).toBe(false);
+      expect(miss!.attributes[BATON_STATE_VERSION_READ]).toBeUndefined();
+      expect(redisInstrumentationStats(redis)).toEqual({ stateSpans: 3, messagingSpans: 0, faults: 0 });
+    });
+
+    it('reads the version of a JSON string value, of HGET/HMGET fields, and through an extractor for the app’s own field', async () => {
+      const redis = instrumentRedis(connect(), { tracer: otel.tracer });
+      await redis.set('doc:a', JSON.stringify({ version: 7, body: 'x' }));
+      await redis.get('doc:a');
+      await redis.hset('doc:b', 'version', '4', 'epoch', '1');
+      await redis.hget('doc:b', 'version');
+      await redis.hmget('doc:b', 'epoch', 'version');
+      const custom = instrumentRedis(connect(), {
+        tracer: otel.tracer,
+        extract: (command, reply) => {
+          const text = command.operation === 'write' ? String(command.args[0]) : String(reply);
+          const match = /^rev(\d+):/.exec(text);
+          return match ? { version: Number(match[1]) } : undefined;
+        },
+      });
+      await custom.set('note:c', 'rev12:hello');
+      await custom.get('note:c');
+      const versions = otel.spans().map((s) => [s.name, s.attributes[BATON_STATE_VERSION_WRITTEN] ?? s.attributes[BATON_STATE_VERSION_READ]]);
+      expect(versions).toEqual([
+        ['write doc', 7],
+        ['read doc', 7],
+        ['write doc', 4],
+        ['read doc', 4],
+        ['read doc', 4],
+        ['write note', 12],
+        ['read note', 12],
+      ]);
+    });
+
+    it('takes task, agent and epoch from the active receive span of a handoff', async () => {
+      const redis = instrumentRedis(connect(), { tracer: otel.tracer });
+      const envelope = baton.send(
+        {
+          task_id: 'task-9',
+          source_agent: 'triage',
+          target_agent: 'billing',
+          status: 'complete',
+          output: { summary: 's', artifacts: [], confidence: 0.9 },
+          context: { original_goal: 'g', constraints: [], decisions_made: [] },
+          metadata: { started_at: '2026-01-01T00:00:00Z', completed_at: '2026-01-01T00:00:01Z', token_count: 1, model: 'm' },
+        },
+        { epoch: 4 },
+      );
+      const rx = baton.receive(JSON.parse(JSON.stringify(envelope)));
+      await rx.run(() => redis.hgetall('task:task-9'));
+      const read = byOperation(otel.spans(), 'state.read')[0]!;
+      expect(read.attributes).toMatchObject({ [BATON_TASK_ID]: 'task-9', [GEN_AI_AGENT_NAME]: 'billing', [BATON_EPOCH]: 4 });
+      expect(read.parentSpanContext?.spanId).toBe(byOperation(otel.spans(), 'handoff.receive')[0]!.spanContext().spanId);
+    });
+
+    it('leaves commands that are not state access alone, and keys outside the `keys` filter', async () => {
+      const redis = instrumentRedis(connect(), { tracer: otel.tracer, keys: 'task:' });
+      expect(await redis.ping()).toBe('PONG');
+      await redis.info('server');
+      await redis.eval('return 1', 0);
+      await redis.set('cache:x', '1');
+      await redis.get('cache:x');
+      await redis.set('task:x', '1');
+      expect(otel.spans().map((s) => s.name)).toEqual(['write task']);
+    });
+
+    it('records a command error on the span and rejects the host with the driver’s own error', async () => {
+      const redis = instrumentRedis(connect(), { tracer: otel.tracer });
+      await redis.set('task:str', 'plain');
+      const error = await redis.hgetall('task:str').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect((error as Error).message).toMatch(/^WRONGTYPE/);
+      const failed = otel.spans()[1]!;
+      expect(failed.status.code).toBe(SpanStatusCode.ERROR);
+      expect(failed.status.message).toBe((error as Error).message);
+      expect(failed.events.map((e) => e.name)).toEqual(['exception']);
+    });
+
+    it('records a timeout as error.type timeout while the server is paused', async () => {
+      const admin = connect();
+      const redis = instrumentRedis(connect({ commandTimeout: 50 }), { tracer: otel.tracer });
+      await redis.set('task:t', '1');
+      await admin.client('PAUSE', 400, 'ALL');
+      const error = await redis.get('task:t').catch((e: unknown) => e);
+      expect((error as Error).message).toMatch(/timed out/i);
+      const timedOut = otel.spans().find((s) => s.name === 'read task')!;
+      expect(timedOut.attributes[ERROR_TYPE]).toBe('timeout');
+      expect(timedOut.status.code).toBe(SpanStatusCode.ERROR);
+      await new Promise((resolve) => setTimeout(resolve, 450));
+    });
+
+    it('counts a fault in an extractor, reports it once through diag, and still answers the host', async () => {
+      const warnings: string[] = [];
+      diag.setLogger({ warn: (m: string) => warnings.push(m), error: () => {}, info: () => {}, debug: () => {}, verbose: () => {} }, DiagLogLevel.WARN);
+      try {
+        const redis = instrumentRedis(connect(), {
+          tracer: otel.tracer,
+          extract: () => {
+            throw new Error('extractor bug');
+          },
+        });
+        await redis.set('task:a', 'v');
+        expect(await redis.get('task:a')).toBe('v');
+        expect(await redis.get('task:a')).toBe('v');
+        expect(redisInstrumentationStats(redis)!.faults).toBe(3);
+        expect(warnings.filter((w) => w.includes('extractor bug'))).toHaveLength(2); // once for write, once for read
+        expect(otel.spans().every((s) => s.attributes[BATON_FAULT_COUNT] === 1)).toBe(true);
+      } finally {
+        diag.disable();
+      }
+    });
+
+    it('puts the producer’s trace context into XADD and links the XREADGROUP receive span to it; XACK is a settle span', async () => {
+      const redis = instrumentRedis(connect(), { tracer: otel.tracer });
+      await redis.xgroup('CREATE', 'events:done', 'workers', '0', 'MKSTREAM');
+      const id = await baton.runAgent('research', () => redis.xadd('events:done', '*', 'task', 't-1'), { taskId: 't-1' });
+      const reply = (await redis.xreadgroup('GROUP', 'workers', 'w1', 'COUNT', 10, 'STREAMS', 'events:done', '>')) as [
+        string,
+        [string, string[]][],
+      ][];
+      const fields = reply[0]![1][0]![1];
+      expect(fields.slice(0, 2)).toEqual(['task', 't-1']);
+      expect(fields[2]).toBe('traceparent');
+      await redis.xack('events:done', 'workers', id!);
+      const spans = otel.spans();
+      const publish = spans.find((s) => s.name === 'publish events:done')!;
+      const receive = spans.find((s) => s.name === 'receive events:done')!;
+      const settle = spans.find((s) => s.name === 'ack events:done')!;
+      expect(publish.kind).toBe(SpanKind.PRODUCER);
+      expect(publish.attributes).toMatchObject({
+        [BATON_OPERATION]: 'event.publish',
+        [MESSAGING_SYSTEM]: 'redis',
+        [MESSAGING_DESTINATION_NAME]: 'events:done',
+        [MESSAGING_MESSAGE_ID]: id,
+        [BATON_TASK_ID]: 't-1',
+        [GEN_AI_AGENT_NAME]: 'research',
+      });
+      expect(fields[3]).toBe(`00-${publish.spanContext().traceId}-${publish.spanContext().spanId}-01`);
+      expect(receive.kind).toBe(SpanKind.CONSUMER);
+      expect(receive.attributes).toMatchObject({ [BATON_OPERATION]: 'event.consume', [MESSAGING_OPERATION_TYPE]: 'receive' });
+      expect(receive.links.map((l) => l.context.spanId)).toEqual([publish.spanContext().spanId]);
+      expect(settle.attributes[MESSAGING_OPERATION_TYPE]).toBe('settle');
+      expect(settle.attributes[BATON_OPERATION]).toBeUndefined();
+    });
+
+    it('traces commands queued in MULTI without claiming a version for a read whose reply is QUEUED', async () => {
+      const redis = instrumentRedis(connect(), { tracer: otel.tracer });
+      await redis.ping();
+      const replies = await redis.multi().hset('task:m', { version: 5 }).hgetall('task:m').exec();
+      expect(replies).toEqual([
+        [null, 1],
+        [null, { version: '5' }],
+      ]);
+      const spans = byOperation(otel.spans(), 'state.write').concat(byOperation(otel.spans(), 'state.read'));
+      expect(spans.map((s) => [s.name, s.attributes[BATON_STATE_VERSION_WRITTEN] ?? s.attributes[BATON_STATE_VERSION_READ]])).toEqual([
+        ['write task', 5],
+        ['read task', undefined],
+      ]);
+      expect(spans[1]!.attributes[BATON_STATE_FOUND]).toBeUndefined();
+    });
+
+    it('instruments a client once however often it is called', async () => {
+      const client = connect();
+      const redis = instrumentRedis(instrumentRedis(client, { tracer: otel.tracer }), { tracer: otel.tracer });
+      expect(redis).toBe(client);
+      await redis.get('task:x');
+      expect(otel.spans()).toHaveLength(1);
+    });
+  });
+
+  describe('RedisStateStore', () => {
+    it('versions each key from 1 and refuses a stale expected version with StateConflictError', async () => {
+      const store = new RedisStateStore<{ n: number }>(connect(), { tracer: otel.tracer });
+      expect(await store.set('k', { n: 1 }, { expectedVersion: 0 })).toEqual({ version: 1, epoch: undefined });
+      expect(await store.get('k')).toEqual({ value: { n: 1 }, version: 1 });
+      expect(await store.set('k', { n: 2 }, { expectedVersion: 1 })).toMatchObject({ version: 2 });
+      const conflict = await store.set('k', { n: 3 }, { expectedVersion: 1, agent: 'late' }).catch((e: unknown) => e);
+      expect(conflict).toBeInstanceOf(StateConflictError);
+      expect(conflict).toMatchObject({ code: 'BATON_STATE_CONFLICT', key: 'k', expectedVersion: 1, actualVersion: 2 });
+      expect((await store.get('k'))?.value).toEqual({ n: 2 });
+      const failed = byOperation(otel.spans(), 'state.write')[2]!;
+      expect(failed.attributes).toMatchObject({ [ERROR_TYPE]: 'BATON_STATE_CONFLICT', [BATON_STATE_VERSION_EXPECTED]: 1 });
+      expect(failed.attributes[BATON_STATE_VERSION_WRITTEN]).toBeUndefined();
+    });
+
+    it('answers a repeated idempotency key with the first version, deduplicated, and commits nothing', async () => {
+      const store = new RedisStateStore<string>(connect(), { tracer: otel.tracer });
+      await store.set('k', 'first', { idempotencyKey: 'op-1', attempt: 1 });
+      await store.set('k', 'other');
+      expect(await store.set('k', 'retry', { idempotencyKey: 'op-1', attempt: 2, expectedVersion: 0 })).toEqual({
+        version: 1,
+        epoch: undefined,
+        deduplicated: true,
+      });
+      expect(await store.get('k')).toMatchObject({ value: 'other', version: 2 });
+      const retry = byOperation(otel.spans(), 'state.write')[2]!;
+      expect(retry.attributes).toMatchObject({ [BATON_STATE_DEDUPLICATED]: true, [BATON_STATE_VERSION_WRITTEN]: 1, [BATON_ATTEMPT]: 2 });
+    });
+
+    it('fences writes from an older epoch once the epoch advanced', async () => {
+      const store = new RedisStateStore<string>(connect(), { tracer: otel.tracer });
+      await store.set('k', 'stage 1', { epoch: 1 });
+      expect(await store.advanceEpoch('k')).toBe(2);
+      const stale = await store.set('k', 'zombie', { epoch: 1 }).catch((e: unknown) => e);
+      expect(stale).toBeInstanceOf(StaleEpochWriteError);
+      expect(stale).toMatchObject({ code: 'BATON_STATE_STALE_EPOCH', epoch: 1, currentEpoch: 2 });
+      expect(await store.set('k', 'stage 2', { epoch: 2 })).toEqual({ version: 2, epoch: 2 });
+      expect(await store.get('k')).toEqual({ value: 'stage 2', version: 2, epoch: 2 });
+    });
+
+    it('records the epoch a reader acts in over the stored one, so a reader of an older stage stays visible', async () => {
+      const store = new RedisStateStore<string>(connect(), { tracer: otel.tracer });
+      await store.set('k', 'stage 1', { epoch: 1 });
+      await store.advanceEpoch('k', { agent: 'coordinator' });
+      await store.get('k', { agent: 'late', epoch: 1 });
+      await store.get('k', { agent: 'current' });
+      const [bump] = byOperation(otel.spans(), 'state.write').slice(1);
+      const [late, current] = byOperation(otel.spans(), 'state.read');
+      expect(bump!.attributes[BATON_EPOCH]).toBe(2);
+      expect(late!.attributes[BATON_EPOCH]).toBe(1);
+      expect(current!.attributes[BATON_EPOCH]).toBe(2);
+    });
+
+    it('publishes the completion event in the write’s script: on the stream if and only if the write committed', async () => {
+      const redis = connect();
+      const store = new RedisStateStore<string>(redis, { tracer: otel.tracer });
+      const bus = new RedisStreamBus(baton, connect(), { tracer: otel.tracer });
+      await bus.ensureGroup('task.done', 'coordinator');
+      const ok = await store.set('t-1/out', 'v1', { taskId: 't-1', agent: 'research', event: { topic: 'task.done', payload: { n: 1 } } });
+      await store.set('t-1/out', 'refused', { expectedVersion: 0, event: { topic: 'task.done' } }).catch(() => undefined);
+      await store.set('t-1/out', 'v1', { idempotencyKey: 'x', event: { topic: 'task.done' } });
+      const repeat = await store.set('t-1/out', 'v1 again', { idempotencyKey: 'x', event: { topic: 'task.done' } });
+      expect(repeat.deduplicated).toBe(true);
+      expect(await redis.xlen(bus.streamOf('task.done'))).toBe(2);
+      const deliveries = await bus.read('task.done', 'coordinator', 'c1');
+      expect(deliveries.map((d) => [d.message?.state_version, d.message?.payload])).toEqual([
+        [1, { n: 1 }],
+        [2, undefined],
+      ]);
+      expect(deliveries[0]!.message?.id).toBe(ok.messageId);
+      await bus.process('coordinator', deliveries[0]!, () => 'handled', { agent: 'coordinator' });
+      const spans = otel.spans();
+      const write = byOperation(spans, 'state.write')[0]!;
+      const publish = byOperation(spans, 'event.publish')[0]!;
+      const consume = byOperation(spans, 'event.consume')[0]!;
+      expect(byOperation(spans, 'event.publish')).toHaveLength(2);
+      expect(write.attributes[BATON_EVENT_EXPECTED_TOPIC]).toBe('task.done');
+      expect(publish.parentSpanContext?.spanId).toBe(write.spanContext().spanId);
+      expect(publish.attributes).toMatchObject({ [BATON_STATE_VERSION_WRITTEN]: 1, [MESSAGING_MESSAGE_ID]: ok.messageId });
+      // The consumer joins the writer's trace.
+      expect(consume.spanContext().traceId).toBe(write.spanContext().traceId);
+      expect(consume.attributes[MESSAGING_MESSAGE_ID]).toBe(ok.messageId);
+      // Acknowledged: nothing pending for the group but the unprocessed second delivery.
+      const pending = (await redis.xpending(bus.streamOf('task.done'), 'coordinator')) as [number, ...unknown[]];
+      expect(pending[0]).toBe(1);
+    });
+
+    it('leaves a delivery pending when its handler throws, and rethrows the handler’s error', async () => {
+      const redis = connect();
+      const bus = new RedisStreamBus(baton, redis, { tracer: otel.tracer });
+      await bus.ensureGroup('jobs', 'g');
+      await bus.publish({ topic: 'jobs', payload: { a: 1 } });
+      const [delivery] = await bus.read('jobs', 'g', 'c');
+      const boom = new Error('handler failed');
+      await expect(bus.process('g', delivery!, () => Promise.reject(boom))).rejects.toBe(boom);
+      const pending = (await redis.xpending(bus.streamOf('jobs'), 'g')) as [number, ...unknown[]];
+      expect(pending[0]).toBe(1);
+      const consume = byOperation(otel.spans(), 'event.consume')[0]!;
+      expect(consume.status.code).toBe(SpanStatusCode.ERROR);
+      expect(trace.getSpan(context.active())).toBeUndefined();
+    });
+  });
+});
