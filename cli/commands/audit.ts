@@ -38,10 +38,12 @@ RULES
                    (default: each span as the first vocabulary that claims it)
   --now <iso>      the time "now" for never-acknowledged handoffs (default: the end of all input)
   --allow-empty    accept an audit of nothing: no spans, or no rule could run (exit 0, not 1)
-  --max-line-mib <n>       longest JSON Lines line read, in MiB (default 128); a longer one is
-                           reported and the rest of its file skipped
-  --max-inflate-ratio <n>  most bytes gzip input may inflate to per compressed byte past its
-                           first 64 MiB (default 100); more is refused as a decompression bomb
+  --max-line-mib <n>
+                   longest JSON Lines line read, in MiB (default 128); a longer one is
+                   reported and the rest of its file skipped
+  --max-inflate-ratio <n>
+                   most bytes gzip input may inflate to per compressed byte past its
+                   first 64 MiB (default 100); more is refused as a decompression bomb
   --no-color       plain output even on a terminal
   -h, --help       show this help
 

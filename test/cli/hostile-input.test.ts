@@ -30,8 +30,8 @@ const baton = (args: string[]) => runBaton(args, { cwd: work });
 describe('baton audit limits', () => {
   it('--help documents --max-line-mib and --max-inflate-ratio with their defaults', async () => {
     const run = await baton(['audit', '--help']);
-    expect(run.stdout).toMatch(/--max-line-mib <n> +longest JSON Lines line read, in MiB \(default 128\)/);
-    expect(run.stdout).toMatch(/--max-inflate-ratio <n> +most bytes gzip input may inflate to .*\(default 100\)/s);
+    expect(run.stdout).toMatch(/--max-line-mib <n>\s+longest JSON Lines line read, in MiB \(default 128\)/);
+    expect(run.stdout).toMatch(/--max-inflate-ratio <n>\s+most bytes gzip input may inflate to .*\(default 100\)/s);
   });
 
   it.each([
