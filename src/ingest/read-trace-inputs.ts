@@ -261,7 +261,7 @@ export async function* readTraceStream(
     if (first[0] === 0xef && first[1] === 0xbb && first[2] === 0xbf) first = first.subarray(3);
     const body = prepend(first, rest);
     const leading = firstNonWhitespace(first);
-    const looksJson = leading === 0x7b /* { */ || leading === 0x5b /* [ */ || laterLineIsJson(first);
+    const looksJson = leading === 0x7b /* { */ || leading === 0x5b /* [ */ || laterLineIsRequest(first);
     if (looksJson) yield* readJson(body, name, options, report, compressed ? undefined : wholeText);
     else if (leading === -1 && !compressed && !/\.(pb|binpb|otlp)(\.gz)?$/i.test(name)) {
       yield* readJson(body, name, options, report, wholeText);
@@ -346,7 +346,7 @@ function drainOrClose(stream: NodeJS.EventEmitter): Promise<void> {
   });
 }
 
-/** Lines of the first chunk looked at by {@link laterLineIsJson}. */
+/** Lines of the first chunk looked at by {@link laterLineIsRequest}. */
 const SNIFFED_LINES = 16;
 
 /**
@@ -354,7 +354,7 @@ const SNIFFED_LINES = 16;
  * whose first line is bad (or not JSON at all) is still JSON Lines. Protobuf bytes
  * may hold a newline and a brace (0x0a is also a field tag) but not a parsable line.
  */
-function laterLineIsJson(chunk: Buffer): boolean {
+function laterLineIsRequest(chunk: Buffer): boolean {
   let start = chunk.indexOf(0x0a) + 1;
   for (let seen = 0; start > 0 && seen < SNIFFED_LINES; seen++) {
     const end = chunk.indexOf(0x0a, start);
@@ -383,8 +383,10 @@ function firstNonWhitespace(chunk: Buffer): number {
 
 /**
  * JSON Lines when the first line is a whole JSON value (the Collector writes one
- * request per line; a one-line document is the same thing); otherwise one
- * (pretty-printed) document, read whole.
+ * request per line; a one-line document is the same thing) or fails before its
+ * end (a bad line, reported, and the rest read); otherwise one (pretty-printed)
+ * document, read whole, and JSON Lines after all when it fails where a later line
+ * is a whole request.
  */
 async function* readJson(
   chunks: AsyncIterator<Buffer>,

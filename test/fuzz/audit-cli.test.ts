@@ -224,6 +224,7 @@ describe('baton audit on fuzzed input', () => {
     const goodTraces = new Set([...goodText.matchAll(/"traceId":"([0-9a-f]{32})"/g)].map((m) => m[1]!));
     const expected = goodFindings(alone, goodTraces);
     expect(alone.inputs.spans).toBeGreaterThan(0);
+    expect(expected.length).toBeGreaterThan(0);
     everyCase(({ report }) => {
       if (!report) return 'no JSON report';
       if (report.inputs.spans < alone.inputs.spans) return `${report.inputs.spans} spans, fewer than the good trace alone`;

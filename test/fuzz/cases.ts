@@ -23,15 +23,19 @@ import {
 import descriptor from '../../src/ingest/otlp-trace.descriptor.json' with { type: 'json' };
 import { FIXTURES_DIR } from '../helpers/traces.js';
 
-/** The trace every case is audited beside; no case is made from it, so its findings are its own. */
-export const GOOD_FIXTURE = 'clean.json';
+/**
+ * The trace every case is audited beside: one with findings (a duplicate write and a
+ * partial handoff), so a case that changes or hides them is caught. No case is made
+ * from it, so its findings are its own.
+ */
+export const GOOD_FIXTURE = 'duplicate-write.json';
 
 const SOURCE_NAMES = [
   'ack-timeout',
   'context-blowup',
+  'clean',
   'context-loss',
   'cycle',
-  'duplicate-write',
   'lost-trace-context',
   'partial-handoff',
   'revision-loop',
