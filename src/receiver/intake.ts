@@ -37,6 +37,10 @@ export type IntakeResult =
 /** Takes decoded spans from a receiver. Must not throw; must answer at once (receivers never wait on it). */
 export interface SpanIntake {
   offer(spans: SpanRecord[], origin: RequestOrigin): IntakeResult;
+  /** Told of spans a receiver refused itself (invalid ids or times), so every span is counted somewhere. */
+  spansRefused?(spans: number, reason: string, origin: RequestOrigin): void;
+  /** Told of a request that could not be read at all (bad body, over the limit, wrong type). */
+  requestRefused?(reason: string): void;
 }
 
 /** What a receiver counts about the requests it saw (spans are counted by the intake). */

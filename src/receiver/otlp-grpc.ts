@@ -79,11 +79,14 @@ export async function startOtlpGrpcReceiver(intake: SpanIntake, options: OtlpGrp
       } catch (error) {
         counters.badRequests++;
         const reason = error instanceof TraceInputError ? error.reason : (error as Error).message;
+        intake.requestRefused?.(`gRPC INVALID_ARGUMENT: ${reason}`);
         callback({ code: grpc.status.INVALID_ARGUMENT, details: reason });
         return;
       }
       const { kept, rejected, reason } = partitionValidSpans(spans);
-      const result = intake.offer(kept, { protocol: 'grpc', encoding: 'protobuf', peer });
+      const origin = { protocol: 'grpc', encoding: 'protobuf', peer } as const;
+      if (rejected > 0) intake.spansRefused?.(rejected, reason, origin);
+      const result = intake.offer(kept, origin);
       if (result.status !== 'accepted') {
         counters.throttledRequests++;
         const busy = result.status === 'busy';

@@ -77,13 +77,21 @@ export async function startOtlpHttpReceiver(intake: SpanIntake, options: OtlpHtt
       keepAliveTimeout: 30_000,
     },
     (req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      // A fault of ours: answer 500 once, never crash the monitor.
-      counters.badRequests++;
-      if (!res.headersSent) reply(res, 500, 'json', rpcStatusJson(RpcCode.Internal, `internal error: ${(error as Error).message}`));
-    });
+      handle(req, res).catch((error: unknown) => {
+        // A fault of ours: answer 500 once, never crash the monitor.
+        counters.badRequests++;
+        if (!res.headersSent) reply(res, 500, 'json', rpcStatusJson(RpcCode.Internal, `internal error: ${(error as Error).message}`));
+      });
     },
   );
+
+  /** Answers a request that cannot be taken, counted and told to the intake. */
+  function bad(req: IncomingMessage, res: ServerResponse, status: number, encoding: BodyEncoding, message: string): void {
+    counters.badRequests++;
+    intake.requestRefused?.(`HTTP ${status}: ${message}`);
+    if (status === 400) reply(res, 400, encoding, statusBody(encoding, RpcCode.InvalidArgument, message));
+    else refuse(req, res, status, encoding, message);
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     counters.requests++;
@@ -92,43 +100,36 @@ export async function startOtlpHttpReceiver(intake: SpanIntake, options: OtlpHtt
     const encoding = bodyEncodingOf(req.headers['content-type']);
     const answerAs: BodyEncoding = encoding ?? 'json';
     if (path !== TRACES_PATH) {
-      counters.badRequests++;
-      return refuse(req, res, 404, answerAs, `no such path ${JSON.stringify(path)}: traces go to POST ${TRACES_PATH}`);
+      return bad(req, res, 404, answerAs, `no such path ${JSON.stringify(path)}: traces go to POST ${TRACES_PATH}`);
     }
     if (req.method !== 'POST') {
-      counters.badRequests++;
       res.setHeader('Allow', 'POST');
-      return refuse(req, res, 405, answerAs, `method ${req.method} not allowed: use POST`);
+      return bad(req, res, 405, answerAs, `method ${req.method} not allowed: use POST`);
     }
     if (encoding === undefined) {
-      counters.badRequests++;
-      return refuse(req, res, 415, 'json', `unsupported content type ${JSON.stringify(req.headers['content-type'] ?? '')}: use application/x-protobuf or application/json`);
+      return bad(req, res, 415, 'json', `unsupported content type ${JSON.stringify(req.headers['content-type'] ?? '')}: use application/x-protobuf or application/json`);
     }
     const contentEncoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
     if (contentEncoding !== 'identity' && contentEncoding !== 'gzip' && contentEncoding !== 'deflate') {
-      counters.badRequests++;
-      return refuse(req, res, 415, encoding, `unsupported content encoding ${JSON.stringify(contentEncoding)}: use gzip or none`);
+      return bad(req, res, 415, encoding, `unsupported content encoding ${JSON.stringify(contentEncoding)}: use gzip or none`);
     }
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > maxBytes) {
-      counters.badRequests++;
-      return refuse(req, res, 413, encoding, `request of ${declared} bytes is over the ${maxBytes}-byte limit`);
+      return bad(req, res, 413, encoding, `request of ${declared} bytes is over the ${maxBytes}-byte limit`);
     }
     let body: Buffer;
     try {
       body = await readBody(req, contentEncoding, maxBytes);
     } catch (error) {
       if (error instanceof RequestTooLarge) {
-        counters.badRequests++;
-        return refuse(req, res, 413, encoding, `request is over the ${maxBytes}-byte limit after decompression`);
+        return bad(req, res, 413, encoding, `request is over the ${maxBytes}-byte limit after decompression`);
       }
       if (!(error instanceof NotDecompressible)) {
         // The client went away (or was cut off as too slow): nobody to answer.
         counters.abortedRequests++;
         return;
       }
-      counters.badRequests++;
-      return reply(res, 400, encoding, statusBody(encoding, RpcCode.InvalidArgument, `body does not decompress as ${contentEncoding}: ${(error as Error).message}`));
+      return bad(req, res, 400, encoding, `body does not decompress as ${contentEncoding}: ${(error as Error).message}`);
     }
     counters.bytesReceived += body.length;
     const peer = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
@@ -136,12 +137,12 @@ export async function startOtlpHttpReceiver(intake: SpanIntake, options: OtlpHtt
     try {
       spans = decodeBody(body, encoding, `${peer} POST ${TRACES_PATH}`);
     } catch (error) {
-      counters.badRequests++;
-      const reason = error instanceof TraceInputError ? error.reason : (error as Error).message;
-      return reply(res, 400, encoding, statusBody(encoding, RpcCode.InvalidArgument, reason));
+      return bad(req, res, 400, encoding, error instanceof TraceInputError ? error.reason : (error as Error).message);
     }
     const { kept, rejected, reason } = partitionValidSpans(spans);
-    const result = intake.offer(kept, { protocol: 'http', encoding, peer });
+    const origin = { protocol: 'http', encoding, peer } as const;
+    if (rejected > 0) intake.spansRefused?.(rejected, reason, origin);
+    const result = intake.offer(kept, origin);
     if (result.status !== 'accepted') {
       counters.throttledRequests++;
       const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
