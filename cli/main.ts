@@ -21,6 +21,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'run the five-agent example pipeline, write its trace and audit it',
     load: async () => (await import('./commands/demo.js')).runDemoCommand,
   },
+  watch: {
+    summary: 'receive OTLP (or follow or replay files) and watch handoffs live',
+    load: async () => (await import('./commands/watch.js')).runWatchCommand,
+  },
 };
 
 const VERSION = '0.1.0';

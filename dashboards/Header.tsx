@@ -24,7 +24,7 @@ export function Header({ view, paused, width, filter }: HeaderProps) {
     `aged out ${count(c.agedOut)}`,
     `traces open ${count(c.tracesOpen)} done ${count(c.tracesAnalyzed)}`,
   ];
-  if (c.badRequests > 0) parts.push(`bad requests ${count(c.badRequests)}`);
+  if (c.badRequests > 0) parts.push(`bad input ${count(c.badRequests)}`);
   if (c.queued > 0) parts.push(`queued ${count(c.queued)}`);
   if (view.recording) parts.push(`rec ${view.recording.path} (${count(view.recording.spans)})`);
   if (filter !== '') parts.push(`filter /${filter}`);

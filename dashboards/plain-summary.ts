@@ -23,7 +23,7 @@ export function statusLine(view: LiveView): string {
     `edges ${view.edges.length}`,
     `findings ${count(view.findingsTotal)}`,
   ];
-  if (c.badRequests > 0) parts.push(`bad requests ${count(c.badRequests)}`);
+  if (c.badRequests > 0) parts.push(`bad input ${count(c.badRequests)}`);
   if (view.recording) parts.push(`recorded ${count(view.recording.spans)}`);
   return parts.join('  ');
 }
