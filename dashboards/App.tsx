@@ -4,8 +4,8 @@
  * It draws a plain LiveView and keeps only UI state (selection, filter, sort,
  * pause); pausing freezes the view on screen while analysis goes on.
  */
-import { Box, Text, useInput } from 'ink';
-import { useState } from 'react';
+import { Box, Text, useInput, type Key } from 'ink';
+import { useRef, useState } from 'react';
 import { AgentsPanel } from './AgentsPanel.js';
 import { EdgeDetail } from './EdgeDetail.js';
 import { EdgeTable, type EdgeSort } from './EdgeTable.js';
@@ -49,18 +49,30 @@ export function filterView(view: LiveView, filter: string): LiveView {
   };
 }
 
+/** What the keyboard changes: kept in one ref so fast keys each see the state the previous one left. */
+interface UiState {
+  frozen: LiveView | null;
+  selectedKey: string | null;
+  detail: boolean;
+  help: boolean;
+  sort: EdgeSort;
+  filter: string;
+  /** The filter being typed, or null when not typing one. */
+  editing: string | null;
+}
+
 export function App({ view, width, height, onQuit }: AppProps) {
-  const [frozen, setFrozen] = useState<LiveView | null>(null);
-  const [selectedKey, setSelectedKey] = useState<string | null>(null);
-  const [detail, setDetail] = useState(false);
-  const [help, setHelp] = useState(false);
-  const [sort, setSort] = useState<EdgeSort>('worst');
-  const [filter, setFilter] = useState('');
-  const [editing, setEditing] = useState<string | null>(null);
+  const ui = useRef<UiState>({ frozen: null, selectedKey: null, detail: false, help: false, sort: 'worst', filter: '', editing: null });
+  const [, redraw] = useState(0);
+  const update = (change: Partial<UiState>) => {
+    Object.assign(ui.current, change);
+    redraw((n) => n + 1);
+  };
+  const { frozen, detail, help, sort, filter, editing } = ui.current;
 
   const shown = filterView(frozen ?? view, editing ?? filter);
   const edges = sortEdges(shown.edges, sort);
-  let selected = selectedKey === null ? -1 : edges.findIndex((e) => e.key === selectedKey);
+  let selected = ui.current.selectedKey === null ? -1 : edges.findIndex((e) => e.key === ui.current.selectedKey);
   if (selected === -1 && edges.length > 0) selected = 0;
   const selectedEdge = selected >= 0 ? edges[selected] : undefined;
 
@@ -71,45 +83,49 @@ export function App({ view, width, height, onQuit }: AppProps) {
   const agentRows = Math.max(1, Math.floor(rest * 0.45) - 1);
   const findingRows = Math.max(1, rest - agentRows - 2);
 
-  const move = (to: number) => {
-    if (edges.length === 0) return;
-    const index = Math.min(edges.length - 1, Math.max(0, to));
-    setSelectedKey(edges[index]!.key);
-  };
-
-  useInput((input, key) => {
-    if (editing !== null) {
-      if (key.return) {
-        setFilter(editing);
-        setEditing(null);
-      } else if (key.escape) {
-        setFilter('');
-        setEditing(null);
-      } else if (key.backspace || key.delete) {
-        setEditing(editing.slice(0, -1));
-      } else if (input !== '' && !key.ctrl && !key.meta) {
-        setEditing(editing + input);
-      }
+  // Reads the current state from the ref (not this render's copy): keys can come faster than frames.
+  const handle = (input: string, key: Key) => {
+    const state = ui.current;
+    const list = sortEdges(filterView(state.frozen ?? view, state.editing ?? state.filter).edges, state.sort);
+    let at = state.selectedKey === null ? -1 : list.findIndex((e) => e.key === state.selectedKey);
+    if (at === -1 && list.length > 0) at = 0;
+    const move = (to: number) => {
+      if (list.length > 0) update({ selectedKey: list[Math.min(list.length - 1, Math.max(0, to))]!.key });
+    };
+    if (state.editing !== null) {
+      if (key.return) update({ filter: state.editing, editing: null });
+      else if (key.escape) update({ filter: '', editing: null });
+      else if (key.backspace || key.delete) update({ editing: state.editing.slice(0, -1) });
+      else if (input !== '' && !key.ctrl && !key.meta) update({ editing: state.editing + input });
       return;
     }
     if (input === 'q' || (key.ctrl && input === 'c')) return onQuit();
     if (key.escape) {
-      if (help) setHelp(false);
-      else if (detail) setDetail(false);
-      else if (filter !== '') setFilter('');
+      if (state.help) update({ help: false });
+      else if (state.detail) update({ detail: false });
+      else if (state.filter !== '') update({ filter: '' });
       return;
     }
-    if (input === '?') return setHelp(!help);
-    if (input === 'p') return setFrozen(frozen ? null : view);
-    if (input === 's') return setSort(SORTS[(SORTS.indexOf(sort) + 1) % SORTS.length]!);
-    if (input === '/') return setEditing(filter);
-    if (key.return) return setDetail(selectedEdge !== undefined && !detail);
-    if (key.upArrow || input === 'k') return move(selected - 1);
-    if (key.downArrow || input === 'j') return move(selected + 1);
-    if (key.pageUp) return move(selected - edgeRows);
-    if (key.pageDown) return move(selected + edgeRows);
+    if (input === '?') return update({ help: !state.help });
+    if (input === 'p') return update({ frozen: state.frozen ? null : view });
+    if (input === 's') return update({ sort: SORTS[(SORTS.indexOf(state.sort) + 1) % SORTS.length]! });
+    if (input === '/') return update({ editing: state.filter });
+    if (key.return) return update({ detail: at >= 0 && !state.detail, selectedKey: at >= 0 ? list[at]!.key : null });
+    if (key.upArrow || input === 'k') return move(at - 1);
+    if (key.downArrow || input === 'j') return move(at + 1);
+    if (key.pageUp) return move(at - edgeRows);
+    if (key.pageDown) return move(at + edgeRows);
     if (input === 'g' || key.home) return move(0);
-    if (input === 'G' || key.end) return move(edges.length - 1);
+    if (input === 'G' || key.end) return move(list.length - 1);
+  };
+
+  useInput((input, key) => {
+    // Keys typed faster than a frame arrive as one chunk ("j\r"): take them one by one.
+    if (ui.current.editing === null && input.length > 1 && !key.ctrl && !key.meta) {
+      for (const ch of input) handle(ch === '\r' ? '' : ch, { ...key, return: ch === '\r' });
+      return;
+    }
+    handle(input, key);
   });
 
   const footer =

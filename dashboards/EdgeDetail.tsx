@@ -30,9 +30,10 @@ export function EdgeDetail({ edge, findings, nowMs, width, maxRows }: EdgeDetail
         {cell(`${edge.source} → ${edge.target}`, width - 20)} <Text dimColor>(Esc to go back)</Text>
       </Text>
       <Text wrap="truncate">
-        {`handoffs ${count(edge.handoffs)}  in flight ${edge.inFlight}  failures ${edge.failures}  retries ${edge.retries}  p50 ${ms(edge.p50Ms)}  p95 ${ms(edge.p95Ms)}  p99 ${ms(edge.p99Ms)}  max ${ms(edge.maxMs)} ms${precision}`}
-        {edge.skewedSamples > 0 ? <Text color="yellow">{`  clock skew in ${edge.skewedSamples}`}</Text> : null}
+        {`handoffs ${count(edge.handoffs)}  in flight ${edge.inFlight}  failures ${edge.failures}  retries ${edge.retries}`}
+        {edge.skewedSamples > 0 ? <Text color="yellow">{`  clock skew in ${edge.skewedSamples} (negative latency)`}</Text> : null}
       </Text>
+      <Text wrap="truncate">{`p50 ${ms(edge.p50Ms)}  p95 ${ms(edge.p95Ms)}  p99 ${ms(edge.p99Ms)}  max ${ms(edge.maxMs)} ms${precision}`}</Text>
       <Text bold>Recent latency (last {edge.recentLatenciesMs.length})</Text>
       {buckets.length === 0 ? <Text dimColor>  none yet</Text> : null}
       {buckets.map((b, i) => (

@@ -43,7 +43,7 @@ const COLUMNS: readonly Column[] = [
   { title: 'RETRY', width: 6, minTerminal: 80, value: (e) => String(e.retries) },
 ];
 
-const SPARK_MIN_TERMINAL = 110;
+const SPARK_MIN_TERMINAL = 100;
 const SPARK_WIDTH = 16;
 
 /** The rows to show so that `selected` stays visible. */

@@ -31,7 +31,7 @@ export function Header({ view, paused, width, filter }: HeaderProps) {
   return (
     <Box flexDirection="column">
       <Text wrap="truncate">
-        <Text bold>baton watch</Text> <Text color={paused ? 'yellow' : view.done ? 'cyan' : 'green'}>[{state}]</Text> {cell(sources, Math.max(10, width - 26))}
+        <Text bold>baton watch</Text> <Text color={paused ? 'yellow' : view.done ? 'cyan' : 'green'}>[{state}]</Text> {cell(sources, Math.max(10, width - 14 - state.length))}
       </Text>
       <Text wrap="truncate">{cell(parts.join('  '), width)}</Text>
       {view.notice !== null ? (

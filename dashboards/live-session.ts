@@ -55,7 +55,7 @@ export interface LiveSessionOptions {
   readonly retentionMs?: number;
   /** Spans queued for analysis before receivers answer "busy". Default 200 000. */
   readonly maxQueuedSpans?: number;
-  /** An agent with a span this recent is working. Default 10 000. */
+  /** An agent with a span this recent, in a trace not yet analyzed, is working. Default 10 000. */
   readonly activeMs?: number;
   /** Longest analysis slice before yielding to the event loop. Default 12 ms. */
   readonly sliceMs?: number;
@@ -73,6 +73,8 @@ interface EdgeActivity {
 
 interface AgentActivity {
   lastSeenMs: number;
+  /** The trace of its latest span: the agent is at work while that trace is still open. */
+  traceId: string;
   task: string | null;
   failed: boolean;
 }
@@ -253,10 +255,11 @@ export class LiveSession implements SpanIntake {
       let activity = this.#agents.get(agent);
       if (!activity) {
         if (this.#agents.size >= MAX_AGENTS) this.#agents.delete(this.#agents.keys().next().value!);
-        this.#agents.set(agent, (activity = { lastSeenMs: span.endMs, task: null, failed: false }));
+        this.#agents.set(agent, (activity = { lastSeenMs: span.endMs, traceId: span.traceId, task: null, failed: false }));
       }
       if (span.endMs >= activity.lastSeenMs) {
         activity.lastSeenMs = span.endMs;
+        activity.traceId = span.traceId;
         const task = attrs[BATON_TASK_ID] ?? attrs[GEN_AI_CONVERSATION_ID];
         if (typeof task === 'string' && task !== '') activity.task = task;
         // An agent run says how the agent is: failed, or well again.
@@ -445,7 +448,8 @@ export class LiveSession implements SpanIntake {
       let state: AgentState = 'idle';
       if (activity?.failed) state = 'failed';
       else if (waiting && waiting.size > 0) state = 'waiting';
-      else if (activity && now - activity.lastSeenMs <= activeMs && !this.#finalReport) state = 'working';
+      // Working: seen lately, in a task (trace) not finished and analyzed yet.
+      else if (activity && now - activity.lastSeenMs <= activeMs && this.#openTraces.has(activity.traceId)) state = 'working';
       agents.push({
         name,
         state,
