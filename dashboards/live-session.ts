@@ -323,8 +323,8 @@ export class LiveSession implements SpanIntake {
     if (this.#finalReport) return;
     const now = this.#clock();
     this.#auditor.advance(now);
-    // Handoffs never received within the idle time are no longer "in flight": the Auditor reports them.
-    const stale = now - (this.#options.idleMs ?? 60_000);
+    // A handoff sent and never received stays in flight (it is) until the retention window forgets it.
+    const stale = now - (this.#options.retentionMs ?? 3_600_000);
     for (const [id, sent] of this.#inFlight) if (sent.sentMs < stale) this.#inFlight.delete(id);
     for (const second of this.#perSecond.keys()) if (second < Math.floor(now / 1000) - 60) this.#perSecond.delete(second);
     this.#changed();
