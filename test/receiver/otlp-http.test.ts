@@ -35,6 +35,8 @@ beforeEach(() => {
   intake.batches.length = 0;
   intake.refuse = 0;
   intake.refused = 0;
+  intake.refusedSpans.length = 0;
+  intake.refusedRequests.length = 0;
 });
 
 async function post(url: string, body: Uint8Array | string, headers: Record<string, string>, method = 'POST'): Promise<{ status: number; headers: Headers; body: Buffer }> {
@@ -89,6 +91,7 @@ describe('startOtlpHttpReceiver', () => {
     expect(answer.partialSuccess.rejectedSpans).toBe('1');
     expect(answer.partialSuccess.errorMessage).toContain('all-zero trace id');
     expect(intake.spans()).toHaveLength(3);
+    expect(intake.refusedSpans.at(-1)).toMatch(/^1: span 1 .*all-zero trace id/);
 
     const bytes = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
     const message = bytes.decode(ProtobufTraceSerializer.serializeRequest(spans)!) as unknown as { resourceSpans: { scopeSpans: { spans: { spanId: Uint8Array }[] }[] }[] };
@@ -115,6 +118,7 @@ describe('startOtlpHttpReceiver', () => {
     expect(badGzip.status).toBe(400);
     expect(intake.batches).toHaveLength(0);
     expect(receiver.counters.badRequests).toBeGreaterThanOrEqual(4);
+    expect(intake.refusedRequests.at(-1)).toMatch(/^HTTP 400: body does not decompress as gzip/);
   });
 
   it.each([
