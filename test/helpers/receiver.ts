@@ -26,6 +26,18 @@ export class RecordingIntake implements SpanIntake {
     return { status: 'accepted', rejected: 0 };
   }
 
+  /** Spans the receiver refused itself, and the requests it could not read. */
+  readonly refusedSpans: string[] = [];
+  readonly refusedRequests: string[] = [];
+
+  spansRefused(count: number, reason: string): void {
+    this.refusedSpans.push(`${count}: ${reason}`);
+  }
+
+  requestRefused(reason: string): void {
+    this.refusedRequests.push(reason);
+  }
+
   spans(): SpanRecord[] {
     return this.batches.flatMap((b) => b.spans);
   }
