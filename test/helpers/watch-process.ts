@@ -22,7 +22,8 @@ export interface WatchProcess {
 export function startWatch(args: readonly string[], cwd: string): WatchProcess {
   const child = spawn(process.execPath, ['--import', TSX_LOADER, BIN, 'watch', ...args], {
     cwd,
-    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+    // tsx reads tsconfig.json from the working directory: name the project's (jsx: react-jsx).
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', TSX_TSCONFIG_PATH: fileURLToPath(new URL('../../tsconfig.json', import.meta.url)) },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';
