@@ -146,7 +146,8 @@ export class LiveSession implements SpanIntake {
       this.#throttled += spans.length;
       return { status: 'unavailable', retryAfterMs: 5_000 };
     }
-    if (spans.length > 0 && this.#queued + spans.length > this.#maxQueued()) {
+    // An empty queue takes any batch: one larger than the queue must not be refused for ever.
+    if (this.#queued > 0 && this.#queued + spans.length > this.#maxQueued()) {
       this.#throttled += spans.length;
       // About how long the queue takes to drain at the recent rate; at least a second.
       const rate = Math.max(1, this.#rate());

@@ -178,14 +178,14 @@ export async function runWatchCommand(args: string[], io: CliIo): Promise<number
         const http = await startOtlpHttpReceiver(session, { host, port: httpPort, maxRequestBytes }).catch((e: unknown) => {
           throw listenError('OTLP/HTTP', host, httpPort, e);
         });
-        sources.push(`OTLP/HTTP ${http.url}`);
+        sources.push(`OTLP ${http.url}`);
         stops.push(() => http.close());
       }
       if (!values['no-grpc']) {
         const grpc = await startOtlpGrpcReceiver(session, { host, port: grpcPort, maxRequestBytes }).catch((e: unknown) => {
           throw listenError('OTLP/gRPC', host, grpcPort, e);
         });
-        sources.push(`OTLP/gRPC ${grpc.url}`);
+        sources.push(`gRPC ${grpc.url}`);
         stops.push(() => grpc.close());
       }
     } else if (mode === 'follow') {
@@ -242,7 +242,6 @@ export async function runWatchCommand(args: string[], io: CliIo): Promise<number
         exitOnCtrlC: false,
         patchConsole: false,
         maxFps: 10,
-        incrementalRendering: true,
       });
       inputEnded?.catch((error: unknown) => {
         failure = error;

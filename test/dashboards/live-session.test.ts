@@ -97,6 +97,45 @@ describe('LiveSession', () => {
     expect(session.offer(records.slice(0, 1), ORIGIN).status).toBe('accepted');
     const c = session.view().counters;
     expect([c.accepted, c.throttled]).toEqual([records.length + 1, 1]);
+    // A batch larger than the whole queue still goes in when the queue is empty.
+    await session.drained();
+    expect(session.offer([...records, ...records], ORIGIN).status).toBe('accepted');
+  });
+
+  it('behind the OTLP/HTTP receiver under load: every span is accepted exactly once or counted throttled, and exporters are told to retry', async () => {
+    const { startOtlpHttpReceiver } = await import('../../src/receiver/otlp-http.js');
+    const { spansToOtlpJson } = await import('../../src/receiver/otlp-json-recorder.js');
+    const template = await loadFixture('clean');
+    const session = new LiveSession({ mode: 'receive', maxQueuedSpans: template.length, clock: () => lastEnd(template) });
+    const receiver = await startOtlpHttpReceiver(session, { port: 0 });
+    let refusals = 0;
+    try {
+      const bodies = Array.from({ length: 20 }, (_, k) =>
+        JSON.stringify(spansToOtlpJson(template.map((s) => ({ ...s, traceId: k.toString(16).padStart(4, '0') + s.traceId.slice(4) })))),
+      );
+      await Promise.all(
+        bodies.map(async (body) => {
+          for (;;) {
+            const res = await fetch(`${receiver.url}/v1/traces`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+            const answer = await res.json();
+            if (res.status === 200) return;
+            expect(res.status).toBe(429);
+            expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+            expect(answer.code).toBe(8);
+            refusals++;
+            await new Promise((r) => setTimeout(r, 20));
+          }
+        }),
+      );
+    } finally {
+      await receiver.close();
+    }
+    await session.finish();
+    const c = session.view().counters;
+    expect(c.accepted).toBe(20 * template.length);
+    expect(c.throttled).toBe(refusals * template.length);
+    expect(c.agedOut).toBe(0);
+    expect(c.tracesAnalyzed).toBe(20);
   });
 
   it('counts spans older than the retention window as aged out, not analyzed', async () => {
