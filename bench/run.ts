@@ -7,6 +7,7 @@
  *   BATON_BENCH_QUICK=1 npm run bench      # 10 + 50 MiB JSON, 10 MiB protobuf, 100 MiB JSON Lines, growth to 10k spans
  *   BATON_BENCH_ONLY=sdk,audit npm run bench   # a subset (sdk, audit, stream, shapes)
  *   BATON_BENCH_ONLY=shapes npm run bench      # only the growth series (bench/shapes.ts has its own knobs)
+ *   BATON_BENCH_ONLY=receiver npm run bench    # only the live monitor's receivers (bench/receiver.ts)
  *   BATON_BENCH_JSON=out.json npm run bench    # also write the raw figures as JSON
  *
  * The SDK benchmark runs in fresh child processes (3 runs, 1 when quick), the
@@ -24,8 +25,9 @@ import { fmt, fmtMs, fmtRatio, log, machineFacts, markdownTable, MiB, peakRssMiB
 import { formatSdkResults, HANDOFF_GOAL, summarizeSdkRuns, type SdkResults, type SdkSummary } from './sdk.js';
 import { formatShapesResults, runShapesBench, seriesVerdict, SHAPES_EXPONENT_GOAL, SHAPES_RATIO_GOAL, type ShapesResults } from './shapes.js';
 import { formatStreamingResults, RSS_GOAL_MIB, runStreamingBench, type StreamResults } from './streaming.js';
+import { formatReceiverResults, monitorRatio, RECEIVER_GOAL, runReceiverBench, type ReceiverResults } from './receiver.js';
 
-const only = new Set((process.env.BATON_BENCH_ONLY ?? 'sdk,audit,stream,shapes').split(',').map((s) => s.trim()));
+const only = new Set((process.env.BATON_BENCH_ONLY ?? 'sdk,audit,stream,shapes,receiver').split(',').map((s) => s.trim()));
 const startedAt = new Date();
 const machine = await machineFacts();
 const loadAtStart = loadavg();
@@ -56,6 +58,7 @@ let sdk: SdkSummary | undefined;
 let audit: AuditRow[] | undefined;
 let stream: StreamResults | undefined;
 let shapes: ShapesResults | undefined;
+let receiver: ReceiverResults | undefined;
 
 if (only.has('sdk')) {
   sdkRuns = [];
@@ -83,6 +86,11 @@ try {
   if (only.has('shapes')) {
     shapes = await runShapesBench(dir);
     console.log(formatShapesResults(shapes));
+    console.log('');
+  }
+  if (only.has('receiver')) {
+    receiver = await runReceiverBench();
+    console.log(formatReceiverResults(receiver));
     console.log('');
   }
 } finally {
@@ -147,6 +155,12 @@ for (const s of shapes?.series ?? []) {
     `≤ ${SHAPES_RATIO_GOAL}x, ≤ ${SHAPES_EXPONENT_GOAL}`,
     seriesVerdict(s),
   ]);
+}
+if (receiver) {
+  for (const protocol of ['http-proto', 'http-json', 'grpc'] as const) {
+    const ratio = monitorRatio(receiver, protocol);
+    rows.push([`receiver ${protocol}: baton watch (analysis on) / bare server that decodes`, fmtRatio(ratio), `≥ ${RECEIVER_GOAL}x`, verdict(ratio >= RECEIVER_GOAL)]);
+  }
 }
 rows.push(['peak RSS of this (parent) process', `${fmt(parentPeak, 0)} MiB`, '', '']);
 

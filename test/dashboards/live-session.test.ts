@@ -117,7 +117,7 @@ describe('LiveSession', () => {
         bodies.map(async (body) => {
           for (;;) {
             const res = await fetch(`${receiver.url}/v1/traces`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
-            const answer = await res.json();
+            const answer = (await res.json()) as { code: number };
             if (res.status === 200) return;
             expect(res.status).toBe(429);
             expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
