@@ -428,8 +428,8 @@ async function runThroughput(): Promise<ThroughputRow[]> {
 
 /** Runs the benchmark: throughput and memory each in a child process of its own (a fresh heap for the memory curve). */
 export async function runReceiverBench(): Promise<ReceiverResults> {
-  const throughput = (await runTsChild<ThroughputRow[]>('receiver.ts', ['--json', 'throughput'])).result;
-  const memory = (await runTsChild<MemoryPoint[]>('receiver.ts', ['--json', 'memory'])).result;
+  const throughput = (await runTsChild<{ rows: ThroughputRow[] }>('receiver.ts', ['--json', 'throughput'])).result.rows;
+  const memory = (await runTsChild<{ rows: MemoryPoint[] }>('receiver.ts', ['--json', 'memory'])).result.rows;
   return { batchSpans: BATCH_SPANS, batches: BATCHES, concurrency: CONCURRENCY, throughput, memory };
 }
 
@@ -487,7 +487,8 @@ if (process.argv[1] === SELF) {
   } else if (process.argv[2] === '--json') {
     const part = process.argv[3];
     const result = part === 'memory' ? await measureMemoryAsync(await templateTraces()) : await runThroughput();
-    process.stdout.write(`${JSON.stringify(result)}\n`);
+    // An object, as runTsChild expects of a child's last line.
+    process.stdout.write(`${JSON.stringify({ rows: result })}\n`);
     process.exit(0);
   } else {
     console.log(formatReceiverResults(await runReceiverBench()));
