@@ -3,7 +3,7 @@
  * analyzes* over real OTLP (HTTP protobuf, HTTP JSON, gRPC), against bare
  * servers on the same transports that only read the bodies (and, for HTTP, one
  * that also decodes them), in one run; the dashboard's CPU share while it does
- * so; and the session's memory over hours of data.
+ * so (a view and a full Ink frame every 500 ms, as use-live-graph paces them); and the session's memory over hours of data.
  *
  * The load comes from a separate process (so it does not share this one's
  * event loop): it posts pre-built export requests of 512 spans (the
@@ -307,7 +307,7 @@ async function measure(protocol: Protocol, server: Server, file: string, spans: 
   const session = new LiveSession({ mode: 'receive', settleMs: 200 });
   session.start();
   const receiver = protocol === 'grpc' ? await startOtlpGrpcReceiver(session, { port: 0 }) : await startOtlpHttpReceiver(session, { port: 0 });
-  // The dashboard as it runs live: a view and a full Ink frame every 250 ms.
+  // The dashboard as it runs live: a view and a full Ink frame every 500 ms (use-live-graph's pace).
   const [{ renderToString }, React, { App }] = await Promise.all([import('ink'), import('react'), import('../dashboards/App.js')]);
   let dashboardMs = 0;
   let viewMs = 0;
@@ -319,7 +319,7 @@ async function measure(protocol: Protocol, server: Server, file: string, spans: 
     renderToString(React.createElement(App, { view, width: 120, height: 40, onQuit: () => {} }), { columns: 120 });
     dashboardMs += performance.now() - t;
     frames++;
-  }, 250);
+  }, 500);
   const started = performance.now();
   const load = await spawnLoad(receiver.url, protocol, file);
   await session.finish();

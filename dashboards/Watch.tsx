@@ -7,7 +7,7 @@ import { useTerminalSize } from './use-terminal-size.js';
 export interface WatchProps {
   readonly source: LiveViewSource;
   readonly onQuit: () => void;
-  /** Fastest redraw, ms. Default 250. */
+  /** Fastest redraw, ms. Default 500. */
   readonly intervalMs?: number;
 }
 

@@ -118,6 +118,8 @@ export class LiveSession implements SpanIntake {
   readonly #edges = new Map<string, EdgeActivity>();
   readonly #agents = new Map<string, AgentActivity>();
   readonly #inFlight = new Map<string, Sent>();
+  /** Handoff ids received (data time), so a send whose span arrives after its receive is not counted in flight. */
+  readonly #received = new Map<string, number>();
   readonly #findings: FindingRow[] = [];
   #findingsTotal = 0;
   #findingId = 0;
@@ -274,12 +276,14 @@ export class LiveSession implements SpanIntake {
     if (operation === BatonOperation.HandoffSend) {
       const source = attrs[BATON_HANDOFF_SOURCE_AGENT];
       const target = attrs[BATON_HANDOFF_TARGET_AGENT];
-      if (typeof source === 'string' && typeof target === 'string' && !this.#inFlight.has(handoffId)) {
+      if (typeof source === 'string' && typeof target === 'string' && !this.#inFlight.has(handoffId) && !this.#received.has(handoffId)) {
         if (this.#inFlight.size >= MAX_IN_FLIGHT) this.#inFlight.delete(this.#inFlight.keys().next().value!);
         this.#inFlight.set(handoffId, { source, target, sentMs: span.startMs });
       }
     } else if (operation === BatonOperation.HandoffReceive || operation === BatonOperation.HandoffAck) {
       this.#inFlight.delete(handoffId);
+      if (this.#received.size >= MAX_IN_FLIGHT) this.#received.delete(this.#received.keys().next().value!);
+      this.#received.set(handoffId, span.endMs);
     }
   }
 
@@ -327,6 +331,8 @@ export class LiveSession implements SpanIntake {
     // A handoff sent and never received stays in flight (it is) until the retention window forgets it.
     const stale = now - (this.#options.retentionMs ?? 3_600_000);
     for (const [id, sent] of this.#inFlight) if (sent.sentMs < stale) this.#inFlight.delete(id);
+    // Sends come within seconds of their receive; a minute of memory is plenty.
+    for (const [id, atMs] of this.#received) if (atMs < now - 60_000) this.#received.delete(id);
     for (const second of this.#perSecond.keys()) if (second < Math.floor(now / 1000) - 60) this.#perSecond.delete(second);
     this.#changed();
   }

@@ -59,17 +59,17 @@ describe.skipIf(!hasTmux)('baton watch in a terminal', () => {
     // tsx reads tsconfig.json from the working directory: name the project's (jsx: react-jsx) from the temp dir.
     const command = `cd ${JSON.stringify(dir)} && TSX_TSCONFIG_PATH=${JSON.stringify(join(ROOT, 'tsconfig.json'))} ${JSON.stringify(process.execPath)} --import ${TSX_LOADER} ${JSON.stringify(join(ROOT, 'cli/bin.ts'))} watch --port 0 --grpc-port 0; echo $? > ${JSON.stringify(exitFile)}`;
     tmux('new-session', '-d', '-s', SESSION, '-x', '80', '-y', '24', command);
-    await expect.poll(screen, { timeout: 20_000, interval: 200 }).toMatch(/OTLP http:\/\/127\.0\.0\.1:\d+/);
+    await expect.poll(screen, { timeout: 60_000, interval: 200 }).toMatch(/OTLP http:\/\/127\.0\.0\.1:\d+/);
     const url = /OTLP (http:\/\/127\.0\.0\.1:\d+)/.exec(screen())![1]!;
     expect(screen()).toContain('no handoffs yet');
 
     const sent = await sendPipeline(url, ['ack-timeout', 'stale-read']);
     expect(sent.failed).toBe(0);
     expect(sent.results[0]!.notes.join(' ')).toMatch(/ack-timeout[\s\S]*stale-read|stale-read[\s\S]*ack-timeout/);
-    await expect.poll(screen, { timeout: 20_000, interval: 250 }).toMatch(new RegExp(`spans ${sent.exported} `));
+    await expect.poll(screen, { timeout: 60_000, interval: 250 }).toMatch(new RegExp(`spans ${sent.exported} `));
     // Every hop of the pipeline's chain, and the findings of both faults, twice each (two runs).
     const chain = AGENTS.slice(0, -1).map((a, i) => `${a} → ${AGENTS[i + 1]}`);
-    await expect.poll(screen, { timeout: 20_000, interval: 250 }).toMatch(/Findings \(4\)/);
+    await expect.poll(screen, { timeout: 60_000, interval: 250 }).toMatch(/Findings \(4\)/);
     let frame = screen();
     for (const edge of chain) expect(frame).toMatch(new RegExp(`${edge}\\s+2\\s`));
     expect(frame).toContain('ack-timeout');
@@ -78,18 +78,18 @@ describe.skipIf(!hasTmux)('baton watch in a terminal', () => {
 
     // The worst edge first; Enter opens it with its recent handoffs' trace ids.
     tmux('send-keys', '-t', SESSION, 'Enter');
-    await expect.poll(screen, { timeout: 5_000, interval: 100 }).toContain('(Esc to go back)');
+    await expect.poll(screen, { timeout: 20_000, interval: 100 }).toContain('(Esc to go back)');
     expect(screen()).toMatch(/trace [0-9a-f]{32}/);
     tmux('send-keys', '-t', SESSION, 'Escape');
-    await expect.poll(screen, { timeout: 5_000, interval: 100 }).not.toContain('(Esc to go back)');
+    await expect.poll(screen, { timeout: 20_000, interval: 100 }).not.toContain('(Esc to go back)');
 
     // Wider terminal: the sparkline column appears.
     tmux('resize-window', '-t', SESSION, '-x', '120', '-y', '30');
-    await expect.poll(screen, { timeout: 5_000, interval: 100 }).toContain('RECENT');
+    await expect.poll(screen, { timeout: 20_000, interval: 100 }).toContain('RECENT');
     frame = screen();
     expect(frame).toMatch(/P99\s+MAX/);
 
     tmux('send-keys', '-t', SESSION, 'q');
-    await expect.poll(async () => readFile(exitFile, 'utf8').catch(() => ''), { timeout: 15_000, interval: 200 }).toBe('0\n');
-  });
+    await expect.poll(async () => readFile(exitFile, 'utf8').catch(() => ''), { timeout: 30_000, interval: 200 }).toBe('0\n');
+  }, 240_000);
 });

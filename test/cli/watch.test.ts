@@ -17,7 +17,8 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-describe('baton watch', () => {
+// Each case starts the CLI from source (tsx): slow on a busy machine, hence the long timeouts.
+describe('baton watch', { timeout: 90_000 }, () => {
   it('prints its help', async () => {
     const run = await runBaton(['watch', '--help'], { cwd: dir });
     expect(run.code).toBe(0);
@@ -83,9 +84,9 @@ describe('baton watch', () => {
     await proto.shutdown();
     await grpcExporter.shutdown();
     const sent = a.spans.length + b.spans.length;
-    await expect.poll(() => watch.stderr(), { timeout: 15_000 }).toMatch(new RegExp(`spans ${sent} `));
+    await expect.poll(() => watch.stderr(), { timeout: 60_000 }).toMatch(new RegExp(`spans ${sent} `));
     // The ack-timeout trace is complete: its finding comes after settleMs, while the monitor runs.
-    await expect.poll(() => watch.stdout(), { timeout: 15_000 }).toMatch(/^finding warning ack-timeout/m);
+    await expect.poll(() => watch.stdout(), { timeout: 60_000 }).toMatch(/^finding warning ack-timeout/m);
     watch.child.kill('SIGTERM');
     expect(await watch.exited()).toBe(0);
     expect(watch.stdout()).toMatch(new RegExp(`${sent} spans accepted, 0 rejected, 0 throttled`));
@@ -96,7 +97,7 @@ describe('baton watch', () => {
     // What was recorded audits the same: the finding is there again.
     const audit = await runBaton(['audit', 'live.jsonl', '--format', 'json'], { cwd: dir });
     expect(JSON.parse(audit.stdout).findings.map((f: { ruleId: string }) => f.ruleId)).toEqual(['ack-timeout']);
-  });
+  }, 180_000);
 
   it('follows a growing file until SIGINT', async () => {
     const path = join(dir, 'grow.jsonl');
@@ -105,13 +106,13 @@ describe('baton watch', () => {
     await writeFile(path, `${toOtlpJson(first.spans)}\n`);
     const watch = startWatch(['--follow', 'grow.jsonl', '--interval', '1'], dir);
     await watch.urls();
-    await expect.poll(() => watch.stderr(), { timeout: 15_000 }).toMatch(new RegExp(`spans ${first.spans.length} `));
+    await expect.poll(() => watch.stderr(), { timeout: 60_000 }).toMatch(new RegExp(`spans ${first.spans.length} `));
     await appendFile(path, `${toOtlpJson(second.spans)}\n`);
     const total = first.spans.length + second.spans.length;
-    await expect.poll(() => watch.stderr(), { timeout: 15_000 }).toMatch(new RegExp(`spans ${total} `));
+    await expect.poll(() => watch.stderr(), { timeout: 60_000 }).toMatch(new RegExp(`spans ${total} `));
     watch.child.kill('SIGINT');
     expect(await watch.exited()).toBe(0);
     expect(watch.stdout()).toMatch(new RegExp(`${total} spans accepted`));
     expect(watch.stdout()).toMatch(/stale-epoch-read/);
-  });
+  }, 180_000);
 });

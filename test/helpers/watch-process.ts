@@ -36,7 +36,7 @@ export function startWatch(args: readonly string[], cwd: string): WatchProcess {
     stdout: () => out,
     stderr: () => err,
     urls: async () => {
-      for (let i = 0; i < 600; i++) {
+      for (let i = 0; i < 1200; i++) {
         const http = /OTLP (http:\/\/[\d.:]+)/.exec(err)?.[1];
         const grpc = /gRPC (http:\/\/[\d.:]+)/.exec(err)?.[1];
         if (http || grpc || /replaying|following/.test(err)) return { http, grpc };
