@@ -8,6 +8,7 @@
  *   BATON_BENCH_ONLY=sdk,audit npm run bench   # a subset (sdk, audit, stream, shapes, stores)
  *   BATON_BENCH_ONLY=stores npm run bench      # only the Redis/PostgreSQL adapter overhead (starts its own servers)
  *   BATON_BENCH_ONLY=shapes npm run bench      # only the growth series (bench/shapes.ts has its own knobs)
+ *   BATON_BENCH_ONLY=receiver npm run bench    # only the live monitor's receivers (bench/receiver.ts)
  *   BATON_BENCH_JSON=out.json npm run bench    # also write the raw figures as JSON
  *
  * The SDK benchmark runs in fresh child processes (3 runs, 1 when quick), the
@@ -26,8 +27,9 @@ import { formatSdkResults, HANDOFF_GOAL, summarizeSdkRuns, type SdkResults, type
 import { formatShapesResults, runShapesBench, seriesVerdict, SHAPES_EXPONENT_GOAL, SHAPES_RATIO_GOAL, type ShapesResults } from './shapes.js';
 import { formatStoresResults, STORE_OVERHEAD_GOAL, type StoresResults } from './stores.js';
 import { formatStreamingResults, RSS_GOAL_MIB, runStreamingBench, type StreamResults } from './streaming.js';
+import { formatReceiverResults, monitorRatio, RECEIVER_GOAL, runReceiverBench, type ReceiverResults } from './receiver.js';
 
-const only = new Set((process.env.BATON_BENCH_ONLY ?? 'sdk,audit,stream,shapes,stores').split(',').map((s) => s.trim()));
+const only = new Set((process.env.BATON_BENCH_ONLY ?? 'sdk,audit,stream,shapes,stores,receiver').split(',').map((s) => s.trim()));
 const startedAt = new Date();
 const machine = await machineFacts();
 const loadAtStart = loadavg();
@@ -59,6 +61,7 @@ let audit: AuditRow[] | undefined;
 let stream: StreamResults | undefined;
 let shapes: ShapesResults | undefined;
 let stores: StoresResults | undefined;
+let receiver: ReceiverResults | undefined;
 
 if (only.has('sdk')) {
   sdkRuns = [];
@@ -94,6 +97,11 @@ try {
   if (only.has('shapes')) {
     shapes = await runShapesBench(dir);
     console.log(formatShapesResults(shapes));
+    console.log('');
+  }
+  if (only.has('receiver')) {
+    receiver = await runReceiverBench();
+    console.log(formatReceiverResults(receiver));
     console.log('');
   }
 } finally {
@@ -171,6 +179,12 @@ for (const r of stores?.versioned ?? []) {
   rows.push([r.name, `${fmtRatio(r.ratio)} (${fmt(r.bareP50Us, 1)} → ${fmt(r.instrumentedP50Us, 1)} µs)`, '', '']);
 }
 if (stores) rows.push(['peak RSS of the store adapters child', `${fmt(stores.peakRssMiB, 0)} MiB`, '', '']);
+if (receiver) {
+  for (const protocol of ['http-proto', 'http-json', 'grpc'] as const) {
+    const ratio = monitorRatio(receiver, protocol);
+    rows.push([`receiver ${protocol}: baton watch (analysis on) / bare server that decodes`, fmtRatio(ratio), `≥ ${RECEIVER_GOAL}x`, verdict(ratio >= RECEIVER_GOAL)]);
+  }
+}
 rows.push(['peak RSS of this (parent) process', `${fmt(parentPeak, 0)} MiB`, '', '']);
 
 console.log('## Summary');

@@ -28,6 +28,10 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
     summary: 'run the five-agent example pipeline, write its trace and audit it',
     load: async () => (await import('./commands/demo.js')).runDemoCommand,
   },
+  watch: {
+    summary: 'receive OTLP (or follow or replay files) and watch handoffs live',
+    load: async () => (await import('./commands/watch.js')).runWatchCommand,
+  },
 };
 
 function usage(): string {

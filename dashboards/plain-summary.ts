@@ -1,0 +1,76 @@
+/**
+ * The dashboard without a terminal (CI, a pipe, a log file): plain lines, no
+ * escape codes. A status line every period, each new finding once as it
+ * happens, and a final summary (every edge, every finding kept) on exit.
+ * Text from traces goes through `printable`, as in every other output.
+ */
+import { formatShare } from '../src/report/format.js';
+import type { LiveView } from './view-model.js';
+import { cell, count, ms, padCell, rate, right } from './text.js';
+
+/** One status line: `12:00:05 live spans 1,234 (52/s) rejected 0 …`. */
+export function statusLine(view: LiveView): string {
+  const c = view.counters;
+  const time = view.nowMs > 0 ? new Date(view.nowMs).toISOString().slice(11, 19) : '--:--:--';
+  const parts = [
+    time,
+    view.done ? 'done' : view.mode,
+    `spans ${count(c.accepted)} (${rate(c.perSecond)}/s)`,
+    `rejected ${count(c.rejected)}`,
+    `throttled ${count(c.throttled)}`,
+    `aged out ${count(c.agedOut)}`,
+    `traces open ${count(c.tracesOpen)} done ${count(c.tracesAnalyzed)}`,
+    `edges ${view.edges.length}`,
+    `findings ${count(view.findingsTotal)}`,
+  ];
+  if (c.badRequests > 0) parts.push(`bad input ${count(c.badRequests)}`);
+  if (view.recording) parts.push(`recorded ${count(view.recording.spans)}`);
+  return parts.join('  ');
+}
+
+/** The lines for findings with an id above `afterId` (oldest first), and the highest id seen. */
+export function newFindingLines(view: LiveView, afterId: number): { lines: string[]; lastId: number } {
+  const lines: string[] = [];
+  let lastId = afterId;
+  for (let i = view.findings.length - 1; i >= 0; i--) {
+    const f = view.findings[i]!;
+    if (f.id <= afterId) continue;
+    lastId = Math.max(lastId, f.id);
+    lines.push(`finding ${f.severity} ${f.ruleId}: ${cell(f.message, 300)} (trace ${f.traceId})`);
+  }
+  return { lines, lastId };
+}
+
+/** The final summary: counters, every edge with its latency, the findings. */
+export function finalSummary(view: LiveView, width = 100): string {
+  const c = view.counters;
+  const lines: string[] = [];
+  lines.push(
+    `baton watch: ${count(c.accepted)} spans accepted, ${count(c.rejected)} rejected, ${count(c.throttled)} throttled (retried by exporters), ${count(c.agedOut)} aged out; ${count(c.tracesAnalyzed)} traces analyzed${c.splitTraces > 0 ? ` (${count(c.splitTraces)} in pieces)` : ''}`,
+  );
+  if (view.recording) lines.push(`recorded ${count(view.recording.spans)} spans to ${view.recording.path}`);
+  if (view.edges.length === 0) {
+    lines.push('no handoffs seen');
+  } else {
+    const edgeWidth = Math.max(20, Math.min(48, width - 52));
+    lines.push('', `${padCell('EDGE', edgeWidth)}${right('N', 7)}${right('P50 ms', 9)}${right('P95 ms', 9)}${right('P99 ms', 9)}${right('MAX ms', 9)}${right('FAIL', 6)}`);
+    for (const e of view.edges) {
+      lines.push(
+        `${padCell(`${e.source} → ${e.target}`, edgeWidth)}${right(count(e.handoffs), 7)}${right(ms(e.p50Ms), 9)}${right(ms(e.p95Ms), 9)}${right(ms(e.p99Ms), 9)}${right(ms(e.maxMs), 9)}${right(String(e.failures), 6)}`,
+      );
+    }
+    const error = Math.max(...view.edges.map((e) => e.relativeError));
+    if (error > 0) lines.push(`(percentiles ±${formatShare(error)})`);
+  }
+  lines.push('');
+  if (view.findingsTotal === 0) lines.push('no findings');
+  else {
+    lines.push(`${count(view.findingsTotal)} finding${view.findingsTotal === 1 ? '' : 's'}:`);
+    for (let i = view.findings.length - 1; i >= 0; i--) {
+      const f = view.findings[i]!;
+      lines.push(`  ${f.severity} ${f.ruleId}: ${cell(f.message, 300)} (trace ${f.traceId})`);
+    }
+    if (view.findings.length < view.findingsTotal) lines.push(`  … and ${view.findingsTotal - view.findings.length} earlier`);
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,95 @@
+/**
+ * `baton watch` in a real terminal: tmux runs it at 80x24, a real app (the example
+ * pipeline with its SDK and the OTLP protobuf exporter) sends spans to it, and
+ * what the screen shows is read with capture-pane. The expectations come from
+ * the app's own account of what it did (its faults' notes, its agents' order).
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AGENTS } from '../../examples/pipeline/pipeline.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const TSX_LOADER = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
+const SOCKET = `baton-test-${process.pid}`;
+const SESSION = 'watch';
+const hasTmux = (() => {
+  try {
+    execFileSync('tmux', ['-V']);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+const tmux = (...args: string[]) => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
+const screen = () => tmux('capture-pane', '-p', '-t', SESSION);
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'baton-tmux-'));
+});
+afterAll(async () => {
+  try {
+    tmux('kill-server');
+  } catch {
+    // Already gone with its last session.
+  }
+  await rm(dir, { recursive: true, force: true });
+});
+
+function sendPipeline(url: string, faults: string[]): Promise<{ exported: number; failed: number; results: { notes: string[] }[] }> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--import', TSX_LOADER, join(ROOT, 'test/helpers/send-pipeline.ts'), '--url', url, '--protocol', 'http-proto', '--runs', '2', ...faults.flatMap((f) => ['--fault', f])],
+      { cwd: ROOT },
+      (error, stdout) => (error ? reject(error) : resolve(JSON.parse(stdout))),
+    );
+  });
+}
+
+describe.skipIf(!hasTmux)('baton watch in a terminal', () => {
+  it('shows the edges and findings of a live app at 80x24, opens an edge, resizes, and q exits 0', async () => {
+    const exitFile = join(dir, 'exit');
+    // tsx reads tsconfig.json from the working directory: name the project's (jsx: react-jsx) from the temp dir.
+    const command = `cd ${JSON.stringify(dir)} && TSX_TSCONFIG_PATH=${JSON.stringify(join(ROOT, 'tsconfig.json'))} ${JSON.stringify(process.execPath)} --import ${TSX_LOADER} ${JSON.stringify(join(ROOT, 'cli/bin.ts'))} watch --port 0 --grpc-port 0; echo $? > ${JSON.stringify(exitFile)}`;
+    tmux('new-session', '-d', '-s', SESSION, '-x', '80', '-y', '24', command);
+    await expect.poll(screen, { timeout: 60_000, interval: 200 }).toMatch(/OTLP http:\/\/127\.0\.0\.1:\d+/);
+    const url = /OTLP (http:\/\/127\.0\.0\.1:\d+)/.exec(screen())![1]!;
+    expect(screen()).toContain('no handoffs yet');
+
+    const sent = await sendPipeline(url, ['ack-timeout', 'stale-read']);
+    expect(sent.failed).toBe(0);
+    expect(sent.results[0]!.notes.join(' ')).toMatch(/ack-timeout[\s\S]*stale-read|stale-read[\s\S]*ack-timeout/);
+    await expect.poll(screen, { timeout: 60_000, interval: 250 }).toMatch(new RegExp(`spans ${sent.exported} `));
+    // Every hop of the pipeline's chain, and the findings of both faults, twice each (two runs).
+    const chain = AGENTS.slice(0, -1).map((a, i) => `${a} → ${AGENTS[i + 1]}`);
+    await expect.poll(screen, { timeout: 60_000, interval: 250 }).toMatch(/Findings \(4\)/);
+    let frame = screen();
+    for (const edge of chain) expect(frame).toMatch(new RegExp(`${edge}\\s+2\\s`));
+    expect(frame).toContain('ack-timeout');
+    expect(frame).toContain('stale-epoch-read');
+    expect(frame.split('\n').every((line) => [...line].length <= 80)).toBe(true);
+
+    // The worst edge first; Enter opens it with its recent handoffs' trace ids.
+    tmux('send-keys', '-t', SESSION, 'Enter');
+    await expect.poll(screen, { timeout: 20_000, interval: 100 }).toContain('(Esc to go back)');
+    expect(screen()).toMatch(/trace [0-9a-f]{32}/);
+    tmux('send-keys', '-t', SESSION, 'Escape');
+    await expect.poll(screen, { timeout: 20_000, interval: 100 }).not.toContain('(Esc to go back)');
+
+    // Wider terminal: the sparkline column appears.
+    tmux('resize-window', '-t', SESSION, '-x', '120', '-y', '30');
+    await expect.poll(screen, { timeout: 20_000, interval: 100 }).toContain('RECENT');
+    frame = screen();
+    expect(frame).toMatch(/P99\s+MAX/);
+
+    tmux('send-keys', '-t', SESSION, 'q');
+    await expect.poll(async () => readFile(exitFile, 'utf8').catch(() => ''), { timeout: 30_000, interval: 200 }).toBe('0\n');
+  }, 240_000);
+});

@@ -1,0 +1,208 @@
+import { describe, expect, it } from 'vitest';
+import { AGENTS } from '../../examples/pipeline/pipeline.js';
+import { LiveSession } from '../../dashboards/live-session.js';
+import type { SpanRecord } from '../../src/model/span-record.js';
+import type { RequestOrigin } from '../../src/receiver/intake.js';
+import { withoutSpans } from '../helpers/analyze.js';
+import { loadFixture, runPipelineSpans, toSpanRecords } from '../helpers/traces.js';
+
+const ORIGIN: RequestOrigin = { protocol: 'http', encoding: 'protobuf', peer: 'test' };
+
+/** A session on a clock the test moves. */
+function sessionAt(startMs: number, options: Partial<ConstructorParameters<typeof LiveSession>[0]> = {}) {
+  const clock = { now: startMs };
+  const session = new LiveSession({ mode: 'receive', clock: () => clock.now, ...options });
+  return { session, clock };
+}
+
+const lastEnd = (spans: readonly SpanRecord[]) => Math.max(...spans.map((s) => s.endMs));
+
+describe('LiveSession', () => {
+  it('counts every offered span as accepted and analyzes the pipeline into its edges', async () => {
+    const { spans } = await runPipelineSpans([], { taskId: 'live-clean' });
+    const records = toSpanRecords(spans);
+    const { session, clock } = sessionAt(lastEnd(records));
+    expect(session.offer(records.slice(0, 10), ORIGIN)).toEqual({ status: 'accepted', rejected: 0 });
+    expect(session.offer(records.slice(10), ORIGIN)).toEqual({ status: 'accepted', rejected: 0 });
+    await session.drained();
+    let view = session.view();
+    expect(view.counters.accepted).toBe(records.length);
+    expect(view.counters.tracesOpen).toBe(1);
+    expect(view.agents.find((a) => a.name === 'research')?.state).toBe('working');
+    // The root has arrived: the group closes once settleMs passed since its last span.
+    clock.now += 7_000;
+    session.tick();
+    view = session.view();
+    expect(view.counters.tracesOpen).toBe(0);
+    expect(view.counters.tracesAnalyzed).toBe(1);
+    // The pipeline's own order of agents is its handoff chain.
+    const expected = AGENTS.slice(0, -1).map((a, i) => `${a} → ${AGENTS[i + 1]}`).sort();
+    expect(view.edges.map((e) => `${e.source} → ${e.target}`).sort()).toEqual(expected);
+    expect(view.edges.every((e) => e.handoffs === 1 && e.recentHandoffs[0]!.traceId === records[0]!.traceId)).toBe(true);
+    expect(view.findings).toEqual([]);
+    expect(view.agents.find((a) => a.name === 'research')?.state).toBe('idle');
+  });
+
+  it('reports a finding as soon as its group closes, before the input ends', async () => {
+    const { spans, result } = await runPipelineSpans(['ack-timeout'], { taskId: 'live-ack' });
+    expect(result.notes.join(' ')).toContain('ack-timeout');
+    const records = toSpanRecords(spans);
+    const { session, clock } = sessionAt(lastEnd(records));
+    session.offer(records, ORIGIN);
+    await session.drained();
+    session.tick();
+    expect(session.view().findings).toEqual([]);
+    clock.now += 7_000;
+    session.tick();
+    const view = session.view();
+    expect(view.findings.map((f) => f.ruleId)).toEqual(['ack-timeout']);
+    expect(view.findings[0]!.foundAtMs).toBe(clock.now);
+    expect(view.edges.find((e) => e.source === 'writer' && e.target === 'reviewer')!.failures).toBe(1);
+    expect(session.finished).toBe(false);
+  });
+
+  it('reports "never acknowledged" when the clock passes the budget, not at the end, and not before', async () => {
+    const clean = await loadFixture('clean');
+    const unacknowledged = withoutSpans(clean, ['6c0eaf9b0221c256']); // reviewer's handoff.receive
+    const sendStartMs = clean.find((s) => s.spanId === '250ae4a1cca5565f')!.startMs; // writer's handoff.send
+    const budgetMs = clean.find((s) => s.spanId === '250ae4a1cca5565f')!.attributes['baton.timeout_budget_ms'] as number;
+    // Without the receive, the reviewer's run misses its parent: the group waits idleMs, not settleMs.
+    const { session, clock } = sessionAt(lastEnd(unacknowledged), { settleMs: 100, idleMs: 500 });
+    session.offer(unacknowledged, ORIGIN);
+    await session.drained();
+    clock.now += 600;
+    expect(clock.now).toBeLessThan(sendStartMs + budgetMs);
+    session.tick();
+    // The group is analyzed, the budget has not run out: no finding yet, the handoff is still in flight.
+    expect(session.view().counters.tracesAnalyzed).toBe(1);
+    expect(session.view().findings.filter((f) => f.ruleId === 'ack-timeout')).toEqual([]);
+    expect(session.view().edges.find((e) => e.target === 'reviewer')!.inFlight).toBe(1);
+    expect(session.view().agents.find((a) => a.name === 'writer')).toMatchObject({ state: 'waiting', waitingOn: ['reviewer'] });
+    clock.now = sendStartMs + budgetMs + 600;
+    session.tick();
+    const found = session.view().findings.filter((f) => f.ruleId === 'ack-timeout');
+    expect(found).toHaveLength(1);
+    expect(found[0]!.message).toContain('reviewer never acknowledged the handoff from writer');
+    expect(session.finished).toBe(false);
+  });
+
+  it('answers busy with a retry time when the queue is full, counting the spans as throttled', async () => {
+    const records = await loadFixture('clean');
+    const { session } = sessionAt(lastEnd(records), { maxQueuedSpans: records.length });
+    expect(session.offer(records, ORIGIN).status).toBe('accepted');
+    const busy = session.offer(records.slice(0, 1), ORIGIN);
+    expect(busy.status).toBe('busy');
+    expect(busy.status === 'busy' && busy.retryAfterMs).toBeGreaterThanOrEqual(1000);
+    await session.drained();
+    expect(session.offer(records.slice(0, 1), ORIGIN).status).toBe('accepted');
+    const c = session.view().counters;
+    expect([c.accepted, c.throttled]).toEqual([records.length + 1, 1]);
+    // A batch larger than the whole queue still goes in when the queue is empty.
+    await session.drained();
+    expect(session.offer([...records, ...records], ORIGIN).status).toBe('accepted');
+  });
+
+  it('behind the OTLP/HTTP receiver under load: every span is accepted exactly once or counted throttled, and exporters are told to retry', async () => {
+    const { startOtlpHttpReceiver } = await import('../../src/receiver/otlp-http.js');
+    const { spansToOtlpJson } = await import('../../src/receiver/otlp-json-recorder.js');
+    const template = await loadFixture('clean');
+    const session = new LiveSession({ mode: 'receive', maxQueuedSpans: template.length, clock: () => lastEnd(template) });
+    const receiver = await startOtlpHttpReceiver(session, { port: 0 });
+    let refusals = 0;
+    try {
+      const bodies = Array.from({ length: 20 }, (_, k) =>
+        JSON.stringify(spansToOtlpJson(template.map((s) => ({ ...s, traceId: k.toString(16).padStart(4, '0') + s.traceId.slice(4) })))),
+      );
+      await Promise.all(
+        bodies.map(async (body) => {
+          for (;;) {
+            const res = await fetch(`${receiver.url}/v1/traces`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+            const answer = (await res.json()) as { code: number };
+            if (res.status === 200) return;
+            expect(res.status).toBe(429);
+            expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+            expect(answer.code).toBe(8);
+            refusals++;
+            await new Promise((r) => setTimeout(r, 20));
+          }
+        }),
+      );
+    } finally {
+      await receiver.close();
+    }
+    await session.finish();
+    const c = session.view().counters;
+    expect(c.accepted).toBe(20 * template.length);
+    expect(c.throttled).toBe(refusals * template.length);
+    expect(c.agedOut).toBe(0);
+    expect(c.tracesAnalyzed).toBe(20);
+  });
+
+  it('counts spans older than the retention window as aged out, not analyzed', async () => {
+    const records = await loadFixture('clean');
+    const { session } = sessionAt(lastEnd(records) + 2 * 3_600_000);
+    session.offer(records, ORIGIN);
+    await session.drained();
+    const c = session.view().counters;
+    expect([c.accepted, c.agedOut, c.tracesOpen]).toEqual([records.length, records.length, 0]);
+    expect((await session.finish()).inputs.spans).toBe(0);
+  });
+
+  it('counts spans the receivers refused and requests they could not read, with the reason shown', () => {
+    const { session } = sessionAt(1);
+    session.spansRefused(3, 'span 0 (0000000000000000) has an all-zero span id');
+    session.requestRefused('HTTP 400: not JSON');
+    const view = session.view();
+    expect([view.counters.rejected, view.counters.badRequests]).toEqual([3, 1]);
+    expect(view.notice).toBe('HTTP 400: not JSON');
+  });
+
+  it('refuses new spans as unavailable once closing, and finish analyzes everything still open', async () => {
+    const records = await loadFixture('ack-timeout');
+    const { session } = sessionAt(lastEnd(records));
+    session.offer(records, ORIGIN);
+    session.close();
+    expect(session.offer(records, ORIGIN).status).toBe('unavailable');
+    const report = await session.finish();
+    expect(report.inputs.spans).toBe(records.length);
+    const view = session.view();
+    expect(view.done).toBe(true);
+    expect(view.counters.tracesOpen).toBe(0);
+    expect(view.findings.map((f) => f.ruleId)).toContain('ack-timeout');
+  });
+
+  it('keeps memory bounded over many traces: open traces close, lists stay capped', async () => {
+    const { spans } = await runPipelineSpans(['stale-read'], { taskId: 'live-many' });
+    const template = toSpanRecords(spans);
+    const { session, clock } = sessionAt(lastEnd(template));
+    const shift = (k: number): SpanRecord[] =>
+      template.map((s) => ({
+        ...s,
+        traceId: k.toString(16).padStart(8, '0') + s.traceId.slice(8),
+        startMs: s.startMs + k * 1000,
+        endMs: s.endMs + k * 1000,
+        links: s.links.map((l) => ({ ...l, traceId: k.toString(16).padStart(8, '0') + l.traceId.slice(8) })),
+      }));
+    for (let k = 0; k < 600; k++) {
+      session.offer(shift(k), ORIGIN);
+      clock.now = lastEnd(template) + k * 1000;
+      if (k % 10 === 0) {
+        await session.drained();
+        session.tick();
+      }
+    }
+    await session.drained();
+    clock.now += 10_000;
+    session.tick();
+    const view = session.view();
+    expect(view.counters.accepted).toBe(600 * template.length);
+    expect(view.counters.tracesOpen).toBe(0);
+    expect(view.counters.tracesAnalyzed).toBe(600);
+    expect(view.findingsTotal).toBe(600);
+    expect(view.findings.length).toBeLessThanOrEqual(500);
+    for (const edge of view.edges) {
+      expect(edge.recentLatenciesMs.length).toBeLessThanOrEqual(120);
+      expect(edge.recentHandoffs.length).toBeLessThanOrEqual(12);
+    }
+  });
+});
