@@ -67,8 +67,8 @@ describe('main', () => {
     [['audti', 'clean.json'], 'baton: unknown command "audti"; did you mean "audit"? (see baton --help)\n'],
     [['grpah'], 'baton: unknown command "grpah"; did you mean "graph"? (see baton --help)\n'],
     [['hepl'], 'baton: unknown command "hepl"; did you mean "help"? (see baton --help)\n'],
-    [['frobnicate'], 'baton: unknown command "frobnicate"; one of: audit, graph, demo (see baton --help)\n'],
-    [['a\u001b[2Jb'], 'baton: unknown command "a\\u001b[2Jb"; one of: audit, graph, demo (see baton --help)\n'],
+    [['frobnicate'], 'baton: unknown command "frobnicate"; one of: audit, graph, demo, watch (see baton --help)\n'],
+    [['a\u001b[2Jb'], 'baton: unknown command "a\\u001b[2Jb"; one of: audit, graph, demo, watch (see baton --help)\n'],
     [['--formt'], 'baton: unknown option --formt; a command comes first (see baton --help)\n'],
     [['help', 'audti'], 'baton: unknown command "audti"; did you mean "audit"? (see baton --help)\n'],
   ])('%j: one stderr line, exit 2', async (args, stderr) => {
