@@ -15,6 +15,7 @@
 import type { AuditReport, EdgeStats, RuleSummary, TaskSummary } from '../model/audit-report.js';
 import { SEVERITY_RANK, type Finding, type Severity } from '../model/finding.js';
 import {
+  capped,
   evidenceTraceIds,
   formatMs,
   formatMsColumn,
@@ -32,6 +33,19 @@ import {
   rulesByStatus,
 } from './format.js';
 import { renderTable, wrapWords, type Column } from './table.js';
+
+/** Most characters of one finding message or hint shown; names are cut to MAX_SHOWN_CHARS (format.ts). */
+const MAX_MESSAGE_CHARS = 1000;
+
+/** A name from a trace, cut and made printable: a 200k-character agent name must not fill the terminal. */
+function shownName(text: string): string {
+  return printable(capped(text));
+}
+
+/** A message or reason that quotes trace text (agent names, keys, file names), cut and made printable. */
+function shownMessage(text: string): string {
+  return printable(capped(text, MAX_MESSAGE_CHARS));
+}
 
 /** Options of {@link renderText}. */
 export interface TextOptions {
@@ -117,7 +131,7 @@ function headerLines(report: AuditReport, width: number, paint: Paint): string[]
       `  ${paint(MARK.error, 'red')} ${plural(inputs.problems.length, 'input')} could not be read and ${inputs.problems.length === 1 ? 'was' : 'were'} skipped:`,
     );
     for (const p of inputs.problems)
-      lines.push(...wrapPrefixed(`${printable(p.location)}: ${printable(p.message)}`, width, '    ', '      '));
+      lines.push(...wrapPrefixed(`${shownName(p.location)}: ${shownMessage(p.message)}`, width, '    ', '      '));
   }
   const precision = precisionNote(report);
   if (precision !== undefined) warn(precision);
@@ -156,7 +170,7 @@ function limitLines(report: AuditReport, width: number, paint: Paint): string[] 
       ),
     );
     for (const [reason, ids] of byReason) {
-      lines.push(...wrapPrefixed(`${ids.map(printable).join(', ')}: ${printable(reason)}`, width, '      ', '        '));
+      lines.push(...wrapPrefixed(`${ids.map(printable).join(', ')}: ${shownMessage(reason)}`, width, '      ', '        '));
     }
   }
   if (off.length > 0) {
@@ -230,7 +244,7 @@ function findingLines(finding: Finding, width: number, paint: Paint): string[] {
   const head = `${MARK[finding.severity]} ${finding.severity}`;
   const messageWidth = width - MESSAGE_COLUMN;
   const indent = ' '.repeat(MESSAGE_COLUMN);
-  const lines = wrapWords(printable(finding.message), messageWidth).map((line, i) =>
+  const lines = wrapWords(shownMessage(finding.message), messageWidth).map((line, i) =>
     i === 0 ? `  ${paint(head, style)}${' '.repeat(MESSAGE_COLUMN - 2 - head.length)}${line}` : indent + line,
   );
   const detail = (label: string, text: string) => {
@@ -241,15 +255,15 @@ function findingLines(finding: Finding, width: number, paint: Paint): string[] {
       ),
     );
   };
-  if (finding.agents.length > 0) detail('agents', finding.agents.map(printable).join(', '));
-  if (finding.taskId !== undefined) detail('task', printable(finding.taskId));
+  if (finding.agents.length > 0) detail('agents', finding.agents.map(shownName).join(', '));
+  if (finding.taskId !== undefined) detail('task', shownName(finding.taskId));
   const traces = evidenceTraceIds(finding.evidence);
   detail(
     traces.length > 1 ? 'traces' : 'trace',
     `${traces.map(printable).join(', ') || '(none)'}  ${formatTime(finding.evidence.startMs)}`,
   );
   if (finding.evidence.spanIds.length > 0) detail('spans', finding.evidence.spanIds.map(printable).join(', '));
-  detail('fix', printable(finding.hint));
+  detail('fix', shownMessage(finding.hint));
   return lines;
 }
 
@@ -307,9 +321,9 @@ function rulesLines(report: AuditReport, width: number, paint: Paint): string[] 
       reason = notChecked ? `not checked: ${notChecked}` : '';
       styles.push(rule.findings > 0 ? SEVERITY_STYLE[severity] : 'green');
     }
-    const inline = reason === '' ? head : `${head}; ${printable(reason)}`;
+    const inline = reason === '' ? head : `${head}; ${shownMessage(reason)}`;
     const fits = inline.length <= room;
-    below.push(fits || reason === '' ? [] : wrapPrefixed(printable(reason), width, '      ', '      ', (l) => paint(l, 'dim')));
+    below.push(fits || reason === '' ? [] : wrapPrefixed(shownMessage(reason), width, '      ', '      ', (l) => paint(l, 'dim')));
     return [printable(rule.ruleId), counts[n]![0]!, counts[n]![1]!, fits ? inline : head];
   });
   const table = renderTable(columns, rows, {
@@ -333,7 +347,7 @@ interface EdgeColumn extends Column {
  */
 function edgeColumns(report: AuditReport): EdgeColumn[] {
   const columns: EdgeColumn[] = [
-    { header: 'edge', wrap: true, minWidth: 14, cell: (e) => `${printable(e.source)} → ${printable(e.target)}` },
+    { header: 'edge', wrap: true, minWidth: 14, cell: (e) => `${shownName(e.source)} → ${shownName(e.target)}` },
     { header: 'handoffs', align: 'right', cell: (e) => String(e.handoffs) },
   ];
   if (report.edges.some((e) => e.transfers > 0)) {
@@ -411,7 +425,7 @@ function edgeLines(report: AuditReport, width: number, paint: Paint): string[] {
   }
   for (const cycle of report.cycles) {
     lines.push(
-      ...styleFirst(wrapPrefixed(`cycle  ${cycle.map(printable).join(' → ')}`, width, '  ', '         '), 'cycle', paint('cycle', 'red')),
+      ...styleFirst(wrapPrefixed(`cycle  ${cycle.map(shownName).join(' → ')}`, width, '  ', '         '), 'cycle', paint('cycle', 'red')),
     );
   }
   return lines;
@@ -443,7 +457,7 @@ function taskLines(report: AuditReport, width: number, paint: Paint): string[] {
 
 function slowestTaskLines(task: TaskSummary, width: number, paint: Paint): string[] {
   const lines = wrapPrefixed(
-    `slowest ${task.taskId === null ? '(no task id)' : printable(task.taskId)} · trace ${printable(task.traceId)} · ` +
+    `slowest ${task.taskId === null ? '(no task id)' : shownName(task.taskId)} · trace ${printable(task.traceId)} · ` +
       `${formatMs(task.wallMs)} wall: ${formatMs(task.agentMs)} in agents, ${formatMs(task.coordinationMs)} coordinating (${formatShare(task.coordinationShare)})`,
     width,
     '  ',
@@ -458,7 +472,7 @@ function slowestTaskLines(task: TaskSummary, width: number, paint: Paint): strin
   let line = '';
   let visible = 0;
   task.criticalPath.forEach((segment, i) => {
-    const text = `${i === 0 ? '' : '› '}${printable(segment.label)} ${formatMs(segment.ms)}`;
+    const text = `${i === 0 ? '' : '› '}${shownName(segment.label)} ${formatMs(segment.ms)}`;
     const style = (t: string) => (segment.kind === 'coordination' ? paint(t, 'cyan') : t);
     const pieces = wrapWords(text, room);
     for (const [j, piece] of pieces.entries()) {

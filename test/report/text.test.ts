@@ -340,3 +340,18 @@ describe('renderText', () => {
     expect(HOSTILE).toContain('\n');
   });
 });
+
+describe('renderText on hostile sizes', () => {
+  /** The hostile report with its agent name replaced by `name` everywhere. */
+  const renamed = (name: string) =>
+    JSON.parse(JSON.stringify(hostileReport()), (_key, value: unknown) => (typeof value === 'string' ? value.split(HOSTILE).join(name) : value)) as AuditReport;
+
+  it('cuts each name from a trace to 200 characters and each message to 1,000, saying how much was left out', () => {
+    const out = text(renamed('n'.repeat(200_000)));
+    // Every place the name appears is cut: no run of it longer than a message's cut.
+    expect(out).not.toMatch(/n{1001}/);
+    expect(out).toContain('more characters)');
+    // The same report with a short name: the cut report is bounded by the number of places a name appears, not its length.
+    expect(out.length).toBeLessThan(text(renamed('n')).length + 40 * 1_100);
+  });
+});
