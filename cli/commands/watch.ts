@@ -222,6 +222,13 @@ export async function runWatchCommand(args: string[], io: CliIo): Promise<number
   let failure: unknown;
   try {
     if (interactive) {
+      // Ink draws only the last frame when $CI is set (is-in-ci, read once as Ink loads). Both ends
+      // are a terminal here and the live view was asked for, so a CI variable left in the shell
+      // (or a CI job driving a terminal) must not blank it.
+      if (io.env.CI !== undefined || io.env.CONTINUOUS_INTEGRATION !== undefined) {
+        delete process.env.CI;
+        delete process.env.CONTINUOUS_INTEGRATION;
+      }
       const [{ render }, React, { Watch }] = await Promise.all([import('ink'), import('react'), import('../../dashboards/Watch.js')]);
       const instance = render(React.createElement(Watch, { source: session, onQuit: quit }), {
         stdout: io.stdout as NodeJS.WriteStream,
