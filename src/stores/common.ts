@@ -61,6 +61,7 @@ import {
   MESSAGING_SYSTEM,
 } from '../model/attributes.js';
 import type { TraceContextCarrier } from '../model/envelope.js';
+import type { StateWriteOptions } from '../sdk/state-store.js';
 import { BatonError } from '../model/errors.js';
 import { nowMs } from '../sdk/clock.js';
 import { extractSpanContext, injectTraceContext, type PropagationMode } from '../sdk/trace-context.js';
@@ -89,6 +90,30 @@ export interface StateAccessFacts {
  * looks for an OTel instrumentation's wrapper on the driver method per command;
  * `present` / `absent` state it.
  */
+/** Per-call facts of a pattern-store write (RedisStateStore, PgStateStore), besides the versioning options. */
+export interface PatternWriteOptions extends StateWriteOptions {
+  readonly agent?: string;
+  readonly taskId?: string;
+  readonly attempt?: number;
+  readonly step?: string;
+  /** The completion event, committed with the write (each store says how). */
+  readonly event?: { readonly topic: string; readonly id?: string; readonly payload?: unknown };
+}
+
+/** What a pattern-store write tells its span. */
+export function writeFactsOf(options: PatternWriteOptions): StateAccessFacts {
+  return {
+    agent: options.agent,
+    taskId: options.taskId,
+    epoch: options.epoch,
+    attempt: options.attempt,
+    idempotencyKey: options.idempotencyKey,
+    step: options.step,
+    expectedVersion: options.expectedVersion,
+    announces: options.event?.topic,
+  };
+}
+
 export type DriverInstrumentation = 'auto' | 'present' | 'absent';
 
 /** Options every adapter takes. */

@@ -35,6 +35,8 @@ import {
   type StateOutcome,
   type StoreInstrumentationOptions,
   type StoreInstrumentationStats,
+  type PatternWriteOptions,
+  writeFactsOf,
 } from './common.js';
 import { StaleEpochWriteError, StateConflictError } from './errors.js';
 import { publishEvent, type BusEvent, type EventBus } from './event-bus.js';
@@ -324,11 +326,7 @@ function instrumentClient(client: ClientBase, config: ClientConfig): void {
 // The pattern: versioned state, idempotent writes, epochs, transactional outbox.
 
 /** Per-call facts of a pattern-store write, besides the versioning options. */
-export interface PgWriteOptions extends StateWriteOptions {
-  readonly agent?: string;
-  readonly taskId?: string;
-  readonly attempt?: number;
-  readonly step?: string;
+export interface PgWriteOptions extends PatternWriteOptions {
   /**
    * The completion event, written to the outbox in the write's transaction: it
    * exists if and only if the write committed. {@link PgOutboxRelay} publishes it.
@@ -468,16 +466,7 @@ export class PgStateStore<V = unknown> implements VersionedStateStore<V> {
    * first write's version with `deduplicated: true`, even when its reply was lost.
    */
   set(key: string, value: V, options: PgWriteOptions = {}): Promise<PgWriteResult> {
-    const facts: StateAccessFacts = {
-      agent: options.agent,
-      taskId: options.taskId,
-      epoch: options.epoch,
-      attempt: options.attempt,
-      idempotencyKey: options.idempotencyKey,
-      step: options.step,
-      expectedVersion: options.expectedVersion,
-      announces: options.event?.topic,
-    };
+    const facts = writeFactsOf(options);
     return traceAccess<PgWriteResult>(
       this.#inst,
       'write',

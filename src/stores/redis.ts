@@ -49,6 +49,8 @@ import {
   type StateOutcome,
   type StoreInstrumentationOptions,
   type StoreInstrumentationStats,
+  type PatternWriteOptions,
+  writeFactsOf,
 } from './common.js';
 import { StateConflictError, StaleEpochWriteError } from './errors.js';
 import { publishEvent, type BusEvent, type EventBus } from './event-bus.js';
@@ -462,11 +464,7 @@ function endStreamSpan(inst: StoreInstrumentation, kind: number, span: Span, rep
 // The pattern: versioned state, idempotent writes, epochs, write with event.
 
 /** Per-call facts of a pattern-store write, besides the versioning options. */
-export interface RedisWriteOptions extends StateWriteOptions {
-  readonly agent?: string;
-  readonly taskId?: string;
-  readonly attempt?: number;
-  readonly step?: string;
+export interface RedisWriteOptions extends PatternWriteOptions {
   /**
    * The completion event published atomically with the write (XADD in the same
    * script): it is on the stream if and only if the write committed.
@@ -623,16 +621,7 @@ export class RedisStateStore<V = unknown> implements VersionedStateStore<V> {
    * `deduplicated: true`.
    */
   set(key: string, value: V, options: RedisWriteOptions = {}): Promise<RedisWriteResult> {
-    const facts: StateAccessFacts = {
-      agent: options.agent,
-      taskId: options.taskId,
-      epoch: options.epoch,
-      attempt: options.attempt,
-      idempotencyKey: options.idempotencyKey,
-      step: options.step,
-      expectedVersion: options.expectedVersion,
-      announces: options.event?.topic,
-    };
+    const facts = writeFactsOf(options);
     const event = options.event;
     let publishStartMs = 0;
     let messageId: string | undefined;
