@@ -21,10 +21,9 @@ import type {
   TimedSpan,
 } from '../model/handoff-model.js';
 import { StatusCodeNumber, type SpanRecord } from '../model/span-record.js';
-import type { HandoffPart, ReceivePart, SendPart } from './dialects/dialect.js';
+import type { HandoffPart, Mutable, ReceivePart, SendPart } from './dialects/dialect.js';
 import { compareByStart, type SpanIndex } from './span-index.js';
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Parts of one group with the dialect that read each. */
 export interface DialectParts {

@@ -52,10 +52,8 @@ import {
 import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
 import { compareByStart } from '../span-index.js';
 import { put, readBoolean, readName } from './attribute-readers.js';
-import type { AgentRunPart, DeliveryPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, ReceivePart, SendPart } from './dialect.js';
+import type { AgentRunPart, DeliveryPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, ReceivePart, SendPart } from './dialect.js';
 import { normalizeAgentName } from './otel-genai.js';
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 const EXECUTOR_PROCESS = 'executor.process';
 const EDGE_GROUP_PROCESS = 'edge_group.process';

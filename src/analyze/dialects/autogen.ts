@@ -51,9 +51,7 @@ import {
 import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
 import { compareByStart } from '../span-index.js';
 import { put, readName } from './attribute-readers.js';
-import type { AckPart, AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, ReceivePart, SendPart } from './dialect.js';
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+import type { AckPart, AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, ReceivePart, SendPart } from './dialect.js';
 
 const PREFIX = 'autogen ';
 const OPERATIONS: ReadonlySet<string> = new Set(['create', 'send', 'publish', 'receive', 'intercept', 'process', 'ack']);

@@ -53,20 +53,7 @@ import {
 import type { EnvelopeFacts, ValidationFacts } from '../../model/handoff-model.js';
 import type { SpanRecord } from '../../model/span-record.js';
 import { put, readBoolean, readName, readNumber, readString, readStrings, type Attributes } from './attribute-readers.js';
-import type {
-  AckPart,
-  AgentRunPart,
-  Dialect,
-  DialectResult,
-  EventPart,
-  HandoffPart,
-  IgnoredSpan,
-  ReceivePart,
-  SendPart,
-  StateAccessPart,
-} from './dialect.js';
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+import type { AckPart, AgentRunPart, Dialect, DialectResult, EventPart, HandoffPart, IgnoredSpan, Mutable, ReceivePart, SendPart, StateAccessPart } from './dialect.js';
 
 function validationOf(attrs: Attributes): ValidationFacts | undefined {
   const result = readString(attrs, BATON_VALIDATION_RESULT);

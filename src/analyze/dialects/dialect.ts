@@ -178,3 +178,6 @@ export interface Dialect {
   /** Turns the spans this dialect claimed in one trace group into parts. Pure. */
   interpret(spans: readonly SpanRecord[], context: DialectContext): DialectResult;
 }
+
+/** A part as a dialect builds it, field by field, before handing it over read-only. */
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] };

@@ -77,10 +77,8 @@ import type { TransferMode } from '../../model/handoff-model.js';
 import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
 import { compareByStart } from '../span-index.js';
 import { put, readName, readNumber, readStrings } from './attribute-readers.js';
-import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, TransferPart } from './dialect.js';
+import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, TransferPart } from './dialect.js';
 import { normalizeAgentName } from './otel-genai.js';
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Instrumentation scope of @arizeai/openinference-instrumentation-openai-agents. */
 export const OPENINFERENCE_OPENAI_AGENTS_SCOPE = '@arizeai/openinference-instrumentation-openai-agents';

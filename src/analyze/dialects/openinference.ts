@@ -62,10 +62,8 @@ import {
 import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
 import { compareByStart } from '../span-index.js';
 import { put, readName, readNumber, type Attributes } from './attribute-readers.js';
-import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, TransferPart } from './dialect.js';
+import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, TransferPart } from './dialect.js';
 import { GENERIC_TRANSFER, normalizeAgentName, transferTargetOfTool } from './otel-genai.js';
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Instrumentation scopes of OpenInference's OpenAI Agents SDK bridge (JS, Python): the `openai-agents` dialect reads those. */
 function isOpenAiAgentsScope(scope: string): boolean {

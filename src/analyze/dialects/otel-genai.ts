@@ -55,10 +55,8 @@ import {
 import type { TransferMode } from '../../model/handoff-model.js';
 import { SpanKindNumber, StatusCodeNumber, type AttributeValue, type SpanRecord } from '../../model/span-record.js';
 import { put, readName, readNumber, type Attributes } from './attribute-readers.js';
-import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, TransferPart } from './dialect.js';
+import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, TransferPart } from './dialect.js';
 import { compareByStart } from '../span-index.js';
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 const INVOKE_AGENT = 'invoke_agent';
 const EXECUTE_TOOL = 'execute_tool';

@@ -41,9 +41,7 @@ import {
 import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
 import { compareByStart } from '../span-index.js';
 import { put, readName, readNumber, type Attributes } from './attribute-readers.js';
-import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, TransferPart } from './dialect.js';
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, TransferPart } from './dialect.js';
 
 const TOOL_CALL = 'ai.toolCall';
 /** The calls that are an agent's run (the top-level operations, not their model calls). */
