@@ -682,20 +682,29 @@ async function* readProtobuf(
     parts.push(next.value);
   }
   const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+  const named = /\.(pb|binpb|otlp)(\.gz)?$/i.test(name);
+  let decoded = 0;
   for (const frame of splitProtobufFrames(bytes)) {
     let spans: SpanRecord[];
     try {
       spans = decodeOtlpProtobuf(frame.bytes, name, frame.byteOffset);
     } catch (error) {
       if (!(error instanceof TraceInputError)) throw error;
+      // Only guessed to be protobuf (the first read chunk held no whole line to tell JSON Lines
+      // by), and a later line is a whole request: JSON Lines whose first line is longer garbage.
+      if (!named && decoded === 0 && laterLineIsRequest(bytes)) {
+        yield* readJson(prepend(bytes, emptyChunks()), name, options, report, undefined, true);
+        return;
+      }
       // Content that was only guessed to be protobuf may be neither encoding.
       report(
-        /\.(pb|binpb|otlp)(\.gz)?$/i.test(name) || !error.reason.startsWith('not an OTLP protobuf')
+        named || !error.reason.startsWith('not an OTLP protobuf')
           ? error
           : new TraceInputError(error.location, `neither OTLP/JSON nor OTLP protobuf (${error.reason.replace('not an OTLP protobuf trace request: ', 'protobuf: ')})`),
       );
       return;
     }
+    decoded++;
     if (spans.length > 0) yield spans;
   }
 }

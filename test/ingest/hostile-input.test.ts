@@ -159,6 +159,13 @@ describe('JSON Lines whose first line is bad', () => {
     expect(records.map((r) => r.source)).toEqual(['first.jsonl:2', 'first.jsonl:3']);
   });
 
+  it('reads every good line after a bad first line longer than a read chunk (no line to tell JSON Lines by in the first MiB)', async () => {
+    const name = await writeTemp('long-first.jsonl', `${'x'.repeat(1_500_000)}\n${good('aaaaaaaaaaaaaaa1')}\n${good('aaaaaaaaaaaaaaa2')}\n`);
+    const { records, errors } = await readInputs([name]);
+    expect(errors).toEqual([expect.stringMatching(/^long-first\.jsonl:1:1: invalid JSON: Unexpected token 'x'/)]);
+    expect(records.map((r) => r.spanId)).toEqual(['aaaaaaaaaaaaaaa1', 'aaaaaaaaaaaaaaa2']);
+  });
+
   it('still reads a pretty-printed document, whose first line is only its start', async () => {
     const name = await writeTemp('pretty.json', JSON.stringify(JSON.parse(good('aaaaaaaaaaaaaaa1')), null, 2));
     const { records, errors } = await readInputs([name]);
