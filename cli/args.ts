@@ -1,7 +1,7 @@
 /**
  * Argument parsing on node:util's parseArgs, declared once per command: each
  * flag is one entry of the command's options object (its parseArgs type plus a
- * placeholder and a description), and the help text is laid out from those
+ * value name for help, `<f>`, and a description), and the help text is laid out from those
  * entries, so a new flag is one declaration and its help can never go missing.
  * parseArgs's errors become one-line UsageErrors, with "did you mean" for a
  * mistyped flag, as npm's CLI suggests.

@@ -62,7 +62,7 @@ export interface SdkRuntime {
   readonly sampling: { readonly first: number; readonly oneIn: number; readonly seen: Map<string, number> } | undefined;
 }
 
-/** A fault placeholder in a `let` that is not yet an error: `undefined` may be what a host threw. */
+/** The sentinel a `let fault` starts as: no fault caught yet (`undefined` may be what a host threw). */
 export const NO_FAULT: unique symbol = Symbol('baton.no-fault');
 
 function readOption<T>(options: BatonOptions, key: keyof BatonOptions, faults: unknown[]): T | undefined {

@@ -41,6 +41,44 @@ function putNumber(attrs: SpanAttributes, key: string, value: unknown): void {
   if (typeof value === 'number') attrs[key] = value;
 }
 
+/** What a state span records of the access itself; the store's answer (versions, found) comes at the end. */
+export type StateSpanFacts = Omit<StateAccess, 'key' | 'system' | 'collection'>;
+
+/**
+ * The attributes a `read <key>` / `write <key>` span starts with (docs/conventions.md): one
+ * definition for traceStateRead/Write and the Redis and PostgreSQL adapters. Strings from the
+ * host are bounded; what only a write means (idempotency key, step, expected version, the event
+ * it announces) is recorded on writes only.
+ */
+export function stateSpanAttributes(
+  isWrite: boolean,
+  key: string,
+  system: string,
+  collection: string | undefined,
+  facts: StateSpanFacts | undefined,
+): SpanAttributes {
+  const attrs: SpanAttributes = {
+    [BATON_CONVENTIONS_VERSION]: CONVENTIONS_VERSION,
+    [BATON_OPERATION]: isWrite ? BatonOperation.StateWrite : BatonOperation.StateRead,
+    [BATON_STATE_KEY]: key,
+    [DB_OPERATION_NAME]: isWrite ? 'write' : 'read',
+    [DB_SYSTEM_NAME]: system,
+  };
+  if (collection !== undefined) attrs[DB_COLLECTION_NAME] = collection;
+  if (!facts) return attrs;
+  putString(attrs, GEN_AI_AGENT_NAME, facts.agent);
+  putString(attrs, BATON_TASK_ID, facts.taskId);
+  putNumber(attrs, BATON_EPOCH, facts.epoch);
+  putNumber(attrs, BATON_ATTEMPT, facts.attempt);
+  if (isWrite) {
+    putString(attrs, BATON_IDEMPOTENCY_KEY, facts.idempotencyKey);
+    putString(attrs, BATON_STEP, facts.step);
+    putNumber(attrs, BATON_STATE_VERSION_EXPECTED, facts.expectedVersion);
+    putString(attrs, BATON_EVENT_EXPECTED_TOPIC, facts.announces);
+  }
+  return attrs;
+}
+
 /** Runs `fn` (the host's read or write) in a state span and returns what it returns. */
 export function traceState<T>(rt: SdkRuntime, operation: BatonOperation, access: StateAccess, fn: () => T): T {
   let span: Span | undefined;
@@ -49,25 +87,9 @@ export function traceState<T>(rt: SdkRuntime, operation: BatonOperation, access:
   try {
     if (access === null || typeof access !== 'object') throw new TypeError('state access needs an object with a key');
     const key = boundedString(access.key) ?? 'unknown';
-    const attrs: SpanAttributes = {
-      [BATON_CONVENTIONS_VERSION]: CONVENTIONS_VERSION,
-      [BATON_OPERATION]: operation,
-      [BATON_STATE_KEY]: key,
-      [DB_OPERATION_NAME]: isWrite ? 'write' : 'read',
-      [DB_SYSTEM_NAME]: boundedString(access.system) ?? 'other',
-    };
     const collection = boundedString(access.collection);
-    if (collection !== undefined) attrs[DB_COLLECTION_NAME] = collection;
-    putString(attrs, GEN_AI_AGENT_NAME, access.agent);
-    putString(attrs, BATON_TASK_ID, access.taskId);
-    const epoch = access.epoch;
-    epochGiven = epoch !== undefined;
-    putNumber(attrs, BATON_EPOCH, epoch);
-    putNumber(attrs, BATON_ATTEMPT, access.attempt);
-    putString(attrs, BATON_IDEMPOTENCY_KEY, access.idempotencyKey);
-    putString(attrs, BATON_STEP, access.step);
-    putNumber(attrs, BATON_STATE_VERSION_EXPECTED, access.expectedVersion);
-    putString(attrs, BATON_EVENT_EXPECTED_TOPIC, access.announces);
+    const attrs = stateSpanAttributes(isWrite, key, boundedString(access.system) ?? 'other', collection, access);
+    epochGiven = access.epoch !== undefined;
     checkContextManager(rt);
     span = activeTracer(rt).startSpan(`${isWrite ? 'write' : 'read'} ${collection ?? key}`, {
       kind: SpanKind.CLIENT,

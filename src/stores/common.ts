@@ -30,27 +30,19 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import {
-  BATON_ATTEMPT,
   BATON_CONVENTIONS_VERSION,
   BATON_EPOCH,
-  BATON_EVENT_EXPECTED_TOPIC,
   BATON_FAULT_COUNT,
-  BATON_IDEMPOTENCY_KEY,
   BATON_OPERATION,
   BATON_STATE_DEDUPLICATED,
   BATON_STATE_FOUND,
-  BATON_STATE_KEY,
   BATON_STATE_VERSION_EXPECTED,
   BATON_STATE_VERSION_READ,
   BATON_STATE_VERSION_WRITTEN,
-  BATON_STEP,
   BATON_TASK_ID,
   BatonOperation,
   CONVENTIONS_VERSION,
-  DB_COLLECTION_NAME,
   DB_NAMESPACE,
-  DB_OPERATION_NAME,
-  DB_SYSTEM_NAME,
   ERROR_TYPE,
   GEN_AI_AGENT_NAME,
   INSTRUMENTATION_SCOPE,
@@ -64,6 +56,7 @@ import type { TraceContextCarrier } from '../model/envelope.js';
 import type { StateWriteOptions } from '../sdk/state-store.js';
 import { BatonError } from '../model/errors.js';
 import { nowMs } from '../sdk/clock.js';
+import { stateSpanAttributes, type StateSpanFacts } from '../sdk/state-access.js';
 import { extractSpanContext, injectTraceContext, type PropagationMode } from '../sdk/trace-context.js';
 
 /**
@@ -278,33 +271,23 @@ export class StoreInstrumentation {
   ): Span | undefined {
     try {
       const isWrite = operation === 'write';
-      const attrs: MutableAttributes = {
-        [BATON_CONVENTIONS_VERSION]: CONVENTIONS_VERSION,
-        [BATON_OPERATION]: isWrite ? BatonOperation.StateWrite : BatonOperation.StateRead,
-        [BATON_STATE_KEY]: key,
-        [DB_OPERATION_NAME]: operation,
-        [DB_SYSTEM_NAME]: this.system,
-      };
-      if (collection !== undefined) attrs[DB_COLLECTION_NAME] = collection;
-      if (this.namespace !== undefined) attrs[DB_NAMESPACE] = this.namespace;
       const inContext = ctx.getValue(ACCESS_KEY) as StateAccessFacts | undefined;
-      const facts = given ? (inContext ? mergeFacts(inContext, given) : given) : inContext;
+      const stated = given ? (inContext ? mergeFacts(inContext, given) : given) : inContext;
+      // Who and when: stated facts first, else the active handoff's span (a receive, an agent run).
       const spanFacts = activeSpanFacts(ctx);
-      const agent = facts?.agent ?? stringAttr(spanFacts, GEN_AI_AGENT_NAME);
-      const taskId = facts?.taskId ?? stringAttr(spanFacts, BATON_TASK_ID);
-      const epoch = facts?.epoch ?? numberAttr(spanFacts, BATON_EPOCH);
-      if (agent !== undefined) attrs[GEN_AI_AGENT_NAME] = agent;
-      if (taskId !== undefined) attrs[BATON_TASK_ID] = taskId;
-      if (epoch !== undefined) attrs[BATON_EPOCH] = epoch;
-      if (facts) {
-        if (facts.attempt !== undefined) attrs[BATON_ATTEMPT] = facts.attempt;
-        if (isWrite) {
-          if (facts.idempotencyKey !== undefined) attrs[BATON_IDEMPOTENCY_KEY] = facts.idempotencyKey;
-          if (facts.step !== undefined) attrs[BATON_STEP] = facts.step;
-          if (facts.expectedVersion !== undefined) attrs[BATON_STATE_VERSION_EXPECTED] = facts.expectedVersion;
-          if (facts.announces !== undefined) attrs[BATON_EVENT_EXPECTED_TOPIC] = facts.announces;
-        }
-      }
+      const epoch = stated?.epoch ?? numberAttr(spanFacts, BATON_EPOCH);
+      const facts: StateSpanFacts = {
+        agent: stated?.agent ?? stringAttr(spanFacts, GEN_AI_AGENT_NAME),
+        taskId: stated?.taskId ?? stringAttr(spanFacts, BATON_TASK_ID),
+        epoch,
+        attempt: stated?.attempt,
+        idempotencyKey: stated?.idempotencyKey,
+        step: stated?.step,
+        expectedVersion: stated?.expectedVersion,
+        announces: stated?.announces,
+      };
+      const attrs = stateSpanAttributes(isWrite, key, this.system, collection, facts);
+      if (this.namespace !== undefined) attrs[DB_NAMESPACE] = this.namespace;
       this.#stats.stateSpans++;
       const span = this.tracer.startSpan(
         `${operation} ${collection ?? key}`,
