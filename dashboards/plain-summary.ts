@@ -41,12 +41,12 @@ export function newFindingLines(view: LiveView, afterId: number): { lines: strin
   return { lines, lastId };
 }
 
-/** The final summary: counters, every edge with its latency, the findings; `command` leads the first line. */
-export function finalSummary(view: LiveView, width = 100, command = 'baton watch'): string {
+/** The final summary: counters, every edge with its latency, the findings. */
+export function finalSummary(view: LiveView, width = 100): string {
   const c = view.counters;
   const lines: string[] = [];
   lines.push(
-    `${command}: ${count(c.accepted)} spans accepted, ${count(c.rejected)} rejected, ${count(c.throttled)} throttled (retried by exporters), ${count(c.agedOut)} aged out; ${count(c.tracesAnalyzed)} traces analyzed${c.splitTraces > 0 ? ` (${count(c.splitTraces)} in pieces)` : ''}`,
+    `${view.title ?? 'baton watch'}: ${count(c.accepted)} spans accepted, ${count(c.rejected)} rejected, ${count(c.throttled)} throttled (retried by exporters), ${count(c.agedOut)} aged out; ${count(c.tracesAnalyzed)} traces analyzed${c.splitTraces > 0 ? ` (${count(c.splitTraces)} in pieces)` : ''}`,
   );
   if (view.recording) lines.push(`recorded ${count(view.recording.spans)} spans to ${view.recording.path}`);
   if (view.edges.length === 0) {

@@ -187,6 +187,7 @@ export async function runDemoCommand(args: string[], io: CliIo): Promise<number>
   const sources: string[] = [];
   const session = new LiveSession({
     mode: 'receive',
+    title: 'baton demo',
     sources,
     settleMs: SETTLE_MS,
     idleMs: 10_000,
@@ -303,7 +304,7 @@ export async function runDemoCommand(args: string[], io: CliIo): Promise<number>
   const view = session.view();
   if (!interactive) {
     const { finalSummary } = await import('../../dashboards/plain-summary.js');
-    io.stdout.write(finalSummary(view, width, 'baton demo'));
+    io.stdout.write(finalSummary(view, width));
     w();
   }
 
