@@ -208,7 +208,7 @@ export async function runDemoCommand(args: string[], io: CliIo): Promise<number>
   sources.push(`OTLP ${receiver.url}`, `demo pipeline (${faults.length > 0 ? plural(faults.length, 'fault') : 'no faults'})`);
 
   // The host app's side: the Node SDK with the stock OTLP/HTTP protobuf exporter, as an app is set up.
-  const [{ NodeSDK }, { OTLPTraceExporter }, { BatchSpanProcessor }, { Baton }] = await Promise.all([
+  const [{ NodeSDK }, { OTLPTraceExporter }, { AlwaysOnSampler, BatchSpanProcessor }, { Baton }] = await Promise.all([
     import('@opentelemetry/sdk-node'),
     import('@opentelemetry/exporter-trace-otlp-proto'),
     import('@opentelemetry/sdk-trace-base'),
@@ -234,6 +234,10 @@ export async function runDemoCommand(args: string[], io: CliIo): Promise<number>
         { scheduledDelayMillis: EXPORT_DELAY_MS },
       ),
     ],
+    // Set here, not read from the environment: an OTEL_TRACES_SAMPLER or attribute limit left in the
+    // shell would drop spans or attributes, and the audit would report faults nobody injected.
+    sampler: new AlwaysOnSampler(),
+    spanLimits: { attributeCountLimit: 128, attributeValueLengthLimit: Number.POSITIVE_INFINITY, eventCountLimit: 128, linkCountLimit: 128 },
     // Without these the SDK would add OTLP metric and log exporters aimed at localhost:4318, where a
     // real `baton watch` or Collector may listen.
     metricReaders: [],
@@ -333,6 +337,9 @@ export async function runDemoCommand(args: string[], io: CliIo): Promise<number>
     `Exported ${plural(exported.spans, 'span')} with the OTLP/HTTP protobuf exporter to ${endpoint}` +
       `${exported.failedSpans > 0 ? ` (${exported.failedSpans} failed)` : ''}; the receiver accepted ${view.counters.accepted}.`,
   );
+  if (exported.spans + exported.failedSpans === 0 && tasks.length > 0) {
+    io.stderr.write(`baton demo: the OpenTelemetry SDK exported no spans${io.env.OTEL_SDK_DISABLED ? ' (OTEL_SDK_DISABLED is set in the environment)' : ''}\n`);
+  }
   // Not wrapped: a path is copied whole.
   w(`Trace: ${shown} (${plural(recorder.spans, 'span')}, OTLP/JSON Lines)`);
   if (values['no-audit']) return ExitCode.Ok;

@@ -140,8 +140,10 @@ describe('baton demo', { timeout: 180_000 }, () => {
     expect(log.audit).toBe(audit.stdout);
   });
 
-  it('with --faults none, the same pipeline runs clean and the audit finds nothing', async () => {
-    const clean = await runBaton(['demo', '--faults', 'none', '--duration', '1s', '--out', 'clean.jsonl'], { cwd: work });
+  it('with --faults none, the same pipeline runs clean and the audit finds nothing, whatever OTEL_ settings the shell has', async () => {
+    // A sampler or attribute limit from the environment would drop spans or attributes: the demo sets its own.
+    const env = { OTEL_TRACES_SAMPLER: 'always_off', OTEL_ATTRIBUTE_COUNT_LIMIT: '4', OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '3' };
+    const clean = await runBaton(['demo', '--faults', 'none', '--duration', '1s', '--out', 'clean.jsonl'], { cwd: work, env });
     expect(clean.code).toBe(0);
     const cleanLog = readDemoLog(clean.stdout);
     expect(cleanLog.faulty).toEqual([]);
