@@ -235,7 +235,7 @@ export async function runDemoCommand(args: string[], io: CliIo): Promise<number>
       ),
     ],
     // Set here, not read from the environment: an OTEL_TRACES_SAMPLER or attribute limit left in the
-    // shell would drop spans or attributes, and the audit would report faults nobody injected.
+    // shell would drop spans or the attributes the rules read, and the audit would not be of what ran.
     sampler: new AlwaysOnSampler(),
     spanLimits: { attributeCountLimit: 128, attributeValueLengthLimit: Number.POSITIVE_INFINITY, eventCountLimit: 128, linkCountLimit: 128 },
     // Without these the SDK would add OTLP metric and log exporters aimed at localhost:4318, where a
