@@ -25,7 +25,7 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
     load: async () => (await import('./commands/graph.js')).runGraphCommand,
   },
   demo: {
-    summary: 'run the five-agent example pipeline, write its trace and audit it',
+    summary: 'run the example pipeline live with faults injected, then audit it',
     load: async () => (await import('./commands/demo.js')).runDemoCommand,
   },
   watch: {

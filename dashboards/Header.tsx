@@ -17,6 +17,7 @@ export function Header({ view, paused, width, filter }: HeaderProps) {
   const c = view.counters;
   const state = view.done ? 'done' : paused ? 'PAUSED' : view.mode === 'replay' ? 'replaying' : view.mode === 'follow' ? 'following' : 'live';
   const sources = view.sources.length > 0 ? view.sources.join(' · ') : '—';
+  const title = view.title ?? 'baton watch';
   const parts = [
     `spans ${count(c.accepted)} (${rate(c.perSecond)}/s)`,
     `rejected ${count(c.rejected)}`,
@@ -31,7 +32,7 @@ export function Header({ view, paused, width, filter }: HeaderProps) {
   return (
     <Box flexDirection="column">
       <Text wrap="truncate">
-        <Text bold>baton watch</Text> <Text color={paused ? 'yellow' : view.done ? 'cyan' : 'green'}>[{state}]</Text> {cell(sources, Math.max(10, width - 14 - state.length))}
+        <Text bold>{title}</Text> <Text color={paused ? 'yellow' : view.done ? 'cyan' : 'green'}>[{state}]</Text> {cell(sources, Math.max(10, width - 3 - title.length - state.length))}
       </Text>
       <Text wrap="truncate">{cell(parts.join('  '), width)}</Text>
       {view.notice !== null ? (

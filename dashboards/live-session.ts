@@ -41,6 +41,8 @@ import type { AgentRow, AgentState, EdgeRow, FindingRow, LiveMode, LiveView, Rec
 /** Options of {@link LiveSession}. */
 export interface LiveSessionOptions {
   readonly mode: LiveMode;
+  /** The command the header names (`baton demo`); default `baton watch`. */
+  readonly title?: string;
   /** What the header names as the sources (receiver URLs, file names). */
   readonly sources?: readonly string[];
   /** The clock: wall time by default; a replay passes its replayed time. */
@@ -468,6 +470,7 @@ export class LiveSession implements SpanIntake {
     agents.sort((a, b) => (b.lastSeenMs ?? 0) - (a.lastSeenMs ?? 0) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     return {
       mode: this.#options.mode,
+      title: this.#options.title ?? 'baton watch',
       sources: this.#options.sources ?? [],
       nowMs: now,
       counters: {

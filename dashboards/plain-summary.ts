@@ -46,7 +46,7 @@ export function finalSummary(view: LiveView, width = 100): string {
   const c = view.counters;
   const lines: string[] = [];
   lines.push(
-    `baton watch: ${count(c.accepted)} spans accepted, ${count(c.rejected)} rejected, ${count(c.throttled)} throttled (retried by exporters), ${count(c.agedOut)} aged out; ${count(c.tracesAnalyzed)} traces analyzed${c.splitTraces > 0 ? ` (${count(c.splitTraces)} in pieces)` : ''}`,
+    `${view.title ?? 'baton watch'}: ${count(c.accepted)} spans accepted, ${count(c.rejected)} rejected, ${count(c.throttled)} throttled (retried by exporters), ${count(c.agedOut)} aged out; ${count(c.tracesAnalyzed)} traces analyzed${c.splitTraces > 0 ? ` (${count(c.splitTraces)} in pieces)` : ''}`,
   );
   if (view.recording) lines.push(`recorded ${count(view.recording.spans)} spans to ${view.recording.path}`);
   if (view.edges.length === 0) {

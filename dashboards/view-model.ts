@@ -95,6 +95,8 @@ export interface FindingRow {
 /** Everything one frame shows. */
 export interface LiveView {
   readonly mode: LiveMode;
+  /** The command shown as the header's title and the summary's lead: `baton watch` when absent. */
+  readonly title?: string;
   /** `OTLP/HTTP http://127.0.0.1:4318`, `following runs.jsonl`, …: what the header names. */
   readonly sources: readonly string[];
   /** The session's clock (wall time, or replayed time), ms since the epoch. */

@@ -212,85 +212,18 @@ export async function runWatchCommand(args: string[], io: CliIo): Promise<number
   }
   session.start();
 
-  // One shutdown path for q, Ctrl-C, SIGTERM and the end of a replay.
-  let quit!: () => void;
-  const quitting = new Promise<void>((resolve) => (quit = resolve));
-  const onSignal = () => quit();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
-  let failure: unknown;
-  try {
-    if (interactive) {
-      // Ink draws only the last frame when $CI is set (is-in-ci, read once as Ink loads). Both ends
-      // are a terminal here and the live view was asked for, so a CI variable left in the shell
-      // (or a CI job driving a terminal) must not blank it.
-      if (io.env.CI !== undefined || io.env.CONTINUOUS_INTEGRATION !== undefined) {
-        delete process.env.CI;
-        delete process.env.CONTINUOUS_INTEGRATION;
-      }
-      const [{ render }, React, { Watch }] = await Promise.all([import('ink'), import('react'), import('../../dashboards/Watch.js')]);
-      const instance = render(React.createElement(Watch, { source: session, onQuit: quit }), {
-        stdout: io.stdout as NodeJS.WriteStream,
-        stdin: io.stdin as NodeJS.ReadStream,
-        exitOnCtrlC: false,
-        patchConsole: false,
-        maxFps: 10,
-      });
-      inputEnded?.catch((error: unknown) => {
-        failure = error;
-        quit();
-      });
-      await quitting;
-      instance.unmount();
-      await instance.waitUntilExit().catch(() => {});
-    } else {
-      io.stderr.write(`baton watch: ${sources.join(', ')}${recorder ? `; recording to ${values.record}` : ''}\n`);
-      io.stderr.write(`baton watch: not a terminal: a status line every ${intervalMs / 1000} s, findings as they happen, a summary on exit\n`);
-      const { statusLine, newFindingLines } = await import('../../dashboards/plain-summary.js');
-      let lastId = 0;
-      const flushFindings = () => {
-        const { lines, lastId: id } = newFindingLines(session.view(), lastId);
-        lastId = id;
-        for (const line of lines) io.stdout.write(`${line}\n`);
-      };
-      const findingsTimer = setInterval(flushFindings, 500);
-      const statusTimer = setInterval(() => io.stderr.write(`${statusLine(session.view())}\n`), intervalMs);
-      findingsTimer.unref();
-      statusTimer.unref();
-      const ended = inputEnded?.then(
-        () => quit(),
-        (error: unknown) => {
-          failure = error;
-          quit();
-        },
-      );
-      // Keeps the process alive until quit (receivers' sockets do too, a replay's timers may not).
-      const keepAlive = setInterval(() => {}, 1 << 30);
-      await quitting;
-      clearInterval(keepAlive);
-      clearInterval(findingsTimer);
-      clearInterval(statusTimer);
-      await ended;
-      flushFindings();
-      if (failure === undefined) io.stderr.write(`${statusLine(session.view())}\n`);
-    }
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    session.close();
-    for (const stop of stops) await stop();
-    await session.finish();
-    if (recorder) {
-      try {
-        await recorder.close();
-      } catch (error) {
-        io.stderr.write(`baton: --record ${values.record}: write failed: ${(error as Error).message}\n`);
-        failure ??= error;
-      }
-    }
-  }
-  if (failure !== undefined) throw failure;
+  const { runLiveMonitor } = await import('../live-monitor.js');
+  await runLiveMonitor({
+    command: 'baton watch',
+    session,
+    io,
+    interactive,
+    banner: `${sources.join(', ')}${recorder ? `; recording to ${values.record}` : ''}`,
+    intervalMs,
+    inputEnded,
+    stops,
+    recorder: recorder ? { recorder, label: `--record ${values.record}` } : undefined,
+  });
   const { finalSummary } = await import('../../dashboards/plain-summary.js');
   io.stdout.write(finalSummary(session.view(), io.stdout.columns ?? 100));
   return ExitCode.Ok;

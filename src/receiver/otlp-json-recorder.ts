@@ -5,7 +5,7 @@
  *
  * The file is opened exclusively: an existing file is refused, or appended to
  * when asked, never overwritten. Spans are written as Baton read them (ids in
- * hex, times in nanoseconds kept to the microsecond, attributes with their
+ * hex, times in the nanoseconds that read back as the same milliseconds, attributes with their
  * types; a key-value list attribute, which Baton reads as its JSON text, is
  * written as that text).
  */
@@ -100,10 +100,39 @@ function spanToJson(span: SpanRecord): Json {
   return json;
 }
 
-/** Float milliseconds → uint64 nanoseconds as a decimal string, to the microsecond. */
+// Neighbouring doubles, through the bits: a positive double's successor is the next integer bit pattern.
+const DOUBLE = new Float64Array(1);
+const DOUBLE_BITS = new BigInt64Array(DOUBLE.buffer);
+
+function adjacentDouble(x: number, direction: 1n | -1n): number {
+  DOUBLE[0] = x;
+  DOUBLE_BITS[0]! += direction;
+  return DOUBLE[0]!;
+}
+
+/**
+ * Float milliseconds → uint64 nanoseconds as a decimal string that Baton's readers
+ * (`Number(ns) / 1e6`) turn back into exactly `ms`, so a recording audits exactly as
+ * the live session analyzed it: rounding to the microsecond moved latencies across
+ * sketch buckets. `ms * 1e6` rounds once more than the reader's division, so the
+ * integer that maps back is it or a neighbour (a neighbouring double past 2^53
+ * nanoseconds, where doubles are 256 ns apart today); when none does (times that never
+ * came from nanoseconds), the nearest nanosecond is written.
+ */
 function msToNanos(ms: number): string {
-  // Whole microseconds since the epoch stay below 2^53 until the year 2255: exact as a double.
-  return (BigInt(Math.round(ms * 1000)) * 1000n).toString();
+  const ns = Math.round(ms * 1e6);
+  if (ns / 1e6 !== ms && ns > 0) {
+    const wide = ns >= 2 ** 53;
+    let below = ns;
+    let above = ns;
+    for (let k = 0; k < 2; k++) {
+      below = wide ? adjacentDouble(below, -1n) : below - 1;
+      above = wide ? adjacentDouble(above, 1n) : above + 1;
+      if (below / 1e6 === ms) return BigInt(below).toString();
+      if (above / 1e6 === ms) return BigInt(above).toString();
+    }
+  }
+  return BigInt(ns).toString();
 }
 
 function attributesToJson(attributes: Readonly<Record<string, AttributeValue>>): Json[] {

@@ -5,6 +5,7 @@ import { AgentsPanel } from '../../dashboards/AgentsPanel.js';
 import { EdgeDetail } from '../../dashboards/EdgeDetail.js';
 import { EdgeTable, visibleWindow } from '../../dashboards/EdgeTable.js';
 import { FindingsPanel } from '../../dashboards/FindingsPanel.js';
+import { Header } from '../../dashboards/Header.js';
 import { finalSummary, newFindingLines, statusLine } from '../../dashboards/plain-summary.js';
 import { cell, histogram, sparkline } from '../../dashboards/text.js';
 import { agent, edge, finding, NOW, view } from './views.js';
@@ -121,4 +122,19 @@ describe('plain summary', () => {
     expect(text).toMatch(/writer → reviewer\s+10\s+12\.0\s+40\.0\s+55\.0\s+60\.0\s+1/);
     expect(text).toContain('2 findings:');
   });
+
+  it('finalSummary leads with the command that ran the session: baton watch unless the view names another', () => {
+    expect(finalSummary(v).startsWith('baton watch: 1,234 spans accepted')).toBe(true);
+    expect(finalSummary({ ...v, title: 'baton demo' }).startsWith('baton demo: 1,234 spans accepted')).toBe(true);
+  });
 });
+
+describe('Header', () => {
+  const v0 = view({});
+
+  it('names the command that runs the session, baton watch unless the view names another', () => {
+    expect(render(<Header view={v0} paused={false} width={100} filter="" />).lastFrame()).toMatch(/^baton watch \[live\]/);
+    expect(render(<Header view={{ ...v0, title: 'baton demo' }} paused={false} width={100} filter="" />).lastFrame()).toMatch(/^baton demo \[live\]/);
+  });
+});
+

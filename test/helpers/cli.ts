@@ -16,13 +16,13 @@ export interface CliRun {
   readonly stderr: string;
 }
 
-/** Runs `baton ...args` in `cwd`, with colour off; `input` goes to its stdin. */
-export function runBaton(args: readonly string[], options: { cwd: string; input?: Buffer | string }): Promise<CliRun> {
+/** Runs `baton ...args` in `cwd`, with colour off; `input` goes to its stdin, `env` over the test's environment. */
+export function runBaton(args: readonly string[], options: { cwd: string; input?: Buffer | string; env?: NodeJS.ProcessEnv }): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       process.execPath,
       ['--import', TSX_LOADER, BIN, ...args],
-      { cwd: options.cwd, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' }, maxBuffer: 64 * 1024 * 1024 },
+      { cwd: options.cwd, env: { ...process.env, ...options.env, NO_COLOR: '1', FORCE_COLOR: '0' }, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
         if (error && typeof error.code !== 'number') return reject(error);
         resolve({ code: typeof error?.code === 'number' ? error.code : 0, stdout, stderr });

@@ -1,6 +1,7 @@
 import { appendFile, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseOtlpJsonRequest } from '../../src/ingest/otlp-json.js';
 import { readTraceInputs } from '../../src/ingest/read-trace-inputs.js';
@@ -147,10 +148,26 @@ describe('openOtlpJsonRecorder', () => {
     expect((await readFile(path, 'utf8')).trimEnd().split('\n')).toHaveLength(3);
     const back: SpanRecord[] = [];
     for await (const batch of readTraceInputs([path])) back.push(...batch);
-    const strip = (s: SpanRecord) => ({ ...s, source: '', startMs: Math.round(s.startMs * 1000), endMs: Math.round(s.endMs * 1000), events: s.events.map((e) => ({ ...e, timeMs: Math.round(e.timeMs * 1000) })) });
+    // Times too, to the last bit: the recording audits exactly as the live session analyzed it.
+    const strip = (s: SpanRecord) => ({ ...s, source: '' });
     const a = back.map(strip);
     const b = batches.flat().map(strip);
     for (let i = 0; i < a.length; i++) expect(a[i]).toEqual(b[i]);
+  });
+
+  it('writes times that read back as the same milliseconds, whatever the nanoseconds they came from', () => {
+    const [template] = parseLine(lines[0]!, 0);
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 2n ** 63n - 1n }), fc.bigInt({ min: 0n, max: 10n ** 12n }), (start, duration) => {
+        // As the readers take OTLP's uint64 nanoseconds: one division of the double.
+        const startMs = Number(start.toString()) / 1e6;
+        const endMs = Number((start + duration).toString()) / 1e6;
+        const span = { ...template!, startMs, endMs, events: [{ name: 'e', timeMs: endMs, attributes: {} }] };
+        const [back] = parseOtlpJsonRequest(JSON.parse(JSON.stringify(spansToOtlpJson([span]))), 'x');
+        expect([back!.startMs, back!.endMs, back!.events[0]!.timeMs]).toEqual([startMs, endMs, endMs]);
+      }),
+      { numRuns: 2_000 },
+    );
   });
 
   it('never overwrites an existing file: refuses it, or appends when asked', async () => {
