@@ -171,11 +171,23 @@ export class WatchMetrics {
     }
   }
 
-  /** The text exposition (Prometheus text format 0.0.4) of every instrument, as a scrape sees it. */
-  async collectText(): Promise<string> {
-    const { resourceMetrics } = await this.#exporter.collect();
-    return this.#serializer.serialize(resourceMetrics);
+  /**
+   * The text exposition (Prometheus text format 0.0.4) of every instrument, as a scrape
+   * sees it. Scrapes that arrive while one is being collected share its result: each
+   * collection reads the session's edge statistics, and a client looping on /metrics
+   * must not make that work pile up.
+   */
+  collectText(): Promise<string> {
+    this.#collecting ??= this.#exporter
+      .collect()
+      .then(({ resourceMetrics }) => this.#serializer.serialize(resourceMetrics))
+      .finally(() => {
+        this.#collecting = undefined;
+      });
+    return this.#collecting;
   }
+
+  #collecting: Promise<string> | undefined;
 
   /** Stops the instruments. */
   async shutdown(): Promise<void> {
