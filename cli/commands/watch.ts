@@ -196,11 +196,16 @@ export async function runWatchCommand(args: string[], io: CliIo): Promise<number
         { version: cliPackage().version, ...(metricsMaxEdges !== undefined ? { maxEdges: metricsMaxEdges } : {}) },
       );
       metrics = instruments;
-      stops.push(() => instruments.shutdown());
-      metricsServer = await startMetricsServer(instruments, { host, port: metricsPort }).catch((e: unknown) => {
+      const server = await startMetricsServer(instruments, { host, port: metricsPort }).catch(async (e: unknown) => {
+        await instruments.shutdown();
         throw listenError('Prometheus metrics', host, metricsPort, e);
       });
-      stops.push(() => metricsServer!.close());
+      metricsServer = server;
+      // The endpoint first, then the instruments it reads.
+      stops.push(
+        () => server.close(),
+        () => instruments.shutdown(),
+      );
     }
     if (mode === 'receive') {
       const { startOtlpHttpReceiver } = await import('../../src/receiver/otlp-http.js');
