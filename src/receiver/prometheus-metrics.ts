@@ -112,8 +112,14 @@ export class WatchMetrics {
   readonly #duration: Histogram;
   readonly #skewed: Counter;
   readonly #findings: Counter;
-  /** Edge key → its attributes, for the first maxEdges edges. */
+  /**
+   * Labels `source\0target` → attributes, for the first maxEdges edges. Keyed by the label
+   * form, not the names: two names can share a printable, capped form, and one series
+   * must then hold both (two series with the same labels would be an invalid exposition).
+   */
   readonly #edgeAttributes = new Map<string, Attributes>();
+  /** Names `source\0target` → attributes of the edges admitted, so label() runs once per edge; bounded. */
+  readonly #attributesByName = new Map<string, Attributes>();
   readonly #findingAttributes = new Map<string, Attributes>();
 
   /** Throws a RangeError when `maxEdges` is not an integer in 1..1999. */
@@ -195,12 +201,20 @@ export class WatchMetrics {
   }
 
   #attributesOf(source: string, target: string): Attributes {
-    const key = `${source}\u0000${target}`;
-    let attributes = this.#edgeAttributes.get(key);
-    if (attributes) return attributes;
-    if (this.#edgeAttributes.size >= this.#maxEdges) return OVERFLOW_ATTRIBUTES;
-    attributes = { source: label(source), target: label(target) };
-    this.#edgeAttributes.set(key, attributes);
+    const nameKey = `${source}\u0000${target}`;
+    const known = this.#attributesByName.get(nameKey);
+    if (known) return known;
+    const sourceLabel = label(source);
+    const targetLabel = label(target);
+    const labelKey = `${sourceLabel}\u0000${targetLabel}`;
+    let attributes = this.#edgeAttributes.get(labelKey);
+    if (!attributes) {
+      if (this.#edgeAttributes.size >= this.#maxEdges) return OVERFLOW_ATTRIBUTES;
+      attributes = { source: sourceLabel, target: targetLabel };
+      this.#edgeAttributes.set(labelKey, attributes);
+    }
+    // Names that collapse onto admitted labels are few; the bound only guards against a flood of them.
+    if (this.#attributesByName.size < 4 * this.#maxEdges) this.#attributesByName.set(nameKey, attributes);
     return attributes;
   }
 
@@ -240,20 +254,19 @@ export class WatchMetrics {
         result.observe(refusedRequests, c.badRequests);
         result.observe(open, c.tracesOpen);
         result.observe(analyzed, c.tracesAnalyzed);
+        // One observation per series: an observable instrument keeps the last value of each
+        // attribute set, so edges sharing a series (the overflow one, or names with the same
+        // printable form) are added up first.
         let overflowEdges = 0;
-        let overflowHandoffs = 0;
+        const perSeries = new Map<Attributes, number>();
         const edges = this.#source.edgeHandoffs();
         for (let i = 0; i < edges.length; i++) {
           const edge = edges[i]!;
           const attributes = this.#attributesOf(edge.source, edge.target);
-          if (attributes === OVERFLOW_ATTRIBUTES) {
-            overflowEdges++;
-            overflowHandoffs += edge.handoffs;
-          } else {
-            result.observe(handoffs, edge.handoffs, attributes);
-          }
+          if (attributes === OVERFLOW_ATTRIBUTES) overflowEdges++;
+          perSeries.set(attributes, (perSeries.get(attributes) ?? 0) + edge.handoffs);
         }
-        if (overflowEdges > 0) result.observe(handoffs, overflowHandoffs, OVERFLOW_ATTRIBUTES);
+        for (const [attributes, count] of perSeries) result.observe(handoffs, count, attributes);
         result.observe(overflow, overflowEdges);
       },
       [handoffs, spans, agedOut, refusedRequests, open, analyzed, overflow],

@@ -5,10 +5,12 @@
  * every count compared with what the app says it did (its log line).
  */
 import { createServer as createNetServer } from 'node:net';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { capped, printable } from '../../src/report/format.js';
 import { HANDOFF_DURATION_BUCKETS_S, MAX_METRIC_EDGES, startMetricsServer, WatchMetrics } from '../../src/receiver/prometheus-metrics.js';
 import { analyzed, sendHandoffs, startMetricsInstance, type MetricsInstance } from '../helpers/metrics-instance.js';
-import { samplesOf, scrape, valueOf, type Exposition } from '../helpers/prometheus-text.js';
+import { parseExposition, samplesOf, scrape, valueOf, type Exposition } from '../helpers/prometheus-text.js';
 import type { SendHandoffsLog } from '../helpers/send-handoffs.js';
 
 /** An agent name as a label value: printable on one line (a newline shows as the two characters `\n`). */
@@ -148,6 +150,80 @@ describe('WatchMetrics edge cap', { timeout: 120_000 }, () => {
   it.each([0, MAX_METRIC_EDGES + 1, 2.5, Number.NaN])('refuses maxEdges %s with a RangeError', (maxEdges) => {
     const source = { counters: () => ({ accepted: 0, rejected: 0, throttled: 0, agedOut: 0, badRequests: 0, tracesOpen: 0, tracesAnalyzed: 0 }), edgeHandoffs: () => [] };
     expect(() => new WatchMetrics(source, { maxEdges })).toThrow(/^prometheus-metrics: maxEdges must be an integer in 1\.\.1999/);
+  });
+});
+
+const NO_COUNTERS = () => ({ accepted: 0, rejected: 0, throttled: 0, agedOut: 0, badRequests: 0, tracesOpen: 0, tracesAnalyzed: 0 });
+/** Agent names as hostile as traces can make them: any code units (lone surrogates too), the exposition's own syntax, long ones. */
+const agentName = fc.oneof(
+  fc.string({ unit: 'binary', maxLength: 12 }),
+  // 'x\u0001' and 'x\\u0001' share a printable form: one series must hold both.
+  fc.constantFrom('"', '\\', '\n', '}', '{a="b"}', '\u001b[31m', '\u202e', 'le', ' ', 'x\u0001', 'x\\u0001'),
+  fc.string({ unit: 'grapheme', minLength: 190, maxLength: 260 }),
+);
+
+describe('WatchMetrics on generated edges', () => {
+  it('reads every agent name back from the exposition as its printable, capped form, and loses no handoff to the cap', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ source: agentName, target: agentName, handoffs: fc.integer({ min: 1, max: 50 }) }), { minLength: 1, maxLength: 30 }),
+        fc.integer({ min: 1, max: 10 }),
+        async (generated, maxEdges) => {
+          // One entry per edge, as the Auditor reports them.
+          const byKey = new Map<string, { source: string; target: string; handoffs: number }>();
+          for (const e of generated) if (!byKey.has(`${e.source}\u0000${e.target}`)) byKey.set(`${e.source}\u0000${e.target}`, e);
+          const edges = [...byKey.values()];
+          const metrics = new WatchMetrics({ counters: NO_COUNTERS, edgeHandoffs: () => edges }, { maxEdges });
+          const exposition = parseExposition(await metrics.collectText());
+          await metrics.shutdown();
+          // Expected: the first maxEdges distinct printable forms, in the order seen, get a series
+          // each holding every edge with that form; every other edge is in the overflow series.
+          const expected = new Map<string, number>();
+          let overflowEdges = 0;
+          let overflowHandoffs = 0;
+          for (const e of edges) {
+            const key = `${printable(capped(e.source))}\u0000${printable(capped(e.target))}`;
+            if (expected.has(key) || expected.size < maxEdges) expected.set(key, (expected.get(key) ?? 0) + e.handoffs);
+            else {
+              overflowEdges++;
+              overflowHandoffs += e.handoffs;
+            }
+          }
+          const own = samplesOf(exposition, 'baton_handoffs_total').filter((s) => s.labels.otel_metric_overflow === undefined);
+          const actual = new Map<string, number>();
+          for (const s of own) {
+            const key = `${s.labels.source}\u0000${s.labels.target}`;
+            expect(actual.has(key), `two series labelled ${JSON.stringify(key)}`).toBe(false);
+            actual.set(key, s.value);
+          }
+          expect(actual).toEqual(expected);
+          const overflow = samplesOf(exposition, 'baton_handoffs_total', { otel_metric_overflow: 'true' });
+          expect(overflow.length === 0 ? 0 : overflow[0]!.value).toBe(overflowHandoffs);
+          expect(valueOf(exposition, 'baton_edges_overflow')).toBe(overflowEdges);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('WatchMetrics on names that share a printable form', () => {
+  it('keeps one series for both, holding the handoffs and latencies of both', async () => {
+    // A control character shows as its escape, so these two names read the same.
+    const edges = [
+      { source: 'x\u0001', target: 'a', handoffs: 2 },
+      { source: 'x\\u0001', target: 'a', handoffs: 3 },
+    ];
+    const metrics = new WatchMetrics({ counters: NO_COUNTERS, edgeHandoffs: () => edges }, { maxEdges: 1 });
+    metrics.recordLatencies([
+      { source: edges[0]!.source, target: 'a', latenciesMs: [3] },
+      { source: edges[1]!.source, target: 'a', latenciesMs: [40] },
+    ]);
+    const exposition = parseExposition(await metrics.collectText());
+    await metrics.shutdown();
+    expect(samplesOf(exposition, 'baton_handoffs_total')).toEqual([expect.objectContaining({ labels: expect.objectContaining({ source: 'x\\u0001', target: 'a' }), value: 5 })]);
+    expect(valueOf(exposition, 'baton_handoff_duration_count', { source: 'x\\u0001' })).toBe(2);
+    expect(valueOf(exposition, 'baton_edges_overflow')).toBe(0);
   });
 });
 
