@@ -47,6 +47,22 @@ describe('baton watch --metrics-port', { timeout: 120_000 }, () => {
     expect(await watch.exited()).toBe(0);
   });
 
+  it('listens for metrics on --host, like the receivers', async () => {
+    // 127.0.0.2 is loopback too on Linux, but another address than the default.
+    const watch = startWatch(['--host', '127.0.0.2', '--port', '0', '--no-grpc', '--metrics-port', '0'], dir);
+    try {
+      const { http } = await watch.urls();
+      expect(http).toMatch(/^http:\/\/127\.0\.0\.2:/);
+      const metricsUrl = /metrics (http:\/\/[\d.]+:\d+\/metrics)/.exec(watch.stderr())![1]!;
+      expect(metricsUrl).toMatch(/^http:\/\/127\.0\.0\.2:\d+\/metrics$/);
+      expect(samplesOf(await scrape(metricsUrl), 'baton_receiver_spans_total')).toHaveLength(3);
+      await expect(fetch(metricsUrl.replace('127.0.0.2', '127.0.0.1'))).rejects.toThrow();
+    } finally {
+      watch.child.kill('SIGTERM');
+      expect(await watch.exited()).toBe(0);
+    }
+  });
+
   it.each([
     [['--metrics-port', 'x'], '--metrics-port must be a port number 0–65535, not "x"'],
     [['--metrics-port', '70000'], '--metrics-port must be a port number'],
