@@ -84,7 +84,7 @@ export interface ReceiverResults {
 // ---- data -------------------------------------------------------------------------------------
 
 /** The example pipeline's spans (a clean run and a few faults), as templates for fresh traces. */
-async function templateTraces(): Promise<SpanRecord[][]> {
+export async function templateTraces(): Promise<SpanRecord[][]> {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   const traces: SpanRecord[][] = [];
   // The audit benchmark's mix (bench/generate-traces.ts): mostly clean runs, about one in five with a fault.
@@ -150,7 +150,7 @@ function copyTrace(template: readonly SpanRecord[], k: number, startMs: number):
 }
 
 /** BATCHES request bodies of BATCH_SPANS spans (whole traces), data time ending a minute ago. */
-function buildBatches(templates: SpanRecord[][]): SpanRecord[][] {
+export function buildBatches(templates: SpanRecord[][]): SpanRecord[][] {
   const batches: SpanRecord[][] = [];
   let k = 0;
   const base = Date.now() - 60_000 - BATCHES * 20;

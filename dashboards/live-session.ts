@@ -63,6 +63,19 @@ export interface LiveSessionOptions {
   readonly sliceMs?: number;
   /** Called with every accepted batch (the --record writer). */
   readonly onAccepted?: (spans: readonly SpanRecord[]) => void;
+  /** Called with each result of the analysis as it becomes known (the --metrics-port instruments). */
+  readonly onAnalysis?: (update: AuditUpdate) => void;
+}
+
+/** The span and trace counters of the header, without building a report (cheap: for a metrics scrape). */
+export interface LiveCounters {
+  readonly accepted: number;
+  readonly rejected: number;
+  readonly throttled: number;
+  readonly agedOut: number;
+  readonly badRequests: number;
+  readonly tracesOpen: number;
+  readonly tracesAnalyzed: number;
 }
 
 /** Edge statistics kept here besides the Auditor's sketches: what the detail view and rate need. */
@@ -290,6 +303,7 @@ export class LiveSession implements SpanIntake {
   }
 
   #onUpdate(update: AuditUpdate): void {
+    this.#options.onAnalysis?.(update);
     const now = this.#clock();
     if (update.kind === 'group') {
       for (const id of update.traceIds) this.#openTraces.delete(id);
@@ -397,6 +411,19 @@ export class LiveSession implements SpanIntake {
     let sum = 0;
     for (let s = current - RATE_WINDOW_S; s < current; s++) sum += this.#perSecond.get(s) ?? 0;
     return sum / RATE_WINDOW_S;
+  }
+
+  /** The span and trace counters so far. */
+  counters(): LiveCounters {
+    return {
+      accepted: this.#accepted,
+      rejected: this.#rejected,
+      throttled: this.#throttled,
+      agedOut: this.#agedOut,
+      badRequests: this.#badRequests,
+      tracesOpen: this.#openTraces.size,
+      tracesAnalyzed: this.#tracesAnalyzed,
+    };
   }
 
   /** The view as of now. Costs a report snapshot: call it per frame, not per span. */

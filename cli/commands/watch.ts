@@ -15,6 +15,7 @@ import { resolve } from 'node:path';
 import type { LiveSession } from '../../dashboards/live-session.js';
 import type { SpanRecord } from '../../src/model/span-record.js';
 import type { OtlpJsonRecorder } from '../../src/receiver/otlp-json-recorder.js';
+import type { MetricsServer, WatchMetrics } from '../../src/receiver/prometheus-metrics.js';
 import { formatHelp, parseCommandArgs, type CommandHelp, type OptionSpecs } from '../args.js';
 import { ExitCode, UsageError, type CliIo } from '../io.js';
 import { loadConfig, parseDialect } from './audit.js';
@@ -26,6 +27,12 @@ export const WATCH_OPTIONS = {
   'grpc-port': { type: 'string', value: 'n', description: 'OTLP/gRPC port (default 4317; 0 picks a free one)' },
   'no-grpc': { type: 'boolean', description: 'leave the gRPC receiver off' },
   'no-http': { type: 'boolean', description: 'leave the HTTP receiver off' },
+  'metrics-port': {
+    type: 'string',
+    value: 'n',
+    description: 'serve Prometheus metrics (per-edge latency histograms, handoffs, findings, span counts) at http://<host>:<n>/metrics; 0 picks a free port',
+  },
+  'metrics-max-edges': { type: 'string', value: 'n', description: 'edges with series of their own on /metrics, 1–1999 (default 200); later ones share one overflow series' },
   'max-request-mib': { type: 'string', value: 'n', description: 'largest request after decompression (default 64)' },
   follow: { type: 'string', value: 'file', description: 'follow this OTLP/JSON Lines file instead of receiving' },
   speed: {
@@ -57,6 +64,7 @@ const WATCH_HELP: CommandHelp = {
   footer: [
     'Keys: ↑↓ move, Enter edge detail, / filter by agent, s sort, p pause, ? help, q quit.',
     'Exit codes: 0 ok; 2 usage error, a port in use or an unreadable input.',
+    'Scale-out (several instances behind an OpenTelemetry Collector, aggregated by Prometheus): docs/scale-out.md.',
   ],
 };
 
@@ -72,6 +80,14 @@ function parsePositive(name: string, value: string | undefined, fallback: number
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${name} must be a positive number, not "${value}"`);
+  return n;
+}
+
+/** --metrics-max-edges: an integer 1..1999 (under OTel's default of 2000 series per instrument). */
+function parseMaxEdges(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1_999) throw new UsageError(`--metrics-max-edges must be an integer 1–1999, not "${value}"`);
   return n;
 }
 
@@ -104,6 +120,9 @@ export async function runWatchCommand(args: string[], io: CliIo): Promise<number
   const settleMs = parsePositive('--settle-ms', values['settle-ms'], 6_000);
   const idleMs = parsePositive('--idle-ms', values['idle-ms'], 60_000);
   const retentionMs = parsePositive('--retention-ms', values['retention-ms'], 3_600_000);
+  const metricsPort = values['metrics-port'] === undefined ? undefined : parsePort('--metrics-port', values['metrics-port'], 9464);
+  if (values['metrics-max-edges'] !== undefined && metricsPort === undefined) throw new UsageError('--metrics-max-edges applies to --metrics-port <n>');
+  const metricsMaxEdges = parseMaxEdges(values['metrics-max-edges']);
   const { RULE_IDS, isRuleId } = await import('../../src/analyze/detectors/index.js');
   const rules = values.rule ?? [];
   for (const rule of rules) if (!isRuleId(rule)) throw new UsageError(`unknown rule "${rule}"; one of: ${RULE_IDS.join(', ')}`);
@@ -130,6 +149,7 @@ export async function runWatchCommand(args: string[], io: CliIo): Promise<number
   const { LiveSession } = await import('../../dashboards/live-session.js');
   let clock: () => number = Date.now;
   const sources: string[] = [];
+  let metrics: WatchMetrics | undefined;
   const session: LiveSession = new LiveSession({
     mode,
     sources,
@@ -148,6 +168,13 @@ export async function runWatchCommand(args: string[], io: CliIo): Promise<number
           session.recorded(spans.length);
         }
       : undefined,
+    onAnalysis:
+      metricsPort === undefined
+        ? undefined
+        : (update) => {
+            if (update.kind === 'group') metrics?.recordLatencies(update.edges);
+            metrics?.recordFindings(update.findings);
+          },
   });
   if (recorder) {
     session.setRecording(values.record!);
@@ -157,7 +184,29 @@ export async function runWatchCommand(args: string[], io: CliIo): Promise<number
   // Sources.
   const stops: (() => Promise<void>)[] = [];
   let inputEnded: Promise<void> | undefined;
+  let metricsServer: MetricsServer | undefined;
   try {
+    if (metricsPort !== undefined) {
+      const [{ WatchMetrics: Metrics, startMetricsServer }, { cliPackage }] = await Promise.all([
+        import('../../src/receiver/prometheus-metrics.js'),
+        import('../version.js'),
+      ]);
+      const instruments = new Metrics(
+        { counters: () => session.counters(), edgeHandoffs: () => session.report().edges },
+        { version: cliPackage().version, ...(metricsMaxEdges !== undefined ? { maxEdges: metricsMaxEdges } : {}) },
+      );
+      metrics = instruments;
+      const server = await startMetricsServer(instruments, { host, port: metricsPort }).catch(async (e: unknown) => {
+        await instruments.shutdown();
+        throw listenError('Prometheus metrics', host, metricsPort, e);
+      });
+      metricsServer = server;
+      // The endpoint first, then the instruments it reads.
+      stops.push(
+        () => server.close(),
+        () => instruments.shutdown(),
+      );
+    }
     if (mode === 'receive') {
       const { startOtlpHttpReceiver } = await import('../../src/receiver/otlp-http.js');
       const { startOtlpGrpcReceiver } = await import('../../src/receiver/otlp-grpc.js');
@@ -210,6 +259,8 @@ export async function runWatchCommand(args: string[], io: CliIo): Promise<number
     await recorder?.close();
     throw error;
   }
+  // After the receivers: the header lists where to send first.
+  if (metricsServer) sources.push(`metrics ${metricsServer.url}`);
   session.start();
 
   const { runLiveMonitor } = await import('../live-monitor.js');
