@@ -263,20 +263,68 @@ describe.skipIf(skip)('baton-sdk/redis', () => {
       expect(settle.attributes[BATON_OPERATION]).toBeUndefined();
     });
 
-    it('traces commands queued in MULTI without claiming a version for a read whose reply is QUEUED', async () => {
+    it('settles commands queued in MULTI with their own element of EXEC’s reply: a read inside the transaction has its version', async () => {
       const redis = instrumentRedis(connect(), { tracer: otel.tracer });
-      await redis.ping();
-      const replies = await redis.multi().hset('task:m', { version: 5 }).hgetall('task:m').exec();
+      await redis.hset('task:m', { version: 4, epoch: 1 });
+      otel.reset();
+      const replies = await redis.multi().hset('task:m', { version: 5 }).ping().hgetall('task:m').get('task:none').set('task:j', JSON.stringify({ version: 9 })).get('task:j').exec();
+      // The host's replies are the driver's.
       expect(replies).toEqual([
-        [null, 1],
-        [null, { version: '5' }],
+        [null, 0],
+        [null, 'PONG'],
+        [null, { version: '5', epoch: '1' }],
+        [null, null],
+        [null, 'OK'],
+        [null, JSON.stringify({ version: 9 })],
       ]);
-      const spans = byOperation(otel.spans(), 'state.write').concat(byOperation(otel.spans(), 'state.read'));
-      expect(spans.map((s) => [s.name, s.attributes[BATON_STATE_VERSION_WRITTEN] ?? s.attributes[BATON_STATE_VERSION_READ]])).toEqual([
-        ['write task', 5],
-        ['read task', undefined],
+      const spans = otel.spans();
+      expect(spans.map((s) => [s.name, s.attributes[BATON_STATE_VERSION_WRITTEN] ?? s.attributes[BATON_STATE_VERSION_READ], s.attributes[BATON_STATE_FOUND]])).toEqual([
+        ['write task', 5, undefined],
+        ['read task', 5, true],
+        ['read task', undefined, false],
+        ['write task', 9, undefined],
+        ['read task', 9, true],
       ]);
-      expect(spans[1]!.attributes[BATON_STATE_FOUND]).toBeUndefined();
+      expect(spans[1]!.attributes[BATON_EPOCH]).toBe(1);
+      // They end when EXEC answered (when they ran), not when QUEUED came back.
+      const ends = spans.map((s) => s.endTime[0] * 1e3 + s.endTime[1] / 1e6);
+      expect(Math.min(...ends)).toBeGreaterThanOrEqual(Math.max(...spans.map((s) => s.startTime[0] * 1e3 + s.startTime[1] / 1e6)));
+    });
+
+    it('ends the queued commands of a transaction WATCH aborted as failed, and a command EXEC answered with an error as failed', async () => {
+      const redis = instrumentRedis(connect(), { tracer: otel.tracer });
+      const other = connect();
+      await redis.hset('task:w', { version: 1 });
+      await redis.set('task:s', 'plain');
+      await redis.watch('task:w');
+      await other.hset('task:w', { version: 2 });
+      otel.reset();
+      const aborted = await redis.multi().hgetall('task:w').hset('task:w', { version: 3 }).exec();
+      expect(aborted).toBeNull();
+      expect(await other.hget('task:w', 'version')).toBe('2');
+      const failedRun = await redis.multi().hgetall('task:s').hgetall('task:w').exec();
+      expect(failedRun![0]![0]).toBeInstanceOf(Error);
+      const spans = otel.spans();
+      expect(spans.map((s) => [s.name, s.status.code, s.attributes[BATON_STATE_VERSION_WRITTEN] ?? s.attributes[BATON_STATE_VERSION_READ]])).toEqual([
+        ['read task', SpanStatusCode.ERROR, undefined],
+        ['write task', SpanStatusCode.ERROR, undefined],
+        ['read task', SpanStatusCode.ERROR, undefined],
+        ['read task', SpanStatusCode.UNSET, 2],
+      ]);
+      expect(spans[2]!.status.message).toMatch(/^WRONGTYPE/);
+    });
+
+    it('records no version for a read of a transaction sent without a pipeline, whose reply is QUEUED', async () => {
+      const redis = instrumentRedis(connect(), { tracer: otel.tracer });
+      await redis.hset('task:q', { version: 6 });
+      otel.reset();
+      await redis.multi({ pipeline: false });
+      expect(await redis.hgetall('task:q')).toBe('QUEUED');
+      await redis.exec();
+      const [read] = otel.spans();
+      expect(read!.name).toBe('read task');
+      expect(read!.attributes[BATON_STATE_VERSION_READ]).toBeUndefined();
+      expect(read!.attributes[BATON_STATE_FOUND]).toBeUndefined();
     });
 
     it('instruments a client once however often it is called', async () => {
