@@ -215,7 +215,9 @@ function errorTypeOf(error: unknown): string {
     if (/timed? ?out/i.test(error.message)) return 'timeout';
     const code = (error as { code?: unknown }).code;
     if (typeof code === 'string' && code.length > 0) return code;
-    return error.name || 'Error';
+    // node-redis' error classes (WatchError, ClientOfflineError, …) keep the name `Error`: the class says which.
+    if (error.name === 'Error' || !error.name) return error.constructor?.name || 'Error';
+    return error.name;
   }
   return typeof error;
 }

@@ -1,0 +1,515 @@
+/**
+ * baton-sdk/node-redis against a real redis-server (started per file on a free
+ * loopback port): the spans of an instrumented node-redis v5 client in RESP2 and
+ * RESP3, the host's replies and errors unchanged, transactions and pipelines,
+ * Streams with trace context; then two state failures made for real with it and
+ * audited (a read from a replica cut off from its primary, a step retried after
+ * its connection dropped), each beside its near miss.
+ */
+import { diag, DiagLogLevel, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { createClient, type RedisClientType } from 'redis';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { auditSpans } from '../../src/analyze/audit.js';
+import {
+  BATON_ATTEMPT,
+  BATON_EPOCH,
+  BATON_EVENT_EXPECTED_TOPIC,
+  BATON_FAULT_COUNT,
+  BATON_IDEMPOTENCY_KEY,
+  BATON_OPERATION,
+  BATON_STATE_FOUND,
+  BATON_STATE_KEY,
+  BATON_STATE_VERSION_READ,
+  BATON_STATE_VERSION_WRITTEN,
+  BATON_TASK_ID,
+  DB_COLLECTION_NAME,
+  DB_NAMESPACE,
+  DB_SYSTEM_NAME,
+  ERROR_TYPE,
+  GEN_AI_AGENT_NAME,
+  MESSAGING_DESTINATION_NAME,
+  MESSAGING_MESSAGE_ID,
+  MESSAGING_OPERATION_TYPE,
+  MESSAGING_SYSTEM,
+} from '../../src/model/attributes.js';
+import type { SpanRecord } from '../../src/model/span-record.js';
+import { Baton } from '../../src/sdk/baton.js';
+import { instrumentNodeRedis, nodeRedisInstrumentationStats, withStateAccess } from '../../src/stores/node-redis.js';
+import { createOtelHarness, type OtelHarness } from '../helpers/otel.js';
+import { shouldSkipStoreTests, startRedis, type RunningServer } from '../helpers/servers.js';
+import { toSpanRecords } from '../helpers/traces.js';
+
+const skip = shouldSkipStoreTests();
+
+type Client = RedisClientType;
+
+let server: RunningServer;
+let otel: OtelHarness;
+let baton: Baton;
+const clients: Client[] = [];
+
+interface ConnectOptions {
+  RESP?: 2 | 3;
+  port?: number;
+  disableOfflineQueue?: boolean;
+  reconnectDelayMs?: number;
+  socketTimeoutMs?: number;
+}
+
+async function connect(options: ConnectOptions = {}): Promise<Client> {
+  const client = createClient({
+    RESP: options.RESP ?? 2,
+    disableOfflineQueue: options.disableOfflineQueue,
+    socket: {
+      host: server.host,
+      port: options.port ?? server.port,
+      reconnectStrategy: () => options.reconnectDelayMs ?? 50,
+      socketTimeout: options.socketTimeoutMs,
+    },
+  }) as Client;
+  client.on('error', () => undefined); // a killed connection is reported to the commands in flight
+  clients.push(client);
+  await client.connect();
+  return client;
+}
+
+function byOperation(spans: readonly ReadableSpan[], operation: string): ReadableSpan[] {
+  return spans.filter((s) => s.attributes[BATON_OPERATION] === operation);
+}
+
+function versionOf(span: ReadableSpan): unknown {
+  return span.attributes[BATON_STATE_VERSION_WRITTEN] ?? span.attributes[BATON_STATE_VERSION_READ];
+}
+
+describe.skipIf(skip)('baton-sdk/node-redis', () => {
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    for (const c of clients) if (c.isOpen) c.destroy();
+    await server?.stop();
+  });
+  beforeEach(async () => {
+    otel = createOtelHarness();
+    baton = new Baton({ tracer: otel.tracer, meter: otel.meter });
+    const admin = await connect();
+    await admin.flushAll();
+    admin.destroy();
+  });
+  afterEach(async () => {
+    await otel.shutdown();
+  });
+
+  describe('instrumentNodeRedis', () => {
+    it.each([2, 3] as const)('RESP%i: hash reads and writes become state spans with key, version, epoch, collection and the withStateAccess facts', async (RESP) => {
+      const client = instrumentNodeRedis(await connect({ RESP }), { tracer: otel.tracer });
+      const written = await withStateAccess(
+        { agent: 'research', taskId: 't-1', attempt: 2, idempotencyKey: 't-1:research', announces: 'task.research.complete' },
+        () => client.hSet('task:t-1', { version: 3, epoch: 2, summary: 'draft' }),
+      );
+      const read = await withStateAccess({ agent: 'analysis', taskId: 't-1' }, () => client.hGetAll('task:t-1'));
+      const missing = await client.hGetAll('task:none');
+      // The host's replies are the driver's.
+      expect(written).toBe(3);
+      expect({ ...read }).toEqual({ version: '3', epoch: '2', summary: 'draft' });
+      expect({ ...missing }).toEqual({});
+      const [write, readSpan, miss] = otel.spans();
+      expect(write!.name).toBe('write task');
+      expect(write!.kind).toBe(SpanKind.CLIENT);
+      expect(write!.attributes).toMatchObject({
+        [BATON_OPERATION]: 'state.write',
+        [DB_SYSTEM_NAME]: 'redis',
+        [DB_NAMESPACE]: '0',
+        [DB_COLLECTION_NAME]: 'task',
+        [BATON_STATE_KEY]: 'task:t-1',
+        [BATON_STATE_VERSION_WRITTEN]: 3,
+        [BATON_EPOCH]: 2,
+        [GEN_AI_AGENT_NAME]: 'research',
+        [BATON_TASK_ID]: 't-1',
+        [BATON_ATTEMPT]: 2,
+        [BATON_IDEMPOTENCY_KEY]: 't-1:research',
+        [BATON_EVENT_EXPECTED_TOPIC]: 'task.research.complete',
+      });
+      expect(readSpan!.attributes).toMatchObject({
+        [BATON_OPERATION]: 'state.read',
+        [BATON_STATE_VERSION_READ]: 3,
+        [BATON_EPOCH]: 2,
+        [BATON_STATE_FOUND]: true,
+        [GEN_AI_AGENT_NAME]: 'analysis',
+      });
+      expect(miss!.attributes[BATON_STATE_FOUND]).toBe(false);
+      expect(miss!.attributes[BATON_STATE_VERSION_READ]).toBeUndefined();
+      expect(nodeRedisInstrumentationStats(client)).toEqual({ stateSpans: 3, messagingSpans: 0, faults: 0 });
+    });
+
+    it('reads the version of a JSON string value, of HGET/HMGET fields, and through an extractor for the app’s own field', async () => {
+      const client = instrumentNodeRedis(await connect(), { tracer: otel.tracer });
+      await client.set('doc:a', JSON.stringify({ version: 7, body: 'x' }));
+      expect(await client.get('doc:a')).toBe(JSON.stringify({ version: 7, body: 'x' }));
+      await client.hSet('doc:b', { version: '4', epoch: '1' });
+      await client.hGet('doc:b', 'version');
+      await client.hmGet('doc:b', ['epoch', 'version']);
+      const custom = instrumentNodeRedis(await connect(), {
+        tracer: otel.tracer,
+        extract: (command, reply) => {
+          const text = command.operation === 'write' ? String(command.args[0]) : String(reply);
+          const match = /^rev(\d+):/.exec(text);
+          return match ? { version: Number(match[1]) } : undefined;
+        },
+      });
+      await custom.set('note:c', 'rev12:hello');
+      await custom.get('note:c');
+      expect(otel.spans().map((s) => [s.name, versionOf(s)])).toEqual([
+        ['write doc', 7],
+        ['read doc', 7],
+        ['write doc', 4],
+        ['read doc', 4],
+        ['read doc', 4],
+        ['write note', 12],
+        ['read note', 12],
+      ]);
+    });
+
+    it('traces the proxies of a client (withTypeMapping, Buffer replies) and commands sent with sendCommand', async () => {
+      const client = instrumentNodeRedis(await connect({ RESP: 3 }), { tracer: otel.tracer });
+      await client.sendCommand(['HSET', 'task:p', 'version', '8']);
+      const asBuffers = client.withTypeMapping({ [36 /* RESP blob string */]: Buffer });
+      const reply = await asBuffers.hGet('task:p', 'version');
+      expect(Buffer.isBuffer(reply)).toBe(true);
+      expect(otel.spans().map((s) => [s.name, versionOf(s)])).toEqual([
+        ['write task', 8],
+        ['read task', 8],
+      ]);
+    });
+
+    it('takes task, agent and epoch from the active receive span of a handoff', async () => {
+      const client = instrumentNodeRedis(await connect(), { tracer: otel.tracer });
+      const envelope = baton.send(
+        {
+          task_id: 'task-9',
+          source_agent: 'triage',
+          target_agent: 'billing',
+          status: 'complete',
+          output: { summary: 's', artifacts: [], confidence: 0.9 },
+          context: { original_goal: 'g', constraints: [], decisions_made: [] },
+          metadata: { started_at: '2026-01-01T00:00:00Z', completed_at: '2026-01-01T00:00:01Z', token_count: 1, model: 'm' },
+        },
+        { epoch: 4 },
+      );
+      const rx = baton.receive(JSON.parse(JSON.stringify(envelope)));
+      await rx.run(() => client.hGetAll('task:task-9'));
+      const read = byOperation(otel.spans(), 'state.read')[0]!;
+      expect(read.attributes).toMatchObject({ [BATON_TASK_ID]: 'task-9', [GEN_AI_AGENT_NAME]: 'billing', [BATON_EPOCH]: 4 });
+      expect(read.parentSpanContext?.spanId).toBe(byOperation(otel.spans(), 'handoff.receive')[0]!.spanContext().spanId);
+    });
+
+    it('leaves commands that are not state access alone, and keys outside the `keys` filter', async () => {
+      const client = instrumentNodeRedis(await connect(), { tracer: otel.tracer, keys: 'task:' });
+      expect(await client.ping()).toBe('PONG');
+      await client.info('server');
+      await client.eval('return 1', { keys: [], arguments: [] });
+      await client.set('cache:x', '1');
+      await client.get('cache:x');
+      await client.set('task:x', '1');
+      expect(otel.spans().map((s) => s.name)).toEqual(['write task']);
+    });
+
+    it('records a command error on the span and rejects the host with the driver’s own error', async () => {
+      const client = instrumentNodeRedis(await connect(), { tracer: otel.tracer });
+      await client.set('task:str', 'plain');
+      const error = await client.hGetAll('task:str').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect((error as Error).message).toMatch(/^WRONGTYPE/);
+      const failed = otel.spans()[1]!;
+      expect(failed.status.code).toBe(SpanStatusCode.ERROR);
+      expect(failed.status.message).toBe((error as Error).message);
+      expect(failed.events.map((e) => e.name)).toEqual(['exception']);
+    });
+
+    it('records a socket timeout as error.type timeout while the server is paused', async () => {
+      const admin = await connect();
+      // node-redis' per-command `timeout` only covers a command not yet written; a written one waits for the socket's.
+      const client = instrumentNodeRedis(await connect({ socketTimeoutMs: 100 }), { tracer: otel.tracer });
+      await client.set('task:t', '1');
+      await admin.sendCommand(['CLIENT', 'PAUSE', '400', 'ALL']);
+      const error = await client.get('task:t').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect((error as Error).constructor.name).toBe('SocketTimeoutError');
+      const timedOut = otel.spans().find((s) => s.name === 'read task')!;
+      expect(timedOut.attributes[ERROR_TYPE]).toBe('timeout');
+      expect(timedOut.status.code).toBe(SpanStatusCode.ERROR);
+      await new Promise((resolve) => setTimeout(resolve, 450));
+    });
+
+    it('counts a fault in an extractor, reports it once through diag, and still answers the host', async () => {
+      const warnings: string[] = [];
+      diag.setLogger({ warn: (m: string) => warnings.push(m), error: () => {}, info: () => {}, debug: () => {}, verbose: () => {} }, DiagLogLevel.WARN);
+      try {
+        const client = instrumentNodeRedis(await connect(), {
+          tracer: otel.tracer,
+          extract: () => {
+            throw new Error('extractor bug');
+          },
+        });
+        await client.set('task:a', 'v');
+        expect(await client.get('task:a')).toBe('v');
+        expect(await client.get('task:a')).toBe('v');
+        expect(nodeRedisInstrumentationStats(client)!.faults).toBe(3);
+        expect(warnings.filter((w) => w.includes('extractor bug'))).toHaveLength(2); // once for the write, once for the read
+        expect(otel.spans().every((s) => s.attributes[BATON_FAULT_COUNT] === 1)).toBe(true);
+      } finally {
+        diag.disable();
+      }
+    });
+
+    it.each([2, 3] as const)(
+      'RESP%i: puts the producer’s trace context into XADD, links the XREADGROUP receive span to it; XACK is a settle span',
+      async (RESP) => {
+        const client = instrumentNodeRedis(await connect({ RESP }), { tracer: otel.tracer });
+        await client.xGroupCreate('events:done', 'workers', '0', { MKSTREAM: true });
+        const message = { task: 't-1' };
+        const id = await baton.runAgent('research', () => client.xAdd('events:done', '*', message), { taskId: 't-1' });
+        await client.xReadGroup('workers', 'w1', { key: 'events:done', id: '>' }, { COUNT: 10 });
+        const [entry] = await client.xRange('events:done', '-', '+');
+        const fields = entry!.message;
+        expect(message).toEqual({ task: 't-1' }); // the app's own object is not touched
+        expect(fields.task).toBe('t-1');
+        await client.xAck('events:done', 'workers', id);
+        const spans = otel.spans();
+        const publish = spans.find((s) => s.name === 'publish events:done')!;
+        const receive = spans.find((s) => s.name === 'receive events:done')!;
+        const settle = spans.find((s) => s.name === 'ack events:done')!;
+        expect(publish.kind).toBe(SpanKind.PRODUCER);
+        expect(publish.attributes).toMatchObject({
+          [BATON_OPERATION]: 'event.publish',
+          [MESSAGING_SYSTEM]: 'redis',
+          [MESSAGING_DESTINATION_NAME]: 'events:done',
+          [MESSAGING_MESSAGE_ID]: id,
+          [BATON_TASK_ID]: 't-1',
+          [GEN_AI_AGENT_NAME]: 'research',
+        });
+        expect(fields.traceparent).toBe(`00-${publish.spanContext().traceId}-${publish.spanContext().spanId}-01`);
+        expect(receive.kind).toBe(SpanKind.CONSUMER);
+        expect(receive.attributes).toMatchObject({ [BATON_OPERATION]: 'event.consume', [MESSAGING_OPERATION_TYPE]: 'receive', [MESSAGING_MESSAGE_ID]: id });
+        expect(receive.links.map((l) => l.context.spanId)).toEqual([publish.spanContext().spanId]);
+        expect(settle.attributes[MESSAGING_OPERATION_TYPE]).toBe('settle');
+        expect(settle.attributes[BATON_OPERATION]).toBeUndefined();
+      },
+    );
+
+    it('appends trace context to a copy of the arguments an app passes to sendCommand, never to its own array', async () => {
+      const client = instrumentNodeRedis(await connect(), { tracer: otel.tracer });
+      const args = ['XADD', 'events:raw', '*', 'k', 'v'];
+      await client.sendCommand(args);
+      await client.sendCommand(args);
+      expect(args).toEqual(['XADD', 'events:raw', '*', 'k', 'v']);
+      const entries = await client.xRange('events:raw', '-', '+');
+      expect(entries.map((e) => Object.keys(e.message))).toEqual([
+        ['k', 'traceparent'],
+        ['k', 'traceparent'],
+      ]);
+    });
+
+    it('settles each command of a MULTI with its own element of EXEC’s reply: a read inside the transaction has its version', async () => {
+      const client = instrumentNodeRedis(await connect(), { tracer: otel.tracer });
+      await client.hSet('task:m', { version: 4, epoch: 1 });
+      otel.reset();
+      const replies = await client.multi().hSet('task:m', { version: 5 }).ping().hGetAll('task:m').get('task:none').exec();
+      expect(replies.map((r) => (r !== null && typeof r === 'object' ? { ...r } : r))).toEqual([0, 'PONG', { version: '5', epoch: '1' }, null]);
+      expect(otel.spans().map((s) => [s.name, versionOf(s), s.attributes[BATON_STATE_FOUND]])).toEqual([
+        ['write task', 5, undefined],
+        ['read task', 5, true],
+        ['read task', undefined, false],
+      ]);
+      expect(otel.spans()[1]!.attributes[BATON_EPOCH]).toBe(1);
+    });
+
+    it('ends the commands of a transaction WATCH aborted as failed with the driver’s WatchError; pipelines are traced too', async () => {
+      const client = instrumentNodeRedis(await connect(), { tracer: otel.tracer });
+      const other = await connect();
+      await client.hSet('task:w', { version: 1 });
+      await client.watch('task:w');
+      await other.hSet('task:w', { version: 2 });
+      otel.reset();
+      const aborted = await client.multi().hGetAll('task:w').hSet('task:w', { version: 3 }).exec().catch((e: unknown) => e);
+      expect((aborted as Error).constructor.name).toBe('WatchError');
+      expect(await other.hGet('task:w', 'version')).toBe('2');
+      const piped = await client.multi().hGetAll('task:w').xAdd('events:p', '*', { k: 'v' }).execAsPipeline();
+      expect(piped).toHaveLength(2);
+      const spans = otel.spans();
+      expect(spans.map((s) => [s.name, s.status.code, versionOf(s)])).toEqual([
+        ['read task', SpanStatusCode.ERROR, undefined],
+        ['write task', SpanStatusCode.ERROR, undefined],
+        ['read task', SpanStatusCode.UNSET, 2],
+        ['publish events:p', SpanStatusCode.UNSET, undefined],
+      ]);
+      expect(spans[0]!.attributes[ERROR_TYPE]).toBe('WatchError');
+      // Outside a transaction, a pipelined XADD carries trace context like any other.
+      const [entry] = await client.xRange('events:p', '-', '+');
+      expect(entry!.message.traceparent).toBe(`00-${spans[3]!.spanContext().traceId}-${spans[3]!.spanContext().spanId}-01`);
+    });
+
+    it('instruments a client once however often it is called, and leaves an object that is not a client alone', async () => {
+      const client = await connect();
+      const instrumented = instrumentNodeRedis(instrumentNodeRedis(client, { tracer: otel.tracer }), { tracer: otel.tracer });
+      expect(instrumented).toBe(client);
+      await instrumented.get('task:x');
+      expect(otel.spans()).toHaveLength(1);
+      const notAClient = { get: () => 1 };
+      expect(instrumentNodeRedis(notAClient)).toBe(notAClient);
+      expect(nodeRedisInstrumentationStats(notAClient)).toBeUndefined();
+    });
+  });
+
+  describe('state failures made with node-redis, audited', () => {
+    async function audit(spans: readonly ReadableSpan[]) {
+      const records: SpanRecord[] = toSpanRecords(spans, 'node-redis');
+      return { report: await auditSpans([records]), records };
+    }
+
+    it('stale read: an agent reading a replica cut off from its primary decides on a version another agent replaced; one reading the primary does not', async () => {
+      const replicaServer = await startRedis();
+      try {
+        const primaryAdmin = await connect();
+        const replicaAdmin = await connect({ port: replicaServer.port });
+        await primaryAdmin.hSet('task:task-1', { version: 1, doc: 'initial' });
+        // Redis 7 waits 5 s for more replicas before a diskless full sync; one is all there is.
+        await primaryAdmin.configSet('repl-diskless-sync-delay', '0');
+        await replicaAdmin.sendCommand(['REPLICAOF', server.host, String(server.port)]);
+        await waitFor(async () => (await replicaAdmin.hGet('task:task-1', 'version')) === '1');
+        // The replica loses its primary: it keeps serving what it had.
+        await replicaAdmin.sendCommand(['REPLICAOF', 'NO', 'ONE']);
+
+        const primary = instrumentNodeRedis(await connect(), { tracer: otel.tracer });
+        const replica = instrumentNodeRedis(await connect({ port: replicaServer.port }), { tracer: otel.tracer });
+        const log: Record<string, unknown>[] = [];
+        await baton.runAgent('editor', async () => {
+          const { version } = await primary.hGetAll('task:task-1');
+          await primary.hSet('task:task-1', { version: Number(version) + 1, doc: 'edited' });
+          log.push({ agent: 'editor', wrote: Number(version) + 1 });
+        }, { taskId: 'task-1' });
+        await baton.runAgent('analyst', async () => {
+          const { version, doc } = await replica.hGetAll('task:task-1');
+          log.push({ agent: 'analyst', decidedOn: Number(version), doc });
+        }, { taskId: 'task-1' });
+        await baton.runAgent('reviewer', async () => {
+          const { version } = await primary.hGetAll('task:task-1');
+          log.push({ agent: 'reviewer', decidedOn: Number(version) });
+        }, { taskId: 'task-1' });
+
+        // What the agents did: the analyst decided on version 1 after the editor wrote version 2.
+        expect(log).toEqual([
+          { agent: 'editor', wrote: 2 },
+          { agent: 'analyst', decidedOn: 1, doc: 'initial' },
+          { agent: 'reviewer', decidedOn: 2 },
+        ]);
+        const { report, records } = await audit(otel.spans());
+        const stale = report.findings.filter((f) => f.ruleId === 'stale-epoch-read');
+        expect(stale).toHaveLength(1);
+        expect(stale[0]!.agents).toContain('analyst');
+        expect(stale[0]!.message).toContain('task:task-1');
+        const reads = (agent: string) => records.filter((s) => s.attributes[BATON_OPERATION] === 'state.read' && s.attributes[GEN_AI_AGENT_NAME] === agent);
+        expect(reads('analyst').map((s) => s.attributes[BATON_STATE_VERSION_READ])).toEqual([1]);
+        expect(stale[0]!.evidence.spanIds).toContain(reads('analyst')[0]!.spanId);
+        expect(stale[0]!.evidence.spanIds).not.toContain(reads('reviewer')[0]!.spanId);
+      } finally {
+        await replicaServer.stop();
+      }
+    });
+
+    /**
+     * One step of the research agent: read the task, write its output, announce it. Attempt 1
+     * loses its connection between the write and the XADD (killed by the server), and the agent
+     * runs the step again. `checkFirst`: the retry looks for its own earlier write (the
+     * idempotency key stored in the hash) before writing, as the rule's hint says.
+     */
+    async function runStepWithRetry(checkFirst: boolean): Promise<{ log: Record<string, unknown>[]; stored: Record<string, string>; events: number }> {
+      const admin = await connect();
+      await admin.hSet('task:task-1', { version: 1, doc: 'initial' });
+      // No offline queue and a slow reconnect: a command sent while the connection is down fails instead of waiting.
+      const client = instrumentNodeRedis(await connect({ disableOfflineQueue: true, reconnectDelayMs: 300 }), { tracer: otel.tracer });
+      const idempotencyKey = 'task-1:research:output';
+      const log: Record<string, unknown>[] = [];
+      await baton.runAgent('research', async () => {
+        for (let attempt = 1; attempt <= 3; attempt++) {
+          try {
+            await withStateAccess({ attempt, step: 'output', idempotencyKey, announces: 'task.research.complete' }, async () => {
+              const state = await client.hGetAll('task:task-1');
+              if (checkFirst && state.op === idempotencyKey) {
+                log.push({ attempt, outcome: 'already written', version: Number(state.version) });
+              } else {
+                const version = Number(state.version) + 1;
+                await client.hSet('task:task-1', { version, doc: `${state.doc}+finding`, op: idempotencyKey });
+                log.push({ attempt, outcome: 'wrote', version });
+              }
+              if (attempt === 1) {
+                const lost = new Promise((resolve) => client.once('error', resolve));
+                await admin.clientKill({ filter: 'ID', id: await client.clientId() });
+                await lost;
+              }
+              await client.xAdd('task.research.complete', '*', { task: 'task-1' });
+            });
+            log.push({ attempt, outcome: 'published' });
+            break;
+          } catch (error) {
+            log.push({ attempt, outcome: (error as Error).constructor.name });
+            await new Promise((resolve) => client.once('ready', resolve));
+          }
+        }
+      }, { taskId: 'task-1' });
+      const stored = { ...(await admin.hGetAll('task:task-1')) };
+      const events = await admin.xLen('task.research.complete');
+      return { log, stored, events };
+    }
+
+    it('duplicate write: a step retried blindly after its connection dropped writes twice, and the audit flags both commits', async () => {
+      const { log, stored, events } = await runStepWithRetry(false);
+      expect(log).toEqual([
+        { attempt: 1, outcome: 'wrote', version: 2 },
+        { attempt: 1, outcome: 'ClientOfflineError' },
+        { attempt: 2, outcome: 'wrote', version: 3 },
+        { attempt: 2, outcome: 'published' },
+      ]);
+      expect(stored).toMatchObject({ version: '3', doc: 'initial+finding+finding' });
+      expect(events).toBe(1);
+
+      const { report, records } = await audit(otel.spans());
+      const duplicates = report.findings.filter((f) => f.ruleId === 'duplicate-write');
+      expect(duplicates).toHaveLength(1);
+      expect(duplicates[0]!.agents).toEqual(['research']);
+      const writes = records.filter((s) => s.attributes[BATON_OPERATION] === 'state.write');
+      expect(writes.map((w) => [w.attributes[BATON_ATTEMPT], w.attributes[BATON_STATE_VERSION_WRITTEN]])).toEqual([
+        [1, 2],
+        [2, 3],
+      ]);
+      expect([...duplicates[0]!.evidence.spanIds].sort()).toEqual(writes.map((w) => w.spanId).sort());
+    });
+
+    it('near miss: the retry finds its first write in the store and only publishes; no duplicate', async () => {
+      const { log, stored, events } = await runStepWithRetry(true);
+      expect(log).toEqual([
+        { attempt: 1, outcome: 'wrote', version: 2 },
+        { attempt: 1, outcome: 'ClientOfflineError' },
+        { attempt: 2, outcome: 'already written', version: 2 },
+        { attempt: 2, outcome: 'published' },
+      ]);
+      expect(stored).toMatchObject({ version: '2', doc: 'initial+finding' });
+      expect(events).toBe(1);
+
+      const { report, records } = await audit(otel.spans());
+      expect(report.findings.filter((f) => f.ruleId === 'duplicate-write')).toEqual([]);
+      expect(report.rules.find((r) => r.ruleId === 'duplicate-write')!.checked).toBeGreaterThan(0);
+      const retryRead = records.find((s) => s.attributes[BATON_OPERATION] === 'state.read' && s.attributes[BATON_ATTEMPT] === 2)!;
+      expect(retryRead.attributes[BATON_STATE_VERSION_READ]).toBe(2);
+    });
+  });
+});
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const started = Date.now();
+  while (!(await condition())) {
+    if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
