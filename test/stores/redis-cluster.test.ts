@@ -5,7 +5,9 @@
  * reads with their versions, Streams with trace context, and RedisStateStore's
  * script, whose keys must share one hash slot.
  */
-import { SpanStatusCode } from '@opentelemetry/api';
+import { createRequire } from 'node:module';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -23,6 +25,7 @@ import { createOtelHarness, type OtelHarness } from '../helpers/otel.js';
 import { shouldSkipStoreTests, startRedisCluster, type RunningCluster } from '../helpers/servers.js';
 
 const skip = shouldSkipStoreTests();
+const require = createRequire(import.meta.url);
 
 let cluster: RunningCluster;
 let otel: OtelHarness;
@@ -161,5 +164,31 @@ describe.skipIf(skip)('baton-sdk/redis on a Redis Cluster', () => {
       expect(failed.attributes[ERROR_TYPE]).toBe('ReplyError');
       expect(failed.attributes[BATON_STATE_VERSION_WRITTEN]).toBeUndefined();
     });
+  });
+
+  it('beside @opentelemetry/instrumentation-ioredis (which wraps each node’s client): Baton’s span is INTERNAL, one CLIENT span per command', async () => {
+    const contrib = new IORedisInstrumentation({ requireParentSpan: false });
+    contrib.setTracerProvider(otel.provider);
+    contrib.enable();
+    require('ioredis');
+    const redis = instrumentRedis(connectCluster(), { tracer: otel.tracer });
+    try {
+      await redis.ping();
+      otel.reset();
+      await redis.hset(keyPerNode[1]!, { version: 7 });
+      await redis.hgetall(keyPerNode[2]!);
+      const spans = otel.spans();
+      const clientSpans = spans.filter((s) => s.kind === SpanKind.CLIENT);
+      expect(clientSpans.map((s) => s.name)).toEqual(['hset', 'hgetall']);
+      const batonSpans = spans.filter((s) => s.attributes[BATON_OPERATION] !== undefined);
+      expect(batonSpans.map((s) => [s.name, s.kind, versionOf(s)])).toEqual([
+        ['write task', SpanKind.INTERNAL, 7],
+        ['read task', SpanKind.INTERNAL, undefined],
+      ]);
+      expect(clientSpans[0]!.parentSpanContext?.spanId).toBe(batonSpans[0]!.spanContext().spanId);
+      expect(clientSpans[1]!.parentSpanContext?.spanId).toBe(batonSpans[1]!.spanContext().spanId);
+    } finally {
+      contrib.disable();
+    }
   });
 });
