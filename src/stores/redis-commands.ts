@@ -171,23 +171,34 @@ function hashSize(reply: unknown): number {
   return Object.keys(reply as object).length;
 }
 
-/** Reads version/epoch of a state command from its arguments (writes) or reply (reads). */
-function defaultFacts(command: RedisStateCommand, reply: unknown, versionField: string, epochField: string): RedisStateFacts | undefined {
-  const { name, args } = command;
-  if (command.operation === 'write') {
+/**
+ * Reads version/epoch of a state command from its arguments (writes) or reply
+ * (reads). `args[at]` is the first argument after the key: the driver's own
+ * array is read in place, no copy per command.
+ */
+function defaultFacts(
+  name: string,
+  isWrite: boolean,
+  args: readonly unknown[],
+  at: number,
+  reply: unknown,
+  versionField: string,
+  epochField: string,
+): RedisStateFacts | undefined {
+  if (isWrite) {
     if (name === 'hset' || name === 'hmset' || name === 'hsetnx') {
       let version: number | undefined;
       let epoch: number | undefined;
-      for (let i = 0; i + 1 < args.length; i += 2) {
+      for (let i = at; i + 1 < args.length; i += 2) {
         const field = asText(args[i]);
         if (field === versionField) version = toVersion(asText(args[i + 1]) ?? args[i + 1]);
         else if (field === epochField) epoch = toVersion(asText(args[i + 1]) ?? args[i + 1]);
       }
       return { version, epoch };
     }
-    if (name === 'set' || name === 'setnx') return factsOfJson(asText(args[0]), versionField, epochField);
-    if (name === 'setex' || name === 'psetex') return factsOfJson(asText(args[1]), versionField, epochField);
-    if (name === 'json.set') return factsOfJson(asText(args[1]), versionField, epochField);
+    if (name === 'set' || name === 'setnx') return factsOfJson(asText(args[at]), versionField, epochField);
+    if (name === 'setex' || name === 'psetex') return factsOfJson(asText(args[at + 1]), versionField, epochField);
+    if (name === 'json.set') return factsOfJson(asText(args[at + 1]), versionField, epochField);
     return undefined;
   }
   if (reply === null || reply === undefined) return undefined;
@@ -195,7 +206,7 @@ function defaultFacts(command: RedisStateCommand, reply: unknown, versionField: 
     return { version: toVersion(asText(hashField(reply, versionField))), epoch: toVersion(asText(hashField(reply, epochField))) };
   }
   if (name === 'hget') {
-    const field = asText(args[0]);
+    const field = asText(args[at]);
     if (field === versionField) return { version: toVersion(asText(reply)) };
     if (field === epochField) return { epoch: toVersion(asText(reply)) };
     return undefined;
@@ -203,10 +214,10 @@ function defaultFacts(command: RedisStateCommand, reply: unknown, versionField: 
   if (name === 'hmget' && Array.isArray(reply)) {
     let version: number | undefined;
     let epoch: number | undefined;
-    for (let i = 0; i < args.length; i++) {
+    for (let i = at; i < args.length; i++) {
       const field = asText(args[i]);
-      if (field === versionField) version = toVersion(asText(reply[i]));
-      else if (field === epochField) epoch = toVersion(asText(reply[i]));
+      if (field === versionField) version = toVersion(asText(reply[i - at]));
+      else if (field === epochField) epoch = toVersion(asText(reply[i - at]));
     }
     return { version, epoch };
   }
@@ -300,8 +311,14 @@ export function parseMessage(text: string | undefined): EventMessage | undefined
 export interface TracedCommand {
   readonly span: Span;
   readonly kind: number;
-  /** The state command (reads and writes). */
-  readonly state: RedisStateCommand | undefined;
+  /** Lowercase name (`get`, `hset`). */
+  readonly name: string;
+  /** Reads and writes: which; undefined for Streams commands. */
+  readonly operation: 'read' | 'write' | undefined;
+  readonly key: string;
+  /** The driver's argument array and where the arguments after the key start in it. */
+  readonly args: readonly unknown[];
+  readonly at: number;
   /** A write's facts, read from its arguments when it started. */
   readonly written: RedisStateFacts | undefined;
 }
@@ -337,7 +354,8 @@ export class RedisCommandTracer {
    * Starts the span of a command, or returns undefined when it is not traced
    * (a key outside `keys`, Streams off, a fault). `inTransaction`: queued in
    * MULTI, where no trace context is added to an XADD (as with ioredis, whose
-   * queued command may be resent on a cluster redirection).
+   * queued command may be resent on a cluster redirection). `startMs`: when
+   * the command was sent, for a span made after sending it.
    */
   start(
     spec: RedisCommandSpec,
@@ -346,6 +364,7 @@ export class RedisCommandTracer {
     ctx: Context,
     driverSpan: boolean,
     inTransaction: boolean,
+    startMs?: number,
   ): TracedCommand | undefined {
     let span: Span | undefined;
     try {
@@ -354,14 +373,20 @@ export class RedisCommandTracer {
         const key = asText(args[offset]);
         if (key === undefined || (this.#filter !== undefined && !this.#filter(key))) return undefined;
         const operation = kind === WRITE ? 'write' : 'read';
-        const state: RedisStateCommand = { name: spec.name, key, operation, args: args.slice(offset + 1) };
-        span = this.inst.startState(operation, key, this.#collectionOf(key), driverSpan, ctx);
+        span = this.inst.startState(operation, key, this.#collectionOf(key), driverSpan, ctx, undefined, startMs);
         if (!span) return undefined;
-        let written: RedisStateFacts | undefined;
-        if (operation === 'write') {
-          written = this.#extract ? this.#extract(state, undefined) : defaultFacts(state, undefined, this.#versionField, this.#epochField);
-        }
-        return { span, kind, state, written };
+        const traced: { -readonly [K in keyof TracedCommand]: TracedCommand[K] } = {
+          span,
+          kind,
+          name: spec.name,
+          operation,
+          key,
+          args,
+          at: offset + 1,
+          written: undefined,
+        };
+        if (operation === 'write') traced.written = this.#factsOf(traced, undefined);
+        return traced;
       }
       if (!this.#streams) return undefined;
       if (kind === PUBLISH) {
@@ -375,11 +400,11 @@ export class RedisCommandTracer {
           }
         }
       } else if (kind === RECEIVE) {
-        span = this.inst.startMessaging('receive', streamsOf(args, offset).join(','), ctx, undefined);
+        span = this.inst.startMessaging('receive', streamsOf(args, offset).join(','), ctx, undefined, undefined, { startMs });
       } else {
-        span = this.inst.startMessaging('settle', asText(args[offset]) ?? '', ctx, undefined, undefined, { driverSpan });
+        span = this.inst.startMessaging('settle', asText(args[offset]) ?? '', ctx, undefined, undefined, { driverSpan, startMs });
       }
-      return span ? { span, kind, state: undefined, written: undefined } : undefined;
+      return span ? { span, kind, name: spec.name, operation: undefined, key: '', args, at: offset + 1, written: undefined } : undefined;
     } catch (error) {
       this.inst.fault(`redis ${spec.name}`, error, span);
       // A span already started is ended rather than left open.
@@ -394,8 +419,8 @@ export class RedisCommandTracer {
    * nothing about the value: a read records no version and no `found`.
    */
   finish(traced: TracedCommand, reply: unknown, queued = false): void {
-    const state = traced.state;
-    if (!state) {
+    const operation = traced.operation;
+    if (operation === undefined) {
       this.#endStream(traced, reply);
       return;
     }
@@ -403,17 +428,27 @@ export class RedisCommandTracer {
     try {
       if (queued) {
         // Nothing known before EXEC.
-      } else if (state.operation === 'read') {
-        const facts = this.#extract ? this.#extract(state, reply) : defaultFacts(state, reply, this.#versionField, this.#epochField);
-        outcome = { version: facts?.version, epoch: facts?.epoch, found: foundOf(state.name, reply) };
+      } else if (operation === 'read') {
+        const facts = this.#factsOf(traced, reply);
+        outcome = { version: facts?.version, epoch: facts?.epoch, found: foundOf(traced.name, reply) };
       } else if (traced.written && reply !== null) {
         // A conditional SET (NX/XX) that answered nil wrote nothing: no version is claimed.
         outcome = traced.written;
       }
     } catch (error) {
-      this.inst.fault(`redis ${state.name}`, error, traced.span);
+      this.inst.fault(`redis ${traced.name}`, error, traced.span);
     }
-    this.inst.endState(traced.span, state.operation, outcome);
+    this.inst.endState(traced.span, operation, outcome);
+  }
+
+  /** The app's extractor on the command as documented (a copy of the arguments after the key), else the default reading in place. */
+  #factsOf(traced: TracedCommand, reply: unknown): RedisStateFacts | undefined {
+    const isWrite = traced.operation === 'write';
+    if (this.#extract) {
+      const command: RedisStateCommand = { name: traced.name, key: traced.key, operation: traced.operation!, args: traced.args.slice(traced.at) };
+      return this.#extract(command, isWrite ? undefined : reply);
+    }
+    return defaultFacts(traced.name, isWrite, traced.args, traced.at, reply, this.#versionField, this.#epochField);
   }
 
   /** Ends a command's span with the driver's error. */

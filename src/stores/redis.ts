@@ -53,6 +53,7 @@ import {
   EXEC,
   EXEC_SPEC,
   parseMessage,
+  PUBLISH,
   REDIS_COMMANDS,
   RedisCommandTracer,
   type RedisCommandOptions,
@@ -169,25 +170,35 @@ export function instrumentRedis<R extends IORedisClient>(redis: R, options: Redi
     }
     const ctx = contextApi.active();
     if (isSuppressed(ctx)) return original.apply(this, arguments as unknown as [RedisCommandLike, ...unknown[]]);
-    const rest: unknown[] = Array.prototype.slice.call(arguments, 1);
-    let traced: TracedCommand | undefined;
+    const argv = arguments as unknown as [RedisCommandLike, ...unknown[]];
+    (command as { [TRACED]?: boolean })[TRACED] = true;
     let driverSpan = false;
     try {
-      (command as { [TRACED]?: boolean })[TRACED] = true;
       driverSpan = inst.driverWritesClientSpan(isWrapped);
-      traced = tracer.start(spec, command.args, 0, ctx, driverSpan, command.inTransaction === true);
     } catch (error) {
       inst.fault(`redis ${command.name}`, error, undefined);
     }
-    if (!traced) return original.call(this, command, ...rest);
+    const inTransaction = command.inTransaction === true;
+    let traced: TracedCommand | undefined;
+    let result: unknown;
+    if (driverSpan || spec.kind === PUBLISH) {
+      // Started before sending: the driver's CLIENT span needs Baton's span active to be its child, and an
+      // XADD carries the span's trace context.
+      traced = tracer.start(spec, command.args, 0, ctx, driverSpan, inTransaction);
+      if (!traced) return original.apply(this, argv);
+      const span = traced.span;
+      result = driverSpan ? contextApi.with(trace.setSpan(ctx, span), () => original.apply(this, argv)) : original.apply(this, argv);
+    } else {
+      // Sent first, then the span made (starting when the command was sent): ioredis writes the command to the
+      // socket inside sendCommand, so Baton's work runs while it is on the wire instead of before it.
+      const startMs = nowMs();
+      result = original.apply(this, argv);
+      traced = tracer.start(spec, command.args, 0, ctx, false, inTransaction, startMs);
+      if (!traced) return result;
+    }
     const commandTrace = traced;
-    // Only a driver instrumentation needs Baton's span active (to parent its CLIENT span): without one, the
-    // context switch is skipped, the command's cost on the hot path.
-    const result = driverSpan
-      ? contextApi.with(trace.setSpan(ctx, commandTrace.span), () => original.call(this, command, ...rest))
-      : original.call(this, command, ...rest);
-    const batch = rest[0];
-    if (command.inTransaction && commandTrace.state && typeof command.pipelineIndex === 'number' && batch !== null && typeof batch === 'object') {
+    const batch = argv[1];
+    if (inTransaction && commandTrace.operation !== undefined && typeof command.pipelineIndex === 'number' && batch !== null && typeof batch === 'object') {
       // Queued: its reply is QUEUED; its value (and whether it ran at all) comes with EXEC.
       const entry: QueuedCommand = { traced: commandTrace, pipelineIndex: command.pipelineIndex, settled: false };
       let waiting = queued.get(batch);
@@ -200,7 +211,7 @@ export function instrumentRedis<R extends IORedisClient>(redis: R, options: Redi
     } else {
       command.promise.then(
         // `multi({ pipeline: false })` sends each command on its own: a QUEUED reply says nothing about the value.
-        (reply) => tracer.finish(commandTrace, reply, command.inTransaction === true || reply === 'QUEUED'),
+        (reply) => tracer.finish(commandTrace, reply, inTransaction || reply === 'QUEUED'),
         (error: unknown) => tracer.fail(commandTrace, error),
       );
     }
