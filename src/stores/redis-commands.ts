@@ -385,7 +385,8 @@ export class RedisCommandTracer {
           at: offset + 1,
           written: undefined,
         };
-        if (operation === 'write') traced.written = this.#factsOf(traced, undefined);
+        // A span that records nothing (sampled out) is not told the version: nothing is read for it.
+        if (operation === 'write' && span.isRecording()) traced.written = this.#factsOf(traced, undefined);
         return traced;
       }
       if (!this.#streams) return undefined;
@@ -426,8 +427,8 @@ export class RedisCommandTracer {
     }
     let outcome: StateOutcome | undefined;
     try {
-      if (queued) {
-        // Nothing known before EXEC.
+      if (queued || !traced.span.isRecording()) {
+        // Nothing known before EXEC; nothing to tell a span that records nothing.
       } else if (operation === 'read') {
         const facts = this.#factsOf(traced, reply);
         outcome = { version: facts?.version, epoch: facts?.epoch, found: foundOf(traced.name, reply) };
