@@ -36,6 +36,7 @@ import {
 import type { SpanRecord } from '../../src/model/span-record.js';
 import { Baton } from '../../src/sdk/baton.js';
 import { instrumentNodeRedis, nodeRedisInstrumentationStats, withStateAccess } from '../../src/stores/node-redis.js';
+import { draft } from '../helpers/envelopes.js';
 import { createOtelHarness, type OtelHarness } from '../helpers/otel.js';
 import { shouldSkipStoreTests, startRedis, type RunningServer } from '../helpers/servers.js';
 import { toSpanRecords } from '../helpers/traces.js';
@@ -185,18 +186,7 @@ describe.skipIf(skip)('baton-sdk/node-redis', () => {
 
     it('takes task, agent and epoch from the active receive span of a handoff', async () => {
       const client = instrumentNodeRedis(await connect(), { tracer: otel.tracer });
-      const envelope = baton.send(
-        {
-          task_id: 'task-9',
-          source_agent: 'triage',
-          target_agent: 'billing',
-          status: 'complete',
-          output: { summary: 's', artifacts: [], confidence: 0.9 },
-          context: { original_goal: 'g', constraints: [], decisions_made: [] },
-          metadata: { started_at: '2026-01-01T00:00:00Z', completed_at: '2026-01-01T00:00:01Z', token_count: 1, model: 'm' },
-        },
-        { epoch: 4 },
-      );
+      const envelope = baton.send(draft({ task_id: 'task-9', source_agent: 'triage', target_agent: 'billing' }), { epoch: 4 });
       const rx = baton.receive(JSON.parse(JSON.stringify(envelope)));
       await rx.run(() => client.hGetAll('task:task-9'));
       const read = byOperation(otel.spans(), 'state.read')[0]!;
