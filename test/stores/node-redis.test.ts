@@ -340,6 +340,22 @@ describe.skipIf(skip)('baton-sdk/node-redis', () => {
       expect(entry!.message.traceparent).toBe(`00-${spans[3]!.spanContext().traceId}-${spans[3]!.spanContext().spanId}-01`);
     });
 
+    it('fails only the span of the command EXEC answered with an error; a failed pipeline’s error is on all its spans (node-redis rejects it whole)', async () => {
+      const client = instrumentNodeRedis(await connect(), { tracer: otel.tracer });
+      await client.set('task:s', 'plain');
+      otel.reset();
+      const multi = await client.multi().hGetAll('task:s').get('task:s').exec().catch((e: unknown) => e);
+      expect((multi as { replies: unknown[] }).replies[1]).toBe('plain');
+      const piped = await client.multi().hGetAll('task:s').get('task:s').execAsPipeline().catch((e: unknown) => e);
+      expect((piped as Error).message).toMatch(/^WRONGTYPE/);
+      expect(otel.spans().map((s) => [s.name, s.status.code, s.status.message?.slice(0, 9)])).toEqual([
+        ['read task', SpanStatusCode.ERROR, 'WRONGTYPE'],
+        ['read task', SpanStatusCode.UNSET, undefined],
+        ['read task', SpanStatusCode.ERROR, 'WRONGTYPE'],
+        ['read task', SpanStatusCode.ERROR, 'WRONGTYPE'],
+      ]);
+    });
+
     it('instruments a client once however often it is called, and leaves an object that is not a client alone', async () => {
       const client = await connect();
       const instrumented = instrumentNodeRedis(instrumentNodeRedis(client, { tracer: otel.tracer }), { tracer: otel.tracer });
