@@ -131,6 +131,18 @@ function defaultCollectionOf(key: string): string | undefined {
   return colon > 0 ? key.slice(0, colon) : undefined;
 }
 
+const QUOTED = new Map<string, string>();
+
+/** `"name"`, as it appears as a key in JSON text; made once per field name (an app has one or two). */
+function quoted(name: string): string {
+  let text = QUOTED.get(name);
+  if (text === undefined) {
+    text = JSON.stringify(name);
+    if (QUOTED.size < 64) QUOTED.set(name, text);
+  }
+  return text;
+}
+
 /** Version and epoch of a JSON object stored as a string value; a non-JSON value says nothing. */
 function factsOfJson(text: string | undefined, versionField: string, epochField: string): RedisStateFacts | undefined {
   if (text === undefined) return undefined;
@@ -138,6 +150,8 @@ function factsOfJson(text: string | undefined, versionField: string, epochField:
   while (start < text.length && text.charCodeAt(start) <= 32) start++;
   const first = text.charCodeAt(start);
   if (first !== 123 /* { */ && first !== 91 /* [ */) return undefined;
+  // A JSON value that names neither field says nothing: not parsed (most cached values are such).
+  if (!text.includes(quoted(versionField)) && !text.includes(quoted(epochField))) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

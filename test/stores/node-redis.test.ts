@@ -151,6 +151,8 @@ describe.skipIf(skip)('baton-sdk/node-redis', () => {
       await client.hSet('doc:b', { version: '4', epoch: '1' });
       await client.hGet('doc:b', 'version');
       await client.hmGet('doc:b', ['epoch', 'version']);
+      await client.set('doc:n', JSON.stringify({ body: 'no version', meta: { version: 3 } }));
+      await client.get('doc:n');
       const custom = instrumentNodeRedis(await connect(), {
         tracer: otel.tracer,
         extract: (command, reply) => {
@@ -167,6 +169,9 @@ describe.skipIf(skip)('baton-sdk/node-redis', () => {
         ['write doc', 4],
         ['read doc', 4],
         ['read doc', 4],
+        // A nested `version` is not the value's version.
+        ['write doc', undefined],
+        ['read doc', undefined],
         ['write note', 12],
         ['read note', 12],
       ]);
