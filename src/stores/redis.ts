@@ -198,8 +198,8 @@ export function instrumentRedis<R extends IORedisClient>(redis: R, options: Redi
     }
     const commandTrace = traced;
     const batch = argv[1];
-    if (inTransaction && commandTrace.operation !== undefined && typeof command.pipelineIndex === 'number' && batch !== null && typeof batch === 'object') {
-      // Queued: its reply is QUEUED; its value (and whether it ran at all) comes with EXEC.
+    if (inTransaction && typeof command.pipelineIndex === 'number' && batch !== null && typeof batch === 'object') {
+      // Queued: its reply is QUEUED; its value (an XADD's entry id, a read's version) and whether it ran at all come with EXEC.
       const entry: QueuedCommand = { traced: commandTrace, pipelineIndex: command.pipelineIndex, settled: false };
       let waiting = queued.get(batch);
       if (!waiting) queued.set(batch, (waiting = []));

@@ -87,8 +87,18 @@ describe.skipIf(skip)('baton-sdk/redis', () => {
       const redis = instrumentRedis(connect(), { tracer: otel.tracer });
       await redis.hset('task:m', { version: 4, epoch: 1 });
       otel.reset();
-      const replies = await redis.multi().hset('task:m', { version: 5 }).ping().hgetall('task:m').get('task:none').set('task:j', JSON.stringify({ version: 9 })).get('task:j').exec();
+      const replies = await redis
+        .multi()
+        .hset('task:m', { version: 5 })
+        .ping()
+        .hgetall('task:m')
+        .get('task:none')
+        .set('task:j', JSON.stringify({ version: 9 }))
+        .get('task:j')
+        .xadd('events:m', '*', 'k', 'v')
+        .exec();
       // The host's replies are the driver's.
+      const entryId = replies![6]![1] as string;
       expect(replies).toEqual([
         [null, 0],
         [null, 'PONG'],
@@ -96,6 +106,7 @@ describe.skipIf(skip)('baton-sdk/redis', () => {
         [null, null],
         [null, 'OK'],
         [null, JSON.stringify({ version: 9 })],
+        [null, expect.stringMatching(/^\d+-\d+$/)],
       ]);
       const spans = otel.spans();
       expect(spans.map((s) => [s.name, s.attributes[BATON_STATE_VERSION_WRITTEN] ?? s.attributes[BATON_STATE_VERSION_READ], s.attributes[BATON_STATE_FOUND]])).toEqual([
@@ -104,7 +115,10 @@ describe.skipIf(skip)('baton-sdk/redis', () => {
         ['read task', undefined, false],
         ['write task', 9, undefined],
         ['read task', 9, true],
+        ['publish events:m', undefined, undefined],
       ]);
+      // An XADD queued in the transaction has its entry id from EXEC, not QUEUED.
+      expect(spans[5]!.attributes[MESSAGING_MESSAGE_ID]).toBe(entryId);
       expect(spans[1]!.attributes[BATON_EPOCH]).toBe(1);
       // They end when EXEC answered (when they ran), not when QUEUED came back.
       const ends = spans.map((s) => s.endTime[0] * 1e3 + s.endTime[1] / 1e6);
