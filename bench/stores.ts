@@ -13,26 +13,39 @@
  * to an exporter that drops them, as in bench/sdk.ts. Peak RSS of the process
  * (`process.resourceUsage().maxRSS`) is reported too.
  *
+ * Two reference rows split the cost of a traced Redis GET: the same client
+ * instrumented on a no-op tracer (Baton's own work, no span recorded), and the
+ * bare client under @opentelemetry/instrumentation-ioredis (what one OTel SDK
+ * span per command costs when the contrib writes it). node-redis is measured like
+ * ioredis.
+ *
  * Run alone: npx tsx bench/stores.ts   (BATON_BENCH_QUICK=1 for fewer rounds)
  */
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { context } from '@opentelemetry/api';
+import { context, trace } from '@opentelemetry/api';
+import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { createClient } from 'redis';
+import { instrumentNodeRedis } from '../src/stores/node-redis.js';
 import { instrumentPg, PgStateStore } from '../src/stores/pg.js';
 import { instrumentRedis, RedisStateStore } from '../src/stores/redis.js';
 import { startPostgres, startRedis } from '../test/helpers/servers.js';
 import { DiscardExporter } from './sdk.js';
 import { fmt, fmtRatio, log, markdownTable, peakRssMiB, QUICK, verdict } from './common.js';
 
+const require = createRequire(import.meta.url);
+
 /** Added latency at p50 the issue allows. */
 export const STORE_OVERHEAD_GOAL = 1.05;
 
 const ROUNDS = QUICK ? 6 : 20;
 const OPS_PER_ROUND = QUICK ? 100 : 250;
-const WARMUP_OPS = 300;
+// Enough for V8 to have optimized both sides before the measured rounds (its compiler threads count in the CPU figures).
+const WARMUP_OPS = 2000;
 
 export interface StoreRow {
   name: string;
@@ -52,6 +65,8 @@ export interface StoresResults {
   rows: StoreRow[];
   /** Versioned write / plain write, p50, both instrumented. */
   versioned: StoreRow[];
+  /** What a traced GET's cost is made of: Baton on a no-op tracer, and the contrib instrumentation instead of Baton. */
+  reference: StoreRow[];
   peakRssMiB: number;
   spansExported: number;
 }
@@ -128,6 +143,7 @@ export async function runStoresBench(): Promise<StoresResults> {
   const [redisServer, pgServer] = await Promise.all([startRedis(), startPostgres()]);
   const rows: StoreRow[] = [];
   const versioned: StoreRow[] = [];
+  const reference: StoreRow[] = [];
   try {
     const bareRedis = new Redis(redisServer.port, redisServer.host);
     const tracedRedis = instrumentRedis(new Redis(redisServer.port, redisServer.host), { tracer });
@@ -136,6 +152,32 @@ export async function runStoresBench(): Promise<StoresResults> {
     rows.push(await compare('Redis GET, hot key (JSON value, version read)', () => bareRedis.get('doc:hot'), () => tracedRedis.get('doc:hot')));
     rows.push(await compare('Redis SET, hot key (JSON value, version read from it)', () => bareRedis.set('doc:hot', doc), () => tracedRedis.set('doc:hot', doc)));
     rows.push(await compare('Redis PING (not state: passed through)', () => bareRedis.ping(), () => tracedRedis.ping()));
+    // Baton's own work: every step of the traced path, on a tracer whose spans record nothing.
+    const noopRedis = instrumentRedis(new Redis(redisServer.port, redisServer.host), { tracer: trace.getTracer('no provider: no-op') });
+    reference.push(await compare('Redis GET: Baton on a no-op tracer (its own work, no span recorded)', () => bareRedis.get('doc:hot'), () => noopRedis.get('doc:hot')));
+    noopRedis.disconnect();
+    // The contrib instrumentation patches every ioredis client: on for one side's rounds, off for the other's.
+    const contrib = new IORedisInstrumentation({ requireParentSpan: false });
+    contrib.setTracerProvider(provider);
+    let contribOn = false;
+    const setContrib = (on: boolean) => {
+      if (on === contribOn) return;
+      contribOn = on;
+      if (on) {
+        contrib.enable();
+        require('ioredis'); // imported before the instrumentation existed: requiring it again applies the patch
+      } else {
+        contrib.disable();
+      }
+    };
+    reference.push(
+      await compare(
+        'Redis GET: @opentelemetry/instrumentation-ioredis instead of Baton (one contrib CLIENT span)',
+        () => (setContrib(false), bareRedis.get('doc:hot')),
+        () => (setContrib(true), bareRedis.get('doc:hot')),
+      ),
+    );
+    setContrib(false);
     const storeRedis = new Redis(redisServer.port, redisServer.host);
     const redisStore = new RedisStateStore<string>(storeRedis, { tracer });
     await redisStore.set('hot', 'v');
@@ -149,6 +191,13 @@ export async function runStoresBench(): Promise<StoresResults> {
     bareRedis.disconnect();
     tracedRedis.disconnect();
     storeRedis.disconnect();
+
+    const bareNodeRedis = await createClient({ socket: { host: redisServer.host, port: redisServer.port } }).connect();
+    const tracedNodeRedis = instrumentNodeRedis(await createClient({ socket: { host: redisServer.host, port: redisServer.port } }).connect(), { tracer });
+    rows.push(await compare('node-redis GET, hot key (JSON value, version read)', () => bareNodeRedis.get('doc:hot'), () => tracedNodeRedis.get('doc:hot')));
+    rows.push(await compare('node-redis SET, hot key (JSON value, version read from it)', () => bareNodeRedis.set('doc:hot', doc), () => tracedNodeRedis.set('doc:hot', doc)));
+    bareNodeRedis.destroy();
+    tracedNodeRedis.destroy();
 
     const bare = new pg.Client(pgServer.connection);
     const traced = instrumentPg(new pg.Client(pgServer.connection), { tracer, tables: { agent_state: { key: 'id', version: 'rev' } } });
@@ -177,12 +226,12 @@ export async function runStoresBench(): Promise<StoresResults> {
     await provider.shutdown();
     await Promise.all([redisServer.stop(), pgServer.stop()]);
   }
-  return { rows, versioned, peakRssMiB: peakRssMiB(), spansExported: exporter.exported };
+  return { rows, versioned, reference, peakRssMiB: peakRssMiB(), spansExported: exporter.exported };
 }
 
 export function formatStoresResults(results: StoresResults): string {
   const lines = [
-    '## Store adapters (baton-sdk/redis, baton-sdk/pg)',
+    '## Store adapters (baton-sdk/redis, baton-sdk/node-redis, baton-sdk/pg)',
     '',
     `Awaited commands on one connection each, ${results.rows[0]?.samples ?? 0} samples per side in alternating rounds; local servers.`,
     '',
@@ -197,6 +246,17 @@ export function formatStoresResults(results: StoresResults): string {
         `${fmt(r.bareCpuUs, 1)} → ${fmt(r.instrumentedCpuUs, 1)} µs`,
         `≤ ${STORE_OVERHEAD_GOAL}x`,
         verdict(r.ratio <= STORE_OVERHEAD_GOAL),
+      ]),
+    ),
+    '',
+    markdownTable(
+      ['reference (bare → …)', 'bare p50', 'p50', 'ratio (p50)', 'client CPU per command'],
+      (results.reference ?? []).map((r) => [
+        r.name,
+        `${fmt(r.bareP50Us, 1)} µs`,
+        `${fmt(r.instrumentedP50Us, 1)} µs`,
+        fmtRatio(r.ratio),
+        `${fmt(r.bareCpuUs, 1)} → ${fmt(r.instrumentedCpuUs, 1)} µs`,
       ]),
     ),
     '',

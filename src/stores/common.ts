@@ -215,7 +215,9 @@ function errorTypeOf(error: unknown): string {
     if (/timed? ?out/i.test(error.message)) return 'timeout';
     const code = (error as { code?: unknown }).code;
     if (typeof code === 'string' && code.length > 0) return code;
-    return error.name || 'Error';
+    // node-redis' error classes (WatchError, ClientOfflineError, …) keep the name `Error`: the class says which.
+    if (error.name === 'Error' || !error.name) return error.constructor?.name || 'Error';
+    return error.name;
   }
   return typeof error;
 }
@@ -260,6 +262,7 @@ export class StoreInstrumentation {
   /**
    * Starts a state.read / state.write span, or returns undefined after counting a fault.
    * `collection` names the span (`read pipeline_state`); without one, the key does.
+   * `startMs`: when the access began, if before now (a command already sent).
    */
   startState(
     operation: 'read' | 'write',
@@ -268,6 +271,7 @@ export class StoreInstrumentation {
     driverSpan: boolean,
     ctx: Context,
     given?: StateAccessFacts,
+    startMs?: number,
   ): Span | undefined {
     try {
       const isWrite = operation === 'write';
@@ -291,7 +295,7 @@ export class StoreInstrumentation {
       this.#stats.stateSpans++;
       const span = this.tracer.startSpan(
         `${operation} ${collection ?? key}`,
-        { kind: driverSpan ? SpanKind.INTERNAL : SpanKind.CLIENT, attributes: attrs, startTime: nowMs() },
+        { kind: driverSpan ? SpanKind.INTERNAL : SpanKind.CLIENT, attributes: attrs, startTime: startMs ?? nowMs() },
         ctx,
       );
       if (epoch !== undefined) this.#actingEpoch.add(span);

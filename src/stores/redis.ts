@@ -1,14 +1,16 @@
 /**
  * `baton-sdk/redis`: Baton for ioredis 5 (an optional peer dependency; this module
  * never imports it at run time, it instruments the client the app passes).
+ * node-redis (`redis` v5) has its own entry point, `baton-sdk/node-redis`, with
+ * the same spans (both read commands through ./redis-commands.ts).
  *
- * - {@link instrumentRedis}: one call on an app's existing client. State reads
- *   and writes (GET, HGET, HMGET, HGETALL, SET, HSET, JSON.GET/SET, …) become
- *   state.read / state.write spans with key, version, epoch and the facts of
- *   {@link withStateAccess}; XADD / XREADGROUP / XACK become messaging spans, and
- *   XADD carries the producer's trace context in a `traceparent` field. Every
- *   other command (PING, INFO, CONFIG, EVAL, …) goes straight to the driver after
- *   one Map lookup.
+ * - {@link instrumentRedis}: one call on an app's existing client, a `Redis` or
+ *   a `Cluster`. State reads and writes (GET, HGET, HMGET, HGETALL, SET, HSET,
+ *   JSON.GET/SET, …) become state.read / state.write spans with key, version,
+ *   epoch and the facts of {@link withStateAccess}; XADD / XREADGROUP / XACK
+ *   become messaging spans, and XADD carries the producer's trace context in a
+ *   `traceparent` field. Every other command (PING, INFO, CONFIG, EVAL, …) goes
+ *   straight to the driver after one Map lookup.
  * - {@link RedisStateStore}: versioned state with compare-and-set, idempotent
  *   writes, epoch fencing and write-with-event, each one atomic Lua script.
  * - {@link RedisStreamBus}: events on Redis Streams, consumed with
@@ -24,29 +26,21 @@
  * @see https://redis.io/docs/latest/develop/interact/programmability/eval-intro/
  */
 import { createHash } from 'node:crypto';
-import { context as contextApi, trace, type Context, type Link, type Span } from '@opentelemetry/api';
-import type { Redis } from 'ioredis';
-import {
-  BATON_STATE_KEY,
-  BATON_STATE_VERSION_WRITTEN,
-  BATON_TASK_ID,
-  GEN_AI_AGENT_NAME,
-  MESSAGING_BATCH_MESSAGE_COUNT,
-} from '../model/attributes.js';
+import { context as contextApi, trace, type Span } from '@opentelemetry/api';
+import type { Cluster, Redis } from 'ioredis';
+import { BATON_STATE_KEY, BATON_STATE_VERSION_WRITTEN, BATON_TASK_ID, GEN_AI_AGENT_NAME } from '../model/attributes.js';
 import type { EventMessage } from '../model/envelope.js';
 import type { Baton } from '../sdk/baton.js';
-import type { StateEntry, StateWriteOptions, StateWriteResult, VersionedStateStore } from '../sdk/state-store.js';
+import type { StateEntry, StateWriteResult, VersionedStateStore } from '../sdk/state-store.js';
 import {
   isInstrumentationWrapped,
   isSuppressed,
   nowMs,
   StoreInstrumentation,
-  toVersion,
   traceAccess,
   untraced,
   withStateAccess,
   type StateAccessFacts,
-  type StateOutcome,
   type StoreInstrumentationOptions,
   type StoreInstrumentationStats,
   type PatternWriteOptions,
@@ -54,50 +48,29 @@ import {
 } from './common.js';
 import { StateConflictError, StaleEpochWriteError } from './errors.js';
 import { publishEvent, type BusEvent, type EventBus } from './event-bus.js';
+import {
+  DEFAULT_STREAM_PREFIX,
+  EXEC,
+  EXEC_SPEC,
+  parseMessage,
+  PUBLISH,
+  REDIS_COMMANDS,
+  RedisCommandTracer,
+  type RedisCommandOptions,
+  type RedisCommandSpec,
+  type RedisStateCommand,
+  type RedisStateFacts,
+  type TracedCommand,
+} from './redis-commands.js';
 
 export { withStateAccess, untraced, StateConflictError, StaleEpochWriteError };
-export type { StateAccessFacts, StoreInstrumentationOptions, StoreInstrumentationStats, EventBus, BusEvent };
-
-/** The facts an extractor reads from one state command: the app's own version and epoch. */
-export interface RedisStateFacts {
-  readonly version?: number;
-  readonly epoch?: number;
-}
-
-/** One state command, as an {@link RedisInstrumentationOptions.extract} extractor sees it. */
-export interface RedisStateCommand {
-  /** Lowercase command name: `get`, `hset`, … */
-  readonly name: string;
-  readonly key: string;
-  readonly operation: 'read' | 'write';
-  /** The command's arguments after the key (field/value pairs, values). */
-  readonly args: readonly unknown[];
-}
+export type { StateAccessFacts, StoreInstrumentationOptions, StoreInstrumentationStats, EventBus, BusEvent, RedisStateCommand, RedisStateFacts };
 
 /** Options of {@link instrumentRedis}. */
-export interface RedisInstrumentationOptions extends StoreInstrumentationOptions {
-  /**
-   * Which keys hold shared state. A string is a prefix, a RegExp is tested, a
-   * function decides. Default: every key. Commands on other keys are not traced.
-   */
-  readonly keys?: string | RegExp | ((key: string) => boolean);
-  /** `db.collection.name` of a key. Default: the part before the first `:` (`task:t-1` → `task`), else none. */
-  readonly collectionOf?: (key: string) => string | undefined;
-  /** Hash field (or JSON property) holding the app's version. Default `version`. */
-  readonly versionField?: string;
-  /** Hash field (or JSON property) holding the epoch. Default `epoch`. */
-  readonly epochField?: string;
-  /**
-   * Reads version and epoch from a command and its reply, replacing the default
-   * (the version/epoch fields of a hash, or of a JSON object value). `reply` is
-   * undefined for the write's arguments. Return undefined when it says nothing.
-   */
-  readonly extract?: (command: RedisStateCommand, reply: unknown) => RedisStateFacts | undefined;
-  /** Trace XADD, XREADGROUP, XREAD and XACK. Default true. */
-  readonly streams?: boolean;
-  /** Add the producer's trace context as a `traceparent` (and `tracestate`) field to each XADD. Default true. */
-  readonly injectTraceContext?: boolean;
-}
+export type RedisInstrumentationOptions = RedisCommandOptions;
+
+/** An ioredis client: a `Redis` or a `Cluster` (same command path, `sendCommand(command, stream, node)`). */
+type IORedisClient = Redis | Cluster;
 
 /** The part of an ioredis Command the instrumentation reads. */
 interface RedisCommandLike {
@@ -105,39 +78,15 @@ interface RedisCommandLike {
   args: unknown[];
   readonly promise: Promise<unknown>;
   readonly inTransaction?: boolean;
+  /** Position in its pipeline's queue (MULTI, the queued commands, EXEC), set by ioredis' Pipeline. */
+  readonly pipelineIndex?: number;
 }
 
-type SendCommand = (this: Redis, command: RedisCommandLike, ...rest: unknown[]) => unknown;
+type SendCommand = (this: IORedisClient, command: RedisCommandLike, ...rest: unknown[]) => unknown;
 
-const READ = 1;
-const WRITE = 2;
-const PUBLISH = 3;
-const RECEIVE = 4;
-const SETTLE = 5;
-
-/** Command name → what it is to Baton. Anything absent is not state access and passes through. */
-const COMMANDS = new Map<string, number>([
-  ['get', READ],
-  ['getex', READ],
-  ['hget', READ],
-  ['hmget', READ],
-  ['hgetall', READ],
-  ['json.get', READ],
-  ['set', WRITE],
-  ['setex', WRITE],
-  ['psetex', WRITE],
-  ['setnx', WRITE],
-  ['hset', WRITE],
-  ['hmset', WRITE],
-  ['hsetnx', WRITE],
-  ['json.set', WRITE],
-  ['xadd', PUBLISH],
-  ['xreadgroup', RECEIVE],
-  ['xread', RECEIVE],
-  ['xack', SETTLE],
-]);
-
-const DEFAULT_STREAM_PREFIX = 'baton:events:';
+/** ioredis' table plus EXEC, which settles the commands a transaction queued. */
+const COMMANDS = new Map<string, RedisCommandSpec>(REDIS_COMMANDS);
+COMMANDS.set('exec', EXEC_SPEC);
 
 const INSTRUMENTED = Symbol.for('baton.stores.redis.instrumented');
 const TRACED = Symbol.for('baton.stores.redis.traced');
@@ -147,265 +96,125 @@ interface Instrumented {
   readonly inst: StoreInstrumentation;
 }
 
+/** A command queued in a transaction, waiting for its EXEC's reply. */
+interface QueuedCommand {
+  readonly traced: TracedCommand;
+  readonly pipelineIndex: number;
+  /** Ended already (its queuing failed). */
+  settled: boolean;
+}
+
 /** Counts of the instrumentation on `redis`, or undefined if it is not instrumented. */
-export function redisInstrumentationStats(redis: Redis): StoreInstrumentationStats | undefined {
+export function redisInstrumentationStats(redis: IORedisClient): StoreInstrumentationStats | undefined {
   return (redis as unknown as { [INSTRUMENTED]?: Instrumented })[INSTRUMENTED]?.inst.stats();
 }
 
-function keyFilter(keys: RedisInstrumentationOptions['keys']): ((key: string) => boolean) | undefined {
-  if (keys === undefined) return undefined;
-  if (typeof keys === 'string') return (key) => key.startsWith(keys);
-  if (keys instanceof RegExp) return (key) => keys.test(key);
-  return keys;
+/**
+ * Whether an OTel instrumentation wraps the method that sends `redis`'s
+ * commands: the client's own `sendCommand` for a `Redis`; for a `Cluster`,
+ * which hands each command to a `Redis` per node, that of its nodes (what
+ * @opentelemetry/instrumentation-ioredis patches).
+ */
+function driverWrapped(redis: IORedisClient): boolean {
+  if ((redis as { isCluster?: boolean }).isCluster === true) {
+    const node = (redis as Cluster).nodes('all')[0];
+    return node !== undefined && isInstrumentationWrapped(Object.getPrototypeOf(node).sendCommand);
+  }
+  return isInstrumentationWrapped((Object.getPrototypeOf(redis) as { sendCommand?: unknown }).sendCommand);
 }
 
-function defaultCollectionOf(key: string): string | undefined {
-  const colon = key.indexOf(':');
-  return colon > 0 ? key.slice(0, colon) : undefined;
-}
-
-function asText(value: unknown): string | undefined {
-  if (typeof value === 'string') return value;
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
-  return undefined;
-}
-
-/** Version and epoch of a JSON object stored as a string value; a non-JSON value says nothing. */
-function factsOfJson(text: string | undefined, versionField: string, epochField: string): RedisStateFacts | undefined {
-  if (text === undefined) return undefined;
-  let start = 0;
-  while (start < text.length && text.charCodeAt(start) <= 32) start++;
-  const first = text.charCodeAt(start);
-  if (first !== 123 /* { */ && first !== 91 /* [ */) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  // JSON.GET with a `$` path answers an array of matches.
-  if (Array.isArray(parsed)) parsed = parsed[0];
-  if (parsed === null || typeof parsed !== 'object') return undefined;
-  const record = parsed as Record<string, unknown>;
-  return { version: toVersion(record[versionField]), epoch: toVersion(record[epochField]) };
-}
-
-/** Reads version/epoch of a state command from its arguments (writes) or reply (reads). */
-function defaultFacts(
-  command: RedisStateCommand,
-  reply: unknown,
-  versionField: string,
-  epochField: string,
-): RedisStateFacts | undefined {
-  const { name, args } = command;
-  if (command.operation === 'write') {
-    if (name === 'hset' || name === 'hmset' || name === 'hsetnx') {
-      let version: number | undefined;
-      let epoch: number | undefined;
-      for (let i = 0; i + 1 < args.length; i += 2) {
-        const field = asText(args[i]);
-        if (field === versionField) version = toVersion(asText(args[i + 1]) ?? args[i + 1]);
-        else if (field === epochField) epoch = toVersion(asText(args[i + 1]) ?? args[i + 1]);
-      }
-      return { version, epoch };
-    }
-    if (name === 'set' || name === 'setnx') return factsOfJson(asText(args[0]), versionField, epochField);
-    if (name === 'setex' || name === 'psetex') return factsOfJson(asText(args[1]), versionField, epochField);
-    if (name === 'json.set') return factsOfJson(asText(args[1]), versionField, epochField);
-    return undefined;
-  }
-  if (reply === null || reply === undefined) return undefined;
-  if (name === 'hgetall') {
-    const record = reply as Record<string, unknown>;
-    return { version: toVersion(asText(record[versionField])), epoch: toVersion(asText(record[epochField])) };
-  }
-  if (name === 'hget') {
-    const field = asText(args[0]);
-    if (field === versionField) return { version: toVersion(asText(reply)) };
-    if (field === epochField) return { epoch: toVersion(asText(reply)) };
-    return undefined;
-  }
-  if (name === 'hmget' && Array.isArray(reply)) {
-    let version: number | undefined;
-    let epoch: number | undefined;
-    for (let i = 0; i < args.length; i++) {
-      const field = asText(args[i]);
-      if (field === versionField) version = toVersion(asText(reply[i]));
-      else if (field === epochField) epoch = toVersion(asText(reply[i]));
-    }
-    return { version, epoch };
-  }
-  return factsOfJson(asText(reply), versionField, epochField);
-}
-
-function foundOf(name: string, reply: unknown): boolean {
-  if (reply === null || reply === undefined) return false;
-  if (name === 'hgetall') return Object.keys(reply as object).length > 0;
-  if (name === 'hmget' && Array.isArray(reply)) return reply.some((v) => v !== null);
-  return true;
-}
-
-/** The stream names of an XREAD/XREADGROUP: the first half of what follows STREAMS. */
-function streamsOf(args: readonly unknown[]): string[] {
-  for (let i = 0; i < args.length; i++) {
-    const word = asText(args[i]);
-    if (word !== undefined && word.toUpperCase() === 'STREAMS') {
-      const rest = args.length - i - 1;
-      const names: string[] = [];
-      for (let j = 0; j < rest / 2; j++) names.push(asText(args[i + 1 + j]) ?? '');
-      return names;
-    }
-  }
-  return [];
-}
-
-/** Links to each producer whose context a stream entry carries (a `traceparent` field, or a Baton `message`). */
-function linksOfEntries(inst: StoreInstrumentation, reply: unknown): { links: Link[]; count: number; onlyId?: string } {
-  const links: Link[] = [];
-  let count = 0;
-  let onlyId: string | undefined;
-  if (!Array.isArray(reply)) return { links, count };
-  for (const stream of reply) {
-    const entries = Array.isArray(stream) ? stream[1] : undefined;
-    if (!Array.isArray(entries)) continue;
-    for (const entry of entries) {
-      if (!Array.isArray(entry) || !Array.isArray(entry[1])) continue;
-      count++;
-      const fields = entry[1] as unknown[];
-      let traceparent: string | undefined;
-      let tracestate: string | undefined;
-      let messageId: string | undefined;
-      for (let i = 0; i + 1 < fields.length; i += 2) {
-        const field = asText(fields[i]);
-        if (field === 'traceparent') traceparent = asText(fields[i + 1]);
-        else if (field === 'tracestate') tracestate = asText(fields[i + 1]);
-        else if (field === 'message' && traceparent === undefined) {
-          const message = parseMessage(asText(fields[i + 1]));
-          if (message?.trace_context) {
-            traceparent = message.trace_context.traceparent;
-            tracestate = message.trace_context.tracestate;
-          }
-          messageId = message?.id;
-        }
-      }
-      onlyId = messageId ?? asText(entry[0]);
-      if (traceparent !== undefined) {
-        const link = inst.linkFrom(tracestate === undefined ? { traceparent } : { traceparent, tracestate });
-        if (link) links.push(link);
-      }
-    }
-  }
-  return count === 1 ? { links, count, onlyId } : { links, count };
-}
-
-function parseMessage(text: string | undefined): EventMessage | undefined {
-  if (text === undefined || text.charCodeAt(0) !== 123) return undefined;
-  try {
-    const value = JSON.parse(text) as unknown;
-    if (value === null || typeof value !== 'object') return undefined;
-    const message = value as EventMessage;
-    return typeof message.id === 'string' && typeof message.topic === 'string' ? message : undefined;
-  } catch {
-    return undefined;
-  }
+/** `db.namespace` of a client: its database index (a Cluster has only database 0). */
+function namespaceOf(redis: IORedisClient): string {
+  return String((redis.options as { db?: number } | undefined)?.db ?? 0);
 }
 
 /**
- * Instruments an existing ioredis client in place and returns it: the app keeps
- * using the same object. Calling it twice on one client does nothing the second
- * time. Commands inside MULTI/EXEC blocks and pipelines are traced like any
- * other; a queued command's reply is `QUEUED`, so its version comes from its
- * arguments only.
+ * Instruments an existing ioredis client (a `Redis` or a `Cluster`) in place and
+ * returns it: the app keeps using the same object. Calling it twice on one
+ * client does nothing the second time. Commands of pipelines are traced like
+ * any other; commands queued in a MULTI/EXEC transaction are traced from when
+ * they are sent to when EXEC answers, each reading its version from its own
+ * element of EXEC's reply (a transaction WATCH aborted ends them as failed).
  *
  * ```ts
  * const redis = instrumentRedis(new Redis(6379), { keys: 'task:' });
  * await withStateAccess({ agent: 'research', attempt: 1 }, () => redis.hset('task:t-1', { version: 2, summary }));
  * ```
  */
-export function instrumentRedis<R extends Redis>(redis: R, options: RedisInstrumentationOptions = {}): R {
+export function instrumentRedis<R extends IORedisClient>(redis: R, options: RedisInstrumentationOptions = {}): R {
   const holder = redis as unknown as { [INSTRUMENTED]?: Instrumented; sendCommand: SendCommand };
   if (holder[INSTRUMENTED]) return redis;
-  const inst = new StoreInstrumentation('redis', {
-    ...options,
-    namespace: options.namespace ?? String((redis.options as { db?: number } | undefined)?.db ?? 0),
-  });
-  const filter = keyFilter(options.keys);
-  const collectionOf = options.collectionOf ?? defaultCollectionOf;
-  const versionField = options.versionField ?? 'version';
-  const epochField = options.epochField ?? 'epoch';
-  const extract = options.extract;
-  const streams = options.streams ?? true;
-  const inject = options.injectTraceContext ?? true;
+  const inst = new StoreInstrumentation('redis', { ...options, namespace: options.namespace ?? namespaceOf(redis) });
+  const tracer = new RedisCommandTracer(inst, options);
   const proto = Object.getPrototypeOf(redis) as { sendCommand: SendCommand };
-  const driverWrapped = () => isInstrumentationWrapped(proto.sendCommand);
+  const isWrapped = () => driverWrapped(redis);
+  // Commands queued in a transaction, per pipeline send (ioredis passes one `stream` object to every command of it).
+  const queued = new WeakMap<object, QueuedCommand[]>();
 
   // `arguments`, not rest parameters: a command that is not state access is handed on without an array built for it.
-  const wrapped = function sendCommand(this: Redis, command: RedisCommandLike): unknown {
+  const wrapped = function sendCommand(this: IORedisClient, command: RedisCommandLike): unknown {
     // The prototype's method is looked up per call, so a contrib instrumentation enabled later still runs.
     const original = proto.sendCommand;
-    const kind = command && typeof command === 'object' ? COMMANDS.get(command.name) : undefined;
-    if (kind === undefined || (command as { [TRACED]?: boolean })[TRACED]) {
+    const spec = command && typeof command === 'object' ? COMMANDS.get(command.name) : undefined;
+    if (spec === undefined || (command as { [TRACED]?: boolean })[TRACED]) {
+      return original.apply(this, arguments as unknown as [RedisCommandLike, ...unknown[]]);
+    }
+    if (spec.kind === EXEC) {
+      const batch = arguments[1] as unknown;
+      const waiting = batch !== null && typeof batch === 'object' ? queued.get(batch) : undefined;
+      if (waiting) {
+        queued.delete(batch as object);
+        settleOnExec(tracer, command, waiting);
+      }
       return original.apply(this, arguments as unknown as [RedisCommandLike, ...unknown[]]);
     }
     const ctx = contextApi.active();
     if (isSuppressed(ctx)) return original.apply(this, arguments as unknown as [RedisCommandLike, ...unknown[]]);
-    const rest: unknown[] = Array.prototype.slice.call(arguments, 1);
-    let span: Span | undefined;
-    let operation: 'read' | 'write' = 'read';
-    let stateCommand: RedisStateCommand | undefined;
-    let written: RedisStateFacts | undefined;
+    const argv = arguments as unknown as [RedisCommandLike, ...unknown[]];
+    (command as { [TRACED]?: boolean })[TRACED] = true;
     let driverSpan = false;
     try {
-      (command as { [TRACED]?: boolean })[TRACED] = true;
-      if (kind === READ || kind === WRITE) {
-        const key = asText(command.args[0]);
-        if (key !== undefined && (filter === undefined || filter(key))) {
-          operation = kind === WRITE ? 'write' : 'read';
-          stateCommand = { name: command.name, key, operation, args: command.args.slice(1) };
-          driverSpan = inst.driverWritesClientSpan(driverWrapped);
-          span = inst.startState(operation, key, collectionOf(key), driverSpan, ctx);
-          if (span && operation === 'write') {
-            written = extract ? extract(stateCommand, undefined) : defaultFacts(stateCommand, undefined, versionField, epochField);
-          }
-        }
-      } else if (streams) {
-        driverSpan = inst.driverWritesClientSpan(driverWrapped);
-        span = startStreamSpan(inst, kind, command, ctx, inject, driverSpan);
-      }
+      driverSpan = inst.driverWritesClientSpan(isWrapped);
     } catch (error) {
-      inst.fault(`redis ${command.name}`, error, span);
+      inst.fault(`redis ${command.name}`, error, undefined);
     }
-    if (!span) return original.call(this, command, ...rest);
-    const commandSpan = span;
-    // Only a driver instrumentation needs Baton's span active (to parent its CLIENT span): without one, the
-    // context switch is skipped, the command's cost on the hot path.
-    const result = driverSpan
-      ? contextApi.with(trace.setSpan(ctx, commandSpan), () => original.call(this, command, ...rest))
-      : original.call(this, command, ...rest);
-    command.promise.then(
-      (reply) => {
-        if (stateCommand) {
-          let outcome: StateOutcome | undefined;
-          try {
-            if (operation === 'read' && command.inTransaction) {
-              // Queued inside MULTI: the reply is QUEUED, the value arrives with EXEC. Nothing to read.
-            } else if (operation === 'read') {
-              const facts = extract ? extract(stateCommand, reply) : defaultFacts(stateCommand, reply, versionField, epochField);
-              outcome = { version: facts?.version, epoch: facts?.epoch, found: foundOf(command.name, reply) };
-            } else if (written && reply !== null) {
-              // A conditional SET (NX/XX) that answered nil wrote nothing: no version is claimed.
-              outcome = written;
-            }
-          } catch (error) {
-            inst.fault(`redis ${command.name}`, error, commandSpan);
-          }
-          inst.endState(commandSpan, operation, outcome);
-        } else {
-          endStreamSpan(inst, kind, commandSpan, reply);
-        }
-      },
-      (error: unknown) => inst.endFailed(commandSpan, error),
-    );
+    const inTransaction = command.inTransaction === true;
+    let traced: TracedCommand | undefined;
+    let result: unknown;
+    if (driverSpan || spec.kind === PUBLISH) {
+      // Started before sending: the driver's CLIENT span needs Baton's span active to be its child, and an
+      // XADD carries the span's trace context.
+      traced = tracer.start(spec, command.args, 0, ctx, driverSpan, inTransaction);
+      if (!traced) return original.apply(this, argv);
+      const span = traced.span;
+      result = driverSpan ? contextApi.with(trace.setSpan(ctx, span), () => original.apply(this, argv)) : original.apply(this, argv);
+    } else {
+      // Sent first, then the span made (starting when the command was sent): ioredis writes the command to the
+      // socket inside sendCommand, so Baton's work runs while it is on the wire instead of before it.
+      const startMs = nowMs();
+      result = original.apply(this, argv);
+      traced = tracer.start(spec, command.args, 0, ctx, false, inTransaction, startMs);
+      if (!traced) return result;
+    }
+    const commandTrace = traced;
+    const batch = argv[1];
+    if (inTransaction && typeof command.pipelineIndex === 'number' && batch !== null && typeof batch === 'object') {
+      // Queued: its reply is QUEUED; its value (an XADD's entry id, a read's version) and whether it ran at all come with EXEC.
+      const entry: QueuedCommand = { traced: commandTrace, pipelineIndex: command.pipelineIndex, settled: false };
+      let waiting = queued.get(batch);
+      if (!waiting) queued.set(batch, (waiting = []));
+      waiting.push(entry);
+      command.promise.then(undefined, (error: unknown) => {
+        entry.settled = true;
+        tracer.fail(commandTrace, error);
+      });
+    } else {
+      command.promise.then(
+        // `multi({ pipeline: false })` sends each command on its own: a QUEUED reply says nothing about the value.
+        (reply) => tracer.finish(commandTrace, reply, inTransaction || reply === 'QUEUED'),
+        (error: unknown) => tracer.fail(commandTrace, error),
+      );
+    }
     return result;
   };
   Object.defineProperty(redis, 'sendCommand', { value: wrapped, writable: true, configurable: true, enumerable: false });
@@ -413,51 +222,37 @@ export function instrumentRedis<R extends Redis>(redis: R, options: RedisInstrum
   return redis;
 }
 
-function startStreamSpan(
-  inst: StoreInstrumentation,
-  kind: number,
-  command: RedisCommandLike,
-  ctx: Context,
-  inject: boolean,
-  driverSpan: boolean,
-): Span | undefined {
-  if (kind === PUBLISH) {
-    const stream = asText(command.args[0]) ?? '';
-    const span = inst.startMessaging('publish', stream, ctx, undefined);
-    if (span && inject && !command.inTransaction) {
-      const carrier = inst.carrierOf(span, ctx);
-      // Appended as one more field/value pair: valid after any XADD options and the id.
-      if (carrier) {
-        command.args.push('traceparent', carrier.traceparent);
-        if (carrier.tracestate) command.args.push('tracestate', carrier.tracestate);
+/**
+ * Ends the spans of a transaction's queued commands with EXEC's reply. EXEC
+ * answers one element per queued command, in order, and ioredis' Pipeline places
+ * each at `pipelineIndex`: element `length - (execIndex - pipelineIndex)` (the
+ * arithmetic of ioredis' own `fillResult`). A nil reply (a WATCHed key changed)
+ * or an EXECABORT means none of them ran.
+ */
+function settleOnExec(tracer: RedisCommandTracer, exec: RedisCommandLike, waiting: readonly QueuedCommand[]): void {
+  exec.promise.then(
+    (reply) => {
+      const execIndex = exec.pipelineIndex;
+      for (const entry of waiting) {
+        if (entry.settled) continue;
+        entry.settled = true;
+        if (!Array.isArray(reply) || typeof execIndex !== 'number') {
+          tracer.fail(entry.traced, new Error('EXEC aborted the transaction (a WATCHed key changed): the command did not run'));
+          continue;
+        }
+        const element = reply[reply.length - (execIndex - entry.pipelineIndex)];
+        if (element instanceof Error) tracer.fail(entry.traced, element);
+        else tracer.finish(entry.traced, element);
       }
-    }
-    return span;
-  }
-  if (kind === RECEIVE) {
-    return inst.startMessaging('receive', streamsOf(command.args).join(','), ctx, undefined);
-  }
-  return inst.startMessaging('settle', asText(command.args[0]) ?? '', ctx, undefined, undefined, { driverSpan });
-}
-
-function endStreamSpan(inst: StoreInstrumentation, kind: number, span: Span, reply: unknown): void {
-  if (kind === PUBLISH) {
-    inst.endMessaging(span, asText(reply));
-    return;
-  }
-  if (kind === RECEIVE) {
-    try {
-      const { links, count, onlyId } = linksOfEntries(inst, reply);
-      if (links.length > 0) span.addLinks(links);
-      span.setAttribute(MESSAGING_BATCH_MESSAGE_COUNT, count);
-      inst.endMessaging(span, onlyId);
-    } catch (error) {
-      inst.fault('redis receive', error, span);
-      inst.endMessaging(span, undefined);
-    }
-    return;
-  }
-  inst.endMessaging(span, undefined);
+    },
+    (error: unknown) => {
+      for (const entry of waiting) {
+        if (entry.settled) continue;
+        entry.settled = true;
+        tracer.fail(entry.traced, error);
+      }
+    },
+  );
 }
 
 // ---------------------------------------------------------------------------
@@ -492,6 +287,24 @@ export interface RedisStateStoreOptions extends StoreInstrumentationOptions {
   readonly streamPrefix?: string;
   readonly serialize?: (value: unknown) => string;
   readonly deserialize?: (text: string) => unknown;
+}
+
+/**
+ * The idempotency hash of a state key, in the state key's hash slot, so one
+ * script can touch both on a Redis Cluster. A key with a hash tag (`{t-1}/out`)
+ * gives it that tag (`{t-1}/out:idempotency`); a key without one is hashed
+ * whole, so it becomes the tag (`{task-1/out}:idempotency`), which needs the key
+ * to contain no `}` (else the old `<key>:idempotency`, one slot apart on a
+ * cluster).
+ * @see https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/#hash-tags
+ */
+function idempotencyKeyOf(stateKey: string): string {
+  const open = stateKey.indexOf('{');
+  if (open >= 0) {
+    const close = stateKey.indexOf('}', open + 1);
+    if (close > open + 1) return `${stateKey}:idempotency`;
+  }
+  return stateKey.includes('}') ? `${stateKey}:idempotency` : `{${stateKey}}:idempotency`;
 }
 
 const SET_SCRIPT = `
@@ -532,7 +345,7 @@ return {epoch, redis.call('HGET', KEYS[1], 'version') or ''}
 `;
 const ADVANCE_EPOCH_SHA = createHash('sha1').update(ADVANCE_EPOCH_SCRIPT).digest('hex');
 
-async function runScript(redis: Redis, sha: string, script: string, keys: string[], args: string[]): Promise<unknown> {
+async function runScript(redis: IORedisClient, sha: string, script: string, keys: string[], args: string[]): Promise<unknown> {
   try {
     return await redis.evalsha(sha, keys.length, ...keys, ...args);
   } catch (error) {
@@ -559,7 +372,7 @@ function parseResult(text: string): { version: number; epoch: number | undefined
  * live on one node: under Redis Cluster, give them one hash tag (`{t-1}`).
  */
 export class RedisStateStore<V = unknown> implements VersionedStateStore<V> {
-  readonly #redis: Redis;
+  readonly #redis: IORedisClient;
   readonly #inst: StoreInstrumentation;
   readonly #prefix: string;
   readonly #collection: string;
@@ -568,12 +381,9 @@ export class RedisStateStore<V = unknown> implements VersionedStateStore<V> {
   readonly #serialize: (value: unknown) => string;
   readonly #deserialize: (text: string) => unknown;
 
-  constructor(redis: Redis, options: RedisStateStoreOptions = {}) {
+  constructor(redis: IORedisClient, options: RedisStateStoreOptions = {}) {
     this.#redis = redis;
-    this.#inst = new StoreInstrumentation('redis', {
-      ...options,
-      namespace: options.namespace ?? String((redis.options as { db?: number } | undefined)?.db ?? 0),
-    });
+    this.#inst = new StoreInstrumentation('redis', { ...options, namespace: options.namespace ?? namespaceOf(redis) });
     this.#prefix = options.keyPrefix ?? '';
     this.#collection = options.collection ?? 'baton_state';
     this.#ttl = String(options.idempotencyTtlSeconds ?? 7 * 24 * 3600);
@@ -588,8 +398,7 @@ export class RedisStateStore<V = unknown> implements VersionedStateStore<V> {
   }
 
   #driverSpan(): boolean {
-    const proto = Object.getPrototypeOf(this.#redis) as { sendCommand?: unknown };
-    return this.#inst.driverWritesClientSpan(() => isInstrumentationWrapped(proto.sendCommand));
+    return this.#inst.driverWritesClientSpan(() => driverWrapped(this.#redis));
   }
 
   /** Reads an entry with its version and epoch; undefined when the key does not exist. */
@@ -635,7 +444,7 @@ export class RedisStateStore<V = unknown> implements VersionedStateStore<V> {
       (span) =>
         untraced(async () => {
           const stateKey = this.#prefix + key;
-          const keys = [stateKey, `${this.#prefix}${key}:idempotency`];
+          const keys = [stateKey, idempotencyKeyOf(stateKey)];
           let template = '';
           if (event) {
             messageId = event.id ?? globalThis.crypto.randomUUID();
@@ -765,12 +574,12 @@ export interface StreamReadOptions {
 export class RedisStreamBus implements EventBus {
   readonly system = 'redis';
   readonly #baton: Baton;
-  readonly #redis: Redis;
+  readonly #redis: IORedisClient;
   readonly #inst: StoreInstrumentation;
   readonly #prefix: string;
   readonly #maxLength: number | undefined;
 
-  constructor(baton: Baton, redis: Redis, options: RedisStreamBusOptions = {}) {
+  constructor(baton: Baton, redis: IORedisClient, options: RedisStreamBusOptions = {}) {
     this.#baton = baton;
     this.#redis = redis;
     this.#inst = new StoreInstrumentation('redis', options);

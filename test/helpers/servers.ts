@@ -105,14 +105,14 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** A redis-server on a free loopback port, no persistence, data in a temp dir. */
-export async function startRedis(): Promise<RunningServer> {
+/** A redis-server on a free loopback port, no persistence, data in a temp dir; `args` are more of its options. */
+export async function startRedis(args: readonly string[] = []): Promise<RunningServer> {
   const dir = await mkdtemp(join(tmpdir(), 'baton-redis-'));
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
     const child = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes'],
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes', ...args],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     try {
@@ -132,6 +132,65 @@ export async function startRedis(): Promise<RunningServer> {
       },
     };
   }
+}
+
+export interface RunningCluster {
+  /** The masters, each serving an equal share of the 16384 hash slots, in slot order. */
+  readonly nodes: readonly RunningServer[];
+  stop(): Promise<void>;
+}
+
+function redisCli(port: number, ...args: string[]): string {
+  const result = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { encoding: 'utf8' });
+  if (result.status !== 0 || /^(ERR|\(error\))/.test(result.stdout)) {
+    throw new Error(`redis-cli -p ${port} ${args.join(' ')}: ${result.stdout}${result.stderr}`);
+  }
+  return result.stdout;
+}
+
+/**
+ * A Redis Cluster of `masters` masters (no replicas) on free loopback ports,
+ * made by hand rather than with `redis-cli --cluster create`, which waits in
+ * whole seconds: each node gets its slot range (CLUSTER ADDSLOTSRANGE), the first
+ * meets the others (CLUSTER MEET), and the cluster is ready once every node
+ * reports `cluster_state:ok` and knows all the others (about 1 s here). Each
+ * node's cluster bus gets a free port of its own (`--cluster-port`), since the
+ * default, port + 10000, can be taken or past 65535.
+ */
+export async function startRedisCluster(masters = 3): Promise<RunningCluster> {
+  const nodes: RunningServer[] = [];
+  const busPorts: number[] = [];
+  const stop = async () => {
+    await Promise.all(nodes.map((n) => n.stop()));
+  };
+  try {
+    for (let i = 0; i < masters; i++) busPorts.push(await freePort());
+    // Started side by side: a clash of two ports picked at once is retried by startRedis.
+    const started = await Promise.allSettled(
+      busPorts.map((busPort) => startRedis(['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-port', String(busPort)])),
+    );
+    for (const result of started) if (result.status === 'fulfilled') nodes.push(result.value);
+    const failed = started.find((result) => result.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    const share = Math.ceil(16384 / masters);
+    nodes.forEach((node, i) => redisCli(node.port, 'CLUSTER', 'ADDSLOTSRANGE', String(i * share), String(Math.min(16383, (i + 1) * share - 1))));
+    // MEET names the bus port too: without it, port + 10000 is assumed.
+    for (let i = 1; i < masters; i++) redisCli(nodes[0]!.port, 'CLUSTER', 'MEET', '127.0.0.1', String(nodes[i]!.port), String(busPorts[i]));
+    const meetAt = Date.now();
+    for (;;) {
+      const ready = nodes.every((node) => {
+        const info = redisCli(node.port, 'CLUSTER', 'INFO');
+        return info.includes('cluster_state:ok') && info.includes(`cluster_known_nodes:${masters}`);
+      });
+      if (ready) break;
+      if (Date.now() - meetAt > 20_000) throw new Error(`redis cluster on ports ${nodes.map((n) => n.port).join(', ')} not ready within 20 s`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { nodes, stop };
 }
 
 function idOf(user: string): { uid: number; gid: number } | undefined {

@@ -67,6 +67,7 @@ const EXPECTED: Record<string, Record<string, readonly string[]>> = {
     './plan': ['PlanCycleError', 'PlanInvalidError', 'findPlanCycle', 'validatePlan'],
     './openai-agents': ['AgentsIdGenerator', 'BatonAgentsTracingProcessor', 'OPENAI_AGENTS_SCOPE'],
     './redis': ['RedisStateStore', 'RedisStreamBus', 'StaleEpochWriteError', 'StateConflictError', 'instrumentRedis', 'redisInstrumentationStats', 'untraced', 'withStateAccess'],
+    './node-redis': ['instrumentNodeRedis', 'nodeRedisInstrumentationStats', 'untraced', 'withStateAccess'],
     './pg': ['PgNotifyBus', 'PgOutboxRelay', 'PgStateStore', 'StaleEpochWriteError', 'StateConflictError', 'instrumentPg', 'pgInstrumentationStats', 'untraced', 'withStateAccess'],
   },
   'baton-cli': {

@@ -1,6 +1,6 @@
 /**
  * Baton's spans beside the OpenTelemetry contrib instrumentations of the same
- * drivers (@opentelemetry/instrumentation-ioredis and -pg), on real servers: with
+ * drivers (@opentelemetry/instrumentation-ioredis, -redis and -pg), on real servers: with
  * the contrib registered, each command has exactly one CLIENT span (the
  * driver's) and Baton's span is INTERNAL, its parent; with it disabled, Baton's
  * span is the CLIENT span. Detection is per command, so both halves run on the
@@ -10,11 +10,14 @@ import { createRequire } from 'node:module';
 import { SpanKind } from '@opentelemetry/api';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { RedisInstrumentation } from '@opentelemetry/instrumentation-redis';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BATON_OPERATION, BATON_STATE_VERSION_WRITTEN, DB_SYSTEM_NAME } from '../../src/model/attributes.js';
+import { BATON_OPERATION, BATON_STATE_VERSION_READ, BATON_STATE_VERSION_WRITTEN, DB_SYSTEM_NAME } from '../../src/model/attributes.js';
+import { instrumentNodeRedis } from '../../src/stores/node-redis.js';
 import { instrumentPg, PgStateStore } from '../../src/stores/pg.js';
 import { instrumentRedis, RedisStateStore } from '../../src/stores/redis.js';
 import { createOtelHarness, type OtelHarness } from '../helpers/otel.js';
@@ -28,6 +31,13 @@ let pgServer: RunningPostgres;
 let otel: OtelHarness;
 let redisContrib: IORedisInstrumentation;
 let pgContrib: PgInstrumentation;
+let nodeRedisContrib: RedisInstrumentation;
+
+/** node-redis was imported before the instrumentation existed: requiring the files it patches again runs the patch. */
+function patchNodeRedis(): void {
+  require('@redis/client/dist/lib/client/index.js');
+  require('@redis/client/dist/lib/client/multi-command.js');
+}
 
 /** Spans of one kind. */
 function ofKind(spans: readonly ReadableSpan[], kind: SpanKind): ReadableSpan[] {
@@ -44,10 +54,14 @@ describe.skipIf(skip)('beside the contrib instrumentations', () => {
     otel = createOtelHarness();
     redisContrib = new IORedisInstrumentation({ requireParentSpan: false });
     pgContrib = new PgInstrumentation({ requireParentSpan: false });
+    nodeRedisContrib = new RedisInstrumentation({ requireParentSpan: false });
     redisContrib.setTracerProvider(otel.provider);
     pgContrib.setTracerProvider(otel.provider);
+    nodeRedisContrib.setTracerProvider(otel.provider);
     redisContrib.enable();
     pgContrib.enable();
+    nodeRedisContrib.enable();
+    patchNodeRedis();
     // The modules were imported before the instrumentations existed: requiring them again runs the patch.
     require('ioredis');
     require('pg');
@@ -55,6 +69,7 @@ describe.skipIf(skip)('beside the contrib instrumentations', () => {
   afterAll(async () => {
     redisContrib?.disable();
     pgContrib?.disable();
+    nodeRedisContrib?.disable();
     await otel?.shutdown();
     await Promise.all([redisServer?.stop(), pgServer?.stop()]);
   });
@@ -101,6 +116,47 @@ describe.skipIf(skip)('beside the contrib instrumentations', () => {
       redisContrib.enable();
       require('ioredis');
       redis.disconnect();
+    }
+  });
+
+  it('node-redis: one CLIENT span per command, the driver’s; Baton’s INTERNAL span is the parent of a single command’s; Baton’s is CLIENT once the contrib is off', async () => {
+    const client = instrumentNodeRedis(createClient({ socket: { host: redisServer.host, port: redisServer.port } }), { tracer: otel.tracer });
+    try {
+      await client.connect();
+      await client.ping();
+      otel.reset();
+      await client.hSet('task:n-1', { version: 1, doc: 'a' });
+      await client.hGetAll('task:n-1');
+      await client.ping();
+      await client.multi().hSet('task:n-1', { version: 2 }).hGetAll('task:n-1').exec();
+      const on = otel.spans();
+      const clients = ofKind(on, SpanKind.CLIENT);
+      expect(clients.every((s) => !isBaton(s))).toBe(true);
+      expect(clients.map((s) => s.name).sort()).toEqual(['redis-HGETALL', 'redis-HGETALL', 'redis-HSET', 'redis-HSET', 'redis-PING']);
+      const batonSpans = on.filter(isBaton);
+      expect(batonSpans.map((s) => [s.name, s.kind, s.attributes[BATON_STATE_VERSION_WRITTEN] ?? s.attributes[BATON_STATE_VERSION_READ]])).toEqual([
+        ['write task', SpanKind.INTERNAL, 1],
+        ['read task', SpanKind.INTERNAL, 1],
+        ['write task', SpanKind.INTERNAL, 2],
+        ['read task', SpanKind.INTERNAL, 2],
+      ]);
+      const single = clients.filter((s) => s.attributes['db.operation.name'] !== undefined && !String(s.attributes['db.operation.name']).startsWith('MULTI'));
+      const [hset, hgetall] = single.filter((s) => s.name !== 'redis-PING');
+      expect(hset!.parentSpanContext?.spanId).toBe(batonSpans[0]!.spanContext().spanId);
+      expect(hgetall!.parentSpanContext?.spanId).toBe(batonSpans[1]!.spanContext().spanId);
+
+      nodeRedisContrib.disable();
+      otel.reset();
+      await client.hSet('task:n-1', { version: 3 });
+      await client.multi().hGetAll('task:n-1').exec();
+      expect(otel.spans().map((s) => [s.name, s.kind, s.attributes[BATON_STATE_VERSION_WRITTEN] ?? s.attributes[BATON_STATE_VERSION_READ]])).toEqual([
+        ['write task', SpanKind.CLIENT, 3],
+        ['read task', SpanKind.CLIENT, 3],
+      ]);
+    } finally {
+      nodeRedisContrib.enable();
+      patchNodeRedis();
+      client.destroy();
     }
   });
 

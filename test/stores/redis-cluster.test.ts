@@ -1,0 +1,195 @@
+/**
+ * baton-sdk/redis on an ioredis `Cluster` against a real 3-master Redis Cluster
+ * (started for this file on free loopback ports, see startRedisCluster): state
+ * spans with versions for keys served by different masters, a transaction's
+ * reads with their versions, Streams with trace context, and RedisStateStore's
+ * script, whose keys must share one hash slot.
+ */
+import { createRequire } from 'node:module';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { Cluster, Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  BATON_OPERATION,
+  BATON_STATE_DEDUPLICATED,
+  BATON_STATE_VERSION_READ,
+  BATON_STATE_VERSION_WRITTEN,
+  DB_NAMESPACE,
+  ERROR_TYPE,
+} from '../../src/model/attributes.js';
+import { Baton } from '../../src/sdk/baton.js';
+import { instrumentRedis, redisInstrumentationStats, RedisStateStore, RedisStreamBus, StateConflictError } from '../../src/stores/redis.js';
+import { createOtelHarness, type OtelHarness } from '../helpers/otel.js';
+import { shouldSkipStoreTests, startRedisCluster, type RunningCluster } from '../helpers/servers.js';
+
+const skip = shouldSkipStoreTests();
+const require = createRequire(import.meta.url);
+
+let cluster: RunningCluster;
+let otel: OtelHarness;
+const clients: (Cluster | Redis)[] = [];
+
+function connectCluster(): Cluster {
+  const client = new Cluster([{ host: cluster.nodes[0]!.host, port: cluster.nodes[0]!.port }], { redisOptions: { maxRetriesPerRequest: 1 } });
+  clients.push(client);
+  return client;
+}
+
+/** A plain client of one master, to see where a key lives. */
+function connectNode(index: number): Redis {
+  const node = cluster.nodes[index]!;
+  const client = new Redis(node.port, node.host);
+  clients.push(client);
+  return client;
+}
+
+function versionOf(span: ReadableSpan): unknown {
+  return span.attributes[BATON_STATE_VERSION_WRITTEN] ?? span.attributes[BATON_STATE_VERSION_READ];
+}
+
+describe.skipIf(skip)('baton-sdk/redis on a Redis Cluster', () => {
+  /** One key served by each master, found by asking the server for each candidate's slot. */
+  let keyPerNode: string[];
+
+  beforeAll(async () => {
+    cluster = await startRedisCluster(3);
+    const probe = connectNode(0);
+    const share = Math.ceil(16384 / cluster.nodes.length);
+    const found = new Map<number, string>();
+    for (let i = 0; found.size < cluster.nodes.length; i++) {
+      const key = `task:${i}`;
+      const slot = (await probe.cluster('KEYSLOT', key)) as number;
+      const owner = Math.floor(slot / share);
+      if (!found.has(owner)) found.set(owner, key);
+    }
+    keyPerNode = [...found.entries()].sort((a, b) => a[0] - b[0]).map(([, key]) => key);
+  }, 60_000);
+  afterAll(async () => {
+    for (const c of clients) c.disconnect();
+    await cluster?.stop();
+  });
+  beforeEach(async () => {
+    otel = createOtelHarness();
+    for (let i = 0; i < cluster.nodes.length; i++) {
+      const node = connectNode(i);
+      await node.flushall();
+      node.disconnect();
+    }
+  });
+  afterEach(async () => {
+    await otel.shutdown();
+  });
+
+  it('traces reads and writes of keys served by different masters, each with its version', async () => {
+    const redis = instrumentRedis(connectCluster(), { tracer: otel.tracer });
+    for (let i = 0; i < keyPerNode.length; i++) await redis.hset(keyPerNode[i]!, { version: i + 1, epoch: 1 });
+    for (const key of keyPerNode) await redis.hgetall(key);
+    // Each key is on its own master (read there without the cluster client).
+    for (let i = 0; i < keyPerNode.length; i++) expect(await connectNode(i).hget(keyPerNode[i]!, 'version')).toBe(String(i + 1));
+    expect(otel.spans().map((s) => [s.name, s.attributes[BATON_OPERATION], versionOf(s)])).toEqual([
+      ['write task', 'state.write', 1],
+      ['write task', 'state.write', 2],
+      ['write task', 'state.write', 3],
+      ['read task', 'state.read', 1],
+      ['read task', 'state.read', 2],
+      ['read task', 'state.read', 3],
+    ]);
+    expect(otel.spans().every((s) => s.attributes[DB_NAMESPACE] === '0')).toBe(true);
+    expect(redisInstrumentationStats(redis)).toEqual({ stateSpans: 6, messagingSpans: 0, faults: 0 });
+  });
+
+  it('gives the reads of a transaction on one hash tag their versions from EXEC’s reply', async () => {
+    const redis = instrumentRedis(connectCluster(), { tracer: otel.tracer });
+    await redis.hset('{t-1}:plan', { version: 3 });
+    otel.reset();
+    const replies = await redis.multi().hset('{t-1}:out', { version: 1 }).hgetall('{t-1}:plan').hgetall('{t-1}:out').exec();
+    expect(replies).toEqual([
+      [null, 1],
+      [null, { version: '3' }],
+      [null, { version: '1' }],
+    ]);
+    expect(otel.spans().map((s) => [s.name, versionOf(s)])).toEqual([
+      ['write {t-1}', 1],
+      ['read {t-1}', 3],
+      ['read {t-1}', 1],
+    ]);
+  });
+
+  it('carries trace context through a stream on a cluster', async () => {
+    const otelBaton = new Baton({ tracer: otel.tracer });
+    const redis = instrumentRedis(connectCluster(), { tracer: otel.tracer });
+    await redis.xgroup('CREATE', 'events:done', 'workers', '0', 'MKSTREAM');
+    const id = await otelBaton.runAgent('research', () => redis.xadd('events:done', '*', 'task', 't-1'), { taskId: 't-1' });
+    await redis.xreadgroup('GROUP', 'workers', 'w1', 'COUNT', 10, 'STREAMS', 'events:done', '>');
+    const publish = otel.spans().find((s) => s.name === 'publish events:done')!;
+    const receive = otel.spans().find((s) => s.name === 'receive events:done')!;
+    expect(publish.attributes['messaging.message.id']).toBe(id);
+    expect(receive.links.map((l) => l.context.spanId)).toEqual([publish.spanContext().spanId]);
+  });
+
+  describe('RedisStateStore', () => {
+    it('runs its script on the master of the key: CAS and idempotency on untagged keys (the idempotency hash is put in the key’s slot)', async () => {
+      const store = new RedisStateStore<string>(connectCluster(), { tracer: otel.tracer });
+      for (const key of keyPerNode) {
+        expect(await store.set(key, 'v1', { expectedVersion: 0, idempotencyKey: `${key}:op-1` })).toEqual({ version: 1, epoch: undefined });
+        expect(await store.set(key, 'retry', { expectedVersion: 0, idempotencyKey: `${key}:op-1` })).toMatchObject({ version: 1, deduplicated: true });
+        await expect(store.set(key, 'late', { expectedVersion: 0 })).rejects.toBeInstanceOf(StateConflictError);
+        expect(await store.get(key)).toEqual({ value: 'v1', version: 1 });
+      }
+      for (let i = 0; i < keyPerNode.length; i++) {
+        const node = connectNode(i);
+        expect(await node.hget(keyPerNode[i]!, 'version')).toBe('1');
+        expect(await node.hexists(`{${keyPerNode[i]!}}:idempotency`, `${keyPerNode[i]!}:op-1`)).toBe(1);
+      }
+      const writes = otel.spans().filter((s) => s.attributes[BATON_OPERATION] === 'state.write');
+      expect(writes.map((w) => w.attributes[BATON_STATE_DEDUPLICATED])).toEqual([false, true, undefined, false, true, undefined, false, true, undefined]);
+    });
+
+    it('commits a write with its event when key and stream share a hash tag; refuses it with the server’s CROSSSLOT error when they do not', async () => {
+      const redis = connectCluster();
+      const store = new RedisStateStore<string>(redis, { tracer: otel.tracer, streamPrefix: '{t-1}:events:' });
+      const bus = new RedisStreamBus(new Baton({ tracer: otel.tracer }), redis, { tracer: otel.tracer, streamPrefix: '{t-1}:events:' });
+      const ok = await store.set('{t-1}/out', 'result', { taskId: 't-1', agent: 'research', event: { topic: 'task.done' } });
+      expect(ok.version).toBe(1);
+      expect(await redis.xlen(bus.streamOf('task.done'))).toBe(1);
+
+      const untagged = new RedisStateStore<string>(redis, { tracer: otel.tracer });
+      const refused = await untagged.set('t-2/out', 'result', { event: { topic: 'task.done' } }).catch((e: unknown) => e);
+      expect((refused as Error).message).toMatch(/^CROSSSLOT/);
+      expect(await redis.exists('t-2/out')).toBe(0);
+      const failed = otel.spans().filter((s) => s.attributes[BATON_OPERATION] === 'state.write')[1]!;
+      expect(failed.status.code).toBe(SpanStatusCode.ERROR);
+      expect(failed.attributes[ERROR_TYPE]).toBe('ReplyError');
+      expect(failed.attributes[BATON_STATE_VERSION_WRITTEN]).toBeUndefined();
+    });
+  });
+
+  it('beside @opentelemetry/instrumentation-ioredis (which wraps each node’s client): Baton’s span is INTERNAL, one CLIENT span per command', async () => {
+    const contrib = new IORedisInstrumentation({ requireParentSpan: false });
+    contrib.setTracerProvider(otel.provider);
+    contrib.enable();
+    require('ioredis');
+    const redis = instrumentRedis(connectCluster(), { tracer: otel.tracer });
+    try {
+      // Connected to every master first: each node connection's handshake has CLIENT spans of its own.
+      for (const key of keyPerNode) await redis.exists(key);
+      otel.reset();
+      await redis.hset(keyPerNode[1]!, { version: 7 });
+      await redis.hgetall(keyPerNode[2]!);
+      const spans = otel.spans();
+      const clientSpans = spans.filter((s) => s.kind === SpanKind.CLIENT);
+      expect(clientSpans.map((s) => s.name)).toEqual(['hset', 'hgetall']);
+      const batonSpans = spans.filter((s) => s.attributes[BATON_OPERATION] !== undefined);
+      expect(batonSpans.map((s) => [s.name, s.kind, versionOf(s)])).toEqual([
+        ['write task', SpanKind.INTERNAL, 7],
+        ['read task', SpanKind.INTERNAL, undefined],
+      ]);
+      expect(clientSpans[0]!.parentSpanContext?.spanId).toBe(batonSpans[0]!.spanContext().spanId);
+      expect(clientSpans[1]!.parentSpanContext?.spanId).toBe(batonSpans[1]!.spanContext().spanId);
+    } finally {
+      contrib.disable();
+    }
+  });
+});
