@@ -30,7 +30,7 @@ import { compareFindings, SEVERITY_RANK, type DetectorResult, type Finding, type
 import type { HandoffGraph } from '../model/handoff-model.js';
 import type { AttributeValue, SpanRecord } from '../model/span-record.js';
 import { FORGET_AFTER_MS, FORGET_EVERY_MS, forgetOldest } from './bounded.js';
-import { buildHandoffGraph } from './build-graph.js';
+import { buildHandoffGraph, forEachAgentOf, handoffEdgesOf } from './build-graph.js';
 import { buildHandoffModel } from './build-model.js';
 import type { Dialect } from './dialects/dialect.js';
 import { DIALECTS, DIALECT_IDS, dialectById } from './dialects/index.js';
@@ -657,10 +657,13 @@ export class Auditor {
     return false;
   }
 
+  readonly #addAgent = (agent: string): void => void this.#agents.add(agent);
+
   #analyzeGraph(handoffGraph: HandoffGraph, traceIds: readonly string[]): void {
-    const { model, graph } = handoffGraph;
-    graph.forEachNode((_key, node) => void this.#agents.add(node.name));
-    graph.forEachEdge((_e, edge) => void this.#handoffEdges.add(`${edge.source}\u0000${edge.target}`));
+    const { model } = handoffGraph;
+    forEachAgentOf(handoffGraph, this.#addAgent);
+    const edges = handoffEdgesOf(handoffGraph);
+    for (let i = 0; i < edges.length; i++) this.#handoffEdges.add(`${edges[i]!.source}\u0000${edges[i]!.target}`);
     // Declared dependencies are wait-for edges (dependency → dependent, the way data flows):
     // a deadlock is a cycle of them even when no handoff on it ever happened.
     for (const run of model.agentRuns) {
