@@ -36,7 +36,7 @@ import type { Dialect } from './dialects/dialect.js';
 import { DIALECTS, DIALECT_IDS, dialectById } from './dialects/index.js';
 import { DETECTORS, RULE_IDS, type RuleId, type RuleOptionsMap } from './detectors/index.js';
 import { ExplainRecorder } from './explain.js';
-import type { RuleRun } from './detectors/rule.js';
+import { readsNothingIn, type ModelList, type RuleRun } from './detectors/rule.js';
 import { EdgeStatsAccumulator, newLatencySketch, summarizeSketch, summarizeTask, type EdgeDelta } from './latency.js';
 import type { LatencySketch } from './latency-sketch.js';
 
@@ -143,6 +143,8 @@ interface OpenGroup {
 interface RuleState {
   readonly id: RuleId;
   readonly run: RuleRun | undefined;
+  /** The model lists the rule's group() reads (its definition's `reads`): skipped in a group where all are empty. */
+  readonly reads: readonly ModelList[] | undefined;
   findings: number;
   checked: number;
   readonly notEvaluated: Map<string, number>;
@@ -255,9 +257,17 @@ export class Auditor {
       this.#dialects = available;
     }
     const dialects = this.#dialects;
+    // Asked for every attribute of every compacted span, of a few dozen names: answered once per name.
+    const kept = new Map<string, boolean>();
     this.#keepAttribute = (name) => {
-      for (let i = 0; i < dialects.length; i++) if (dialects[i]!.readsAttribute(name)) return true;
-      return false;
+      let keep = kept.get(name);
+      if (keep === undefined) {
+        keep = false;
+        for (let i = 0; i < dialects.length && !keep; i++) keep = dialects[i]!.readsAttribute(name);
+        if (kept.size >= 4096) kept.clear();
+        kept.set(name, keep);
+      }
+      return keep;
     };
     for (const id of RULE_IDS) {
       const setting = options.rules?.[id];
@@ -266,6 +276,7 @@ export class Auditor {
       this.#rules.push({
         id,
         run: on ? (DETECTORS[id].rule.create as (o: never) => RuleRun)(ruleOptions) : undefined,
+        reads: DETECTORS[id].rule.reads,
         findings: 0,
         checked: 0,
         notEvaluated: new Map(),
@@ -687,6 +698,8 @@ export class Auditor {
     const groupFindings: Finding[] = [];
     for (const rule of this.#rules) {
       if (!rule.run) continue;
+      // A rule whose lists are all empty here would return nothing and remember nothing (rule.ts `reads`).
+      if (rule.reads !== undefined && readsNothingIn(model, rule.reads)) continue;
       const result = rule.run.group(handoffGraph, now);
       this.#tally(rule, result, false);
       for (const finding of result.findings) groupFindings.push(finding);

@@ -96,5 +96,6 @@ export const contextBlowupRule: RuleDefinition<ContextBlowupOptions> = {
   id: RULE,
   description: 'context growing too fast along a chain, or past a budget',
   severity: 'error',
+  reads: ['handoffs'],
   create: perGroupRule(detectContextBlowup),
 };

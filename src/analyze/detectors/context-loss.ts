@@ -72,5 +72,6 @@ export const contextLossRule: RuleDefinition<ContextLossOptions> = {
   id: RULE,
   description: 'a handoff that drops decisions_made or constraints',
   severity: 'warning',
+  reads: ['handoffs'],
   create: perGroupRule(detectContextLoss),
 };

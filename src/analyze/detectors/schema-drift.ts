@@ -81,5 +81,6 @@ export const schemaDriftRule: RuleDefinition<SchemaDriftOptions> = {
   id: RULE,
   description: 'sender and receiver on different envelope schema versions, or a failed validation',
   severity: 'error',
+  reads: ['handoffs'],
   create: perGroupRule(detectSchemaDrift),
 };

@@ -244,5 +244,6 @@ export const staleEpochReadRule: RuleDefinition<StaleEpochReadOptions> = {
   id: RULE,
   description: 'state read at a version or epoch older than one already committed',
   severity: 'error',
+  reads: ['handoffs', 'stateAccesses'],
   create: createStaleEpochReadRun,
 };

@@ -55,5 +55,6 @@ export const unlinkedHandoffRule: RuleDefinition<UnlinkedHandoffOptions> = {
   id: RULE,
   description: 'a receive not linked to its send: trace context lost on the way',
   severity: 'warning',
+  reads: ['handoffs'],
   create: perGroupRule(detectUnlinkedHandoffs),
 };
