@@ -27,7 +27,7 @@ import {
   type TraceExplanation,
 } from '../model/audit-report.js';
 import { compareFindings, SEVERITY_RANK, type DetectorResult, type Finding, type Severity } from '../model/finding.js';
-import type { HandoffGraph } from '../model/handoff-model.js';
+import type { HandoffGraph, HandoffModel } from '../model/handoff-model.js';
 import type { AttributeValue, SpanRecord } from '../model/span-record.js';
 import { FORGET_AFTER_MS, FORGET_EVERY_MS, forgetOldest } from './bounded.js';
 import { buildHandoffGraph, forEachAgentOf, handoffEdgesOf } from './build-graph.js';
@@ -37,7 +37,7 @@ import { DIALECTS, DIALECT_IDS, dialectById } from './dialects/index.js';
 import { DETECTORS, RULE_IDS, type RuleId, type RuleOptionsMap } from './detectors/index.js';
 import { ExplainRecorder } from './explain.js';
 import { readsNothingIn, type ModelList, type RuleRun } from './detectors/rule.js';
-import { EdgeStatsAccumulator, newLatencySketch, summarizeSketch, summarizeTask, type EdgeDelta } from './latency.js';
+import { criticalPath, EdgeStatsAccumulator, newLatencySketch, summarizeSketch, summarizeTask, type EdgeDelta } from './latency.js';
 import type { LatencySketch } from './latency-sketch.js';
 
 /** Per-rule settings: `false` turns a rule off; an object passes its options. */
@@ -706,11 +706,14 @@ export class Auditor {
     }
     let task: TaskSummary | null = null;
     if (model.agentRuns.length > 0 || model.handoffs.length > 0) {
-      task = summarizeTask(model);
+      // A live view gets every task with its critical path; otherwise only the slowest tasks are
+      // kept, so only theirs is worked out (#keepSlowest).
+      const live = this.#options.onUpdate !== undefined;
+      task = summarizeTask(model, live);
       if (task) {
         this.#countTask(task.taskId, model.horizon.endMs);
         this.#shares.add(task.coordinationShare);
-        this.#keepSlowest(task);
+        this.#keepSlowest(task, live ? undefined : model);
       }
     }
     this.#options.onUpdate?.({ kind: 'group', traceIds: [...traceIds], spans: model.spanCount, findings: groupFindings, edges: edgeDeltas, task });
@@ -743,15 +746,17 @@ export class Auditor {
     if (push && result.findings.length > 0) this.#options.onUpdate?.({ kind: 'findings', findings: [...result.findings] });
   }
 
-  #keepSlowest(task: TaskSummary): void {
+  /** Keeps the task if it is among the slowest; `model` given: its critical path is still to be added. */
+  #keepSlowest(summary: TaskSummary, model: HandoffModel | undefined): void {
     const limit = this.#options.slowestTasks ?? 20;
     if (limit <= 0) return;
+    const kept = this.#slowest.length < limit || compareSlowestFirst(summary, this.#slowest[this.#slowest.length - 1]!) < 0;
+    if (!kept) return;
+    const task = model ? { ...summary, criticalPath: criticalPath(model) } : summary;
     if (this.#slowest.length < limit) {
       this.#slowest.push(task);
-    } else if (compareSlowestFirst(task, this.#slowest[this.#slowest.length - 1]!) < 0) {
-      this.#slowest[this.#slowest.length - 1] = task;
     } else {
-      return;
+      this.#slowest[this.#slowest.length - 1] = task;
     }
     this.#slowest.sort(compareSlowestFirst);
   }

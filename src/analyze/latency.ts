@@ -321,8 +321,9 @@ function latestRunEnd(model: HandoffModel, agent: string, afterMs: number): numb
  * Where one trace group's wall time went. Agent time is the union of leaf agent
  * runs (runs that contain no other run: an orchestrator wrapping everything is
  * not agent work) less the coordination spans inside them; the rest is coordination.
+ * `withCriticalPath: false` leaves `criticalPath` empty.
  */
-export function summarizeTask(model: HandoffModel): TaskSummary | null {
+export function summarizeTask(model: HandoffModel, withCriticalPath = true): TaskSummary | null {
   if (model.spans.length === 0) return null;
   const byId = new Map<string, TimedSpan>();
   for (const span of model.spans) byId.set(span.spanId, span);
@@ -392,6 +393,7 @@ export function summarizeTask(model: HandoffModel): TaskSummary | null {
     agentMs,
     coordinationMs,
     coordinationShare: wallMs > 0 ? coordinationMs / wallMs : 0,
-    criticalPath: criticalPath(model),
+    // Left empty when asked: the Auditor keeps only the slowest tasks' paths and adds theirs (criticalPath).
+    criticalPath: withCriticalPath ? criticalPath(model) : [],
   };
 }

@@ -137,10 +137,12 @@ export function createStaleEpochReadRun(options: StaleEpochReadOptions = {}): Ru
       const reasons = new Map<string, number>();
       // Sends by the agent run they happened in, in start order (handoffs are sorted by send start).
       const sendsByRun = new Map<string, HandoffSend[]>();
+      // Only stale reads look sends up by run: a group without state accesses (most framework traces) needs no index.
+      const indexSends = model.stateAccesses.length > 0;
       for (const handoff of model.handoffs) {
         const send = handoff.send;
         if (!send) continue;
-        if (send.agentRunSpanId !== undefined) {
+        if (indexSends && send.agentRunSpanId !== undefined) {
           let list = sendsByRun.get(send.agentRunSpanId);
           if (!list) sendsByRun.set(send.agentRunSpanId, (list = []));
           list.push(send);
