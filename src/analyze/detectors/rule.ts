@@ -66,6 +66,24 @@ export function countReason(into: Map<string, number>, reason: string, count = 1
   if (count > 0) into.set(reason, (into.get(reason) ?? 0) + count);
 }
 
+/**
+ * A reason naming a dialect, made once per dialect: rules count one for every
+ * in-process transfer, and a template string built each time is a new string
+ * to hash on every count.
+ */
+export function reasonByDialect(text: (dialect: string) => string): (dialect: string) => string {
+  const made = new Map<string, string>();
+  return (dialect) => {
+    let reason = made.get(dialect);
+    if (reason === undefined) {
+      reason = text(dialect);
+      // Dialect ids are a handful; the bound only guards against a caller passing other text.
+      if (made.size < 256) made.set(dialect, reason);
+    }
+    return reason;
+  };
+}
+
 /** A Map of reason counts as NotEvaluated entries. */
 export function reasonsOf(counts: ReadonlyMap<string, number>): { count: number; reason: string }[] {
   const out: { count: number; reason: string }[] = [];
