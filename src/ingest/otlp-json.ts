@@ -152,20 +152,7 @@ function spanPath(r: number, s: number, i: number): string {
   return `resourceSpans[${r}].scopeSpans[${s}].spans[${i}]`;
 }
 
-/**
- * 0 when `text` is all hex digits and lowercase, 1 when hex with an uppercase digit, -1 when not hex.
- * A loop, not a regex and `toLowerCase`: three ids per span, and exporters write lowercase.
- */
-function hexCase(text: string): number {
-  let upper = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if ((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66)) continue;
-    if (c >= 0x41 && c <= 0x46) upper = 1;
-    else return -1;
-  }
-  return upper;
-}
+const HEX = /^[0-9a-fA-F]+$/;
 
 /**
  * Reads a trace or span id: hex (the OTLP/JSON profile) or base64 (the plain
@@ -173,11 +160,7 @@ function hexCase(text: string): number {
  */
 function readId(value: unknown, bytes: number, r: number, s: number, i: number, field: string): string {
   if (typeof value === 'string') {
-    if (value.length === bytes * 2) {
-      const hex = hexCase(value);
-      if (hex === 0) return value;
-      if (hex === 1) return value.toLowerCase();
-    }
+    if (value.length === bytes * 2 && HEX.test(value)) return value.toLowerCase();
     if (value.length === Math.ceil(bytes / 3) * 4) {
       const decoded = Buffer.from(value, 'base64');
       if (decoded.length === bytes) return decoded.toString('hex');
