@@ -88,14 +88,23 @@ function materialize(grouped: GroupedGraph): DirectedGraph<AgentNodeAttributes, 
 export function buildHandoffGraph(model: HandoffModel): HandoffGraph {
   const grouped = groupModel(model);
   const result = { model } as { model: HandoffModel; graph: HandoffGraph['graph'] };
-  // An own, enumerable property as before (a spread or toEqual sees it), replaced by the graph itself on first read.
+  // An own, enumerable property as before (a spread or toEqual sees it), replaced by a plain data
+  // property, as the object literal had, on first read or write.
+  const settle = (graph: HandoffGraph['graph']): void => {
+    Object.defineProperty(result, 'graph', { value: graph, enumerable: true, writable: true, configurable: true });
+  };
   Object.defineProperty(result, 'graph', {
     enumerable: true,
     configurable: true,
     get() {
       const graph = materialize(grouped);
-      Object.defineProperty(result, 'graph', { value: graph, enumerable: true, writable: false, configurable: false });
+      settle(graph);
       return graph;
+    },
+    // A graph assigned by the caller replaces the grouped lists too: readers then walk that graph.
+    set(graph: HandoffGraph['graph']) {
+      GROUPED.delete(result);
+      settle(graph);
     },
   });
   GROUPED.set(result, grouped);
