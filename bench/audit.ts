@@ -30,6 +30,9 @@ export interface Timing {
   /** Median of the timed runs, ms. */
   ms: number;
   runs: number[];
+  /** Median CPU time (user + system of the whole process) of the runs, ms: steadier than wall time on a shared machine. */
+  cpuMs: number;
+  cpuRuns: number[];
 }
 
 export interface AuditRow {
@@ -47,13 +50,18 @@ export interface AuditRow {
   decodeToObject?: Timing;
   audit: Timing;
   ratio: number;
+  /** The same ratio in CPU time. */
+  cpuRatio: number;
 }
 
-async function time(fn: () => Promise<unknown>): Promise<number> {
+async function time(fn: () => Promise<unknown>): Promise<{ ms: number; cpuMs: number }> {
   collectGarbage();
+  const cpuStart = process.cpuUsage();
   const started = performance.now();
   await fn();
-  return performance.now() - started;
+  const ms = performance.now() - started;
+  const cpu = process.cpuUsage(cpuStart);
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
 interface AuditOutcome {
@@ -90,12 +98,20 @@ async function protobufIngest(path: string): Promise<number> {
 /** Alternates the measured functions `reps` times and keeps each one's times. */
 async function measure(reps: number, fns: Record<string, () => Promise<unknown>>): Promise<Record<string, Timing>> {
   const runs: Record<string, number[]> = {};
-  for (const name of Object.keys(fns)) runs[name] = [];
+  const cpuRuns: Record<string, number[]> = {};
+  for (const name of Object.keys(fns)) {
+    runs[name] = [];
+    cpuRuns[name] = [];
+  }
   for (let rep = 0; rep < reps; rep++) {
-    for (const [name, fn] of Object.entries(fns)) runs[name]!.push(await time(fn));
+    for (const [name, fn] of Object.entries(fns)) {
+      const t = await time(fn);
+      runs[name]!.push(t.ms);
+      cpuRuns[name]!.push(t.cpuMs);
+    }
   }
   const out: Record<string, Timing> = {};
-  for (const [name, list] of Object.entries(runs)) out[name] = { ms: median(list), runs: list };
+  for (const [name, list] of Object.entries(runs)) out[name] = { ms: median(list), runs: list, cpuMs: median(cpuRuns[name]!), cpuRuns: cpuRuns[name]! };
   return out;
 }
 
@@ -126,7 +142,7 @@ export async function runAuditBench(dir: string, sizes: AuditSizes = AUDIT_SIZES
     const outcome = await auditFile(path);
     log(`audit: ${mib} MiB JSON: ${outcome.spans} spans, ${outcome.traces} traces; timing ${repsFor(mib)} runs each`);
     const t = await measure(repsFor(mib), { bare: () => bareJsonParse(path), audit: () => auditFile(path) });
-    rows.push({ encoding: 'json', bytes, ...outcome, bare: t.bare!, audit: t.audit!, ratio: t.audit!.ms / t.bare!.ms });
+    rows.push({ encoding: 'json', bytes, ...outcome, bare: t.bare!, audit: t.audit!, ratio: t.audit!.ms / t.bare!.ms, cpuRatio: t.audit!.cpuMs / t.bare!.cpuMs });
     await rm(path, { force: true });
     collectGarbage();
   }
@@ -159,6 +175,7 @@ export async function runAuditBench(dir: string, sizes: AuditSizes = AUDIT_SIZES
       decodeToObject: t.decodeToObject!,
       audit: t.audit!,
       ratio: t.audit!.ms / t.bare!.ms,
+      cpuRatio: t.audit!.cpuMs / t.bare!.cpuMs,
     });
     await rm(pbPath, { force: true });
     collectGarbage();
@@ -170,7 +187,7 @@ const mibPerS = (bytes: number, ms: number) => bytes / MiB / (ms / 1000);
 
 export function formatAuditResults(rows: readonly AuditRow[]): string {
   const table = markdownTable(
-    ['file', 'spans', 'bare: read + parse/decode', 'MiB/s', 'audit', 'MiB/s', 'kspans/s', 'audit / bare', `goal ≤ ${AUDIT_GOAL}x`],
+    ['file', 'spans', 'bare: read + parse/decode', 'MiB/s', 'audit', 'MiB/s', 'kspans/s', 'audit / bare', 'audit / bare, CPU', `goal ≤ ${AUDIT_GOAL}x`],
     rows.map((r) => [
       r.encoding === 'json' ? `${fmt(r.bytes / MiB, 1)} MiB OTLP/JSON` : `${fmt(r.bytes / MiB, 1)} MiB protobuf (${fmt(r.jsonBytes! / MiB, 0)} MiB as JSON)`,
       r.spans.toLocaleString('en-US'),
@@ -180,6 +197,7 @@ export function formatAuditResults(rows: readonly AuditRow[]): string {
       fmt(mibPerS(r.bytes, r.audit.ms), 0),
       fmt(r.spans / r.audit.ms, 0),
       fmtRatio(r.ratio),
+      `${fmtRatio(r.cpuRatio)} (${fmtMs(r.audit.cpuMs)} vs ${fmtMs(r.bare.cpuMs)})`,
       verdict(r.ratio <= AUDIT_GOAL),
     ]),
   );
@@ -193,7 +211,7 @@ export function formatAuditResults(rows: readonly AuditRow[]): string {
   const runs = rows.map(
     (r) =>
       `${r.encoding} ${fmt(r.bytes / MiB, 1)} MiB runs (ms): bare ${r.bare.runs.map((x) => fmt(x, 0)).join(' / ')}; ` +
-      `audit ${r.audit.runs.map((x) => fmt(x, 0)).join(' / ')}`,
+      `audit ${r.audit.runs.map((x) => fmt(x, 0)).join(' / ')}; CPU bare ${r.bare.cpuRuns.map((x) => fmt(x, 0)).join(' / ')}, audit ${r.audit.cpuRuns.map((x) => fmt(x, 0)).join(' / ')}`,
   );
   return ['### Audit speed (medians; every run after a full GC)', '', table, '', ...notes.map((n) => `- ${n}`), ...runs.map((n) => `- ${n}`)].join('\n');
 }

@@ -7,6 +7,7 @@
  * `JSON.parse` each). Medians of 3 runs, after a GC when exposed.
  *
  * Run: npx tsx --expose-gc bench/frameworks.ts [MiB per file, default 40]
+ *      (BATON_BENCH_KEEP=<dir> keeps the generated files there)
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
@@ -75,33 +76,42 @@ async function audit(file: string): Promise<number> {
   return auditor.finish().inputs.spans;
 }
 
-async function median(fn: () => Promise<unknown>): Promise<number> {
-  const times: number[] = [];
+/** Median wall and CPU (user + system of the whole process, ms) of 3 runs: CPU time is steadier on a shared machine. */
+async function median(fn: () => Promise<unknown>): Promise<{ wallMs: number; cpuMs: number }> {
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < 3; i++) {
     (globalThis as { gc?: () => void }).gc?.();
+    const cpuStart = process.cpuUsage();
     const start = performance.now();
     await fn();
-    times.push(performance.now() - start);
+    wall.push(performance.now() - start);
+    const used = process.cpuUsage(cpuStart);
+    cpu.push((used.user + used.system) / 1000);
   }
-  return times.sort((a, b) => a - b)[1]!;
+  return { wallMs: wall.sort((a, b) => a - b)[1]!, cpuMs: cpu.sort((a, b) => a - b)[1]! };
 }
 
-const dir = await mkdtemp(join(tmpdir(), 'baton-bench-frameworks-'));
+/** BATON_BENCH_KEEP=<dir>: write the files there and keep them (to profile one with bench/audit-child.ts). */
+const keep = process.env.BATON_BENCH_KEEP;
+const dir = keep ?? (await mkdtemp(join(tmpdir(), 'baton-bench-frameworks-')));
 try {
   const cases = [
     { name: 'AutoGen SelectorGroupChat, Collector JSONL', file: join(dir, 'autogen.jsonl'), make: (f: string) => replicateLines(join(FRAMEWORKS, 'autogen', 'selector-hub.collector.jsonl'), f), lines: true },
     { name: 'Agent Framework fan-out, Collector JSONL', file: join(dir, 'maf.jsonl'), make: (f: string) => replicateLines(join(FRAMEWORKS, 'agent-framework', 'fan-out.collector.jsonl'), f), lines: true },
     { name: 'Agent Framework fan-out, Jaeger v1 JSON', file: join(dir, 'maf.jaeger.json'), make: (f: string) => replicateJaeger(join(FRAMEWORKS, 'agent-framework', 'fan-out.jaeger-v1.json'), f), lines: false },
   ];
-  console.log('| input | MiB | spans | bare parse ms | audit ms | audit / bare |');
+  console.log('| input | MiB | spans | bare parse ms (wall / CPU) | audit ms (wall / CPU) | audit / bare (wall / CPU) |');
   console.log('|---|--:|--:|--:|--:|--:|');
   for (const c of cases) {
     const bytes = await c.make(c.file);
     const spans = await audit(c.file);
-    const bareMs = await median(() => bare(c.file, c.lines));
-    const auditMs = await median(() => audit(c.file));
-    console.log(`| ${c.name} | ${(bytes / 1048576).toFixed(0)} | ${spans.toLocaleString('en-US')} | ${bareMs.toFixed(0)} | ${auditMs.toFixed(0)} | ${(auditMs / bareMs).toFixed(2)} |`);
+    const b = await median(() => bare(c.file, c.lines));
+    const a = await median(() => audit(c.file));
+    console.log(
+      `| ${c.name} | ${(bytes / 1048576).toFixed(0)} | ${spans.toLocaleString('en-US')} | ${b.wallMs.toFixed(0)} / ${b.cpuMs.toFixed(0)} | ${a.wallMs.toFixed(0)} / ${a.cpuMs.toFixed(0)} | ${(a.wallMs / b.wallMs).toFixed(2)} / ${(a.cpuMs / b.cpuMs).toFixed(2)} |`,
+    );
   }
 } finally {
-  await rm(dir, { recursive: true, force: true });
+  if (keep === undefined) await rm(dir, { recursive: true, force: true });
 }

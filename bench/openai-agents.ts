@@ -39,16 +39,22 @@ async function sourceLines(kind: 'native' | 'collector'): Promise<string[]> {
   return lines;
 }
 
-async function time(fn: () => Promise<unknown>): Promise<number> {
+/** Wall and CPU time (user + system of the whole process) of one run, ms: CPU time is steadier on a shared machine. */
+async function time(fn: () => Promise<unknown>): Promise<{ wallMs: number; cpuMs: number }> {
   collectGarbage();
+  const cpuStart = process.cpuUsage();
   const started = performance.now();
   await fn();
-  return performance.now() - started;
+  const wallMs = performance.now() - started;
+  const used = process.cpuUsage(cpuStart);
+  return { wallMs, cpuMs: (used.user + used.system) / 1000 };
 }
 
 async function main(): Promise<void> {
   const targetMiB = Number(process.argv[2] ?? 32);
-  const dir = await mkdtemp(join(tmpdir(), 'baton-bench-oa-'));
+  // BATON_BENCH_KEEP=<dir>: write the files there and keep them (to profile one with bench/audit-child.ts).
+  const keep = process.env.BATON_BENCH_KEEP;
+  const dir = keep ?? (await mkdtemp(join(tmpdir(), 'baton-bench-oa-')));
   const rows: string[][] = [];
   try {
     for (const kind of ['native', 'collector'] as const) {
@@ -82,19 +88,32 @@ async function main(): Promise<void> {
         findings = auditor.finish().findings.length;
       };
       await audit(); // warm the JIT
-      const bare: number[] = [];
-      const full: number[] = [];
+      const bare = { wall: [] as number[], cpu: [] as number[] };
+      const full = { wall: [] as number[], cpu: [] as number[] };
       for (let i = 0; i < RUNS; i++) {
-        bare.push(await time(parse));
-        full.push(await time(audit));
+        const b = await time(parse);
+        bare.wall.push(b.wallMs);
+        bare.cpu.push(b.cpuMs);
+        const a = await time(audit);
+        full.wall.push(a.wallMs);
+        full.cpu.push(a.cpuMs);
       }
-      const ratio = median(full) / median(bare);
-      log(`openai-agents ${kind}: ${fmt(bytes / MiB, 1)} MiB, ${spans} spans, parse ${fmtMs(median(bare))}, audit ${fmtMs(median(full))}, ${fmtRatio(ratio)}`);
-      rows.push([kind === 'native' ? 'SDK JSON Lines' : "processor's spans, Collector JSON Lines", fmt(bytes / MiB, 1), String(spans), String(findings), fmtMs(median(bare)), fmtMs(median(full)), fmtRatio(ratio)]);
+      const ratio = median(full.wall) / median(bare.wall);
+      const cpuRatio = median(full.cpu) / median(bare.cpu);
+      log(`openai-agents ${kind}: ${fmt(bytes / MiB, 1)} MiB, ${spans} spans, parse ${fmtMs(median(bare.wall))}, audit ${fmtMs(median(full.wall))}, ${fmtRatio(ratio)} wall, ${fmtRatio(cpuRatio)} CPU`);
+      rows.push([
+        kind === 'native' ? 'SDK JSON Lines' : "processor's spans, Collector JSON Lines",
+        fmt(bytes / MiB, 1),
+        String(spans),
+        String(findings),
+        `${fmtMs(median(bare.wall))} / ${fmtMs(median(bare.cpu))}`,
+        `${fmtMs(median(full.wall))} / ${fmtMs(median(full.cpu))}`,
+        `${fmtRatio(ratio)} / ${fmtRatio(cpuRatio)}`,
+      ]);
     }
-    process.stdout.write(`${markdownTable(['input', 'MiB', 'spans', 'findings', 'readFile + JSON.parse', 'audit', 'audit / parse'], rows)}\n`);
+    process.stdout.write(`${markdownTable(['input', 'MiB', 'spans', 'findings', 'readFile + JSON.parse (wall / CPU)', 'audit (wall / CPU)', 'audit / parse (wall / CPU)'], rows)}\n`);
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    if (keep === undefined) await rm(dir, { recursive: true, force: true });
   }
 }
 

@@ -137,7 +137,7 @@ for (const r of audit ?? []) {
   const name = r.encoding === 'json' ? `${fmt(r.bytes / MiB, 0)} MiB OTLP/JSON` : `${fmt(r.bytes / MiB, 1)} MiB protobuf`;
   rows.push([
     `audit / bare ${r.encoding === 'json' ? 'read + JSON.parse' : 'read + decode'}, ${name}`,
-    `${fmtRatio(r.ratio)} (${fmtMs(r.audit.ms)} vs ${fmtMs(r.bare.ms)}; ${fmt(r.bytes / MiB / (r.audit.ms / 1000), 0)} MiB/s)`,
+    `${fmtRatio(r.ratio)} (${fmtMs(r.audit.ms)} vs ${fmtMs(r.bare.ms)}; ${fmt(r.bytes / MiB / (r.audit.ms / 1000), 0)} MiB/s); CPU ${fmtRatio(r.cpuRatio)}`,
     `≤ ${AUDIT_GOAL}x`,
     verdict(r.ratio <= AUDIT_GOAL),
   ]);

@@ -27,17 +27,17 @@ import {
   type TraceExplanation,
 } from '../model/audit-report.js';
 import { compareFindings, SEVERITY_RANK, type DetectorResult, type Finding, type Severity } from '../model/finding.js';
-import type { HandoffGraph } from '../model/handoff-model.js';
+import type { HandoffGraph, HandoffModel } from '../model/handoff-model.js';
 import type { AttributeValue, SpanRecord } from '../model/span-record.js';
 import { FORGET_AFTER_MS, FORGET_EVERY_MS, forgetOldest } from './bounded.js';
-import { buildHandoffGraph } from './build-graph.js';
+import { buildHandoffGraph, forEachAgentOf, handoffEdgesOf } from './build-graph.js';
 import { buildHandoffModel } from './build-model.js';
 import type { Dialect } from './dialects/dialect.js';
 import { DIALECTS, DIALECT_IDS, dialectById } from './dialects/index.js';
 import { DETECTORS, RULE_IDS, type RuleId, type RuleOptionsMap } from './detectors/index.js';
 import { ExplainRecorder } from './explain.js';
-import type { RuleRun } from './detectors/rule.js';
-import { EdgeStatsAccumulator, newLatencySketch, summarizeSketch, summarizeTask, type EdgeDelta } from './latency.js';
+import { readsNothingIn, type ModelList, type RuleRun } from './detectors/rule.js';
+import { criticalPath, EdgeStatsAccumulator, newLatencySketch, summarizeSketch, summarizeTask, type EdgeDelta } from './latency.js';
 import type { LatencySketch } from './latency-sketch.js';
 
 /** Per-rule settings: `false` turns a rule off; an object passes its options. */
@@ -143,6 +143,8 @@ interface OpenGroup {
 interface RuleState {
   readonly id: RuleId;
   readonly run: RuleRun | undefined;
+  /** The model lists the rule's group() reads (its definition's `reads`): skipped in a group where all are empty. */
+  readonly reads: readonly ModelList[] | undefined;
   findings: number;
   checked: number;
   readonly notEvaluated: Map<string, number>;
@@ -255,9 +257,17 @@ export class Auditor {
       this.#dialects = available;
     }
     const dialects = this.#dialects;
+    // Asked for every attribute of every compacted span, of a few dozen names: answered once per name.
+    const kept = new Map<string, boolean>();
     this.#keepAttribute = (name) => {
-      for (let i = 0; i < dialects.length; i++) if (dialects[i]!.readsAttribute(name)) return true;
-      return false;
+      let keep = kept.get(name);
+      if (keep === undefined) {
+        keep = false;
+        for (let i = 0; i < dialects.length && !keep; i++) keep = dialects[i]!.readsAttribute(name);
+        if (kept.size >= 4096) kept.clear();
+        kept.set(name, keep);
+      }
+      return keep;
     };
     for (const id of RULE_IDS) {
       const setting = options.rules?.[id];
@@ -266,6 +276,7 @@ export class Auditor {
       this.#rules.push({
         id,
         run: on ? (DETECTORS[id].rule.create as (o: never) => RuleRun)(ruleOptions) : undefined,
+        reads: DETECTORS[id].rule.reads,
         findings: 0,
         checked: 0,
         notEvaluated: new Map(),
@@ -657,10 +668,13 @@ export class Auditor {
     return false;
   }
 
+  readonly #addAgent = (agent: string): void => void this.#agents.add(agent);
+
   #analyzeGraph(handoffGraph: HandoffGraph, traceIds: readonly string[]): void {
-    const { model, graph } = handoffGraph;
-    graph.forEachNode((_key, node) => void this.#agents.add(node.name));
-    graph.forEachEdge((_e, edge) => void this.#handoffEdges.add(`${edge.source}\u0000${edge.target}`));
+    const { model } = handoffGraph;
+    forEachAgentOf(handoffGraph, this.#addAgent);
+    const edges = handoffEdgesOf(handoffGraph);
+    for (let i = 0; i < edges.length; i++) this.#handoffEdges.add(`${edges[i]!.source}\u0000${edges[i]!.target}`);
     // Declared dependencies are wait-for edges (dependency → dependent, the way data flows):
     // a deadlock is a cycle of them even when no handoff on it ever happened.
     for (const run of model.agentRuns) {
@@ -684,17 +698,22 @@ export class Auditor {
     const groupFindings: Finding[] = [];
     for (const rule of this.#rules) {
       if (!rule.run) continue;
+      // A rule whose lists are all empty here would return nothing and remember nothing (rule.ts `reads`).
+      if (rule.reads !== undefined && readsNothingIn(model, rule.reads)) continue;
       const result = rule.run.group(handoffGraph, now);
       this.#tally(rule, result, false);
       for (const finding of result.findings) groupFindings.push(finding);
     }
     let task: TaskSummary | null = null;
     if (model.agentRuns.length > 0 || model.handoffs.length > 0) {
-      task = summarizeTask(model);
+      // A live view gets every task with its critical path; otherwise only the slowest tasks are
+      // kept, so only theirs is worked out (#keepSlowest).
+      const live = this.#options.onUpdate !== undefined;
+      task = summarizeTask(model, live);
       if (task) {
         this.#countTask(task.taskId, model.horizon.endMs);
         this.#shares.add(task.coordinationShare);
-        this.#keepSlowest(task);
+        this.#keepSlowest(task, live ? undefined : model);
       }
     }
     this.#options.onUpdate?.({ kind: 'group', traceIds: [...traceIds], spans: model.spanCount, findings: groupFindings, edges: edgeDeltas, task });
@@ -727,15 +746,17 @@ export class Auditor {
     if (push && result.findings.length > 0) this.#options.onUpdate?.({ kind: 'findings', findings: [...result.findings] });
   }
 
-  #keepSlowest(task: TaskSummary): void {
+  /** Keeps the task if it is among the slowest; `model` given: its critical path is still to be added. */
+  #keepSlowest(summary: TaskSummary, model: HandoffModel | undefined): void {
     const limit = this.#options.slowestTasks ?? 20;
     if (limit <= 0) return;
+    const kept = this.#slowest.length < limit || compareSlowestFirst(summary, this.#slowest[this.#slowest.length - 1]!) < 0;
+    if (!kept) return;
+    const task = model ? { ...summary, criticalPath: criticalPath(model) } : summary;
     if (this.#slowest.length < limit) {
       this.#slowest.push(task);
-    } else if (compareSlowestFirst(task, this.#slowest[this.#slowest.length - 1]!) < 0) {
-      this.#slowest[this.#slowest.length - 1] = task;
     } else {
-      return;
+      this.#slowest[this.#slowest.length - 1] = task;
     }
     this.#slowest.sort(compareSlowestFirst);
   }

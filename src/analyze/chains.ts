@@ -23,6 +23,11 @@ interface ArrivalList {
 }
 
 const indexes = new WeakMap<HandoffModel, ChainIndex>();
+const EMPTY_ARRIVALS = new Float64Array(0);
+
+function compareArrival(a: Handoff, b: Handoff): number {
+  return handoffArrivalMs(a) - handoffArrivalMs(b);
+}
 
 /**
  * The chain index of a model, built once: dependency-cycle, context-blowup,
@@ -36,27 +41,40 @@ export function chainIndexOf(model: HandoffModel): ChainIndex {
 
 /** Index of handoffs by (task, target), each list in arrival order. */
 export class ChainIndex {
-  readonly #into = new Map<string, ArrivalList>();
+  /**
+   * Task id (or '') → target agent → handoffs into it. Two lookups of names the model already
+   * holds, not a joined key: a key string built per lookup was a new string to hash on each of
+   * the several calls per handoff.
+   */
+  readonly #into = new Map<string, Map<string, ArrivalList>>();
   readonly #model: HandoffModel;
 
   constructor(model: HandoffModel) {
     this.#model = model;
-    for (const handoff of model.handoffs) {
-      const key = `${handoff.taskId ?? ''}\u0000${handoff.target}`;
-      let list = this.#into.get(key);
-      if (!list) this.#into.set(key, (list = { handoffs: [], arrivals: new Float64Array(0) }));
+    const handoffs = model.handoffs;
+    for (let i = 0; i < handoffs.length; i++) {
+      const handoff = handoffs[i]!;
+      const task = handoff.taskId ?? '';
+      let byTarget = this.#into.get(task);
+      if (!byTarget) this.#into.set(task, (byTarget = new Map()));
+      let list = byTarget.get(handoff.target);
+      if (!list) byTarget.set(handoff.target, (list = { handoffs: [], arrivals: EMPTY_ARRIVALS }));
       list.handoffs.push(handoff);
     }
-    for (const list of this.#into.values()) {
-      // Stable: equal arrival times keep model order (send start, then span id).
-      list.handoffs.sort((a, b) => handoffArrivalMs(a) - handoffArrivalMs(b));
-      list.arrivals = Float64Array.from(list.handoffs, handoffArrivalMs);
+    for (const byTarget of this.#into.values()) {
+      for (const list of byTarget.values()) {
+        // Stable: equal arrival times keep model order (send start, then span id).
+        if (list.handoffs.length > 1) list.handoffs.sort(compareArrival);
+        const arrivals = new Float64Array(list.handoffs.length);
+        for (let i = 0; i < arrivals.length; i++) arrivals[i] = handoffArrivalMs(list.handoffs[i]!);
+        list.arrivals = arrivals;
+      }
     }
   }
 
   /** The latest handoff into `handoff.source` of the same task that arrived before `handoff` left. */
   previousHop(handoff: Handoff): Handoff | undefined {
-    const list = this.#into.get(`${handoff.taskId ?? ''}\u0000${handoff.source}`);
+    const list = this.#into.get(handoff.taskId ?? '')?.get(handoff.source);
     if (!list) return undefined;
     for (let i = upperBound(list.arrivals, handoffStartMs(handoff)) - 1; i >= 0; i--) {
       const candidate = list.handoffs[i]!;

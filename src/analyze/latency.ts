@@ -5,6 +5,7 @@
  */
 import type { CriticalPathSegment, EdgeStats, LatencySummary, TaskSummary } from '../model/audit-report.js';
 import { forgetOldest } from './bounded.js';
+import { handoffEdgesOf } from './build-graph.js';
 import { LatencySketch } from './latency-sketch.js';
 import type { AgentRunRecord, Handoff, HandoffGraph, HandoffModel, TimedSpan } from '../model/handoff-model.js';
 import { chainIndexOf, handoffArrivalMs, handoffStartMs } from './chains.js';
@@ -73,10 +74,10 @@ export class EdgeStatsAccumulator {
 
   /** Adds one closed group's handoffs; returns what each edge gained when `deltas` is asked for (else []). */
   add(handoffGraph: HandoffGraph, deltas = false): EdgeDelta[] {
-    const { graph } = handoffGraph;
     const out: EdgeDelta[] = [];
-    graph.forEachEdge((_edge, attributes) => {
-      const { source, target, handoffs } = attributes;
+    const edges = handoffEdgesOf(handoffGraph);
+    for (let e = 0; e < edges.length; e++) {
+      const { source, target, handoffs } = edges[e]!;
       let counted = 0;
       const latencies: number[] | undefined = deltas ? [] : undefined;
       for (let i = 0; i < handoffs.length; i++) {
@@ -98,7 +99,7 @@ export class EdgeStatsAccumulator {
         }
       }
       if (latencies && counted > 0) out.push({ source, target, handoffs: counted, latenciesMs: latencies });
-    });
+    }
     forgetOldest(this.#counted);
     // A receive-only handoff forgotten early counts now: its send is unlikely to come this late.
     forgetOldest(this.#receiveOnly, undefined, (id, held) => {
@@ -320,8 +321,9 @@ function latestRunEnd(model: HandoffModel, agent: string, afterMs: number): numb
  * Where one trace group's wall time went. Agent time is the union of leaf agent
  * runs (runs that contain no other run: an orchestrator wrapping everything is
  * not agent work) less the coordination spans inside them; the rest is coordination.
+ * `withCriticalPath: false` leaves `criticalPath` empty.
  */
-export function summarizeTask(model: HandoffModel): TaskSummary | null {
+export function summarizeTask(model: HandoffModel, withCriticalPath = true): TaskSummary | null {
   if (model.spans.length === 0) return null;
   const byId = new Map<string, TimedSpan>();
   for (const span of model.spans) byId.set(span.spanId, span);
@@ -391,6 +393,7 @@ export function summarizeTask(model: HandoffModel): TaskSummary | null {
     agentMs,
     coordinationMs,
     coordinationShare: wallMs > 0 ? coordinationMs / wallMs : 0,
-    criticalPath: criticalPath(model),
+    // Left empty when asked: the Auditor keeps only the slowest tasks' paths and adds theirs (criticalPath).
+    criticalPath: withCriticalPath ? criticalPath(model) : [],
   };
 }

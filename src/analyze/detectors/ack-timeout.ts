@@ -179,5 +179,6 @@ export const ackTimeoutRule: RuleDefinition<AckTimeoutOptions> = {
   id: RULE,
   description: 'a handoff acknowledged after its timeout budget, or never',
   severity: 'error',
+  reads: ['handoffs'],
   create: createAckTimeoutRun,
 };

@@ -7,7 +7,7 @@ import type { DetectorResult, Finding } from '../../model/finding.js';
 import type { Handoff, HandoffGraph } from '../../model/handoff-model.js';
 import { chainIndexOf } from '../chains.js';
 import { assertGraph, evidenceOf, formatPath } from './evidence.js';
-import { countReason, perGroupRule, reasonsOf, type RuleDefinition } from './rule.js';
+import { countReason, perGroupRule, reasonByDialect, reasonsOf, type RuleDefinition } from './rule.js';
 
 export const RULE = 'context-blowup' as const;
 
@@ -25,6 +25,7 @@ export interface ContextBlowupOptions {
 
 const HINT =
   'Summarize, do not forward: pass a compact summary plus a pointer to the full artifact in the shared store, and let the receiver fetch details only when it needs them.';
+const transfersUnmeasured = reasonByDialect((dialect) => `chains of in-process transfers: ${dialect} does not record context sizes`);
 
 function sizeOf(h: Handoff, unit: 'tokens' | 'bytes'): number | undefined {
   return unit === 'tokens' ? h.send?.tokenCount : h.send?.contextBytes;
@@ -42,7 +43,7 @@ export function detectContextBlowup(handoffGraph: HandoffGraph, options: Context
   for (const chain of chainIndexOf(model).chains()) {
     const transfer = chain.find((h) => h.kind === 'transfer');
     if (transfer) {
-      countReason(reasons, `chains of in-process transfers: ${transfer.dialect} does not record context sizes`);
+      countReason(reasons, transfersUnmeasured(transfer.dialect));
       continue;
     }
     const unit = chain.every((h) => h.send?.tokenCount !== undefined) ? 'tokens' : 'bytes';
@@ -96,5 +97,6 @@ export const contextBlowupRule: RuleDefinition<ContextBlowupOptions> = {
   id: RULE,
   description: 'context growing too fast along a chain, or past a budget',
   severity: 'error',
+  reads: ['handoffs'],
   create: perGroupRule(detectContextBlowup),
 };

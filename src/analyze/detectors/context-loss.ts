@@ -7,7 +7,7 @@ import type { DetectorResult, Finding } from '../../model/finding.js';
 import type { HandoffGraph } from '../../model/handoff-model.js';
 import { chainIndexOf } from '../chains.js';
 import { assertGraph, evidenceOf } from './evidence.js';
-import { countReason, perGroupRule, reasonsOf, type RuleDefinition } from './rule.js';
+import { countReason, perGroupRule, reasonByDialect, reasonsOf, type RuleDefinition } from './rule.js';
 
 export const RULE = 'context-loss' as const;
 
@@ -15,6 +15,7 @@ export type ContextLossOptions = Record<string, never>;
 
 const HINT =
   'Pass decisions_made and constraints forward on every handoff: the receiver needs the reasoning that shaped the output, not only the output.';
+const transfersUnrecorded = reasonByDialect((dialect) => `in-process transfers: ${dialect} does not record the context passed (decisions, constraints)`);
 
 /** Reports handoffs that lose decisions or constraints. Pure. */
 export function detectContextLoss(handoffGraph: HandoffGraph, _options: ContextLossOptions = {}): DetectorResult {
@@ -27,7 +28,7 @@ export function detectContextLoss(handoffGraph: HandoffGraph, _options: ContextL
   const reasons = new Map<string, number>();
   for (const handoff of model.handoffs) {
     if (handoff.kind === 'transfer') {
-      countReason(reasons, `in-process transfers: ${handoff.dialect} does not record the context passed (decisions, constraints)`);
+      countReason(reasons, transfersUnrecorded(handoff.dialect));
       continue;
     }
     const send = handoff.send;
@@ -72,5 +73,6 @@ export const contextLossRule: RuleDefinition<ContextLossOptions> = {
   id: RULE,
   description: 'a handoff that drops decisions_made or constraints',
   severity: 'warning',
+  reads: ['handoffs'],
   create: perGroupRule(detectContextLoss),
 };

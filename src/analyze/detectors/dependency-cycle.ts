@@ -280,5 +280,6 @@ export const dependencyCycleRule: RuleDefinition<DependencyCycleOptions> = {
   id: RULE,
   description: 'agents waiting on each other (deadlock), or circular delegation in the handoffs',
   severity: 'error',
+  reads: ['agentRuns', 'handoffs'],
   create: perGroupRule(detectDependencyCycles),
 };

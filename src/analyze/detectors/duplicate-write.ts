@@ -148,5 +148,6 @@ export const duplicateWriteRule: RuleDefinition<DuplicateWriteOptions> = {
   id: RULE,
   description: 'one logical write committed by more than one attempt',
   severity: 'error',
+  reads: ['stateAccesses'],
   create: createDuplicateWriteRun,
 };

@@ -1,6 +1,7 @@
 /** Builds finding evidence from span references: deduplicated ids, trace of the first, its start time. */
 import type { Evidence } from '../../model/finding.js';
 import type { SpanRef } from '../../model/handoff-model.js';
+import { hasHandoffGraph } from '../build-graph.js';
 
 /** At most this many spans name a finding's evidence: enough to find it, bounded whatever the input. */
 export const MAX_EVIDENCE_SPANS = 50;
@@ -29,7 +30,8 @@ export function formatMs(ms: number): string {
 /** Throws a detector's input error, prefixed with its module name, as graphology-dag does. */
 export function assertGraph(rule: string, value: unknown): void {
   const graph = value as { model?: unknown; graph?: unknown } | null;
-  if (!graph || typeof graph !== 'object' || !graph.model || !graph.graph) {
+  // hasHandoffGraph: reading `graph` would build the graphology graph, which the rules never use.
+  if (!graph || typeof graph !== 'object' || !graph.model || !hasHandoffGraph(graph)) {
     throw new TypeError(`${rule}: expected a HandoffGraph ({ model, graph }) from buildHandoffGraph`);
   }
 }

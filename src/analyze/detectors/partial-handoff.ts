@@ -213,5 +213,6 @@ export const partialHandoffRule: RuleDefinition<PartialHandoffOptions> = {
   id: RULE,
   description: 'a write whose completion event never went out, or an event nobody consumed',
   severity: 'error',
+  reads: ['events', 'stateAccesses'],
   create: createPartialHandoffRun,
 };

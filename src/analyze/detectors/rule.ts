@@ -27,6 +27,18 @@ export interface RuleRun {
   finish?(nowMs: number): DetectorResult;
 }
 
+/** The lists of a HandoffModel a rule's `group` can read. */
+export type ModelList = 'handoffs' | 'agentRuns' | 'stateAccesses' | 'events';
+
+/**
+ * True when every list in `reads` is empty in the model: a rule that reads only
+ * those would find nothing, count nothing and remember nothing in it.
+ */
+export function readsNothingIn(model: HandoffGraph['model'], reads: readonly ModelList[]): boolean {
+  for (let i = 0; i < reads.length; i++) if (model[reads[i]!].length > 0) return false;
+  return true;
+}
+
 export interface RuleDefinition<O> {
   /** Stable forever: retire, never rename. */
   readonly id: string;
@@ -34,6 +46,14 @@ export interface RuleDefinition<O> {
   readonly description: string;
   /** The worst severity the rule reports. */
   readonly severity: Severity;
+  /**
+   * The model lists `group` reads, and nothing else of the group. In a group where
+   * every one is empty, `group` must return no findings, no checks, no reasons and
+   * change nothing the run remembers: the Auditor then skips the call (most small
+   * groups of framework traces have no state accesses or events, some no handoffs).
+   * test/analyze/detectors/reads.test.ts holds every rule to it. Omitted: always called.
+   */
+  readonly reads?: readonly ModelList[];
   /** Starts a run over one input. */
   create(options: O): RuleRun;
 }
@@ -44,6 +64,24 @@ export const NOTHING: DetectorResult = Object.freeze({ findings: [], checked: 0,
 /** Adds `count` to the reason's tally in `into` (reasons are merged by text). */
 export function countReason(into: Map<string, number>, reason: string, count = 1): void {
   if (count > 0) into.set(reason, (into.get(reason) ?? 0) + count);
+}
+
+/**
+ * A reason naming a dialect, made once per dialect: rules count one for every
+ * in-process transfer, and a template string built each time is a new string
+ * to hash on every count.
+ */
+export function reasonByDialect(text: (dialect: string) => string): (dialect: string) => string {
+  const made = new Map<string, string>();
+  return (dialect) => {
+    let reason = made.get(dialect);
+    if (reason === undefined) {
+      reason = text(dialect);
+      // Dialect ids are a handful; the bound only guards against a caller passing other text.
+      if (made.size < 256) made.set(dialect, reason);
+    }
+    return reason;
+  };
 }
 
 /** A Map of reason counts as NotEvaluated entries. */

@@ -6,7 +6,7 @@
 import type { DetectorResult, Finding } from '../../model/finding.js';
 import type { HandoffGraph } from '../../model/handoff-model.js';
 import { assertGraph, evidenceOf } from './evidence.js';
-import { countReason, perGroupRule, reasonsOf, type RuleDefinition } from './rule.js';
+import { countReason, perGroupRule, reasonByDialect, reasonsOf, type RuleDefinition } from './rule.js';
 
 export const RULE = 'schema-drift' as const;
 
@@ -14,6 +14,7 @@ export type SchemaDriftOptions = Record<string, never>;
 
 const HINT =
   'Version handoff schemas explicitly and validate sender and receiver against the same current version on every run; roll out schema changes receiver-first.';
+const transfersUnversioned = reasonByDialect((dialect) => `in-process transfers: ${dialect} does not record envelope schema versions`);
 
 /** Reports version mismatches and validation failures per handoff. Pure. */
 export function detectSchemaDrift(handoffGraph: HandoffGraph, _options: SchemaDriftOptions = {}): DetectorResult {
@@ -25,7 +26,7 @@ export function detectSchemaDrift(handoffGraph: HandoffGraph, _options: SchemaDr
   const reasons = new Map<string, number>();
   for (const handoff of model.handoffs) {
     if (handoff.kind === 'transfer') {
-      countReason(reasons, `in-process transfers: ${handoff.dialect} does not record envelope schema versions`);
+      countReason(reasons, transfersUnversioned(handoff.dialect));
       continue;
     }
     const send = handoff.send;
@@ -81,5 +82,6 @@ export const schemaDriftRule: RuleDefinition<SchemaDriftOptions> = {
   id: RULE,
   description: 'sender and receiver on different envelope schema versions, or a failed validation',
   severity: 'error',
+  reads: ['handoffs'],
   create: perGroupRule(detectSchemaDrift),
 };

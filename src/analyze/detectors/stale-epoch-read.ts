@@ -137,10 +137,12 @@ export function createStaleEpochReadRun(options: StaleEpochReadOptions = {}): Ru
       const reasons = new Map<string, number>();
       // Sends by the agent run they happened in, in start order (handoffs are sorted by send start).
       const sendsByRun = new Map<string, HandoffSend[]>();
+      // Only stale reads look sends up by run: a group without state accesses (most framework traces) needs no index.
+      const indexSends = model.stateAccesses.length > 0;
       for (const handoff of model.handoffs) {
         const send = handoff.send;
         if (!send) continue;
-        if (send.agentRunSpanId !== undefined) {
+        if (indexSends && send.agentRunSpanId !== undefined) {
           let list = sendsByRun.get(send.agentRunSpanId);
           if (!list) sendsByRun.set(send.agentRunSpanId, (list = []));
           list.push(send);
@@ -244,5 +246,6 @@ export const staleEpochReadRule: RuleDefinition<StaleEpochReadOptions> = {
   id: RULE,
   description: 'state read at a version or epoch older than one already committed',
   severity: 'error',
+  reads: ['handoffs', 'stateAccesses'],
   create: createStaleEpochReadRun,
 };

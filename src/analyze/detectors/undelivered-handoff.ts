@@ -90,5 +90,6 @@ export const undeliveredHandoffRule: RuleDefinition<UndeliveredHandoffOptions> =
   id: RULE,
   description: 'a handoff the router dropped or left buffered, never reaching its target',
   severity: 'error',
+  reads: ['handoffs'],
   create: perGroupRule(detectUndeliveredHandoffs),
 };

@@ -5,7 +5,7 @@
 import type { DetectorResult, Finding } from '../../model/finding.js';
 import type { HandoffGraph } from '../../model/handoff-model.js';
 import { assertGraph, evidenceOf } from './evidence.js';
-import { countReason, perGroupRule, reasonsOf, type RuleDefinition } from './rule.js';
+import { countReason, perGroupRule, reasonByDialect, reasonsOf, type RuleDefinition } from './rule.js';
 
 export const RULE = 'unlinked-handoff' as const;
 
@@ -13,6 +13,7 @@ export type UnlinkedHandoffOptions = Record<string, never>;
 
 const HINT =
   'Carry W3C trace context inside the envelope (handoff.trace_context) through every queue, and receive with baton.receive so the receive span links to the send.';
+const transfersUnlinked = reasonByDialect((dialect) => `in-process transfers (${dialect}): no trace context travels between their sides`);
 
 /** Reports receives whose send span is not their parent or link. Pure. */
 export function detectUnlinkedHandoffs(handoffGraph: HandoffGraph, _options: UnlinkedHandoffOptions = {}): DetectorResult {
@@ -24,7 +25,7 @@ export function detectUnlinkedHandoffs(handoffGraph: HandoffGraph, _options: Unl
   for (const handoff of model.handoffs) {
     if (handoff.kind === 'transfer') {
       // One span holds both sides: there is no trace context to lose between them.
-      countReason(reasons, `in-process transfers (${handoff.dialect}): no trace context travels between their sides`);
+      countReason(reasons, transfersUnlinked(handoff.dialect));
       continue;
     }
     for (const receive of handoff.receives) {
@@ -55,5 +56,6 @@ export const unlinkedHandoffRule: RuleDefinition<UnlinkedHandoffOptions> = {
   id: RULE,
   description: 'a receive not linked to its send: trace context lost on the way',
   severity: 'warning',
+  reads: ['handoffs'],
   create: perGroupRule(detectUnlinkedHandoffs),
 };

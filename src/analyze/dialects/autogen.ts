@@ -91,8 +91,26 @@ function operationOf(span: SpanRecord): string | undefined {
   return OPERATIONS.has(op) ? op : undefined;
 }
 
+/**
+ * Destinations and agent types repeat across spans and groups (a team's agents, its topics): each
+ * text is parsed once. The results are read-only and shared. Bounded against hostile input.
+ */
+const MAX_CACHED_NAMES = 4096;
+const teamSuffixes = new Map<string, { readonly name: string; readonly team: string | undefined }>();
+const destinations = new Map<string, Destination>();
+
 /** An agent or topic type without the AgentChat team suffix, and the suffix. */
-export function stripTeamSuffix(type: string): { name: string; team: string | undefined } {
+export function stripTeamSuffix(type: string): { readonly name: string; readonly team: string | undefined } {
+  let known = teamSuffixes.get(type);
+  if (known === undefined) {
+    known = splitTeamSuffix(type);
+    if (teamSuffixes.size >= MAX_CACHED_NAMES) teamSuffixes.clear();
+    teamSuffixes.set(type, known);
+  }
+  return known;
+}
+
+function splitTeamSuffix(type: string): { readonly name: string; readonly team: string | undefined } {
   const at = type.length - TEAM_SUFFIX_LENGTH;
   // Cheap tests first (this runs for every process span): the underscore and the uuid's first dash.
   if (at <= 0 || type.charCodeAt(at) !== 95 /* _ */ || type.charCodeAt(at + 9) !== 45 /* - */ || !TEAM_SUFFIX.test(type.slice(at))) {
@@ -114,6 +132,16 @@ function destinationOf(span: SpanRecord, op: string): Destination | undefined {
 
 /** Parses `{type}.({key})-A`, `{type}.({source})-T`, or any other text (an intervention handler's class). */
 export function parseDestination(text: string): Destination {
+  let known = destinations.get(text);
+  if (known === undefined) {
+    known = readDestination(text);
+    if (destinations.size >= MAX_CACHED_NAMES) destinations.clear();
+    destinations.set(text, known);
+  }
+  return known;
+}
+
+function readDestination(text: string): Destination {
   // `{type}.({key})-A`: the key is what the last `.(` opens (a type may hold dots, a key parentheses).
   const end = text.length - 3;
   const suffix = end > 0 && text.charCodeAt(end) === 41 /* ) */ && text.charCodeAt(end + 1) === 45 /* - */ ? text.charCodeAt(end + 2) : 0;
