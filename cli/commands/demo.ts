@@ -65,10 +65,10 @@ export async function runDemoCommand(args: string[], io: CliIo): Promise<number>
 
   const [{ NodeSDK }, { OtlpJsonFileSpanExporter }, metricsSdk, traceSdk, { Baton }] = await Promise.all([
     import('@opentelemetry/sdk-node'),
-    import('../../src/export/otlp-json-file-exporter.js'),
+    import('baton-sdk/export'),
     import('@opentelemetry/sdk-metrics'),
     import('@opentelemetry/sdk-trace-base'),
-    import('../../src/sdk/baton.js'),
+    import('baton-sdk'),
   ]);
   // Claim the file first ('wx' fails if it exists), so a name the user gave is never overwritten.
   try {
