@@ -212,7 +212,7 @@ export async function runDemoCommand(args: string[], io: CliIo): Promise<number>
     import('@opentelemetry/sdk-node'),
     import('@opentelemetry/exporter-trace-otlp-proto'),
     import('@opentelemetry/sdk-trace-base'),
-    import('../../src/sdk/baton.js'),
+    import('baton-sdk'),
   ]);
   const exporter = new OTLPTraceExporter({ url: endpoint });
   // What the exporter reported as delivered or lost: the count to hold against the receiver's.

@@ -7,7 +7,7 @@
  */
 import { printable } from '../../src/report/format.js';
 import { checkChoice, formatHelp, parseCommandArgs, type CommandHelp, type OptionSpecs } from '../args.js';
-import { ExitCode, UsageError, type CliIo } from '../io.js';
+import { ExitCode, outputWidth, UsageError, type CliIo } from '../io.js';
 import { auditInputs, describeInputs, loadConfig, parseDialect } from './audit.js';
 import { auditOptionsFromConfig } from '../config.js';
 
@@ -54,7 +54,7 @@ export async function runGraphCommand(args: string[], io: CliIo): Promise<number
   if (problems > 0 && report.inputs.spans === 0) return ExitCode.Usage;
   const { renderGraph } = await import('../../src/report/index.js');
   const color = !values['no-color'] && io.stdout.isTTY === true && !io.env.NO_COLOR;
-  const output = renderGraph(report, format, { color });
+  const output = renderGraph(report, format, { color, width: outputWidth(io) });
   io.stdout.write(output.endsWith('\n') ? output : `${output}\n`);
   if (problems > 0) return ExitCode.Usage;
   if (!values['allow-empty']) {

@@ -2,7 +2,7 @@
  * An in-process event bus for the example: messages cross it as JSON text, as
  * they would cross a broker, so nothing but the message itself links the sides.
  */
-import type { EventMessage } from '../../src/model/envelope.js';
+import type { EventMessage } from 'baton-sdk';
 
 /** Waits for events by task and topic; a message published before anyone waits is kept. */
 export class EventBus {

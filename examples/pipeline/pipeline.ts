@@ -12,15 +12,17 @@
  * analyzer's test fixtures are made this way (fixtures/generate.ts).
  */
 import { context, ROOT_CONTEXT } from '@opentelemetry/api';
-import type { EventMessage, HandoffEnvelopeV1 } from '../../src/model/envelope.js';
-import type { AgentRun, Baton } from '../../src/sdk/baton.js';
 import {
   InMemoryStateStore,
   instrumentStore,
+  type AgentRun,
+  type Baton,
+  type EventMessage,
+  type HandoffEnvelopeV1,
   type InstrumentedStateStore,
   type VersionedStateStore,
-} from '../../src/sdk/state-store.js';
-import { findPlanCycle, validatePlan, type DependencyPlan } from '../../src/plan/validate-plan.js';
+} from 'baton-sdk';
+import { findPlanCycle, validatePlan, type DependencyPlan } from 'baton-sdk/plan';
 import { EventBus } from './event-bus.js';
 import { estimateTokens, ScriptedModel } from './scripted-model.js';
 

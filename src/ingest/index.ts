@@ -6,4 +6,5 @@ export { readTraceFile, readTraceInputs, readTraceStream, TRACE_FILE_PATTERN } f
 export type { ReadTraceOptions } from './read-trace-inputs.js';
 export { parseOtlpJsonRequest } from './otlp-json.js';
 export { decodeOtlpProtobuf } from './otlp-protobuf.js';
-export { BatonError, TraceInputError } from '../model/errors.js';
+export { BatonError } from 'baton-sdk';
+export { TraceInputError } from '../model/input-errors.js';

@@ -3,8 +3,10 @@
  *
  * The SDK throws them into the host only in strict mode; in warn mode (the
  * default) the same conditions are recorded on spans and counted instead.
- * The analyzer and CLI throw them for bad input; the CLI turns them into one
- * stderr line and exit code 2.
+ * This module is baton-sdk's: the analyzer's and the CLI's own errors
+ * (input-errors.ts) extend its BatonError through the `baton-sdk` package, so
+ * the classes are compiled once; the CLI turns any BatonError into one stderr
+ * line and exit code 2.
  */
 
 /** One way an envelope fails its schema: where (JSON pointer) and which keyword. */
@@ -109,29 +111,6 @@ export class PlanInvalidError extends BatonError {
   readonly code = 'BATON_PLAN_INVALID';
   constructor(reason: string) {
     super(`dependency plan is invalid: ${reason}`);
-  }
-}
-
-/** Input that cannot be read as trace data; `location` names the file and position. */
-export class TraceInputError extends BatonError {
-  readonly code = 'BATON_TRACE_INPUT';
-  constructor(
-    readonly location: string,
-    readonly reason: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${location}: ${reason}`, options);
-  }
-}
-
-/** A configuration file or option that does not validate. */
-export class ConfigError extends BatonError {
-  readonly code = 'BATON_CONFIG';
-  constructor(
-    readonly location: string,
-    readonly reason: string,
-  ) {
-    super(`${location}: ${reason}`);
   }
 }
 

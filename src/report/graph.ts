@@ -25,6 +25,7 @@
 import type { AuditReport } from '../model/audit-report.js';
 import { escapeJsonText } from './json.js';
 import { capped, formatMs, percentileErrorText, plural, precisionNote, printable } from './format.js';
+import { wrapWords } from './table.js';
 
 /** The formats `baton graph --format` takes. */
 export const GRAPH_FORMATS = ['text', 'mermaid', 'dot', 'json'] as const;
@@ -211,28 +212,58 @@ function flowOrder(graph: HandoffGraphJson): string[] {
 export interface TextGraphOptions {
   /** ANSI red for what lies on a cycle. Default false. */
   readonly color?: boolean;
+  /**
+   * Columns a line may use: longer lines wrap at spaces (a name longer than a
+   * line is cut where the line ends), their continuations indented under the
+   * text they continue, the tree's `│` kept. Default: no wrapping.
+   */
+  readonly width?: number;
+}
+
+/** Narrowest text a wrapped line keeps after its indent, however narrow the terminal says it is. */
+const MIN_WRAP_CHARS = 20;
+
+/**
+ * `text` as lines of at most `width` columns: the first after `first`, the rest
+ * after `rest` (a hanging indent), each filling what its own indent leaves; each
+ * painted on its own, so no colour code spans a line break.
+ */
+function wrapped(lines: string[], first: string, rest: string, text: string, width: number | undefined, paint: (line: string) => string): void {
+  if (width === undefined || first.length + text.length <= width) {
+    lines.push(paint(`${first}${text}`));
+    return;
+  }
+  const head = wrapWords(text, Math.max(MIN_WRAP_CHARS, width - first.length))[0]!;
+  lines.push(paint(`${first}${head}`));
+  // wrapWords cuts at a space (dropped here) or inside a word longer than the line.
+  const remainder = text.slice(head.length).replace(/^ +/, '');
+  if (remainder === '') return;
+  for (const part of wrapWords(remainder, Math.max(MIN_WRAP_CHARS, width - rest.length))) lines.push(paint(`${rest}${part}`));
 }
 
 function renderText(graph: HandoffGraphJson, note: string, options: TextGraphOptions): string {
   const red = (text: string) => (options.color ? `\u001b[31m${text}\u001b[39m` : text);
+  const plain = (text: string) => text;
+  const width = options.width !== undefined && Number.isFinite(options.width) && options.width > 0 ? Math.floor(options.width) : undefined;
   const lines: string[] = [];
-  if (note !== '') lines.push(`(${note})`);
+  if (note !== '') wrapped(lines, '', ' ', `(${note})`, width, plain);
   if (graph.nodes.length === 0) lines.push('no agents');
   for (const id of flowOrder(graph)) {
     const node = graph.nodes.find((n) => n.id === id)!;
-    lines.push(node.onCycle ? red(`${printable(id)}  (on a cycle)`) : printable(id));
     const out = graph.edges.filter((e) => e.source === id);
+    wrapped(lines, '', '  ', node.onCycle ? `${printable(id)}  (on a cycle)` : printable(id), width, node.onCycle ? red : plain);
     for (let i = 0; i < out.length; i++) {
       const edge = out[i]!;
-      const branch = i === out.length - 1 ? '└─' : '├─';
+      const last = i === out.length - 1;
       // A handoff reads "→ target", a wait-for edge "waits on target": both say what the agent above does.
       const arrow = edge.kind === 'dependency' ? '⇢ waits on' : '→';
       const label = edge.kind === 'dependency' ? '(declared dependency, no handoff)' : edgeLabel(edge);
-      const line = `  ${branch} ${arrow} ${printable(edge.target)}  ${label}${edge.onCycle ? '  on a cycle' : ''}`;
-      lines.push(edge.onCycle ? red(line) : line);
+      const text = `${printable(edge.target)}  ${label}${edge.onCycle ? '  on a cycle' : ''}`;
+      // Continuations hang under the target, the trunk drawn on for the edges still to come.
+      wrapped(lines, `  ${last ? '└─' : '├─'} ${arrow} `, last ? '       ' : '  │    ', text, width, edge.onCycle ? red : plain);
     }
   }
-  for (const cycle of graph.cycles) lines.push(red(`cycle: ${cycle.map(printable).join(' → ')}`));
+  for (const cycle of graph.cycles) wrapped(lines, '', '       ', `cycle: ${cycle.map(printable).join(' → ')}`, width, red);
   return `${lines.join('\n')}\n`;
 }
 

@@ -19,7 +19,10 @@ import {
   GEN_AI_REQUEST_MODEL,
 } from '../model/attributes.js';
 
-type Attributes = Record<string, string | number | boolean | string[]>;
+/** Where facts go: a span itself (one `setAttribute` each, no intermediate object for OpenTelemetry to walk again). */
+export interface AttributeSink {
+  setAttribute(key: string, value: string | number | boolean | string[]): unknown;
+}
 
 const encoder = new TextEncoder();
 const nodeBuffer = (globalThis as { Buffer?: { byteLength(s: string): number } }).Buffer;
@@ -50,6 +53,23 @@ const MAX_WALK_DEPTH = 64;
 function stringBytes(text: string): number {
   // One regex pass and no byte count for the common case; anything else is measured as JSON.stringify writes it.
   return PLAIN_ASCII.test(text) ? text.length + 2 : utf8Length(JSON.stringify(text));
+}
+
+/**
+ * JSON bytes of object keys seen so far. Keys repeat from envelope to envelope (a schema names
+ * them) and a Map hit on an interned key costs less than the regex; bounded, so an app that
+ * invents keys stops filling it and pays the regex as before.
+ */
+const KEY_BYTES = new Map<string, number>();
+const MAX_CACHED_KEYS = 1024;
+
+function keyBytes(key: string): number {
+  let bytes = KEY_BYTES.get(key);
+  if (bytes === undefined) {
+    bytes = stringBytes(key);
+    if (KEY_BYTES.size < MAX_CACHED_KEYS) KEY_BYTES.set(key, bytes);
+  }
+  return bytes;
 }
 
 function stringifiedBytes(value: unknown): number {
@@ -96,7 +116,7 @@ function valueBytes(value: unknown, depth: number): number {
     const key = keys[i]!;
     const item = valueBytes(object[key], depth + 1);
     if (item < 0) continue;
-    bytes += stringBytes(key) + 1 + item;
+    bytes += keyBytes(key) + 1 + item;
     members++;
   }
   return members > 1 ? bytes + members - 1 : bytes;
@@ -158,7 +178,7 @@ export function envelopeJsonBytes(envelope: Record<string, unknown>, leaveOut?: 
         item = valueBytes(value, 1);
       }
       if (item < 0) continue;
-      bytes += stringBytes(key) + 1 + item;
+      bytes += keyBytes(key) + 1 + item;
       members++;
     }
     return { total: members > 1 ? bytes + members - 1 : bytes, context, members };
@@ -173,36 +193,40 @@ export function withMemberBytes(sizes: EnvelopeSizes, key: string, value: unknow
   if (sizes.members < 0) return sizes.total; // measured whole by JSON.stringify, the member included
   const item = jsonByteLength(value);
   if (item < 0) return -1;
-  return sizes.total + (sizes.members > 0 ? 1 : 0) + stringBytes(key) + 1 + item;
+  return sizes.total + (sizes.members > 0 ? 1 : 0) + keyBytes(key) + 1 + item;
 }
 
+/** `baton.context.missing_fields` of a complete context: one frozen array, not a new one per handoff. */
+const NONE_MISSING: string[] = Object.freeze([]) as unknown as string[];
+
 /**
- * Adds the context facts of an envelope to `attributes`: token count, decisions
+ * Sets the context facts of an envelope on `attributes`: token count, decisions
  * and constraints counts, and which of them are missing. The context's size is
  * added when `contextBytes` is given (≥ 0), else measured here.
  */
-export function addContextFacts(envelope: Record<string, unknown>, attributes: Attributes, contextBytes?: number): void {
+export function addContextFacts(envelope: Record<string, unknown>, attributes: AttributeSink, contextBytes?: number): void {
   const ctx = envelope.context;
-  const missing: string[] = [];
+  let missing = NONE_MISSING;
   if (isPlainObject(ctx)) {
     const decisions = ctx.decisions_made;
     const constraints = ctx.constraints;
-    if (Array.isArray(decisions)) attributes[BATON_CONTEXT_DECISIONS_COUNT] = decisions.length;
-    else missing.push('decisions_made');
-    if (Array.isArray(constraints)) attributes[BATON_CONTEXT_CONSTRAINTS_COUNT] = constraints.length;
-    else missing.push('constraints');
+    if (Array.isArray(decisions)) attributes.setAttribute(BATON_CONTEXT_DECISIONS_COUNT, decisions.length);
+    else missing = ['decisions_made'];
+    if (Array.isArray(constraints)) attributes.setAttribute(BATON_CONTEXT_CONSTRAINTS_COUNT, constraints.length);
+    else missing = missing === NONE_MISSING ? ['constraints'] : ['decisions_made', 'constraints'];
     const sizeBytes = contextBytes === undefined ? jsonByteLength(ctx) : contextBytes;
     // Not serializable: the envelope check reports it; the size is simply unknown.
-    if (sizeBytes >= 0) attributes[BATON_CONTEXT_SIZE_BYTES] = sizeBytes;
+    if (sizeBytes >= 0) attributes.setAttribute(BATON_CONTEXT_SIZE_BYTES, sizeBytes);
   } else {
-    missing.push('context');
+    missing = ['context'];
   }
-  attributes[BATON_CONTEXT_MISSING_FIELDS] = missing;
+  attributes.setAttribute(BATON_CONTEXT_MISSING_FIELDS, missing);
   const metadata = envelope.metadata;
   if (isPlainObject(metadata)) {
-    if (typeof metadata.token_count === 'number') attributes[BATON_CONTEXT_TOKEN_COUNT] = metadata.token_count;
+    const tokenCount = metadata.token_count;
+    if (typeof tokenCount === 'number') attributes.setAttribute(BATON_CONTEXT_TOKEN_COUNT, tokenCount);
     const model = boundedString(metadata.model);
-    if (model !== undefined) attributes[GEN_AI_REQUEST_MODEL] = model;
+    if (model !== undefined) attributes.setAttribute(GEN_AI_REQUEST_MODEL, model);
   }
 }
 

@@ -65,6 +65,7 @@ import { nowMs } from './clock.js';
 import {
   addContextFacts,
   boundedString,
+  type AttributeSink,
   envelopeJsonBytes,
   isPlainObject,
   truncateBody,
@@ -110,23 +111,71 @@ interface EnvelopeCheck {
   skipped?: boolean;
 }
 
+/** The second `preciseIsoTime` last wrote, as epoch ms, and its text up to the fraction (`2026-12-01T16:25:31.`). */
+let isoSecondMs = Number.NaN;
+let isoSecondPrefix = '';
+
+/** Zero-padded 3-digit numbers, 000–999: the millisecond and microsecond digits of a time. */
+const THREE_DIGITS: readonly string[] = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+
 /**
  * An RFC 3339 time to the microsecond (`…25.206123Z`): `toISOString` stops at the
  * millisecond, which would put up to 1 ms of error into every delay measured from it.
+ * The date and time of day are formatted once per second, not per handoff.
  */
-function preciseIsoTime(ms: number): string {
-  const iso = new Date(ms).toISOString();
-  const micros = Math.min(999, Math.floor((ms - Math.floor(ms)) * 1000));
-  return `${iso.slice(0, -1)}${micros < 10 ? '00' : micros < 100 ? '0' : ''}${micros}Z`;
+export function preciseIsoTime(ms: number): string {
+  const wholeMs = Math.floor(ms);
+  const secondMs = wholeMs - (((wholeMs % 1000) + 1000) % 1000);
+  if (secondMs !== isoSecondMs) {
+    const iso = new Date(secondMs).toISOString(); // …SS.000Z
+    isoSecondPrefix = iso.slice(0, -4);
+    isoSecondMs = secondMs;
+  }
+  const micros = Math.min(999, Math.floor((ms - wholeMs) * 1000));
+  return `${isoSecondPrefix}${THREE_DIGITS[wholeMs - secondMs]}${THREE_DIGITS[micros]}Z`;
 }
 
 /** Fraction digits past the millisecond in an RFC 3339 time (`Date.parse` drops them). */
 const SUB_MS_DIGITS = /\.\d{3}(\d+)(?:Z|[+-]\d\d:\d\d)$/i;
 
-/** The envelope's sent_at in epoch ms, with its sub-millisecond digits when it has them, or NaN. */
-function sentAtMsOf(block: Partial<HandoffBlock> | undefined): number {
+/** The text up to the fraction of the last sent_at parsed on the fast path, and its epoch ms. */
+let parsedSecondPrefix = '';
+let parsedSecondMs = Number.NaN;
+
+/** The value of the `count` ASCII digits of `text` at `from`, or -1 if one is not a digit. */
+function digitsAt(text: string, from: number, count: number): number {
+  let value = 0;
+  for (let i = from; i < from + count; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+/**
+ * The envelope's sent_at in epoch ms, with its sub-millisecond digits when it has them, or NaN.
+ * The shape send writes (`YYYY-MM-DDTHH:MM:SS.ffffffZ`) is read without Date.parse when its
+ * second is the one read last; any other text goes through Date.parse, with the same result.
+ */
+export function sentAtMsOf(block: Partial<HandoffBlock> | undefined): number {
   const sentAt = block?.sent_at;
   if (typeof sentAt !== 'string') return Number.NaN;
+  if (sentAt.length === 27 && sentAt.charCodeAt(19) === 46 /* . */ && sentAt.charCodeAt(26) === 90 /* Z */) {
+    const millis = digitsAt(sentAt, 20, 3);
+    const micros = millis < 0 ? -1 : digitsAt(sentAt, 23, 3);
+    if (micros >= 0) {
+      const prefix = sentAt.slice(0, 20);
+      if (prefix !== parsedSecondPrefix) {
+        const secondMs = Date.parse(`${prefix}000Z`);
+        if (Number.isNaN(secondMs)) return Number.NaN;
+        parsedSecondPrefix = prefix;
+        parsedSecondMs = secondMs;
+      }
+      // As below: Date.parse's whole ms, plus Number(`0.${micros}`) (micros / 1000 is the same double).
+      return micros === 0 ? parsedSecondMs + millis : parsedSecondMs + millis + micros / 1000;
+    }
+  }
   const ms = Date.parse(sentAt);
   const extra = SUB_MS_DIGITS.exec(sentAt);
   return extra ? ms + Number(`0.${extra[1]}`) : ms;
@@ -224,16 +273,14 @@ export function sendHandoff<E extends object>(
       if (stateVersion !== undefined) block.state_version = stateVersion;
       const budget = opts.timeoutBudgetMs ?? prior?.timeout_budget_ms;
       if (budget !== undefined) block.timeout_budget_ms = budget;
-      // The span starts with what a sampler may want (operation, edge, schema); the envelope's facts follow
-      // in one setAttributes: attributes given to startSpan are copied and checked once more (sanitizeAttributes).
-      // An envelope whose getters throw still gets its span, marked with the fault.
-      const facts: SpanAttributes = {};
       // Sized once, without the handoff block (replaced below), the context's size on the way.
       const sizes = tryEnvelopeSizes(env, 'handoff');
-      const factsFault = tryAddEnvelopeFacts(env, block, facts, sizes.context >= 0 ? sizes.context : undefined);
+      // The span starts with what a sampler may want (operation, edge, schema); the envelope's facts are set
+      // on it one by one: attributes given to startSpan are copied and checked once more (sanitizeAttributes),
+      // and an object of facts would be one more allocation walked again by setAttributes.
+      // An envelope whose getters throw still gets its span, marked with the fault by the catch below.
       span = startSpan(rt, `handoff send ${target}`, SpanKind.PRODUCER, attrs, sentAtMs);
-      if (factsFault !== NO_FAULT) throw factsFault;
-      span.setAttributes(facts);
+      addEnvelopeFacts(env, block, span, sizes.context >= 0 ? sizes.context : undefined);
       const carrier = injectSpanContext(span, rt.propagation);
       if (carrier) block.trace_context = carrier;
       else delete block.trace_context;
@@ -375,17 +422,12 @@ export function receiveHandoff<E>(rt: SdkRuntime, input: unknown, options: Recei
     };
     const senderVersion = boundedString(block?.schema_version);
     if (senderVersion !== undefined) attrs[BATON_ENVELOPE_SENDER_SCHEMA_VERSION] = senderVersion;
-    const facts: SpanAttributes = {};
     // An object received is sized here, its context on the way; text was sized as it came.
     const sizes = env && !parseFailure && wireBytes < 0 ? tryEnvelopeSizes(env, undefined) : undefined;
-    const factsFault =
-      env && !parseFailure
-        ? tryAddEnvelopeFacts(env, block, facts, sizes && sizes.context >= 0 ? sizes.context : undefined)
-        : NO_FAULT;
     receivedAtMs = nowMs();
     span = startSpan(rt, `handoff receive ${source}`, SpanKind.CONSUMER, attrs, receivedAtMs, parent, links);
-    if (factsFault !== NO_FAULT) throw factsFault;
-    span.setAttributes(facts);
+    // Set on the span one by one, as at send; a getter that throws is the catch's fault, the span kept.
+    if (env && !parseFailure) addEnvelopeFacts(env, block, span, sizes && sizes.context >= 0 ? sizes.context : undefined);
     ctx = trace.setSpan(parent, span);
     const edge = rt.instruments.edge(source, target);
     let check: EnvelopeCheck;
@@ -445,44 +487,34 @@ function safeActiveContext(): Context {
   }
 }
 
-/** Task, ids, retry facts and context facts of an envelope, into `attrs`. Identifiers are bounded; a status outside the enum is left out. */
+/** Task, ids, retry facts and context facts of an envelope, set on `span`. Identifiers are bounded; a status outside the enum is left out. */
 function addEnvelopeFacts(
   env: Record<string, unknown>,
   block: Partial<HandoffBlock> | undefined,
-  attrs: SpanAttributes,
+  span: AttributeSink,
   contextBytes: number | undefined,
 ): void {
   const taskId = boundedString(env.task_id);
-  if (taskId !== undefined) attrs[BATON_TASK_ID] = taskId;
+  if (taskId !== undefined) span.setAttribute(BATON_TASK_ID, taskId);
   const status = env.status;
-  if (typeof status === 'string' && ENVELOPE_STATUSES.has(status)) attrs[BATON_HANDOFF_STATUS] = status;
+  if (typeof status === 'string' && ENVELOPE_STATUSES.has(status)) span.setAttribute(BATON_HANDOFF_STATUS, status);
   if (block) {
     const id = boundedString(block.id);
-    if (id !== undefined) attrs[BATON_HANDOFF_ID] = id;
-    if (typeof block.attempt === 'number') attrs[BATON_ATTEMPT] = block.attempt;
+    if (id !== undefined) span.setAttribute(BATON_HANDOFF_ID, id);
+    const attempt = block.attempt;
+    if (typeof attempt === 'number') span.setAttribute(BATON_ATTEMPT, attempt);
     const idempotencyKey = boundedString(block.idempotency_key);
-    if (idempotencyKey !== undefined) attrs[BATON_IDEMPOTENCY_KEY] = idempotencyKey;
-    if (typeof block.epoch === 'number') attrs[BATON_EPOCH] = block.epoch;
-    if (typeof block.state_version === 'number') attrs[BATON_STATE_VERSION_WRITTEN] = block.state_version;
-    if (typeof block.timeout_budget_ms === 'number') attrs[BATON_TIMEOUT_BUDGET_MS] = block.timeout_budget_ms;
+    if (idempotencyKey !== undefined) span.setAttribute(BATON_IDEMPOTENCY_KEY, idempotencyKey);
+    const epoch = block.epoch;
+    if (typeof epoch === 'number') span.setAttribute(BATON_EPOCH, epoch);
+    const stateVersion = block.state_version;
+    if (typeof stateVersion === 'number') span.setAttribute(BATON_STATE_VERSION_WRITTEN, stateVersion);
+    const budget = block.timeout_budget_ms;
+    if (typeof budget === 'number') span.setAttribute(BATON_TIMEOUT_BUDGET_MS, budget);
     const sentAt = boundedString(block.sent_at);
-    if (sentAt !== undefined) attrs[BATON_HANDOFF_SENT_AT] = sentAt;
+    if (sentAt !== undefined) span.setAttribute(BATON_HANDOFF_SENT_AT, sentAt);
   }
-  addContextFacts(env, attrs, contextBytes);
-}
-
-function tryAddEnvelopeFacts(
-  env: Record<string, unknown>,
-  block: Partial<HandoffBlock> | undefined,
-  attrs: SpanAttributes,
-  contextBytes?: number,
-): unknown {
-  try {
-    addEnvelopeFacts(env, block, attrs, contextBytes);
-    return NO_FAULT;
-  } catch (error) {
-    return error;
-  }
+  addContextFacts(env, span, contextBytes);
 }
 
 function tryEnvelopeSizes(env: Record<string, unknown>, leaveOut: string | undefined): EnvelopeSizes {

@@ -328,13 +328,16 @@ export function endFallible(rt: SdkRuntime, span: Span, operation: string, error
   if (fault) throw fault;
 }
 
+/** No links: one frozen array for every receive that has none (OpenTelemetry copies links, never keeps this array). */
+const NO_LINKS: Link[] = Object.freeze([]) as unknown as Link[];
+
 /** Decides the parent context and links of a receive/consume span from the sender's span context. */
 export function receiveParent(remote: SpanContext | undefined, parenting: ReceiveParenting): { parent: Context; links: Link[] } {
   const active = contextApi.active();
-  if (!remote) return { parent: active, links: [] };
+  if (!remote) return { parent: active, links: NO_LINKS };
   const hasActiveSpan = trace.getSpan(active) !== undefined;
   if (parenting === 'parent' || (parenting === 'auto' && !hasActiveSpan)) {
-    return { parent: trace.setSpanContext(hasActiveSpan ? active : ROOT_CONTEXT, remote), links: [] };
+    return { parent: trace.setSpanContext(hasActiveSpan ? active : ROOT_CONTEXT, remote), links: NO_LINKS };
   }
   return { parent: active, links: [{ context: remote }] };
 }

@@ -11,6 +11,8 @@
 import {
   context as contextApi,
   createTraceState,
+  INVALID_SPANID,
+  INVALID_TRACEID,
   isSpanContextValid,
   propagation,
   trace,
@@ -42,7 +44,9 @@ export function injectSpanContext(span: Span, mode: PropagationMode): TraceConte
 
 function carrierOf(sc: SpanContext | undefined): TraceContextCarrier | undefined {
   if (!sc || !isSpanContextValid(sc)) return undefined;
-  const flags = (sc.traceFlags & 0xff).toString(16).padStart(2, '0');
+  const flagBits = sc.traceFlags & 0xff;
+  // Sampled or not: the two values a span has in practice, without formatting a number per handoff.
+  const flags = flagBits === 1 ? '01' : flagBits === 0 ? '00' : flagBits.toString(16).padStart(2, '0');
   const carrier: { traceparent: string; tracestate?: string } = {
     traceparent: `00-${sc.traceId}-${sc.spanId}-${flags}`,
   };
@@ -62,12 +66,11 @@ export function extractSpanContext(carrier: unknown, mode: PropagationMode): Spa
   if (typeof traceparent !== 'string') return undefined;
   const match = TRACEPARENT.exec(traceparent);
   if (!match) return undefined;
-  const sc: SpanContext = {
-    traceId: match[1]!,
-    spanId: match[2]!,
-    traceFlags: Number.parseInt(match[3]!, 16),
-    isRemote: true,
-  };
+  const traceId = match[1]!;
+  const spanId = match[2]!;
+  // The pattern has checked the hex digits and lengths; what isSpanContextValid adds is the all-zero ids.
+  if (traceId === INVALID_TRACEID || spanId === INVALID_SPANID) return undefined;
+  const sc: SpanContext = { traceId, spanId, traceFlags: Number.parseInt(match[3]!, 16), isRemote: true };
   if (typeof tracestate === 'string' && tracestate.length > 0) sc.traceState = createTraceState(tracestate);
-  return isSpanContextValid(sc) ? sc : undefined;
+  return sc;
 }

@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const BIN = fileURLToPath(new URL('../../cli/bin.ts', import.meta.url));
+const TSCONFIG = fileURLToPath(new URL('../../tsconfig.json', import.meta.url));
 // Resolved here, not by the child: its working directory may be a temp dir without node_modules.
 const TSX_LOADER = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
 
@@ -22,7 +23,9 @@ export function runBaton(args: readonly string[], options: { cwd: string; input?
     const child = execFile(
       process.execPath,
       ['--import', TSX_LOADER, BIN, ...args],
-      { cwd: options.cwd, env: { ...process.env, ...options.env, NO_COLOR: '1', FORCE_COLOR: '0' }, maxBuffer: 64 * 1024 * 1024 },
+      // TSX_TSCONFIG_PATH: from another working directory tsx would miss tsconfig.json's paths and load
+      // baton-sdk from node_modules (a build) instead of the sources.
+      { cwd: options.cwd, env: { ...process.env, ...options.env, NO_COLOR: '1', FORCE_COLOR: '0', TSX_TSCONFIG_PATH: TSCONFIG }, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
         if (error && typeof error.code !== 'number') return reject(error);
         resolve({ code: typeof error?.code === 'number' ? error.code : 0, stdout, stderr });

@@ -7,7 +7,7 @@
  * packages/sdk/package.json, the main entry loading only @opentelemetry/api
  * and ajv, so a host app never installs the analyzer's dependencies.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -160,3 +160,55 @@ describe('baton-sdk weight', () => {
     expect(sdkManifest.peerDependenciesMeta?.['@opentelemetry/api']?.optional).not.toBe(true);
   });
 });
+
+/** The source files `file` reaches through relative imports (static, re-exports, dynamic), itself included. */
+function sourceClosure(file: string, seen = new Set<string>()): Set<string> {
+  if (seen.has(file)) return seen;
+  seen.add(file);
+  const text = readFileSync(file, 'utf8');
+  const pattern = /(?:^|\n)\s*(?:import|export)[^'";]*?from\s*'(\.[^']+)'|(?:^|\n)\s*import\s*'(\.[^']+)'|import\(\s*'(\.[^']+)'\s*\)/g;
+  for (const match of text.matchAll(pattern)) {
+    const specifier = resolve(dirname(file), match[1] ?? match[2] ?? match[3]!);
+    // `./App.js` is App.tsx or App.ts; JSON files are data.
+    const candidates = [specifier.replace(/\.js$/, '.ts'), specifier.replace(/\.js$/, '.tsx')];
+    const target = candidates.find((candidate) => /\.tsx?$/.test(candidate) && existsSync(candidate));
+    if (target) sourceClosure(target, seen);
+  }
+  return seen;
+}
+
+/** What baton-cli's build compiles: its bin and entry points, and everything they import by relative path. */
+function cliSources(): Set<string> {
+  const build = JSON.parse(readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8').replace(/^\s*\/\/.*$/gm, '')) as { files: string[] };
+  const files = new Set<string>();
+  for (const entry of build.files) sourceClosure(join(ROOT, entry.replace(/\.js$/, '.ts')), files);
+  return files;
+}
+
+describe('one copy of the SDK', () => {
+  it('baton-cli builds its bin and every entry point it exports', () => {
+    const build = JSON.parse(readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8').replace(/^\s*\/\/.*$/gm, '')) as { files: string[] };
+    const entries = codeEntries(cliManifest).map((entry) => relative(ROOT, sourceOf(cliManifest, entry)));
+    expect([...build.files].sort()).toEqual(['cli/bin.ts', ...entries].sort());
+  });
+
+  it('no class is compiled into both packages: the CLI reaches the SDK’s classes only through baton-sdk', () => {
+    const sdk = new Set<string>();
+    for (const entry of codeEntries(sdkManifest)) sourceClosure(sourceOf(sdkManifest, entry), sdk);
+    const shared = [...cliSources()].filter((file) => sdk.has(file));
+    // The shared model (attribute names, types, pure functions) may be compiled into both; nothing with an identity may.
+    expect(shared.length).toBeGreaterThan(0);
+    for (const file of shared) expect(readFileSync(file, 'utf8'), relative(ROOT, file)).not.toMatch(/^\s*(?:export\s+)?(?:abstract\s+)?class\s/m);
+    for (const file of ['src/model/errors.ts', 'src/sdk/baton.ts', 'src/schemas/validators.ts', 'src/export/otlp-json-file-exporter.ts', 'src/plan/validate-plan.ts'])
+      expect(cliSources().has(join(ROOT, file)), file).toBe(false);
+  });
+
+  it('baton-cli depends on baton-sdk at its exact version, and the sources resolve baton-sdk to the SDK’s own entry points', () => {
+    expect(cliManifest.dependencies?.['baton-sdk']).toBe((readJson<{ version: string }>(join(SDK_DIR, 'package.json'))).version);
+    const paths = (readJson<{ compilerOptions: { paths: Record<string, string[]> } }>(join(ROOT, 'tsconfig.json'))).compilerOptions.paths;
+    const expected: Record<string, string[]> = {};
+    for (const entry of codeEntries(sdkManifest)) expected[entry === '.' ? 'baton-sdk' : `baton-sdk/${entry.slice(2)}`] = [`./${relative(ROOT, sourceOf(sdkManifest, entry))}`];
+    expect(paths).toEqual(expected);
+  });
+});
+

@@ -345,3 +345,73 @@ describe('renderGraph text', () => {
     expect(renderGraph(emptyReport(), 'text')).toBe('no agents\n');
   });
 });
+
+/** `report` with agent `from` named `to` wherever the graph reads names. */
+function renamed(report: AuditReport, from: string, to: string): AuditReport {
+  const name = (agent: string) => (agent === from ? to : agent);
+  return {
+    ...report,
+    agents: report.agents.map(name),
+    edges: report.edges.map((e) => ({ ...e, source: name(e.source), target: name(e.target) })),
+    dependencies: report.dependencies.map((d) => ({ ...d, source: name(d.source), target: name(d.target) })),
+    cycles: report.cycles.map((c) => c.map(name)),
+  };
+}
+
+/** The text of wrapped lines with indents, tree trunks and line breaks taken out: what must survive wrapping. */
+function unwrappedText(text: string): string {
+  return text.replace(/\u001b\[\d+m/g, '').replace(/[\s│├└─]/g, '');
+}
+
+const LONG_AGENT = 'research-and-competitive-pricing-analysis-agent-for-b2b-vendors';
+
+describe('renderGraph text, wrapped to a width', () => {
+  it('wraps a long edge and a long agent name with hanging indents, the trunk drawn on between edges', () => {
+    expect(renderGraph(renamed(sampleReport(), 'research', LONG_AGENT), 'text', { width: 60 })).toBe(
+      [
+        '(p95 ±1%)',
+        'triage',
+        '  └─ → research-and-competitive-pricing-analysis-agent-for-b',
+        '       2b-vendors  4 handoffs (2 in-process) · p95 30.5 ms ·',
+        '       3 skewed',
+        'research-and-competitive-pricing-analysis-agent-for-b2b-vend',
+        '  ors',
+        '  └─ → writer  1 handoff · p95 5.00 ms',
+        'writer  (on a cycle)',
+        '  └─ → reviewer  3 handoffs · p95 62.0 ms  on a cycle',
+        'reviewer  (on a cycle)',
+        '  ├─ → writer  2 handoffs · p95 12.0 ms  on a cycle',
+        '  └─ ⇢ waits on triage  (declared dependency, no handoff)',
+        'cycle: writer → reviewer → writer',
+        '',
+      ].join('\n'),
+    );
+    // A continuation of an edge that has another below it keeps the trunk.
+    expect(renderGraph(sampleReport(), 'text', { width: 30 })).toContain('  ├─ → writer  2 handoffs ·\n  │    p95 12.0 ms  on a cycle\n');
+  });
+
+  it.each([80, 60, 40])('fits %i columns with every fixture and hostile name, losing nothing, escaped as unwrapped', async (width) => {
+    for (const report of [await allFixturesReport(), renamed(hostileReport(), HOSTILE, `${HOSTILE}${LONG_AGENT}`)]) {
+      const whole = renderGraph(report, 'text');
+      const text = renderGraph(report, 'text', { width });
+      for (const line of text.split('\n')) expect(line.length, line).toBeLessThanOrEqual(width);
+      expect(unwrappedText(text)).toBe(unwrappedText(whole));
+      // eslint-disable-next-line no-control-regex
+      expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f\u202e]/);
+    }
+  });
+
+  it('colours each wrapped line of a cycle on its own, no colour code across a line break', () => {
+    const text = renderGraph(renamed(sampleReport(), 'writer', LONG_AGENT), 'text', { width: 40, color: true });
+    const red = text.split('\n').filter((line) => line.includes('\u001b[31m'));
+    expect(red.length).toBeGreaterThan(4);
+    for (const line of red) expect(line).toMatch(/^\u001b\[31m.*\u001b\[39m$/);
+  });
+
+  it('leaves lines whole without a width, or with a width it cannot use', () => {
+    const report = renamed(sampleReport(), 'research', LONG_AGENT);
+    const whole = renderGraph(report, 'text');
+    expect(whole).toContain(`  └─ → ${LONG_AGENT}  4 handoffs (2 in-process) · p95 30.5 ms · 3 skewed\n`);
+    for (const width of [0, -5, Number.NaN, Number.POSITIVE_INFINITY]) expect(renderGraph(report, 'text', { width })).toBe(whole);
+  });
+});
