@@ -116,7 +116,7 @@ describe.skipIf(skipStores)('every TypeScript example in the README runs as writ
   it('type-checks under the project\'s strict compiler options, as an app in TypeScript would', async () => {
     await writeFile(
       join(moduleDir, 'tsconfig.json'),
-      JSON.stringify({ extends: '../tsconfig.json', compilerOptions: { rootDir: '.', noEmit: true }, include: ['*.mts'] }),
+      JSON.stringify({ extends: '../tsconfig.json', compilerOptions: { rootDir: '..', noEmit: true }, include: ['*.mts'] }),
     );
     const tsc = await runCommand(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', moduleDir], ROOT);
     expect(tsc.stdout + tsc.stderr).toBe('');
