@@ -31,7 +31,7 @@
  * the view, the components, React, Ink and its layout) over the server's CPU time.
  *
  *   npx tsx bench/receiver.ts      (BATON_BENCH_QUICK=1: fewer batches and rounds, one hour of data)
- *   BATON_BENCH_CPU_PROF=<dir>     also writes a .cpuprofile of every server child (bench/cpuprofile-top.ts reads them)
+ *   BATON_BENCH_CPU_PROF=<dir>     also writes a <dir>/<case>.cpuprofile of every server's measured window (bench/cpuprofile-top.ts reads them)
  *   BATON_BENCH_RECEIVER_BATCHES, _ROUNDS, _PROTOCOLS=http-proto,http-json,grpc   override the size, rounds and transports
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -101,7 +101,7 @@ export interface ThroughputRow {
 
 /** The analysis alone, and each decoder alone, in one process on the same bodies (no network). */
 export interface InProcessRow {
-  what: 'auditor' | 'decode-proto' | 'decode-json';
+  what: 'auditor' | 'decode-proto' | 'decode-json' | 'session-proto' | 'session-json';
   spans: number;
   spansPerSecond: number;
   cpuUsPerSpan: number;
@@ -437,9 +437,11 @@ async function startMonitor(protocol: Protocol): Promise<{ url: string; session:
   const session = new LiveSession({ mode: 'receive', settleMs: 200 });
   session.start();
   const receiver = protocol === 'grpc' ? await startOtlpGrpcReceiver(session, { port: 0 }) : await startOtlpHttpReceiver(session, { port: 0 });
-  // Ink draws only the last frame under CI (is-in-ci reads it as Ink loads): baton watch deletes it too.
+  // As baton watch sets them on a terminal: Ink draws only the last frame under CI (is-in-ci reads
+  // it as Ink loads), and React is its production build unless NODE_ENV says otherwise.
   delete process.env.CI;
   delete process.env.CONTINUOUS_INTEGRATION;
+  if (process.env.BATON_BENCH_REACT_DEV !== '1') process.env.NODE_ENV ??= 'production';
   const [{ render }, React, { Watch }] = await Promise.all([import('ink'), import('react'), import('../dashboards/Watch.js')]);
   const terminal = new NullTerminal(120, 40);
   const instance = render(React.createElement(Watch, { source: session, onQuit: () => {} }), {
@@ -511,13 +513,13 @@ interface ServerResult {
  * the monitor, waits until every span is analyzed); with `profileDashboard`, V8's sampling
  * profiler runs in between and the dashboard's samples are counted.
  */
-async function serve(protocol: Protocol, server: Server, spans: number, profileDashboard: boolean): Promise<void> {
+async function serve(protocol: Protocol, server: Server, spans: number, profileDashboard: boolean, profileTo: string | undefined): Promise<void> {
   const monitor = server === 'monitor' ? await startMonitor(protocol) : undefined;
   const bare = monitor ? undefined : protocol === 'grpc' ? await startBareGrpc(server === 'bare-decode') : await startBareHttp(server === 'bare-decode');
   collectGarbage();
   say({ url: monitor?.url ?? bare!.url });
   await expectWord('start');
-  const inspector = profileDashboard ? new Session() : undefined;
+  const inspector = profileDashboard || profileTo !== undefined ? new Session() : undefined;
   if (inspector) {
     inspector.connect();
     await inspector.post('Profiler.enable');
@@ -536,7 +538,8 @@ async function serve(protocol: Protocol, server: Server, spans: number, profileD
   const result: ServerResult = { cpuMs, wallMs: ended - started, tailMs: ended - answered, frames: (monitor?.terminal.frames ?? 0) - framesBefore };
   if (inspector) {
     const { profile } = await inspector.post('Profiler.stop');
-    Object.assign(result, dashboardTimeOf(profile as unknown as Parameters<typeof dashboardTimeOf>[0]));
+    if (profileDashboard) Object.assign(result, dashboardTimeOf(profile as unknown as Parameters<typeof dashboardTimeOf>[0]));
+    if (profileTo !== undefined) await writeFile(profileTo, JSON.stringify(profile));
     inspector.disconnect();
   }
   if (monitor) {
@@ -575,6 +578,26 @@ async function measureInProcess(protoFile: string, jsonFile: string): Promise<In
       time('decode-proto', decodeProto);
       time('decode-json', decodeJson);
     }
+  }
+  // Decoding and the live session (queue, observe, Auditor) without network or dashboard: the monitor minus its receiver and its drawing.
+  for (const encoding of ['proto', 'json'] as const) {
+    collectGarbage();
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    const session = new LiveSession({ mode: 'receive', settleMs: 200 });
+    session.start();
+    const origin = { protocol: 'http', encoding: encoding === 'proto' ? 'protobuf' : 'json', peer: 'bench' } as const;
+    let spans = 0;
+    for (const body of encoding === 'proto' ? proto : json) {
+      const batch = encoding === 'proto' ? decodeOtlpProtobuf(body, 'bench') : parseOtlpJsonRequest(JSON.parse(body.toString('utf8')), 'bench');
+      spans += batch.length;
+      session.offer(batch, origin);
+      // As a receiver between requests: the event loop turns, so the queue drains in slices.
+      await new Promise((r) => setImmediate(r));
+    }
+    await session.finish();
+    const ms = performance.now() - started;
+    rows.push({ what: `session-${encoding}`, spans, spansPerSecond: spans / (ms / 1000), cpuUsPerSpan: (cpuMsSince(cpu) * 1000) / spans });
   }
   time('auditor', () => {
     // As the live session runs it: complete groups close once settled, the clock moves every batch.
@@ -638,14 +661,11 @@ async function measureMemoryAsync(templates: SpanRecord[][]): Promise<MemoryPoin
 
 const PROFILE_DIR = process.env.BATON_BENCH_CPU_PROF;
 
-/** Node flags of a server child: a CPU profile of it when BATON_BENCH_CPU_PROF names a directory. */
-function serverNodeArgs(name: string): string[] {
-  return PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
-}
-
 /** One server child and one load child, the load released once the server measures. */
 async function runCase(protocol: Protocol, server: Server, file: string, spans: number, rate: number, profileDashboard: boolean, name: string): Promise<{ load: LoadResult; server: ServerResult }> {
-  const serverChild = new LineChild(['--serve', protocol, server, String(spans), profileDashboard ? 'profile' : 'plain'], serverNodeArgs(name));
+  // The profile covers the measured window only (not start-up): the server takes it with the inspector.
+  const profileTo = PROFILE_DIR ? join(PROFILE_DIR, `${name}.cpuprofile`) : '-';
+  const serverChild = new LineChild(['--serve', protocol, server, String(spans), profileDashboard ? 'dashboard' : 'plain', profileTo]);
   const { url } = await serverChild.next<{ url: string }>();
   const loadChild = new LineChild(['--load', url, protocol, file, String(rate)]);
   await loadChild.next();
@@ -689,22 +709,27 @@ async function writeBodies(path: string, bodies: readonly Uint8Array[], spans: n
   await writeFile(path, JSON.stringify({ bodies: bodies.map((b) => Buffer.from(b).toString('base64')), spans } satisfies BodiesFile));
 }
 
-async function runThroughput(): Promise<Omit<ReceiverResults, 'memory' | 'batchSpans' | 'batches' | 'concurrency' | 'reps'>> {
-  const loadAverage = loadavg();
+/** Writes one set of bodies per encoding into `dir`: json.txt and proto.txt. */
+async function writeBodyFiles(dir: string): Promise<{ files: { json: string; proto: string }; spans: number }> {
   const templates = await templateTraces();
   const batches = buildBatches(templates);
   const spans = batches.reduce((n, b) => n + b.length, 0);
+  const json = batches.map((b) => JSON.stringify(spansToOtlpJson(b)));
+  const proto = json.map((text) => encodeOtlpJsonAsProtobuf(JSON.parse(text)));
+  const counts = batches.map((b) => b.length);
+  const files = { json: join(dir, 'json.txt'), proto: join(dir, 'proto.txt') };
+  await writeBodies(files.json, json.map((t) => Buffer.from(t)), counts);
+  await writeBodies(files.proto, proto, counts);
+  return { files, spans };
+}
+
+async function runThroughput(): Promise<Omit<ReceiverResults, 'memory' | 'batchSpans' | 'batches' | 'concurrency' | 'reps'>> {
+  const loadAverage = loadavg();
   const dir = await mkdtemp(join(tmpdir(), 'baton-bench-receiver-'));
   const throughput: ThroughputRow[] = [];
   try {
     // One set of bodies per encoding, read by every server and the in-process runs alike.
-    const json = batches.map((b) => JSON.stringify(spansToOtlpJson(b)));
-    const proto = json.map((text) => encodeOtlpJsonAsProtobuf(JSON.parse(text)));
-    const counts = batches.map((b) => b.length);
-    const files = { json: join(dir, 'json.txt'), proto: join(dir, 'proto.txt') };
-    await writeBodies(files.json, json.map((t) => Buffer.from(t)), counts);
-    await writeBodies(files.proto, proto, counts);
-    batches.length = 0;
+    const { files, spans } = await writeBodyFiles(dir);
     for (let rep = 0; rep < REPS; rep++) {
       for (const protocol of PROTOCOLS) {
         // The order within a round alternates, so neither server always runs first.
@@ -760,6 +785,14 @@ function range(values: readonly number[], format: (v: number) => string): string
   return format(lo) === format(hi) ? format(lo) : `${format(lo)}–${format(hi)}`;
 }
 
+const IN_PROCESS_LABELS: Record<InProcessRow['what'], string> = {
+  'decode-proto': 'protobuf decoder alone',
+  'decode-json': 'JSON.parse + OTLP/JSON reader alone',
+  'session-proto': 'protobuf decoder + live session (queue, Auditor), no network or dashboard',
+  'session-json': 'JSON reader + live session, no network or dashboard',
+  auditor: 'the Auditor alone (live settings)',
+};
+
 export function formatReceiverResults(results: ReceiverResults): string {
   const label: Record<Server, string> = { monitor: 'baton watch (analysis and dashboard on)', 'bare-read': 'bare: reads the body', 'bare-decode': 'bare: reads and decodes' };
   const rows: string[][] = [];
@@ -810,7 +843,7 @@ export function formatReceiverResults(results: ReceiverResults): string {
     markdownTable(
       ['in one process, same bodies, no network', 'spans/s', 'CPU µs/span'],
       results.inProcess.map((r) => [
-        r.what === 'auditor' ? 'the Auditor alone (live settings)' : r.what === 'decode-proto' ? 'protobuf decoder alone' : 'JSON.parse + OTLP/JSON reader alone',
+        IN_PROCESS_LABELS[r.what],
         fmt(r.spansPerSecond, 0),
         fmt(r.cpuUsPerSpan, 1),
       ]),
@@ -827,7 +860,10 @@ if (process.argv[1] === SELF) {
     await runLoad(args[0]!, args[1] as Protocol, args[2]!, Number(args[3] ?? 0));
     process.exit(0);
   } else if (mode === '--serve') {
-    await serve(args[0] as Protocol, args[1] as Server, Number(args[2]), args[3] === 'profile');
+    await serve(args[0] as Protocol, args[1] as Server, Number(args[2]), args[3] === 'dashboard', args[4] === '-' ? undefined : args[4]);
+    process.exit(0);
+  } else if (mode === '--bodies') {
+    say(await writeBodyFiles(args[0]!));
     process.exit(0);
   } else if (mode === '--in-process') {
     say({ rows: await measureInProcess(args[0]!, args[1]!) });
