@@ -1,26 +1,48 @@
 /**
  * The live monitor's receivers: spans/s that `baton watch` accepts *and
  * analyzes* over real OTLP (HTTP protobuf, HTTP JSON, gRPC), against bare
- * servers on the same transports that only read the bodies (and, for HTTP, one
- * that also decodes them), in one run; the dashboard's CPU share while it does
- * so (a view and a full Ink frame every 500 ms, as use-live-graph paces them); and the session's memory over hours of data.
+ * servers on the same transports that only read the bodies, or read and decode
+ * them with the same decoder (the issue's baseline: "a bare server that only
+ * parses the same bodies"); the dashboard's CPU share at 10k spans/s; and the
+ * session's memory over hours of data.
  *
- * The load comes from a separate process (so it does not share this one's
- * event loop): it posts pre-built export requests of 512 spans (the
- * BatchSpanProcessor's batch size; whole traces of the example pipeline, about one in
- * five with a fault, each with fresh ids and its own task id) over keep-alive connections, CONCURRENCY at a time, backing off
- * 20 ms on 429 / RESOURCE_EXHAUSTED. A run is timed from the first request to the
- * last answer (by the load process), plus, for the monitor, the analysis still
+ * Built to be read on a shared, loaded machine:
+ * - Every server runs in a fresh child process of its own, and the load in
+ *   another (neither shares a heap or event loop with this orchestrating one,
+ *   which holds the spans); both get the same request bodies, from one file.
+ * - Besides wall throughput, each server reports the CPU time it used per span
+ *   (process.cpuUsage, all its threads, from the first request to the last span
+ *   analyzed): other work on the machine stretches wall time far more than CPU time.
+ * - Cases run interleaved, REPS rounds of every (transport, server) pair, so a
+ *   ratio compares runs minutes apart at most, never one run now and one later.
+ *
+ * The load posts pre-built export requests of 512 spans (the BatchSpanProcessor's
+ * batch size; whole traces of the example pipeline, about one in five with a fault,
+ * each with fresh ids and its own task id) over keep-alive connections, CONCURRENCY
+ * at a time, backing off 20 ms on 429 / RESOURCE_EXHAUSTED. A run is timed from
+ * the first request to the last answer, plus, for the monitor, the analysis still
  * queued or open after it: every span accepted and analyzed, every group closed.
+ * The monitor runs as `baton watch` does on a terminal: the real dashboard (the
+ * Watch component, Ink, maxFps 10) drawing into a 120x40 terminal that discards
+ * its output.
  *
- * Run alone: npx tsx bench/receiver.ts   (BATON_BENCH_QUICK=1: fewer batches, one hour of data)
+ * The dashboard's share: the same monitor fed at a steady 10k spans/s, with V8's
+ * sampling profiler on in the server; samples under the dashboard (use-live-graph,
+ * the view, the components, React, Ink and its layout) over the server's CPU time.
+ *
+ *   npx tsx bench/receiver.ts      (BATON_BENCH_QUICK=1: fewer batches and rounds, one hour of data)
+ *   BATON_BENCH_CPU_PROF=<dir>     also writes a <dir>/<case>.cpuprofile of every server's measured window (bench/cpuprofile-top.ts reads them)
+ *   BATON_BENCH_RECEIVER_BATCHES, _ROUNDS, _PROTOCOLS=http-proto,http-json,grpc   override the size, rounds and transports
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, request as httpRequest, Agent } from 'node:http';
+import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
@@ -38,31 +60,65 @@ import { startOtlpGrpcReceiver, TRACE_SERVICE_EXPORT_PATH } from '../src/receive
 import { startOtlpHttpReceiver } from '../src/receiver/otlp-http.js';
 import { spansToOtlpJson } from '../src/receiver/otlp-json-recorder.js';
 import { Baton } from '../src/sdk/baton.js';
-import { collectGarbage, fmt, fmtRatio, log, markdownTable, QUICK, runTsChild, verdict } from './common.js';
+import { collectGarbage, fmt, fmtRatio, log, markdownTable, median, QUICK, runTsChild, verdict } from './common.js';
 import { encodeOtlpJsonAsProtobuf } from './to-protobuf.js';
 
 const SELF = fileURLToPath(import.meta.url);
+const REPO = fileURLToPath(new URL('../', import.meta.url));
 const BATCH_SPANS = 512;
-const BATCHES = QUICK ? 100 : 400;
+const BATCHES = Number(process.env.BATON_BENCH_RECEIVER_BATCHES ?? (QUICK ? 200 : 400));
+/** Rounds of every case, interleaved. */
+const REPS = Number(process.env.BATON_BENCH_RECEIVER_ROUNDS ?? (QUICK ? 2 : 3));
+/** The transports measured (a comma-separated subset, for profiling one). */
+const PROTOCOLS = (process.env.BATON_BENCH_RECEIVER_PROTOCOLS ?? 'http-proto,http-json,grpc').split(',') as Protocol[];
 const CONCURRENCY = 8;
+/** The steady rate at which the dashboard's share is measured (the issue's "10k spans/s"). */
+const DASHBOARD_RATE = 10_000;
 /** The goals stated in the issue: the monitor sustains at least half of what a bare server parses; protobuf at least as fast as JSON. */
 export const RECEIVER_GOAL = 0.5;
 
 type Protocol = 'http-proto' | 'http-json' | 'grpc';
-type Server = 'monitor' | 'bare-read' | 'bare-decode' | 'auditor';
+type Server = 'monitor' | 'bare-read' | 'bare-decode';
 
 export interface ThroughputRow {
   protocol: Protocol;
   server: Server;
+  /** Round (0-based): rows of one round ran back to back. */
+  rep: number;
   spans: number;
   ms: number;
   spansPerSecond: number;
+  /** The server process's CPU time (user + system, all threads) per span, µs. */
+  cpuUsPerSpan: number;
+  /** The load process's CPU time per span, µs (what sending costs the machine, for scale). */
+  loadCpuUsPerSpan: number;
   refusals: number;
-  /** Monitor only: time spent building views and rendering the dashboard (every 250 ms) over the run's wall time. */
-  dashboardShare?: number;
-  /** Of that, building the views (the rest is Ink's layout and rendering). */
-  viewShare?: number;
-  dashboardFrames?: number;
+  /** Monitor: wall time after the last answer until every span was analyzed. */
+  tailMs?: number;
+  /** Monitor: dashboard frames written to the terminal during the run. */
+  frames?: number;
+}
+
+/** The analysis alone, and each decoder alone, in one process on the same bodies (no network). */
+export interface InProcessRow {
+  what: 'auditor' | 'decode-proto' | 'decode-json' | 'session-proto' | 'session-json';
+  spans: number;
+  spansPerSecond: number;
+  cpuUsPerSpan: number;
+}
+
+export interface DashboardShare {
+  spansPerSecond: number;
+  seconds: number;
+  /** The server's CPU time over wall time (1 = one core busy). */
+  serverCores: number;
+  /** Dashboard CPU time over wall time. */
+  dashboardCores: number;
+  /** Dashboard CPU time over the server's CPU time. */
+  dashboardShare: number;
+  /** Of the dashboard, building the views (LiveSession.view). */
+  viewShare: number;
+  frames: number;
 }
 
 export interface MemoryPoint {
@@ -77,7 +133,11 @@ export interface ReceiverResults {
   batchSpans: number;
   batches: number;
   concurrency: number;
+  reps: number;
+  loadAverage: number[];
   throughput: ThroughputRow[];
+  inProcess: InProcessRow[];
+  dashboard: DashboardShare;
   memory: MemoryPoint[];
 }
 
@@ -166,89 +226,148 @@ export function buildBatches(templates: SpanRecord[][]): SpanRecord[][] {
   return batches;
 }
 
+// ---- children: one JSON object per line out, one word per line in -------------------------------
+
+/** A child process of this script that answers in JSON lines on stdout and takes words on stdin. */
+class LineChild {
+  readonly #child: ChildProcess;
+  readonly #lines: string[] = [];
+  readonly #waiters: { resolve: (line: string) => void; reject: (error: Error) => void }[] = [];
+  #closed: Error | undefined;
+  readonly exited: Promise<void>;
+
+  constructor(args: readonly string[], nodeArgs: readonly string[] = []) {
+    this.#child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', SELF, ...args], { cwd: REPO, stdio: ['pipe', 'pipe', 'inherit'] });
+    createInterface({ input: this.#child.stdout! }).on('line', (line) => {
+      if (!line.startsWith('{')) return;
+      const waiter = this.#waiters.shift();
+      if (waiter) waiter.resolve(line);
+      else this.#lines.push(line);
+    });
+    this.exited = new Promise((resolve) => {
+      this.#child.on('close', (code) => {
+        this.#closed = new Error(`bench child ${args.slice(0, 3).join(' ')} exited with ${code}`);
+        for (const waiter of this.#waiters.splice(0)) waiter.reject(this.#closed);
+        resolve();
+      });
+    });
+  }
+
+  async next<T>(): Promise<T> {
+    const line = this.#lines.shift() ?? (await new Promise<string>((resolve, reject) => (this.#closed ? reject(this.#closed) : this.#waiters.push({ resolve, reject }))));
+    return JSON.parse(line) as T;
+  }
+
+  send(word: string): void {
+    this.#child.stdin!.write(`${word}\n`);
+  }
+}
+
+/** In a child: the next word the orchestrator sends. */
+const words = process.argv[2] === '--serve' || process.argv[2] === '--load' ? createInterface({ input: process.stdin })[Symbol.asyncIterator]() : undefined;
+async function expectWord(word: string): Promise<void> {
+  const next = await words!.next();
+  if (next.done || next.value !== word) throw new Error(`expected "${word}" from the orchestrator, got ${next.done ? 'the end' : JSON.stringify(next.value)}`);
+}
+
+function say(value: object): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
+}
+
 // ---- load generator (a child process) ----------------------------------------------------------
 
-async function runLoad(url: string, protocol: Protocol, file: string): Promise<{ refusals: number; ms: number }> {
-  const bodies = JSON.parse(await readFile(file, 'utf8')) as string[];
+interface BodiesFile {
+  bodies: string[];
+  spans: number[];
+}
+
+interface LoadResult {
+  refusals: number;
+  ms: number;
+  cpuMs: number;
+}
+
+/**
+ * Posts every body, CONCURRENCY at a time; with `spansPerSecond`, no body before its turn at
+ * that steady rate (by the spans sent before it), as a busy app's exporters would send.
+ */
+async function runLoad(url: string, protocol: Protocol, file: string, spansPerSecond: number): Promise<void> {
+  const { bodies, spans } = JSON.parse(await readFile(file, 'utf8')) as BodiesFile;
   const payloads = bodies.map((b) => Buffer.from(b, 'base64'));
-  let next = 0;
-  let refusals = 0;
-  const started = performance.now();
+  const dueMs: number[] = [];
+  let sent = 0;
+  for (const n of spans) {
+    dueMs.push(spansPerSecond > 0 ? (sent / spansPerSecond) * 1000 : 0);
+    sent += n;
+  }
+  let send: (body: Buffer) => Promise<boolean>;
+  let close: () => void;
   if (protocol === 'grpc') {
-    const Client = grpc.makeGenericClientConstructor(
-      {
-        export: {
-          path: TRACE_SERVICE_EXPORT_PATH,
-          requestStream: false,
-          responseStream: false,
-          requestSerialize: (v: Buffer) => v,
-          requestDeserialize: (v: Buffer) => v,
-          responseSerialize: (v: Buffer) => v,
-          responseDeserialize: (v: Buffer) => v,
-        },
-      },
-      'TraceService',
-    );
+    const Client = grpc.makeGenericClientConstructor({ export: PASS_THROUGH_EXPORT }, 'TraceService');
     const client = new Client(url.replace('http://', ''), grpc.credentials.createInsecure()) as unknown as {
       export(b: Buffer, cb: (e: grpc.ServiceError | null) => void): void;
       close(): void;
     };
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (next < payloads.length) {
-          const body = payloads[next++]!;
-          for (;;) {
-            const error = await new Promise<grpc.ServiceError | null>((resolve) => client.export(body, resolve));
-            if (!error) break;
-            if (error.code !== grpc.status.RESOURCE_EXHAUSTED) throw error;
-            refusals++;
-            await new Promise((r) => setTimeout(r, 20));
-          }
-        }
-      }),
-    );
-    client.close();
+    send = (body) =>
+      new Promise((resolve, reject) =>
+        client.export(body, (error) => (!error ? resolve(true) : error.code === grpc.status.RESOURCE_EXHAUSTED ? resolve(false) : reject(error))),
+      );
+    close = () => client.close();
   } else {
     const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
     const type = protocol === 'http-json' ? 'application/json' : 'application/x-protobuf';
-    const post = (body: Buffer) =>
-      new Promise<number>((resolve, reject) => {
+    send = (body) =>
+      new Promise((resolve, reject) => {
         const req = httpRequest(`${url}/v1/traces`, { method: 'POST', agent, headers: { 'content-type': type, 'content-length': body.length } }, (res) => {
           res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
+          res.on('end', () => (res.statusCode === 200 ? resolve(true) : res.statusCode === 429 ? resolve(false) : reject(new Error(`HTTP ${res.statusCode}`))));
         });
         req.on('error', reject);
         req.end(body);
       });
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (next < payloads.length) {
-          const body = payloads[next++]!;
-          for (;;) {
-            const status = await post(body);
-            if (status === 200) break;
-            if (status !== 429) throw new Error(`HTTP ${status}`);
-            refusals++;
-            await new Promise((r) => setTimeout(r, 20));
-          }
-        }
-      }),
-    );
-    agent.destroy();
+    close = () => agent.destroy();
   }
-  return { refusals, ms: performance.now() - started };
+  say({ ready: true });
+  await expectWord('go');
+  const cpu = process.cpuUsage();
+  let next = 0;
+  let refusals = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < payloads.length) {
+        const i = next++;
+        const wait = started + dueMs[i]! - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        while (!(await send(payloads[i]!))) {
+          refusals++;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+    }),
+  );
+  const ms = performance.now() - started;
+  close();
+  say({ refusals, ms, cpuMs: cpuMsSince(cpu) } satisfies LoadResult);
 }
 
-function spawnLoad(url: string, protocol: Protocol, file: string): Promise<{ refusals: number; ms: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--load', url, protocol, file], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`load generator exited ${code}`))));
-  });
-}
+// ---- servers (each a child process) ------------------------------------------------------------
 
-// ---- servers ----------------------------------------------------------------------------------
+/** The trace service with pass-through (de)serializers, for the bare server and the load's client. */
+const PASS_THROUGH_EXPORT = {
+  path: TRACE_SERVICE_EXPORT_PATH,
+  requestStream: false,
+  responseStream: false,
+  requestSerialize: (v: Buffer) => v,
+  requestDeserialize: (v: Buffer) => v,
+  responseSerialize: (v: Buffer) => v,
+  responseDeserialize: (v: Buffer) => v,
+} as const;
 
 /** A node:http server that reads each body (and decodes it, for bare-decode) and answers 200. */
 async function startBareHttp(decode: boolean): Promise<{ url: string; close(): Promise<void> }> {
@@ -275,17 +394,7 @@ async function startBareHttp(decode: boolean): Promise<{ url: string; close(): P
 async function startBareGrpc(decode: boolean): Promise<{ url: string; close(): Promise<void> }> {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
   server.addService(
-    {
-      export: {
-        path: TRACE_SERVICE_EXPORT_PATH,
-        requestStream: false,
-        responseStream: false,
-        requestSerialize: (v: Buffer) => v,
-        requestDeserialize: (v: Buffer) => v,
-        responseSerialize: (v: Buffer) => v,
-        responseDeserialize: (v: Buffer) => v,
-      },
-    },
+    { export: PASS_THROUGH_EXPORT },
     {
       export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
         if (decode) decodeOtlpProtobuf(call.request, 'bare');
@@ -297,58 +406,210 @@ async function startBareGrpc(decode: boolean): Promise<{ url: string; close(): P
   return { url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())) };
 }
 
-async function measure(protocol: Protocol, server: Server, file: string, spans: number): Promise<ThroughputRow> {
-  collectGarbage();
-  if (server !== 'monitor') {
-    const bare = protocol === 'grpc' ? await startBareGrpc(server === 'bare-decode') : await startBareHttp(server === 'bare-decode');
-    const load = await spawnLoad(bare.url, protocol, file);
-    await bare.close();
-    return { protocol, server, spans, ms: load.ms, spansPerSecond: spans / (load.ms / 1000), refusals: load.refusals };
+/** A terminal of `columns` x `rows` that discards what is drawn, counting frames. */
+class NullTerminal extends Writable {
+  readonly isTTY = true;
+  frames = 0;
+  constructor(
+    readonly columns: number,
+    readonly rows: number,
+  ) {
+    super();
   }
+  override _write(_chunk: unknown, _encoding: string, callback: () => void): void {
+    this.frames++;
+    callback();
+  }
+}
+
+/** A keyboard nobody types on, that Ink can put in raw mode. */
+function idleKeyboard(): NodeJS.ReadStream {
+  const stdin = new Readable({ read() {} }) as Readable & { isTTY: boolean; setRawMode(on: boolean): unknown; ref(): unknown; unref(): unknown };
+  stdin.isTTY = true;
+  stdin.setRawMode = () => stdin;
+  stdin.ref = () => stdin;
+  stdin.unref = () => stdin;
+  return stdin as unknown as NodeJS.ReadStream;
+}
+
+/** The monitor as `baton watch` runs on a terminal: session, receiver, and the real dashboard drawing. */
+async function startMonitor(protocol: Protocol): Promise<{ url: string; session: LiveSession; terminal: NullTerminal; close(): Promise<void> }> {
   const session = new LiveSession({ mode: 'receive', settleMs: 200 });
   session.start();
   const receiver = protocol === 'grpc' ? await startOtlpGrpcReceiver(session, { port: 0 }) : await startOtlpHttpReceiver(session, { port: 0 });
-  // The dashboard as it runs live: a view and a full Ink frame every 500 ms (use-live-graph's pace).
-  const [{ renderToString }, React, { App }] = await Promise.all([import('ink'), import('react'), import('../dashboards/App.js')]);
-  let dashboardMs = 0;
-  let viewMs = 0;
-  let frames = 0;
-  const timer = setInterval(() => {
-    const t = performance.now();
-    const view = session.view();
-    viewMs += performance.now() - t;
-    renderToString(React.createElement(App, { view, width: 120, height: 40, onQuit: () => {} }), { columns: 120 });
-    dashboardMs += performance.now() - t;
-    frames++;
-  }, 500);
-  // Timed as the bare servers are: from the load's first request (the child's own clock, so its
-  // start-up is not counted) to its last answer, plus the analysis still queued or open after it.
-  const load = await spawnLoad(receiver.url, protocol, file);
-  const answered = performance.now();
-  await session.finish();
-  const ms = load.ms + (performance.now() - answered);
-  clearInterval(timer);
-  await receiver.close();
-  const view = session.view();
-  if (view.counters.accepted !== spans || view.counters.tracesOpen !== 0) throw new Error(`monitor accepted ${view.counters.accepted} of ${spans}`);
+  // As baton watch sets them on a terminal: Ink draws only the last frame under CI (is-in-ci reads
+  // it as Ink loads), and React is its production build unless NODE_ENV says otherwise.
+  delete process.env.CI;
+  delete process.env.CONTINUOUS_INTEGRATION;
+  if (process.env.BATON_BENCH_REACT_DEV !== '1') process.env.NODE_ENV ??= 'production';
+  const [{ render }, React, { Watch }] = await Promise.all([import('ink'), import('react'), import('../dashboards/Watch.js')]);
+  const terminal = new NullTerminal(120, 40);
+  const instance = render(React.createElement(Watch, { source: session, onQuit: () => {} }), {
+    stdout: terminal as unknown as NodeJS.WriteStream,
+    stdin: idleKeyboard(),
+    exitOnCtrlC: false,
+    patchConsole: false,
+    maxFps: 10,
+  });
   return {
-    protocol, server, spans, ms, spansPerSecond: spans / (ms / 1000), refusals: load.refusals,
-    dashboardShare: dashboardMs / ms, viewShare: viewMs / ms, dashboardFrames: frames,
+    url: receiver.url,
+    session,
+    terminal,
+    close: async () => {
+      instance.unmount();
+      await receiver.close();
+    },
   };
 }
 
-/** The analysis alone, in this process, on the same spans: the ceiling of any receiver in front of it. */
-function measureAuditor(batches: readonly SpanRecord[][], spans: number): ThroughputRow {
-  collectGarbage();
-  const started = performance.now();
-  const auditor = new Auditor({ softOpenSpans: 0, completeIdleMs: 200, onUpdate: () => {} });
-  for (const batch of batches) {
-    auditor.addSpans(batch);
-    auditor.advance(Date.now());
+/** Library code that draws the dashboard: the components, the hook, React, Ink and its layout engine. */
+const DASHBOARD_CODE = /\/node_modules\/(ink|react|react-reconciler|scheduler|yoga-layout|es-toolkit|wrap-ansi|cli-truncate|slice-ansi|string-width|widest-line|chalk|ansi-escapes|ansi-styles|strip-ansi|log-update|cli-cursor|cli-boxes|indent-string|emoji-regex|get-east-asian-width)\/|\/dashboards\/(?!live-session|plain-summary)[^/]+$/;
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string };
+  children?: number[];
+}
+
+/** Sampled time (ms) under the dashboard's code and, of that, in LiveSession.view. */
+function dashboardTimeOf(profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }): { dashboardMs: number; viewMs: number } {
+  const byId = new Map<number, ProfileNode>();
+  for (const node of profile.nodes) byId.set(node.id, node);
+  // 0: other, 1: dashboard, 2: building a view inside it.
+  const category = new Map<number, number>();
+  const stack: [number, number][] = [[profile.nodes[0]!.id, 0]];
+  while (stack.length > 0) {
+    const [id, inherited] = stack.pop()!;
+    const node = byId.get(id)!;
+    const { url, functionName } = node.callFrame;
+    let own = inherited;
+    if (url.includes('/dashboards/live-session') && functionName === 'view') own = inherited === 0 ? 0 : 2;
+    else if (own === 0 && DASHBOARD_CODE.test(url)) own = 1;
+    category.set(id, own);
+    for (const child of node.children ?? []) stack.push([child, own]);
   }
-  auditor.finish();
-  const ms = performance.now() - started;
-  return { protocol: 'http-proto', server: 'auditor', spans, ms, spansPerSecond: spans / (ms / 1000), refusals: 0 };
+  let dashboardMs = 0;
+  let viewMs = 0;
+  for (let i = 0; i < profile.samples.length; i++) {
+    const c = category.get(profile.samples[i]!) ?? 0;
+    const ms = (profile.timeDeltas[i] ?? 0) / 1000;
+    if (c > 0) dashboardMs += ms;
+    if (c === 2) viewMs += ms;
+  }
+  return { dashboardMs, viewMs };
+}
+
+interface ServerResult {
+  cpuMs: number;
+  wallMs: number;
+  tailMs: number;
+  frames: number;
+  dashboardMs?: number;
+  viewMs?: number;
+}
+
+/**
+ * A server child: starts, says its URL, and on "start" … "done" measures its CPU time (and, for
+ * the monitor, waits until every span is analyzed); with `profileDashboard`, V8's sampling
+ * profiler runs in between and the dashboard's samples are counted.
+ */
+async function serve(protocol: Protocol, server: Server, spans: number, profileDashboard: boolean, profileTo: string | undefined): Promise<void> {
+  const monitor = server === 'monitor' ? await startMonitor(protocol) : undefined;
+  const bare = monitor ? undefined : protocol === 'grpc' ? await startBareGrpc(server === 'bare-decode') : await startBareHttp(server === 'bare-decode');
+  collectGarbage();
+  say({ url: monitor?.url ?? bare!.url });
+  await expectWord('start');
+  const inspector = profileDashboard || profileTo !== undefined ? new Session() : undefined;
+  if (inspector) {
+    inspector.connect();
+    await inspector.post('Profiler.enable');
+    await inspector.post('Profiler.setSamplingInterval', { interval: 1000 });
+    await inspector.post('Profiler.start');
+  }
+  const framesBefore = monitor?.terminal.frames ?? 0;
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  say({ started: true });
+  await expectWord('done');
+  const answered = performance.now();
+  if (monitor) await monitor.session.finish();
+  const ended = performance.now();
+  const cpuMs = cpuMsSince(cpu);
+  const result: ServerResult = { cpuMs, wallMs: ended - started, tailMs: ended - answered, frames: (monitor?.terminal.frames ?? 0) - framesBefore };
+  if (inspector) {
+    const { profile } = await inspector.post('Profiler.stop');
+    if (profileDashboard) Object.assign(result, dashboardTimeOf(profile as unknown as Parameters<typeof dashboardTimeOf>[0]));
+    if (profileTo !== undefined) await writeFile(profileTo, JSON.stringify(profile));
+    inspector.disconnect();
+  }
+  if (monitor) {
+    const view = monitor.session.view();
+    if (view.counters.accepted !== spans || view.counters.tracesOpen !== 0) throw new Error(`monitor accepted ${view.counters.accepted} of ${spans} spans`);
+    await monitor.close();
+  } else await bare!.close();
+  say(result);
+}
+
+/** The Auditor alone on the decoded spans, and each decoder alone on the bodies, in this process. */
+async function measureInProcess(protoFile: string, jsonFile: string): Promise<InProcessRow[]> {
+  const proto = (JSON.parse(await readFile(protoFile, 'utf8')) as BodiesFile).bodies.map((b) => Buffer.from(b, 'base64'));
+  const json = (JSON.parse(await readFile(jsonFile, 'utf8')) as BodiesFile).bodies.map((b) => Buffer.from(b, 'base64'));
+  const rows: InProcessRow[] = [];
+  const time = (what: InProcessRow['what'], run: () => number) => {
+    collectGarbage();
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    const spans = run();
+    const ms = performance.now() - started;
+    rows.push({ what, spans, spansPerSecond: spans / (ms / 1000), cpuUsPerSpan: (cpuMsSince(cpu) * 1000) / spans });
+  };
+  // A first pass of each warms the JIT; the second is the one timed. Neither keeps what it
+  // decoded (as a bare server does not), so neither pays for the other's garbage.
+  for (let pass = 0; pass < 2; pass++) {
+    const decodeProto = () => proto.reduce((n, body) => n + decodeOtlpProtobuf(body, 'bench').length, 0);
+    const decodeJson = () => json.reduce((n, body) => n + parseOtlpJsonRequest(JSON.parse(body.toString('utf8')), 'bench').length, 0);
+    if (pass === 0) {
+      decodeProto();
+      decodeJson();
+    } else {
+      time('decode-proto', decodeProto);
+      time('decode-json', decodeJson);
+    }
+  }
+  // Decoding and the live session (queue, observe, Auditor) without network or dashboard: the monitor minus its receiver and its drawing.
+  for (const encoding of ['proto', 'json'] as const) {
+    collectGarbage();
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    const session = new LiveSession({ mode: 'receive', settleMs: 200 });
+    session.start();
+    const origin = { protocol: 'http', encoding: encoding === 'proto' ? 'protobuf' : 'json', peer: 'bench' } as const;
+    let spans = 0;
+    for (const body of encoding === 'proto' ? proto : json) {
+      const batch = encoding === 'proto' ? decodeOtlpProtobuf(body, 'bench') : parseOtlpJsonRequest(JSON.parse(body.toString('utf8')), 'bench');
+      spans += batch.length;
+      session.offer(batch, origin);
+      // As a receiver between requests: the event loop turns, so the queue drains in slices.
+      await new Promise((r) => setImmediate(r));
+    }
+    await session.finish();
+    const ms = performance.now() - started;
+    rows.push({ what: `session-${encoding}`, spans, spansPerSecond: spans / (ms / 1000), cpuUsPerSpan: (cpuMsSince(cpu) * 1000) / spans });
+  }
+  const batches = proto.map((body) => decodeOtlpProtobuf(body, 'bench'));
+  time('auditor', () => {
+    // As the live session runs it: complete groups close once settled, the clock moves every batch.
+    const auditor = new Auditor({ softOpenSpans: 0, completeIdleMs: 200, retentionMs: 3_600_000, idleMs: 60_000, onUpdate: () => {} });
+    let spans = 0;
+    for (const batch of batches) {
+      auditor.addSpans(batch);
+      auditor.advance(Date.now());
+      spans += batch.length;
+    }
+    auditor.finish();
+    return spans;
+  });
+  return rows;
 }
 
 /** Hours of data through a session (no network: the clock is the data's), heap after GC every 15 minutes of data. */
@@ -394,104 +655,220 @@ async function measureMemoryAsync(templates: SpanRecord[][]): Promise<MemoryPoin
   return points;
 }
 
-async function runThroughput(): Promise<ThroughputRow[]> {
+// ---- the orchestrator --------------------------------------------------------------------------
+
+const PROFILE_DIR = process.env.BATON_BENCH_CPU_PROF;
+
+/** One server child and one load child, the load released once the server measures. */
+async function runCase(protocol: Protocol, server: Server, file: string, spans: number, rate: number, profileDashboard: boolean, name: string): Promise<{ load: LoadResult; server: ServerResult }> {
+  // The profile covers the measured window only (not start-up): the server takes it with the inspector.
+  const profileTo = PROFILE_DIR ? join(PROFILE_DIR, `${name}.cpuprofile`) : '-';
+  const serverChild = new LineChild(['--serve', protocol, server, String(spans), profileDashboard ? 'dashboard' : 'plain', profileTo]);
+  const { url } = await serverChild.next<{ url: string }>();
+  const loadChild = new LineChild(['--load', url, protocol, file, String(rate)]);
+  await loadChild.next();
+  serverChild.send('start');
+  await serverChild.next();
+  loadChild.send('go');
+  const load = await loadChild.next<LoadResult>();
+  serverChild.send('done');
+  const result = await serverChild.next<ServerResult>();
+  await Promise.all([serverChild.exited, loadChild.exited]);
+  return { load, server: result };
+}
+
+async function measure(protocol: Protocol, server: Server, rep: number, file: string, spans: number): Promise<ThroughputRow> {
+  const { load, server: s } = await runCase(protocol, server, file, spans, 0, false, `${protocol}-${server}-${rep}`);
+  // Timed from the load's first request (its own clock, so its start-up is not counted) to its
+  // last answer, plus, for the monitor, the analysis still queued or open after it.
+  const ms = load.ms + (server === 'monitor' ? s.tailMs : 0);
+  return {
+    protocol, server, rep, spans, ms, spansPerSecond: spans / (ms / 1000),
+    cpuUsPerSpan: (s.cpuMs * 1000) / spans, loadCpuUsPerSpan: (load.cpuMs * 1000) / spans, refusals: load.refusals,
+    ...(server === 'monitor' ? { tailMs: s.tailMs, frames: s.frames } : {}),
+  };
+}
+
+async function measureDashboard(file: string, spans: number): Promise<DashboardShare> {
+  const { server: s } = await runCase('http-proto', 'monitor', file, spans, DASHBOARD_RATE, true, 'dashboard-10k');
+  const dashboardMs = s.dashboardMs ?? 0;
+  return {
+    spansPerSecond: spans / (s.wallMs / 1000),
+    seconds: s.wallMs / 1000,
+    serverCores: s.cpuMs / s.wallMs,
+    dashboardCores: dashboardMs / s.wallMs,
+    dashboardShare: dashboardMs / s.cpuMs,
+    viewShare: dashboardMs > 0 ? (s.viewMs ?? 0) / dashboardMs : 0,
+    frames: s.frames,
+  };
+}
+
+async function writeBodies(path: string, bodies: readonly Uint8Array[], spans: number[]): Promise<void> {
+  await writeFile(path, JSON.stringify({ bodies: bodies.map((b) => Buffer.from(b).toString('base64')), spans } satisfies BodiesFile));
+}
+
+/** Writes one set of bodies per encoding into `dir`: json.txt and proto.txt. */
+async function writeBodyFiles(dir: string): Promise<{ files: { json: string; proto: string }; spans: number }> {
   const templates = await templateTraces();
   const batches = buildBatches(templates);
   const spans = batches.reduce((n, b) => n + b.length, 0);
+  const json = batches.map((b) => JSON.stringify(spansToOtlpJson(b)));
+  const proto = json.map((text) => encodeOtlpJsonAsProtobuf(JSON.parse(text)));
+  const counts = batches.map((b) => b.length);
+  const files = { json: join(dir, 'json.txt'), proto: join(dir, 'proto.txt') };
+  await writeBodies(files.json, json.map((t) => Buffer.from(t)), counts);
+  await writeBodies(files.proto, proto, counts);
+  return { files, spans };
+}
+
+async function runThroughput(): Promise<Omit<ReceiverResults, 'memory' | 'batchSpans' | 'batches' | 'concurrency' | 'reps'>> {
+  const loadAverage = loadavg();
   const dir = await mkdtemp(join(tmpdir(), 'baton-bench-receiver-'));
   const throughput: ThroughputRow[] = [];
   try {
-    const json = batches.map((b) => JSON.stringify(spansToOtlpJson(b)));
-    const proto = json.map((text) => Buffer.from(encodeOtlpJsonAsProtobuf(JSON.parse(text))));
-    const files: Record<'json' | 'proto', string> = { json: join(dir, 'json.txt'), proto: join(dir, 'proto.txt') };
-    await writeFile(files.json, JSON.stringify(json.map((t) => Buffer.from(t).toString('base64'))));
-    await writeFile(files.proto, JSON.stringify(proto.map((b) => b.toString('base64'))));
-    const plan: [Protocol, Server][] = [
-      ['http-proto', 'bare-read'],
-      ['http-proto', 'bare-decode'],
-      ['http-proto', 'monitor'],
-      ['http-json', 'bare-read'],
-      ['http-json', 'bare-decode'],
-      ['http-json', 'monitor'],
-      ['grpc', 'bare-read'],
-      ['grpc', 'bare-decode'],
-      ['grpc', 'monitor'],
-    ];
-    for (const [protocol, server] of plan) {
-      log(`receiver: ${protocol} ${server} (${spans.toLocaleString('en-US')} spans)`);
-      throughput.push(await measure(protocol, server, protocol === 'http-json' ? files.json : files.proto, spans));
+    // One set of bodies per encoding, read by every server and the in-process runs alike.
+    const { files, spans } = await writeBodyFiles(dir);
+    for (let rep = 0; rep < REPS; rep++) {
+      for (const protocol of PROTOCOLS) {
+        // The order within a round alternates, so neither server always runs first.
+        const order: Server[] = rep % 2 === 0 ? ['bare-read', 'bare-decode', 'monitor'] : ['monitor', 'bare-decode', 'bare-read'];
+        for (const server of order) {
+          log(`receiver: round ${rep + 1}/${REPS}: ${protocol} ${server} (${spans.toLocaleString('en-US')} spans)`);
+          throughput.push(await measure(protocol, server, rep, protocol === 'http-json' ? files.json : files.proto, spans));
+        }
+      }
     }
-    log('receiver: the Auditor alone, same spans');
-    throughput.push(measureAuditor(batches, spans));
+    log(`receiver: the dashboard at ${DASHBOARD_RATE.toLocaleString('en-US')} spans/s`);
+    const dashboard = await measureDashboard(files.proto, spans);
+    log('receiver: the Auditor and the decoders alone, same bodies');
+    const inProcess = (await runTsChild<{ rows: InProcessRow[] }>('receiver.ts', ['--in-process', files.proto, files.json])).result.rows;
+    return { loadAverage, throughput, inProcess, dashboard };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  return throughput;
 }
 
 /** Runs the benchmark: throughput and memory each in a child process of its own (a fresh heap for the memory curve). */
 export async function runReceiverBench(): Promise<ReceiverResults> {
-  const throughput = (await runTsChild<{ rows: ThroughputRow[] }>('receiver.ts', ['--json', 'throughput'])).result.rows;
+  const throughput = (await runTsChild<Awaited<ReturnType<typeof runThroughput>>>('receiver.ts', ['--json', 'throughput'])).result;
   const memory = (await runTsChild<{ rows: MemoryPoint[] }>('receiver.ts', ['--json', 'memory'])).result.rows;
-  return { batchSpans: BATCH_SPANS, batches: BATCHES, concurrency: CONCURRENCY, throughput, memory };
+  return { batchSpans: BATCH_SPANS, batches: BATCHES, concurrency: CONCURRENCY, reps: REPS, ...throughput, memory };
 }
 
-function row(results: ReceiverResults, protocol: Protocol, server: Server): ThroughputRow | undefined {
-  return results.throughput.find((r) => r.protocol === protocol && r.server === server);
+function rowsOf(results: ReceiverResults, protocol: Protocol, server: Server): ThroughputRow[] {
+  return results.throughput.filter((r) => r.protocol === protocol && r.server === server);
 }
 
-/** monitor / bare-decode spans/s for a protocol. */
+/** Per round: monitor / `against`, as wall spans/s (`cpu`: as CPU time per span, inverted so higher is better too). */
+function roundRatios(results: ReceiverResults, protocol: Protocol, against: Server, measure: 'wall' | 'cpu'): number[] {
+  const ratios: number[] = [];
+  for (let rep = 0; rep < results.reps; rep++) {
+    const m = results.throughput.find((r) => r.protocol === protocol && r.server === 'monitor' && r.rep === rep);
+    const b = results.throughput.find((r) => r.protocol === protocol && r.server === against && r.rep === rep);
+    if (m && b) ratios.push(measure === 'wall' ? m.spansPerSecond / b.spansPerSecond : b.cpuUsPerSpan / m.cpuUsPerSpan);
+  }
+  return ratios;
+}
+
+/** monitor / bare-decode spans/s for a protocol: the lowest of the rounds. */
 export function monitorRatio(results: ReceiverResults, protocol: Protocol, against: Server = 'bare-decode'): number {
-  const m = row(results, protocol, 'monitor');
-  const b = row(results, protocol, against);
-  return m && b ? m.spansPerSecond / b.spansPerSecond : Number.NaN;
+  const ratios = roundRatios(results, protocol, against, 'wall');
+  return ratios.length === 0 ? Number.NaN : Math.min(...ratios);
 }
+
+function range(values: readonly number[], format: (v: number) => string): string {
+  if (values.length === 0) return '';
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  return format(lo) === format(hi) ? format(lo) : `${format(lo)}–${format(hi)}`;
+}
+
+const IN_PROCESS_LABELS: Record<InProcessRow['what'], string> = {
+  'decode-proto': 'protobuf decoder alone',
+  'decode-json': 'JSON.parse + OTLP/JSON reader alone',
+  'session-proto': 'protobuf decoder + live session (queue, Auditor), no network or dashboard',
+  'session-json': 'JSON reader + live session, no network or dashboard',
+  auditor: 'the Auditor alone (live settings)',
+};
 
 export function formatReceiverResults(results: ReceiverResults): string {
+  const label: Record<Server, string> = { monitor: 'baton watch (analysis and dashboard on)', 'bare-read': 'bare: reads the body', 'bare-decode': 'bare: reads and decodes' };
+  const rows: string[][] = [];
+  for (const protocol of ['http-proto', 'http-json', 'grpc'] as const) {
+    for (const server of ['bare-read', 'bare-decode', 'monitor'] as const) {
+      const list = rowsOf(results, protocol, server);
+      if (list.length === 0) continue;
+      rows.push([
+        protocol,
+        label[server],
+        `${fmt(median(list.map((r) => r.spansPerSecond)), 0)} (${range(list.map((r) => r.spansPerSecond), (v) => fmt(v, 0))})`,
+        `${fmt(median(list.map((r) => r.cpuUsPerSpan)), 1)} (${range(list.map((r) => r.cpuUsPerSpan), (v) => fmt(v, 1))})`,
+        range(list.map((r) => r.loadCpuUsPerSpan), (v) => fmt(v, 1)),
+        String(list.reduce((n, r) => n + r.refusals, 0)),
+      ]);
+    }
+  }
   const lines = [
-    `## Receiver (\`baton watch\`): ${results.batches} requests of ${results.batchSpans} spans, ${results.concurrency} concurrent, load from a separate process`,
+    `## Receiver (\`baton watch\`): ${results.batches} requests of ${results.batchSpans} spans, ${results.concurrency} concurrent, ${results.reps} interleaved rounds, each server and the load in processes of their own (1-minute load ${fmt(results.loadAverage[0] ?? 0, 2)} at the start)`,
     '',
-    markdownTable(
-      ['transport', 'server', 'spans/s', 'time', '429 / RESOURCE_EXHAUSTED', 'dashboard CPU share'],
-      results.throughput.map((r) => [
-        r.protocol,
-        r.server === 'monitor'
-          ? 'baton watch (analysis on)'
-          : r.server === 'bare-read'
-            ? 'bare: reads the body'
-            : r.server === 'bare-decode'
-              ? 'bare: reads and decodes'
-              : 'Auditor alone, in process (no network)',
-        fmt(r.spansPerSecond, 0),
-        `${fmt(r.ms / 1000, 2)} s`,
-        String(r.refusals),
-        r.dashboardShare === undefined ? '' : `${fmt(r.dashboardShare * 100, 1)}% (views ${fmt((r.viewShare ?? 0) * 100, 1)}%; ${r.dashboardFrames} frames)`,
-      ]),
-    ),
+    markdownTable(['transport', 'server', 'spans/s, median (min–max)', 'server CPU µs/span, median (min–max)', 'load CPU µs/span', '429 / RESOURCE_EXHAUSTED'], rows),
     '',
   ];
   for (const protocol of ['http-proto', 'http-json', 'grpc'] as const) {
-    const ratio = monitorRatio(results, protocol);
+    const wall = roundRatios(results, protocol, 'bare-decode', 'wall');
+    const cpu = roundRatios(results, protocol, 'bare-decode', 'cpu');
     lines.push(
-      `- ${protocol}: monitor / bare decode ${fmtRatio(ratio)}, monitor / bare read ${fmtRatio(monitorRatio(results, protocol, 'bare-read'))} (goal ≥ ${RECEIVER_GOAL}x of the parsing server: ${verdict(ratio >= RECEIVER_GOAL)})`,
+      `- ${protocol}: monitor / bare decode per round: wall ${range(wall, fmtRatio)}, CPU per span ${range(cpu, fmtRatio)} (bare decode's CPU per span over the monitor's); monitor / bare read, wall ${range(roundRatios(results, protocol, 'bare-read', 'wall'), fmtRatio)} (goal ≥ ${RECEIVER_GOAL}x of the parsing server in every round: ${verdict(wall.length > 0 && Math.min(...wall) >= RECEIVER_GOAL)})`,
     );
   }
-  const p = row(results, 'http-proto', 'monitor');
-  const j = row(results, 'http-json', 'monitor');
-  if (p && j) lines.push(`- protobuf / JSON through the monitor: ${fmtRatio(p.spansPerSecond / j.spansPerSecond)} (goal ≥ 1x: ${verdict(p.spansPerSecond >= j.spansPerSecond)})`);
-  lines.push('', markdownTable(['data time', 'spans', 'heap after GC', 'RSS', 'traces open'], results.memory.map((m) => [`${m.dataMinutes} min`, m.spans.toLocaleString('en-US'), `${fmt(m.heapMiB, 0)} MiB`, `${fmt(m.rssMiB, 0)} MiB`, String(m.tracesOpen)])));
+  const protoOverJson: number[] = [];
+  const protoOverJsonCpu: number[] = [];
+  for (let rep = 0; rep < results.reps; rep++) {
+    const p = results.throughput.find((r) => r.protocol === 'http-proto' && r.server === 'monitor' && r.rep === rep);
+    const j = results.throughput.find((r) => r.protocol === 'http-json' && r.server === 'monitor' && r.rep === rep);
+    if (p && j) {
+      protoOverJson.push(p.spansPerSecond / j.spansPerSecond);
+      protoOverJsonCpu.push(j.cpuUsPerSpan / p.cpuUsPerSpan);
+    }
+  }
+  lines.push(
+    `- protobuf / JSON through the monitor per round: wall ${range(protoOverJson, fmtRatio)}, CPU per span ${range(protoOverJsonCpu, fmtRatio)} (goal ≥ 1x: ${verdict(protoOverJson.length > 0 && Math.min(...protoOverJson) >= 1)})`,
+  );
+  const d = results.dashboard;
+  lines.push(
+    `- the dashboard at ${fmt(d.spansPerSecond, 0)} spans/s over ${fmt(d.seconds, 1)} s (HTTP protobuf, ${d.frames} frames): the server used ${fmt(d.serverCores * 100, 1)}% of a core, the dashboard ${fmt(d.dashboardCores * 100, 1)}% of a core, ${fmt(d.dashboardShare * 100, 1)}% of the server's CPU time (building views: ${fmt(d.viewShare * 100, 1)}% of the dashboard's)`,
+    '',
+    markdownTable(
+      ['in one process, same bodies, no network', 'spans/s', 'CPU µs/span'],
+      results.inProcess.map((r) => [
+        IN_PROCESS_LABELS[r.what],
+        fmt(r.spansPerSecond, 0),
+        fmt(r.cpuUsPerSpan, 1),
+      ]),
+    ),
+    '',
+    markdownTable(['data time', 'spans', 'heap after GC', 'RSS', 'traces open'], results.memory.map((m) => [`${m.dataMinutes} min`, m.spans.toLocaleString('en-US'), `${fmt(m.heapMiB, 0)} MiB`, `${fmt(m.rssMiB, 0)} MiB`, String(m.tracesOpen)])),
+  );
   return lines.join('\n');
 }
 
 if (process.argv[1] === SELF) {
-  if (process.argv[2] === '--load') {
-    const [, , , url, protocol, file] = process.argv;
-    process.stdout.write(`${JSON.stringify(await runLoad(url!, protocol as Protocol, file!))}\n`);
-  } else if (process.argv[2] === '--json') {
-    const part = process.argv[3];
-    const result = part === 'memory' ? await measureMemoryAsync(await templateTraces()) : await runThroughput();
+  const [, , mode, ...args] = process.argv;
+  if (mode === '--load') {
+    await runLoad(args[0]!, args[1] as Protocol, args[2]!, Number(args[3] ?? 0));
+    process.exit(0);
+  } else if (mode === '--serve') {
+    await serve(args[0] as Protocol, args[1] as Server, Number(args[2]), args[3] === 'dashboard', args[4] === '-' ? undefined : args[4]);
+    process.exit(0);
+  } else if (mode === '--bodies') {
+    say(await writeBodyFiles(args[0]!));
+    process.exit(0);
+  } else if (mode === '--in-process') {
+    say({ rows: await measureInProcess(args[0]!, args[1]!) });
+    process.exit(0);
+  } else if (mode === '--json') {
     // An object, as runTsChild expects of a child's last line.
-    process.stdout.write(`${JSON.stringify({ rows: result })}\n`);
+    say(args[0] === 'memory' ? { rows: await measureMemoryAsync(await templateTraces()) } : await runThroughput());
     process.exit(0);
   } else {
     console.log(formatReceiverResults(await runReceiverBench()));

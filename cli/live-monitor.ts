@@ -71,6 +71,10 @@ export async function runLiveMonitor(options: LiveMonitorOptions): Promise<void>
         delete process.env.CI;
         delete process.env.CONTINUOUS_INTEGRATION;
       }
+      // React picks its build from NODE_ENV as it loads: unset, it is the development build, which
+      // checks and logs every render (a dashboard frame cost a third more CPU with it; docs/benchmarks.md).
+      // A NODE_ENV the user set is kept.
+      process.env.NODE_ENV ??= 'production';
       const [{ render }, React, { Watch }] = await Promise.all([import('ink'), import('react'), import('../dashboards/Watch.js')]);
       const instance = render(React.createElement(Watch, { source: session, onQuit: quit }), {
         stdout: io.stdout as NodeJS.WriteStream,

@@ -34,11 +34,17 @@ function exportTraceServiceRequest(): protobuf.Type {
   anyValue.decode = ((reader: protobuf.Reader, length?: number) => ({
     tree: decodeAnyValue(reader, length ?? reader.len - reader.pos, 0),
   })) as unknown as typeof anyValue.decode;
+  // KeyValue too, so that its key goes through the key cache below.
+  const keyValue = root.lookupType(KEY_VALUE_TYPE);
+  keyValue.setup();
+  keyValue.decode = ((reader: protobuf.Reader, length?: number) =>
+    decodeKeyValueMessage(reader, length ?? reader.len - reader.pos)) as unknown as typeof keyValue.decode;
   requestType = root.lookupType(REQUEST_TYPE);
   return requestType;
 }
 
 const ANY_VALUE_TYPE = 'opentelemetry.proto.common.v1.AnyValue';
+const KEY_VALUE_TYPE = 'opentelemetry.proto.common.v1.KeyValue';
 
 /**
  * protobufjs's Buffer reader, except that a string whose length runs past its
@@ -50,10 +56,27 @@ class StrictBufferReader extends protobuf.BufferReader {
     const length = this.uint32();
     const end = this.pos + length;
     if (end > this.len) throw new RangeError(`index out of range: ${this.pos} + ${length} > ${this.len}`);
-    const text = (this.buf as Buffer).toString('utf8', this.pos, end);
+    const text = utf8Of(this.buf as Buffer, this.pos, end);
     this.pos = end;
     return text;
   }
+}
+
+/**
+ * Buffer's own slice decoders. `toString(encoding, start, end)` reaches them through a
+ * wrapper that checks its arguments and looks the encoding up on every call: for the
+ * few-byte strings and ids of a span (a dozen per span) that wrapper cost more than the
+ * decoding itself (13% of a bare decoding receiver's CPU). They are on Buffer.prototype in
+ * every Node release; toString stays the fallback should one ever go.
+ */
+interface BufferSlicers {
+  utf8Slice(start: number, end: number): string;
+  hexSlice(start: number, end: number): string;
+}
+const SLICERS = typeof (Buffer.prototype as unknown as Partial<BufferSlicers>).utf8Slice === 'function' && typeof (Buffer.prototype as unknown as Partial<BufferSlicers>).hexSlice === 'function';
+
+function utf8Of(buffer: Buffer, start: number, end: number): string {
+  return SLICERS ? (buffer as unknown as BufferSlicers).utf8Slice(start, end) : buffer.toString('utf8', start, end);
 }
 
 /** The wire type of each AnyValue field, by field number: string, bool, int64, double, array, kvlist, bytes, strindex. */
@@ -142,6 +165,71 @@ function decodeList(reader: protobuf.Reader, length: number, depth: number, keye
   if (reader.pos !== end) throw outOfRange(reader, 0);
   reader.len = outer;
   return object ?? items;
+}
+
+/**
+ * One attribute (KeyValue: key 1, value 2; key_strindex 3, a profiles field, skipped) of
+ * `length` bytes, as the span converter reads it. A field on the wrong wire type is skipped.
+ */
+function decodeKeyValueMessage(reader: protobuf.Reader, length: number): DecodedKeyValue {
+  const end = reader.pos + length;
+  if (end > reader.len) throw outOfRange(reader, length);
+  const outer = reader.len;
+  reader.len = end;
+  let key = '';
+  let value: DecodedAnyValue | null = null;
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    if (tag === KEY_TAG) {
+      const keyLength = reader.uint32();
+      const keyEnd = reader.pos + keyLength;
+      if (keyEnd > end) throw outOfRange(reader, keyLength);
+      key = attributeKeyOf(reader.buf as Buffer, reader.pos, keyEnd);
+      reader.pos = keyEnd;
+    } else if (tag === VALUE_TAG) value = { tree: decodeAnyValue(reader, reader.uint32(), 0) };
+    else reader.skipType(tag & 7);
+  }
+  if (reader.pos !== end) throw outOfRange(reader, 0);
+  reader.len = outer;
+  return { key, value };
+}
+
+/** Field 1 and field 2 of KeyValue, both length-delimited (wire type 2). */
+const KEY_TAG = (1 << 3) | 2;
+const VALUE_TAG = (2 << 3) | 2;
+
+/**
+ * Attribute keys, by their bytes: a span's dozen keys are nearly always ones seen before
+ * (`gen_ai.agent.name`, `baton.handoff.id`), so a hit returns the string made last time,
+ * already internalized by its use as a property name, instead of decoding it again and
+ * having V8 look it up in its string table at every store. Direct-mapped, KEY_CACHE_SLOTS
+ * slots of keys up to KEY_CACHE_MAX_BYTES bytes (a longer key is decoded as any string); a
+ * key whose slot another key took is decoded and takes it back. The bytes are copied into
+ * one fixed array: a request's body is never kept alive by the cache.
+ */
+const KEY_CACHE_SLOTS = 1024;
+const KEY_CACHE_MAX_BYTES = 64;
+const keyCacheBytes = new Uint8Array(KEY_CACHE_SLOTS * KEY_CACHE_MAX_BYTES);
+const keyCacheLengths = new Int32Array(KEY_CACHE_SLOTS).fill(-1);
+const keyCacheStrings: string[] = new Array<string>(KEY_CACHE_SLOTS).fill('');
+
+function attributeKeyOf(buffer: Buffer, start: number, end: number): string {
+  const length = end - start;
+  if (length > KEY_CACHE_MAX_BYTES) return utf8Of(buffer, start, end);
+  let hash = length;
+  for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + buffer[i]!) | 0;
+  const slot = (hash ^ (hash >>> 16)) & (KEY_CACHE_SLOTS - 1);
+  const at = slot * KEY_CACHE_MAX_BYTES;
+  if (keyCacheLengths[slot] === length) {
+    let i = 0;
+    while (i < length && keyCacheBytes[at + i] === buffer[start + i]) i++;
+    if (i === length) return keyCacheStrings[slot]!;
+  }
+  const key = utf8Of(buffer, start, end);
+  keyCacheBytes.set(buffer.subarray(start, end), at);
+  keyCacheLengths[slot] = length;
+  keyCacheStrings[slot] = key;
+  return key;
 }
 
 /** One KeyValue (key 1, value 2) of `length` bytes, stored into `object`. */
@@ -287,6 +375,8 @@ function convertRequest(request: DecodedRequest, source: string): SpanRecord[] {
 
 function idOf(bytes: Uint8Array, length: number, path: string, field: string): string {
   if (bytes.length !== length) throw new ShapeError(`${path}.${field}`, `expected ${length === 8 ? 'an' : 'a'} ${length}-byte id, got ${bytes.length} bytes`);
+  // protobufjs's Buffer reader hands out bytes fields as Buffers already: no second view needed.
+  if (SLICERS && Buffer.isBuffer(bytes)) return (bytes as unknown as BufferSlicers).hexSlice(0, length);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');
 }
 

@@ -43,6 +43,19 @@ describe('LiveSession', () => {
     expect(view.agents.find((a) => a.name === 'research')?.state).toBe('idle');
   });
 
+  it('closes a group that has already settled as soon as its spans are analyzed, without waiting for a tick', async () => {
+    const { spans } = await runPipelineSpans(['ack-timeout'], { taskId: 'live-settled' });
+    const records = toSpanRecords(spans);
+    // The spans arrive after their group settled (an exporter that held them): nothing is left to wait for.
+    const { session } = sessionAt(lastEnd(records) + 7_000);
+    session.offer(records, ORIGIN);
+    await session.drained();
+    const view = session.view();
+    expect(view.counters.tracesOpen).toBe(0);
+    expect(view.counters.tracesAnalyzed).toBe(1);
+    expect(view.findings.map((f) => f.ruleId)).toEqual(['ack-timeout']);
+  });
+
   it('reports a finding as soon as its group closes, before the input ends', async () => {
     const { spans, result } = await runPipelineSpans(['ack-timeout'], { taskId: 'live-ack' });
     expect(result.notes.join(' ')).toContain('ack-timeout');

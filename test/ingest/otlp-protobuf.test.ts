@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
 import { decodeOtlpProtobuf, detectProtobufFraming, splitProtobufFrames } from '../../src/ingest/otlp-protobuf.js';
 import { BatonError } from '../../src/model/errors.js';
@@ -56,6 +57,38 @@ describe('decodeOtlpProtobuf', () => {
       for (const [key, value] of Object.entries(span.attributes)) expect(record.attributes[key], key).toEqual(value);
       expect(record.startMs).toBeCloseTo(span.startTime[0] * 1e3 + span.startTime[1] / 1e6, 3);
     }
+  });
+
+  it('reads attribute keys as they were written, however many, however long, in any script', async () => {
+    // Keys go through a cache of a thousand slots: enough distinct keys that many share a slot,
+    // read twice in opposite orders, must each come back as written, as the JSON reader gives them.
+    const fc = await import('fast-check');
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const tracer = provider.getTracer('keys');
+    const spansWith = (keySets: readonly (readonly string[])[]) => {
+      exporter.reset();
+      for (const keys of keySets) {
+        const span = tracer.startSpan('keys');
+        for (let i = 0; i < keys.length; i++) span.setAttribute(keys[i]!, i);
+        span.end();
+      }
+      return exporter.getFinishedSpans();
+    };
+    const many = Array.from({ length: 30 }, (_, s) => Array.from({ length: 100 }, (_, k) => `key.${(s * 100 + k) % 2_500}`));
+    for (const keySets of [many, [...many].reverse().map((keys) => [...keys].reverse())]) {
+      const spans = spansWith(keySets);
+      expect(decodeOtlpProtobuf(toOtlpProtobuf(spans), 'k')).toEqual(toSpanRecords(spans, 'k'));
+    }
+    const key = fc.oneof(fc.string({ maxLength: 80 }), fc.string({ unit: 'grapheme', maxLength: 40 }), fc.constantFrom('gen_ai.agent.name', 'baton.handoff.id'));
+    fc.assert(
+      fc.property(fc.array(fc.array(key.filter((k) => k !== '__proto__' && k !== ''), { maxLength: 20 }), { minLength: 1, maxLength: 20 }), (keySets) => {
+        const spans = spansWith(keySets);
+        expect(decodeOtlpProtobuf(toOtlpProtobuf(spans), 'k')).toEqual(toSpanRecords(spans, 'k'));
+      }),
+      { numRuns: 100 },
+    );
+    await provider.shutdown();
   });
 
   it('throws a TraceInputError naming the file and byte for bytes that do not decode', () => {
