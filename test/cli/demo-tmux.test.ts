@@ -5,43 +5,23 @@
  * a fault, that fault's finding; q ends the demo early with status 0, and the
  * audit of what was recorded is still printed after the last frame.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENTS, FAULTS } from '../../examples/pipeline/pipeline.js';
 import { runBaton } from '../helpers/cli.js';
+import { batonCommand, hasTmux, tmuxTerminal } from '../helpers/tmux.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const TSX_LOADER = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
-const SOCKET = `baton-demo-test-${process.pid}`;
 const SESSION = 'demo';
-const hasTmux = (() => {
-  try {
-    execFileSync('tmux', ['-V']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-const tmux = (...args: string[]) => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
-const screen = () => tmux('capture-pane', '-p', '-t', SESSION);
-/** The screen and what scrolled off it. */
-const scrollback = () => tmux('capture-pane', '-p', '-J', '-S', '-3000', '-t', SESSION);
+const { tmux, screen, scrollback, kill } = tmuxTerminal('demo-test', SESSION);
 
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'baton-demo-tmux-'));
 });
 afterAll(async () => {
-  try {
-    tmux('kill-server');
-  } catch {
-    // Already gone.
-  }
+  kill();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -49,7 +29,7 @@ describe.skipIf(!hasTmux)('baton demo in a terminal', () => {
   it('shows the edges and an injected fault\'s finding live at 80x24; q ends it with status 0 and the audit follows', async () => {
     const exitFile = join(dir, 'exit');
     // A long --duration: only q can end it within the test. The pane is kept after the demo ends, to read what it printed.
-    const command = `cd ${JSON.stringify(dir)} && TSX_TSCONFIG_PATH=${JSON.stringify(join(ROOT, 'tsconfig.json'))} ${JSON.stringify(process.execPath)} --import ${TSX_LOADER} ${JSON.stringify(join(ROOT, 'cli/bin.ts'))} demo --duration 10m --out demo.jsonl; echo $? > ${JSON.stringify(exitFile)}; sleep 600`;
+    const command = batonCommand(dir, 'demo --duration 10m --out demo.jsonl', exitFile, 'sleep 600');
     tmux('new-session', '-d', '-s', SESSION, '-x', '80', '-y', '24', command);
     await expect.poll(screen, { timeout: 90_000, interval: 250 }).toMatch(/OTLP http:\/\/127\.0\.0\.1:\d+/);
 

@@ -4,29 +4,19 @@
  * what the screen shows is read with capture-pane. The expectations come from
  * the app's own account of what it did (its faults' notes, its agents' order).
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENTS } from '../../examples/pipeline/pipeline.js';
+import { batonCommand, hasTmux, tmuxTerminal } from '../helpers/tmux.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TSX_LOADER = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
-const SOCKET = `baton-test-${process.pid}`;
 const SESSION = 'watch';
-const hasTmux = (() => {
-  try {
-    execFileSync('tmux', ['-V']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-const tmux = (...args: string[]) => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
-const screen = () => tmux('capture-pane', '-p', '-t', SESSION);
+const { tmux, screen, kill } = tmuxTerminal('watch-test', SESSION);
 
 let dir: string;
 
@@ -34,11 +24,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'baton-tmux-'));
 });
 afterAll(async () => {
-  try {
-    tmux('kill-server');
-  } catch {
-    // Already gone with its last session.
-  }
+  kill();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -56,8 +42,7 @@ function sendPipeline(url: string, faults: string[]): Promise<{ exported: number
 describe.skipIf(!hasTmux)('baton watch in a terminal', () => {
   it('shows the edges and findings of a live app at 80x24, opens an edge, resizes, and q exits 0', async () => {
     const exitFile = join(dir, 'exit');
-    // tsx reads tsconfig.json from the working directory: name the project's (jsx: react-jsx) from the temp dir.
-    const command = `cd ${JSON.stringify(dir)} && TSX_TSCONFIG_PATH=${JSON.stringify(join(ROOT, 'tsconfig.json'))} ${JSON.stringify(process.execPath)} --import ${TSX_LOADER} ${JSON.stringify(join(ROOT, 'cli/bin.ts'))} watch --port 0 --grpc-port 0; echo $? > ${JSON.stringify(exitFile)}`;
+    const command = batonCommand(dir, 'watch --port 0 --grpc-port 0', exitFile);
     tmux('new-session', '-d', '-s', SESSION, '-x', '80', '-y', '24', command);
     await expect.poll(screen, { timeout: 60_000, interval: 200 }).toMatch(/OTLP http:\/\/127\.0\.0\.1:\d+/);
     const url = /OTLP (http:\/\/127\.0\.0\.1:\d+)/.exec(screen())![1]!;
