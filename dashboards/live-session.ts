@@ -36,6 +36,7 @@ import {
 import type { Finding } from '../src/model/finding.js';
 import type { SpanRecord } from '../src/model/span-record.js';
 import type { IntakeResult, RequestOrigin, SpanIntake } from '../src/receiver/intake.js';
+import type { LiveCounters } from '../src/receiver/prometheus-metrics.js';
 import type { AgentRow, AgentState, EdgeRow, FindingRow, LiveMode, LiveView, RecentHandoff } from './view-model.js';
 
 /** Options of {@link LiveSession}. */
@@ -67,16 +68,8 @@ export interface LiveSessionOptions {
   readonly onAnalysis?: (update: AuditUpdate) => void;
 }
 
-/** The span and trace counters of the header, without building a report (cheap: for a metrics scrape). */
-export interface LiveCounters {
-  readonly accepted: number;
-  readonly rejected: number;
-  readonly throttled: number;
-  readonly agedOut: number;
-  readonly badRequests: number;
-  readonly tracesOpen: number;
-  readonly tracesAnalyzed: number;
-}
+/** The span and trace counters of the header (declared by the metrics endpoint, which reads them at each scrape). */
+export type { LiveCounters };
 
 /** Edge statistics kept here besides the Auditor's sketches: what the detail view and rate need. */
 interface EdgeActivity {

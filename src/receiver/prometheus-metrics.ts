@@ -67,17 +67,20 @@ export const MAX_METRIC_EDGES = 1_999;
 /** The attributes of the series that holds every edge past `maxEdges`, as OTel's SDK names it. */
 const OVERFLOW_ATTRIBUTES: Attributes = Object.freeze({ 'otel.metric.overflow': true });
 
+/** The span and trace counters of a live session, without building a report (cheap: for a metrics scrape). */
+export interface LiveCounters {
+  readonly accepted: number;
+  readonly rejected: number;
+  readonly throttled: number;
+  readonly agedOut: number;
+  readonly badRequests: number;
+  readonly tracesOpen: number;
+  readonly tracesAnalyzed: number;
+}
+
 /** What the metrics read from the live session at each scrape (cheap: no report is built for these). */
 export interface WatchMetricsSource {
-  counters(): {
-    readonly accepted: number;
-    readonly rejected: number;
-    readonly throttled: number;
-    readonly agedOut: number;
-    readonly badRequests: number;
-    readonly tracesOpen: number;
-    readonly tracesAnalyzed: number;
-  };
+  counters(): LiveCounters;
   /** Handoffs counted per edge so far, receive-only ones included (the Auditor's edge statistics). */
   edgeHandoffs(): readonly { readonly source: string; readonly target: string; readonly handoffs: number }[];
 }
