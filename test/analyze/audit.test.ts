@@ -15,6 +15,7 @@ import type { AuditReport } from '../../src/model/audit-report.js';
 import type { SpanRecord } from '../../src/model/span-record.js';
 import { auditOne, withoutSpans } from '../helpers/analyze.js';
 import { SCENARIOS, type Scenario } from '../../fixtures/generate.js';
+import { RULES_OF_FAULT } from '../helpers/fault-rules.js';
 import { loadFixture } from '../helpers/traces.js';
 
 /** Every registered dialect's usage entry: `read` for those that read spans, zero for the rest (a new dialect adds a zero entry). */
@@ -24,19 +25,7 @@ function dialectUsage(read: Readonly<Record<string, { spans: number; interpreted
 
 
 /** The rules each fixture triggers (the known behaviour of the committed fixtures). */
-const EXPECTED_RULES: Record<Scenario, string[]> = {
-  clean: [],
-  cycle: ['dependency-cycle'],
-  'stale-read': ['stale-epoch-read'],
-  'duplicate-write': ['duplicate-write', 'partial-handoff'],
-  'partial-handoff': ['partial-handoff'],
-  'ack-timeout': ['ack-timeout'],
-  'schema-drift': ['schema-drift'],
-  'context-blowup': ['context-blowup'],
-  'context-loss': ['context-loss'],
-  'revision-loop': ['dependency-cycle'],
-  'lost-trace-context': ['unlinked-handoff'],
-};
+const EXPECTED_RULES: Readonly<Record<Scenario, readonly string[]>> = { clean: [], ...RULES_OF_FAULT };
 
 // clean.json: the coordinator's event.consume of task.reviewer.complete, the last span to end but one.
 const CLEAN_LAST_CONSUME = 'd699b2c70d4df08b';

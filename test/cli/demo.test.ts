@@ -13,21 +13,9 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAULTS, type Fault } from '../../examples/pipeline/pipeline.js';
 import { FaultSchedule, parseDuration, parseFaults } from '../../cli/commands/demo.js';
+import { RULES_OF_FAULT } from '../helpers/fault-rules.js';
 import { runBaton, runBatonInProcess, type CliRun } from '../helpers/cli.js';
 
-/** The rules each injected fault must trigger in its own task (the pipeline's documented failure modes). */
-const RULES_OF_FAULT: Record<Fault, readonly string[]> = {
-  cycle: ['dependency-cycle'],
-  'stale-read': ['stale-epoch-read'],
-  'duplicate-write': ['duplicate-write', 'partial-handoff'],
-  'partial-handoff': ['partial-handoff'],
-  'ack-timeout': ['ack-timeout'],
-  'schema-drift': ['schema-drift'],
-  'context-blowup': ['context-blowup'],
-  'context-loss': ['context-loss'],
-  'revision-loop': ['dependency-cycle'],
-  'lost-trace-context': ['unlinked-handoff'],
-};
 
 interface Finding {
   ruleId: string;
