@@ -48,12 +48,19 @@ export async function runLiveMonitor(options: LiveMonitorOptions): Promise<void>
   const { session, io, command } = options;
   let quit!: () => void;
   const quitting = new Promise<void>((resolve) => (quit = resolve));
-  const onSignal = () => quit();
+  // The first signal shuts down in order (flushing --record); a second one, while that waits on
+  // something stuck, exits at once, as a second Ctrl-C does in Vitest or Docker.
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (++signals === 1) return quit();
+    io.stderr.write(`${command}: ${signal} again: exiting without waiting for the shutdown to finish\n`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
   let failure: unknown;
-  const ended = options.inputEnded?.then(
+  void options.inputEnded?.then(
     () => {
       if (options.endsWithInput || !options.interactive) quit();
     },
@@ -106,7 +113,9 @@ export async function runLiveMonitor(options: LiveMonitorOptions): Promise<void>
       clearInterval(keepAlive);
       clearInterval(findingsTimer);
       clearInterval(statusTimer);
-      await ended;
+      // Not `await ended`: when a signal quit, the input may go on for its whole duration (a
+      // replay, the demo's pipeline); beforeClose and the stops below end it. When the input's end
+      // quit, its handler has already run.
       flushFindings();
       if (failure === undefined) io.stderr.write(`${statusLine(session.view())}\n`);
     }

@@ -93,12 +93,14 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   try {
     return await (await command.load())(rest, io);
   } catch (error) {
+    // Every message is made printable here too, whatever the command did: one line, no control
+    // character from a flag value, a file name or a trace, however the message was built.
     if (error instanceof UsageError) {
-      io.stderr.write(`baton ${name}: ${error.message}\n`);
+      io.stderr.write(`baton ${name}: ${printable(error.message)}\n`);
     } else if (error instanceof BatonError) {
-      io.stderr.write(`baton: ${error.message}\n`);
+      io.stderr.write(`baton: ${printable(error.message)}\n`);
     } else {
-      io.stderr.write(`baton: internal error: ${error instanceof Error ? error.message : String(error)} (rerun with --debug for details)\n`);
+      io.stderr.write(`baton: internal error: ${printable(error instanceof Error ? error.message : String(error))} (rerun with --debug for details)\n`);
     }
     if (debug && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
     return ExitCode.Usage;

@@ -278,7 +278,8 @@ export async function runDemoCommand(args: string[], io: CliIo): Promise<number>
   })();
   let flushed: Promise<void> | undefined;
   // The last spans leave the exporter, the receiver takes them, the session analyzes its queue.
-  const flush = () => (flushed ??= pipeline.then(() => sdk.shutdown()).then(() => session.drained()));
+  // The SDK shuts down even when the pipeline threw, so the tasks before it still reach the audit.
+  const flush = () => (flushed ??= pipeline.finally(() => sdk.shutdown()).then(() => session.drained()));
   session.start();
 
   await runLiveMonitor({

@@ -78,7 +78,11 @@ export interface LiveCounters {
   readonly tracesAnalyzed: number;
 }
 
-/** What the metrics read from the live session at each scrape (cheap: no report is built for these). */
+/**
+ * What the metrics read from the live session at each scrape. `counters` is cheap; `edgeHandoffs`
+ * may cost a report snapshot (what `baton watch` passes), paid once per scrape however many
+ * scrapes arrive together (they share one collection).
+ */
 export interface WatchMetricsSource {
   counters(): LiveCounters;
   /** Handoffs counted per edge so far, receive-only ones included (the Auditor's edge statistics). */
@@ -212,9 +216,13 @@ export class WatchMetrics {
     const labelKey = `${sourceLabel}\u0000${targetLabel}`;
     let attributes = this.#edgeAttributes.get(labelKey);
     if (!attributes) {
-      if (this.#edgeAttributes.size >= this.#maxEdges) return OVERFLOW_ATTRIBUTES;
-      attributes = { source: sourceLabel, target: targetLabel };
-      this.#edgeAttributes.set(labelKey, attributes);
+      // Past the cap an edge shares the overflow series; remembered below like any other name, so
+      // a session with many edges does not label every overflow edge again at every scrape.
+      if (this.#edgeAttributes.size >= this.#maxEdges) attributes = OVERFLOW_ATTRIBUTES;
+      else {
+        attributes = { source: sourceLabel, target: targetLabel };
+        this.#edgeAttributes.set(labelKey, attributes);
+      }
     }
     // Names that collapse onto admitted labels are few; the bound only guards against a flood of them.
     if (this.#attributesByName.size < 4 * this.#maxEdges) this.#attributesByName.set(nameKey, attributes);
@@ -334,7 +342,11 @@ export async function startMetricsServer(metrics: WatchMetrics, options: Metrics
 function handle(metrics: WatchMetrics, req: IncomingMessage, res: ServerResponse): void {
   // Only the path matters; a query string (?x=1) is allowed, as Prometheus' params add one.
   const path = (req.url ?? '').split('?')[0];
-  if (path !== METRICS_PATH) return plain(res, 404, `not found: metrics are at ${METRICS_PATH}\n`);
+  if (path !== METRICS_PATH) {
+    // As for 405: a body is never read, so the connection closes rather than drains it.
+    res.setHeader('Connection', 'close');
+    return plain(res, 404, `not found: metrics are at ${METRICS_PATH}\n`);
+  }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('Allow', 'GET, HEAD');
     // The body (if any) is never read: close the connection rather than drain it.

@@ -15,6 +15,7 @@ import { FAULTS, type Fault } from '../../examples/pipeline/pipeline.js';
 import { FaultSchedule, parseDuration, parseFaults } from '../../cli/commands/demo.js';
 import { RULES_OF_FAULT } from '../helpers/fault-rules.js';
 import { runBaton, runBatonInProcess, type CliRun } from '../helpers/cli.js';
+import { startBaton } from '../helpers/watch-process.js';
 
 
 interface Finding {
@@ -152,6 +153,24 @@ describe('baton demo', { timeout: 180_000 }, () => {
     expect(kept.stderr).toBe('baton demo: cannot write keep.jsonl: the file exists (choose another --out)\n');
     expect(await readFile(join(work, 'keep.jsonl'), 'utf8')).toBe('precious');
   });
+});
+
+describe('baton demo stopped by a signal', () => {
+  // A ten-minute run: only the signal can end it within the test's timeout.
+  it.each(['SIGINT', 'SIGTERM'] as const)('on %s without a terminal, stops the pipeline, prints the audit of what ran and exits 0', async (signal) => {
+    const dir = await mkdtemp(join(tmpdir(), 'baton-demo-signal-'));
+    try {
+      const demo = startBaton('demo', ['--duration', '10m', '--faults', 'none', '--out', 'run.jsonl'], dir);
+      await expect.poll(() => demo.stderr(), { timeout: 60_000, interval: 100 }).toMatch(/spans [1-9][\d,]* \(/);
+      demo.child.kill(signal);
+      expect(await demo.exited()).toBe(0);
+      expect(demo.stdout()).toContain('Baton audit');
+      const audit = await runBaton(['audit', '--format', 'json', 'run.jsonl'], { cwd: dir });
+      expect((JSON.parse(audit.stdout) as { inputs: { spans: number } }).inputs.spans).toBeGreaterThan(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 describe('baton demo flags', () => {

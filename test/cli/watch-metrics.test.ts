@@ -68,6 +68,8 @@ describe('baton watch --metrics-port', { timeout: 120_000 }, () => {
     [['--metrics-port', '70000'], '--metrics-port must be a port number'],
     [['--metrics-max-edges', '5'], '--metrics-max-edges applies to --metrics-port'],
     [['--metrics-port', '0', '--metrics-max-edges', '0'], '--metrics-max-edges must be an integer 1–1999'],
+    // A value with a newline and an escape sequence is shown escaped, on the same one line.
+    [['--metrics-port', '0', '--metrics-max-edges', '5x\nbaton: fake line\u001b[2J'], 'not "5x\\nbaton: fake line\\u001b[2J"'],
   ])('refuses %j with one line and exit 2', async (args, message) => {
     const run = await runBaton(['watch', ...args], { cwd: dir });
     expect(run.code).toBe(2);

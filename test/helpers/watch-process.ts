@@ -20,7 +20,12 @@ export interface WatchProcess {
 }
 
 export function startWatch(args: readonly string[], cwd: string): WatchProcess {
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, BIN, 'watch', ...args], {
+  return startBaton('watch', args, cwd);
+}
+
+/** Any live command (`watch`, `demo`) as a child process; `urls()` reads what `watch` prints. */
+export function startBaton(command: string, args: readonly string[], cwd: string): WatchProcess {
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, BIN, command, ...args], {
     cwd,
     // tsx reads tsconfig.json from the working directory: name the project's (jsx: react-jsx).
     env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', TSX_TSCONFIG_PATH: fileURLToPath(new URL('../../tsconfig.json', import.meta.url)) },
