@@ -14,7 +14,7 @@ import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Auditor } from '../src/analyze/audit.js';
 import { readTraceInputs } from '../src/ingest/index.js';
-import type { TraceInputError } from '../src/model/input-errors.js';
+import type { TraceInputError } from '../src/ingest/errors.js';
 
 export interface ChildResult {
   mode: 'audit' | 'parse';

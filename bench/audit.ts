@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Auditor } from '../src/analyze/audit.js';
 import { readTraceInputs } from '../src/ingest/index.js';
-import type { TraceInputError } from '../src/model/input-errors.js';
+import type { TraceInputError } from '../src/ingest/errors.js';
 import { collectGarbage, fmt, fmtMs, fmtRatio, log, markdownTable, median, MiB, QUICK, verdict } from './common.js';
 import { generateTraceFile } from './generate-traces.js';
 import { decodeOtlpProtobuf } from '../src/ingest/otlp-protobuf.js';

@@ -15,12 +15,23 @@ import { resolve } from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { AuditOptions, RuleSettings } from '../src/analyze/audit.js';
 import { jsonErrorOffset, positionOf } from '../src/ingest/json-error-position.js';
-import { ConfigError } from '../src/model/input-errors.js';
+import { BatonError } from 'baton-sdk';
 import type { Severity } from '../src/model/finding.js';
 import { printable } from '../src/report/format.js';
 import configSchema from '../src/schemas/baton-config.schema.json' with { type: 'json' };
 import type { CliIo } from './io.js';
 import { didYouMean } from './suggest.js';
+
+/** A configuration file or option that does not validate. */
+export class ConfigError extends BatonError {
+  readonly code = 'BATON_CONFIG';
+  constructor(
+    readonly location: string,
+    readonly reason: string,
+  ) {
+    super(`${location}: ${reason}`);
+  }
+}
 
 /** The parsed configuration file. */
 export interface BatonConfig {

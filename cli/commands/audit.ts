@@ -8,7 +8,7 @@
  */
 import type { AuditOptions } from '../../src/analyze/audit.js';
 import type { AuditReport } from '../../src/model/audit-report.js';
-import type { TraceInputError } from '../../src/model/input-errors.js';
+import type { TraceInputError } from '../../src/ingest/errors.js';
 import type { Severity } from '../../src/model/finding.js';
 import type { SpanRecord } from '../../src/model/span-record.js';
 import type { ReadTraceOptions } from '../../src/ingest/read-trace-inputs.js';

@@ -7,4 +7,4 @@ export type { ReadTraceOptions } from './read-trace-inputs.js';
 export { parseOtlpJsonRequest } from './otlp-json.js';
 export { decodeOtlpProtobuf } from './otlp-protobuf.js';
 export { BatonError } from 'baton-sdk';
-export { TraceInputError } from '../model/input-errors.js';
+export { TraceInputError } from './errors.js';

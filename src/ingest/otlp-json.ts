@@ -8,7 +8,7 @@
  * base64 as well as hex, enums by name as well as number, int64 as string or
  * number. A request that carries metrics or logs instead of spans yields nothing.
  */
-import { TraceInputError } from '../model/input-errors.js';
+import { TraceInputError } from './errors.js';
 import type { AttributeValue, SpanEventRecord, SpanLinkRecord, SpanRecord } from '../model/span-record.js';
 import { attributeOfTree, MAX_ATTRIBUTE_NESTING, newKeyValueNode, setAttribute, type AttributeTree } from './any-value.js';
 

@@ -10,7 +10,7 @@
  * Spec: https://github.com/open-telemetry/opentelemetry-proto/blob/main/docs/specification.md
  */
 import protobuf from 'protobufjs/light.js';
-import { TraceInputError } from '../model/input-errors.js';
+import { TraceInputError } from './errors.js';
 import type { AttributeValue, SpanEventRecord, SpanLinkRecord, SpanRecord } from '../model/span-record.js';
 import { attributeOfTree, MAX_ATTRIBUTE_NESTING, newKeyValueNode, setAttribute, type AttributeTree } from './any-value.js';
 import descriptor from './otlp-trace.descriptor.json' with { type: 'json' };

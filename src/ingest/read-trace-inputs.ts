@@ -19,7 +19,7 @@ import { createReadStream, type Stats } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createGunzip } from 'node:zlib';
-import { TraceInputError } from '../model/input-errors.js';
+import { TraceInputError } from './errors.js';
 import type { SpanRecord } from '../model/span-record.js';
 import { jsonErrorOffset, jsonErrorReason, positionOf } from './json-error-position.js';
 import { jsonEncodingOf } from './encodings/index.js';

@@ -4,9 +4,9 @@
  * The SDK throws them into the host only in strict mode; in warn mode (the
  * default) the same conditions are recorded on spans and counted instead.
  * This module is baton-sdk's: the analyzer's and the CLI's own errors
- * (input-errors.ts) extend its BatonError through the `baton-sdk` package, so
- * the classes are compiled once; the CLI turns any BatonError into one stderr
- * line and exit code 2.
+ * (TraceInputError in ingest/errors.ts, ConfigError in cli/config.ts) extend
+ * its BatonError through the `baton-sdk` package, so the classes are compiled
+ * once; the CLI turns any BatonError into one stderr line and exit code 2.
  */
 
 /** One way an envelope fails its schema: where (JSON pointer) and which keyword. */

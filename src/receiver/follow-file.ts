@@ -8,7 +8,7 @@
  * reported with its file and line number, and reading goes on.
  */
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import { TraceInputError } from '../model/input-errors.js';
+import { TraceInputError } from '../ingest/errors.js';
 import type { SpanRecord } from '../model/span-record.js';
 import { jsonEncodingOf } from '../ingest/encodings/index.js';
 

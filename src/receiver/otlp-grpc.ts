@@ -11,7 +11,7 @@
  * Spec: https://opentelemetry.io/docs/specs/otlp/#otlpgrpc-response
  */
 import * as grpc from '@grpc/grpc-js';
-import { TraceInputError } from '../model/input-errors.js';
+import { TraceInputError } from '../ingest/errors.js';
 import { decodeOtlpProtobuf } from '../ingest/otlp-protobuf.js';
 import { DEFAULT_MAX_REQUEST_BYTES, newReceiverCounters, type ReceiverCounters, type SpanIntake } from './intake.js';
 import { RpcCode, encodeExportResponse, encodeRpcStatus, partitionValidSpans } from './otlp-wire.js';

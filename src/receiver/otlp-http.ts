@@ -14,7 +14,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zlib';
-import { TraceInputError } from '../model/input-errors.js';
+import { TraceInputError } from '../ingest/errors.js';
 import type { SpanRecord } from '../model/span-record.js';
 import { decodeOtlpProtobuf } from '../ingest/otlp-protobuf.js';
 import { parseOtlpJsonRequest } from '../ingest/otlp-json.js';

@@ -7,7 +7,7 @@
  * they would have. Quiet gaps longer than `maxGapMs` of trace time are skipped
  * (a file with two runs an hour apart does not leave you waiting an hour).
  */
-import { TraceInputError } from '../model/input-errors.js';
+import { TraceInputError } from '../ingest/errors.js';
 import type { SpanRecord } from '../model/span-record.js';
 import { readTraceInputs } from '../ingest/read-trace-inputs.js';
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { offsetOfPointer, parseConfig } from '../../cli/config.js';
 import { RULE_IDS } from '../../src/analyze/detectors/index.js';
-import { ConfigError } from '../../src/model/input-errors.js';
+import { ConfigError } from '../../cli/config.js';
 import { runBaton, runBatonInProcess } from '../helpers/cli.js';
 import { FIXTURES_DIR } from '../helpers/traces.js';
 

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_ATTRIBUTE_NESTING } from '../../src/ingest/any-value.js';
 import { decodeOtlpProtobuf } from '../../src/ingest/otlp-protobuf.js';
 import { readTraceInputs, readTraceStream, type ReadTraceOptions } from '../../src/ingest/read-trace-inputs.js';
-import type { TraceInputError } from '../../src/model/input-errors.js';
+import type { TraceInputError } from '../../src/ingest/errors.js';
 import type { AttributeValue, SpanRecord } from '../../src/model/span-record.js';
 import {
   deepArrayRequestJson,

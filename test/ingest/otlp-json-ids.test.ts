@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseOtlpJsonRequest } from '../../src/ingest/otlp-json.js';
-import { TraceInputError } from '../../src/model/input-errors.js';
+import { TraceInputError } from '../../src/ingest/errors.js';
 
 function request(traceId: string, spanId: string, parentSpanId = ''): unknown {
   return {

@@ -3,7 +3,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 import { describe, expect, it } from 'vitest';
 import { decodeOtlpProtobuf, detectProtobufFraming, splitProtobufFrames } from '../../src/ingest/otlp-protobuf.js';
 import { BatonError } from '../../src/model/errors.js';
-import { TraceInputError } from '../../src/model/input-errors.js';
+import { TraceInputError } from '../../src/ingest/errors.js';
 import { DESCRIPTOR_PATH, renderOtlpDescriptor } from '../../scripts/generate-otlp-descriptor.js';
 import { runPipelineSpans, toOtlpProtobuf, toSpanRecords } from '../helpers/traces.js';
 

@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTraceInputs, readTraceStream } from '../../src/ingest/read-trace-inputs.js';
-import { TraceInputError } from '../../src/model/input-errors.js';
+import { TraceInputError } from '../../src/ingest/errors.js';
 import type { SpanRecord } from '../../src/model/span-record.js';
 import { FIXTURES_DIR, runPipelineSpans, toOtlpJson, toOtlpProtobuf } from '../helpers/traces.js';
 

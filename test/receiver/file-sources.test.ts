@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseOtlpJsonRequest } from '../../src/ingest/otlp-json.js';
 import { readTraceInputs } from '../../src/ingest/read-trace-inputs.js';
-import type { TraceInputError } from '../../src/model/input-errors.js';
+import type { TraceInputError } from '../../src/ingest/errors.js';
 import type { SpanRecord } from '../../src/model/span-record.js';
 import { followJsonLinesFile } from '../../src/receiver/follow-file.js';
 import { openOtlpJsonRecorder, spansToOtlpJson } from '../../src/receiver/otlp-json-recorder.js';

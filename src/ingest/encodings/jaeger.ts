@@ -17,7 +17,7 @@
  * @see https://www.jaegertracing.io/docs/latest/apis/
  * @see https://github.com/open-telemetry/opentelemetry-collector-contrib/tree/main/pkg/translator/jaeger
  */
-import { TraceInputError } from '../../model/input-errors.js';
+import { TraceInputError } from '../errors.js';
 import { SpanKindNumber, StatusCodeNumber, type AttributeValue, type SpanEventRecord, type SpanLinkRecord, type SpanRecord } from '../../model/span-record.js';
 import { describeValue, parseOtlpJsonRequest } from '../otlp-json.js';
 import type { JsonTraceEncoding } from './json-encoding.js';

@@ -17,7 +17,7 @@
  * value as `gen_ai.conversation.id`. Payloads stay out (names, ids, counts only).
  */
 import { GEN_AI_CONVERSATION_ID, GEN_AI_WORKFLOW_NAME } from '../../model/attributes.js';
-import { TraceInputError } from '../../model/input-errors.js';
+import { TraceInputError } from '../errors.js';
 import { describeAgentsSpan, otelSpanIdOf, otelTraceIdOf } from '../../model/openai-agents.js';
 import { SpanKindNumber, StatusCodeNumber, type AttributeValue, type SpanEventRecord, type SpanLinkRecord, type SpanRecord } from '../../model/span-record.js';
 import type { JsonTraceEncoding } from './json-encoding.js';

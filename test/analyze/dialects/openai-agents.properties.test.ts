@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildHandoffModel } from '../../../src/analyze/build-model.js';
 import { parseOpenAiAgentsJson } from '../../../src/ingest/encodings/openai-agents.js';
-import { TraceInputError } from '../../../src/model/input-errors.js';
+import { TraceInputError } from '../../../src/ingest/errors.js';
 
 const NAMES = ['triage', 'billing', 'Billing Agent', 'refunds', 'null', ''];
 const spanData = fc.oneof(

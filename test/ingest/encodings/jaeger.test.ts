@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jaegerJsonEncoding, parseJaegerJson } from '../../../src/ingest/encodings/jaeger.js';
 import { jsonEncodingOf } from '../../../src/ingest/encodings/index.js';
 import { readTraceInputs } from '../../../src/ingest/index.js';
-import { TraceInputError } from '../../../src/model/input-errors.js';
+import { TraceInputError } from '../../../src/ingest/errors.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
 import { FRAMEWORKS_DIR } from '../../analyze/dialects/framework-fixtures.js';
 

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { jsonEncodingOf } from '../../../src/ingest/encodings/index.js';
 import { openAiAgentsJsonEncoding, parseOpenAiAgentsJson } from '../../../src/ingest/encodings/openai-agents.js';
-import { TraceInputError } from '../../../src/model/input-errors.js';
+import { TraceInputError } from '../../../src/ingest/errors.js';
 
 const DIR = fileURLToPath(new URL('../../../fixtures/frameworks/openai-agents/', import.meta.url));
 const payload = JSON.parse(readFileSync(`${DIR}chain.native.json`, 'utf8')) as { data: Record<string, unknown>[] };
