@@ -126,9 +126,20 @@ function keyFilter(keys: RedisCommandOptions['keys']): ((key: string) => boolean
   return keys;
 }
 
-function defaultCollectionOf(key: string): string | undefined {
-  const colon = key.indexOf(':');
-  return colon > 0 ? key.slice(0, colon) : undefined;
+/**
+ * The first `:`-separated part of a key that is not a Cluster hash tag: `task:t-1` → `task`,
+ * `{t-1}:state` → `state`. A hash tag names one task or entity (it pins the key's slot), so as a
+ * collection it would give every task a span name and a series of its own.
+ */
+export function defaultCollectionOf(key: string): string | undefined {
+  let start = 0;
+  for (;;) {
+    const colon = key.indexOf(':', start);
+    const part = colon < 0 ? key.slice(start) : key.slice(start, colon);
+    if (colon < 0) return start > 0 && part.length > 0 && part[0] !== '{' ? part : undefined;
+    if (part.length > 0 && part[0] !== '{') return part;
+    start = colon + 1;
+  }
 }
 
 const QUOTED = new Map<string, string>();
