@@ -52,7 +52,7 @@ export interface DependencyCycleOptions {
 }
 
 const HINT_DEADLOCK =
-  'Validate the dependency graph as a DAG before execution starts (validatePlan from baton/plan); any cycle is a deadlock waiting to happen.';
+  'Validate the dependency graph as a DAG before execution starts (validatePlan from baton-sdk/plan); any cycle is a deadlock waiting to happen.';
 const HINT_LOOP =
   'Bound the loop explicitly (a revision budget) and declare it in baton.config.json rules.dependency-cycle.allowedLoops, or break it.';
 const NO_DEPENDS_ON = 'tasks whose agent runs declare no baton.agent.depends_on: wait-for cycles not checked';

@@ -11,6 +11,7 @@
  */
 import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DETECTORS } from '../../../src/analyze/detectors/index.js';
 import { detectDependencyCycles, RULE } from '../../../src/analyze/detectors/dependency-cycle.js';
@@ -94,6 +95,19 @@ describe('detectDependencyCycles', () => {
     // One task checked for wait-for cycles, one for handoff loops.
     expect(result.checked).toBe(2);
     expect(result.notEvaluated).toEqual([]);
+  });
+
+  it('names in the deadlock hint an entry point the baton-sdk package exports, where validatePlan is', async () => {
+    const hint = detectDependencyCycles(graphOf(cycle)).findings[0]!.hint;
+    const entry = /validatePlan from ([\w@/.-]+)\)/.exec(hint)?.[1];
+    const { name, exports } = JSON.parse(readFileSync(new URL('../../../packages/sdk/package.json', import.meta.url), 'utf8')) as {
+      name: string;
+      exports: Record<string, unknown>;
+    };
+    expect(entry).toBe(`${name}/plan`);
+    expect(Object.keys(exports)).toContain(`./${entry!.slice(name.length + 1)}`);
+    const plan = (await import('../../../src/plan/index.js')) as Record<string, unknown>;
+    expect(typeof plan.validatePlan).toBe('function');
   });
 
   it('downgrades a declared cycle to a warning when one of its agents completed anyway, completed runs last in evidence', () => {
