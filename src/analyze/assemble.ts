@@ -106,11 +106,12 @@ export function assembleHandoffModel(
       agent,
     });
   };
-  const agentRunSpans = new Set<string>();
+  // Agent run span id → its agent: a state access or event that names no agent is its enclosing run's.
+  const agentRunSpans = new Map<string, string>();
   for (const { parts } of byDialect) {
     for (let i = 0; i < parts.length; i++) {
       const part = parts[i]!;
-      if (part.type === 'agent-run') agentRunSpans.add(part.span.spanId);
+      if (part.type === 'agent-run') agentRunSpans.set(part.span.spanId, part.agent);
     }
   }
 
@@ -271,7 +272,10 @@ export function assembleHandoffModel(
         }
         case 'state-read':
         case 'state-write': {
-          setRole(span, part.type, part.agent);
+          const run = enclosingRun(span);
+          // `traceStateRead` / `instrumentStore` inside `runAgent` without `agent`: the run says who.
+          const agent = part.agent ?? (run !== undefined ? agentRunSpans.get(run) : undefined);
+          setRole(span, part.type, agent);
           const access = {
             traceId: span.traceId,
             spanId: span.spanId,
@@ -281,10 +285,10 @@ export function assembleHandoffModel(
             key: part.key,
             store: part.store ?? '',
             dialect,
-            agent: part.agent,
+            agent,
             taskId: part.taskId,
             ok: span.statusCode !== StatusCodeNumber.Error,
-            agentRunSpanId: enclosingRun(span),
+            agentRunSpanId: run,
           } as Mutable<StateAccessRecord>;
           if (part.versionRead !== undefined) access.versionRead = part.versionRead;
           if (part.versionWritten !== undefined) access.versionWritten = part.versionWritten;
@@ -300,7 +304,12 @@ export function assembleHandoffModel(
         }
         case 'publish':
         case 'consume': {
-          setRole(span, part.type, part.agent);
+          let agent = part.agent;
+          if (agent === undefined) {
+            const run = enclosingRun(span);
+            if (run !== undefined) agent = agentRunSpans.get(run);
+          }
+          setRole(span, part.type, agent);
           const event = {
             traceId: span.traceId,
             spanId: span.spanId,
@@ -311,7 +320,7 @@ export function assembleHandoffModel(
             messageId: part.messageId ?? `span:${span.spanId}`,
             topic: part.topic,
             taskId: part.taskId,
-            agent: part.agent,
+            agent,
             links: span.links,
             parentSpanId: span.parentSpanId,
           } as Mutable<EventRecord>;

@@ -29,6 +29,11 @@ function newer(a: WriteFact | undefined, b: WriteFact | undefined, field: 'versi
   return b[field]! > a[field]! || (b[field] === a[field] && b.endMs < a.endMs) ? b : a;
 }
 
+/** The newer of two answers, field by field: the same key's writes held under two store names. */
+export function newerCommitted(a: NewestCommitted, b: NewestCommitted): NewestCommitted {
+  return { version: newer(a.version, b.version, 'version'), epoch: newer(a.epoch, b.epoch, 'epoch') };
+}
+
 /** The committed writes of one key, answering "newest committed before t". */
 export class KeyWrites {
   #baseline: NewestCommitted = { version: undefined, epoch: undefined };

@@ -1,7 +1,9 @@
 /**
  * dependency-cycle: agents of one task that wait on each other (declared
  * `baton.agent.depends_on` forming a cycle: a deadlock when none of them
- * completed), and circular delegation in the handoffs.
+ * completed), and circular delegation in the handoffs. Wait-for cycles are
+ * also checked per task across trace groups (createDependencyCycleRun): the
+ * agents of a deadlock hand nothing to each other, so their traces are apart.
  *
  * A round trip is not a loop. Handoffs are followed as a delegation stack,
  * per task and along the chain of hops (the hop into an agent before it handed
@@ -31,7 +33,8 @@ import { edgeListHasCycle, findCyclePath } from '../../graph/cycle-path.js';
 import { nodeKey, nodeName } from '../../graph/node-keys.js';
 import { chainIndexOf, type ChainIndex } from '../chains.js';
 import { assertGraph, evidenceOf, MAX_EVIDENCE_SPANS } from './evidence.js';
-import { perGroupRule, type RuleDefinition } from './rule.js';
+import { FORGET_AFTER_MS, FORGET_EVERY_MS, forgetOldest, MAX_REMEMBERED } from '../bounded.js';
+import type { RuleDefinition, RuleRun } from './rule.js';
 
 export const RULE = 'dependency-cycle' as const;
 
@@ -52,7 +55,7 @@ export interface DependencyCycleOptions {
 }
 
 const HINT_DEADLOCK =
-  'Validate the dependency graph as a DAG before execution starts (validatePlan from baton/plan); any cycle is a deadlock waiting to happen.';
+  'Validate the dependency graph as a DAG before execution starts (validatePlan from baton-sdk/plan); any cycle is a deadlock waiting to happen.';
 const HINT_LOOP =
   'Bound the loop explicitly (a revision budget) and declare it in baton.config.json rules.dependency-cycle.allowedLoops, or break it.';
 const NO_DEPENDS_ON = 'tasks whose agent runs declare no baton.agent.depends_on: wait-for cycles not checked';
@@ -180,6 +183,30 @@ function findLoops(handoffs: readonly Handoff[], chains: ChainIndex): Map<string
   return loops;
 }
 
+const MAX_WAIT_CYCLES = 10;
+
+/** A cycle of declared waits among `runs` (of one task): a deadlock when none of its agents completed. */
+function waitCycleFinding(task: string, cycle: string[], runs: readonly AgentRunRecord[]): Finding {
+  const members = new Set(cycle);
+  const cycleRuns = runs.filter((r) => members.has(r.agent));
+  const completed = cycleRuns.filter((r) => r.outcome === 'completed').map((r) => r.agent);
+  const blocked = cycleRuns.filter((r) => r.outcome === 'blocked' || r.outcome === 'failed' || r.outcome === undefined);
+  const ordered = [...blocked, ...cycleRuns.filter((r) => r.outcome === 'completed')];
+  const deadlock = completed.length === 0;
+  return {
+    ruleId: RULE,
+    severity: deadlock ? 'error' : 'warning',
+    message: deadlock
+      ? `deadlock: ${cycle.join(' → ')} wait on each other and none of them completed`
+      : `dependency cycle ${cycle.join(' → ')} (declared waits); ${[...new Set(completed)].join(', ')} completed, so it did not deadlock this time`,
+    hint: HINT_DEADLOCK,
+    evidence: evidenceOf(ordered),
+    agents: [...members],
+    path: cycle,
+    ...(task ? { taskId: task } : {}),
+  };
+}
+
 /** Reports wait-for deadlocks and circular delegation per task. Pure. */
 export function detectDependencyCycles(handoffGraph: HandoffGraph, options: DependencyCycleOptions = {}): DetectorResult {
   assertGraph(RULE, handoffGraph);
@@ -217,26 +244,7 @@ export function detectDependencyCycles(handoffGraph: HandoffGraph, options: Depe
       continue;
     }
     checked++;
-    for (const cycle of cyclesOf(waitEdges, 10)) {
-      const members = new Set(cycle);
-      const cycleRuns = runs.filter((r) => members.has(r.agent));
-      const completed = cycleRuns.filter((r) => r.outcome === 'completed').map((r) => r.agent);
-      const blocked = cycleRuns.filter((r) => r.outcome === 'blocked' || r.outcome === 'failed' || r.outcome === undefined);
-      const ordered = [...blocked, ...cycleRuns.filter((r) => r.outcome === 'completed')];
-      const deadlock = completed.length === 0;
-      findings.push({
-        ruleId: RULE,
-        severity: deadlock ? 'error' : 'warning',
-        message: deadlock
-          ? `deadlock: ${cycle.join(' → ')} wait on each other and none of them completed`
-          : `dependency cycle ${cycle.join(' → ')} (declared waits); ${[...new Set(completed)].join(', ')} completed, so it did not deadlock this time`,
-        hint: HINT_DEADLOCK,
-        evidence: evidenceOf(ordered),
-        agents: [...members],
-        path: cycle,
-        ...(task ? { taskId: task } : {}),
-      });
-    }
+    for (const cycle of cyclesOf(waitEdges, MAX_WAIT_CYCLES)) findings.push(waitCycleFinding(task, cycle, runs));
   }
 
   if (handoffsByTask.size > 0) {
@@ -276,10 +284,119 @@ export function detectDependencyCycles(handoffGraph: HandoffGraph, options: Depe
   };
 }
 
+/** Runs of one task kept across trace groups, each with the group it came from. */
+interface TaskWaits {
+  readonly runs: AgentRunRecord[];
+  readonly groupOf: number[];
+  readonly groups: Set<number>;
+  lastEndMs: number;
+}
+
+/** Runs kept per task across groups: a task with more is a busy pipeline, not two processes waiting. */
+const MAX_RUNS_PER_TASK = 1_000;
+
+/**
+ * Wait-for cycles of a task whose runs are in several trace groups: agents in two
+ * processes, each waiting on the other, hand nothing off, so nothing links their
+ * traces, and each group alone shows half the cycle. A cycle whose every wait one
+ * group declared was already reported by that group.
+ */
+function crossGroupWaitFindings(task: string, waits: TaskWaits): Finding[] {
+  if (waits.groups.size < 2) return [];
+  const edges: [string, string][] = [];
+  for (const run of waits.runs) for (const dep of run.dependsOn) edges.push([run.agent, dep]);
+  const findings: Finding[] = [];
+  for (const cycle of cyclesOf(edges, MAX_WAIT_CYCLES)) {
+    if (oneGroupDeclares(cycle, waits)) continue;
+    findings.push(waitCycleFinding(task, cycle, waits.runs));
+  }
+  return findings;
+}
+
+/** True when one group holds, for each hop a → b of the cycle, a run of a waiting on b. */
+function oneGroupDeclares(cycle: readonly string[], waits: TaskWaits): boolean {
+  for (const group of waits.groups) {
+    let all = true;
+    for (let i = 0; all && i + 1 < cycle.length; i++) {
+      let found = false;
+      for (let j = 0; !found && j < waits.runs.length; j++) {
+        const run = waits.runs[j]!;
+        found = waits.groupOf[j] === group && run.agent === cycle[i] && run.dependsOn.includes(cycle[i + 1]!);
+      }
+      all = found;
+    }
+    if (all) return true;
+  }
+  return false;
+}
+
+/**
+ * Per group: what detectDependencyCycles reports. Across groups: the runs of each
+ * task that declares waits, checked for a wait-for cycle no one group shows once the
+ * task has been quiet for an hour of data time, or at the end of the input.
+ */
+export function createDependencyCycleRun(options: DependencyCycleOptions = {}): RuleRun {
+  const tasks = new Map<string, TaskWaits>();
+  let groupCount = 0;
+  let lastWalkMs = Number.NEGATIVE_INFINITY;
+  let pending: Finding[] = [];
+  const settle = (task: string, waits: TaskWaits): void => {
+    const found = crossGroupWaitFindings(task, waits);
+    for (let i = 0; i < found.length; i++) pending.push(found[i]!);
+  };
+  const drain = (): DetectorResult => {
+    const findings = pending;
+    pending = [];
+    return { findings, checked: 0, notEvaluated: [] };
+  };
+  return {
+    group(handoffGraph): DetectorResult {
+      const result = detectDependencyCycles(handoffGraph, options);
+      const group = groupCount++;
+      const runs = handoffGraph.model.agentRuns;
+      // Only tasks that declare waits somewhere in this group are kept.
+      let declaring: Set<string> | undefined;
+      for (const run of runs) {
+        if (run.taskId !== undefined && run.dependsOn.length > 0) (declaring ??= new Set()).add(run.taskId);
+      }
+      if (!declaring) return result;
+      for (const run of runs) {
+        if (run.taskId === undefined || !declaring.has(run.taskId)) continue;
+        let waits = tasks.get(run.taskId);
+        if (!waits) tasks.set(run.taskId, (waits = { runs: [], groupOf: [], groups: new Set(), lastEndMs: run.endMs }));
+        if (waits.runs.length >= MAX_RUNS_PER_TASK) continue;
+        waits.runs.push(run);
+        waits.groupOf.push(group);
+        waits.groups.add(group);
+        if (run.endMs > waits.lastEndMs) waits.lastEndMs = run.endMs;
+      }
+      forgetOldest(tasks, MAX_REMEMBERED, settle);
+      return result;
+    },
+    advance(completeBeforeMs): DetectorResult {
+      // The walk visits every kept task: at most once a minute of data time.
+      if (completeBeforeMs - lastWalkMs < FORGET_EVERY_MS) return drain();
+      lastWalkMs = completeBeforeMs;
+      const before = completeBeforeMs - FORGET_AFTER_MS;
+      for (const [task, waits] of tasks) {
+        if (waits.lastEndMs >= before) continue;
+        settle(task, waits);
+        tasks.delete(task);
+      }
+      return drain();
+    },
+    finish(): DetectorResult {
+      for (const [task, waits] of tasks) settle(task, waits);
+      tasks.clear();
+      return drain();
+    },
+  };
+}
+
 export const dependencyCycleRule: RuleDefinition<DependencyCycleOptions> = {
   id: RULE,
   description: 'agents waiting on each other (deadlock), or circular delegation in the handoffs',
   severity: 'error',
   reads: ['agentRuns', 'handoffs'],
-  create: perGroupRule(detectDependencyCycles),
+  create: createDependencyCycleRun,
 };

@@ -14,6 +14,13 @@ export type SchemaDriftOptions = Record<string, never>;
 
 const HINT =
   'Version handoff schemas explicitly and validate sender and receiver against the same current version on every run; roll out schema changes receiver-first.';
+/**
+ * The keyword the SDK records when the side had no schema of that id and version
+ * registered (`BATON_SCHEMA_UNKNOWN`): no JSON Schema keyword is named so, and
+ * "fails at / (schema)" would read as a validation failure of the envelope.
+ */
+const SCHEMA_UNKNOWN_KEYWORD = 'schema';
+
 const transfersUnversioned = reasonByDialect((dialect) => `in-process transfers: ${dialect} does not record envelope schema versions`);
 
 /** Reports version mismatches and validation failures per handoff. Pure. */
@@ -36,7 +43,10 @@ export function detectSchemaDrift(handoffGraph: HandoffGraph, _options: SchemaDr
       findings.push({
         ruleId: RULE,
         severity: 'error',
-        message: `${handoff.source} sent ${handoff.target} an envelope that fails ${send.schemaId ?? 'its schema'}@${send.schemaVersion ?? '?'} at ${send.validation.errorPath ?? '/'} (${send.validation.errorKeyword ?? send.validation.result})`,
+        message:
+          send.validation.errorKeyword === SCHEMA_UNKNOWN_KEYWORD
+            ? `${handoff.source} sent ${handoff.target} an envelope against ${send.schemaId ?? 'a schema'}@${send.schemaVersion ?? '?'}, which the sender has not registered: it was not validated`
+            : `${handoff.source} sent ${handoff.target} an envelope that fails ${send.schemaId ?? 'its schema'}@${send.schemaVersion ?? '?'} at ${send.validation.errorPath ?? '/'} (${send.validation.errorKeyword ?? send.validation.result})`,
         hint: HINT,
         evidence: evidenceOf([send]),
         agents: [handoff.source, handoff.target],
@@ -54,9 +64,11 @@ export function detectSchemaDrift(handoffGraph: HandoffGraph, _options: SchemaDr
       const invalid = receive.validation !== undefined && receive.validation.result !== 'valid';
       if (!mismatch && !invalid) continue;
       const versions = mismatch ? `sender on v${senderVersion}, receiver on v${receive.schemaVersion}` : `both on v${senderVersion}`;
-      const failure = invalid
-        ? `; receive-side validation fails at ${receive.validation!.errorPath ?? '/'} (${receive.validation!.errorKeyword ?? receive.validation!.result})`
-        : '; the receiver accepted it, so the difference is silent';
+      const failure = !invalid
+        ? '; the receiver accepted it, so the difference is silent'
+        : receive.validation!.errorKeyword === SCHEMA_UNKNOWN_KEYWORD
+          ? `; the receiver has no ${receive.schemaId ?? 'schema'}@${receive.schemaVersion} registered, so it could not validate it`
+          : `; receive-side validation fails at ${receive.validation!.errorPath ?? '/'} (${receive.validation!.errorKeyword ?? receive.validation!.result})`;
       findings.push({
         ruleId: RULE,
         severity: invalid ? 'error' : 'warning',

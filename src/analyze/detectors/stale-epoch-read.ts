@@ -13,7 +13,7 @@
 import type { DetectorResult, Finding } from '../../model/finding.js';
 import type { HandoffGraph, HandoffSend, SpanRef } from '../../model/handoff-model.js';
 import { FORGET_AFTER_MS, FORGET_EVERY_MS, forgetOldest } from '../bounded.js';
-import { KeyWrites, type WriteFact } from '../state-index.js';
+import { KeyWrites, newerCommitted, type NewestCommitted, type WriteFact } from '../state-index.js';
 import { assertGraph, evidenceOf, formatMs } from './evidence.js';
 import { countReason, reasonsOf, runOnOneGraph, type RuleDefinition, type RuleRun } from './rule.js';
 
@@ -27,12 +27,16 @@ export interface StaleEpochReadOptions {
 const HINT =
   'Add a version field to every state entry and reject reads older than the current task epoch; read from the primary (or wait for the version the handoff names) instead of a lagging replica or snapshot.';
 const UNVERSIONED = 'state reads without baton.state.version_read or baton.epoch';
+const AMBIGUOUS_STORE =
+  'state reads or writes without db.system.name of a key that several named stores hold: not matched to a store';
 
 /** Handoffs an agent sent after a read, in the same agent run: what it decided on the read. */
 const MAX_DECIDED = 10;
 
 interface PendingRead {
   readonly key: string;
+  readonly store: string;
+  readonly bareKey: string;
   readonly ref: SpanRef;
   readonly versionRead: number | undefined;
   readonly epoch: number | undefined;
@@ -56,10 +60,52 @@ function keyOf(store: string, key: string): string {
   return `${store}\u0000${key}`;
 }
 
+/**
+ * A store the span does not name: no `db.system.name` (''), or the SDK's `other`
+ * (`traceStateRead`/`traceStateWrite` called without `system`). Such an access of a
+ * key is taken to be of the one named store that key is seen in, so a read traced
+ * by hand and writes through `instrumentStore(…, { system: 'memory' })` meet.
+ */
+function isUnnamedStore(store: string): boolean {
+  return store === '' || store === 'other';
+}
+
 /** Starts a stale-epoch-read run over one input. */
 export function createStaleEpochReadRun(options: StaleEpochReadOptions = {}): RuleRun {
   const skew = options.skewToleranceMs ?? 0;
   const writes = new Map<string, KeyWrites>();
+  /** Per bare key, the named stores it was read or written in: where an unnamed access of it belongs. */
+  const namedStores = new Map<string, string[]>();
+  const noteStore = (bareKey: string, store: string): void => {
+    if (isUnnamedStore(store)) return;
+    const list = namedStores.get(bareKey);
+    if (!list) namedStores.set(bareKey, [store]);
+    else if (list.length < 2 && list[0] !== store) list.push(store); // two are already ambiguous
+  };
+  /**
+   * The newest writes a read could have missed: those of its own store, plus those
+   * of the same key under the other name of that store when the key is seen in
+   * one named store only (an unnamed read meets the named writes, a named read the
+   * unnamed writes). With two named stores an unnamed access matches neither.
+   */
+  const newestFor = (read: PendingRead, atMs: number, reasons: Map<string, number>): NewestCommitted | undefined => {
+    const own = writes.get(read.key)?.newestBefore(atMs);
+    const named = namedStores.get(read.bareKey);
+    let peer: KeyWrites | undefined;
+    if (isUnnamedStore(read.store)) {
+      if (named?.length === 1) peer = writes.get(keyOf(named[0]!, read.bareKey));
+      else if (named !== undefined) countReason(reasons, AMBIGUOUS_STORE);
+    } else {
+      const unnamed = writes.get(keyOf('other', read.bareKey)) ?? writes.get(keyOf('', read.bareKey));
+      if (unnamed !== undefined) {
+        if (named?.length === 1) peer = unnamed;
+        else countReason(reasons, AMBIGUOUS_STORE);
+      }
+    }
+    const other = peer?.newestBefore(atMs);
+    if (!other) return own;
+    return own ? newerCommitted(own, other) : other;
+  };
   /** Per task, sends that carry an epoch, as "writes" of the task's epoch. */
   const taskEpochs = new Map<string, KeyWrites>();
   let reads: PendingRead[] = [];
@@ -68,6 +114,7 @@ export function createStaleEpochReadRun(options: StaleEpochReadOptions = {}): Ru
 
   const check = (completeBeforeMs: number, final: boolean): DetectorResult => {
     const findings: Finding[] = [];
+    const reasons = new Map<string, number>();
     let checked = 0;
     const keepReads: PendingRead[] = [];
     for (const read of reads) {
@@ -76,7 +123,7 @@ export function createStaleEpochReadRun(options: StaleEpochReadOptions = {}): Ru
         continue;
       }
       checked++;
-      const newest = writes.get(read.key)?.newestBefore(read.ref.startMs - skew);
+      const newest = newestFor(read, read.ref.startMs - skew, reasons);
       if (!newest) continue;
       const byVersion =
         read.versionRead !== undefined && newest.version?.version !== undefined && newest.version.version > read.versionRead
@@ -127,7 +174,7 @@ export function createStaleEpochReadRun(options: StaleEpochReadOptions = {}): Ru
         if (list.lastEndMs < forgetBefore) taskEpochs.delete(task);
       }
     }
-    return { findings, checked, notEvaluated: [] };
+    return { findings, checked, notEvaluated: reasonsOf(reasons) };
   };
 
   return {
@@ -172,6 +219,7 @@ export function createStaleEpochReadRun(options: StaleEpochReadOptions = {}): Ru
       for (const access of model.stateAccesses) {
         if (!access.ok) continue;
         const key = keyOf(access.store, access.key);
+        noteStore(access.key, access.store);
         if (access.kind === 'write') {
           if (access.deduplicated) continue; // nothing new was committed
           let list = writes.get(key);
@@ -197,6 +245,8 @@ export function createStaleEpochReadRun(options: StaleEpochReadOptions = {}): Ru
         }
         reads.push({
           key,
+          store: access.store,
+          bareKey: access.key,
           ref: access,
           versionRead: access.versionRead,
           epoch: access.epoch,
@@ -207,6 +257,7 @@ export function createStaleEpochReadRun(options: StaleEpochReadOptions = {}): Ru
       }
       forgetOldest(writes);
       forgetOldest(taskEpochs);
+      forgetOldest(namedStores);
       return { findings: [], checked: 0, notEvaluated: reasonsOf(reasons) };
     },
     advance(completeBeforeMs) {
@@ -220,7 +271,7 @@ export function createStaleEpochReadRun(options: StaleEpochReadOptions = {}): Ru
 
 function staleReadFinding(read: PendingRead, culprit: WriteFact, byVersion: boolean): Finding {
   const reader = read.agent ?? 'an agent';
-  const key = read.key.slice(read.key.indexOf('\u0000') + 1);
+  const key = read.bareKey;
   const what = byVersion
     ? `at version ${read.versionRead} after version ${culprit.version} was committed`
     : `at epoch ${read.epoch} after epoch ${culprit.epoch} was committed`;

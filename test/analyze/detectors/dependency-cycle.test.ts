@@ -11,6 +11,7 @@
  */
 import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DETECTORS } from '../../../src/analyze/detectors/index.js';
 import { detectDependencyCycles, RULE } from '../../../src/analyze/detectors/dependency-cycle.js';
@@ -94,6 +95,19 @@ describe('detectDependencyCycles', () => {
     // One task checked for wait-for cycles, one for handoff loops.
     expect(result.checked).toBe(2);
     expect(result.notEvaluated).toEqual([]);
+  });
+
+  it('names in the deadlock hint an entry point the baton-sdk package exports, where validatePlan is', async () => {
+    const hint = detectDependencyCycles(graphOf(cycle)).findings[0]!.hint;
+    const entry = /validatePlan from ([\w@/.-]+)\)/.exec(hint)?.[1];
+    const { name, exports } = JSON.parse(readFileSync(new URL('../../../packages/sdk/package.json', import.meta.url), 'utf8')) as {
+      name: string;
+      exports: Record<string, unknown>;
+    };
+    expect(entry).toBe(`${name}/plan`);
+    expect(Object.keys(exports)).toContain(`./${entry!.slice(name.length + 1)}`);
+    const plan = (await import('../../../src/plan/index.js')) as Record<string, unknown>;
+    expect(typeof plan.validatePlan).toBe('function');
   });
 
   it('downgrades a declared cycle to a warning when one of its agents completed anyway, completed runs last in evidence', () => {
@@ -224,6 +238,72 @@ describe('detectDependencyCycles', () => {
       });
       expect(report.findings).toEqual([]);
       expect(report.severityCounts).toEqual({ error: 0, warning: 0, info: 0 });
+    });
+  });
+
+  describe('across trace groups (one task, agents in processes that hand nothing to each other)', () => {
+    /**
+     * Each run is a root span of its own trace, as in two processes: nothing links them.
+     * Returns the spans and the program's log of who waited on whom.
+     */
+    function separateRuns(runs: readonly { agent: string; task: string; waitsOn: string; completes: boolean }[]) {
+      const otel = createOtelHarness();
+      const baton = new Baton({ tracer: otel.tracer, meter: otel.meter });
+      const log: string[] = [];
+      for (const r of runs) {
+        context.with(ROOT_CONTEXT, () =>
+          baton.runAgent(r.agent, (run) => {
+            if (!r.completes) run.block(`waiting on ${r.waitsOn}`);
+          }, { taskId: r.task, dependsOn: [r.waitsOn] }),
+        );
+        log.push(`${r.task}: ${r.agent} waits on ${r.waitsOn}${r.completes ? ', completed' : ', blocked'}`);
+      }
+      const spans = toSpanRecords(otel.spans());
+      return { spans, log, traces: new Set(spans.map((x) => x.traceId)).size };
+    }
+
+    it('reports the deadlock of two agents in two traces waiting on each other, once, with both runs as evidence', async () => {
+      const { spans, log, traces } = separateRuns([
+        { agent: 'fact-checker', task: 'post-2', waitsOn: 'editor', completes: false },
+        { agent: 'editor', task: 'post-2', waitsOn: 'fact-checker', completes: false },
+      ]);
+      expect(traces).toBe(2);
+      expect(log).toEqual(['post-2: fact-checker waits on editor, blocked', 'post-2: editor waits on fact-checker, blocked']);
+      // Each trace alone shows half the cycle.
+      expect(detectDependencyCycles(graphOf(spans.slice(0, 1))).findings).toEqual([]);
+      const report = await auditOne(spans, { only: [RULE] });
+      expect(report.findings).toEqual([
+        expect.objectContaining({
+          severity: 'error',
+          message: 'deadlock: fact-checker → editor → fact-checker wait on each other and none of them completed',
+          path: ['fact-checker', 'editor', 'fact-checker'],
+          taskId: 'post-2',
+          evidence: expect.objectContaining({ spanIds: spans.map((x) => x.spanId), traceIds: spans.map((x) => x.traceId) }),
+        }),
+      ]);
+    });
+
+    it('says the cycle did not deadlock when one of its agents completed in its own trace', async () => {
+      const { spans } = separateRuns([
+        { agent: 'a', task: 't', waitsOn: 'b', completes: false },
+        { agent: 'b', task: 't', waitsOn: 'a', completes: true },
+      ]);
+      const report = await auditOne(spans, { only: [RULE] });
+      expect(report.findings.map((f) => [f.severity, f.message])).toEqual([
+        ['warning', 'dependency cycle a → b → a (declared waits); b completed, so it did not deadlock this time'],
+      ]);
+    });
+
+    it('finds nothing when the waits across traces form a chain, or the two halves belong to different tasks', async () => {
+      const chain = separateRuns([
+        { agent: 'a', task: 't', waitsOn: 'b', completes: false },
+        { agent: 'b', task: 't', waitsOn: 'c', completes: false },
+      ]);
+      const twoTasks = separateRuns([
+        { agent: 'a', task: 't1', waitsOn: 'b', completes: false },
+        { agent: 'b', task: 't2', waitsOn: 'a', completes: false },
+      ]);
+      for (const { spans } of [chain, twoTasks]) expect((await auditOne(spans, { only: [RULE] })).findings).toEqual([]);
     });
   });
 

@@ -116,6 +116,32 @@ describe('detectSchemaDrift', () => {
     ]);
   });
 
+  it('says a side had no schema registered rather than that the envelope fails at / (schema)', () => {
+    const otel = createOtelHarness();
+    const baton = new Baton({ tracer: otel.tracer, meter: otel.meter });
+    const envelope = {
+      task_id: 't-unknown',
+      source_agent: 'triage',
+      target_agent: 'billing',
+      status: 'complete',
+      output: { summary: 's', artifacts: [], confidence: 1 },
+      context: { original_goal: 'g', decisions_made: [], constraints: [] },
+      metadata: { started_at: new Date(0).toISOString(), completed_at: new Date(0).toISOString(), token_count: 1, model: 'm' },
+    };
+    // What the program did: triage sends against a schema nobody registered; billing receives a
+    // valid v1 envelope expecting a version of Baton's schema that does not exist.
+    const unknownSend = { id: 'acme.ticket', version: '7' };
+    const unknownReceive = { id: 'baton.handoff-envelope', version: '9' };
+    baton.send(envelope, { schema: unknownSend });
+    const sent = baton.send({ ...envelope, task_id: 't-unknown-2' });
+    baton.receive(sent, { schema: unknownReceive });
+    const spans = toSpanRecords(otel.spans());
+    expect(detectSchemaDrift(graphOf(spans)).findings.map((f) => f.message)).toEqual([
+      `triage sent billing an envelope against ${unknownSend.id}@${unknownSend.version}, which the sender has not registered: it was not validated`,
+      `schema drift on triage → billing: sender on v1, receiver on v${unknownReceive.version}; the receiver has no ${unknownReceive.id}@${unknownReceive.version} registered, so it could not validate it`,
+    ]);
+  });
+
   describe('when versions are not recorded', () => {
     it('checks nothing and says how many receives it could not judge, rather than passing schema-drift.json', async () => {
       const spans = stripAttributes(drift, [BATON_ENVELOPE_SCHEMA_VERSION, BATON_ENVELOPE_SENDER_SCHEMA_VERSION]);

@@ -10,8 +10,11 @@ import { detectStaleEpochReads, RULE } from '../../../src/analyze/detectors/stal
 import { BATON_EPOCH, BATON_STATE_VERSION_READ } from '../../../src/model/attributes.js';
 import type { HandoffGraph } from '../../../src/model/handoff-model.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
-import { auditOne, graphOf, invalidGraphs, ruleOf, setAttributes, stripAttributes } from '../../helpers/analyze.js';
-import { loadFixture } from '../../helpers/traces.js';
+import { Baton } from '../../../src/sdk/baton.js';
+import { InMemoryStateStore, instrumentStore } from '../../../src/sdk/state-store.js';
+import { auditOne, graphOf, invalidGraphs, ruleOf, setAttributes, spansOf, stripAttributes } from '../../helpers/analyze.js';
+import { createOtelHarness } from '../../helpers/otel.js';
+import { loadFixture, toSpanRecords } from '../../helpers/traces.js';
 
 const STALE_TRACE = '15b07d11d5cd21af5a461594bcf5b0fd';
 // stale-read.json, identified by attributes:
@@ -137,6 +140,83 @@ describe('detectStaleEpochReads', () => {
         notEvaluated: [{ count: 4, reason: UNVERSIONED }],
         couldNotRun: true,
       });
+    });
+  });
+
+  describe('when one side of a key names its store and the other does not', () => {
+    const AMBIGUOUS =
+      'state reads or writes without db.system.name of a key that several named stores hold: not matched to a store';
+
+    /**
+     * research writes doc:t1 twice through instrumentStore; analyst reads a snapshot taken
+     * between the writes with traceStateRead (no `system`, so db.system.name = other).
+     * `readSystem`/`writeSystems` vary which side names the store. Returns the spans and the
+     * program's own log of versions.
+     */
+    async function runReplicaRead(options: { readSystem?: string; writeSystems: readonly (string | undefined)[] }) {
+      const otel = createOtelHarness();
+      const baton = new Baton({ tracer: otel.tracer, meter: otel.meter });
+      const raw = new InMemoryStateStore<string>();
+      const log: { written: number[]; read?: number } = { written: [] };
+      let replica = raw;
+      for (const [i, system] of options.writeSystems.entries()) {
+        const store = instrumentStore(baton, raw, system === undefined ? {} : { system });
+        const result = await baton.runAgent('research', () => store.set('doc:t1', `draft ${i}`, { taskId: 't1' }), { taskId: 't1' });
+        log.written.push(result.version);
+        if (i === 0) replica = raw.snapshot();
+      }
+      const read = { key: 'doc:t1', taskId: 't1', agent: 'analyst', ...(options.readSystem ? { system: options.readSystem } : {}) };
+      const entry = await baton.runAgent('analyst', () => baton.traceStateRead(read, () => replica.get('doc:t1')), { taskId: 't1' });
+      log.read = entry?.version;
+      const spans = toSpanRecords(otel.spans());
+      await otel.shutdown();
+      return { spans, log };
+    }
+
+    it('reports an unnamed read (traceStateRead without system) that missed a write through instrumentStore with system memory', async () => {
+      const { spans, log } = await runReplicaRead({ writeSystems: ['memory', 'memory'] });
+      const result = detectStaleEpochReads(graphOf(spans));
+      const [read] = spansOf(spans, 'state.read');
+      const newer = spansOf(spans, 'state.write')[1]!;
+      expect(read!.attributes['db.system.name']).toBe('other'); // what the SDK writes without `system`
+      expect(result.findings.map((f) => f.evidence.spanIds.slice(0, 2))).toEqual([[read!.spanId, newer.spanId]]);
+      expect(result.findings[0]!.message).toMatch(
+        new RegExp(`^analyst read doc:t1 at version ${log.read} after version ${log.written[1]} was committed by`),
+      );
+      expect(result.notEvaluated).toEqual([]);
+    });
+
+    it('reports a read naming its store that missed an unnamed write of the same key', async () => {
+      const { spans, log } = await runReplicaRead({ readSystem: 'memory', writeSystems: [undefined, undefined] });
+      const findings = detectStaleEpochReads(graphOf(spans)).findings;
+      expect(findings.map((f) => f.message.slice(0, f.message.indexOf(' by ')))).toEqual([
+        `analyst read doc:t1 at version ${log.read} after version ${log.written[1]} was committed`,
+      ]);
+    });
+
+    it('finds nothing when the unnamed read saw the newest named write (near miss)', async () => {
+      // Both writes happen before the snapshot's key is read from the live store: no snapshot lag.
+      const otel = createOtelHarness();
+      const baton = new Baton({ tracer: otel.tracer, meter: otel.meter });
+      const raw = new InMemoryStateStore<string>();
+      const store = instrumentStore(baton, raw, { system: 'memory' });
+      await store.set('doc:t1', 'a', { taskId: 't1' });
+      await store.set('doc:t1', 'b', { taskId: 't1' });
+      const entry = await baton.traceStateRead({ key: 'doc:t1', taskId: 't1' }, () => raw.get('doc:t1'));
+      expect(entry?.version).toBe(2);
+      const result = detectStaleEpochReads(graphOf(toSpanRecords(otel.spans())));
+      expect(result).toEqual({ findings: [], checked: 1, notEvaluated: [] });
+    });
+
+    it('matches an unnamed read to no store when the key is written in two named stores, and says so', async () => {
+      const { spans } = await runReplicaRead({ writeSystems: ['redis', 'postgresql'] });
+      const result = detectStaleEpochReads(graphOf(spans));
+      expect(result).toEqual({ findings: [], checked: 1, notEvaluated: [{ count: 1, reason: AMBIGUOUS }] });
+    });
+
+    it('keeps two named stores apart: a read from one never meets the writes of another', async () => {
+      const { spans } = await runReplicaRead({ readSystem: 'redis', writeSystems: ['postgresql', 'postgresql'] });
+      expect(detectStaleEpochReads(graphOf(spans))).toEqual({ findings: [], checked: 1, notEvaluated: [] });
     });
   });
 
