@@ -183,6 +183,30 @@ describe('vercelAiDialect on constructed AI SDK spans', () => {
     expect(model.handoffs.map((h) => [h.source, h.target, h.sendCount, h.taskId])).toEqual([['router', 'specialist', 1, 's-1']]);
   });
 
+  it('reads a delegation whose callee threw, called again through the same tool to the same agent, as one handoff attempted twice; nothing else', () => {
+    const ask = (callee: string, failed: boolean) => (span: Parameters<Parameters<typeof write>[0]>[0]) =>
+      span('ai.toolCall', { 'ai.toolCall.name': 'ask_billing' }, () => span('ai.generateText', { 'ai.telemetry.functionId': callee }, undefined, failed), failed);
+    // Retried: the same caller run calls ask_billing again after billing threw.
+    const retried = buildHandoffModel(write((span) => span('ai.generateText', { 'ai.telemetry.functionId': 'triage' }, () => (ask('billing', true)(span), ask('billing', false)(span)))));
+    expect(retried.handoffs.map((h) => [h.source, h.target, h.sendCount])).toEqual([['triage', 'billing', 2]]);
+    expect(retried.agentRuns.map((r) => [r.agent, r.outcome])).toEqual([['triage', 'completed'], ['billing', 'failed'], ['billing', 'completed']]);
+    // Near misses: a failure never retried; a retry from another caller run; two successful calls; the same tool reaching another agent.
+    const near = buildHandoffModel(
+      write((span) => {
+        span('ai.generateText', { 'ai.telemetry.functionId': 'triage' }, () => ask('billing', true)(span));
+        span('ai.generateText', { 'ai.telemetry.functionId': 'triage' }, () => (ask('billing', false)(span), ask('billing', false)(span)));
+        span('ai.generateText', { 'ai.telemetry.functionId': 'router' }, () => (ask('billing', true)(span), ask('refunds', false)(span)));
+      }),
+    );
+    expect(near.handoffs.map((h) => [h.source, h.target, h.sendCount])).toEqual([
+      ['triage', 'billing', 1],
+      ['triage', 'billing', 1],
+      ['triage', 'billing', 1],
+      ['router', 'billing', 1],
+      ['router', 'refunds', 1],
+    ]);
+  });
+
   it('takes the delegating agent from the tool call’s functionId when no named run encloses it, and ignores one with neither', () => {
     const ignored: string[] = [];
     const spans = write((span) => {

@@ -1,0 +1,59 @@
+/**
+ * The framework dialects on topologies their fixtures were not built from
+ * (fixtures/frameworks/topologies/: LangGraph hierarchical supervisors, Command
+ * handoffs from nodes, a four-agent swarm with a hand-back loop, a subgraph node,
+ * parallel branches; Vercel AI streamText trees three deep, a callee that throws
+ * and is retried, ToolLoopAgents; OpenAI Agents handoffs with an inputFilter, an
+ * agent as a tool inside a handoff chain, parallel runs in one trace, a guardrail
+ * tripwire). Each run was recorded from the real framework with a scripted model;
+ * the expectations are the program's own log, read in every encoding written.
+ */
+import { basename } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { buildHandoffModel } from '../../../src/analyze/build-model.js';
+import { readTraceInputs } from '../../../src/ingest/index.js';
+import type { SpanRecord } from '../../../src/model/span-record.js';
+import { auditFile, encodingsOf, expectReportMatchesLog, FRAMEWORKS_DIR, logOf } from './framework-fixtures.js';
+
+const DIR = 'topologies';
+const DIALECT_OF: Record<string, string> = { langgraph: 'openinference', 'vercel-ai': 'vercel-ai', 'openai-agents': 'openai-agents' };
+
+const scenarios = (await readdir(`${FRAMEWORKS_DIR}${DIR}`)).filter((f) => f.endsWith('.log.json')).map((f) => basename(f, '.log.json')).sort();
+const cases = (await Promise.all(scenarios.map(async (s) => (await encodingsOf(DIR, s)).map((file) => [s, basename(file), file] as const)))).flat();
+
+async function spansOf(file: string): Promise<SpanRecord[]> {
+  const out: SpanRecord[] = [];
+  for await (const batch of readTraceInputs([file])) for (const span of batch) out.push(span);
+  return out;
+}
+
+describe('recorded topologies', () => {
+  it('has a run of every topology the cross-check covers, each in three encodings', () => {
+    expect(scenarios).toEqual([
+      'langgraph-command-graph',
+      'langgraph-hierarchical',
+      'langgraph-parallel',
+      'langgraph-subgraph',
+      'langgraph-swarm-loop',
+      'openai-agents-filtered-chain',
+      'openai-agents-parallel',
+      'openai-agents-tripwire',
+      'vercel-ai-callee-fails',
+      'vercel-ai-stream-tree',
+      'vercel-ai-tool-loop-agent',
+    ]);
+    expect(cases).toHaveLength(scenarios.length * 3);
+  });
+
+  it.each(cases)('%s (%s): agents, edges with counts, retries, loops and runs are what the program logged', async (scenario, _name, file) => {
+    expectReportMatchesLog(await auditFile(file), await logOf(DIR, scenario));
+  });
+
+  it.each(cases)('%s (%s): the agents that failed are the runs read as failed, each by the framework’s dialect', async (scenario, _name, file) => {
+    const log = await logOf(DIR, scenario);
+    const model = buildHandoffModel(await spansOf(file));
+    expect(model.agentRuns.filter((r) => r.outcome === 'failed').map((r) => r.agent).sort()).toEqual([...log.failures].sort());
+    expect(new Set(model.agentRuns.map((r) => r.dialect))).toEqual(new Set([DIALECT_OF[log.framework]]));
+  });
+});
