@@ -35,6 +35,10 @@
  * - Failed transfer tool calls (ERROR, no `Command`) followed by a successful
  *   one from the same node run to the same arrival are one handoff attempted
  *   several times (`sendCount`).
+ * - A node run again by its RetryPolicy (same task namespace, same step, same
+ *   graph run) is one task attempted several times: the handoff into it arrives
+ *   at the first run with `sendCount` = the runs, only the last run hands on,
+ *   and each failed run stays a failed agent run.
  * - Spans of the OpenInference OpenAI Agents instrumentation are left to the
  *   `openai-agents` dialect; LLM, retriever and embedding spans stay unclaimed
  *   (timing only).
@@ -331,6 +335,12 @@ interface NodeRun {
   arrivedByTool: boolean;
   /** Its graph's nodes are a prebuilt agent loop: steps of one agent. */
   loop: boolean;
+  /** On a task's first run: how many times its RetryPolicy ran the task (1 when never retried). */
+  attempts: number;
+  /** A rerun of a task that had already run (a RetryPolicy retry): no handoff arrives at it. */
+  rerun: boolean;
+  /** A run of a task that a rerun replaced (it threw): it hands nothing on. */
+  replaced: boolean;
 }
 
 interface Draft {
@@ -437,7 +447,7 @@ class Interpretation {
         this.#ignore(span, `LangGraph's ${meta.node} step: routing, no agent`);
         continue;
       }
-      this.#nodes.set(span.spanId, { span, meta, key: nodeKeyOf(meta.node), level: '', agent: false, arrivedByTool: false, loop: false });
+      this.#nodes.set(span.spanId, { span, meta, key: nodeKeyOf(meta.node), level: '', agent: false, arrivedByTool: false, loop: false, attempts: 1, rerun: false, replaced: false });
     }
     this.#placeNodes();
     this.#placeGraphAgents();
@@ -509,6 +519,37 @@ class Interpretation {
         list[i]!.loop = loop;
         list[i]!.agent = top && !loop;
       }
+      this.#markReruns(list);
+    }
+  }
+
+  /**
+   * A node with a RetryPolicy that throws is run again as the same Pregel task: the
+   * same `langgraph_checkpoint_ns` (task id included) in the same step of the same
+   * graph run. Those runs are attempts of one task, so one handoff arrives at the
+   * first (counting them all) and only the last hands on. Without the namespace
+   * (node and step only) `Send` fan-out looks the same, so nothing is merged.
+   */
+  #markReruns(list: NodeRun[]): void {
+    let byNs: Map<string, NodeRun> | undefined;
+    let last: Map<string, NodeRun> | undefined;
+    for (let i = 0; i < list.length; i++) {
+      const node = list[i]!;
+      const ns = node.meta.ns;
+      if (ns === undefined) continue;
+      const key = `${ns}\u0000${String(node.meta.step)}`;
+      byNs ??= new Map();
+      last ??= new Map();
+      const first = byNs.get(key);
+      if (!first) {
+        byNs.set(key, node);
+        last.set(key, node);
+        continue;
+      }
+      first.attempts++;
+      node.rerun = true;
+      last.get(key)!.replaced = true;
+      last.set(key, node);
     }
   }
 
@@ -579,7 +620,7 @@ class Interpretation {
     const compact = key.replace(UNDERSCORES, '');
     for (let i = 0; i < list.length; i++) {
       const candidate = list[i]!;
-      if (candidate === source || candidate.span.startMs < fromMs) continue;
+      if (candidate === source || candidate.rerun || candidate.span.startMs < fromMs) continue;
       if (candidate.key !== key && candidate.key.replace(UNDERSCORES, '') !== compact) continue;
       if (source.meta.step !== undefined && candidate.meta.step !== undefined && candidate.meta.step !== source.meta.step + 1) continue;
       return candidate;
@@ -678,6 +719,7 @@ class Interpretation {
         arrival: draft.arrival.span,
       };
       put(part, 'taskId', draft.source.meta.threadId ?? draft.arrival.meta.threadId);
+      if (draft.arrival.attempts > 1) part.sendCount = draft.arrival.attempts;
       const succeeded = new Set<string>();
       if (!draft.failed) succeeded.add(draft.toolTask);
       merged.set(key, { part, succeeded });
@@ -733,7 +775,7 @@ class Interpretation {
       if (list.length === 0 || !list[0]!.agent) continue;
       for (let i = 1; i < list.length; i++) {
         const node = list[i]!;
-        if (node.arrivedByTool) continue;
+        if (node.arrivedByTool || node.rerun) continue;
         const step = node.meta.step;
         for (let j = i - 1; j >= 0; j--) {
           const previous = list[j]!;
@@ -741,6 +783,7 @@ class Interpretation {
             if (previous.meta.step === step) continue; // a sibling in the same step
             if (previous.meta.step < step - 1) break;
           } else if (j < i - 1) break;
+          if (previous.replaced) continue; // a failed attempt: its rerun hands on
           const part: Mutable<TransferPart> = {
             type: 'transfer',
             span: previous.span,
@@ -750,6 +793,7 @@ class Interpretation {
             arrival: node.span,
           };
           put(part, 'taskId', previous.meta.threadId ?? node.meta.threadId);
+          if (node.attempts > 1) part.sendCount = node.attempts;
           this.parts.push(part);
           if (step === undefined || previous.meta.step === undefined) break;
         }

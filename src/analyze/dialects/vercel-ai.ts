@@ -22,7 +22,7 @@
  *   the earliest span is the send and `sendCount` counts the attempts. So is a
  *   failed tool call whose callee ran and threw, when the same run calls the same
  *   tool to the same agent again (the model retrying it): one handoff, its
- *   arrival the callee's last run; the failed run stays a failed agent run.
+ *   arrival the callee's first run; the failed run stays a failed agent run.
  * - Tool calls that run no agent are ignored (not delegations); model calls
  *   (`.doGenerate`, `.doStream`, embeddings) stay unclaimed, timing only.
  *
@@ -214,11 +214,12 @@ class Interpretation {
     const failures = this.#pendingFailures;
     // A delegation whose tool call failed (the callee ran and threw), by caller run, tool and callee:
     // held back while a later call of the same tool to the same agent may retry it.
-    const open = new Map<string, { d: Delegation; first: SpanRecord; attempts: number }>();
+    const open = new Map<string, { d: Delegation; first: SpanRecord; attempts: number; arrival: SpanRecord }>();
     for (let i = 0; i < delegations.length; i++) {
       const d = delegations[i]!;
       let first: SpanRecord = d.tool;
       let attempts = 1;
+      let arrival = d.run.span;
       for (let f = 0; f < failures.length; f++) {
         const failure = failures[f]!;
         if (failure.claimed || failure.sourceKey !== d.sourceKey || failure.toolName !== d.toolName || failure.tool.startMs > d.tool.startMs) continue;
@@ -232,24 +233,25 @@ class Interpretation {
         open.delete(key);
         attempts += earlier.attempts;
         if (compareByStart(earlier.first, first) < 0) first = earlier.first;
+        arrival = earlier.arrival;
         if (earlier.first !== earlier.d.tool) this.#ignore(earlier.d.tool, `retry of the delegation on span ${first.spanId}: counted in its sendCount`);
       }
       if (d.tool.statusCode === StatusCodeNumber.Error) {
-        open.set(key, { d, first, attempts });
+        open.set(key, { d, first, attempts, arrival });
         continue;
       }
-      this.#emitDelegation(d, first, attempts);
+      this.#emitDelegation(d, first, attempts, arrival);
     }
     // Failed delegations no call retried: each a handoff of its own (its callee's run failed).
-    for (const { d, first, attempts } of open.values()) this.#emitDelegation(d, first, attempts);
+    for (const { d, first, attempts, arrival } of open.values()) this.#emitDelegation(d, first, attempts, arrival);
     for (let f = 0; f < failures.length; f++) {
       const failure = failures[f]!;
       if (!failure.claimed) this.#ignore(failure.tool, `tool ${failure.toolName} failed and ran no agent: no delegation through it followed`);
     }
   }
 
-  /** One delegation as a transfer to the callee's (last) run; `first` is its earliest attempt's tool call. */
-  #emitDelegation(d: Delegation, first: SpanRecord, attempts: number): void {
+  /** One delegation as a transfer: `first` is its earliest attempt's tool call, `arrival` the callee's first run. */
+  #emitDelegation(d: Delegation, first: SpanRecord, attempts: number, arrival: SpanRecord): void {
     const part: Mutable<TransferPart> = {
       type: 'transfer',
       span: first,
@@ -257,7 +259,7 @@ class Interpretation {
       target: d.run.agent,
       mode: 'return_to_caller',
       inferred: true,
-      arrival: d.run.span,
+      arrival,
     };
     put(part, 'taskId', d.taskId);
     if (attempts > 1) {

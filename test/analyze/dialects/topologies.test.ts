@@ -1,8 +1,9 @@
 /**
  * The framework dialects on topologies their fixtures were not built from
  * (fixtures/frameworks/topologies/: LangGraph hierarchical supervisors, Command
- * handoffs from nodes, a four-agent swarm with a hand-back loop, a subgraph node,
- * parallel branches; Vercel AI streamText trees three deep, a callee that throws
+ * handoffs from nodes (and from a subgraph's node to its parent), a four-agent swarm
+ * with a hand-back loop, a subgraph node, parallel branches, Send fan-out, a node
+ * retried by its RetryPolicy; Vercel AI streamText trees three deep, a callee that throws
  * and is retried, ToolLoopAgents; OpenAI Agents handoffs with an inputFilter, an
  * agent as a tool inside a handoff chain, parallel runs in one trace, a guardrail
  * tripwire). Each run was recorded from the real framework with a scripted model;
@@ -33,7 +34,10 @@ describe('recorded topologies', () => {
     expect(scenarios).toEqual([
       'langgraph-command-graph',
       'langgraph-hierarchical',
+      'langgraph-node-retry',
       'langgraph-parallel',
+      'langgraph-parent-command',
+      'langgraph-send-fan-out',
       'langgraph-subgraph',
       'langgraph-swarm-loop',
       'openai-agents-filtered-chain',
