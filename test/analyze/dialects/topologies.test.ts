@@ -4,9 +4,10 @@
  * handoffs from nodes (and from a subgraph's node to its parent), a four-agent swarm
  * with a hand-back loop, a subgraph node, parallel branches, Send fan-out, a node
  * retried by its RetryPolicy; Vercel AI streamText trees three deep, a callee that throws
- * and is retried, ToolLoopAgents; OpenAI Agents handoffs with an inputFilter, an
- * agent as a tool inside a handoff chain, parallel runs in one trace, a guardrail
- * tripwire). Each run was recorded from the real framework with a scripted model;
+ * and is retried, ToolLoopAgents, two delegations in one step, an agent called back
+ * by its callee; OpenAI Agents handoffs with an inputFilter, an agent as a tool
+ * inside a handoff chain and one handing off inside its call, an agent called back
+ * by its callee, parallel runs in one trace and in two, a guardrail tripwire). Each run was recorded from the real framework with a scripted model;
  * the expectations are the program's own log, read in every encoding written.
  */
 import { basename } from 'node:path';
@@ -40,10 +41,15 @@ describe('recorded topologies', () => {
       'langgraph-send-fan-out',
       'langgraph-subgraph',
       'langgraph-swarm-loop',
+      'openai-agents-call-back',
       'openai-agents-filtered-chain',
       'openai-agents-parallel',
+      'openai-agents-separate-traces',
+      'openai-agents-tool-with-handoff',
       'openai-agents-tripwire',
       'vercel-ai-callee-fails',
+      'vercel-ai-parallel-tools',
+      'vercel-ai-ping-pong',
       'vercel-ai-stream-tree',
       'vercel-ai-tool-loop-agent',
     ]);
