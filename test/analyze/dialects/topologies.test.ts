@@ -66,4 +66,11 @@ describe('recorded topologies', () => {
     expect(model.agentRuns.filter((r) => r.outcome === 'failed').map((r) => r.agent).sort()).toEqual([...log.failures].sort());
     expect(new Set(model.agentRuns.map((r) => r.dialect))).toEqual(new Set([DIALECT_OF[log.framework]]));
   });
+
+  it.each(cases.filter(([s]) => s === 'openai-agents-tripwire'))('%s (%s): --explain names the guardrail that tripped and stopped the run; the one that passed is a plain check', async (_s, _name, file) => {
+    const reasons: Record<string, string> = {};
+    buildHandoffModel(await spansOf(file), { onIgnored: (_d, ignored) => void (reasons[ignored.span.name] = ignored.reason) });
+    expect(reasons['guardrail no_account_numbers_in_answers']).toMatch(/^a guardrail check that tripped .*: the SDK stopped the run here/);
+    expect(reasons['guardrail is_a_support_request']).toBe('a guardrail check: no handoff meaning');
+  });
 });
