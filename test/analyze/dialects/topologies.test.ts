@@ -2,8 +2,9 @@
  * The framework dialects on topologies their fixtures were not built from
  * (fixtures/frameworks/topologies/: LangGraph hierarchical supervisors, Command
  * handoffs from nodes (and from a subgraph's node to its parent), a four-agent swarm
- * with a hand-back loop, a subgraph node, parallel branches, Send fan-out, a node
- * retried by its RetryPolicy; Vercel AI streamText trees three deep, a callee that throws
+ * with a hand-back loop, a swarm ring run twice round, a subgraph node, parallel
+ * branches, Send and Command fan-out, a node retried by its RetryPolicy, agents as
+ * tools calling back; Vercel AI streamText trees three deep, a callee that throws
  * and is retried, ToolLoopAgents, two delegations in one step, an agent called back
  * by its callee; OpenAI Agents handoffs with an inputFilter, an agent as a tool
  * inside a handoff chain and one handing off inside its call, an agent called back
@@ -33,6 +34,8 @@ async function spansOf(file: string): Promise<SpanRecord[]> {
 describe('recorded topologies', () => {
   it('has a run of every topology the cross-check covers, each in three encodings', () => {
     expect(scenarios).toEqual([
+      'langgraph-call-back',
+      'langgraph-command-fan-out',
       'langgraph-command-graph',
       'langgraph-hierarchical',
       'langgraph-node-retry',
@@ -40,6 +43,7 @@ describe('recorded topologies', () => {
       'langgraph-parent-command',
       'langgraph-send-fan-out',
       'langgraph-subgraph',
+      'langgraph-swarm-laps',
       'langgraph-swarm-loop',
       'openai-agents-call-back',
       'openai-agents-filtered-chain',
