@@ -8,7 +8,8 @@
  * and is retried, ToolLoopAgents, two delegations in one step, an agent called back
  * by its callee; OpenAI Agents handoffs with an inputFilter, an agent as a tool
  * inside a handoff chain and one handing off inside its call, an agent called back
- * by its callee, parallel runs in one trace and in two, a guardrail tripwire). Each run was recorded from the real framework with a scripted model;
+ * by its callee, parallel runs in one trace and in two, a guardrail tripwire, and
+ * agents run one after another by the program's own code, which records no handoff). Each run was recorded from the real framework with a scripted model;
  * the expectations are the program's own log, read in every encoding written.
  */
 import { basename } from 'node:path';
@@ -46,7 +47,9 @@ describe('recorded topologies', () => {
       'langgraph-swarm-laps',
       'langgraph-swarm-loop',
       'openai-agents-call-back',
+      'openai-agents-deterministic',
       'openai-agents-filtered-chain',
+      'openai-agents-judge-loop',
       'openai-agents-parallel',
       'openai-agents-separate-traces',
       'openai-agents-tool-with-handoff',
