@@ -4,7 +4,8 @@
  * handoffs from nodes (and from a subgraph's node to its parent), a four-agent swarm
  * with a hand-back loop, a swarm ring run twice round, a subgraph node, parallel
  * branches, Send and Command fan-out, a node retried by its RetryPolicy, agents as
- * tools calling back; Vercel AI streamText trees three deep, a callee that throws
+ * tools calling back, the multi-agent network (ReAct agents inside nodes routing by
+ * Command); Vercel AI streamText trees three deep, a callee that throws
  * and is retried, ToolLoopAgents, two delegations in one step, an agent called back
  * by its callee; OpenAI Agents handoffs with an inputFilter, an agent as a tool
  * inside a handoff chain and one handing off inside its call, an agent called back
@@ -39,6 +40,7 @@ describe('recorded topologies', () => {
       'langgraph-command-fan-out',
       'langgraph-command-graph',
       'langgraph-hierarchical',
+      'langgraph-network',
       'langgraph-node-retry',
       'langgraph-parallel',
       'langgraph-parent-command',
