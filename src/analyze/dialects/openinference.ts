@@ -29,6 +29,9 @@
  *   the supervisor's hand-back (`transfer_back_to_<supervisor>` is synthesized
  *   into the messages and has no tool span), a fixed `add_edge` pipeline. Its
  *   evidence is the sender's node span (no span marks the moment); inferred.
+ *   A node whose own output is a `Command` with `goto` declared where it routed:
+ *   it sends to the nodes it named (declared) and to no other node of the next
+ *   step, unless no node of that step could otherwise have sent there.
  * - LangGraph jumps between graphs by throwing `ParentCommand`, so every normal
  *   handoff ends the sender's node spans in ERROR: such a run completed. A
  *   `GraphInterrupt` (human in the loop) is blocked; any other error failed.
@@ -341,6 +344,8 @@ interface NodeRun {
   rerun: boolean;
   /** A run of a task that a rerun replaced (it threw): it hands nothing on. */
   replaced: boolean;
+  /** Where its own output's `Command` routed (node keys), null without one; read once, when first needed. */
+  goto?: ReadonlySet<string> | null;
 }
 
 interface Draft {
@@ -769,14 +774,22 @@ class Interpretation {
     if (list && !list[0]!.loop) for (let i = 0; i < list.length; i++) list[i]!.agent = true;
   }
 
-  /** Agent node runs reached along a graph edge (no handoff tool): a transfer from the agent node(s) of the step before. */
+  /**
+   * Agent node runs reached along a graph edge (no handoff tool): a transfer from
+   * the agent node(s) of the step before. A node that returned a `Command` says
+   * where it routed (its output's `goto`): it is the declared source of the nodes
+   * it named and of no other, as long as some node of that step may have sent
+   * each arrival (else, a static edge beside the Command, every one is kept).
+   */
   #emitEdgeTransfers(): void {
+    const candidates: NodeRun[] = [];
     for (const list of this.#levels.values()) {
       if (list.length === 0 || !list[0]!.agent) continue;
       for (let i = 1; i < list.length; i++) {
         const node = list[i]!;
         if (node.arrivedByTool || node.rerun) continue;
         const step = node.meta.step;
+        candidates.length = 0;
         for (let j = i - 1; j >= 0; j--) {
           const previous = list[j]!;
           if (step !== undefined && previous.meta.step !== undefined) {
@@ -784,21 +797,47 @@ class Interpretation {
             if (previous.meta.step < step - 1) break;
           } else if (j < i - 1) break;
           if (previous.replaced) continue; // a failed attempt: its rerun hands on
+          candidates.push(previous);
+          if (step === undefined || previous.meta.step === undefined) break;
+        }
+        let possible = 0;
+        for (let c = 0; c < candidates.length; c++) {
+          const goto = this.#gotoOf(candidates[c]!);
+          if (goto === null || goto.has(node.key)) possible++;
+        }
+        for (let c = 0; c < candidates.length; c++) {
+          const previous = candidates[c]!;
+          const goto = this.#gotoOf(previous);
+          const declared = goto !== null && goto.has(node.key);
+          if (possible > 0 && goto !== null && !declared) continue; // it routed elsewhere
           const part: Mutable<TransferPart> = {
             type: 'transfer',
             span: previous.span,
             source: previous.meta.node,
             target: node.meta.node,
-            inferred: true,
+            inferred: !declared,
             arrival: node.span,
           };
           put(part, 'taskId', previous.meta.threadId ?? node.meta.threadId);
           if (node.attempts > 1) part.sendCount = node.attempts;
           this.parts.push(part);
-          if (step === undefined || previous.meta.step === undefined) break;
         }
       }
     }
+  }
+
+  /** The node keys a node run's own output routed to (a LangGraph `Command` with `goto`), or null without one. */
+  #gotoOf(node: NodeRun): ReadonlySet<string> | null {
+    if (node.goto !== undefined) return node.goto;
+    const output = readName(node.span.attributes, OPENINFERENCE_OUTPUT_VALUE) ?? readName(node.span.attributes, GEN_AI_COMPLETION);
+    const goto = output !== undefined ? commandGotoOf(output) : undefined;
+    let keys: Set<string> | null = null;
+    if (goto !== undefined && goto.length > 0) {
+      keys = new Set();
+      for (let i = 0; i < goto.length; i++) keys.add(nodeKeyOf(goto[i]!));
+    }
+    node.goto = keys;
+    return keys;
   }
 
   #emitRuns(): void {

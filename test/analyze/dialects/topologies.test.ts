@@ -5,7 +5,7 @@
  * with a hand-back loop, a swarm ring run twice round, a subgraph node, parallel
  * branches, Send and Command fan-out, a node retried by its RetryPolicy, agents as
  * tools calling back, the multi-agent network (ReAct agents inside nodes routing by
- * Command); Vercel AI streamText trees three deep, a callee that throws
+ * Command), parallel branches each routing by its own Command; Vercel AI streamText trees three deep, a callee that throws
  * and is retried, ToolLoopAgents, two delegations in one step, an agent called back
  * by its callee; OpenAI Agents handoffs with an inputFilter, an agent as a tool
  * inside a handoff chain and one handing off inside its call, an agent called back
@@ -37,6 +37,7 @@ describe('recorded topologies', () => {
   it('has a run of every topology the cross-check covers, each in three encodings', () => {
     expect(scenarios).toEqual([
       'langgraph-call-back',
+      'langgraph-command-branches',
       'langgraph-command-fan-out',
       'langgraph-command-graph',
       'langgraph-hierarchical',
@@ -81,5 +82,14 @@ describe('recorded topologies', () => {
     buildHandoffModel(await spansOf(file), { onIgnored: (_d, ignored) => void (reasons[ignored.span.name] = ignored.reason) });
     expect(reasons['guardrail no_account_numbers_in_answers']).toMatch(/^a guardrail check that tripped .*: the SDK stopped the run here/);
     expect(reasons['guardrail is_a_support_request']).toBe('a guardrail check: no handoff meaning');
+  });
+
+  it.each(cases.filter(([s]) => s === 'langgraph-command-branches' || s === 'langgraph-command-graph'))('%s (%s): a node’s own Command is a declared handoff to the node it named; graph edges stay inferred', async (_s, _name, file) => {
+    const model = buildHandoffModel(await spansOf(file));
+    const log = await logOf(DIR, _s);
+    // The program's Command handoffs: the nodes that returned a Command (billing, shipping; billing in command-graph).
+    const byCommand = new Set(_s === 'langgraph-command-branches' ? ['billing → refunds', 'shipping → courier'] : ['billing → tech']);
+    expect(model.handoffs.map((h) => `${h.source} → ${h.target}`).sort()).toEqual(log.handoffs.map((h) => `${h.source} → ${h.target}`).sort());
+    for (const h of model.handoffs) expect([`${h.source} → ${h.target}`, h.inferred]).toEqual([`${h.source} → ${h.target}`, !byCommand.has(`${h.source} → ${h.target}`)]);
   });
 });
