@@ -37,6 +37,7 @@ describe('recorded topologies', () => {
   it('has a run of every topology the cross-check covers, each in three encodings', () => {
     expect(scenarios).toEqual([
       'langgraph-call-back',
+      'langgraph-command-beside-edge',
       'langgraph-command-branches',
       'langgraph-command-fan-out',
       'langgraph-command-graph',
@@ -84,11 +85,13 @@ describe('recorded topologies', () => {
     expect(reasons['guardrail is_a_support_request']).toBe('a guardrail check: no handoff meaning');
   });
 
-  it.each(cases.filter(([s]) => s === 'langgraph-command-branches' || s === 'langgraph-command-graph'))('%s (%s): a node’s own Command is a declared handoff to the node it named; graph edges stay inferred', async (_s, _name, file) => {
+  it.each(cases.filter(([s]) => s === 'langgraph-command-branches' || s === 'langgraph-command-graph' || s === 'langgraph-command-beside-edge'))('%s (%s): a node’s own Command is a declared handoff to the node it named; graph edges stay inferred', async (_s, _name, file) => {
     const model = buildHandoffModel(await spansOf(file));
     const log = await logOf(DIR, _s);
     // The program's Command handoffs: the nodes that returned a Command (billing, shipping; billing in command-graph).
-    const byCommand = new Set(_s === 'langgraph-command-branches' ? ['billing → refunds', 'shipping → courier'] : ['billing → tech']);
+    const byCommand = new Set(
+      _s === 'langgraph-command-branches' ? ['billing → refunds', 'shipping → courier'] : _s === 'langgraph-command-graph' ? ['billing → tech'] : ['intake → notify'],
+    );
     expect(model.handoffs.map((h) => `${h.source} → ${h.target}`).sort()).toEqual(log.handoffs.map((h) => `${h.source} → ${h.target}`).sort());
     for (const h of model.handoffs) expect([`${h.source} → ${h.target}`, h.inferred]).toEqual([`${h.source} → ${h.target}`, !byCommand.has(`${h.source} → ${h.target}`)]);
   });
