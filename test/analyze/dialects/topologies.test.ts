@@ -6,7 +6,7 @@
  * branches, Send and Command fan-out, a node retried by its RetryPolicy, agents as
  * tools calling back, the multi-agent network (ReAct agents inside nodes routing by
  * Command), parallel branches each routing by its own Command; Vercel AI streamText trees three deep, a callee that throws
- * and is retried, ToolLoopAgents, two delegations in one step, an agent called back
+ * and is retried, ToolLoopAgents (generate and stream), two delegations in one step, an agent called back
  * by its callee; OpenAI Agents handoffs with an inputFilter, an agent as a tool
  * inside a handoff chain and one handing off inside its call, an agent called back
  * by its callee, parallel runs in one trace and in two, a guardrail tripwire, and
@@ -62,6 +62,7 @@ describe('recorded topologies', () => {
       'vercel-ai-parallel-tools',
       'vercel-ai-ping-pong',
       'vercel-ai-stream-tree',
+      'vercel-ai-streamed-agents',
       'vercel-ai-tool-loop-agent',
     ]);
     expect(cases).toHaveLength(scenarios.length * 3);
