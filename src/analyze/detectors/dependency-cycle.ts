@@ -10,6 +10,10 @@
  * on, see ../chains.ts):
  * - X → Y where Y handed the work to X is a *return* (the stack pops): a
  *   supervisor and its worker, a planner and its coder, request and reply;
+ *   except when both are calls (`return_to_caller`, an agent used as a tool)
+ *   and X's call had not returned: the reply to a call is the call returning,
+ *   never a handoff, so X calling Y back is Y called again while its first
+ *   call still waits, a circular delegation;
  * - X → Y where Y is deeper on the stack (Y handed on, the work went on
  *   through others and comes back to Y without returning the way it came) is
  *   a *circular delegation*: one lap of the cycle Y → … → X → Y;
@@ -31,7 +35,7 @@ import type { DetectorResult, Finding } from '../../model/finding.js';
 import type { AgentRunRecord, Handoff, HandoffGraph } from '../../model/handoff-model.js';
 import { edgeListHasCycle, findCyclePath } from '../../graph/cycle-path.js';
 import { nodeKey, nodeName } from '../../graph/node-keys.js';
-import { chainIndexOf, type ChainIndex } from '../chains.js';
+import { chainIndexOf, handoffStartMs, type ChainIndex } from '../chains.js';
 import { assertGraph, evidenceOf, MAX_EVIDENCE_SPANS } from './evidence.js';
 import { FORGET_AFTER_MS, FORGET_EVERY_MS, forgetOldest, MAX_REMEMBERED } from '../bounded.js';
 import type { RuleDefinition, RuleRun } from './rule.js';
@@ -103,6 +107,16 @@ interface LoopTally {
 }
 
 /**
+ * Whether `handoff` (X → Y) calls back the agent Y that called X (`previous`,
+ * Y → X): both calls, made while X's run from Y's call was still going.
+ */
+function isCallBack(handoff: Handoff, previous: Handoff | undefined): boolean {
+  if (handoff.mode !== 'return_to_caller' || previous?.mode !== 'return_to_caller') return false;
+  const run = previous.receives[0];
+  return run === undefined || run.endMs >= handoffStartMs(handoff);
+}
+
+/**
  * Follows the delegation stack through one task's handoffs (in start order).
  * The stack of the chain's tip is kept mutable with an agent → frame map, so a
  * sequential task costs O(1) per handoff; a hop from another branch (fan-out)
@@ -135,7 +149,7 @@ function findLoops(handoffs: readonly Handoff[], chains: ChainIndex): Map<string
     let base = previous ? stackAfter.get(previous) : undefined;
     if (!base || base.agent !== source) base = { agent: source, below: null };
     if (base !== tip) moveTip(base);
-    if (base.below && base.below.agent === target) {
+    if (base.below && base.below.agent === target && !isCallBack(handoff, previous)) {
       // A return: the work goes back the way it came.
       onTip.delete(source);
       tip = base.below;

@@ -62,6 +62,7 @@ import {
   LOGFIRE_MSG_TEMPLATE,
   OPENAI_AGENTS_ERROR_MESSAGE,
   OPENAI_AGENTS_GROUP_ID,
+  OPENAI_AGENTS_GUARDRAIL_TRIGGERED,
   OPENAI_AGENTS_HANDOFF_FROM_AGENT,
   OPENAI_AGENTS_HANDOFF_REQUESTED_AGENTS,
   OPENAI_AGENTS_HANDOFF_TO_AGENT,
@@ -395,6 +396,11 @@ class Interpretation {
         this.#ignore(node.span, 'the trace itself (workflow span): a container of agent runs, no handoff of its own');
         return;
       default:
+        if (node.span.attributes[OPENAI_AGENTS_GUARDRAIL_TRIGGERED] === true) {
+          // A tripwire ends the run with the SDK's generic "Error in agent run": say which check stopped it.
+          this.#ignore(node.span, 'a guardrail check that tripped (openai_agents.guardrail.triggered): the SDK stopped the run here, so the agent run it guarded is read as failed; no handoff meaning');
+          return;
+        }
         this.#ignore(node.span, OTHER_REASONS[node.name ?? ''] ?? `${node.name ?? 'span'}: no handoff meaning`);
     }
   }

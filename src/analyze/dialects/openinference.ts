@@ -29,12 +29,19 @@
  *   the supervisor's hand-back (`transfer_back_to_<supervisor>` is synthesized
  *   into the messages and has no tool span), a fixed `add_edge` pipeline. Its
  *   evidence is the sender's node span (no span marks the moment); inferred.
+ *   A node whose own output is a `Command` with `goto` declared where it routed:
+ *   it sends to the nodes it named (declared) and to no other node of the next
+ *   step, unless no node of that step could otherwise have sent there.
  * - LangGraph jumps between graphs by throwing `ParentCommand`, so every normal
  *   handoff ends the sender's node spans in ERROR: such a run completed. A
  *   `GraphInterrupt` (human in the loop) is blocked; any other error failed.
  * - Failed transfer tool calls (ERROR, no `Command`) followed by a successful
  *   one from the same node run to the same arrival are one handoff attempted
  *   several times (`sendCount`).
+ * - A node run again by its RetryPolicy (same task namespace, same step, same
+ *   graph run) is one task attempted several times: the handoff into it arrives
+ *   at the first run with `sendCount` = the runs, only the last run hands on,
+ *   and each failed run stays a failed agent run.
  * - Spans of the OpenInference OpenAI Agents instrumentation are left to the
  *   `openai-agents` dialect; LLM, retriever and embedding spans stay unclaimed
  *   (timing only).
@@ -331,6 +338,14 @@ interface NodeRun {
   arrivedByTool: boolean;
   /** Its graph's nodes are a prebuilt agent loop: steps of one agent. */
   loop: boolean;
+  /** On a task's first run: how many times its RetryPolicy ran the task (1 when never retried). */
+  attempts: number;
+  /** A rerun of a task that had already run (a RetryPolicy retry): no handoff arrives at it. */
+  rerun: boolean;
+  /** A run of a task that a rerun replaced (it threw): it hands nothing on. */
+  replaced: boolean;
+  /** Where its own output's `Command` routed (node keys), null without one; read once, when first needed. */
+  goto?: ReadonlySet<string> | null;
 }
 
 interface Draft {
@@ -437,7 +452,7 @@ class Interpretation {
         this.#ignore(span, `LangGraph's ${meta.node} step: routing, no agent`);
         continue;
       }
-      this.#nodes.set(span.spanId, { span, meta, key: nodeKeyOf(meta.node), level: '', agent: false, arrivedByTool: false, loop: false });
+      this.#nodes.set(span.spanId, { span, meta, key: nodeKeyOf(meta.node), level: '', agent: false, arrivedByTool: false, loop: false, attempts: 1, rerun: false, replaced: false });
     }
     this.#placeNodes();
     this.#placeGraphAgents();
@@ -509,6 +524,37 @@ class Interpretation {
         list[i]!.loop = loop;
         list[i]!.agent = top && !loop;
       }
+      this.#markReruns(list);
+    }
+  }
+
+  /**
+   * A node with a RetryPolicy that throws is run again as the same Pregel task: the
+   * same `langgraph_checkpoint_ns` (task id included) in the same step of the same
+   * graph run. Those runs are attempts of one task, so one handoff arrives at the
+   * first (counting them all) and only the last hands on. Without the namespace
+   * (node and step only) `Send` fan-out looks the same, so nothing is merged.
+   */
+  #markReruns(list: NodeRun[]): void {
+    let byNs: Map<string, NodeRun> | undefined;
+    let last: Map<string, NodeRun> | undefined;
+    for (let i = 0; i < list.length; i++) {
+      const node = list[i]!;
+      const ns = node.meta.ns;
+      if (ns === undefined) continue;
+      const key = `${ns}\u0000${String(node.meta.step)}`;
+      byNs ??= new Map();
+      last ??= new Map();
+      const first = byNs.get(key);
+      if (!first) {
+        byNs.set(key, node);
+        last.set(key, node);
+        continue;
+      }
+      first.attempts++;
+      node.rerun = true;
+      last.get(key)!.replaced = true;
+      last.set(key, node);
     }
   }
 
@@ -579,7 +625,7 @@ class Interpretation {
     const compact = key.replace(UNDERSCORES, '');
     for (let i = 0; i < list.length; i++) {
       const candidate = list[i]!;
-      if (candidate === source || candidate.span.startMs < fromMs) continue;
+      if (candidate === source || candidate.rerun || candidate.span.startMs < fromMs) continue;
       if (candidate.key !== key && candidate.key.replace(UNDERSCORES, '') !== compact) continue;
       if (source.meta.step !== undefined && candidate.meta.step !== undefined && candidate.meta.step !== source.meta.step + 1) continue;
       return candidate;
@@ -678,6 +724,7 @@ class Interpretation {
         arrival: draft.arrival.span,
       };
       put(part, 'taskId', draft.source.meta.threadId ?? draft.arrival.meta.threadId);
+      if (draft.arrival.attempts > 1) part.sendCount = draft.arrival.attempts;
       const succeeded = new Set<string>();
       if (!draft.failed) succeeded.add(draft.toolTask);
       merged.set(key, { part, succeeded });
@@ -727,34 +774,70 @@ class Interpretation {
     if (list && !list[0]!.loop) for (let i = 0; i < list.length; i++) list[i]!.agent = true;
   }
 
-  /** Agent node runs reached along a graph edge (no handoff tool): a transfer from the agent node(s) of the step before. */
+  /**
+   * Agent node runs reached along a graph edge (no handoff tool): a transfer from
+   * the agent node(s) of the step before. A node that returned a `Command` says
+   * where it routed (its output's `goto`): it is the declared source of the nodes
+   * it named and of no other, as long as some node of that step may have sent
+   * each arrival (else, a static edge beside the Command, every one is kept).
+   */
   #emitEdgeTransfers(): void {
+    const candidates: NodeRun[] = [];
     for (const list of this.#levels.values()) {
       if (list.length === 0 || !list[0]!.agent) continue;
       for (let i = 1; i < list.length; i++) {
         const node = list[i]!;
-        if (node.arrivedByTool) continue;
+        if (node.arrivedByTool || node.rerun) continue;
         const step = node.meta.step;
+        candidates.length = 0;
         for (let j = i - 1; j >= 0; j--) {
           const previous = list[j]!;
           if (step !== undefined && previous.meta.step !== undefined) {
             if (previous.meta.step === step) continue; // a sibling in the same step
             if (previous.meta.step < step - 1) break;
           } else if (j < i - 1) break;
+          if (previous.replaced) continue; // a failed attempt: its rerun hands on
+          candidates.push(previous);
+          if (step === undefined || previous.meta.step === undefined) break;
+        }
+        let possible = 0;
+        for (let c = 0; c < candidates.length; c++) {
+          const goto = this.#gotoOf(candidates[c]!);
+          if (goto === null || goto.has(node.key)) possible++;
+        }
+        for (let c = 0; c < candidates.length; c++) {
+          const previous = candidates[c]!;
+          const goto = this.#gotoOf(previous);
+          const declared = goto !== null && goto.has(node.key);
+          if (possible > 0 && goto !== null && !declared) continue; // it routed elsewhere
           const part: Mutable<TransferPart> = {
             type: 'transfer',
             span: previous.span,
             source: previous.meta.node,
             target: node.meta.node,
-            inferred: true,
+            inferred: !declared,
             arrival: node.span,
           };
           put(part, 'taskId', previous.meta.threadId ?? node.meta.threadId);
+          if (node.attempts > 1) part.sendCount = node.attempts;
           this.parts.push(part);
-          if (step === undefined || previous.meta.step === undefined) break;
         }
       }
     }
+  }
+
+  /** The node keys a node run's own output routed to (a LangGraph `Command` with `goto`), or null without one. */
+  #gotoOf(node: NodeRun): ReadonlySet<string> | null {
+    if (node.goto !== undefined) return node.goto;
+    const output = readName(node.span.attributes, OPENINFERENCE_OUTPUT_VALUE) ?? readName(node.span.attributes, GEN_AI_COMPLETION);
+    const goto = output !== undefined ? commandGotoOf(output) : undefined;
+    let keys: Set<string> | null = null;
+    if (goto !== undefined && goto.length > 0) {
+      keys = new Set();
+      for (let i = 0; i < goto.length; i++) keys.add(nodeKeyOf(goto[i]!));
+    }
+    node.goto = keys;
+    return keys;
   }
 
   #emitRuns(): void {

@@ -19,7 +19,10 @@
  *   inferred, arriving at the nested run. Delegation may go arbitrarily deep.
  * - A failed tool call (status ERROR) that ran no agent, followed in the same run
  *   by a delegation through the same tool, is that delegation's earlier attempt:
- *   the earliest span is the send and `sendCount` counts the attempts.
+ *   the earliest span is the send and `sendCount` counts the attempts. So is a
+ *   failed tool call whose callee ran and threw, when the same run calls the same
+ *   tool to the same agent again (the model retrying it): one handoff, its
+ *   arrival the callee's first run; the failed run stays a failed agent run.
  * - Tool calls that run no agent are ignored (not delegations); model calls
  *   (`.doGenerate`, `.doStream`, embeddings) stay unclaimed, timing only.
  *
@@ -209,10 +212,14 @@ class Interpretation {
 
   #emitDelegations(delegations: readonly Delegation[]): void {
     const failures = this.#pendingFailures;
+    // A delegation whose tool call failed (the callee ran and threw), by caller run, tool and callee:
+    // held back while a later call of the same tool to the same agent may retry it.
+    const open = new Map<string, { d: Delegation; first: SpanRecord; attempts: number; arrival: SpanRecord }>();
     for (let i = 0; i < delegations.length; i++) {
       const d = delegations[i]!;
       let first: SpanRecord = d.tool;
       let attempts = 1;
+      let arrival = d.run.span;
       for (let f = 0; f < failures.length; f++) {
         const failure = failures[f]!;
         if (failure.claimed || failure.sourceKey !== d.sourceKey || failure.toolName !== d.toolName || failure.tool.startMs > d.tool.startMs) continue;
@@ -220,26 +227,46 @@ class Interpretation {
         attempts++;
         if (compareByStart(failure.tool, first) < 0) first = failure.tool;
       }
-      const part: Mutable<TransferPart> = {
-        type: 'transfer',
-        span: first,
-        source: d.source,
-        target: d.run.agent,
-        mode: 'return_to_caller',
-        inferred: true,
-        arrival: d.run.span,
-      };
-      put(part, 'taskId', d.taskId);
-      if (attempts > 1) {
-        part.sendCount = attempts;
-        this.#ignore(d.tool, `retry of the delegation on span ${first.spanId}: counted in its sendCount`);
+      const key = `${d.sourceKey}\u0000${d.toolName}\u0000${d.run.agent}`;
+      const earlier = open.get(key);
+      if (earlier) {
+        open.delete(key);
+        attempts += earlier.attempts;
+        if (compareByStart(earlier.first, first) < 0) first = earlier.first;
+        arrival = earlier.arrival;
+        if (earlier.first !== earlier.d.tool) this.#ignore(earlier.d.tool, `retry of the delegation on span ${first.spanId}: counted in its sendCount`);
       }
-      this.parts.push(part);
+      if (d.tool.statusCode === StatusCodeNumber.Error) {
+        open.set(key, { d, first, attempts, arrival });
+        continue;
+      }
+      this.#emitDelegation(d, first, attempts, arrival);
     }
+    // Failed delegations no call retried: each a handoff of its own (its callee's run failed).
+    for (const { d, first, attempts, arrival } of open.values()) this.#emitDelegation(d, first, attempts, arrival);
     for (let f = 0; f < failures.length; f++) {
       const failure = failures[f]!;
       if (!failure.claimed) this.#ignore(failure.tool, `tool ${failure.toolName} failed and ran no agent: no delegation through it followed`);
     }
+  }
+
+  /** One delegation as a transfer: `first` is its earliest attempt's tool call, `arrival` the callee's first run. */
+  #emitDelegation(d: Delegation, first: SpanRecord, attempts: number, arrival: SpanRecord): void {
+    const part: Mutable<TransferPart> = {
+      type: 'transfer',
+      span: first,
+      source: d.source,
+      target: d.run.agent,
+      mode: 'return_to_caller',
+      inferred: true,
+      arrival,
+    };
+    put(part, 'taskId', d.taskId);
+    if (attempts > 1) {
+      part.sendCount = attempts;
+      if (d.tool !== first) this.#ignore(d.tool, `retry of the delegation on span ${first.spanId}: counted in its sendCount`);
+    }
+    this.parts.push(part);
   }
 }
 

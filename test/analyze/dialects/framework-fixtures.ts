@@ -61,7 +61,7 @@ export function expectReportMatchesLog(report: AuditReport, log: ProgramLog): vo
     // The rule names the cycle from where it closed: the same ring, maybe rotated.
     expect(new Set(path)).toEqual(new Set(log.cycle.path));
     expect(path).toHaveLength(log.cycle.path.length);
-    expect(cycles[0]!.message).toContain(`ran ${log.cycle.laps} laps`);
+    expect(cycles[0]!.message).toContain(`ran ${log.cycle.laps} lap${log.cycle.laps === 1 ? '' : 's'}:`);
   } else {
     expect(cycles).toEqual([]);
   }

@@ -10,6 +10,8 @@
 import { context, SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildHandoffModel } from '../../../src/analyze/build-model.js';
+import { detectDependencyCycles } from '../../../src/analyze/detectors/dependency-cycle.js';
+import { graphOf } from '../../helpers/analyze.js';
 import { vercelAgentOf, vercelAiDialect } from '../../../src/analyze/dialects/vercel-ai.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
 import { auditRecorded, edgeCounts, ENCODINGS, modelsByTrace, readRecordedSpans, readRunLog } from '../../helpers/framework-fixtures.js';
@@ -181,6 +183,46 @@ describe('vercelAiDialect on constructed AI SDK spans', () => {
       ['specialist', 'failed', 9],
     ]);
     expect(model.handoffs.map((h) => [h.source, h.target, h.sendCount, h.taskId])).toEqual([['router', 'specialist', 1, 's-1']]);
+  });
+
+  it('reads a delegation whose callee threw, called again through the same tool to the same agent, as one handoff attempted twice; nothing else', () => {
+    const ask = (callee: string, failed: boolean) => (span: Parameters<Parameters<typeof write>[0]>[0]) =>
+      span('ai.toolCall', { 'ai.toolCall.name': 'ask_billing' }, () => span('ai.generateText', { 'ai.telemetry.functionId': callee }, undefined, failed), failed);
+    // Retried: the same caller run calls ask_billing again after billing threw.
+    const retried = buildHandoffModel(write((span) => span('ai.generateText', { 'ai.telemetry.functionId': 'triage' }, () => (ask('billing', true)(span), ask('billing', false)(span)))));
+    expect(retried.handoffs.map((h) => [h.source, h.target, h.sendCount])).toEqual([['triage', 'billing', 2]]);
+    expect(retried.agentRuns.map((r) => [r.agent, r.outcome])).toEqual([['triage', 'completed'], ['billing', 'failed'], ['billing', 'completed']]);
+    // Near misses: a failure never retried; a retry from another caller run; two successful calls; the same tool reaching another agent.
+    const near = buildHandoffModel(
+      write((span) => {
+        span('ai.generateText', { 'ai.telemetry.functionId': 'triage' }, () => ask('billing', true)(span));
+        span('ai.generateText', { 'ai.telemetry.functionId': 'triage' }, () => (ask('billing', false)(span), ask('billing', false)(span)));
+        span('ai.generateText', { 'ai.telemetry.functionId': 'router' }, () => (ask('billing', true)(span), ask('refunds', false)(span)));
+      }),
+    );
+    expect(near.handoffs.map((h) => [h.source, h.target, h.sendCount])).toEqual([
+      ['triage', 'billing', 1],
+      ['triage', 'billing', 1],
+      ['triage', 'billing', 1],
+      ['router', 'billing', 1],
+      ['router', 'refunds', 1],
+    ]);
+  });
+
+  it('reports an agent called back by its callee while its own call waits as a circular delegation; a call back after the call returned is not one', () => {
+    const call = (span: Parameters<Parameters<typeof write>[0]>[0], caller: string, callee: string, inner?: () => void) =>
+      span('ai.toolCall', { 'ai.toolCall.name': `ask_${callee}`, 'ai.telemetry.metadata.taskId': 't-1' }, () => span('ai.generateText', { 'ai.telemetry.functionId': callee }, inner));
+    // writer → editor, and inside that call editor → writer: the writer is called again while it waits.
+    const nested = write((span) => span('ai.generateText', { 'ai.telemetry.functionId': 'writer' }, () => call(span, 'writer', 'editor', () => call(span, 'editor', 'writer'))));
+    const found = detectDependencyCycles(graphOf(nested)).findings;
+    expect(found.map((f) => [f.ruleId, f.path])).toEqual([['dependency-cycle', ['writer', 'editor', 'writer']]]);
+    // Near miss: writer's call of editor returns first; a later editor run (its own, not inside the call) asks writer.
+    const after = write((span) => {
+      span('ai.generateText', { 'ai.telemetry.functionId': 'writer' }, () => call(span, 'writer', 'editor'));
+      span('ai.generateText', { 'ai.telemetry.functionId': 'editor' }, () => call(span, 'editor', 'writer'));
+    });
+    expect(buildHandoffModel(after).handoffs.map((h) => `${h.source} → ${h.target}`)).toEqual(['writer → editor', 'editor → writer']);
+    expect(detectDependencyCycles(graphOf(after)).findings).toEqual([]);
   });
 
   it('takes the delegating agent from the tool call’s functionId when no named run encloses it, and ignores one with neither', () => {

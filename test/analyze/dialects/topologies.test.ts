@@ -1,0 +1,99 @@
+/**
+ * The framework dialects on topologies their fixtures were not built from
+ * (fixtures/frameworks/topologies/: LangGraph hierarchical supervisors, Command
+ * handoffs from nodes (and from a subgraph's node to its parent), a four-agent swarm
+ * with a hand-back loop, a swarm ring run twice round, a subgraph node, parallel
+ * branches, Send and Command fan-out, a node retried by its RetryPolicy, agents as
+ * tools calling back, the multi-agent network (ReAct agents inside nodes routing by
+ * Command), parallel branches each routing by its own Command; Vercel AI streamText trees three deep, a callee that throws
+ * and is retried, ToolLoopAgents (generate and stream), two delegations in one step, an agent called back
+ * by its callee; OpenAI Agents handoffs with an inputFilter, an agent as a tool
+ * inside a handoff chain and one handing off inside its call, an agent called back
+ * by its callee, parallel runs in one trace and in two, a guardrail tripwire, and
+ * agents run one after another by the program's own code, which records no handoff). Each run was recorded from the real framework with a scripted model;
+ * the expectations are the program's own log, read in every encoding written.
+ */
+import { basename } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { buildHandoffModel } from '../../../src/analyze/build-model.js';
+import { readTraceInputs } from '../../../src/ingest/index.js';
+import type { SpanRecord } from '../../../src/model/span-record.js';
+import { auditFile, encodingsOf, expectReportMatchesLog, FRAMEWORKS_DIR, logOf } from './framework-fixtures.js';
+
+const DIR = 'topologies';
+const DIALECT_OF: Record<string, string> = { langgraph: 'openinference', 'vercel-ai': 'vercel-ai', 'openai-agents': 'openai-agents' };
+
+const scenarios = (await readdir(`${FRAMEWORKS_DIR}${DIR}`)).filter((f) => f.endsWith('.log.json')).map((f) => basename(f, '.log.json')).sort();
+const cases = (await Promise.all(scenarios.map(async (s) => (await encodingsOf(DIR, s)).map((file) => [s, basename(file), file] as const)))).flat();
+
+async function spansOf(file: string): Promise<SpanRecord[]> {
+  const out: SpanRecord[] = [];
+  for await (const batch of readTraceInputs([file])) for (const span of batch) out.push(span);
+  return out;
+}
+
+describe('recorded topologies', () => {
+  it('has a run of every topology the cross-check covers, each in three encodings', () => {
+    expect(scenarios).toEqual([
+      'langgraph-call-back',
+      'langgraph-command-beside-edge',
+      'langgraph-command-branches',
+      'langgraph-command-fan-out',
+      'langgraph-command-graph',
+      'langgraph-hierarchical',
+      'langgraph-network',
+      'langgraph-node-retry',
+      'langgraph-parallel',
+      'langgraph-parent-command',
+      'langgraph-send-fan-out',
+      'langgraph-subgraph',
+      'langgraph-swarm-laps',
+      'langgraph-swarm-loop',
+      'openai-agents-call-back',
+      'openai-agents-deterministic',
+      'openai-agents-filtered-chain',
+      'openai-agents-judge-loop',
+      'openai-agents-parallel',
+      'openai-agents-separate-traces',
+      'openai-agents-tool-with-handoff',
+      'openai-agents-tripwire',
+      'vercel-ai-callee-fails',
+      'vercel-ai-parallel-tools',
+      'vercel-ai-ping-pong',
+      'vercel-ai-stream-tree',
+      'vercel-ai-streamed-agents',
+      'vercel-ai-tool-loop-agent',
+    ]);
+    expect(cases).toHaveLength(scenarios.length * 3);
+  });
+
+  it.each(cases)('%s (%s): agents, edges with counts, retries, loops and runs are what the program logged', async (scenario, _name, file) => {
+    expectReportMatchesLog(await auditFile(file), await logOf(DIR, scenario));
+  });
+
+  it.each(cases)('%s (%s): the agents that failed are the runs read as failed, each by the framework’s dialect', async (scenario, _name, file) => {
+    const log = await logOf(DIR, scenario);
+    const model = buildHandoffModel(await spansOf(file));
+    expect(model.agentRuns.filter((r) => r.outcome === 'failed').map((r) => r.agent).sort()).toEqual([...log.failures].sort());
+    expect(new Set(model.agentRuns.map((r) => r.dialect))).toEqual(new Set([DIALECT_OF[log.framework]]));
+  });
+
+  it.each(cases.filter(([s]) => s === 'openai-agents-tripwire'))('%s (%s): --explain names the guardrail that tripped and stopped the run; the one that passed is a plain check', async (_s, _name, file) => {
+    const reasons: Record<string, string> = {};
+    buildHandoffModel(await spansOf(file), { onIgnored: (_d, ignored) => void (reasons[ignored.span.name] = ignored.reason) });
+    expect(reasons['guardrail no_account_numbers_in_answers']).toMatch(/^a guardrail check that tripped .*: the SDK stopped the run here/);
+    expect(reasons['guardrail is_a_support_request']).toBe('a guardrail check: no handoff meaning');
+  });
+
+  it.each(cases.filter(([s]) => s === 'langgraph-command-branches' || s === 'langgraph-command-graph' || s === 'langgraph-command-beside-edge'))('%s (%s): a node’s own Command is a declared handoff to the node it named; graph edges stay inferred', async (_s, _name, file) => {
+    const model = buildHandoffModel(await spansOf(file));
+    const log = await logOf(DIR, _s);
+    // The program's Command handoffs: the nodes that returned a Command (billing, shipping; billing in command-graph).
+    const byCommand = new Set(
+      _s === 'langgraph-command-branches' ? ['billing → refunds', 'shipping → courier'] : _s === 'langgraph-command-graph' ? ['billing → tech'] : ['intake → notify'],
+    );
+    expect(model.handoffs.map((h) => `${h.source} → ${h.target}`).sort()).toEqual(log.handoffs.map((h) => `${h.source} → ${h.target}`).sort());
+    for (const h of model.handoffs) expect([`${h.source} → ${h.target}`, h.inferred]).toEqual([`${h.source} → ${h.target}`, !byCommand.has(`${h.source} → ${h.target}`)]);
+  });
+});
