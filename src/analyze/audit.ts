@@ -218,6 +218,8 @@ export class Auditor {
   readonly #shares: LatencySketch = newLatencySketch();
   readonly #slowest: TaskSummary[] = [];
   readonly #agents = new Set<string>();
+  /** Agent → its runs and their outcomes, over every group analyzed (the report's `agentRuns`). */
+  readonly #agentRuns = new Map<string, { runs: number; completed: number; failed: number; blocked: number }>();
   readonly #handoffEdges = new Set<string>();
   readonly #dependencyEdges = new Map<string, { readonly source: string; readonly target: string }>();
   readonly #cycles = new Map<string, readonly string[]>();
@@ -444,6 +446,9 @@ export class Auditor {
       rules,
       edges: final && this.#finalEdges ? this.#finalEdges : this.#edges.summarize(false),
       agents: [...this.#agents].sort(),
+      agentRuns: [...this.#agentRuns]
+        .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+        .map(([agent, tally]) => ({ agent, ...tally })),
       dependencies: [...this.#dependencyEdges]
         .filter(([key]) => !this.#handoffEdges.has(key))
         .map(([, edge]) => edge)
@@ -678,6 +683,10 @@ export class Auditor {
     // Declared dependencies are wait-for edges (dependency → dependent, the way data flows):
     // a deadlock is a cycle of them even when no handoff on it ever happened.
     for (const run of model.agentRuns) {
+      let tally = this.#agentRuns.get(run.agent);
+      if (tally === undefined) this.#agentRuns.set(run.agent, (tally = { runs: 0, completed: 0, failed: 0, blocked: 0 }));
+      tally.runs++;
+      if (run.outcome !== undefined) tally[run.outcome]++;
       for (const dependency of run.dependsOn) {
         if (dependency === run.agent) continue;
         this.#agents.add(dependency);

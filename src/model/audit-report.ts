@@ -157,6 +157,15 @@ export interface TraceExplanation {
   readonly error?: string;
 }
 
+/** How one agent's runs ended, over all the input. */
+export interface AgentRunSummary {
+  readonly agent: string;
+  readonly runs: number;
+  readonly completed: number;
+  readonly failed: number;
+  readonly blocked: number;
+}
+
 export interface AuditReport {
   readonly reportVersion: typeof AUDIT_REPORT_VERSION;
   readonly inputs: {
@@ -185,6 +194,12 @@ export interface AuditReport {
   readonly rules: readonly RuleSummary[];
   readonly edges: readonly EdgeStats[];
   readonly agents: readonly string[];
+  /**
+   * Per agent (sorted by name), its runs and how they ended, as the dialects read them: a run
+   * whose outcome the source does not record counts in `runs` only. Agents seen only as the
+   * source or target of a handoff, with no run of their own, are not listed.
+   */
+  readonly agentRuns: readonly AgentRunSummary[];
   /**
    * Declared dependencies (`baton.agent.depends_on`) along which no handoff was seen, as
    * wait-for edges dependency → dependent: how agents can deadlock without handing off.

@@ -93,6 +93,8 @@ export function renderText(report: AuditReport, options: TextOptions = {}): stri
   out.push(...rulesLines(report, width, paint));
   out.push('', paint('Latency per handoff edge', 'bold'));
   out.push(...edgeLines(report, width, paint));
+  const agents = agentLines(report, width, paint);
+  if (agents.length > 0) out.push('', ...agents);
   out.push('', ...taskLines(report, width, paint));
   out.push('', ...summaryLines(report, width, paint));
   return `${out.join('\n')}\n`;
@@ -429,6 +431,30 @@ function edgeLines(report: AuditReport, width: number, paint: Paint): string[] {
     );
   }
   return lines;
+}
+
+/**
+ * `Agents  4 · 9 runs · failed: research 1 of 2 · blocked: triage 1 of 2`: the runs that did not
+ * complete, named, since a framework's failed agent shows nowhere else in the text (the edge
+ * table's failures are the handoffs'). Nothing when no agent ran.
+ */
+function agentLines(report: AuditReport, width: number, paint: Paint): string[] {
+  const { agentRuns } = report;
+  if (agentRuns.length === 0) return [];
+  let runs = 0;
+  const failed: string[] = [];
+  const blocked: string[] = [];
+  for (const agent of agentRuns) {
+    runs += agent.runs;
+    if (agent.failed > 0) failed.push(`${shownName(agent.agent)} ${agent.failed} of ${agent.runs}`);
+    if (agent.blocked > 0) blocked.push(`${shownName(agent.agent)} ${agent.blocked} of ${agent.runs}`);
+  }
+  const parts = [`Agents  ${agentRuns.length} · ${plural(runs, 'run')}`];
+  if (failed.length > 0) parts.push(`failed: ${failed.join(', ')}`);
+  if (blocked.length > 0) parts.push(`blocked: ${blocked.join(', ')}`);
+  if (failed.length === 0 && blocked.length === 0) parts[0] += ', none failed or blocked';
+  const lines = wrapPrefixed(parts.join(' · '), width, '', '  ');
+  return styleFirst(lines, 'Agents', paint('Agents', 'bold'));
 }
 
 function taskLines(report: AuditReport, width: number, paint: Paint): string[] {

@@ -199,6 +199,12 @@ export function sampleReport(): AuditReport {
       edge('reviewer', 'writer', { handoffs: 2, latencyMs: latency(10, 11, 12, 12, 2) }),
     ],
     agents: ['research', 'reviewer', 'triage', 'writer'],
+    agentRuns: [
+      { agent: 'research', runs: 2, completed: 1, failed: 1, blocked: 0 },
+      { agent: 'reviewer', runs: 2, completed: 2, failed: 0, blocked: 0 },
+      { agent: 'triage', runs: 2, completed: 1, failed: 0, blocked: 1 },
+      { agent: 'writer', runs: 3, completed: 2, failed: 0, blocked: 0 },
+    ],
     dependencies: [{ source: 'triage', target: 'reviewer' }],
     cycles: [['writer', 'reviewer', 'writer']],
     tasks: {
@@ -273,6 +279,7 @@ export function uninstrumentedReport(): AuditReport {
     rules: RULES.map((r) => rule(r.ruleId, 'could-not-run')),
     edges: [],
     agents: [],
+    agentRuns: [],
     dependencies: [],
     cycles: [],
     tasks: { count: 0, coordinationShare: null, slowest: [] },
@@ -356,6 +363,7 @@ export function hostileReport(): AuditReport {
       edge(HOSTILE_TARGET, HOSTILE),
     ],
     agents: [HOSTILE, HOSTILE_TARGET, 'bystander'],
+    agentRuns: [{ agent: HOSTILE, runs: 1, completed: 0, failed: 1, blocked: 0 }],
     dependencies: [{ source: 'bystander', target: HOSTILE }],
     cycles: [[HOSTILE, HOSTILE_TARGET, HOSTILE]],
     tasks: {

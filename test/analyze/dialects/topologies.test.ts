@@ -19,6 +19,7 @@ import { describe, expect, it } from 'vitest';
 import { buildHandoffModel } from '../../../src/analyze/build-model.js';
 import { readTraceInputs } from '../../../src/ingest/index.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
+import { renderText } from '../../../src/report/text.js';
 import { auditFile, encodingsOf, expectReportMatchesLog, FRAMEWORKS_DIR, logOf } from './framework-fixtures.js';
 
 const DIR = 'topologies';
@@ -77,6 +78,18 @@ describe('recorded topologies', () => {
     const model = buildHandoffModel(await spansOf(file));
     expect(model.agentRuns.filter((r) => r.outcome === 'failed').map((r) => r.agent).sort()).toEqual([...log.failures].sort());
     expect(new Set(model.agentRuns.map((r) => r.dialect))).toEqual(new Set([DIALECT_OF[log.framework]]));
+  });
+
+  it.each(cases)('%s (%s): the report counts each agent’s failed runs as the program logged them, and the text names them', async (scenario, _name, file) => {
+    const log = await logOf(DIR, scenario);
+    const report = await auditFile(file);
+    const failedRuns = new Map<string, number>();
+    for (const agent of log.failures) failedRuns.set(agent, (failedRuns.get(agent) ?? 0) + 1);
+    expect(new Map(report.agentRuns.filter((a) => a.failed > 0).map((a) => [a.agent, a.failed]))).toEqual(failedRuns);
+    for (const agent of report.agentRuns) expect(agent.completed + agent.failed + agent.blocked).toBeLessThanOrEqual(agent.runs);
+    const text = renderText(report, { color: false, width: 200 });
+    for (const [agent, count] of failedRuns) expect(text).toMatch(new RegExp(`failed: .*${agent} ${count} of \\d+`));
+    if (failedRuns.size === 0 && report.agentRuns.length > 0) expect(text).toContain('none failed or blocked');
   });
 
   it.each(cases.filter(([s]) => s === 'openai-agents-tripwire'))('%s (%s): --explain names the guardrail that tripped and stopped the run; the one that passed is a plain check', async (_s, _name, file) => {
