@@ -249,3 +249,8 @@ export function printable(text: string): string {
     return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
   });
 }
+
+/** The first agents of a list and how many more: a trace with thousands of failed agents prints one paragraph. */
+export function namedAtMost(names: readonly string[], most = 20): string {
+  return names.length <= most ? names.join(', ') : `${names.slice(0, most).join(', ')} and ${names.length - most} more`;
+}

@@ -24,6 +24,7 @@ import {
   noVocabularyText,
   notCheckedText,
   OFF_REASON,
+  namedAtMost,
   percentileErrorText,
   plural,
   precisionNote,
@@ -238,6 +239,22 @@ export function renderMarkdown(report: AuditReport, options: MarkdownOptions = {
   }
   if (report.cycles.length > 0) {
     out.push('', `**Cycles:** ${report.cycles.map((c) => c.map(escapeCell).join(' → ')).join('; ')}`);
+  }
+
+  if (report.agentRuns.length > 0) {
+    let runs = 0;
+    const failed: string[] = [];
+    const blocked: string[] = [];
+    for (const agent of report.agentRuns) {
+      runs += agent.runs;
+      if (agent.failed > 0) failed.push(`${escapeCell(agent.agent)} ${agent.failed} of ${agent.runs}`);
+      if (agent.blocked > 0) blocked.push(`${escapeCell(agent.agent)} ${agent.blocked} of ${agent.runs}`);
+    }
+    const parts = [`**Agents:** ${report.agentRuns.length}, ${plural(runs, 'run')}`];
+    if (failed.length > 0) parts.push(`failed: ${namedAtMost(failed)}`);
+    if (blocked.length > 0) parts.push(`blocked: ${namedAtMost(blocked)}`);
+    if (failed.length === 0 && blocked.length === 0) parts[0] += ', none failed or blocked';
+    out.push('', `${parts.join(' · ')}.`);
   }
 
   const { tasks } = report;

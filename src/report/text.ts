@@ -25,6 +25,7 @@ import {
   notCheckedText,
   OFF_REASON,
   percentileErrorText,
+  namedAtMost,
   plural,
   precisionNote,
   printable,
@@ -450,8 +451,8 @@ function agentLines(report: AuditReport, width: number, paint: Paint): string[] 
     if (agent.blocked > 0) blocked.push(`${shownName(agent.agent)} ${agent.blocked} of ${agent.runs}`);
   }
   const parts = [`Agents  ${agentRuns.length} · ${plural(runs, 'run')}`];
-  if (failed.length > 0) parts.push(`failed: ${failed.join(', ')}`);
-  if (blocked.length > 0) parts.push(`blocked: ${blocked.join(', ')}`);
+  if (failed.length > 0) parts.push(`failed: ${namedAtMost(failed)}`);
+  if (blocked.length > 0) parts.push(`blocked: ${namedAtMost(blocked)}`);
   if (failed.length === 0 && blocked.length === 0) parts[0] += ', none failed or blocked';
   const lines = wrapPrefixed(parts.join(' · '), width, '', '  ');
   return styleFirst(lines, 'Agents', paint('Agents', 'bold'));

@@ -316,3 +316,9 @@ describe('renderMarkdown on hostile sizes', () => {
     expect(prose).not.toMatch(/https?:\/\/|www\.|@evil/);
   });
 });
+
+describe('the Agents line in Markdown', () => {
+  it('names the agents with failed or blocked runs', () => {
+    expect(renderMarkdown(sampleReport())).toContain('**Agents:** 4, 9 runs · failed: research 1 of 2 · blocked: triage 1 of 2.');
+  });
+});

@@ -355,3 +355,24 @@ describe('renderText on hostile sizes', () => {
     expect(out.length).toBeLessThan(text(renamed('n')).length + 40 * 1_100);
   });
 });
+
+describe('the Agents line', () => {
+  it('names each agent with failed or blocked runs, and how many of its runs', () => {
+    expect(text(sampleReport())).toMatch(/^Agents {2}4 · 9 runs · failed: research 1 of 2 · blocked: triage 1 of 2$/m);
+  });
+
+  it('says none failed when every run completed, and is absent when no agent ran', () => {
+    const report = sampleReport();
+    const clean = { ...report, agentRuns: report.agentRuns.map((a) => ({ ...a, completed: a.runs, failed: 0, blocked: 0 })) };
+    expect(text(clean)).toMatch(/^Agents {2}4 · 9 runs, none failed or blocked$/m);
+    expect(text({ ...report, agentRuns: [] })).not.toMatch(/^Agents/m);
+  });
+
+  it('lists at most 20 agents of a kind, then how many more', () => {
+    const report = sampleReport();
+    const many = Array.from({ length: 25 }, (_, i) => ({ agent: `agent-${String(i).padStart(2, '0')}`, runs: 1, completed: 0, failed: 1, blocked: 0 }));
+    const out = text({ ...report, agentRuns: many });
+    expect(out).toContain('agent-19 1 of 1 and 5 more');
+    expect(out).not.toContain('agent-20');
+  });
+});
