@@ -90,13 +90,18 @@ export function buildHandoffGraph(model: HandoffModel): HandoffGraph {
   const result = { model } as { model: HandoffModel; graph: HandoffGraph['graph'] };
   // An own, enumerable property as before (a spread or toEqual sees it), replaced by a plain data
   // property, as the object literal had, on first read or write.
+  // A caller may freeze the result: the getter then keeps the graph it built in this closure,
+  // since the property can no longer be redefined.
+  let built: HandoffGraph['graph'] | undefined;
   const settle = (graph: HandoffGraph['graph']): void => {
-    Object.defineProperty(result, 'graph', { value: graph, enumerable: true, writable: true, configurable: true });
+    built = graph;
+    if (Object.isExtensible(result)) Object.defineProperty(result, 'graph', { value: graph, enumerable: true, writable: true, configurable: true });
   };
   Object.defineProperty(result, 'graph', {
     enumerable: true,
     configurable: true,
     get() {
+      if (built !== undefined) return built;
       const graph = materialize(grouped);
       settle(graph);
       return graph;

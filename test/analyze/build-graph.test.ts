@@ -116,4 +116,12 @@ describe('buildHandoffGraph', () => {
     expect(assigned.graph).toBe(other);
     expect(handoffEdgesOf(assigned)).toEqual([]);
   });
+
+  it('gives a frozen result its graph too, the same one at every read', () => {
+    const model = models.find((m) => m.handoffs.length > 0)!;
+    const frozen = Object.freeze(buildHandoffGraph(model));
+    const graph = frozen.graph;
+    expect(graph.order).toBe(eagerGraph(model).order);
+    expect(frozen.graph).toBe(graph);
+  });
 });
