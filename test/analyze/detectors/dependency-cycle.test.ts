@@ -13,6 +13,7 @@ import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Auditor } from '../../../src/analyze/audit.js';
 import { DETECTORS } from '../../../src/analyze/detectors/index.js';
 import { detectDependencyCycles, RULE } from '../../../src/analyze/detectors/dependency-cycle.js';
 import { BATON_AGENT_DEPENDS_ON, BATON_AGENT_OUTCOME, BATON_HANDOFF_ID, BatonOperation } from '../../../src/model/attributes.js';
@@ -511,6 +512,47 @@ describe('detectDependencyCycles', () => {
       expect(roundTrip.traceIds).toHaveLength(2);
       expect(threeTasks.traceIds).toHaveLength(3);
       for (const { spans } of [roundTrip, threeTasks]) expect((await auditOne(spans, { only: [RULE] })).findings).toEqual([]);
+    });
+
+    it('gives the same report whatever order the hop traces arrive in, together, one by one or interleaved', async () => {
+      const draft = { source: 'writer', target: 'reviewer' };
+      const sendBack = { source: 'reviewer', target: 'writer', status: 'needs_review' };
+      const loop = hopTraces([draft, sendBack, draft, sendBack, draft, { source: 'reviewer', target: 'publisher' }]);
+      const cycle = hopTraces([
+        { source: 'triage', target: 'billing', task: 'ticket-9' },
+        { source: 'billing', target: 'refunds', task: 'ticket-9' },
+        { source: 'refunds', target: 'triage', task: 'ticket-9' },
+      ]);
+      const all = [...loop.spans, ...cycle.spans];
+      const options = { only: [RULE], rules: { [RULE]: { allowedLoops: [{ agents: ['writer', 'reviewer'], maxLaps: 1 }] } } };
+      const expected = await auditOne(all, options);
+      expect(expected.findings.map((f) => f.path)).toEqual(
+        expect.arrayContaining([
+          ['writer', 'reviewer', 'writer'],
+          ['triage', 'billing', 'refunds', 'triage'],
+        ]),
+      );
+      expect(expected.findings).toHaveLength(2);
+      fc.assert(
+        fc.property(
+          fc.shuffledSubarray(all, { minLength: all.length, maxLength: all.length }),
+          fc.array(fc.boolean(), { minLength: all.length, maxLength: all.length }),
+          (shuffled, cuts) => {
+            const auditor = new Auditor(options);
+            let batch: SpanRecord[] = [];
+            for (let i = 0; i < shuffled.length; i++) {
+              batch.push(shuffled[i]!);
+              if (cuts[i]) {
+                auditor.addSpans(batch);
+                batch = [];
+              }
+            }
+            auditor.addSpans(batch);
+            expect(auditor.finish()).toEqual(expected);
+          },
+        ),
+        { numRuns: 30 },
+      );
     });
 
     it('reports a loop inside one trace group once, not again across the groups of its task', async () => {
