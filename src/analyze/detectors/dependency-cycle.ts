@@ -382,10 +382,10 @@ interface TaskHandoffs {
 
 /** Handoffs kept per task across groups; the walk over them is n log n, memory is the bound. */
 const MAX_HANDOFFS_PER_TASK = 1_000;
-/** Tasks whose handoffs are kept across groups; past it the oldest are settled early. */
-const MAX_LOOP_TASKS = 20_000;
+/** Handoffs kept across groups in all (slim copies): past it the tasks kept longest are settled early. */
+const MAX_KEPT_HANDOFFS = MAX_REMEMBERED;
 const LOOP_HANDOFFS_CUT = `tasks with more than ${MAX_HANDOFFS_PER_TASK} handoffs across trace groups: loops across groups checked on the first ${MAX_HANDOFFS_PER_TASK} only`;
-const LOOP_TASKS_CUT = `tasks settled early (more than ${MAX_LOOP_TASKS} open across trace groups): later hops not checked for loops across groups`;
+const LOOP_TASKS_CUT = `tasks settled early (more than ${MAX_KEPT_HANDOFFS} handoffs kept across trace groups): later hops not checked for loops across groups`;
 
 /**
  * The fields of a handoff the loop walk and its evidence read, so that a task kept across
@@ -454,13 +454,11 @@ export function createDependencyCycleRun(options: DependencyCycleOptions = {}): 
     for (let i = 0; i < found.length; i++) pending.push(found[i]!);
   };
   const settleLoops = (task: string, kept: TaskHandoffs): void => {
+    keptHandoffs -= kept.byId.size;
     if (kept.cut) handoffsCut++;
     crossGroupLoopFindings(task, kept, options, pending);
   };
-  const settleEarly = (task: string, kept: TaskHandoffs): void => {
-    tasksCut++;
-    settleLoops(task, kept);
-  };
+  let keptHandoffs = 0;
   const drain = (): DetectorResult => {
     const findings = pending;
     pending = [];
@@ -496,6 +494,7 @@ export function createDependencyCycleRun(options: DependencyCycleOptions = {}): 
         continue;
       }
       kept.byId.set(handoff.id, slimHandoff(handoff));
+      keptHandoffs++;
     }
     if (reported) {
       for (const [task, keys] of reported) {
@@ -503,7 +502,13 @@ export function createDependencyCycleRun(options: DependencyCycleOptions = {}): 
         if (kept) for (const key of keys) kept.reported.add(key);
       }
     }
-    forgetOldest(loopTasks, MAX_LOOP_TASKS, settleEarly);
+    // Over the budget, the tasks kept longest (insertion order) settle now, the task of this group last.
+    for (const [task, kept] of loopTasks) {
+      if (keptHandoffs <= MAX_KEPT_HANDOFFS) break;
+      tasksCut++;
+      settleLoops(task, kept);
+      loopTasks.delete(task);
+    }
   };
   return {
     group(handoffGraph): DetectorResult {

@@ -555,6 +555,21 @@ describe('detectDependencyCycles', () => {
       );
     });
 
+    it('says so in notEvaluated when a task has more handoffs across groups than it keeps', async () => {
+      // A hub handing work to 501 workers, each returning it: 1002 hops, each its own trace, no loop.
+      const hops: Hop[] = [];
+      for (let i = 0; i < 501; i++) hops.push({ source: 'supervisor', target: `worker-${i}` }, { source: `worker-${i}`, target: 'supervisor' });
+      const { spans } = hopTraces(hops);
+      const report = await auditOne(spans, { only: [RULE] });
+      expect(report.findings).toEqual([]);
+      expect(ruleOf(report, RULE).notEvaluated).toEqual([
+        { count: 1, reason: expect.stringContaining('tasks with more than 1000 handoffs across trace groups') },
+      ]);
+      // Within the cap (the first 1000 hops): nothing cut.
+      const within = hopTraces(hops.slice(0, 1000));
+      expect(ruleOf(await auditOne(within.spans, { only: [RULE] }), RULE).notEvaluated).toEqual([]);
+    });
+
     it('reports a loop inside one trace group once, not again across the groups of its task', async () => {
       const { spans, traceIds } = hopTraces(
         [
