@@ -4,6 +4,8 @@
  * completed), and circular delegation in the handoffs. Wait-for cycles are
  * also checked per task across trace groups (createDependencyCycleRun): the
  * agents of a deadlock hand nothing to each other, so their traces are apart.
+ * Loops are too: when each hop of a task is its own trace, the task's handoffs
+ * are kept (slim, bounded) and walked together once it settles.
  *
  * A round trip is not a loop. Handoffs are followed as a delegation stack,
  * per task and along the chain of hops (the hop into an agent before it handed
@@ -439,7 +441,9 @@ function crossGroupLoopFindings(task: string, kept: TaskHandoffs, options: Depen
 /**
  * Per group: what detectDependencyCycles reports. Across groups: the runs of each
  * task that declares waits, checked for a wait-for cycle no one group shows once the
- * task has been quiet for an hour of data time, or at the end of the input.
+ * task has been quiet for an hour of data time, or at the end of the input; and the
+ * handoffs of each task with a task id, walked together for loops no one group showed,
+ * at the same times.
  */
 export function createDependencyCycleRun(options: DependencyCycleOptions = {}): RuleRun {
   const tasks = new Map<string, TaskWaits>();
