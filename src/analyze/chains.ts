@@ -47,9 +47,10 @@ export class ChainIndex {
    * the several calls per handoff.
    */
   readonly #into = new Map<string, Map<string, ArrivalList>>();
-  readonly #model: HandoffModel;
+  readonly #model: Pick<HandoffModel, 'handoffs'>;
 
-  constructor(model: HandoffModel) {
+  /** Takes a model, or the handoffs of one task gathered from several trace groups. */
+  constructor(model: Pick<HandoffModel, 'handoffs'>) {
     this.#model = model;
     const handoffs = model.handoffs;
     for (let i = 0; i < handoffs.length; i++) {
@@ -91,7 +92,7 @@ export class ChainIndex {
 
   #chains: Handoff[][] | undefined;
 
-  #buildChains(model: HandoffModel): Handoff[][] {
+  #buildChains(model: Pick<HandoffModel, 'handoffs'>): Handoff[][] {
     const continued = new Set<Handoff>();
     const previous = new Map<Handoff, Handoff>();
     for (const handoff of model.handoffs) {

@@ -4,6 +4,8 @@
  * completed), and circular delegation in the handoffs. Wait-for cycles are
  * also checked per task across trace groups (createDependencyCycleRun): the
  * agents of a deadlock hand nothing to each other, so their traces are apart.
+ * Loops are too: when each hop of a task is its own trace, the task's handoffs
+ * are kept (slim, bounded) and walked together once it settles.
  *
  * A round trip is not a loop. Handoffs are followed as a delegation stack,
  * per task and along the chain of hops (the hop into an agent before it handed
@@ -32,10 +34,10 @@
 import { DirectedGraph } from 'graphology';
 import { hasCycle } from 'graphology-dag';
 import type { DetectorResult, Finding } from '../../model/finding.js';
-import type { AgentRunRecord, Handoff, HandoffGraph } from '../../model/handoff-model.js';
+import type { AgentRunRecord, Handoff, HandoffGraph, HandoffReceive, HandoffSend } from '../../model/handoff-model.js';
 import { edgeListHasCycle, findCyclePath } from '../../graph/cycle-path.js';
 import { nodeKey, nodeName } from '../../graph/node-keys.js';
-import { chainIndexOf, handoffStartMs, type ChainIndex } from '../chains.js';
+import { ChainIndex, chainIndexOf, handoffArrivalMs, handoffStartMs } from '../chains.js';
 import { assertGraph, evidenceOf, MAX_EVIDENCE_SPANS } from './evidence.js';
 import { FORGET_AFTER_MS, FORGET_EVERY_MS, forgetOldest, MAX_REMEMBERED } from '../bounded.js';
 import type { RuleDefinition, RuleRun } from './rule.js';
@@ -221,11 +223,58 @@ function waitCycleFinding(task: string, cycle: string[], runs: readonly AgentRun
   };
 }
 
+/**
+ * Turns a task's loops into findings (round trips under the limit, loops within their allowance
+ * left out); `skip` leaves out loops already reported, `onReported` hears each loop's key.
+ */
+function reportLoops(
+  task: string,
+  loops: ReadonlyMap<string, LoopTally>,
+  options: DependencyCycleOptions,
+  findings: Finding[],
+  onReported?: (task: string, key: string) => void,
+  skip?: ReadonlySet<string>,
+): void {
+  const maxRoundTrips = options.maxRoundTrips ?? 5;
+  for (const [key, loop] of loops) {
+    if (loop.kind === 'round-trip' && !loop.rework && loop.laps <= maxRoundTrips) continue;
+    const allowed = options.allowedLoops?.find((a) => sameAgents(loop.path, a.agents));
+    if (allowed && (allowed.maxLaps === undefined || loop.laps <= allowed.maxLaps)) continue;
+    if (skip?.has(key)) continue;
+    onReported?.(task, key);
+    const evidence = [...loop.handoffs].sort((a, b) => (a.send?.startMs ?? 0) - (b.send?.startMs ?? 0));
+    const laps = `${loop.laps} lap${loop.laps === 1 ? '' : 's'}`;
+    const what = loop.kind === 'circular' ? 'circular delegation' : 'revision loop';
+    findings.push({
+      ruleId: RULE,
+      severity: 'warning',
+      message: allowed
+        ? `${what} ${loop.path.join(' → ')} ran ${laps}, over its allowed ${allowed.maxLaps}`
+        : loop.kind === 'circular'
+          ? `circular delegation ${loop.path.join(' → ')} ran ${laps}: the work came back to an agent that had handed it on`
+          : `revision loop ${loop.path.join(' → ')} ran ${laps}${loop.rework ? ': the work was sent back for rework' : `, over ${maxRoundTrips} round trips`}`,
+      hint: HINT_LOOP,
+      evidence: evidenceOf(evidence.map((h) => h.send ?? h.receives[0])),
+      agents: [...new Set(loop.path)],
+      path: loop.path,
+      ...(task ? { taskId: task } : {}),
+    });
+  }
+}
+
 /** Reports wait-for deadlocks and circular delegation per task. Pure. */
 export function detectDependencyCycles(handoffGraph: HandoffGraph, options: DependencyCycleOptions = {}): DetectorResult {
+  return detectInGroup(handoffGraph, options);
+}
+
+/** detectDependencyCycles, telling `onLoopReported` the key of each loop it reports. */
+function detectInGroup(
+  handoffGraph: HandoffGraph,
+  options: DependencyCycleOptions,
+  onLoopReported?: (task: string, key: string) => void,
+): DetectorResult {
   assertGraph(RULE, handoffGraph);
   const { model } = handoffGraph;
-  const maxRoundTrips = options.maxRoundTrips ?? 5;
   const findings: Finding[] = [];
   const runsByTask = new Map<string, AgentRunRecord[]>();
   for (const run of model.agentRuns) {
@@ -265,29 +314,7 @@ export function detectDependencyCycles(handoffGraph: HandoffGraph, options: Depe
     const chains = chainIndexOf(model);
     for (const [task, handoffs] of handoffsByTask) {
       checked++;
-      const loops = findLoops(handoffs, chains);
-      for (const loop of loops.values()) {
-        if (loop.kind === 'round-trip' && !loop.rework && loop.laps <= maxRoundTrips) continue;
-        const allowed = options.allowedLoops?.find((a) => sameAgents(loop.path, a.agents));
-        if (allowed && (allowed.maxLaps === undefined || loop.laps <= allowed.maxLaps)) continue;
-        const evidence = [...loop.handoffs].sort((a, b) => (a.send?.startMs ?? 0) - (b.send?.startMs ?? 0));
-        const laps = `${loop.laps} lap${loop.laps === 1 ? '' : 's'}`;
-        const what = loop.kind === 'circular' ? 'circular delegation' : 'revision loop';
-        findings.push({
-          ruleId: RULE,
-          severity: 'warning',
-          message: allowed
-            ? `${what} ${loop.path.join(' → ')} ran ${laps}, over its allowed ${allowed.maxLaps}`
-            : loop.kind === 'circular'
-              ? `circular delegation ${loop.path.join(' → ')} ran ${laps}: the work came back to an agent that had handed it on`
-              : `revision loop ${loop.path.join(' → ')} ran ${laps}${loop.rework ? ': the work was sent back for rework' : `, over ${maxRoundTrips} round trips`}`,
-          hint: HINT_LOOP,
-          evidence: evidenceOf(evidence.map((h) => h.send ?? h.receives[0])),
-          agents: [...new Set(loop.path)],
-          path: loop.path,
-          ...(task ? { taskId: task } : {}),
-        });
-      }
+      reportLoops(task, findLoops(handoffs, chains), options, findings, onLoopReported);
     }
   }
 
@@ -344,29 +371,160 @@ function oneGroupDeclares(cycle: readonly string[], waits: TaskWaits): boolean {
   return false;
 }
 
+/** A task's handoffs kept across trace groups (slim copies, by handoff id), for loops no one group shows. */
+interface TaskHandoffs {
+  readonly byId: Map<string, Handoff>;
+  readonly groups: Set<number>;
+  /** Keys of the loops some group already reported for this task. */
+  readonly reported: Set<string>;
+  lastMs: number;
+  /** Handoffs left out past MAX_HANDOFFS_PER_TASK. */
+  cut: boolean;
+}
+
+/** Handoffs kept per task across groups; the walk over them is n log n, memory is the bound. */
+const MAX_HANDOFFS_PER_TASK = 1_000;
+/** Handoffs kept across groups in all (slim copies): past it the tasks kept longest are settled early. */
+const MAX_KEPT_HANDOFFS = MAX_REMEMBERED;
+const LOOP_HANDOFFS_CUT = `tasks with more than ${MAX_HANDOFFS_PER_TASK} handoffs across trace groups: loops across groups checked on the first ${MAX_HANDOFFS_PER_TASK} only`;
+const LOOP_TASKS_CUT = `tasks settled early (more than ${MAX_KEPT_HANDOFFS} handoffs kept across trace groups): later hops not checked for loops across groups`;
+
+/**
+ * The fields of a handoff the loop walk and its evidence read, so that a task kept across
+ * groups holds no envelope facts, acks or links of its hops.
+ */
+function slimHandoff(handoff: Handoff): Handoff {
+  const send = handoff.send;
+  const receive = handoff.receives[0];
+  const slim: Handoff = {
+    id: handoff.id,
+    taskId: handoff.taskId,
+    source: handoff.source,
+    target: handoff.target,
+    send: send && ({ traceId: send.traceId, spanId: send.spanId, startMs: send.startMs, endMs: send.endMs, status: send.status } as HandoffSend),
+    sendCount: handoff.sendCount,
+    receives: receive ? [{ traceId: receive.traceId, spanId: receive.spanId, startMs: receive.startMs, endMs: receive.endMs } as HandoffReceive] : [],
+    acks: [],
+    kind: handoff.kind,
+    dialect: handoff.dialect,
+    inferred: handoff.inferred,
+  };
+  return handoff.mode === undefined ? slim : { ...slim, mode: handoff.mode };
+}
+
+/** One handoff seen in two groups: the earliest send and the earliest receive of both. */
+function mergeHandoffs(a: Handoff, b: Handoff): Handoff {
+  const send = a.send && b.send ? (b.send.startMs < a.send.startMs ? b.send : a.send) : (a.send ?? b.send);
+  const ra = a.receives[0];
+  const rb = b.receives[0];
+  const receives = ra && rb ? (rb.startMs < ra.startMs ? b.receives : a.receives) : ra ? a.receives : b.receives;
+  const merged: Handoff = { ...a, send, receives, sendCount: Math.max(a.sendCount, b.sendCount) };
+  return a.mode === undefined && b.mode !== undefined ? { ...merged, mode: b.mode } : merged;
+}
+
+/** Start order, then id: the same order whatever order the groups arrived in. */
+function compareHandoffs(a: Handoff, b: Handoff): number {
+  return handoffStartMs(a) - handoffStartMs(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/**
+ * Loops of a task whose hops are in several trace groups (each hop its own trace, the
+ * receiver handing on outside the receive): the task's handoffs walked together, as one
+ * group would be. A loop a group already reported is not reported again.
+ */
+function crossGroupLoopFindings(task: string, kept: TaskHandoffs, options: DependencyCycleOptions, findings: Finding[]): void {
+  if (kept.groups.size < 2) return;
+  const handoffs = [...kept.byId.values()].sort(compareHandoffs);
+  reportLoops(task, findLoops(handoffs, new ChainIndex({ handoffs })), options, findings, undefined, kept.reported);
+}
+
 /**
  * Per group: what detectDependencyCycles reports. Across groups: the runs of each
  * task that declares waits, checked for a wait-for cycle no one group shows once the
- * task has been quiet for an hour of data time, or at the end of the input.
+ * task has been quiet for an hour of data time, or at the end of the input; and the
+ * handoffs of each task with a task id, walked together for loops no one group showed,
+ * at the same times.
  */
 export function createDependencyCycleRun(options: DependencyCycleOptions = {}): RuleRun {
   const tasks = new Map<string, TaskWaits>();
+  const loopTasks = new Map<string, TaskHandoffs>();
   let groupCount = 0;
   let lastWalkMs = Number.NEGATIVE_INFINITY;
   let pending: Finding[] = [];
+  let handoffsCut = 0;
+  let tasksCut = 0;
   const settle = (task: string, waits: TaskWaits): void => {
     const found = crossGroupWaitFindings(task, waits);
     for (let i = 0; i < found.length; i++) pending.push(found[i]!);
   };
+  const settleLoops = (task: string, kept: TaskHandoffs): void => {
+    keptHandoffs -= kept.byId.size;
+    if (kept.cut) handoffsCut++;
+    crossGroupLoopFindings(task, kept, options, pending);
+  };
+  let keptHandoffs = 0;
   const drain = (): DetectorResult => {
     const findings = pending;
     pending = [];
-    return { findings, checked: 0, notEvaluated: [] };
+    const notEvaluated: { count: number; reason: string }[] = [];
+    if (handoffsCut > 0) notEvaluated.push({ count: handoffsCut, reason: LOOP_HANDOFFS_CUT });
+    if (tasksCut > 0) notEvaluated.push({ count: tasksCut, reason: LOOP_TASKS_CUT });
+    handoffsCut = 0;
+    tasksCut = 0;
+    return { findings, checked: 0, notEvaluated };
+  };
+  /** Keeps the group's handoffs of each task (with a task id: only a task id joins groups). */
+  const keepHandoffs = (handoffGraph: HandoffGraph, group: number, reported: Map<string, string[]> | undefined): void => {
+    const handoffs = handoffGraph.model.handoffs;
+    for (let i = 0; i < handoffs.length; i++) {
+      const handoff = handoffs[i]!;
+      const task = handoff.taskId;
+      if (task === undefined || (handoff.source === 'unknown' && handoff.target === 'unknown')) continue;
+      let kept = loopTasks.get(task);
+      if (!kept) {
+        loopTasks.set(task, (kept = { byId: new Map(), groups: new Set(), reported: new Set(), lastMs: Number.NEGATIVE_INFINITY, cut: false }));
+      }
+      kept.groups.add(group);
+      const endMs = Math.max(handoffArrivalMs(handoff), handoff.receives[0]?.endMs ?? Number.NEGATIVE_INFINITY);
+      if (endMs > kept.lastMs) kept.lastMs = endMs;
+      const before = kept.byId.get(handoff.id);
+      if (before) {
+        // One handoff in two groups (a late span): its sides merged, the earliest of each, whichever came first.
+        kept.byId.set(handoff.id, mergeHandoffs(before, slimHandoff(handoff)));
+        continue;
+      }
+      if (kept.byId.size >= MAX_HANDOFFS_PER_TASK) {
+        kept.cut = true;
+        continue;
+      }
+      kept.byId.set(handoff.id, slimHandoff(handoff));
+      keptHandoffs++;
+    }
+    if (reported) {
+      for (const [task, keys] of reported) {
+        const kept = loopTasks.get(task);
+        if (kept) for (const key of keys) kept.reported.add(key);
+      }
+    }
+    // Over the budget, the tasks kept longest (insertion order) settle now, the task of this group last.
+    for (const [task, kept] of loopTasks) {
+      if (keptHandoffs <= MAX_KEPT_HANDOFFS) break;
+      tasksCut++;
+      settleLoops(task, kept);
+      loopTasks.delete(task);
+    }
   };
   return {
     group(handoffGraph): DetectorResult {
-      const result = detectDependencyCycles(handoffGraph, options);
+      let reported: Map<string, string[]> | undefined;
+      const result = detectInGroup(handoffGraph, options, (task, key) => {
+        reported ??= new Map();
+        let keys = reported.get(task);
+        if (!keys) reported.set(task, (keys = []));
+        keys.push(key);
+      });
       const group = groupCount++;
+      keepHandoffs(handoffGraph, group, reported);
       const runs = handoffGraph.model.agentRuns;
       // Only tasks that declare waits somewhere in this group are kept.
       let declaring: Set<string> | undefined;
@@ -397,11 +555,18 @@ export function createDependencyCycleRun(options: DependencyCycleOptions = {}): 
         settle(task, waits);
         tasks.delete(task);
       }
+      for (const [task, kept] of loopTasks) {
+        if (kept.lastMs >= before) continue;
+        settleLoops(task, kept);
+        loopTasks.delete(task);
+      }
       return drain();
     },
     finish(): DetectorResult {
       for (const [task, waits] of tasks) settle(task, waits);
       tasks.clear();
+      for (const [task, kept] of loopTasks) settleLoops(task, kept);
+      loopTasks.clear();
       return drain();
     },
   };

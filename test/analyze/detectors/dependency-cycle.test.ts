@@ -13,6 +13,7 @@ import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Auditor } from '../../../src/analyze/audit.js';
 import { DETECTORS } from '../../../src/analyze/detectors/index.js';
 import { detectDependencyCycles, RULE } from '../../../src/analyze/detectors/dependency-cycle.js';
 import { BATON_AGENT_DEPENDS_ON, BATON_AGENT_OUTCOME, BATON_HANDOFF_ID, BatonOperation } from '../../../src/model/attributes.js';
@@ -380,6 +381,211 @@ describe('detectDependencyCycles', () => {
         ),
         { numRuns: 40 },
       );
+    });
+  });
+
+  describe('loops across trace groups (each hop of a task its own trace)', () => {
+    beforeEach(() => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+    });
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    interface Hop {
+      readonly source: string;
+      readonly target: string;
+      readonly status?: string;
+      readonly task?: string;
+    }
+
+    /**
+     * Sends and receives each hop through the real SDK, a second apart. Each send starts at the root
+     * (the receiver hands on outside its receive, as another process would), so each hop is its own
+     * trace, except the first `shared` hops, sent inside one `pipeline` span. Returns the spans, the
+     * send span id of each hop and the program's log.
+     */
+    function hopTraces(hops: readonly Hop[], shared = 0) {
+      const otel = createOtelHarness();
+      const baton = new Baton({ tracer: otel.tracer, meter: otel.meter });
+      let nowMs = Date.UTC(2030, 0, 1);
+      const handoffIds: string[] = [];
+      const log: string[] = [];
+      const hop = (h: Hop) => {
+        vi.setSystemTime((nowMs += 1000));
+        const status = h.status ?? 'complete';
+        const sent = baton.send({
+          task_id: h.task ?? 'post-7',
+          source_agent: h.source,
+          target_agent: h.target,
+          status,
+          output: { summary: `${h.source} done` },
+          context: { original_goal: 'g', decisions_made: [], constraints: [] },
+          metadata: { started_at: new Date(0).toISOString() },
+        });
+        handoffIds.push(sent.handoff.id);
+        vi.setSystemTime((nowMs += 1000));
+        context.with(ROOT_CONTEXT, () => baton.receive(JSON.stringify(sent)));
+        log.push(`${h.task ?? 'post-7'}: ${h.source} → ${h.target} (${status})`);
+      };
+      if (shared > 0) {
+        context.with(ROOT_CONTEXT, () =>
+          otel.tracer.startActiveSpan('pipeline', (span) => {
+            for (const h of hops.slice(0, shared)) hop(h);
+            span.end();
+          }),
+        );
+      }
+      for (const h of hops.slice(shared)) context.with(ROOT_CONTEXT, () => hop(h));
+      const spans = toSpanRecords(otel.spans());
+      const sends = spansOf(spans, BatonOperation.HandoffSend);
+      const sendIds = handoffIds.map((id) => sends.find((s) => s.attributes[BATON_HANDOFF_ID] === id)!.spanId);
+      const traceIds = [...new Set(spans.map((x) => x.traceId))];
+      return { spans, sendIds, traceIds, log };
+    }
+
+    /** The findings of every trace audited alone (what each group reports by itself). */
+    async function perTrace(spans: readonly SpanRecord[], traceIds: readonly string[], options: Parameters<typeof auditOne>[1]) {
+      const found: string[] = [];
+      for (const t of traceIds) for (const f of (await auditOne(spans.filter((x) => x.traceId === t), options)).findings) found.push(f.message);
+      return found;
+    }
+
+    it('reports a writer ⇄ reviewer revision loop past its allowedLoops once, with its laps and every hop', async () => {
+      const sendBack = { source: 'reviewer', target: 'writer', status: 'needs_review' };
+      const draft = { source: 'writer', target: 'reviewer' };
+      const { spans, sendIds, traceIds, log } = hopTraces([draft, sendBack, draft, sendBack, draft, sendBack, draft]);
+      // Laps, from the program's log: each time the reviewer sent the draft back and the writer resubmitted it.
+      const laps = log.filter((line, i) => line.endsWith('(needs_review)') && log[i + 1]?.includes('writer → reviewer')).length;
+      expect(laps).toBe(3);
+      expect(traceIds).toHaveLength(7);
+      const options = { only: [RULE], rules: { [RULE]: { allowedLoops: [{ agents: ['writer', 'reviewer'], maxLaps: 2 }] } } };
+      expect(await perTrace(spans, traceIds, options)).toEqual([]);
+      const report = await auditOne(spans, options);
+      expect(report.inputs.traceGroups).toBe(7);
+      expect(report.findings).toEqual([
+        expect.objectContaining({
+          ruleId: RULE,
+          severity: 'warning',
+          message: `revision loop writer → reviewer → writer ran ${laps} laps, over its allowed 2`,
+          path: ['writer', 'reviewer', 'writer'],
+          taskId: 'post-7',
+          evidence: expect.objectContaining({ spanIds: sendIds, traceIds }),
+        }),
+      ]);
+      // Within its allowance: nothing.
+      const allowed = { only: [RULE], rules: { [RULE]: { allowedLoops: [{ agents: ['writer', 'reviewer'], maxLaps: laps }] } } };
+      expect((await auditOne(spans, allowed)).findings).toEqual([]);
+    });
+
+    it('reports an A → B → C → A circular delegation across three traces', async () => {
+      const { spans, sendIds, traceIds } = hopTraces([
+        { source: 'triage', target: 'billing' },
+        { source: 'billing', target: 'refunds' },
+        { source: 'refunds', target: 'triage' },
+      ]);
+      expect(traceIds).toHaveLength(3);
+      expect(await perTrace(spans, traceIds, { only: [RULE] })).toEqual([]);
+      const report = await auditOne(spans, { only: [RULE] });
+      expect(report.findings).toEqual([
+        expect.objectContaining({
+          message: 'circular delegation triage → billing → refunds → triage ran 1 lap: the work came back to an agent that had handed it on',
+          path: ['triage', 'billing', 'refunds', 'triage'],
+          agents: ['triage', 'billing', 'refunds'],
+          taskId: 'post-7',
+          evidence: expect.objectContaining({ spanIds: sendIds, traceIds }),
+        }),
+      ]);
+      expect(ruleOf(report, RULE).notEvaluated).toEqual([]);
+    });
+
+    it('finds nothing in a round trip across two traces, or the same hops in different tasks', async () => {
+      const roundTrip = hopTraces([
+        { source: 'supervisor', target: 'worker' },
+        { source: 'worker', target: 'supervisor' },
+      ]);
+      const threeTasks = hopTraces([
+        { source: 'triage', target: 'billing', task: 't1' },
+        { source: 'billing', target: 'refunds', task: 't2' },
+        { source: 'refunds', target: 'triage', task: 't3' },
+      ]);
+      expect(roundTrip.traceIds).toHaveLength(2);
+      expect(threeTasks.traceIds).toHaveLength(3);
+      for (const { spans } of [roundTrip, threeTasks]) expect((await auditOne(spans, { only: [RULE] })).findings).toEqual([]);
+    });
+
+    it('gives the same report whatever order the hop traces arrive in, together, one by one or interleaved', async () => {
+      const draft = { source: 'writer', target: 'reviewer' };
+      const sendBack = { source: 'reviewer', target: 'writer', status: 'needs_review' };
+      const loop = hopTraces([draft, sendBack, draft, sendBack, draft, { source: 'reviewer', target: 'publisher' }]);
+      const cycle = hopTraces([
+        { source: 'triage', target: 'billing', task: 'ticket-9' },
+        { source: 'billing', target: 'refunds', task: 'ticket-9' },
+        { source: 'refunds', target: 'triage', task: 'ticket-9' },
+      ]);
+      const all = [...loop.spans, ...cycle.spans];
+      const options = { only: [RULE], rules: { [RULE]: { allowedLoops: [{ agents: ['writer', 'reviewer'], maxLaps: 1 }] } } };
+      const expected = await auditOne(all, options);
+      expect(expected.findings.map((f) => f.path)).toEqual(
+        expect.arrayContaining([
+          ['writer', 'reviewer', 'writer'],
+          ['triage', 'billing', 'refunds', 'triage'],
+        ]),
+      );
+      expect(expected.findings).toHaveLength(2);
+      fc.assert(
+        fc.property(
+          fc.shuffledSubarray(all, { minLength: all.length, maxLength: all.length }),
+          fc.array(fc.boolean(), { minLength: all.length, maxLength: all.length }),
+          (shuffled, cuts) => {
+            const auditor = new Auditor(options);
+            let batch: SpanRecord[] = [];
+            for (let i = 0; i < shuffled.length; i++) {
+              batch.push(shuffled[i]!);
+              if (cuts[i]) {
+                auditor.addSpans(batch);
+                batch = [];
+              }
+            }
+            auditor.addSpans(batch);
+            expect(auditor.finish()).toEqual(expected);
+          },
+        ),
+        { numRuns: 30 },
+      );
+    });
+
+    it('says so in notEvaluated when a task has more handoffs across groups than it keeps', async () => {
+      // A hub handing work to 501 workers, each returning it: 1002 hops, each its own trace, no loop.
+      const hops: Hop[] = [];
+      for (let i = 0; i < 501; i++) hops.push({ source: 'supervisor', target: `worker-${i}` }, { source: `worker-${i}`, target: 'supervisor' });
+      const { spans } = hopTraces(hops);
+      const report = await auditOne(spans, { only: [RULE] });
+      expect(report.findings).toEqual([]);
+      expect(ruleOf(report, RULE).notEvaluated).toEqual([
+        { count: 1, reason: expect.stringContaining('tasks with more than 1000 handoffs across trace groups') },
+      ]);
+      // Within the cap (the first 1000 hops): nothing cut.
+      const within = hopTraces(hops.slice(0, 1000));
+      expect(ruleOf(await auditOne(within.spans, { only: [RULE] }), RULE).notEvaluated).toEqual([]);
+    });
+
+    it('reports a loop inside one trace group once, not again across the groups of its task', async () => {
+      const { spans, traceIds } = hopTraces(
+        [
+          { source: 'triage', target: 'billing' },
+          { source: 'billing', target: 'refunds' },
+          { source: 'refunds', target: 'triage' },
+          { source: 'triage', target: 'archive' },
+        ],
+        3,
+      );
+      const report = await auditOne(spans, { only: [RULE] });
+      expect(report.inputs.traceGroups).toBe(2);
+      expect(traceIds.length).toBeGreaterThanOrEqual(2);
+      expect(report.findings.map((f) => f.message)).toEqual([
+        'circular delegation triage → billing → refunds → triage ran 1 lap: the work came back to an agent that had handed it on',
+      ]);
     });
   });
 });
