@@ -358,6 +358,37 @@ function checkName(name: string, what: string): string {
 }
 
 /**
+ * Runs `fn` in one transaction on a client checked out of `pool`: COMMIT when it returns, ROLLBACK
+ * when it throws. A checked-out client emits a lost connection as 'error' (unheard, Node would
+ * crash the host); the statement in flight rejects with it anyway, which is how the caller learns
+ * of it, and a client whose connection broke is destroyed instead of handed back to the pool.
+ */
+async function inTransaction<T>(pool: Pool, begin: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: unknown;
+  const onError = (error: Error) => {
+    broken = error;
+  };
+  client.on('error', onError);
+  try {
+    await client.query(begin);
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    try {
+      await client.query('ROLLBACK');
+    } catch (rollbackError) {
+      broken = rollbackError;
+    }
+    throw error;
+  } finally {
+    client.off('error', onError);
+    client.release(broken instanceof Error ? broken : undefined);
+  }
+}
+
+/**
  * A VersionedStateStore in PostgreSQL: one row per key (`key`, `value` jsonb,
  * `version`, `epoch`). A write is one transaction at READ COMMITTED that takes
  * the key's row lock (`SELECT … FOR UPDATE`), then checks the idempotency key,
@@ -474,7 +505,7 @@ export class PgStateStore<V = unknown> implements VersionedStateStore<V> {
       this.#table,
       this.#driverSpan(),
       facts,
-      (span) => untraced(() => this.#transaction((client) => this.#write(client, key, value, options, span))),
+      (span) => untraced(() => inTransaction(this.#pool, 'BEGIN ISOLATION LEVEL READ COMMITTED', (client) => this.#write(client, key, value, options, span))),
       (result) => ({ version: result.version, epoch: result.epoch, deduplicated: result.deduplicated === true }),
     );
   }
@@ -564,33 +595,6 @@ export class PgStateStore<V = unknown> implements VersionedStateStore<V> {
     );
   }
 
-  async #transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.#pool.connect();
-    let broken: unknown;
-    // A checked-out client emits a lost connection as 'error'; unheard, Node would crash the host.
-    // The statement in flight rejects with it anyway, which is how the caller learns of it.
-    const onError = (error: Error) => {
-      broken = error;
-    };
-    client.on('error', onError);
-    try {
-      await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      try {
-        await client.query('ROLLBACK');
-      } catch (rollbackError) {
-        // The connection is gone (or broken): do not hand it back to the pool.
-        broken = rollbackError;
-      }
-      throw error;
-    } finally {
-      client.off('error', onError);
-      client.release(broken instanceof Error ? broken : undefined);
-    }
-  }
 }
 
 /** Options of {@link PgOutboxRelay}. */
@@ -639,15 +643,8 @@ export class PgOutboxRelay {
   }
 
   async #relay(): Promise<number> {
-    const client = await untraced(() => this.#pool.connect());
-    let broken: unknown;
-    const onError = (error: Error) => {
-      broken = error;
-    };
-    client.on('error', onError);
-    try {
-      return await untraced(async () => {
-        await client.query('BEGIN');
+    const { published, failure } = await untraced(() =>
+      inTransaction(this.#pool, 'BEGIN', async (client) => {
         const { rows } = await client.query(
           `SELECT id, topic, key, state_version, task_id, agent, payload, trace_context FROM ${this.#table}
            WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
@@ -680,21 +677,12 @@ export class PgOutboxRelay {
         if (published.length > 0) {
           await client.query(`UPDATE ${this.#table} SET published_at = now() WHERE id = ANY($1)`, [published]);
         }
-        await client.query('COMMIT');
-        if (failure !== undefined) throw failure;
-        return published.length;
-      });
-    } catch (error) {
-      try {
-        await client.query('ROLLBACK');
-      } catch (rollbackError) {
-        broken = rollbackError;
-      }
-      throw error;
-    } finally {
-      client.off('error', onError);
-      client.release(broken instanceof Error ? broken : undefined);
-    }
+        // What was published before a failure is marked and committed; the failure is thrown after.
+        return { published: published.length, failure };
+      }),
+    );
+    if (failure !== undefined) throw failure;
+    return published;
   }
 
   /** Relays every `intervalMs` until {@link stop}; errors go to `onError` (default: diag.error) and the next round retries. */
