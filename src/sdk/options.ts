@@ -131,6 +131,7 @@ export interface StateAccess {
   readonly taskId?: string;
   readonly epoch?: number;
   readonly attempt?: number;
+  /** One logical write across retries (`baton.idempotency_key`); the pattern stores deduplicate on it. */
   readonly idempotencyKey?: string;
   readonly step?: string;
   /** For writes: the version the writer expects to replace (optimistic concurrency). */
@@ -153,6 +154,7 @@ export interface StateResultFacts {
 /** Describes an event to publish. */
 export interface PublishEvent {
   readonly topic: string;
+  /** Default: a random UUID. Keep it across redeliveries so consumers can deduplicate. */
   readonly id?: string;
   readonly taskId?: string;
   readonly agent?: string;

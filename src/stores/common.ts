@@ -54,6 +54,7 @@ import {
 } from '../model/attributes.js';
 import type { TraceContextCarrier } from '../model/envelope.js';
 import type { StateWriteOptions } from '../sdk/state-store.js';
+import type { StateAccess } from '../sdk/options.js';
 import { BatonError } from '../model/errors.js';
 import { nowMs } from '../sdk/clock.js';
 import { stateSpanAttributes, type StateSpanFacts } from '../sdk/state-access.js';
@@ -64,19 +65,7 @@ import { extractSpanContext, injectTraceContext, type PropagationMode } from '..
  * command cannot say itself (who writes, in which attempt, as which logical
  * operation). Each is recorded on every state span started inside.
  */
-export interface StateAccessFacts {
-  readonly agent?: string;
-  readonly taskId?: string;
-  readonly epoch?: number;
-  readonly attempt?: number;
-  /** One logical write across retries (`baton.idempotency_key`); the pattern stores deduplicate on it. */
-  readonly idempotencyKey?: string;
-  readonly step?: string;
-  /** For writes: the version the writer expects to replace. */
-  readonly expectedVersion?: number;
-  /** For writes: the topic of the completion event this write must be followed by. */
-  readonly announces?: string;
-}
+export type StateAccessFacts = Omit<StateAccess, 'key' | 'system' | 'collection'>;
 
 /**
  * How Baton's span relates to a driver instrumentation's span. `auto` (default)

@@ -16,6 +16,7 @@ import {
   MESSAGING_MESSAGE_BODY_SIZE,
 } from '../model/attributes.js';
 import type { EventMessage, TraceContextCarrier } from '../model/envelope.js';
+import type { PublishEvent } from '../sdk/options.js';
 import { untraced, type StoreInstrumentation } from './common.js';
 
 /** A transport for Baton event messages. */
@@ -27,17 +28,7 @@ export interface EventBus {
 }
 
 /** An event to publish through an {@link EventBus}. */
-export interface BusEvent {
-  readonly topic: string;
-  /** Default: a random UUID. Keep it across redeliveries so consumers can deduplicate. */
-  readonly id?: string;
-  readonly taskId?: string;
-  readonly agent?: string;
-  /** The state key whose write this event announces. */
-  readonly key?: string;
-  readonly stateVersion?: number;
-  readonly payload?: unknown;
-}
+export type BusEvent = Omit<PublishEvent, 'system'>;
 
 /** Options of {@link publishEvent}. */
 export interface PublishEventOptions {

@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 import { auditSpans } from '../../src/analyze/audit.js';
 import { buildHandoffModel } from '../../src/analyze/build-model.js';
 import { readTraceInputs } from '../../src/ingest/read-trace-inputs.js';
@@ -53,4 +54,28 @@ export function edgeCounts(pairs: readonly { source: string; target: string }[])
   const counts = new Map<string, number>();
   for (const p of pairs) counts.set(`${p.source} → ${p.target}`, (counts.get(`${p.source} → ${p.target}`) ?? 0) + 1);
   return [...counts].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+/** A recorded run as the framework programs log it: its agents in order and the handoffs it made. */
+export interface LoggedRun {
+  readonly agentsInOrder: readonly string[];
+  readonly handoffs: readonly { readonly source: string; readonly target: string; readonly attempts: number }[];
+}
+
+/**
+ * The report of a recording holds what its program logged: the agents, each edge with its exact
+ * count, retried handoffs (attempts > 1), every handoff an in-process transfer, all read by
+ * `dialect` alone, and no input problem.
+ */
+export function expectReportMatchesRuns(report: AuditReport, runs: readonly LoggedRun[], dialect: string): void {
+  const logged = runs.flatMap((r) => r.handoffs);
+  expect(report.agents).toEqual([...new Set(runs.flatMap((r) => r.agentsInOrder))].sort());
+  expect(report.edges.map((e) => [`${e.source} → ${e.target}`, e.handoffs])).toEqual(edgeCounts(logged));
+  for (const edge of report.edges) {
+    const mine = logged.filter((h) => h.source === edge.source && h.target === edge.target);
+    expect(edge.retries).toBe(mine.filter((h) => h.attempts > 1).length);
+    expect(edge.transfers).toBe(mine.length);
+  }
+  expect(report.inputs.dialects.filter((d) => d.spans > 0).map((d) => d.id)).toEqual([dialect]);
+  expect(report.inputs.problems).toEqual([]);
 }

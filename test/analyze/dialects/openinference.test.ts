@@ -18,7 +18,7 @@ import { commandGotoOf, langGraphMetaOf, openInferenceDialect } from '../../../s
 import type { SpanRecord } from '../../../src/model/span-record.js';
 import { createOtelHarness, type OtelHarness } from '../../helpers/otel.js';
 import { toSpanRecords } from '../../helpers/traces.js';
-import { auditRecorded, edgeCounts, ENCODINGS, modelsByTrace, readRecordedSpans, readRunLog } from '../../helpers/framework-fixtures.js';
+import { auditRecorded, ENCODINGS, expectReportMatchesRuns, modelsByTrace, readRecordedSpans, readRunLog } from '../../helpers/framework-fixtures.js';
 
 interface LoggedHandoff {
   readonly source: string;
@@ -53,17 +53,7 @@ const cases = SCENARIOS.flatMap((scenario) => ENCODINGS.map((encoding) => [scena
 describe.each(cases)('LangGraph %s (%s)', (scenario, encoding) => {
   it('finds the agents, directed edges with exact counts and retries the program logged', async () => {
     const log = await readRunLog<RunLog>(FRAMEWORK, scenario);
-    const report = await auditRecorded(FRAMEWORK, scenario, encoding);
-    const logged = log.runs.flatMap((r) => r.handoffs);
-    expect(report.agents).toEqual([...new Set(log.runs.flatMap((r) => r.agentsInOrder))].sort());
-    expect(report.edges.map((e) => [`${e.source} → ${e.target}`, e.handoffs])).toEqual(edgeCounts(logged));
-    for (const edge of report.edges) {
-      const mine = logged.filter((h) => h.source === edge.source && h.target === edge.target);
-      expect(edge.retries).toBe(mine.filter((h) => h.attempts > 1).length);
-      expect(edge.transfers).toBe(mine.length);
-    }
-    expect(report.inputs.dialects.filter((d) => d.spans > 0).map((d) => d.id)).toEqual(['openinference']);
-    expect(report.inputs.problems).toEqual([]);
+    expectReportMatchesRuns(await auditRecorded(FRAMEWORK, scenario, encoding), log.runs, 'openinference');
   });
 
   it('reads each run as one trace: handoffs in the logged order, with the logged attempts and latency, every agent run completed', async () => {

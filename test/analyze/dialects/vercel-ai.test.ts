@@ -14,7 +14,7 @@ import { detectDependencyCycles } from '../../../src/analyze/detectors/dependenc
 import { graphOf } from '../../helpers/analyze.js';
 import { vercelAgentOf, vercelAiDialect } from '../../../src/analyze/dialects/vercel-ai.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
-import { auditRecorded, edgeCounts, ENCODINGS, modelsByTrace, readRecordedSpans, readRunLog } from '../../helpers/framework-fixtures.js';
+import { auditRecorded, ENCODINGS, expectReportMatchesRuns, modelsByTrace, readRecordedSpans, readRunLog } from '../../helpers/framework-fixtures.js';
 import { createOtelHarness, type OtelHarness } from '../../helpers/otel.js';
 import { toSpanRecords } from '../../helpers/traces.js';
 
@@ -43,17 +43,7 @@ const cases = SCENARIOS.flatMap((scenario) => ENCODINGS.map((encoding) => [scena
 describe.each(cases)('Vercel AI SDK %s (%s)', (scenario, encoding) => {
   it('finds the agents, delegation edges with exact counts and retries the program logged', async () => {
     const log = await readRunLog<RunLog>(FRAMEWORK, scenario);
-    const report = await auditRecorded(FRAMEWORK, scenario, encoding);
-    const logged = log.runs.flatMap((r) => r.handoffs);
-    expect(report.agents).toEqual([...new Set(log.runs.flatMap((r) => r.agentsInOrder))].sort());
-    expect(report.edges.map((e) => [`${e.source} → ${e.target}`, e.handoffs])).toEqual(edgeCounts(logged));
-    for (const edge of report.edges) {
-      const mine = logged.filter((h) => h.source === edge.source && h.target === edge.target);
-      expect(edge.retries).toBe(mine.filter((h) => h.attempts > 1).length);
-      expect(edge.transfers).toBe(mine.length);
-    }
-    expect(report.inputs.dialects.filter((d) => d.spans > 0).map((d) => d.id)).toEqual(['vercel-ai']);
-    expect(report.inputs.problems).toEqual([]);
+    expectReportMatchesRuns(await auditRecorded(FRAMEWORK, scenario, encoding), log.runs, 'vercel-ai');
   });
 
   it('reads each run as one trace: delegations in the logged order, return_to_caller, with the logged attempts and latency', async () => {
