@@ -15,7 +15,7 @@ import { resolve } from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { AuditOptions, RuleSettings } from '../src/analyze/audit.js';
 import { jsonErrorOffset, positionOf } from '../src/ingest/json-error-position.js';
-import { BatonError } from 'baton-sdk';
+import { BatonError } from 'baton-sdk/errors';
 import type { Severity } from '../src/model/finding.js';
 import { printable } from '../src/report/format.js';
 import configSchema from '../src/schemas/baton-config.schema.json' with { type: 'json' };

@@ -4,7 +4,7 @@
  * exit code. A stack is printed only with --debug. `baton help <command>` is
  * `baton <command> --help`; a mistyped command gets the closest one suggested.
  */
-import { BatonError } from 'baton-sdk';
+import { BatonError } from 'baton-sdk/errors';
 import { printable } from '../src/report/format.js';
 import { wrapWords } from '../src/report/table.js';
 import { HELP_WIDTH } from './args.js';

@@ -6,5 +6,5 @@ export { readTraceFile, readTraceInputs, readTraceStream, TRACE_FILE_PATTERN } f
 export type { ReadTraceOptions } from './read-trace-inputs.js';
 export { parseOtlpJsonRequest } from './otlp-json.js';
 export { decodeOtlpProtobuf } from './otlp-protobuf.js';
-export { BatonError } from 'baton-sdk';
+export { BatonError } from 'baton-sdk/errors';
 export { TraceInputError } from './errors.js';
