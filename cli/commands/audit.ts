@@ -179,7 +179,8 @@ export async function runAuditCommand(args: string[], io: CliIo): Promise<number
   };
   const { report, problems } = await auditInputs(positionals, options, io, format === 'text', limits);
   if (problems > 0 && report.inputs.spans === 0) {
-    io.stderr.write(`baton: no trace could be read from ${printable(describeInputs(positionals))}\n`);
+    // One bad file is one line; the summary only adds something when several problems or inputs were involved.
+    if (problems > 1 || positionals.length > 1) io.stderr.write(`baton: no trace could be read from ${printable(describeInputs(positionals))}\n`);
     return ExitCode.Usage;
   }
   const color = values['no-color'] ? false : values.color === true || (io.stdout.isTTY === true && !io.env.NO_COLOR);

@@ -152,7 +152,18 @@ describe('baton audit', () => {
     const run = await baton(args);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(expected);
+    expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('with several bad inputs, one line each and a last line saying nothing was read, exit 2', async () => {
+    const run = await baton(['audit', 'malformed/truncated.json', 'missing.json']);
+    expect(run.code).toBe(2);
+    const lines = run.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^baton: malformed\/truncated\.json:1:3001: invalid JSON/);
+    expect(lines[1]).toBe('baton: missing.json: no such file or directory');
+    expect(lines[2]).toMatch(/^baton: no trace could be read from /);
   });
 
   it('exits 1 with one stderr line on an input with no spans, unless --allow-empty', async () => {

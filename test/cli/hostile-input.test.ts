@@ -63,7 +63,7 @@ describe('baton audit limits', () => {
     await writeFile(join(work, 'bomb.json.gz'), gzipBomb(1024));
     const run = await baton(['audit', 'bomb.json.gz']);
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/^baton: bomb\.json\.gz: gzip data inflates more than 100:1 \(\d+ MiB from \d+ (MiB|bytes) so far\): refused as a likely decompression bomb; if it is real, raise --max-inflate-ratio\nbaton: no trace could be read from bomb\.json\.gz\n$/);
+    expect(run.stderr).toMatch(/^baton: bomb\.json\.gz: gzip data inflates more than 100:1 \(\d+ MiB from \d+ (MiB|bytes) so far\): refused as a likely decompression bomb; if it is real, raise --max-inflate-ratio\n$/);
     const raised = await baton(['audit', '--max-inflate-ratio', '100000', '--max-line-mib', '1', 'bomb.json.gz']);
     expect(raised.stderr.split('\n')[0]).toBe('baton: bomb.json.gz:1: a line over 1 MiB read from a stream (raise --max-line-mib, or write JSON Lines: one request per line)');
   });
@@ -93,7 +93,7 @@ describe('baton audit messages', () => {
     const run = await baton(['audit', name]);
     expect(run.code).toBe(2);
     const lines = run.stderr.trimEnd().split('\n');
-    expect(lines).toHaveLength(2);
+    expect(lines).toHaveLength(1);
     for (const line of lines) expect(line).not.toMatch(RAW_CONTROL);
     expect(lines[0]).toBe(
       'baton: run\\u001b]0;owned\\u0007\\nx\\u202e.json: resourceSpans[0].scopeSpans[0].spans[0].traceId: expected a 16-byte id as 32 hex digits, got "\\u001b[2J\\u009b"',
