@@ -24,7 +24,10 @@ export function evidenceOf(refs: readonly (Pick<SpanRef, 'traceId' | 'spanId' | 
 
 /** `1234.5` → `1235 ms`, `61234` → `61.2 s`. */
 export function formatMs(ms: number): string {
-  return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
+  if (ms >= 10_000) return `${(ms / 1000).toFixed(1)} s`;
+  if (Math.abs(ms) >= 10) return `${Math.round(ms)} ms`;
+  // Below 10 ms, rounding to whole milliseconds would say "0 ms" of a 0.4 ms gap: keep two decimals, dropping trailing zeros.
+  return `${Number(ms.toFixed(2))} ms`;
 }
 
 /** Throws a detector's input error, prefixed with its module name, as graphology-dag does. */

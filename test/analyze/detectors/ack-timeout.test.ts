@@ -49,7 +49,7 @@ function ackDelayOf(spans: readonly SpanRecord[], spanId: string): { delayMs: nu
   const delayMs = spans.find((s) => s.spanId === spanId)?.attributes[BATON_ACK_DELAY_MS];
   if (typeof delayMs !== 'number') throw new Error(`span ${spanId} has no baton.ack.delay_ms`);
   expect(delayMs).toBeLessThan(10_000);
-  return { delayMs, printed: `${Math.round(delayMs)} ms` };
+  return { delayMs, printed: `${delayMs >= 10 ? Math.round(delayMs) : Number(delayMs.toFixed(2))} ms` };
 }
 
 describe('detectAckTimeouts', () => {
