@@ -330,6 +330,8 @@ interface TaskWaits {
   readonly runs: AgentRunRecord[];
   readonly groupOf: number[];
   readonly groups: Set<number>;
+  /** Cycles (agents joined by NUL) already reported for this task, kept past its settling. */
+  readonly reported: Set<string>;
   lastEndMs: number;
 }
 
@@ -349,9 +351,20 @@ function crossGroupWaitFindings(task: string, waits: TaskWaits): Finding[] {
   const findings: Finding[] = [];
   for (const cycle of cyclesOf(edges, MAX_WAIT_CYCLES)) {
     if (oneGroupDeclares(cycle, waits)) continue;
+    const key = cycleKey(cycle);
+    if (waits.reported.has(key)) continue;
+    waits.reported.add(key);
     findings.push(waitCycleFinding(task, cycle, waits.runs));
   }
   return findings;
+}
+
+/** The same cycle whichever agent it was entered at: rotated to start at its least name. */
+function cycleKey(cycle: readonly string[]): string {
+  const ring = cycle.slice(0, -1);
+  let start = 0;
+  for (let i = 1; i < ring.length; i++) if (ring[i]! < ring[start]!) start = i;
+  return [...ring.slice(start), ...ring.slice(0, start)].join('\u0000');
 }
 
 /** True when one group holds, for each hop a → b of the cycle, a run of a waiting on b. */
@@ -435,7 +448,8 @@ function compareHandoffs(a: Handoff, b: Handoff): number {
 function crossGroupLoopFindings(task: string, kept: TaskHandoffs, options: DependencyCycleOptions, findings: Finding[]): void {
   if (kept.groups.size < 2) return;
   const handoffs = [...kept.byId.values()].sort(compareHandoffs);
-  reportLoops(task, findLoops(handoffs, new ChainIndex({ handoffs })), options, findings, undefined, kept.reported);
+  const reported = kept.reported;
+  reportLoops(task, findLoops(handoffs, new ChainIndex({ handoffs })), options, findings, (_task, key) => reported.add(key), reported);
 }
 
 /**
@@ -448,6 +462,21 @@ function crossGroupLoopFindings(task: string, kept: TaskHandoffs, options: Depen
 export function createDependencyCycleRun(options: DependencyCycleOptions = {}): RuleRun {
   const tasks = new Map<string, TaskWaits>();
   const loopTasks = new Map<string, TaskHandoffs>();
+  // What was reported for a task already settled: a task that goes quiet for the settling hour and then
+  // resumes the same loop or wait must not be reported for it again (bounded like the other seen-sets).
+  const settledLoops = new Map<string, Set<string>>();
+  const settledWaits = new Map<string, Set<string>>();
+  const remember = (settled: Map<string, Set<string>>, task: string, reported: Set<string>): void => {
+    if (reported.size === 0) return;
+    settled.set(task, reported);
+    forgetOldest(settled, MAX_REMEMBERED);
+  };
+  const recall = (settled: Map<string, Set<string>>, task: string): Set<string> => {
+    const reported = settled.get(task);
+    if (!reported) return new Set();
+    settled.delete(task);
+    return reported;
+  };
   let groupCount = 0;
   let lastWalkMs = Number.NEGATIVE_INFINITY;
   let pending: Finding[] = [];
@@ -456,11 +485,13 @@ export function createDependencyCycleRun(options: DependencyCycleOptions = {}): 
   const settle = (task: string, waits: TaskWaits): void => {
     const found = crossGroupWaitFindings(task, waits);
     for (let i = 0; i < found.length; i++) pending.push(found[i]!);
+    remember(settledWaits, task, waits.reported);
   };
   const settleLoops = (task: string, kept: TaskHandoffs): void => {
     keptHandoffs -= kept.byId.size;
     if (kept.cut) handoffsCut++;
     crossGroupLoopFindings(task, kept, options, pending);
+    remember(settledLoops, task, kept.reported);
   };
   let keptHandoffs = 0;
   const drain = (): DetectorResult => {
@@ -482,7 +513,7 @@ export function createDependencyCycleRun(options: DependencyCycleOptions = {}): 
       if (task === undefined || (handoff.source === 'unknown' && handoff.target === 'unknown')) continue;
       let kept = loopTasks.get(task);
       if (!kept) {
-        loopTasks.set(task, (kept = { byId: new Map(), groups: new Set(), reported: new Set(), lastMs: Number.NEGATIVE_INFINITY, cut: false }));
+        loopTasks.set(task, (kept = { byId: new Map(), groups: new Set(), reported: recall(settledLoops, task), lastMs: Number.NEGATIVE_INFINITY, cut: false }));
       }
       kept.groups.add(group);
       const endMs = Math.max(handoffArrivalMs(handoff), handoff.receives[0]?.endMs ?? Number.NEGATIVE_INFINITY);
@@ -535,7 +566,7 @@ export function createDependencyCycleRun(options: DependencyCycleOptions = {}): 
       for (const run of runs) {
         if (run.taskId === undefined || !declaring.has(run.taskId)) continue;
         let waits = tasks.get(run.taskId);
-        if (!waits) tasks.set(run.taskId, (waits = { runs: [], groupOf: [], groups: new Set(), lastEndMs: run.endMs }));
+        if (!waits) tasks.set(run.taskId, (waits = { runs: [], groupOf: [], groups: new Set(), reported: recall(settledWaits, run.taskId), lastEndMs: run.endMs }));
         if (waits.runs.length >= MAX_RUNS_PER_TASK) continue;
         waits.runs.push(run);
         waits.groupOf.push(group);
@@ -567,6 +598,8 @@ export function createDependencyCycleRun(options: DependencyCycleOptions = {}): 
       tasks.clear();
       for (const [task, kept] of loopTasks) settleLoops(task, kept);
       loopTasks.clear();
+      settledWaits.clear();
+      settledLoops.clear();
       return drain();
     },
   };

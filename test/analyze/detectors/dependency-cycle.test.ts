@@ -295,6 +295,31 @@ describe('detectDependencyCycles', () => {
       ]);
     });
 
+    it('reports the deadlock of a task once when the same wait recurs after the task was quiet past the settling hour', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      try {
+        const pair = (task: string) => [
+          { agent: 'fact-checker', task, waitsOn: 'editor', completes: false },
+          { agent: 'editor', task, waitsOn: 'fact-checker', completes: false },
+        ];
+        vi.setSystemTime(Date.UTC(2030, 0, 1));
+        const first = separateRuns(pair('post-2'));
+        vi.setSystemTime(Date.UTC(2030, 0, 1, 2));
+        const again = separateRuns(pair('post-2'));
+        const report = await auditOne([...first.spans, ...again.spans], { only: [RULE] });
+        expect([...first.log, ...again.log].filter((line) => line.endsWith('blocked'))).toHaveLength(4);
+        expect(report.findings.map((f) => f.taskId)).toEqual(['post-2']);
+        expect(report.findings[0]!.message).toMatch(/^deadlock: (fact-checker → editor → fact-checker|editor → fact-checker → editor) wait on each other/);
+        // Near miss: the recurrence in another task is that task's own deadlock.
+        vi.setSystemTime(Date.UTC(2030, 0, 1, 4));
+        const other = separateRuns(pair('post-3'));
+        const both = await auditOne([...first.spans, ...other.spans], { only: [RULE] });
+        expect(both.findings.map((f) => f.taskId)).toEqual(['post-2', 'post-3']);
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
     it('finds nothing when the waits across traces form a chain, or the two halves belong to different tasks', async () => {
       const chain = separateRuns([
         { agent: 'a', task: 't', waitsOn: 'b', completes: false },
@@ -397,6 +422,8 @@ describe('detectDependencyCycles', () => {
       readonly target: string;
       readonly status?: string;
       readonly task?: string;
+      /** Data time passed before this hop (a task that goes quiet, then resumes). */
+      readonly pauseMs?: number;
     }
 
     /**
@@ -412,7 +439,7 @@ describe('detectDependencyCycles', () => {
       const handoffIds: string[] = [];
       const log: string[] = [];
       const hop = (h: Hop) => {
-        vi.setSystemTime((nowMs += 1000));
+        vi.setSystemTime((nowMs += 1000 + (h.pauseMs ?? 0)));
         const status = h.status ?? 'complete';
         const sent = baton.send({
           task_id: h.task ?? 'post-7',
@@ -568,6 +595,23 @@ describe('detectDependencyCycles', () => {
       // Within the cap (the first 1000 hops): nothing cut.
       const within = hopTraces(hops.slice(0, 1000));
       expect(ruleOf(await auditOne(within.spans, { only: [RULE] }), RULE).notEvaluated).toEqual([]);
+    });
+
+    it('reports the loop of a task once when the task goes quiet past the settling hour and resumes the same loop', async () => {
+      const cycle = [
+        { source: 'triage', target: 'billing' },
+        { source: 'billing', target: 'refunds' },
+        { source: 'refunds', target: 'triage' },
+      ];
+      const { spans, log } = hopTraces([...cycle, { ...cycle[0]!, pauseMs: 2 * 3_600_000 }, cycle[1]!, cycle[2]!]);
+      expect(log.filter((line) => line.includes('refunds → triage'))).toHaveLength(2);
+      const report = await auditOne(spans, { only: [RULE] });
+      expect(report.findings.map((f) => f.message)).toEqual([
+        'circular delegation triage → billing → refunds → triage ran 1 lap: the work came back to an agent that had handed it on',
+      ]);
+      // Near miss: the same resumed hops in another task are that task's own loop.
+      const other = hopTraces([...cycle, { ...cycle[0]!, pauseMs: 2 * 3_600_000, task: 'post-8' }, { ...cycle[1]!, task: 'post-8' }, { ...cycle[2]!, task: 'post-8' }]);
+      expect((await auditOne(other.spans, { only: [RULE] })).findings.map((f) => f.taskId)).toEqual(['post-7', 'post-8']);
     });
 
     it('reports a loop inside one trace group once, not again across the groups of its task', async () => {
