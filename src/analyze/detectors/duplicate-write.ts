@@ -19,7 +19,7 @@ export const RULE = 'duplicate-write' as const;
 export type DuplicateWriteOptions = Record<string, never>;
 
 const HINT =
-  'Make the write and the completion event atomic (transactional outbox), or have the coordinator check the store before retrying; dedupe writes on the idempotency key.';
+  'Give each logical write an idempotency key the store checks, so a retried write is recognised and not applied twice; where the retry followed a lost completion event, commit the write and its event together (transactional outbox).';
 const UNKEYED = 'writes with neither baton.idempotency_key nor baton.task.id + baton.step';
 
 /** Distinct attempts and versions kept per logical write: enough to name them, bounded whatever the input. */
