@@ -66,6 +66,7 @@ import {
   type AttributeSink,
   envelopeJsonBytes,
   isPlainObject,
+  jsonByteLengthForLimit,
   truncateBody,
   utf8Length,
   withMemberBytes,
@@ -420,8 +421,9 @@ export function receiveHandoff<E>(rt: SdkRuntime, input: unknown, options: Recei
     };
     const senderVersion = boundedString(block?.schema_version);
     if (senderVersion !== undefined) attrs[BATON_ENVELOPE_SENDER_SCHEMA_VERSION] = senderVersion;
-    // An object received is sized here, for the size limit only (the send span records the sizes); text was sized as it came.
-    const sizeBytes = env && !parseFailure && wireBytes < 0 ? tryEnvelopeSizes(env, undefined).total : wireBytes;
+    // An object received is sized here for the size limit only (the send span records the sizes): bounded without
+    // reading its strings, measured exactly only when the bound passes the limit. Text was sized as it came.
+    const sizeBytes = env && !parseFailure && wireBytes < 0 ? jsonByteLengthForLimit(env, rt.maxEnvelopeBytes) : wireBytes;
     receivedAtMs = nowMs();
     span = startSpan(rt, `handoff receive ${source}`, SpanKind.CONSUMER, attrs, receivedAtMs, parent, links);
     // Set on the span one by one, as at send; a getter that throws is the catch's fault, the span kept.
