@@ -49,6 +49,7 @@ import {
   BatonOperation,
   CONVENTIONS_VERSION,
   ERROR_TYPE,
+  GEN_AI_AGENT_NAME,
   ValidationResult,
 } from '../model/attributes.js';
 import type { HandoffBlock } from '../model/envelope.js';
@@ -244,8 +245,8 @@ export function sendHandoff<E extends object>(
     const prior = isPlainObject(priorValue) ? (priorValue as Partial<HandoffBlock>) : undefined;
     // sent_at is this instant to the microsecond, as is the span's start.
     const sentAtMs = nowMs();
-    // The edge is the two baton.handoff.* names on both sides (as on the metric points); gen_ai.agent.name,
-    // which repeated one of them, is left to the agent runs (conventions 2, docs/conventions.md).
+    // The edge is the two baton.handoff.* names on both sides (as on the metric points). gen_ai.agent.name, which
+    // repeated the source here, is not written on a send (conventions 2, docs/conventions.md); nothing runs inside it.
     const attrs: SpanAttributes = {
       [BATON_CONVENTIONS_VERSION]: CONVENTIONS_VERSION,
       [BATON_OPERATION]: BatonOperation.HandoffSend,
@@ -414,6 +415,9 @@ export function receiveHandoff<E>(rt: SdkRuntime, input: unknown, options: Recei
     const attrs: SpanAttributes = {
       [BATON_CONVENTIONS_VERSION]: CONVENTIONS_VERSION,
       [BATON_OPERATION]: BatonOperation.HandoffReceive,
+      // The receiving agent, for what runs inside the receive (rx.run): the store adapters attribute state access
+      // to the active span's gen_ai.agent.name, as GenAI-aware tools do.
+      [GEN_AI_AGENT_NAME]: target,
       [BATON_HANDOFF_SOURCE_AGENT]: source,
       [BATON_HANDOFF_TARGET_AGENT]: target,
       [BATON_ENVELOPE_SCHEMA_ID]: schema.id,

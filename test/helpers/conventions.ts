@@ -35,7 +35,6 @@ export const DROPPED_IN_CONVENTIONS_2: Readonly<Record<string, readonly string[]
   [BatonOperation.HandoffSend]: [GEN_AI_AGENT_NAME, BATON_HANDOFF_SENT_AT],
   // The envelope's facts are the send span's; the receive keeps what pairs it and what it alone knows.
   [BatonOperation.HandoffReceive]: [
-    GEN_AI_AGENT_NAME,
     BATON_HANDOFF_STATUS,
     BATON_ATTEMPT,
     BATON_IDEMPOTENCY_KEY,

@@ -30,6 +30,7 @@ import {
   BATON_VALIDATION_RESULT,
   BatonOperation,
   CONVENTIONS_VERSION,
+  GEN_AI_AGENT_NAME,
   METRIC_ACK_TIMEOUTS,
   METRIC_CLOCK_SKEW_SAMPLES,
   METRIC_HANDOFF_LATENCY,
@@ -92,6 +93,7 @@ const RECEIVE_ATTRIBUTES = [
   'baton.task.id',
   'baton.validation.duration_ms',
   'baton.validation.result',
+  'gen_ai.agent.name',
 ];
 
 /** Sends inside the sender's agent run and returns what would go on the wire. */
@@ -191,6 +193,7 @@ describe('Baton.receive', () => {
     expect(receive.attributes).toMatchObject({
       [BATON_HANDOFF_SOURCE_AGENT]: 'research',
       [BATON_HANDOFF_TARGET_AGENT]: 'analysis',
+      [GEN_AI_AGENT_NAME]: 'analysis',
       [BATON_TASK_ID]: 'task-1',
       [BATON_HANDOFF_ID]: send.attributes[BATON_HANDOFF_ID],
       [BATON_ENVELOPE_SCHEMA_VERSION]: '1',
