@@ -6,23 +6,27 @@
  *   npx tsx bench/cpuprofile-top.ts /tmp/prof/<largest>.cpuprofile 30
  *
  * Modes: `handoff` (send + JSON round trip + receive), `object` (send +
- * receive(object), the issue's goal figure) or `bare` (two spans).
+ * receive(object), the issue's goal figure), `sampled` (the same with validation
+ * sampled as bench/sdk.ts samples it), `bare` (two spans) or `bare5` (two spans of
+ * 5 attributes each, as an app's own spans carry). Each prints wall and CPU time per
+ * operation; CPU time is what to compare on a shared machine.
  */
 import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Baton } from '../src/sdk/baton.js';
-import { DiscardExporter, draftEnvelope, IdleMetricReader } from './sdk.js';
+import { BARE_ATTRIBUTES, DiscardExporter, draftEnvelope, IdleMetricReader, SAMPLING } from './sdk.js';
 
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(new DiscardExporter())] });
 const tracer = provider.getTracer('baton-bench');
-const mode = process.argv[2] === 'bare' || process.argv[2] === 'object' ? process.argv[2] : 'handoff';
+const MODES = ['handoff', 'object', 'sampled', 'bare', 'bare5'] as const;
+const mode = MODES.find((m) => m === process.argv[2]) ?? 'handoff';
 const n = Number(process.argv[3] ?? 200_000);
 // A reader attached, as in a real app: without one, sdk-metrics records nothing and its cost stays hidden.
 const meterProvider = new MeterProvider({ readers: [new IdleMetricReader()] });
-const baton = new Baton({ tracer, meter: meterProvider.getMeter('baton') });
+const baton = new Baton({ tracer, meter: meterProvider.getMeter('baton'), ...(mode === 'sampled' ? { validationSampling: SAMPLING } : {}) });
 const draft = draftEnvelope();
 // The options bench/sdk.ts sends with: every retry fact the send records.
 const options = { timeoutBudgetMs: 30_000, epoch: 3, stateVersion: 7, idempotencyKey: 'research-2025-000123:researcher->analyst:0' };
@@ -33,8 +37,11 @@ for (let round = 0; round < 2; round++) {
   const cpuStarted = process.cpuUsage();
   for (let i = 0; i < n; i++) {
     if (mode === 'handoff') sink = baton.receive(JSON.stringify(baton.send(draft, options)));
-    else if (mode === 'object') sink = baton.receive(baton.send(draft, options));
-    else {
+    else if (mode === 'object' || mode === 'sampled') sink = baton.receive(baton.send(draft, options));
+    else if (mode === 'bare5') {
+      tracer.startSpan('handoff send analyst', { attributes: BARE_ATTRIBUTES }).end();
+      tracer.startSpan('handoff receive researcher', { attributes: BARE_ATTRIBUTES }).end();
+    } else {
       tracer.startSpan('handoff send analyst').end();
       tracer.startSpan('handoff receive researcher').end();
     }

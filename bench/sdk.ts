@@ -137,7 +137,7 @@ const STRINGIFY = 'JSON.stringify (same envelope)';
 const ROUND_TRIP = 'JSON.stringify + JSON.parse of the envelope';
 
 /** Five attributes, as a host's own span around a message carries (system, destination, id, size, operation). */
-const BARE_ATTRIBUTES = {
+export const BARE_ATTRIBUTES = {
   'messaging.system': 'baton',
   'messaging.destination.name': 'analyst',
   'messaging.message.id': 'research-2025-000123',
@@ -146,7 +146,7 @@ const BARE_ATTRIBUTES = {
 };
 
 /** Validation sampling as the option offers it: every envelope of a new edge, then one in 100. */
-const SAMPLING = { firstPerEdge: 100, thenOneIn: 100 };
+export const SAMPLING = { firstPerEdge: 100, thenOneIn: 100 };
 
 const SEND_OPTIONS = { timeoutBudgetMs: 30_000, epoch: 3, stateVersion: 7, idempotencyKey: 'research-2025-000123:researcher->analyst:0' };
 

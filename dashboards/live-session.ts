@@ -275,8 +275,15 @@ export class LiveSession implements SpanIntake {
   #observe(span: SpanRecord): void {
     this.#openTraces.add(span.traceId);
     const attrs = span.attributes;
-    const agent = attrs[GEN_AI_AGENT_NAME];
     const operation = attrs[BATON_OPERATION];
+    // Handoff spans of conventions 2 name their agent only in the edge: the sender's on a send, the receiver's on a receive.
+    const agent =
+      attrs[GEN_AI_AGENT_NAME] ??
+      (operation === BatonOperation.HandoffSend
+        ? attrs[BATON_HANDOFF_SOURCE_AGENT]
+        : operation === BatonOperation.HandoffReceive
+          ? attrs[BATON_HANDOFF_TARGET_AGENT]
+          : undefined);
     if (typeof agent === 'string' && agent !== '') {
       let activity = this.#agents.get(agent);
       if (!activity) {

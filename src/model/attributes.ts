@@ -12,8 +12,12 @@
  * @see https://opentelemetry.io/docs/specs/semconv/database/database-spans/
  */
 
-/** Version of the attribute conventions in this file; written on every Baton span. */
-export const CONVENTIONS_VERSION = '1';
+/**
+ * Version of the attribute conventions in this file; written on every Baton span.
+ * 2: handoff spans stopped repeating what another span already says (docs/conventions.md,
+ * "Version 2"); every name of version 1 is still read.
+ */
+export const CONVENTIONS_VERSION = '2';
 
 /** Instrumentation scope name of every tracer and meter Baton creates. */
 export const INSTRUMENTATION_SCOPE = 'baton';
@@ -142,6 +146,7 @@ export const BATON_HANDOFF_ID = 'baton.handoff.id';
 export const BATON_HANDOFF_SOURCE_AGENT = 'baton.handoff.source_agent';
 export const BATON_HANDOFF_TARGET_AGENT = 'baton.handoff.target_agent';
 export const BATON_HANDOFF_STATUS = 'baton.handoff.status';
+/** Conventions 1 only (send and receive spans): the send span's start, to the microsecond. Not read. */
 export const BATON_HANDOFF_SENT_AT = 'baton.handoff.sent_at';
 export const BATON_ATTEMPT = 'baton.attempt';
 export const BATON_IDEMPOTENCY_KEY = 'baton.idempotency_key';

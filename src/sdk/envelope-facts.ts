@@ -77,13 +77,20 @@ function stringifiedBytes(value: unknown): number {
   return json === undefined ? 4 : utf8Length(json);
 }
 
-/** Bytes of a value in JSON; -1 for a value a parent omits (undefined, function, symbol). Throws what JSON.stringify throws. */
-function valueBytes(value: unknown, depth: number): number {
+/** Longest JSON text of a finite number (`-2.2250738585072014e-308`), rounded up. */
+const MAX_NUMBER_CHARS = 25;
+
+/**
+ * Bytes of a value in JSON; -1 for a value a parent omits (undefined, function, symbol). Throws what
+ * JSON.stringify throws. `bound`: an upper bound instead, without looking inside strings and numbers
+ * (a UTF-16 unit is at most 6 bytes of JSON, `\uXXXX`; a number at most MAX_NUMBER_CHARS).
+ */
+function valueBytes(value: unknown, depth: number, bound: boolean): number {
   switch (typeof value) {
     case 'string':
-      return stringBytes(value);
+      return bound ? value.length * 6 + 2 : stringBytes(value);
     case 'number':
-      return Number.isFinite(value) ? String(value).length : 4;
+      return !Number.isFinite(value) ? 4 : bound ? MAX_NUMBER_CHARS : String(value).length;
     case 'boolean':
       return value ? 4 : 5;
     case 'undefined':
@@ -101,7 +108,7 @@ function valueBytes(value: unknown, depth: number): number {
     const n = value.length;
     let bytes = n > 0 ? n + 1 : 2; // brackets and n − 1 commas
     for (let i = 0; i < n; i++) {
-      const item = valueBytes(value[i], depth + 1);
+      const item = valueBytes(value[i], depth + 1, bound);
       bytes += item < 0 ? 4 : item; // omitted values are null in an array
     }
     return bytes;
@@ -114,9 +121,9 @@ function valueBytes(value: unknown, depth: number): number {
   let members = 0;
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
-    const item = valueBytes(object[key], depth + 1);
+    const item = valueBytes(object[key], depth + 1, bound);
     if (item < 0) continue;
-    bytes += keyBytes(key) + 1 + item;
+    bytes += (bound ? key.length * 6 + 2 : keyBytes(key)) + 1 + item;
     members++;
   }
   return members > 1 ? bytes + members - 1 : bytes;
@@ -125,7 +132,25 @@ function valueBytes(value: unknown, depth: number): number {
 /** UTF-8 length of `JSON.stringify(value)`, or -1 when it cannot be serialized (a cycle, a BigInt, a getter that throws). */
 export function jsonByteLength(value: unknown): number {
   try {
-    const bytes = valueBytes(value, 0);
+    const bytes = valueBytes(value, 0, false);
+    return bytes < 0 ? -1 : bytes;
+  } catch {
+    return -1;
+  }
+}
+
+/**
+ * For a size limit: a number of bytes at most `limitBytes` when `JSON.stringify(value)` fits in
+ * it (an upper bound, not the size), else its exact UTF-8 length; -1 when it cannot be serialized.
+ * What the receiver of an object needs for `maxEnvelopeBytes` without reading every string,
+ * which was most of the size walk's cost: a 2 KiB envelope is bounded at ~12 KiB, far under the limit.
+ */
+export function jsonByteLengthForLimit(value: unknown, limitBytes: number): number {
+  try {
+    const bound = valueBytes(value, 0, true);
+    if (bound < 0) return -1;
+    if (bound <= limitBytes) return bound;
+    const bytes = valueBytes(value, 0, false);
     return bytes < 0 ? -1 : bytes;
   } catch {
     return -1;
@@ -169,13 +194,13 @@ export function envelopeJsonBytes(envelope: Record<string, unknown>, leaveOut?: 
       let item: number;
       if (key === 'context') {
         try {
-          item = valueBytes(value, 1);
+          item = valueBytes(value, 1, false);
         } catch {
           return { total: -1, context: -1, members };
         }
         if (isPlainObject(value)) context = item;
       } else {
-        item = valueBytes(value, 1);
+        item = valueBytes(value, 1, false);
       }
       if (item < 0) continue;
       bytes += keyBytes(key) + 1 + item;

@@ -33,7 +33,6 @@ import {
   BATON_ENVELOPE_SIZE_BYTES,
   BATON_EPOCH,
   BATON_HANDOFF_ID,
-  BATON_HANDOFF_SENT_AT,
   BATON_HANDOFF_SOURCE_AGENT,
   BATON_HANDOFF_STATUS,
   BATON_HANDOFF_TARGET_AGENT,
@@ -68,6 +67,7 @@ import {
   type AttributeSink,
   envelopeJsonBytes,
   isPlainObject,
+  jsonByteLengthForLimit,
   truncateBody,
   utf8Length,
   withMemberBytes,
@@ -245,10 +245,11 @@ export function sendHandoff<E extends object>(
     const prior = isPlainObject(priorValue) ? (priorValue as Partial<HandoffBlock>) : undefined;
     // sent_at is this instant to the microsecond, as is the span's start.
     const sentAtMs = nowMs();
+    // The edge is the two baton.handoff.* names on both sides (as on the metric points). gen_ai.agent.name, which
+    // repeated the source here, is not written on a send (conventions 2, docs/conventions.md); nothing runs inside it.
     const attrs: SpanAttributes = {
       [BATON_CONVENTIONS_VERSION]: CONVENTIONS_VERSION,
       [BATON_OPERATION]: BatonOperation.HandoffSend,
-      [GEN_AI_AGENT_NAME]: source,
       [BATON_HANDOFF_SOURCE_AGENT]: source,
       [BATON_HANDOFF_TARGET_AGENT]: target,
       [BATON_ENVELOPE_SCHEMA_ID]: schema.id,
@@ -280,7 +281,7 @@ export function sendHandoff<E extends object>(
       // and an object of facts would be one more allocation walked again by setAttributes.
       // An envelope whose getters throw still gets its span, marked with the fault by the catch below.
       span = startSpan(rt, `handoff send ${target}`, SpanKind.PRODUCER, attrs, sentAtMs);
-      addEnvelopeFacts(env, block, span, sizes.context >= 0 ? sizes.context : undefined);
+      addSendFacts(env, block, span, sizes.context >= 0 ? sizes.context : undefined);
       const carrier = injectSpanContext(span, rt.propagation);
       if (carrier) block.trace_context = carrier;
       else delete block.trace_context;
@@ -414,6 +415,8 @@ export function receiveHandoff<E>(rt: SdkRuntime, input: unknown, options: Recei
     const attrs: SpanAttributes = {
       [BATON_CONVENTIONS_VERSION]: CONVENTIONS_VERSION,
       [BATON_OPERATION]: BatonOperation.HandoffReceive,
+      // The receiving agent, for what runs inside the receive (rx.run): the store adapters attribute state access
+      // to the active span's gen_ai.agent.name, as GenAI-aware tools do.
       [GEN_AI_AGENT_NAME]: target,
       [BATON_HANDOFF_SOURCE_AGENT]: source,
       [BATON_HANDOFF_TARGET_AGENT]: target,
@@ -422,12 +425,13 @@ export function receiveHandoff<E>(rt: SdkRuntime, input: unknown, options: Recei
     };
     const senderVersion = boundedString(block?.schema_version);
     if (senderVersion !== undefined) attrs[BATON_ENVELOPE_SENDER_SCHEMA_VERSION] = senderVersion;
-    // An object received is sized here, its context on the way; text was sized as it came.
-    const sizes = env && !parseFailure && wireBytes < 0 ? tryEnvelopeSizes(env, undefined) : undefined;
+    // An object received is sized here for the size limit only (the send span records the sizes): bounded without
+    // reading its strings, measured exactly only when the bound passes the limit. Text was sized as it came.
+    const sizeBytes = env && !parseFailure && wireBytes < 0 ? jsonByteLengthForLimit(env, rt.maxEnvelopeBytes) : wireBytes;
     receivedAtMs = nowMs();
     span = startSpan(rt, `handoff receive ${source}`, SpanKind.CONSUMER, attrs, receivedAtMs, parent, links);
     // Set on the span one by one, as at send; a getter that throws is the catch's fault, the span kept.
-    if (env && !parseFailure) addEnvelopeFacts(env, block, span, sizes && sizes.context >= 0 ? sizes.context : undefined);
+    if (env && !parseFailure) addReceiveFacts(env, block, span);
     ctx = trace.setSpan(parent, span);
     const edge = rt.instruments.edge(source, target);
     let check: EnvelopeCheck;
@@ -436,8 +440,7 @@ export function receiveHandoff<E>(rt: SdkRuntime, input: unknown, options: Recei
     } else if (!env) {
       check = { valid: false, issues: NOT_AN_OBJECT, issueCount: 1 };
     } else {
-      const sizeBytes =
-        wireBytes >= 0 ? recordWireSize(rt, span, wireBytes, input as string) : recordSize(rt, span, env, sizes?.total ?? -1);
+      if (rt.recordPayloads && sizeBytes >= 0) recordBody(rt, span, wireBytes >= 0 ? (input as string) : JSON.stringify(env));
       check = checkEnvelope(rt, span, schema, env, sizeBytes, 'receive', source, target);
       sentAtMs = sentAtMsOf(block);
       recordLatency(rt, span, sentAtMs, source, target, receivedAtMs, edge);
@@ -487,10 +490,14 @@ function safeActiveContext(): Context {
   }
 }
 
-/** Task, ids, retry facts and context facts of an envelope, set on `span`. Identifiers are bounded; a status outside the enum is left out. */
-function addEnvelopeFacts(
+/**
+ * What the send span records of an envelope: task, status, ids, retry facts and context facts.
+ * Identifiers are bounded; a status outside the enum is left out. Not sent_at: it is the send
+ * span's start (conventions 2).
+ */
+function addSendFacts(
   env: Record<string, unknown>,
-  block: Partial<HandoffBlock> | undefined,
+  block: HandoffBlock,
   span: AttributeSink,
   contextBytes: number | undefined,
 ): void {
@@ -498,23 +505,37 @@ function addEnvelopeFacts(
   if (taskId !== undefined) span.setAttribute(BATON_TASK_ID, taskId);
   const status = env.status;
   if (typeof status === 'string' && ENVELOPE_STATUSES.has(status)) span.setAttribute(BATON_HANDOFF_STATUS, status);
-  if (block) {
-    const id = boundedString(block.id);
-    if (id !== undefined) span.setAttribute(BATON_HANDOFF_ID, id);
-    const attempt = block.attempt;
-    if (typeof attempt === 'number') span.setAttribute(BATON_ATTEMPT, attempt);
-    const idempotencyKey = boundedString(block.idempotency_key);
-    if (idempotencyKey !== undefined) span.setAttribute(BATON_IDEMPOTENCY_KEY, idempotencyKey);
-    const epoch = block.epoch;
-    if (typeof epoch === 'number') span.setAttribute(BATON_EPOCH, epoch);
-    const stateVersion = block.state_version;
-    if (typeof stateVersion === 'number') span.setAttribute(BATON_STATE_VERSION_WRITTEN, stateVersion);
-    const budget = block.timeout_budget_ms;
-    if (typeof budget === 'number') span.setAttribute(BATON_TIMEOUT_BUDGET_MS, budget);
-    const sentAt = boundedString(block.sent_at);
-    if (sentAt !== undefined) span.setAttribute(BATON_HANDOFF_SENT_AT, sentAt);
-  }
+  const id = boundedString(block.id);
+  if (id !== undefined) span.setAttribute(BATON_HANDOFF_ID, id);
+  const attempt = block.attempt;
+  if (typeof attempt === 'number') span.setAttribute(BATON_ATTEMPT, attempt);
+  const idempotencyKey = boundedString(block.idempotency_key);
+  if (idempotencyKey !== undefined) span.setAttribute(BATON_IDEMPOTENCY_KEY, idempotencyKey);
+  const epoch = block.epoch;
+  if (typeof epoch === 'number') span.setAttribute(BATON_EPOCH, epoch);
+  const stateVersion = block.state_version;
+  if (typeof stateVersion === 'number') span.setAttribute(BATON_STATE_VERSION_WRITTEN, stateVersion);
+  const budget = block.timeout_budget_ms;
+  if (typeof budget === 'number') span.setAttribute(BATON_TIMEOUT_BUDGET_MS, budget);
   addContextFacts(env, span, contextBytes);
+}
+
+/**
+ * What the receive span records of an envelope: only what pairs it with its send and what a
+ * receive whose send is not in the data still needs (task, handoff id, epoch for stale-epoch-read,
+ * budget for ack-timeout). The envelope's other facts are the send span's: the same envelope
+ * (conventions 2); a context lost on the way fails the receiver's validation instead.
+ */
+function addReceiveFacts(env: Record<string, unknown>, block: Partial<HandoffBlock> | undefined, span: AttributeSink): void {
+  const taskId = boundedString(env.task_id);
+  if (taskId !== undefined) span.setAttribute(BATON_TASK_ID, taskId);
+  if (!block) return;
+  const id = boundedString(block.id);
+  if (id !== undefined) span.setAttribute(BATON_HANDOFF_ID, id);
+  const epoch = block.epoch;
+  if (typeof epoch === 'number') span.setAttribute(BATON_EPOCH, epoch);
+  const budget = block.timeout_budget_ms;
+  if (typeof budget === 'number') span.setAttribute(BATON_TIMEOUT_BUDGET_MS, budget);
 }
 
 function tryEnvelopeSizes(env: Record<string, unknown>, leaveOut: string | undefined): EnvelopeSizes {
@@ -525,19 +546,17 @@ function tryEnvelopeSizes(env: Record<string, unknown>, leaveOut: string | undef
   }
 }
 
-/** Records the envelope's JSON size (and the body, if opted in); -1 when it is not serializable. */
+/** Records the envelope's JSON size on the send span (and the body, if opted in); -1 when it is not serializable. */
 function recordSize(rt: SdkRuntime, span: Span, env: object, sizeBytes: number): number {
   if (sizeBytes < 0) return -1; // circular or BigInt: checkEnvelope reports it as not serializable
   span.setAttribute(BATON_ENVELOPE_SIZE_BYTES, sizeBytes);
-  if (rt.recordPayloads) span.setAttribute(BATON_ENVELOPE_BODY, truncateBody(JSON.stringify(env), rt.maxRecordedPayloadBytes));
+  if (rt.recordPayloads) recordBody(rt, span, JSON.stringify(env));
   return sizeBytes;
 }
 
-/** Records the size of the text that crossed the wire (and the text, if opted in). */
-function recordWireSize(rt: SdkRuntime, span: Span, wireBytes: number, text: string): number {
-  span.setAttribute(BATON_ENVELOPE_SIZE_BYTES, wireBytes);
-  if (rt.recordPayloads) span.setAttribute(BATON_ENVELOPE_BODY, truncateBody(text, rt.maxRecordedPayloadBytes));
-  return wireBytes;
+/** Records the body (only with recordPayloads), truncated. */
+function recordBody(rt: SdkRuntime, span: Span, json: string): void {
+  span.setAttribute(BATON_ENVELOPE_BODY, truncateBody(json, rt.maxRecordedPayloadBytes));
 }
 
 /** True when validation sampling passes this envelope by. */
@@ -706,16 +725,13 @@ function manualAck(
   let span: Span | undefined;
   let fault: unknown = NO_FAULT;
   try {
+    // A child of its receive span, which has the edge, task and budget: the ack names only its handoff (conventions 2).
     const attrs: SpanAttributes = {
       [BATON_CONVENTIONS_VERSION]: CONVENTIONS_VERSION,
       [BATON_OPERATION]: BatonOperation.HandoffAck,
-      [GEN_AI_AGENT_NAME]: target,
-      [BATON_HANDOFF_SOURCE_AGENT]: source,
-      [BATON_HANDOFF_TARGET_AGENT]: target,
     };
     const id = boundedString(block?.id);
     if (id !== undefined) attrs[BATON_HANDOFF_ID] = id;
-    if (typeof block?.timeout_budget_ms === 'number') attrs[BATON_TIMEOUT_BUDGET_MS] = block.timeout_budget_ms;
     const ackAtMs = nowMs();
     span = startSpan(rt, `handoff ack ${source}`, SpanKind.INTERNAL, attrs, ackAtMs, ctx);
     recordAck(rt, span, block, sentAtMs, source, target, receivedAtMs, ackAtMs, rt.instruments.edge(source, target));

@@ -3,7 +3,10 @@ import { AGENTS } from '../../examples/pipeline/pipeline.js';
 import { LiveSession } from '../../dashboards/live-session.js';
 import type { SpanRecord } from '../../src/model/span-record.js';
 import type { RequestOrigin } from '../../src/receiver/intake.js';
+import { Baton } from '../../src/sdk/baton.js';
 import { withoutSpans } from '../helpers/analyze.js';
+import { draft } from '../helpers/envelopes.js';
+import { createOtelHarness } from '../helpers/otel.js';
 import { loadFixture, runPipelineSpans, toSpanRecords } from '../helpers/traces.js';
 
 const ORIGIN: RequestOrigin = { protocol: 'http', encoding: 'protobuf', peer: 'test' };
@@ -41,6 +44,19 @@ describe('LiveSession', () => {
     expect(view.edges.every((e) => e.handoffs === 1 && e.recentHandoffs[0]!.traceId === records[0]!.traceId)).toBe(true);
     expect(view.findings).toEqual([]);
     expect(view.agents.find((a) => a.name === 'research')?.state).toBe('idle');
+  });
+
+  it('lists an agent seen only on handoff spans: the sender from the edge of its send, which has no gen_ai.agent.name (conventions 2)', async () => {
+    const otel = createOtelHarness();
+    const baton = new Baton({ tracer: otel.tracer, meter: otel.meter });
+    baton.receive(JSON.stringify(baton.send(draft({ source_agent: 'planner', target_agent: 'coder' }))));
+    const records = toSpanRecords(otel.spans());
+    await otel.shutdown();
+    expect(records.filter((s) => s.attributes['baton.operation'] === 'handoff.send').map((s) => s.attributes['gen_ai.agent.name'])).toEqual([undefined]);
+    const { session } = sessionAt(lastEnd(records));
+    session.offer(records, ORIGIN);
+    await session.drained();
+    expect(session.view().agents.map((a) => a.name).sort()).toEqual(['coder', 'planner']);
   });
 
   it('closes a group that has already settled as soon as its spans are analyzed, without waiting for a tick', async () => {

@@ -4,6 +4,7 @@ import { generateScenario, SCENARIOS } from '../../fixtures/generate.js';
 import { parseOtlpJsonRequest } from '../../src/ingest/otlp-json.js';
 import { BATON_HANDOFF_ID, BATON_OPERATION, BatonOperation } from '../../src/model/attributes.js';
 import type { AttributeValue, SpanRecord } from '../../src/model/span-record.js';
+import { toConventions2 } from '../helpers/conventions.js';
 import { installContextManager } from '../helpers/otel.js';
 import { loadFixture, runPipelineSpans, toSpanRecords } from '../helpers/traces.js';
 
@@ -72,13 +73,16 @@ describe('the example pipeline', () => {
     }
   });
 
-  it.each(SCENARIOS)('fixtures/%s.json is what `npm run fixtures` generates: every span, attribute, link and event', async (scenario) => {
+  // The committed fixtures were written under conventions 1 and are kept as they are (the analyzer's tests read
+  // them as traces of the older SDK); the SDK writes conventions 2 now, which differs from 1 only by what
+  // toConventions2 leaves out. Should the fixtures be regenerated, toConventions2 leaves them as they are.
+  it.each(SCENARIOS)('fixtures/%s.json is what `npm run fixtures` generates, every span, attribute, link and event, but for the attributes conventions 2 no longer writes', async (scenario) => {
     expect(SCENARIOS).toEqual(['clean', ...FAULTS]);
     // As `npm run fixtures` runs: with an async context manager, so spans after an await keep their parent.
     installContextManager();
     const { json } = await generateScenario(scenario);
     const fresh = normalize(parseOtlpJsonRequest(JSON.parse(json), 'fresh'));
-    const committed = normalize(await loadFixture(scenario));
+    const committed = normalize(toConventions2(await loadFixture(scenario)));
     expect(fresh).toEqual(committed);
   });
 });

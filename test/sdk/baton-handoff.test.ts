@@ -54,6 +54,48 @@ afterEach(async () => {
   await otel.shutdown();
 });
 
+/** Every attribute of a valid send span with a budget, attempt and idempotency key, sorted (conventions 2). */
+const SEND_ATTRIBUTES = [
+  'baton.attempt',
+  'baton.context.constraints_count',
+  'baton.context.decisions_count',
+  'baton.context.missing_fields',
+  'baton.context.size_bytes',
+  'baton.context.token_count',
+  'baton.conventions.version',
+  'baton.envelope.schema_id',
+  'baton.envelope.schema_version',
+  'baton.envelope.size_bytes',
+  'baton.handoff.id',
+  'baton.handoff.source_agent',
+  'baton.handoff.status',
+  'baton.handoff.target_agent',
+  'baton.idempotency_key',
+  'baton.operation',
+  'baton.task.id',
+  'baton.timeout_budget_ms',
+  'baton.validation.duration_ms',
+  'baton.validation.result',
+  'gen_ai.request.model',
+];
+
+/** Every attribute of a valid receive span with auto ack of an envelope without a budget or epoch, sorted (conventions 2). */
+const RECEIVE_ATTRIBUTES = [
+  'baton.ack.delay_ms',
+  'baton.conventions.version',
+  'baton.envelope.schema_id',
+  'baton.envelope.schema_version',
+  'baton.envelope.sender_schema_version',
+  'baton.handoff.id',
+  'baton.handoff.source_agent',
+  'baton.handoff.target_agent',
+  'baton.operation',
+  'baton.task.id',
+  'baton.validation.duration_ms',
+  'baton.validation.result',
+  'gen_ai.agent.name',
+];
+
 /** Sends inside the sender's agent run and returns what would go on the wire. */
 function sendOverWire(envelope = draft(), options: Parameters<Baton['send']>[1] = {}, sender = baton): string {
   return sender.runAgent('research', () => JSON.stringify(sender.send(envelope, options)), { taskId: 'task-1' });
@@ -85,7 +127,6 @@ describe('Baton.send', () => {
     expect(span.attributes).toMatchObject({
       [BATON_CONVENTIONS_VERSION]: CONVENTIONS_VERSION,
       [BATON_OPERATION]: BatonOperation.HandoffSend,
-      [GEN_AI_AGENT_NAME]: 'research',
       [BATON_HANDOFF_SOURCE_AGENT]: 'research',
       [BATON_HANDOFF_TARGET_AGENT]: 'analysis',
       [BATON_TASK_ID]: 'task-1',
@@ -99,6 +140,8 @@ describe('Baton.send', () => {
       [BATON_CONTEXT_MISSING_FIELDS]: [],
     });
     expect(span.attributes[BATON_ENVELOPE_SIZE_BYTES]).toBe(Buffer.byteLength(JSON.stringify(sent)));
+    // Conventions 2: nothing another attribute or the span itself says (gen_ai.agent.name = the source, sent_at = the start).
+    expect(Object.keys(span.attributes).sort()).toEqual(SEND_ATTRIBUTES);
   });
 
   it('fills the handoff block with W3C trace context of the send span and leaves the input untouched', () => {
@@ -148,12 +191,17 @@ describe('Baton.receive', () => {
     expect(receive.parentSpanContext?.spanId).toBe(send.spanContext().spanId);
     expect(receive.links).toEqual([]);
     expect(receive.attributes).toMatchObject({
+      [BATON_HANDOFF_SOURCE_AGENT]: 'research',
+      [BATON_HANDOFF_TARGET_AGENT]: 'analysis',
       [GEN_AI_AGENT_NAME]: 'analysis',
+      [BATON_TASK_ID]: 'task-1',
       [BATON_HANDOFF_ID]: send.attributes[BATON_HANDOFF_ID],
       [BATON_ENVELOPE_SCHEMA_VERSION]: '1',
       [BATON_ENVELOPE_SENDER_SCHEMA_VERSION]: '1',
       [BATON_VALIDATION_RESULT]: 'valid',
     });
+    // Conventions 2: what the receiver alone knows and what pairs it with its send; the envelope's facts are the send's.
+    expect(Object.keys(receive.attributes).sort()).toEqual(RECEIVE_ATTRIBUTES);
   });
 
   it('inside the receiver own agent run: a child of that run, with a span link to the send', () => {
@@ -230,7 +278,14 @@ describe('Baton.receive', () => {
     rx.ack();
     const ack = onlySpan(otel.spans(), BatonOperation.HandoffAck);
     expect(ack.parentSpanContext?.spanId).toBe(onlySpan(otel.spans(), BatonOperation.HandoffReceive).spanContext().spanId);
-    expect(ack.attributes).toMatchObject({ [BATON_ACK_DELAY_MS]: 2500, [BATON_ACK_WITHIN_BUDGET]: false, [BATON_TIMEOUT_BUDGET_MS]: 1000 });
+    // The edge, task and budget are on its parent, the receive span: the ack names only its handoff (conventions 2).
+    expect(ack.attributes).toEqual({
+      [BATON_CONVENTIONS_VERSION]: CONVENTIONS_VERSION,
+      [BATON_OPERATION]: BatonOperation.HandoffAck,
+      [BATON_HANDOFF_ID]: JSON.parse(wire).handoff.id,
+      [BATON_ACK_DELAY_MS]: 2500,
+      [BATON_ACK_WITHIN_BUDGET]: false,
+    });
     expect(ack.attributes[BATON_CLOCK_SKEW_SUSPECTED]).toBeUndefined();
     expect(baton.stats().ackTimeouts).toBe(1);
   });

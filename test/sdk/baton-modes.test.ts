@@ -57,6 +57,16 @@ const CASES: readonly Case[] = [
   ['text that is not JSON at receive', (b) => b.receive('{"task_id": '), BatonOperation.HandoffReceive, 'json', 'invalid', EnvelopeInvalidError, 'BATON_ENVELOPE_INVALID'],
   ['an unknown schema version', (b) => b.send(draft(), { schema: 'baton.handoff-envelope@9' }), BatonOperation.HandoffSend, 'schema', 'error', SchemaUnknownError, 'BATON_SCHEMA_UNKNOWN'],
   ['a circular structure', (b) => b.send(circular()), BatonOperation.HandoffSend, 'serializable', 'invalid', EnvelopeInvalidError, 'BATON_ENVELOPE_INVALID'],
+  ['a circular structure received as an object', (b) => b.receive(circular()), BatonOperation.HandoffReceive, 'serializable', 'invalid', EnvelopeInvalidError, 'BATON_ENVELOPE_INVALID'],
+  [
+    'an object over maxEnvelopeBytes at receive (bounded, then measured)',
+    (b) => b.receive(draft({ output: { summary: 'x'.repeat(4096), artifacts: [], confidence: 1 } })),
+    BatonOperation.HandoffReceive,
+    'maxEnvelopeBytes',
+    'invalid',
+    EnvelopeTooLargeError,
+    'BATON_ENVELOPE_TOO_LARGE',
+  ],
   [
     'a payload over maxEnvelopeBytes',
     (b) => b.send(draft({ output: { summary: 'x'.repeat(4096), artifacts: [], confidence: 1 } })),

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { envelopeJsonBytes, jsonByteLength, truncateBody, withMemberBytes } from '../../src/sdk/envelope-facts.js';
+import { envelopeJsonBytes, jsonByteLength, jsonByteLengthForLimit, truncateBody, withMemberBytes } from '../../src/sdk/envelope-facts.js';
 import { draft } from '../helpers/envelopes.js';
 
 const bytesOf = (value: unknown): number => {
@@ -63,6 +63,37 @@ describe('jsonByteLength', () => {
     let deep: unknown = 'leaf "quoted"';
     for (let i = 0; i < 200; i++) deep = { d: [deep] };
     expect(jsonByteLength(deep)).toBe(bytesOf(deep));
+  });
+});
+
+describe('jsonByteLengthForLimit', () => {
+  it('is within the limit exactly when JSON.stringify is, and the exact size whenever it is over', () => {
+    fc.assert(
+      fc.property(serializable, fc.double({ min: 0, max: 2, noNaN: true }), (value, fraction) => {
+        const exact = bytesOf(value);
+        fc.pre(exact >= 0);
+        const limit = Math.floor(exact * fraction);
+        const bytes = jsonByteLengthForLimit(value, limit);
+        expect(bytes <= limit).toBe(exact <= limit);
+        if (bytes > limit) expect(bytes).toBe(exact);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('bounds an envelope without measuring it when the limit is far (the receive of an object), and measures it at the limit', () => {
+    const envelope = draft();
+    const exact = bytesOf(envelope);
+    expect(jsonByteLengthForLimit(envelope, 1024 * 1024)).toBeGreaterThan(exact);
+    expect(jsonByteLengthForLimit(envelope, exact - 1)).toBe(exact);
+    expect(jsonByteLengthForLimit(envelope, exact)).toBeLessThanOrEqual(exact);
+  });
+
+  it.each([
+    ['a cycle', (() => { const o: Record<string, unknown> = {}; o.self = o; return o; })()],
+    ['a BigInt', { n: 1n }],
+  ])('is -1 for %s', (_label, value) => {
+    expect(jsonByteLengthForLimit(value, 1 << 20)).toBe(-1);
   });
 });
 

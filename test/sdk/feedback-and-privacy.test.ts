@@ -123,10 +123,11 @@ describe('privacy on failure paths', () => {
     expect(JSON.stringify([receive.attributes, receive.status])).not.toContain('ssn');
   });
 
-  it('a status in the enum is recorded', () => {
+  it('a status in the enum is recorded on the send span, and not repeated on the receive span (conventions 2)', () => {
     const baton = make();
-    context.with(ROOT_CONTEXT, () => baton.receive(JSON.stringify(draft({ status: 'partial' }))));
-    expect(onlySpan(otel.spans(), BatonOperation.HandoffReceive).attributes[BATON_HANDOFF_STATUS]).toBe('partial');
+    context.with(ROOT_CONTEXT, () => baton.receive(JSON.stringify(baton.send(draft({ status: 'partial' })))));
+    expect(onlySpan(otel.spans(), BatonOperation.HandoffSend).attributes[BATON_HANDOFF_STATUS]).toBe('partial');
+    expect(onlySpan(otel.spans(), BatonOperation.HandoffReceive).attributes[BATON_HANDOFF_STATUS]).toBeUndefined();
   });
 
   it.each([
