@@ -24,7 +24,10 @@ export function evidenceOf(refs: readonly (Pick<SpanRef, 'traceId' | 'spanId' | 
 
 /** `1234.5` → `1235 ms`, `61234` → `61.2 s`. */
 export function formatMs(ms: number): string {
-  return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
+  if (ms >= 10_000) return `${(ms / 1000).toFixed(1)} s`;
+  // A real gap that rounds to nothing ("committed 0 ms earlier") reads as no gap at all.
+  if (ms > 0 && ms < 0.5) return '<1 ms';
+  return `${Math.round(ms)} ms`;
 }
 
 /** Throws a detector's input error, prefixed with its module name, as graphology-dag does. */
