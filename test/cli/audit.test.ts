@@ -190,6 +190,22 @@ describe('baton audit', () => {
     expect(JSON.parse(accepted.stdout).inputs.spans).toBe(0);
   });
 
+  it('fits --explain to 80 columns when piped, a span\'s reason wrapped under its name, and loses none of it', async () => {
+    // A real LangGraph run: its ignored spans carry reasons far longer than a line.
+    const input = join(FIXTURES_DIR, 'frameworks', 'langgraph', 'circular.otlp.json');
+    const text = await baton(['audit', '--explain', '--fail-on', 'never', input]);
+    expect(text.code).toBe(0);
+    const explained = text.stdout.slice(text.stdout.indexOf('\nExplain  ') + 1);
+    for (const line of explained.split('\n')) expect([...line].length).toBeLessThanOrEqual(80);
+    const json = await baton(['audit', '--explain', '--format', 'json', '--fail-on', 'never', input]);
+    const groups = (JSON.parse(json.stdout) as { explain: { ignored: { spanId: string; name: string; reason: string }[] }[] }).explain;
+    const ignored = groups.flatMap((g) => g.ignored);
+    expect(ignored.some((span) => `    ${span.spanId}  ${span.name}: ${span.reason}`.length > 80)).toBe(true);
+    // Continuation lines hang under the span's name (22 columns in): rejoined, each reason is whole.
+    const rejoined = explained.replace(/\n {22}(?=\S)/g, ' ');
+    for (const span of ignored) expect(rejoined).toContain(`    ${span.spanId}  ${span.name}: ${span.reason}`);
+  });
+
   it('exits 1 with one stderr line when no rule could run on the spans, unless --allow-empty', async () => {
     const run = await baton(['audit', '--format', 'json', 'http.json'], { cwd: nothing });
     expect(run.code).toBe(1);
