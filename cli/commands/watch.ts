@@ -276,7 +276,8 @@ export async function runWatchCommand(args: string[], io: CliIo): Promise<number
     recorder: recorder ? { recorder, label: `--record ${values.record}` } : undefined,
   });
   const { finalSummary } = await import('../../dashboards/plain-summary.js');
-  // On a terminal the summary is printed under the dashboard's last frame: wrapped to its width.
-  io.stdout.write(finalSummary(session.view(), outputWidth(io), { wrap: interactive }));
+  // On a terminal the summary is printed under the dashboard's last frame: wrapped to its width. Piped, it is a
+  // log: one line per finding, the edge table as wide as before.
+  io.stdout.write(finalSummary(session.view(), interactive ? outputWidth(io) : (io.stdout.columns ?? 100), { wrap: interactive }));
   return ExitCode.Ok;
 }
