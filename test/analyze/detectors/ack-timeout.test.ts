@@ -225,6 +225,14 @@ describe('ack-timeout across trace groups, on a retried handoff (real SDK)', () 
     expect(ruleOf(report, RULE)).toMatchObject({ findings: 0, couldNotRun: false });
   });
 
+  it('does not either when the retry\'s trace is read first (the receiver\'s file sorts before the sender\'s)', async () => {
+    const { spans, sends } = await retriedHandoff(true);
+    const retryTrace = sends[1]!.traceId;
+    const reordered = [...spans.filter((s) => s.traceId === retryTrace), ...spans.filter((s) => s.traceId !== retryTrace)];
+    const report = await auditOne(reordered, { only: [RULE] });
+    expect(report.findings).toEqual([]);
+  });
+
   it('still reports the handoff when no attempt was acknowledged', async () => {
     const { spans, log, sends } = await retriedHandoff(false);
     expect(log).toEqual(['attempt 1 lost', 'attempt 2 lost']);
