@@ -5,6 +5,7 @@
  * Text from traces goes through `printable`, as in every other output.
  */
 import { formatShare } from '../src/report/format.js';
+import { wrapWords } from '../src/report/table.js';
 import type { LiveView } from './view-model.js';
 import { cell, count, ms, padCell, rate, right } from './text.js';
 
@@ -41,14 +42,32 @@ export function newFindingLines(view: LiveView, afterId: number): { lines: strin
   return { lines, lastId };
 }
 
+/** Options of {@link finalSummary}. */
+export interface FinalSummaryOptions {
+  /**
+   * Wrap prose lines (the counters, each finding) at `width` under a hanging indent. Default
+   * false: a log keeps one line per finding, for grep. On a terminal the lines must be wrapped
+   * here, or the terminal breaks them at its edge, inside numbers (`after 12` / `7 ms`).
+   */
+  readonly wrap?: boolean;
+}
+
 /** The final summary: counters, every edge with its latency, the findings. */
-export function finalSummary(view: LiveView, width = 100): string {
+export function finalSummary(view: LiveView, width = 100, options: FinalSummaryOptions = {}): string {
   const c = view.counters;
   const lines: string[] = [];
-  lines.push(
+  const prose = (text: string, first = '', rest = `${first}  `): void => {
+    if (options.wrap !== true) {
+      lines.push(`${first}${text}`);
+      return;
+    }
+    const wrapped = wrapWords(text, width - rest.length);
+    for (let i = 0; i < wrapped.length; i++) lines.push(`${i === 0 ? first : rest}${wrapped[i]}`);
+  };
+  prose(
     `${view.title ?? 'baton watch'}: ${count(c.accepted)} spans accepted, ${count(c.rejected)} rejected, ${count(c.throttled)} throttled (retried by exporters), ${count(c.agedOut)} aged out; ${count(c.tracesAnalyzed)} traces analyzed${c.splitTraces > 0 ? ` (${count(c.splitTraces)} in pieces)` : ''}`,
   );
-  if (view.recording) lines.push(`recorded ${count(view.recording.spans)} spans to ${view.recording.path}`);
+  if (view.recording) prose(`recorded ${count(view.recording.spans)} spans to ${view.recording.path}`);
   if (view.edges.length === 0) {
     lines.push('no handoffs seen');
   } else {
@@ -68,7 +87,7 @@ export function finalSummary(view: LiveView, width = 100): string {
     lines.push(`${count(view.findingsTotal)} finding${view.findingsTotal === 1 ? '' : 's'}:`);
     for (let i = view.findings.length - 1; i >= 0; i--) {
       const f = view.findings[i]!;
-      lines.push(`  ${f.severity} ${f.ruleId}: ${cell(f.message, 300)} (trace ${f.traceId})`);
+      prose(`${f.severity} ${f.ruleId}: ${cell(f.message, 300)} (trace ${f.traceId})`, '  ');
     }
     if (view.findings.length < view.findingsTotal) lines.push(`  … and ${view.findingsTotal - view.findings.length} earlier`);
   }

@@ -196,7 +196,9 @@ export async function runAuditCommand(args: string[], io: CliIo): Promise<number
   io.stdout.write(output.endsWith('\n') ? output : `${output}\n`);
   if (values.explain && report.explain && format !== 'json') {
     // JSON carries it in the report; the other formats stay parseable with it on stderr.
-    (format === 'text' ? io.stdout : io.stderr).write(`\n${render.renderExplainText(report.explain, { truncated: report.explainTruncated ?? 0 })}`);
+    // Fitted to the terminal as the report above it; on stderr beside another format, its lines stay whole.
+    const explainOptions = { truncated: report.explainTruncated ?? 0, ...(format === 'text' ? { width: outputWidth(io) } : {}) };
+    (format === 'text' ? io.stdout : io.stderr).write(`\n${render.renderExplainText(report.explain, explainOptions)}`);
   }
   // Traces the analyzer could not read (read fine, analyzed badly) are problems too: said once each, exit 2.
   const unanalyzed = report.inputs.problems.filter((p) => p.location.startsWith('trace ') && p.message.endsWith('the other traces were audited'));

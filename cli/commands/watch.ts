@@ -17,7 +17,7 @@ import type { SpanRecord } from '../../src/model/span-record.js';
 import type { OtlpJsonRecorder } from '../../src/receiver/otlp-json-recorder.js';
 import type { MetricsServer, WatchMetrics } from '../../src/receiver/prometheus-metrics.js';
 import { formatHelp, parseCommandArgs, type CommandHelp, type OptionSpecs } from '../args.js';
-import { ExitCode, UsageError, type CliIo } from '../io.js';
+import { ExitCode, UsageError, outputWidth, type CliIo } from '../io.js';
 import { loadConfig, parseDialect } from './audit.js';
 
 /** The flags of `baton watch`, one declaration each; --help is laid out from them. */
@@ -276,6 +276,8 @@ export async function runWatchCommand(args: string[], io: CliIo): Promise<number
     recorder: recorder ? { recorder, label: `--record ${values.record}` } : undefined,
   });
   const { finalSummary } = await import('../../dashboards/plain-summary.js');
-  io.stdout.write(finalSummary(session.view(), io.stdout.columns ?? 100));
+  // On a terminal the summary is printed under the dashboard's last frame: wrapped to its width. Piped, it is a
+  // log: one line per finding, the edge table as wide as before.
+  io.stdout.write(finalSummary(session.view(), interactive ? outputWidth(io) : (io.stdout.columns ?? 100), { wrap: interactive }));
   return ExitCode.Ok;
 }

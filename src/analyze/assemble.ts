@@ -299,6 +299,8 @@ export function assembleHandoffModel(
           if (part.step !== undefined) access.step = part.step;
           if (part.expectedTopic !== undefined) access.expectedTopic = part.expectedTopic;
           if (part.deduplicated !== undefined) access.deduplicated = part.deduplicated;
+          if (part.versionExpected !== undefined) access.versionExpected = part.versionExpected;
+          if (part.outcomeUnknown === true) access.outcomeUnknown = true;
           stateAccesses.push(access);
           break;
         }

@@ -240,10 +240,10 @@ export async function* readTraceStream(
   try {
     let head = await chunks.next();
     while (!head.done && head.value.length === 0) head = await chunks.next();
-    if (head.done) {
-      report(new TraceInputError(name, 'empty: no trace data'));
-      return;
-    }
+    // An empty input holds no spans, which is not a fault of the input: an exporter opens its file
+    // before its first span (Baton's, the Collector's file exporter), so a process that traced nothing
+    // leaves one. The caller sees 0 spans from it (`baton audit`: "nothing to audit" when all are empty).
+    if (head.done) return;
     let rest: AsyncIterator<Buffer> = chunks;
     let first = head.value;
     let compressed = false;
@@ -251,10 +251,8 @@ export async function* readTraceStream(
       compressed = true;
       rest = gunzip(prepend(first, chunks), name, options.maxInflateRatio ?? DEFAULT_MAX_INFLATE_RATIO);
       const inner = await rest.next();
-      if (inner.done || inner.value.length === 0) {
-        report(new TraceInputError(name, 'empty: the gzip stream holds no trace data'));
-        return;
-      }
+      // A gzip of nothing (a rotated Collector file that received nothing): no spans, as above.
+      if (inner.done || inner.value.length === 0) return;
       first = inner.value;
     }
     // A UTF-8 byte order mark, as some Windows editors and tools write: not part of the JSON.
@@ -503,8 +501,8 @@ async function* readJson(
     }
     parseLine(last, lineNumber);
   }
+  // Still undecided here: the input held only blank lines, so no spans (as an empty input, above).
   if (batch.length > 0) yield batch;
-  if (mode === 'undecided') report(new TraceInputError(name, 'empty: no trace data'));
 }
 
 /** True when JSON.parse failed at the end of `line` (past trailing whitespace): it may go on in the next line. */

@@ -150,6 +150,10 @@ export interface StateAccessRecord extends SpanRef {
   readonly idempotencyKey?: string;
   readonly step?: string;
   readonly expectedTopic?: string;
+  /** For writes: the version a compare-and-set expected to replace; a retry of such a write cannot commit twice. */
+  readonly versionExpected?: number;
+  /** A failed write whose reply never came (a timeout): it may have committed all the same. */
+  readonly outcomeUnknown?: boolean;
   /** The agent run the access happened in, if any. */
   readonly agentRunSpanId: string | undefined;
 }

@@ -7,11 +7,17 @@
  */
 import type { TraceExplanation } from '../model/audit-report.js';
 import { plural, printable } from './format.js';
+import { wrapWords } from './table.js';
 
 /** Options of {@link renderExplainText}. */
 export interface ExplainTextOptions {
   /** Trace groups left out past the report's cap (AuditReport.explainTruncated). Default 0. */
   readonly truncated?: number;
+  /**
+   * Columns to fit: a longer line wraps under a hanging indent (a span's reason under its name).
+   * Default: no wrapping.
+   */
+  readonly width?: number;
 }
 
 function edgeHow(declared: number, inferred: number): string {
@@ -22,20 +28,37 @@ function edgeHow(declared: number, inferred: number): string {
 
 /** The explanations as text, one block per trace group. */
 export function renderExplainText(explanations: readonly TraceExplanation[], options: ExplainTextOptions = {}): string {
-  const out: string[] = [`Explain  ${plural(explanations.length, 'trace group')}`];
+  const lines: string[] = [`Explain  ${plural(explanations.length, 'trace group')}`];
+  const width = options.width;
+  // Every line goes through here: `lead` is its fixed start, `text` what may wrap, under `lead`'s width.
+  const out = {
+    push(line: string, lead = /^ */.exec(line)![0], hang = `${lead}  `): void {
+      if (width === undefined || [...line].length <= width) {
+        lines.push(line);
+        return;
+      }
+      const wrapped = wrapWords(line.slice(lead.length), width - hang.length);
+      lines.push(`${lead}${wrapped[0]}`);
+      for (let i = 1; i < wrapped.length; i++) lines.push(`${hang}${wrapped[i]}`);
+    },
+  };
+  const spanLine = (spanId: string, rest: string): void => {
+    const lead = `    ${spanId}  `;
+    out.push(`${lead}${rest}`, lead, ' '.repeat(lead.length));
+  };
   for (const group of explanations) {
-    out.push('');
+    lines.push('');
     const traces = group.traceIds.length > 1 ? `trace ${printable(group.traceIds[0]!)} and ${group.traceIds.length - 1} linked` : `trace ${printable(group.traceIds[0] ?? '?')}`;
     const readAs = group.dialects.map((d) => `${printable(d.id)} (${d.claimed})`).join(', ');
     out.push(`${traces} · ${plural(group.spans, 'span')} · ${group.dialect === null ? 'no dialect claimed a span' : `read as ${printable(group.dialect)}${group.dialects.length > 1 ? ` (claimed: ${readAs})` : ''}`}`);
     if (group.error !== undefined) out.push(`  ✖ could not be analyzed: ${printable(group.error)}`);
     if (group.interpreted.length > 0) {
       out.push('  interpreted');
-      for (const span of group.interpreted) out.push(`    ${span.spanId}  ${printable(span.name)}  → ${printable(span.readAs ?? '')}${group.dialects.length > 1 ? `  [${printable(span.dialect)}]` : ''}`);
+      for (const span of group.interpreted) spanLine(span.spanId, `${printable(span.name)}  → ${printable(span.readAs ?? '')}${group.dialects.length > 1 ? `  [${printable(span.dialect)}]` : ''}`);
     }
     if (group.ignored.length > 0) {
       out.push('  ignored');
-      for (const span of group.ignored) out.push(`    ${span.spanId}  ${printable(span.name)}: ${printable(span.reason ?? '')}${group.dialects.length > 1 ? `  [${printable(span.dialect)}]` : ''}`);
+      for (const span of group.ignored) spanLine(span.spanId, `${printable(span.name)}: ${printable(span.reason ?? '')}${group.dialects.length > 1 ? `  [${printable(span.dialect)}]` : ''}`);
     }
     if (group.omitted > 0) out.push(`  … ${plural(group.omitted, 'more span')} not listed`);
     if (group.unclaimed.count > 0) {
@@ -57,6 +80,6 @@ export function renderExplainText(explanations: readonly TraceExplanation[], opt
       }
     }
   }
-  if ((options.truncated ?? 0) > 0) out.push('', `… ${plural(options.truncated!, 'more trace group')} not explained (cap reached)`);
-  return `${out.join('\n')}\n`;
+  if ((options.truncated ?? 0) > 0) lines.push('', `… ${plural(options.truncated!, 'more trace group')} not explained (cap reached)`);
+  return `${lines.join('\n')}\n`;
 }

@@ -9,6 +9,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RULE_IDS } from '../../src/analyze/detectors/index.js';
 import { DIALECT_IDS } from '../../src/analyze/dialects/index.js';
+import { OtlpJsonFileSpanExporter } from '../../src/export/index.js';
 import { runBaton, type CliRun } from '../helpers/cli.js';
 import { FIXTURES_DIR } from '../helpers/traces.js';
 
@@ -179,6 +180,41 @@ describe('baton audit', () => {
     expect(allowed.stderr).toBe('');
     expect(allowed.code).toBe(0);
     expect(JSON.parse(allowed.stdout).inputs.spans).toBe(0);
+  });
+
+  it('audits a directory where one process traced nothing: its exporter\'s empty file is no input error', async () => {
+    // OtlpJsonFileSpanExporter opens its file when constructed, so a worker that never traced leaves it empty.
+    const traces = join(work, 'one-idle-worker');
+    await mkdir(traces);
+    await writeFile(join(traces, 'pipeline.json'), await readFile(join(FIXTURES_DIR, 'clean.json')));
+    const idle = new OtlpJsonFileSpanExporter(join(traces, 'worker-4242.jsonl'));
+    await idle.shutdown();
+    expect((await readFile(join(traces, 'worker-4242.jsonl'))).length).toBe(0);
+    const withPipeline = await baton(['audit', '--format', 'json', traces]);
+    expect(withPipeline.stderr).toBe('');
+    expect(withPipeline.code).toBe(0);
+    const alone = await baton(['audit', '--format', 'json', join(traces, 'worker-4242.jsonl')]);
+    expect(alone.stderr).toBe(`baton: nothing to audit: 0 spans in ${join(traces, 'worker-4242.jsonl')} (pass --allow-empty to accept)\n`);
+    expect(alone.code).toBe(1);
+    const accepted = await baton(['audit', '--format', 'json', '--allow-empty', join(traces, 'worker-4242.jsonl')]);
+    expect(accepted.code).toBe(0);
+    expect(JSON.parse(accepted.stdout).inputs.spans).toBe(0);
+  });
+
+  it('fits --explain to 80 columns when piped, a span\'s reason wrapped under its name, and loses none of it', async () => {
+    // A real LangGraph run: its ignored spans carry reasons far longer than a line.
+    const input = join(FIXTURES_DIR, 'frameworks', 'langgraph', 'circular.otlp.json');
+    const text = await baton(['audit', '--explain', '--fail-on', 'never', input]);
+    expect(text.code).toBe(0);
+    const explained = text.stdout.slice(text.stdout.indexOf('\nExplain  ') + 1);
+    for (const line of explained.split('\n')) expect([...line].length).toBeLessThanOrEqual(80);
+    const json = await baton(['audit', '--explain', '--format', 'json', '--fail-on', 'never', input]);
+    const groups = (JSON.parse(json.stdout) as { explain: { ignored: { spanId: string; name: string; reason: string }[] }[] }).explain;
+    const ignored = groups.flatMap((g) => g.ignored);
+    expect(ignored.some((span) => `    ${span.spanId}  ${span.name}: ${span.reason}`.length > 80)).toBe(true);
+    // Continuation lines hang under the span's name (22 columns in): rejoined, each reason is whole.
+    const rejoined = explained.replace(/\n {22}(?=\S)/g, ' ');
+    for (const span of ignored) expect(rejoined).toContain(`    ${span.spanId}  ${span.name}: ${span.reason}`);
   });
 
   it('exits 1 with one stderr line when no rule could run on the spans, unless --allow-empty', async () => {

@@ -11,12 +11,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENTS } from '../../examples/pipeline/pipeline.js';
+import { runBaton } from '../helpers/cli.js';
 import { batonCommand, hasTmux, tmuxTerminal } from '../helpers/tmux.js';
+import { FIXTURES_DIR } from '../helpers/traces.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TSX_LOADER = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
 const SESSION = 'watch';
 const { tmux, screen, kill } = tmuxTerminal('watch-test', SESSION);
+const summaryTerminal = tmuxTerminal('watch-summary-test', 'summary');
 
 let dir: string;
 
@@ -25,6 +28,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   kill();
+  summaryTerminal.kill();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -77,4 +81,26 @@ describe.skipIf(!hasTmux)('baton watch in a terminal', () => {
     tmux('send-keys', '-t', SESSION, 'q');
     await expect.poll(async () => readFile(exitFile, 'utf8').catch(() => ''), { timeout: 30_000, interval: 200 }).toBe('0\n');
   }, 240_000);
+
+  it('prints the summary after q wrapped to the terminal, so no number is broken at its edge', async () => {
+    const inputs = ['ack-timeout.json', 'cycle.json'].map((f) => join(FIXTURES_DIR, f));
+    const exitFile = join(dir, 'summary-exit');
+    // `sleep` keeps the pane open to read what the command printed last.
+    const command = batonCommand(dir, `watch --port 0 --grpc-port 0 --speed max ${inputs.map((i) => JSON.stringify(i)).join(' ')}`, exitFile, 'sleep 600');
+    summaryTerminal.tmux('new-session', '-d', '-s', 'summary', '-x', '80', '-y', '24', command);
+    await expect.poll(summaryTerminal.screen, { timeout: 60_000, interval: 250 }).toMatch(/Findings \(2\)/);
+    summaryTerminal.tmux('send-keys', '-t', 'summary', 'q');
+    await expect.poll(async () => readFile(exitFile, 'utf8').catch(() => ''), { timeout: 30_000, interval: 200 }).toBe('0\n');
+    // -J joins the lines the terminal wrapped itself: each printed line must fit on its own.
+    const printed = summaryTerminal.scrollback();
+    const summary = printed.slice(printed.lastIndexOf('baton watch: '));
+    expect(summary).toContain('2 findings:');
+    for (const line of summary.split('\n')) expect([...line].length).toBeLessThanOrEqual(80);
+    // Every finding the audit of the same traces reports, whole once its continuation lines are rejoined.
+    const audit = await runBaton(['audit', '--format', 'json', ...inputs], { cwd: dir });
+    const messages = (JSON.parse(audit.stdout) as { findings: { message: string }[] }).findings.map((f) => f.message);
+    expect(messages).toHaveLength(2);
+    const rejoined = summary.replace(/\n {4}/g, ' ');
+    for (const message of messages) expect(rejoined).toContain(message);
+  }, 120_000);
 });

@@ -90,7 +90,6 @@ describe('readTraceInputs', () => {
 
   it.each([
     ['a missing file', 'missing.json', /^missing\.json: no such file or directory$/],
-    ['an empty file', 'malformed/empty.json', /empty\.json: empty: no trace data$/],
     ['a truncated document', 'malformed/truncated.json', /truncated\.json:1:3001: invalid JSON: unexpected end of data \(truncated\?\)$/],
     ['a syntax error in a pretty document', 'malformed/syntax-error.json', /syntax-error\.json:3:33: invalid JSON: Unexpected token '}'$/],
     ['a bad JSON Lines line', 'malformed/bad-line.jsonl', /bad-line\.jsonl:2:21: invalid JSON: Unexpected token '}'$/],
@@ -110,6 +109,23 @@ describe('readTraceInputs', () => {
     expect(errors[0]!.message).toMatch(expected);
     expect(errors[0]!.message).not.toContain('\n');
     expect(errors[0]!.code).toBe('BATON_TRACE_INPUT');
+  });
+
+  // An exporter opens its file before its first span (Baton's OtlpJsonFileSpanExporter, the
+  // Collector's file exporter), so a process that traced nothing leaves an empty file beside the others.
+  it.each([
+    ['an empty file', () => Buffer.alloc(0)],
+    ['a file of blank lines', () => Buffer.from('\n  \r\n\t\n')],
+    ['a gzip of nothing', () => gzipSync(Buffer.alloc(0))],
+  ])('reads %s as no spans, not as an error, and still reads the files beside it', async (_label, content) => {
+    await mkdir(join(dir, 'with-empty'), { recursive: true });
+    await writeFile(join(dir, 'with-empty', 'a-worker.jsonl'), content());
+    await writeFile(join(dir, 'with-empty', 'b-pipeline.json'), json);
+    const both = await readAll(['with-empty']);
+    expect(both.errors).toEqual([]);
+    expect(both.records).toHaveLength(spans.length);
+    const alone = await readAll([join('with-empty', 'a-worker.jsonl')]);
+    expect(alone).toEqual({ records: [], errors: [] });
   });
 
   it.each([

@@ -289,3 +289,20 @@ describe.skipIf(skip)('baton-sdk/pg', () => {
     });
   });
 });
+
+describe('instrumentPg on something that is not a pool or client', () => {
+  it.each([
+    ['null', null],
+    ['undefined', undefined],
+  ])('hands %s back untouched and says so once through diag, instead of throwing into the host', (label, target) => {
+    const warnings: string[] = [];
+    diag.setLogger({ warn: (m: string) => warnings.push(m), error: () => {}, info: () => {}, debug: () => {}, verbose: () => {} }, DiagLogLevel.WARN);
+    try {
+      // An app whose pool is made later, or only in production: `instrumentPg(app.pool)` at start-up.
+      expect(instrumentPg(target as unknown as pg.Pool)).toBe(target);
+      expect(warnings).toEqual([`baton: instrumentPg needs a pg Pool or Client, got ${label}: nothing is traced`]);
+    } finally {
+      diag.disable();
+    }
+  });
+});

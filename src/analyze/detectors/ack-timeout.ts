@@ -142,6 +142,9 @@ export function createAckTimeoutRun(options: AckTimeoutOptions = {}): RuleRun {
             early.set(handoff.id, { ack, receive });
             continue;
           }
+          // An earlier attempt of this handoff, sent in another trace group, waits for the ack this retry got:
+          // the handoff was acknowledged, as when both attempts are in one group.
+          if (pending.delete(handoff.id)) checked++;
           checked++;
           const finding = lateAckFinding(handoff, ack, budget, receive);
           if (finding) findings.push(finding);

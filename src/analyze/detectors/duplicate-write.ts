@@ -7,6 +7,14 @@
  * reconciler in another trace re-posting a committed write is found. A write
  * the store deduplicated (`baton.state.deduplicated`, or a retry that got the
  * same version back) committed nothing new and is not a duplicate.
+ *
+ * A write whose reply timed out may have committed all the same (the command
+ * reached the server; only its answer was lost), which is what makes a blind
+ * retry dangerous: one such attempt beside another attempt's unconditional
+ * commit is reported as a possible duplicate (a warning: the trace cannot say
+ * whether the first one landed). A retry that is a compare-and-set, or that the
+ * store checked against its idempotency key (`deduplicated: false`), cannot
+ * commit twice and is not reported.
  */
 import type { DetectorResult, Finding } from '../../model/finding.js';
 import type { HandoffGraph, StateAccessRecord } from '../../model/handoff-model.js';
@@ -20,6 +28,8 @@ export type DuplicateWriteOptions = Record<string, never>;
 
 const HINT =
   'Give each logical write an idempotency key the store checks, so a retried write is recognised and not applied twice; where the retry followed a lost completion event, commit the write and its event together (transactional outbox).';
+const UNKNOWN_HINT =
+  'A write whose reply timed out may have committed: retry it through a store that deduplicates on the idempotency key (RedisStateStore, PgStateStore) or as a compare-and-set on the version read, never as a blind write.';
 const UNKEYED = 'writes with neither baton.idempotency_key nor baton.task.id + baton.step';
 
 /** Distinct attempts and versions kept per logical write: enough to name them, bounded whatever the input. */
@@ -34,6 +44,8 @@ interface LogicalWrite {
   deduplicated: number;
   /** The first commits, for evidence and their versions, attempts and agents: most logical writes have one. */
   readonly first: StateAccessRecord[];
+  /** The first writes that timed out (outcome unknown): each may have committed. */
+  readonly unknown: StateAccessRecord[];
   lastEndMs: number;
 }
 
@@ -50,7 +62,7 @@ export function createDuplicateWriteRun(_options: DuplicateWriteOptions = {}): R
     for (const [identity, w] of writes) {
       if (!final && w.lastEndMs >= settledBeforeMs) continue;
       writes.delete(identity);
-      const finding = w.commits >= 2 ? duplicateFinding(w) : undefined;
+      const finding = findingOf(w);
       if (finding) findings.push(finding);
     }
     return { findings, checked: 0, notEvaluated: [] };
@@ -62,7 +74,7 @@ export function createDuplicateWriteRun(_options: DuplicateWriteOptions = {}): R
       const reasons = new Map<string, number>();
       let checked = 0;
       for (const write of handoffGraph.model.stateAccesses) {
-        if (write.kind !== 'write' || !write.ok) continue;
+        if (write.kind !== 'write' || (!write.ok && write.outcomeUnknown !== true)) continue;
         const identity = identityOf(write);
         if (identity === undefined) {
           countReason(reasons, UNKEYED);
@@ -71,10 +83,14 @@ export function createDuplicateWriteRun(_options: DuplicateWriteOptions = {}): R
         checked++;
         let w = writes.get(identity);
         if (!w) {
-          w = { commits: 0, deduplicated: 0, first: [], lastEndMs: write.endMs };
+          w = { commits: 0, deduplicated: 0, first: [], unknown: [], lastEndMs: write.endMs };
           writes.set(identity, w);
         }
         if (write.endMs > w.lastEndMs) w.lastEndMs = write.endMs;
+        if (!write.ok) {
+          if (w.unknown.length < MAX_EVIDENCE_SPANS) w.unknown.push(write);
+          continue;
+        }
         // A retry that got an already-committed version back was deduplicated by the store.
         const repeat =
           write.deduplicated === true ||
@@ -92,7 +108,7 @@ export function createDuplicateWriteRun(_options: DuplicateWriteOptions = {}): R
         for (const [identity, w] of writes) {
           if (writes.size <= MAX_TRACKED * 0.9) break;
           writes.delete(identity);
-          const finding = w.commits >= 2 ? duplicateFinding(w) : undefined;
+          const finding = findingOf(w);
           if (finding) findings.push(finding);
         }
       }
@@ -109,6 +125,39 @@ export function createDuplicateWriteRun(_options: DuplicateWriteOptions = {}): R
     finish(nowMs) {
       return report(nowMs, true);
     },
+  };
+}
+
+/** The finding of one settled logical write, if any. */
+function findingOf(w: LogicalWrite): Finding | undefined {
+  if (w.commits >= 2) return duplicateFinding(w);
+  if (w.commits === 1 && w.unknown.length > 0) return possibleDuplicateFinding(w);
+  return undefined;
+}
+
+/**
+ * The warning for a write committed once by one attempt while another attempt of it
+ * timed out, or undefined when the commit could not have landed on top of it.
+ */
+function possibleDuplicateFinding(w: LogicalWrite): Finding | undefined {
+  const commit = w.first[0]!;
+  // A compare-and-set fails if the timed-out write landed; a store that checked the key found it had not.
+  if (commit.versionExpected !== undefined || commit.deduplicated === false) return undefined;
+  const timedOut = w.unknown.filter((u) => u.attempt === undefined || u.attempt !== commit.attempt);
+  if (timedOut.length === 0) return undefined;
+  const attemptsOf = (writes: readonly StateAccessRecord[]) =>
+    writes.every((u) => u.attempt !== undefined) ? `attempt${writes.length === 1 ? '' : 's'} ${writes.map((u) => u.attempt).join(', ')}` : 'an attempt';
+  const evidence = [...timedOut, commit].sort((a, b) => a.startMs - b.startMs || (a.spanId < b.spanId ? -1 : 1));
+  const agents = [...new Set(evidence.map((c) => c.agent).filter((a): a is string => a !== undefined))].slice(0, MAX_DISTINCT);
+  const version = commit.versionWritten !== undefined ? ` (v${commit.versionWritten})` : '';
+  return {
+    ruleId: RULE,
+    severity: 'warning',
+    message: `${commit.key} may have been written twice: ${attemptsOf(timedOut)} timed out, so ${timedOut.length === 1 ? 'its write' : 'their writes'} may have committed, and ${commit.attempt !== undefined ? `attempt ${commit.attempt}` : 'another attempt'} wrote it again unconditionally${version}${commit.idempotencyKey !== undefined ? ` under idempotency key ${commit.idempotencyKey}` : ''}`,
+    hint: UNKNOWN_HINT,
+    evidence: evidenceOf(evidence),
+    agents,
+    ...(commit.taskId !== undefined ? { taskId: commit.taskId } : {}),
   };
 }
 

@@ -22,11 +22,13 @@ export function evidenceOf(refs: readonly (Pick<SpanRef, 'traceId' | 'spanId' | 
   return { traceId: first?.traceId ?? '', spanIds, traceIds, startMs: first?.startMs ?? 0 };
 }
 
-/** `1234.5` → `1235 ms`, `61234` → `61.2 s`. */
+/** `1234.5` → `1235 ms`, `0.42` → `0.42 ms`, `61234` → `61.2 s`. */
 export function formatMs(ms: number): string {
   if (ms >= 10_000) return `${(ms / 1000).toFixed(1)} s`;
   if (Math.abs(ms) >= 10) return `${Math.round(ms)} ms`;
-  // Below 10 ms, rounding to whole milliseconds would say "0 ms" of a 0.4 ms gap: keep two decimals, dropping trailing zeros.
+  // Below 10 ms, whole milliseconds would say "0 ms earlier" of a 0.4 ms gap, which reads as no gap at all:
+  // two decimals, trailing zeros dropped, and a positive gap too small even for that is "<0.01 ms".
+  if (ms > 0 && ms < 0.005) return '<0.01 ms';
   return `${Number(ms.toFixed(2))} ms`;
 }
 

@@ -4,7 +4,7 @@
  * the failing JSON pointer and keyword.
  */
 import type { DetectorResult, Finding } from '../../model/finding.js';
-import type { HandoffGraph } from '../../model/handoff-model.js';
+import type { HandoffGraph, HandoffReceive } from '../../model/handoff-model.js';
 import { assertGraph, evidenceOf } from './evidence.js';
 import { countReason, perGroupRule, reasonByDialect, reasonsOf, type RuleDefinition } from './rule.js';
 
@@ -37,22 +37,9 @@ export function detectSchemaDrift(handoffGraph: HandoffGraph, _options: SchemaDr
       continue;
     }
     const send = handoff.send;
-    if (send?.validation && send.validation.result !== 'valid') {
-      // A finding is a check that ran, even when no receive can be compared.
-      checked++;
-      findings.push({
-        ruleId: RULE,
-        severity: 'error',
-        message:
-          send.validation.errorKeyword === SCHEMA_UNKNOWN_KEYWORD
-            ? `${handoff.source} sent ${handoff.target} an envelope against ${send.schemaId ?? 'a schema'}@${send.schemaVersion ?? '?'}, which the sender has not registered: it was not validated`
-            : `${handoff.source} sent ${handoff.target} an envelope that fails ${send.schemaId ?? 'its schema'}@${send.schemaVersion ?? '?'} at ${send.validation.errorPath ?? '/'} (${send.validation.errorKeyword ?? send.validation.result})`,
-        hint: HINT,
-        evidence: evidenceOf([send]),
-        agents: [handoff.source, handoff.target],
-        ...(handoff.taskId ? { taskId: handoff.taskId } : {}),
-      });
-    }
+    const sendFailure = send?.validation && send.validation.result !== 'valid' ? send.validation : undefined;
+    // Receives that failed as the send did, on the same version: one defect, reported once at the send, their spans its evidence too.
+    const sameFailure: HandoffReceive[] = [];
     for (const receive of handoff.receives) {
       const senderVersion = receive.senderSchemaVersion ?? send?.schemaVersion;
       if (receive.schemaVersion === undefined || senderVersion === undefined) {
@@ -63,6 +50,15 @@ export function detectSchemaDrift(handoffGraph: HandoffGraph, _options: SchemaDr
       const mismatch = senderVersion !== receive.schemaVersion;
       const invalid = receive.validation !== undefined && receive.validation.result !== 'valid';
       if (!mismatch && !invalid) continue;
+      if (
+        !mismatch &&
+        sendFailure !== undefined &&
+        receive.validation!.errorPath === sendFailure.errorPath &&
+        receive.validation!.errorKeyword === sendFailure.errorKeyword
+      ) {
+        sameFailure.push(receive);
+        continue;
+      }
       const versions = mismatch ? `sender on v${senderVersion}, receiver on v${receive.schemaVersion}` : `both on v${senderVersion}`;
       const failure = !invalid
         ? '; the receiver accepted it, so the difference is silent'
@@ -76,6 +72,22 @@ export function detectSchemaDrift(handoffGraph: HandoffGraph, _options: SchemaDr
         hint: HINT,
         evidence: evidenceOf([receive, send]),
         agents: [handoff.source, receive.agent],
+        ...(handoff.taskId ? { taskId: handoff.taskId } : {}),
+      });
+    }
+    if (send && sendFailure) {
+      // A finding is a check that ran, even when no receive can be compared.
+      checked++;
+      findings.push({
+        ruleId: RULE,
+        severity: 'error',
+        message:
+          sendFailure.errorKeyword === SCHEMA_UNKNOWN_KEYWORD
+            ? `${handoff.source} sent ${handoff.target} an envelope against ${send.schemaId ?? 'a schema'}@${send.schemaVersion ?? '?'}, which the sender has not registered: it was not validated`
+            : `${handoff.source} sent ${handoff.target} an envelope that fails ${send.schemaId ?? 'its schema'}@${send.schemaVersion ?? '?'} at ${sendFailure.errorPath ?? '/'} (${sendFailure.errorKeyword ?? sendFailure.result})${sameFailure.length > 0 ? ', and its receiver refused it there too' : ''}`,
+        hint: HINT,
+        evidence: evidenceOf([send, ...sameFailure]),
+        agents: [handoff.source, handoff.target],
         ...(handoff.taskId ? { taskId: handoff.taskId } : {}),
       });
     }

@@ -31,6 +31,7 @@ import {
   BATON_STATE_DEDUPLICATED,
   BATON_STATE_FOUND,
   BATON_STATE_KEY,
+  BATON_STATE_VERSION_EXPECTED,
   BATON_STATE_VERSION_READ,
   BATON_STATE_VERSION_WRITTEN,
   BATON_STEP,
@@ -43,6 +44,7 @@ import {
   BatonOperation,
   DB_NAMESPACE,
   DB_SYSTEM_NAME,
+  ERROR_TYPE,
   GEN_AI_AGENT_ID,
   GEN_AI_AGENT_NAME,
   GEN_AI_USAGE_INPUT_TOKENS,
@@ -51,7 +53,7 @@ import {
   MESSAGING_MESSAGE_ID,
 } from '../../model/attributes.js';
 import type { EnvelopeFacts, ValidationFacts } from '../../model/handoff-model.js';
-import type { SpanRecord } from '../../model/span-record.js';
+import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
 import { put, readBoolean, readName, readNumber, readString, readStrings, type Attributes } from './attribute-readers.js';
 import type { AckPart, AgentRunPart, Dialect, DialectResult, EventPart, HandoffPart, IgnoredSpan, Mutable, ReceivePart, SendPart, StateAccessPart } from './dialect.js';
 
@@ -159,6 +161,17 @@ function interpretSpan(span: SpanRecord): HandoffPart | string {
       put(part, 'step', readString(attrs, BATON_STEP));
       put(part, 'expectedTopic', readString(attrs, BATON_EVENT_EXPECTED_TOPIC));
       put(part, 'deduplicated', readBoolean(attrs, BATON_STATE_DEDUPLICATED));
+      if (part.type === 'state-write') {
+        put(part, 'versionExpected', readNumber(attrs, BATON_STATE_VERSION_EXPECTED));
+        // A client-side timeout (the store adapters write `timeout`): the command may have run all the same. Not a
+        // statement PostgreSQL cancelled itself (statement_timeout, SQLSTATE 57014): that one rolled back.
+        if (
+          span.statusCode === StatusCodeNumber.Error &&
+          readString(attrs, ERROR_TYPE) === 'timeout' &&
+          !span.statusMessage.startsWith('canceling statement')
+        )
+          part.outcomeUnknown = true;
+      }
       return part;
     }
     case BatonOperation.EventPublish:
@@ -202,6 +215,7 @@ function interpretSpan(span: SpanRecord): HandoffPart | string {
 const FOREIGN_ATTRIBUTES: ReadonlySet<string> = new Set([
   DB_NAMESPACE,
   DB_SYSTEM_NAME,
+  ERROR_TYPE,
   GEN_AI_AGENT_ID,
   GEN_AI_AGENT_NAME,
   GEN_AI_USAGE_INPUT_TOKENS,

@@ -101,6 +101,10 @@ export interface StateAccessPart extends PartBase {
   readonly step?: string;
   readonly expectedTopic?: string;
   readonly deduplicated?: boolean;
+  /** For writes: the version the write expected to replace (a compare-and-set, `baton.state.version_expected`). */
+  readonly versionExpected?: number;
+  /** For a failed write: its reply never came (`error.type = timeout`), so it may have committed all the same. */
+  readonly outcomeUnknown?: boolean;
 }
 
 export interface EventPart extends PartBase {

@@ -117,9 +117,22 @@ export class BatonAgentsTracingProcessor implements TracingProcessor {
   #dropped = 0;
 
   constructor(options: BatonAgentsTracingProcessorOptions = {}) {
-    this.#tracer = options.tracer ?? (options.tracerProvider ?? trace.getTracerProvider()).getTracer(OPENAI_AGENTS_SCOPE, VERSION);
-    this.#recordPayloads = options.recordPayloads === true;
-    this.#maxOpen = Math.max(1, options.maxOpenSpans ?? 10_000);
+    // Options are the host's, made at start-up: `null`, a provider whose getTracer throws or a
+    // maxOpenSpans that is not a number fall back to the defaults as a fault, never a throw into the app.
+    const given: BatonAgentsTracingProcessorOptions = options ?? {};
+    let tracer: Tracer | undefined;
+    this.#guard('options.tracerProvider', () => {
+      tracer = given.tracer ?? (given.tracerProvider ?? trace.getTracerProvider()).getTracer(OPENAI_AGENTS_SCOPE, VERSION);
+    });
+    this.#tracer = tracer ?? trace.getTracer(OPENAI_AGENTS_SCOPE, VERSION);
+    this.#recordPayloads = given.recordPayloads === true;
+    const maxOpen = given.maxOpenSpans;
+    if (maxOpen !== undefined && (typeof maxOpen !== 'number' || Number.isNaN(maxOpen))) {
+      this.#guard('options.maxOpenSpans', () => {
+        throw new TypeError(`maxOpenSpans must be a number, not ${String(maxOpen)}: using 10000`);
+      });
+    }
+    this.#maxOpen = typeof maxOpen === 'number' && !Number.isNaN(maxOpen) ? Math.max(1, maxOpen) : 10_000;
   }
 
   /** Faults caught inside the processor (each kind also reported once through `diag.warn`). */

@@ -7,11 +7,13 @@
 import { DETECTORS } from '../../../src/analyze/detectors/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { detectAckTimeouts, RULE } from '../../../src/analyze/detectors/ack-timeout.js';
-import { BATON_ACK_DELAY_MS, BATON_ACK_WITHIN_BUDGET, BATON_TIMEOUT_BUDGET_MS } from '../../../src/model/attributes.js';
+import { BATON_ACK_DELAY_MS, BATON_ACK_WITHIN_BUDGET, BATON_TIMEOUT_BUDGET_MS, BatonOperation } from '../../../src/model/attributes.js';
 import type { HandoffGraph } from '../../../src/model/handoff-model.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
-import { auditOne, graphOf, invalidGraphs, ruleOf, setAttributes, stripAttributes, withoutSpans } from '../../helpers/analyze.js';
-import { loadFixture } from '../../helpers/traces.js';
+import { Baton } from '../../../src/sdk/baton.js';
+import { auditOne, graphOf, invalidGraphs, ruleOf, setAttributes, spansOf, stripAttributes, withoutSpans } from '../../helpers/analyze.js';
+import { createOtelHarness } from '../../helpers/otel.js';
+import { loadFixture, toSpanRecords } from '../../helpers/traces.js';
 
 const ACK_TRACE = '7f9c5c4d14fa670a0ee03c068413e8b1';
 // ack-timeout.json, the writer → reviewer handoff with timeout_budget_ms 40:
@@ -179,5 +181,64 @@ describe('detectAckTimeouts', () => {
       expect(report.findings).toEqual(detectAckTimeouts(graphOf(late)).findings);
       expect(ruleOf(report, RULE)).toMatchObject({ findings: 1, checked: 4, couldNotRun: false });
     });
+  });
+});
+
+/**
+ * A retry in a trace of its own: the coordinator's attempt 1 was lost on the way (never
+ * received), attempt 2 of the same handoff id was received and acknowledged. Each send is a
+ * top-level span, so each attempt is its own trace group, as between processes.
+ */
+describe('ack-timeout across trace groups, on a retried handoff (real SDK)', () => {
+  async function retriedHandoff(deliverAttempt2: boolean) {
+    const otel = createOtelHarness();
+    const baton = new Baton({ tracer: otel.tracer, meter: otel.meter });
+    const draft = {
+      task_id: 't-retry',
+      source_agent: 'planner',
+      target_agent: 'coder',
+      status: 'complete',
+      output: { summary: 's', artifacts: [] },
+      context: { original_goal: 'g', constraints: ['c'], decisions_made: ['d'] },
+      metadata: { started_at: new Date().toISOString(), token_count: 1 },
+    };
+    const log: string[] = [];
+    const attempt1 = baton.send(draft, { timeoutBudgetMs: 100, attempt: 1 });
+    log.push('attempt 1 lost');
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const attempt2 = baton.send(draft, { timeoutBudgetMs: 100, attempt: 2, handoffId: attempt1.handoff.id });
+    if (deliverAttempt2) {
+      const received = baton.receive(JSON.stringify(attempt2));
+      log.push(`attempt 2 received, acknowledged: valid ${received.valid}`);
+    } else log.push('attempt 2 lost');
+    const spans = toSpanRecords(otel.spans());
+    await otel.shutdown();
+    return { spans, log, sends: spansOf(spans, BatonOperation.HandoffSend) };
+  }
+
+  it('does not report "never acknowledged" for an attempt whose retry was acknowledged in another trace group', async () => {
+    const { spans, log, sends } = await retriedHandoff(true);
+    expect(log).toEqual(['attempt 1 lost', 'attempt 2 received, acknowledged: valid true']);
+    expect(new Set(sends.map((s) => s.traceId)).size).toBe(2);
+    const report = await auditOne(spans, { only: [RULE] });
+    expect(report.findings).toEqual([]);
+    expect(ruleOf(report, RULE)).toMatchObject({ findings: 0, couldNotRun: false });
+  });
+
+  it('does not either when the retry\'s trace is read first (the receiver\'s file sorts before the sender\'s)', async () => {
+    const { spans, sends } = await retriedHandoff(true);
+    const retryTrace = sends[1]!.traceId;
+    const reordered = [...spans.filter((s) => s.traceId === retryTrace), ...spans.filter((s) => s.traceId !== retryTrace)];
+    const report = await auditOne(reordered, { only: [RULE] });
+    expect(report.findings).toEqual([]);
+  });
+
+  it('still reports the handoff when no attempt was acknowledged', async () => {
+    const { spans, log, sends } = await retriedHandoff(false);
+    expect(log).toEqual(['attempt 1 lost', 'attempt 2 lost']);
+    const report = await auditOne(spans, { only: [RULE] });
+    expect(report.findings.map((f) => [f.severity, f.message, f.evidence.spanIds])).toEqual([
+      ['error', 'coder never acknowledged the handoff from planner within its 100 ms budget', [sends[0]!.spanId]],
+    ]);
   });
 });

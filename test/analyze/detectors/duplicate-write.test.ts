@@ -4,14 +4,21 @@
  * (task + step + key) when no idempotency key is recorded, updates by the same
  * attempt, and what the rule says when writes carry no identity at all.
  */
+import { Redis } from 'ioredis';
+import pg from 'pg';
 import { DETECTORS } from '../../../src/analyze/detectors/index.js';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectDuplicateWrites, RULE } from '../../../src/analyze/detectors/duplicate-write.js';
 import { BATON_ATTEMPT, BATON_IDEMPOTENCY_KEY, BATON_STEP, BatonOperation } from '../../../src/model/attributes.js';
 import type { HandoffGraph } from '../../../src/model/handoff-model.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
 import { auditOne, graphOf, invalidGraphs, isOperation, ruleOf, setAttributes, stripAttributes } from '../../helpers/analyze.js';
-import { loadFixture } from '../../helpers/traces.js';
+import { Baton } from '../../../src/sdk/baton.js';
+import { instrumentPg } from '../../../src/stores/pg.js';
+import { instrumentRedis, RedisStateStore, withStateAccess } from '../../../src/stores/redis.js';
+import { createOtelHarness } from '../../helpers/otel.js';
+import { shouldSkipStoreTests, startPostgres, startRedis, type RunningPostgres, type RunningServer } from '../../helpers/servers.js';
+import { loadFixture, toSpanRecords } from '../../helpers/traces.js';
 
 const DUPLICATE_TRACE = '7f2a901d13f22428e3292091dbfd91b4';
 // duplicate-write.json: the two state.write spans of key research-duplicate-write/research,
@@ -114,4 +121,173 @@ describe('detectDuplicateWrites', () => {
       expect(ruleOf(report, RULE)).toMatchObject({ status: 'off', findings: 0, checked: 0 });
     });
   });
+});
+
+/**
+ * A retry after a lost reply, on a real redis-server: CLIENT PAUSE WRITE holds attempt 1's
+ * command on the server past the client's commandTimeout, so the agent sees "Command timed
+ * out" and retries while the first write is still queued; once the pause ends it lands too.
+ * Each attempt writes a field of its own, so the server itself says which attempts landed.
+ */
+describe.skipIf(shouldSkipStoreTests())('detectDuplicateWrites on a retry after a timed-out write (real Redis)', () => {
+  let server: RunningServer;
+  const clients: Redis[] = [];
+  const PAUSE_MS = 600;
+  const connect = (options: { commandTimeout?: number } = {}) => {
+    const client = new Redis({ port: server.port, host: server.host, maxRetriesPerRequest: 0, ...options });
+    clients.push(client);
+    return client;
+  };
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    for (const c of clients) c.disconnect();
+    await server?.stop();
+  });
+
+  /** Runs the agent's step: attempt 1 under a pause, then (if `retry`) attempt 2; returns the spans and the app's own log. */
+  async function runStep(key: string, write: (redis: Redis, store: RedisStateStore, attempt: number) => Promise<unknown>, retry = true) {
+    const otel = createOtelHarness();
+    const baton = new Baton({ tracer: otel.tracer, meter: otel.meter });
+    const admin = connect();
+    const redis = instrumentRedis(connect({ commandTimeout: 200 }), { tracer: otel.tracer });
+    const store = new RedisStateStore(redis, { tracer: otel.tracer });
+    await redis.ping();
+    const log: string[] = [];
+    await baton.runAgent(
+      'research',
+      async () => {
+        for (let attempt = 1; attempt <= (retry ? 2 : 1); attempt++) {
+          if (attempt === 1) await admin.call('CLIENT', 'PAUSE', String(PAUSE_MS), 'WRITE');
+          try {
+            await write(redis, store, attempt);
+            log.push(`attempt ${attempt}: acknowledged`);
+            break;
+          } catch (error) {
+            log.push(`attempt ${attempt}: ${(error as Error).message}`);
+            // The pause ends and attempt 1's write, queued on the server, is applied.
+            await new Promise((resolve) => setTimeout(resolve, PAUSE_MS + 150));
+          }
+        }
+      },
+      { taskId: 't-2' },
+    );
+    await new Promise((resolve) => setTimeout(resolve, PAUSE_MS + 150));
+    const stored = await admin.hgetall(key);
+    const spans = toSpanRecords(otel.spans());
+    await otel.shutdown();
+    return { spans, log, stored };
+  }
+
+  const writesOf = (spans: readonly SpanRecord[], key: string) =>
+    spans.filter((s) => s.attributes['baton.operation'] === BatonOperation.StateWrite && s.attributes['baton.state.key'] === key);
+
+  it('warns that a blind HSET retried after a timeout may have written twice, naming both attempts', async () => {
+    const { spans, log, stored } = await runStep('task:t-2', (redis, _store, attempt) =>
+      withStateAccess({ attempt, idempotencyKey: 't-2:research:output' }, () =>
+        redis.hset('task:t-2', { version: attempt, summary: 'Found 3 competitors', [`attempt_${attempt}`]: 'landed' }),
+      ),
+    );
+    // The app's account: attempt 1 timed out, attempt 2 was acknowledged, and the server holds both attempts' fields.
+    expect(log).toEqual(['attempt 1: Command timed out', 'attempt 2: acknowledged']);
+    expect(stored).toMatchObject({ attempt_1: 'landed', attempt_2: 'landed' });
+    const writes = writesOf(spans, 'task:t-2').sort((a, b) => a.startMs - b.startMs);
+    expect(writes).toHaveLength(2);
+    const result = detectDuplicateWrites(graphOf(spans));
+    expect(result.findings).toEqual([
+      {
+        ruleId: RULE,
+        severity: 'warning',
+        message:
+          'task:t-2 may have been written twice: attempt 1 timed out, so its write may have committed, and attempt 2 wrote it again unconditionally (v2) under idempotency key t-2:research:output',
+        hint: expect.stringContaining('idempotency key'),
+        evidence: { traceId: writes[0]!.traceId, traceIds: [writes[0]!.traceId], spanIds: writes.map((w) => w.spanId), startMs: writes[0]!.startMs },
+        agents: ['research'],
+        taskId: 't-2',
+      },
+    ]);
+    expect(result.checked).toBe(2);
+  }, 20_000);
+
+  it('finds nothing when the same retry goes through RedisStateStore: the store answers it as a repeat', async () => {
+    const { spans, log, stored } = await runStep('t-3', (_redis, store, attempt) =>
+      store.set('t-3', { summary: 'Found 3 competitors' }, { expectedVersion: 0, idempotencyKey: 't-3:research:output', attempt }),
+    );
+    expect(log).toEqual(['attempt 1: Command timed out', 'attempt 2: acknowledged']);
+    // One version on the server: the retry committed nothing.
+    expect(stored.version).toBe('1');
+    expect(writesOf(spans, 't-3')).toHaveLength(2);
+    expect(detectDuplicateWrites(graphOf(spans)).findings).toEqual([]);
+  }, 20_000);
+
+  it('finds nothing when the timed-out write is not retried', async () => {
+    const { spans, log } = await runStep(
+      'task:t-4',
+      (redis, _store, attempt) => withStateAccess({ attempt, idempotencyKey: 't-4:research:output' }, () => redis.hset('task:t-4', { version: 1 })),
+      false,
+    );
+    expect(log).toEqual(['attempt 1: Command timed out']);
+    expect(writesOf(spans, 'task:t-4')).toHaveLength(1);
+    expect(detectDuplicateWrites(graphOf(spans)).findings).toEqual([]);
+  }, 20_000);
+});
+
+describe.skipIf(shouldSkipStoreTests())('detectDuplicateWrites on a retry after a statement PostgreSQL cancelled (real PostgreSQL)', () => {
+  let server: RunningPostgres;
+  beforeAll(async () => {
+    server = await startPostgres();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('finds nothing: a statement_timeout rolled the first attempt back, so the retry is the only write', async () => {
+    const otel = createOtelHarness();
+    const baton = new Baton({ tracer: otel.tracer, meter: otel.meter });
+    const admin = new pg.Pool(server.connection);
+    const pool = instrumentPg(new pg.Pool({ ...server.connection, statement_timeout: 150 }), {
+      tracer: otel.tracer,
+      tables: { agent_state: { key: 'id', version: 'rev' } },
+    });
+    const log: string[] = [];
+    try {
+      await admin.query('CREATE TABLE agent_state (id text PRIMARY KEY, doc text NOT NULL, rev int NOT NULL)');
+      await admin.query("INSERT INTO agent_state VALUES ('t-5', 'draft', 1)");
+      // Another session holds the row: attempt 1's UPDATE waits on it until its statement_timeout cancels it.
+      const holder = await admin.connect();
+      await holder.query('BEGIN');
+      await holder.query("SELECT * FROM agent_state WHERE id = 't-5' FOR UPDATE");
+      await baton.runAgent(
+        'research',
+        async () => {
+          for (let attempt = 1; attempt <= 2; attempt++) {
+            try {
+              await withStateAccess({ attempt, idempotencyKey: 't-5:research:output' }, () =>
+                pool.query('UPDATE agent_state SET doc = $2, rev = $3 WHERE id = $1', ['t-5', `attempt ${attempt}`, 2]),
+              );
+              log.push(`attempt ${attempt}: committed`);
+              break;
+            } catch (error) {
+              log.push(`attempt ${attempt}: ${(error as Error).message}`);
+              await holder.query('COMMIT');
+              holder.release();
+            }
+          }
+        },
+        { taskId: 't-5' },
+      );
+      const { rows } = await admin.query("SELECT doc, rev FROM agent_state WHERE id = 't-5'");
+      expect(log).toEqual(['attempt 1: canceling statement due to statement timeout', 'attempt 2: committed']);
+      expect(rows).toEqual([{ doc: 'attempt 2', rev: 2 }]);
+      const spans = toSpanRecords(otel.spans());
+      const writes = spans.filter((s) => s.attributes['baton.operation'] === BatonOperation.StateWrite);
+      expect(writes.map((w) => w.attributes['error.type'])).toEqual(['timeout', undefined]);
+      expect(detectDuplicateWrites(graphOf(spans))).toMatchObject({ findings: [], checked: 1 });
+    } finally {
+      await pool.end();
+      await admin.end();
+      await otel.shutdown();
+    }
+  }, 30_000);
 });

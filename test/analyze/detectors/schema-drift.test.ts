@@ -15,6 +15,7 @@ import {
 } from '../../../src/model/attributes.js';
 import type { HandoffGraph } from '../../../src/model/handoff-model.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
+import { SchemaRegistry } from '../../../src/schemas/validators.js';
 import { Baton } from '../../../src/sdk/baton.js';
 import { auditOne, graphOf, invalidGraphs, isOperation, ruleOf, spansOf, stripAttributes } from '../../helpers/analyze.js';
 import { createOtelHarness } from '../../helpers/otel.js';
@@ -86,6 +87,60 @@ describe('detectSchemaDrift', () => {
       'schema drift on analysis → writer: sender on v2, receiver on v1; receive-side validation fails at /output (additionalProperties)',
     ]);
     expect(result.checked).toBe(4);
+  });
+
+  it('reports an invalid envelope sent and refused on the same version once, with both spans as evidence', () => {
+    const otel = createOtelHarness();
+    const baton = new Baton({ tracer: otel.tracer, meter: otel.meter });
+    // The app's account: one envelope without output.summary, sent (warn mode sends it) and received.
+    const sent = baton.send({
+      task_id: 't-bad',
+      source_agent: 'researcher',
+      target_agent: 'analyst',
+      status: 'complete',
+      output: { artifacts: [] },
+      context: { original_goal: 'g', decisions_made: [], constraints: [] },
+      metadata: { started_at: new Date(0).toISOString() },
+    });
+    const received = baton.receive(JSON.stringify(sent));
+    expect(received.issues.map((i) => `${i.instancePath} ${i.keyword}`)).toEqual(['/output/summary required']);
+    const spans = toSpanRecords(otel.spans());
+    const [send] = spansOf(spans, BatonOperation.HandoffSend);
+    const [receive] = spansOf(spans, BatonOperation.HandoffReceive);
+    const result = detectSchemaDrift(graphOf(spans));
+    expect(result.findings).toEqual([
+      {
+        ruleId: RULE,
+        severity: 'error',
+        message: 'researcher sent analyst an envelope that fails baton.handoff-envelope@1 at /output/summary (required), and its receiver refused it there too',
+        hint: expect.any(String),
+        evidence: { traceId: send!.traceId, traceIds: [send!.traceId], spanIds: [send!.spanId, receive!.spanId], startMs: send!.startMs },
+        agents: ['researcher', 'analyst'],
+        taskId: 't-bad',
+      },
+    ]);
+    // Both sides were checked.
+    expect(result.checked).toBe(2);
+  });
+
+  it('still reports a receive that fails elsewhere on the same version: the two sides hold different schemas under one version', () => {
+    const otel = createOtelHarness();
+    const strict = { type: 'object', required: ['task_id', 'priority'] };
+    // Two processes' registries: one schema id and version, two different schemas.
+    const sender = new Baton({ tracer: otel.tracer, meter: otel.meter, schemas: new SchemaRegistry() });
+    const receiver = new Baton({ tracer: otel.tracer, meter: otel.meter, schemas: new SchemaRegistry() });
+    receiver.schemas.register('team.envelope', '1', strict);
+    sender.schemas.register('team.envelope', '1', { type: 'object', required: ['task_id', 'output'] });
+    const sent = sender.send(
+      { task_id: 't-x', source_agent: 'a', target_agent: 'b', status: 'complete', context: {}, metadata: {} },
+      { schema: { id: 'team.envelope', version: '1' } },
+    );
+    receiver.receive(JSON.stringify(sent), { schema: { id: 'team.envelope', version: '1' } });
+    const messages = detectSchemaDrift(graphOf(toSpanRecords(otel.spans()))).findings.map((f) => f.message);
+    expect(messages.sort()).toEqual([
+      'a sent b an envelope that fails team.envelope@1 at /output (required)',
+      'schema drift on a → b: both on v1; receive-side validation fails at /priority (required)',
+    ]);
   });
 
   it('reports an envelope that already failed validation at send, with its path and keyword', () => {

@@ -235,13 +235,3 @@ describe('detectStaleEpochReads', () => {
     });
   });
 });
-
-describe('formatMs (finding messages)', () => {
-  it('keeps decimals below 10 ms, so a sub-millisecond gap never reads "0 ms"', () => {
-    expect(formatMs(0.42)).toBe('0.42 ms');
-    expect(formatMs(3.5)).toBe('3.5 ms');
-    expect(formatMs(0)).toBe('0 ms');
-    expect(formatMs(84.4)).toBe('84 ms');
-    expect(formatMs(61_234)).toBe('61.2 s');
-  });
-});

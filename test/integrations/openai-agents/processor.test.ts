@@ -3,7 +3,7 @@
  * traces, created through its own API) into the real OTel SDK.
  */
 import { createAgentSpan, createFunctionSpan, createHandoffSpan, setTraceProcessors, setTracingDisabled, withTrace, type Span, type SpanData, type Trace } from '@openai/agents';
-import { diag } from '@opentelemetry/api';
+import { diag, trace, type TracerProvider } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AgentsIdGenerator, BatonAgentsTracingProcessor, OPENAI_AGENTS_SCOPE } from '../../../src/integrations/openai-agents/index.js';
@@ -51,6 +51,38 @@ async function handoffRun(): Promise<{ trace: Trace; sender: Span<SpanData>; han
 }
 
 describe('BatonAgentsTracingProcessor', () => {
+  it('takes null options as the defaults (the global provider) instead of throwing a TypeError into the host', async () => {
+    installContextManager();
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    trace.setGlobalTracerProvider(provider);
+    try {
+      const processor = new BatonAgentsTracingProcessor(null as unknown as undefined);
+      setTracingDisabled(false);
+      setTraceProcessors([processor]);
+      await handoffRun();
+      expect(exporter.getFinishedSpans().map((s) => s.name).sort()).toEqual(['execute_tool transfer_to_billing', 'invoke_agent billing', 'invoke_agent triage', 'invoke_workflow support']);
+      expect(processor.faults).toBe(0);
+    } finally {
+      trace.disable();
+    }
+  });
+
+  it('counts a tracer provider whose getTracer throws, and a maxOpenSpans that is not a number, as faults, each reported once', () => {
+    const warn = vi.spyOn(diag, 'warn').mockImplementation(() => {});
+    try {
+      const broken = { getTracer: () => { throw new Error('provider shut down'); } } as unknown as TracerProvider;
+      const processor = new BatonAgentsTracingProcessor({ tracerProvider: broken, maxOpenSpans: Number.NaN });
+      expect(processor.faults).toBe(2);
+      expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([
+        'baton openai-agents processor: options.tracerProvider failed (reported once): provider shut down',
+        'baton openai-agents processor: options.maxOpenSpans failed (reported once): maxOpenSpans must be a number, not NaN: using 10000',
+      ]);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
   it('writes agent and handoff spans on the GenAI conventions, with the SDK ids, times and structure', async () => {
     const h = harness();
     const run = await handoffRun();
