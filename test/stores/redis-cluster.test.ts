@@ -22,7 +22,14 @@ import {
 import { Baton } from '../../src/sdk/baton.js';
 import { instrumentRedis, redisInstrumentationStats, RedisStateStore, RedisStreamBus, StateConflictError } from '../../src/stores/redis.js';
 import { createOtelHarness, type OtelHarness } from '../helpers/otel.js';
-import { shouldSkipStoreTests, startRedisCluster, type RunningCluster } from '../helpers/servers.js';
+import {
+  finishSlotMigration,
+  migrateSlot,
+  redirectionsAnswered,
+  shouldSkipStoreTests,
+  startRedisCluster,
+  type RunningCluster,
+} from '../helpers/servers.js';
 
 const skip = shouldSkipStoreTests();
 const require = createRequire(import.meta.url);
@@ -32,7 +39,11 @@ let otel: OtelHarness;
 const clients: (Cluster | Redis)[] = [];
 
 function connectCluster(): Cluster {
-  const client = new Cluster([{ host: cluster.nodes[0]!.host, port: cluster.nodes[0]!.port }], { redisOptions: { maxRetriesPerRequest: 1 } });
+  // No periodic slot refresh: a client learns of a migrated slot only from the MOVED it gets, as between two refreshes.
+  const client = new Cluster([{ host: cluster.nodes[0]!.host, port: cluster.nodes[0]!.port }], {
+    redisOptions: { maxRetriesPerRequest: 1 },
+    slotsRefreshInterval: 3_600_000,
+  });
   clients.push(client);
   return client;
 }
@@ -47,6 +58,11 @@ function connectNode(index: number): Redis {
 
 function versionOf(span: ReadableSpan): unknown {
   return span.attributes[BATON_STATE_VERSION_WRITTEN] ?? span.attributes[BATON_STATE_VERSION_READ];
+}
+
+/** Name, status, error message and version of each Baton state span, in the order they ended. */
+function outcomes(spans: readonly ReadableSpan[]): unknown[] {
+  return spans.filter((s) => s.attributes[BATON_OPERATION] !== undefined).map((s) => [s.name, s.status.code, s.status.message, versionOf(s)]);
 }
 
 describe.skipIf(skip)('baton-sdk/redis on a Redis Cluster', () => {
@@ -127,6 +143,113 @@ describe.skipIf(skip)('baton-sdk/redis on a Redis Cluster', () => {
     const receive = otel.spans().find((s) => s.name === 'receive events:done')!;
     expect(publish.attributes['messaging.message.id']).toBe(id);
     expect(receive.links.map((l) => l.context.spanId)).toEqual([publish.spanContext().spanId]);
+  });
+
+  describe('when Redis redirects a command (a slot migrated: MOVED; migrating: ASK)', () => {
+    const OK = SpanStatusCode.UNSET;
+    /** The slot of hash tag `tag`, the master serving it and another one. */
+    async function placeOf(tag: string): Promise<{ slot: number; owner: number; other: number }> {
+      const slot = (await connectNode(0).cluster('KEYSLOT', tag)) as number;
+      const owner = Math.floor(slot / Math.ceil(16384 / cluster.nodes.length));
+      return { slot, owner, other: (owner + 1) % cluster.nodes.length };
+    }
+
+    /** A connected, instrumented Cluster client that has `key` written (version 1) on its master and that master cached for its slot. */
+    async function writtenBeforeMigration(key: string): Promise<Cluster> {
+      const redis = instrumentRedis(connectCluster(), { tracer: otel.tracer });
+      await redis.hset(key, { version: 1 });
+      otel.reset();
+      return redis;
+    }
+
+    it('a pipeline resent after MOVED: its spans follow the resend, with the versions and status the app saw', async () => {
+      const { slot, owner, other } = await placeOf('{mv-pipe}');
+      const redis = await writtenBeforeMigration('{mv-pipe}:plan');
+      migrateSlot(cluster, slot, owner, other);
+      const moved = redirectionsAnswered(cluster.nodes[owner]!, 'MOVED');
+      const replies = await redis.pipeline().hset('{mv-pipe}:plan', { version: 2 }).hgetall('{mv-pipe}:plan').exec();
+      expect(replies).toEqual([
+        [null, 0],
+        [null, { version: '2' }],
+      ]);
+      expect(redirectionsAnswered(cluster.nodes[owner]!, 'MOVED')).toBe(moved + 2);
+      expect(outcomes(otel.spans())).toEqual([
+        ['write plan', OK, undefined, 2],
+        ['read plan', OK, undefined, 2],
+      ]);
+      // The write before the migration, then one span for each command of the pipeline, not one per send.
+      expect(redisInstrumentationStats(redis)).toEqual({ stateSpans: 3, messagingSpans: 0, faults: 0 });
+    });
+
+    it('a MULTI/EXEC resent after MOVED: the queued commands’ spans take their versions from the resent EXEC’s reply', async () => {
+      const { slot, owner, other } = await placeOf('{mv-multi}');
+      const redis = await writtenBeforeMigration('{mv-multi}:plan');
+      migrateSlot(cluster, slot, owner, other);
+      const moved = redirectionsAnswered(cluster.nodes[owner]!, 'MOVED');
+      const replies = await redis.multi().hset('{mv-multi}:plan', { version: 2 }).hgetall('{mv-multi}:plan').exec();
+      expect(replies).toEqual([
+        [null, 0],
+        [null, { version: '2' }],
+      ]);
+      expect(redirectionsAnswered(cluster.nodes[owner]!, 'MOVED')).toBeGreaterThan(moved);
+      expect(outcomes(otel.spans())).toEqual([
+        ['write plan', OK, undefined, 2],
+        ['read plan', OK, undefined, 2],
+      ]);
+    });
+
+    it('a pipeline and a MULTI resent after ASK (slot still migrating) record what the importing master answered', async () => {
+      const { slot, owner, other } = await placeOf('{ask-1}');
+      const redis = await writtenBeforeMigration('{ask-1}:plan');
+      migrateSlot(cluster, slot, owner, other, 'migrating');
+      try {
+        const asked = redirectionsAnswered(cluster.nodes[owner]!, 'ASK');
+        expect(await redis.pipeline().hgetall('{ask-1}:plan').hget('{ask-1}:plan', 'version').exec()).toEqual([
+          [null, { version: '1' }],
+          [null, '1'],
+        ]);
+        expect(await redis.multi().hset('{ask-1}:plan', { version: 2 }).hgetall('{ask-1}:plan').exec()).toEqual([
+          [null, 0],
+          [null, { version: '2' }],
+        ]);
+        expect(redirectionsAnswered(cluster.nodes[owner]!, 'ASK')).toBeGreaterThanOrEqual(asked + 4);
+        expect(outcomes(otel.spans())).toEqual([
+          ['read plan', OK, undefined, 1],
+          ['read plan', OK, undefined, 1],
+          ['write plan', OK, undefined, 2],
+          ['read plan', OK, undefined, 2],
+        ]);
+      } finally {
+        finishSlotMigration(cluster, slot, other);
+      }
+    });
+
+    it('single commands redirected with MOVED and with ASK end once, as the app saw them', async () => {
+      const moving = await placeOf('{mv-one}');
+      const asking = await placeOf('{ask-one}');
+      const redis = await writtenBeforeMigration('{mv-one}:plan');
+      await redis.hset('{ask-one}:plan', { version: 5 });
+      otel.reset();
+      migrateSlot(cluster, moving.slot, moving.owner, moving.other);
+      migrateSlot(cluster, asking.slot, asking.owner, asking.other, 'migrating');
+      try {
+        const moved = redirectionsAnswered(cluster.nodes[moving.owner]!, 'MOVED');
+        const asked = redirectionsAnswered(cluster.nodes[asking.owner]!, 'ASK');
+        expect(await redis.hgetall('{mv-one}:plan')).toEqual({ version: '1' });
+        expect(await redis.hgetall('{ask-one}:plan')).toEqual({ version: '5' });
+        const error = await redis.hget('{ask-one}:plan', 'version', 'extra' as never).catch((e: unknown) => e);
+        expect(redirectionsAnswered(cluster.nodes[moving.owner]!, 'MOVED')).toBe(moved + 1);
+        expect(redirectionsAnswered(cluster.nodes[asking.owner]!, 'ASK')).toBeGreaterThanOrEqual(asked + 1);
+        expect((error as Error).message).toMatch(/wrong number of arguments/);
+        expect(outcomes(otel.spans())).toEqual([
+          ['read plan', OK, undefined, 1],
+          ['read plan', OK, undefined, 5],
+          ['read plan', SpanStatusCode.ERROR, (error as Error).message, undefined],
+        ]);
+      } finally {
+        finishSlotMigration(cluster, asking.slot, asking.other);
+      }
+    });
   });
 
   describe('RedisStateStore', () => {
