@@ -1,15 +1,20 @@
 /**
- * baton-sdk/redis on an ioredis `Cluster` against a real 3-master Redis Cluster
- * (started for this file on free loopback ports, see startRedisCluster): state
- * spans with versions for keys served by different masters, a transaction's
- * reads with their versions, Streams with trace context, and RedisStateStore's
- * script, whose keys must share one hash slot.
+ * baton-sdk/redis on an ioredis `Cluster`, and baton-sdk/node-redis on a
+ * node-redis `createCluster()`, against a real 3-master Redis Cluster (started
+ * for this file on free loopback ports, see startRedisCluster): state spans
+ * with versions for keys served by different masters, a transaction's reads
+ * with their versions, Streams with trace context, RedisStateStore's script,
+ * whose keys must share one hash slot, and commands, pipelines and
+ * transactions that Redis redirects while a slot migrates between masters
+ * (MOVED, ASK), each checked to have been redirected (INFO errorstats).
  */
 import { createRequire } from 'node:module';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
+import { RedisInstrumentation } from '@opentelemetry/instrumentation-redis';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { Cluster, Redis } from 'ioredis';
+import { createCluster } from 'redis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   BATON_OPERATION,
@@ -20,6 +25,7 @@ import {
   ERROR_TYPE,
 } from '../../src/model/attributes.js';
 import { Baton } from '../../src/sdk/baton.js';
+import { instrumentNodeRedis, nodeRedisInstrumentationStats, withStateAccess } from '../../src/stores/node-redis.js';
 import { instrumentRedis, redisInstrumentationStats, RedisStateStore, RedisStreamBus, StateConflictError } from '../../src/stores/redis.js';
 import { createOtelHarness, type OtelHarness } from '../helpers/otel.js';
 import {
@@ -37,6 +43,7 @@ const require = createRequire(import.meta.url);
 let cluster: RunningCluster;
 let otel: OtelHarness;
 const clients: (Cluster | Redis)[] = [];
+const nodeRedisClusters: { destroy(): void }[] = [];
 
 function connectCluster(): Cluster {
   // No periodic slot refresh: a client learns of a migrated slot only from the MOVED it gets, as between two refreshes.
@@ -84,6 +91,7 @@ describe.skipIf(skip)('baton-sdk/redis on a Redis Cluster', () => {
   }, 60_000);
   afterAll(async () => {
     for (const c of clients) c.disconnect();
+    for (const c of nodeRedisClusters) c.destroy();
     await cluster?.stop();
   });
   beforeEach(async () => {
@@ -145,14 +153,15 @@ describe.skipIf(skip)('baton-sdk/redis on a Redis Cluster', () => {
     expect(receive.links.map((l) => l.context.spanId)).toEqual([publish.spanContext().spanId]);
   });
 
+  const OK = SpanStatusCode.UNSET;
+  /** The slot of hash tag `tag`, the master serving it and another one. */
+  async function placeOf(tag: string): Promise<{ slot: number; owner: number; other: number }> {
+    const slot = (await connectNode(0).cluster('KEYSLOT', tag)) as number;
+    const owner = Math.floor(slot / Math.ceil(16384 / cluster.nodes.length));
+    return { slot, owner, other: (owner + 1) % cluster.nodes.length };
+  }
+
   describe('when Redis redirects a command (a slot migrated: MOVED; migrating: ASK)', () => {
-    const OK = SpanStatusCode.UNSET;
-    /** The slot of hash tag `tag`, the master serving it and another one. */
-    async function placeOf(tag: string): Promise<{ slot: number; owner: number; other: number }> {
-      const slot = (await connectNode(0).cluster('KEYSLOT', tag)) as number;
-      const owner = Math.floor(slot / Math.ceil(16384 / cluster.nodes.length));
-      return { slot, owner, other: (owner + 1) % cluster.nodes.length };
-    }
 
     /** A connected, instrumented Cluster client that has `key` written (version 1) on its master and that master cached for its slot. */
     async function writtenBeforeMigration(key: string): Promise<Cluster> {
@@ -314,5 +323,128 @@ describe.skipIf(skip)('baton-sdk/redis on a Redis Cluster', () => {
     } finally {
       contrib.disable();
     }
+  });
+  describe('node-redis createCluster()', () => {
+    async function connectNodeRedisCluster() {
+      const client = instrumentNodeRedis(
+        await createCluster({ rootNodes: [{ socket: { host: cluster.nodes[0]!.host, port: cluster.nodes[0]!.port } }] }).connect(),
+        { tracer: otel.tracer },
+      );
+      nodeRedisClusters.push(client);
+      return client;
+    }
+
+    it('traces reads and writes of keys served by different masters, each with its version; keyless commands pass through', async () => {
+      const client = await connectNodeRedisCluster();
+      for (let i = 0; i < keyPerNode.length; i++) await client.hSet(keyPerNode[i]!, { version: i + 1, epoch: 1 });
+      for (const key of keyPerNode) expect(await client.hGetAll(key)).toEqual({ version: String(keyPerNode.indexOf(key) + 1), epoch: '1' });
+      expect(await client.sendCommand(undefined, true, ['PING'])).toBe('PONG');
+      for (let i = 0; i < keyPerNode.length; i++) expect(await connectNode(i).hget(keyPerNode[i]!, 'version')).toBe(String(i + 1));
+      expect(outcomes(otel.spans())).toEqual([
+        ['write task', OK, undefined, 1],
+        ['write task', OK, undefined, 2],
+        ['write task', OK, undefined, 3],
+        ['read task', OK, undefined, 1],
+        ['read task', OK, undefined, 2],
+        ['read task', OK, undefined, 3],
+      ]);
+      expect(otel.spans().every((s) => s.attributes[DB_NAMESPACE] === '0')).toBe(true);
+      expect(nodeRedisInstrumentationStats(client)).toEqual({ stateSpans: 6, messagingSpans: 0, faults: 0 });
+    });
+
+    it('gives the commands of a MULTI and of a pipeline on one hash tag their versions, each from its own reply', async () => {
+      const client = await connectNodeRedisCluster();
+      await client.hSet('{n-1}:plan', { version: 3 });
+      otel.reset();
+      const replies = await withStateAccess({ agent: 'research' }, () => client.multi().hSet('{n-1}:out', { version: 1 }).hGetAll('{n-1}:plan').exec());
+      expect(replies).toEqual([1, { version: '3' }]);
+      const piped = await client.multi().hGetAll('{n-1}:out').hGet('{n-1}:plan', 'version').execAsPipeline();
+      expect(piped).toEqual([{ version: '1' }, '3']);
+      expect(outcomes(otel.spans())).toEqual([
+        ['write out', OK, undefined, 1],
+        ['read plan', OK, undefined, 3],
+        ['read out', OK, undefined, 1],
+        ['read plan', OK, undefined, 3],
+      ]);
+      expect(otel.spans().slice(0, 2).map((s) => s.attributes['gen_ai.agent.name'])).toEqual(['research', 'research']);
+    });
+
+    it('ends a command redirected with MOVED, and one with ASK, once, with the reply the app got after the redirection', async () => {
+      const moving = await placeOf('{n-mv}');
+      const asking = await placeOf('{n-ask}');
+      const client = await connectNodeRedisCluster();
+      await client.hSet('{n-mv}:plan', { version: 1 });
+      await client.hSet('{n-ask}:plan', { version: 5 });
+      otel.reset();
+      migrateSlot(cluster, moving.slot, moving.owner, moving.other);
+      migrateSlot(cluster, asking.slot, asking.owner, asking.other, 'migrating');
+      try {
+        const moved = redirectionsAnswered(cluster.nodes[moving.owner]!, 'MOVED');
+        const asked = redirectionsAnswered(cluster.nodes[asking.owner]!, 'ASK');
+        expect(await client.hGetAll('{n-mv}:plan')).toEqual({ version: '1' });
+        expect(await client.hSet('{n-ask}:plan', { version: 6 })).toBe(0);
+        expect(await client.hGetAll('{n-ask}:plan')).toEqual({ version: '6' });
+        expect(redirectionsAnswered(cluster.nodes[moving.owner]!, 'MOVED')).toBe(moved + 1);
+        expect(redirectionsAnswered(cluster.nodes[asking.owner]!, 'ASK')).toBe(asked + 2);
+        expect(outcomes(otel.spans())).toEqual([
+          ['read plan', OK, undefined, 1],
+          ['write plan', OK, undefined, 6],
+          ['read plan', OK, undefined, 6],
+        ]);
+        expect(nodeRedisInstrumentationStats(client)).toEqual({ stateSpans: 5, messagingSpans: 0, faults: 0 });
+      } finally {
+        finishSlotMigration(cluster, asking.slot, asking.other);
+      }
+    });
+
+    it('fails the spans of a MULTI that node-redis does not retry after MOVED, with the error the app got', async () => {
+      const { slot, owner, other } = await placeOf('{n-mm}');
+      const client = await connectNodeRedisCluster();
+      await client.hSet('{n-mm}:plan', { version: 1 });
+      otel.reset();
+      migrateSlot(cluster, slot, owner, other);
+      const error = await client
+        .multi()
+        .hSet('{n-mm}:plan', { version: 2 })
+        .hGetAll('{n-mm}:plan')
+        .exec()
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect(await connectNode(other).hget('{n-mm}:plan', 'version')).toBe('1');
+      const spans = otel.spans().filter((s) => s.attributes[BATON_OPERATION] !== undefined);
+      expect(spans.map((s) => [s.name, s.status.code, versionOf(s)])).toEqual([
+        ['write plan', SpanStatusCode.ERROR, undefined],
+        ['read plan', SpanStatusCode.ERROR, undefined],
+      ]);
+      expect(spans[0]!.status.message).toBe((error as Error).message);
+    });
+
+    it('beside @opentelemetry/instrumentation-redis: Baton’s span is INTERNAL, the parent of the driver’s CLIENT span of each attempt', async () => {
+      const contrib = new RedisInstrumentation({ requireParentSpan: false });
+      contrib.setTracerProvider(otel.provider);
+      contrib.enable();
+      // Loaded before the instrumentation existed: requiring them again runs its patch.
+      require('@redis/client/dist/lib/client/index.js');
+      require('@redis/client/dist/lib/cluster/index.js');
+      try {
+        const { slot, owner, other } = await placeOf('{n-ct}');
+        const client = await connectNodeRedisCluster();
+        await client.hSet('{n-ct}:plan', { version: 4 });
+        await client.hGetAll('{n-ct}:plan');
+        migrateSlot(cluster, slot, owner, other);
+        otel.reset();
+        expect(await client.hGetAll('{n-ct}:plan')).toEqual({ version: '4' });
+        const spans = otel.spans();
+        const batonSpans = spans.filter((s) => s.attributes[BATON_OPERATION] !== undefined);
+        expect(batonSpans.map((s) => [s.name, s.kind, s.status.code, versionOf(s)])).toEqual([['read plan', SpanKind.INTERNAL, OK, 4]]);
+        // Two attempts on the wire (MOVED, then the new owner), each the driver's CLIENT span, both under Baton's.
+        const clientSpans = spans.filter((s) => s.kind === SpanKind.CLIENT && s.name === 'redis-HGETALL');
+        expect(clientSpans.map((s) => s.status.code)).toEqual([SpanStatusCode.ERROR, OK]);
+        expect(clientSpans.every((s) => s.parentSpanContext?.spanId === batonSpans[0]!.spanContext().spanId)).toBe(true);
+        expect(spans.filter((s) => s.kind === SpanKind.CLIENT && s.attributes[BATON_OPERATION] !== undefined)).toEqual([]);
+      } finally {
+        contrib.disable();
+      }
+    });
   });
 });
