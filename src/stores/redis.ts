@@ -223,6 +223,7 @@ export function instrumentRedis<R extends IORedisClient>(redis: R, options: Redi
   const tracer = new RedisCommandTracer(inst, options);
   const proto = Object.getPrototypeOf(redis) as { sendCommand: SendCommand; pipeline?: MakePipeline; multi?: MakePipeline };
   const isWrapped = driverWrappedCheck(redis);
+  const isCluster = (redis as { isCluster?: boolean }).isCluster === true;
   // Commands queued in a transaction, per pipeline send (ioredis passes one `stream` object to every command of it).
   const queued = new WeakMap<object, QueuedCommand[]>();
 
@@ -342,6 +343,10 @@ export function instrumentRedis<R extends IORedisClient>(redis: R, options: Redi
         spanContext = trace.setSpan(ctx, traced.span);
         const active = spanContext;
         result = contextApi.with(active, () => original.apply(this, argv));
+        // A Cluster retries a command it sent on its own (no node given) from inside the `reject` it has just put
+        // on it, called from the socket's reply: run in Baton's span, the driver's CLIENT span of a retry after
+        // MOVED or ASK is its child too, as the first one is.
+        if (isCluster && argv[2] === undefined) bindRetries(command, active);
       } else {
         result = original.apply(this, argv);
       }
@@ -423,6 +428,12 @@ export function instrumentRedis<R extends IORedisClient>(redis: R, options: Redi
   }
   Object.defineProperty(redis, INSTRUMENTED, { value: { inst } satisfies Instrumented, enumerable: false });
   return redis;
+}
+
+/** Runs the retries a Cluster makes of `command` (from its `reject`) in `ctx`. */
+function bindRetries(command: RedisCommandLike, ctx: Context): void {
+  const reject = (command as { reject?: unknown }).reject;
+  if (typeof reject === 'function') (command as { reject?: unknown }).reject = contextApi.bind(ctx, reject);
 }
 
 /**

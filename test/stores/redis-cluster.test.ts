@@ -63,6 +63,26 @@ function connectNode(index: number): Redis {
   return client;
 }
 
+let ioredisContrib: IORedisInstrumentation | undefined;
+
+/**
+ * @opentelemetry/instrumentation-ioredis on this test's provider. One instance for the file: a second
+ * instance's require hook does not patch the module the first one loaded; re-enabling one patches again.
+ */
+function enableIORedisContrib(): IORedisInstrumentation {
+  if (ioredisContrib) {
+    ioredisContrib.setTracerProvider(otel.provider);
+    ioredisContrib.enable();
+    return ioredisContrib;
+  }
+  ioredisContrib = new IORedisInstrumentation({ requireParentSpan: false });
+  ioredisContrib.setTracerProvider(otel.provider);
+  ioredisContrib.enable();
+  // Loaded before the instrumentation existed: requiring it again runs its patch.
+  require('ioredis');
+  return ioredisContrib;
+}
+
 function versionOf(span: ReadableSpan): unknown {
   return span.attributes[BATON_STATE_VERSION_WRITTEN] ?? span.attributes[BATON_STATE_VERSION_READ];
 }
@@ -259,6 +279,36 @@ describe.skipIf(skip)('baton-sdk/redis on a Redis Cluster', () => {
         finishSlotMigration(cluster, asking.slot, asking.other);
       }
     });
+    it('beside @opentelemetry/instrumentation-ioredis: the CLIENT span of each send, the redirected one and the resend, is under Baton’s INTERNAL span', async () => {
+      const contrib = enableIORedisContrib();
+      try {
+        const single = await placeOf('{ct-one}');
+        const piped = await placeOf('{ct-pipe}');
+        const redis = await writtenBeforeMigration('{ct-one}:plan');
+        await redis.hset('{ct-pipe}:plan', { version: 2 });
+        for (const key of keyPerNode) await redis.exists(key);
+        migrateSlot(cluster, single.slot, single.owner, single.other);
+        migrateSlot(cluster, piped.slot, piped.owner, piped.other);
+        otel.reset();
+        expect(await redis.hgetall('{ct-one}:plan')).toEqual({ version: '1' });
+        expect(await redis.pipeline().hgetall('{ct-pipe}:plan').exec()).toEqual([[null, { version: '2' }]]);
+        const spans = otel.spans();
+        const batonSpans = spans.filter((s) => s.attributes[BATON_OPERATION] !== undefined);
+        expect(batonSpans.map((s) => [s.name, s.kind, s.status.code, versionOf(s)])).toEqual([
+          ['read plan', SpanKind.INTERNAL, OK, 1],
+          ['read plan', SpanKind.INTERNAL, OK, 2],
+        ]);
+        const hgetalls = spans.filter((s) => s.kind === SpanKind.CLIENT && s.name === 'hgetall');
+        expect(hgetalls.map((s) => [s.status.code, s.parentSpanContext?.spanId])).toEqual([
+          [SpanStatusCode.ERROR, batonSpans[0]!.spanContext().spanId],
+          [OK, batonSpans[0]!.spanContext().spanId],
+          [SpanStatusCode.ERROR, batonSpans[1]!.spanContext().spanId],
+          [OK, batonSpans[1]!.spanContext().spanId],
+        ]);
+      } finally {
+        contrib.disable();
+      }
+    });
   });
 
   describe('RedisStateStore', () => {
@@ -299,10 +349,7 @@ describe.skipIf(skip)('baton-sdk/redis on a Redis Cluster', () => {
   });
 
   it('beside @opentelemetry/instrumentation-ioredis (which wraps each node’s client): Baton’s span is INTERNAL, one CLIENT span per command', async () => {
-    const contrib = new IORedisInstrumentation({ requireParentSpan: false });
-    contrib.setTracerProvider(otel.provider);
-    contrib.enable();
-    require('ioredis');
+    const contrib = enableIORedisContrib();
     const redis = instrumentRedis(connectCluster(), { tracer: otel.tracer });
     try {
       // Connected to every master first: each node connection's handshake has CLIENT spans of its own.
