@@ -26,7 +26,7 @@ import {
 } from '../../src/model/attributes.js';
 import { Baton } from '../../src/sdk/baton.js';
 import { instrumentNodeRedis, nodeRedisInstrumentationStats, withStateAccess } from '../../src/stores/node-redis.js';
-import { instrumentRedis, redisInstrumentationStats, RedisStateStore, RedisStreamBus, StateConflictError } from '../../src/stores/redis.js';
+import { instrumentRedis, redisInstrumentationStats, RedisStateStore, RedisStreamBus, StateConflictError, untraced } from '../../src/stores/redis.js';
 import { createOtelHarness, type OtelHarness } from '../helpers/otel.js';
 import {
   finishSlotMigration,
@@ -142,6 +142,22 @@ describe.skipIf(skip)('baton-sdk/redis on a Redis Cluster', () => {
     ]);
     expect(otel.spans().every((s) => s.attributes[DB_NAMESPACE] === '0')).toBe(true);
     expect(redisInstrumentationStats(redis)).toEqual({ stateSpans: 6, messagingSpans: 0, faults: 0 });
+  });
+
+  it('does not trace a command sent inside untraced() when the offline queue sends it again once the cluster is ready', async () => {
+    const redis = instrumentRedis(
+      new Cluster([{ host: cluster.nodes[0]!.host, port: cluster.nodes[0]!.port }], { lazyConnect: true, redisOptions: { maxRetriesPerRequest: 1 } }),
+      { tracer: otel.tracer },
+    );
+    clients.push(redis);
+    // Connecting (started outside untraced()): the Cluster queues the command offline and, once ready, hands it
+    // to sendCommand again in the context connect() was called in.
+    const connected = redis.connect();
+    expect(await untraced(() => redis.hgetall('task:offline'))).toEqual({});
+    await connected;
+    expect(await redis.hgetall('task:offline')).toEqual({});
+    expect(otel.spans().map((s) => s.name)).toEqual(['read task']);
+    expect(redisInstrumentationStats(redis)).toEqual({ stateSpans: 1, messagingSpans: 0, faults: 0 });
   });
 
   it('gives the reads of a transaction on one hash tag their versions from EXEC’s reply', async () => {
