@@ -378,7 +378,8 @@ export function instrumentRedis<R extends IORedisClient>(redis: R, options: Redi
   const adoptCommand = (command: unknown, batch: BatchTrace): void => {
     if (command === null || typeof command !== 'object') return;
     const commandLike = command as RedisCommandLike;
-    if (!COMMANDS.has(commandLike.name)) return;
+    // Queued again by a resend (Pipeline#fillResult): it keeps the context its caller queued it in.
+    if (commandLike[BATCH] === batch || !COMMANDS.has(commandLike.name)) return;
     commandLike[BATCH] = batch;
     commandLike[QUEUED_CONTEXT] = contextApi.active();
   };
