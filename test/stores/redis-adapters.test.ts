@@ -53,6 +53,9 @@ interface InstrumentedRedis {
   hmget(key: string, fields: string[]): Promise<(string | null)[]>;
   set(key: string, value: string): Promise<unknown>;
   get(key: string): Promise<string | null>;
+  /** SET key value [NX | XX] GET: answers the old value. */
+  setGet(key: string, value: string, condition?: 'NX' | 'XX'): Promise<string | null>;
+  hsetnx(key: string, field: string, value: string): Promise<number>;
   ping(): Promise<string>;
   info(): Promise<unknown>;
   evalOne(): Promise<unknown>;
@@ -87,6 +90,9 @@ function ioredisOf(redis: Redis | Cluster): InstrumentedRedis {
     hmget: (key, fields) => redis.hmget(key, ...fields),
     set: (key, value) => redis.set(key, value),
     get: (key) => redis.get(key),
+    setGet: (key, value, condition) =>
+      (redis.set as unknown as (...args: string[]) => Promise<string | null>)(key, value, ...(condition ? [condition] : []), 'GET'),
+    hsetnx: (key, field, value) => redis.hsetnx(key, field, value),
     ping: () => redis.ping(),
     info: () => redis.info('server'),
     evalOne: () => redis.eval('return 1', 0),
@@ -115,7 +121,7 @@ const ioredisCluster: AdapterUnderTest = {
 /** The node-redis commands the scenarios use: those of a client and of a cluster. */
 type NodeRedisCommands = Pick<
   RedisClientType,
-  'hSet' | 'hGetAll' | 'hGet' | 'hmGet' | 'set' | 'get' | 'ping' | 'info' | 'eval' | 'xGroupCreate' | 'xAdd' | 'xReadGroup' | 'xRange' | 'xAck'
+  'hSet' | 'hGetAll' | 'hGet' | 'hmGet' | 'set' | 'get' | 'hSetNX' | 'ping' | 'info' | 'eval' | 'xGroupCreate' | 'xAdd' | 'xReadGroup' | 'xRange' | 'xAck'
 >;
 
 function nodeRedisOf(client: NodeRedisCommands, close: () => void): InstrumentedRedis {
@@ -126,6 +132,8 @@ function nodeRedisOf(client: NodeRedisCommands, close: () => void): Instrumented
     hmget: async (key, fields) => (await client.hmGet(key, fields)) as (string | null)[],
     set: (key, value) => client.set(key, value),
     get: (key) => client.get(key),
+    setGet: async (key, value, condition) => (await client.set(key, value, { ...(condition ? { condition } : {}), GET: true })) as string | null,
+    hsetnx: async (key, field, value) => Number(await client.hSetNX(key, field, value)),
     ping: () => client.ping(),
     info: () => client.info('server'),
     evalOne: () => client.eval('return 1', { keys: [], arguments: [] }),
@@ -276,6 +284,26 @@ describe.skipIf(skip).each(ADAPTERS)('Redis adapter contract: $name', (adapter) 
       ['write note', 12],
       ['read note', 12],
     ]);
+  });
+
+  it('claims a written version only for a write that ran: SET … GET answers the old value; SET NX/XX and HSETNX may write nothing', async () => {
+    const redis = await connect();
+    const doc = (version: number) => JSON.stringify({ version });
+    expect(await redis.setGet('cas:a', doc(1))).toBeNull(); // no old value; written
+    expect(await redis.setGet('cas:a', doc(2), 'NX')).toBe(doc(1)); // existed: not written
+    expect(await redis.setGet('cas:b', doc(3), 'NX')).toBeNull(); // new: written
+    expect(await redis.setGet('cas:c', doc(4), 'XX')).toBeNull(); // absent: not written
+    expect(await redis.setGet('cas:a', doc(5), 'XX')).toBe(doc(1)); // existed: written
+    expect(await redis.hsetnx('cas:h', 'version', '6')).toBe(1);
+    expect(await redis.hsetnx('cas:h', 'version', '7')).toBe(0);
+    // What the server holds is what each span claims.
+    expect([await redis.get('cas:a'), await redis.get('cas:b'), await redis.get('cas:c'), await redis.hget('cas:h', 'version')]).toEqual([
+      doc(5),
+      doc(3),
+      null,
+      '6',
+    ]);
+    expect(byOperation(otel.spans(), 'state.write').map((s) => s.attributes[BATON_STATE_VERSION_WRITTEN])).toEqual([1, undefined, 3, undefined, 5, 6, undefined]);
   });
 
   it('takes task, agent and epoch from the active receive span of a handoff', async () => {
