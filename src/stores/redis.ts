@@ -306,7 +306,11 @@ export function instrumentRedis<R extends IORedisClient>(redis: R, options: Redi
       const waiting = batch !== null && typeof batch === 'object' ? queued.get(batch) : undefined;
       if (waiting) {
         queued.delete(batch as object);
-        settleOnExec(command, waiting);
+        try {
+          settleOnExec(command, waiting);
+        } catch (error) {
+          inst.fault('redis exec', error, undefined);
+        }
       }
       return original.apply(this, argv);
     }
@@ -314,7 +318,11 @@ export function instrumentRedis<R extends IORedisClient>(redis: R, options: Redi
     if (previous === null) return original.apply(this, argv);
     if (previous !== undefined) {
       // Sent again: a resend with a new promise is followed; a flush of the offline queue (same promise) is not.
-      if (previous.promise !== command.promise && !previous.ended) follow(previous, command, argv[1]);
+      try {
+        if (previous.promise !== command.promise && !previous.ended) follow(previous, command, argv[1]);
+      } catch (error) {
+        inst.fault(`redis ${command.name}`, error, previous.traced.span);
+      }
       const spanContext = previous.spanContext;
       return spanContext === undefined ? original.apply(this, argv) : contextApi.with(spanContext, () => original.apply(this, argv));
     }
@@ -368,9 +376,15 @@ export function instrumentRedis<R extends IORedisClient>(redis: R, options: Redi
       queued: false,
       ended: false,
     };
-    command[TRACE] = commandTrace;
-    commandTrace.batch?.commands.push(commandTrace);
-    follow(commandTrace, command, argv[1]);
+    try {
+      command[TRACE] = commandTrace;
+      commandTrace.batch?.commands.push(commandTrace);
+      follow(commandTrace, command, argv[1]);
+    } catch (error) {
+      // The host's command is on its way whatever happens here; its span is ended rather than left open.
+      inst.fault(`redis ${command.name}`, error, traced.span);
+      if (!commandTrace.ended) endTrace(tracer, commandTrace, error);
+    }
     return result;
   };
 
