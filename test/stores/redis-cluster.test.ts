@@ -295,6 +295,27 @@ describe.skipIf(skip)('baton-sdk/redis on a Redis Cluster', () => {
         finishSlotMigration(cluster, asking.slot, asking.other);
       }
     });
+    it('an XADD sent alone and one in a pipeline, both redirected with MOVED, carry the trace context once, that of their one publish span', async () => {
+      const { slot, owner, other } = await placeOf('{mv-x}');
+      const redis = instrumentRedis(connectCluster(), { tracer: otel.tracer });
+      await redis.xadd('{mv-x}:events', '*', 'warm', 'up');
+      migrateSlot(cluster, slot, owner, other);
+      otel.reset();
+      const moved = redirectionsAnswered(cluster.nodes[owner]!, 'MOVED');
+      const alone = await redis.xadd('{mv-x}:events', '*', 'task', 't-1');
+      const [[, piped]] = (await redis.pipeline().xadd('{mv-x}:events', '*', 'task', 't-2').exec()) as [[null, string]];
+      expect(redirectionsAnswered(cluster.nodes[owner]!, 'MOVED')).toBeGreaterThan(moved);
+      const publishes = otel.spans().filter((s) => s.name === 'publish {mv-x}:events');
+      expect(publishes.map((s) => [s.status.code, s.attributes['messaging.message.id']])).toEqual([
+        [OK, alone],
+        [OK, piped],
+      ]);
+      const entries = await connectNode(other).xrange('{mv-x}:events', '-', '+');
+      expect(entries.slice(1).map(([, fields]) => fields)).toEqual(
+        publishes.map((s, i) => ['task', `t-${i + 1}`, 'traceparent', `00-${s.spanContext().traceId}-${s.spanContext().spanId}-01`]),
+      );
+    });
+
     it('beside @opentelemetry/instrumentation-ioredis: the CLIENT span of each send, the redirected one and the resend, is under Baton’s INTERNAL span', async () => {
       const contrib = enableIORedisContrib();
       try {
@@ -458,6 +479,21 @@ describe.skipIf(skip)('baton-sdk/redis on a Redis Cluster', () => {
       } finally {
         finishSlotMigration(cluster, asking.slot, asking.other);
       }
+    });
+
+    it('an XADD redirected with MOVED carries the trace context once, that of its one publish span', async () => {
+      const { slot, owner, other } = await placeOf('{n-x}');
+      const client = await connectNodeRedisCluster();
+      await client.xAdd('{n-x}:events', '*', { warm: 'up' });
+      migrateSlot(cluster, slot, owner, other);
+      otel.reset();
+      const moved = redirectionsAnswered(cluster.nodes[owner]!, 'MOVED');
+      const id = await client.xAdd('{n-x}:events', '*', { task: 't-1' });
+      expect(redirectionsAnswered(cluster.nodes[owner]!, 'MOVED')).toBe(moved + 1);
+      const publishes = otel.spans().filter((s) => s.name === 'publish {n-x}:events');
+      expect(publishes.map((s) => [s.status.code, s.attributes['messaging.message.id']])).toEqual([[OK, id]]);
+      const [, entry] = await connectNode(other).xrange('{n-x}:events', '-', '+');
+      expect(entry![1]).toEqual(['task', 't-1', 'traceparent', `00-${publishes[0]!.spanContext().traceId}-${publishes[0]!.spanContext().spanId}-01`]);
     });
 
     it('fails the spans of a MULTI that node-redis does not retry after MOVED, with the error the app got', async () => {
