@@ -22,11 +22,13 @@ import {
   BATON_STATE_VERSION_READ,
   BATON_STATE_VERSION_WRITTEN,
   DB_NAMESPACE,
+  GEN_AI_AGENT_NAME,
   ERROR_TYPE,
 } from '../../src/model/attributes.js';
 import { Baton } from '../../src/sdk/baton.js';
 import { instrumentNodeRedis, nodeRedisInstrumentationStats, withStateAccess } from '../../src/stores/node-redis.js';
 import { instrumentRedis, redisInstrumentationStats, RedisStateStore, RedisStreamBus, StateConflictError, untraced } from '../../src/stores/redis.js';
+import { auditSpans } from '../../src/analyze/audit.js';
 import { createOtelHarness, type OtelHarness } from '../helpers/otel.js';
 import {
   finishSlotMigration,
@@ -36,6 +38,7 @@ import {
   startRedisCluster,
   type RunningCluster,
 } from '../helpers/servers.js';
+import { toSpanRecords } from '../helpers/traces.js';
 
 const skip = shouldSkipStoreTests();
 const require = createRequire(import.meta.url);
@@ -295,6 +298,43 @@ describe.skipIf(skip)('baton-sdk/redis on a Redis Cluster', () => {
         finishSlotMigration(cluster, asking.slot, asking.other);
       }
     });
+    it('audited: the stage change a pipeline wrote after MOVED is known, so a worker reading in the old epoch is flagged, a reviewer in the new one is not', async () => {
+      const { slot, owner, other } = await placeOf('{au}');
+      const redis = instrumentRedis(connectCluster(), { tracer: otel.tracer });
+      const baton = new Baton({ tracer: otel.tracer });
+      const task = { taskId: 't-au' };
+      await baton.runAgent('worker', () => withStateAccess({ epoch: 1 }, () => redis.hset('{au}:task', { version: 1, epoch: 1 })), task);
+      migrateSlot(cluster, slot, owner, other);
+      const moved = redirectionsAnswered(cluster.nodes[owner]!, 'MOVED');
+      const log: Record<string, unknown>[] = [];
+      await baton.runAgent('coordinator', async () => {
+        const replies = await redis.pipeline().hset('{au}:task', { version: 2, epoch: 2 }).exec();
+        const error = replies?.[0]?.[0] ?? null;
+        log.push({ agent: 'coordinator', advancedTo: 2, error });
+      }, task);
+      expect(redirectionsAnswered(cluster.nodes[owner]!, 'MOVED')).toBe(moved + 1);
+      for (const [agent, epoch] of [['worker', 1], ['reviewer', 2]] as const) {
+        await baton.runAgent(agent, async () => {
+          const entry = await withStateAccess({ epoch }, () => redis.hgetall('{au}:task'));
+          log.push({ agent, actingEpoch: epoch, storedEpoch: Number(entry.epoch) });
+        }, task);
+      }
+      // What the agents did: the worker acted in epoch 1 after the coordinator had moved the task to epoch 2.
+      expect(log).toEqual([
+        { agent: 'coordinator', advancedTo: 2, error: null },
+        { agent: 'worker', actingEpoch: 1, storedEpoch: 2 },
+        { agent: 'reviewer', actingEpoch: 2, storedEpoch: 2 },
+      ]);
+      const records = toSpanRecords(otel.spans(), 'redis-cluster');
+      const report = await auditSpans([records]);
+      const stale = report.findings.filter((f) => f.ruleId === 'stale-epoch-read');
+      const readOf = (agent: string) => records.find((r) => r.attributes[BATON_OPERATION] === 'state.read' && r.attributes[GEN_AI_AGENT_NAME] === agent)!;
+      expect(stale).toHaveLength(1);
+      expect(stale[0]!.agents).toContain('worker');
+      expect(stale[0]!.evidence.spanIds).toContain(readOf('worker').spanId);
+      expect(stale[0]!.evidence.spanIds).not.toContain(readOf('reviewer').spanId);
+    });
+
     it('an XADD sent alone and one in a pipeline, both redirected with MOVED, carry the trace context once, that of their one publish span', async () => {
       const { slot, owner, other } = await placeOf('{mv-x}');
       const redis = instrumentRedis(connectCluster(), { tracer: otel.tracer });
