@@ -476,6 +476,21 @@ describe.skipIf(skip)('baton-sdk/redis on a Redis Cluster', () => {
       expect(nodeRedisInstrumentationStats(client)).toEqual({ stateSpans: 6, messagingSpans: 0, faults: 0 });
     });
 
+    it('instruments a cluster before connect(), and traces a keyed cluster.sendCommand like the command methods', async () => {
+      const client = instrumentNodeRedis(createCluster({ rootNodes: [{ socket: { host: cluster.nodes[0]!.host, port: cluster.nodes[0]!.port } }] }), {
+        tracer: otel.tracer,
+      });
+      nodeRedisClusters.push(client);
+      expect(instrumentNodeRedis(client)).toBe(client);
+      await client.connect();
+      expect(await client.sendCommand('task:raw', false, ['HSET', 'task:raw', 'version', '8'])).toBe(1);
+      expect(await client.sendCommand('task:raw', true, ['HGET', 'task:raw', 'version'])).toBe('8');
+      expect(outcomes(otel.spans())).toEqual([
+        ['write task', OK, undefined, 8],
+        ['read task', OK, undefined, 8],
+      ]);
+    });
+
     it('gives the commands of a MULTI and of a pipeline on one hash tag their versions, each from its own reply', async () => {
       const client = await connectNodeRedisCluster();
       await client.hSet('{n-1}:plan', { version: 3 });
