@@ -158,6 +158,18 @@ function redisCli(port: number, ...args: string[]): string {
  * default, port + 10000, can be taken or past 65535.
  */
 export async function startRedisCluster(masters = 3): Promise<RunningCluster> {
+  // A bus port picked free can be taken by another server starting meanwhile (the main ports are picked
+  // the same way, at the same time): the whole cluster is then started again on fresh ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRedisClusterOnce(masters);
+    } catch (error) {
+      if (attempt >= 3) throw error;
+    }
+  }
+}
+
+async function startRedisClusterOnce(masters: number): Promise<RunningCluster> {
   const nodes: RunningServer[] = [];
   const busPorts: number[] = [];
   const stop = async () => {
