@@ -18,6 +18,21 @@
  * one reply per command) are wrapped too: a read inside MULTI gets its version
  * from its own element of EXEC's reply.
  *
+ * A cluster (`createCluster()`) is instrumented by the same call. Each of its
+ * commands runs in `RedisCluster#_execute(firstKey, isReadonly, options, fn)`,
+ * which calls `fn(nodeClient, options)` once per attempt: again on the new owner
+ * after a MOVED (once its slot map is rediscovered) or after ASKING on the
+ * importing node after an ASK. That method is wrapped on the cluster instance:
+ * `fn` gets a per-attempt view of the node client whose `sendCommand` is
+ * Baton's, so a command's span starts at its first send, records the reply of
+ * each attempt and ends when `_execute` answers the app: one span per command,
+ * whatever the redirections. A command without a key (PING, INFO) skips all of
+ * it. Cluster transactions and pipelines run on one node client
+ * (`_executeMulti` / `_executePipeline`, not retried by node-redis on a
+ * redirection: the app gets the error); the cluster's slot table hands each
+ * node client out through `ClusterSlots#nodeClient`, wrapped to instrument those
+ * two methods of each node client the first time it is handed out.
+ *
  * Beside @opentelemetry/instrumentation-redis: it patches
  * `RedisClient.prototype.sendCommand` (its CLIENT span per command) and, for
  * transactions, the multi command's `addCommand`/`exec`. Baton checks the
@@ -28,7 +43,7 @@
  *
  * @see https://github.com/redis/node-redis/blob/master/packages/client/lib/client/index.ts
  */
-import { context as contextApi, diag, trace } from '@opentelemetry/api';
+import { context as contextApi, diag, trace, type Context } from '@opentelemetry/api';
 import {
   isInstrumentationWrapped,
   isSuppressed,
@@ -103,7 +118,9 @@ function isThenable(value: unknown): value is Promise<unknown> {
  * object, and every proxy of it (`withTypeMapping`, `withCommandOptions`) is
  * traced as well. Calling it twice on one client does nothing the second time;
  * an object that is not a node-redis client is returned untouched, with a
- * `diag` warning.
+ * `diag` warning. A cluster (`createCluster()`) is instrumented the same way:
+ * one span per command whatever MOVED/ASK redirections it went through, and
+ * its MULTI / pipelines traced on the node that runs them.
  *
  * ```ts
  * const client = instrumentNodeRedis(await createClient({ url }).connect(), { keys: 'task:' });
@@ -113,6 +130,10 @@ function isThenable(value: unknown): value is Promise<unknown> {
 export function instrumentNodeRedis<C extends object>(client: C, options: NodeRedisInstrumentationOptions = {}): C {
   const self = instanceOf(client);
   if (self[INSTRUMENTED]) return client;
+  if (isClusterInstance(self)) {
+    instrumentCluster(self as ClusterInternals, options);
+    return client;
+  }
   const proto = Object.getPrototypeOf(self) as { sendCommand?: SendCommand; _executeMulti?: ExecuteBatch; _executePipeline?: ExecuteBatch } | null;
   if (proto === null || typeof proto.sendCommand !== 'function') {
     diag.warn('baton: instrumentNodeRedis was given an object without sendCommand (not a node-redis v5 client); left uninstrumented');
@@ -159,7 +180,24 @@ export function instrumentNodeRedis<C extends object>(client: C, options: NodeRe
     return result;
   };
 
-  /** Wraps a batch method: spans for its state and Streams commands, each settled with its own reply. */
+  Object.defineProperty(self, 'sendCommand', { value: sendCommand, writable: true, configurable: true, enumerable: false });
+  instrumentBatches(self, proto, inst, tracer, isWrapped);
+  Object.defineProperty(self, INSTRUMENTED, { value: { inst } satisfies Instrumented, enumerable: false });
+  return client;
+}
+
+/**
+ * Wraps the batch methods of a client instance (`_executeMulti`, what
+ * `multi().exec()` calls; `_executePipeline`, what `execAsPipeline()` calls):
+ * spans for their state and Streams commands, each settled with its own reply.
+ */
+function instrumentBatches(
+  self: ClientInternals,
+  proto: { _executeMulti?: ExecuteBatch; _executePipeline?: ExecuteBatch },
+  inst: StoreInstrumentation,
+  tracer: RedisCommandTracer,
+  isWrapped: () => boolean,
+): void {
   const batchOf = (method: '_executeMulti' | '_executePipeline', inTransaction: boolean) =>
     function executeBatch(this: unknown, commands: QueuedCommandLike[]): unknown {
       const original = proto[method]!;
@@ -201,14 +239,179 @@ export function instrumentNodeRedis<C extends object>(client: C, options: NodeRe
       }
       return result;
     };
-
-  Object.defineProperty(self, 'sendCommand', { value: sendCommand, writable: true, configurable: true, enumerable: false });
   if (typeof proto._executeMulti === 'function') {
     Object.defineProperty(self, '_executeMulti', { value: batchOf('_executeMulti', true), writable: true, configurable: true, enumerable: false });
   }
   if (typeof proto._executePipeline === 'function') {
     Object.defineProperty(self, '_executePipeline', { value: batchOf('_executePipeline', false), writable: true, configurable: true, enumerable: false });
   }
+}
+
+// ---------------------------------------------------------------------------
+// Clusters (createCluster).
+
+/** `fn` of RedisCluster#_execute: runs one attempt of a command on a node client. */
+type AttemptOn = (nodeClient: object, options: unknown) => unknown;
+type Execute = (this: unknown, firstKey: unknown, isReadonly: unknown, options: unknown, fn: AttemptOn) => unknown;
+type NodeClientOf = (this: unknown, node: unknown) => unknown;
+
+/** What of a node-redis cluster instance the instrumentation reads and wraps. */
+interface ClusterInternals {
+  _execute?: unknown;
+  readonly _slots?: { nodeClient?: unknown };
+  [INSTRUMENTED]?: Instrumented;
+}
+
+function isClusterInstance(self: object): boolean {
+  const slots = (self as ClusterInternals)._slots;
+  return (
+    typeof (self as ClusterInternals)._execute === 'function' &&
+    slots !== null &&
+    typeof slots === 'object' &&
+    typeof slots.nodeClient === 'function'
+  );
+}
+
+function ignore(): void {}
+
+/**
+ * One command on a cluster, across its attempts (the first send, and one more
+ * per MOVED or ASK): the span starts at the first send and ends with what
+ * `_execute` answers the app. Versions and stream entries are read from the
+ * raw reply of the last attempt, the one that answered.
+ */
+class ClusterCommandRun {
+  readonly #tracer: RedisCommandTracer;
+  readonly #inst: StoreInstrumentation;
+  readonly #ctx: Context;
+  /** The app's argument array of the first send, and what is sent for it (an XADD's copy with trace context). */
+  #args: unknown[] | undefined;
+  #sent: unknown[] | undefined;
+  #spanContext: Context | undefined;
+  #decided = false;
+  traced: TracedCommand | undefined;
+  #reply: unknown;
+
+  constructor(tracer: RedisCommandTracer, inst: StoreInstrumentation, ctx: Context) {
+    this.#tracer = tracer;
+    this.#inst = inst;
+    this.#ctx = ctx;
+  }
+
+  /** `nodeClient` as this attempt's `fn` sees it: the same client, its `sendCommand` Baton's. */
+  viewOf(nodeClient: object): object {
+    if (nodeClient === null || typeof nodeClient !== 'object') return nodeClient;
+    const view = Object.create(nodeClient) as object;
+    const run = this;
+    Object.defineProperty(view, 'sendCommand', {
+      value: function sendCommand(args: unknown[], options?: unknown): unknown {
+        return run.send(nodeClient as { sendCommand: SendCommand }, args, options);
+      },
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
+    return view;
+  }
+
+  send(nodeClient: { sendCommand: SendCommand }, args: unknown[], options: unknown): unknown {
+    const original = nodeClient.sendCommand;
+    if (!this.#decided) {
+      this.#decided = true;
+      this.#start(original, args);
+    }
+    const traced = this.traced;
+    if (traced === undefined) return original.call(nodeClient, args, options);
+    const sent = args === this.#args ? this.#sent! : args;
+    const spanContext = this.#spanContext;
+    const result = spanContext === undefined ? original.call(nodeClient, sent, options) : contextApi.with(spanContext, () => original.call(nodeClient, sent, options));
+    if (isThenable(result)) {
+      // The reply as the server sent it, before the command's transformer: the last attempt's is the one the app got.
+      result.then((reply) => {
+        this.#reply = reply;
+      }, ignore);
+    }
+    return result;
+  }
+
+  #start(original: SendCommand, args: unknown[]): void {
+    const name = Array.isArray(args) ? args[0] : undefined;
+    const spec = typeof name === 'string' ? REDIS_COMMANDS.get(name) : undefined;
+    if (spec === undefined) return;
+    try {
+      // XADD gets the trace context appended: to a copy, never to an array the app passed and may reuse.
+      const sent = spec.kind === PUBLISH ? args.slice() : args;
+      const driverSpan = this.#inst.driverWritesClientSpan(() => isInstrumentationWrapped(original));
+      const traced = this.#tracer.start(spec, sent, 1, this.#ctx, driverSpan, false);
+      if (!traced) return;
+      this.#args = args;
+      this.#sent = sent;
+      if (driverSpan) this.#spanContext = trace.setSpan(this.#ctx, traced.span);
+      this.traced = traced;
+    } catch (error) {
+      this.#inst.fault(`redis ${spec.name}`, error, undefined);
+    }
+  }
+
+  /** Ends the span with `_execute`'s outcome: the app's reply (read from the last raw reply) or its error. */
+  end(ok: boolean, error: unknown): void {
+    const traced = this.traced;
+    if (traced === undefined) return;
+    this.traced = undefined;
+    if (ok) this.#tracer.finish(traced, this.#reply);
+    else this.#tracer.fail(traced, error);
+  }
+}
+
+/** Instruments a node-redis cluster instance in place (see the module header). */
+function instrumentCluster(self: ClusterInternals, options: NodeRedisInstrumentationOptions): void {
+  const proto = Object.getPrototypeOf(self) as { _execute: Execute };
+  const slots = self._slots as { nodeClient: NodeClientOf };
+  const slotsProto = Object.getPrototypeOf(slots) as { nodeClient: NodeClientOf };
+  // A cluster has database 0 only.
+  const inst = new StoreInstrumentation('redis', { ...options, namespace: options.namespace ?? '0' });
+  const tracer = new RedisCommandTracer(inst, options);
+  const nodeClients = new WeakSet<object>();
+
+  /** Instruments the batch methods of a node client once: the cluster's MULTI and pipelines run there. */
+  const adoptNodeClient = (nodeClient: unknown): void => {
+    if (nodeClient === null || typeof nodeClient !== 'object' || nodeClients.has(nodeClient)) return;
+    nodeClients.add(nodeClient);
+    const nodeSelf = instanceOf(nodeClient);
+    const nodeProto = Object.getPrototypeOf(nodeSelf) as { sendCommand?: SendCommand; _executeMulti?: ExecuteBatch; _executePipeline?: ExecuteBatch } | null;
+    if (nodeProto === null || nodeSelf[INSTRUMENTED]) return;
+    instrumentBatches(nodeSelf, nodeProto, inst, tracer, () => isInstrumentationWrapped(nodeProto.sendCommand));
+  };
+
+  const nodeClient = function nodeClient(this: unknown, node: unknown): unknown {
+    const result = slotsProto.nodeClient.apply(this, arguments as unknown as [unknown]);
+    try {
+      // Set (created, or connecting) by the time nodeClient returns.
+      adoptNodeClient((node as { client?: unknown } | null)?.client);
+    } catch (error) {
+      inst.fault('redis nodeClient', error, undefined);
+    }
+    return result;
+  };
+
+  const execute = function _execute(this: unknown, firstKey: unknown, isReadonly: unknown, commandOptions: unknown, fn: AttemptOn): unknown {
+    const original = proto._execute;
+    // No key: not state access, not a stream (PING, INFO, CLUSTER …).
+    if (firstKey === undefined || typeof fn !== 'function') return original.apply(this, arguments as unknown as [unknown, unknown, unknown, AttemptOn]);
+    const ctx = contextApi.active();
+    if (isSuppressed(ctx)) return original.apply(this, arguments as unknown as [unknown, unknown, unknown, AttemptOn]);
+    const run = new ClusterCommandRun(tracer, inst, ctx);
+    const result = original.call(this, firstKey, isReadonly, commandOptions, (client, attemptOptions) => fn(run.viewOf(client), attemptOptions));
+    if (isThenable(result)) {
+      result.then(
+        () => run.end(true, undefined),
+        (error: unknown) => run.end(false, error),
+      );
+    }
+    return result;
+  };
+
+  Object.defineProperty(self, '_execute', { value: execute, writable: true, configurable: true, enumerable: false });
+  Object.defineProperty(slots, 'nodeClient', { value: nodeClient, writable: true, configurable: true, enumerable: false });
   Object.defineProperty(self, INSTRUMENTED, { value: { inst } satisfies Instrumented, enumerable: false });
-  return client;
 }

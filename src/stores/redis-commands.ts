@@ -256,6 +256,36 @@ function foundOf(name: string, reply: unknown): boolean {
   return true;
 }
 
+/**
+ * Whether a write ran, from its reply. Only a conditional write can answer that it did not: a
+ * conditional SET (NX, XX, IFEQ, …) or SETNX / HSETNX answer nil or 0 then. With `GET`, SET answers
+ * the old value instead (nil: there was none), so SET … GET wrote unless a condition stopped it: NX
+ * wrote when there was no old value, XX when there was one; IFEQ/IFNE with GET depend on a value
+ * compared on the server, so no version is claimed for them.
+ * @see https://redis.io/docs/latest/commands/set/
+ */
+function wrote(traced: TracedCommand, reply: unknown): boolean {
+  const name = traced.name;
+  if (name === 'setnx' || name === 'hsetnx') return reply !== null && reply !== 0 && reply !== false;
+  if (name !== 'set') return reply !== null;
+  const args = traced.args;
+  let get = false;
+  let condition: string | undefined;
+  // The options follow the value (args[at]).
+  for (let i = traced.at + 1; i < args.length; i++) {
+    const word = asText(args[i]);
+    if (word === undefined || word.length > 6) continue;
+    const upper = word.toUpperCase();
+    if (upper === 'GET') get = true;
+    else if (upper === 'NX' || upper === 'XX' || upper === 'IFEQ' || upper === 'IFNE' || upper === 'IFDEQ' || upper === 'IFDNE') condition = upper;
+  }
+  if (!get) return reply !== null;
+  if (condition === undefined) return true;
+  if (condition === 'NX') return reply === null;
+  if (condition === 'XX') return reply !== null;
+  return false;
+}
+
 /** The stream names of an XREAD/XREADGROUP: the first half of what follows STREAMS. */
 function streamsOf(args: readonly unknown[], offset: number): string[] {
   for (let i = offset; i < args.length; i++) {
@@ -457,8 +487,7 @@ export class RedisCommandTracer {
       } else if (operation === 'read') {
         const facts = this.#factsOf(traced, reply);
         outcome = { version: facts?.version, epoch: facts?.epoch, found: foundOf(traced.name, reply) };
-      } else if (traced.written && reply !== null) {
-        // A conditional SET (NX/XX) that answered nil wrote nothing: no version is claimed.
+      } else if (traced.written && wrote(traced, reply)) {
         outcome = traced.written;
       }
     } catch (error) {

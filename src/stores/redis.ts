@@ -26,7 +26,7 @@
  * @see https://redis.io/docs/latest/develop/interact/programmability/eval-intro/
  */
 import { createHash } from 'node:crypto';
-import { context as contextApi, trace, type Span } from '@opentelemetry/api';
+import { context as contextApi, trace, type Context, type Span } from '@opentelemetry/api';
 import type { Cluster, Redis } from 'ioredis';
 import { BATON_STATE_KEY, BATON_STATE_VERSION_WRITTEN, BATON_TASK_ID, GEN_AI_AGENT_NAME } from '../model/attributes.js';
 import type { EventMessage } from '../model/envelope.js';
@@ -76,31 +76,81 @@ type IORedisClient = Redis | Cluster;
 interface RedisCommandLike {
   readonly name: string;
   args: unknown[];
+  /** Replaced (Command#initPromise) when a Cluster pipeline resends the command after a redirection. */
   readonly promise: Promise<unknown>;
   readonly inTransaction?: boolean;
-  /** Position in its pipeline's queue (MULTI, the queued commands, EXEC), set by ioredis' Pipeline. */
+  /** Position in its pipeline's queue (MULTI, the queued commands, EXEC), set by ioredis' Pipeline on each send. */
   readonly pipelineIndex?: number;
+  /** Its trace; null once a send decided not to trace it (a fault, a key outside `keys`): later sends do not try again. */
+  [TRACE]?: CommandTrace | null;
+  [BATCH]?: BatchTrace;
+  [QUEUED_CONTEXT]?: Context;
 }
 
 type SendCommand = (this: IORedisClient, command: RedisCommandLike, ...rest: unknown[]) => unknown;
+type MakePipeline = (this: IORedisClient, ...args: unknown[]) => unknown;
+
+/** The part of an ioredis Pipeline the instrumentation reads and wraps. */
+interface PipelineLike {
+  /** Settles once, with every command's final `[error, reply]`, after any resend ioredis made on a redirection. */
+  readonly promise: Promise<unknown>;
+  sendCommand: (command: RedisCommandLike) => unknown;
+  readonly _queue?: unknown;
+  [BATCH]?: BatchTrace;
+}
 
 /** ioredis' table plus EXEC, which settles the commands a transaction queued. */
 const COMMANDS = new Map<string, RedisCommandSpec>(REDIS_COMMANDS);
 COMMANDS.set('exec', EXEC_SPEC);
 
 const INSTRUMENTED = Symbol.for('baton.stores.redis.instrumented');
-const TRACED = Symbol.for('baton.stores.redis.traced');
+/** On a Command: its trace, kept across sends (a Cluster pipeline's resend, an offline queue's flush). */
+const TRACE = Symbol.for('baton.stores.redis.trace');
+/** On a Command queued in a pipeline of an instrumented client: that pipeline's batch. */
+const BATCH = Symbol.for('baton.stores.redis.batch');
+/** On a Command queued in a pipeline: the context it was queued in (auto-pipelining sends it later, from another caller's context). */
+const QUEUED_CONTEXT = Symbol.for('baton.stores.redis.queued-context');
 
 /** The instrumentation state of a client instrumented by {@link instrumentRedis}. */
 interface Instrumented {
   readonly inst: StoreInstrumentation;
 }
 
-/** A command queued in a transaction, waiting for its EXEC's reply. */
-interface QueuedCommand {
+/**
+ * A traced command, from its first send to the reply the app got. Outside a
+ * pipeline it ends with its promise. In a pipeline it records the outcome of
+ * each send and ends when the pipeline settles: on a Cluster, ioredis answers a
+ * pipeline whose commands all got one redirection (MOVED, ASK, TRYAGAIN,
+ * CLUSTERDOWN) by resending every command with a new promise, so the first
+ * send's rejection is not what the app sees.
+ */
+interface CommandTrace {
   readonly traced: TracedCommand;
+  /** Its span's context, when a driver instrumentation's CLIENT span of a resend must be its child. */
+  readonly spanContext: Context | undefined;
+  readonly batch: BatchTrace | undefined;
+  /** The promise of the latest send. */
+  promise: Promise<unknown>;
+  /** Outcome of the latest send: 0 none yet, 1 reply, 2 error. */
+  state: 0 | 1 | 2;
+  value: unknown;
+  /** The reply is a transaction's QUEUED: it says nothing about the value. */
+  queued: boolean;
+  ended: boolean;
+}
+
+/** The traced commands of one pipeline (or MULTI/EXEC), ended together when the pipeline settles. */
+interface BatchTrace {
+  readonly promise: Promise<unknown>;
+  readonly commands: CommandTrace[];
+  listening: boolean;
+}
+
+/** A command queued in a transaction, waiting for its EXEC's reply (one per send). */
+interface QueuedCommand {
+  readonly trace: CommandTrace;
   readonly pipelineIndex: number;
-  /** Ended already (its queuing failed). */
+  /** Settled already in this send (its queuing failed). */
   settled: boolean;
 }
 
@@ -113,14 +163,25 @@ export function redisInstrumentationStats(redis: IORedisClient): StoreInstrument
  * Whether an OTel instrumentation wraps the method that sends `redis`'s
  * commands: the client's own `sendCommand` for a `Redis`; for a `Cluster`,
  * which hands each command to a `Redis` per node, that of its nodes (what
- * @opentelemetry/instrumentation-ioredis patches).
+ * @opentelemetry/instrumentation-ioredis patches). Returns the per-command
+ * check: for a Cluster, the nodes' prototype is found once (`nodes()` builds
+ * an array per call) and its `sendCommand` read per command, so an
+ * instrumentation enabled later is still seen.
  */
-function driverWrapped(redis: IORedisClient): boolean {
+function driverWrappedCheck(redis: IORedisClient): () => boolean {
   if ((redis as { isCluster?: boolean }).isCluster === true) {
-    const node = (redis as Cluster).nodes('all')[0];
-    return node !== undefined && isInstrumentationWrapped(Object.getPrototypeOf(node).sendCommand);
+    let nodeProto: { sendCommand?: unknown } | undefined;
+    return () => {
+      if (nodeProto === undefined) {
+        const node = (redis as Cluster).nodes('all')[0];
+        if (node === undefined) return false;
+        nodeProto = Object.getPrototypeOf(node) as { sendCommand?: unknown };
+      }
+      return isInstrumentationWrapped(nodeProto.sendCommand);
+    };
   }
-  return isInstrumentationWrapped((Object.getPrototypeOf(redis) as { sendCommand?: unknown }).sendCommand);
+  const proto = Object.getPrototypeOf(redis) as { sendCommand?: unknown };
+  return () => isInstrumentationWrapped(proto.sendCommand);
 }
 
 /** `db.namespace` of a client: its database index (a Cluster has only database 0). */
@@ -128,13 +189,27 @@ function namespaceOf(redis: IORedisClient): string {
   return String((redis.options as { db?: number } | undefined)?.db ?? 0);
 }
 
+function isPipeline(value: unknown): value is PipelineLike {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as PipelineLike).sendCommand === 'function' &&
+    typeof (value as { promise?: { then?: unknown } }).promise?.then === 'function'
+  );
+}
+
 /**
  * Instruments an existing ioredis client (a `Redis` or a `Cluster`) in place and
  * returns it: the app keeps using the same object. Calling it twice on one
  * client does nothing the second time. Commands of pipelines are traced like
- * any other; commands queued in a MULTI/EXEC transaction are traced from when
- * they are sent to when EXEC answers, each reading its version from its own
- * element of EXEC's reply (a transaction WATCH aborted ends them as failed).
+ * any other and end when the pipeline answers; commands queued in a MULTI/EXEC
+ * transaction are traced from when they are sent to when EXEC answers, each
+ * reading its version from its own element of EXEC's reply (a transaction WATCH
+ * aborted ends them as failed). On a Cluster, a pipeline or transaction ioredis
+ * resends after a redirection (MOVED or ASK while a slot migrates) keeps its
+ * spans: they record the resent commands' replies, what the app got. With
+ * auto-pipelining, each command keeps the context (and withStateAccess facts)
+ * of its own caller.
  *
  * ```ts
  * const redis = instrumentRedis(new Redis(6379), { keys: 'task:' });
@@ -142,36 +217,121 @@ function namespaceOf(redis: IORedisClient): string {
  * ```
  */
 export function instrumentRedis<R extends IORedisClient>(redis: R, options: RedisInstrumentationOptions = {}): R {
-  const holder = redis as unknown as { [INSTRUMENTED]?: Instrumented; sendCommand: SendCommand };
+  const holder = redis as unknown as { [INSTRUMENTED]?: Instrumented };
   if (holder[INSTRUMENTED]) return redis;
   const inst = new StoreInstrumentation('redis', { ...options, namespace: options.namespace ?? namespaceOf(redis) });
   const tracer = new RedisCommandTracer(inst, options);
-  const proto = Object.getPrototypeOf(redis) as { sendCommand: SendCommand };
-  const isWrapped = () => driverWrapped(redis);
+  const proto = Object.getPrototypeOf(redis) as { sendCommand: SendCommand; pipeline?: MakePipeline; multi?: MakePipeline };
+  const isWrapped = driverWrappedCheck(redis);
+  const isCluster = (redis as { isCluster?: boolean }).isCluster === true;
   // Commands queued in a transaction, per pipeline send (ioredis passes one `stream` object to every command of it).
   const queued = new WeakMap<object, QueuedCommand[]>();
+
+  /** Records a send's outcome; a command outside a pipeline ends with it. */
+  const record = (trace: CommandTrace, state: 1 | 2, value: unknown, isQueuedReply: boolean): void => {
+    if (trace.ended) return;
+    trace.state = state;
+    trace.value = value;
+    trace.queued = isQueuedReply;
+    if (trace.batch === undefined) endTrace(tracer, trace, undefined);
+  };
+
+  /** Follows one send of a traced command: its promise, or (queued in a transaction) its EXEC's reply. */
+  const follow = (trace: CommandTrace, command: RedisCommandLike, batch: unknown): void => {
+    const promise = command.promise;
+    trace.promise = promise;
+    if (command.inTransaction === true && typeof command.pipelineIndex === 'number' && batch !== null && typeof batch === 'object') {
+      // Queued: its reply is QUEUED; its value (an XADD's entry id, a read's version) and whether it ran at all come with EXEC.
+      const entry: QueuedCommand = { trace, pipelineIndex: command.pipelineIndex, settled: false };
+      let waiting = queued.get(batch);
+      if (!waiting) queued.set(batch, (waiting = []));
+      waiting.push(entry);
+      promise.then(undefined, (error: unknown) => {
+        entry.settled = true;
+        record(trace, 2, error, false);
+      });
+    } else {
+      promise.then(
+        // `multi({ pipeline: false })` sends each command on its own: a QUEUED reply says nothing about the value.
+        (reply) => record(trace, 1, reply, command.inTransaction === true || reply === 'QUEUED'),
+        (error: unknown) => record(trace, 2, error, false),
+      );
+    }
+    const pipeline = trace.batch;
+    if (pipeline !== undefined && !pipeline.listening) {
+      pipeline.listening = true;
+      // Settled after every command's own promise (ioredis resolves it from the last reply's handler).
+      pipeline.promise.then(
+        () => endBatch(tracer, pipeline, undefined),
+        (error: unknown) => endBatch(tracer, pipeline, error),
+      );
+    }
+  };
+
+  /** Settles one send's queued commands with its EXEC's reply (see {@link execElementOf}). */
+  const settleOnExec = (exec: RedisCommandLike, waiting: readonly QueuedCommand[]): void => {
+    const execIndex = exec.pipelineIndex;
+    exec.promise.then(
+      (reply) => {
+        for (const entry of waiting) {
+          if (entry.settled) continue;
+          entry.settled = true;
+          if (!Array.isArray(reply) || typeof execIndex !== 'number') {
+            record(entry.trace, 2, new Error('EXEC aborted the transaction (a WATCHed key changed): the command did not run'), false);
+            continue;
+          }
+          const element = execElementOf(reply, execIndex, entry.pipelineIndex);
+          record(entry.trace, element instanceof Error ? 2 : 1, element, false);
+        }
+      },
+      (error: unknown) => {
+        for (const entry of waiting) {
+          if (entry.settled) continue;
+          entry.settled = true;
+          record(entry.trace, 2, error, false);
+        }
+      },
+    );
+  };
 
   // `arguments`, not rest parameters: a command that is not state access is handed on without an array built for it.
   const wrapped = function sendCommand(this: IORedisClient, command: RedisCommandLike): unknown {
     // The prototype's method is looked up per call, so a contrib instrumentation enabled later still runs.
     const original = proto.sendCommand;
     const spec = command && typeof command === 'object' ? COMMANDS.get(command.name) : undefined;
-    if (spec === undefined || (command as { [TRACED]?: boolean })[TRACED]) {
-      return original.apply(this, arguments as unknown as [RedisCommandLike, ...unknown[]]);
-    }
+    if (spec === undefined) return original.apply(this, arguments as unknown as [RedisCommandLike, ...unknown[]]);
+    const argv = arguments as unknown as [RedisCommandLike, ...unknown[]];
     if (spec.kind === EXEC) {
-      const batch = arguments[1] as unknown;
+      const batch = argv[1] as unknown;
       const waiting = batch !== null && typeof batch === 'object' ? queued.get(batch) : undefined;
       if (waiting) {
         queued.delete(batch as object);
-        settleOnExec(tracer, command, waiting);
+        try {
+          settleOnExec(command, waiting);
+        } catch (error) {
+          inst.fault('redis exec', error, undefined);
+        }
       }
-      return original.apply(this, arguments as unknown as [RedisCommandLike, ...unknown[]]);
+      return original.apply(this, argv);
     }
-    const ctx = contextApi.active();
-    if (isSuppressed(ctx)) return original.apply(this, arguments as unknown as [RedisCommandLike, ...unknown[]]);
-    const argv = arguments as unknown as [RedisCommandLike, ...unknown[]];
-    (command as { [TRACED]?: boolean })[TRACED] = true;
+    const previous = command[TRACE];
+    if (previous === null) return original.apply(this, argv);
+    if (previous !== undefined) {
+      // Sent again: a resend with a new promise is followed; a flush of the offline queue (same promise) is not.
+      try {
+        if (previous.promise !== command.promise && !previous.ended) follow(previous, command, argv[1]);
+      } catch (error) {
+        inst.fault(`redis ${command.name}`, error, previous.traced.span);
+      }
+      const spanContext = previous.spanContext;
+      return spanContext === undefined ? original.apply(this, argv) : contextApi.with(spanContext, () => original.apply(this, argv));
+    }
+    // A pipelined command is traced in the context its caller queued it in.
+    const ctx = command[QUEUED_CONTEXT] ?? contextApi.active();
+    // Seen: a later send of it (the offline queue flushed on connect, outside the untraced() call that sent it)
+    // is not traced a second time.
+    command[TRACE] = null;
+    if (isSuppressed(ctx)) return original.apply(this, argv);
     let driverSpan = false;
     try {
       driverSpan = inst.driverWritesClientSpan(isWrapped);
@@ -180,14 +340,24 @@ export function instrumentRedis<R extends IORedisClient>(redis: R, options: Redi
     }
     const inTransaction = command.inTransaction === true;
     let traced: TracedCommand | undefined;
+    let spanContext: Context | undefined;
     let result: unknown;
     if (driverSpan || spec.kind === PUBLISH) {
       // Started before sending: the driver's CLIENT span needs Baton's span active to be its child, and an
       // XADD carries the span's trace context.
       traced = tracer.start(spec, command.args, 0, ctx, driverSpan, inTransaction);
       if (!traced) return original.apply(this, argv);
-      const span = traced.span;
-      result = driverSpan ? contextApi.with(trace.setSpan(ctx, span), () => original.apply(this, argv)) : original.apply(this, argv);
+      if (driverSpan) {
+        spanContext = trace.setSpan(ctx, traced.span);
+        const active = spanContext;
+        result = contextApi.with(active, () => original.apply(this, argv));
+        // A Cluster retries a command it sent on its own (no node given) from inside the `reject` it has just put
+        // on it, called from the socket's reply: run in Baton's span, the driver's CLIENT span of a retry after
+        // MOVED or ASK is its child too, as the first one is.
+        if (isCluster && argv[2] === undefined) bindRetries(command, active);
+      } else {
+        result = original.apply(this, argv);
+      }
     } else {
       // Sent first, then the span made (starting when the command was sent): ioredis writes the command to the
       // socket inside sendCommand, so Baton's work runs while it is on the wire instead of before it.
@@ -196,63 +366,114 @@ export function instrumentRedis<R extends IORedisClient>(redis: R, options: Redi
       traced = tracer.start(spec, command.args, 0, ctx, false, inTransaction, startMs);
       if (!traced) return result;
     }
-    const commandTrace = traced;
-    const batch = argv[1];
-    if (inTransaction && typeof command.pipelineIndex === 'number' && batch !== null && typeof batch === 'object') {
-      // Queued: its reply is QUEUED; its value (an XADD's entry id, a read's version) and whether it ran at all come with EXEC.
-      const entry: QueuedCommand = { traced: commandTrace, pipelineIndex: command.pipelineIndex, settled: false };
-      let waiting = queued.get(batch);
-      if (!waiting) queued.set(batch, (waiting = []));
-      waiting.push(entry);
-      command.promise.then(undefined, (error: unknown) => {
-        entry.settled = true;
-        tracer.fail(commandTrace, error);
-      });
-    } else {
-      command.promise.then(
-        // `multi({ pipeline: false })` sends each command on its own: a QUEUED reply says nothing about the value.
-        (reply) => tracer.finish(commandTrace, reply, inTransaction || reply === 'QUEUED'),
-        (error: unknown) => tracer.fail(commandTrace, error),
-      );
+    const commandTrace: CommandTrace = {
+      traced,
+      spanContext,
+      batch: command[BATCH],
+      promise: command.promise,
+      state: 0,
+      value: undefined,
+      queued: false,
+      ended: false,
+    };
+    try {
+      command[TRACE] = commandTrace;
+      commandTrace.batch?.commands.push(commandTrace);
+      follow(commandTrace, command, argv[1]);
+    } catch (error) {
+      // The host's command is on its way whatever happens here; its span is ended rather than left open.
+      inst.fault(`redis ${command.name}`, error, traced.span);
+      if (!commandTrace.ended) endTrace(tracer, commandTrace, error);
     }
     return result;
   };
+
+  /** Marks a command queued in an instrumented pipeline: its batch, and its caller's context if it may be traced. */
+  const adoptCommand = (command: unknown, batch: BatchTrace): void => {
+    if (command === null || typeof command !== 'object') return;
+    const commandLike = command as RedisCommandLike;
+    // Queued again by a resend (Pipeline#fillResult): it keeps the context its caller queued it in.
+    if (commandLike[BATCH] === batch || !COMMANDS.has(commandLike.name)) return;
+    commandLike[BATCH] = batch;
+    commandLike[QUEUED_CONTEXT] = contextApi.active();
+  };
+
+  /** Makes a pipeline's traced commands one batch: their spans end when it settles, after any resend. */
+  const adoptPipeline = (pipeline: unknown): void => {
+    if (!isPipeline(pipeline) || pipeline[BATCH] !== undefined) return;
+    const batch: BatchTrace = { promise: pipeline.promise, commands: [], listening: false };
+    Object.defineProperty(pipeline, BATCH, { value: batch, enumerable: false });
+    // Queued already by `pipeline(commands)`, `multi(commands)` (and MULTI itself).
+    const already = pipeline._queue;
+    if (Array.isArray(already)) for (let i = 0; i < already.length; i++) adoptCommand(already[i], batch);
+    const queue = pipeline.sendCommand;
+    Object.defineProperty(pipeline, 'sendCommand', {
+      value: function sendCommand(this: PipelineLike, command: RedisCommandLike): unknown {
+        try {
+          adoptCommand(command, batch);
+        } catch (error) {
+          inst.fault('redis pipeline', error, undefined);
+        }
+        return queue.apply(this, arguments as unknown as [RedisCommandLike]);
+      },
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
+  };
+
+  /** `pipeline()` / `multi()` of the client: the Pipeline they return is adopted (auto-pipelining calls `pipeline()` too). */
+  const pipelineMaker = (name: 'pipeline' | 'multi') =>
+    function makePipeline(this: IORedisClient): unknown {
+      const made = proto[name]!.apply(this, arguments as unknown as unknown[]);
+      try {
+        adoptPipeline(made);
+      } catch (error) {
+        inst.fault(`redis ${name}`, error, undefined);
+      }
+      return made;
+    };
+
   Object.defineProperty(redis, 'sendCommand', { value: wrapped, writable: true, configurable: true, enumerable: false });
+  if (typeof proto.pipeline === 'function') {
+    Object.defineProperty(redis, 'pipeline', { value: pipelineMaker('pipeline'), writable: true, configurable: true, enumerable: false });
+  }
+  if (typeof proto.multi === 'function') {
+    Object.defineProperty(redis, 'multi', { value: pipelineMaker('multi'), writable: true, configurable: true, enumerable: false });
+  }
   Object.defineProperty(redis, INSTRUMENTED, { value: { inst } satisfies Instrumented, enumerable: false });
   return redis;
 }
 
+/** Runs the retries a Cluster makes of `command` (from its `reject`) in `ctx`. */
+function bindRetries(command: RedisCommandLike, ctx: Context): void {
+  const reject = (command as { reject?: unknown }).reject;
+  if (typeof reject === 'function') (command as { reject?: unknown }).reject = contextApi.bind(ctx, reject);
+}
+
 /**
- * Ends the spans of a transaction's queued commands with EXEC's reply. EXEC
- * answers one element per queued command, in order, and ioredis' Pipeline places
- * each at `pipelineIndex`: element `length - (execIndex - pipelineIndex)` (the
- * arithmetic of ioredis' own `fillResult`). A nil reply (a WATCHed key changed)
- * or an EXECABORT means none of them ran.
+ * A queued command's element of EXEC's reply. EXEC answers one element per
+ * queued command, in order, and ioredis' Pipeline places each at
+ * `pipelineIndex`: element `length - (execIndex - pipelineIndex)` (the
+ * arithmetic of ioredis' own `fillResult`).
  */
-function settleOnExec(tracer: RedisCommandTracer, exec: RedisCommandLike, waiting: readonly QueuedCommand[]): void {
-  exec.promise.then(
-    (reply) => {
-      const execIndex = exec.pipelineIndex;
-      for (const entry of waiting) {
-        if (entry.settled) continue;
-        entry.settled = true;
-        if (!Array.isArray(reply) || typeof execIndex !== 'number') {
-          tracer.fail(entry.traced, new Error('EXEC aborted the transaction (a WATCHed key changed): the command did not run'));
-          continue;
-        }
-        const element = reply[reply.length - (execIndex - entry.pipelineIndex)];
-        if (element instanceof Error) tracer.fail(entry.traced, element);
-        else tracer.finish(entry.traced, element);
-      }
-    },
-    (error: unknown) => {
-      for (const entry of waiting) {
-        if (entry.settled) continue;
-        entry.settled = true;
-        tracer.fail(entry.traced, error);
-      }
-    },
-  );
+function execElementOf(reply: readonly unknown[], execIndex: number, pipelineIndex: number): unknown {
+  return reply[reply.length - (execIndex - pipelineIndex)];
+}
+
+/** Ends a command's span with its latest send's outcome, or with `error` (the pipeline failed as a whole, or no reply came). */
+function endTrace(tracer: RedisCommandTracer, trace: CommandTrace, error: unknown): void {
+  trace.ended = true;
+  if (trace.state === 1) tracer.finish(trace.traced, trace.value, trace.queued);
+  else if (trace.state === 2) tracer.fail(trace.traced, trace.value);
+  else tracer.fail(trace.traced, error ?? new Error('the pipeline answered without this command’s reply'));
+}
+
+/** Ends the spans of a pipeline's commands once the pipeline settled: the outcome each last send had is what the app got. */
+function endBatch(tracer: RedisCommandTracer, batch: BatchTrace, error: unknown): void {
+  const commands = batch.commands;
+  for (let i = 0; i < commands.length; i++) if (!commands[i]!.ended) endTrace(tracer, commands[i]!, error);
+  commands.length = 0;
 }
 
 // ---------------------------------------------------------------------------
@@ -373,6 +594,7 @@ function parseResult(text: string): { version: number; epoch: number | undefined
  */
 export class RedisStateStore<V = unknown> implements VersionedStateStore<V> {
   readonly #redis: IORedisClient;
+  readonly #isWrapped: () => boolean;
   readonly #inst: StoreInstrumentation;
   readonly #prefix: string;
   readonly #collection: string;
@@ -383,6 +605,7 @@ export class RedisStateStore<V = unknown> implements VersionedStateStore<V> {
 
   constructor(redis: IORedisClient, options: RedisStateStoreOptions = {}) {
     this.#redis = redis;
+    this.#isWrapped = driverWrappedCheck(redis);
     this.#inst = new StoreInstrumentation('redis', { ...options, namespace: options.namespace ?? namespaceOf(redis) });
     this.#prefix = options.keyPrefix ?? '';
     this.#collection = options.collection ?? 'baton_state';
@@ -398,7 +621,7 @@ export class RedisStateStore<V = unknown> implements VersionedStateStore<V> {
   }
 
   #driverSpan(): boolean {
-    return this.#inst.driverWritesClientSpan(() => driverWrapped(this.#redis));
+    return this.#inst.driverWritesClientSpan(this.#isWrapped);
   }
 
   /** Reads an entry with its version and epoch; undefined when the key does not exist. */

@@ -158,6 +158,18 @@ function redisCli(port: number, ...args: string[]): string {
  * default, port + 10000, can be taken or past 65535.
  */
 export async function startRedisCluster(masters = 3): Promise<RunningCluster> {
+  // A bus port picked free can be taken by another server starting meanwhile (the main ports are picked
+  // the same way, at the same time): the whole cluster is then started again on fresh ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRedisClusterOnce(masters);
+    } catch (error) {
+      if (attempt >= 3) throw error;
+    }
+  }
+}
+
+async function startRedisClusterOnce(masters: number): Promise<RunningCluster> {
   const nodes: RunningServer[] = [];
   const busPorts: number[] = [];
   const stop = async () => {
@@ -191,6 +203,50 @@ export async function startRedisCluster(masters = 3): Promise<RunningCluster> {
     throw error;
   }
   return { nodes, stop };
+}
+
+/** The node id of a cluster node (CLUSTER MYID). */
+function nodeIdOf(node: RunningServer): string {
+  return redisCli(node.port, 'CLUSTER', 'MYID').trim();
+}
+
+/**
+ * Moves hash slot `slot` from master `from` to master `to` (indexes into
+ * `cluster.nodes`) the way `redis-cli --cluster reshard` does: the target
+ * IMPORTING, the source MIGRATING, the slot's keys MIGRATEd, then the slot
+ * assigned to the target on every master (CLUSTER SETSLOT … NODE). With
+ * `stage: 'migrating'` it stops before that assignment: the source still owns
+ * the slot and answers ASK for keys it no longer holds, until
+ * {@link finishSlotMigration}. A client that cached the old owner gets MOVED
+ * from the source once the slot is assigned.
+ * @see https://redis.io/docs/latest/commands/cluster-setslot/
+ */
+export function migrateSlot(cluster: RunningCluster, slot: number, from: number, to: number, stage: 'migrating' | 'done' = 'done'): void {
+  const source = cluster.nodes[from]!;
+  const target = cluster.nodes[to]!;
+  redisCli(target.port, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', nodeIdOf(source));
+  redisCli(source.port, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', nodeIdOf(target));
+  const keys = redisCli(source.port, 'CLUSTER', 'GETKEYSINSLOT', String(slot), '1000')
+    .split('\n')
+    .filter((line) => line.length > 0);
+  if (keys.length > 0) redisCli(source.port, 'MIGRATE', target.host, String(target.port), '', '0', '5000', 'KEYS', ...keys);
+  if (stage === 'done') finishSlotMigration(cluster, slot, to);
+}
+
+/** Assigns `slot` to master `to` on every master: the end of a {@link migrateSlot} left at `migrating`. */
+export function finishSlotMigration(cluster: RunningCluster, slot: number, to: number): void {
+  const owner = nodeIdOf(cluster.nodes[to]!);
+  // The new owner first, as redis-cli does: it then answers for the slot before the old one redirects.
+  redisCli(cluster.nodes[to]!.port, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', owner);
+  cluster.nodes.forEach((node, i) => {
+    if (i !== to) redisCli(node.port, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', owner);
+  });
+}
+
+/** How many `kind` errors (MOVED, ASK, …) a node has answered since it started (INFO errorstats). */
+export function redirectionsAnswered(node: RunningServer, kind: 'MOVED' | 'ASK'): number {
+  const match = new RegExp(`errorstat_${kind}:count=(\\d+)`).exec(redisCli(node.port, 'INFO', 'errorstats'));
+  return match ? Number(match[1]) : 0;
 }
 
 function idOf(user: string): { uid: number; gid: number } | undefined {

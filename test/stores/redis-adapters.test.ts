@@ -1,16 +1,17 @@
 /**
  * The contract both Redis adapters keep (baton-sdk/redis on ioredis,
  * baton-sdk/node-redis on node-redis in RESP2 and RESP3), run on the same
- * scenarios against a real redis-server: the spans of state commands with their
- * facts, the app's own version field through an extractor, the active handoff's
+ * scenarios against a real redis-server and a real 3-master Redis Cluster (an
+ * ioredis `Cluster`, a node-redis `createCluster()`): the spans of state
+ * commands with their facts, the app's own version field through an extractor, the active handoff's
  * task and agent, commands left alone, the driver's errors unchanged, faults
  * counted instead of thrown, and Streams with trace context. What only one
  * driver does is tested in redis.test.ts and node-redis.test.ts.
  */
 import { diag, DiagLogLevel, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { Redis } from 'ioredis';
-import { createClient, type RedisClientType } from 'redis';
+import { Cluster, Redis } from 'ioredis';
+import { createClient, createCluster, type RedisClientType } from 'redis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   BATON_ATTEMPT,
@@ -40,7 +41,7 @@ import type { RedisCommandOptions } from '../../src/stores/redis-commands.js';
 import { instrumentRedis, redisInstrumentationStats, withStateAccess } from '../../src/stores/redis.js';
 import { draft } from '../helpers/envelopes.js';
 import { createOtelHarness, type OtelHarness } from '../helpers/otel.js';
-import { shouldSkipStoreTests, startRedis, type RunningServer } from '../helpers/servers.js';
+import { shouldSkipStoreTests, startRedis, startRedisCluster, type RunningServer } from '../helpers/servers.js';
 
 const skip = shouldSkipStoreTests();
 
@@ -52,6 +53,9 @@ interface InstrumentedRedis {
   hmget(key: string, fields: string[]): Promise<(string | null)[]>;
   set(key: string, value: string): Promise<unknown>;
   get(key: string): Promise<string | null>;
+  /** SET key value [NX | XX] GET: answers the old value. */
+  setGet(key: string, value: string, condition?: 'NX' | 'XX'): Promise<string | null>;
+  hsetnx(key: string, field: string, value: string): Promise<number>;
   ping(): Promise<string>;
   info(): Promise<unknown>;
   evalOne(): Promise<unknown>;
@@ -67,6 +71,8 @@ interface InstrumentedRedis {
 
 interface AdapterUnderTest {
   readonly name: string;
+  /** Runs against a Redis Cluster: `connect` gets one of its masters. */
+  readonly cluster?: boolean;
   connect(server: RunningServer, options: RedisCommandOptions): Promise<InstrumentedRedis>;
 }
 
@@ -76,59 +82,91 @@ function pairsToObject(fields: readonly string[]): Record<string, string> {
   return record;
 }
 
+function ioredisOf(redis: Redis | Cluster): InstrumentedRedis {
+  return {
+    hset: (key, fields) => redis.hset(key, fields),
+    hgetall: (key) => redis.hgetall(key),
+    hget: (key, field) => redis.hget(key, field),
+    hmget: (key, fields) => redis.hmget(key, ...fields),
+    set: (key, value) => redis.set(key, value),
+    get: (key) => redis.get(key),
+    setGet: (key, value, condition) =>
+      (redis.set as unknown as (...args: string[]) => Promise<string | null>)(key, value, ...(condition ? [condition] : []), 'GET'),
+    hsetnx: (key, field, value) => redis.hsetnx(key, field, value),
+    ping: () => redis.ping(),
+    info: () => redis.info('server'),
+    evalOne: () => redis.eval('return 1', 0),
+    xgroupCreate: (stream, group) => redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM'),
+    xadd: async (stream, fields) => (await redis.xadd(stream, '*', ...Object.entries(fields).flat()))!,
+    xreadgroup: (group, consumer, stream) => redis.xreadgroup('GROUP', group, consumer, 'COUNT', 10, 'STREAMS', stream, '>'),
+    entries: async (stream) => (await redis.xrange(stream, '-', '+')).map(([, fields]) => pairsToObject(fields)),
+    xack: (stream, group, id) => redis.xack(stream, group, id),
+    stats: () => redisInstrumentationStats(redis),
+    close: () => redis.disconnect(),
+  };
+}
+
 const ioredis: AdapterUnderTest = {
   name: 'ioredis',
-  async connect(server, options) {
-    const redis = instrumentRedis(new Redis({ port: server.port, host: server.host, maxRetriesPerRequest: 1 }), options);
-    return {
-      hset: (key, fields) => redis.hset(key, fields),
-      hgetall: (key) => redis.hgetall(key),
-      hget: (key, field) => redis.hget(key, field),
-      hmget: (key, fields) => redis.hmget(key, ...fields),
-      set: (key, value) => redis.set(key, value),
-      get: (key) => redis.get(key),
-      ping: () => redis.ping(),
-      info: () => redis.info('server'),
-      evalOne: () => redis.eval('return 1', 0),
-      xgroupCreate: (stream, group) => redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM'),
-      xadd: async (stream, fields) => (await redis.xadd(stream, '*', ...Object.entries(fields).flat()))!,
-      xreadgroup: (group, consumer, stream) => redis.xreadgroup('GROUP', group, consumer, 'COUNT', 10, 'STREAMS', stream, '>'),
-      entries: async (stream) => (await redis.xrange(stream, '-', '+')).map(([, fields]) => pairsToObject(fields)),
-      xack: (stream, group, id) => redis.xack(stream, group, id),
-      stats: () => redisInstrumentationStats(redis),
-      close: () => redis.disconnect(),
-    };
-  },
+  connect: async (server, options) => ioredisOf(instrumentRedis(new Redis({ port: server.port, host: server.host, maxRetriesPerRequest: 1 }), options)),
 };
+
+const ioredisCluster: AdapterUnderTest = {
+  name: 'ioredis Cluster',
+  cluster: true,
+  connect: async (server, options) =>
+    ioredisOf(instrumentRedis(new Cluster([{ host: server.host, port: server.port }], { redisOptions: { maxRetriesPerRequest: 1 } }), options)),
+};
+
+/** The node-redis commands the scenarios use: those of a client and of a cluster. */
+type NodeRedisCommands = Pick<
+  RedisClientType,
+  'hSet' | 'hGetAll' | 'hGet' | 'hmGet' | 'set' | 'get' | 'hSetNX' | 'ping' | 'info' | 'eval' | 'xGroupCreate' | 'xAdd' | 'xReadGroup' | 'xRange' | 'xAck'
+>;
+
+function nodeRedisOf(client: NodeRedisCommands, close: () => void): InstrumentedRedis {
+  return {
+    hset: (key, fields) => client.hSet(key, fields),
+    hgetall: async (key) => ({ ...(await client.hGetAll(key)) }),
+    hget: async (key, field) => (await client.hGet(key, field)) ?? null,
+    hmget: async (key, fields) => (await client.hmGet(key, fields)) as (string | null)[],
+    set: (key, value) => client.set(key, value),
+    get: (key) => client.get(key),
+    setGet: async (key, value, condition) => (await client.set(key, value, { ...(condition ? { condition } : {}), GET: true })) as string | null,
+    hsetnx: async (key, field, value) => Number(await client.hSetNX(key, field, value)),
+    ping: () => client.ping(),
+    info: () => client.info('server'),
+    evalOne: () => client.eval('return 1', { keys: [], arguments: [] }),
+    xgroupCreate: (stream, group) => client.xGroupCreate(stream, group, '0', { MKSTREAM: true }),
+    xadd: (stream, fields) => client.xAdd(stream, '*', fields),
+    xreadgroup: (group, consumer, stream) => client.xReadGroup(group, consumer, { key: stream, id: '>' }, { COUNT: 10 }),
+    entries: async (stream) => (await client.xRange(stream, '-', '+')).map((entry) => ({ ...entry.message })),
+    xack: (stream, group, id) => client.xAck(stream, group, id),
+    stats: () => nodeRedisInstrumentationStats(client),
+    close,
+  };
+}
 
 function nodeRedis(RESP: 2 | 3): AdapterUnderTest {
   return {
     name: `node-redis RESP${RESP}`,
     async connect(server, options) {
       const client = instrumentNodeRedis(await (createClient({ RESP, socket: { host: server.host, port: server.port } }) as RedisClientType).connect(), options);
-      return {
-        hset: (key, fields) => client.hSet(key, fields),
-        hgetall: async (key) => ({ ...(await client.hGetAll(key)) }),
-        hget: async (key, field) => (await client.hGet(key, field)) ?? null,
-        hmget: async (key, fields) => (await client.hmGet(key, fields)) as (string | null)[],
-        set: (key, value) => client.set(key, value),
-        get: (key) => client.get(key),
-        ping: () => client.ping(),
-        info: () => client.info('server'),
-        evalOne: () => client.eval('return 1', { keys: [], arguments: [] }),
-        xgroupCreate: (stream, group) => client.xGroupCreate(stream, group, '0', { MKSTREAM: true }),
-        xadd: (stream, fields) => client.xAdd(stream, '*', fields),
-        xreadgroup: (group, consumer, stream) => client.xReadGroup(group, consumer, { key: stream, id: '>' }, { COUNT: 10 }),
-        entries: async (stream) => (await client.xRange(stream, '-', '+')).map((entry) => ({ ...entry.message })),
-        xack: (stream, group, id) => client.xAck(stream, group, id),
-        stats: () => nodeRedisInstrumentationStats(client),
-        close: () => client.destroy(),
-      };
+      return nodeRedisOf(client, () => client.destroy());
     },
   };
 }
 
-const ADAPTERS: readonly AdapterUnderTest[] = [ioredis, nodeRedis(2), nodeRedis(3)];
+const nodeRedisCluster: AdapterUnderTest = {
+  name: 'node-redis cluster',
+  cluster: true,
+  async connect(server, options) {
+    const cluster = instrumentNodeRedis(await createCluster({ rootNodes: [{ socket: { host: server.host, port: server.port } }] }).connect(), options);
+    return nodeRedisOf(cluster as unknown as NodeRedisCommands, () => cluster.destroy());
+  },
+};
+
+const ADAPTERS: readonly AdapterUnderTest[] = [ioredis, nodeRedis(2), nodeRedis(3), ioredisCluster, nodeRedisCluster];
 
 function byOperation(spans: readonly ReadableSpan[], operation: string): ReadableSpan[] {
   return spans.filter((s) => s.attributes[BATON_OPERATION] === operation);
@@ -150,11 +188,20 @@ describe.skipIf(skip).each(ADAPTERS)('Redis adapter contract: $name', (adapter) 
     return client;
   }
 
+  let stopServers: (() => Promise<void>) | undefined;
+
   beforeAll(async () => {
-    server = await startRedis();
-  });
+    if (adapter.cluster) {
+      const cluster = await startRedisCluster(3);
+      server = cluster.nodes[0]!;
+      stopServers = () => cluster.stop();
+    } else {
+      server = await startRedis();
+      stopServers = () => server.stop();
+    }
+  }, 60_000);
   afterAll(async () => {
-    await server?.stop();
+    await stopServers?.();
   });
   beforeEach(() => {
     otel = createOtelHarness();
@@ -237,6 +284,26 @@ describe.skipIf(skip).each(ADAPTERS)('Redis adapter contract: $name', (adapter) 
       ['write note', 12],
       ['read note', 12],
     ]);
+  });
+
+  it('claims a written version only for a write that ran: SET … GET answers the old value; SET NX/XX and HSETNX may write nothing', async () => {
+    const redis = await connect();
+    const doc = (version: number) => JSON.stringify({ version });
+    expect(await redis.setGet('cas:a', doc(1))).toBeNull(); // no old value; written
+    expect(await redis.setGet('cas:a', doc(2), 'NX')).toBe(doc(1)); // existed: not written
+    expect(await redis.setGet('cas:b', doc(3), 'NX')).toBeNull(); // new: written
+    expect(await redis.setGet('cas:c', doc(4), 'XX')).toBeNull(); // absent: not written
+    expect(await redis.setGet('cas:a', doc(5), 'XX')).toBe(doc(1)); // existed: written
+    expect(await redis.hsetnx('cas:h', 'version', '6')).toBe(1);
+    expect(await redis.hsetnx('cas:h', 'version', '7')).toBe(0);
+    // What the server holds is what each span claims.
+    expect([await redis.get('cas:a'), await redis.get('cas:b'), await redis.get('cas:c'), await redis.hget('cas:h', 'version')]).toEqual([
+      doc(5),
+      doc(3),
+      null,
+      '6',
+    ]);
+    expect(byOperation(otel.spans(), 'state.write').map((s) => s.attributes[BATON_STATE_VERSION_WRITTEN])).toEqual([1, undefined, 3, undefined, 5, 6, undefined]);
   });
 
   it('takes task, agent and epoch from the active receive span of a handoff', async () => {

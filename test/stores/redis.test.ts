@@ -19,6 +19,7 @@ import {
   BATON_STATE_VERSION_READ,
   BATON_STATE_VERSION_WRITTEN,
   ERROR_TYPE,
+  GEN_AI_AGENT_NAME,
   MESSAGING_MESSAGE_ID,
 } from '../../src/model/attributes.js';
 import { Baton } from '../../src/sdk/baton.js';
@@ -28,6 +29,7 @@ import {
   RedisStreamBus,
   StaleEpochWriteError,
   StateConflictError,
+  withStateAccess,
 } from '../../src/stores/redis.js';
 import { createOtelHarness, type OtelHarness } from '../helpers/otel.js';
 import { shouldSkipStoreTests, startRedis, type RunningServer } from '../helpers/servers.js';
@@ -81,6 +83,24 @@ describe.skipIf(skip)('baton-sdk/redis', () => {
       expect(timedOut.attributes[ERROR_TYPE]).toBe('timeout');
       expect(timedOut.status.code).toBe(SpanStatusCode.ERROR);
       await new Promise((resolve) => setTimeout(resolve, 750));
+    });
+
+    it('with auto-pipelining, gives each command the withStateAccess facts of its own caller, not of the caller that scheduled the pipeline', async () => {
+      const redis = instrumentRedis(new Redis({ port: server.port, host: server.host, enableAutoPipelining: true }), { tracer: otel.tracer });
+      clients.push(redis);
+      await redis.hset('task:p', { version: 1 });
+      otel.reset();
+      // Issued in one tick: ioredis sends both in one pipeline, from the first caller's setImmediate.
+      const [read, written] = await Promise.all([
+        withStateAccess({ agent: 'reader' }, () => redis.hgetall('task:p')),
+        withStateAccess({ agent: 'writer' }, () => redis.hset('task:p', { version: 2 })),
+      ]);
+      expect([read, written]).toEqual([{ version: '1' }, 0]);
+      expect(redis.autoPipelineQueueSize).toBe(0);
+      expect(otel.spans().map((s) => [s.name, s.attributes[GEN_AI_AGENT_NAME], s.attributes[BATON_STATE_VERSION_WRITTEN] ?? s.attributes[BATON_STATE_VERSION_READ]])).toEqual([
+        ['read task', 'reader', 1],
+        ['write task', 'writer', 2],
+      ]);
     });
 
     it('settles commands queued in MULTI with their own element of EXEC’s reply: a read inside the transaction has its version', async () => {
