@@ -83,6 +83,13 @@ export interface TransferPart extends PartBase {
   readonly arrival?: SpanRecord;
   /** How many transfer spans this part stands for: more than one is a retried transfer (`span` is the earliest). Default 1. */
   readonly sendCount?: number;
+  /**
+   * Set when the framework refused the transfer: it named an agent that never ran and
+   * the tool call failed or reported an error (or the sender's run failed right after
+   * it). The reason, lowercased, becomes the handoff's delivery status: an undelivered
+   * handoff, with no arrival and `target` 'unknown' (the name asked for is in the reason).
+   */
+  readonly refusal?: string;
 }
 
 export interface StateAccessPart extends PartBase {
