@@ -95,6 +95,10 @@ export const OPENINFERENCE_INPUT_VALUE = 'input.value';
 export const OPENINFERENCE_OUTPUT_VALUE = 'output.value';
 /** The conversation, when the app set one (`using_session`, `setSession`): written on every span of it. */
 export const OPENINFERENCE_SESSION_ID = 'session.id';
+/** OpenInference's CrewAI instrumentation: the crew a task span ran in (`Task._execute_core`, `Crew.kickoff`). */
+export const CREWAI_CREW_ID = 'crew_id';
+/** …and the crew's agents on its kickoff span (JSON, `[{"role": …}, …]`). */
+export const CREWAI_CREW_AGENTS = 'crew_agents';
 // Pydantic Logfire's span attributes (its openai_agents integration writes the span data's fields under their own names).
 export const LOGFIRE_MSG = 'logfire.msg';
 export const LOGFIRE_MSG_TEMPLATE = 'logfire.msg_template';
