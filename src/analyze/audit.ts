@@ -205,6 +205,8 @@ export class Auditor {
   readonly #options: AuditOptions;
   readonly #dialects: readonly Dialect[];
   readonly #keepAttribute: (name: string) => boolean;
+  /** Whether some dialect reads span events of this name (Strands' tool arguments): kept on compacted spans. */
+  readonly #keepEvent: (name: string) => boolean;
   readonly #rules: RuleState[] = [];
   readonly #open = new Map<string, OpenTrace>();
   readonly #union = new TraceUnion();
@@ -270,6 +272,11 @@ export class Auditor {
         kept.set(name, keep);
       }
       return keep;
+    };
+    const eventReaders = dialects.filter((d) => d.readsEvent !== undefined);
+    this.#keepEvent = (name) => {
+      for (let i = 0; i < eventReaders.length; i++) if (eventReaders[i]!.readsEvent!(name)) return true;
+      return false;
     };
     for (const id of RULE_IDS) {
       const setting = options.rules?.[id];
@@ -573,7 +580,7 @@ export class Auditor {
   }
 
   /**
-   * The span with only the attributes some dialect reads, and no events or resource.
+   * The span with only the attributes and events some dialect reads, and no resource.
    * A plain object literal is safe here (no kept name can be `__proto__`: dialects
    * read only names of their conventions) and, unlike a prototype-free one, stays in
    * V8's compact fast mode: about a third of the memory per open span.
@@ -593,11 +600,17 @@ export class Auditor {
       statusMessage: '',
       attributes: attributes ?? EMPTY,
       links: span.links.length === 0 ? NO_LINKS : span.links,
-      events: NO_EVENTS,
+      events: span.events.length === 0 ? NO_EVENTS : this.#eventsKept(span.events),
       resource: EMPTY,
       scopeName: span.scopeName,
       source: span.source,
     };
+  }
+
+  #eventsKept(events: SpanRecord['events']): SpanRecord['events'] {
+    let kept: SpanRecord['events'][number][] | undefined;
+    for (let i = 0; i < events.length; i++) if (this.#keepEvent(events[i]!.name)) (kept ??= []).push(events[i]!);
+    return kept ?? NO_EVENTS;
   }
 
   #analyzeGroup(traceIds: readonly string[]): void {

@@ -180,6 +180,8 @@ export interface Dialect {
    * rules need rather than what the spans carry.
    */
   readsAttribute(name: string): boolean;
+  /** Whether it reads span events of this name (kept on reduced spans too); absent: it reads none. */
+  readsEvent?(name: string): boolean;
   /** Cheap test run on every span: is it in this vocabulary? The first dialect (in priority order) that claims a span interprets it. */
   claims(span: SpanRecord): boolean;
   /** Turns the spans this dialect claimed in one trace group into parts. Pure. */

@@ -771,6 +771,9 @@ export const otelGenAiDialect: Dialect = {
   readsAttribute(name) {
     return name.startsWith('gen_ai.') || name === ERROR_TYPE || name === GCP_VERTEX_AGENT_TOOL_CALL_ARGS || name === PYDANTIC_AI_AGENT_NAME || name === PYDANTIC_AI_TOOL_ARGUMENTS;
   },
+  readsEvent(name) {
+    return name === GEN_AI_TOOL_MESSAGE_EVENT || name === GEN_AI_OPERATION_DETAILS_EVENT;
+  },
   claims(span) {
     const op = operationOf(span);
     return op !== undefined && CLAIMED_OPERATIONS.has(op);

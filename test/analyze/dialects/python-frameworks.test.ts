@@ -12,7 +12,7 @@ import { basename } from 'node:path';
 import { readdir } from 'node:fs/promises';
 import { SpanKind, type Attributes, type Tracer } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
-import { auditSpans } from '../../../src/analyze/audit.js';
+import { Auditor, auditSpans } from '../../../src/analyze/audit.js';
 import { buildHandoffModel } from '../../../src/analyze/build-model.js';
 import type { HandoffModel } from '../../../src/model/handoff-model.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
@@ -170,6 +170,19 @@ describe('Strands Agents: handoff_to_agent arguments in span events', () => {
     const messages = '[{"role": "tool", "parts": [{"type": "tool_call", "name": "handoff_to_agent", "id": "tooluse_1", "arguments": {"agent_name": "coder", "message": "go"}}]}]';
     const spans = await strandsHandoff({ name: 'gen_ai.client.inference.operation.details', attributes: { 'gen_ai.input.messages': messages } });
     expect(edgesOf(buildHandoffModel(spans))).toEqual(['researcher → coder ×1']);
+  });
+
+  it('still reads them once a busy auditor has reduced the open spans to what the dialects read', async () => {
+    const spans = await spansOf(`${FRAMEWORKS_DIR}${DIR}/strands-swarm.otlp.json`);
+    const lastEndMs = Math.max(...spans.map((s) => s.endMs));
+    const auditor = new Auditor({ idleMs: 3_600_000, softOpenSpans: 4 });
+    auditor.addSpans(spans);
+    // The first sweep marks what is open; the second reduces what outlived it.
+    auditor.advance(lastEndMs);
+    auditor.advance(lastEndMs + 1);
+    const edges = (report: { edges: readonly { source: string; target: string; handoffs: number }[] }) => report.edges.map((e) => `${e.source} → ${e.target} ×${e.handoffs}`).sort();
+    expect(edges(auditor.finish())).toEqual(edges(await auditSpans([spans], { idleMs: 3_600_000 })));
+    expect(edges(await auditSpans([spans], { idleMs: 3_600_000 }))).toContain('researcher → coder ×1');
   });
 
   it('near miss: an agent named only in the tool’s result event is no target', async () => {
