@@ -1,7 +1,7 @@
 /**
  * Python multi-agent frameworks, as their own tracing code writes them
  * (fixtures/frameworks/python/: Google ADK, Strands Agents, Pydantic AI v2 and v5
- * instrumentation, CrewAI via OpenInference; constructed from each framework's
+ * instrumentation, CrewAI and the OpenAI Agents SDK via OpenInference; constructed from each framework's
  * published source, since PyPI is out of reach). Each recorded run is audited in
  * every encoding it was written in and held to the program's own log; then each
  * behaviour those runs needed is checked on a small trace that must trigger it
@@ -24,7 +24,7 @@ import { toSpanRecords } from '../../helpers/traces.js';
 import { auditFile, encodingsOf, expectReportMatchesLog, FRAMEWORKS_DIR, logOf } from './framework-fixtures.js';
 
 const DIR = 'python';
-const DIALECT_OF: Record<string, string> = { 'google-adk': 'otel-genai', strands: 'otel-genai', 'pydantic-ai': 'otel-genai', crewai: 'crewai' };
+const DIALECT_OF: Record<string, string> = { 'google-adk': 'otel-genai', strands: 'otel-genai', 'pydantic-ai': 'otel-genai', crewai: 'crewai', 'openai-agents': 'openai-agents' };
 
 const scenarios = (await readdir(`${FRAMEWORKS_DIR}${DIR}`)).filter((f) => f.endsWith('.log.json')).map((f) => basename(f, '.log.json')).sort();
 const cases = (await Promise.all(scenarios.map(async (s) => (await encodingsOf(DIR, s)).map((file) => [s, basename(file), file] as const)))).flat();
@@ -44,6 +44,7 @@ describe('constructed Python framework runs', () => {
       'adk-support',
       'crewai-hierarchical',
       'crewai-sequential',
+      'openai-agents-py-openinference',
       'pydantic-ai-call-back',
       'pydantic-ai-v2-delegation',
       'pydantic-ai-v5-delegation',
@@ -277,6 +278,27 @@ describe('a transfer the framework refused', () => {
     const report = await auditSpans([await handoffTo('analyst', { toolStatus: 'success' })]);
     expect(report.findings.filter((f) => f.ruleId === 'undelivered-handoff')).toEqual([]);
     expect(report.edges.map((e) => `${e.source} → ${e.target}`)).toEqual(['researcher → analyst']);
+  });
+});
+
+describe('OpenAI Agents SDK through OpenInference’s Python bridge', () => {
+  it.each(cases.filter(([s]) => s === 'openai-agents-py-openinference'))('%s (%s): --explain names the handoff requests the SDK dropped, read from the status’s Python repr', async (_s, _name, file) => {
+    expect(ignoredReasons(await spansOf(file))['handoff to billing']).toBe('Multiple handoffs requested: the SDK ran only the handoff to billing; the requests to refunds were dropped (read as one handoff)');
+  });
+
+  it('near miss: a handoff that failed otherwise is still the handoff, with no dropped requests', async () => {
+    const { tracer, read } = tracerOf('openinference.instrumentation.openai_agents');
+    await pySpan(tracer, 'Agent workflow', { attributes: { 'openinference.span.kind': 'AGENT' } }, async () => {
+      await pySpan(tracer, 'triage', { attributes: { 'openinference.span.kind': 'AGENT', 'graph.node.id': 'triage' } }, () =>
+        pySpan(tracer, 'handoff to billing', { attributes: { 'openinference.span.kind': 'TOOL', 'input.value': 'triage', 'output.value': 'billing' } }, async () => {
+          throw new PyError('ModelBehaviorError', "{'requested_agents': ['billing', 'refunds']}");
+        }).catch(() => undefined),
+      );
+      await pySpan(tracer, 'billing', { attributes: { 'openinference.span.kind': 'AGENT', 'graph.node.id': 'billing', 'graph.node.parent_id': 'triage' } }, async () => undefined);
+    });
+    const spans = read();
+    expect(edgesOf(buildHandoffModel(spans))).toEqual(['triage → billing ×1']);
+    expect(ignoredReasons(spans)['handoff to billing']).toBeUndefined();
   });
 });
 
