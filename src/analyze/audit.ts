@@ -28,7 +28,7 @@ import {
 } from '../model/audit-report.js';
 import { compareFindings, SEVERITY_RANK, type DetectorResult, type Finding, type Severity } from '../model/finding.js';
 import type { HandoffGraph, HandoffModel } from '../model/handoff-model.js';
-import type { AttributeValue, SpanRecord } from '../model/span-record.js';
+import { StatusCodeNumber, type AttributeValue, type SpanRecord } from '../model/span-record.js';
 import { FORGET_AFTER_MS, FORGET_EVERY_MS, forgetOldest } from './bounded.js';
 import { buildHandoffGraph, forEachAgentOf, handoffEdgesOf } from './build-graph.js';
 import { buildHandoffModel } from './build-model.js';
@@ -580,7 +580,8 @@ export class Auditor {
   }
 
   /**
-   * The span with only the attributes and events some dialect reads, and no resource.
+   * The span with only the attributes and events some dialect reads, the start of a failed
+   * span's status message, and no resource.
    * A plain object literal is safe here (no kept name can be `__proto__`: dialects
    * read only names of their conventions) and, unlike a prototype-free one, stays in
    * V8's compact fast mode: about a third of the memory per open span.
@@ -597,7 +598,9 @@ export class Auditor {
       startMs: span.startMs,
       endMs: span.endMs,
       statusCode: span.statusCode,
-      statusMessage: '',
+      // Dialects read why a span failed (LangGraph's ParentCommand is control flow, not a failure; a
+      // refused transfer's reason): its start is kept, bounded (Python's messages carry a traceback).
+      statusMessage: span.statusCode === StatusCodeNumber.Error ? span.statusMessage.slice(0, MAX_KEPT_STATUS_CHARS) : '',
       attributes: attributes ?? EMPTY,
       links: span.links.length === 0 ? NO_LINKS : span.links,
       events: span.events.length === 0 ? NO_EVENTS : this.#eventsKept(span.events),
@@ -795,6 +798,8 @@ function groupLocation(traceIds: readonly string[], spans: readonly SpanRecord[]
 const EMPTY: Readonly<Record<string, AttributeValue>> = Object.freeze(Object.create(null) as Record<string, AttributeValue>);
 const NO_LINKS: SpanRecord['links'] = Object.freeze([]);
 const NO_EVENTS: SpanRecord['events'] = Object.freeze([]);
+/** How much of a failed span's status message a reduced span keeps. */
+const MAX_KEPT_STATUS_CHARS = 512;
 
 /** Audits a stream of span batches (from ingest) and returns the report. */
 export async function auditSpans(
