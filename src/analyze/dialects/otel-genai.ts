@@ -71,7 +71,12 @@ const INVOKE_WORKFLOW = 'invoke_workflow';
 const CREATE_AGENT = 'create_agent';
 
 /** The operations this dialect claims. Model calls (`chat`, `text_completion`, `generate_content`, `embeddings`, …) stay unclaimed: timing only. */
-const CLAIMED_OPERATIONS: ReadonlySet<string> = new Set([INVOKE_AGENT, EXECUTE_TOOL, INVOKE_WORKFLOW, CREATE_AGENT]);
+/** Strands' multi-agent spans (`start_multiagent_span`: `invoke_{swarm,graph}`, CLIENT): containers, claimed to say what they hide. */
+const INVOKE_SWARM = 'invoke_swarm';
+const INVOKE_GRAPH = 'invoke_graph';
+/** Google ADK's span for the merged response of parallel tool calls (`trace_merged_tool_calls`). */
+const ADK_MERGED_TOOLS = '(merged tools)';
+const CLAIMED_OPERATIONS: ReadonlySet<string> = new Set([INVOKE_AGENT, EXECUTE_TOOL, INVOKE_WORKFLOW, CREATE_AGENT, INVOKE_SWARM, INVOKE_GRAPH]);
 
 /** Keys of `gen_ai.tool.call.arguments` that name the target of a generic transfer tool, in preference order. */
 const TARGET_ARGUMENT_KEYS: readonly string[] = ['agent_name', 'agent', 'target_agent', 'target_agent_name', 'target', 'to_agent', 'to', 'name'];
@@ -490,6 +495,10 @@ class Interpretation {
       } else if (op === INVOKE_WORKFLOW) {
         const name = readName(span.attributes, GEN_AI_WORKFLOW_NAME);
         this.#ignore(span, `${INVOKE_WORKFLOW}${name === undefined ? '' : ` ${name}`}: a container of agent runs, no handoff of its own`);
+      } else if (op === INVOKE_SWARM) {
+        this.#ignore(span, `a Strands swarm, a container of its agents' runs; its handoffs are the handoff_to_agent calls inside them`);
+      } else if (op === INVOKE_GRAPH) {
+        this.#ignore(span, `a Strands graph runs its nodes along its edges, and no span records which edge ran: its nodes are agent runs without handoffs between them (not observable)`);
       } else if (op === CREATE_AGENT) {
         this.#ignore(span, `${CREATE_AGENT}: defines an agent, no handoff meaning`);
       } else {
@@ -620,7 +629,8 @@ class Interpretation {
       }
     }
     if (target === undefined && (!nested || nested.length === 0)) {
-      if (generic) this.#ignore(tool, `transfer tool ${toolName} names no target: no agent in ${ARGUMENT_SOURCES} (is content capture off?), and no agent run follows it under the same span`);
+      if (toolName === ADK_MERGED_TOOLS) this.#ignore(tool, `Google ADK's merged response of parallel tool calls: each call has its own span, this one no call of its own`);
+      else if (generic) this.#ignore(tool, `transfer tool ${toolName} names no target: no agent in ${ARGUMENT_SOURCES} (is content capture off?), and no agent run follows it under the same span`);
       else if (mode !== undefined) this.#ignore(tool, `${GEN_AI_TRANSFER_MODE} without ${GEN_AI_TRANSFER_TARGET_NAME}, and no agent run under the tool`);
       else this.#ignore(tool, `tool ${toolName ?? tool.name} is not a transfer: no ${GEN_AI_TRANSFER_TARGET_NAME}, not transfer_to_<agent>, no agent run under it`);
       return;

@@ -203,6 +203,22 @@ describe('Strands Agents: handoff_to_agent arguments in span events', () => {
   });
 });
 
+describe('Strands multi-agent containers', () => {
+  it.each([
+    ['invoke_graph', /^a Strands graph runs its nodes along its edges, and no span records which edge ran: .*\(not observable\)$/],
+    ['invoke_swarm', /^a Strands swarm, a container of its agents' runs; its handoffs are the handoff_to_agent calls inside them$/],
+  ] as const)('%s: --explain says what the container hides, and no edge is made up between its nodes', async (operation, reason) => {
+    const { tracer, read } = tracerOf('strands.telemetry.tracer');
+    await pySpan(tracer, operation, { kind: SpanKind.CLIENT, attributes: { 'gen_ai.operation.name': operation, 'gen_ai.agent.name': operation.slice(7) } }, async () => {
+      await pySpan(tracer, 'invoke_agent research', { attributes: invoke('research') }, async () => undefined);
+      await pySpan(tracer, 'invoke_agent report', { attributes: invoke('report') }, async () => undefined);
+    });
+    const spans = read();
+    expect(ignoredReasons(spans)[operation]).toMatch(reason);
+    expect(buildHandoffModel(spans).handoffs).toEqual([]);
+  });
+});
+
 describe('Pydantic AI instrumentation v2 names', () => {
   async function v2Run(runAttributes: Attributes): Promise<SpanRecord[]> {
     const { tracer, read } = tracerOf('pydantic-ai');
