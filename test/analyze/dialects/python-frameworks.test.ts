@@ -1,7 +1,8 @@
 /**
  * Python multi-agent frameworks, as their own tracing code writes them
  * (fixtures/frameworks/python/: Google ADK, Strands Agents, Pydantic AI v2 and v5
- * instrumentation, CrewAI and the OpenAI Agents SDK via OpenInference; constructed from each framework's
+ * instrumentation, CrewAI and the OpenAI Agents SDK via OpenInference, an AutoGen
+ * AgentChat Swarm; constructed from each framework's
  * published source, since PyPI is out of reach). Each recorded run is audited in
  * every encoding it was written in and held to the program's own log; then each
  * behaviour those runs needed is checked on a small trace that must trigger it
@@ -24,7 +25,15 @@ import { toSpanRecords } from '../../helpers/traces.js';
 import { auditFile, encodingsOf, expectReportMatchesLog, FRAMEWORKS_DIR, logOf } from './framework-fixtures.js';
 
 const DIR = 'python';
-const DIALECT_OF: Record<string, string> = { 'google-adk': 'otel-genai', strands: 'otel-genai', 'pydantic-ai': 'otel-genai', crewai: 'crewai', 'openai-agents': 'openai-agents' };
+/** The dialects that read each framework's runs (AutoGen: the runtime's manager, AgentChat's invoke_agent spans). */
+const DIALECTS_OF: Record<string, readonly string[]> = {
+  'google-adk': ['otel-genai'],
+  strands: ['otel-genai'],
+  'pydantic-ai': ['otel-genai'],
+  crewai: ['crewai'],
+  'openai-agents': ['openai-agents'],
+  autogen: ['autogen', 'otel-genai'],
+};
 
 const scenarios = (await readdir(`${FRAMEWORKS_DIR}${DIR}`)).filter((f) => f.endsWith('.log.json')).map((f) => basename(f, '.log.json')).sort();
 const cases = (await Promise.all(scenarios.map(async (s) => (await encodingsOf(DIR, s)).map((file) => [s, basename(file), file] as const)))).flat();
@@ -45,6 +54,7 @@ describe('constructed Python framework runs', () => {
       'adk-failed-transfer',
       'adk-no-content',
       'adk-support',
+      'autogen-swarm',
       'crewai-hierarchical',
       'crewai-sequential',
       'openai-agents-py-openinference',
@@ -65,7 +75,7 @@ describe('constructed Python framework runs', () => {
     const log = await logOf(DIR, scenario);
     const model = buildHandoffModel(await spansOf(file));
     expect(model.agentRuns.filter((r) => r.outcome === 'failed').map((r) => r.agent).sort()).toEqual([...log.failures].sort());
-    expect(new Set(model.agentRuns.map((r) => r.dialect))).toEqual(new Set([DIALECT_OF[log.framework]]));
+    expect(new Set(model.agentRuns.map((r) => r.dialect))).toEqual(new Set(DIALECTS_OF[log.framework]));
   });
 
   it.each(cases)('%s (%s): each message the program could not deliver is one undelivered-handoff error from its source, and the text names it', async (scenario, _name, file) => {
