@@ -88,7 +88,11 @@ class Interpretation {
   readonly #context: DialectContext;
   readonly #runs: Run[] = [];
   readonly #runById = new Map<string, Run>();
+  /** Runs by agent name key, in start order (after the sort in run()). */
+  readonly #runsByKey = new Map<string, Run[]>();
   readonly #tools: SpanRecord[] = [];
+  /** Rosters parsed, by kickoff span id (a crew's delegations share one). */
+  readonly #rosters = new Map<string, Map<string, string> | undefined>();
 
   constructor(context: DialectContext) {
     this.#context = context;
@@ -97,7 +101,13 @@ class Interpretation {
   run(spans: readonly SpanRecord[]): DialectResult {
     for (let i = 0; i < spans.length; i++) this.#classify(spans[i]!);
     this.#runs.sort((a, b) => compareByStart(a.span, b.span));
-    for (let i = 0; i < this.#runs.length; i++) this.#readSequential(this.#runs[i]!, i);
+    for (let i = 0; i < this.#runs.length; i++) {
+      const run = this.#runs[i]!;
+      let list = this.#runsByKey.get(run.key);
+      if (!list) this.#runsByKey.set(run.key, (list = []));
+      list.push(run);
+    }
+    for (let i = 0; i < this.#runs.length; i++) this.#readSequential(this.#runs[i]!);
     for (let i = 0; i < this.#tools.length; i++) this.#readDelegation(this.#tools[i]!);
     for (let i = 0; i < this.#runs.length; i++) {
       const run = this.#runs[i]!;
@@ -133,14 +143,15 @@ class Interpretation {
   }
 
   /** graph.node.parent_id, when that agent's task of the same crew ended before this one started (see the file header). */
-  #readSequential(run: Run, index: number): void {
+  #readSequential(run: Run): void {
     const parent = readName(run.span.attributes, OPENINFERENCE_GRAPH_NODE_PARENT_ID);
     if (parent === undefined) return;
-    const key = normalizeAgentName(parent);
+    const runs = this.#runsByKey.get(normalizeAgentName(parent));
     let sender: Run | undefined;
-    for (let i = index - 1; i >= 0 && !sender; i--) {
-      const candidate = this.#runs[i]!;
-      if (candidate.key === key && candidate.crewId === run.crewId && candidate.span.endMs <= run.span.startMs) sender = candidate;
+    // The latest of that agent's tasks in the same crew that ended before this one started.
+    for (let i = (runs?.length ?? 0) - 1; i >= 0 && !sender; i--) {
+      const candidate = runs![i]!;
+      if (candidate !== run && candidate.crewId === run.crewId && candidate.span.endMs <= run.span.startMs) sender = candidate;
     }
     if (!sender) return;
     const part: Mutable<TransferPart> = { type: 'transfer', span: sender.span, source: sender.agent, target: run.agent, mode: 'pass_control', inferred: true, arrival: run.span };
@@ -182,29 +193,35 @@ class Interpretation {
   #rosterOf(tool: SpanRecord): Map<string, string> | undefined {
     const kickoff = this.#context.ancestorWhere(tool, (candidate) => typeof candidate.attributes[CREWAI_CREW_AGENTS] === 'string');
     if (!kickoff) return undefined;
-    const text = kickoff.attributes[CREWAI_CREW_AGENTS] as string;
-    if (text.length > MAX_INPUT_CHARS) return undefined;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      return undefined;
-    }
-    if (!Array.isArray(parsed)) return undefined;
-    const roster = new Map<string, string>();
-    for (let i = 0; i < parsed.length; i++) {
-      const role = (parsed[i] as { role?: unknown } | null)?.role;
-      if (typeof role === 'string' && role.trim().length > 0) roster.set(normalizeAgentName(role), role.trim());
-    }
-    return roster.size > 0 ? roster : undefined;
+    if (this.#rosters.has(kickoff.spanId)) return this.#rosters.get(kickoff.spanId);
+    const roster = parseRoster(kickoff.attributes[CREWAI_CREW_AGENTS] as string);
+    this.#rosters.set(kickoff.spanId, roster);
+    return roster;
   }
 
   /** The coworker as the data spells its runs (CrewAI matches roles case-insensitively), else as the model wrote it. */
   #canonical(name: string): string {
-    const key = normalizeAgentName(name);
-    for (let i = this.#runs.length - 1; i >= 0; i--) if (this.#runs[i]!.key === key) return this.#runs[i]!.agent;
-    return name;
+    const runs = this.#runsByKey.get(normalizeAgentName(name));
+    return runs && runs.length > 0 ? runs[runs.length - 1]!.agent : name;
   }
+}
+
+/** The crew's agents by name key from `crew_agents`, or undefined. */
+function parseRoster(text: string): Map<string, string> | undefined {
+  if (text.length > MAX_INPUT_CHARS) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(parsed)) return undefined;
+  const roster = new Map<string, string>();
+  for (let i = 0; i < parsed.length; i++) {
+    const role = (parsed[i] as { role?: unknown } | null)?.role;
+    if (typeof role === 'string' && role.trim().length > 0) roster.set(normalizeAgentName(role), role.trim());
+  }
+  return roster.size > 0 ? roster : undefined;
 }
 
 /** CrewAI's error answer up to its list of options: `Error executing tool. coworker mentioned not found`. */
