@@ -19,7 +19,14 @@
  * - The source is the agent of the nearest enclosing `invoke_agent`; arrival is
  *   the nested run, else the target's earliest run starting at or after the
  *   transfer. Transfers from one source run to one target that land in the same
- *   run are one handoff attempted several times (a retried tool call).
+ *   run are one handoff attempted several times (a retried tool call), and so is
+ *   a failed call followed by another call of the same tool to the same target.
+ * - Python frameworks write arguments and names their own way: Google ADK's
+ *   `gcp.vertex.agent.tool_call_args` (and, with content capture off, the target
+ *   run ADK starts right after the tool under the same span), Strands' span
+ *   events, Pydantic AI v2's `agent run` / `running tool` / `tool_arguments`.
+ * - A transfer to an agent that never ran, whose call failed or reported an error
+ *   (or whose sender's run failed), was refused: an undelivered handoff.
  * - Chat, completion and other model spans are left unclaimed: they carry no
  *   handoff, and structure is read through the context, which sees every span.
  *
@@ -70,12 +77,12 @@ const EXECUTE_TOOL = 'execute_tool';
 const INVOKE_WORKFLOW = 'invoke_workflow';
 const CREATE_AGENT = 'create_agent';
 
-/** The operations this dialect claims. Model calls (`chat`, `text_completion`, `generate_content`, `embeddings`, …) stay unclaimed: timing only. */
 /** Strands' multi-agent spans (`start_multiagent_span`: `invoke_{swarm,graph}`, CLIENT): containers, claimed to say what they hide. */
 const INVOKE_SWARM = 'invoke_swarm';
 const INVOKE_GRAPH = 'invoke_graph';
 /** Google ADK's span for the merged response of parallel tool calls (`trace_merged_tool_calls`). */
 const ADK_MERGED_TOOLS = '(merged tools)';
+/** The operations this dialect claims. Model calls (`chat`, `text_completion`, `generate_content`, `embeddings`, …) stay unclaimed: timing only. */
 const CLAIMED_OPERATIONS: ReadonlySet<string> = new Set([INVOKE_AGENT, EXECUTE_TOOL, INVOKE_WORKFLOW, CREATE_AGENT, INVOKE_SWARM, INVOKE_GRAPH]);
 
 /** Keys of `gen_ai.tool.call.arguments` that name the target of a generic transfer tool, in preference order. */
