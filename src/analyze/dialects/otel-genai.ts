@@ -758,7 +758,8 @@ class Interpretation {
         const part = previous.part;
         part.sendCount = (part.sendCount ?? 1) + 1;
         if (!draft.inferred) part.inferred = false;
-        this.#ignore(draft.span, `retry of the failed call on span ${previous.lastFailed.spanId} (same tool, same source run, same target): counted in the sendCount of the handoff on span ${part.span.spanId}`);
+        const counted = part.span === previous.lastFailed ? 'its sendCount' : `the sendCount of the handoff on span ${part.span.spanId}`;
+        this.#ignore(draft.span, `retry of the failed call on span ${previous.lastFailed.spanId} (same tool, same source run, same target): counted in ${counted}`);
         previous.lastFailed = failed;
         merged.set(key, part);
         continue;
