@@ -10,7 +10,10 @@
  * through the real OTel SDK.
  */
 import { basename } from 'node:path';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
 import { SpanKind, type Attributes, type Tracer } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Auditor, auditSpans } from '../../../src/analyze/audit.js';
@@ -18,6 +21,7 @@ import { buildHandoffModel } from '../../../src/analyze/build-model.js';
 import type { HandoffModel } from '../../../src/model/handoff-model.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
 import { readTraceInputs } from '../../../src/ingest/index.js';
+import { renderJson } from '../../../src/report/json.js';
 import { renderText } from '../../../src/report/text.js';
 import { pyEvent, PyError, pySpan } from '../../../fixtures/frameworks/python/py-span.js';
 import { createOtelHarness, type OtelHarness } from '../../helpers/otel.js';
@@ -76,6 +80,16 @@ describe('constructed Python framework runs', () => {
     const model = buildHandoffModel(await spansOf(file));
     expect(model.agentRuns.filter((r) => r.outcome === 'failed').map((r) => r.agent).sort()).toEqual([...log.failures].sort());
     expect(new Set(model.agentRuns.map((r) => r.dialect))).toEqual(new Set(DIALECTS_OF[log.framework]));
+  });
+
+  it.each(cases.filter(([, name]) => name.endsWith('.otlp.json')))('%s (%s): the JSON report, --explain included, is valid against docs/audit-report.schema.json', async (_scenario, _name, file) => {
+    const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as unknown as (ajv: Ajv2020) => Ajv2020;
+    const ajv = new Ajv2020({ strict: true, allErrors: true });
+    addFormats(ajv);
+    const schema = JSON.parse(await readFile(fileURLToPath(new URL('../../../docs/audit-report.schema.json', import.meta.url)), 'utf8')) as object;
+    const validate = ajv.compile(schema);
+    const report = JSON.parse(renderJson(await auditSpans(readTraceInputs([file]), { idleMs: 3_600_000, explain: true }))) as unknown;
+    expect(validate(report), JSON.stringify(validate.errors)).toBe(true);
   });
 
   it.each(cases)('%s (%s): each message the program could not deliver is one undelivered-handoff error from its source, and the text names it', async (scenario, _name, file) => {
