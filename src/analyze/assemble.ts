@@ -267,6 +267,8 @@ export function assembleHandoffModel(
             inferred: part.inferred,
           };
           if (part.mode !== undefined) handoff.mode = part.mode;
+          // A transfer the framework refused is a handoff that was routed nowhere: read as a drop.
+          if (part.refusal !== undefined) handoff.deliveries = [{ ...refOf(span), status: part.refusal, accepted: false }];
           transfers.push(handoff);
           break;
         }

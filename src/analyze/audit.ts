@@ -28,7 +28,7 @@ import {
 } from '../model/audit-report.js';
 import { compareFindings, SEVERITY_RANK, type DetectorResult, type Finding, type Severity } from '../model/finding.js';
 import type { HandoffGraph, HandoffModel } from '../model/handoff-model.js';
-import type { AttributeValue, SpanRecord } from '../model/span-record.js';
+import { StatusCodeNumber, type AttributeValue, type SpanRecord } from '../model/span-record.js';
 import { FORGET_AFTER_MS, FORGET_EVERY_MS, forgetOldest } from './bounded.js';
 import { buildHandoffGraph, forEachAgentOf, handoffEdgesOf } from './build-graph.js';
 import { buildHandoffModel } from './build-model.js';
@@ -205,6 +205,8 @@ export class Auditor {
   readonly #options: AuditOptions;
   readonly #dialects: readonly Dialect[];
   readonly #keepAttribute: (name: string) => boolean;
+  /** Whether some dialect reads span events of this name (Strands' tool arguments): kept on compacted spans. */
+  readonly #keepEvent: (name: string) => boolean;
   readonly #rules: RuleState[] = [];
   readonly #open = new Map<string, OpenTrace>();
   readonly #union = new TraceUnion();
@@ -270,6 +272,11 @@ export class Auditor {
         kept.set(name, keep);
       }
       return keep;
+    };
+    const eventReaders = dialects.filter((d) => d.readsEvent !== undefined);
+    this.#keepEvent = (name) => {
+      for (let i = 0; i < eventReaders.length; i++) if (eventReaders[i]!.readsEvent!(name)) return true;
+      return false;
     };
     for (const id of RULE_IDS) {
       const setting = options.rules?.[id];
@@ -573,7 +580,8 @@ export class Auditor {
   }
 
   /**
-   * The span with only the attributes some dialect reads, and no events or resource.
+   * The span with only the attributes and events some dialect reads, the start of a failed
+   * span's status message, and no resource.
    * A plain object literal is safe here (no kept name can be `__proto__`: dialects
    * read only names of their conventions) and, unlike a prototype-free one, stays in
    * V8's compact fast mode: about a third of the memory per open span.
@@ -590,14 +598,22 @@ export class Auditor {
       startMs: span.startMs,
       endMs: span.endMs,
       statusCode: span.statusCode,
-      statusMessage: '',
+      // Dialects read why a span failed (LangGraph's ParentCommand is control flow, not a failure; a
+      // refused transfer's reason): its start is kept, bounded (Python's messages carry a traceback).
+      statusMessage: span.statusCode === StatusCodeNumber.Error ? span.statusMessage.slice(0, MAX_KEPT_STATUS_CHARS) : '',
       attributes: attributes ?? EMPTY,
       links: span.links.length === 0 ? NO_LINKS : span.links,
-      events: NO_EVENTS,
+      events: span.events.length === 0 ? NO_EVENTS : this.#eventsKept(span.events),
       resource: EMPTY,
       scopeName: span.scopeName,
       source: span.source,
     };
+  }
+
+  #eventsKept(events: SpanRecord['events']): SpanRecord['events'] {
+    let kept: SpanRecord['events'][number][] | undefined;
+    for (let i = 0; i < events.length; i++) if (this.#keepEvent(events[i]!.name)) (kept ??= []).push(events[i]!);
+    return kept ?? NO_EVENTS;
   }
 
   #analyzeGroup(traceIds: readonly string[]): void {
@@ -782,6 +798,8 @@ function groupLocation(traceIds: readonly string[], spans: readonly SpanRecord[]
 const EMPTY: Readonly<Record<string, AttributeValue>> = Object.freeze(Object.create(null) as Record<string, AttributeValue>);
 const NO_LINKS: SpanRecord['links'] = Object.freeze([]);
 const NO_EVENTS: SpanRecord['events'] = Object.freeze([]);
+/** How much of a failed span's status message a reduced span keeps. */
+const MAX_KEPT_STATUS_CHARS = 512;
 
 /** Audits a stream of span batches (from ingest) and returns the report. */
 export async function auditSpans(

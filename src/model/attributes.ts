@@ -36,6 +36,18 @@ export const GEN_AI_TOOL_TYPE = 'gen_ai.tool.type';
 /** Tool call arguments (opt-in; a JSON string, or a key-value list that ingest turns into one). */
 export const GEN_AI_TOOL_CALL_ARGUMENTS = 'gen_ai.tool.call.arguments';
 export const GEN_AI_WORKFLOW_NAME = 'gen_ai.workflow.name';
+/** The GenAI input messages (JSON): where the latest conventions put a tool call's arguments (`parts[].arguments` of a `tool_call` part). */
+export const GEN_AI_INPUT_MESSAGES = 'gen_ai.input.messages';
+/** Span events carrying a tool call's input: Strands' default (`content` = the arguments as JSON) and the latest GenAI conventions' (`gen_ai.input.messages`). */
+export const GEN_AI_TOOL_MESSAGE_EVENT = 'gen_ai.tool.message';
+export const GEN_AI_OPERATION_DETAILS_EVENT = 'gen_ai.client.inference.operation.details';
+/** Strands Agents' outcome of a tool call (`success` / `error`) on `execute_tool`. */
+export const GEN_AI_TOOL_STATUS = 'gen_ai.tool.status';
+/** Google ADK's tool arguments (`json.dumps`) on `execute_tool`: ADK writes no `gen_ai.tool.call.arguments`. */
+export const GCP_VERTEX_AGENT_TOOL_CALL_ARGS = 'gcp.vertex.agent.tool_call_args';
+/** Pydantic AI's instrumentation v2 names: the `agent run` span's `agent_name`, the `running tool` span's `tool_arguments`. */
+export const PYDANTIC_AI_AGENT_NAME = 'agent_name';
+export const PYDANTIC_AI_TOOL_ARGUMENTS = 'tool_arguments';
 /** Pre-1.27 names of the usage counts, still written by older instrumentations. */
 export const GEN_AI_USAGE_PROMPT_TOKENS = 'gen_ai.usage.prompt_tokens';
 export const GEN_AI_USAGE_COMPLETION_TOKENS = 'gen_ai.usage.completion_tokens';
@@ -87,6 +99,10 @@ export const OPENINFERENCE_INPUT_VALUE = 'input.value';
 export const OPENINFERENCE_OUTPUT_VALUE = 'output.value';
 /** The conversation, when the app set one (`using_session`, `setSession`): written on every span of it. */
 export const OPENINFERENCE_SESSION_ID = 'session.id';
+/** OpenInference's CrewAI instrumentation: the crew a task span ran in (`Task._execute_core`, `Crew.kickoff`). */
+export const CREWAI_CREW_ID = 'crew_id';
+/** …and the crew's agents on its kickoff span (JSON, `[{"role": …}, …]`). */
+export const CREWAI_CREW_AGENTS = 'crew_agents';
 // Pydantic Logfire's span attributes (its openai_agents integration writes the span data's fields under their own names).
 export const LOGFIRE_MSG = 'logfire.msg';
 export const LOGFIRE_MSG_TEMPLATE = 'logfire.msg_template';

@@ -2,7 +2,8 @@
  * undelivered-handoff: a message that was sent and routed, but that the router
  * dropped (or left buffered) and no target ever handled: a handoff that never
  * arrived. Read from routing outcomes a framework records between the two
- * sides (Agent Framework's `edge_group.delivery_status`); a drop on one route
+ * sides (Agent Framework's `edge_group.delivery_status`), or from a transfer the
+ * framework refused (a handoff tool naming an agent it does not have); a drop on one route
  * while another delivered the message is routing, not loss, and a fan-in that
  * buffered a message and later delivered it is clean.
  */
@@ -17,6 +18,10 @@ export type UndeliveredHandoffOptions = Record<string, never>;
 
 const HINT =
   'Make every message the source sends match a route: check the edge conditions, the target executor\'s input types and targeted sends (target_id); a fan-in waits for every source, so each must send.';
+
+/** A transfer the framework refused (the model named an agent it does not have): a different fix. */
+const TRANSFER_HINT =
+  'Hand off only to agents the framework has: check the agent names the instructions and tool descriptions give the model, and the name it asked for (in the message).';
 
 /** A drop whose cause is the message itself (its type, its target) or a router fault: the handoff is broken, not filtered. */
 function severityOf(statuses: readonly string[]): Severity {
@@ -77,7 +82,7 @@ export function detectUndeliveredHandoffs(handoffGraph: HandoffGraph, _options: 
       ruleId: RULE,
       severity: severityOf(statuses),
       message: `handoff ${handoff.source} → ${to} ${what}`,
-      hint: HINT,
+      hint: handoff.kind === 'transfer' ? TRANSFER_HINT : HINT,
       evidence: evidenceOf([handoff.send, ...lost.deliveries]),
       agents: handoff.target === 'unknown' ? [handoff.source] : [handoff.source, handoff.target],
       ...(handoff.taskId ? { taskId: handoff.taskId } : {}),

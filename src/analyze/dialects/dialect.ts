@@ -83,6 +83,13 @@ export interface TransferPart extends PartBase {
   readonly arrival?: SpanRecord;
   /** How many transfer spans this part stands for: more than one is a retried transfer (`span` is the earliest). Default 1. */
   readonly sendCount?: number;
+  /**
+   * Set when the framework refused the transfer: it named an agent that never ran and
+   * the tool call failed or reported an error (or the sender's run failed right after
+   * it). The reason, lowercased, becomes the handoff's delivery status: an undelivered
+   * handoff, with no arrival and `target` 'unknown' (the name asked for is in the reason).
+   */
+  readonly refusal?: string;
 }
 
 export interface StateAccessPart extends PartBase {
@@ -177,6 +184,8 @@ export interface Dialect {
    * rules need rather than what the spans carry.
    */
   readsAttribute(name: string): boolean;
+  /** Whether it reads span events of this name (kept on reduced spans too); absent: it reads none. */
+  readsEvent?(name: string): boolean;
   /** Cheap test run on every span: is it in this vocabulary? The first dialect (in priority order) that claims a span interprets it. */
   claims(span: SpanRecord): boolean;
   /** Turns the spans this dialect claimed in one trace group into parts. Pure. */

@@ -7,6 +7,7 @@
 import { agentFrameworkDialect } from './agent-framework.js';
 import { autogenDialect } from './autogen.js';
 import { batonDialect } from './baton.js';
+import { crewAiDialect } from './crewai.js';
 import type { Dialect } from './dialect.js';
 import { openAiAgentsDialect } from './openai-agents.js';
 import { openInferenceDialect } from './openinference.js';
@@ -17,7 +18,8 @@ import { vercelAiDialect } from './vercel-ai.js';
  * Every dialect, in priority order: Baton's own, then the framework dialects
  * (`openai-agents` before `openinference`, which leaves the OpenInference OpenAI
  * Agents spans to it; the framework runtimes, AutoGen's message runtime and Agent
- * Framework's workflow engine, claim only their own span names), then the generic
+ * Framework's workflow engine, claim only their own span names; `crewai` before
+ * `openinference`, which leaves the CrewAI instrumentation's spans to it), then the generic
  * GenAI conventions last, since framework spans carry some GenAI names too
  * (LangSmith's `gen_ai.operation.name`, AutoGen's and Agent Framework's GenAI spans).
  */
@@ -26,6 +28,7 @@ export const DIALECTS: readonly Dialect[] = [
   openAiAgentsDialect,
   autogenDialect,
   agentFrameworkDialect,
+  crewAiDialect,
   openInferenceDialect,
   vercelAiDialect,
   otelGenAiDialect,

@@ -151,6 +151,25 @@ function requestedIn(value: unknown): string[] | undefined {
   return out.length > 0 ? out : undefined;
 }
 
+const REQUESTED_AGENTS_REPR = /requested_agents['"]?\s*:\s*\[([^\]]*)\]/;
+const QUOTED = /'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"/g;
+
+/**
+ * `requested_agents` from Python's repr of the error data, as OpenInference's Python
+ * bridge writes the status (`f"{error['message']}: {error['data']}"`:
+ * `{'requested_agents': ['billing', 'refunds']}`), which is not JSON.
+ */
+function requestedInRepr(message: string): string[] | undefined {
+  const list = REQUESTED_AGENTS_REPR.exec(message.length > MAX_JSON_CHARS ? message.slice(0, MAX_JSON_CHARS) : message);
+  if (!list) return undefined;
+  const out: string[] = [];
+  for (const match of list[1]!.matchAll(QUOTED)) {
+    const name = match[1] ?? match[2];
+    if (name) out.push(name);
+  }
+  return out.length > 0 ? out : undefined;
+}
+
 /** Logfire writes Python's None as the JSON text `null`. */
 function logfireName(span: SpanRecord, key: string): string | undefined {
   const value = readName(span.attributes, key);
@@ -222,7 +241,7 @@ function readOpenInference(span: SpanRecord): Node {
     // The status description is the error message, then ": " and the error data as JSON.
     let requested: string[] | undefined;
     const message = span.statusMessage;
-    if (failed && message.startsWith(MULTIPLE_HANDOFFS)) requested = requestedIn(parseJson(message.slice(message.indexOf('{') >= 0 ? message.indexOf('{') : message.length)));
+    if (failed && message.startsWith(MULTIPLE_HANDOFFS)) requested = requestedIn(parseJson(message.slice(message.indexOf('{') >= 0 ? message.indexOf('{') : message.length))) ?? requestedInRepr(message);
     return nodeOf(span, 'handoff', undefined, failed, { from, to: to && to.length > 0 ? to : undefined, requested, errorMessage });
   }
   return nodeOf(span, 'other', kind === undefined ? span.name : `openinference:${kind}`, failed);

@@ -254,9 +254,18 @@ function endOfJsonValue(text: string, from: number): number {
   return -1;
 }
 
+/**
+ * A Python `Send` as OpenInference's Python LangChain instrumentation writes it inside a
+ * `Command`'s `goto`: its JSON encoder cannot serialize a `Send` (no dataclass, no
+ * pydantic model), so `safe_json_dumps` falls back to `str()`: `Send(node='x', arg=…)`.
+ */
+const PYTHON_SEND = /^Send\(node=(?:'([^']+)'|"([^"]+)")/;
+
 function gotoNamesIn(value: unknown, out: string[]): void {
   if (typeof value === 'string') {
-    if (value.length > 0 && value !== END_NODE) out.push(value);
+    const send = value.startsWith('Send(') ? PYTHON_SEND.exec(value) : null;
+    if (send) out.push(send[1] ?? send[2]!);
+    else if (value.length > 0 && value !== END_NODE) out.push(value);
   } else if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) gotoNamesIn(value[i], out);
   } else if (value !== null && typeof value === 'object') {
@@ -268,7 +277,9 @@ function gotoNamesIn(value: unknown, out: string[]): void {
 
 /**
  * The nodes a tool's recorded output sends the graph to: the `goto` of a
- * LangGraph `Command` (JSON, as LangGraph JS serializes it, or Python's repr).
+ * LangGraph `Command` (JSON, as LangGraph JS serializes it and OpenInference's Python
+ * encoder writes the dataclass, `{"graph": …, "update": …, "resume": …, "goto": …}`;
+ * or Python's repr).
  * Undefined when the output holds no `goto`; an empty list for a `Command`
  * that goes nowhere. Never throws.
  */

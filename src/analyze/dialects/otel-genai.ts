@@ -19,7 +19,14 @@
  * - The source is the agent of the nearest enclosing `invoke_agent`; arrival is
  *   the nested run, else the target's earliest run starting at or after the
  *   transfer. Transfers from one source run to one target that land in the same
- *   run are one handoff attempted several times (a retried tool call).
+ *   run are one handoff attempted several times (a retried tool call), and so is
+ *   a failed call followed by another call of the same tool to the same target.
+ * - Python frameworks write arguments and names their own way: Google ADK's
+ *   `gcp.vertex.agent.tool_call_args` (and, with content capture off, the target
+ *   run ADK starts right after the tool under the same span), Strands' span
+ *   events, Pydantic AI v2's `agent run` / `running tool` / `tool_arguments`.
+ * - A transfer to an agent that never ran, whose call failed or reported an error
+ *   (or whose sender's run failed), was refused: an undelivered handoff.
  * - Chat, completion and other model spans are left unclaimed: they carry no
  *   handoff, and structure is read through the context, which sees every span.
  *
@@ -31,6 +38,7 @@
  */
 import {
   ERROR_TYPE,
+  GCP_VERTEX_AGENT_TOOL_CALL_ARGS,
   GEN_AI_AGENT_HANDOFF_SOURCE_NAME,
   GEN_AI_AGENT_HANDOFF_TARGET_NAME,
   GEN_AI_AGENT_ID,
@@ -38,10 +46,14 @@ import {
   GEN_AI_CALLER_NAME,
   GEN_AI_CALLER_TYPE,
   GEN_AI_CONVERSATION_ID,
+  GEN_AI_INPUT_MESSAGES,
+  GEN_AI_OPERATION_DETAILS_EVENT,
   GEN_AI_OPERATION_NAME,
   GEN_AI_REQUEST_MODEL,
   GEN_AI_TOOL_CALL_ARGUMENTS,
+  GEN_AI_TOOL_MESSAGE_EVENT,
   GEN_AI_TOOL_NAME,
+  GEN_AI_TOOL_STATUS,
   GEN_AI_TRANSFER_MODE,
   GEN_AI_TRANSFER_TARGET_ID,
   GEN_AI_TRANSFER_TARGET_NAME,
@@ -51,6 +63,8 @@ import {
   GEN_AI_USAGE_OUTPUT_TOKENS,
   GEN_AI_USAGE_PROMPT_TOKENS,
   GEN_AI_WORKFLOW_NAME,
+  PYDANTIC_AI_AGENT_NAME,
+  PYDANTIC_AI_TOOL_ARGUMENTS,
 } from '../../model/attributes.js';
 import type { TransferMode } from '../../model/handoff-model.js';
 import { SpanKindNumber, StatusCodeNumber, type AttributeValue, type SpanRecord } from '../../model/span-record.js';
@@ -63,8 +77,13 @@ const EXECUTE_TOOL = 'execute_tool';
 const INVOKE_WORKFLOW = 'invoke_workflow';
 const CREATE_AGENT = 'create_agent';
 
+/** Strands' multi-agent spans (`start_multiagent_span`: `invoke_{swarm,graph}`, CLIENT): containers, claimed to say what they hide. */
+const INVOKE_SWARM = 'invoke_swarm';
+const INVOKE_GRAPH = 'invoke_graph';
+/** Google ADK's span for the merged response of parallel tool calls (`trace_merged_tool_calls`). */
+const ADK_MERGED_TOOLS = '(merged tools)';
 /** The operations this dialect claims. Model calls (`chat`, `text_completion`, `generate_content`, `embeddings`, …) stay unclaimed: timing only. */
-const CLAIMED_OPERATIONS: ReadonlySet<string> = new Set([INVOKE_AGENT, EXECUTE_TOOL, INVOKE_WORKFLOW, CREATE_AGENT]);
+const CLAIMED_OPERATIONS: ReadonlySet<string> = new Set([INVOKE_AGENT, EXECUTE_TOOL, INVOKE_WORKFLOW, CREATE_AGENT, INVOKE_SWARM, INVOKE_GRAPH]);
 
 /** Keys of `gen_ai.tool.call.arguments` that name the target of a generic transfer tool, in preference order. */
 const TARGET_ARGUMENT_KEYS: readonly string[] = ['agent_name', 'agent', 'target_agent', 'target_agent_name', 'target', 'to_agent', 'to', 'name'];
@@ -95,16 +114,31 @@ function wordOf(name: string, index: number): string | undefined {
 
 const NAMED_OPERATIONS: readonly string[] = [INVOKE_AGENT, EXECUTE_TOOL, INVOKE_WORKFLOW, CREATE_AGENT];
 
-/** `gen_ai.operation.name`, else the first word of the span name when it is an agent operation (no allocation: run on every span). */
+/**
+ * Pydantic AI's instrumentation version 2 (its default until 2026) names its spans
+ * `agent run` and `running tool`, without `gen_ai.operation.name` before April 2026
+ * (pydantic_ai/_instrumentation.py `InstrumentationNames.for_version`).
+ */
+const PYDANTIC_AI_AGENT_RUN = 'agent run';
+const PYDANTIC_AI_RUNNING_TOOL = 'running tool';
+
+/** `gen_ai.operation.name`, else the first word of the span name when it is an agent operation, else Pydantic AI's v2 names (no allocation: run on every span). */
 function operationOf(span: SpanRecord): string | undefined {
   const op = readName(span.attributes, GEN_AI_OPERATION_NAME);
   if (op !== undefined) return op;
   const name = span.name;
+  if (name === PYDANTIC_AI_AGENT_RUN) return readName(span.attributes, GEN_AI_AGENT_NAME) !== undefined || readName(span.attributes, PYDANTIC_AI_AGENT_NAME) !== undefined ? INVOKE_AGENT : undefined;
+  if (name === PYDANTIC_AI_RUNNING_TOOL) return readName(span.attributes, GEN_AI_TOOL_NAME) !== undefined ? EXECUTE_TOOL : undefined;
   for (let i = 0; i < NAMED_OPERATIONS.length; i++) {
     const candidate = NAMED_OPERATIONS[i]!;
     if (name.startsWith(candidate) && (name.length === candidate.length || name.charCodeAt(candidate.length) === 32)) return candidate;
   }
   return undefined;
+}
+
+/** A tool span's tool: `gen_ai.tool.name`, else the span name's second word. */
+function toolNameOf(span: SpanRecord): string {
+  return readName(span.attributes, GEN_AI_TOOL_NAME) ?? wordOf(span.name, 1) ?? span.name;
 }
 
 function isAgentSpan(span: SpanRecord): boolean {
@@ -125,6 +159,7 @@ function isAgentOrToolSpan(span: SpanRecord): boolean {
 function agentOf(span: SpanRecord): string | undefined {
   const name = readName(span.attributes, GEN_AI_AGENT_NAME);
   if (name !== undefined) return name;
+  if (span.name === PYDANTIC_AI_AGENT_RUN) return readName(span.attributes, PYDANTIC_AI_AGENT_NAME);
   if (span.name.startsWith(INVOKE_AGENT + ' ')) {
     const rest = span.name.slice(INVOKE_AGENT.length + 1).trim();
     if (rest.length > 0 && rest !== readName(span.attributes, GEN_AI_REQUEST_MODEL)) return rest;
@@ -171,7 +206,7 @@ function nameIn(value: unknown): string | undefined {
  * the exporter wrote: JSON text (possibly encoded twice), a number, an array;
  * anything unexpected is no target, never an error.
  */
-export function targetFromArguments(value: AttributeValue | undefined): string | undefined {
+export function targetFromArguments(value: AttributeValue | unknown): string | undefined {
   let parsed: unknown = value;
   for (let depth = 0; depth < 2 && typeof parsed === 'string'; depth++) {
     const text = parsed.trim();
@@ -189,6 +224,61 @@ export function targetFromArguments(value: AttributeValue | undefined): string |
     if (!Object.prototype.hasOwnProperty.call(args, key)) continue;
     const name = nameIn(args[key]);
     if (name !== undefined) return name;
+  }
+  return undefined;
+}
+
+/**
+ * The arguments of the `tool_call` part in GenAI input messages (JSON text: `[{"role":
+ * "tool", "parts": [{"type": "tool_call", "name", "id", "arguments": {…}}]}]`), as the
+ * latest conventions record a tool's input; undefined when there is none.
+ */
+function toolCallArgumentsIn(messages: AttributeValue | undefined): unknown {
+  if (typeof messages !== 'string' || messages.length > MAX_ARGUMENTS_CHARS || messages.indexOf('tool_call') < 0) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(messages);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(parsed)) return undefined;
+  for (let i = 0; i < parsed.length; i++) {
+    const parts = (parsed[i] as { parts?: unknown } | null)?.parts;
+    if (!Array.isArray(parts)) continue;
+    for (let j = 0; j < parts.length; j++) {
+      const part = parts[j] as { type?: unknown; arguments?: unknown } | null;
+      if (part !== null && typeof part === 'object' && part.type === 'tool_call') return part.arguments;
+    }
+  }
+  return undefined;
+}
+
+/** Where a tool call's arguments are read from, in order (for the ignore reason when none names a target). */
+const ARGUMENT_SOURCES = `${GEN_AI_TOOL_CALL_ARGUMENTS}, ${GCP_VERTEX_AGENT_TOOL_CALL_ARGS} (Google ADK), ${PYDANTIC_AI_TOOL_ARGUMENTS} (Pydantic AI v2), ${GEN_AI_INPUT_MESSAGES}, the ${GEN_AI_TOOL_MESSAGE_EVENT} or ${GEN_AI_OPERATION_DETAILS_EVENT} event (Strands)`;
+
+/**
+ * The target a generic transfer tool's arguments name, wherever the framework wrote
+ * them: `gen_ai.tool.call.arguments`; Google ADK's `gcp.vertex.agent.tool_call_args`
+ * (ADK writes no GenAI arguments attribute); Pydantic AI v2's `tool_arguments`;
+ * `gen_ai.input.messages` (the latest conventions, copied to the span for Langfuse);
+ * else the span's events: Strands' `gen_ai.tool.message` (`content`) or the latest
+ * conventions' operation-details event (`gen_ai.input.messages`).
+ */
+export function transferTargetInArguments(span: SpanRecord): string | undefined {
+  const attrs = span.attributes;
+  const target =
+    targetFromArguments(attrs[GEN_AI_TOOL_CALL_ARGUMENTS]) ??
+    targetFromArguments(attrs[GCP_VERTEX_AGENT_TOOL_CALL_ARGS]) ??
+    targetFromArguments(attrs[PYDANTIC_AI_TOOL_ARGUMENTS]) ??
+    targetFromArguments(toolCallArgumentsIn(attrs[GEN_AI_INPUT_MESSAGES]));
+  if (target !== undefined) return target;
+  const events = span.events;
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!;
+    let found: string | undefined;
+    if (event.name === GEN_AI_TOOL_MESSAGE_EVENT) found = targetFromArguments(event.attributes.content);
+    else if (event.name === GEN_AI_OPERATION_DETAILS_EVENT) found = targetFromArguments(toolCallArgumentsIn(event.attributes[GEN_AI_INPUT_MESSAGES]));
+    if (found !== undefined) return found;
   }
   return undefined;
 }
@@ -323,6 +413,8 @@ interface TransferDraft {
   readonly inferred: boolean;
   readonly arrival: SpanRecord | undefined;
   readonly taskId: string | undefined;
+  /** Why the framework refused the transfer (TransferPart.refusal), if it did. */
+  readonly refusal?: string;
 }
 
 function runPartOf(run: Run): AgentRunPart {
@@ -410,6 +502,10 @@ class Interpretation {
       } else if (op === INVOKE_WORKFLOW) {
         const name = readName(span.attributes, GEN_AI_WORKFLOW_NAME);
         this.#ignore(span, `${INVOKE_WORKFLOW}${name === undefined ? '' : ` ${name}`}: a container of agent runs, no handoff of its own`);
+      } else if (op === INVOKE_SWARM) {
+        this.#ignore(span, `a Strands swarm, a container of its agents' runs; its handoffs are the handoff_to_agent calls inside them`);
+      } else if (op === INVOKE_GRAPH) {
+        this.#ignore(span, `a Strands graph runs its nodes along its edges, and no span records which edge ran: its nodes are agent runs without handoffs between them (not observable)`);
       } else if (op === CREATE_AGENT) {
         this.#ignore(span, `${CREATE_AGENT}: defines an agent, no handoff meaning`);
       } else {
@@ -471,6 +567,45 @@ class Interpretation {
     return { source, sourceKey: `agent:${normalizeAgentName(source)}`, taskId: undefined };
   }
 
+  /**
+   * The first counted run that starts after `tool` ends, under the same parent span,
+   * with no other tool call between them: where Google ADK runs a transfer's target
+   * (`_postprocess_handle_function_calls_async`, inside the sender's `call_llm`).
+   */
+  #siblingRunAfter(tool: SpanRecord): Run | undefined {
+    const parent = this.#context.parentOf(tool);
+    if (!parent) return undefined;
+    const siblings = this.#context.childrenOf(parent);
+    for (let i = 0; i < siblings.length; i++) {
+      const sibling = siblings[i]!;
+      if (sibling === tool || sibling.startMs < tool.endMs) continue;
+      const run = this.#runById.get(sibling.spanId);
+      if (run !== undefined) return run.counted ? run : undefined;
+      if (this.#toolIds.has(sibling.spanId) && transferTargetOfTool(readName(sibling.attributes, GEN_AI_TOOL_NAME) ?? wordOf(sibling.name, 1) ?? '') !== undefined) return undefined;
+    }
+    return undefined;
+  }
+
+  /**
+   * Why a transfer to an agent that never ran was refused, when something says so:
+   * the tool call failed (status ERROR), the tool reported an error (Strands'
+   * `gen_ai.tool.status` = `error`: "Agent '…' not found in swarm"), or the sender's
+   * run failed (Google ADK raises "Agent … not found in the agent tree." after the
+   * tool span). Otherwise undefined: the target may run in data not read.
+   */
+  #refusalOf(tool: SpanRecord, target: string, source: string): string | undefined {
+    const cause =
+      tool.statusCode === StatusCodeNumber.Error
+        ? `the tool call failed${tool.statusMessage ? `: ${tool.statusMessage}` : ''}`
+        : readName(tool.attributes, GEN_AI_TOOL_STATUS) === 'error'
+          ? `the tool reported an error (${GEN_AI_TOOL_STATUS})`
+          : undefined;
+    if (cause !== undefined) return `refused: no agent ${target} ran; ${cause}`;
+    const owner = this.#agentAncestor.of(tool);
+    if (owner && owner.statusCode === StatusCodeNumber.Error) return `refused: no agent ${target} ran; ${source}'s run failed${owner.statusMessage ? `: ${owner.statusMessage}` : ''}`;
+    return undefined;
+  }
+
   #readTool(tool: SpanRecord): void {
     const attrs = tool.attributes;
     const toolName = readName(attrs, GEN_AI_TOOL_NAME) ?? wordOf(tool.name, 1);
@@ -489,13 +624,20 @@ class Interpretation {
       if (fromName === GENERIC_TRANSFER) {
         generic = true;
         // `execute_tool {gen_ai.tool.name} {gen_ai.transfer.target.name}` names the target third.
-        target = targetFromArguments(attrs[GEN_AI_TOOL_CALL_ARGUMENTS]) ?? wordOf(tool.name, 2);
+        target = transferTargetInArguments(tool) ?? wordOf(tool.name, 2);
+        if (target === undefined) {
+          // Arguments not recorded (content capture off): Google ADK runs the target right after the
+          // transfer, inside the sender's model call: the tool's next sibling agent run is the target.
+          const sibling = this.#siblingRunAfter(tool);
+          if (sibling !== undefined) target = sibling.agent;
+        }
       } else {
         target = fromName;
       }
     }
     if (target === undefined && (!nested || nested.length === 0)) {
-      if (generic) this.#ignore(tool, `transfer tool ${toolName} names no target (no agent in ${GEN_AI_TOOL_CALL_ARGUMENTS})`);
+      if (toolName === ADK_MERGED_TOOLS) this.#ignore(tool, `Google ADK's merged response of parallel tool calls: each call has its own span, this one no call of its own`);
+      else if (generic) this.#ignore(tool, `transfer tool ${toolName} names no target: no agent in ${ARGUMENT_SOURCES} (is content capture off?), and no agent run follows it under the same span`);
       else if (mode !== undefined) this.#ignore(tool, `${GEN_AI_TRANSFER_MODE} without ${GEN_AI_TRANSFER_TARGET_NAME}, and no agent run under the tool`);
       else this.#ignore(tool, `tool ${toolName ?? tool.name} is not a transfer: no ${GEN_AI_TRANSFER_TARGET_NAME}, not transfer_to_<agent>, no agent run under it`);
       return;
@@ -517,11 +659,13 @@ class Interpretation {
       arrival ??= this.#counted.firstAtOrAfter(key, tool.startMs);
       const name = arrival ? arrival.agent : this.#counted.canonical(target);
       if (nestedArrival) this.#coveredArrivals.add(arrival!.span.spanId);
+      const refusal = arrival || this.#counted.runsOf(key) ? undefined : this.#refusalOf(tool, name, owner.source);
       this.#drafts.push({
         span: tool,
         source: owner.source,
         sourceKey: owner.sourceKey,
-        target: name,
+        target: refusal === undefined ? name : 'unknown',
+        refusal,
         targetKey: arrival ? arrival.key : key,
         // A target working inside the tool call hands back when the call returns.
         mode: mode ?? (nestedArrival ? 'return_to_caller' : undefined),
@@ -583,20 +727,41 @@ class Interpretation {
     });
   }
 
-  /** Merges transfers of one source run to one target landing in the same run (retries), earliest first. */
+  /**
+   * Merges transfers of one source run to one target landing in the same run (retries),
+   * earliest first; and a tool call that failed (status ERROR: Pydantic AI's ModelRetry,
+   * a delegate that raised) followed by another call of the same tool from the same run
+   * to the same target: the model retrying the handoff, one handoff attempted again,
+   * though each attempt ran the target anew.
+   */
   #emitTransfers(): void {
     const drafts = this.#drafts;
     drafts.sort(compareSpans);
     const merged = new Map<string, Mutable<TransferPart>>();
+    /** By source run, target and tool: the handoff and whether its latest attempt failed. */
+    const byTool = new Map<string, { part: Mutable<TransferPart>; lastFailed: SpanRecord | undefined }>();
     for (let i = 0; i < drafts.length; i++) {
       const draft = drafts[i]!;
       const key = `${draft.sourceKey}\u0000${draft.targetKey}\u0000${draft.arrival ? draft.arrival.spanId : ''}`;
+      const toolKey = this.#toolIds.has(draft.span.spanId) ? `${draft.sourceKey}\u0000${draft.targetKey}\u0000${toolNameOf(draft.span)}` : undefined;
+      const failed = draft.span.statusCode === StatusCodeNumber.Error ? draft.span : undefined;
       const first = merged.get(key);
       if (first) {
         first.sendCount = (first.sendCount ?? 1) + 1;
         if (!draft.inferred) first.inferred = false;
         first.mode ??= draft.mode;
         if (draft.span !== first.span) this.#ignore(draft.span, `retry of the transfer on span ${first.span.spanId}: counted in its sendCount`);
+        continue;
+      }
+      const previous = toolKey === undefined ? undefined : byTool.get(toolKey);
+      if (previous && previous.lastFailed && previous.lastFailed !== draft.span && draft.span.startMs >= previous.lastFailed.endMs) {
+        const part = previous.part;
+        part.sendCount = (part.sendCount ?? 1) + 1;
+        if (!draft.inferred) part.inferred = false;
+        const counted = part.span === previous.lastFailed ? 'its sendCount' : `the sendCount of the handoff on span ${part.span.spanId}`;
+        this.#ignore(draft.span, `retry of the failed call on span ${previous.lastFailed.spanId} (same tool, same source run, same target): counted in ${counted}`);
+        previous.lastFailed = failed;
+        merged.set(key, part);
         continue;
       }
       const part: Mutable<TransferPart> = {
@@ -609,7 +774,9 @@ class Interpretation {
       put(part, 'taskId', draft.taskId);
       put(part, 'mode', draft.mode);
       put(part, 'arrival', draft.arrival);
+      put(part, 'refusal', draft.refusal);
       merged.set(key, part);
+      if (toolKey !== undefined) byTool.set(toolKey, { part, lastFailed: failed });
       this.parts.push(part);
     }
   }
@@ -620,7 +787,10 @@ export const otelGenAiDialect: Dialect = {
   id: 'otel-genai',
   description: 'OpenTelemetry GenAI agent conventions (invoke_agent, execute_tool transfers, invoke_workflow)',
   readsAttribute(name) {
-    return name.startsWith('gen_ai.') || name === 'error.type';
+    return name.startsWith('gen_ai.') || name === ERROR_TYPE || name === GCP_VERTEX_AGENT_TOOL_CALL_ARGS || name === PYDANTIC_AI_AGENT_NAME || name === PYDANTIC_AI_TOOL_ARGUMENTS;
+  },
+  readsEvent(name) {
+    return name === GEN_AI_TOOL_MESSAGE_EVENT || name === GEN_AI_OPERATION_DETAILS_EVENT;
   },
   claims(span) {
     const op = operationOf(span);

@@ -170,6 +170,10 @@ describe('commandGotoOf', () => {
     ['{"lg_name":"Command","update":{"a":1},"goto":[]}', []],
     ['{"lg_name":"Command","goto":"__end__"}', []],
     ["Command(update={'messages': []}, goto='billing')", ['billing']],
+    // OpenInference's Python encoder: the Command dataclass as JSON, a Send inside it as str().
+    ['{"graph": "__parent__", "update": {"messages": [{"content": "Successfully transferred to billing", "type": "tool", "name": "transfer_to_billing"}], "active_agent": "billing"}, "resume": null, "goto": "billing"}', ['billing']],
+    ['{"graph": null, "update": null, "resume": null, "goto": ["Send(node=\'researcher\', arg={\'q\': 1})", "Send(node=\'writer\', arg={})"]}', ['researcher', 'writer']],
+    ['{"graph": null, "update": null, "resume": null, "goto": "Sender"}', ['Sender']],
     ['moved 10 to savings', undefined],
     ['{"goto": ', undefined],
     ['{"goto":["unterminated', undefined],

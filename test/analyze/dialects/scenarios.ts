@@ -43,6 +43,8 @@ import { createOtelHarness, installContextManager } from '../../helpers/otel.js'
 import { toSpanRecords } from '../../helpers/traces.js';
 import { AgentRuntime, HandlerError, type AgentContext } from '../../../fixtures/frameworks/autogen/runtime.js';
 import { Workflow, type Data, type EdgeGroup, type Executor } from '../../../fixtures/frameworks/agent-framework/workflow.js';
+import { Crew, CREWAI_SCOPE } from '../../../fixtures/frameworks/python/crewai.js';
+import { newLog } from '../../../fixtures/frameworks/log.js';
 
 /** One agent's run. */
 export interface Turn {
@@ -831,6 +833,32 @@ function agentFrameworkSupports(scenario: Scenario): boolean {
   );
 }
 
+/**
+ * A sequential CrewAI crew (fixtures/frameworks/python/crewai.ts, traced as
+ * OpenInference's CrewAI instrumentation traces it): one task per turn, in order,
+ * the crew's agents listed in that order, so each task's `graph.node.parent_id` is
+ * the agent whose output it receives. Only chains of passed control can be written:
+ * CrewAI's delegations run the coworker without a span of its own (no arrival).
+ */
+async function materializeCrewAi(scenario: Scenario, tick: Tick): Promise<SpanRecord[]> {
+  const otel = createOtelHarness();
+  const turns = turnsOf(scenario.root);
+  const crew = new Crew(otel.provider.getTracer(CREWAI_SCOPE), newLog('crewai', scenario.id, ''), `contract-${scenario.id}`, turns.map((t) => t.agent), scenario.taskId);
+  await crew.kickoff(turns.map((t, i) => ({ name: `task_${i}`, role: t.agent })), async () => {
+    for (let i = 0; i < turns.length; i++) {
+      tick();
+      await crew.task(turns[i]!.agent, `task_${i}`, async () => tick());
+    }
+  });
+  const spans = toSpanRecords(otel.spans());
+  await otel.shutdown();
+  return spans;
+}
+
+function crewAiSupports(scenario: Scenario): boolean {
+  return agentFrameworkSupports(scenario) && turnsOf(scenario.root).every((turn) => (turn.handoffs ?? []).length <= 1);
+}
+
 /** Every dialect's materializer: one entry per way of writing the scenarios. */
 export const MATERIALIZERS: readonly Materializer[] = [
   { name: 'baton (Baton SDK)', dialect: 'baton', kind: 'message', inferred: false, modeOf: () => undefined, materialize: materializeBaton },
@@ -887,5 +915,14 @@ export const MATERIALIZERS: readonly Materializer[] = [
     modeOf: () => undefined,
     materialize: materializeAgentFramework,
     supports: agentFrameworkSupports,
+  },
+  {
+    name: 'crewai (OpenInference CrewAI instrumentation: a sequential crew, constructed)',
+    dialect: 'crewai',
+    kind: 'transfer',
+    inferred: true,
+    modeOf: () => 'pass_control',
+    materialize: materializeCrewAi,
+    supports: crewAiSupports,
   },
 ];

@@ -1,0 +1,259 @@
+/**
+ * The `crewai` dialect: CrewAI crews as OpenInference's CrewAI instrumentation
+ * (Python `openinference-instrumentation-crewai`, scope
+ * `openinference.instrumentation.crewai`) writes them. docs/frameworks.md
+ * ("CrewAI") lists what is read and why.
+ *
+ * - An agent run is an AGENT span with `graph.node.id` (the agent's role): one per
+ *   task the agent worked on (`{role}.{task}._execute_core`), or a standalone
+ *   `Agent.kickoff` (`{role}.kickoff`). ERROR is a failed run.
+ * - A **delegation** is a TOOL span of CrewAI's coworker tools (`tool.name`
+ *   `Delegate work to coworker` / `Ask question to coworker`) inside an agent run:
+ *   the coworker named in its arguments (`input.value`, JSON, key `coworker`)
+ *   works inside the tool call and the caller resumes (`return_to_caller`,
+ *   inferred from the tool). CrewAI runs the coworker with `Agent.execute_task`,
+ *   which the instrumentation does not wrap: the coworker's work has no span, so
+ *   the handoff has no arrival. A coworker that matches no agent makes the tool
+ *   answer "Error executing tool. coworker mentioned not found" instead of raising:
+ *   a refused transfer (an undelivered handoff), as is a tool span in ERROR.
+ * - A **sequential** crew hands each task's output to the next task as context.
+ *   The instrumentation declares the previous agent of `crew.agents` as the task's
+ *   `graph.node.parent_id`; it is read as a handoff from that agent (inferred,
+ *   `pass_control`, arriving at the task's span) only when that agent ran a task of
+ *   the same crew (`crew_id`) that ended before this one started, so an agents list
+ *   ordered unlike the tasks adds no edge the run did not take.
+ * - Crew and Flow kickoffs (CHAIN), memory and other tool spans are containers or
+ *   steps: ignored with the reason. Model calls come from other instrumentations.
+ *
+ * Linear in the group's spans but for one sort; ancestor walks go through the
+ * context (cycle-safe).
+ *
+ * @see https://github.com/Arize-ai/openinference/tree/main/python/instrumentation/openinference-instrumentation-crewai
+ * @see https://docs.crewai.com/en/concepts/collaboration
+ */
+import {
+  CREWAI_CREW_AGENTS,
+  CREWAI_CREW_ID,
+  OPENINFERENCE_GRAPH_NODE_ID,
+  OPENINFERENCE_GRAPH_NODE_PARENT_ID,
+  OPENINFERENCE_INPUT_VALUE,
+  OPENINFERENCE_OUTPUT_VALUE,
+  OPENINFERENCE_SESSION_ID,
+  OPENINFERENCE_SPAN_KIND,
+  OPENINFERENCE_TOOL_NAME,
+} from '../../model/attributes.js';
+import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
+import { compareByStart } from '../span-index.js';
+import { put, readName } from './attribute-readers.js';
+import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, TransferPart } from './dialect.js';
+import { normalizeAgentName } from './otel-genai.js';
+
+/** The instrumentation scope of OpenInference's CrewAI instrumentation (`get_tracer(__name__)`). */
+export const OPENINFERENCE_CREWAI_SCOPE = 'openinference.instrumentation.crewai';
+
+/** CrewAI's delegation tools (`crewai/tools/agent_tools/`), lowercased. */
+const COWORKER_TOOLS: ReadonlySet<string> = new Set(['delegate work to coworker', 'ask question to coworker']);
+/** The start of CrewAI's answer when the coworker is unknown (i18n `agent_tool_unexisting_coworker`) or the tool failed. */
+const TOOL_ERROR_PREFIX = 'Error executing tool';
+/** Longest `input.value` parsed: the coworker's name sits beside the task text, not in megabytes. */
+const MAX_INPUT_CHARS = 1 << 20;
+
+/** The coworker a delegation's arguments name, or undefined. */
+function coworkerIn(input: string | undefined): string | undefined {
+  if (input === undefined || input.length > MAX_INPUT_CHARS || input.indexOf('coworker') < 0) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(input);
+  } catch {
+    return undefined;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
+  let coworker = (parsed as Record<string, unknown>).coworker;
+  // Models sometimes pass the schema's shape: {"coworker": {"description": "Researcher", …}}.
+  if (coworker !== null && typeof coworker === 'object' && !Array.isArray(coworker)) coworker = (coworker as Record<string, unknown>).description;
+  return typeof coworker === 'string' && coworker.trim().length > 0 ? coworker.trim() : undefined;
+}
+
+interface Run {
+  readonly span: SpanRecord;
+  readonly agent: string;
+  readonly key: string;
+  readonly crewId: string | undefined;
+  readonly taskId: string | undefined;
+}
+
+class Interpretation {
+  readonly parts: HandoffPart[] = [];
+  readonly ignored: IgnoredSpan[] = [];
+  readonly #context: DialectContext;
+  readonly #runs: Run[] = [];
+  readonly #runById = new Map<string, Run>();
+  /** Runs by agent name key, in start order (after the sort in run()). */
+  readonly #runsByKey = new Map<string, Run[]>();
+  readonly #tools: SpanRecord[] = [];
+  /** Rosters parsed, by kickoff span id (a crew's delegations share one). */
+  readonly #rosters = new Map<string, Map<string, string> | undefined>();
+
+  constructor(context: DialectContext) {
+    this.#context = context;
+  }
+
+  run(spans: readonly SpanRecord[]): DialectResult {
+    for (let i = 0; i < spans.length; i++) this.#classify(spans[i]!);
+    this.#runs.sort((a, b) => compareByStart(a.span, b.span));
+    for (let i = 0; i < this.#runs.length; i++) {
+      const run = this.#runs[i]!;
+      let list = this.#runsByKey.get(run.key);
+      if (!list) this.#runsByKey.set(run.key, (list = []));
+      list.push(run);
+    }
+    for (let i = 0; i < this.#runs.length; i++) this.#readSequential(this.#runs[i]!);
+    for (let i = 0; i < this.#tools.length; i++) this.#readDelegation(this.#tools[i]!);
+    for (let i = 0; i < this.#runs.length; i++) {
+      const run = this.#runs[i]!;
+      const part: Mutable<AgentRunPart> = { type: 'agent-run', span: run.span, agent: run.agent, outcome: run.span.statusCode === StatusCodeNumber.Error ? 'failed' : 'completed' };
+      put(part, 'taskId', run.taskId);
+      this.parts.push(part);
+    }
+    return { parts: this.parts, ignored: this.ignored };
+  }
+
+  #classify(span: SpanRecord): void {
+    const attrs = span.attributes;
+    const kind = readName(attrs, OPENINFERENCE_SPAN_KIND);
+    if (kind === 'AGENT') {
+      const agent = readName(attrs, OPENINFERENCE_GRAPH_NODE_ID);
+      if (agent === undefined) {
+        this.ignored.push({ span, reason: `CrewAI AGENT span without ${OPENINFERENCE_GRAPH_NODE_ID}: which agent ran is unknown` });
+        return;
+      }
+      if (this.#runById.has(span.spanId)) return; // a re-exported copy
+      const run: Run = { span, agent, key: normalizeAgentName(agent), crewId: readName(attrs, CREWAI_CREW_ID), taskId: readName(attrs, OPENINFERENCE_SESSION_ID) };
+      this.#runs.push(run);
+      this.#runById.set(span.spanId, run);
+    } else if (kind === 'TOOL') {
+      const tool = readName(attrs, OPENINFERENCE_TOOL_NAME);
+      if (tool !== undefined && COWORKER_TOOLS.has(tool.toLowerCase())) this.#tools.push(span);
+      else this.ignored.push({ span, reason: `CrewAI tool ${tool ?? span.name} is not a delegation (not Delegate work to coworker / Ask question to coworker)` });
+    } else if (kind === 'CHAIN') {
+      this.ignored.push({ span, reason: `a crew's or flow's kickoff or step: a container of its tasks, no handoff of its own` });
+    } else {
+      this.ignored.push({ span, reason: `CrewAI ${kind ?? 'unknown'} span: no handoff meaning` });
+    }
+  }
+
+  /** graph.node.parent_id, when that agent's task of the same crew ended before this one started (see the file header). */
+  #readSequential(run: Run): void {
+    const parent = readName(run.span.attributes, OPENINFERENCE_GRAPH_NODE_PARENT_ID);
+    if (parent === undefined) return;
+    const runs = this.#runsByKey.get(normalizeAgentName(parent));
+    let sender: Run | undefined;
+    // The latest of that agent's tasks in the same crew that ended before this one started.
+    for (let i = (runs?.length ?? 0) - 1; i >= 0 && !sender; i--) {
+      const candidate = runs![i]!;
+      if (candidate !== run && candidate.crewId === run.crewId && candidate.span.endMs <= run.span.startMs) sender = candidate;
+    }
+    if (!sender) return;
+    const part: Mutable<TransferPart> = { type: 'transfer', span: sender.span, source: sender.agent, target: run.agent, mode: 'pass_control', inferred: true, arrival: run.span };
+    put(part, 'taskId', run.taskId ?? sender.taskId);
+    this.parts.push(part);
+  }
+
+  #readDelegation(tool: SpanRecord): void {
+    const owner = this.#context.ancestorWhere(tool, (candidate) => this.#runById.has(candidate.spanId));
+    const source = owner && this.#runById.get(owner.spanId);
+    const toolName = readName(tool.attributes, OPENINFERENCE_TOOL_NAME)!;
+    if (!source) {
+      this.ignored.push({ span: tool, reason: `${toolName} outside any CrewAI agent run: the delegating agent is unknown` });
+      return;
+    }
+    const coworker = coworkerIn(readName(tool.attributes, OPENINFERENCE_INPUT_VALUE));
+    if (coworker === undefined) {
+      this.ignored.push({ span: tool, reason: `${toolName} names no coworker (no "coworker" in ${OPENINFERENCE_INPUT_VALUE}: are inputs hidden?)` });
+      return;
+    }
+    const output = readName(tool.attributes, OPENINFERENCE_OUTPUT_VALUE)?.trim();
+    const roster = this.#rosterOf(tool);
+    const member = roster?.get(normalizeAgentName(coworker));
+    let cause: string | undefined;
+    if (tool.statusCode === StatusCodeNumber.Error) cause = `the tool call failed${tool.statusMessage ? `: ${tool.statusMessage}` : ''}`;
+    else if (output !== undefined && output.startsWith(TOOL_ERROR_PREFIX)) cause = `${toolName} answered: ${errorSentence(output)}`;
+    else if (roster && member === undefined) cause = `not one of the crew's agents (${[...roster.values()].join(', ')})`;
+    const part: Mutable<TransferPart> = { type: 'transfer', span: tool, source: source.agent, target: cause === undefined ? (member ?? this.#canonical(coworker)) : 'unknown', mode: 'return_to_caller', inferred: true };
+    if (cause !== undefined) part.refusal = `refused: no coworker ${coworker}; ${cause}`;
+    put(part, 'taskId', source.taskId);
+    this.parts.push(part);
+  }
+
+  /**
+   * The crew's agents by name key, as its kickoff span lists them (`crew_agents`, JSON
+   * `[{"role": …}, …]`); CrewAI matches a coworker's name to a role case-insensitively.
+   * Undefined when no kickoff span with the list encloses the tool.
+   */
+  #rosterOf(tool: SpanRecord): Map<string, string> | undefined {
+    const kickoff = this.#context.ancestorWhere(tool, (candidate) => typeof candidate.attributes[CREWAI_CREW_AGENTS] === 'string');
+    if (!kickoff) return undefined;
+    if (this.#rosters.has(kickoff.spanId)) return this.#rosters.get(kickoff.spanId);
+    const roster = parseRoster(kickoff.attributes[CREWAI_CREW_AGENTS] as string);
+    this.#rosters.set(kickoff.spanId, roster);
+    return roster;
+  }
+
+  /** The coworker as the data spells its runs (CrewAI matches roles case-insensitively), else as the model wrote it. */
+  #canonical(name: string): string {
+    const runs = this.#runsByKey.get(normalizeAgentName(name));
+    return runs && runs.length > 0 ? runs[runs.length - 1]!.agent : name;
+  }
+}
+
+/** The crew's agents by name key from `crew_agents`, or undefined. */
+function parseRoster(text: string): Map<string, string> | undefined {
+  if (text.length > MAX_INPUT_CHARS) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(parsed)) return undefined;
+  const roster = new Map<string, string>();
+  for (let i = 0; i < parsed.length; i++) {
+    const role = (parsed[i] as { role?: unknown } | null)?.role;
+    if (typeof role === 'string' && role.trim().length > 0) roster.set(normalizeAgentName(role), role.trim());
+  }
+  return roster.size > 0 ? roster : undefined;
+}
+
+/** CrewAI's error answer up to its list of options: `Error executing tool. coworker mentioned not found`. */
+function errorSentence(text: string): string {
+  let end = text.indexOf('\n');
+  if (end < 0) end = text.length;
+  const comma = text.indexOf(', it must be');
+  if (comma >= 0 && comma < end) end = comma;
+  return text.slice(0, Math.min(end, 200)).trim();
+}
+
+/** CrewAI crews through OpenInference's CrewAI instrumentation (see the file header). */
+export const crewAiDialect: Dialect = {
+  id: 'crewai',
+  description: 'CrewAI via OpenInference (task runs, coworker delegation, sequential task context)',
+  readsAttribute(name) {
+    return (
+      name === OPENINFERENCE_SPAN_KIND ||
+      name === OPENINFERENCE_GRAPH_NODE_ID ||
+      name === OPENINFERENCE_GRAPH_NODE_PARENT_ID ||
+      name === OPENINFERENCE_TOOL_NAME ||
+      name === OPENINFERENCE_INPUT_VALUE ||
+      name === OPENINFERENCE_OUTPUT_VALUE ||
+      name === OPENINFERENCE_SESSION_ID ||
+      name === CREWAI_CREW_ID ||
+      name === CREWAI_CREW_AGENTS
+    );
+  },
+  claims(span) {
+    return span.scopeName === OPENINFERENCE_CREWAI_SCOPE;
+  },
+  interpret(spans: readonly SpanRecord[], context: DialectContext): DialectResult {
+    return new Interpretation(context).run(spans);
+  },
+};

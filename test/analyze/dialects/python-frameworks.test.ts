@@ -1,0 +1,407 @@
+/**
+ * Python multi-agent frameworks, as their own tracing code writes them
+ * (fixtures/frameworks/python/: Google ADK, Strands Agents, Pydantic AI v2 and v5
+ * instrumentation, CrewAI and the OpenAI Agents SDK via OpenInference, an AutoGen
+ * AgentChat Swarm; constructed from each framework's
+ * published source, since PyPI is out of reach). Each recorded run is audited in
+ * every encoding it was written in and held to the program's own log; then each
+ * behaviour those runs needed is checked on a small trace that must trigger it
+ * and on a near miss that must not, written with the same Python-style spans
+ * through the real OTel SDK.
+ */
+import { basename } from 'node:path';
+import { readdir, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { SpanKind, type Attributes, type Tracer } from '@opentelemetry/api';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Auditor, auditSpans } from '../../../src/analyze/audit.js';
+import { buildHandoffModel } from '../../../src/analyze/build-model.js';
+import type { HandoffModel } from '../../../src/model/handoff-model.js';
+import type { SpanRecord } from '../../../src/model/span-record.js';
+import { readTraceInputs } from '../../../src/ingest/index.js';
+import { renderJson } from '../../../src/report/json.js';
+import { renderText } from '../../../src/report/text.js';
+import { pyEvent, PyError, pySpan } from '../../../fixtures/frameworks/python/py-span.js';
+import { createOtelHarness, type OtelHarness } from '../../helpers/otel.js';
+import { toSpanRecords } from '../../helpers/traces.js';
+import { auditFile, encodingsOf, expectReportMatchesLog, FRAMEWORKS_DIR, logOf } from './framework-fixtures.js';
+
+const DIR = 'python';
+/** The dialects that read each framework's runs (AutoGen: the runtime's manager, AgentChat's invoke_agent spans). */
+const DIALECTS_OF: Record<string, readonly string[]> = {
+  'google-adk': ['otel-genai'],
+  strands: ['otel-genai'],
+  'pydantic-ai': ['otel-genai'],
+  crewai: ['crewai'],
+  'openai-agents': ['openai-agents'],
+  autogen: ['autogen', 'otel-genai'],
+};
+
+const scenarios = (await readdir(`${FRAMEWORKS_DIR}${DIR}`)).filter((f) => f.endsWith('.log.json')).map((f) => basename(f, '.log.json')).sort();
+const cases = (await Promise.all(scenarios.map(async (s) => (await encodingsOf(DIR, s)).map((file) => [s, basename(file), file] as const)))).flat();
+
+/** Every framework run in fixtures/frameworks/, recorded or constructed (its OTLP/JSON encoding). */
+const allRuns = (await Promise.all(['langgraph', 'topologies', 'openai-agents', 'vercel-ai', 'autogen', 'agent-framework', DIR].map(async (dir) => (await readdir(`${FRAMEWORKS_DIR}${dir}`)).filter((f) => f.endsWith('.otlp.json')).map((f) => `${dir}/${f}`)))).flat();
+
+async function spansOf(file: string): Promise<SpanRecord[]> {
+  const out: SpanRecord[] = [];
+  for await (const batch of readTraceInputs([file])) for (const span of batch) out.push(span);
+  return out;
+}
+
+describe('constructed Python framework runs', () => {
+  it('has every scenario in three encodings, four also as Jaeger JSON', () => {
+    expect(scenarios).toEqual([
+      'adk-circular',
+      'adk-failed-transfer',
+      'adk-no-content',
+      'adk-support',
+      'autogen-swarm',
+      'crewai-hierarchical',
+      'crewai-sequential',
+      'openai-agents-py-openinference',
+      'pydantic-ai-call-back',
+      'pydantic-ai-v2-delegation',
+      'pydantic-ai-v5-delegation',
+      'strands-swarm',
+      'strands-swarm-loop',
+    ]);
+    expect(cases).toHaveLength(scenarios.length * 3 + 4);
+  });
+
+  it.each(cases)('%s (%s): agents, edges with counts, retries, loops, undelivered handoffs and runs are what the program logged', async (scenario, _name, file) => {
+    expectReportMatchesLog(await auditFile(file), await logOf(DIR, scenario));
+  });
+
+  it.each(cases)('%s (%s): the failed runs are the ones the program logged, every run read by the framework’s dialect', async (scenario, _name, file) => {
+    const log = await logOf(DIR, scenario);
+    const model = buildHandoffModel(await spansOf(file));
+    expect(model.agentRuns.filter((r) => r.outcome === 'failed').map((r) => r.agent).sort()).toEqual([...log.failures].sort());
+    expect(new Set(model.agentRuns.map((r) => r.dialect))).toEqual(new Set(DIALECTS_OF[log.framework]));
+  });
+
+  it.each(cases.filter(([, name]) => name.endsWith('.otlp.json')))('%s (%s): the JSON report, --explain included, is valid against docs/audit-report.schema.json', async (_scenario, _name, file) => {
+    const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as unknown as (ajv: Ajv2020) => Ajv2020;
+    const ajv = new Ajv2020({ strict: true, allErrors: true });
+    addFormats(ajv);
+    const schema = JSON.parse(await readFile(fileURLToPath(new URL('../../../docs/audit-report.schema.json', import.meta.url)), 'utf8')) as object;
+    const validate = ajv.compile(schema);
+    const report = JSON.parse(renderJson(await auditSpans(readTraceInputs([file]), { idleMs: 3_600_000, explain: true }))) as unknown;
+    expect(validate(report), JSON.stringify(validate.errors)).toBe(true);
+  });
+
+  it.each(cases)('%s (%s): each message the program could not deliver is one undelivered-handoff error from its source, and the text names it', async (scenario, _name, file) => {
+    const log = await logOf(DIR, scenario);
+    const report = await auditFile(file);
+    const undelivered = report.findings.filter((f) => f.ruleId === 'undelivered-handoff');
+    expect(undelivered.map((f) => [f.severity, f.agents?.[0]])).toEqual(log.undelivered.map((u) => ['error', u.source]));
+    const text = renderText(report, { color: false, width: 200 });
+    for (const u of log.undelivered) expect(text).toContain(`handoff ${u.source} → its target never arrived: refused:`);
+  });
+});
+
+describe('every framework run through a busy auditor', () => {
+  // A busy auditor reduces long-open spans to what the dialects read: the events and status
+  // messages they need (Strands' arguments, LangGraph's ParentCommand) must survive it.
+  const summary = (report: { edges: readonly { source: string; target: string; handoffs: number; retries: number }[]; agentRuns: readonly { agent: string; failed: number; runs: number }[] }) => ({
+    edges: report.edges.map((e) => `${e.source} → ${e.target} ×${e.handoffs} (${e.retries} retried)`).sort(),
+    runs: report.agentRuns.map((a) => `${a.agent} ${a.failed} of ${a.runs} failed`).sort(),
+  });
+
+  it.each(allRuns)('%s: reads the same agents, edges, retries and failed runs as an idle one', async (file) => {
+    const spans = await spansOf(`${FRAMEWORKS_DIR}${file}`);
+    const lastEndMs = Math.max(...spans.map((s) => s.endMs));
+    const busy = new Auditor({ idleMs: 3_600_000, softOpenSpans: 4 });
+    busy.addSpans(spans);
+    // The first sweep marks what is open; the second reduces what outlived it.
+    busy.advance(lastEndMs);
+    busy.advance(lastEndMs + 1);
+    expect(summary(busy.finish())).toEqual(summary(await auditSpans([spans], { idleMs: 3_600_000 })));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Each behaviour on a small trace, and its near miss.
+
+const harnesses: OtelHarness[] = [];
+afterEach(async () => {
+  for (const harness of harnesses.splice(0)) await harness.shutdown();
+});
+
+/** A tracer of `scope` on a fresh provider; `read` returns what it finished as the analyzer reads it. */
+function tracerOf(scope: string): { tracer: Tracer; read: () => SpanRecord[] } {
+  const otel = createOtelHarness();
+  harnesses.push(otel);
+  return { tracer: otel.provider.getTracer(scope), read: () => toSpanRecords(otel.spans()) };
+}
+
+function edgesOf(model: HandoffModel): string[] {
+  return model.handoffs.map((h) => `${h.source} → ${h.target} ×${h.sendCount}`);
+}
+
+function ignoredReasons(spans: readonly SpanRecord[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  buildHandoffModel(spans, { onIgnored: (_d, ignored) => void (out[ignored.span.name] = ignored.reason) });
+  return out;
+}
+
+const invoke = (agent: string, extra: Attributes = {}): Attributes => ({ 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': agent, ...extra });
+const execute = (tool: string, extra: Attributes = {}): Attributes => ({ 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': tool, ...extra });
+
+describe('Google ADK: transfer_to_agent', () => {
+  /** triage's call_llm runs `tool`, then (as ADK does) `next` under the same call_llm. */
+  async function adkTransfer(toolAttributes: Attributes, next: 'sibling' | 'elsewhere' = 'sibling'): Promise<SpanRecord[]> {
+    const { tracer, read } = tracerOf('gcp.vertex.agent');
+    await pySpan(tracer, 'invocation', {}, () =>
+      pySpan(tracer, 'invoke_agent triage', { attributes: invoke('triage') }, async () => {
+        await pySpan(tracer, 'call_llm', {}, async () => {
+          await pySpan(tracer, 'execute_tool transfer_to_agent', { attributes: execute('transfer_to_agent', toolAttributes) }, async () => undefined);
+          if (next === 'sibling') await pySpan(tracer, 'invoke_agent billing', { attributes: invoke('billing') }, async () => undefined);
+        });
+        if (next === 'elsewhere') await pySpan(tracer, 'call_llm', {}, () => pySpan(tracer, 'invoke_agent billing', { attributes: invoke('billing') }, async () => undefined));
+      }),
+    );
+    return read();
+  }
+
+  it('reads the target from gcp.vertex.agent.tool_call_args, where ADK writes the arguments', async () => {
+    const model = buildHandoffModel(await adkTransfer({ 'gcp.vertex.agent.tool_call_args': '{"agent_name": "billing"}' }, 'elsewhere'));
+    expect(edgesOf(model)).toEqual(['triage → billing ×1']);
+  });
+
+  it('near miss: an ordinary tool whose ADK arguments name an agent is no transfer', async () => {
+    const { tracer, read } = tracerOf('gcp.vertex.agent');
+    await pySpan(tracer, 'invoke_agent triage', { attributes: invoke('triage') }, async () => {
+      await pySpan(tracer, 'execute_tool lookup', { attributes: execute('lookup', { 'gcp.vertex.agent.tool_call_args': '{"agent_name": "billing"}' }) }, async () => undefined);
+    });
+    await pySpan(tracer, 'invoke_agent billing', { attributes: invoke('billing') }, async () => undefined);
+    const spans = read();
+    expect(buildHandoffModel(spans).handoffs).toEqual([]);
+    expect(ignoredReasons(spans)['execute_tool lookup']).toMatch(/^tool lookup is not a transfer/);
+  });
+
+  it('without recorded arguments, takes the target from the agent run ADK starts right after the tool, under the same call_llm', async () => {
+    const model = buildHandoffModel(await adkTransfer({}));
+    expect(edgesOf(model)).toEqual(['triage → billing ×1']);
+    expect(model.handoffs[0]!.inferred).toBe(true);
+  });
+
+  it('near miss: without arguments and with the next run elsewhere, names no target and says where it looked', async () => {
+    const spans = await adkTransfer({}, 'elsewhere');
+    expect(buildHandoffModel(spans).handoffs).toEqual([]);
+    expect(ignoredReasons(spans)['execute_tool transfer_to_agent']).toMatch(/names no target: no agent in gen_ai\.tool\.call\.arguments, gcp\.vertex\.agent\.tool_call_args .*content capture off/);
+  });
+});
+
+describe('Strands Agents: handoff_to_agent arguments in span events', () => {
+  async function strandsHandoff(event: { name: string; attributes: Attributes }, target = 'coder'): Promise<SpanRecord[]> {
+    const { tracer, read } = tracerOf('strands.telemetry.tracer');
+    await pySpan(tracer, 'invoke_swarm', { kind: SpanKind.CLIENT, attributes: { 'gen_ai.operation.name': 'invoke_swarm', 'gen_ai.agent.name': 'swarm' } }, async () => {
+      await pySpan(tracer, 'invoke_agent researcher', { attributes: invoke('researcher') }, () =>
+        pySpan(tracer, 'execute_event_loop_cycle', {}, () =>
+          pySpan(tracer, 'execute_tool handoff_to_agent', { attributes: execute('handoff_to_agent') }, async (span) => pyEvent(span, event.name, event.attributes)),
+        ),
+      );
+      await pySpan(tracer, `invoke_agent ${target}`, { attributes: invoke(target) }, async () => undefined);
+    });
+    return read();
+  }
+
+  it('reads the target from the gen_ai.tool.message event (the default conventions)', async () => {
+    const spans = await strandsHandoff({ name: 'gen_ai.tool.message', attributes: { role: 'tool', content: '{"agent_name": "coder", "message": "implement it"}', id: 'tooluse_1' } });
+    expect(edgesOf(buildHandoffModel(spans))).toEqual(['researcher → coder ×1']);
+  });
+
+  it('reads it from the operation-details event (OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental)', async () => {
+    const messages = '[{"role": "tool", "parts": [{"type": "tool_call", "name": "handoff_to_agent", "id": "tooluse_1", "arguments": {"agent_name": "coder", "message": "go"}}]}]';
+    const spans = await strandsHandoff({ name: 'gen_ai.client.inference.operation.details', attributes: { 'gen_ai.input.messages': messages } });
+    expect(edgesOf(buildHandoffModel(spans))).toEqual(['researcher → coder ×1']);
+  });
+
+  it('near miss: an agent named only in the tool’s result event is no target', async () => {
+    const spans = await strandsHandoff({ name: 'gen_ai.choice', attributes: { message: '[{"text": "Handing off to coder"}]', agent_name: 'coder' } });
+    expect(buildHandoffModel(spans).handoffs).toEqual([]);
+    expect(ignoredReasons(spans)['execute_tool handoff_to_agent']).toMatch(/^transfer tool handoff_to_agent names no target/);
+  });
+});
+
+describe('Strands multi-agent containers', () => {
+  it.each([
+    ['invoke_graph', /^a Strands graph runs its nodes along its edges, and no span records which edge ran: .*\(not observable\)$/],
+    ['invoke_swarm', /^a Strands swarm, a container of its agents' runs; its handoffs are the handoff_to_agent calls inside them$/],
+  ] as const)('%s: --explain says what the container hides, and no edge is made up between its nodes', async (operation, reason) => {
+    const { tracer, read } = tracerOf('strands.telemetry.tracer');
+    await pySpan(tracer, operation, { kind: SpanKind.CLIENT, attributes: { 'gen_ai.operation.name': operation, 'gen_ai.agent.name': operation.slice(7) } }, async () => {
+      await pySpan(tracer, 'invoke_agent research', { attributes: invoke('research') }, async () => undefined);
+      await pySpan(tracer, 'invoke_agent report', { attributes: invoke('report') }, async () => undefined);
+    });
+    const spans = read();
+    expect(ignoredReasons(spans)[operation]).toMatch(reason);
+    expect(buildHandoffModel(spans).handoffs).toEqual([]);
+  });
+});
+
+describe('Pydantic AI instrumentation v2 names', () => {
+  async function v2Run(runAttributes: Attributes): Promise<SpanRecord[]> {
+    const { tracer, read } = tracerOf('pydantic-ai');
+    await pySpan(tracer, 'agent run', { attributes: runAttributes }, () =>
+      pySpan(tracer, 'running tools', { attributes: { tools: ['ask_billing'] } }, () =>
+        pySpan(tracer, 'running tool', { attributes: { 'gen_ai.tool.name': 'ask_billing', tool_arguments: '{"q":"why"}' } }, () =>
+          pySpan(tracer, 'agent run', { attributes: { agent_name: 'billing_agent', model_name: 'gpt-4o' } }, async () => undefined),
+        ),
+      ),
+    );
+    return read();
+  }
+
+  it('reads `agent run` spans by agent_name (older releases write no gen_ai.agent.name) and `running tool` as the delegating tool', async () => {
+    const model = buildHandoffModel(await v2Run({ agent_name: 'router_agent', 'gen_ai.agent.name': 'router_agent' }));
+    expect(model.agentRuns.map((r) => r.agent)).toEqual(['router_agent', 'billing_agent']);
+    expect(edgesOf(model)).toEqual(['router_agent → billing_agent ×1']);
+    expect(model.handoffs[0]!.mode).toBe('return_to_caller');
+  });
+
+  it('near miss: a span named `agent run` naming no agent is not an agent run', async () => {
+    const model = buildHandoffModel(await v2Run({ model_name: 'gpt-4o' }));
+    expect(model.agentRuns.map((r) => r.agent)).toEqual(['billing_agent']);
+    expect(model.handoffs).toEqual([]);
+  });
+});
+
+describe('a failed delegation the model calls again', () => {
+  async function twoCalls(firstFails: boolean): Promise<SpanRecord[]> {
+    const { tracer, read } = tracerOf('pydantic-ai');
+    const call = (fail: boolean) =>
+      pySpan(tracer, 'execute_tool ask_refunds', { attributes: execute('ask_refunds', { 'gen_ai.tool.call.arguments': '{"invoice":"INV-1"}' }) }, async () => {
+        await pySpan(tracer, 'invoke_agent refunds_agent', { attributes: invoke('refunds_agent') }, async () => {
+          if (fail) throw new PyError('UnexpectedModelBehavior', 'Exceeded maximum retries');
+        }).catch(() => undefined);
+        if (fail) throw new PyError('ToolRetryError', 'try again');
+      }).catch(() => undefined);
+    await pySpan(tracer, 'invoke_agent billing_agent', { attributes: invoke('billing_agent') }, async () => {
+      await call(firstFails);
+      await call(false);
+    });
+    return read();
+  }
+
+  it('is one handoff attempted twice, arriving at the first run', async () => {
+    const spans = await twoCalls(true);
+    const model = buildHandoffModel(spans);
+    expect(edgesOf(model)).toEqual(['billing_agent → refunds_agent ×2']);
+    expect(model.handoffs[0]!.receives.map((r) => r.spanId)).toEqual([spans.filter((s) => s.name === 'invoke_agent refunds_agent')[0]!.spanId]);
+    expect(Object.values(ignoredReasons(spans)).some((r) => r.startsWith('retry of the failed call on span'))).toBe(true);
+  });
+
+  it('near miss: two successful calls are two handoffs', async () => {
+    expect(edgesOf(buildHandoffModel(await twoCalls(false)))).toEqual(['billing_agent → refunds_agent ×1', 'billing_agent → refunds_agent ×1']);
+  });
+});
+
+describe('a transfer the framework refused', () => {
+  async function handoffTo(target: string, outcome: { toolStatus?: string; senderFails?: boolean }): Promise<SpanRecord[]> {
+    const { tracer, read } = tracerOf('strands.telemetry.tracer');
+    await pySpan(tracer, 'invoke_agent researcher', { attributes: invoke('researcher') }, async () => {
+      await pySpan(tracer, 'execute_tool handoff_to_agent', { attributes: execute('handoff_to_agent', { 'gen_ai.tool.call.arguments': JSON.stringify({ agent_name: target }) }) }, async (span) => {
+        if (outcome.toolStatus) span.setAttribute('gen_ai.tool.status', outcome.toolStatus);
+      });
+      if (outcome.senderFails) throw new PyError('ValueError', `Agent ${target} not found in the agent tree.`);
+    }).catch(() => undefined);
+    return read();
+  }
+
+  it.each([
+    ['the tool reported an error', { toolStatus: 'error' }, /the tool reported an error \(gen_ai\.tool\.status\)/],
+    ['the sender’s run failed', { senderFails: true }, /researcher's run failed: ValueError: Agent analyst not found/],
+  ] as const)('when %s and the agent never ran, is an undelivered handoff naming the agent asked for', async (_what, outcome, cause) => {
+    const report = await auditSpans([await handoffTo('analyst', outcome)]);
+    const findings = report.findings.filter((f) => f.ruleId === 'undelivered-handoff');
+    expect(findings).toHaveLength(1);
+    expect(findings[0]!.message).toMatch(/^handoff researcher → its target never arrived: refused: no agent analyst ran; /);
+    expect(findings[0]!.message).toMatch(cause);
+    expect(report.edges.map((e) => `${e.source} → ${e.target}`)).toEqual(['researcher → unknown']);
+  });
+
+  it('near miss: a successful call to an agent not in the data stays a handoff to that agent, not a drop', async () => {
+    const report = await auditSpans([await handoffTo('analyst', { toolStatus: 'success' })]);
+    expect(report.findings.filter((f) => f.ruleId === 'undelivered-handoff')).toEqual([]);
+    expect(report.edges.map((e) => `${e.source} → ${e.target}`)).toEqual(['researcher → analyst']);
+  });
+});
+
+describe('OpenAI Agents SDK through OpenInference’s Python bridge', () => {
+  it.each(cases.filter(([s]) => s === 'openai-agents-py-openinference'))('%s (%s): --explain names the handoff requests the SDK dropped, read from the status’s Python repr', async (_s, _name, file) => {
+    expect(ignoredReasons(await spansOf(file))['handoff to billing']).toBe('Multiple handoffs requested: the SDK ran only the handoff to billing; the requests to refunds were dropped (read as one handoff)');
+  });
+
+  it('near miss: a handoff that failed otherwise is still the handoff, with no dropped requests', async () => {
+    const { tracer, read } = tracerOf('openinference.instrumentation.openai_agents');
+    await pySpan(tracer, 'Agent workflow', { attributes: { 'openinference.span.kind': 'AGENT' } }, async () => {
+      await pySpan(tracer, 'triage', { attributes: { 'openinference.span.kind': 'AGENT', 'graph.node.id': 'triage' } }, () =>
+        pySpan(tracer, 'handoff to billing', { attributes: { 'openinference.span.kind': 'TOOL', 'input.value': 'triage', 'output.value': 'billing' } }, async () => {
+          throw new PyError('ModelBehaviorError', "{'requested_agents': ['billing', 'refunds']}");
+        }).catch(() => undefined),
+      );
+      await pySpan(tracer, 'billing', { attributes: { 'openinference.span.kind': 'AGENT', 'graph.node.id': 'billing', 'graph.node.parent_id': 'triage' } }, async () => undefined);
+    });
+    const spans = read();
+    expect(edgesOf(buildHandoffModel(spans))).toEqual(['triage → billing ×1']);
+    expect(ignoredReasons(spans)['handoff to billing']).toBeUndefined();
+  });
+});
+
+describe('CrewAI via OpenInference', () => {
+  const CREW = 'crew-1';
+  const task = (role: string, parent: string | undefined, crewId = CREW): Attributes => ({
+    'openinference.span.kind': 'AGENT',
+    'graph.node.id': role,
+    crew_id: crewId,
+    ...(parent ? { 'graph.node.parent_id': parent } : {}),
+  });
+
+  async function crew(body: (tracer: Tracer) => Promise<void>): Promise<SpanRecord[]> {
+    const { tracer, read } = tracerOf('openinference.instrumentation.crewai');
+    await pySpan(tracer, 'Crew_1.kickoff', { attributes: { 'openinference.span.kind': 'CHAIN', crew_id: CREW, crew_agents: JSON.stringify([{ role: 'Researcher' }, { role: 'Writer' }]) } }, () => body(tracer));
+    return read();
+  }
+
+  it('reads a sequential crew’s task context from graph.node.parent_id when that agent’s task ran before', async () => {
+    const spans = await crew(async (t) => {
+      await pySpan(t, 'Researcher.research._execute_core', { attributes: task('Researcher', undefined) }, async () => undefined);
+      await pySpan(t, 'Writer.write._execute_core', { attributes: task('Writer', 'Researcher') }, async () => undefined);
+    });
+    expect(edgesOf(buildHandoffModel(spans))).toEqual(['Researcher → Writer ×1']);
+  });
+
+  it.each([
+    ['the tasks ran in another order than the agents list', false],
+    ['the parent ran in another crew', true],
+  ] as const)('near miss: no edge when %s', async (_what, otherCrew) => {
+    const spans = await crew(async (t) => {
+      if (otherCrew) await pySpan(t, 'Researcher.research._execute_core', { attributes: task('Researcher', undefined, 'crew-2') }, async () => undefined);
+      await pySpan(t, 'Writer.write._execute_core', { attributes: task('Writer', 'Researcher') }, async () => undefined);
+      if (!otherCrew) await pySpan(t, 'Researcher.research._execute_core', { attributes: task('Researcher', undefined) }, async () => undefined);
+    });
+    const model = buildHandoffModel(spans);
+    expect(model.handoffs).toEqual([]);
+    expect(model.agentRuns.map((r) => r.agent).sort()).toEqual(['Researcher', 'Writer']);
+  });
+
+  it('reads a coworker delegation, matching the crew’s roster case-insensitively; a coworker outside it is refused', async () => {
+    const tool = (name: string, coworker: string): Attributes => ({ 'openinference.span.kind': 'TOOL', 'tool.name': name, 'input.value': JSON.stringify({ task: 't', context: 'c', coworker }) });
+    const spans = await crew(async (t) => {
+      await pySpan(t, 'Crew Manager.plan._execute_core', { attributes: task('Crew Manager', undefined) }, async () => {
+        await pySpan(t, 'Ask question to coworker.run', { attributes: tool('Ask question to coworker', 'writer') }, async () => undefined);
+        await pySpan(t, 'Delegate work to coworker.run', { attributes: tool('Delegate work to coworker', 'Market Analyst') }, async () => undefined);
+        await pySpan(t, 'Search the internet.run', { attributes: tool('Search the internet', 'Researcher') }, async () => undefined);
+      });
+    });
+    const model = buildHandoffModel(spans);
+    expect(edgesOf(model)).toEqual(['Crew Manager → Writer ×1', 'Crew Manager → unknown ×1']);
+    expect(model.handoffs[0]!.mode).toBe('return_to_caller');
+    expect(model.handoffs[1]!.deliveries?.[0]?.status).toBe("refused: no coworker Market Analyst; not one of the crew's agents (Researcher, Writer)");
+    expect(ignoredReasons(spans)['Search the internet.run']).toMatch(/is not a delegation/);
+  });
+});
