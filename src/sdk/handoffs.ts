@@ -341,11 +341,21 @@ class Received<E> implements ReceivedHandoff<E> {
     this.#sentAtMs = sentAtMs;
   }
 
-  run<T>(fn: () => T): T {
-    return runInContext(this.#rt, this.context, fn);
+  #runBound: (<T>(fn: () => T) => T) | undefined;
+  #ackBound: (() => void) | undefined;
+
+  // Getters binding on first read, so `const { ack, run } = baton.receive(…)` works as `rx.ack()` does
+  // (a bare prototype method called without its object threw a TypeError into the host), and a
+  // receive that never touches them (auto-ack) allocates nothing for them.
+  get run(): <T>(fn: () => T) => T {
+    return (this.#runBound ??= <T>(fn: () => T): T => runInContext(this.#rt, this.context, fn));
   }
 
-  ack(): void {
+  get ack(): () => void {
+    return (this.#ackBound ??= (): void => this.#ack());
+  }
+
+  #ack(): void {
     if (this.#acked) return;
     this.#acked = true;
     manualAck(this.#rt, this.context, this.#block, this.#source, this.#target, this.#receivedAtMs, this.#sentAtMs);

@@ -5,7 +5,7 @@
  * and the metrics a host's Prometheus would see. Where a test sets the time it
  * fakes Date and performance together: span times come from both (src/sdk/clock.ts).
  */
-import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, type HrTime } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type HrTime } from '@opentelemetry/api';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   BATON_ACK_DELAY_MS,
@@ -288,6 +288,23 @@ describe('Baton.receive', () => {
     });
     expect(ack.attributes[BATON_CLOCK_SKEW_SUSPECTED]).toBeUndefined();
     expect(baton.stats().ackTimeouts).toBe(1);
+  });
+
+  it('ack and run destructured from the received handoff work as method calls do (once, in the handoff context)', () => {
+    fakeClock('2026-11-25T10:00:00Z');
+    const wire = sendOverWire(draft(), { timeoutBudgetMs: 1000 });
+    const { ack, run, envelope } = context.with(ROOT_CONTEXT, () => baton.receive(wire, { ack: 'manual' }));
+    const receive = onlySpan(otel.spans(), BatonOperation.HandoffReceive);
+    // run puts the handoff's context (the receive span) around the app's function, and returns its value.
+    const insideTraceId = context.with(ROOT_CONTEXT, () => run(() => trace.getActiveSpan()?.spanContext().traceId));
+    expect(insideTraceId).toBe(receive.spanContext().traceId);
+    expect(run(() => 42)).toBe(42);
+    vi.advanceTimersByTime(300);
+    expect(() => ack()).not.toThrow();
+    ack();
+    expect(otel.spans().filter((s) => s.attributes[BATON_OPERATION] === BatonOperation.HandoffAck)).toHaveLength(1);
+    expect(onlySpan(otel.spans(), BatonOperation.HandoffAck).attributes[BATON_ACK_DELAY_MS]).toBe(300);
+    expect(envelope).toMatchObject({ handoff: { id: JSON.parse(wire).handoff.id } });
   });
 
   it('a receiver clock behind the sender: the auto-ack delay keeps its negative sign and the span says skew', () => {
