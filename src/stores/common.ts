@@ -181,6 +181,21 @@ function activeSpanFacts(ctx: Context): Attributes | undefined {
   return attributes !== null && typeof attributes === 'object' ? attributes : undefined;
 }
 
+/**
+ * False, after saying so once through diag, when an instrument call was given no object (null, or
+ * undefined from a config path not taken): the caller hands the value back untouched, so the app
+ * starts as it would without Baton instead of meeting a TypeError about Baton's internals.
+ */
+export function isClientObject(call: string, expected: string, target: unknown): boolean {
+  if (target !== null && typeof target === 'object') return true;
+  try {
+    diag.warn(`baton: ${call} needs ${expected}, got ${target === null ? 'null' : typeof target}: nothing is traced`);
+  } catch {
+    // A broken diag logger must not turn the report into a throw.
+  }
+  return false;
+}
+
 /** True when `fn` carries the wrapper marker (shimmer's) of an OpenTelemetry instrumentation. */
 export function isInstrumentationWrapped(fn: unknown): boolean {
   return typeof fn === 'function' && (fn as { __wrapped?: unknown }).__wrapped === true;
@@ -200,10 +215,12 @@ type MutableAttributes = Record<string, string | number | boolean | string[]>;
 function errorTypeOf(error: unknown): string {
   if (error instanceof BatonError) return error.code;
   if (error instanceof Error) {
-    // ioredis and pg report timeouts as plain Errors; the semantic conventions name them `timeout`.
-    if (/timed? ?out/i.test(error.message)) return 'timeout';
+    // A code the driver or server gave says most: PostgreSQL's statement_timeout (57014) cancelled and
+    // rolled the statement back, which is not the `timeout` of a reply that never came (it may have committed).
     const code = (error as { code?: unknown }).code;
-    if (typeof code === 'string' && code.length > 0) return code;
+    if (typeof code === 'string' && code.length > 0) return code === 'ETIMEDOUT' ? 'timeout' : code;
+    // ioredis and pg report lost replies as plain Errors; the semantic conventions name them `timeout`.
+    if (/timed? ?out/i.test(error.message)) return 'timeout';
     // node-redis' error classes (WatchError, ClientOfflineError, …) keep the name `Error`: the class says which.
     if (error.name === 'Error' || !error.name) return error.constructor?.name || 'Error';
     return error.name;

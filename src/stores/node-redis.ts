@@ -53,6 +53,7 @@ import {
   type StateAccessFacts,
   type StoreInstrumentationOptions,
   type StoreInstrumentationStats,
+  isClientObject,
 } from './common.js';
 import {
   PUBLISH,
@@ -128,6 +129,7 @@ function isThenable(value: unknown): value is Promise<unknown> {
  * ```
  */
 export function instrumentNodeRedis<C extends object>(client: C, options: NodeRedisInstrumentationOptions = {}): C {
+  if (!isClientObject('instrumentNodeRedis', 'a node-redis client or cluster', client)) return client;
   const self = instanceOf(client);
   if (self[INSTRUMENTED]) return client;
   if (isClusterInstance(self)) {

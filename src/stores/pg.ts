@@ -37,6 +37,7 @@ import {
   type StoreInstrumentationStats,
   type PatternWriteOptions,
   writeFactsOf,
+  isClientObject,
 } from './common.js';
 import { StaleEpochWriteError, StateConflictError } from './errors.js';
 import { publishEvent, type BusEvent, type EventBus } from './event-bus.js';
@@ -148,14 +149,7 @@ function parseJsonObject(text: string | undefined): Record<string, unknown> | un
 export function instrumentPg<T extends Pool | ClientBase>(target: T, options: PgInstrumentationOptions = {}): T {
   // Never throws into the host: a pool that is not there yet (null, undefined from a config path
   // not taken) is handed back untouched and reported, and the app starts as it would without Baton.
-  if (target === null || typeof target !== 'object') {
-    try {
-      diag.warn(`baton: instrumentPg needs a pg Pool or Client, got ${target === null ? 'null' : typeof target}: nothing is traced`);
-    } catch {
-      // A broken diag logger must not turn the report into a throw.
-    }
-    return target;
-  }
+  if (!isClientObject('instrumentPg', 'a pg Pool or Client', target)) return target;
   const holder = target as unknown as { [INSTRUMENTED]?: PgInstrumented };
   if (holder[INSTRUMENTED]) return target;
   const inst = new StoreInstrumentation('postgresql', options);

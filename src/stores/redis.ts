@@ -45,6 +45,7 @@ import {
   type StoreInstrumentationStats,
   type PatternWriteOptions,
   writeFactsOf,
+  isClientObject,
 } from './common.js';
 import { StateConflictError, StaleEpochWriteError } from './errors.js';
 import { publishEvent, type BusEvent, type EventBus } from './event-bus.js';
@@ -217,6 +218,7 @@ function isPipeline(value: unknown): value is PipelineLike {
  * ```
  */
 export function instrumentRedis<R extends IORedisClient>(redis: R, options: RedisInstrumentationOptions = {}): R {
+  if (!isClientObject('instrumentRedis', 'an ioredis Redis or Cluster', redis)) return redis;
   const holder = redis as unknown as { [INSTRUMENTED]?: Instrumented };
   if (holder[INSTRUMENTED]) return redis;
   const inst = new StoreInstrumentation('redis', { ...options, namespace: options.namespace ?? namespaceOf(redis) });
@@ -605,8 +607,10 @@ export class RedisStateStore<V = unknown> implements VersionedStateStore<V> {
 
   constructor(redis: IORedisClient, options: RedisStateStoreOptions = {}) {
     this.#redis = redis;
-    this.#isWrapped = driverWrappedCheck(redis);
-    this.#inst = new StoreInstrumentation('redis', { ...options, namespace: options.namespace ?? namespaceOf(redis) });
+    // No client (null, a config path not taken): said once, and the store's calls reject as the app's own calls on it would.
+    const usable = isClientObject('RedisStateStore', 'an ioredis Redis or Cluster', redis);
+    this.#isWrapped = usable ? driverWrappedCheck(redis) : () => false;
+    this.#inst = new StoreInstrumentation('redis', { ...options, namespace: options.namespace ?? (usable ? namespaceOf(redis) : '0') });
     this.#prefix = options.keyPrefix ?? '';
     this.#collection = options.collection ?? 'baton_state';
     this.#ttl = String(options.idempotencyTtlSeconds ?? 7 * 24 * 3600);
