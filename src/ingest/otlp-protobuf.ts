@@ -284,6 +284,9 @@ export function decodeOtlpProtobuf(bytes: Uint8Array, source: string, byteOffset
 // The decoded message, as protobufjs builds it from the descriptor: camelCase fields, absent
 // fields read from prototype defaults, bytes as Uint8Array, 64-bit integers as Long (or number).
 interface LongLike {
+  /** The two 32-bit halves (int32: `>>> 0` reads them unsigned). */
+  readonly high: number;
+  readonly low: number;
   toNumber(): number;
 }
 type Int64 = number | LongLike;
@@ -381,8 +384,13 @@ function idOf(bytes: Uint8Array, length: number, path: string, field: string): s
 }
 
 function nanosToMs(value: Int64): number {
-  // As in the JSON reader: the double keeps ~256 ns of the uint64 nanoseconds.
-  return int64ToNumber(value) / 1e6;
+  // As in the JSON reader, exact to the nanosecond: whole milliseconds stay whole (the uint64 as one double
+  // is ±128 ns off past 2^53). high·2^32 = high·4294·10^6 + high·967296, and high·967296 + low < 2^53.
+  if (typeof value === 'number') return Math.round(value / 1e3) / 1e3;
+  const rest = (value.high >>> 0) * 967_296 + (value.low >>> 0);
+  const nanos = rest % 1e6;
+  const whole = (value.high >>> 0) * 4294 + (rest - nanos) / 1e6;
+  return nanos === 0 ? whole : whole + nanos / 1e6;
 }
 
 function int64ToNumber(value: Int64): number {

@@ -43,6 +43,21 @@ describe('decodeOtlpProtobuf', () => {
     expect(fromProtobuf).toEqual(fromJson);
   });
 
+  it('reads span times exactly, in both encodings: a whole-millisecond time stays whole, nanoseconds are kept', () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const tracer = provider.getTracer('times');
+    // OTel JS takes a span's start from Date.now(): whole milliseconds, 19 digits of nanoseconds in 2026.
+    const wholeMs = Date.UTC(2026, 11, 1, 10, 41, 3, 774);
+    const span = tracer.startSpan('whole', { startTime: wholeMs });
+    span.end([Math.floor(wholeMs / 1000), ((wholeMs % 1000) + 1) * 1e6 + 123_456]);
+    const spans = exporter.getFinishedSpans();
+    for (const records of [toSpanRecords(spans), decodeOtlpProtobuf(toOtlpProtobuf(spans), 'p.pb')]) {
+      expect(records[0]!.startMs).toBe(wholeMs);
+      expect(records[0]!.endMs).toBe(wholeMs + 1.123456);
+    }
+  });
+
   it('keeps ids, parents, links, attributes of every type, events and status', async () => {
     const { spans } = await runPipelineSpans(['ack-timeout']);
     const records = decodeOtlpProtobuf(toOtlpProtobuf(spans), 'p.pb');
