@@ -100,39 +100,22 @@ function spanToJson(span: SpanRecord): Json {
   return json;
 }
 
-// Neighbouring doubles, through the bits: a positive double's successor is the next integer bit pattern.
-const DOUBLE = new Float64Array(1);
-const DOUBLE_BITS = new BigInt64Array(DOUBLE.buffer);
-
-function adjacentDouble(x: number, direction: 1n | -1n): number {
-  DOUBLE[0] = x;
-  DOUBLE_BITS[0]! += direction;
-  return DOUBLE[0]!;
-}
-
 /**
- * Float milliseconds → uint64 nanoseconds as a decimal string that Baton's readers
- * (`Number(ns) / 1e6`) turn back into exactly `ms`, so a recording audits exactly as
- * the live session analyzed it: rounding to the microsecond moved latencies across
- * sketch buckets. `ms * 1e6` rounds once more than the reader's division, so the
- * integer that maps back is it or a neighbour (a neighbouring double past 2^53
- * nanoseconds, where doubles are 256 ns apart today); when none does (times that never
- * came from nanoseconds), the nearest nanosecond is written.
+ * Float milliseconds → uint64 nanoseconds as a decimal string that Baton's readers turn back into
+ * exactly `ms`, so a recording audits exactly as the live session analyzed it (rounding to the
+ * microsecond moved latencies across sketch buckets). The readers take the whole milliseconds and
+ * the nanoseconds past them separately (`whole + nanos / 1e6`), so the string is written the same
+ * way: `ms - floor(ms)` is exact, and the nanosecond rounding is far below the spacing of doubles at
+ * epoch times, so the sum rounds back to `ms`. A time that never came from nanoseconds gets the nearest one.
  */
 function msToNanos(ms: number): string {
-  const ns = Math.round(ms * 1e6);
-  if (ns / 1e6 !== ms && ns > 0) {
-    const wide = ns >= 2 ** 53;
-    let below = ns;
-    let above = ns;
-    for (let k = 0; k < 2; k++) {
-      below = wide ? adjacentDouble(below, -1n) : below - 1;
-      above = wide ? adjacentDouble(above, 1n) : above + 1;
-      if (below / 1e6 === ms) return BigInt(below).toString();
-      if (above / 1e6 === ms) return BigInt(above).toString();
-    }
+  let whole = Math.floor(ms);
+  let nanos = Math.round((ms - whole) * 1e6);
+  if (nanos === 1e6) {
+    whole += 1;
+    nanos = 0;
   }
-  return BigInt(ns).toString();
+  return whole === 0 ? String(nanos) : `${whole}${String(nanos).padStart(6, '0')}`;
 }
 
 function attributesToJson(attributes: Readonly<Record<string, AttributeValue>>): Json[] {

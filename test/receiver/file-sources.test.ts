@@ -159,9 +159,14 @@ describe('openOtlpJsonRecorder', () => {
     const [template] = parseLine(lines[0]!, 0);
     fc.assert(
       fc.property(fc.bigInt({ min: 0n, max: 2n ** 63n - 1n }), fc.bigInt({ min: 0n, max: 10n ** 12n }), (start, duration) => {
-        // As the readers take OTLP's uint64 nanoseconds: one division of the double.
-        const startMs = Number(start.toString()) / 1e6;
-        const endMs = Number((start + duration).toString()) / 1e6;
+        // The milliseconds the reader itself makes of OTLP's uint64 nanoseconds.
+        const first = JSON.parse(JSON.stringify(spansToOtlpJson([template!])));
+        const written = first.resourceSpans[0].scopeSpans[0].spans[0];
+        written.startTimeUnixNano = start.toString();
+        written.endTimeUnixNano = (start + duration).toString();
+        written.events = [{ name: 'e', timeUnixNano: (start + duration).toString(), attributes: [] }];
+        const [read] = parseOtlpJsonRequest(first, 'x');
+        const { startMs, endMs } = read!;
         const span = { ...template!, startMs, endMs, events: [{ name: 'e', timeMs: endMs, attributes: {} }] };
         const [back] = parseOtlpJsonRequest(JSON.parse(JSON.stringify(spansToOtlpJson([span]))), 'x');
         expect([back!.startMs, back!.endMs, back!.events[0]!.timeMs]).toEqual([startMs, endMs, endMs]);
