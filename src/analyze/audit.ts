@@ -28,7 +28,7 @@ import {
 } from '../model/audit-report.js';
 import { compareFindings, SEVERITY_RANK, type DetectorResult, type Finding, type Severity } from '../model/finding.js';
 import type { HandoffGraph, HandoffModel } from '../model/handoff-model.js';
-import type { AttributeValue, SpanRecord } from '../model/span-record.js';
+import { MANY_ATTRIBUTES, type AttributeValue, type SpanRecord } from '../model/span-record.js';
 import { FORGET_AFTER_MS, FORGET_EVERY_MS, forgetOldest } from './bounded.js';
 import { buildHandoffGraph, forEachAgentOf, handoffEdgesOf } from './build-graph.js';
 import { buildHandoffModel } from './build-model.js';
@@ -581,12 +581,15 @@ export class Auditor {
    * V8's compact fast mode: about a third of the memory per open span.
    */
   #compactSpan(span: SpanRecord, traceId: string): SpanRecord {
-    // Collected as pairs first: an object given many properties one keyed store at a time turns into a
-    // hash table (V8's dictionary mode, about 1.5 KB for the 25 attributes of a handoff span), while
-    // Object.fromEntries lays out the same keys, in the same order, as a compact fast-mode object.
+    // Collected as pairs first: many are laid out by Object.fromEntries, few by keyed stores (MANY_ATTRIBUTES).
     let kept: [string, AttributeValue][] | undefined;
     for (const name in span.attributes) if (this.#keepAttribute(name)) (kept ??= []).push([name, this.#shared(span.attributes[name]!)]);
-    const attributes = kept === undefined ? undefined : (Object.fromEntries(kept) as Record<string, AttributeValue>);
+    let attributes: Record<string, AttributeValue> | undefined;
+    if (kept !== undefined && kept.length >= MANY_ATTRIBUTES) attributes = Object.fromEntries(kept) as Record<string, AttributeValue>;
+    else if (kept !== undefined) {
+      attributes = {};
+      for (let i = 0; i < kept.length; i++) attributes[kept[i]![0]] = kept[i]![1];
+    }
     return {
       traceId: span.traceId === traceId ? traceId : span.traceId,
       spanId: span.spanId,

@@ -42,17 +42,6 @@ export function attributeOfTree(tree: AttributeTree): AttributeValue {
 }
 
 /**
- * From this many attributes on, readers build a span's attributes from key-value pairs with
- * Object.fromEntries instead of one keyed store each: V8 turns an object given 20 or more
- * properties by keyed stores into a hash table (dictionary mode: about 1.5 KB for a handoff span's
- * 25 attributes, against a few hundred bytes), while Object.fromEntries lays the same keys out, in
- * the same order, as a compact fast-mode object. Below it, keyed stores are the faster build.
- * Object.fromEntries defines each key as an own data property, `__proto__` included, as
- * {@link setAttribute} does; a repeated key keeps its first position and its last value, as there.
- */
-export const MANY_ATTRIBUTES = 20;
-
-/**
  * Sets one attribute on a plain object. Attribute maps keep Object's prototype
  * (prototype-free objects are dictionary-mode in V8, slower on every read), so the
  * one key an assignment would not store, `__proto__`, is defined as an own property.

@@ -9,8 +9,8 @@
  * number. A request that carries metrics or logs instead of spans yields nothing.
  */
 import { TraceInputError } from './errors.js';
-import type { AttributeValue, SpanEventRecord, SpanLinkRecord, SpanRecord } from '../model/span-record.js';
-import { attributeOfTree, MANY_ATTRIBUTES, MAX_ATTRIBUTE_NESTING, newKeyValueNode, setAttribute, type AttributeTree } from './any-value.js';
+import { MANY_ATTRIBUTES, type AttributeValue, type SpanEventRecord, type SpanLinkRecord, type SpanRecord } from '../model/span-record.js';
+import { attributeOfTree, MAX_ATTRIBUTE_NESTING, newKeyValueNode, setAttribute, type AttributeTree } from './any-value.js';
 
 type Json = Record<string, unknown>;
 

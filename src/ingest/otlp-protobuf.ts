@@ -11,8 +11,8 @@
  */
 import protobuf from 'protobufjs/light.js';
 import { TraceInputError } from './errors.js';
-import type { AttributeValue, SpanEventRecord, SpanLinkRecord, SpanRecord } from '../model/span-record.js';
-import { attributeOfTree, MANY_ATTRIBUTES, MAX_ATTRIBUTE_NESTING, newKeyValueNode, setAttribute, type AttributeTree } from './any-value.js';
+import { MANY_ATTRIBUTES, type AttributeValue, type SpanEventRecord, type SpanLinkRecord, type SpanRecord } from '../model/span-record.js';
+import { attributeOfTree, MAX_ATTRIBUTE_NESTING, newKeyValueNode, setAttribute, type AttributeTree } from './any-value.js';
 import descriptor from './otlp-trace.descriptor.json' with { type: 'json' };
 
 const REQUEST_TYPE = 'opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest';

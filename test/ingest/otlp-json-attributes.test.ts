@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MANY_ATTRIBUTES } from '../../src/ingest/any-value.js';
+import { MANY_ATTRIBUTES } from '../../src/model/span-record.js';
 import { parseOtlpJsonRequest } from '../../src/ingest/otlp-json.js';
 
 function requestWith(attributes: readonly { key: string; value: unknown }[]): unknown {

@@ -18,8 +18,7 @@
  * @see https://github.com/open-telemetry/opentelemetry-collector-contrib/tree/main/pkg/translator/jaeger
  */
 import { TraceInputError } from '../errors.js';
-import { SpanKindNumber, StatusCodeNumber, type AttributeValue, type SpanEventRecord, type SpanLinkRecord, type SpanRecord } from '../../model/span-record.js';
-import { MANY_ATTRIBUTES } from '../any-value.js';
+import { MANY_ATTRIBUTES, SpanKindNumber, StatusCodeNumber, type AttributeValue, type SpanEventRecord, type SpanLinkRecord, type SpanRecord } from '../../model/span-record.js';
 import { describeValue, parseOtlpJsonRequest } from '../otlp-json.js';
 import type { JsonTraceEncoding } from './json-encoding.js';
 
@@ -170,7 +169,7 @@ function withoutTranslationTags(tags: Record<string, AttributeValue>, read: numb
     if (!dropped && isTranslationTag(key, read)) dropped = true;
   }
   if (!dropped) return tags;
-  if (count > MANY_ATTRIBUTES) {
+  if (count >= MANY_ATTRIBUTES) {
     const pairs: [string, AttributeValue][] = [];
     for (const key in tags) if (!isTranslationTag(key, read)) pairs.push([key, tags[key]!]);
     return Object.fromEntries(pairs) as Record<string, AttributeValue>;
