@@ -45,10 +45,6 @@ interface HandoffDraft {
 }
 
 
-function refOf(span: SpanRecord): { traceId: string; spanId: string; startMs: number; endMs: number } {
-  return { traceId: span.traceId, spanId: span.spanId, startMs: span.startMs, endMs: span.endMs };
-}
-
 /**
  * Copies the envelope facts of a send or receive part, field by field: this runs
  * for every handoff span, and a for-in or spread over the part is several times slower.
@@ -236,13 +232,18 @@ export function assembleHandoffModel(
         }
         case 'transfer': {
           setRole(span, 'transfer', part.source);
-          const send = { ...refOf(span), parentSpanId: span.parentSpanId } as HandoffSend;
+          // Field by field, not spreads: this runs for every transfer span of framework traces.
+          const send: HandoffSend = { traceId: span.traceId, spanId: span.spanId, startMs: span.startMs, endMs: span.endMs, parentSpanId: span.parentSpanId };
           const receives: HandoffReceive[] = [];
-          if (part.arrival) {
+          const arrival = part.arrival;
+          if (arrival) {
             receives.push({
-              ...refOf(part.arrival),
-              parentSpanId: part.arrival.parentSpanId,
-              links: part.arrival.links,
+              traceId: arrival.traceId,
+              spanId: arrival.spanId,
+              startMs: arrival.startMs,
+              endMs: arrival.endMs,
+              parentSpanId: arrival.parentSpanId,
+              links: arrival.links,
               // In-process: the target's run is the transfer's continuation, so context cannot be lost.
               linkedToSend: true,
               carriesRemoteContext: true,
@@ -268,7 +269,7 @@ export function assembleHandoffModel(
           };
           if (part.mode !== undefined) handoff.mode = part.mode;
           // A transfer the framework refused is a handoff that was routed nowhere: read as a drop.
-          if (part.refusal !== undefined) handoff.deliveries = [{ ...refOf(span), status: part.refusal, accepted: false }];
+          if (part.refusal !== undefined) handoff.deliveries = [{ traceId: span.traceId, spanId: span.spanId, startMs: span.startMs, endMs: span.endMs, status: part.refusal, accepted: false }];
           transfers.push(handoff);
           break;
         }

@@ -28,7 +28,7 @@ import {
 } from '../model/audit-report.js';
 import { compareFindings, SEVERITY_RANK, type DetectorResult, type Finding, type Severity } from '../model/finding.js';
 import type { HandoffGraph, HandoffModel } from '../model/handoff-model.js';
-import { StatusCodeNumber, type AttributeValue, type SpanRecord } from '../model/span-record.js';
+import { MANY_ATTRIBUTES, StatusCodeNumber, type AttributeValue, type SpanRecord } from '../model/span-record.js';
 import { FORGET_AFTER_MS, FORGET_EVERY_MS, forgetOldest } from './bounded.js';
 import { buildHandoffGraph, forEachAgentOf, handoffEdgesOf } from './build-graph.js';
 import { buildHandoffModel } from './build-model.js';
@@ -121,11 +121,12 @@ interface OpenTrace {
   maxEndMs: number;
   /**
    * Span ids seen, and parent ids referred to but not seen yet: a trace whose root ended and
-   * that misses no parent looks complete. Both sets are made only when needed: most traces of a
-   * busy service are one span (a health check, a cache hit), and two sets each would be most of
-   * what such a trace costs while open.
+   * that misses no parent looks complete. Only dense input closes groups that look complete, so
+   * both sets are kept only once the input is dense (#noteSpanIds): before, they would cost
+   * three set operations per span for nothing. Even then they are made only when needed: most
+   * traces of a busy service are one span (a health check, a cache hit), and two sets each would
+   * be most of what such a trace costs while open.
    */
-  firstSpanId: string;
   ids: Set<string> | undefined;
   missingParents: Set<string> | undefined;
   rootEnded: boolean;
@@ -207,6 +208,7 @@ export class Auditor {
   readonly #keepAttribute: (name: string) => boolean;
   /** Whether some dialect reads span events of this name (Strands' tool arguments): kept on compacted spans. */
   readonly #keepEvent: (name: string) => boolean;
+  readonly #sharedValues = new Map<string, string>();
   readonly #rules: RuleState[] = [];
   readonly #open = new Map<string, OpenTrace>();
   readonly #union = new TraceUnion();
@@ -320,23 +322,16 @@ export class Auditor {
           atLastSweep: 0,
           minStartMs: span.startMs,
           maxEndMs: span.endMs,
-          firstSpanId: span.spanId,
           ids: undefined,
           missingParents: undefined,
           rootEnded: false,
         };
         this.#open.set(span.traceId, trace);
       } else {
-        if (trace.ids === undefined) trace.ids = new Set([trace.firstSpanId]);
         trace.spans.push(span);
       }
-      const ids = trace.ids;
-      if (ids !== undefined) ids.add(span.spanId);
-      if (trace.missingParents !== undefined) trace.missingParents.delete(span.spanId);
       if (span.parentSpanId === '') trace.rootEnded = true;
-      else if (ids === undefined ? span.parentSpanId !== span.spanId : !ids.has(span.parentSpanId)) {
-        (trace.missingParents ??= new Set()).add(span.parentSpanId);
-      }
+      if (this.#dense) noteSpanIds(trace, span, trace.spans.length - 1);
       if (span.endMs > trace.maxEndMs) trace.maxEndMs = span.endMs;
       if (span.startMs < trace.minStartMs) trace.minStartMs = span.startMs;
       if (span.endMs > this.#watermarkMs) this.#watermarkMs = span.endMs;
@@ -480,7 +475,14 @@ export class Auditor {
     // quiet time, not the long one. Below that many, every group waits the full idle time, so input
     // order within it never matters.
     // Once that many were open, the input is dense (a busy service): it stays so for the rest of the run.
-    if (!all && this.#openSpans > (this.#options.softOpenSpans ?? 100_000)) this.#dense = true;
+    if (!all && !this.#dense && this.#openSpans > (this.#options.softOpenSpans ?? 100_000)) {
+      this.#dense = true;
+      // From now on completeness decides when groups close: work it out for the traces already open.
+      for (const trace of this.#open.values()) {
+        const spans = trace.spans;
+        for (let i = 0; i < spans.length; i++) noteSpanIds(trace, spans[i]!, i);
+      }
+    }
     const pressed = !all && this.#dense;
     const quickMs = Math.min(idle, this.#options.completeIdleMs ?? 10_000);
     const completeCutoff = pressed ? clock - quickMs : Number.NEGATIVE_INFINITY;
@@ -587,13 +589,20 @@ export class Auditor {
    * V8's compact fast mode: about a third of the memory per open span.
    */
   #compactSpan(span: SpanRecord, traceId: string): SpanRecord {
+    // Collected as pairs first: many are laid out by Object.fromEntries, few by keyed stores (MANY_ATTRIBUTES).
+    let kept: [string, AttributeValue][] | undefined;
+    for (const name in span.attributes) if (this.#keepAttribute(name)) (kept ??= []).push([name, this.#shared(span.attributes[name]!)]);
     let attributes: Record<string, AttributeValue> | undefined;
-    for (const name in span.attributes) if (this.#keepAttribute(name)) (attributes ??= {})[name] = span.attributes[name]!;
+    if (kept !== undefined && kept.length >= MANY_ATTRIBUTES) attributes = Object.fromEntries(kept) as Record<string, AttributeValue>;
+    else if (kept !== undefined) {
+      attributes = {};
+      for (let i = 0; i < kept.length; i++) attributes[kept[i]![0]] = kept[i]![1];
+    }
     return {
       traceId: span.traceId === traceId ? traceId : span.traceId,
       spanId: span.spanId,
       parentSpanId: span.parentSpanId,
-      name: span.name,
+      name: this.#shared(span.name) as string,
       kind: span.kind,
       startMs: span.startMs,
       endMs: span.endMs,
@@ -614,6 +623,21 @@ export class Auditor {
     let kept: SpanRecord['events'][number][] | undefined;
     for (let i = 0; i < events.length; i++) if (this.#keepEvent(events[i]!.name)) (kept ??= []).push(events[i]!);
     return kept ?? NO_EVENTS;
+  }
+
+  /**
+   * One string per distinct short value among compacted spans. JSON.parse makes a new string for
+   * every value longer than a few characters, so each open span held its own copy of the task id,
+   * the operation, the schema id, the agent names: most of what a compacted span weighs.
+   * Bounded: emptied when full, so unique values (handoff ids) cost only churn.
+   */
+  #shared(value: AttributeValue): AttributeValue {
+    if (typeof value !== 'string' || value.length > MAX_SHARED_LENGTH) return value;
+    const known = this.#sharedValues.get(value);
+    if (known !== undefined) return known;
+    if (this.#sharedValues.size >= MAX_SHARED_VALUES) this.#sharedValues.clear();
+    this.#sharedValues.set(value, value);
+    return value;
   }
 
   #analyzeGroup(traceIds: readonly string[]): void {
@@ -787,6 +811,19 @@ export class Auditor {
   }
 }
 
+/**
+ * Records the `at`-th span of an open trace (in arrival order) in its sets of span ids seen and
+ * parents missing. The id set is made at the second span: a one-span trace needs none.
+ */
+function noteSpanIds(trace: OpenTrace, span: SpanRecord, at: number): void {
+  let ids = trace.ids;
+  if (ids === undefined && at > 0) ids = trace.ids = new Set([trace.spans[0]!.spanId]);
+  if (ids !== undefined) ids.add(span.spanId);
+  if (trace.missingParents !== undefined) trace.missingParents.delete(span.spanId);
+  const parent = span.parentSpanId;
+  if (parent !== '' && (ids === undefined ? parent !== span.spanId : !ids.has(parent))) (trace.missingParents ??= new Set()).add(parent);
+}
+
 /** `trace 4bf9… (file.json:3)`, with how many linked traces share the group. */
 function groupLocation(traceIds: readonly string[], spans: readonly SpanRecord[]): string {
   const first = [...traceIds].sort()[0] ?? '';
@@ -794,6 +831,10 @@ function groupLocation(traceIds: readonly string[], spans: readonly SpanRecord[]
   const others = traceIds.length > 1 ? ` and ${traceIds.length - 1} linked` : '';
   return `trace ${first}${others}${source ? ` (${source})` : ''}`;
 }
+
+/** Values shared by compaction (#shared): short ones only, where a copy per span costs the most relative to its length. */
+const MAX_SHARED_LENGTH = 64;
+const MAX_SHARED_VALUES = 65_536;
 
 const EMPTY: Readonly<Record<string, AttributeValue>> = Object.freeze(Object.create(null) as Record<string, AttributeValue>);
 const NO_LINKS: SpanRecord['links'] = Object.freeze([]);

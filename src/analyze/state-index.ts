@@ -7,6 +7,14 @@
  */
 import type { SpanRef } from '../model/handoff-model.js';
 
+/**
+ * The span reference alone, as a remembered write keeps it: the record it came from (envelope
+ * facts, links, the agent run) would otherwise stay alive with it for as long as its key does.
+ */
+export function spanRefOf(record: SpanRef): SpanRef {
+  return { traceId: record.traceId, spanId: record.spanId, startMs: record.startMs, endMs: record.endMs };
+}
+
 /** A committed write, reduced to what stale-read checks need. */
 export interface WriteFact {
   readonly endMs: number;

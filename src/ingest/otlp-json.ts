@@ -9,7 +9,7 @@
  * number. A request that carries metrics or logs instead of spans yields nothing.
  */
 import { TraceInputError } from './errors.js';
-import type { AttributeValue, SpanEventRecord, SpanLinkRecord, SpanRecord } from '../model/span-record.js';
+import { MANY_ATTRIBUTES, type AttributeValue, type SpanEventRecord, type SpanLinkRecord, type SpanRecord } from '../model/span-record.js';
 import { attributeOfTree, MAX_ATTRIBUTE_NESTING, newKeyValueNode, setAttribute, type AttributeTree } from './any-value.js';
 
 type Json = Record<string, unknown>;
@@ -40,6 +40,11 @@ class ShapeError extends Error {
     message: string,
   ) {
     super(message);
+  }
+
+  /** The same error at `prefix` + its path: for walks that learn their place only when they fail. */
+  under(prefix: string): ShapeError {
+    return new ShapeError(`${prefix}${this.path}`, this.message);
   }
 }
 
@@ -139,7 +144,7 @@ function convertSpan(
     endMs,
     statusCode: status ? readEnum(status.code, STATUS_CODE_NAMES) : 0,
     statusMessage: status && typeof status.message === 'string' ? status.message : '',
-    attributes: span.attributes === undefined ? NO_ATTRIBUTES : convertAttributes(span.attributes, `${spanPath(r, s, i)}.attributes`),
+    attributes: span.attributes === undefined ? NO_ATTRIBUTES : convertAttributesAt(span.attributes, r, s, i, -1),
     links: span.links === undefined ? NO_LINKS : convertLinks(span.links, r, s, i),
     events: span.events === undefined ? NO_EVENTS : convertEvents(span.events, r, s, i),
     resource,
@@ -216,18 +221,33 @@ function readEnum(value: unknown, names: Readonly<Record<string, number>>): numb
   return 0;
 }
 
+/**
+ * The attributes of span `i` (or of its event `event`, when not -1), the JSON path worked out only
+ * when they are malformed: a path string built for every span cost about as much as its attributes.
+ */
+function convertAttributesAt(list: unknown, r: number, s: number, i: number, event: number): Readonly<Record<string, AttributeValue>> {
+  try {
+    return convertAttributes(list, '');
+  } catch (error) {
+    if (!(error instanceof ShapeError)) throw error;
+    throw error.under(`${spanPath(r, s, i)}${event === -1 ? '' : `.events[${event}]`}.attributes`);
+  }
+}
+
 function convertAttributes(list: unknown, path: string): Readonly<Record<string, AttributeValue>> {
   if (list === undefined || list === null) return NO_ATTRIBUTES;
   if (!Array.isArray(list)) throw new ShapeError(path, `expected an array of key-value pairs, got ${describeValue(list)}`);
+  const pairs = list.length >= MANY_ATTRIBUTES ? new Array<[string, AttributeValue]>(list.length) : undefined;
   const attributes: Record<string, AttributeValue> = {};
   for (let k = 0; k < list.length; k++) {
     const kv = list[k] as Json | null;
     if (typeof kv !== 'object' || kv === null || typeof kv.key !== 'string') {
       throw new ShapeError(`${path}[${k}]`, `expected {"key": string, "value": AnyValue}, got ${describeValue(kv)}`);
     }
-    setAttribute(attributes, kv.key, convertAnyValue(kv.value));
+    if (pairs !== undefined) pairs[k] = [kv.key, convertAnyValue(kv.value)];
+    else setAttribute(attributes, kv.key, convertAnyValue(kv.value));
   }
-  return attributes;
+  return pairs === undefined ? attributes : (Object.fromEntries(pairs) as Record<string, AttributeValue>);
 }
 
 /** An OTLP AnyValue; bytes stay base64 text, nesting as any-value.ts keeps it. */
@@ -296,7 +316,7 @@ function convertEvents(list: unknown, r: number, s: number, i: number): readonly
     events[k] = {
       name: typeof event.name === 'string' ? event.name : '',
       timeMs: readNanosAsMs(event.timeUnixNano ?? 0, r, s, i, `events[${k}].timeUnixNano`),
-      attributes: convertAttributes(event.attributes, `${spanPath(r, s, i)}.events[${k}].attributes`),
+      attributes: convertAttributesAt(event.attributes, r, s, i, k),
     };
   }
   return events;

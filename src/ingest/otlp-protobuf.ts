@@ -11,7 +11,7 @@
  */
 import protobuf from 'protobufjs/light.js';
 import { TraceInputError } from './errors.js';
-import type { AttributeValue, SpanEventRecord, SpanLinkRecord, SpanRecord } from '../model/span-record.js';
+import { MANY_ATTRIBUTES, type AttributeValue, type SpanEventRecord, type SpanLinkRecord, type SpanRecord } from '../model/span-record.js';
 import { attributeOfTree, MAX_ATTRIBUTE_NESTING, newKeyValueNode, setAttribute, type AttributeTree } from './any-value.js';
 import descriptor from './otlp-trace.descriptor.json' with { type: 'json' };
 
@@ -398,6 +398,15 @@ function int64ToNumber(value: Int64): number {
 }
 
 function convertAttributes(list: readonly DecodedKeyValue[]): Readonly<Record<string, AttributeValue>> {
+  if (list.length >= MANY_ATTRIBUTES) {
+    // Built from pairs, as the JSON reader does past this many: see MANY_ATTRIBUTES.
+    const pairs = new Array<[string, AttributeValue]>(list.length);
+    for (let k = 0; k < list.length; k++) {
+      const kv = list[k]!;
+      pairs[k] = [kv.key, kv.value ? attributeOfTree(kv.value.tree) : null];
+    }
+    return Object.fromEntries(pairs) as Record<string, AttributeValue>;
+  }
   const attributes: Record<string, AttributeValue> = {};
   for (let k = 0; k < list.length; k++) {
     const kv = list[k]!;

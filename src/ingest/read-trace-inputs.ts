@@ -221,8 +221,14 @@ export async function* readTraceFile(
     }
   }
   // A long first line is a single document: fs.readFile decodes a file about twice as fast as chunks can be joined.
-  const wholeText = size <= (options.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES) ? () => readFile(path, 'utf8') : undefined;
+  // Read as bytes, then decoded at once: readFile with an encoding decodes chunk by chunk into a rope
+  // that the first read of a character then flattens, two copies of the text where this makes one.
+  const wholeText = size <= (options.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES) ? () => readWholeText(path) : undefined;
   yield* readTraceStream(stream, display, options, report, wholeText);
+}
+
+async function readWholeText(path: string): Promise<string> {
+  return (await readFile(path)).toString('utf8');
 }
 
 /**

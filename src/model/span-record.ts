@@ -10,6 +10,17 @@
 /** An attribute value as OTLP carries it (bytes arrive as base64 strings). */
 export type AttributeValue = string | number | boolean | readonly AttributeValue[] | null;
 
+/**
+ * From this many attributes on, a span's attributes are built from key-value pairs with
+ * Object.fromEntries instead of one keyed store each: V8 turns an object given 20 or more
+ * properties by keyed stores into a hash table (dictionary mode: about 1.5 KB for a handoff span's
+ * 25 attributes, against a few hundred bytes), while Object.fromEntries lays the same keys out, in
+ * the same order, as a compact fast-mode object. Below it, keyed stores are the faster build.
+ * Object.fromEntries defines each key as an own data property, `__proto__` included, as
+ * the ingest's setAttribute does; a repeated key keeps its first position and its last value, as there.
+ */
+export const MANY_ATTRIBUTES = 20;
+
 /** OTLP SpanKind numbers. */
 export const SpanKindNumber = {
   Unspecified: 0,

@@ -13,7 +13,7 @@
 import type { DetectorResult, Finding } from '../../model/finding.js';
 import type { HandoffGraph, HandoffSend, SpanRef } from '../../model/handoff-model.js';
 import { FORGET_AFTER_MS, FORGET_EVERY_MS, forgetOldest } from '../bounded.js';
-import { KeyWrites, newerCommitted, type NewestCommitted, type WriteFact } from '../state-index.js';
+import { KeyWrites, newerCommitted, spanRefOf, type NewestCommitted, type WriteFact } from '../state-index.js';
 import { assertGraph, evidenceOf, formatMs } from './evidence.js';
 import { countReason, reasonsOf, runOnOneGraph, type RuleDefinition, type RuleRun } from './rule.js';
 
@@ -199,7 +199,7 @@ export function createStaleEpochReadRun(options: StaleEpochReadOptions = {}): Ru
           let list = taskEpochs.get(taskKey);
           if (!list) taskEpochs.set(taskKey, (list = new KeyWrites()));
           // A send moves the task to its epoch from the moment it starts.
-          list.add({ endMs: send.startMs, version: undefined, epoch: send.epoch, ref: send, agent: handoff.source });
+          list.add({ endMs: send.startMs, version: undefined, epoch: send.epoch, ref: spanRefOf(send), agent: handoff.source });
         }
       }
       for (const handoff of model.handoffs) {
@@ -224,7 +224,7 @@ export function createStaleEpochReadRun(options: StaleEpochReadOptions = {}): Ru
           if (access.deduplicated) continue; // nothing new was committed
           let list = writes.get(key);
           if (!list) writes.set(key, (list = new KeyWrites()));
-          list.add({ endMs: access.endMs, version: access.versionWritten, epoch: access.epoch, ref: access, agent: access.agent });
+          list.add({ endMs: access.endMs, version: access.versionWritten, epoch: access.epoch, ref: spanRefOf(access), agent: access.agent });
           continue;
         }
         if (access.versionRead === undefined && access.epoch === undefined) {

@@ -18,7 +18,7 @@
  * @see https://github.com/open-telemetry/opentelemetry-collector-contrib/tree/main/pkg/translator/jaeger
  */
 import { TraceInputError } from '../errors.js';
-import { SpanKindNumber, StatusCodeNumber, type AttributeValue, type SpanEventRecord, type SpanLinkRecord, type SpanRecord } from '../../model/span-record.js';
+import { MANY_ATTRIBUTES, SpanKindNumber, StatusCodeNumber, type AttributeValue, type SpanEventRecord, type SpanLinkRecord, type SpanRecord } from '../../model/span-record.js';
 import { describeValue, parseOtlpJsonRequest } from '../otlp-json.js';
 import type { JsonTraceEncoding } from './json-encoding.js';
 
@@ -42,6 +42,11 @@ class ShapeError extends Error {
     message: string,
   ) {
     super(message);
+  }
+
+  /** The same error at `prefix` + its path: for walks that learn their place only when they fail. */
+  under(prefix: string): ShapeError {
+    return new ShapeError(`${prefix}${this.path}`, this.message);
   }
 }
 
@@ -132,78 +137,117 @@ function readLogs(list: unknown, path: string): readonly SpanEventRecord[] {
   return events;
 }
 
-/** One span of a v1 trace, its translation tags turned back into OTel fields. */
-function convertSpan(
-  value: unknown,
-  processes: Map<string, Readonly<Record<string, AttributeValue>>>,
-  source: string,
-  path: string,
-): SpanRecord {
-  if (!isObject(value)) throw new ShapeError(path, `expected a span object, got ${describeValue(value)}`);
-  const traceId = readId(value.traceID, 32, `${path}.traceID`);
-  const spanId = readId(value.spanID, 16, `${path}.spanID`);
+/** Tags the OTel → Jaeger translation adds for fields of its own, dropped whatever their value. */
+const TRANSLATION_TAGS: ReadonlySet<string> = new Set(['otel.scope.name', 'otel.scope.version', 'otel.library.name', 'otel.library.version', 'w3c.tracestate']);
+
+/** Tags dropped only when their value was read into a field of the span: bits of {@link withoutTranslationTags}'s `read`. */
+const READ_KIND = 1;
+const READ_STATUS = 2;
+const READ_DESCRIPTION = 4;
+const READ_ERROR = 8;
+
+function isTranslationTag(key: string, read: number): boolean {
+  return (
+    TRANSLATION_TAGS.has(key) ||
+    ((read & READ_KIND) !== 0 && key === 'span.kind') ||
+    ((read & READ_STATUS) !== 0 && key === 'otel.status_code') ||
+    ((read & READ_DESCRIPTION) !== 0 && key === 'otel.status_description') ||
+    ((read & READ_ERROR) !== 0 && key === 'error')
+  );
+}
+
+/**
+ * The span's tags without those the translation made of OTel fields (read into the span's kind,
+ * status and scope). A copy rather than `delete`s, which turn the object into a slow hash table
+ * (V8's dictionary mode) for the rest of the span's life; the tags themselves when nothing is dropped.
+ */
+function withoutTranslationTags(tags: Record<string, AttributeValue>, read: number): Record<string, AttributeValue> {
+  let dropped = false;
+  let count = 0;
+  for (const key in tags) {
+    count++;
+    if (!dropped && isTranslationTag(key, read)) dropped = true;
+  }
+  if (!dropped) return tags;
+  if (count >= MANY_ATTRIBUTES) {
+    const pairs: [string, AttributeValue][] = [];
+    for (const key in tags) if (!isTranslationTag(key, read)) pairs.push([key, tags[key]!]);
+    return Object.fromEntries(pairs) as Record<string, AttributeValue>;
+  }
+  const kept: Record<string, AttributeValue> = {};
+  for (const key in tags) if (!isTranslationTag(key, read)) kept[key] = tags[key]!;
+  return kept;
+}
+
+/**
+ * One span of a v1 trace, its translation tags turned back into OTel fields. Error paths are
+ * relative to the span (`.traceID`): the caller prefixes the span's own path when one is thrown,
+ * as building a path string for every field of every span cost more than reading the field.
+ */
+function convertSpan(value: unknown, processes: Map<string, Readonly<Record<string, AttributeValue>>>, source: string): SpanRecord {
+  if (!isObject(value)) throw new ShapeError('', `expected a span object, got ${describeValue(value)}`);
+  const traceId = readId(value.traceID, 32, '.traceID');
+  const spanId = readId(value.spanID, 16, '.spanID');
   const name = value.operationName;
-  if (typeof name !== 'string') throw new ShapeError(`${path}.operationName`, `expected a string, got ${describeValue(name)}`);
-  const startUs = readMicros(value.startTime, `${path}.startTime`);
-  const durationUs = value.duration === undefined ? 0 : readMicros(value.duration, `${path}.duration`);
+  if (typeof name !== 'string') throw new ShapeError('.operationName', `expected a string, got ${describeValue(name)}`);
+  const startUs = readMicros(value.startTime, '.startTime');
+  const durationUs = value.duration === undefined ? 0 : readMicros(value.duration, '.duration');
 
   let parentSpanId = '';
   let links: SpanLinkRecord[] | undefined;
   const references = value.references;
   if (references !== undefined && references !== null) {
-    if (!Array.isArray(references)) throw new ShapeError(`${path}.references`, `expected an array, got ${describeValue(references)}`);
+    if (!Array.isArray(references)) throw new ShapeError('.references', `expected an array, got ${describeValue(references)}`);
     for (let k = 0; k < references.length; k++) {
       const ref = references[k];
-      if (!isObject(ref)) throw new ShapeError(`${path}.references[${k}]`, `expected {"refType", "traceID", "spanID"}, got ${describeValue(ref)}`);
-      const refTrace = readId(ref.traceID, 32, `${path}.references[${k}].traceID`);
-      const refSpan = readId(ref.spanID, 16, `${path}.references[${k}].spanID`);
+      if (!isObject(ref)) throw new ShapeError(`.references[${k}]`, `expected {"refType", "traceID", "spanID"}, got ${describeValue(ref)}`);
+      let refTrace: string;
+      let refSpan: string;
+      try {
+        refTrace = readId(ref.traceID, 32, '.traceID');
+        refSpan = readId(ref.spanID, 16, '.spanID');
+      } catch (error) {
+        throw error instanceof ShapeError ? error.under(`.references[${k}]`) : error;
+      }
       if (parentSpanId === '' && ref.refType === 'CHILD_OF' && refTrace === traceId) parentSpanId = refSpan;
       else (links ??= []).push({ traceId: refTrace, spanId: refSpan });
     }
   }
   // Older exports carry the parent beside the references.
   if (parentSpanId === '' && typeof value.parentSpanID === 'string' && value.parentSpanID !== '' && !/^0+$/.test(value.parentSpanID)) {
-    parentSpanId = readId(value.parentSpanID, 16, `${path}.parentSpanID`);
+    parentSpanId = readId(value.parentSpanID, 16, '.parentSpanID');
   }
 
-  const attributes: Record<string, AttributeValue> = {};
-  readTags(value.tags, `${path}.tags`, attributes);
+  const tags: Record<string, AttributeValue> = {};
+  readTags(value.tags, '.tags', tags);
   let kind: number = SpanKindNumber.Unspecified;
-  const kindTag = attributes['span.kind'];
-  if (typeof kindTag === 'string') {
-    kind = KINDS[kindTag.toLowerCase()] ?? SpanKindNumber.Unspecified;
-    delete attributes['span.kind'];
-  }
+  const kindTag = tags['span.kind'];
+  if (typeof kindTag === 'string') kind = KINDS[kindTag.toLowerCase()] ?? SpanKindNumber.Unspecified;
   let statusCode: number = StatusCodeNumber.Unset;
   let statusMessage = '';
-  const status = attributes['otel.status_code'];
+  const status = tags['otel.status_code'];
   if (typeof status === 'string') {
     const upper = status.toUpperCase();
     statusCode = upper === 'ERROR' || upper === 'STATUS_CODE_ERROR' ? StatusCodeNumber.Error : upper === 'OK' || upper === 'STATUS_CODE_OK' ? StatusCodeNumber.Ok : StatusCodeNumber.Unset;
-    delete attributes['otel.status_code'];
   }
-  const description = attributes['otel.status_description'];
-  if (typeof description === 'string') {
-    statusMessage = description;
-    delete attributes['otel.status_description'];
-  }
-  const error = attributes.error;
-  if (error === true || error === 'true') {
-    // The translator writes error=true beside an ERROR status; a native Jaeger client writes only it.
-    if (statusCode === StatusCodeNumber.Unset) statusCode = StatusCodeNumber.Error;
-    delete attributes.error;
-  }
+  const description = tags['otel.status_description'];
+  if (typeof description === 'string') statusMessage = description;
+  const error = tags.error;
+  const errorTranslated = error === true || error === 'true';
+  // The translator writes error=true beside an ERROR status; a native Jaeger client writes only it.
+  if (errorTranslated && statusCode === StatusCodeNumber.Unset) statusCode = StatusCodeNumber.Error;
   let scopeName = '';
-  const scope = attributes['otel.scope.name'] ?? attributes['otel.library.name'];
+  const scope = tags['otel.scope.name'] ?? tags['otel.library.name'];
   if (typeof scope === 'string') scopeName = scope;
-  delete attributes['otel.scope.name'];
-  delete attributes['otel.scope.version'];
-  delete attributes['otel.library.name'];
-  delete attributes['otel.library.version'];
-  delete attributes['w3c.tracestate'];
+  const read =
+    (typeof kindTag === 'string' ? READ_KIND : 0) |
+    (typeof status === 'string' ? READ_STATUS : 0) |
+    (typeof description === 'string' ? READ_DESCRIPTION : 0) |
+    (errorTranslated ? READ_ERROR : 0);
+  const attributes = withoutTranslationTags(tags, read);
 
   let resource = typeof value.processID === 'string' ? processes.get(value.processID) : undefined;
-  if (resource === undefined && value.process !== undefined) resource = resourceOf(value.process, `${path}.process`);
+  if (resource === undefined && value.process !== undefined) resource = resourceOf(value.process, '.process');
   return {
     traceId,
     spanId,
@@ -216,7 +260,7 @@ function convertSpan(
     statusMessage,
     attributes,
     links: links ?? NO_LINKS,
-    events: readLogs(value.logs, `${path}.logs`),
+    events: readLogs(value.logs, '.logs'),
     resource: resource ?? EMPTY_RESOURCE,
     scopeName,
     source,
@@ -230,7 +274,13 @@ function convertTrace(trace: unknown, source: string, path: string, out: SpanRec
   const spans = trace.spans;
   if (!Array.isArray(spans)) throw new ShapeError(`${path}.spans`, `expected an array, got ${describeValue(spans)}`);
   const processes = readProcesses(trace.processes, `${path}.processes`);
-  for (let i = 0; i < spans.length; i++) out.push(convertSpan(spans[i], processes, source, `${path}.spans[${i}]`));
+  for (let i = 0; i < spans.length; i++) {
+    try {
+      out.push(convertSpan(spans[i], processes, source));
+    } catch (error) {
+      throw error instanceof ShapeError ? error.under(`${path}.spans[${i}]`) : error;
+    }
+  }
 }
 
 /** Converts a v1 response, a single v1 trace, an array of them, or a v3 chunk. */

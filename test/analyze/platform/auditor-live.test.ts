@@ -109,6 +109,27 @@ describe('closing groups that look complete', () => {
     relaxed.advance(sentAtMs + 5_000);
     expect(relaxed.snapshot().inputs.traceGroups).toBe(0);
   });
+
+  it('tracks the parents a trace misses for spans that arrive after the input turned dense', () => {
+    const { baton, harness } = sdk();
+    context.with(ROOT_CONTEXT, () => baton.runAgent('planner', () => baton.runAgent('reviewer', () => baton.send(envelope('reviewer', 'coder')))));
+    const nested = toSpanRecords(harness.spans());
+    const middle = nested.find((s) => s.name.includes('reviewer') && nested.some((c) => c.parentSpanId === s.spanId) && s.parentSpanId !== '')!;
+    expect(middle).toBeDefined();
+    const endMs = Math.max(...nested.map((s) => s.endMs));
+    const early = sentHandoff(60_000);
+    const auditor = new Auditor({ idleMs: 300_000, completeIdleMs: 1_000, softOpenSpans: 1 });
+    auditor.addSpans(early.spans);
+    auditor.advance(early.sentAtMs); // a sweep with more than one span open: dense from here on
+    // The root and the send arrive, the reviewer's run between them does not (yet).
+    auditor.addSpans(nested.filter((s) => s !== middle));
+    auditor.advance(endMs + 5_000);
+    expect(auditor.snapshot().inputs.traceGroups).toBe(1); // the early trace only
+    auditor.addSpans([middle]);
+    auditor.advance(endMs + 10_000);
+    expect(auditor.snapshot().inputs.traceGroups).toBe(2);
+    expect(auditor.finish().inputs.splitTraces).toBe(0);
+  });
 });
 
 describe('Auditor.snapshot', () => {
