@@ -28,8 +28,10 @@
  * terminal that discards its output on the main thread; its CPU time counts both.
  *
  * The dashboard's share: the same monitor fed at a steady 10k spans/s, with V8's
- * sampling profiler on in the server; samples under the dashboard (use-live-graph,
- * the view, the components, React, Ink and its layout) over the server's CPU time.
+ * sampling profiler on in the server's main thread; samples under the dashboard
+ * (use-live-graph, the components, React, Ink and its layout) over the server's
+ * CPU time (both threads). The views themselves are built on the analysis
+ * thread, which that profiler does not see: "building views" reads 0 there.
  *
  *   npx tsx bench/receiver.ts      (BATON_BENCH_QUICK=1: fewer batches and rounds, one hour of data)
  *   BATON_BENCH_CPU_PROF=<dir>     also writes a <dir>/<case>.cpuprofile of every server's measured window (bench/cpuprofile-top.ts reads them)
@@ -465,7 +467,8 @@ async function startMonitor(protocol: Protocol): Promise<{ url: string; session:
 }
 
 /** Library code that draws the dashboard: the components, the hook, React, Ink and its layout engine. */
-const DASHBOARD_CODE = /\/node_modules\/(ink|react|react-reconciler|scheduler|yoga-layout|es-toolkit|wrap-ansi|cli-truncate|slice-ansi|string-width|widest-line|chalk|ansi-escapes|ansi-styles|strip-ansi|log-update|cli-cursor|cli-boxes|indent-string|emoji-regex|get-east-asian-width)\/|\/dashboards\/(?!live-session|plain-summary)[^/]+$/;
+// Not the session's own files: the threaded session's main-thread side hands bodies over and takes verdicts (receiving, not drawing).
+const DASHBOARD_CODE = /\/node_modules\/(ink|react|react-reconciler|scheduler|yoga-layout|es-toolkit|wrap-ansi|cli-truncate|slice-ansi|string-width|widest-line|chalk|ansi-escapes|ansi-styles|strip-ansi|log-update|cli-cursor|cli-boxes|indent-string|emoji-regex|get-east-asian-width)\/|\/dashboards\/(?!live-session|plain-summary|threaded-session|analysis-worker)[^/]+$/;
 
 interface ProfileNode {
   id: number;

@@ -49,7 +49,7 @@ export interface ThreadedLiveSessionOptions extends WorkerSessionOptions {
   readonly reports?: boolean;
   /** Bytes handed to the worker and not yet answered before bodies are refused here. Default 64 MiB. */
   readonly maxPendingBytes?: number;
-  /** How often the worker sends a view when something changed. Default 200 ms. */
+  /** How often the worker sends a view when something changed. Default 250 ms (the dashboard draws at most every 500). */
   readonly viewIntervalMs?: number;
 }
 
@@ -88,12 +88,13 @@ interface Pending {
  * tsx's in the thread first, then imports the `.ts` module.
  */
 function newAnalysisWorker(data: AnalysisWorkerData): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./analysis-worker.js', import.meta.url), { workerData: data });
+  const options = { workerData: data };
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./analysis-worker.js', import.meta.url), options);
   const entry = new URL('./analysis-worker.ts', import.meta.url).href;
   // tsx/esm/api's `import` target, as its package.json exports name it (require.resolve would give the CommonJS one).
   const tsx = new URL('dist/esm/api/index.mjs', pathToFileURL(createRequire(import.meta.url).resolve('tsx/package.json'))).href;
   const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData: data });
+  return new Worker(bootstrap, { eval: true, ...options });
 }
 
 /** A live session whose analysis runs on a worker thread. Implements the receivers' body intake. */
@@ -136,7 +137,7 @@ export class ThreadedLiveSession implements BodyIntake {
       record: onRecord !== undefined,
       analysisUpdates: onAnalysis !== undefined,
       reports: reports === true,
-      viewIntervalMs: viewIntervalMs ?? 200,
+      viewIntervalMs: viewIntervalMs ?? 250,
     };
     const worker = newAnalysisWorker(data);
     const first = await new Promise<ToMain>((resolve, reject) => {
@@ -175,6 +176,8 @@ export class ThreadedLiveSession implements BodyIntake {
     this.#pendingBytes += bytes.byteLength;
     return new Promise<BodyVerdict>((resolve) => {
       this.#pending.set(id, { resolve, bytes: bytes.byteLength });
+      // While a verdict is awaited the thread holds the process open, as a socket would.
+      if (this.#pending.size === 1) this.#worker.ref();
       this.#post({ type: 'body', id, bytes, origin, source }, [bytes.buffer as ArrayBuffer]);
     });
   }
@@ -287,6 +290,7 @@ export class ThreadedLiveSession implements BodyIntake {
     if (!pending) return;
     this.#pending.delete(id);
     this.#pendingBytes -= pending.bytes;
+    if (this.#pending.size === 0 && this.#finishing === undefined) this.#worker.unref();
     pending.resolve(verdict);
   }
 
