@@ -193,6 +193,12 @@ describe('ThreadedLiveSession', () => {
   });
 });
 
+describe('ThreadedLiveSession.start', () => {
+  it('rejects with the analysis thread\'s own error when the session cannot be made there', async () => {
+    await expect(ThreadedLiveSession.start({ mode: 'receive', audit: { dialect: 'no-such-dialect' } })).rejects.toThrow(/unknown dialect "no-such-dialect"/);
+  });
+});
+
 describe('countRequestSpans', () => {
   it('counts the spans of a protobuf request from its framing, and of a JSON one, as the decoders read them', async () => {
     const spans = await pipeline('count-spans');
