@@ -101,6 +101,9 @@ export interface ThroughputRow {
   tailMs?: number;
   /** Monitor: dashboard frames written to the terminal during the run. */
   frames?: number;
+  /** Monitor: how busy each thread's event loop was over the run (0–1): the analysis thread's, the main thread's (receiver, dashboard). */
+  analysisBusy?: number;
+  mainBusy?: number;
 }
 
 /** The analysis alone, and each decoder alone, in one process on the same bodies (no network). */
@@ -509,6 +512,8 @@ interface ServerResult {
   wallMs: number;
   tailMs: number;
   frames: number;
+  analysisBusy?: number;
+  mainBusy?: number;
   dashboardMs?: number;
   viewMs?: number;
 }
@@ -532,6 +537,8 @@ async function serve(protocol: Protocol, server: Server, spans: number, profileD
     await inspector.post('Profiler.start');
   }
   const framesBefore = monitor?.terminal.frames ?? 0;
+  const analysisLoop = monitor?.session.analysisUtilization();
+  const mainLoop = performance.eventLoopUtilization();
   const cpu = process.cpuUsage();
   const started = performance.now();
   say({ started: true });
@@ -541,6 +548,10 @@ async function serve(protocol: Protocol, server: Server, spans: number, profileD
   const ended = performance.now();
   const cpuMs = cpuMsSince(cpu);
   const result: ServerResult = { cpuMs, wallMs: ended - started, tailMs: ended - answered, frames: (monitor?.terminal.frames ?? 0) - framesBefore };
+  if (monitor && analysisLoop) {
+    result.analysisBusy = monitor.session.analysisUtilization(analysisLoop).utilization;
+    result.mainBusy = performance.eventLoopUtilization(mainLoop).utilization;
+  }
   if (inspector) {
     const { profile } = await inspector.post('Profiler.stop');
     if (profileDashboard) Object.assign(result, dashboardTimeOf(profile as unknown as Parameters<typeof dashboardTimeOf>[0]));
@@ -690,7 +701,7 @@ async function measure(protocol: Protocol, server: Server, rep: number, file: st
   return {
     protocol, server, rep, spans, ms, spansPerSecond: spans / (ms / 1000),
     cpuUsPerSpan: (s.cpuMs * 1000) / spans, loadCpuUsPerSpan: (load.cpuMs * 1000) / spans, refusals: load.refusals,
-    ...(server === 'monitor' ? { tailMs: s.tailMs, frames: s.frames } : {}),
+    ...(server === 'monitor' ? { tailMs: s.tailMs, frames: s.frames, analysisBusy: s.analysisBusy, mainBusy: s.mainBusy } : {}),
   };
 }
 
@@ -825,6 +836,12 @@ export function formatReceiverResults(results: ReceiverResults): string {
     lines.push(
       `- ${protocol}: monitor / bare decode per round: wall ${range(wall, fmtRatio)}, CPU per span ${range(cpu, fmtRatio)} (bare decode's CPU per span over the monitor's); monitor / bare read, wall ${range(roundRatios(results, protocol, 'bare-read', 'wall'), fmtRatio)} (goal ≥ ${RECEIVER_GOAL}x of the parsing server in every round: ${verdict(wall.length > 0 && Math.min(...wall) >= RECEIVER_GOAL)})`,
     );
+    const monitors = rowsOf(results, protocol, 'monitor').filter((r) => r.analysisBusy !== undefined);
+    if (monitors.length > 0) {
+      lines.push(
+        `  - event loops busy over the monitor's run: the analysis thread ${range(monitors.map((r) => r.analysisBusy! * 100), (v) => `${fmt(v, 0)}%`)}, the main thread (receiver, dashboard) ${range(monitors.map((r) => r.mainBusy! * 100), (v) => `${fmt(v, 0)}%`)}`,
+      );
+    }
   }
   const protoOverJson: number[] = [];
   const protoOverJsonCpu: number[] = [];

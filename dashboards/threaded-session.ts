@@ -25,6 +25,7 @@
  * updates arrive at redraw rate.
  */
 import { createRequire } from 'node:module';
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { AuditUpdate } from '../src/analyze/audit.js';
@@ -273,6 +274,14 @@ export class ThreadedLiveSession implements BodyIntake {
     const report = this.#finalReport ?? this.#report;
     if (report === undefined) throw new Error('ThreadedLiveSession: no report yet (start with reports: true for live ones)');
     return report;
+  }
+
+  /**
+   * How busy the analysis thread's event loop was since it started (or since `since`), as
+   * node:perf_hooks measures it: 1 means it never waited for a body, the bound of the monitor.
+   */
+  analysisUtilization(since?: EventLoopUtilization): EventLoopUtilization {
+    return this.#worker.performance.eventLoopUtilization(since);
   }
 
   // ---- messages ----------------------------------------------------------------------------------
