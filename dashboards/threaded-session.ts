@@ -113,6 +113,7 @@ export class ThreadedLiveSession implements BodyIntake {
   #throttled = 0;
   #recording: { path: string; spans: number } | null = null;
   #failure: Error | undefined;
+  #lastUtilization: EventLoopUtilization | undefined;
   #finishing: { resolve: (report: AuditReport) => void; reject: (error: Error) => void } | undefined;
   #finished: Promise<AuditReport> | undefined;
   readonly #listeners = new Set<() => void>();
@@ -281,7 +282,12 @@ export class ThreadedLiveSession implements BodyIntake {
    * node:perf_hooks measures it: 1 means it never waited for a body, the bound of the monitor.
    */
   analysisUtilization(since?: EventLoopUtilization): EventLoopUtilization {
-    return this.#worker.performance.eventLoopUtilization(since);
+    // Once the thread has ended, its last reading (taken as it finished) stands for now.
+    const now = this.#lastUtilization ?? this.#worker.performance.eventLoopUtilization();
+    if (since === undefined) return now;
+    const idle = now.idle - since.idle;
+    const active = now.active - since.active;
+    return { idle, active, utilization: idle + active > 0 ? active / (idle + active) : 0 };
   }
 
   // ---- messages ----------------------------------------------------------------------------------
@@ -325,6 +331,7 @@ export class ThreadedLiveSession implements BodyIntake {
         this.#changed();
         this.#finishing?.resolve(message.report);
         this.#finishing = undefined;
+        this.#lastUtilization = this.#worker.performance.eventLoopUtilization();
         void this.#worker.terminate();
         return;
     }
