@@ -22,13 +22,16 @@
  * at a time, backing off 20 ms on 429 / RESOURCE_EXHAUSTED. A run is timed from
  * the first request to the last answer, plus, for the monitor, the analysis still
  * queued or open after it: every span accepted and analyzed, every group closed.
- * The monitor runs as `baton watch` does on a terminal: the real dashboard (the
- * Watch component, Ink, maxFps 10) drawing into a 120x40 terminal that discards
- * its output.
+ * The monitor runs as `baton watch` does on a terminal: the analysis (decoding
+ * included) on its worker thread (ThreadedLiveSession), the receiver and the
+ * real dashboard (the Watch component, Ink, maxFps 10) drawing into a 120x40
+ * terminal that discards its output on the main thread; its CPU time counts both.
  *
  * The dashboard's share: the same monitor fed at a steady 10k spans/s, with V8's
- * sampling profiler on in the server; samples under the dashboard (use-live-graph,
- * the view, the components, React, Ink and its layout) over the server's CPU time.
+ * sampling profiler on in the server's main thread; samples under the dashboard
+ * (use-live-graph, the components, React, Ink and its layout) over the server's
+ * CPU time (both threads). The views themselves are built on the analysis
+ * thread, which that profiler does not see: "building views" reads 0 there.
  *
  *   npx tsx bench/receiver.ts      (BATON_BENCH_QUICK=1: fewer batches and rounds, one hour of data)
  *   BATON_BENCH_CPU_PROF=<dir>     also writes a <dir>/<case>.cpuprofile of every server's measured window (bench/cpuprofile-top.ts reads them)
@@ -52,6 +55,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { context } from '@opentelemetry/api';
 import { runPipeline, type Fault } from '../examples/pipeline/pipeline.js';
 import { LiveSession } from '../dashboards/live-session.js';
+import { ThreadedLiveSession } from '../dashboards/threaded-session.js';
 import { Auditor } from '../src/analyze/audit.js';
 import { parseOtlpJsonRequest } from '../src/ingest/otlp-json.js';
 import { decodeOtlpProtobuf } from '../src/ingest/otlp-protobuf.js';
@@ -97,6 +101,9 @@ export interface ThroughputRow {
   tailMs?: number;
   /** Monitor: dashboard frames written to the terminal during the run. */
   frames?: number;
+  /** Monitor: how busy each thread's event loop was over the run (0–1): the analysis thread's, the main thread's (receiver, dashboard). */
+  analysisBusy?: number;
+  mainBusy?: number;
 }
 
 /** The analysis alone, and each decoder alone, in one process on the same bodies (no network). */
@@ -433,9 +440,9 @@ function idleKeyboard(): NodeJS.ReadStream {
 }
 
 /** The monitor as `baton watch` runs on a terminal: session, receiver, and the real dashboard drawing. */
-async function startMonitor(protocol: Protocol): Promise<{ url: string; session: LiveSession; terminal: NullTerminal; close(): Promise<void> }> {
-  const session = new LiveSession({ mode: 'receive', settleMs: 200 });
-  session.start();
+async function startMonitor(protocol: Protocol): Promise<{ url: string; session: ThreadedLiveSession; terminal: NullTerminal; close(): Promise<void> }> {
+  // As shipped: the analysis on its worker thread, the receiver and the dashboard on this one.
+  const session = await ThreadedLiveSession.start({ mode: 'receive', settleMs: 200 });
   const receiver = protocol === 'grpc' ? await startOtlpGrpcReceiver(session, { port: 0 }) : await startOtlpHttpReceiver(session, { port: 0 });
   // As baton watch sets them on a terminal: Ink draws only the last frame under CI (is-in-ci reads
   // it as Ink loads), and React is its production build unless NODE_ENV says otherwise.
@@ -463,7 +470,8 @@ async function startMonitor(protocol: Protocol): Promise<{ url: string; session:
 }
 
 /** Library code that draws the dashboard: the components, the hook, React, Ink and its layout engine. */
-const DASHBOARD_CODE = /\/node_modules\/(ink|react|react-reconciler|scheduler|yoga-layout|es-toolkit|wrap-ansi|cli-truncate|slice-ansi|string-width|widest-line|chalk|ansi-escapes|ansi-styles|strip-ansi|log-update|cli-cursor|cli-boxes|indent-string|emoji-regex|get-east-asian-width)\/|\/dashboards\/(?!live-session|plain-summary)[^/]+$/;
+// Not the session's own files: the threaded session's main-thread side hands bodies over and takes verdicts (receiving, not drawing).
+const DASHBOARD_CODE = /\/node_modules\/(ink|react|react-reconciler|scheduler|yoga-layout|es-toolkit|wrap-ansi|cli-truncate|slice-ansi|string-width|widest-line|chalk|ansi-escapes|ansi-styles|strip-ansi|log-update|cli-cursor|cli-boxes|indent-string|emoji-regex|get-east-asian-width)\/|\/dashboards\/(?!live-session|plain-summary|threaded-session|analysis-worker)[^/]+$/;
 
 interface ProfileNode {
   id: number;
@@ -504,6 +512,8 @@ interface ServerResult {
   wallMs: number;
   tailMs: number;
   frames: number;
+  analysisBusy?: number;
+  mainBusy?: number;
   dashboardMs?: number;
   viewMs?: number;
 }
@@ -527,6 +537,8 @@ async function serve(protocol: Protocol, server: Server, spans: number, profileD
     await inspector.post('Profiler.start');
   }
   const framesBefore = monitor?.terminal.frames ?? 0;
+  const analysisLoop = monitor?.session.analysisUtilization();
+  const mainLoop = performance.eventLoopUtilization();
   const cpu = process.cpuUsage();
   const started = performance.now();
   say({ started: true });
@@ -536,6 +548,10 @@ async function serve(protocol: Protocol, server: Server, spans: number, profileD
   const ended = performance.now();
   const cpuMs = cpuMsSince(cpu);
   const result: ServerResult = { cpuMs, wallMs: ended - started, tailMs: ended - answered, frames: (monitor?.terminal.frames ?? 0) - framesBefore };
+  if (monitor && analysisLoop) {
+    result.analysisBusy = monitor.session.analysisUtilization(analysisLoop).utilization;
+    result.mainBusy = performance.eventLoopUtilization(mainLoop).utilization;
+  }
   if (inspector) {
     const { profile } = await inspector.post('Profiler.stop');
     if (profileDashboard) Object.assign(result, dashboardTimeOf(profile as unknown as Parameters<typeof dashboardTimeOf>[0]));
@@ -685,7 +701,7 @@ async function measure(protocol: Protocol, server: Server, rep: number, file: st
   return {
     protocol, server, rep, spans, ms, spansPerSecond: spans / (ms / 1000),
     cpuUsPerSpan: (s.cpuMs * 1000) / spans, loadCpuUsPerSpan: (load.cpuMs * 1000) / spans, refusals: load.refusals,
-    ...(server === 'monitor' ? { tailMs: s.tailMs, frames: s.frames } : {}),
+    ...(server === 'monitor' ? { tailMs: s.tailMs, frames: s.frames, analysisBusy: s.analysisBusy, mainBusy: s.mainBusy } : {}),
   };
 }
 
@@ -820,6 +836,12 @@ export function formatReceiverResults(results: ReceiverResults): string {
     lines.push(
       `- ${protocol}: monitor / bare decode per round: wall ${range(wall, fmtRatio)}, CPU per span ${range(cpu, fmtRatio)} (bare decode's CPU per span over the monitor's); monitor / bare read, wall ${range(roundRatios(results, protocol, 'bare-read', 'wall'), fmtRatio)} (goal ≥ ${RECEIVER_GOAL}x of the parsing server in every round: ${verdict(wall.length > 0 && Math.min(...wall) >= RECEIVER_GOAL)})`,
     );
+    const monitors = rowsOf(results, protocol, 'monitor').filter((r) => r.analysisBusy !== undefined);
+    if (monitors.length > 0) {
+      lines.push(
+        `  - event loops busy over the monitor's run: the analysis thread ${range(monitors.map((r) => r.analysisBusy! * 100), (v) => `${fmt(v, 0)}%`)}, the main thread (receiver, dashboard) ${range(monitors.map((r) => r.mainBusy! * 100), (v) => `${fmt(v, 0)}%`)}`,
+      );
+    }
   }
   const protoOverJson: number[] = [];
   const protoOverJsonCpu: number[] = [];

@@ -11,15 +11,23 @@
  * is analyzed and the recording is flushed. Ink and React are imported here,
  * lazily, only when a terminal is drawn.
  */
-import type { LiveSession } from '../dashboards/live-session.js';
+import type { LiveViewSource } from '../dashboards/use-live-graph.js';
 import type { OtlpJsonRecorder } from '../src/receiver/otlp-json-recorder.js';
 import type { CliIo } from './io.js';
+
+/** What the monitor shows and shuts down: a LiveSession, or the one whose analysis runs on a worker thread. */
+export interface MonitoredSession extends LiveViewSource {
+  /** Refuses new spans from now on. */
+  close(): void;
+  /** Analyzes what is queued and open; resolves with the final report. */
+  finish(): Promise<unknown>;
+}
 
 /** What {@link runLiveMonitor} runs. */
 export interface LiveMonitorOptions {
   /** The command, for the plain lines: `baton watch`. */
   readonly command: string;
-  readonly session: LiveSession;
+  readonly session: MonitoredSession;
   readonly io: CliIo;
   /** Draw the dashboard (both ends are a terminal and plain output was not asked for). */
   readonly interactive: boolean;
@@ -129,7 +137,10 @@ export async function runLiveMonitor(options: LiveMonitorOptions): Promise<void>
     }
     session.close();
     for (const stop of options.stops) await stop();
-    await session.finish();
+    // A failed analysis still lets the recording below be flushed.
+    await session.finish().catch((error: unknown) => {
+      failure ??= error;
+    });
     if (options.recorder) {
       try {
         await options.recorder.recorder.close();

@@ -441,10 +441,12 @@ export class LiveSession implements SpanIntake {
     };
   }
 
-  /** The view as of now. Costs a report snapshot: call it per frame, not per span. */
-  view(): LiveView {
+  /**
+   * The view as of now. Costs a report snapshot: call it per frame, not per span.
+   * `report`: the snapshot to build it from, when the caller has just taken one (the analysis worker sends both).
+   */
+  view(report: AuditReport = this.report()): LiveView {
     const now = this.#clock();
-    const report = this.#finalReport ?? this.#auditor.snapshot();
     const inFlight = new Map<string, number>();
     const waitingOn = new Map<string, Set<string>>();
     for (const sent of this.#inFlight.values()) {

@@ -13,6 +13,8 @@
  */
 import { resolve } from 'node:path';
 import type { LiveSession } from '../../dashboards/live-session.js';
+import type { ThreadedLiveSession } from '../../dashboards/threaded-session.js';
+import type { AuditUpdate } from '../../src/analyze/audit.js';
 import type { SpanRecord } from '../../src/model/span-record.js';
 import type { OtlpJsonRecorder } from '../../src/receiver/otlp-json-recorder.js';
 import type { MetricsServer, WatchMetrics } from '../../src/receiver/prometheus-metrics.js';
@@ -146,36 +148,63 @@ export async function runWatchCommand(args: string[], io: CliIo): Promise<number
     }
   }
 
-  const { LiveSession } = await import('../../dashboards/live-session.js');
   let clock: () => number = Date.now;
   const sources: string[] = [];
   let metrics: WatchMetrics | undefined;
-  const session: LiveSession = new LiveSession({
-    mode,
-    sources,
-    clock: () => clock(),
-    audit: {
-      ...(fromConfig?.rules ? { rules: fromConfig.rules } : {}),
-      ...(rules.length > 0 ? { only: rules.filter(isRuleId) } : {}),
-      ...(dialect !== undefined ? { dialect } : {}),
-    },
-    settleMs,
-    idleMs: fromConfig?.idleMs ?? idleMs,
-    retentionMs,
-    onAccepted: recorder
-      ? (spans: readonly SpanRecord[]) => {
-          recorder!.write(spans);
-          session.recorded(spans.length);
-        }
-      : undefined,
-    onAnalysis:
-      metricsPort === undefined
-        ? undefined
-        : (update) => {
-            if (update.kind === 'group') metrics?.recordLatencies(update.edges);
-            metrics?.recordFindings(update.findings);
-          },
-  });
+  const audit = {
+    ...(fromConfig?.rules ? { rules: fromConfig.rules } : {}),
+    ...(rules.length > 0 ? { only: rules.filter(isRuleId) } : {}),
+    ...(dialect !== undefined ? { dialect } : {}),
+  };
+  const onAnalysis =
+    metricsPort === undefined
+      ? undefined
+      : (update: AuditUpdate) => {
+          if (update.kind === 'group') metrics?.recordLatencies(update.edges);
+          metrics?.recordFindings(update.findings);
+        };
+  // Receiving: the analysis runs on a worker thread, the receivers, --record and the dashboard here.
+  // A followed file or a replay feeds decoded spans at the pace it reads them: analyzed on this thread.
+  let threaded: ThreadedLiveSession | undefined;
+  let inThread: LiveSession | undefined;
+  if (mode === 'receive') {
+    const { ThreadedLiveSession } = await import('../../dashboards/threaded-session.js');
+    threaded = await ThreadedLiveSession.start({
+      mode,
+      sources,
+      audit,
+      settleMs,
+      idleMs: fromConfig?.idleMs ?? idleMs,
+      retentionMs,
+      onRecord: recorder
+        ? (line, spans) => {
+            recorder!.writeLine(line, spans);
+            threaded!.recorded(spans);
+          }
+        : undefined,
+      onAnalysis,
+      reports: metricsPort !== undefined,
+    });
+  } else {
+    const { LiveSession } = await import('../../dashboards/live-session.js');
+    inThread = new LiveSession({
+      mode,
+      sources,
+      clock: () => clock(),
+      audit,
+      settleMs,
+      idleMs: fromConfig?.idleMs ?? idleMs,
+      retentionMs,
+      onAccepted: recorder
+        ? (spans: readonly SpanRecord[]) => {
+            recorder!.write(spans);
+            inThread!.recorded(spans.length);
+          }
+        : undefined,
+      onAnalysis,
+    });
+  }
+  const session: LiveSession | ThreadedLiveSession = threaded ?? inThread!;
   if (recorder) {
     session.setRecording(values.record!);
     if (values.append) session.notify(`appending to ${values.record}`);
@@ -211,14 +240,14 @@ export async function runWatchCommand(args: string[], io: CliIo): Promise<number
       const { startOtlpHttpReceiver } = await import('../../src/receiver/otlp-http.js');
       const { startOtlpGrpcReceiver } = await import('../../src/receiver/otlp-grpc.js');
       if (!values['no-http']) {
-        const http = await startOtlpHttpReceiver(session, { host, port: httpPort, maxRequestBytes }).catch((e: unknown) => {
+        const http = await startOtlpHttpReceiver(threaded!, { host, port: httpPort, maxRequestBytes }).catch((e: unknown) => {
           throw listenError('OTLP/HTTP', host, httpPort, e);
         });
         sources.push(`OTLP ${http.url}`);
         stops.push(() => http.close());
       }
       if (!values['no-grpc']) {
-        const grpc = await startOtlpGrpcReceiver(session, { host, port: grpcPort, maxRequestBytes }).catch((e: unknown) => {
+        const grpc = await startOtlpGrpcReceiver(threaded!, { host, port: grpcPort, maxRequestBytes }).catch((e: unknown) => {
           throw listenError('OTLP/gRPC', host, grpcPort, e);
         });
         sources.push(`gRPC ${grpc.url}`);
@@ -226,9 +255,9 @@ export async function runWatchCommand(args: string[], io: CliIo): Promise<number
       }
     } else if (mode === 'follow') {
       const { followJsonLinesFile } = await import('../../src/receiver/follow-file.js');
-      const follower = followJsonLinesFile(resolve(io.cwd, values.follow!), values.follow!, (spans) => session.push(spans), {
-        onError: (error) => session.requestRefused(error.message),
-        onNotice: (notice) => session.notify(notice),
+      const follower = followJsonLinesFile(resolve(io.cwd, values.follow!), values.follow!, (spans) => inThread!.push(spans), {
+        onError: (error) => inThread!.requestRefused(error.message),
+        onNotice: (notice) => inThread!.notify(notice),
       });
       sources.push(`following ${values.follow}`);
       stops.push(() => follower.stop());
@@ -236,13 +265,13 @@ export async function runWatchCommand(args: string[], io: CliIo): Promise<number
       const { replayTraceFiles } = await import('../../src/receiver/replay-files.js');
       const controller = new AbortController();
       let problems = 0;
-      const replay = replayTraceFiles(positionals, (spans) => session.push(spans), {
+      const replay = replayTraceFiles(positionals, (spans) => inThread!.push(spans), {
         speed,
         cwd: io.cwd,
         signal: controller.signal,
         onError: (error) => {
           problems++;
-          session.requestRefused(error.message);
+          inThread!.requestRefused(error.message);
           if (!interactive) io.stderr.write(`baton: ${error.message}\n`);
         },
       });
@@ -250,18 +279,20 @@ export async function runWatchCommand(args: string[], io: CliIo): Promise<number
       sources.push(`replaying ${positionals.length === 1 ? positionals[0] : `${positionals.length} inputs`} at ${Number.isFinite(speed) ? `${speed}x` : 'max speed'}`);
       stops.push(async () => controller.abort());
       inputEnded = replay.done.then(async () => {
-        await session.finish();
-        if (problems > 0 && session.view().counters.accepted === 0) throw new UsageError(`no trace could be read from ${positionals.join(', ')}`);
+        await inThread!.finish();
+        if (problems > 0 && inThread!.view().counters.accepted === 0) throw new UsageError(`no trace could be read from ${positionals.join(', ')}`);
       });
     }
   } catch (error) {
     for (const stop of stops) await stop();
+    // The analysis thread ends with the session.
+    await threaded?.finish().catch(() => {});
     await recorder?.close();
     throw error;
   }
   // After the receivers: the header lists where to send first.
   if (metricsServer) sources.push(`metrics ${metricsServer.url}`);
-  session.start();
+  inThread?.start();
 
   const { runLiveMonitor } = await import('../live-monitor.js');
   await runLiveMonitor({

@@ -43,6 +43,51 @@ export interface SpanIntake {
   requestRefused?(reason: string): void;
 }
 
+/**
+ * What became of one request body, decided by whoever decodes it: the answer a
+ * receiver sends, in either protocol.
+ */
+export type BodyVerdict =
+  | {
+      readonly status: 'accepted';
+      /** Spans in the request. */
+      readonly spans: number;
+      /** Spans refused for good (invalid ids or times, or refused by the intake): reported as partial success. */
+      readonly rejected: number;
+      /** The partial-success message (`2 of 512 spans refused: …`), or '' when nothing was refused. */
+      readonly message: string;
+    }
+  | {
+      /** The body does not decode as an OTLP trace request: 400 / INVALID_ARGUMENT, not retryable. */
+      readonly status: 'invalid';
+      readonly reason: string;
+    }
+  | {
+      readonly status: 'busy' | 'unavailable';
+      readonly retryAfterMs: number;
+    };
+
+/**
+ * Takes request bodies still encoded, and decodes them itself (the live session's
+ * analysis worker, off the receiving thread). The receiver answers once the
+ * verdict comes, so a malformed body still gets its 400 / INVALID_ARGUMENT and a
+ * partial success its counts. Must not reject.
+ */
+export interface BodyIntake {
+  /**
+   * `body` may be taken over (its memory transferred to another thread): the receiver
+   * must not read it after the call. `source` names the request in messages.
+   */
+  offerBody(body: Buffer, encoding: RequestOrigin['encoding'], origin: RequestOrigin, source: string): Promise<BodyVerdict>;
+  /** Told of a request that could not be read at all (bad body, over the limit, wrong type). */
+  requestRefused?(reason: string): void;
+}
+
+/** True when `intake` decodes bodies itself. */
+export function isBodyIntake(intake: SpanIntake | BodyIntake): intake is BodyIntake {
+  return typeof (intake as Partial<BodyIntake>).offerBody === 'function';
+}
+
 /** What a receiver counts about the requests it saw (spans are counted by the intake). */
 export interface ReceiverCounters {
   requests: number;

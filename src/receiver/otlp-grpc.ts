@@ -11,10 +11,9 @@
  * Spec: https://opentelemetry.io/docs/specs/otlp/#otlpgrpc-response
  */
 import * as grpc from '@grpc/grpc-js';
-import { TraceInputError } from '../ingest/errors.js';
-import { decodeOtlpProtobuf } from '../ingest/otlp-protobuf.js';
-import { DEFAULT_MAX_REQUEST_BYTES, newReceiverCounters, type ReceiverCounters, type SpanIntake } from './intake.js';
-import { RpcCode, encodeExportResponse, encodeRpcStatus, partitionValidSpans } from './otlp-wire.js';
+import { DEFAULT_MAX_REQUEST_BYTES, isBodyIntake, newReceiverCounters, type BodyIntake, type BodyVerdict, type ReceiverCounters, type SpanIntake } from './intake.js';
+import { offerBodyTo } from './offer-body.js';
+import { RpcCode, encodeExportResponse, encodeRpcStatus } from './otlp-wire.js';
 
 /** Options of {@link startOtlpGrpcReceiver}. */
 export interface OtlpGrpcReceiverOptions {
@@ -59,7 +58,7 @@ const TRACE_SERVICE: grpc.ServiceDefinition = {
 };
 
 /** Starts the receiver; resolves once it listens (rejects with the bind error). */
-export async function startOtlpGrpcReceiver(intake: SpanIntake, options: OtlpGrpcReceiverOptions = {}): Promise<OtlpGrpcReceiver> {
+export async function startOtlpGrpcReceiver(intake: SpanIntake | BodyIntake, options: OtlpGrpcReceiverOptions = {}): Promise<OtlpGrpcReceiver> {
   const host = options.host ?? '127.0.0.1';
   const maxBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
   const counters = newReceiverCounters();
@@ -73,34 +72,34 @@ export async function startOtlpGrpcReceiver(intake: SpanIntake, options: OtlpGrp
       const body = call.request;
       counters.bytesReceived += body.length;
       const peer = call.getPeer();
-      let spans;
-      try {
-        spans = decodeOtlpProtobuf(body, `${peer} ${TRACE_SERVICE_EXPORT_PATH}`);
-      } catch (error) {
-        counters.badRequests++;
-        const reason = error instanceof TraceInputError ? error.reason : (error as Error).message;
-        intake.requestRefused?.(`gRPC INVALID_ARGUMENT: ${reason}`);
-        callback({ code: grpc.status.INVALID_ARGUMENT, details: reason });
-        return;
-      }
-      const { kept, rejected, reason } = partitionValidSpans(spans);
       const origin = { protocol: 'grpc', encoding: 'protobuf', peer } as const;
-      if (rejected > 0) intake.spansRefused?.(rejected, reason, origin);
-      const result = intake.offer(kept, origin);
-      if (result.status !== 'accepted') {
-        counters.throttledRequests++;
-        const busy = result.status === 'busy';
-        const code = busy ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.UNAVAILABLE;
-        const details = busy ? 'the monitor cannot keep up: retry later' : 'the monitor is shutting down';
-        const metadata = new grpc.Metadata();
-        // The detail that makes RESOURCE_EXHAUSTED retryable per the OTLP spec.
-        metadata.set('grpc-status-details-bin', encodeRpcStatus(busy ? RpcCode.ResourceExhausted : RpcCode.Unavailable, details, result.retryAfterMs));
-        callback({ code, details, metadata });
-        return;
-      }
-      const totalRejected = rejected + result.rejected;
-      const message = [reason, result.message ?? ''].filter((m) => m !== '').join('; ');
-      callback(null, encodeExportResponse(totalRejected, totalRejected > 0 ? `${totalRejected} of ${spans.length} spans refused: ${message}` : ''));
+      const source = `${peer} ${TRACE_SERVICE_EXPORT_PATH}`;
+      const answer = (verdict: BodyVerdict) => {
+        if (verdict.status === 'invalid') {
+          counters.badRequests++;
+          intake.requestRefused?.(`gRPC INVALID_ARGUMENT: ${verdict.reason}`);
+          callback({ code: grpc.status.INVALID_ARGUMENT, details: verdict.reason });
+          return;
+        }
+        if (verdict.status !== 'accepted') {
+          counters.throttledRequests++;
+          const busy = verdict.status === 'busy';
+          const code = busy ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.UNAVAILABLE;
+          const details = busy ? 'the monitor cannot keep up: retry later' : 'the monitor is shutting down';
+          const metadata = new grpc.Metadata();
+          // The detail that makes RESOURCE_EXHAUSTED retryable per the OTLP spec.
+          metadata.set('grpc-status-details-bin', encodeRpcStatus(busy ? RpcCode.ResourceExhausted : RpcCode.Unavailable, details, verdict.retryAfterMs));
+          callback({ code, details, metadata });
+          return;
+        }
+        callback(null, encodeExportResponse(verdict.rejected, verdict.message));
+      };
+      if (!isBodyIntake(intake)) return answer(offerBodyTo(intake, body, origin, source));
+      // The body is grpc-js's: a copy is handed over, so the intake may move it to another thread.
+      intake.offerBody(Buffer.from(body), 'protobuf', origin, source).then(answer, (error: unknown) => {
+        counters.badRequests++;
+        callback({ code: grpc.status.INTERNAL, details: `internal error: ${(error as Error).message}` });
+      });
     },
   });
   const port = await new Promise<number>((resolve, reject) => {

@@ -14,12 +14,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zlib';
-import { TraceInputError } from '../ingest/errors.js';
-import type { SpanRecord } from '../model/span-record.js';
-import { decodeOtlpProtobuf } from '../ingest/otlp-protobuf.js';
-import { parseOtlpJsonRequest } from '../ingest/otlp-json.js';
-import { DEFAULT_MAX_REQUEST_BYTES, newReceiverCounters, type ReceiverCounters, type SpanIntake } from './intake.js';
-import { RpcCode, encodeExportResponse, encodeRpcStatus, exportResponseJson, partitionValidSpans, rpcStatusJson } from './otlp-wire.js';
+import { DEFAULT_MAX_REQUEST_BYTES, isBodyIntake, newReceiverCounters, type BodyIntake, type ReceiverCounters, type SpanIntake } from './intake.js';
+import { offerBodyTo } from './offer-body.js';
+import { RpcCode, encodeExportResponse, encodeRpcStatus, exportResponseJson, rpcStatusJson } from './otlp-wire.js';
 
 /** Options of {@link startOtlpHttpReceiver}. */
 export interface OtlpHttpReceiverOptions {
@@ -62,7 +59,7 @@ class RequestTooLarge extends Error {}
 class NotDecompressible extends Error {}
 
 /** Starts the receiver; resolves once it listens (rejects with the bind error, e.g. EADDRINUSE). */
-export async function startOtlpHttpReceiver(intake: SpanIntake, options: OtlpHttpReceiverOptions = {}): Promise<OtlpHttpReceiver> {
+export async function startOtlpHttpReceiver(intake: SpanIntake | BodyIntake, options: OtlpHttpReceiverOptions = {}): Promise<OtlpHttpReceiver> {
   const host = options.host ?? '127.0.0.1';
   const maxBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
   const counters = newReceiverCounters();
@@ -133,21 +130,17 @@ export async function startOtlpHttpReceiver(intake: SpanIntake, options: OtlpHtt
     }
     counters.bytesReceived += body.length;
     const peer = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
-    let spans: SpanRecord[];
-    try {
-      spans = decodeBody(body, encoding, `${peer} POST ${TRACES_PATH}`);
-    } catch (error) {
-      return bad(req, res, 400, encoding, error instanceof TraceInputError ? error.reason : (error as Error).message);
-    }
-    const { kept, rejected, reason } = partitionValidSpans(spans);
     const origin = { protocol: 'http', encoding, peer } as const;
-    if (rejected > 0) intake.spansRefused?.(rejected, reason, origin);
-    const result = intake.offer(kept, origin);
-    if (result.status !== 'accepted') {
+    const source = `${peer} POST ${TRACES_PATH}`;
+    // A body intake decodes on its own thread: the answer waits for its verdict, so a body that
+    // does not decode still gets its 400 and a partial success its counts.
+    const verdict = isBodyIntake(intake) ? await intake.offerBody(body, encoding, origin, source) : offerBodyTo(intake, body, origin, source);
+    if (verdict.status === 'invalid') return bad(req, res, 400, encoding, verdict.reason);
+    if (verdict.status !== 'accepted') {
       counters.throttledRequests++;
-      const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
+      const seconds = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000));
       res.setHeader('Retry-After', String(seconds));
-      const busy = result.status === 'busy';
+      const busy = verdict.status === 'busy';
       return reply(
         res,
         busy ? 429 : 503,
@@ -160,10 +153,7 @@ export async function startOtlpHttpReceiver(intake: SpanIntake, options: OtlpHtt
         ),
       );
     }
-    const totalRejected = rejected + result.rejected;
-    const message = [reason, result.message ?? ''].filter((m) => m !== '').join('; ');
-    const summary = totalRejected > 0 ? `${totalRejected} of ${spans.length} spans refused: ${message}` : '';
-    return reply(res, 200, encoding, encoding === 'json' ? exportResponseJson(totalRejected, summary) : encodeExportResponse(totalRejected, summary));
+    return reply(res, 200, encoding, encoding === 'json' ? exportResponseJson(verdict.rejected, verdict.message) : encodeExportResponse(verdict.rejected, verdict.message));
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -185,17 +175,6 @@ export async function startOtlpHttpReceiver(intake: SpanIntake, options: OtlpHtt
 
 function statusBody(encoding: BodyEncoding, code: number, message: string, retryAfterMs?: number): Buffer | string {
   return encoding === 'json' ? rpcStatusJson(code, message, retryAfterMs) : encodeRpcStatus(code, message, retryAfterMs);
-}
-
-function decodeBody(body: Buffer, encoding: BodyEncoding, source: string): SpanRecord[] {
-  if (encoding === 'protobuf') return decodeOtlpProtobuf(body, source);
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch (error) {
-    throw new TraceInputError(source, `not JSON: ${(error as Error).message}`);
-  }
-  return parseOtlpJsonRequest(value, source);
 }
 
 function reply(res: ServerResponse, status: number, encoding: BodyEncoding, body: Buffer | string): void {

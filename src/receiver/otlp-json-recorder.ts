@@ -25,6 +25,8 @@ export interface OtlpJsonRecorder {
   readonly spans: number;
   /** Queues one batch as one line. */
   write(spans: readonly SpanRecord[]): void;
+  /** Queues one line already serialized (one ExportTraceServiceRequest of `spans` spans, as `write` makes it, without its newline). */
+  writeLine(line: string, spans: number): void;
   /** Flushes and closes; resolves when the bytes are on disk (rejects with a write error). */
   close(): Promise<void>;
 }
@@ -51,6 +53,11 @@ export async function openOtlpJsonRecorder(path: string, options: OtlpJsonRecord
       if (batch.length === 0 || error) return;
       spans += batch.length;
       stream.write(`${JSON.stringify(spansToOtlpJson(batch))}\n`);
+    },
+    writeLine(line, count) {
+      if (count === 0 || error) return;
+      spans += count;
+      stream.write(`${line}\n`);
     },
     close: () =>
       new Promise<void>((resolve, reject) => {

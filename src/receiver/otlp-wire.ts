@@ -131,3 +131,71 @@ export function partitionValidSpans(spans: SpanRecord[]): { kept: SpanRecord[]; 
   }
   return { kept: kept ?? spans, rejected, reason };
 }
+
+/**
+ * How many spans an OTLP trace request holds, without decoding it: for protobuf a
+ * walk of the framing only (ExportTraceServiceRequest.resource_spans →
+ * ResourceSpans.scope_spans → ScopeSpans.spans, every other field skipped), for
+ * JSON a parse and a count of the `spans` arrays. For counting spans refused
+ * before decoding (overload): a body that does not frame counts what framed.
+ */
+export function countRequestSpans(body: Uint8Array, encoding: 'protobuf' | 'json'): number {
+  if (encoding === 'json') {
+    try {
+      const request = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8')) as { resourceSpans?: unknown };
+      let n = 0;
+      if (!Array.isArray(request?.resourceSpans)) return 0;
+      for (const rs of request.resourceSpans as { scopeSpans?: unknown }[]) {
+        if (!Array.isArray(rs?.scopeSpans)) continue;
+        for (const ss of rs.scopeSpans as { spans?: unknown }[]) if (Array.isArray(ss?.spans)) n += ss.spans.length;
+      }
+      return n;
+    } catch {
+      return 0;
+    }
+  }
+  // Field numbers of the messages along the path: 1 in the request, 2 in ResourceSpans, 2 in ScopeSpans.
+  return countFields(body, 0, body.length, [1, 2, 2], 0);
+}
+
+/** Counts, inside [start, end), the length-delimited fields `path[depth]` (recursing along the path). */
+function countFields(bytes: Uint8Array, start: number, end: number, path: readonly number[], depth: number): number {
+  let n = 0;
+  let at = start;
+  while (at < end) {
+    const tag = readVarint(bytes, at, end);
+    if (tag === undefined) return n;
+    at = tag.next;
+    const field = Math.floor(tag.value / 8);
+    const wireType = tag.value % 8;
+    let next: number;
+    if (wireType === 0) {
+      const v = readVarint(bytes, at, end);
+      if (v === undefined) return n;
+      next = v.next;
+    } else if (wireType === 1) next = at + 8;
+    else if (wireType === 5) next = at + 4;
+    else if (wireType === 2) {
+      const length = readVarint(bytes, at, end);
+      if (length === undefined) return n;
+      at = length.next;
+      next = at + length.value;
+      if (next > end) return n;
+      if (field === path[depth]) n += depth === path.length - 1 ? 1 : countFields(bytes, at, next, path, depth + 1);
+    } else return n;
+    at = next;
+  }
+  return n;
+}
+
+function readVarint(bytes: Uint8Array, start: number, end: number): { value: number; next: number } | undefined {
+  let value = 0;
+  let scale = 1;
+  for (let at = start; at < end && at < start + 10; at++) {
+    const byte = bytes[at]!;
+    value += (byte & 0x7f) * scale;
+    scale *= 128;
+    if (byte < 0x80) return { value, next: at + 1 };
+  }
+  return undefined;
+}

@@ -7,7 +7,7 @@
  * analyzer throws is an instance of baton-sdk's, and the `baton` bin reports
  * it as one of its own (one line, exit 2).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,5 +115,39 @@ describe('baton-sdk and baton-cli, packed and installed', () => {
       (error: { code: number; stderr: string }) => ({ code: error.code, stderr: error.stderr }),
     );
     expect(failed).toEqual({ code: 2, stderr: 'baton: baton.config.json:1:2: /idleMs must be integer, not "soon"\n' });
+  });
+
+  it('the installed `baton watch` starts its analysis thread from dist/: a real export is counted, a bad body gets 400, SIGTERM exits 0', async () => {
+    const bin = join(app, 'node_modules/baton-cli/dist/cli/bin.js');
+    // A directory of its own: no baton.config.json of the other tests is read.
+    const cwd = join(app, 'watch');
+    await mkdir(cwd, { recursive: true });
+    const child = spawn(process.execPath, [bin, 'watch', '--plain', '--port', '0', '--no-grpc', '--settle-ms', '100'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      let url: string | undefined;
+      for (let i = 0; i < 600 && url === undefined && child.exitCode === null; i++) {
+        url = /OTLP (http:\/\/[\d.:]+)/.exec(err)?.[1];
+        if (url === undefined) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(url, err).toBeDefined();
+      const { ProtobufTraceSerializer } = await import('@opentelemetry/otlp-transformer');
+      const { makeSpans } = await import('../helpers/receiver.js');
+      const spans = await makeSpans(5, 'installed');
+      const ok = await fetch(`${url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: ProtobufTraceSerializer.serializeRequest(spans)! });
+      expect(ok.status).toBe(200);
+      const bad = await fetch(`${url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"resourceSpans": 3}' });
+      expect(bad.status).toBe(400);
+      expect(await bad.json()).toMatchObject({ code: 3 });
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(out).toContain('baton watch: 5 spans accepted, 0 rejected');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
   });
 });
