@@ -156,6 +156,7 @@ interface Unacked {
   readonly source: string;
   readonly target: string;
   readonly deadlineMs: number;
+  readonly budgetMs: number;
 }
 
 /**
@@ -556,7 +557,8 @@ export class Auditor {
       for (const rule of this.#rules) if (rule.run?.advance) this.#tally(rule, rule.run.advance(completeBefore), true);
     }
     for (const [id, u] of this.#unacked) {
-      if (u.deadlineMs >= completeBefore) continue;
+      // One budget of grace, as ack-timeout gives: a retry acknowledged in a later trace settles the handoff.
+      if (u.deadlineMs + u.budgetMs >= completeBefore) continue;
       this.#edges.addFailure(u.source, u.target);
       this.#unacked.delete(id);
     }
@@ -741,7 +743,7 @@ export class Auditor {
       }
       const budget = handoff.send?.timeoutBudgetMs;
       if (handoff.kind !== 'message' || !handoff.send || budget === undefined) continue;
-      this.#unacked.set(handoff.id, { source: handoff.source, target: handoff.target, deadlineMs: handoff.send.startMs + budget });
+      this.#unacked.set(handoff.id, { source: handoff.source, target: handoff.target, deadlineMs: handoff.send.startMs + budget, budgetMs: budget });
     }
     const now = this.#nowMs();
     const groupFindings: Finding[] = [];

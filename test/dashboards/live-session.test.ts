@@ -90,7 +90,7 @@ describe('LiveSession', () => {
     expect(session.finished).toBe(false);
   });
 
-  it('reports "never acknowledged" when the clock passes the budget, not at the end, and not before', async () => {
+  it('reports "never acknowledged" when the clock passes one budget past the deadline, not at the end, and not before', async () => {
     const clean = await loadFixture('clean');
     const unacknowledged = withoutSpans(clean, ['6c0eaf9b0221c256']); // reviewer's handoff.receive
     const sendStartMs = clean.find((s) => s.spanId === '250ae4a1cca5565f')!.startMs; // writer's handoff.send
@@ -107,7 +107,11 @@ describe('LiveSession', () => {
     expect(session.view().findings.filter((f) => f.ruleId === 'ack-timeout')).toEqual([]);
     expect(session.view().edges.find((e) => e.target === 'reviewer')!.inFlight).toBe(1);
     expect(session.view().agents.find((a) => a.name === 'writer')).toMatchObject({ state: 'waiting', waitingOn: ['reviewer'] });
+    // Past the deadline, within the retry's grace of one more budget: still nothing.
     clock.now = sendStartMs + budgetMs + 600;
+    session.tick();
+    expect(session.view().findings.filter((f) => f.ruleId === 'ack-timeout')).toEqual([]);
+    clock.now = sendStartMs + 2 * budgetMs + 600;
     session.tick();
     const found = session.view().findings.filter((f) => f.ruleId === 'ack-timeout');
     expect(found).toHaveLength(1);

@@ -7,8 +7,9 @@
  * "still within budget" when the data runs far past it. A handoff without an
  * acknowledgement is held (its id, send time and budget) until an ack for it
  * turns up in any trace group (trace context can be lost between them), or
- * until the data before its deadline is complete: then "never acknowledged"
- * is reported, while streaming as soon as the budget passes.
+ * until the data up to one budget past its deadline is complete (time for a retry
+ * of it, in another trace, to be acknowledged): then "never acknowledged" is
+ * reported, while streaming as soon as that passes; at the end, by its deadline.
  */
 import type { DetectorResult, Finding } from '../../model/finding.js';
 import type { Handoff, HandoffAck, HandoffGraph } from '../../model/handoff-model.js';
@@ -88,7 +89,10 @@ export function createAckTimeoutRun(options: AckTimeoutOptions = {}): RuleRun {
     const reasons = new Map<string, number>();
     let checked = 0;
     for (const [id, p] of pending) {
-      if (p.deadlineMs < completeBeforeMs) {
+      // While data still arrives, an unacknowledged attempt waits one budget more past its deadline: its retry
+      // (same handoff id, usually sent when the budget ran out) may be acknowledged in a trace not analyzed yet,
+      // and that settles it, as when both attempts share a trace. At the end of the input, the deadline decides.
+      if (final ? p.deadlineMs < completeBeforeMs : p.deadlineMs + p.budgetMs < completeBeforeMs) {
         checked++;
         findings.push(neverAckFinding(p));
         pending.delete(id);
@@ -144,7 +148,8 @@ export function createAckTimeoutRun(options: AckTimeoutOptions = {}): RuleRun {
           }
           // An earlier attempt of this handoff, sent in another trace group, waits for the ack this retry got:
           // the handoff was acknowledged, as when both attempts are in one group.
-          if (pending.delete(handoff.id)) checked++;
+          // One handoff checked once, whichever group held its attempts.
+          pending.delete(handoff.id);
           checked++;
           const finding = lateAckFinding(handoff, ack, budget, receive);
           if (finding) findings.push(finding);

@@ -4,6 +4,7 @@
  * (the detector never reads the clock), defaultBudgetMs, and what the rule says
  * when handoffs declare no budget.
  */
+import { Auditor } from '../../../src/analyze/audit.js';
 import { DETECTORS } from '../../../src/analyze/detectors/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { detectAckTimeouts, RULE } from '../../../src/analyze/detectors/ack-timeout.js';
@@ -222,7 +223,7 @@ describe('ack-timeout across trace groups, on a retried handoff (real SDK)', () 
     expect(new Set(sends.map((s) => s.traceId)).size).toBe(2);
     const report = await auditOne(spans, { only: [RULE] });
     expect(report.findings).toEqual([]);
-    expect(ruleOf(report, RULE)).toMatchObject({ findings: 0, couldNotRun: false });
+    expect(ruleOf(report, RULE)).toMatchObject({ findings: 0, checked: 1, couldNotRun: false });
   });
 
   it('does not either when the retry\'s trace is read first (the receiver\'s file sorts before the sender\'s)', async () => {
@@ -231,6 +232,35 @@ describe('ack-timeout across trace groups, on a retried handoff (real SDK)', () 
     const reordered = [...spans.filter((s) => s.traceId === retryTrace), ...spans.filter((s) => s.traceId !== retryTrace)];
     const report = await auditOne(reordered, { only: [RULE] });
     expect(report.findings).toEqual([]);
+  });
+
+  /** The spans as a live receiver gets them: each attempt's trace when it was sent, the clock ticking every 10 ms. */
+  function auditLive(spans: readonly SpanRecord[], sends: readonly SpanRecord[]) {
+    const auditor = new Auditor({ idleMs: 20, only: [RULE] });
+    const byTrace = (traceId: string) => spans.filter((s) => s.traceId === traceId);
+    const end = Math.max(...spans.map((s) => s.endMs));
+    let clock = sends[0]!.startMs;
+    const tickTo = (until: number) => {
+      for (; clock < until; clock += 10) auditor.advance(clock);
+    };
+    auditor.addSpans(byTrace(sends[0]!.traceId));
+    tickTo(sends[1]!.startMs);
+    auditor.addSpans(byTrace(sends[1]!.traceId));
+    tickTo(end + 500);
+    return auditor.finish(end + 500);
+  }
+
+  it('live, ticking past attempt 1\'s deadline before the retry arrives, the acknowledged retry still settles it', async () => {
+    const { spans, sends } = await retriedHandoff(true);
+    const report = auditLive(spans, sends);
+    expect(report.findings).toEqual([]);
+    expect(ruleOf(report, RULE)).toMatchObject({ findings: 0, checked: 1 });
+  });
+
+  it('live, a handoff no attempt of which was acknowledged is reported once', async () => {
+    const { spans, sends } = await retriedHandoff(false);
+    const report = auditLive(spans, sends);
+    expect(report.findings.map((f) => f.message)).toEqual(['coder never acknowledged the handoff from planner within its 100 ms budget']);
   });
 
   it('still reports the handoff when no attempt was acknowledged', async () => {
