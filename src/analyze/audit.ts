@@ -208,7 +208,7 @@ export class Auditor {
   readonly #dialects: readonly Dialect[];
   readonly #keepAttribute: (name: string) => boolean;
   /** Whether some dialect reads span events of this name (Strands' tool arguments): kept on compacted spans. */
-  readonly #keepEvent: (name: string) => boolean;
+  readonly #keepEvent: (name: string, span: SpanRecord) => boolean;
   readonly #sharedValues = new Map<string, string>();
   readonly #rules: RuleState[] = [];
   readonly #open = new Map<string, OpenTrace>();
@@ -277,8 +277,8 @@ export class Auditor {
       return keep;
     };
     const eventReaders = dialects.filter((d) => d.readsEvent !== undefined);
-    this.#keepEvent = (name) => {
-      for (let i = 0; i < eventReaders.length; i++) if (eventReaders[i]!.readsEvent!(name)) return true;
+    this.#keepEvent = (name, span) => {
+      for (let i = 0; i < eventReaders.length; i++) if (eventReaders[i]!.readsEvent!(name, span)) return true;
       return false;
     };
     for (const id of RULE_IDS) {
@@ -614,16 +614,17 @@ export class Auditor {
       statusMessage: span.statusCode === StatusCodeNumber.Error ? span.statusMessage.slice(0, MAX_KEPT_STATUS_CHARS) : '',
       attributes: attributes ?? EMPTY,
       links: span.links.length === 0 ? NO_LINKS : span.links,
-      events: span.events.length === 0 ? NO_EVENTS : this.#eventsKept(span.events),
+      events: span.events.length === 0 ? NO_EVENTS : this.#eventsKept(span),
       resource: EMPTY,
       scopeName: span.scopeName,
       source: span.source,
     };
   }
 
-  #eventsKept(events: SpanRecord['events']): SpanRecord['events'] {
+  #eventsKept(span: SpanRecord): SpanRecord['events'] {
+    const events = span.events;
     let kept: SpanRecord['events'][number][] | undefined;
-    for (let i = 0; i < events.length; i++) if (this.#keepEvent(events[i]!.name)) (kept ??= []).push(events[i]!);
+    for (let i = 0; i < events.length; i++) if (this.#keepEvent(events[i]!.name, span)) (kept ??= []).push(events[i]!);
     return kept ?? NO_EVENTS;
   }
 

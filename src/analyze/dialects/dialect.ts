@@ -184,8 +184,12 @@ export interface Dialect {
    * rules need rather than what the spans carry.
    */
   readsAttribute(name: string): boolean;
-  /** Whether it reads span events of this name (kept on reduced spans too); absent: it reads none. */
-  readsEvent?(name: string): boolean;
+  /**
+   * Whether it reads span events of this name on this span (kept on reduced spans too); absent: it
+   * reads none. The span matters: Strands writes the event it reads on tool spans on every chat
+   * span of the conversation too, and keeping those grew memory with the square of its length.
+   */
+  readsEvent?(name: string, span: SpanRecord): boolean;
   /** Cheap test run on every span: is it in this vocabulary? The first dialect (in priority order) that claims a span interprets it. */
   claims(span: SpanRecord): boolean;
   /** Turns the spans this dialect claimed in one trace group into parts. Pure. */

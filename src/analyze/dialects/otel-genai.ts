@@ -789,8 +789,9 @@ export const otelGenAiDialect: Dialect = {
   readsAttribute(name) {
     return name.startsWith('gen_ai.') || name === ERROR_TYPE || name === GCP_VERTEX_AGENT_TOOL_CALL_ARGS || name === PYDANTIC_AI_AGENT_NAME || name === PYDANTIC_AI_TOOL_ARGUMENTS;
   },
-  readsEvent(name) {
-    return name === GEN_AI_TOOL_MESSAGE_EVENT || name === GEN_AI_OPERATION_DETAILS_EVENT;
+  readsEvent(name, span) {
+    // Read only for a transfer tool's arguments (transferTargetInArguments), so only on tool spans.
+    return (name === GEN_AI_TOOL_MESSAGE_EVENT || name === GEN_AI_OPERATION_DETAILS_EVENT) && operationOf(span) === EXECUTE_TOOL;
   },
   claims(span) {
     const op = operationOf(span);

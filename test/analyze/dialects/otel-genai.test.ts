@@ -188,6 +188,27 @@ describe('otelGenAiDialect.claims', () => {
   });
 });
 
+describe('otelGenAiDialect.readsEvent', () => {
+  // Strands writes gen_ai.tool.message on its tool spans (the arguments a handoff is read from) and on every
+  // chat span after them (the conversation so far): a reduced open span keeps the event only where it is read.
+  const spans = write((w) => {
+    w.agent('Billing', () => {
+      w.chat();
+      w.tool('handoff_to_agent');
+    });
+  });
+  const chat = spans.find((s) => s.attributes[GEN_AI_OPERATION_NAME] === 'chat')!;
+  const tool = spans.find((s) => s.attributes[GEN_AI_OPERATION_NAME] === 'execute_tool')!;
+
+  it('reads the tool-message and operation-details events on tool spans only', () => {
+    for (const event of ['gen_ai.tool.message', 'gen_ai.client.inference.operation.details']) {
+      expect(otelGenAiDialect.readsEvent!(event, tool)).toBe(true);
+      expect(otelGenAiDialect.readsEvent!(event, chat)).toBe(false);
+    }
+    expect(otelGenAiDialect.readsEvent!('gen_ai.user.message', tool)).toBe(false);
+  });
+});
+
 describe('otelGenAiDialect.interpret: agent runs', () => {
   it('reads invoke_agent runs (INTERNAL and CLIENT) with name, id, conversation as task, tokens and outcome', () => {
     const spans = write((w) => {
