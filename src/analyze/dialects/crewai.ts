@@ -68,6 +68,13 @@ function coworkerIn(input: string | undefined): string | undefined {
     return undefined;
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
+  // Instrumentation that traced ToolUsage._use (before the BaseTool.run wrapper) nests the arguments:
+  // {"tool_string": …, "calling": {"tool_name": …, "arguments": {"coworker": …}}}.
+  const calling = (parsed as Record<string, unknown>).calling;
+  if (calling !== null && typeof calling === 'object' && !Array.isArray(calling)) {
+    const args = (calling as Record<string, unknown>).arguments;
+    if (args !== null && typeof args === 'object' && !Array.isArray(args)) parsed = args;
+  }
   let coworker = (parsed as Record<string, unknown>).coworker;
   // Models sometimes pass the schema's shape: {"coworker": {"description": "Researcher", …}}.
   if (coworker !== null && typeof coworker === 'object' && !Array.isArray(coworker)) coworker = (coworker as Record<string, unknown>).description;
@@ -251,7 +258,9 @@ export const crewAiDialect: Dialect = {
     );
   },
   claims(span) {
-    return span.scopeName === OPENINFERENCE_CREWAI_SCOPE;
+    // The instrumentor's event-listener mode names its tracer after its module (`….crewai._event_listener`).
+    const scope = span.scopeName;
+    return scope === OPENINFERENCE_CREWAI_SCOPE || (scope.startsWith(OPENINFERENCE_CREWAI_SCOPE) && scope.charCodeAt(OPENINFERENCE_CREWAI_SCOPE.length) === 46);
   },
   interpret(spans: readonly SpanRecord[], context: DialectContext): DialectResult {
     return new Interpretation(context).run(spans);

@@ -102,6 +102,41 @@ describe('constructed Python framework runs', () => {
   });
 });
 
+describe('CrewAI as other OpenInference versions and modes write it', () => {
+  /** The hierarchical crew's OTLP/JSON, each span passed through `edit`, as SpanRecords. */
+  async function variant(edit: (span: Record<string, unknown>, scope: { name: string }) => void): Promise<SpanRecord[]> {
+    const doc = JSON.parse(await readFile(`${FRAMEWORKS_DIR}${DIR}/crewai-hierarchical.otlp.json`, 'utf8')) as {
+      resourceSpans: { scopeSpans: { scope: { name: string }; spans: Record<string, unknown>[] }[] }[];
+    };
+    for (const rs of doc.resourceSpans) for (const ss of rs.scopeSpans) for (const span of ss.spans) edit(span, ss.scope);
+    const { parseOtlpJsonRequest } = await import('../../../src/ingest/otlp-json.js');
+    return parseOtlpJsonRequest(doc, 'variant.json');
+  }
+
+  it('reads the event-listener mode, whose tracer is named after its module', async () => {
+    const spans = await variant((_span, scope) => {
+      scope.name = 'openinference.instrumentation.crewai._event_listener';
+    });
+    expectReportMatchesLog(await auditSpans([spans], { idleMs: 3_600_000 }), await logOf(DIR, 'crewai-hierarchical'));
+    // Near miss: a scope that only starts with the same letters is not CrewAI's.
+    const other = await variant((_span, scope) => {
+      scope.name = 'openinference.instrumentation.crewaiX';
+    });
+    expect(new Set(buildHandoffModel(other).agentRuns.map((r) => r.dialect)).has('crewai')).toBe(false);
+  });
+
+  it('reads delegations of instrumentation that traced ToolUsage._use, whose arguments sit under calling.arguments', async () => {
+    const spans = await variant((span) => {
+      const attributes = span.attributes as { key: string; value: { stringValue?: string } }[];
+      const input = attributes.find((a) => a.key === 'input.value');
+      if (input?.value.stringValue === undefined || !input.value.stringValue.includes('coworker')) return;
+      const args = JSON.parse(input.value.stringValue) as Record<string, unknown>;
+      input.value.stringValue = JSON.stringify({ tool_string: 'Action: Delegate work to coworker', calling: { tool_name: 'Delegate work to coworker', arguments: args } });
+    });
+    expectReportMatchesLog(await auditSpans([spans], { idleMs: 3_600_000 }), await logOf(DIR, 'crewai-hierarchical'));
+  });
+});
+
 describe('every framework run through a busy auditor', () => {
   // A busy auditor reduces long-open spans to what the dialects read: the events and status
   // messages they need (Strands' arguments, LangGraph's ParentCommand) must survive it.
