@@ -26,6 +26,9 @@ function edgeHow(declared: number, inferred: number): string {
   return `${declared} declared, ${inferred} inferred`;
 }
 
+/** The narrowest column wrapped text is given: below it, lines run past the width rather than break into fragments. */
+const MIN_WRAP_COLUMNS = 24;
+
 /** The explanations as text, one block per trace group. */
 export function renderExplainText(explanations: readonly TraceExplanation[], options: ExplainTextOptions = {}): string {
   const lines: string[] = [`Explain  ${plural(explanations.length, 'trace group')}`];
@@ -37,9 +40,13 @@ export function renderExplainText(explanations: readonly TraceExplanation[], opt
         lines.push(line);
         return;
       }
-      const wrapped = wrapWords(line.slice(lead.length), width - hang.length);
+      // On a terminal too narrow for the hang (a span line's is 22 columns), a short hang and words kept
+      // whole: wrapping into a column of single characters lost the text's spaces and meaning.
+      const fits = width - hang.length >= MIN_WRAP_COLUMNS;
+      const indent = fits ? hang : hang.slice(0, Math.min(hang.length, 6));
+      const wrapped = wrapWords(line.slice(lead.length), Math.max(MIN_WRAP_COLUMNS, width - indent.length));
       lines.push(`${lead}${wrapped[0]}`);
-      for (let i = 1; i < wrapped.length; i++) lines.push(`${hang}${wrapped[i]}`);
+      for (let i = 1; i < wrapped.length; i++) lines.push(`${indent}${wrapped[i]}`);
     },
   };
   const spanLine = (spanId: string, rest: string): void => {

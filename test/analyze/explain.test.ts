@@ -98,4 +98,29 @@ describe('renderExplainText', () => {
     expect(text).toContain('a\\tb → c  1 handoff, inferred (otel-genai)');
     expect(text.split('\n')[0]).toBe('Explain  1 trace group');
   });
+
+  it('on a terminal narrower than a span line\'s hang, keeps words whole under a short hang', () => {
+    const reason = 'the delegation names no coworker of the crew (are its inputs hidden?)';
+    const group: TraceExplanation = {
+      traceIds: ['a'.repeat(32)],
+      spans: 1,
+      dialect: 'crewai',
+      dialects: [{ id: 'crewai', claimed: 1, interpreted: 0, ignored: 1 }],
+      interpreted: [],
+      ignored: [{ spanId: 'b'.repeat(16), name: 'Delegate work to coworker', dialect: 'crewai', reason }],
+      unclaimed: { count: 0, names: [] },
+      missingParents: { count: 0, spanIds: [] },
+      edges: [],
+      omitted: 0,
+    };
+    for (const width of [20, 30, 40]) {
+      const lines = renderExplainText([group], { width }).split('\n');
+      const words = lines.join(' ').split(/\s+/).filter((w) => w.length > 0);
+      // Every word of the reason is still there, whole, and no line is a lone fragment.
+      for (const word of reason.split(' ')) expect(words).toContain(word);
+      for (const line of lines) if (line.trim().length > 0) expect(line.trim().length).toBeGreaterThan(2);
+    }
+    const wide = renderExplainText([group], { width: 200 }).split('\n');
+    expect(wide.some((line) => line.includes(reason))).toBe(true);
+  });
 });
