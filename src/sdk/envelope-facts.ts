@@ -175,11 +175,21 @@ export function envelopeJsonBytes(envelope: Record<string, unknown>, leaveOut?: 
   let context = -1;
   try {
     const proto = Object.getPrototypeOf(envelope);
-    if (
-      (proto !== Object.prototype && proto !== null) ||
-      typeof envelope.toJSON === 'function' ||
-      (leaveOut !== undefined && Object.hasOwn(envelope, '__proto__'))
-    ) {
+    if (leaveOut !== undefined && (proto === Object.prototype || proto === null) && typeof envelope.toJSON !== 'function' && Object.hasOwn(envelope, '__proto__')) {
+      // An own `__proto__` key: measured by JSON.stringify on a copy without the member left out, defined
+      // (not assigned, which would set the copy's prototype), so the member can still be added exactly.
+      const rest: Record<string, unknown> = {};
+      const keys = Object.keys(envelope);
+      let members = 0;
+      for (let i = 0; i < keys.length; i++) {
+        if (keys[i] === leaveOut) continue;
+        Object.defineProperty(rest, keys[i]!, { value: envelope[keys[i]!], enumerable: true, writable: true, configurable: true });
+        members++;
+      }
+      const total = jsonByteLength(rest);
+      return { total, context: isPlainObject(envelope.context) ? jsonByteLength(envelope.context) : -1, members: total < 0 ? -1 : members };
+    }
+    if ((proto !== Object.prototype && proto !== null) || typeof envelope.toJSON === 'function') {
       // Not a plain object: JSON.stringify decides (the member left out is then counted; only sizes are affected).
       const total = jsonByteLength(envelope);
       return { total, context: isPlainObject(envelope.context) ? jsonByteLength(envelope.context) : -1, members: -1 };

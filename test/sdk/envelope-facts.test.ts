@@ -119,6 +119,16 @@ describe('envelopeJsonBytes', () => {
   });
 });
 
+describe('envelopeJsonBytes on an own __proto__ key (JSON.parse makes one)', () => {
+  it('still adds the member left out exactly (fast-check found { "__proto__": 0 })', () => {
+    const envelope = { ...draft(), ...(JSON.parse('{"__proto__":0}') as object) } as unknown as Record<string, unknown>;
+    expect(Object.hasOwn(envelope, '__proto__')).toBe(true);
+    const block = { id: 'h-1', attempt: 2 };
+    const built = { ...envelope, handoff: block };
+    expect(withMemberBytes(envelopeJsonBytes(envelope, 'handoff'), 'handoff', block)).toBe(bytesOf(built));
+  });
+});
+
 describe('truncateBody', () => {
   it('returns a body that fits whole, unchanged', () => {
     expect(truncateBody('{"a":1}', 7)).toBe('{"a":1}');
