@@ -208,6 +208,10 @@ describe.skipIf(shouldSkipStoreTests())('detectDuplicateWrites on a retry after 
       },
     ]);
     expect(result.checked).toBe(2);
+    // Near miss: had attempt 2 been a compare-and-set on the version read before attempt 1, it could not
+    // have committed on top of a landed attempt 1, so its commit is the only one.
+    const compareAndSet = spans.map((s) => (s.spanId === writes[1]!.spanId ? { ...s, attributes: { ...s.attributes, 'baton.state.version_expected': 0 } } : s));
+    expect(detectDuplicateWrites(graphOf(compareAndSet)).findings).toEqual([]);
   }, 20_000);
 
   it('finds nothing when the same retry goes through RedisStateStore: the store answers it as a repeat', async () => {
