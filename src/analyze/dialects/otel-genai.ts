@@ -602,8 +602,29 @@ class Interpretation {
           : undefined;
     if (cause !== undefined) return `refused: no agent ${target} ran; ${cause}`;
     const owner = this.#agentAncestor.of(tool);
-    if (owner && owner.statusCode === StatusCodeNumber.Error) return `refused: no agent ${target} ran; ${source}'s run failed${owner.statusMessage ? `: ${owner.statusMessage}` : ''}`;
+    if (owner && owner.statusCode === StatusCodeNumber.Error && this.#lastInRun(tool, owner)) {
+      return `refused: no agent ${target} ran; ${source}'s run failed right after it${owner.statusMessage ? `: ${owner.statusMessage}` : ''}`;
+    }
     return undefined;
+  }
+
+  /**
+   * True when nothing of `owner`'s run started after `span` ended: its failure came right after the
+   * transfer (ADK's "not found in the agent tree"). A run that went on working and failed later failed
+   * for something else; its target may simply run in data that was not read.
+   */
+  #lastInRun(span: SpanRecord, owner: SpanRecord): boolean {
+    for (let node = span; node.spanId !== owner.spanId; ) {
+      const parent = this.#context.parentOf(node);
+      if (parent === undefined) return false;
+      const siblings = this.#context.childrenOf(parent);
+      for (let i = 0; i < siblings.length; i++) {
+        const sibling = siblings[i]!;
+        if (sibling.spanId !== node.spanId && sibling.startMs >= span.endMs && sibling.startMs > node.startMs) return false;
+      }
+      node = parent;
+    }
+    return true;
   }
 
   #readTool(tool: SpanRecord): void {
