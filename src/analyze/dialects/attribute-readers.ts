@@ -44,3 +44,17 @@ export function readStrings(attrs: Attributes, key: string): string[] | undefine
 export function put<T extends object, K extends keyof T>(target: T, key: K, value: T[K] | undefined): void {
   if (value !== undefined) target[key] = value;
 }
+
+/**
+ * `text` parsed as JSON, or undefined when it is longer than `maxChars` or not JSON: attribute values
+ * that carry JSON (tool arguments, messages, metadata) are written by the framework, so a bad one
+ * is a span read without it, never an error.
+ */
+export function parseJsonText(text: string, maxChars: number): unknown {
+  if (text.length > maxChars) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -44,7 +44,7 @@ import {
 } from '../../model/attributes.js';
 import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
 import { compareByStart } from '../span-index.js';
-import { put, readName } from './attribute-readers.js';
+import { parseJsonText, put, readName } from './attribute-readers.js';
 import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, TransferPart } from './dialect.js';
 import { normalizeAgentName } from './otel-genai.js';
 
@@ -61,12 +61,7 @@ const MAX_INPUT_CHARS = 1 << 20;
 /** The coworker a delegation's arguments name, or undefined. */
 function coworkerIn(input: string | undefined): string | undefined {
   if (input === undefined || input.length > MAX_INPUT_CHARS || input.indexOf('coworker') < 0) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(input);
-  } catch {
-    return undefined;
-  }
+  let parsed = parseJsonText(input, MAX_INPUT_CHARS);
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
   // Instrumentation that traced ToolUsage._use (before the BaseTool.run wrapper) nests the arguments:
   // {"tool_string": …, "calling": {"tool_name": …, "arguments": {"coworker": …}}}.
@@ -215,13 +210,7 @@ class Interpretation {
 
 /** The crew's agents by name key from `crew_agents`, or undefined. */
 function parseRoster(text: string): Map<string, string> | undefined {
-  if (text.length > MAX_INPUT_CHARS) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+  const parsed = parseJsonText(text, MAX_INPUT_CHARS);
   if (!Array.isArray(parsed)) return undefined;
   const roster = new Map<string, string>();
   for (let i = 0; i < parsed.length; i++) {

@@ -68,7 +68,7 @@ import {
 } from '../../model/attributes.js';
 import type { TransferMode } from '../../model/handoff-model.js';
 import { SpanKindNumber, StatusCodeNumber, type AttributeValue, type SpanRecord } from '../../model/span-record.js';
-import { put, readName, readNumber, type Attributes } from './attribute-readers.js';
+import { parseJsonText, put, readName, readNumber, type Attributes } from './attribute-readers.js';
 import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, TransferPart } from './dialect.js';
 import { compareByStart } from '../span-index.js';
 
@@ -235,12 +235,7 @@ export function targetFromArguments(value: AttributeValue | unknown): string | u
  */
 function toolCallArgumentsIn(messages: AttributeValue | undefined): unknown {
   if (typeof messages !== 'string' || messages.length > MAX_ARGUMENTS_CHARS || messages.indexOf('tool_call') < 0) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(messages);
-  } catch {
-    return undefined;
-  }
+  const parsed = parseJsonText(messages, MAX_ARGUMENTS_CHARS);
   if (!Array.isArray(parsed)) return undefined;
   for (let i = 0; i < parsed.length; i++) {
     const parts = (parsed[i] as { parts?: unknown } | null)?.parts;
