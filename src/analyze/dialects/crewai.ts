@@ -182,7 +182,8 @@ class Interpretation {
     else if (output !== undefined && output.startsWith(TOOL_ERROR_PREFIX)) cause = `${toolName} answered: ${errorSentence(output)}`;
     else if (roster && member === undefined) cause = `not one of the crew's agents (${[...roster.values()].join(', ')})`;
     const part: Mutable<TransferPart> = { type: 'transfer', span: tool, source: source.agent, target: cause === undefined ? (member ?? this.#canonical(coworker)) : 'unknown', mode: 'return_to_caller', inferred: true };
-    if (cause !== undefined) part.refusal = `refused: no coworker ${coworker}; ${cause}`;
+    // A crew member the delegation failed to reach is not "no coworker": say which it was.
+    if (cause !== undefined) part.refusal = member !== undefined ? `refused: the delegation to ${member} failed; ${cause}` : `refused: no coworker ${coworker}; ${cause}`;
     put(part, 'taskId', source.taskId);
     this.parts.push(part);
   }

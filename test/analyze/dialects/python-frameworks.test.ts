@@ -447,4 +447,18 @@ describe('CrewAI via OpenInference', () => {
     expect(model.handoffs[1]!.deliveries?.[0]?.status).toBe("refused: no coworker Market Analyst; not one of the crew's agents (Researcher, Writer)");
     expect(ignoredReasons(spans)['Search the internet.run']).toMatch(/is not a delegation/);
   });
+
+  it('a delegation to a crew member whose tool call failed is undelivered, naming the member, not "no coworker"', async () => {
+    const tool: Attributes = { 'openinference.span.kind': 'TOOL', 'tool.name': 'Delegate work to coworker', 'input.value': JSON.stringify({ task: 't', context: 'c', coworker: 'writer' }) };
+    const spans = await crew(async (t) => {
+      await pySpan(t, 'Crew Manager.plan._execute_core', { attributes: task('Crew Manager', undefined) }, async () => {
+        await pySpan(t, 'Delegate work to coworker.run', { attributes: tool }, async () => {
+          throw new PyError('TimeoutError', 'the coworker did not answer');
+        }).catch(() => undefined);
+      });
+    });
+    const model = buildHandoffModel(spans);
+    expect(edgesOf(model)).toEqual(['Crew Manager → unknown ×1']);
+    expect(model.handoffs[0]!.deliveries?.[0]?.status).toBe('refused: the delegation to Writer failed; the tool call failed: TimeoutError: the coworker did not answer');
+  });
 });
