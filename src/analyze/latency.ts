@@ -69,6 +69,8 @@ export class EdgeStatsAccumulator {
   readonly #edges = new Map<string, EdgeAccumulator>();
   /** Handoff ids already counted, with the time they were seen (for forgetting). */
   readonly #counted = new Map<string, number>();
+  /** Handoffs counted from a group where no receive of theirs was, by id: a retry in a later group may deliver them. */
+  readonly #unreceived = new Map<string, number>();
   /** Receive-only handoffs, by id, waiting to learn whether a send of theirs turns up. */
   readonly #receiveOnly = new Map<string, { readonly source: string; readonly target: string; readonly handoff: Handoff; readonly atMs: number }>();
 
@@ -87,20 +89,27 @@ export class EdgeStatsAccumulator {
           counted++;
           this.#count(source, target, h, latencies);
         } else if (h.send) {
-          if (this.#counted.has(h.id)) continue;
+          if (this.#counted.has(h.id)) {
+            // First counted from a group that never saw it received (an attempt lost on the way), delivered by a
+            // retry in this one (its own trace): its latency and retry now, as when the retry's group comes first.
+            if (h.receives.length > 0 && this.#unreceived.delete(h.id)) this.#count(source, target, h, latencies, false);
+            continue;
+          }
           this.#counted.set(h.id, atMs);
           this.#receiveOnly.delete(h.id);
           counted++;
           this.#count(source, target, h, latencies);
+          if (h.receives.length === 0) this.#unreceived.set(h.id, atMs);
         } else if (!this.#counted.has(h.id)) {
           const held = this.#receiveOnly.get(h.id);
           // Of several receive-only sightings, the earliest stands in: deterministic whatever the order.
           if (!held || atMs < held.atMs) this.#receiveOnly.set(h.id, { source, target, handoff: h, atMs });
         }
       }
-      if (latencies && counted > 0) out.push({ source, target, handoffs: counted, latenciesMs: latencies });
+      if (latencies && (counted > 0 || latencies.length > 0)) out.push({ source, target, handoffs: counted, latenciesMs: latencies });
     }
     forgetOldest(this.#counted);
+    forgetOldest(this.#unreceived);
     // A receive-only handoff forgotten early counts now: its send is unlikely to come this late.
     forgetOldest(this.#receiveOnly, undefined, (id, held) => {
       this.#count(held.source, held.target, held.handoff, undefined);
@@ -135,10 +144,11 @@ export class EdgeStatsAccumulator {
     return acc;
   }
 
-  #count(source: string, target: string, h: Handoff, latencies: number[] | undefined): void {
+  /** Adds a handoff's facts to its edge; `another` false: a later sighting of one already counted (no second handoff). */
+  #count(source: string, target: string, h: Handoff, latencies: number[] | undefined, another = true): void {
     const acc = this.#edge(source, target);
-    acc.handoffs++;
-    if (h.kind === 'transfer') acc.transfers++;
+    if (another) acc.handoffs++;
+    if (another && h.kind === 'transfer') acc.transfers++;
     const send = h.send;
     const receive = h.receives[0];
     let skewed = false;
@@ -181,6 +191,7 @@ export class EdgeStatsAccumulator {
       this.#count(held.source, held.target, held.handoff, undefined);
     }
     for (const [id, atMs] of this.#counted) if (atMs < beforeMs) this.#counted.delete(id);
+    for (const [id, atMs] of this.#unreceived) if (atMs < beforeMs) this.#unreceived.delete(id);
   }
 
   /**

@@ -263,6 +263,19 @@ describe('ack-timeout across trace groups, on a retried handoff (real SDK)', () 
     expect(report.findings.map((f) => f.message)).toEqual(['coder never acknowledged the handoff from planner within its 100 ms budget']);
   });
 
+  it('the edge counts one handoff, retried, with the latency of the attempt that arrived, whichever trace is read first', async () => {
+    const { spans, sends } = await retriedHandoff(true);
+    const receive = spansOf(spans, BatonOperation.HandoffReceive)[0]!;
+    const retryTrace = sends[1]!.traceId;
+    for (const order of [spans, [...spans.filter((s) => s.traceId === retryTrace), ...spans.filter((s) => s.traceId !== retryTrace)]]) {
+      const edge = (await auditOne(order, { only: [RULE] })).edges.find((e) => e.source === 'planner')!;
+      expect(edge).toMatchObject({ target: 'coder', handoffs: 1, retries: 1 });
+      expect(edge.latencyMs?.count).toBe(1);
+      // Within the sketch's 1% of attempt 2's send → receive.
+      expect(Math.abs(edge.latencyMs!.p50 - (receive.startMs - sends[1]!.startMs))).toBeLessThanOrEqual(0.01 * (receive.startMs - sends[1]!.startMs) + 1e-9);
+    }
+  });
+
   it('still reports the handoff when no attempt was acknowledged', async () => {
     const { spans, log, sends } = await retriedHandoff(false);
     expect(log).toEqual(['attempt 1 lost', 'attempt 2 lost']);
