@@ -77,7 +77,7 @@ import {
 import type { TransferMode } from '../../model/handoff-model.js';
 import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
 import { compareByStart } from '../span-index.js';
-import { put, readName, readNumber, readStrings } from './attribute-readers.js';
+import { parseJsonText, put, readName, readNumber, readStrings } from './attribute-readers.js';
 import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, TransferPart } from './dialect.js';
 import { normalizeAgentName } from './otel-genai.js';
 
@@ -123,14 +123,10 @@ interface Node {
 }
 
 function parseJson(text: string | undefined): unknown {
-  if (text === undefined || text.length === 0 || text.length > MAX_JSON_CHARS) return undefined;
+  if (text === undefined || text.length === 0) return undefined;
   const first = text[0];
   if (first !== '{' && first !== '[') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+  return parseJsonText(text, MAX_JSON_CHARS);
 }
 
 function stringField(value: unknown, key: string): string | undefined {

@@ -68,7 +68,7 @@ import {
 } from '../../model/attributes.js';
 import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
 import { compareByStart } from '../span-index.js';
-import { put, readName, readNumber, type Attributes } from './attribute-readers.js';
+import { type Attributes, parseJsonText, put, readName, readNumber } from './attribute-readers.js';
 import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, TransferPart } from './dialect.js';
 import { GENERIC_TRANSFER, normalizeAgentName, transferTargetOfTool } from './otel-genai.js';
 
@@ -178,12 +178,7 @@ const THREAD_MARKERS: readonly string[] = THREAD_KEYS.map((k) => `"${k}":`);
 
 /** The slow path: the metadata text parsed as JSON (only when a value holds an escape). */
 function parsedMetaOf(text: string, attrs: Attributes): NodeMeta | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+  const parsed = parseJsonText(text, Number.POSITIVE_INFINITY);
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
   const meta = parsed as Record<string, unknown>;
   const node = stringField(meta, LANGGRAPH_NODE);
