@@ -7,7 +7,7 @@
  */
 import type { TraceExplanation } from '../model/audit-report.js';
 import { plural, printable } from './format.js';
-import { wrapWords } from './table.js';
+import { MIN_WRAP_CHARS, wrapWords } from './table.js';
 
 /** Options of {@link renderExplainText}. */
 export interface ExplainTextOptions {
@@ -26,9 +26,6 @@ function edgeHow(declared: number, inferred: number): string {
   return `${declared} declared, ${inferred} inferred`;
 }
 
-/** The narrowest column wrapped text is given: below it, lines run past the width rather than break into fragments. */
-const MIN_WRAP_COLUMNS = 24;
-
 /** The explanations as text, one block per trace group. */
 export function renderExplainText(explanations: readonly TraceExplanation[], options: ExplainTextOptions = {}): string {
   const lines: string[] = [`Explain  ${plural(explanations.length, 'trace group')}`];
@@ -42,9 +39,9 @@ export function renderExplainText(explanations: readonly TraceExplanation[], opt
       }
       // On a terminal too narrow for the hang (a span line's is 22 columns), a short hang and words kept
       // whole: wrapping into a column of single characters lost the text's spaces and meaning.
-      const fits = width - hang.length >= MIN_WRAP_COLUMNS;
+      const fits = width - hang.length >= MIN_WRAP_CHARS;
       const indent = fits ? hang : hang.slice(0, Math.min(hang.length, 6));
-      const wrapped = wrapWords(line.slice(lead.length), Math.max(MIN_WRAP_COLUMNS, width - indent.length));
+      const wrapped = wrapWords(line.slice(lead.length), Math.max(MIN_WRAP_CHARS, width - indent.length));
       lines.push(`${lead}${wrapped[0]}`);
       for (let i = 1; i < wrapped.length; i++) lines.push(`${indent}${wrapped[i]}`);
     },

@@ -25,7 +25,7 @@
 import type { AuditReport } from '../model/audit-report.js';
 import { escapeJsonText } from './json.js';
 import { capped, formatMs, percentileErrorText, plural, precisionNote, printable } from './format.js';
-import { wrapWords } from './table.js';
+import { MIN_WRAP_CHARS, wrapWords } from './table.js';
 
 /** The formats `baton graph --format` takes. */
 export const GRAPH_FORMATS = ['text', 'mermaid', 'dot', 'json'] as const;
@@ -220,8 +220,6 @@ export interface TextGraphOptions {
   readonly width?: number;
 }
 
-/** Narrowest text a wrapped line keeps after its indent, however narrow the terminal says it is. */
-const MIN_WRAP_CHARS = 20;
 
 /**
  * `text` as lines of at most `width` columns: the first after `first`, the rest

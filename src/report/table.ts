@@ -40,6 +40,9 @@ export interface RenderedTable {
   readonly kept: readonly number[];
 }
 
+/** Narrowest text a wrapped line keeps after its indent, however narrow the terminal says it is. */
+export const MIN_WRAP_CHARS = 20;
+
 /** Splits `text` into lines of at most `width` characters, at spaces where it can and inside words where it must. */
 export function wrapWords(text: string, width: number): string[] {
   const limit = Math.max(1, width);
