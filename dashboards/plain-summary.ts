@@ -5,7 +5,7 @@
  * Text from traces goes through `printable`, as in every other output.
  */
 import { formatShare } from '../src/report/format.js';
-import { wrapWords } from '../src/report/table.js';
+import { wrapHanging } from '../src/report/table.js';
 import type { LiveView } from './view-model.js';
 import { cell, count, ms, padCell, rate, right } from './text.js';
 
@@ -61,8 +61,7 @@ export function finalSummary(view: LiveView, width = 100, options: FinalSummaryO
       lines.push(`${first}${text}`);
       return;
     }
-    const wrapped = wrapWords(text, width - rest.length);
-    for (let i = 0; i < wrapped.length; i++) lines.push(`${i === 0 ? first : rest}${wrapped[i]}`);
+    lines.push(...wrapHanging(text, width, first, rest));
   };
   prose(
     `${view.title ?? 'baton watch'}: ${count(c.accepted)} spans accepted, ${count(c.rejected)} rejected, ${count(c.throttled)} throttled (retried by exporters), ${count(c.agedOut)} aged out; ${count(c.tracesAnalyzed)} traces analyzed${c.splitTraces > 0 ? ` (${count(c.splitTraces)} in pieces)` : ''}`,

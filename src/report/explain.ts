@@ -7,7 +7,7 @@
  */
 import type { TraceExplanation } from '../model/audit-report.js';
 import { plural, printable } from './format.js';
-import { MIN_WRAP_CHARS, wrapWords } from './table.js';
+import { MIN_WRAP_CHARS, wrapHanging } from './table.js';
 
 /** Options of {@link renderExplainText}. */
 export interface ExplainTextOptions {
@@ -41,9 +41,7 @@ export function renderExplainText(explanations: readonly TraceExplanation[], opt
       // whole: wrapping into a column of single characters lost the text's spaces and meaning.
       const fits = width - hang.length >= MIN_WRAP_CHARS;
       const indent = fits ? hang : hang.slice(0, Math.min(hang.length, 6));
-      const wrapped = wrapWords(line.slice(lead.length), Math.max(MIN_WRAP_CHARS, width - indent.length));
-      lines.push(`${lead}${wrapped[0]}`);
-      for (let i = 1; i < wrapped.length; i++) lines.push(`${indent}${wrapped[i]}`);
+      lines.push(...wrapHanging(line.slice(lead.length), width, lead, indent));
     },
   };
   const spanLine = (spanId: string, rest: string): void => {

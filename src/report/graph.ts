@@ -25,7 +25,7 @@
 import type { AuditReport } from '../model/audit-report.js';
 import { escapeJsonText } from './json.js';
 import { capped, formatMs, percentileErrorText, plural, precisionNote, printable } from './format.js';
-import { MIN_WRAP_CHARS, wrapWords } from './table.js';
+import { wrapHanging } from './table.js';
 
 /** The formats `baton graph --format` takes. */
 export const GRAPH_FORMATS = ['text', 'mermaid', 'dot', 'json'] as const;
@@ -221,22 +221,9 @@ export interface TextGraphOptions {
 }
 
 
-/**
- * `text` as lines of at most `width` columns: the first after `first`, the rest
- * after `rest` (a hanging indent), each filling what its own indent leaves; each
- * painted on its own, so no colour code spans a line break.
- */
+/** Adds `text`, wrapped under a hanging indent, to `lines`, each whole line (indent included) painted. */
 function wrapped(lines: string[], first: string, rest: string, text: string, width: number | undefined, paint: (line: string) => string): void {
-  if (width === undefined || first.length + text.length <= width) {
-    lines.push(paint(`${first}${text}`));
-    return;
-  }
-  const head = wrapWords(text, Math.max(MIN_WRAP_CHARS, width - first.length))[0]!;
-  lines.push(paint(`${first}${head}`));
-  // wrapWords cuts at a space (dropped here) or inside a word longer than the line.
-  const remainder = text.slice(head.length).replace(/^ +/, '');
-  if (remainder === '') return;
-  for (const part of wrapWords(remainder, Math.max(MIN_WRAP_CHARS, width - rest.length))) lines.push(paint(`${rest}${part}`));
+  for (const line of wrapHanging(text, width, first, rest)) lines.push(paint(line));
 }
 
 function renderText(graph: HandoffGraphJson, note: string, options: TextGraphOptions): string {

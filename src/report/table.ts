@@ -64,6 +64,23 @@ export function wrapWords(text: string, width: number): string[] {
 }
 
 /**
+ * `text` as lines of at most `width` columns under a hanging indent: the first
+ * line after `first`, the others after `rest`, each filling what its own indent
+ * leaves (never less than {@link MIN_WRAP_CHARS}); each line styled on its own,
+ * so no colour code spans a line break. Without a width, one line.
+ */
+export function wrapHanging(text: string, width: number | undefined, first: string, rest: string, style: (line: string) => string = (line) => line): string[] {
+  if (width === undefined || first.length + text.length <= width) return [first + style(text)];
+  const head = wrapWords(text, Math.max(MIN_WRAP_CHARS, width - first.length))[0]!;
+  const lines = [first + style(head)];
+  // wrapWords cut at a space (dropped here) or inside a word longer than the line.
+  const remainder = text.slice(head.length).replace(/^ +/, '');
+  if (remainder === '') return lines;
+  for (const part of wrapWords(remainder, Math.max(MIN_WRAP_CHARS, width - rest.length))) lines.push(rest + style(part));
+  return lines;
+}
+
+/**
  * Lays out `rows` under the columns' headers, two spaces between columns, no
  * wider than `maxWidth` when it can be done: first the droppable columns go,
  * lowest `dropOrder` first, until the table fits with its wrapping columns at

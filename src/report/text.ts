@@ -33,7 +33,7 @@ import {
   ruleStatus,
   rulesByStatus,
 } from './format.js';
-import { renderTable, wrapWords, type Column } from './table.js';
+import { renderTable, wrapHanging, wrapWords, type Column } from './table.js';
 
 /** Most characters of one finding message or hint shown; names are cut to MAX_SHOWN_CHARS (format.ts). */
 const MAX_MESSAGE_CHARS = 1000;
@@ -101,11 +101,6 @@ export function renderText(report: AuditReport, options: TextOptions = {}): stri
   return `${out.join('\n')}\n`;
 }
 
-/** Wraps plain `text` to `width`, `first` before the first line and `rest` before the others, each line styled by `style`. */
-function wrapPrefixed(text: string, width: number, first: string, rest: string, style: (line: string) => string = (l) => l): string[] {
-  return wrapWords(text, width - Math.max(first.length, rest.length)).map((line, i) => (i === 0 ? first : rest) + style(line));
-}
-
 /** `lines` with the first occurrence of `word` on the first line styled. */
 function styleFirst(lines: string[], word: string, styled: string): string[] {
   if (lines.length > 0) lines[0] = lines[0]!.replace(word, styled);
@@ -124,9 +119,9 @@ function headerLines(report: AuditReport, width: number, paint: Paint): string[]
   if (readAs !== '') facts.push(`read as ${readAs}`);
   if (inputs.conventionsVersions.length > 0) facts.push(`conventions v${inputs.conventionsVersions.map(printable).join(', v')}`);
   if (inputs.problems.length > 0) facts.push(plural(inputs.problems.length, 'input problem'));
-  const lines = styleFirst(wrapPrefixed(`Baton audit  ${facts.join(' · ')}`, width, '', '  '), 'Baton audit', paint('Baton audit', 'bold'));
+  const lines = styleFirst(wrapHanging(`Baton audit  ${facts.join(' · ')}`, width, '', '  '), 'Baton audit', paint('Baton audit', 'bold'));
   const yellow = (line: string) => paint(line, 'yellow');
-  const warn = (text: string) => lines.push(...wrapPrefixed(`! ${text}`, width, '  ', '    ', yellow));
+  const warn = (text: string) => lines.push(...wrapHanging(`! ${text}`, width, '  ', '    ', yellow));
   if (inputs.spans === 0) warn('No spans were read: nothing was checked.');
   else if (readAs === '') warn(noVocabularyText(inputs.dialects, printable));
   if (inputs.problems.length > 0) {
@@ -134,7 +129,7 @@ function headerLines(report: AuditReport, width: number, paint: Paint): string[]
       `  ${paint(MARK.error, 'red')} ${plural(inputs.problems.length, 'input')} could not be read and ${inputs.problems.length === 1 ? 'was' : 'were'} skipped:`,
     );
     for (const p of inputs.problems)
-      lines.push(...wrapPrefixed(`${shownName(p.location)}: ${shownMessage(p.message)}`, width, '    ', '      '));
+      lines.push(...wrapHanging(`${shownName(p.location)}: ${shownMessage(p.message)}`, width, '    ', '      '));
   }
   const precision = precisionNote(report);
   if (precision !== undefined) warn(precision);
@@ -164,7 +159,7 @@ function limitLines(report: AuditReport, width: number, paint: Paint): string[] 
     }
     const yellow = (line: string) => paint(line, 'yellow');
     lines.push(
-      ...wrapPrefixed(
+      ...wrapHanging(
         `${COULD_NOT_RUN_MARK} ${couldNotRun.length} of ${plural(on.length, 'rule')} could not run on this data; their silence says nothing:`,
         width,
         '  ',
@@ -173,12 +168,12 @@ function limitLines(report: AuditReport, width: number, paint: Paint): string[] 
       ),
     );
     for (const [reason, ids] of byReason) {
-      lines.push(...wrapPrefixed(`${ids.map(printable).join(', ')}: ${shownMessage(reason)}`, width, '      ', '        '));
+      lines.push(...wrapHanging(`${ids.map(printable).join(', ')}: ${shownMessage(reason)}`, width, '      ', '        '));
     }
   }
   if (off.length > 0) {
     lines.push(
-      ...wrapPrefixed(
+      ...wrapHanging(
         `${plural(off.length, 'rule')} off (${OFF_REASON}): ${off.map((r) => printable(r.ruleId)).join(', ')}`,
         width,
         '  ',
@@ -209,9 +204,9 @@ function findingsLines(report: AuditReport, width: number, paint: Paint): string
   const { on, couldNotRun: notRun } = rulesByStatus(report);
   const couldNotRun = notRun.length;
   if (report.findings.length === 0 && report.findingsTruncated === 0) {
-    if (on.length === 0) return wrapPrefixed('none: no rule was on', width, '  ', '  ', (line) => paint(line, 'yellow'));
+    if (on.length === 0) return wrapHanging('none: no rule was on', width, '  ', '  ', (line) => paint(line, 'yellow'));
     if (couldNotRun === 0) return [`  ${paint('✔', 'green')} none`];
-    return wrapPrefixed(
+    return wrapHanging(
       `none, but ${plural(couldNotRun, 'rule')} could not run on this data (see above): their silence says nothing`,
       width,
       '  ',
@@ -288,7 +283,7 @@ function worstSeverity(report: AuditReport, rule: RuleSummary): Severity {
 function rulesLines(report: AuditReport, width: number, paint: Paint): string[] {
   const lines: string[] = [];
   if (rulesByStatus(report).on.length === 0)
-    lines.push(...wrapPrefixed('! No rule ran: every rule was turned off or left out.', width, '  ', '    ', (l) => paint(l, 'yellow')));
+    lines.push(...wrapHanging('! No rule ran: every rule was turned off or left out.', width, '  ', '    ', (l) => paint(l, 'yellow')));
   if (report.rules.length === 0) return lines;
   const columns: Column[] = [
     { header: 'rule' },
@@ -326,7 +321,7 @@ function rulesLines(report: AuditReport, width: number, paint: Paint): string[] 
     }
     const inline = reason === '' ? head : `${head}; ${shownMessage(reason)}`;
     const fits = inline.length <= room;
-    below.push(fits || reason === '' ? [] : wrapPrefixed(shownMessage(reason), width, '      ', '      ', (l) => paint(l, 'dim')));
+    below.push(fits || reason === '' ? [] : wrapHanging(shownMessage(reason), width, '      ', '      ', (l) => paint(l, 'dim')));
     return [printable(rule.ruleId), counts[n]![0]!, counts[n]![1]!, fits ? inline : head];
   });
   const table = renderTable(columns, rows, {
@@ -418,17 +413,17 @@ function edgeLines(report: AuditReport, width: number, paint: Paint): string[] {
     if (columns.some((c) => c.header === 'skew')) {
       legend.push("skewed: negative samples, the receiver's clock behind the sender's (kept with their sign)");
     }
-    lines.push(...wrapPrefixed(legend.join('; '), width, '  ', '  ', dim));
+    lines.push(...wrapHanging(legend.join('; '), width, '  ', '  ', dim));
     const dropped = columns.filter((_, i) => !table.kept.includes(i)).map((c) => c.header);
     if (dropped.length > 0) {
       lines.push(
-        ...wrapPrefixed(`${dropped.join(', ')} left out to fit ${width} columns; --format json has every figure`, width, '  ', '  ', dim),
+        ...wrapHanging(`${dropped.join(', ')} left out to fit ${width} columns; --format json has every figure`, width, '  ', '  ', dim),
       );
     }
   }
   for (const cycle of report.cycles) {
     lines.push(
-      ...styleFirst(wrapPrefixed(`cycle  ${cycle.map(shownName).join(' → ')}`, width, '  ', '         '), 'cycle', paint('cycle', 'red')),
+      ...styleFirst(wrapHanging(`cycle  ${cycle.map(shownName).join(' → ')}`, width, '  ', '         '), 'cycle', paint('cycle', 'red')),
     );
   }
   return lines;
@@ -454,7 +449,7 @@ function agentLines(report: AuditReport, width: number, paint: Paint): string[] 
   if (failed.length > 0) parts.push(`failed: ${namedAtMost(failed)}`);
   if (blocked.length > 0) parts.push(`blocked: ${namedAtMost(blocked)}`);
   if (failed.length === 0 && blocked.length === 0) parts[0] += ', none failed or blocked';
-  const lines = wrapPrefixed(parts.join(' · '), width, '', '  ');
+  const lines = wrapHanging(parts.join(' · '), width, '', '  ');
   return styleFirst(lines, 'Agents', paint('Agents', 'bold'));
 }
 
@@ -462,12 +457,12 @@ function taskLines(report: AuditReport, width: number, paint: Paint): string[] {
   const { tasks } = report;
   if (tasks.count === 0)
     return styleFirst(
-      wrapPrefixed('Tasks  none (no agent runs or handoffs in the data)', width, '', '  '),
+      wrapHanging('Tasks  none (no agent runs or handoffs in the data)', width, '', '  '),
       'Tasks',
       paint('Tasks', 'bold'),
     );
   const share = tasks.coordinationShare;
-  const lines = wrapPrefixed(
+  const lines = wrapHanging(
     `Tasks  ${tasks.count} · share of wall time spent coordinating: ` +
       (share ? `p50 ${formatShare(share.p50)}, p95 ${formatShare(share.p95)}, max ${formatShare(share.max)}` : '—') +
       // The edge table's legend states the percentiles' error once; without edges it goes here.
@@ -483,7 +478,7 @@ function taskLines(report: AuditReport, width: number, paint: Paint): string[] {
 }
 
 function slowestTaskLines(task: TaskSummary, width: number, paint: Paint): string[] {
-  const lines = wrapPrefixed(
+  const lines = wrapHanging(
     `slowest ${task.taskId === null ? '(no task id)' : shownName(task.taskId)} · trace ${printable(task.traceId)} · ` +
       `${formatMs(task.wallMs)} wall: ${formatMs(task.agentMs)} in agents, ${formatMs(task.coordinationMs)} coordinating (${formatShare(task.coordinationShare)})`,
     width,

@@ -97,7 +97,8 @@ describe('renderText', () => {
 
   it('heads the report with spans, traces and the vocabularies that read them, never a count of "Baton spans"', () => {
     expect(text(sampleReport()).split('\n')[0]).toBe(
-      'Baton audit  12 spans · 2 traces (1 trace group) · read as baton (10), otel-genai (2) ·',
+      // The first line fills the width; only the lines after it hang two columns in.
+      'Baton audit  12 spans · 2 traces (1 trace group) · read as baton (10), otel-genai (2) · conventions',
     );
     expect(flat(top(sampleReport(), 160))).toContain(
       'Baton audit 12 spans · 2 traces (1 trace group) · read as baton (10), otel-genai (2) · conventions v1',
