@@ -21,13 +21,21 @@ const NOT_XML =
   /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /**
+ * Characters XML holds but a CI page must not display as they are: C1 controls and the
+ * bidi overrides and isolates, which make a test name read differently from its bytes.
+ */
+const SHOWN_AS_ESCAPES = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
  * Escapes text for XML 1.0 element content and attribute values. Characters
  * XML 1.0 cannot hold become U+FFFD (so a reader sees something was there);
- * CR is a reference, since parsers turn a literal CR into LF.
+ * C1 controls and bidi controls are written as visible `\u202e`-style text, as
+ * the text report does; CR is a reference, since parsers turn a literal CR into LF.
  */
 export function escapeXml(text: string): string {
   return text
     .replace(NOT_XML, '\ufffd')
+    .replace(SHOWN_AS_ESCAPES, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')

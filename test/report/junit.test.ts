@@ -245,13 +245,15 @@ describe('renderJunit', () => {
     expect(input.testcase[0]).toMatchObject({ classname: 'input', name: 'missing.json', error: { message: 'no such file or directory' } });
   });
 
-  it('escapes hostile text and replaces what XML 1.0 cannot hold, so it parses back to what was written', () => {
+  it('escapes hostile text, replaces what XML 1.0 cannot hold and shows bidi controls as escapes, parsing back to the rest as written', () => {
     const report = hostileReport();
     const xml = renderJunit(report);
     // eslint-disable-next-line no-control-regex
     expect(xml).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/);
     expect(xml).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])/);
     expect(xml).not.toContain(']]>');
+    // A bidi override would make a CI page show a test name other than its bytes.
+    expect(xml).not.toMatch(/[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
     const root = parse(xml);
     expectConsistentCounts(root);
     expect({ tests: root.tests, failures: root.failures, errors: root.errors, skipped: root.skipped }).toEqual({
@@ -260,8 +262,8 @@ describe('renderJunit', () => {
       errors: '1',
       skipped: '1',
     });
-    // What XML can carry comes back exactly; what it cannot is U+FFFD.
-    const readable = HOSTILE.replace(/[\u0001\u001b\ud800\ufffe]/g, '\ufffd');
+    // What XML can carry comes back exactly; what it cannot is U+FFFD; a bidi control is its escape.
+    const readable = HOSTILE.replace(/[\u0001\u001b\ud800\ufffe]/g, '\ufffd').replace('\u202e', '\\u202e');
     const cycle = root.testsuite.find((s) => s.name === 'dependency-cycle')!;
     const first = report.findings[0]!.message.replace(HOSTILE, readable).replace(HOSTILE, readable);
     expect(cycle.testcase.map((c) => c.name)).toEqual([first, `${first} (2)`]);
