@@ -13,16 +13,23 @@ import type { Evidence, NotEvaluated } from '../model/finding.js';
 /**
  * A duration in milliseconds for a table whose header says "ms": three
  * significant digits below 10 s (`0.42`, `12.3`, `512`, `0`), then with a unit
- * (`12.4 s`, `8.5 min`, `1.7 h`); `—` when unknown.
+ * (`12.4 s`, `8.5 min`, `1.7 h`); `<0.01` for a figure too small to show (never
+ * `0.00`, which reads as zero), `—` when unknown. The size class is chosen after
+ * rounding, so 9.999 is `10.0`, not a four-digit `10.00`.
  */
 export function formatMsCell(ms: number | undefined | null): string {
   if (ms === undefined || ms === null || !Number.isFinite(ms)) return '—';
-  const size = Math.abs(ms);
-  if (size >= 10_000) return withLargeUnit(ms);
   if (ms === 0) return '0';
-  if (size >= 100) return ms.toFixed(0);
-  if (size >= 10) return ms.toFixed(1);
-  return ms.toFixed(2);
+  if (Math.abs(ms) < 0.005) return ms < 0 ? '>-0.01' : '<0.01';
+  if (roundsBelow(ms, 2, 10)) return ms.toFixed(2);
+  if (roundsBelow(ms, 1, 100)) return ms.toFixed(1);
+  if (roundsBelow(ms, 0, 10_000)) return ms.toFixed(0);
+  return withLargeUnit(ms);
+}
+
+/** Whether `value` written with `decimals` decimals stays below `limit` in size. */
+function roundsBelow(value: number, decimals: number, limit: number): boolean {
+  return Math.abs(Number(value.toFixed(decimals))) < limit;
 }
 
 /**
@@ -53,14 +60,14 @@ export function formatMsColumn(values: readonly (number | undefined | null)[]): 
 /** A duration in milliseconds for prose: `0.42 ms`, `512 ms`, `12.4 s`, `8.5 min`, `1.7 h`; `—` when unknown. */
 export function formatMs(ms: number | undefined | null): string {
   if (ms === undefined || ms === null || !Number.isFinite(ms)) return '—';
-  return Math.abs(ms) >= 10_000 ? withLargeUnit(ms) : `${formatMsCell(ms)} ms`;
+  return roundsBelow(ms, 0, 10_000) ? `${formatMsCell(ms)} ms` : withLargeUnit(ms);
 }
 
 function withLargeUnit(ms: number): string {
   const seconds = ms / 1000;
-  if (Math.abs(seconds) < 600) return `${seconds.toFixed(1)} s`;
+  if (roundsBelow(seconds, 1, 600)) return `${seconds.toFixed(1)} s`;
   const minutes = seconds / 60;
-  if (Math.abs(minutes) < 120) return `${minutes.toFixed(1)} min`;
+  if (roundsBelow(minutes, 1, 120)) return `${minutes.toFixed(1)} min`;
   return `${(minutes / 60).toFixed(1)} h`;
 }
 

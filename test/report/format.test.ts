@@ -22,7 +22,14 @@ describe('formatMsCell', () => {
   it.each([
     [0, '0'],
     [0.4234, '0.42'],
-    [9.999, '10.00'],
+    // The size class is taken after rounding: three significant digits at every edge.
+    [9.999, '10.0'],
+    [99.96, '100'],
+    [9999.6, '10.0 s'],
+    [599_960, '10.0 min'],
+    // Too small to show is not zero.
+    [0.004, '<0.01'],
+    [-0.004, '>-0.01'],
     [12.34, '12.3'],
     [511.6, '512'],
     [9999, '9999'],
@@ -46,7 +53,9 @@ describe('formatMsCell', () => {
 describe('formatMs', () => {
   it.each([
     [0.42, '0.42 ms'],
+    [0.004, '<0.01 ms'],
     [150, '150 ms'],
+    [9999.6, '10.0 s'],
     [-12, '-12.0 ms'],
     [12_400, '12.4 s'],
     [null, '—'],
