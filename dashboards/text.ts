@@ -32,6 +32,8 @@ export function count(n: number): string {
 /** A rate: `0`, `0.4`, `12`, `1.2k`. */
 export function rate(n: number): string {
   if (n === 0) return '0';
+  // A trickle (one span a minute) is not "0/s": that reads as nothing arriving.
+  if (n < 0.05) return '<0.1';
   if (n < 10) return n.toFixed(1).replace(/\.0$/, '');
   if (n < 10_000) return n.toFixed(0);
   return `${(n / 1000).toFixed(1)}k`;

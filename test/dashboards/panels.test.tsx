@@ -7,7 +7,7 @@ import { EdgeTable, visibleWindow } from '../../dashboards/EdgeTable.js';
 import { FindingsPanel } from '../../dashboards/FindingsPanel.js';
 import { Header } from '../../dashboards/Header.js';
 import { finalSummary, newFindingLines, statusLine } from '../../dashboards/plain-summary.js';
-import { cell, histogram, sparkline } from '../../dashboards/text.js';
+import { cell, histogram, rate, sparkline } from '../../dashboards/text.js';
 import { agent, edge, finding, NOW, view } from './views.js';
 
 describe('EdgeTable', () => {
@@ -82,6 +82,10 @@ describe('text helpers', () => {
         expect(out).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
       }),
     );
+  });
+
+  it('rate says a trickle is under 0.1/s, never 0/s, and zero only for nothing', () => {
+    expect([0, 0.01, 0.04, 0.05, 0.4, 9.96, 52, 12_345].map(rate)).toEqual(['0', '<0.1', '<0.1', '0.1', '0.4', '10', '52', '12.3k']);
   });
 
   it('sparkline draws one bar per value, lowest to highest', () => {
