@@ -10,7 +10,7 @@ import { AgentsPanel } from './AgentsPanel.js';
 import { EdgeDetail } from './EdgeDetail.js';
 import { EdgeTable, type EdgeSort } from './EdgeTable.js';
 import { FindingsPanel } from './FindingsPanel.js';
-import { Header } from './Header.js';
+import { Header, headerHeight } from './Header.js';
 import { HelpPanel } from './HelpPanel.js';
 import { compareWorstFirst } from './live-session.js';
 import { cell } from './text.js';
@@ -76,7 +76,7 @@ export function App({ view, width, height, onQuit }: AppProps) {
   if (selected === -1 && edges.length > 0) selected = 0;
   const selectedEdge = selected >= 0 ? edges[selected] : undefined;
 
-  const headerLines = shown.notice !== null ? 3 : 2;
+  const headerLines = headerHeight(shown, width, editing ?? filter);
   const body = Math.max(6, height - headerLines - 1);
   const edgeRows = detail || help ? Math.min(3, Math.max(1, edges.length)) : Math.max(2, Math.floor(body * 0.45) - 3);
   const rest = Math.max(2, body - Math.min(edgeRows, Math.max(1, edges.length)) - 3 - (edges.length > edgeRows ? 1 : 0));

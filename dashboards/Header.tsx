@@ -12,12 +12,13 @@ export interface HeaderProps {
   readonly filter: string;
 }
 
-/** Two lines (three with a notice): sources, then the span counters. */
-export function Header({ view, paused, width, filter }: HeaderProps) {
+/**
+ * The counter lines under the title: one, or two when a recording or filter the
+ * user turned on does not fit beside the counters (it must stay visible, not be
+ * cut off at the edge).
+ */
+export function counterLines(view: LiveView, width: number, filter: string): string[] {
   const c = view.counters;
-  const state = view.done ? 'done' : paused ? 'PAUSED' : view.mode === 'replay' ? 'replaying' : view.mode === 'follow' ? 'following' : 'live';
-  const sources = view.sources.length > 0 ? view.sources.join(' · ') : '—';
-  const title = view.title ?? 'baton watch';
   const parts = [
     `spans ${count(c.accepted)} (${rate(c.perSecond)}/s)`,
     `rejected ${count(c.rejected)}`,
@@ -27,14 +28,35 @@ export function Header({ view, paused, width, filter }: HeaderProps) {
   ];
   if (c.badRequests > 0) parts.push(`bad input ${count(c.badRequests)}`);
   if (c.queued > 0) parts.push(`queued ${count(c.queued)}`);
-  if (view.recording) parts.push(`rec ${view.recording.path} (${count(view.recording.spans)})`);
-  if (filter !== '') parts.push(`filter /${filter}`);
+  const modes: string[] = [];
+  if (view.recording) modes.push(`rec ${view.recording.path} (${count(view.recording.spans)})`);
+  if (filter !== '') modes.push(`filter /${filter}`);
+  const counters = parts.join('  ');
+  if (modes.length === 0) return [cell(counters, width)];
+  const together = `${counters}  ${modes.join('  ')}`;
+  return [...together].length <= width ? [cell(together, width)] : [cell(counters, width), cell(modes.join('  '), width)];
+}
+
+/** How many lines {@link Header} draws, for the layout below it. */
+export function headerHeight(view: LiveView, width: number, filter: string): number {
+  return 1 + counterLines(view, width, filter).length + (view.notice !== null ? 1 : 0);
+}
+
+/** The title line (command, state, sources), the counter lines, and a line for a notice. */
+export function Header({ view, paused, width, filter }: HeaderProps) {
+  const state = view.done ? 'done' : paused ? 'PAUSED' : view.mode === 'replay' ? 'replaying' : view.mode === 'follow' ? 'following' : 'live';
+  const sources = view.sources.length > 0 ? view.sources.join(' · ') : '—';
+  const title = view.title ?? 'baton watch';
   return (
     <Box flexDirection="column">
       <Text wrap="truncate">
         <Text bold>{title}</Text> <Text color={paused ? 'yellow' : view.done ? 'cyan' : 'green'}>[{state}]</Text> {cell(sources, Math.max(10, width - 3 - title.length - state.length))}
       </Text>
-      <Text wrap="truncate">{cell(parts.join('  '), width)}</Text>
+      {counterLines(view, width, filter).map((line, i) => (
+        <Text key={i} wrap="truncate">
+          {line}
+        </Text>
+      ))}
       {view.notice !== null ? (
         <Text color="yellow" wrap="truncate">
           {cell(`! ${view.notice}`, width)}

@@ -140,5 +140,17 @@ describe('Header', () => {
     expect(render(<Header view={v0} paused={false} width={100} filter="" />).lastFrame()).toMatch(/^baton watch \[live\]/);
     expect(render(<Header view={{ ...v0, title: 'baton demo' }} paused={false} width={100} filter="" />).lastFrame()).toMatch(/^baton demo \[live\]/);
   });
+
+  it('keeps the recording and the filter in sight at 80 columns, on their own line when the counters fill it', () => {
+    const recording = { ...v0, recording: { path: '/tmp/session-recording.jsonl', spans: 1234 } };
+    const narrow = render(<Header view={recording} paused={false} width={80} filter="planner" />).lastFrame()!.split('\n');
+    expect(narrow.some((line) => line.includes('rec /tmp/session-recording.jsonl (1,234)') && line.includes('filter /planner'))).toBe(true);
+    for (const line of narrow) expect([...line].length).toBeLessThanOrEqual(80);
+    // With room beside the counters (ink-testing-library's terminal is 100 columns), no extra line.
+    const short = { ...v0, recording: { path: '/r.jsonl', spans: 1234 } };
+    const wide = render(<Header view={short} paused={false} width={100} filter="" />).lastFrame()!.split('\n');
+    expect(wide).toHaveLength(2);
+    expect(wide[1]).toMatch(/^spans .*  rec \/r\.jsonl \(1,234\)$/);
+  });
 });
 
