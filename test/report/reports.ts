@@ -158,7 +158,7 @@ export function sampleReport(): AuditReport {
       }),
       rule('duplicate-write', 'ran', {
         checked: 4,
-        notEvaluated: [{ count: 2, reason: 'writes with neither baton.idempotency_key nor baton.task.id + baton.step' }],
+        notEvaluated: [{ count: 2, reason: 'writes with neither baton.idempotency_key, baton.task.id + baton.step, nor baton.task.id + baton.attempt' }],
       }),
       rule('partial-handoff', 'ran', { checked: 9 }),
       rule('ack-timeout', 'ran', {

@@ -1,7 +1,11 @@
 /**
  * duplicate-write: the same logical write committed more than once by
  * different attempts: same idempotency key, or (without one) the same task,
- * step and key. Typically a retry after a partial handoff.
+ * step and key. Typically a retry after a partial handoff. Writes with neither
+ * but with attempt numbers are taken as one logical write per task, agent and
+ * key: an attempt 2 says it is a retry, and the app would expect it checked.
+ * That identity is inferred (two steps of one agent writing one key would look
+ * alike), so what it finds is a warning that says so.
  *
  * Writes are indexed by their logical identity over the whole input, so a
  * reconciler in another trace re-posting a committed write is found. A write
@@ -28,9 +32,10 @@ export type DuplicateWriteOptions = Record<string, never>;
 
 const HINT =
   'Give each logical write an idempotency key the store checks, so a retried write is recognised and not applied twice; where the retry followed a lost completion event, commit the write and its event together (transactional outbox).';
+const INFERRED = ', taken as one logical write: same task, agent and key, and no idempotency key or step recorded';
 const UNKNOWN_HINT =
   'A write whose reply timed out may have committed: retry it through a store that deduplicates on the idempotency key (RedisStateStore, PgStateStore) or as a compare-and-set on the version read, never as a blind write.';
-const UNKEYED = 'writes with neither baton.idempotency_key nor baton.task.id + baton.step';
+const UNKEYED = 'writes with neither baton.idempotency_key, baton.task.id + baton.step, nor baton.task.id + baton.attempt';
 
 /** Distinct attempts and versions kept per logical write: enough to name them, bounded whatever the input. */
 const MAX_DISTINCT = 16;
@@ -47,6 +52,8 @@ interface LogicalWrite {
   /** The first writes that timed out (outcome unknown): each may have committed. */
   readonly unknown: StateAccessRecord[];
   lastEndMs: number;
+  /** Identified by task, agent and key only (no idempotency key, no step): the finding says it was inferred. */
+  readonly inferred: boolean;
 }
 
 /** Logical writes followed at once; past it the oldest are settled early, so memory has a bound whatever the data's density. */
@@ -83,7 +90,7 @@ export function createDuplicateWriteRun(_options: DuplicateWriteOptions = {}): R
         checked++;
         let w = writes.get(identity);
         if (!w) {
-          w = { commits: 0, deduplicated: 0, first: [], unknown: [], lastEndMs: write.endMs };
+          w = { commits: 0, deduplicated: 0, first: [], unknown: [], lastEndMs: write.endMs, inferred: identity.startsWith('a') };
           writes.set(identity, w);
         }
         if (write.endMs > w.lastEndMs) w.lastEndMs = write.endMs;
@@ -153,7 +160,7 @@ function possibleDuplicateFinding(w: LogicalWrite): Finding | undefined {
   return {
     ruleId: RULE,
     severity: 'warning',
-    message: `${commit.key} may have been written twice: ${attemptsOf(timedOut)} timed out, so ${timedOut.length === 1 ? 'its write' : 'their writes'} may have committed, and ${commit.attempt !== undefined ? `attempt ${commit.attempt}` : 'another attempt'} wrote it again unconditionally${version}${commit.idempotencyKey !== undefined ? ` under idempotency key ${commit.idempotencyKey}` : ''}`,
+    message: `${commit.key} may have been written twice: ${attemptsOf(timedOut)} timed out, so ${timedOut.length === 1 ? 'its write' : 'their writes'} may have committed, and ${commit.attempt !== undefined ? `attempt ${commit.attempt}` : 'another attempt'} wrote it again unconditionally${version}${commit.idempotencyKey !== undefined ? ` under idempotency key ${commit.idempotencyKey}` : w.inferred ? INFERRED : ''}`,
     hint: UNKNOWN_HINT,
     evidence: evidenceOf(evidence),
     agents,
@@ -170,10 +177,11 @@ function duplicateFinding(w: LogicalWrite): Finding | undefined {
   const labels = w.first.slice(0, MAX_DISTINCT).map((c) => (c.versionWritten !== undefined ? `v${c.versionWritten}` : '?'));
   const by = attempts.every((a) => a !== undefined) ? ` by attempts ${attempts.join(', ')}` : '';
   const agents = [...new Set(w.first.map((c) => c.agent).filter((a): a is string => a !== undefined))].slice(0, MAX_DISTINCT);
+  const identity = first.idempotencyKey !== undefined ? ` under idempotency key ${first.idempotencyKey}` : w.inferred ? INFERRED : '';
   return {
     ruleId: RULE,
-    severity: 'error',
-    message: `${first.key} written ${w.commits} times${by} (${labels.join(', ')}${w.commits > labels.length ? ', …' : ''})${first.idempotencyKey !== undefined ? ` under idempotency key ${first.idempotencyKey}` : ''}`,
+    severity: w.inferred ? 'warning' : 'error',
+    message: `${first.key} written ${w.commits} times${by} (${labels.join(', ')}${w.commits > labels.length ? ', …' : ''})${identity}`,
     hint: HINT,
     evidence: evidenceOf(w.first),
     agents,
@@ -181,9 +189,12 @@ function duplicateFinding(w: LogicalWrite): Finding | undefined {
   };
 }
 
+/** The identity of a write's logical operation; one starting with `a` is inferred from its attempt number. */
 function identityOf(write: StateAccessRecord): string | undefined {
   if (write.idempotencyKey !== undefined) return `k\u0000${write.store}\u0000${write.idempotencyKey}`;
-  if (write.taskId !== undefined && write.step !== undefined) return `s\u0000${write.store}\u0000${write.taskId}\u0000${write.step}\u0000${write.key}`;
+  if (write.taskId === undefined) return undefined;
+  if (write.step !== undefined) return `s\u0000${write.store}\u0000${write.taskId}\u0000${write.step}\u0000${write.key}`;
+  if (write.attempt !== undefined) return `a\u0000${write.store}\u0000${write.taskId}\u0000${write.agent ?? ''}\u0000${write.key}`;
   return undefined;
 }
 

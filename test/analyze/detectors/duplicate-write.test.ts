@@ -14,6 +14,7 @@ import type { HandoffGraph } from '../../../src/model/handoff-model.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
 import { auditOne, graphOf, invalidGraphs, isOperation, ruleOf, setAttributes, stripAttributes } from '../../helpers/analyze.js';
 import { Baton } from '../../../src/sdk/baton.js';
+import { InMemoryStateStore, instrumentStore } from '../../../src/sdk/state-store.js';
 import { instrumentPg } from '../../../src/stores/pg.js';
 import { instrumentRedis, RedisStateStore, withStateAccess } from '../../../src/stores/redis.js';
 import { createOtelHarness } from '../../helpers/otel.js';
@@ -26,7 +27,7 @@ const DUPLICATE_TRACE = '7f2a901d13f22428e3292091dbfd91b4';
 const WRITE_ATTEMPT_1 = '1e037a23fb999768'; // attempt 1, version_written 2 (the worker then crashed)
 const WRITE_ATTEMPT_2 = '0c221e6e5603595c'; // attempt 2 (the coordinator's retry), version_written 4
 
-const UNKEYED = 'writes with neither baton.idempotency_key nor baton.task.id + baton.step';
+const UNKEYED = 'writes with neither baton.idempotency_key, baton.task.id + baton.step, nor baton.task.id + baton.attempt';
 
 let clean: SpanRecord[];
 let duplicate: SpanRecord[];
@@ -69,14 +70,23 @@ describe('detectDuplicateWrites', () => {
     expect(detectDuplicateWrites(graphOf(clean))).toEqual({ findings: [], checked: 6, notEvaluated: [] });
   });
 
-  it('falls back to task + step + key without idempotency keys, and counts the writes it cannot identify', () => {
+  it('falls back to task + step + key without idempotency keys, then to task + agent + key for writes with only attempts', () => {
     const result = detectDuplicateWrites(graphOf(stripAttributes(duplicate, [BATON_IDEMPOTENCY_KEY])));
-    expect(result.findings.map((f) => [f.message, f.evidence.spanIds])).toEqual([
-      ['research-duplicate-write/research written 2 times by attempts 1, 2 (v2, v4)', [WRITE_ATTEMPT_1, WRITE_ATTEMPT_2]],
+    expect(result.findings.map((f) => [f.severity, f.message, f.evidence.spanIds.length])).toEqual([
+      // The two draft writes have no step: each attempt wrote one, so without their keys they read as one write done twice.
+      [
+        'warning',
+        'research-duplicate-write/research written 2 times by attempts 1, 2 (v1, v3), taken as one logical write: same task, agent and key, and no idempotency key or step recorded',
+        2,
+      ],
+      ['error', 'research-duplicate-write/research written 2 times by attempts 1, 2 (v2, v4)', 2],
     ]);
-    // The two draft writes have no step: they cannot be identified.
-    expect(result.checked).toBe(6);
-    expect(result.notEvaluated).toEqual([{ count: 2, reason: UNKEYED }]);
+    expect(result.findings[1]!.evidence.spanIds).toEqual([WRITE_ATTEMPT_1, WRITE_ATTEMPT_2]);
+    expect(result.checked).toBe(8);
+    expect(result.notEvaluated).toEqual([]);
+    // Without attempt numbers too, the drafts cannot be identified.
+    const noAttempts = detectDuplicateWrites(graphOf(stripAttributes(duplicate, [BATON_IDEMPOTENCY_KEY, BATON_ATTEMPT])));
+    expect(noAttempts).toMatchObject({ checked: 6, notEvaluated: [{ count: 2, reason: UNKEYED }] });
   });
 
   it('treats two writes of the same attempt as an update, not a duplicate', () => {
@@ -93,7 +103,7 @@ describe('detectDuplicateWrites', () => {
 
   describe('when writes carry no identity', () => {
     it('checks nothing and says how many writes it could not identify, rather than passing them', async () => {
-      const spans = stripAttributes(duplicate, [BATON_IDEMPOTENCY_KEY, BATON_STEP]);
+      const spans = stripAttributes(duplicate, [BATON_IDEMPOTENCY_KEY, BATON_STEP, BATON_ATTEMPT]);
       expect(detectDuplicateWrites(graphOf(spans))).toEqual({ findings: [], checked: 0, notEvaluated: [{ count: 8, reason: UNKEYED }] });
       expect(ruleOf(await auditOne(spans, { only: [RULE] }), RULE)).toEqual({
         ruleId: RULE,
@@ -105,6 +115,61 @@ describe('detectDuplicateWrites', () => {
         notEvaluated: [{ count: 8, reason: UNKEYED }],
         couldNotRun: true,
       });
+    });
+  });
+
+  describe('with attempt numbers only (no idempotency key, no step), as an app that counts its retries writes them', () => {
+    /** One agent's step in task `taskId`, through an instrumented in-memory store; returns the spans and what the store says happened. */
+    async function run(writes: readonly { readonly taskId: string; readonly agent: string; readonly attempt?: number }[]) {
+      const otel = createOtelHarness();
+      const baton = new Baton({ tracer: otel.tracer, meter: otel.meter });
+      const store = instrumentStore(baton, new InMemoryStateStore<{ summary: string }>());
+      const versions: number[] = [];
+      for (const { taskId, agent, attempt } of writes) {
+        const written = await store.set('doc', { summary: 'Found 3 competitors' }, { taskId, agent, ...(attempt !== undefined ? { attempt } : {}) });
+        versions.push(written.version);
+      }
+      const spans = toSpanRecords(otel.spans());
+      await otel.shutdown();
+      return { spans, versions };
+    }
+
+    it('takes attempts 1 and 2 of one task, agent and key as one logical write, and warns that it inferred so', async () => {
+      const { spans, versions } = await run([
+        { taskId: 't3', agent: 'writer', attempt: 1 },
+        { taskId: 't3', agent: 'writer', attempt: 2 },
+      ]);
+      // The store's account: the retry committed a second version.
+      expect(versions).toEqual([1, 2]);
+      const result = detectDuplicateWrites(graphOf(spans));
+      expect(result.findings.map((f) => [f.severity, f.message, f.evidence.spanIds.length, f.taskId, f.agents])).toEqual([
+        [
+          'warning',
+          'doc written 2 times by attempts 1, 2 (v1, v2), taken as one logical write: same task, agent and key, and no idempotency key or step recorded',
+          2,
+          't3',
+          ['writer'],
+        ],
+      ]);
+      expect(result).toMatchObject({ checked: 2, notEvaluated: [] });
+    });
+
+    it.each([
+      ['one attempt updating the key twice', [{ taskId: 't3', agent: 'writer', attempt: 1 }, { taskId: 't3', agent: 'writer', attempt: 1 }]],
+      ['attempt 2 in another task', [{ taskId: 't3', agent: 'writer', attempt: 1 }, { taskId: 't4', agent: 'writer', attempt: 2 }]],
+      ['attempt 2 by another agent', [{ taskId: 't3', agent: 'writer', attempt: 1 }, { taskId: 't3', agent: 'editor', attempt: 2 }]],
+    ])('finds nothing for %s', async (_label, writes) => {
+      const { spans, versions } = await run(writes);
+      expect(versions).toEqual([1, 2]);
+      expect(detectDuplicateWrites(graphOf(spans))).toMatchObject({ findings: [], checked: 2, notEvaluated: [] });
+    });
+
+    it('cannot identify writes with no attempt number either, and says so', async () => {
+      const { spans } = await run([
+        { taskId: 't3', agent: 'writer' },
+        { taskId: 't3', agent: 'writer' },
+      ]);
+      expect(detectDuplicateWrites(graphOf(spans))).toEqual({ findings: [], checked: 0, notEvaluated: [{ count: 2, reason: UNKEYED }] });
     });
   });
 
