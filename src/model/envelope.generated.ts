@@ -80,12 +80,10 @@ export interface HandoffBlock {
   timeout_budget_ms?: number;
   sent_at?: string;
   trace_context?: TraceContextCarrier;
-  [k: string]: unknown | undefined;
 }
 export interface TraceContextCarrier {
   traceparent?: string;
   tracestate?: string;
-  [k: string]: unknown | undefined;
 }
 
 /**
@@ -168,10 +166,8 @@ export interface HandoffBlockV2 {
   timeout_budget_ms?: number;
   sent_at?: string;
   trace_context?: TraceContextCarrierV2;
-  [k: string]: unknown | undefined;
 }
 export interface TraceContextCarrierV2 {
   traceparent?: string;
   tracestate?: string;
-  [k: string]: unknown | undefined;
 }

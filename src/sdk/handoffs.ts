@@ -260,7 +260,8 @@ export function sendHandoff<E extends object>(
       span = startSpan(rt, `handoff send ${target}`, SpanKind.PRODUCER, attrs, sentAtMs);
       check = { valid: false, issues: NOT_AN_OBJECT, issueCount: 1 };
     } else {
-      const block = (prior ? copyOf(prior) : {}) as HandoffBlock;
+      // A prior block's fields Baton does not know (a newer sender's) are kept: the schema allows them, the type does not name them.
+      const block = (prior ? copyOf(prior) : {}) as unknown as HandoffBlock;
       block.id = opts.handoffId ?? prior?.id ?? newId();
       block.schema_id = schema.id;
       block.schema_version = schema.version;
