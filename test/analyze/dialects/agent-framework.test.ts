@@ -8,11 +8,12 @@
 import { describe, expect, it } from 'vitest';
 import { buildHandoffModel } from '../../../src/analyze/build-model.js';
 import { agentFrameworkDialect } from '../../../src/analyze/dialects/agent-framework.js';
+import { SpanIndex } from '../../../src/analyze/span-index.js';
 import { readTraceInputs } from '../../../src/ingest/index.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
 import { auditFile, encodingsOf, expectReportMatchesLog, logOf } from './framework-fixtures.js';
 
-const SCENARIOS = ['chain', 'fan-out', 'circular', 'retry', 'dropped', 'concurrent'];
+const SCENARIOS = ['chain', 'fan-out', 'circular', 'retry', 'dropped', 'concurrent', 'handoff'];
 
 async function spansOf(file: string): Promise<SpanRecord[]> {
   const spans: SpanRecord[] = [];
@@ -95,6 +96,33 @@ describe('agent-framework fixtures (constructed from agent_framework/observabili
     expect(lost.source).toBe('router');
     expect(lost.deliveries!.map((d) => d.status).sort()).toEqual(['dropped condition false', 'dropped condition false', 'dropped type mismatch']);
     expect(lost.deliveries!.every((d) => d.router === 'DirectEdgeRunner')).toBe(true);
+  });
+
+  it('reads a HandoffBuilder run: the broadcasts of the conversation are ignored with the reason, the targeted requests are the handoffs', async () => {
+    const [file] = await encodingsOf('agent-framework', 'handoff');
+    const spans = await spansOf(file!);
+    const result = agentFrameworkDialect.interpret(
+      spans.filter((s) => agentFrameworkDialect.claims(s)),
+      new SpanIndex(spans),
+    );
+    const broadcasts = spans.filter((s) => s.name === 'message.send' && s.attributes['message.destination_executor_id'] === undefined);
+    const targeted = spans.filter((s) => s.name === 'message.send' && s.attributes['message.destination_executor_id'] !== undefined);
+    expect(broadcasts.length).toBeGreaterThan(targeted.length);
+    const reasons = new Map(result.ignored.map((i) => [i.span.spanId, i.reason]));
+    for (const b of broadcasts) expect(reasons.get(b.spanId)).toMatch(/broadcasting the conversation/);
+    expect(result.parts.filter((p) => p.type === 'send').map((p) => p.span.spanId).sort()).toEqual(targeted.map((s) => s.spanId).sort());
+    // Each agent's turn is its invoke_agent span (otel-genai); the executor spans that only cached a broadcast are no runs.
+    const model = buildHandoffModel(spans);
+    expect(model.agentRuns.map((r) => `${r.agent}:${r.dialect}`).sort()).toEqual(['billing:otel-genai', 'refunds:otel-genai', 'triage:otel-genai', 'triage:otel-genai']);
+  });
+
+  it('near miss: the same untargeted requests from an executor that is not a HandoffBuilder participant are handoffs (a fan-out)', async () => {
+    const [file] = await encodingsOf('agent-framework', 'handoff');
+    const spans = (await spansOf(file!)).map((s): SpanRecord => (s.attributes['executor.type'] === 'HandoffAgentExecutor' ? { ...s, attributes: { ...s.attributes, 'executor.type': 'SupportDeskExecutor' } } : s));
+    const model = buildHandoffModel(spans);
+    const broadcasts = spans.filter((s) => s.name === 'message.send' && s.attributes['message.destination_executor_id'] === undefined);
+    // Every broadcast reached both other participants: two handoffs each, beside the three targeted ones.
+    expect(model.handoffs).toHaveLength(broadcasts.length * 2 + 3);
   });
 
   it('claims the workflow spans and nothing else', () => {
