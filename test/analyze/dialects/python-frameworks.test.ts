@@ -59,6 +59,7 @@ describe('constructed Python framework runs', () => {
       'adk-no-content',
       'adk-support',
       'autogen-swarm',
+      'crewai-event-listener',
       'crewai-hierarchical',
       'crewai-sequential',
       'openai-agents-py-openinference',
@@ -460,5 +461,69 @@ describe('CrewAI via OpenInference', () => {
     const model = buildHandoffModel(spans);
     expect(edgesOf(model)).toEqual(['Crew Manager → unknown ×1']);
     expect(model.handoffs[0]!.deliveries?.[0]?.status).toBe('refused: the delegation to Writer failed; the tool call failed: TimeoutError: the coworker did not answer');
+  });
+});
+
+describe('CrewAI: a coworker run nested in the delegation (event-listener mode)', () => {
+  const CREW_AGENTS = JSON.stringify([{ role: 'Researcher' }, { role: 'Writer' }]);
+  const agent = (role: string, parent?: string): Attributes => ({ 'openinference.span.kind': 'AGENT', 'graph.node.id': role, ...(parent ? { 'graph.node.parent_id': parent } : {}) });
+  const tool = (name: string, coworker: string): Attributes => ({ 'openinference.span.kind': 'TOOL', 'tool.name': name, 'input.value': JSON.stringify({ task: 't', context: 'c', coworker }) });
+
+  async function crew(body: (tracer: Tracer) => Promise<void>): Promise<SpanRecord[]> {
+    const { tracer, read } = tracerOf('openinference.instrumentation.crewai._event_listener');
+    await pySpan(tracer, 'crew.kickoff', { attributes: { 'openinference.span.kind': 'CHAIN', crew_agents: CREW_AGENTS } }, () =>
+      pySpan(tracer, 'Crew Manager.plan.execute', { attributes: agent('Crew Manager') }, () => body(tracer)),
+    );
+    return read();
+  }
+  /** A coworker's run nested in a delegation tool span; `fails`: its run raises and the tool answers with CrewAI's error text. */
+  const delegate = (t: Tracer, name: string, coworker: string, fails = false): Promise<void> =>
+    pySpan(t, `${name}.run`, { attributes: tool(name, coworker) }, async (span) => {
+      await pySpan(t, `${coworker}.t.execute`, { attributes: agent(coworker, coworker === 'Writer' ? 'Researcher' : undefined) }, async () => {
+        if (fails) throw new PyError('TimeoutError', 'timed out');
+      }).catch(() => span.setAttribute('output.value', `Error executing task with agent '${coworker.toLowerCase()}'. Error: timed out`));
+    });
+
+  it('reads the sanitized tool names of CrewAI’s events, the nested run as the arrival, and no sequential edge from its graph.node.parent_id', async () => {
+    const spans = await crew(async (t) => {
+      await delegate(t, 'delegate_work_to_coworker', 'Researcher');
+      await delegate(t, 'ask_question_to_coworker', 'Writer');
+    });
+    const model = buildHandoffModel(spans);
+    expect(edgesOf(model)).toEqual(['Crew Manager → Researcher ×1', 'Crew Manager → Writer ×1']);
+    const writerRun = spans.find((s) => s.name === 'Writer.t.execute')!;
+    expect(model.handoffs[1]!.receives.map((r) => r.spanId)).toEqual([writerRun.spanId]);
+  });
+
+  it('near miss: a tool whose sanitized name is not a coworker tool is no delegation, and the runs nested in it keep their sequential edge', async () => {
+    const spans = await crew(async (t) => {
+      await pySpan(t, 'Researcher.t.execute', { attributes: agent('Researcher') }, async () => undefined);
+      await delegate(t, 'delegate_work_to_coworkers_team', 'Writer');
+    });
+    expect(edgesOf(buildHandoffModel(spans))).toEqual(['Researcher → Writer ×1']);
+    expect(ignoredReasons(spans)['delegate_work_to_coworkers_team.run']).toMatch(/is not a delegation/);
+  });
+
+  it('a delegation whose coworker failed, made again from the same run to the same coworker, is one handoff attempted twice', async () => {
+    const spans = await crew(async (t) => {
+      await delegate(t, 'delegate_work_to_coworker', 'Researcher', true);
+      await delegate(t, 'Delegate work to coworker', 'Researcher');
+    });
+    const model = buildHandoffModel(spans);
+    expect(edgesOf(model)).toEqual(['Crew Manager → Researcher ×2']);
+    expect(model.agentRuns.filter((r) => r.outcome === 'failed').map((r) => r.agent)).toEqual(['Researcher']);
+  });
+
+  it.each([
+    ['the first call succeeded', false, 'Researcher'],
+    ['the next call goes to another coworker', true, 'Writer'],
+  ] as const)('near miss: two handoffs, no retry, when %s', async (_what, firstFails, second) => {
+    const spans = await crew(async (t) => {
+      await delegate(t, 'delegate_work_to_coworker', 'Researcher', firstFails);
+      await delegate(t, 'delegate_work_to_coworker', second);
+    });
+    const model = buildHandoffModel(spans);
+    expect(model.handoffs.map((h) => h.sendCount)).toEqual([1, 1]);
+    expect(model.handoffs.map((h) => h.target)).toEqual(['Researcher', second]);
   });
 });
