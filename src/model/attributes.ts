@@ -41,6 +41,8 @@ export const GEN_AI_INPUT_MESSAGES = 'gen_ai.input.messages';
 /** Span events carrying a tool call's input: Strands' default (`content` = the arguments as JSON) and the latest GenAI conventions' (`gen_ai.input.messages`). */
 export const GEN_AI_TOOL_MESSAGE_EVENT = 'gen_ai.tool.message';
 export const GEN_AI_OPERATION_DETAILS_EVENT = 'gen_ai.client.inference.operation.details';
+/** The legacy GenAI event of a user message (`content`): where Strands puts an agent's input, a graph node's included. */
+export const GEN_AI_USER_MESSAGE_EVENT = 'gen_ai.user.message';
 /** Strands Agents' outcome of a tool call (`success` / `error`) on `execute_tool`. */
 export const GEN_AI_TOOL_STATUS = 'gen_ai.tool.status';
 /** Google ADK's tool arguments (`json.dumps`) on `execute_tool`: ADK writes no `gen_ai.tool.call.arguments`. */

@@ -25,6 +25,15 @@
  *   `gcp.vertex.agent.tool_call_args` (and, with content capture off, the target
  *   run ADK starts right after the tool under the same span), Strands' span
  *   events, Pydantic AI v2's `agent run` / `running tool` / `tool_arguments`.
+ * - A Strands Graph (`invoke_graph`) runs each node's agent under it and gives a
+ *   node the outputs of the dependencies whose edges it traversed as its input
+ *   (`Graph._build_node_input`: `Inputs from previous nodes:`, then `From {node_id}:`
+ *   per dependency), which Strands records on the node's `invoke_agent` (the
+ *   `gen_ai.user.message` event, or the latest conventions' operation-details event):
+ *   each dependency named there is an edge taken, a handoff from that node's latest
+ *   run under the same graph that ended before this one started (`pass_control`,
+ *   inferred, arriving at this run). A node whose id differs from its agent's name
+ *   matches no run: no edge.
  * - A transfer to an agent that never ran, whose call failed or reported an error
  *   (or whose sender's run failed), was refused: an undelivered handoff.
  * - Chat, completion and other model spans are left unclaimed: they carry no
@@ -52,6 +61,7 @@ import {
   GEN_AI_REQUEST_MODEL,
   GEN_AI_TOOL_CALL_ARGUMENTS,
   GEN_AI_TOOL_MESSAGE_EVENT,
+  GEN_AI_USER_MESSAGE_EVENT,
   GEN_AI_TOOL_NAME,
   GEN_AI_TOOL_STATUS,
   GEN_AI_TRANSFER_MODE,
@@ -82,6 +92,63 @@ const INVOKE_SWARM = 'invoke_swarm';
 const INVOKE_GRAPH = 'invoke_graph';
 /** Google ADK's span for the merged response of parallel tool calls (`trace_merged_tool_calls`). */
 const ADK_MERGED_TOOLS = '(merged tools)';
+/** Strands' `Graph._build_node_input`: the block that opens a node's dependencies, each then a `\nFrom {node_id}:` block. */
+const GRAPH_INPUTS_MARKER = 'Inputs from previous nodes:';
+/** Longest input message parsed for a graph node's dependencies. */
+const MAX_NODE_INPUT_CHARS = 1 << 22;
+
+/** The text blocks of an input message: Strands' content blocks (`[{"text": …}]`) or the latest conventions' messages (`[{"parts": [{"type": "text", "content": …}]}]`). */
+function textBlocksOf(value: AttributeValue | undefined, out: string[]): void {
+  if (typeof value !== 'string' || value.indexOf(GRAPH_INPUTS_MARKER) < 0) return;
+  const parsed = parseJsonText(value, MAX_NODE_INPUT_CHARS);
+  if (!Array.isArray(parsed)) return;
+  for (let i = 0; i < parsed.length; i++) {
+    const item = parsed[i] as { text?: unknown; parts?: unknown } | null;
+    if (item === null || typeof item !== 'object') continue;
+    if (typeof item.text === 'string') out.push(item.text);
+    const parts = item.parts;
+    if (!Array.isArray(parts)) continue;
+    for (let j = 0; j < parts.length; j++) {
+      const part = parts[j] as { type?: unknown; content?: unknown } | null;
+      if (part !== null && typeof part === 'object' && part.type === 'text' && typeof part.content === 'string') out.push(part.content);
+    }
+  }
+}
+
+/** The node ids a Strands graph node's input names as its dependencies (see the file header), or undefined when it names none. */
+export function graphDependenciesOf(span: SpanRecord): string[] | undefined {
+  const blocks: string[] = [];
+  textBlocksOf(span.attributes[GEN_AI_INPUT_MESSAGES], blocks);
+  const events = span.events;
+  for (let i = 0; i < events.length && blocks.length === 0; i++) {
+    const event = events[i]!;
+    if (event.name === GEN_AI_USER_MESSAGE_EVENT) textBlocksOf(event.attributes.content, blocks);
+    else if (event.name === GEN_AI_OPERATION_DETAILS_EVENT) textBlocksOf(event.attributes[GEN_AI_INPUT_MESSAGES], blocks);
+  }
+  let dependencies: string[] | undefined;
+  let open = false;
+  for (let i = 0; i < blocks.length; i++) {
+    const text = blocks[i]!.trim();
+    if (text === GRAPH_INPUTS_MARKER) open = true;
+    else if (open && text.startsWith('From ') && text.endsWith(':') && text.indexOf('\n') < 0) {
+      const node = text.slice(5, -1).trim();
+      if (node.length > 0) (dependencies ??= []).push(node);
+    }
+  }
+  return dependencies;
+}
+
+/** True when one of the span's events of this name holds a graph node's dependencies (kept on reduced spans). */
+function eventHoldsGraphInput(span: SpanRecord, name: string): boolean {
+  const events = span.events;
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!;
+    if (event.name !== name) continue;
+    const value = name === GEN_AI_USER_MESSAGE_EVENT ? event.attributes.content : event.attributes[GEN_AI_INPUT_MESSAGES];
+    if (typeof value === 'string' && value.indexOf(GRAPH_INPUTS_MARKER) >= 0) return true;
+  }
+  return false;
+}
 /** The operations this dialect claims. Model calls (`chat`, `text_completion`, `generate_content`, `embeddings`, …) stay unclaimed: timing only. */
 const CLAIMED_OPERATIONS: ReadonlySet<string> = new Set([INVOKE_AGENT, EXECUTE_TOOL, INVOKE_WORKFLOW, CREATE_AGENT, INVOKE_SWARM, INVOKE_GRAPH]);
 
@@ -438,6 +505,8 @@ class Interpretation {
   /** Arrivals of transfers read from tool spans: a caller-aware CLIENT span under such a tool adds no second handoff. */
   readonly #coveredArrivals = new Set<string>();
   readonly #drafts: TransferDraft[] = [];
+  /** Strands `invoke_graph` span ids. */
+  readonly #graphIds = new Set<string>();
   readonly #structural: NearestAncestor;
   readonly #agentAncestor: NearestAncestor;
 
@@ -453,6 +522,7 @@ class Interpretation {
     for (let i = 0; i < this.#tools.length; i++) this.#readTool(this.#tools[i]!);
     for (let i = 0; i < this.#runs.length; i++) this.#readCaller(this.#runs[i]!);
     this.#emitTransfers();
+    if (this.#graphIds.size > 0) this.#readGraphEdges();
     for (let i = 0; i < this.#runs.length; i++) {
       const run = this.#runs[i]!;
       // Pushed after the transfers: a CLIENT span that is both keeps the agent-run role for timing.
@@ -500,7 +570,8 @@ class Interpretation {
       } else if (op === INVOKE_SWARM) {
         this.#ignore(span, `a Strands swarm, a container of its agents' runs; its handoffs are the handoff_to_agent calls inside them`);
       } else if (op === INVOKE_GRAPH) {
-        this.#ignore(span, `a Strands graph runs its nodes along its edges, and no span records which edge ran: its nodes are agent runs without handoffs between them (not observable)`);
+        this.#graphIds.add(span.spanId);
+        this.#ignore(span, `a Strands graph, a container of its nodes' runs; its edges are read from each node's input (${GRAPH_INPUTS_MARKER} From <node>:), none when the input is not recorded`);
       } else if (op === CREATE_AGENT) {
         this.#ignore(span, `${CREATE_AGENT}: defines an agent, no handoff meaning`);
       } else {
@@ -509,6 +580,45 @@ class Interpretation {
     }
     this.#runs.sort(compareSpans);
     this.#tools.sort(compareByStart);
+  }
+
+  /**
+   * Strands Graph edges: for each counted run directly in an `invoke_graph` (no agent or tool
+   * span between), a handoff from each dependency its input names (see the file header).
+   */
+  #readGraphEdges(): void {
+    /** Runs by graph span id, in start order. */
+    const byGraph = new Map<string, Run[]>();
+    const graphs = this.#graphIds;
+    const inGraph = (candidate: SpanRecord): boolean => graphs.has(candidate.spanId) || isAgentOrToolSpan(candidate);
+    const graphOf = new Map<Run, string>();
+    for (let i = 0; i < this.#runs.length; i++) {
+      const run = this.#runs[i]!;
+      if (!run.counted) continue;
+      const around = this.#context.ancestorWhere(run.span, inGraph);
+      if (!around || !graphs.has(around.spanId)) continue;
+      let list = byGraph.get(around.spanId);
+      if (!list) byGraph.set(around.spanId, (list = []));
+      list.push(run);
+      graphOf.set(run, around.spanId);
+    }
+    for (const [run, graph] of graphOf) {
+      const dependencies = graphDependenciesOf(run.span);
+      if (dependencies === undefined) continue;
+      const runs = byGraph.get(graph)!;
+      for (let d = 0; d < dependencies.length; d++) {
+        const key = normalizeAgentName(dependencies[d]!);
+        let source: Run | undefined;
+        for (let i = runs.length - 1; i >= 0 && !source; i--) {
+          const candidate = runs[i]!;
+          if (candidate !== run && candidate.key === key && candidate.span.endMs <= run.span.startMs) source = candidate;
+        }
+        if (!source) continue;
+        const part: Mutable<TransferPart> = { type: 'transfer', span: source.span, source: source.agent, target: run.agent, mode: 'pass_control', inferred: true, arrival: run.span };
+        put(part, 'taskId', run.taskId ?? source.taskId);
+        this.parts.push(part);
+      }
+    }
   }
 
   /** Pairs CLIENT spans with their server side, indexes counted runs, and finds runs nested under tools. */
@@ -806,8 +916,14 @@ export const otelGenAiDialect: Dialect = {
     return name.startsWith('gen_ai.') || name === ERROR_TYPE || name === GCP_VERTEX_AGENT_TOOL_CALL_ARGS || name === PYDANTIC_AI_AGENT_NAME || name === PYDANTIC_AI_TOOL_ARGUMENTS;
   },
   readsEvent(name, span) {
-    // Read only for a transfer tool's arguments (transferTargetInArguments), so only on tool spans.
-    return (name === GEN_AI_TOOL_MESSAGE_EVENT || name === GEN_AI_OPERATION_DETAILS_EVENT) && operationOf(span) === EXECUTE_TOOL;
+    // Read for a transfer tool's arguments (transferTargetInArguments), so on tool spans; and for a
+    // Strands graph node's dependencies, on the agent spans whose input holds them.
+    if (name === GEN_AI_TOOL_MESSAGE_EVENT) return operationOf(span) === EXECUTE_TOOL;
+    if (name === GEN_AI_OPERATION_DETAILS_EVENT) {
+      const op = operationOf(span);
+      return op === EXECUTE_TOOL || (op === INVOKE_AGENT && eventHoldsGraphInput(span, name));
+    }
+    return name === GEN_AI_USER_MESSAGE_EVENT && operationOf(span) === INVOKE_AGENT && eventHoldsGraphInput(span, name);
   },
   claims(span) {
     const op = operationOf(span);

@@ -66,6 +66,8 @@ describe('constructed Python framework runs', () => {
       'pydantic-ai-call-back',
       'pydantic-ai-v2-delegation',
       'pydantic-ai-v5-delegation',
+      'strands-graph',
+      'strands-graph-loop',
       'strands-swarm',
       'strands-swarm-loop',
     ]);
@@ -265,7 +267,7 @@ describe('Strands Agents: handoff_to_agent arguments in span events', () => {
 
 describe('Strands multi-agent containers', () => {
   it.each([
-    ['invoke_graph', /^a Strands graph runs its nodes along its edges, and no span records which edge ran: .*\(not observable\)$/],
+    ['invoke_graph', /^a Strands graph, a container of its nodes' runs; its edges are read from each node's input \(Inputs from previous nodes: From <node>:\), none when the input is not recorded$/],
     ['invoke_swarm', /^a Strands swarm, a container of its agents' runs; its handoffs are the handoff_to_agent calls inside them$/],
   ] as const)('%s: --explain says what the container hides, and no edge is made up between its nodes', async (operation, reason) => {
     const { tracer, read } = tracerOf('strands.telemetry.tracer');
@@ -276,6 +278,40 @@ describe('Strands multi-agent containers', () => {
     const spans = read();
     expect(ignoredReasons(spans)[operation]).toMatch(reason);
     expect(buildHandoffModel(spans).handoffs).toEqual([]);
+  });
+});
+
+describe('Strands Graph: the edges a node was started by, from its input', () => {
+  /** The blocks `Graph._build_node_input` gives a node with these dependencies. */
+  const nodeInput = (deps: readonly string[]) => [{ text: 'Original Task: t' }, { text: '\nInputs from previous nodes:' }, ...deps.flatMap((d) => [{ text: `\nFrom ${d}:` }, { text: `  - ${d}: done` }])];
+  /** research, then report with `input` as its gen_ai.user.message content, inside `container`. */
+  async function graph(input: unknown, container = 'invoke_graph', latest = false): Promise<SpanRecord[]> {
+    const { tracer, read } = tracerOf('strands.telemetry.tracer');
+    await pySpan(tracer, container, { kind: SpanKind.CLIENT, attributes: { 'gen_ai.operation.name': container, 'gen_ai.agent.name': container.slice(7) } }, async () => {
+      await pySpan(tracer, 'invoke_agent research', { attributes: invoke('research') }, async (span) => pyEvent(span, 'gen_ai.user.message', { content: '[{"text": "t"}]' }));
+      await pySpan(tracer, 'invoke_agent report', { attributes: invoke('report') }, async (span) => {
+        if (latest) pyEvent(span, 'gen_ai.client.inference.operation.details', { 'gen_ai.input.messages': JSON.stringify([{ role: 'user', parts: (input as { text: string }[]).map((b) => ({ type: 'text', content: b.text })) }]) });
+        else pyEvent(span, 'gen_ai.user.message', { content: JSON.stringify(input) });
+      });
+    });
+    return read();
+  }
+
+  it.each([false, true])('reads a dependency named in the node’s input as an edge arriving at its run (latest conventions: %s)', async (latest) => {
+    const spans = await graph(nodeInput(['research']), 'invoke_graph', latest);
+    const model = buildHandoffModel(spans);
+    expect(edgesOf(model)).toEqual(['research → report ×1']);
+    expect(model.handoffs[0]!.mode).toBe('pass_control');
+    expect(model.handoffs[0]!.receives.map((r) => r.spanId)).toEqual([spans.find((s) => s.name === 'invoke_agent report')!.spanId]);
+  });
+
+  it.each([
+    ['the input names no dependency (an entry node)', [{ text: 't' }], 'invoke_graph'],
+    ['"From research:" is not under "Inputs from previous nodes:"', [{ text: 'Original Task: t' }, { text: '\nFrom research:' }], 'invoke_graph'],
+    ['the dependency ran no run in the graph (a node id that is not its agent’s name)', nodeInput(['research_node']), 'invoke_graph'],
+    ['the runs are in a swarm, not a graph', nodeInput(['research']), 'invoke_swarm'],
+  ] as const)('near miss: no edge when %s', async (_what, input, container) => {
+    expect(buildHandoffModel(await graph(input, container)).handoffs).toEqual([]);
   });
 });
 
