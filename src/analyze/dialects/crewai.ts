@@ -29,7 +29,8 @@
  *   `graph.node.parent_id`; it is read as a handoff from that agent (inferred,
  *   `pass_control`, arriving at the task's span) only when that agent ran a task of
  *   the same crew (`crew_id`) that ended before this one started, so an agents list
- *   ordered unlike the tasks adds no edge the run did not take. A coworker's run
+ *   ordered unlike the tasks adds no edge the run did not take (the event listener
+ *   writes no `crew_id` on agent spans: the enclosing kickoff's is the crew). A coworker's run
  *   nested in a delegation carries the same attribute (the event listener derives it
  *   from `crew.agents`) but is the delegation's arrival: no sequential edge.
  * - Crew and Flow kickoffs (CHAIN), memory and other tool spans are containers or
@@ -180,7 +181,7 @@ class Interpretation {
         return;
       }
       if (this.#runById.has(span.spanId)) return; // a re-exported copy
-      const run: Run = { span, agent, key: normalizeAgentName(agent), crewId: readName(attrs, CREWAI_CREW_ID), taskId: readName(attrs, OPENINFERENCE_SESSION_ID) };
+      const run: Run = { span, agent, key: normalizeAgentName(agent), crewId: readName(attrs, CREWAI_CREW_ID) ?? this.#kickoffCrewIdOf(span), taskId: readName(attrs, OPENINFERENCE_SESSION_ID) };
       this.#runs.push(run);
       this.#runById.set(span.spanId, run);
     } else if (kind === 'TOOL') {
@@ -196,6 +197,15 @@ class Interpretation {
     } else {
       this.ignored.push({ span, reason: `CrewAI ${kind ?? 'unknown'} span: no handoff meaning` });
     }
+  }
+
+  /**
+   * The event listener writes no `crew_id` on agent spans: the crew is the enclosing kickoff's
+   * (`crew_id` on `{crew}.kickoff`), so two crews of one trace (a Flow's) stay apart.
+   */
+  #kickoffCrewIdOf(span: SpanRecord): string | undefined {
+    const kickoff = this.#context.ancestorWhere(span, (candidate) => readName(candidate.attributes, CREWAI_CREW_ID) !== undefined);
+    return kickoff ? readName(kickoff.attributes, CREWAI_CREW_ID) : undefined;
   }
 
   /** graph.node.parent_id, when that agent's task of the same crew ended before this one started (see the file header). */

@@ -520,6 +520,17 @@ describe('CrewAI: a coworker run nested in the delegation (event-listener mode)'
       }).catch(() => span.setAttribute('output.value', `Error executing task with agent '${coworker.toLowerCase()}'. Error: timed out`));
     });
 
+  it('reads a sequential crew’s task context without crew_id on the agent spans, from the enclosing kickoff’s crew_id; near miss: not across two crews', async () => {
+    const { tracer, read } = tracerOf('openinference.instrumentation.crewai._event_listener');
+    const kickoff = (crewId: string, body: () => Promise<void>) => pySpan(tracer, 'crew.kickoff', { attributes: { 'openinference.span.kind': 'CHAIN', crew_id: crewId, crew_agents: CREW_AGENTS } }, body);
+    await kickoff('crew-a', async () => {
+      await pySpan(tracer, 'Researcher.research.execute', { attributes: agent('Researcher') }, async () => undefined);
+      await pySpan(tracer, 'Writer.write.execute', { attributes: agent('Writer', 'Researcher') }, async () => undefined);
+    });
+    await kickoff('crew-b', () => pySpan(tracer, 'Writer.write.execute', { attributes: agent('Writer', 'Researcher') }, async () => undefined));
+    expect(edgesOf(buildHandoffModel(read()))).toEqual(['Researcher → Writer ×1']);
+  });
+
   it('reads the sanitized tool names of CrewAI’s events, the nested run as the arrival, and no sequential edge from its graph.node.parent_id', async () => {
     const spans = await crew(async (t) => {
       await delegate(t, 'delegate_work_to_coworker', 'Researcher');
