@@ -32,8 +32,10 @@
  *   `gen_ai.user.message` event, or the latest conventions' operation-details event):
  *   each dependency named there is an edge taken, a handoff from that node's latest
  *   run under the same graph that ended before this one started (`pass_control`,
- *   inferred, arriving at this run). A node whose id differs from its agent's name
- *   matches no run: no edge.
+ *   inferred, arriving at this run). A node id that is no agent's name (`add_node(agent,
+ *   "research")`) is matched by what its run answered: the `  - Agent: {result}` block
+ *   after `From {node_id}:` is `str(AgentResult)`, which Strands also writes as the
+ *   run's answer (`gen_ai.choice` `message`, or `gen_ai.output.messages`).
  * - A transfer to an agent that never ran, whose call failed or reported an error
  *   (or whose sender's run failed), was refused: an undelivered handoff.
  * - Chat, completion and other model spans are left unclaimed: they carry no
@@ -62,6 +64,8 @@ import {
   GEN_AI_TOOL_CALL_ARGUMENTS,
   GEN_AI_TOOL_MESSAGE_EVENT,
   GEN_AI_USER_MESSAGE_EVENT,
+  GEN_AI_CHOICE_EVENT,
+  GEN_AI_OUTPUT_MESSAGES,
   GEN_AI_TOOL_NAME,
   GEN_AI_TOOL_STATUS,
   GEN_AI_TRANSFER_MODE,
@@ -115,8 +119,14 @@ function textBlocksOf(value: AttributeValue | undefined, out: string[]): void {
   }
 }
 
-/** The node ids a Strands graph node's input names as its dependencies (see the file header), or undefined when it names none. */
-export function graphDependenciesOf(span: SpanRecord): string[] | undefined {
+/** A dependency a Strands graph node's input names: the node id and the results given under it (`str(AgentResult)` each). */
+export interface GraphDependency {
+  readonly node: string;
+  readonly results: string[];
+}
+
+/** The dependencies a Strands graph node's input names (see the file header), or undefined when it names none. */
+export function graphDependenciesOf(span: SpanRecord): GraphDependency[] | undefined {
   const blocks: string[] = [];
   textBlocksOf(span.attributes[GEN_AI_INPUT_MESSAGES], blocks);
   const events = span.events;
@@ -125,17 +135,67 @@ export function graphDependenciesOf(span: SpanRecord): string[] | undefined {
     if (event.name === GEN_AI_USER_MESSAGE_EVENT) textBlocksOf(event.attributes.content, blocks);
     else if (event.name === GEN_AI_OPERATION_DETAILS_EVENT) textBlocksOf(event.attributes[GEN_AI_INPUT_MESSAGES], blocks);
   }
-  let dependencies: string[] | undefined;
+  let dependencies: GraphDependency[] | undefined;
   let open = false;
+  let current: GraphDependency | undefined;
   for (let i = 0; i < blocks.length; i++) {
-    const text = blocks[i]!.trim();
+    const block = blocks[i]!;
+    const text = block.trim();
     if (text === GRAPH_INPUTS_MARKER) open = true;
     else if (open && text.startsWith('From ') && text.endsWith(':') && text.indexOf('\n') < 0) {
       const node = text.slice(5, -1).trim();
-      if (node.length > 0) (dependencies ??= []).push(node);
+      current = undefined;
+      if (node.length > 0) (dependencies ??= []).push((current = { node, results: [] }));
+    } else if (current && block.startsWith('  - ')) {
+      // `  - {agent_name}: {result}`; AgentResult has no agent_name, so it is `Agent`.
+      const colon = block.indexOf(': ', 4);
+      if (colon > 0) current.results.push(block.slice(colon + 2).trim());
     }
   }
   return dependencies;
+}
+
+/** The text parts of GenAI output messages (JSON), joined and trimmed. */
+function textOfMessages(value: AttributeValue | undefined): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const parsed = parseJsonText(value, MAX_NODE_INPUT_CHARS);
+  if (!Array.isArray(parsed)) return undefined;
+  let text: string | undefined;
+  for (let i = 0; i < parsed.length; i++) {
+    const parts = (parsed[i] as { parts?: unknown } | null)?.parts;
+    if (!Array.isArray(parts)) continue;
+    for (let j = 0; j < parts.length; j++) {
+      const part = parts[j] as { type?: unknown; content?: unknown } | null;
+      if (part !== null && typeof part === 'object' && part.type === 'text' && typeof part.content === 'string') text = (text ?? '') + part.content;
+    }
+  }
+  return text?.trim();
+}
+
+/** What an agent run answered, as Strands records it (`gen_ai.choice` `message`, or the text parts of `gen_ai.output.messages`), trimmed; undefined when not recorded. */
+function answerOf(span: SpanRecord): string | undefined {
+  const attribute = textOfMessages(span.attributes[GEN_AI_OUTPUT_MESSAGES]);
+  if (attribute !== undefined) return attribute;
+  const events = span.events;
+  for (let i = events.length - 1; i >= 0; i--) {
+    const event = events[i]!;
+    if (event.name === GEN_AI_CHOICE_EVENT && typeof event.attributes.message === 'string') return event.attributes.message.trim();
+    if (event.name === GEN_AI_OPERATION_DETAILS_EVENT) {
+      const text = textOfMessages(event.attributes[GEN_AI_OUTPUT_MESSAGES]);
+      if (text !== undefined) return text;
+    }
+  }
+  return undefined;
+}
+
+/** True when one of the span's operation-details events holds output messages (an agent run's answer). */
+function eventHoldsOutput(span: SpanRecord): boolean {
+  const events = span.events;
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!;
+    if (event.name === GEN_AI_OPERATION_DETAILS_EVENT && typeof event.attributes[GEN_AI_OUTPUT_MESSAGES] === 'string') return true;
+  }
+  return false;
 }
 
 /** True when one of the span's events of this name holds a graph node's dependencies (kept on reduced spans). */
@@ -602,16 +662,27 @@ class Interpretation {
       list.push(run);
       graphOf.set(run, around.spanId);
     }
+    /** Answers by run, read once. */
+    const answers = new Map<Run, string | undefined>();
     for (const [run, graph] of graphOf) {
       const dependencies = graphDependenciesOf(run.span);
       if (dependencies === undefined) continue;
       const runs = byGraph.get(graph)!;
       for (let d = 0; d < dependencies.length; d++) {
-        const key = normalizeAgentName(dependencies[d]!);
+        const dependency = dependencies[d]!;
+        const key = normalizeAgentName(dependency.node);
         let source: Run | undefined;
         for (let i = runs.length - 1; i >= 0 && !source; i--) {
           const candidate = runs[i]!;
           if (candidate !== run && candidate.key === key && candidate.span.endMs <= run.span.startMs) source = candidate;
+        }
+        // A node id that is no agent's name: the latest earlier run whose answer is the result given.
+        for (let i = runs.length - 1; i >= 0 && !source && dependency.results.length > 0; i--) {
+          const candidate = runs[i]!;
+          if (candidate === run || candidate.span.endMs > run.span.startMs) continue;
+          if (!answers.has(candidate)) answers.set(candidate, answerOf(candidate.span));
+          const answer = answers.get(candidate);
+          if (answer !== undefined && answer.length > 0 && dependency.results.includes(answer)) source = candidate;
         }
         if (!source) continue;
         const part: Mutable<TransferPart> = { type: 'transfer', span: source.span, source: source.agent, target: run.agent, mode: 'pass_control', inferred: true, arrival: run.span };
@@ -921,8 +992,10 @@ export const otelGenAiDialect: Dialect = {
     if (name === GEN_AI_TOOL_MESSAGE_EVENT) return operationOf(span) === EXECUTE_TOOL;
     if (name === GEN_AI_OPERATION_DETAILS_EVENT) {
       const op = operationOf(span);
-      return op === EXECUTE_TOOL || (op === INVOKE_AGENT && eventHoldsGraphInput(span, name));
+      // On an agent run: a graph node's input, or its answer (a graph node named otherwise than its agent is matched by it).
+      return op === EXECUTE_TOOL || (op === INVOKE_AGENT && (eventHoldsGraphInput(span, name) || eventHoldsOutput(span)));
     }
+    if (name === GEN_AI_CHOICE_EVENT) return operationOf(span) === INVOKE_AGENT;
     return name === GEN_AI_USER_MESSAGE_EVENT && operationOf(span) === INVOKE_AGENT && eventHoldsGraphInput(span, name);
   },
   claims(span) {

@@ -306,9 +306,29 @@ describe('Strands Graph: the edges a node was started by, from its input', () =>
   });
 
   it.each([
+    ['gen_ai.choice', false],
+    ['the operation-details event’s gen_ai.output.messages', true],
+  ] as const)('matches a node id that is no agent’s name by the run whose answer (%s) is the result the input gives', async (_where, latest) => {
+    const { tracer, read } = tracerOf('strands.telemetry.tracer');
+    const answer = (span: import('@opentelemetry/api').Span, text: string) =>
+      latest
+        ? pyEvent(span, 'gen_ai.client.inference.operation.details', { 'gen_ai.output.messages': JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: text }] }]) })
+        : pyEvent(span, 'gen_ai.choice', { message: text, finish_reason: 'end_turn' });
+    const input = [{ text: 'Original Task: t' }, { text: '\nInputs from previous nodes:' }, { text: '\nFrom research:' }, { text: '  - Agent: the facts\n' }];
+    await pySpan(tracer, 'invoke_graph', { kind: SpanKind.CLIENT, attributes: { 'gen_ai.operation.name': 'invoke_graph', 'gen_ai.agent.name': 'graph' } }, async () => {
+      await pySpan(tracer, 'invoke_agent researcher', { attributes: invoke('researcher') }, async (span) => answer(span, 'the facts\n'));
+      await pySpan(tracer, 'invoke_agent other', { attributes: invoke('other') }, async (span) => answer(span, 'other facts\n'));
+      await pySpan(tracer, 'invoke_agent report', { attributes: invoke('report') }, async (span) => pyEvent(span, 'gen_ai.user.message', { content: JSON.stringify(input) }));
+      // Near miss: a run answering the same text after report started is not its dependency.
+      await pySpan(tracer, 'invoke_agent late', { attributes: invoke('late') }, async (span) => answer(span, 'the facts\n'));
+    });
+    expect(edgesOf(buildHandoffModel(read()))).toEqual(['researcher → report ×1']);
+  });
+
+  it.each([
     ['the input names no dependency (an entry node)', [{ text: 't' }], 'invoke_graph'],
     ['"From research:" is not under "Inputs from previous nodes:"', [{ text: 'Original Task: t' }, { text: '\nFrom research:' }], 'invoke_graph'],
-    ['the dependency ran no run in the graph (a node id that is not its agent’s name)', nodeInput(['research_node']), 'invoke_graph'],
+    ['the dependency ran no run in the graph (a node id that is not its agent’s name, and no run answered its result)', nodeInput(['research_node']), 'invoke_graph'],
     ['the runs are in a swarm, not a graph', nodeInput(['research']), 'invoke_swarm'],
   ] as const)('near miss: no edge when %s', async (_what, input, container) => {
     expect(buildHandoffModel(await graph(input, container)).handoffs).toEqual([]);
