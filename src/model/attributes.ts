@@ -267,6 +267,8 @@ export const MAF_WORKFLOW_NAME = 'workflow.name';
 export const MAF_EXECUTOR_ID = 'executor.id';
 export const MAF_EXECUTOR_TYPE = 'executor.type';
 export const MAF_MESSAGE_TYPE = 'message.type';
+/** On `executor.process`: the class name of the message data handled. */
+export const MAF_MESSAGE_PAYLOAD_TYPE = 'message.payload_type';
 export const MAF_MESSAGE_SOURCE_ID = 'message.source_id';
 export const MAF_MESSAGE_TARGET_ID = 'message.target_id';
 /** Python's name for a targeted send's executor (`ctx.send_message(msg, target_id=…)`). */

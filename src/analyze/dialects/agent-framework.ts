@@ -36,7 +36,12 @@
  *   (`message.destination_executor_id`). A broadcast is not a handoff: it, the edge
  *   groups routing it and the executor spans that only cached it are ignored with the
  *   reason. (.NET's handoff executor routes `HandoffState` through switch edges: every
- *   send of it is a handoff, read as above.)
+ *   send of it is a handoff, read as above.) GroupChat (`_base_group_chat_orchestrator.py`
+ *   `_broadcast_messages_to_participants`) syncs its participants with the same request,
+ *   `should_respond=False`, **targeted** at each: there the receiver says it, an
+ *   `executor.process` of an `AgentExecutorRequest` (`message.payload_type`) that ran no
+ *   agent, sent nothing and did not fail only cached the conversation; a send that only
+ *   such executors received is no handoff either.
  *
  * @see https://github.com/microsoft/agent-framework/blob/main/python/packages/core/agent_framework/observability.py
  * @see https://github.com/microsoft/agent-framework/blob/main/python/packages/core/agent_framework/_workflows/_edge_runner.py
@@ -54,6 +59,7 @@ import {
   MAF_EXECUTOR_ID,
   MAF_EXECUTOR_TYPE,
   MAF_MESSAGE_DESTINATION_EXECUTOR_ID,
+  MAF_MESSAGE_PAYLOAD_TYPE,
   MAF_MESSAGE_SOURCE_ID,
   MAF_MESSAGE_TYPE,
   MAF_MESSAGE_TARGET_ID,
@@ -122,6 +128,10 @@ class Interpretation {
   readonly #baseIds = new Map<string, string>();
   /** message.send span id → whether it is a HandoffBuilder participant's broadcast, memoized. */
   readonly #broadcasts = new Map<string, boolean>();
+  /** message.send span ids received by an executor that only cached the request (see the file header). */
+  readonly #cachedBy = new Set<string>();
+  /** message.send span ids that only such executors received: conversation syncs. */
+  readonly #syncs = new Set<string>();
 
   constructor(context: DialectContext) {
     this.#context = context;
@@ -182,6 +192,21 @@ class Interpretation {
     return broadcasts > 0;
   }
 
+  /** True when a `message.send` runs inside the executor span (not inside another executor's). */
+  #sendsInside(process: SpanRecord): boolean {
+    const stack: SpanRecord[] = [process];
+    let budget = 10_000;
+    while (stack.length > 0 && budget-- > 0) {
+      const children = this.#context.childrenOf(stack.pop()!);
+      for (let i = 0; i < children.length; i++) {
+        const kind = this.#kind(children[i]!);
+        if (kind === 'send') return true;
+        if (kind !== 'executor') stack.push(children[i]!);
+      }
+    }
+    return false;
+  }
+
   /** True when an `invoke_agent` of the executor's own name runs inside it: that span is the run. */
   #agentRunsInside(process: SpanRecord, executor: string): boolean {
     const key = normalizeAgentName(executor);
@@ -226,6 +251,17 @@ class Interpretation {
     sends.sort(compareByStart);
     edges.sort(compareByStart);
     for (let i = 0; i < executors.length; i++) this.#readExecutor(executors[i]!);
+    if (this.#cachedBy.size > 0) {
+      let kept = 0;
+      for (let i = 0; i < sends.length; i++) {
+        const send = sends[i]!;
+        if (this.#cachedBy.has(send.spanId) && !this.#receivers.has(send.spanId)) {
+          this.#syncs.add(send.spanId);
+          this.#ignore(send, `${MESSAGE_SEND}: a conversation sync (every executor that received it only cached it, ran no agent), not a handoff`);
+        } else sends[kept++] = send;
+      }
+      sends.length = kept;
+    }
     this.#assignHandoffIds(sends);
     const deliveries = this.#deliveriesBySend(edges, sends);
     for (let i = 0; i < sends.length; i++) this.#readSend(sends[i]!, deliveries.get(sends[i]!.spanId));
@@ -242,6 +278,20 @@ class Interpretation {
     if (!agentInside && this.#handlesOnlyBroadcasts(span)) {
       this.#ignore(span, `${EXECUTOR_PROCESS} ${executor}: cached a HandoffBuilder broadcast of the conversation, no agent run and no handoff`);
       return;
+    }
+    if (!agentInside && !failed(span) && readName(span.attributes, MAF_MESSAGE_PAYLOAD_TYPE) === AGENT_EXECUTOR_REQUEST && span.links.length > 0 && !this.#sendsInside(span)) {
+      let linked = false;
+      for (let i = 0; i < span.links.length; i++) {
+        const send = this.#context.span(span.links[i]!.spanId);
+        if (send && this.#kind(send) === 'send') {
+          this.#cachedBy.add(send.spanId);
+          linked = true;
+        }
+      }
+      if (linked) {
+        this.#ignore(span, `${EXECUTOR_PROCESS} ${executor}: an ${AGENT_EXECUTOR_REQUEST} it only cached (no agent run, nothing sent): a conversation sync, no handoff`);
+        return;
+      }
     }
     if (!agentInside) {
       const run: Mutable<AgentRunPart> = { type: 'agent-run', span, agent: executor, outcome: failed(span) ? 'failed' : 'completed' };
@@ -322,12 +372,12 @@ class Interpretation {
       for (let j = 0; j < edge.links.length; j++) {
         const send = this.#context.span(edge.links[j]!.spanId);
         if (send && this.#kind(send) === 'send') {
-          if (this.#isBroadcast(send)) broadcast = true;
+          if (this.#isBroadcast(send) || this.#syncs.has(send.spanId)) broadcast = true;
           else add(send, edge);
           linked = true;
         }
       }
-      if (broadcast) this.#ignore(edge, `${EDGE_GROUP_PROCESS}: routed a HandoffBuilder broadcast of the conversation, not a handoff`);
+      if (broadcast) this.#ignore(edge, `${EDGE_GROUP_PROCESS}: routed a broadcast of the conversation (a HandoffBuilder participant's or a sync every receiver only cached), not a handoff`);
       if (linked) continue;
       // .NET routes inside the send's activity: the edge group span is the send's child.
       const enclosing = this.#context.ancestorWhere(edge, (candidate) => this.#kind(candidate) === 'send');
@@ -408,6 +458,7 @@ class Interpretation {
 const READ_ATTRIBUTES: ReadonlySet<string> = new Set([
   MAF_EXECUTOR_ID,
   MAF_EXECUTOR_TYPE,
+  MAF_MESSAGE_PAYLOAD_TYPE,
   MAF_MESSAGE_SOURCE_ID,
   MAF_MESSAGE_TARGET_ID,
   MAF_MESSAGE_DESTINATION_EXECUTOR_ID,
