@@ -35,7 +35,8 @@
  *   inferred, arriving at this run). A node id that is no agent's name (`add_node(agent,
  *   "research")`) is matched by what its run answered: the `  - Agent: {result}` block
  *   after `From {node_id}:` is `str(AgentResult)`, which Strands also writes as the
- *   run's answer (`gen_ai.choice` `message`, or `gen_ai.output.messages`).
+ *   run's answer (`gen_ai.choice` `message`, or `gen_ai.output.messages`). A nested
+ *   swarm or graph is one node: its input is on its own span, its entry its first run.
  * - A transfer to an agent that never ran, whose call failed or reported an error
  *   (or whose sender's run failed), was refused: an undelivered handoff.
  * - Chat, completion and other model spans are left unclaimed: they carry no
@@ -567,6 +568,8 @@ class Interpretation {
   readonly #drafts: TransferDraft[] = [];
   /** Strands `invoke_graph` span ids. */
   readonly #graphIds = new Set<string>();
+  /** Strands `invoke_swarm` span ids (a swarm can be a graph's node). */
+  readonly #swarmIds = new Set<string>();
   readonly #structural: NearestAncestor;
   readonly #agentAncestor: NearestAncestor;
 
@@ -628,6 +631,7 @@ class Interpretation {
         const name = readName(span.attributes, GEN_AI_WORKFLOW_NAME);
         this.#ignore(span, `${INVOKE_WORKFLOW}${name === undefined ? '' : ` ${name}`}: a container of agent runs, no handoff of its own`);
       } else if (op === INVOKE_SWARM) {
+        this.#swarmIds.add(span.spanId);
         this.#ignore(span, `a Strands swarm, a container of its agents' runs; its handoffs are the handoff_to_agent calls inside them`);
       } else if (op === INVOKE_GRAPH) {
         this.#graphIds.add(span.spanId);
@@ -643,43 +647,65 @@ class Interpretation {
   }
 
   /**
-   * Strands Graph edges: for each counted run directly in an `invoke_graph` (no agent or tool
-   * span between), a handoff from each dependency its input names (see the file header).
+   * Strands Graph edges: for each node of an `invoke_graph` (a counted run directly in it, no
+   * agent or tool span between, or a nested swarm or graph, whose entry is its first run), a
+   * handoff from each dependency its input names (see the file header). A dependency is
+   * matched among the graph's runs, those inside nested nodes included.
    */
   #readGraphEdges(): void {
-    /** Runs by graph span id, in start order. */
-    const byGraph = new Map<string, Run[]>();
     const graphs = this.#graphIds;
-    const inGraph = (candidate: SpanRecord): boolean => graphs.has(candidate.spanId) || isAgentOrToolSpan(candidate);
-    const graphOf = new Map<Run, string>();
+    const swarms = this.#swarmIds;
+    const structural = (candidate: SpanRecord): boolean => graphs.has(candidate.spanId) || swarms.has(candidate.spanId) || isAgentOrToolSpan(candidate);
+    const isContainer = (span: SpanRecord | undefined): span is SpanRecord => span !== undefined && (graphs.has(span.spanId) || swarms.has(span.spanId));
+    /** Runs in each graph's subtree of containers, in start order. */
+    const byGraph = new Map<string, Run[]>();
+    /** The first run of each container. */
+    const firstRun = new Map<string, Run>();
+    /** Nodes that read an input: [the span holding it, its graph, the run it arrives at, the container it is (if nested)]. */
+    const nodes: { input: SpanRecord; graph: string; run: Run; nested: string | undefined }[] = [];
     for (let i = 0; i < this.#runs.length; i++) {
       const run = this.#runs[i]!;
       if (!run.counted) continue;
-      const around = this.#context.ancestorWhere(run.span, inGraph);
-      if (!around || !graphs.has(around.spanId)) continue;
-      let list = byGraph.get(around.spanId);
-      if (!list) byGraph.set(around.spanId, (list = []));
-      list.push(run);
-      graphOf.set(run, around.spanId);
+      const around = this.#context.ancestorWhere(run.span, structural);
+      if (!isContainer(around)) continue;
+      if (graphs.has(around.spanId)) nodes.push({ input: run.span, graph: around.spanId, run, nested: undefined });
+      let container: SpanRecord | undefined = around;
+      for (let depth = 0; isContainer(container) && depth < 64; depth++) {
+        if (!firstRun.has(container.spanId)) {
+          firstRun.set(container.spanId, run);
+          const up = this.#context.ancestorWhere(container, structural);
+          // A nested swarm or graph directly in a graph is one node of it, entered at its first run.
+          if (isContainer(up) && graphs.has(up.spanId)) nodes.push({ input: container, graph: up.spanId, run, nested: container.spanId });
+        }
+        if (graphs.has(container.spanId)) {
+          let list = byGraph.get(container.spanId);
+          if (!list) byGraph.set(container.spanId, (list = []));
+          list.push(run);
+        }
+        container = this.#context.ancestorWhere(container, structural);
+      }
     }
     /** Answers by run, read once. */
     const answers = new Map<Run, string | undefined>();
-    for (const [run, graph] of graphOf) {
-      const dependencies = graphDependenciesOf(run.span);
+    for (let n = 0; n < nodes.length; n++) {
+      const node = nodes[n]!;
+      const run = node.run;
+      const dependencies = graphDependenciesOf(node.input);
       if (dependencies === undefined) continue;
-      const runs = byGraph.get(graph)!;
+      const runs = byGraph.get(node.graph)!;
+      const startMs = node.input.startMs;
       for (let d = 0; d < dependencies.length; d++) {
         const dependency = dependencies[d]!;
         const key = normalizeAgentName(dependency.node);
         let source: Run | undefined;
         for (let i = runs.length - 1; i >= 0 && !source; i--) {
           const candidate = runs[i]!;
-          if (candidate !== run && candidate.key === key && candidate.span.endMs <= run.span.startMs) source = candidate;
+          if (candidate !== run && candidate.key === key && candidate.span.endMs <= startMs) source = candidate;
         }
-        // A node id that is no agent's name: the latest earlier run whose answer is the result given.
+        // A node id that is no agent's name (or a nested swarm's): the latest earlier run whose answer is the result given.
         for (let i = runs.length - 1; i >= 0 && !source && dependency.results.length > 0; i--) {
           const candidate = runs[i]!;
-          if (candidate === run || candidate.span.endMs > run.span.startMs) continue;
+          if (candidate === run || candidate.span.endMs > startMs) continue;
           if (!answers.has(candidate)) answers.set(candidate, answerOf(candidate.span));
           const answer = answers.get(candidate);
           if (answer !== undefined && answer.length > 0 && dependency.results.includes(answer)) source = candidate;
@@ -993,10 +1019,12 @@ export const otelGenAiDialect: Dialect = {
     if (name === GEN_AI_OPERATION_DETAILS_EVENT) {
       const op = operationOf(span);
       // On an agent run: a graph node's input, or its answer (a graph node named otherwise than its agent is matched by it).
-      return op === EXECUTE_TOOL || (op === INVOKE_AGENT && (eventHoldsGraphInput(span, name) || eventHoldsOutput(span)));
+      return op === EXECUTE_TOOL || (op === INVOKE_AGENT && (eventHoldsGraphInput(span, name) || eventHoldsOutput(span))) || ((op === INVOKE_SWARM || op === INVOKE_GRAPH) && eventHoldsGraphInput(span, name));
     }
     if (name === GEN_AI_CHOICE_EVENT) return operationOf(span) === INVOKE_AGENT;
-    return name === GEN_AI_USER_MESSAGE_EVENT && operationOf(span) === INVOKE_AGENT && eventHoldsGraphInput(span, name);
+    if (name !== GEN_AI_USER_MESSAGE_EVENT) return false;
+    const op = operationOf(span);
+    return (op === INVOKE_AGENT || op === INVOKE_SWARM || op === INVOKE_GRAPH) && eventHoldsGraphInput(span, name);
   },
   claims(span) {
     const op = operationOf(span);

@@ -325,6 +325,23 @@ describe('Strands Graph: the edges a node was started by, from its input', () =>
     expect(edgesOf(buildHandoffModel(read()))).toEqual(['researcher → report ×1']);
   });
 
+  it.each([true, false])('a swarm as a graph node: the edge into it arrives at its first run, the edge out of it leaves its run that gave the result (in a graph: %s)', async (inGraph) => {
+    const { tracer, read } = tracerOf('strands.telemetry.tracer');
+    const choice = (span: import('@opentelemetry/api').Span, text: string) => pyEvent(span, 'gen_ai.choice', { message: text, finish_reason: 'end_turn' });
+    const inputFrom = (node: string, results: string[]) => JSON.stringify([{ text: 'Original Task: t' }, { text: '\nInputs from previous nodes:' }, { text: `\nFrom ${node}:` }, ...results.map((r) => ({ text: `  - Agent: ${r}\n` }))]);
+    const container = inGraph ? 'invoke_graph' : 'invoke_workflow';
+    await pySpan(tracer, container, { kind: SpanKind.CLIENT, attributes: { 'gen_ai.operation.name': container, 'gen_ai.agent.name': 'graph' } }, async () => {
+      await pySpan(tracer, 'invoke_agent researcher', { attributes: invoke('researcher') }, async (span) => choice(span, 'facts\n'));
+      await pySpan(tracer, 'invoke_swarm', { kind: SpanKind.CLIENT, attributes: { 'gen_ai.operation.name': 'invoke_swarm', 'gen_ai.agent.name': 'swarm' } }, async (span) => {
+        pyEvent(span, 'gen_ai.user.message', { content: inputFrom('research', ['facts']) });
+        await pySpan(tracer, 'invoke_agent drafter', { attributes: invoke('drafter') }, async (run) => choice(run, 'draft\n'));
+        await pySpan(tracer, 'invoke_agent polisher', { attributes: invoke('polisher') }, async (run) => choice(run, 'polished\n'));
+      });
+      await pySpan(tracer, 'invoke_agent publisher', { attributes: invoke('publisher') }, async (span) => pyEvent(span, 'gen_ai.user.message', { content: inputFrom('team', ['draft', 'polished']) }));
+    });
+    expect(edgesOf(buildHandoffModel(read()))).toEqual(inGraph ? ['researcher → drafter ×1', 'polisher → publisher ×1'] : []);
+  });
+
   it.each([
     ['the input names no dependency (an entry node)', [{ text: 't' }], 'invoke_graph'],
     ['"From research:" is not under "Inputs from previous nodes:"', [{ text: 'Original Task: t' }, { text: '\nFrom research:' }], 'invoke_graph'],
