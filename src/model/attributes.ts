@@ -41,6 +41,12 @@ export const GEN_AI_INPUT_MESSAGES = 'gen_ai.input.messages';
 /** Span events carrying a tool call's input: Strands' default (`content` = the arguments as JSON) and the latest GenAI conventions' (`gen_ai.input.messages`). */
 export const GEN_AI_TOOL_MESSAGE_EVENT = 'gen_ai.tool.message';
 export const GEN_AI_OPERATION_DETAILS_EVENT = 'gen_ai.client.inference.operation.details';
+/** The legacy GenAI event of a user message (`content`): where Strands puts an agent's input, a graph node's included. */
+export const GEN_AI_USER_MESSAGE_EVENT = 'gen_ai.user.message';
+/** The legacy GenAI event of a model's or agent's answer (`message`): Strands writes an agent run's final text there. */
+export const GEN_AI_CHOICE_EVENT = 'gen_ai.choice';
+/** The GenAI output messages (JSON `[{"role", "parts": [{"type": "text", "content"}]}]`). */
+export const GEN_AI_OUTPUT_MESSAGES = 'gen_ai.output.messages';
 /** Strands Agents' outcome of a tool call (`success` / `error`) on `execute_tool`. */
 export const GEN_AI_TOOL_STATUS = 'gen_ai.tool.status';
 /** Google ADK's tool arguments (`json.dumps`) on `execute_tool`: ADK writes no `gen_ai.tool.call.arguments`. */
@@ -261,6 +267,8 @@ export const MAF_WORKFLOW_NAME = 'workflow.name';
 export const MAF_EXECUTOR_ID = 'executor.id';
 export const MAF_EXECUTOR_TYPE = 'executor.type';
 export const MAF_MESSAGE_TYPE = 'message.type';
+/** On `executor.process`: the class name of the message data handled. */
+export const MAF_MESSAGE_PAYLOAD_TYPE = 'message.payload_type';
 export const MAF_MESSAGE_SOURCE_ID = 'message.source_id';
 export const MAF_MESSAGE_TARGET_ID = 'message.target_id';
 /** Python's name for a targeted send's executor (`ctx.send_message(msg, target_id=…)`). */

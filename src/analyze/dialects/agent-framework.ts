@@ -28,6 +28,20 @@
  *   undelivered-handoff rule reports both. A drop on one edge group while
  *   another delivered the message is routing, not loss.
  * - The task id is `gen_ai.conversation.id` of the enclosing `workflow.run`.
+ * - A HandoffBuilder workflow (Python `agent_framework_orchestrations/_handoff.py`)
+ *   connects every participant (`HandoffAgentExecutor`) to all the others by fan-out
+ *   edges, and after each run the agent **broadcasts** its reply to all of them (an
+ *   `AgentExecutorRequest` with no destination, `should_respond=False`: they only cache
+ *   it); the handoff is the `AgentExecutorRequest` it then sends **to** the chosen agent
+ *   (`message.destination_executor_id`). A broadcast is not a handoff: it, the edge
+ *   groups routing it and the executor spans that only cached it are ignored with the
+ *   reason. (.NET's handoff executor routes `HandoffState` through switch edges: every
+ *   send of it is a handoff, read as above.) GroupChat (`_base_group_chat_orchestrator.py`
+ *   `_broadcast_messages_to_participants`) syncs its participants with the same request,
+ *   `should_respond=False`, **targeted** at each: there the receiver says it, an
+ *   `executor.process` of an `AgentExecutorRequest` (`message.payload_type`) that ran no
+ *   agent, sent nothing and did not fail only cached the conversation; a send that only
+ *   such executors received is no handoff either.
  *
  * @see https://github.com/microsoft/agent-framework/blob/main/python/packages/core/agent_framework/observability.py
  * @see https://github.com/microsoft/agent-framework/blob/main/python/packages/core/agent_framework/_workflows/_edge_runner.py
@@ -43,7 +57,9 @@ import {
   MAF_EDGE_GROUP_ID,
   MAF_EDGE_GROUP_TYPE,
   MAF_EXECUTOR_ID,
+  MAF_EXECUTOR_TYPE,
   MAF_MESSAGE_DESTINATION_EXECUTOR_ID,
+  MAF_MESSAGE_PAYLOAD_TYPE,
   MAF_MESSAGE_SOURCE_ID,
   MAF_MESSAGE_TYPE,
   MAF_MESSAGE_TARGET_ID,
@@ -58,6 +74,9 @@ import { normalizeAgentName } from './otel-genai.js';
 const EXECUTOR_PROCESS = 'executor.process';
 const EDGE_GROUP_PROCESS = 'edge_group.process';
 const MESSAGE_SEND = 'message.send';
+/** HandoffBuilder's participant executor class and the request class it broadcasts and hands off with (Python). */
+const HANDOFF_EXECUTOR_TYPE = 'HandoffAgentExecutor';
+const AGENT_EXECUTOR_REQUEST = 'AgentExecutorRequest';
 /** Workflow containers: Python's run and build, .NET's invoke, session and build. */
 const CONTAINERS: ReadonlySet<string> = new Set(['workflow.run', 'workflow_invoke', 'workflow.session', 'workflow.build']);
 
@@ -107,6 +126,12 @@ class Interpretation {
   readonly #taskIds = new Map<string, string | undefined>();
   /** message.send span id → the handoff id its receivers extend (`<id>><executor>`). */
   readonly #baseIds = new Map<string, string>();
+  /** message.send span id → whether it is a HandoffBuilder participant's broadcast, memoized. */
+  readonly #broadcasts = new Map<string, boolean>();
+  /** message.send span ids received by an executor that only cached the request (see the file header). */
+  readonly #cachedBy = new Set<string>();
+  /** message.send span ids that only such executors received: conversation syncs. */
+  readonly #syncs = new Set<string>();
 
   constructor(context: DialectContext) {
     this.#context = context;
@@ -132,6 +157,54 @@ class Interpretation {
   #executorAround(span: SpanRecord): string | undefined {
     const process = this.#context.ancestorWhere(span, (candidate) => this.#kind(candidate) === 'executor');
     return process ? executorIdOf(process) : undefined;
+  }
+
+  /**
+   * True for a HandoffBuilder participant's conversation broadcast: an `AgentExecutorRequest`
+   * with no destination sent from a `HandoffAgentExecutor` (see the file header).
+   */
+  #isBroadcast(send: SpanRecord): boolean {
+    let known = this.#broadcasts.get(send.spanId);
+    if (known !== undefined) return known;
+    known = false;
+    if (
+      readName(send.attributes, MAF_MESSAGE_TYPE) === AGENT_EXECUTOR_REQUEST &&
+      readName(send.attributes, MAF_MESSAGE_DESTINATION_EXECUTOR_ID) === undefined &&
+      readName(send.attributes, MAF_MESSAGE_TARGET_ID) === undefined
+    ) {
+      const process = this.#context.ancestorWhere(send, (candidate) => this.#kind(candidate) === 'executor');
+      known = process !== undefined && readName(process.attributes, MAF_EXECUTOR_TYPE) === HANDOFF_EXECUTOR_TYPE;
+    }
+    this.#broadcasts.set(send.spanId, known);
+    return known;
+  }
+
+  /** True when every message an executor span handled is a broadcast (it only cached the conversation). */
+  #handlesOnlyBroadcasts(span: SpanRecord): boolean {
+    const links = span.links;
+    let broadcasts = 0;
+    for (let i = 0; i < links.length; i++) {
+      const send = this.#context.span(links[i]!.spanId);
+      if (!send || this.#kind(send) !== 'send') continue;
+      if (!this.#isBroadcast(send)) return false;
+      broadcasts++;
+    }
+    return broadcasts > 0;
+  }
+
+  /** True when a `message.send` runs inside the executor span (not inside another executor's). */
+  #sendsInside(process: SpanRecord): boolean {
+    const stack: SpanRecord[] = [process];
+    let budget = 10_000;
+    while (stack.length > 0 && budget-- > 0) {
+      const children = this.#context.childrenOf(stack.pop()!);
+      for (let i = 0; i < children.length; i++) {
+        const kind = this.#kind(children[i]!);
+        if (kind === 'send') return true;
+        if (kind !== 'executor') stack.push(children[i]!);
+      }
+    }
+    return false;
   }
 
   /** True when an `invoke_agent` of the executor's own name runs inside it: that span is the run. */
@@ -164,7 +237,10 @@ class Interpretation {
       const kind = kindOf(span)!;
       this.#kinds.set(span.spanId, kind);
       if (kind === 'executor') executors.push(span);
-      else if (kind === 'send') sends.push(span);
+      else if (kind === 'send') {
+        if (this.#isBroadcast(span)) this.#ignore(span, `${MESSAGE_SEND}: a HandoffBuilder participant broadcasting the conversation to the others (no destination, they only cache it), not a handoff`);
+        else sends.push(span);
+      }
       else if (kind === 'edge') edges.push(span);
       else {
         const name = readName(span.attributes, MAF_WORKFLOW_NAME);
@@ -175,6 +251,17 @@ class Interpretation {
     sends.sort(compareByStart);
     edges.sort(compareByStart);
     for (let i = 0; i < executors.length; i++) this.#readExecutor(executors[i]!);
+    if (this.#cachedBy.size > 0) {
+      let kept = 0;
+      for (let i = 0; i < sends.length; i++) {
+        const send = sends[i]!;
+        if (this.#cachedBy.has(send.spanId) && !this.#receivers.has(send.spanId)) {
+          this.#syncs.add(send.spanId);
+          this.#ignore(send, `${MESSAGE_SEND}: a conversation sync (every executor that received it only cached it, ran no agent), not a handoff`);
+        } else sends[kept++] = send;
+      }
+      sends.length = kept;
+    }
     this.#assignHandoffIds(sends);
     const deliveries = this.#deliveriesBySend(edges, sends);
     for (let i = 0; i < sends.length; i++) this.#readSend(sends[i]!, deliveries.get(sends[i]!.spanId));
@@ -187,7 +274,26 @@ class Interpretation {
       this.#ignore(span, `${EXECUTOR_PROCESS} without ${MAF_EXECUTOR_ID}: which executor ran is unknown`);
       return;
     }
-    if (!this.#agentRunsInside(span, executor)) {
+    const agentInside = this.#agentRunsInside(span, executor);
+    if (!agentInside && this.#handlesOnlyBroadcasts(span)) {
+      this.#ignore(span, `${EXECUTOR_PROCESS} ${executor}: cached a HandoffBuilder broadcast of the conversation, no agent run and no handoff`);
+      return;
+    }
+    if (!agentInside && !failed(span) && readName(span.attributes, MAF_MESSAGE_PAYLOAD_TYPE) === AGENT_EXECUTOR_REQUEST && span.links.length > 0 && !this.#sendsInside(span)) {
+      let linked = false;
+      for (let i = 0; i < span.links.length; i++) {
+        const send = this.#context.span(span.links[i]!.spanId);
+        if (send && this.#kind(send) === 'send') {
+          this.#cachedBy.add(send.spanId);
+          linked = true;
+        }
+      }
+      if (linked) {
+        this.#ignore(span, `${EXECUTOR_PROCESS} ${executor}: an ${AGENT_EXECUTOR_REQUEST} it only cached (no agent run, nothing sent): a conversation sync, no handoff`);
+        return;
+      }
+    }
+    if (!agentInside) {
       const run: Mutable<AgentRunPart> = { type: 'agent-run', span, agent: executor, outcome: failed(span) ? 'failed' : 'completed' };
       put(run, 'taskId', this.#taskIdOf(span));
       this.parts.push(run);
@@ -262,13 +368,16 @@ class Interpretation {
         continue;
       }
       let linked = false;
+      let broadcast = false;
       for (let j = 0; j < edge.links.length; j++) {
         const send = this.#context.span(edge.links[j]!.spanId);
         if (send && this.#kind(send) === 'send') {
-          add(send, edge);
+          if (this.#isBroadcast(send) || this.#syncs.has(send.spanId)) broadcast = true;
+          else add(send, edge);
           linked = true;
         }
       }
+      if (broadcast) this.#ignore(edge, `${EDGE_GROUP_PROCESS}: routed a broadcast of the conversation (a HandoffBuilder participant's or a sync every receiver only cached), not a handoff`);
       if (linked) continue;
       // .NET routes inside the send's activity: the edge group span is the send's child.
       const enclosing = this.#context.ancestorWhere(edge, (candidate) => this.#kind(candidate) === 'send');
@@ -348,6 +457,8 @@ class Interpretation {
 
 const READ_ATTRIBUTES: ReadonlySet<string> = new Set([
   MAF_EXECUTOR_ID,
+  MAF_EXECUTOR_TYPE,
+  MAF_MESSAGE_PAYLOAD_TYPE,
   MAF_MESSAGE_SOURCE_ID,
   MAF_MESSAGE_TARGET_ID,
   MAF_MESSAGE_DESTINATION_EXECUTOR_ID,

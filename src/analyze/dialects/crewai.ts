@@ -8,20 +8,31 @@
  *   task the agent worked on (`{role}.{task}._execute_core`), or a standalone
  *   `Agent.kickoff` (`{role}.kickoff`). ERROR is a failed run.
  * - A **delegation** is a TOOL span of CrewAI's coworker tools (`tool.name`
- *   `Delegate work to coworker` / `Ask question to coworker`) inside an agent run:
+ *   `Delegate work to coworker` / `Ask question to coworker`, or as CrewAI's events
+ *   name them, `sanitize_tool_name`d: `delegate_work_to_coworker`) inside an agent run:
  *   the coworker named in its arguments (`input.value`, JSON, key `coworker`)
  *   works inside the tool call and the caller resumes (`return_to_caller`,
- *   inferred from the tool). CrewAI runs the coworker with `Agent.execute_task`,
- *   which the instrumentation does not wrap: the coworker's work has no span, so
- *   the handoff has no arrival. A coworker that matches no agent makes the tool
+ *   inferred from the tool). CrewAI runs the coworker with `Agent.execute_task`:
+ *   the wrapper mode does not wrap it (no span, no arrival); the event-listener mode
+ *   traces its `agent_execution_started` inside the tool's scope, so the coworker's
+ *   AGENT span is nested in the tool span: that run is the handoff's **arrival** and
+ *   names the target. A coworker that matches no agent makes the tool
  *   answer "Error executing tool. coworker mentioned not found" instead of raising:
- *   a refused transfer (an undelivered handoff), as is a tool span in ERROR.
+ *   a refused transfer (an undelivered handoff), as is a tool span in ERROR with no
+ *   coworker run inside.
+ * - A delegation whose coworker failed (its nested run in ERROR, or the tool answering
+ *   "Error executing task with agent …") followed, from the same run, by the same tool
+ *   to the same coworker is **one handoff attempted again** (`sendCount`), arriving at
+ *   the last attempt's run.
  * - A **sequential** crew hands each task's output to the next task as context.
  *   The instrumentation declares the previous agent of `crew.agents` as the task's
  *   `graph.node.parent_id`; it is read as a handoff from that agent (inferred,
  *   `pass_control`, arriving at the task's span) only when that agent ran a task of
  *   the same crew (`crew_id`) that ended before this one started, so an agents list
- *   ordered unlike the tasks adds no edge the run did not take.
+ *   ordered unlike the tasks adds no edge the run did not take (the event listener
+ *   writes no `crew_id` on agent spans: the enclosing kickoff's is the crew). A coworker's run
+ *   nested in a delegation carries the same attribute (the event listener derives it
+ *   from `crew.agents`) but is the delegation's arrival: no sequential edge.
  * - Crew and Flow kickoffs (CHAIN), memory and other tool spans are containers or
  *   steps: ignored with the reason. Model calls come from other instrumentations.
  *
@@ -51,10 +62,32 @@ import { normalizeAgentName } from './otel-genai.js';
 /** The instrumentation scope of OpenInference's CrewAI instrumentation (`get_tracer(__name__)`). */
 export const OPENINFERENCE_CREWAI_SCOPE = 'openinference.instrumentation.crewai';
 
-/** CrewAI's delegation tools (`crewai/tools/agent_tools/`), lowercased. */
-const COWORKER_TOOLS: ReadonlySet<string> = new Set(['delegate work to coworker', 'ask question to coworker']);
+/** CrewAI's delegation tools (`crewai/tools/agent_tools/`), as `toolKey` spells them. */
+const COWORKER_TOOLS: ReadonlySet<string> = new Set(['delegate_work_to_coworker', 'ask_question_to_coworker']);
 /** The start of CrewAI's answer when the coworker is unknown (i18n `agent_tool_unexisting_coworker`) or the tool failed. */
 const TOOL_ERROR_PREFIX = 'Error executing tool';
+/** The start of CrewAI's answer when the coworker's `execute_task` raised (i18n `agent_tool_execution_error`). */
+const COWORKER_ERROR_PREFIX = 'Error executing task with agent';
+
+/**
+ * A tool name as CrewAI's `sanitize_tool_name` writes it in its events (lowercase, runs of
+ * other characters as one `_`, no `_` at the ends), so `Delegate work to coworker`,
+ * `delegate_work_to_coworker` and a model's `Delegate Work to Coworker` compare equal.
+ */
+function toolKey(name: string): string {
+  let out = '';
+  let gap = false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    const lower = c >= 65 && c <= 90 ? c + 32 : c;
+    if ((lower >= 97 && lower <= 122) || (lower >= 48 && lower <= 57)) {
+      if (gap && out.length > 0) out += '_';
+      out += String.fromCharCode(lower);
+      gap = false;
+    } else gap = true;
+  }
+  return out;
+}
 /** Longest `input.value` parsed: the coworker's name sits beside the task text, not in megabytes. */
 const MAX_INPUT_CHARS = 1 << 20;
 
@@ -76,6 +109,16 @@ function coworkerIn(input: string | undefined): string | undefined {
   return typeof coworker === 'string' && coworker.trim().length > 0 ? coworker.trim() : undefined;
 }
 
+interface Delegation {
+  readonly part: Mutable<TransferPart>;
+  /** The delegating run's span id. */
+  readonly owner: string;
+  /** Tool and target, as compared for a retry. */
+  readonly key: string;
+  /** The coworker ran and failed, or the tool said its execute_task raised. */
+  readonly coworkerFailed: boolean;
+}
+
 interface Run {
   readonly span: SpanRecord;
   readonly agent: string;
@@ -93,6 +136,11 @@ class Interpretation {
   /** Runs by agent name key, in start order (after the sort in run()). */
   readonly #runsByKey = new Map<string, Run[]>();
   readonly #tools: SpanRecord[] = [];
+  readonly #toolIds = new Set<string>();
+  /** Delegation tool span id → the first coworker run nested in it (the event listener's arrival). */
+  readonly #arrivals = new Map<string, Run>();
+  /** Runs that are a delegation's arrival (no sequential edge into them). */
+  readonly #arrived = new Set<Run>();
   /** Rosters parsed, by kickoff span id (a crew's delegations share one). */
   readonly #rosters = new Map<string, Map<string, string> | undefined>();
 
@@ -109,8 +157,11 @@ class Interpretation {
       if (!list) this.#runsByKey.set(run.key, (list = []));
       list.push(run);
     }
-    for (let i = 0; i < this.#runs.length; i++) this.#readSequential(this.#runs[i]!);
+    this.#findArrivals();
+    for (let i = 0; i < this.#runs.length; i++) if (!this.#arrived.has(this.#runs[i]!)) this.#readSequential(this.#runs[i]!);
+    this.#tools.sort(compareByStart);
     for (let i = 0; i < this.#tools.length; i++) this.#readDelegation(this.#tools[i]!);
+    this.#emitDelegations();
     for (let i = 0; i < this.#runs.length; i++) {
       const run = this.#runs[i]!;
       const part: Mutable<AgentRunPart> = { type: 'agent-run', span: run.span, agent: run.agent, outcome: run.span.statusCode === StatusCodeNumber.Error ? 'failed' : 'completed' };
@@ -130,18 +181,31 @@ class Interpretation {
         return;
       }
       if (this.#runById.has(span.spanId)) return; // a re-exported copy
-      const run: Run = { span, agent, key: normalizeAgentName(agent), crewId: readName(attrs, CREWAI_CREW_ID), taskId: readName(attrs, OPENINFERENCE_SESSION_ID) };
+      const run: Run = { span, agent, key: normalizeAgentName(agent), crewId: readName(attrs, CREWAI_CREW_ID) ?? this.#kickoffCrewIdOf(span), taskId: readName(attrs, OPENINFERENCE_SESSION_ID) };
       this.#runs.push(run);
       this.#runById.set(span.spanId, run);
     } else if (kind === 'TOOL') {
       const tool = readName(attrs, OPENINFERENCE_TOOL_NAME);
-      if (tool !== undefined && COWORKER_TOOLS.has(tool.toLowerCase())) this.#tools.push(span);
+      if (tool !== undefined && COWORKER_TOOLS.has(toolKey(tool))) {
+        if (this.#toolIds.has(span.spanId)) return; // a re-exported copy
+        this.#tools.push(span);
+        this.#toolIds.add(span.spanId);
+      }
       else this.ignored.push({ span, reason: `CrewAI tool ${tool ?? span.name} is not a delegation (not Delegate work to coworker / Ask question to coworker)` });
     } else if (kind === 'CHAIN') {
       this.ignored.push({ span, reason: `a crew's or flow's kickoff or step: a container of its tasks, no handoff of its own` });
     } else {
       this.ignored.push({ span, reason: `CrewAI ${kind ?? 'unknown'} span: no handoff meaning` });
     }
+  }
+
+  /**
+   * The event listener writes no `crew_id` on agent spans: the crew is the enclosing kickoff's
+   * (`crew_id` on `{crew}.kickoff`), so two crews of one trace (a Flow's) stay apart.
+   */
+  #kickoffCrewIdOf(span: SpanRecord): string | undefined {
+    const kickoff = this.#context.ancestorWhere(span, (candidate) => readName(candidate.attributes, CREWAI_CREW_ID) !== undefined);
+    return kickoff ? readName(kickoff.attributes, CREWAI_CREW_ID) : undefined;
   }
 
   /** graph.node.parent_id, when that agent's task of the same crew ended before this one started (see the file header). */
@@ -161,6 +225,20 @@ class Interpretation {
     this.parts.push(part);
   }
 
+  /** Each run whose nearest enclosing run-or-delegation is a delegation tool is that delegation's arrival (the first one, in start order). */
+  #findArrivals(): void {
+    if (this.#tools.length === 0) return;
+    for (let i = 0; i < this.#runs.length; i++) {
+      const run = this.#runs[i]!;
+      const around = this.#context.ancestorWhere(run.span, (candidate) => this.#toolIds.has(candidate.spanId) || this.#runById.has(candidate.spanId));
+      if (!around || !this.#toolIds.has(around.spanId) || this.#arrivals.has(around.spanId)) continue;
+      this.#arrivals.set(around.spanId, run);
+      this.#arrived.add(run);
+    }
+  }
+
+  readonly #delegations: Delegation[] = [];
+
   #readDelegation(tool: SpanRecord): void {
     const owner = this.#context.ancestorWhere(tool, (candidate) => this.#runById.has(candidate.spanId));
     const source = owner && this.#runById.get(owner.spanId);
@@ -175,17 +253,48 @@ class Interpretation {
       return;
     }
     const output = readName(tool.attributes, OPENINFERENCE_OUTPUT_VALUE)?.trim();
+    const arrival = this.#arrivals.get(tool.spanId);
     const roster = this.#rosterOf(tool);
     const member = roster?.get(normalizeAgentName(coworker));
     let cause: string | undefined;
-    if (tool.statusCode === StatusCodeNumber.Error) cause = `the tool call failed${tool.statusMessage ? `: ${tool.statusMessage}` : ''}`;
-    else if (output !== undefined && output.startsWith(TOOL_ERROR_PREFIX)) cause = `${toolName} answered: ${errorSentence(output)}`;
-    else if (roster && member === undefined) cause = `not one of the crew's agents (${[...roster.values()].join(', ')})`;
-    const part: Mutable<TransferPart> = { type: 'transfer', span: tool, source: source.agent, target: cause === undefined ? (member ?? this.#canonical(coworker)) : 'unknown', mode: 'return_to_caller', inferred: true };
+    // A coworker run inside the tool is proof the delegation arrived, whatever the tool answered.
+    if (arrival === undefined) {
+      if (tool.statusCode === StatusCodeNumber.Error) cause = `the tool call failed${tool.statusMessage ? `: ${tool.statusMessage}` : ''}`;
+      else if (output !== undefined && output.startsWith(TOOL_ERROR_PREFIX)) cause = `${toolName} answered: ${errorSentence(output)}`;
+      else if (roster && member === undefined) cause = `not one of the crew's agents (${[...roster.values()].join(', ')})`;
+    }
+    const target = arrival !== undefined ? arrival.agent : cause === undefined ? (member ?? this.#canonical(coworker)) : 'unknown';
+    const part: Mutable<TransferPart> = { type: 'transfer', span: tool, source: source.agent, target, mode: 'return_to_caller', inferred: true };
+    if (arrival !== undefined) part.arrival = arrival.span;
     // A crew member the delegation failed to reach is not "no coworker": say which it was.
     if (cause !== undefined) part.refusal = member !== undefined ? `refused: the delegation to ${member} failed; ${cause}` : `refused: no coworker ${coworker}; ${cause}`;
     put(part, 'taskId', source.taskId);
-    this.parts.push(part);
+    const coworkerFailed = (arrival !== undefined && arrival.span.statusCode === StatusCodeNumber.Error) || (output !== undefined && output.startsWith(COWORKER_ERROR_PREFIX));
+    this.#delegations.push({ part, owner: source.span.spanId, key: `${toolKey(toolName)}\u0000${normalizeAgentName(target)}`, coworkerFailed: cause === undefined && coworkerFailed });
+  }
+
+  /**
+   * The delegations in start order, each one following a delegation whose coworker failed, from
+   * the same run with the same tool to the same coworker, folded into it as another attempt.
+   */
+  #emitDelegations(): void {
+    /** owner run span id + key → the open handoff whose last attempt failed. */
+    const failedLast = new Map<string, Mutable<TransferPart>>();
+    for (let i = 0; i < this.#delegations.length; i++) {
+      const d = this.#delegations[i]!;
+      const slot = `${d.owner}\u0000${d.key}`;
+      const earlier = d.part.refusal === undefined ? failedLast.get(slot) : undefined;
+      if (earlier) {
+        earlier.sendCount = (earlier.sendCount ?? 1) + 1;
+        if (d.part.arrival !== undefined) earlier.arrival = d.part.arrival;
+        else delete earlier.arrival;
+        this.ignored.push({ span: d.part.span, reason: `retry of the delegation on span ${earlier.span.spanId} (its coworker failed): counted in its sendCount` });
+        if (!d.coworkerFailed) failedLast.delete(slot);
+        continue;
+      }
+      this.parts.push(d.part);
+      if (d.coworkerFailed) failedLast.set(slot, d.part);
+    }
   }
 
   /**

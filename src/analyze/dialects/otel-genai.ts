@@ -25,6 +25,18 @@
  *   `gcp.vertex.agent.tool_call_args` (and, with content capture off, the target
  *   run ADK starts right after the tool under the same span), Strands' span
  *   events, Pydantic AI v2's `agent run` / `running tool` / `tool_arguments`.
+ * - A Strands Graph (`invoke_graph`) runs each node's agent under it and gives a
+ *   node the outputs of the dependencies whose edges it traversed as its input
+ *   (`Graph._build_node_input`: `Inputs from previous nodes:`, then `From {node_id}:`
+ *   per dependency), which Strands records on the node's `invoke_agent` (the
+ *   `gen_ai.user.message` event, or the latest conventions' operation-details event):
+ *   each dependency named there is an edge taken, a handoff from that node's latest
+ *   run under the same graph that ended before this one started (`pass_control`,
+ *   inferred, arriving at this run). A node id that is no agent's name (`add_node(agent,
+ *   "research")`) is matched by what its run answered: the `  - Agent: {result}` block
+ *   after `From {node_id}:` is `str(AgentResult)`, which Strands also writes as the
+ *   run's answer (`gen_ai.choice` `message`, or `gen_ai.output.messages`). A nested
+ *   swarm or graph is one node: its input is on its own span, its entry its first run.
  * - A transfer to an agent that never ran, whose call failed or reported an error
  *   (or whose sender's run failed), was refused: an undelivered handoff.
  * - Chat, completion and other model spans are left unclaimed: they carry no
@@ -52,6 +64,9 @@ import {
   GEN_AI_REQUEST_MODEL,
   GEN_AI_TOOL_CALL_ARGUMENTS,
   GEN_AI_TOOL_MESSAGE_EVENT,
+  GEN_AI_USER_MESSAGE_EVENT,
+  GEN_AI_CHOICE_EVENT,
+  GEN_AI_OUTPUT_MESSAGES,
   GEN_AI_TOOL_NAME,
   GEN_AI_TOOL_STATUS,
   GEN_AI_TRANSFER_MODE,
@@ -82,6 +97,119 @@ const INVOKE_SWARM = 'invoke_swarm';
 const INVOKE_GRAPH = 'invoke_graph';
 /** Google ADK's span for the merged response of parallel tool calls (`trace_merged_tool_calls`). */
 const ADK_MERGED_TOOLS = '(merged tools)';
+/** Strands' `Graph._build_node_input`: the block that opens a node's dependencies, each then a `\nFrom {node_id}:` block. */
+const GRAPH_INPUTS_MARKER = 'Inputs from previous nodes:';
+/** Longest input message parsed for a graph node's dependencies. */
+const MAX_NODE_INPUT_CHARS = 1 << 22;
+
+/** The text blocks of an input message: Strands' content blocks (`[{"text": …}]`) or the latest conventions' messages (`[{"parts": [{"type": "text", "content": …}]}]`). */
+function textBlocksOf(value: AttributeValue | undefined, out: string[]): void {
+  if (typeof value !== 'string' || value.indexOf(GRAPH_INPUTS_MARKER) < 0) return;
+  const parsed = parseJsonText(value, MAX_NODE_INPUT_CHARS);
+  if (!Array.isArray(parsed)) return;
+  for (let i = 0; i < parsed.length; i++) {
+    const item = parsed[i] as { text?: unknown; parts?: unknown } | null;
+    if (item === null || typeof item !== 'object') continue;
+    if (typeof item.text === 'string') out.push(item.text);
+    const parts = item.parts;
+    if (!Array.isArray(parts)) continue;
+    for (let j = 0; j < parts.length; j++) {
+      const part = parts[j] as { type?: unknown; content?: unknown } | null;
+      if (part !== null && typeof part === 'object' && part.type === 'text' && typeof part.content === 'string') out.push(part.content);
+    }
+  }
+}
+
+/** A dependency a Strands graph node's input names: the node id and the results given under it (`str(AgentResult)` each). */
+export interface GraphDependency {
+  readonly node: string;
+  readonly results: string[];
+}
+
+/** The dependencies a Strands graph node's input names (see the file header), or undefined when it names none. */
+export function graphDependenciesOf(span: SpanRecord): GraphDependency[] | undefined {
+  const blocks: string[] = [];
+  textBlocksOf(span.attributes[GEN_AI_INPUT_MESSAGES], blocks);
+  const events = span.events;
+  for (let i = 0; i < events.length && blocks.length === 0; i++) {
+    const event = events[i]!;
+    if (event.name === GEN_AI_USER_MESSAGE_EVENT) textBlocksOf(event.attributes.content, blocks);
+    else if (event.name === GEN_AI_OPERATION_DETAILS_EVENT) textBlocksOf(event.attributes[GEN_AI_INPUT_MESSAGES], blocks);
+  }
+  let dependencies: GraphDependency[] | undefined;
+  let open = false;
+  let current: GraphDependency | undefined;
+  for (let i = 0; i < blocks.length; i++) {
+    const block = blocks[i]!;
+    const text = block.trim();
+    if (text === GRAPH_INPUTS_MARKER) open = true;
+    else if (open && text.startsWith('From ') && text.endsWith(':') && text.indexOf('\n') < 0) {
+      const node = text.slice(5, -1).trim();
+      current = undefined;
+      if (node.length > 0) (dependencies ??= []).push((current = { node, results: [] }));
+    } else if (current && block.startsWith('  - ')) {
+      // `  - {agent_name}: {result}`; AgentResult has no agent_name, so it is `Agent`.
+      const colon = block.indexOf(': ', 4);
+      if (colon > 0) current.results.push(block.slice(colon + 2).trim());
+    }
+  }
+  return dependencies;
+}
+
+/** The text parts of GenAI output messages (JSON), joined and trimmed. */
+function textOfMessages(value: AttributeValue | undefined): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const parsed = parseJsonText(value, MAX_NODE_INPUT_CHARS);
+  if (!Array.isArray(parsed)) return undefined;
+  let text: string | undefined;
+  for (let i = 0; i < parsed.length; i++) {
+    const parts = (parsed[i] as { parts?: unknown } | null)?.parts;
+    if (!Array.isArray(parts)) continue;
+    for (let j = 0; j < parts.length; j++) {
+      const part = parts[j] as { type?: unknown; content?: unknown } | null;
+      if (part !== null && typeof part === 'object' && part.type === 'text' && typeof part.content === 'string') text = (text ?? '') + part.content;
+    }
+  }
+  return text?.trim();
+}
+
+/** What an agent run answered, as Strands records it (`gen_ai.choice` `message`, or the text parts of `gen_ai.output.messages`), trimmed; undefined when not recorded. */
+function answerOf(span: SpanRecord): string | undefined {
+  const attribute = textOfMessages(span.attributes[GEN_AI_OUTPUT_MESSAGES]);
+  if (attribute !== undefined) return attribute;
+  const events = span.events;
+  for (let i = events.length - 1; i >= 0; i--) {
+    const event = events[i]!;
+    if (event.name === GEN_AI_CHOICE_EVENT && typeof event.attributes.message === 'string') return event.attributes.message.trim();
+    if (event.name === GEN_AI_OPERATION_DETAILS_EVENT) {
+      const text = textOfMessages(event.attributes[GEN_AI_OUTPUT_MESSAGES]);
+      if (text !== undefined) return text;
+    }
+  }
+  return undefined;
+}
+
+/** True when one of the span's operation-details events holds output messages (an agent run's answer). */
+function eventHoldsOutput(span: SpanRecord): boolean {
+  const events = span.events;
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!;
+    if (event.name === GEN_AI_OPERATION_DETAILS_EVENT && typeof event.attributes[GEN_AI_OUTPUT_MESSAGES] === 'string') return true;
+  }
+  return false;
+}
+
+/** True when one of the span's events of this name holds a graph node's dependencies (kept on reduced spans). */
+function eventHoldsGraphInput(span: SpanRecord, name: string): boolean {
+  const events = span.events;
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!;
+    if (event.name !== name) continue;
+    const value = name === GEN_AI_USER_MESSAGE_EVENT ? event.attributes.content : event.attributes[GEN_AI_INPUT_MESSAGES];
+    if (typeof value === 'string' && value.indexOf(GRAPH_INPUTS_MARKER) >= 0) return true;
+  }
+  return false;
+}
 /** The operations this dialect claims. Model calls (`chat`, `text_completion`, `generate_content`, `embeddings`, …) stay unclaimed: timing only. */
 const CLAIMED_OPERATIONS: ReadonlySet<string> = new Set([INVOKE_AGENT, EXECUTE_TOOL, INVOKE_WORKFLOW, CREATE_AGENT, INVOKE_SWARM, INVOKE_GRAPH]);
 
@@ -438,6 +566,10 @@ class Interpretation {
   /** Arrivals of transfers read from tool spans: a caller-aware CLIENT span under such a tool adds no second handoff. */
   readonly #coveredArrivals = new Set<string>();
   readonly #drafts: TransferDraft[] = [];
+  /** Strands `invoke_graph` span ids. */
+  readonly #graphIds = new Set<string>();
+  /** Strands `invoke_swarm` span ids (a swarm can be a graph's node). */
+  readonly #swarmIds = new Set<string>();
   readonly #structural: NearestAncestor;
   readonly #agentAncestor: NearestAncestor;
 
@@ -453,6 +585,7 @@ class Interpretation {
     for (let i = 0; i < this.#tools.length; i++) this.#readTool(this.#tools[i]!);
     for (let i = 0; i < this.#runs.length; i++) this.#readCaller(this.#runs[i]!);
     this.#emitTransfers();
+    if (this.#graphIds.size > 0) this.#readGraphEdges();
     for (let i = 0; i < this.#runs.length; i++) {
       const run = this.#runs[i]!;
       // Pushed after the transfers: a CLIENT span that is both keeps the agent-run role for timing.
@@ -498,9 +631,11 @@ class Interpretation {
         const name = readName(span.attributes, GEN_AI_WORKFLOW_NAME);
         this.#ignore(span, `${INVOKE_WORKFLOW}${name === undefined ? '' : ` ${name}`}: a container of agent runs, no handoff of its own`);
       } else if (op === INVOKE_SWARM) {
+        this.#swarmIds.add(span.spanId);
         this.#ignore(span, `a Strands swarm, a container of its agents' runs; its handoffs are the handoff_to_agent calls inside them`);
       } else if (op === INVOKE_GRAPH) {
-        this.#ignore(span, `a Strands graph runs its nodes along its edges, and no span records which edge ran: its nodes are agent runs without handoffs between them (not observable)`);
+        this.#graphIds.add(span.spanId);
+        this.#ignore(span, `a Strands graph, a container of its nodes' runs; its edges are read from each node's input (${GRAPH_INPUTS_MARKER} From <node>:), none when the input is not recorded`);
       } else if (op === CREATE_AGENT) {
         this.#ignore(span, `${CREATE_AGENT}: defines an agent, no handoff meaning`);
       } else {
@@ -509,6 +644,78 @@ class Interpretation {
     }
     this.#runs.sort(compareSpans);
     this.#tools.sort(compareByStart);
+  }
+
+  /**
+   * Strands Graph edges: for each node of an `invoke_graph` (a counted run directly in it, no
+   * agent or tool span between, or a nested swarm or graph, whose entry is its first run), a
+   * handoff from each dependency its input names (see the file header). A dependency is
+   * matched among the graph's runs, those inside nested nodes included.
+   */
+  #readGraphEdges(): void {
+    const graphs = this.#graphIds;
+    const swarms = this.#swarmIds;
+    const structural = (candidate: SpanRecord): boolean => graphs.has(candidate.spanId) || swarms.has(candidate.spanId) || isAgentOrToolSpan(candidate);
+    const isContainer = (span: SpanRecord | undefined): span is SpanRecord => span !== undefined && (graphs.has(span.spanId) || swarms.has(span.spanId));
+    /** Runs in each graph's subtree of containers, in start order. */
+    const byGraph = new Map<string, Run[]>();
+    /** The first run of each container. */
+    const firstRun = new Map<string, Run>();
+    /** Nodes that read an input: [the span holding it, its graph, the run it arrives at, the container it is (if nested)]. */
+    const nodes: { input: SpanRecord; graph: string; run: Run; nested: string | undefined }[] = [];
+    for (let i = 0; i < this.#runs.length; i++) {
+      const run = this.#runs[i]!;
+      if (!run.counted) continue;
+      const around = this.#context.ancestorWhere(run.span, structural);
+      if (!isContainer(around)) continue;
+      if (graphs.has(around.spanId)) nodes.push({ input: run.span, graph: around.spanId, run, nested: undefined });
+      let container: SpanRecord | undefined = around;
+      for (let depth = 0; isContainer(container) && depth < 64; depth++) {
+        if (!firstRun.has(container.spanId)) {
+          firstRun.set(container.spanId, run);
+          const up = this.#context.ancestorWhere(container, structural);
+          // A nested swarm or graph directly in a graph is one node of it, entered at its first run.
+          if (isContainer(up) && graphs.has(up.spanId)) nodes.push({ input: container, graph: up.spanId, run, nested: container.spanId });
+        }
+        if (graphs.has(container.spanId)) {
+          let list = byGraph.get(container.spanId);
+          if (!list) byGraph.set(container.spanId, (list = []));
+          list.push(run);
+        }
+        container = this.#context.ancestorWhere(container, structural);
+      }
+    }
+    /** Answers by run, read once. */
+    const answers = new Map<Run, string | undefined>();
+    for (let n = 0; n < nodes.length; n++) {
+      const node = nodes[n]!;
+      const run = node.run;
+      const dependencies = graphDependenciesOf(node.input);
+      if (dependencies === undefined) continue;
+      const runs = byGraph.get(node.graph)!;
+      const startMs = node.input.startMs;
+      for (let d = 0; d < dependencies.length; d++) {
+        const dependency = dependencies[d]!;
+        const key = normalizeAgentName(dependency.node);
+        let source: Run | undefined;
+        for (let i = runs.length - 1; i >= 0 && !source; i--) {
+          const candidate = runs[i]!;
+          if (candidate !== run && candidate.key === key && candidate.span.endMs <= startMs) source = candidate;
+        }
+        // A node id that is no agent's name (or a nested swarm's): the latest earlier run whose answer is the result given.
+        for (let i = runs.length - 1; i >= 0 && !source && dependency.results.length > 0; i--) {
+          const candidate = runs[i]!;
+          if (candidate === run || candidate.span.endMs > startMs) continue;
+          if (!answers.has(candidate)) answers.set(candidate, answerOf(candidate.span));
+          const answer = answers.get(candidate);
+          if (answer !== undefined && answer.length > 0 && dependency.results.includes(answer)) source = candidate;
+        }
+        if (!source) continue;
+        const part: Mutable<TransferPart> = { type: 'transfer', span: source.span, source: source.agent, target: run.agent, mode: 'pass_control', inferred: true, arrival: run.span };
+        put(part, 'taskId', run.taskId ?? source.taskId);
+        this.parts.push(part);
+      }
+    }
   }
 
   /** Pairs CLIENT spans with their server side, indexes counted runs, and finds runs nested under tools. */
@@ -806,8 +1013,18 @@ export const otelGenAiDialect: Dialect = {
     return name.startsWith('gen_ai.') || name === ERROR_TYPE || name === GCP_VERTEX_AGENT_TOOL_CALL_ARGS || name === PYDANTIC_AI_AGENT_NAME || name === PYDANTIC_AI_TOOL_ARGUMENTS;
   },
   readsEvent(name, span) {
-    // Read only for a transfer tool's arguments (transferTargetInArguments), so only on tool spans.
-    return (name === GEN_AI_TOOL_MESSAGE_EVENT || name === GEN_AI_OPERATION_DETAILS_EVENT) && operationOf(span) === EXECUTE_TOOL;
+    // Read for a transfer tool's arguments (transferTargetInArguments), so on tool spans; and for a
+    // Strands graph node's dependencies, on the agent spans whose input holds them.
+    if (name === GEN_AI_TOOL_MESSAGE_EVENT) return operationOf(span) === EXECUTE_TOOL;
+    if (name === GEN_AI_OPERATION_DETAILS_EVENT) {
+      const op = operationOf(span);
+      // On an agent run: a graph node's input, or its answer (a graph node named otherwise than its agent is matched by it).
+      return op === EXECUTE_TOOL || (op === INVOKE_AGENT && (eventHoldsGraphInput(span, name) || eventHoldsOutput(span))) || ((op === INVOKE_SWARM || op === INVOKE_GRAPH) && eventHoldsGraphInput(span, name));
+    }
+    if (name === GEN_AI_CHOICE_EVENT) return operationOf(span) === INVOKE_AGENT;
+    if (name !== GEN_AI_USER_MESSAGE_EVENT) return false;
+    const op = operationOf(span);
+    return (op === INVOKE_AGENT || op === INVOKE_SWARM || op === INVOKE_GRAPH) && eventHoldsGraphInput(span, name);
   },
   claims(span) {
     const op = operationOf(span);

@@ -8,11 +8,12 @@
 import { describe, expect, it } from 'vitest';
 import { buildHandoffModel } from '../../../src/analyze/build-model.js';
 import { agentFrameworkDialect } from '../../../src/analyze/dialects/agent-framework.js';
+import { SpanIndex } from '../../../src/analyze/span-index.js';
 import { readTraceInputs } from '../../../src/ingest/index.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
 import { auditFile, encodingsOf, expectReportMatchesLog, logOf } from './framework-fixtures.js';
 
-const SCENARIOS = ['chain', 'fan-out', 'circular', 'retry', 'dropped', 'concurrent'];
+const SCENARIOS = ['chain', 'fan-out', 'circular', 'retry', 'dropped', 'concurrent', 'handoff', 'group-chat'];
 
 async function spansOf(file: string): Promise<SpanRecord[]> {
   const spans: SpanRecord[] = [];
@@ -95,6 +96,63 @@ describe('agent-framework fixtures (constructed from agent_framework/observabili
     expect(lost.source).toBe('router');
     expect(lost.deliveries!.map((d) => d.status).sort()).toEqual(['dropped condition false', 'dropped condition false', 'dropped type mismatch']);
     expect(lost.deliveries!.every((d) => d.router === 'DirectEdgeRunner')).toBe(true);
+  });
+
+  it('reads a HandoffBuilder run: the broadcasts of the conversation are ignored with the reason, the targeted requests are the handoffs', async () => {
+    const [file] = await encodingsOf('agent-framework', 'handoff');
+    const spans = await spansOf(file!);
+    const result = agentFrameworkDialect.interpret(
+      spans.filter((s) => agentFrameworkDialect.claims(s)),
+      new SpanIndex(spans),
+    );
+    const broadcasts = spans.filter((s) => s.name === 'message.send' && s.attributes['message.destination_executor_id'] === undefined);
+    const targeted = spans.filter((s) => s.name === 'message.send' && s.attributes['message.destination_executor_id'] !== undefined);
+    expect(broadcasts.length).toBeGreaterThan(targeted.length);
+    const reasons = new Map(result.ignored.map((i) => [i.span.spanId, i.reason]));
+    for (const b of broadcasts) expect(reasons.get(b.spanId)).toMatch(/broadcasting the conversation/);
+    expect(result.parts.filter((p) => p.type === 'send').map((p) => p.span.spanId).sort()).toEqual(targeted.map((s) => s.spanId).sort());
+    // Each agent's turn is its invoke_agent span (otel-genai); the executor spans that only cached a broadcast are no runs.
+    const model = buildHandoffModel(spans);
+    expect(model.agentRuns.map((r) => `${r.agent}:${r.dialect}`).sort()).toEqual(['billing:otel-genai', 'refunds:otel-genai', 'triage:otel-genai', 'triage:otel-genai']);
+  });
+
+  it('near miss: the same untargeted messages, not AgentExecutorRequests, from executors that are not HandoffBuilder participants are handoffs (a fan-out)', async () => {
+    const [file] = await encodingsOf('agent-framework', 'handoff');
+    const rename = (attributes: SpanRecord['attributes']): SpanRecord['attributes'] => {
+      const out = { ...attributes };
+      if (out['executor.type'] === 'HandoffAgentExecutor') out['executor.type'] = 'SupportDeskExecutor';
+      for (const key of ['message.type', 'message.payload_type']) if (out[key] === 'AgentExecutorRequest') out[key] = 'Ticket';
+      return out;
+    };
+    const spans = (await spansOf(file!)).map((s): SpanRecord => ({ ...s, attributes: rename(s.attributes) }));
+    const model = buildHandoffModel(spans);
+    const broadcasts = spans.filter((s) => s.name === 'message.send' && s.attributes['message.destination_executor_id'] === undefined);
+    // Every broadcast reached both other participants: two handoffs each, beside the three targeted ones.
+    expect(model.handoffs).toHaveLength(broadcasts.length * 2 + 3);
+  });
+
+  it('reads a GroupChat run: the targeted requests its participants only cached are syncs, ignored with the reason; the speakers’ requests are the handoffs', async () => {
+    const [file] = await encodingsOf('agent-framework', 'group-chat');
+    const spans = await spansOf(file!);
+    const result = agentFrameworkDialect.interpret(spans.filter((s) => agentFrameworkDialect.claims(s)), new SpanIndex(spans));
+    const reasons = result.ignored.map((i) => i.reason);
+    const cached = spans.filter((s) => s.name.startsWith('executor.process') && s.attributes['message.payload_type'] === 'AgentExecutorRequest' && !spans.some((c) => c.parentSpanId === s.spanId));
+    expect(cached.length).toBeGreaterThan(0);
+    expect(reasons.filter((r) => /only cached \(no agent run, nothing sent\)/.test(r))).toHaveLength(cached.length);
+    expect(reasons.filter((r) => /^message\.send: a conversation sync/.test(r))).toHaveLength(cached.length);
+  });
+
+  it.each([
+    ['the executor that got the request failed', (s: SpanRecord): SpanRecord => ({ ...s, statusCode: 2, statusMessage: 'ValueError: boom' })],
+    ['the message is no AgentExecutorRequest', (s: SpanRecord): SpanRecord => ({ ...s, attributes: { ...s.attributes, 'message.payload_type': 'Draft' } })],
+  ] as const)('near miss: a request an executor handled without running an agent is a handoff when %s', async (_what, edit) => {
+    const [file] = await encodingsOf('agent-framework', 'group-chat');
+    const original = await spansOf(file!);
+    const spans = original.map((s) => (s.name.startsWith('executor.process') && s.attributes['message.payload_type'] === 'AgentExecutorRequest' && !original.some((c) => c.parentSpanId === s.spanId) ? edit(s) : s));
+    const result = agentFrameworkDialect.interpret(spans.filter((s) => agentFrameworkDialect.claims(s)), new SpanIndex(spans));
+    expect(result.ignored.filter((i) => /conversation sync|only cached/.test(i.reason))).toEqual([]);
+    const log = await logOf('agent-framework', 'group-chat');
+    expect(buildHandoffModel(spans).handoffs.length).toBeGreaterThan(log.handoffs.length);
   });
 
   it('claims the workflow spans and nothing else', () => {

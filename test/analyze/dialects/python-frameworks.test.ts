@@ -59,12 +59,15 @@ describe('constructed Python framework runs', () => {
       'adk-no-content',
       'adk-support',
       'autogen-swarm',
+      'crewai-event-listener',
       'crewai-hierarchical',
       'crewai-sequential',
       'openai-agents-py-openinference',
       'pydantic-ai-call-back',
       'pydantic-ai-v2-delegation',
       'pydantic-ai-v5-delegation',
+      'strands-graph',
+      'strands-graph-loop',
       'strands-swarm',
       'strands-swarm-loop',
     ]);
@@ -264,7 +267,7 @@ describe('Strands Agents: handoff_to_agent arguments in span events', () => {
 
 describe('Strands multi-agent containers', () => {
   it.each([
-    ['invoke_graph', /^a Strands graph runs its nodes along its edges, and no span records which edge ran: .*\(not observable\)$/],
+    ['invoke_graph', /^a Strands graph, a container of its nodes' runs; its edges are read from each node's input \(Inputs from previous nodes: From <node>:\), none when the input is not recorded$/],
     ['invoke_swarm', /^a Strands swarm, a container of its agents' runs; its handoffs are the handoff_to_agent calls inside them$/],
   ] as const)('%s: --explain says what the container hides, and no edge is made up between its nodes', async (operation, reason) => {
     const { tracer, read } = tracerOf('strands.telemetry.tracer');
@@ -275,6 +278,77 @@ describe('Strands multi-agent containers', () => {
     const spans = read();
     expect(ignoredReasons(spans)[operation]).toMatch(reason);
     expect(buildHandoffModel(spans).handoffs).toEqual([]);
+  });
+});
+
+describe('Strands Graph: the edges a node was started by, from its input', () => {
+  /** The blocks `Graph._build_node_input` gives a node with these dependencies. */
+  const nodeInput = (deps: readonly string[]) => [{ text: 'Original Task: t' }, { text: '\nInputs from previous nodes:' }, ...deps.flatMap((d) => [{ text: `\nFrom ${d}:` }, { text: `  - ${d}: done` }])];
+  /** research, then report with `input` as its gen_ai.user.message content, inside `container`. */
+  async function graph(input: unknown, container = 'invoke_graph', latest = false): Promise<SpanRecord[]> {
+    const { tracer, read } = tracerOf('strands.telemetry.tracer');
+    await pySpan(tracer, container, { kind: SpanKind.CLIENT, attributes: { 'gen_ai.operation.name': container, 'gen_ai.agent.name': container.slice(7) } }, async () => {
+      await pySpan(tracer, 'invoke_agent research', { attributes: invoke('research') }, async (span) => pyEvent(span, 'gen_ai.user.message', { content: '[{"text": "t"}]' }));
+      await pySpan(tracer, 'invoke_agent report', { attributes: invoke('report') }, async (span) => {
+        if (latest) pyEvent(span, 'gen_ai.client.inference.operation.details', { 'gen_ai.input.messages': JSON.stringify([{ role: 'user', parts: (input as { text: string }[]).map((b) => ({ type: 'text', content: b.text })) }]) });
+        else pyEvent(span, 'gen_ai.user.message', { content: JSON.stringify(input) });
+      });
+    });
+    return read();
+  }
+
+  it.each([false, true])('reads a dependency named in the node’s input as an edge arriving at its run (latest conventions: %s)', async (latest) => {
+    const spans = await graph(nodeInput(['research']), 'invoke_graph', latest);
+    const model = buildHandoffModel(spans);
+    expect(edgesOf(model)).toEqual(['research → report ×1']);
+    expect(model.handoffs[0]!.mode).toBe('pass_control');
+    expect(model.handoffs[0]!.receives.map((r) => r.spanId)).toEqual([spans.find((s) => s.name === 'invoke_agent report')!.spanId]);
+  });
+
+  it.each([
+    ['gen_ai.choice', false],
+    ['the operation-details event’s gen_ai.output.messages', true],
+  ] as const)('matches a node id that is no agent’s name by the run whose answer (%s) is the result the input gives', async (_where, latest) => {
+    const { tracer, read } = tracerOf('strands.telemetry.tracer');
+    const answer = (span: import('@opentelemetry/api').Span, text: string) =>
+      latest
+        ? pyEvent(span, 'gen_ai.client.inference.operation.details', { 'gen_ai.output.messages': JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: text }] }]) })
+        : pyEvent(span, 'gen_ai.choice', { message: text, finish_reason: 'end_turn' });
+    const input = [{ text: 'Original Task: t' }, { text: '\nInputs from previous nodes:' }, { text: '\nFrom research:' }, { text: '  - Agent: the facts\n' }];
+    await pySpan(tracer, 'invoke_graph', { kind: SpanKind.CLIENT, attributes: { 'gen_ai.operation.name': 'invoke_graph', 'gen_ai.agent.name': 'graph' } }, async () => {
+      await pySpan(tracer, 'invoke_agent researcher', { attributes: invoke('researcher') }, async (span) => answer(span, 'the facts\n'));
+      await pySpan(tracer, 'invoke_agent other', { attributes: invoke('other') }, async (span) => answer(span, 'other facts\n'));
+      await pySpan(tracer, 'invoke_agent report', { attributes: invoke('report') }, async (span) => pyEvent(span, 'gen_ai.user.message', { content: JSON.stringify(input) }));
+      // Near miss: a run answering the same text after report started is not its dependency.
+      await pySpan(tracer, 'invoke_agent late', { attributes: invoke('late') }, async (span) => answer(span, 'the facts\n'));
+    });
+    expect(edgesOf(buildHandoffModel(read()))).toEqual(['researcher → report ×1']);
+  });
+
+  it.each([true, false])('a swarm as a graph node: the edge into it arrives at its first run, the edge out of it leaves its run that gave the result (in a graph: %s)', async (inGraph) => {
+    const { tracer, read } = tracerOf('strands.telemetry.tracer');
+    const choice = (span: import('@opentelemetry/api').Span, text: string) => pyEvent(span, 'gen_ai.choice', { message: text, finish_reason: 'end_turn' });
+    const inputFrom = (node: string, results: string[]) => JSON.stringify([{ text: 'Original Task: t' }, { text: '\nInputs from previous nodes:' }, { text: `\nFrom ${node}:` }, ...results.map((r) => ({ text: `  - Agent: ${r}\n` }))]);
+    const container = inGraph ? 'invoke_graph' : 'invoke_workflow';
+    await pySpan(tracer, container, { kind: SpanKind.CLIENT, attributes: { 'gen_ai.operation.name': container, 'gen_ai.agent.name': 'graph' } }, async () => {
+      await pySpan(tracer, 'invoke_agent researcher', { attributes: invoke('researcher') }, async (span) => choice(span, 'facts\n'));
+      await pySpan(tracer, 'invoke_swarm', { kind: SpanKind.CLIENT, attributes: { 'gen_ai.operation.name': 'invoke_swarm', 'gen_ai.agent.name': 'swarm' } }, async (span) => {
+        pyEvent(span, 'gen_ai.user.message', { content: inputFrom('research', ['facts']) });
+        await pySpan(tracer, 'invoke_agent drafter', { attributes: invoke('drafter') }, async (run) => choice(run, 'draft\n'));
+        await pySpan(tracer, 'invoke_agent polisher', { attributes: invoke('polisher') }, async (run) => choice(run, 'polished\n'));
+      });
+      await pySpan(tracer, 'invoke_agent publisher', { attributes: invoke('publisher') }, async (span) => pyEvent(span, 'gen_ai.user.message', { content: inputFrom('team', ['draft', 'polished']) }));
+    });
+    expect(edgesOf(buildHandoffModel(read()))).toEqual(inGraph ? ['researcher → drafter ×1', 'polisher → publisher ×1'] : []);
+  });
+
+  it.each([
+    ['the input names no dependency (an entry node)', [{ text: 't' }], 'invoke_graph'],
+    ['"From research:" is not under "Inputs from previous nodes:"', [{ text: 'Original Task: t' }, { text: '\nFrom research:' }], 'invoke_graph'],
+    ['the dependency ran no run in the graph (a node id that is not its agent’s name, and no run answered its result)', nodeInput(['research_node']), 'invoke_graph'],
+    ['the runs are in a swarm, not a graph', nodeInput(['research']), 'invoke_swarm'],
+  ] as const)('near miss: no edge when %s', async (_what, input, container) => {
+    expect(buildHandoffModel(await graph(input, container)).handoffs).toEqual([]);
   });
 });
 
@@ -460,5 +534,80 @@ describe('CrewAI via OpenInference', () => {
     const model = buildHandoffModel(spans);
     expect(edgesOf(model)).toEqual(['Crew Manager → unknown ×1']);
     expect(model.handoffs[0]!.deliveries?.[0]?.status).toBe('refused: the delegation to Writer failed; the tool call failed: TimeoutError: the coworker did not answer');
+  });
+});
+
+describe('CrewAI: a coworker run nested in the delegation (event-listener mode)', () => {
+  const CREW_AGENTS = JSON.stringify([{ role: 'Researcher' }, { role: 'Writer' }]);
+  const agent = (role: string, parent?: string): Attributes => ({ 'openinference.span.kind': 'AGENT', 'graph.node.id': role, ...(parent ? { 'graph.node.parent_id': parent } : {}) });
+  const tool = (name: string, coworker: string): Attributes => ({ 'openinference.span.kind': 'TOOL', 'tool.name': name, 'input.value': JSON.stringify({ task: 't', context: 'c', coworker }) });
+
+  async function crew(body: (tracer: Tracer) => Promise<void>): Promise<SpanRecord[]> {
+    const { tracer, read } = tracerOf('openinference.instrumentation.crewai._event_listener');
+    await pySpan(tracer, 'crew.kickoff', { attributes: { 'openinference.span.kind': 'CHAIN', crew_agents: CREW_AGENTS } }, () =>
+      pySpan(tracer, 'Crew Manager.plan.execute', { attributes: agent('Crew Manager') }, () => body(tracer)),
+    );
+    return read();
+  }
+  /** A coworker's run nested in a delegation tool span; `fails`: its run raises and the tool answers with CrewAI's error text. */
+  const delegate = (t: Tracer, name: string, coworker: string, fails = false): Promise<void> =>
+    pySpan(t, `${name}.run`, { attributes: tool(name, coworker) }, async (span) => {
+      await pySpan(t, `${coworker}.t.execute`, { attributes: agent(coworker, coworker === 'Writer' ? 'Researcher' : undefined) }, async () => {
+        if (fails) throw new PyError('TimeoutError', 'timed out');
+      }).catch(() => span.setAttribute('output.value', `Error executing task with agent '${coworker.toLowerCase()}'. Error: timed out`));
+    });
+
+  it('reads a sequential crew’s task context without crew_id on the agent spans, from the enclosing kickoff’s crew_id; near miss: not across two crews', async () => {
+    const { tracer, read } = tracerOf('openinference.instrumentation.crewai._event_listener');
+    const kickoff = (crewId: string, body: () => Promise<void>) => pySpan(tracer, 'crew.kickoff', { attributes: { 'openinference.span.kind': 'CHAIN', crew_id: crewId, crew_agents: CREW_AGENTS } }, body);
+    await kickoff('crew-a', async () => {
+      await pySpan(tracer, 'Researcher.research.execute', { attributes: agent('Researcher') }, async () => undefined);
+      await pySpan(tracer, 'Writer.write.execute', { attributes: agent('Writer', 'Researcher') }, async () => undefined);
+    });
+    await kickoff('crew-b', () => pySpan(tracer, 'Writer.write.execute', { attributes: agent('Writer', 'Researcher') }, async () => undefined));
+    expect(edgesOf(buildHandoffModel(read()))).toEqual(['Researcher → Writer ×1']);
+  });
+
+  it('reads the sanitized tool names of CrewAI’s events, the nested run as the arrival, and no sequential edge from its graph.node.parent_id', async () => {
+    const spans = await crew(async (t) => {
+      await delegate(t, 'delegate_work_to_coworker', 'Researcher');
+      await delegate(t, 'ask_question_to_coworker', 'Writer');
+    });
+    const model = buildHandoffModel(spans);
+    expect(edgesOf(model)).toEqual(['Crew Manager → Researcher ×1', 'Crew Manager → Writer ×1']);
+    const writerRun = spans.find((s) => s.name === 'Writer.t.execute')!;
+    expect(model.handoffs[1]!.receives.map((r) => r.spanId)).toEqual([writerRun.spanId]);
+  });
+
+  it('near miss: a tool whose sanitized name is not a coworker tool is no delegation, and the runs nested in it keep their sequential edge', async () => {
+    const spans = await crew(async (t) => {
+      await pySpan(t, 'Researcher.t.execute', { attributes: agent('Researcher') }, async () => undefined);
+      await delegate(t, 'delegate_work_to_coworkers_team', 'Writer');
+    });
+    expect(edgesOf(buildHandoffModel(spans))).toEqual(['Researcher → Writer ×1']);
+    expect(ignoredReasons(spans)['delegate_work_to_coworkers_team.run']).toMatch(/is not a delegation/);
+  });
+
+  it('a delegation whose coworker failed, made again from the same run to the same coworker, is one handoff attempted twice', async () => {
+    const spans = await crew(async (t) => {
+      await delegate(t, 'delegate_work_to_coworker', 'Researcher', true);
+      await delegate(t, 'Delegate work to coworker', 'Researcher');
+    });
+    const model = buildHandoffModel(spans);
+    expect(edgesOf(model)).toEqual(['Crew Manager → Researcher ×2']);
+    expect(model.agentRuns.filter((r) => r.outcome === 'failed').map((r) => r.agent)).toEqual(['Researcher']);
+  });
+
+  it.each([
+    ['the first call succeeded', false, 'Researcher'],
+    ['the next call goes to another coworker', true, 'Writer'],
+  ] as const)('near miss: two handoffs, no retry, when %s', async (_what, firstFails, second) => {
+    const spans = await crew(async (t) => {
+      await delegate(t, 'delegate_work_to_coworker', 'Researcher', firstFails);
+      await delegate(t, 'delegate_work_to_coworker', second);
+    });
+    const model = buildHandoffModel(spans);
+    expect(model.handoffs.map((h) => h.sendCount)).toEqual([1, 1]);
+    expect(model.handoffs.map((h) => h.target)).toEqual(['Researcher', second]);
   });
 });
