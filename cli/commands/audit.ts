@@ -48,7 +48,7 @@ export const AUDIT_OPTIONS = {
   'max-inflate-ratio': {
     type: 'string',
     value: 'n',
-    description: 'most bytes gzip input may inflate to per compressed byte past its first 64 MiB (default 100); more is refused as a decompression bomb',
+    description: 'most bytes gzip or zstd input may inflate to per compressed byte past its first 64 MiB (default 100); more is refused as a decompression bomb',
   },
   'no-color': { type: 'boolean', description: 'plain output even on a terminal (also when $NO_COLOR is set)' },
   color: { type: 'boolean', description: 'colour even when piped' },
@@ -58,7 +58,7 @@ export const AUDIT_OPTIONS = {
 const AUDIT_HELP: CommandHelp = {
   usage: 'baton audit <file|dir|->... [options]',
   description:
-    'Reads OTLP traces (JSON, JSON Lines, protobuf, gzip of each, directories, or - for stdin), builds the handoff graph and reports coordination failures and latency per edge. Text output fits the terminal, or 80 columns when piped ($COLUMNS overrides).',
+    'Reads OTLP traces (JSON, JSON Lines, protobuf, gzip or zstd of each, directories, or - for stdin), builds the handoff graph and reports coordination failures and latency per edge. Text output fits the terminal, or 80 columns when piped ($COLUMNS overrides).',
   footer: [
     'Exit codes: 0 clean; 1 findings at or above --fail-on, or nothing to audit (no spans, or no rule could run; see --allow-empty); 2 usage error or unreadable input.',
   ],

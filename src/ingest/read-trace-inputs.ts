@@ -1,14 +1,15 @@
 /**
  * Reads trace inputs (files, directories, stdin) as batches of spans, streaming.
  *
- * Encodings are told from content, not trusted from names: gzip by its magic
- * bytes, JSON by its first character (after a UTF-8 byte order mark) or by a later
+ * Encodings are told from content, not trusted from names: gzip and zstd by
+ * their magic bytes (and the Collector file exporter's zstd records, each a
+ * length-prefixed frame), JSON by its first character (after a UTF-8 byte order mark) or by a later
  * line that is a whole request, protobuf otherwise (a name like `.pb` or `.json`
  * only decides when content cannot). JSON Lines, the Collector file exporter's
  * output, is parsed line by line, so memory is bounded by a line (`maxLineBytes`),
  * not the file; a single JSON document must fit in one V8 string and is refused
- * above `maxDocumentBytes` with a hint to use JSON Lines; gzip is refused past
- * `maxInflateRatio` before a bomb is buffered.
+ * above `maxDocumentBytes` with a hint to use JSON Lines; compressed input is
+ * refused past `maxInflateRatio` before a bomb is buffered.
  *
  * Input is untrusted (issue 8): each real file is read once however many links lead
  * to it, pipes and FIFOs are read as streams, and bad input never stops the others:
@@ -18,12 +19,14 @@
 import { createReadStream, type Stats } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { TraceInputError } from './errors.js';
 import type { SpanRecord } from '../model/span-record.js';
 import { jsonErrorOffset, jsonErrorReason, positionOf } from './json-error-position.js';
 import { jsonEncodingOf } from './encodings/index.js';
 import { decodeOtlpProtobuf, splitProtobufFrames } from './otlp-protobuf.js';
+import { createZstdDecompress, isZstdMagic } from './zstd.js';
 
 /** Options of {@link readTraceInputs}. */
 export interface ReadTraceOptions {
@@ -46,7 +49,7 @@ export interface ReadTraceOptions {
    */
   readonly maxLineBytes?: number;
   /**
-   * Most bytes gzip input may inflate to per compressed byte, past the first
+   * Most bytes gzip or zstd input may inflate to per compressed byte, past the first
    * 64 MiB; beyond it the input is refused as a likely decompression bomb before
    * it is buffered. Default 100 (trace JSON compresses 10–20:1; `baton audit --max-inflate-ratio`).
    */
@@ -54,7 +57,18 @@ export interface ReadTraceOptions {
 }
 
 /** File names a directory is searched for. */
-export const TRACE_FILE_PATTERN = /\.(json|jsonl|ndjson|pb|binpb|otlp)(\.gz)?$/i;
+export const TRACE_FILE_PATTERN = /\.(json|jsonl|ndjson|pb|binpb|otlp)(\.gz|\.zst)?$/i;
+
+/** Names that say protobuf, compressed or not. */
+const PROTOBUF_NAME = /\.(pb|binpb|otlp)(\.gz|\.zst)?$/i;
+
+/** A decompressor: what it is called in errors, and its zlib-like stream. */
+interface Codec {
+  readonly label: 'gzip' | 'zstd';
+  create(): Transform;
+}
+const GZIP: Codec = { label: 'gzip', create: createGunzip };
+const ZSTD: Codec = { label: 'zstd', create: createZstdDecompress };
 
 const DEFAULT_MAX_DOCUMENT_BYTES = 400 * 1024 * 1024;
 const DEFAULT_MAX_PROTOBUF_BYTES = 2 * 1024 * 1024 * 1024;
@@ -134,7 +148,7 @@ async function expandInput(input: string, cwd: string, seen: Set<string>, report
   }
   // Only when it has none at all: files already read under another name are not missing.
   if (walk.traceFiles === 0) {
-    report(new TraceInputError(input, 'directory has no trace files (*.json, *.jsonl, *.ndjson, *.pb, *.binpb, each optionally .gz)'));
+    report(new TraceInputError(input, 'directory has no trace files (*.json, *.jsonl, *.ndjson, *.pb, *.binpb, each optionally .gz or .zst)'));
   }
   return found;
 }
@@ -252,12 +266,20 @@ export async function* readTraceStream(
     if (head.done) return;
     let rest: AsyncIterator<Buffer> = chunks;
     let first = head.value;
+    const maxRatio = options.maxInflateRatio ?? DEFAULT_MAX_INFLATE_RATIO;
+    // The Collector's file exporter with `compression: zstd` (and no native-compression gate) writes each
+    // export as a 4-byte big-endian length and one zstd frame of a JSON or protobuf request.
+    if (first.length >= 8 && isZstdMagic(first, 4)) {
+      yield* readCompressedRecords(prepend(first, chunks), name, options, report);
+      return;
+    }
     let compressed = false;
-    if (first[0] === 0x1f && first[1] === 0x8b) {
+    const codec = first[0] === 0x1f && first[1] === 0x8b ? GZIP : isZstdMagic(first) ? ZSTD : undefined;
+    if (codec) {
       compressed = true;
-      rest = gunzip(prepend(first, chunks), name, options.maxInflateRatio ?? DEFAULT_MAX_INFLATE_RATIO);
+      rest = inflate(prepend(first, chunks), name, maxRatio, codec);
       const inner = await rest.next();
-      // A gzip of nothing (a rotated Collector file that received nothing): no spans, as above.
+      // A compressed nothing (a rotated Collector file that received nothing): no spans, as above.
       if (inner.done || inner.value.length === 0) return;
       first = inner.value;
     }
@@ -267,7 +289,7 @@ export async function* readTraceStream(
     const leading = firstNonWhitespace(first);
     const looksJson = leading === 0x7b /* { */ || leading === 0x5b /* [ */ || laterLineIsRequest(first);
     if (looksJson) yield* readJson(body, name, options, report, compressed ? undefined : wholeText);
-    else if (leading === -1 && !compressed && !/\.(pb|binpb|otlp)(\.gz)?$/i.test(name)) {
+    else if (leading === -1 && !compressed && !PROTOBUF_NAME.test(name)) {
       yield* readJson(body, name, options, report, wholeText);
     } else yield* readProtobuf(body, name, options, report);
   } catch (error) {
@@ -280,7 +302,6 @@ export async function* readTraceStream(
 
 function streamErrorReason(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR') return `corrupt gzip data (${(error as Error).message})`;
   if (code === 'ENOENT' || code === 'EACCES' || code === 'EPERM' || code === 'EISDIR') return fileErrorReason(error);
   return error instanceof Error ? error.message : String(error);
 }
@@ -301,12 +322,12 @@ async function* prepend(first: Buffer, rest: AsyncIterator<Buffer>): AsyncGenera
 }
 
 /**
- * Inflates gzip, refusing output beyond `maxRatio` times the compressed bytes fed so
- * far (past an allowance): a 10 MiB bomb inflates to 10 GiB, and every reader
+ * Inflates gzip or zstd, refusing output beyond `maxRatio` times the compressed bytes
+ * fed so far (past an allowance): a 10 MiB bomb inflates to 10 GiB, and every reader
  * downstream buffers at least a line of it.
  */
-async function* gunzip(source: AsyncIterator<Buffer>, name: string, maxRatio: number): AsyncGenerator<Buffer> {
-  const inflate = createGunzip();
+async function* inflate(source: AsyncIterator<Buffer>, name: string, maxRatio: number, codec: Codec): AsyncGenerator<Buffer> {
+  const inflate = codec.create();
   let fedBytes = 0;
   let inflatedBytes = 0;
   const feed = (async () => {
@@ -327,11 +348,19 @@ async function* gunzip(source: AsyncIterator<Buffer>, name: string, maxRatio: nu
       if (inflatedBytes > INFLATE_ALLOWANCE_BYTES && inflatedBytes > maxRatio * fedBytes) {
         throw new TraceInputError(
           name,
-          `gzip data inflates more than ${maxRatio}:1 (${formatMiB(inflatedBytes)} from ${formatMiB(fedBytes)} so far): refused as a likely decompression bomb; if it is real, raise --max-inflate-ratio`,
+          `${codec.label} data inflates more than ${maxRatio}:1 (${formatMiB(inflatedBytes)} from ${formatMiB(fedBytes)} so far): refused as a likely decompression bomb; if it is real, raise --max-inflate-ratio`,
         );
       }
       yield chunk as Buffer;
     }
+  } catch (error) {
+    // The decompressor's own errors (zlib's Z_*, zstd's ZSTD_*; a cut zstd stream is Z_BUF_ERROR too) name
+    // the codec here; the source's (a read error passed through destroy) go on as they are.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && (code.startsWith('Z_') || code.startsWith('ZSTD_'))) {
+      throw new TraceInputError(name, `corrupt ${codec.label} data (${(error as Error).message})`);
+    }
+    throw error;
   } finally {
     inflate.destroy();
     await feed;
@@ -686,7 +715,7 @@ async function* readProtobuf(
     parts.push(next.value);
   }
   const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
-  const named = /\.(pb|binpb|otlp)(\.gz)?$/i.test(name);
+  const named = PROTOBUF_NAME.test(name);
   let decoded = 0;
   for (const frame of splitProtobufFrames(bytes)) {
     let spans: SpanRecord[];
@@ -711,6 +740,82 @@ async function* readProtobuf(
     decoded++;
     if (spans.length > 0) yield spans;
   }
+}
+
+/**
+ * The Collector file exporter's compressed records: each a 4-byte big-endian length and
+ * one zstd frame holding a whole request, OTLP/JSON or protobuf (told by its first
+ * byte). Read one record at a time, so memory is bounded by a record; a problem is
+ * reported as `file (record n)` and the rest of the file skipped, since a bad length
+ * leaves no way to find the next record.
+ */
+async function* readCompressedRecords(
+  chunks: AsyncIterator<Buffer>,
+  name: string,
+  options: ReadTraceOptions,
+  report: (error: TraceInputError) => void,
+): AsyncGenerator<SpanRecord[]> {
+  const maxRatio = options.maxInflateRatio ?? DEFAULT_MAX_INFLATE_RATIO;
+  const maxRecordBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  // Chunks not yet consumed; joined only once they hold the whole next record (joining per chunk is quadratic).
+  const held: Buffer[] = [];
+  let heldBytes = 0;
+  let offset = 0;
+  let record = 0;
+  for (let next = await chunks.next(); ; next = await chunks.next()) {
+    if (!next.done) {
+      held.push(next.value);
+      heldBytes += next.value.length;
+    }
+    while (heldBytes >= 4) {
+      if (held[0]!.length < 4) held.splice(0, held.length, Buffer.concat(held, heldBytes));
+      const length = held[0]!.readUInt32BE(0);
+      const location = `${name} (record ${record + 1}, byte ${offset})`;
+      if (length > maxRecordBytes) {
+        report(new TraceInputError(location, `a compressed record of ${formatMiB(length)} is over the ${formatMiB(maxRecordBytes)} limit (--max-line-mib)`));
+        return;
+      }
+      if (heldBytes < 4 + length) break;
+      if (held[0]!.length < 4 + length) held.splice(0, held.length, Buffer.concat(held, heldBytes));
+      const frame = held[0]!.subarray(4, 4 + length);
+      if (!isZstdMagic(frame)) {
+        report(new TraceInputError(location, 'not a zstd frame: the file starts as the Collector file exporter’s compressed records but this record is not one'));
+        return;
+      }
+      record++;
+      const parts: Buffer[] = [];
+      for await (const part of inflate(prepend(frame, emptyChunks()), location, maxRatio, ZSTD)) parts.push(part);
+      const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      const leading = firstNonWhitespace(bytes);
+      let spans: SpanRecord[];
+      try {
+        if (leading === 0x7b /* { */ || leading === 0x5b /* [ */) {
+          const text = bytes.toString('utf8');
+          let value: unknown;
+          try {
+            value = JSON.parse(text);
+          } catch (error) {
+            report(syntaxError(location, text, error as Error, false));
+            return;
+          }
+          spans = parseRequests(value, location);
+        } else {
+          spans = decodeOtlpProtobuf(bytes, location, 0);
+        }
+      } catch (error) {
+        if (!(error instanceof TraceInputError)) throw error;
+        report(error);
+        return;
+      }
+      if (spans.length > 0) yield spans;
+      offset += 4 + length;
+      heldBytes -= 4 + length;
+      if (held[0]!.length === 4 + length) held.shift();
+      else held[0] = held[0]!.subarray(4 + length);
+    }
+    if (next.done) break;
+  }
+  if (heldBytes > 0) report(new TraceInputError(`${name} (record ${record + 1}, byte ${offset})`, 'the file ends inside a compressed record (truncated?)'));
 }
 
 function formatMiB(bytes: number): string {

@@ -33,7 +33,7 @@ describe('baton audit limits', () => {
     // Help lays descriptions out within 80 columns: compare the words, not the wrapping.
     const help = run.stdout.replace(/\s+/g, ' ');
     expect(help).toMatch(/--max-line-mib <n> longest JSON Lines line read, in MiB \(default 128\)/);
-    expect(help).toMatch(/--max-inflate-ratio <n> most bytes gzip input may inflate to .*\(default 100\)/);
+    expect(help).toMatch(/--max-inflate-ratio <n> most bytes gzip or zstd input may inflate to .*\(default 100\)/);
   });
 
   it.each([

@@ -9,6 +9,8 @@ import { readTraceInputs, readTraceStream } from '../../src/ingest/read-trace-in
 import { TraceInputError } from '../../src/ingest/errors.js';
 import type { SpanRecord } from '../../src/model/span-record.js';
 import { FIXTURES_DIR, runPipelineSpans, toOtlpJson, toOtlpProtobuf } from '../helpers/traces.js';
+import { collectorZstdRecords, shouldSkipZstdTests, zstdCompress } from '../helpers/zstd.js';
+import { NATIVE_ZSTD } from '../../src/ingest/zstd.js';
 
 let dir: string;
 let spans: Awaited<ReturnType<typeof runPipelineSpans>>['spans'];
@@ -34,6 +36,58 @@ async function readAll(inputs: string[], stdin?: NodeJS.ReadableStream): Promise
 }
 
 const ids = (records: readonly SpanRecord[]) => records.map((r) => r.spanId).sort();
+
+/**
+ * zstd, the Collector file exporter's compression: a whole zstd stream (its native-compression
+ * mode, or `zstd run.jsonl`), and its default mode's records (length + one zstd frame per export).
+ * Decoded natively on Node 22.15+ and by fzstd before: CI runs this file on both.
+ */
+describe.skipIf(shouldSkipZstdTests())(`readTraceInputs on zstd (${NATIVE_ZSTD ? 'node:zlib' : 'fzstd'})`, () => {
+  const half = () => Math.floor(spans.length / 2);
+  const requests = () => [toOtlpJson(spans.slice(0, half())), toOtlpJson(spans.slice(half()))];
+
+  it.each([
+    ['zstd JSON Lines', 'lines.jsonl.zst', () => zstdCompress(`${requests().join('\n')}\n`)],
+    ['zstd protobuf', 'one.pb.zst', () => zstdCompress(toOtlpProtobuf(spans))],
+    ['two zstd frames one after the other', 'frames.jsonl.zst', () => Buffer.concat(requests().map((r) => zstdCompress(`${r}\n`)))],
+    ['the Collector’s zstd records of OTLP/JSON', 'otel-traces.json', () => collectorZstdRecords(requests())],
+    ['the Collector’s zstd records of protobuf', 'otel-traces.pb', () => collectorZstdRecords([toOtlpProtobuf(spans.slice(0, half())), toOtlpProtobuf(spans.slice(half()))])],
+  ])('reads %s: every span, with its ids', async (_label, name, content) => {
+    await writeFile(join(dir, name), content());
+    const { records, errors } = await readAll([name]);
+    expect(errors).toEqual([]);
+    expect(ids(records)).toEqual(spans.map((s) => s.spanContext().spanId).sort());
+  });
+
+  it('finds .zst files in a directory', async () => {
+    await mkdir(join(dir, 'zst-dir'), { recursive: true });
+    await writeFile(join(dir, 'zst-dir', 'run.jsonl.zst'), zstdCompress(`${json}\n`));
+    const { records, errors } = await readAll(['zst-dir']);
+    expect(errors).toEqual([]);
+    expect(records).toHaveLength(spans.length);
+  });
+
+  it.each([
+    ['a cut zstd stream', 'cut.jsonl.zst', () => zstdCompress(`${json}\n`).subarray(0, 40), /^cut\.jsonl\.zst: corrupt zstd data \(.+\)$/],
+    ['records cut inside the second', 'cut-records.json', () => { const all = collectorZstdRecords(requests()); return all.subarray(0, all.length - 5); }, /^cut-records\.json \(record 2, byte \d+\): the file ends inside a compressed record \(truncated\?\)$/],
+    ['a record that is not a request', 'odd-record.json', () => collectorZstdRecords([json, '{"hello": 1}']), /^odd-record\.json \(record 2, byte \d+\): .*resourceSpans/],
+    ['a record of bad JSON', 'bad-record.json', () => collectorZstdRecords(['{"resourceSpans": [']), /^bad-record\.json \(record 1, byte 0\):1:\d+: invalid JSON/],
+  ])('reports %s as one line naming the file and record, keeping the records before it', async (_label, name, content, expected) => {
+    await writeFile(join(dir, name), content());
+    const { records, errors } = await readAll([name]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(expected);
+    if (name === 'cut-records.json' || name === 'odd-record.json') expect(records).toHaveLength(name === 'odd-record.json' ? spans.length : half());
+  });
+
+  it('refuses a zstd bomb past --max-inflate-ratio before buffering it', async () => {
+    // 256 MiB of zeros is a few KiB of zstd.
+    await writeFile(join(dir, 'bomb.jsonl.zst'), zstdCompress(Buffer.alloc(256 * 1024 * 1024)));
+    const { records, errors } = await readAll(['bomb.jsonl.zst']);
+    expect(records).toEqual([]);
+    expect(errors).toEqual([expect.stringMatching(/^bomb\.jsonl\.zst: zstd data inflates more than 100:1 .*raise --max-inflate-ratio$/)]);
+  });
+});
 
 describe('readTraceInputs', () => {
   it.each([
