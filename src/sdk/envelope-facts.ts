@@ -222,13 +222,38 @@ export function envelopeJsonBytes(envelope: Record<string, unknown>, leaveOut?: 
   }
 }
 
-/** The total of `sizes` with one more member `key: value`; -1 when either cannot be serialized. */
-export function withMemberBytes(sizes: EnvelopeSizes, key: string, value: unknown): number {
+/**
+ * The total of `sizes` with one more member `key: value`; -1 when either cannot be serialized.
+ * `valueBytes`, when given, is the value's JSON size already known to the caller.
+ */
+export function withMemberBytes(sizes: EnvelopeSizes, key: string, value: unknown, knownValueBytes?: number): number {
   if (sizes.total < 0) return -1;
   if (sizes.members < 0) return sizes.total; // measured whole by JSON.stringify, the member included
-  const item = jsonByteLength(value);
+  const item = knownValueBytes ?? jsonByteLength(value);
   if (item < 0) return -1;
   return sizes.total + (sizes.members > 0 ? 1 : 0) + keyBytes(key) + 1 + item;
+}
+
+/** JSON bytes of an object key, quotes included. */
+export function keyJsonBytes(key: string): number {
+  return keyBytes(key);
+}
+
+/**
+ * JSON bytes of one object member, `"key":value`; -1 when JSON.stringify leaves it out
+ * (undefined, a function, a symbol). Throws what JSON.stringify throws (a cycle, a BigInt).
+ */
+export function memberJsonBytes(key: string, value: unknown): number {
+  const item = valueBytes(value, 1, false);
+  return item < 0 ? -1 : keyBytes(key) + 1 + item;
+}
+
+/**
+ * JSON bytes of a member whose value is a string the caller built of printable ASCII
+ * without `"` or `\\` (a time send wrote, a generated UUID, a traceparent): its length, no scan.
+ */
+export function plainStringMemberJsonBytes(key: string, text: string): number {
+  return keyBytes(key) + 3 + text.length;
 }
 
 /** `baton.context.missing_fields` of a complete context: one frozen array, not a new one per handoff. */
