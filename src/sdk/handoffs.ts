@@ -169,8 +169,9 @@ export function sentAtMsOf(block: Partial<HandoffBlock> | undefined): number {
     const millis = digitsAt(sentAt, 20, 3);
     const micros = millis < 0 ? -1 : digitsAt(sentAt, 23, 3);
     if (micros >= 0) {
-      const prefix = sentAt.slice(0, 20);
-      if (prefix !== parsedSecondPrefix) {
+      // Compared in place: a slice per receive only when the second changes.
+      if (parsedSecondPrefix.length !== 20 || !sentAt.startsWith(parsedSecondPrefix)) {
+        const prefix = sentAt.slice(0, 20);
         const secondMs = Date.parse(`${prefix}000Z`);
         if (Number.isNaN(secondMs)) return Number.NaN;
         parsedSecondPrefix = prefix;
