@@ -52,7 +52,7 @@ import {
   GEN_AI_AGENT_NAME,
   ValidationResult,
 } from '../model/attributes.js';
-import type { HandoffBlock } from '../model/envelope.js';
+import type { HandoffBlock, TraceContextCarrier } from '../model/envelope.js';
 import {
   BatonError,
   EnvelopeInvalidError,
@@ -67,7 +67,11 @@ import {
   type AttributeSink,
   envelopeJsonBytes,
   isPlainObject,
+  jsonByteLength,
   jsonByteLengthForLimit,
+  keyJsonBytes,
+  memberJsonBytes,
+  plainStringMemberJsonBytes,
   truncateBody,
   utf8Length,
   withMemberBytes,
@@ -165,8 +169,9 @@ export function sentAtMsOf(block: Partial<HandoffBlock> | undefined): number {
     const millis = digitsAt(sentAt, 20, 3);
     const micros = millis < 0 ? -1 : digitsAt(sentAt, 23, 3);
     if (micros >= 0) {
-      const prefix = sentAt.slice(0, 20);
-      if (prefix !== parsedSecondPrefix) {
+      // Compared in place: a slice per receive only when the second changes.
+      if (parsedSecondPrefix.length !== 20 || !sentAt.startsWith(parsedSecondPrefix)) {
+        const prefix = sentAt.slice(0, 20);
         const secondMs = Date.parse(`${prefix}000Z`);
         if (Number.isNaN(secondMs)) return Number.NaN;
         parsedSecondPrefix = prefix;
@@ -262,7 +267,8 @@ export function sendHandoff<E extends object>(
     } else {
       // A prior block's fields Baton does not know (a newer sender's) are kept: the schema allows them, the type does not name them.
       const block = (prior ? copyOf(prior) : {}) as unknown as HandoffBlock;
-      block.id = opts.handoffId ?? prior?.id ?? newId();
+      const givenId = opts.handoffId ?? prior?.id;
+      block.id = givenId ?? newId();
       block.schema_id = schema.id;
       block.schema_version = schema.version;
       block.attempt = opts.attempt ?? prior?.attempt ?? 1;
@@ -288,7 +294,11 @@ export function sendHandoff<E extends object>(
       else delete block.trace_context;
       const built = withHandoff(env, block);
       out = built as E & { handoff: HandoffBlock };
-      const sizeBytes = recordSize(rt, span, built, withMemberBytes(sizes, 'handoff', block));
+      // A block built from nothing is sized knowing what send wrote; one that carries a prior block's members is walked.
+      const blockBytes = prior
+        ? undefined
+        : freshBlockBytes(block, givenId === undefined || givenId === null, rt.propagation === 'w3c' ? carrier : undefined);
+      const sizeBytes = recordSize(rt, span, built, withMemberBytes(sizes, 'handoff', block, blockBytes));
       check = checkEnvelope(rt, span, schema, built, sizeBytes, 'send', source, target);
     }
     const edge = rt.instruments.edge(source, target);
@@ -547,6 +557,62 @@ function addReceiveFacts(env: Record<string, unknown>, block: Partial<HandoffBlo
   if (typeof epoch === 'number') span.setAttribute(BATON_EPOCH, epoch);
   const budget = block.timeout_budget_ms;
   if (typeof budget === 'number') span.setAttribute(BATON_TIMEOUT_BUDGET_MS, budget);
+}
+
+/** The members of a handoff block that send builds from nothing, but trace_context (sized apart). */
+const FRESH_BLOCK_KEYS = [
+  'id',
+  'schema_id',
+  'schema_version',
+  'attempt',
+  'sent_at',
+  'idempotency_key',
+  'epoch',
+  'state_version',
+  'timeout_budget_ms',
+] as const;
+
+/**
+ * JSON bytes of a handoff block send built from nothing (no prior block): its members are
+ * FRESH_BLOCK_KEYS and trace_context, and the strings send wrote itself (sent_at, a generated
+ * id, Baton's own traceparent) are plain ASCII by construction, so only the host's values
+ * (ids, keys, numbers, a tracestate) are walked. -1 when one cannot be serialized.
+ */
+function freshBlockBytes(block: HandoffBlock, idGenerated: boolean, w3cCarrier: TraceContextCarrier | undefined): number {
+  try {
+    const fields = block as unknown as Record<string, unknown>;
+    let bytes = 0;
+    let members = 0;
+    for (let i = 0; i < FRESH_BLOCK_KEYS.length; i++) {
+      const key = FRESH_BLOCK_KEYS[i]!;
+      const member =
+        key === 'sent_at' || (key === 'id' && idGenerated)
+          ? plainStringMemberJsonBytes(key, fields[key] as string)
+          : memberJsonBytes(key, fields[key]);
+      if (member < 0) continue;
+      bytes += member;
+      members++;
+    }
+    const carrier = fields.trace_context;
+    if (carrier !== undefined) {
+      let carrierBytes: number;
+      const traceparent = w3cCarrier?.traceparent;
+      if (carrier === w3cCarrier && typeof traceparent === 'string') {
+        // {"traceparent":"…"} or {"traceparent":"…","tracestate":…}: Baton wrote the one, the host's state the other.
+        carrierBytes = 2 + plainStringMemberJsonBytes('traceparent', traceparent);
+        if (w3cCarrier.tracestate !== undefined) carrierBytes += 1 + memberJsonBytes('tracestate', w3cCarrier.tracestate);
+      } else {
+        carrierBytes = jsonByteLength(carrier);
+      }
+      if (carrierBytes < 0) return -1;
+      bytes += keyJsonBytes('trace_context') + 1 + carrierBytes;
+      members++;
+    }
+    // Braces and a comma between members.
+    return members === 0 ? 2 : bytes + members + 1;
+  } catch {
+    return -1;
+  }
 }
 
 function tryEnvelopeSizes(env: Record<string, unknown>, leaveOut: string | undefined): EnvelopeSizes {

@@ -183,8 +183,48 @@ export function activeTracer(rt: SdkRuntime): Tracer {
   return rt.tracer ?? trace.getTracer(INSTRUMENTATION_SCOPE);
 }
 
+/**
+ * Random bytes for 256 ids at a time: one `getRandomValues` call instead of one per id, as
+ * Node's own `randomUUID` caches entropy. Both are the platform's CSPRNG.
+ */
+const ID_POOL = new Uint8Array(16 * 256);
+let idPoolOffset = ID_POOL.length;
+/** ASCII codes of a byte's two lower-case hex digits. */
+const HEX_HIGH = new Uint8Array(256);
+const HEX_LOW = new Uint8Array(256);
+for (let byte = 0; byte < 256; byte++) {
+  HEX_HIGH[byte] = (byte >> 4) < 10 ? 48 + (byte >> 4) : 87 + (byte >> 4);
+  HEX_LOW[byte] = (byte & 15) < 10 ? 48 + (byte & 15) : 87 + (byte & 15);
+}
+
+/**
+ * A random RFC 9562 version 4 UUID, as `crypto.randomUUID()` makes, built as one flat string
+ * from a pool of random bytes by a single `String.fromCharCode` of its 36 characters:
+ * `randomUUID` concatenates 20 pieces per id (about 600 bytes of garbage; 0.1–0.2 µs more
+ * per handoff here). Unrolled: a loop filling an array for `apply` took half the gain back.
+ */
 export function newId(): string {
-  return globalThis.crypto.randomUUID();
+  if (idPoolOffset === ID_POOL.length) {
+    globalThis.crypto.getRandomValues(ID_POOL);
+    idPoolOffset = 0;
+  }
+  const b = ID_POOL;
+  const o = idPoolOffset;
+  idPoolOffset += 16;
+  const h = HEX_HIGH;
+  const l = HEX_LOW;
+  const b6 = (b[o + 6]! & 0x0f) | 0x40; // version 4
+  const b8 = (b[o + 8]! & 0x3f) | 0x80; // variant 10
+  const dash = 45;
+  // prettier-ignore
+  return String.fromCharCode(
+    h[b[o]!]!, l[b[o]!]!, h[b[o + 1]!]!, l[b[o + 1]!]!, h[b[o + 2]!]!, l[b[o + 2]!]!, h[b[o + 3]!]!, l[b[o + 3]!]!, dash,
+    h[b[o + 4]!]!, l[b[o + 4]!]!, h[b[o + 5]!]!, l[b[o + 5]!]!, dash,
+    h[b6]!, l[b6]!, h[b[o + 7]!]!, l[b[o + 7]!]!, dash,
+    h[b8]!, l[b8]!, h[b[o + 9]!]!, l[b[o + 9]!]!, dash,
+    h[b[o + 10]!]!, l[b[o + 10]!]!, h[b[o + 11]!]!, l[b[o + 11]!]!, h[b[o + 12]!]!, l[b[o + 12]!]!,
+    h[b[o + 13]!]!, l[b[o + 13]!]!, h[b[o + 14]!]!, l[b[o + 14]!]!, h[b[o + 15]!]!, l[b[o + 15]!]!,
+  );
 }
 
 /** Ends a span Baton started, at Baton's clock; a span or processor that throws is a fault of `operation`. */

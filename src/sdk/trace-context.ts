@@ -22,7 +22,10 @@ import {
 } from '@opentelemetry/api';
 import type { TraceContextCarrier } from '../model/envelope.js';
 
-const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/** The value of a lower-case hex digit's char code (the pattern has checked it is one). */
+const hexValue = (code: number): number => (code <= 57 ? code - 48 : code - 87);
 
 /** How trace context travels: Baton's own W3C writer, or the host's registered propagator. */
 export type PropagationMode = 'w3c' | 'global';
@@ -64,13 +67,14 @@ export function extractSpanContext(carrier: unknown, mode: PropagationMode): Spa
   }
   const { traceparent, tracestate } = carrier as { traceparent?: unknown; tracestate?: unknown };
   if (typeof traceparent !== 'string') return undefined;
-  const match = TRACEPARENT.exec(traceparent);
-  if (!match) return undefined;
-  const traceId = match[1]!;
-  const spanId = match[2]!;
+  // Tested, then cut at its fixed offsets: no match array per receive.
+  if (!TRACEPARENT.test(traceparent)) return undefined;
+  const traceId = traceparent.slice(3, 35);
+  const spanId = traceparent.slice(36, 52);
   // The pattern has checked the hex digits and lengths; what isSpanContextValid adds is the all-zero ids.
   if (traceId === INVALID_TRACEID || spanId === INVALID_SPANID) return undefined;
-  const sc: SpanContext = { traceId, spanId, traceFlags: Number.parseInt(match[3]!, 16), isRemote: true };
+  const traceFlags = hexValue(traceparent.charCodeAt(53)) * 16 + hexValue(traceparent.charCodeAt(54));
+  const sc: SpanContext = { traceId, spanId, traceFlags, isRemote: true };
   if (typeof tracestate === 'string' && tracestate.length > 0) sc.traceState = createTraceState(tracestate);
   return sc;
 }

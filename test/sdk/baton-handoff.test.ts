@@ -6,6 +6,7 @@
  * fakes Date and performance together: span times come from both (src/sdk/clock.ts).
  */
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type HrTime } from '@opentelemetry/api';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   BATON_ACK_DELAY_MS,
@@ -142,6 +143,24 @@ describe('Baton.send', () => {
     expect(span.attributes[BATON_ENVELOPE_SIZE_BYTES]).toBe(Buffer.byteLength(JSON.stringify(sent)));
     // Conventions 2: nothing another attribute or the span itself says (gen_ai.agent.name = the source, sent_at = the start).
     expect(Object.keys(span.attributes).sort()).toEqual(SEND_ATTRIBUTES);
+  });
+
+  it("records the size of exactly what it returns, whatever ids, keys, numbers and prior block the host gives", () => {
+    // Ids, keys and numbers as a host may pass them (escapes, non-ASCII, lone surrogates, floats, nothing), with
+    // and without a prior block to resend: the block send builds from nothing is sized knowing what it wrote.
+    const text = fc.option(fc.string({ unit: 'binary', maxLength: 12 }), { nil: undefined });
+    const number = fc.option(fc.oneof(fc.integer(), fc.double({ noNaN: true })), { nil: undefined });
+    const prior = fc.option(fc.record({ id: fc.string({ unit: 'binary', maxLength: 8 }), note: text }, { requiredKeys: ['id'] }), { nil: undefined });
+    fc.assert(
+      fc.property(text, text, number, number, number, number, prior, (handoffId, idempotencyKey, epoch, stateVersion, timeoutBudgetMs, attempt, handoff) => {
+        otel.exporter.reset();
+        const options = { handoffId, idempotencyKey, epoch, stateVersion, timeoutBudgetMs, attempt };
+        const sent = baton.send(handoff ? { ...draft(), handoff } : draft(), options as never);
+        const span = onlySpan(otel.spans(), BatonOperation.HandoffSend);
+        expect(span.attributes[BATON_ENVELOPE_SIZE_BYTES]).toBe(Buffer.byteLength(JSON.stringify(sent)));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('fills the handoff block with W3C trace context of the send span and leaves the input untouched', () => {

@@ -59,6 +59,18 @@ describe('jsonByteLength', () => {
     expect(jsonByteLength(value)).toBe(-1);
   });
 
+  it('measures only own keys when a library has put an enumerable key on Object.prototype', () => {
+    const value = { a: 'x', nested: { b: [1, { c: true }] } };
+    const exact = bytesOf(value);
+    (Object.prototype as Record<string, unknown>).polluted = 'a value JSON.stringify never writes';
+    try {
+      expect(jsonByteLength(value)).toBe(exact);
+      expect(jsonByteLengthForLimit(value, exact - 1)).toBe(exact);
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).polluted;
+    }
+  });
+
   it('measures nesting past the walk depth as JSON.stringify does', () => {
     let deep: unknown = 'leaf "quoted"';
     for (let i = 0; i < 200; i++) deep = { d: [deep] };

@@ -88,6 +88,13 @@ describe('extractSpanContext', () => {
     });
   });
 
+  it('reads every flags byte as its hex value, 00 to ff', () => {
+    for (let flags = 0; flags < 256; flags++) {
+      const hex = flags.toString(16).padStart(2, '0');
+      expect(extractSpanContext({ traceparent: `00-${TRACE}-${SPAN}-${hex}` }, 'w3c')?.traceFlags).toBe(flags);
+    }
+  });
+
   it.each([
     ['an all-zero trace id', `00-${'0'.repeat(32)}-${SPAN}-01`],
     ['an all-zero span id', `00-${TRACE}-${'0'.repeat(16)}-01`],
