@@ -35,6 +35,7 @@
  *
  *   npx tsx bench/receiver.ts      (BATON_BENCH_QUICK=1: fewer batches and rounds, one hour of data)
  *   BATON_BENCH_CPU_PROF=<dir>     also writes a <dir>/<case>.cpuprofile of every server's measured window (bench/cpuprofile-top.ts reads them)
+ *   BATON_BENCH_CPU_PROF_THREADS=<dir>   runs each monitor under `node --cpu-prof`: <dir>/<case>/CPU.….cpuprofile, one per thread, the analysis worker's too (start-up included)
  *   BATON_BENCH_RECEIVER_BATCHES, _ROUNDS, _PROTOCOLS=http-proto,http-json,grpc   override the size, rounds and transports
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -674,12 +675,16 @@ async function measureMemoryAsync(templates: SpanRecord[][]): Promise<MemoryPoin
 // ---- the orchestrator --------------------------------------------------------------------------
 
 const PROFILE_DIR = process.env.BATON_BENCH_CPU_PROF;
+/** `node --cpu-prof` on every monitor server: one profile per thread, the analysis worker's included. */
+const WORKER_PROFILE_DIR = process.env.BATON_BENCH_CPU_PROF_THREADS;
 
 /** One server child and one load child, the load released once the server measures. */
 async function runCase(protocol: Protocol, server: Server, file: string, spans: number, rate: number, profileDashboard: boolean, name: string): Promise<{ load: LoadResult; server: ServerResult }> {
   // The profile covers the measured window only (not start-up): the server takes it with the inspector.
   const profileTo = PROFILE_DIR ? join(PROFILE_DIR, `${name}.cpuprofile`) : '-';
-  const serverChild = new LineChild(['--serve', protocol, server, String(spans), profileDashboard ? 'dashboard' : 'plain', profileTo]);
+  // Node's own profiler (start-up included) sees the analysis thread too, which the inspector here does not.
+  const nodeArgs = WORKER_PROFILE_DIR && server === 'monitor' ? ['--cpu-prof', '--cpu-prof-dir', join(WORKER_PROFILE_DIR, name)] : [];
+  const serverChild = new LineChild(['--serve', protocol, server, String(spans), profileDashboard ? 'dashboard' : 'plain', profileTo], nodeArgs);
   const { url } = await serverChild.next<{ url: string }>();
   const loadChild = new LineChild(['--load', url, protocol, file, String(rate)]);
   await loadChild.next();
