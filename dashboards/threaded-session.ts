@@ -71,9 +71,16 @@ export type ToWorker =
   | { readonly type: 'close' }
   | { readonly type: 'finish' };
 
-/** Worker → main thread. */
+/** The worker's answer to one body: the verdict, and the accepted batch's recording line when recording. */
+export interface BodyAnswer {
+  readonly id: number;
+  readonly verdict: BodyVerdict;
+  readonly record: string | undefined;
+}
+
+/** Worker → main thread. Verdicts come in arrival order, those of bodies handled in one turn together. */
 export type ToMain =
-  | { readonly type: 'verdict'; readonly id: number; readonly verdict: BodyVerdict; readonly record: string | undefined }
+  | { readonly type: 'verdicts'; readonly answers: readonly BodyAnswer[] }
   | { readonly type: 'view'; readonly view: LiveView; readonly report: AuditReport | undefined; readonly updates: AuditUpdate[] | undefined }
   | { readonly type: 'finished'; readonly view: LiveView; readonly report: AuditReport; readonly updates: AuditUpdate[] | undefined };
 
@@ -311,12 +318,13 @@ export class ThreadedLiveSession implements BodyIntake {
 
   #onMessage(message: ToMain): void {
     switch (message.type) {
-      case 'verdict':
-        // Recorded before the reply goes out: a span an exporter was told is taken is in the file.
-        if (message.record !== undefined && message.verdict.status === 'accepted') {
-          this.#options.onRecord?.(message.record, message.verdict.spans - message.verdict.rejected);
+      case 'verdicts':
+        for (let i = 0; i < message.answers.length; i++) {
+          const { id, verdict, record } = message.answers[i]!;
+          // Recorded before the reply goes out: a span an exporter was told is taken is in the file.
+          if (record !== undefined && verdict.status === 'accepted') this.#options.onRecord?.(record, verdict.spans - verdict.rejected);
+          this.#settle(id, verdict);
         }
-        this.#settle(message.id, message.verdict);
         return;
       case 'view':
         this.#view = message.view;
