@@ -28,9 +28,11 @@
  * terminal that discards its output on the main thread; its CPU time counts both.
  *
  * The dashboard's share: the same monitor fed at a steady 10k spans/s, with V8's
- * sampling profiler on in the server's main thread; samples under the dashboard
- * (use-live-graph, the components, React, Ink and its layout) over the server's
- * CPU time (both threads). The views themselves are built on the analysis
+ * sampling profiler on in the server's main thread; the dashboard's share of that
+ * thread's busy samples (use-live-graph, the components, React, Ink and its
+ * layout) times the thread's CPU time (Linux's /proc/thread-self/stat), over the
+ * server's CPU time (both threads). The samples alone are wall time, which a
+ * loaded machine stretches: at load 14 they read 7x the dashboard's CPU time. The views themselves are built on the analysis
  * thread, which that profiler does not see: "building views" reads 0 there.
  *
  *   npx tsx bench/receiver.ts      (BATON_BENCH_QUICK=1: fewer batches and rounds, one hour of data)
@@ -39,6 +41,7 @@
  *   BATON_BENCH_RECEIVER_BATCHES, _ROUNDS, _PROTOCOLS=http-proto,http-json,grpc   override the size, rounds and transports
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, request as httpRequest, Agent } from 'node:http';
 import { Session } from 'node:inspector/promises';
@@ -127,6 +130,10 @@ export interface DashboardShare {
   /** Of the dashboard, building the views (LiveSession.view). */
   viewShare: number;
   frames: number;
+  /** The main thread's CPU time over wall time (Linux), of which the dashboard's is its share of the thread's busy samples. */
+  mainCores?: number;
+  /** The dashboard's sampled (wall) time over wall time: what the share read before CPU time per thread was known. */
+  dashboardSampledCores?: number;
 }
 
 export interface MemoryPoint {
@@ -480,8 +487,12 @@ interface ProfileNode {
   children?: number[];
 }
 
-/** Sampled time (ms) under the dashboard's code and, of that, in LiveSession.view. */
-function dashboardTimeOf(profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }): { dashboardMs: number; viewMs: number } {
+/**
+ * Sampled time (ms) under the dashboard's code and, of that, in LiveSession.view, and the thread's
+ * sampled time not idle. Samples are taken on wall time: on a loaded machine a sample's time includes
+ * the time the thread waited for a core, so only ratios of them are read (see dashboardCpuMs).
+ */
+function dashboardTimeOf(profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }): { dashboardMs: number; viewMs: number; busyMs: number } {
   const byId = new Map<number, ProfileNode>();
   for (const node of profile.nodes) byId.set(node.id, node);
   // 0: other, 1: dashboard, 2: building a view inside it.
@@ -499,14 +510,32 @@ function dashboardTimeOf(profile: { nodes: ProfileNode[]; samples: number[]; tim
   }
   let dashboardMs = 0;
   let viewMs = 0;
+  let busyMs = 0;
+  const idle = new Set<number>();
+  for (const node of profile.nodes) if (node.callFrame.functionName === '(idle)') idle.add(node.id);
   for (let i = 0; i < profile.samples.length; i++) {
     const c = category.get(profile.samples[i]!) ?? 0;
     const ms = (profile.timeDeltas[i] ?? 0) / 1000;
+    if (!idle.has(profile.samples[i]!)) busyMs += ms;
     if (c > 0) dashboardMs += ms;
     if (c === 2) viewMs += ms;
   }
-  return { dashboardMs, viewMs };
+  return { dashboardMs, viewMs, busyMs };
 }
+
+/** This thread's CPU time (user + system), ms, from Linux's /proc/thread-self/stat (undefined elsewhere). */
+function threadCpuMs(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    // Fields after the parenthesized name: state is the 3rd field, utime and stime the 14th and 15th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+/** Linux's USER_HZ, the unit of /proc's CPU times: 100 on every architecture Node runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 interface ServerResult {
   cpuMs: number;
@@ -517,6 +546,9 @@ interface ServerResult {
   mainBusy?: number;
   dashboardMs?: number;
   viewMs?: number;
+  /** The main thread's sampled time not idle, and its CPU time (Linux), for the dashboard's CPU. */
+  mainBusySampledMs?: number;
+  mainCpuMs?: number;
 }
 
 /**
@@ -541,6 +573,7 @@ async function serve(protocol: Protocol, server: Server, spans: number, profileD
   const analysisLoop = monitor?.session.analysisUtilization();
   const mainLoop = performance.eventLoopUtilization();
   const cpu = process.cpuUsage();
+  const mainCpuBefore = threadCpuMs();
   const started = performance.now();
   say({ started: true });
   await expectWord('done');
@@ -548,6 +581,7 @@ async function serve(protocol: Protocol, server: Server, spans: number, profileD
   if (monitor) await monitor.session.finish();
   const ended = performance.now();
   const cpuMs = cpuMsSince(cpu);
+  const mainCpuAfter = threadCpuMs();
   const result: ServerResult = { cpuMs, wallMs: ended - started, tailMs: ended - answered, frames: (monitor?.terminal.frames ?? 0) - framesBefore };
   if (monitor && analysisLoop) {
     result.analysisBusy = monitor.session.analysisUtilization(analysisLoop).utilization;
@@ -555,7 +589,11 @@ async function serve(protocol: Protocol, server: Server, spans: number, profileD
   }
   if (inspector) {
     const { profile } = await inspector.post('Profiler.stop');
-    if (profileDashboard) Object.assign(result, dashboardTimeOf(profile as unknown as Parameters<typeof dashboardTimeOf>[0]));
+    if (profileDashboard) {
+      const { dashboardMs, viewMs, busyMs } = dashboardTimeOf(profile as unknown as Parameters<typeof dashboardTimeOf>[0]);
+      Object.assign(result, { dashboardMs, viewMs, mainBusySampledMs: busyMs });
+      if (mainCpuBefore !== undefined && mainCpuAfter !== undefined) result.mainCpuMs = mainCpuAfter - mainCpuBefore;
+    }
     if (profileTo !== undefined) await writeFile(profileTo, JSON.stringify(profile));
     inspector.disconnect();
   }
@@ -712,15 +750,20 @@ async function measure(protocol: Protocol, server: Server, rep: number, file: st
 
 async function measureDashboard(file: string, spans: number): Promise<DashboardShare> {
   const { server: s } = await runCase('http-proto', 'monitor', file, spans, DASHBOARD_RATE, true, 'dashboard-10k');
-  const dashboardMs = s.dashboardMs ?? 0;
+  // The profiler's samples are wall time (on a loaded machine, a sample's time includes the wait for
+  // a core), the server's CPU time is CPU time: the dashboard's CPU is its share of the main
+  // thread's busy samples times that thread's CPU time, where the thread's CPU time is known.
+  const sampled = s.dashboardMs ?? 0;
+  const dashboardMs = s.mainCpuMs !== undefined && (s.mainBusySampledMs ?? 0) > 0 ? (s.mainCpuMs * sampled) / s.mainBusySampledMs! : sampled;
   return {
     spansPerSecond: spans / (s.wallMs / 1000),
     seconds: s.wallMs / 1000,
     serverCores: s.cpuMs / s.wallMs,
     dashboardCores: dashboardMs / s.wallMs,
     dashboardShare: dashboardMs / s.cpuMs,
-    viewShare: dashboardMs > 0 ? (s.viewMs ?? 0) / dashboardMs : 0,
+    viewShare: sampled > 0 ? (s.viewMs ?? 0) / sampled : 0,
     frames: s.frames,
+    ...(s.mainCpuMs !== undefined ? { mainCores: s.mainCpuMs / s.wallMs, dashboardSampledCores: sampled / s.wallMs } : {}),
   };
 }
 
@@ -863,7 +906,7 @@ export function formatReceiverResults(results: ReceiverResults): string {
   );
   const d = results.dashboard;
   lines.push(
-    `- the dashboard at ${fmt(d.spansPerSecond, 0)} spans/s over ${fmt(d.seconds, 1)} s (HTTP protobuf, ${d.frames} frames): the server used ${fmt(d.serverCores * 100, 1)}% of a core, the dashboard ${fmt(d.dashboardCores * 100, 1)}% of a core, ${fmt(d.dashboardShare * 100, 1)}% of the server's CPU time (building views: ${fmt(d.viewShare * 100, 1)}% of the dashboard's)`,
+    `- the dashboard at ${fmt(d.spansPerSecond, 0)} spans/s over ${fmt(d.seconds, 1)} s (HTTP protobuf, ${d.frames} frames): the server used ${fmt(d.serverCores * 100, 1)}% of a core${d.mainCores !== undefined ? ` (its main thread ${fmt(d.mainCores * 100, 1)}%)` : ''}, the dashboard ${fmt(d.dashboardCores * 100, 1)}% of a core, ${fmt(d.dashboardShare * 100, 1)}% of the server's CPU time (building views: ${fmt(d.viewShare * 100, 1)}% of the dashboard's)${d.dashboardSampledCores !== undefined ? `; read as sampled wall time, as before: ${fmt(d.dashboardSampledCores * 100, 1)}% of a core` : ''}`,
     '',
     markdownTable(
       ['in one process, same bodies, no network', 'spans/s', 'CPU µs/span'],
