@@ -71,16 +71,9 @@ export type ToWorker =
   | { readonly type: 'close' }
   | { readonly type: 'finish' };
 
-/** The worker's answer to one body: the verdict, and the accepted batch's recording line when recording. */
-export interface BodyAnswer {
-  readonly id: number;
-  readonly verdict: BodyVerdict;
-  readonly record: string | undefined;
-}
-
-/** Worker → main thread. Verdicts come in arrival order, those of bodies handled in one turn together. */
+/** Worker → main thread. */
 export type ToMain =
-  | { readonly type: 'verdicts'; readonly answers: readonly BodyAnswer[] }
+  | { readonly type: 'verdict'; readonly id: number; readonly verdict: BodyVerdict; readonly record: string | undefined }
   | { readonly type: 'view'; readonly view: LiveView; readonly report: AuditReport | undefined; readonly updates: AuditUpdate[] | undefined }
   | { readonly type: 'finished'; readonly view: LiveView; readonly report: AuditReport; readonly updates: AuditUpdate[] | undefined };
 
@@ -318,13 +311,12 @@ export class ThreadedLiveSession implements BodyIntake {
 
   #onMessage(message: ToMain): void {
     switch (message.type) {
-      case 'verdicts':
-        for (let i = 0; i < message.answers.length; i++) {
-          const { id, verdict, record } = message.answers[i]!;
-          // Recorded before the reply goes out: a span an exporter was told is taken is in the file.
-          if (record !== undefined && verdict.status === 'accepted') this.#options.onRecord?.(record, verdict.spans - verdict.rejected);
-          this.#settle(id, verdict);
+      case 'verdict':
+        // Recorded before the reply goes out: a span an exporter was told is taken is in the file.
+        if (message.record !== undefined && message.verdict.status === 'accepted') {
+          this.#options.onRecord?.(message.record, message.verdict.spans - message.verdict.rejected);
         }
+        this.#settle(message.id, message.verdict);
         return;
       case 'view':
         this.#view = message.view;

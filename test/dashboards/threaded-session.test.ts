@@ -188,7 +188,7 @@ describe('ThreadedLiveSession', () => {
     const withBadId = records.slice(0, 4).map((s) => ({ ...s, traceId: `ff${s.traceId.slice(2)}` }));
     withBadId[1] = { ...withBadId[1]!, spanId: '0000000000000000' };
     bodies.push(json(withBadId));
-    // All offered in one turn: they reach the worker together, and it answers them together.
+    // All offered in one turn: they reach the worker together, queued behind one another.
     const verdicts = await Promise.all(bodies.map(({ body, encoding }) => session.offerBody(body, encoding, { ...ORIGIN, encoding }, 'test')));
     expect(verdicts.map((v) => (v.status === 'accepted' ? v.spans - v.rejected : v.status))).toEqual([1, records.length, 'invalid', 2, 3, records.length - 1, 3]);
     expect(verdicts[6]).toMatchObject({ rejected: 1, message: expect.stringContaining('1 of 4 spans refused') });
