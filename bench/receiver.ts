@@ -32,8 +32,9 @@
  * thread's busy samples (use-live-graph, the components, React, Ink and its
  * layout) times the thread's CPU time (Linux's /proc/thread-self/stat), over the
  * server's CPU time (both threads). The samples alone are wall time, which a
- * loaded machine stretches: at load 14 they read 7x the dashboard's CPU time. The views themselves are built on the analysis
- * thread, which that profiler does not see: "building views" reads 0 there.
+ * loaded machine stretches: at load 14 they read 7x the dashboard's CPU time.
+ * The views themselves are built on the analysis thread, which that profiler
+ * does not see: "building views" reads 0 there.
  *
  *   npx tsx bench/receiver.ts      (BATON_BENCH_QUICK=1: fewer batches and rounds, one hour of data)
  *   BATON_BENCH_CPU_PROF=<dir>     also writes a <dir>/<case>.cpuprofile of every server's measured window (bench/cpuprofile-top.ts reads them)
@@ -490,7 +491,7 @@ interface ProfileNode {
 /**
  * Sampled time (ms) under the dashboard's code and, of that, in LiveSession.view, and the thread's
  * sampled time not idle. Samples are taken on wall time: on a loaded machine a sample's time includes
- * the time the thread waited for a core, so only ratios of them are read (see dashboardCpuMs).
+ * the time the thread waited for a core, so only ratios of them are read (see measureDashboard).
  */
 function dashboardTimeOf(profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }): { dashboardMs: number; viewMs: number; busyMs: number } {
   const byId = new Map<number, ProfileNode>();
