@@ -28,16 +28,21 @@
  * terminal that discards its output on the main thread; its CPU time counts both.
  *
  * The dashboard's share: the same monitor fed at a steady 10k spans/s, with V8's
- * sampling profiler on in the server's main thread; samples under the dashboard
- * (use-live-graph, the components, React, Ink and its layout) over the server's
- * CPU time (both threads). The views themselves are built on the analysis
- * thread, which that profiler does not see: "building views" reads 0 there.
+ * sampling profiler on in the server's main thread; the dashboard's share of that
+ * thread's busy samples (use-live-graph, the components, React, Ink and its
+ * layout) times the thread's CPU time (Linux's /proc/thread-self/stat), over the
+ * server's CPU time (both threads). The samples alone are wall time, which a
+ * loaded machine stretches: at load 14 they read 7x the dashboard's CPU time.
+ * The views themselves are built on the analysis thread, which that profiler
+ * does not see: "building views" reads 0 there.
  *
  *   npx tsx bench/receiver.ts      (BATON_BENCH_QUICK=1: fewer batches and rounds, one hour of data)
  *   BATON_BENCH_CPU_PROF=<dir>     also writes a <dir>/<case>.cpuprofile of every server's measured window (bench/cpuprofile-top.ts reads them)
+ *   BATON_BENCH_CPU_PROF_THREADS=<dir>   runs each monitor under `node --cpu-prof`: <dir>/<case>/CPU.….cpuprofile, one per thread, the analysis worker's too (start-up included)
  *   BATON_BENCH_RECEIVER_BATCHES, _ROUNDS, _PROTOCOLS=http-proto,http-json,grpc   override the size, rounds and transports
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, request as httpRequest, Agent } from 'node:http';
 import { Session } from 'node:inspector/promises';
@@ -126,6 +131,10 @@ export interface DashboardShare {
   /** Of the dashboard, building the views (LiveSession.view). */
   viewShare: number;
   frames: number;
+  /** The main thread's CPU time over wall time (Linux), of which the dashboard's is its share of the thread's busy samples. */
+  mainCores?: number;
+  /** The dashboard's sampled (wall) time over wall time: what the share read before CPU time per thread was known. */
+  dashboardSampledCores?: number;
 }
 
 export interface MemoryPoint {
@@ -479,8 +488,12 @@ interface ProfileNode {
   children?: number[];
 }
 
-/** Sampled time (ms) under the dashboard's code and, of that, in LiveSession.view. */
-function dashboardTimeOf(profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }): { dashboardMs: number; viewMs: number } {
+/**
+ * Sampled time (ms) under the dashboard's code and, of that, in LiveSession.view, and the thread's
+ * sampled time not idle. Samples are taken on wall time: on a loaded machine a sample's time includes
+ * the time the thread waited for a core, so only ratios of them are read (see measureDashboard).
+ */
+function dashboardTimeOf(profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }): { dashboardMs: number; viewMs: number; busyMs: number } {
   const byId = new Map<number, ProfileNode>();
   for (const node of profile.nodes) byId.set(node.id, node);
   // 0: other, 1: dashboard, 2: building a view inside it.
@@ -498,14 +511,32 @@ function dashboardTimeOf(profile: { nodes: ProfileNode[]; samples: number[]; tim
   }
   let dashboardMs = 0;
   let viewMs = 0;
+  let busyMs = 0;
+  const idle = new Set<number>();
+  for (const node of profile.nodes) if (node.callFrame.functionName === '(idle)') idle.add(node.id);
   for (let i = 0; i < profile.samples.length; i++) {
     const c = category.get(profile.samples[i]!) ?? 0;
     const ms = (profile.timeDeltas[i] ?? 0) / 1000;
+    if (!idle.has(profile.samples[i]!)) busyMs += ms;
     if (c > 0) dashboardMs += ms;
     if (c === 2) viewMs += ms;
   }
-  return { dashboardMs, viewMs };
+  return { dashboardMs, viewMs, busyMs };
 }
+
+/** This thread's CPU time (user + system), ms, from Linux's /proc/thread-self/stat (undefined elsewhere). */
+function threadCpuMs(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    // Fields after the parenthesized name: state is the 3rd field, utime and stime the 14th and 15th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+/** Linux's USER_HZ, the unit of /proc's CPU times: 100 on every architecture Node runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 interface ServerResult {
   cpuMs: number;
@@ -516,6 +547,9 @@ interface ServerResult {
   mainBusy?: number;
   dashboardMs?: number;
   viewMs?: number;
+  /** The main thread's sampled time not idle, and its CPU time (Linux), for the dashboard's CPU. */
+  mainBusySampledMs?: number;
+  mainCpuMs?: number;
 }
 
 /**
@@ -540,6 +574,7 @@ async function serve(protocol: Protocol, server: Server, spans: number, profileD
   const analysisLoop = monitor?.session.analysisUtilization();
   const mainLoop = performance.eventLoopUtilization();
   const cpu = process.cpuUsage();
+  const mainCpuBefore = threadCpuMs();
   const started = performance.now();
   say({ started: true });
   await expectWord('done');
@@ -547,6 +582,7 @@ async function serve(protocol: Protocol, server: Server, spans: number, profileD
   if (monitor) await monitor.session.finish();
   const ended = performance.now();
   const cpuMs = cpuMsSince(cpu);
+  const mainCpuAfter = threadCpuMs();
   const result: ServerResult = { cpuMs, wallMs: ended - started, tailMs: ended - answered, frames: (monitor?.terminal.frames ?? 0) - framesBefore };
   if (monitor && analysisLoop) {
     result.analysisBusy = monitor.session.analysisUtilization(analysisLoop).utilization;
@@ -554,7 +590,11 @@ async function serve(protocol: Protocol, server: Server, spans: number, profileD
   }
   if (inspector) {
     const { profile } = await inspector.post('Profiler.stop');
-    if (profileDashboard) Object.assign(result, dashboardTimeOf(profile as unknown as Parameters<typeof dashboardTimeOf>[0]));
+    if (profileDashboard) {
+      const { dashboardMs, viewMs, busyMs } = dashboardTimeOf(profile as unknown as Parameters<typeof dashboardTimeOf>[0]);
+      Object.assign(result, { dashboardMs, viewMs, mainBusySampledMs: busyMs });
+      if (mainCpuBefore !== undefined && mainCpuAfter !== undefined) result.mainCpuMs = mainCpuAfter - mainCpuBefore;
+    }
     if (profileTo !== undefined) await writeFile(profileTo, JSON.stringify(profile));
     inspector.disconnect();
   }
@@ -674,12 +714,16 @@ async function measureMemoryAsync(templates: SpanRecord[][]): Promise<MemoryPoin
 // ---- the orchestrator --------------------------------------------------------------------------
 
 const PROFILE_DIR = process.env.BATON_BENCH_CPU_PROF;
+/** `node --cpu-prof` on every monitor server: one profile per thread, the analysis worker's included. */
+const WORKER_PROFILE_DIR = process.env.BATON_BENCH_CPU_PROF_THREADS;
 
 /** One server child and one load child, the load released once the server measures. */
 async function runCase(protocol: Protocol, server: Server, file: string, spans: number, rate: number, profileDashboard: boolean, name: string): Promise<{ load: LoadResult; server: ServerResult }> {
   // The profile covers the measured window only (not start-up): the server takes it with the inspector.
   const profileTo = PROFILE_DIR ? join(PROFILE_DIR, `${name}.cpuprofile`) : '-';
-  const serverChild = new LineChild(['--serve', protocol, server, String(spans), profileDashboard ? 'dashboard' : 'plain', profileTo]);
+  // Node's own profiler (start-up included) sees the analysis thread too, which the inspector here does not.
+  const nodeArgs = WORKER_PROFILE_DIR && server === 'monitor' ? ['--cpu-prof', '--cpu-prof-dir', join(WORKER_PROFILE_DIR, name)] : [];
+  const serverChild = new LineChild(['--serve', protocol, server, String(spans), profileDashboard ? 'dashboard' : 'plain', profileTo], nodeArgs);
   const { url } = await serverChild.next<{ url: string }>();
   const loadChild = new LineChild(['--load', url, protocol, file, String(rate)]);
   await loadChild.next();
@@ -707,15 +751,20 @@ async function measure(protocol: Protocol, server: Server, rep: number, file: st
 
 async function measureDashboard(file: string, spans: number): Promise<DashboardShare> {
   const { server: s } = await runCase('http-proto', 'monitor', file, spans, DASHBOARD_RATE, true, 'dashboard-10k');
-  const dashboardMs = s.dashboardMs ?? 0;
+  // The profiler's samples are wall time (on a loaded machine, a sample's time includes the wait for
+  // a core), the server's CPU time is CPU time: the dashboard's CPU is its share of the main
+  // thread's busy samples times that thread's CPU time, where the thread's CPU time is known.
+  const sampled = s.dashboardMs ?? 0;
+  const dashboardMs = s.mainCpuMs !== undefined && (s.mainBusySampledMs ?? 0) > 0 ? (s.mainCpuMs * sampled) / s.mainBusySampledMs! : sampled;
   return {
     spansPerSecond: spans / (s.wallMs / 1000),
     seconds: s.wallMs / 1000,
     serverCores: s.cpuMs / s.wallMs,
     dashboardCores: dashboardMs / s.wallMs,
     dashboardShare: dashboardMs / s.cpuMs,
-    viewShare: dashboardMs > 0 ? (s.viewMs ?? 0) / dashboardMs : 0,
+    viewShare: sampled > 0 ? (s.viewMs ?? 0) / sampled : 0,
     frames: s.frames,
+    ...(s.mainCpuMs !== undefined ? { mainCores: s.mainCpuMs / s.wallMs, dashboardSampledCores: sampled / s.wallMs } : {}),
   };
 }
 
@@ -858,7 +907,7 @@ export function formatReceiverResults(results: ReceiverResults): string {
   );
   const d = results.dashboard;
   lines.push(
-    `- the dashboard at ${fmt(d.spansPerSecond, 0)} spans/s over ${fmt(d.seconds, 1)} s (HTTP protobuf, ${d.frames} frames): the server used ${fmt(d.serverCores * 100, 1)}% of a core, the dashboard ${fmt(d.dashboardCores * 100, 1)}% of a core, ${fmt(d.dashboardShare * 100, 1)}% of the server's CPU time (building views: ${fmt(d.viewShare * 100, 1)}% of the dashboard's)`,
+    `- the dashboard at ${fmt(d.spansPerSecond, 0)} spans/s over ${fmt(d.seconds, 1)} s (HTTP protobuf, ${d.frames} frames): the server used ${fmt(d.serverCores * 100, 1)}% of a core${d.mainCores !== undefined ? ` (its main thread ${fmt(d.mainCores * 100, 1)}%)` : ''}, the dashboard ${fmt(d.dashboardCores * 100, 1)}% of a core, ${fmt(d.dashboardShare * 100, 1)}% of the server's CPU time (building views: ${fmt(d.viewShare * 100, 1)}% of the dashboard's)${d.dashboardSampledCores !== undefined ? `; read as sampled wall time, as before: ${fmt(d.dashboardSampledCores * 100, 1)}% of a core` : ''}`,
     '',
     markdownTable(
       ['in one process, same bodies, no network', 'spans/s', 'CPU µs/span'],

@@ -175,6 +175,30 @@ describe('ThreadedLiveSession', () => {
     expect(http.counters.throttledRequests).toBe(refusals);
   });
 
+  it('answers each of many bodies handed over in one turn with its own verdict, and records the accepted ones in that order', async () => {
+    const lines: string[] = [];
+    const session = await startSession({ onRecord: (line) => lines.push(line) });
+    const records = toSpanRecords(await pipeline('threaded-many'));
+    // Bodies of different sizes (a verdict given to the wrong body shows), one that does not decode,
+    // one with a span refused.
+    const sizes = [1, records.length, 2, 3, records.length - 1];
+    const json = (spans: typeof records) => ({ body: Buffer.from(JSON.stringify(spansToOtlpJson(spans))), encoding: 'json' as const });
+    const bodies = sizes.map((n, k) => json(records.slice(0, n).map((s) => ({ ...s, traceId: k.toString(16).padStart(4, '0') + s.traceId.slice(4) }))));
+    bodies.splice(2, 0, { body: Buffer.from([0x0a, 0xff, 0xff, 0x01, 0x02]), encoding: 'json' });
+    const withBadId = records.slice(0, 4).map((s) => ({ ...s, traceId: `ff${s.traceId.slice(2)}` }));
+    withBadId[1] = { ...withBadId[1]!, spanId: '0000000000000000' };
+    bodies.push(json(withBadId));
+    // All offered in one turn: they reach the worker together, queued behind one another.
+    const verdicts = await Promise.all(bodies.map(({ body, encoding }) => session.offerBody(body, encoding, { ...ORIGIN, encoding }, 'test')));
+    expect(verdicts.map((v) => (v.status === 'accepted' ? v.spans - v.rejected : v.status))).toEqual([1, records.length, 'invalid', 2, 3, records.length - 1, 3]);
+    expect(verdicts[6]).toMatchObject({ rejected: 1, message: expect.stringContaining('1 of 4 spans refused') });
+    await session.finish();
+    // The recording got every accepted batch, in the order the bodies were handed over.
+    expect(lines.map((line) => parseOtlpJsonRequest(JSON.parse(line), 'recorded').length)).toEqual([1, records.length, 2, 3, records.length - 1, 3]);
+    const accepted = sizes.reduce((n, s) => n + s, 0) + 3;
+    expect(session.view().counters).toMatchObject({ accepted, rejected: 1, throttled: 0 });
+  });
+
   it('answers 503 with Retry-After once closed, and counts those spans as throttled', async () => {
     const session = await startSession();
     const http = await startOtlpHttpReceiver(session, { port: 0 });
