@@ -27,6 +27,7 @@ type Json = Record<string, unknown>;
 const NO_LINKS: readonly SpanLinkRecord[] = Object.freeze([]);
 const NO_EVENTS: readonly SpanEventRecord[] = Object.freeze([]);
 const RESOURCE: Readonly<Record<string, AttributeValue>> = Object.freeze({ 'telemetry.sdk.name': 'openai-agents' });
+const NO_GROUPS: ReadonlyMap<string, Json> = new Map();
 /** Scope of spans read from the SDK's JSON (the SDK names none of its own). */
 export const OPENAI_AGENTS_JSON_SCOPE = 'openai-agents';
 
@@ -171,10 +172,11 @@ export function parseOpenAiAgentsJson(value: unknown, source: string): SpanRecor
   try {
     const { items, path } = itemsOf(value);
     const single = items.length === 1 && items[0] === value;
-    const groups = new Map<string, Json>();
+    // JSON Lines give one item a value: no map for the (mostly no) trace items beside it.
+    let groups: Map<string, Json> | undefined;
     for (let i = 0; i < items.length; i++) {
       const item = items[i] as Json;
-      if (item !== null && typeof item === 'object' && item.object === 'trace' && typeof item.id === 'string') groups.set(item.id, item);
+      if (item !== null && typeof item === 'object' && item.object === 'trace' && typeof item.id === 'string') (groups ??= new Map()).set(item.id, item);
     }
     for (let i = 0; i < items.length; i++) {
       const item = items[i];
@@ -183,7 +185,7 @@ export function parseOpenAiAgentsJson(value: unknown, source: string): SpanRecor
       const object = (item as Json).object;
       if (object === 'trace') continue;
       if (object !== 'trace.span') throw new ShapeError(`${at}${at ? '.' : ''}object`, `expected "trace" or "trace.span", got ${describe(object)}`);
-      spans.push(spanOf(item as Json, at || 'item', source, groups));
+      spans.push(spanOf(item as Json, at || 'item', source, groups ?? NO_GROUPS));
     }
   } catch (error) {
     if (error instanceof ShapeError) throw new TraceInputError(source, `${error.path}: ${error.message}`);
