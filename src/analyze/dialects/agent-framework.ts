@@ -82,15 +82,22 @@ const CONTAINERS: ReadonlySet<string> = new Set(['workflow.run', 'workflow_invok
 
 type Kind = 'executor' | 'edge' | 'send' | 'container';
 
-/** The first word of the span name (the rest is the executor id or edge group type). */
+/** True when `word` is the span name's first word (the name up to its first space). */
+function isFirstWord(name: string, word: string): boolean {
+  return name.startsWith(word) && (name.length === word.length || name.charCodeAt(word.length) === 32);
+}
+
+/**
+ * The first word of the span name (the rest is the executor id or edge group type). Compared in
+ * place: this claims or refuses every span of every group, and slicing the word out allocated.
+ */
 function kindOf(span: SpanRecord): Kind | undefined {
   const name = span.name;
-  const space = name.indexOf(' ');
-  const head = space < 0 ? name : name.slice(0, space);
-  if (head === EXECUTOR_PROCESS) return 'executor';
-  if (head === EDGE_GROUP_PROCESS) return 'edge';
-  if (head === MESSAGE_SEND) return 'send';
-  if (space < 0 && CONTAINERS.has(head)) return 'container';
+  if (isFirstWord(name, EXECUTOR_PROCESS)) return 'executor';
+  if (isFirstWord(name, EDGE_GROUP_PROCESS)) return 'edge';
+  if (isFirstWord(name, MESSAGE_SEND)) return 'send';
+  // A container's name is one word: none of the set holds a space.
+  if (CONTAINERS.has(name)) return 'container';
   return undefined;
 }
 

@@ -172,19 +172,17 @@ function logfireName(span: SpanRecord, key: string): string | undefined {
   return value === 'null' ? undefined : value;
 }
 
-function nodeOf(span: SpanRecord, role: Role, name: string | undefined, failed: boolean, extra?: Partial<Mutable<Node>>): Node {
-  return {
-    span,
-    role,
-    name,
-    from: extra?.from,
-    to: extra?.to,
-    requested: extra?.requested,
-    handedOffBy: extra?.handedOffBy,
-    agentUnlessRoot: extra?.agentUnlessRoot,
-    failed,
-    errorMessage: extra?.errorMessage,
-  };
+/** A node with every field in one order (one hidden class for all nodes); the role's own fields are set after. */
+function nodeOf(span: SpanRecord, role: Role, name: string | undefined, failed: boolean, errorMessage?: string): Mutable<Node> {
+  return { span, role, name, from: undefined, to: undefined, requested: undefined, handedOffBy: undefined, agentUnlessRoot: undefined, failed, errorMessage };
+}
+
+function handoffNodeOf(span: SpanRecord, failed: boolean, from: string | undefined, to: string | undefined, requested: readonly string[] | undefined, errorMessage: string | undefined): Node {
+  const node = nodeOf(span, 'handoff', undefined, failed, errorMessage);
+  node.from = from;
+  node.to = to;
+  node.requested = requested;
+  return node;
 }
 
 function readNative(span: SpanRecord, type: string): Node {
@@ -193,18 +191,20 @@ function readNative(span: SpanRecord, type: string): Node {
   const failed = errorMessage !== undefined;
   switch (type) {
     case 'agent':
-      return nodeOf(span, 'agent', readName(attrs, GEN_AI_AGENT_NAME), failed, { errorMessage });
+      return nodeOf(span, 'agent', readName(attrs, GEN_AI_AGENT_NAME), failed, errorMessage);
     case 'handoff': {
       const requested = readStrings(attrs, OPENAI_AGENTS_HANDOFF_REQUESTED_AGENTS);
-      return nodeOf(span, 'handoff', undefined, failed, {
-        from: readName(attrs, OPENAI_AGENTS_HANDOFF_FROM_AGENT) ?? readName(attrs, GEN_AI_AGENT_HANDOFF_SOURCE_NAME),
-        to: readName(attrs, OPENAI_AGENTS_HANDOFF_TO_AGENT) ?? readName(attrs, GEN_AI_TRANSFER_TARGET_NAME),
-        requested: requested && requested.length > 0 ? requested : undefined,
+      return handoffNodeOf(
+        span,
+        failed,
+        readName(attrs, OPENAI_AGENTS_HANDOFF_FROM_AGENT) ?? readName(attrs, GEN_AI_AGENT_HANDOFF_SOURCE_NAME),
+        readName(attrs, OPENAI_AGENTS_HANDOFF_TO_AGENT) ?? readName(attrs, GEN_AI_TRANSFER_TARGET_NAME),
+        requested && requested.length > 0 ? requested : undefined,
         errorMessage,
-      });
+      );
     }
     case 'function':
-      return nodeOf(span, 'tool', readName(attrs, GEN_AI_TOOL_NAME) ?? span.name, failed, { errorMessage });
+      return nodeOf(span, 'tool', readName(attrs, GEN_AI_TOOL_NAME) ?? span.name, failed, errorMessage);
     case 'trace':
       return nodeOf(span, 'workflow', undefined, failed);
     default:
@@ -221,13 +221,19 @@ function readOpenInference(span: SpanRecord): Node {
     const agent = readName(attrs, OPENINFERENCE_GRAPH_NODE_ID);
     // The trace's own root span is an AGENT span too, named after the workflow, without a graph node;
     // the Python instrumentation writes no graph node on agent spans either: told apart by position (see #classify).
-    if (agent === undefined) return nodeOf(span, 'workflow', undefined, failed, { errorMessage, agentUnlessRoot: span.name });
-    return nodeOf(span, 'agent', agent, failed, { handedOffBy: readName(attrs, OPENINFERENCE_GRAPH_NODE_PARENT_ID), errorMessage });
+    if (agent === undefined) {
+      const root = nodeOf(span, 'workflow', undefined, failed, errorMessage);
+      root.agentUnlessRoot = span.name;
+      return root;
+    }
+    const node = nodeOf(span, 'agent', agent, failed, errorMessage);
+    node.handedOffBy = readName(attrs, OPENINFERENCE_GRAPH_NODE_PARENT_ID);
+    return node;
   }
   if (kind === 'TOOL') {
     const tool = readName(attrs, OPENINFERENCE_TOOL_NAME);
     const isHandoff = span.name.startsWith(OPENINFERENCE_HANDOFF_PREFIX) || span.name === 'handoff' || (tool !== undefined && tool.startsWith(OPENINFERENCE_HANDOFF_TOOL_PREFIX));
-    if (!isHandoff) return nodeOf(span, 'tool', tool ?? span.name, failed, { errorMessage });
+    if (!isHandoff) return nodeOf(span, 'tool', tool ?? span.name, failed, errorMessage);
     // The span name keeps the agent's name as written; `tool.name` prefixes it.
     let to: string | undefined;
     if (span.name.startsWith(OPENINFERENCE_HANDOFF_PREFIX)) to = span.name.slice(OPENINFERENCE_HANDOFF_PREFIX.length);
@@ -238,7 +244,7 @@ function readOpenInference(span: SpanRecord): Node {
     let requested: string[] | undefined;
     const message = span.statusMessage;
     if (failed && message.startsWith(MULTIPLE_HANDOFFS)) requested = requestedIn(parseJson(message.slice(message.indexOf('{') >= 0 ? message.indexOf('{') : message.length))) ?? requestedInRepr(message);
-    return nodeOf(span, 'handoff', undefined, failed, { from, to: to && to.length > 0 ? to : undefined, requested, errorMessage });
+    return handoffNodeOf(span, failed, from, to && to.length > 0 ? to : undefined, requested, errorMessage);
   }
   return nodeOf(span, 'other', kind === undefined ? span.name : `openinference:${kind}`, failed);
 }
@@ -258,17 +264,12 @@ function readLogfire(span: SpanRecord): Node {
       const msg = readName(attrs, LOGFIRE_MSG);
       if (msg !== undefined && msg.startsWith('Agent run: ')) agent = msg.slice(11).replace(/^['"]|['"]$/g, '') || undefined;
     }
-    return nodeOf(span, 'agent', agent, failed, { errorMessage });
+    return nodeOf(span, 'agent', agent, failed, errorMessage);
   }
   if (template === LOGFIRE_HANDOFF) {
-    return nodeOf(span, 'handoff', undefined, failed, {
-      from: logfireName(span, 'from_agent'),
-      to: logfireName(span, 'to_agent'),
-      requested: errorMessage === MULTIPLE_HANDOFFS ? requestedIn(error) : undefined,
-      errorMessage,
-    });
+    return handoffNodeOf(span, failed, logfireName(span, 'from_agent'), logfireName(span, 'to_agent'), errorMessage === MULTIPLE_HANDOFFS ? requestedIn(error) : undefined, errorMessage);
   }
-  if (template === LOGFIRE_FUNCTION) return nodeOf(span, 'tool', logfireName(span, 'name') ?? span.name, failed, { errorMessage });
+  if (template === LOGFIRE_FUNCTION) return nodeOf(span, 'tool', logfireName(span, 'name') ?? span.name, failed, errorMessage);
   if (template === LOGFIRE_TRACE) return nodeOf(span, 'workflow', undefined, failed);
   if (template.startsWith('Chat completion') || template.startsWith('Responses API')) return nodeOf(span, 'other', 'generation', failed);
   if (template.startsWith('Turn ')) return nodeOf(span, 'other', 'turn', failed);
@@ -311,6 +312,10 @@ function compareDrafts(a: Draft, b: Draft): number {
   return compareByStart(a.span, b.span);
 }
 
+function compareNodes(a: Node, b: Node): number {
+  return compareByStart(a.span, b.span);
+}
+
 function compareRuns(a: Run, b: Run): number {
   return compareByStart(a.node.span, b.node.span);
 }
@@ -344,6 +349,7 @@ class Interpretation {
   readonly #isRunOrTool: (span: SpanRecord) => boolean;
   readonly #isWorkflow: (span: SpanRecord) => boolean;
   readonly #isOpenInference: (span: SpanRecord) => boolean;
+  #hasWorkflows = false;
 
   constructor(context: DialectContext) {
     this.#context = context;
@@ -358,21 +364,28 @@ class Interpretation {
   }
 
   run(spans: readonly SpanRecord[]): DialectResult {
+    let rootCandidates = false;
     for (let i = 0; i < spans.length; i++) {
       const span = spans[i]!;
       if (this.#nodes.has(span.spanId)) continue; // a re-exported copy
-      this.#nodes.set(span.spanId, readNode(span));
+      const node = readNode(span);
+      if (node.agentUnlessRoot !== undefined && node.agentUnlessRoot.length > 0) rootCandidates = true;
+      this.#nodes.set(span.spanId, node);
     }
-    for (const [id, node] of this.#nodes) {
-      // An AGENT span under another span of its instrumentation is an agent run, not the trace's root.
-      if (node.agentUnlessRoot !== undefined && node.agentUnlessRoot.length > 0 && this.#context.ancestorWhere(node.span, this.#isOpenInference) !== undefined) {
-        this.#nodes.set(id, nodeOf(node.span, 'agent', node.agentUnlessRoot, node.failed, { errorMessage: node.errorMessage }));
+    if (rootCandidates) {
+      for (const [id, node] of this.#nodes) {
+        // An AGENT span under another span of its instrumentation is an agent run, not the trace's root.
+        if (node.agentUnlessRoot !== undefined && node.agentUnlessRoot.length > 0 && this.#context.ancestorWhere(node.span, this.#isOpenInference) !== undefined) {
+          this.#nodes.set(id, nodeOf(node.span, 'agent', node.agentUnlessRoot, node.failed, node.errorMessage));
+        }
       }
     }
+    // Without a workflow span in the group no run has one above it: #taskOf skips the walk up.
+    for (const node of this.#nodes.values()) if (node.role === 'workflow') this.#hasWorkflows = true;
     for (const node of this.#nodes.values()) this.#classify(node);
     this.#runs.sort(compareRuns);
     for (const list of this.#runsByKey.values()) list.sort(compareRuns);
-    this.#handoffs.sort((a, b) => compareByStart(a.span, b.span));
+    this.#handoffs.sort(compareNodes);
     for (let i = 0; i < this.#handoffs.length; i++) this.#readHandoff(this.#handoffs[i]!);
     this.#readDelegations();
     this.#readGraphParents();
@@ -423,7 +436,7 @@ class Interpretation {
   /** The conversation: the span's own `gen_ai.conversation.id` (OpenInference: `session.id`), else its trace span's (the SDK's group id). */
   #taskOf(span: SpanRecord): string | undefined {
     const own = readName(span.attributes, GEN_AI_CONVERSATION_ID) ?? readName(span.attributes, OPENINFERENCE_SESSION_ID);
-    if (own !== undefined) return own;
+    if (own !== undefined || !this.#hasWorkflows) return own;
     const workflow = this.#context.ancestorWhere(span, this.#isWorkflow);
     if (!workflow) return undefined;
     const attrs = workflow.attributes;
@@ -505,8 +518,10 @@ class Interpretation {
   /** Agents run inside a function span (agents as tools) are delegations from the tool's agent; failed calls of such a tool are their attempts. */
   #readDelegations(): void {
     const delegatingTools = new Map<string, Run[]>();
-    for (let i = 0; i < this.#runs.length; i++) {
-      const run = this.#runs[i]!;
+    // A run can sit in a tool only when the group has tools: without any, no walk up per run.
+    const runs = this.#tools.length > 0 ? this.#runs : [];
+    for (let i = 0; i < runs.length; i++) {
+      const run = runs[i]!;
       if (run.reachedByHandoff) continue;
       const parent = this.#context.ancestorWhere(run.node.span, this.#isRunOrTool);
       if (!parent || this.#nodes.get(parent.spanId)?.role !== 'tool') continue;
@@ -517,7 +532,7 @@ class Interpretation {
     // Tool names that delegated somewhere, per owning run: a failed call of one without a nested run is an attempt of that delegation.
     const delegatingNames = new Map<string, string>();
     const tools = this.#tools;
-    tools.sort((a, b) => compareByStart(a.span, b.span));
+    tools.sort(compareNodes);
     for (let i = 0; i < tools.length; i++) {
       const tool = tools[i]!;
       const nested = delegatingTools.get(tool.span.spanId);
@@ -549,6 +564,11 @@ class Interpretation {
     for (let i = 0; i < tools.length; i++) {
       const tool = tools[i]!;
       if (delegatingTools.has(tool.span.spanId)) continue;
+      if (delegatingNames.size === 0) {
+        // No tool ran an agent: none of these is an attempt of a delegation (no walk up to its run).
+        this.#ignore(tool.span, `tool ${tool.name ?? tool.span.name} is not a handoff: no agent ran inside it`);
+        continue;
+      }
       const owner = this.#context.ancestorWhere(tool.span, this.#isRun);
       const ownerRun = owner ? this.#runById.get(owner.spanId) : undefined;
       const targetKey = ownerRun ? delegatingNames.get(`${ownerRun.node.span.spanId}\u0000${tool.name}`) : undefined;

@@ -71,6 +71,18 @@ function readId(value: unknown, digits: number, path: string): string {
   throw new ShapeError(path, `expected a hex id of up to ${digits} digits, got ${describeValue(value)}`);
 }
 
+/** The last trace id read and what it gave: every span of a trace and most of its references repeat it. */
+let lastRawTraceId: unknown;
+let lastTraceId = '';
+
+function readTraceId(value: unknown, path: string): string {
+  if (value === lastRawTraceId) return lastTraceId;
+  const id = readId(value, 32, path);
+  lastRawTraceId = value;
+  lastTraceId = id;
+  return id;
+}
+
 function readMicros(value: unknown, path: string): number {
   const n = typeof value === 'string' ? Number(value) : value;
   if (typeof n === 'number' && Number.isFinite(n) && n >= 0) return n;
@@ -179,6 +191,86 @@ function withoutTranslationTags(tags: Record<string, AttributeValue>, read: numb
   return kept;
 }
 
+/** The translation tags of one span as {@link readSpanTags} found them (the last of a repeated key), and its other tags. */
+export interface SpanTags {
+  attributes: Record<string, AttributeValue>;
+  kind: AttributeValue | undefined;
+  status: AttributeValue | undefined;
+  description: AttributeValue | undefined;
+  error: AttributeValue | undefined;
+  scope: AttributeValue | undefined;
+  library: AttributeValue | undefined;
+}
+
+/**
+ * A span's tags in one pass: the translation tags into their fields, the rest straight into the
+ * attributes (one object per span, where reading every tag and then copying all but the
+ * translation tags made two). Gives up (undefined) wherever that could differ from the two-step
+ * read, which {@link convertSpan} then does: a translation tag whose value is not the translation's
+ * (a numeric `span.kind` stays an attribute, where it was), `__proto__`, or enough tags for the
+ * attributes to be built as compact pairs.
+ */
+export function readSpanTags(list: unknown): SpanTags | undefined {
+  if (!Array.isArray(list) || list.length >= MANY_ATTRIBUTES) return undefined;
+  const out: SpanTags = { attributes: {}, kind: undefined, status: undefined, description: undefined, error: undefined, scope: undefined, library: undefined };
+  const attributes = out.attributes;
+  for (let k = 0; k < list.length; k++) {
+    const tag = list[k];
+    if (!isObject(tag) || typeof tag.key !== 'string') return undefined;
+    const key = tag.key;
+    const value = tagValue(tag);
+    switch (key) {
+      case 'span.kind':
+        out.kind = value;
+        break;
+      case 'otel.status_code':
+        out.status = value;
+        break;
+      case 'otel.status_description':
+        out.description = value;
+        break;
+      case 'error':
+        out.error = value;
+        break;
+      case 'otel.scope.name':
+        out.scope = value;
+        break;
+      case 'otel.library.name':
+        out.library = value;
+        break;
+      case 'otel.scope.version':
+      case 'otel.library.version':
+      case 'w3c.tracestate':
+        break;
+      case '__proto__':
+        return undefined;
+      default:
+        attributes[key] = value;
+    }
+  }
+  if (out.kind !== undefined && typeof out.kind !== 'string') return undefined;
+  if (out.status !== undefined && typeof out.status !== 'string') return undefined;
+  if (out.description !== undefined && typeof out.description !== 'string') return undefined;
+  if (out.error !== undefined && out.error !== true && out.error !== 'true') return undefined;
+  return out;
+}
+
+/** The two-step read (every tag, then a copy without the translation tags): the reference {@link readSpanTags} agrees with. */
+export function readSpanTagsInTwoSteps(list: unknown): SpanTags {
+  const tags: Record<string, AttributeValue> = {};
+  readTags(list, '.tags', tags);
+  const kind = tags['span.kind'];
+  const status = tags['otel.status_code'];
+  const description = tags['otel.status_description'];
+  const error = tags.error;
+  const read =
+    (typeof kind === 'string' ? READ_KIND : 0) |
+    (typeof status === 'string' ? READ_STATUS : 0) |
+    (typeof description === 'string' ? READ_DESCRIPTION : 0) |
+    (error === true || error === 'true' ? READ_ERROR : 0);
+  return { attributes: withoutTranslationTags(tags, read), kind, status, description, error, scope: tags['otel.scope.name'], library: tags['otel.library.name'] };
+}
+
 /**
  * One span of a v1 trace, its translation tags turned back into OTel fields. Error paths are
  * relative to the span (`.traceID`): the caller prefixes the span's own path when one is thrown,
@@ -186,7 +278,7 @@ function withoutTranslationTags(tags: Record<string, AttributeValue>, read: numb
  */
 function convertSpan(value: unknown, processes: Map<string, Readonly<Record<string, AttributeValue>>>, source: string): SpanRecord {
   if (!isObject(value)) throw new ShapeError('', `expected a span object, got ${describeValue(value)}`);
-  const traceId = readId(value.traceID, 32, '.traceID');
+  const traceId = readTraceId(value.traceID, '.traceID');
   const spanId = readId(value.spanID, 16, '.spanID');
   const name = value.operationName;
   if (typeof name !== 'string') throw new ShapeError('.operationName', `expected a string, got ${describeValue(name)}`);
@@ -204,7 +296,7 @@ function convertSpan(value: unknown, processes: Map<string, Readonly<Record<stri
       let refTrace: string;
       let refSpan: string;
       try {
-        refTrace = readId(ref.traceID, 32, '.traceID');
+        refTrace = readTraceId(ref.traceID, '.traceID');
         refSpan = readId(ref.spanID, 16, '.spanID');
       } catch (error) {
         throw error instanceof ShapeError ? error.under(`.references[${k}]`) : error;
@@ -218,33 +310,26 @@ function convertSpan(value: unknown, processes: Map<string, Readonly<Record<stri
     parentSpanId = readId(value.parentSpanID, 16, '.parentSpanID');
   }
 
-  const tags: Record<string, AttributeValue> = {};
-  readTags(value.tags, '.tags', tags);
+  const tags = readSpanTags(value.tags) ?? readSpanTagsInTwoSteps(value.tags);
   let kind: number = SpanKindNumber.Unspecified;
-  const kindTag = tags['span.kind'];
+  const kindTag = tags.kind;
   if (typeof kindTag === 'string') kind = KINDS[kindTag.toLowerCase()] ?? SpanKindNumber.Unspecified;
   let statusCode: number = StatusCodeNumber.Unset;
   let statusMessage = '';
-  const status = tags['otel.status_code'];
+  const status = tags.status;
   if (typeof status === 'string') {
     const upper = status.toUpperCase();
     statusCode = upper === 'ERROR' || upper === 'STATUS_CODE_ERROR' ? StatusCodeNumber.Error : upper === 'OK' || upper === 'STATUS_CODE_OK' ? StatusCodeNumber.Ok : StatusCodeNumber.Unset;
   }
-  const description = tags['otel.status_description'];
+  const description = tags.description;
   if (typeof description === 'string') statusMessage = description;
   const error = tags.error;
-  const errorTranslated = error === true || error === 'true';
   // The translator writes error=true beside an ERROR status; a native Jaeger client writes only it.
-  if (errorTranslated && statusCode === StatusCodeNumber.Unset) statusCode = StatusCodeNumber.Error;
+  if ((error === true || error === 'true') && statusCode === StatusCodeNumber.Unset) statusCode = StatusCodeNumber.Error;
   let scopeName = '';
-  const scope = tags['otel.scope.name'] ?? tags['otel.library.name'];
+  const scope = tags.scope ?? tags.library;
   if (typeof scope === 'string') scopeName = scope;
-  const read =
-    (typeof kindTag === 'string' ? READ_KIND : 0) |
-    (typeof status === 'string' ? READ_STATUS : 0) |
-    (typeof description === 'string' ? READ_DESCRIPTION : 0) |
-    (errorTranslated ? READ_ERROR : 0);
-  const attributes = withoutTranslationTags(tags, read);
+  const attributes = tags.attributes;
 
   let resource = typeof value.processID === 'string' ? processes.get(value.processID) : undefined;
   if (resource === undefined && value.process !== undefined) resource = resourceOf(value.process, '.process');

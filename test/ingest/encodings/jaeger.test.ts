@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jaegerJsonEncoding, parseJaegerJson } from '../../../src/ingest/encodings/jaeger.js';
+import { jaegerJsonEncoding, parseJaegerJson, readSpanTags, readSpanTagsInTwoSteps } from '../../../src/ingest/encodings/jaeger.js';
 import { jsonEncodingOf } from '../../../src/ingest/encodings/index.js';
 import { readTraceInputs } from '../../../src/ingest/index.js';
 import { TraceInputError } from '../../../src/ingest/errors.js';
@@ -240,5 +240,49 @@ describe('reading Jaeger files', () => {
     expect(errors).toEqual([`${file}:2: the Jaeger API returned an error instead of traces: trace not found`]);
     const all = await read(join(FRAMEWORKS_DIR, 'autogen', 'chain.otlp.json'));
     expect(spans.map((s) => s.spanId)).toEqual(all.spans.map((s) => s.spanId));
+  });
+});
+
+describe('readSpanTags', () => {
+  const KEYS = ['span.kind', 'otel.status_code', 'otel.status_description', 'error', 'otel.scope.name', 'otel.library.name', 'otel.scope.version', 'otel.library.version', 'w3c.tracestate', '__proto__', 'constructor', '0', '17', 'a', 'b', 'gen_ai.agent.name', 'message.type'];
+  const tag = fc.record({
+    key: fc.oneof(fc.constantFrom(...KEYS), fc.string({ maxLength: 4 })),
+    type: fc.constantFrom('string', 'bool', 'int64', 'float64', 'binary', 'STRING', undefined),
+    value: fc.oneof(fc.constantFrom('producer', 'ERROR', 'OK', 'true', 'false', 'x', true, false, null), fc.integer(), fc.string({ maxLength: 3 })),
+  });
+
+  it('reads what the two-step read does (attributes with their key order and prototype, and every translation tag) whenever it answers', () => {
+    let answered = 0;
+    fc.assert(
+      fc.property(fc.array(tag, { maxLength: 24 }), (tags) => {
+        const one = readSpanTags(tags);
+        if (one === undefined) return;
+        answered++;
+        const two = readSpanTagsInTwoSteps(tags);
+        expect(Object.keys(one.attributes)).toEqual(Object.keys(two.attributes));
+        expect(Object.getPrototypeOf(one.attributes)).toBe(Object.getPrototypeOf(two.attributes));
+        expect(one).toEqual(two);
+      }),
+      { numRuns: 3000 },
+    );
+    expect(answered).toBeGreaterThan(300);
+  });
+
+  it('leaves to the two-step read what it cannot read the same way', () => {
+    expect(readSpanTags(undefined)).toBeUndefined();
+    expect(readSpanTags([{ key: 'span.kind', type: 'int64', value: 3 }])).toBeUndefined();
+    expect(readSpanTags([{ key: 'error', type: 'bool', value: false }])).toBeUndefined();
+    expect(readSpanTags([{ key: '__proto__', type: 'string', value: 'x' }])).toBeUndefined();
+    expect(readSpanTags([{ key: 7, value: 'x' }])).toBeUndefined();
+    expect(readSpanTags(Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, type: 'string', value: 'v' })))).toBeUndefined();
+    expect(readSpanTags([{ key: 'span.kind', type: 'string', value: 'client' }, { key: 'a', type: 'int64', value: '7' }])).toEqual({
+      attributes: { a: 7 },
+      kind: 'client',
+      status: undefined,
+      description: undefined,
+      error: undefined,
+      scope: undefined,
+      library: undefined,
+    });
   });
 });

@@ -5,9 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { jsonEncodingOf } from '../../../src/ingest/encodings/index.js';
-import { openAiAgentsJsonEncoding, parseOpenAiAgentsJson } from '../../../src/ingest/encodings/openai-agents.js';
+import { isoTimeMsOf, openAiAgentsJsonEncoding, parseOpenAiAgentsJson } from '../../../src/ingest/encodings/openai-agents.js';
 import { TraceInputError } from '../../../src/ingest/errors.js';
 
 const DIR = fileURLToPath(new URL('../../../fixtures/frameworks/openai-agents/', import.meta.url));
@@ -56,5 +57,47 @@ describe('openAiAgentsJsonEncoding', () => {
     const [record] = parseOpenAiAgentsJson(tool, 'x.json');
     expect(JSON.stringify(record!.attributes)).not.toMatch(/card-Q9|secret/);
     expect(record!.name).toBe('execute_tool lookup');
+  });
+});
+
+describe('isoTimeMsOf', () => {
+  const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+
+  it.each([
+    ['2026-12-01T14:40:27.747Z'],
+    ['2026-12-01T14:40:27.747123+00:00'],
+    ['2026-12-01T14:40:27Z'],
+    ['2026-12-01T14:40:27.7Z'],
+    ['2026-02-30T00:00:00.000Z'],
+    ['2024-02-29T23:59:59.999Z'],
+    ['2026-12-01T14:40:27.Z'],
+    ['2026-12-01T24:00:00.000Z'],
+    ['2026-12-01T14:40:27.747+01:00'],
+    ['2026-12-01 14:40:27.747Z'],
+    ['2026-12-01T14:40:27.747'],
+    ['not a time'],
+    [''],
+  ])('gives what Date.parse gives for %j', (text) => {
+    expect(isoTimeMsOf(text)).toBe(Date.parse(text));
+  });
+
+  it('agrees with Date.parse on any time of the ISO shape, in range or not', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 9999 }),
+        fc.integer({ min: 0, max: 13 }),
+        fc.integer({ min: 0, max: 32 }),
+        fc.integer({ min: 0, max: 25 }),
+        fc.integer({ min: 0, max: 61 }),
+        fc.integer({ min: 0, max: 61 }),
+        fc.stringMatching(/^(\.[0-9]{0,10})?$/),
+        fc.constantFrom('Z', 'z', '+00:00', '-00:00', '+01:00', '', '+0000', ' Z', 'ZZ'),
+        (year, month, day, hour, minute, second, fraction, zone) => {
+          const text = `${pad(year, 4)}-${pad(month)}-${pad(day)}T${pad(hour)}:${pad(minute)}:${pad(second)}${fraction}${zone}`;
+          expect(isoTimeMsOf(text)).toBe(Date.parse(text));
+        },
+      ),
+      { numRuns: 5000 },
+    );
   });
 });
