@@ -236,7 +236,8 @@ export class StoreInstrumentation {
   readonly #tracer: Tracer | undefined;
   readonly #driver: DriverInstrumentation;
   readonly system: string;
-  readonly namespace: string | undefined;
+  /** Writable: a node-redis sentinel's database is learned from its first node client (it keeps its options private). */
+  namespace: string | undefined;
   readonly propagation: PropagationMode;
   readonly #warned = new Set<string>();
   /** Spans whose epoch the accessor stated (the epoch it acts in): the store's stored epoch must not replace it. */
