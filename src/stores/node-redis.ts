@@ -31,7 +31,17 @@
  * (`_executeMulti` / `_executePipeline`, not retried by node-redis on a
  * redirection: the app gets the error); the cluster's slot table hands each
  * node client out through `ClusterSlots#nodeClient`, wrapped to instrument those
- * two methods of each node client the first time it is handed out.
+ * two methods of each node client the first time it is handed out (with its
+ * `sendCommand`, so that commands an app sends on `cluster.nodeClient(node)`
+ * are traced too; a cluster attempt sends past that wrapper, once).
+ *
+ * A sentinel (`createSentinel()`) and its client leases (`use()`, `acquire()`)
+ * run everything through `_execute(isReadonly, fn)`, `fn` getting the master's
+ * or a replica's node client per attempt: wrapped like a cluster's, the view
+ * also routing `_executeMulti` / `_executePipeline`. On both, a command that
+ * fails before any attempt (no node, no replica, a released lease) is learned
+ * by running its `fn` against a stand-in client that sends nothing, and
+ * recorded as a failed access with the app's error.
  *
  * Beside @opentelemetry/instrumentation-redis: it patches
  * `RedisClient.prototype.sendCommand` (its CLIENT span per command) and, for
