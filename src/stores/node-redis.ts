@@ -71,6 +71,7 @@ import {
   REDIS_COMMANDS,
   RedisCommandTracer,
   type RedisCommandOptions,
+  type RedisCommandSpec,
   type RedisStateCommand,
   type RedisStateFacts,
   type TracedCommand,
@@ -198,12 +199,23 @@ function instrumentClient(self: ClientInternals, proto: ClientPrototype, inst: S
     const sent = spec.kind === PUBLISH ? args.slice() : args;
     const commandOptions = arguments[1] as unknown;
     let traced: TracedCommand | undefined;
+    let deferred: DeferredCommand | undefined;
     let driverSpan = false;
     try {
       driverSpan = inst.driverWritesClientSpan(isWrapped);
-      traced = tracer.start(spec, sent, 1, ctx, driverSpan, false);
+      // node-redis writes its queue to the socket on setImmediate: the span is made in the immediate queued
+      // after that write, so Baton's work runs while the command is on the wire instead of before it is sent
+      // (its start time is taken now). A driver instrumentation needs Baton's span active before the send,
+      // and an XADD carries the span's context: those are made first.
+      if (!driverSpan && spec.kind !== PUBLISH) deferred = new DeferredCommand(tracer, spec, sent, ctx, nowMs());
+      else traced = tracer.start(spec, sent, 1, ctx, driverSpan, false);
     } catch (error) {
       inst.fault(`redis ${spec.name}`, error, undefined);
+    }
+    if (deferred) {
+      const result = original.call(this, sent, commandOptions);
+      deferred.follow(result);
+      return result;
     }
     if (!traced) return original.apply(this, arguments as unknown as [unknown[], unknown]);
     const commandTrace = traced;
@@ -225,6 +237,61 @@ function instrumentClient(self: ClientInternals, proto: ClientPrototype, inst: S
   Object.defineProperty(self, 'sendCommand', { value: sendCommand, writable: true, configurable: true, enumerable: false });
   instrumentBatches(self, proto, inst, tracer, isWrapped);
   Object.defineProperty(self, INSTRUMENTED, { value: { inst } satisfies Instrumented, enumerable: false });
+}
+
+/**
+ * A command whose span is made after node-redis wrote it (see instrumentClient):
+ * started by the immediate queued after the driver's write, or by its reply or
+ * error if that came first (a closed client rejects at once).
+ */
+class DeferredCommand {
+  readonly #tracer: RedisCommandTracer;
+  readonly #spec: RedisCommandSpec;
+  readonly #args: unknown[];
+  readonly #ctx: Context;
+  readonly #startMs: number;
+  #started = false;
+  #traced: TracedCommand | undefined;
+
+  constructor(tracer: RedisCommandTracer, spec: RedisCommandSpec, args: unknown[], ctx: Context, startMs: number) {
+    this.#tracer = tracer;
+    this.#spec = spec;
+    this.#args = args;
+    this.#ctx = ctx;
+    this.#startMs = startMs;
+  }
+
+  /** The span, made on the first call (RedisCommandTracer#start counts its own faults). */
+  start(): TracedCommand | undefined {
+    if (!this.#started) {
+      this.#started = true;
+      this.#traced = this.#tracer.start(this.#spec, this.#args, 1, this.#ctx, false, false, this.#startMs);
+    }
+    return this.#traced;
+  }
+
+  follow(result: unknown): void {
+    if (isThenable(result)) {
+      setImmediate(startDeferred, this);
+      result.then(
+        (reply) => {
+          const traced = this.start();
+          if (traced) this.#tracer.finish(traced, reply);
+        },
+        (error: unknown) => {
+          const traced = this.start();
+          if (traced) this.#tracer.fail(traced, error);
+        },
+      );
+    } else {
+      const traced = this.start();
+      if (traced) this.#tracer.finish(traced, undefined);
+    }
+  }
+}
+
+function startDeferred(command: DeferredCommand): void {
+  command.start();
 }
 
 const NO_REPLIES = 'the batch answered no replies';
