@@ -1,7 +1,8 @@
 /**
  * In-process micro-benchmark of what Baton adds to one traced Redis GET beyond
  * the OpenTelemetry span itself, no server involved: RedisCommandTracer's
- * start + finish of a GET with the bench's 230-byte JSON reply, against a bare
+ * start + finish of a GET with the bench's 230-byte JSON reply (and with a
+ * plain-text reply of the same size, which has nothing to read), against a bare
  * SDK span with the same attributes (the span Baton's path ends up recording),
  * against a bare span with no attributes. Same provider setup as bench/stores.ts.
  *
@@ -24,6 +25,7 @@ const inst = new StoreInstrumentation('redis', { tracer, namespace: '0' });
 const commands = new RedisCommandTracer(inst, {});
 const spec = REDIS_COMMANDS.get('GET')!;
 const reply = JSON.stringify({ version: 1, epoch: 1, summary: 'x'.repeat(200) });
+const plain = 'x'.repeat(230);
 const args = ['GET', 'doc:hot'];
 const attributes = {
   'baton.conventions.version': 2,
@@ -39,15 +41,20 @@ const variants: Record<string, () => void> = {
   'bare span, no attributes': () => {
     tracer.startSpan('read doc', { kind: SpanKind.CLIENT }).end();
   },
-  'bare span, the 7 + 2 attributes of a traced GET': () => {
+  'bare span, the 7 + 3 attributes of a traced GET': () => {
     const span = tracer.startSpan('read doc', { kind: SpanKind.CLIENT, attributes: { ...attributes }, startTime: performance.timeOrigin + performance.now() });
     span.setAttribute('baton.state.version_read', 1);
+    span.setAttribute('baton.epoch', 1);
     span.setAttribute('baton.state.found', true);
     span.end(performance.timeOrigin + performance.now());
   },
   'Baton: start + finish of a GET (JSON reply read)': () => {
     const traced = commands.start(spec, args, 1, context.active(), false, false)!;
     commands.finish(traced, reply);
+  },
+  'Baton: start + finish of a GET (a plain-text reply: nothing to read)': () => {
+    const traced = commands.start(spec, args, 1, context.active(), false, false)!;
+    commands.finish(traced, plain);
   },
 };
 
