@@ -118,6 +118,25 @@ describe.skipIf(skip)('baton-sdk/node-redis', () => {
       await new Promise((resolve) => setTimeout(resolve, 450));
     });
 
+    it('a state command the client refuses at once (offline, no offline queue) is one failed span with its error, timed from the call', async () => {
+      const admin = await connect();
+      const client = instrumentNodeRedis(await connect({ disableOfflineQueue: true, reconnectDelayMs: 300 }), { tracer: otel.tracer });
+      const lost = new Promise((resolve) => client.once('error', resolve));
+      await admin.clientKill({ filter: 'ID', id: await client.clientId() });
+      await lost;
+      const calledAtMs = Date.now();
+      const error = await client.hGetAll('task:t-1').catch((e: unknown) => e);
+      expect((error as Error).constructor.name).toBe('ClientOfflineError');
+      const reads = byOperation(otel.spans(), 'state.read');
+      expect(reads.map((s) => [s.name, s.status.code, s.status.message, s.attributes[ERROR_TYPE]])).toEqual([
+        ['read task', SpanStatusCode.ERROR, (error as Error).message, 'ClientOfflineError'],
+      ]);
+      // Made when the rejection came, before the immediate that makes a sent command's span: it starts at the call.
+      expect(reads[0]!.startTime[0] * 1000 + reads[0]!.startTime[1] / 1e6).toBeGreaterThanOrEqual(calledAtMs);
+      expect(nodeRedisInstrumentationStats(client)).toEqual({ stateSpans: 1, messagingSpans: 0, faults: 0 });
+      await new Promise((resolve) => client.once('ready', resolve));
+    });
+
     it('appends trace context to a copy of the arguments an app passes to sendCommand, never to its own array', async () => {
       const client = instrumentNodeRedis(await connect(), { tracer: otel.tracer });
       const args = ['XADD', 'events:raw', '*', 'k', 'v'];
