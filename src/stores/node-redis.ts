@@ -24,7 +24,7 @@
  * after a MOVED (once its slot map is rediscovered) or after ASKING on the
  * importing node after an ASK. That method is wrapped on the cluster instance:
  * `fn` gets a per-attempt view of the node client whose `sendCommand` is
- * Baton's, so a command's span starts at its first send, records the reply of
+ * Baton's, so a command's span starts when `_execute` was called, records the reply of
  * each attempt and ends when `_execute` answers the app: one span per command,
  * whatever the redirections. A command without a key (PING, INFO) skips all of
  * it. Cluster transactions and pipelines run on one node client
