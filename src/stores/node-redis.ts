@@ -136,7 +136,8 @@ function isThenable(value: unknown): value is Promise<unknown> {
  * MULTI / pipelines traced on the node that runs them, and the node clients it
  * hands out (`cluster.nodeClient(node)`) traced like itself. So is a sentinel
  * (`createSentinel()`), with the client leases of its `use()` and `acquire()`;
- * a lease taken before the sentinel was instrumented can be given on its own.
+ * a lease taken before the sentinel was instrumented can be given on its own;
+ * and a client pool (`createClientPool()`), each pooled client as it is handed out.
  *
  * ```ts
  * const client = instrumentNodeRedis(await createClient({ url }).connect(), { keys: 'task:' });
@@ -144,7 +145,7 @@ function isThenable(value: unknown): value is Promise<unknown> {
  * ```
  */
 export function instrumentNodeRedis<C extends object>(client: C, options: NodeRedisInstrumentationOptions = {}): C {
-  if (!isClientObject('instrumentNodeRedis', 'a node-redis client, cluster or sentinel', client)) return client;
+  if (!isClientObject('instrumentNodeRedis', 'a node-redis client, pool, cluster or sentinel', client)) return client;
   const self = instanceOf(client);
   if (self[INSTRUMENTED]) return client;
   if (isClusterInstance(self)) {
@@ -153,6 +154,10 @@ export function instrumentNodeRedis<C extends object>(client: C, options: NodeRe
   }
   if (isSentinelInstance(self)) {
     instrumentSentinel(self as SentinelInternals, options);
+    return client;
+  }
+  if (isClientPool(self)) {
+    instrumentPool(self as PoolInternals, options);
     return client;
   }
   if (isSentinelLease(self)) {
@@ -442,6 +447,57 @@ function isSentinelInstance(self: object): boolean {
 /** A `RedisSentinelClient` (a lease of `use()` / `acquire()`): `_execute(isReadonly, fn)`, given back with `release()`. */
 function isSentinelLease(self: object): boolean {
   return typeof (self as ExecutorInternals)._execute === 'function' && typeof (self as { release?: unknown }).release === 'function';
+}
+
+/** A `RedisClientPool` (`createClientPool()`): every command, MULTI and pipeline runs in `execute(fn)` on a pooled client. */
+function isClientPool(self: object): boolean {
+  const pool = self as PoolInternals;
+  return typeof pool.execute === 'function' && typeof pool._executeCommand !== 'function' && typeof pool._execute !== 'function';
+}
+
+interface PoolInternals {
+  execute?: unknown;
+  _executeCommand?: unknown;
+  _execute?: unknown;
+  [INSTRUMENTED]?: Instrumented;
+}
+
+/**
+ * Instruments a node-redis client pool in place: `execute(fn)`, through which
+ * the pool runs everything, instruments each pooled client the first time it
+ * hands it to `fn` (as a client of the pool's own, counted as the pool's), so
+ * that an app's own `pool.execute(async (client) => …)` of several commands is
+ * one span per command too. A command that fails before a client is handed out
+ * (a closed pool, `acquireTimeout`) records nothing: `fn` may be the app's own,
+ * and is never run for Baton.
+ */
+function instrumentPool(self: PoolInternals, options: NodeRedisInstrumentationOptions): void {
+  const proto = Object.getPrototypeOf(self) as { execute: (this: unknown, fn: unknown) => unknown };
+  // The pool's clients are made from one set of options; their database is read from the first.
+  const inst = new StoreInstrumentation('redis', options);
+  const tracer = new RedisCommandTracer(inst, options);
+  const adopt = (pooled: unknown): void => {
+    try {
+      if (pooled === null || typeof pooled !== 'object') return;
+      const pooledSelf = instanceOf(pooled);
+      if (pooledSelf[INSTRUMENTED]) return;
+      const pooledProto = Object.getPrototypeOf(pooledSelf) as ClientPrototype | null;
+      if (pooledProto === null || typeof pooledProto.sendCommand !== 'function') return;
+      if (inst.namespace === undefined && options.namespace === undefined) inst.namespace = String(pooledSelf.options?.database ?? 0);
+      instrumentClient(pooledSelf, pooledProto, inst, tracer);
+    } catch (error) {
+      inst.fault('redis pool client', error, undefined);
+    }
+  };
+  const execute = function execute(this: unknown, fn: unknown): unknown {
+    if (typeof fn !== 'function') return proto.execute.apply(this, arguments as unknown as [unknown]);
+    return proto.execute.call(this, function (this: unknown, pooled: unknown): unknown {
+      adopt(pooled);
+      return (fn as (...args: unknown[]) => unknown).apply(this, arguments as unknown as unknown[]);
+    });
+  };
+  Object.defineProperty(self, 'execute', { value: execute, writable: true, configurable: true, enumerable: false });
+  Object.defineProperty(self, INSTRUMENTED, { value: { inst } satisfies Instrumented, enumerable: false });
 }
 
 function ignore(): void {}

@@ -9,7 +9,7 @@
  */
 import { SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { createClient, type RedisClientType } from 'redis';
+import { createClient, createClientPool, type RedisClientType } from 'redis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { auditSpans } from '../../src/analyze/audit.js';
 import {
@@ -135,6 +135,39 @@ describe.skipIf(skip)('baton-sdk/node-redis', () => {
       expect(reads[0]!.startTime[0] * 1000 + reads[0]!.startTime[1] / 1e6).toBeGreaterThanOrEqual(calledAtMs);
       expect(nodeRedisInstrumentationStats(client)).toEqual({ stateSpans: 1, messagingSpans: 0, faults: 0 });
       await new Promise((resolve) => client.once('ready', resolve));
+    });
+
+    it('traces a client pool (createClientPool): its commands, a MULTI, and each command of an app’s own execute(fn), once each, counted as the pool’s', async () => {
+      const pool = instrumentNodeRedis(createClientPool({ RESP: 2, database: 2, socket: { host: server.host, port: server.port } }, { minimum: 1, maximum: 2 }), {
+        tracer: otel.tracer,
+      });
+      try {
+        await pool.connect();
+        await pool.hSet('task:p', { version: 3 });
+        expect(await pool.hGetAll('task:p')).toEqual({ version: '3' });
+        const read = await pool.execute(async (client) => {
+          await client.hSet('task:p', { version: 4 });
+          return client.hGet('task:p', 'version');
+        });
+        expect(read).toBe('4');
+        expect(await pool.multi().hGetAll('task:p').exec()).toEqual([{ version: '4' }]);
+        expect(await pool.ping()).toBe('PONG');
+        const admin = await connect();
+        await admin.select(2);
+        expect(await admin.hGet('task:p', 'version')).toBe('4');
+        const spans = otel.spans();
+        expect(spans.map((s) => [s.name, s.status.code, versionOf(s)])).toEqual([
+          ['write task', SpanStatusCode.UNSET, 3],
+          ['read task', SpanStatusCode.UNSET, 3],
+          ['write task', SpanStatusCode.UNSET, 4],
+          ['read task', SpanStatusCode.UNSET, 4],
+          ['read task', SpanStatusCode.UNSET, 4],
+        ]);
+        expect(spans.every((s) => s.attributes['db.namespace'] === '2')).toBe(true);
+        expect(nodeRedisInstrumentationStats(pool)).toEqual({ stateSpans: 5, messagingSpans: 0, faults: 0 });
+      } finally {
+        pool.destroy();
+      }
     });
 
     it('appends trace context to a copy of the arguments an app passes to sendCommand, never to its own array', async () => {
