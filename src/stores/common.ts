@@ -236,7 +236,8 @@ export class StoreInstrumentation {
   readonly #tracer: Tracer | undefined;
   readonly #driver: DriverInstrumentation;
   readonly system: string;
-  readonly namespace: string | undefined;
+  /** Writable: a node-redis sentinel's database is learned from its first node client (it keeps its options private). */
+  namespace: string | undefined;
   readonly propagation: PropagationMode;
   readonly #warned = new Set<string>();
   /** Spans whose epoch the accessor stated (the epoch it acts in): the store's stored epoch must not replace it. */
@@ -285,17 +286,22 @@ export class StoreInstrumentation {
       const stated = given ? (inContext ? mergeFacts(inContext, given) : given) : inContext;
       // Who and when: stated facts first, else the active handoff's span (a receive, an agent run).
       const spanFacts = activeSpanFacts(ctx);
-      const epoch = stated?.epoch ?? numberAttr(spanFacts, BATON_EPOCH);
-      const facts: StateSpanFacts = {
-        agent: stated?.agent ?? stringAttr(spanFacts, GEN_AI_AGENT_NAME),
-        taskId: stated?.taskId ?? stringAttr(spanFacts, BATON_TASK_ID),
-        epoch,
-        attempt: stated?.attempt,
-        idempotencyKey: stated?.idempotencyKey,
-        step: stated?.step,
-        expectedVersion: stated?.expectedVersion,
-        announces: stated?.announces,
-      };
+      let epoch: number | undefined;
+      let facts: StateSpanFacts | undefined;
+      // Neither (a command outside any agent's work): no facts object is made for a span that gets none.
+      if (stated !== undefined || spanFacts !== undefined) {
+        epoch = stated?.epoch ?? numberAttr(spanFacts, BATON_EPOCH);
+        facts = {
+          agent: stated?.agent ?? stringAttr(spanFacts, GEN_AI_AGENT_NAME),
+          taskId: stated?.taskId ?? stringAttr(spanFacts, BATON_TASK_ID),
+          epoch,
+          attempt: stated?.attempt,
+          idempotencyKey: stated?.idempotencyKey,
+          step: stated?.step,
+          expectedVersion: stated?.expectedVersion,
+          announces: stated?.announces,
+        };
+      }
       const attrs = stateSpanAttributes(isWrite, key, this.system, collection, facts);
       if (this.namespace !== undefined) attrs[DB_NAMESPACE] = this.namespace;
       this.#stats.stateSpans++;

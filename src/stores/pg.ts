@@ -26,6 +26,7 @@ import type { StateEntry, StateWriteOptions, StateWriteResult, VersionedStateSto
 import {
   isInstrumentationWrapped,
   isSuppressed,
+  nowMs,
   StoreInstrumentation,
   toVersion,
   traceAccess,
@@ -226,6 +227,8 @@ function instrumentClient(client: ClientBase, config: ClientConfig): void {
     let stateQuery: PgStateQuery | undefined;
     let callArgs = args;
     let driverSpan = false;
+    /** Set when the statement is sent before its span is made (see below). */
+    let sentAtMs: number | undefined;
     try {
       if (access.kind === 'publish') {
         const channel = access.channel ?? textOf(params[access.channelParam ?? -1]) ?? 'unknown';
@@ -247,11 +250,21 @@ function instrumentClient(client: ClientBase, config: ClientConfig): void {
         if (key !== undefined) {
           stateQuery = { operation: access.kind, table: access.table, key, text, values: params };
           driverSpan = inst.driverWritesClientSpan(driverWrapped);
-          span = inst.startState(access.kind, key, access.table, driverSpan, ctx);
+          // pg writes the statement to the socket inside query(): sent first and the span made after (starting
+          // when it was sent), Baton's work runs while the statement is on the wire. A driver instrumentation
+          // needs Baton's span active to parent its CLIENT span, and a callback is wrapped before the call.
+          if (!driverSpan && typeof args[args.length - 1] !== 'function') sentAtMs = nowMs();
+          else span = inst.startState(access.kind, key, access.table, driverSpan, ctx);
         }
       }
     } catch (error) {
       inst.fault('pg query', error, span);
+    }
+    let sentResult: unknown;
+    if (sentAtMs !== undefined && stateQuery) {
+      sentResult = original.apply(this, args);
+      span = inst.startState(stateQuery.operation, stateQuery.key, stateQuery.table, false, ctx, undefined, sentAtMs);
+      if (!span) return sentResult;
     }
     if (!span) return original.apply(this, args);
     const querySpan = span;
@@ -290,9 +303,12 @@ function instrumentClient(client: ClientBase, config: ClientConfig): void {
         : original.apply(this, withCallback);
     }
     // Only a driver instrumentation needs Baton's span active (to parent its CLIENT span).
-    const result = driverSpan
-      ? contextApi.with(trace.setSpan(ctx, querySpan), () => original.apply(this, callArgs))
-      : original.apply(this, callArgs);
+    const result =
+      sentAtMs !== undefined
+        ? sentResult
+        : driverSpan
+          ? contextApi.with(trace.setSpan(ctx, querySpan), () => original.apply(this, callArgs))
+          : original.apply(this, callArgs);
     if (result && typeof (result as Promise<unknown>).then === 'function') {
       (result as Promise<QueryResult>).then(onResult, (error: unknown) => inst.endFailed(querySpan, error));
     } else {

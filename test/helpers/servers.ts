@@ -4,11 +4,14 @@
  * `stop()`. PostgreSQL refuses to run as root, so under root it runs as the
  * `postgres` user (else `nobody`) through spawn's uid/gid.
  *
+ * Redis Sentinel and Cluster are made of such servers (startRedisSentinel,
+ * startRedisCluster).
+ *
  * When a server binary is missing, `serverSkipReason()` says how to install it:
  * tests skip with that message locally and fail with it under CI.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -108,15 +111,44 @@ export interface RunningServer {
 /** A redis-server on a free loopback port, no persistence, data in a temp dir; `args` are more of its options. */
 export async function startRedis(args: readonly string[] = []): Promise<RunningServer> {
   const dir = await mkdtemp(join(tmpdir(), 'baton-redis-'));
+  return spawnRedisServer(
+    dir,
+    (port) => ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes', ...args],
+    /Ready to accept connections/,
+    'redis-server',
+  );
+}
+
+/**
+ * A Redis Sentinel (`redis-server <config> --sentinel`) on a free loopback port,
+ * monitoring `master` as `name` with a quorum of 1, so that it alone can fail
+ * the master over. Sentinel rewrites its config file, so each gets its own in a
+ * temp dir. Ready once it has logged `+monitor` for the master.
+ */
+export async function startRedisSentinel(master: RunningServer, name = 'mymaster'): Promise<RunningServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'baton-sentinel-'));
+  const config = join(dir, 'sentinel.conf');
+  return spawnRedisServer(
+    dir,
+    (port) => {
+      writeFileSync(
+        config,
+        [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor ${name} ${master.host} ${master.port} 1`, `sentinel down-after-milliseconds ${name} 1000`, ''].join('\n'),
+      );
+      return [config, '--sentinel'];
+    },
+    /\+monitor master/,
+    'redis-sentinel',
+  );
+}
+
+/** Starts `redis-server` with the arguments `argsFor(port)` on a free port (another one if it was taken meanwhile); `stop()` also deletes `dir`. */
+async function spawnRedisServer(dir: string, argsFor: (port: number) => string[], ready: RegExp, what: string): Promise<RunningServer> {
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
-    const child = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes', ...args],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawn('redis-server', argsFor(port), { stdio: ['ignore', 'pipe', 'pipe'] });
     try {
-      await waitForLine(child, /Ready to accept connections/, `redis-server on port ${port}`);
+      await waitForLine(child, ready, `${what} on port ${port}`);
     } catch (error) {
       await stopChild(child, 'SIGKILL');
       if (attempt < 3 && /Address already in use/.test(String(error))) continue;

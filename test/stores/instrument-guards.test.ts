@@ -22,7 +22,7 @@ afterEach(() => {
 
 describe.each([
   ['instrumentRedis', 'an ioredis Redis or Cluster', (v: unknown) => instrumentRedis(v as never)],
-  ['instrumentNodeRedis', 'a node-redis client or cluster', (v: unknown) => instrumentNodeRedis(v as never)],
+  ['instrumentNodeRedis', 'a node-redis client, pool, cluster or sentinel', (v: unknown) => instrumentNodeRedis(v as never)],
   ['instrumentPg', 'a pg Pool or Client', (v: unknown) => instrumentPg(v as never)],
 ])('%s given no client', (name, expected, instrument) => {
   it.each([

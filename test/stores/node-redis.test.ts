@@ -9,7 +9,7 @@
  */
 import { SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { createClient, type RedisClientType } from 'redis';
+import { createClient, createClientPool, type RedisClientType } from 'redis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { auditSpans } from '../../src/analyze/audit.js';
 import {
@@ -116,6 +116,58 @@ describe.skipIf(skip)('baton-sdk/node-redis', () => {
       expect(timedOut.attributes[ERROR_TYPE]).toBe('timeout');
       expect(timedOut.status.code).toBe(SpanStatusCode.ERROR);
       await new Promise((resolve) => setTimeout(resolve, 450));
+    });
+
+    it('a state command the client refuses at once (offline, no offline queue) is one failed span with its error, timed from the call', async () => {
+      const admin = await connect();
+      const client = instrumentNodeRedis(await connect({ disableOfflineQueue: true, reconnectDelayMs: 300 }), { tracer: otel.tracer });
+      const lost = new Promise((resolve) => client.once('error', resolve));
+      await admin.clientKill({ filter: 'ID', id: await client.clientId() });
+      await lost;
+      const calledAtMs = Date.now();
+      const error = await client.hGetAll('task:t-1').catch((e: unknown) => e);
+      expect((error as Error).constructor.name).toBe('ClientOfflineError');
+      const reads = byOperation(otel.spans(), 'state.read');
+      expect(reads.map((s) => [s.name, s.status.code, s.status.message, s.attributes[ERROR_TYPE]])).toEqual([
+        ['read task', SpanStatusCode.ERROR, (error as Error).message, 'ClientOfflineError'],
+      ]);
+      // Made when the rejection came, before the immediate that makes a sent command's span: it starts at the call.
+      expect(reads[0]!.startTime[0] * 1000 + reads[0]!.startTime[1] / 1e6).toBeGreaterThanOrEqual(calledAtMs);
+      expect(nodeRedisInstrumentationStats(client)).toEqual({ stateSpans: 1, messagingSpans: 0, faults: 0 });
+      await new Promise((resolve) => client.once('ready', resolve));
+    });
+
+    it('traces a client pool (createClientPool): its commands, a MULTI, and each command of an app’s own execute(fn), once each, counted as the pool’s', async () => {
+      const pool = instrumentNodeRedis(createClientPool({ RESP: 2, database: 2, socket: { host: server.host, port: server.port } }, { minimum: 1, maximum: 2 }), {
+        tracer: otel.tracer,
+      });
+      try {
+        await pool.connect();
+        await pool.hSet('task:p', { version: 3 });
+        expect(await pool.hGetAll('task:p')).toEqual({ version: '3' });
+        const read = await pool.execute(async (client) => {
+          await client.hSet('task:p', { version: 4 });
+          return client.hGet('task:p', 'version');
+        });
+        expect(read).toBe('4');
+        expect(await pool.multi().hGetAll('task:p').exec()).toEqual([{ version: '4' }]);
+        expect(await pool.ping()).toBe('PONG');
+        const admin = await connect();
+        await admin.select(2);
+        expect(await admin.hGet('task:p', 'version')).toBe('4');
+        const spans = otel.spans();
+        expect(spans.map((s) => [s.name, s.status.code, versionOf(s)])).toEqual([
+          ['write task', SpanStatusCode.UNSET, 3],
+          ['read task', SpanStatusCode.UNSET, 3],
+          ['write task', SpanStatusCode.UNSET, 4],
+          ['read task', SpanStatusCode.UNSET, 4],
+          ['read task', SpanStatusCode.UNSET, 4],
+        ]);
+        expect(spans.every((s) => s.attributes['db.namespace'] === '2')).toBe(true);
+        expect(nodeRedisInstrumentationStats(pool)).toEqual({ stateSpans: 5, messagingSpans: 0, faults: 0 });
+      } finally {
+        pool.destroy();
+      }
     });
 
     it('appends trace context to a copy of the arguments an app passes to sendCommand, never to its own array', async () => {

@@ -362,13 +362,16 @@ describe.skipIf(skip)('baton-sdk/redis on a Redis Cluster', () => {
         const single = await placeOf('{ct-one}');
         const piped = await placeOf('{ct-pipe}');
         const redis = await writtenBeforeMigration('{ct-one}:plan');
-        await redis.hset('{ct-pipe}:plan', { version: 2 });
-        for (const key of keyPerNode) await redis.exists(key);
+        // The pipeline on a client of its own: ioredis refreshes its slot map after the single command's MOVED,
+        // and a refresh that finished before the pipeline was sent left it nothing to be redirected by.
+        const piping = instrumentRedis(connectCluster(), { tracer: otel.tracer });
+        await piping.hset('{ct-pipe}:plan', { version: 2 });
+        for (const key of keyPerNode) await Promise.all([redis.exists(key), piping.exists(key)]);
         migrateSlot(cluster, single.slot, single.owner, single.other);
         migrateSlot(cluster, piped.slot, piped.owner, piped.other);
         otel.reset();
         expect(await redis.hgetall('{ct-one}:plan')).toEqual({ version: '1' });
-        expect(await redis.pipeline().hgetall('{ct-pipe}:plan').exec()).toEqual([[null, { version: '2' }]]);
+        expect(await piping.pipeline().hgetall('{ct-pipe}:plan').exec()).toEqual([[null, { version: '2' }]]);
         const spans = otel.spans();
         const batonSpans = spans.filter((s) => s.attributes[BATON_OPERATION] !== undefined);
         expect(batonSpans.map((s) => [s.name, s.kind, s.status.code, versionOf(s)])).toEqual([
@@ -572,6 +575,105 @@ describe.skipIf(skip)('baton-sdk/redis on a Redis Cluster', () => {
       ]);
       expect(spans[0]!.status.message).toBe((error as Error).message);
     });
+
+    it('traces the commands an app sends on cluster.nodeClient(node) once, as the cluster’s own; instrumenting that node client again adds nothing', async () => {
+      const client = await connectNodeRedisCluster();
+      const key = keyPerNode[1]!;
+      const slot = (await connectNode(0).cluster('KEYSLOT', key)) as number;
+      const nodeClient = await client.nodeClient(client.slots[slot]!.master);
+      expect(instrumentNodeRedis(nodeClient, { tracer: otel.tracer })).toBe(nodeClient);
+      expect(await nodeClient.hSet(key, { version: 4 })).toBe(1);
+      expect(await nodeClient.hGetAll(key)).toEqual({ version: '4' });
+      // The cluster's own command runs on that same node client: still one span.
+      expect(await client.hGetAll(key)).toEqual({ version: '4' });
+      expect(await nodeClient.multi().hGet(key, 'version').exec()).toEqual(['4']);
+      expect(await connectNode(1).hget(key, 'version')).toBe('4');
+      expect(outcomes(otel.spans())).toEqual([
+        ['write task', OK, undefined, 4],
+        ['read task', OK, undefined, 4],
+        ['read task', OK, undefined, 4],
+        ['read task', OK, undefined, 4],
+      ]);
+      expect(nodeRedisInstrumentationStats(client)).toEqual({ stateSpans: 4, messagingSpans: 0, faults: 0 });
+      expect(nodeRedisInstrumentationStats(nodeClient)).toEqual(nodeRedisInstrumentationStats(client));
+    });
+
+    it('a node client the app instrumented before its cluster: the cluster’s commands on it are one span each, recorded as the cluster’s', async () => {
+      const raw = await createCluster({ rootNodes: [{ socket: { host: cluster.nodes[0]!.host, port: cluster.nodes[0]!.port } }] }).connect();
+      nodeRedisClusters.push(raw);
+      const key = keyPerNode[2]!;
+      const slot = (await connectNode(0).cluster('KEYSLOT', key)) as number;
+      const nodeClient = instrumentNodeRedis(await raw.nodeClient(raw.slots[slot]!.master), { tracer: otel.tracer });
+      const client = instrumentNodeRedis(raw, { tracer: otel.tracer });
+      await nodeClient.hSet(key, { version: 1 });
+      expect(await client.hGetAll(key)).toEqual({ version: '1' });
+      expect(outcomes(otel.spans())).toEqual([
+        ['write task', OK, undefined, 1],
+        ['read task', OK, undefined, 1],
+      ]);
+      expect(nodeRedisInstrumentationStats(nodeClient)).toEqual({ stateSpans: 1, messagingSpans: 0, faults: 0 });
+      expect(nodeRedisInstrumentationStats(client)).toEqual({ stateSpans: 1, messagingSpans: 0, faults: 0 });
+    });
+
+    it('records a command and a MULTI that failed before they were sent (their master refused the connection; the cluster was closed) as failed state accesses, the app getting the driver’s error', async () => {
+      // A cluster of its own: two of its masters are stopped.
+      const small = await startRedisCluster(3);
+      try {
+        const share = Math.ceil(16384 / 3);
+        /** A key (with `prefix`) whose slot is served by master `index` of `small`. */
+        const keyOn = async (index: number, prefix: string) => {
+          for (let i = 0; ; i++) {
+            const key = `${prefix}${i}`;
+            const slot = (await connectNode(0).cluster('KEYSLOT', key)) as number;
+            if (Math.floor(slot / share) === index) return key;
+          }
+        };
+        const readKey = await keyOn(1, 'task:');
+        const tag = await keyOn(2, '');
+        // Node clients made on first use (minimizeConnections), and never reconnected: a stopped master fails the connect.
+        const client = instrumentNodeRedis(
+          await createCluster({
+            rootNodes: [{ socket: { host: small.nodes[0]!.host, port: small.nodes[0]!.port } }],
+            minimizeConnections: true,
+            defaults: { socket: { reconnectStrategy: false } },
+          }).connect(),
+          { tracer: otel.tracer },
+        );
+        client.on('error', () => undefined);
+        await small.nodes[1]!.stop();
+        await small.nodes[2]!.stop();
+        const readError = await client.hGetAll(readKey).catch((e: unknown) => e);
+        const multiError = await client
+          .multi()
+          .hSet(`{${tag}}:plan`, { version: 2 })
+          .hGetAll(`{${tag}}:plan`)
+          .exec()
+          .catch((e: unknown) => e);
+        await client.close();
+        const closedError = await client.hSet('task:late', { version: 9 }).catch((e: unknown) => e);
+        const errors = [readError, multiError, closedError] as Error[];
+        expect(errors.map((e) => [e.constructor.name, (e as { code?: unknown }).code])).toEqual([
+          ['Error', 'ECONNREFUSED'],
+          ['Error', 'ECONNREFUSED'],
+          ['TypeError', undefined],
+        ]);
+        expect(outcomes(otel.spans())).toEqual([
+          ['read task', SpanStatusCode.ERROR, errors[0]!.message, undefined],
+          ['write plan', SpanStatusCode.ERROR, errors[1]!.message, undefined],
+          ['read plan', SpanStatusCode.ERROR, errors[1]!.message, undefined],
+          ['write task', SpanStatusCode.ERROR, errors[2]!.message, undefined],
+        ]);
+        expect(otel.spans().map((s) => [s.kind, s.attributes[ERROR_TYPE]])).toEqual([
+          [SpanKind.CLIENT, 'ECONNREFUSED'],
+          [SpanKind.CLIENT, 'ECONNREFUSED'],
+          [SpanKind.CLIENT, 'ECONNREFUSED'],
+          [SpanKind.CLIENT, 'TypeError'],
+        ]);
+        expect(nodeRedisInstrumentationStats(client)).toEqual({ stateSpans: 4, messagingSpans: 0, faults: 0 });
+      } finally {
+        await small.stop();
+      }
+    }, 60_000);
 
     it('beside @opentelemetry/instrumentation-redis: Baton’s span is INTERNAL, the parent of the driver’s CLIENT span of each attempt', async () => {
       const contrib = new RedisInstrumentation({ requireParentSpan: false });
