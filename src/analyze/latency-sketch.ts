@@ -99,13 +99,17 @@ export interface LatencySketchJson {
   readonly negative: LatencySketchStoreJson;
 }
 
+/** The counts of every empty store (length 0: nothing is ever written to it). */
+const NO_COUNTS = new Float64Array(0);
+
 /**
  * Bucket counts of one sign by key, dense between `minKey` and `maxKey` (both
  * non-empty while `total` > 0), with the lowest keys collapsed past `maxBuckets`.
  * Invariant: every slot outside [minKey, maxKey] is zero.
  */
 class BucketStore {
-  counts = new Float64Array(0);
+  /** Shared while empty: every write comes after #reshape has given the store an array of its own. */
+  counts = NO_COUNTS;
   /** Key of counts[0]. */
   offset = 0;
   minKey = Number.POSITIVE_INFINITY;

@@ -9,6 +9,7 @@ import { handoffEdgesOf } from './build-graph.js';
 import { LatencySketch } from './latency-sketch.js';
 import type { AgentRunRecord, Handoff, HandoffGraph, HandoffModel, TimedSpan } from '../model/handoff-model.js';
 import { chainIndexOf, handoffArrivalMs, handoffStartMs } from './chains.js';
+import { spanIndexOfModel, type SpanIndex } from './span-index.js';
 
 /** Relative accuracy of every latency sketch: percentiles are within 1% of the exact nearest-rank value. */
 export const LATENCY_RELATIVE_ACCURACY = 0.01;
@@ -37,9 +38,13 @@ interface EdgeAccumulator {
   readonly target: string;
   handoffs: number;
   transfers: number;
-  readonly latency: LatencySketch;
-  readonly ack: LatencySketch;
-  readonly validation: LatencySketch;
+  /**
+   * Made on an edge's first value of each kind: an edge seen once (a chain of distinct agents has
+   * one per hop) would otherwise carry three sketches, most of them empty.
+   */
+  latency: LatencySketch | undefined;
+  ack: LatencySketch | undefined;
+  validation: LatencySketch | undefined;
   failures: number;
   retries: number;
   skewed: number;
@@ -132,9 +137,9 @@ export class EdgeStatsAccumulator {
         target,
         handoffs: 0,
         transfers: 0,
-        latency: newLatencySketch(),
-        ack: newLatencySketch(),
-        validation: newLatencySketch(),
+        latency: undefined,
+        ack: undefined,
+        validation: undefined,
         failures: 0,
         retries: 0,
         skewed: 0,
@@ -154,19 +159,19 @@ export class EdgeStatsAccumulator {
     let skewed = false;
     if (send && receive) {
       const latency = receive.startMs - send.startMs;
-      acc.latency.add(latency);
+      (acc.latency ??= newLatencySketch()).add(latency);
       latencies?.push(latency);
       if (latency < 0) skewed = true;
     }
     const ack = h.acks[0];
     if (ack && (ack.delayMs !== undefined || send)) {
       const delay = ack.delayMs ?? ack.atMs - send!.startMs;
-      acc.ack.add(delay);
+      (acc.ack ??= newLatencySketch()).add(delay);
       if (delay < 0) skewed = true;
     }
     if (skewed) acc.skewed++;
     const v = (send?.validation?.durationMs ?? 0) + (receive?.validation?.durationMs ?? 0);
-    if (send?.validation?.durationMs !== undefined || receive?.validation?.durationMs !== undefined) acc.validation.add(v);
+    if (send?.validation?.durationMs !== undefined || receive?.validation?.durationMs !== undefined) (acc.validation ??= newLatencySketch()).add(v);
     let invalid = send?.validation !== undefined && send.validation.result !== 'valid';
     for (let i = 0; !invalid && i < h.receives.length; i++) {
       const r = h.receives[i]!;
@@ -206,9 +211,9 @@ export class EdgeStatsAccumulator {
         source: acc.source,
         target: acc.target,
         handoffs: acc.handoffs,
-        latencyMs: summarizeSketch(acc.latency),
-        ackLatencyMs: summarizeSketch(acc.ack),
-        validationMs: summarizeSketch(acc.validation),
+        latencyMs: acc.latency ? summarizeSketch(acc.latency) : null,
+        ackLatencyMs: acc.ack ? summarizeSketch(acc.ack) : null,
+        validationMs: acc.validation ? summarizeSketch(acc.validation) : null,
         failures: acc.failures,
         retries: acc.retries,
         transfers: acc.transfers,
@@ -329,18 +334,53 @@ function latestRunEnd(model: HandoffModel, agent: string, afterMs: number): numb
 }
 
 /**
+ * The model's timed spans by id (the last of several copies, as a map filled in span order
+ * keeps): through the span index the model was assembled with when its ids are unique, else a
+ * map built here.
+ */
+class TimedSpansById {
+  readonly #spans: readonly TimedSpan[];
+  readonly #index: SpanIndex | undefined;
+  readonly #byId: Map<string, TimedSpan> | undefined;
+  /** Distinct span ids. */
+  readonly size: number;
+
+  constructor(model: HandoffModel) {
+    const spans = model.spans;
+    this.#spans = spans;
+    const index = spanIndexOfModel(model);
+    if (index !== undefined && index.unique && index.size === spans.length) {
+      this.#index = index;
+      this.size = spans.length;
+    } else {
+      const byId = new Map<string, TimedSpan>();
+      for (let i = 0; i < spans.length; i++) byId.set(spans[i]!.spanId, spans[i]!);
+      this.#byId = byId;
+      this.size = byId.size;
+    }
+  }
+
+  get(spanId: string): TimedSpan | undefined {
+    if (this.#byId !== undefined) return this.#byId.get(spanId);
+    const at = this.#index!.positionOf(spanId);
+    return at === -1 ? undefined : this.#spans[at];
+  }
+}
+
+/**
  * Where one trace group's wall time went. Agent time is the union of leaf agent
  * runs (runs that contain no other run: an orchestrator wrapping everything is
  * not agent work) less the coordination spans inside them; the rest is coordination.
  * `withCriticalPath: false` leaves `criticalPath` empty.
  */
 export function summarizeTask(model: HandoffModel, withCriticalPath = true): TaskSummary | null {
-  if (model.spans.length === 0) return null;
-  const byId = new Map<string, TimedSpan>();
-  for (const span of model.spans) byId.set(span.spanId, span);
+  const spans = model.spans;
+  if (spans.length === 0) return null;
+  const byId = new TimedSpansById(model);
   let root: TimedSpan | undefined;
-  for (const span of model.spans) {
-    if (span.parentSpanId && byId.has(span.parentSpanId)) continue;
+  for (let i = 0; i < spans.length; i++) {
+    const span = spans[i]!;
+    if (span.parentSpanId && byId.get(span.parentSpanId) !== undefined) continue;
     if (!root || span.endMs - span.startMs > root.endMs - root.startMs) root = span;
   }
   if (!root) return null;
