@@ -143,11 +143,15 @@ export function assembleHandoffModel(
   };
 
   const drafts = new Map<string, HandoffDraft>();
+  // In creation order, as the map iterates them: walked by index, since on one large group this runs
+  // once, before V8 optimizes it, and a map iterator there allocates a result per entry.
+  const draftList: HandoffDraft[] = [];
   const draftFor = (id: string, dialect: string, part: { taskId?: string; source?: string; target?: string }): HandoffDraft => {
     let draft = drafts.get(id);
     if (!draft) {
       draft = { id, dialect, taskId: undefined, source: undefined, target: undefined, send: undefined, sendSpanIds: [], receives: [], acks: [], deliveries: undefined };
       drafts.set(id, draft);
+      draftList.push(draft);
     }
     draft.taskId ??= part.taskId;
     draft.source ??= part.source;
@@ -368,7 +372,8 @@ export function assembleHandoffModel(
   }
 
   const handoffs: Handoff[] = transfers;
-  for (const draft of drafts.values()) {
+  for (let d = 0; d < draftList.length; d++) {
+    const draft = draftList[d]!;
     const sends = draft.sendSpanIds;
     const sendSet = sends.length > 8 ? new Set(sends) : undefined;
     const isSend = (id: string) => (sendSet ? sendSet.has(id) : sends.includes(id));

@@ -46,8 +46,11 @@ const DEFAULT_MAX_BUCKETS = 2048;
 const MIN_RELATIVE_ACCURACY = 1e-9;
 /** 2^24 buckets is 128 MiB per store: a cap beyond that is a mistake, not a cap. */
 const MAX_MAX_BUCKETS = 2 ** 24;
-/** First allocation of a store: enough for a typical edge's spread (×1.8 at 1%). */
-const INITIAL_BUCKETS = 32;
+/**
+ * First allocation of a store (×1.17 of spread at 1%; grown by doubling): small, since most edges of
+ * a large input hold one or a few handoffs (a chain of distinct agents has an edge per hop).
+ */
+const INITIAL_BUCKETS = 8;
 const JSON_FORMAT = 'baton.latency-sketch';
 const JSON_VERSION = 1;
 
