@@ -22,7 +22,7 @@ import type {
 } from '../model/handoff-model.js';
 import { StatusCodeNumber, type SpanRecord } from '../model/span-record.js';
 import type { HandoffPart, Mutable, ReceivePart, SendPart } from './dialects/dialect.js';
-import { compareByStart, type SpanIndex } from './span-index.js';
+import { compareByStart, rememberSpanIndex, type SpanIndex } from './span-index.js';
 
 
 /** Parts of one group with the dialect that read each. */
@@ -69,29 +69,38 @@ function copyFacts(target: Mutable<EnvelopeFacts>, part: SendPart | ReceivePart)
 
 /**
  * Assembles the model of one trace group. `spans` are all of the group's
- * spans (timing keeps the ones no dialect read); `dialects` says how many
- * spans each dialect claimed. Pure: parts and spans are read, never changed.
+ * spans (timing keeps the ones no dialect read) and `index` is built over them;
+ * `dialects` says how many spans each dialect claimed. Pure: parts and spans
+ * are read, never changed.
  */
 export function assembleHandoffModel(
   spans: readonly SpanRecord[],
   index: SpanIndex,
   byDialect: readonly DialectParts[],
   dialects: readonly DialectUsage[],
+  /** The model's `conventionsVersions` (sorted). Default: none. */
+  conventionsVersions: readonly string[] = [],
 ): HandoffModel {
   const traceIds = new Set<string>();
+  let lastTraceId: string | undefined;
   let startMs = Number.POSITIVE_INFINITY;
   let endMs = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < spans.length; i++) {
     const span = spans[i]!;
-    traceIds.add(span.traceId);
+    // Spans of one trace come together: a set lookup only when the trace id changes.
+    if (span.traceId !== lastTraceId) traceIds.add((lastTraceId = span.traceId));
     if (span.startMs < startMs) startMs = span.startMs;
     if (span.endMs > endMs) endMs = span.endMs;
   }
 
-  // The role of each span a dialect read, as the TimedSpan it becomes: one object per span, built once.
-  const roles = new Map<string, TimedSpan>();
+  // The role of each span a dialect read, as the TimedSpan it becomes: one object per span, built
+  // once, kept at the position of the span's id in the group (the index's), so no map of its own.
+  const roleAt: (TimedSpan | undefined)[] = new Array(spans.length);
   const setRole = (span: SpanRecord, role: SpanRole, agent: string | undefined): void => {
-    roles.set(span.spanId, {
+    const at = index.positionOf(span.spanId);
+    // Not a span of the group: timing reads roles only through the group's spans.
+    if (at === -1) return;
+    roleAt[at] = {
       traceId: span.traceId,
       spanId: span.spanId,
       startMs: span.startMs,
@@ -100,7 +109,7 @@ export function assembleHandoffModel(
       name: span.name,
       role,
       agent,
-    });
+    };
   };
   // Agent run span id → its agent: a state access or event that names no agent is its enclosing run's.
   const agentRunSpans = new Map<string, string>();
@@ -134,11 +143,15 @@ export function assembleHandoffModel(
   };
 
   const drafts = new Map<string, HandoffDraft>();
+  // In creation order, as the map iterates them: walked by index, since on one large group this runs
+  // once, before V8 optimizes it, and a map iterator there allocates a result per entry.
+  const draftList: HandoffDraft[] = [];
   const draftFor = (id: string, dialect: string, part: { taskId?: string; source?: string; target?: string }): HandoffDraft => {
     let draft = drafts.get(id);
     if (!draft) {
       draft = { id, dialect, taskId: undefined, source: undefined, target: undefined, send: undefined, sendSpanIds: [], receives: [], acks: [], deliveries: undefined };
       drafts.set(id, draft);
+      draftList.push(draft);
     }
     draft.taskId ??= part.taskId;
     draft.source ??= part.source;
@@ -359,7 +372,8 @@ export function assembleHandoffModel(
   }
 
   const handoffs: Handoff[] = transfers;
-  for (const draft of drafts.values()) {
+  for (let d = 0; d < draftList.length; d++) {
+    const draft = draftList[d]!;
     const sends = draft.sendSpanIds;
     const sendSet = sends.length > 8 ? new Set(sends) : undefined;
     const isSend = (id: string) => (sendSet ? sendSet.has(id) : sends.includes(id));
@@ -402,9 +416,11 @@ export function assembleHandoffModel(
   agentRuns.sort(compareByStart);
 
   const timed: TimedSpan[] = new Array(spans.length);
+  // Without duplicated ids a span's own position is its id's; with them, every copy shares the role of its id.
+  const unique = index.unique;
   for (let i = 0; i < spans.length; i++) {
     const span = spans[i]!;
-    timed[i] = roles.get(span.spanId) ?? {
+    timed[i] = roleAt[unique ? i : index.positionOf(span.spanId)] ?? {
       traceId: span.traceId,
       spanId: span.spanId,
       startMs: span.startMs,
@@ -416,7 +432,7 @@ export function assembleHandoffModel(
     };
   }
 
-  return {
+  const model: HandoffModel = {
     traceIds: [...traceIds].sort(),
     spanCount: spans.length,
     horizon: {
@@ -428,7 +444,9 @@ export function assembleHandoffModel(
     events,
     agentRuns,
     spans: timed,
-    conventionsVersions: [],
+    conventionsVersions,
     dialects,
   };
+  rememberSpanIndex(model, index);
+  return model;
 }

@@ -43,7 +43,9 @@ const GROUPED = new WeakMap<HandoffGraph, GroupedGraph>();
 
 function groupModel(model: HandoffModel): GroupedGraph {
   const agents = new Map<string, AgentCounts>();
-  for (const run of model.agentRuns) {
+  const runs = model.agentRuns;
+  for (let i = 0; i < runs.length; i++) {
+    const run = runs[i]!;
     let node = agents.get(run.agent);
     if (!node) agents.set(run.agent, (node = { runs: 0, completed: 0, failed: 0, blocked: 0 }));
     node.runs++;
@@ -119,7 +121,8 @@ export function buildHandoffGraph(model: HandoffModel): HandoffGraph {
 /** The agents of a handoff graph, read without building its graphology graph when it came from buildHandoffGraph. */
 export function forEachAgentOf(handoffGraph: HandoffGraph, visit: (agent: string) => void): void {
   const grouped = GROUPED.get(handoffGraph);
-  if (grouped) for (const agent of grouped.agents.keys()) visit(agent);
+  // forEach, not an iterator: a group of 40k agents is walked once, before V8 optimizes this.
+  if (grouped) grouped.agents.forEach((_counts, agent) => visit(agent));
   else handoffGraph.graph.forEachNode((_key, node) => visit(node.name));
 }
 

@@ -41,19 +41,34 @@ export function buildHandoffModel(spans: readonly SpanRecord[], options: BuildMo
   const byDialect: DialectParts[] = [];
   const usage: DialectUsage[] = [];
   const versions = new Set<string>();
+  // Spans each dialect used, told apart by position (the index's) and stamped with the dialect's
+  // turn: one array for the group rather than a set of ids per dialect.
+  let used: Int32Array | undefined;
+  let turn = 0;
   for (let d = 0; d < dialects.length; d++) {
     const mine = claimed[d]!;
     if (mine.length === 0) continue;
     const dialect = dialects[d]!;
     const result = dialect.interpret(mine, index);
     byDialect.push({ dialect: dialect.id, parts: result.parts });
-    const used = new Set<string>();
-    for (const part of result.parts) used.add(part.span.spanId);
-    usage.push({ id: dialect.id, spans: mine.length, interpreted: used.size });
+    used ??= new Int32Array(spans.length);
+    turn++;
+    let interpreted = 0;
+    let elsewhere: Set<string> | undefined;
+    const parts = result.parts;
+    for (let i = 0; i < parts.length; i++) {
+      const id = parts[i]!.span.spanId;
+      const at = index.positionOf(id);
+      if (at === -1) (elsewhere ??= new Set()).add(id);
+      else if (used[at] !== turn) {
+        used[at] = turn;
+        interpreted++;
+      }
+    }
+    usage.push({ id: dialect.id, spans: mine.length, interpreted: interpreted + (elsewhere?.size ?? 0) });
     if (result.versions) for (const v of result.versions) versions.add(v);
     if (options.onIgnored) for (const ignored of result.ignored) options.onIgnored(dialect.id, ignored);
     options.onInterpreted?.(dialect.id, mine, result);
   }
-  const model = assembleHandoffModel(spans, index, byDialect, usage);
-  return versions.size > 0 ? { ...model, conventionsVersions: [...versions].sort() } : model;
+  return assembleHandoffModel(spans, index, byDialect, usage, versions.size > 0 ? [...versions].sort() : []);
 }

@@ -46,8 +46,11 @@ const DEFAULT_MAX_BUCKETS = 2048;
 const MIN_RELATIVE_ACCURACY = 1e-9;
 /** 2^24 buckets is 128 MiB per store: a cap beyond that is a mistake, not a cap. */
 const MAX_MAX_BUCKETS = 2 ** 24;
-/** First allocation of a store: enough for a typical edge's spread (×1.8 at 1%). */
-const INITIAL_BUCKETS = 32;
+/**
+ * First allocation of a store (×1.17 of spread at 1%; grown by doubling): small, since most edges of
+ * a large input hold one or a few handoffs (a chain of distinct agents has an edge per hop).
+ */
+const INITIAL_BUCKETS = 8;
 const JSON_FORMAT = 'baton.latency-sketch';
 const JSON_VERSION = 1;
 
@@ -99,13 +102,17 @@ export interface LatencySketchJson {
   readonly negative: LatencySketchStoreJson;
 }
 
+/** The counts of every empty store (length 0: nothing is ever written to it). */
+const NO_COUNTS = new Float64Array(0);
+
 /**
  * Bucket counts of one sign by key, dense between `minKey` and `maxKey` (both
  * non-empty while `total` > 0), with the lowest keys collapsed past `maxBuckets`.
  * Invariant: every slot outside [minKey, maxKey] is zero.
  */
 class BucketStore {
-  counts = new Float64Array(0);
+  /** Shared while empty: every write comes after #reshape has given the store an array of its own. */
+  counts = NO_COUNTS;
   /** Key of counts[0]. */
   offset = 0;
   minKey = Number.POSITIVE_INFINITY;

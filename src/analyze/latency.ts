@@ -9,15 +9,25 @@ import { handoffEdgesOf } from './build-graph.js';
 import { LatencySketch } from './latency-sketch.js';
 import type { AgentRunRecord, Handoff, HandoffGraph, HandoffModel, TimedSpan } from '../model/handoff-model.js';
 import { chainIndexOf, handoffArrivalMs, handoffStartMs } from './chains.js';
+import { spanIndexOfModel, type SpanIndex } from './span-index.js';
 
 /** Relative accuracy of every latency sketch: percentiles are within 1% of the exact nearest-rank value. */
 export const LATENCY_RELATIVE_ACCURACY = 0.01;
 
 /** A LatencySketch's summary in the report's shape (milliseconds, signed). */
 export function summarizeSketch(sketch: LatencySketch): LatencySummary | null {
-  const s = sketch.summarize();
-  if (!s) return null;
-  return { count: s.count, min: s.min, p50: s.p50, p95: s.p95, p99: s.p99, max: s.max, relativeError: sketch.relativeAccuracy };
+  // What sketch.summarize() gives, read directly: one object per summary, not two (one per edge and kind).
+  const count = sketch.count;
+  if (count === 0) return null;
+  return {
+    count,
+    min: sketch.min,
+    p50: sketch.quantile(0.5),
+    p95: sketch.quantile(0.95),
+    p99: sketch.quantile(0.99),
+    max: sketch.max,
+    relativeError: sketch.relativeAccuracy,
+  };
 }
 
 /** A new sketch with the report's accuracy. */
@@ -37,9 +47,13 @@ interface EdgeAccumulator {
   readonly target: string;
   handoffs: number;
   transfers: number;
-  readonly latency: LatencySketch;
-  readonly ack: LatencySketch;
-  readonly validation: LatencySketch;
+  /**
+   * Made on an edge's first value of each kind: an edge seen once (a chain of distinct agents has
+   * one per hop) would otherwise carry three sketches, most of them empty.
+   */
+  latency: LatencySketch | undefined;
+  ack: LatencySketch | undefined;
+  validation: LatencySketch | undefined;
   failures: number;
   retries: number;
   skewed: number;
@@ -132,9 +146,9 @@ export class EdgeStatsAccumulator {
         target,
         handoffs: 0,
         transfers: 0,
-        latency: newLatencySketch(),
-        ack: newLatencySketch(),
-        validation: newLatencySketch(),
+        latency: undefined,
+        ack: undefined,
+        validation: undefined,
         failures: 0,
         retries: 0,
         skewed: 0,
@@ -154,19 +168,19 @@ export class EdgeStatsAccumulator {
     let skewed = false;
     if (send && receive) {
       const latency = receive.startMs - send.startMs;
-      acc.latency.add(latency);
+      (acc.latency ??= newLatencySketch()).add(latency);
       latencies?.push(latency);
       if (latency < 0) skewed = true;
     }
     const ack = h.acks[0];
     if (ack && (ack.delayMs !== undefined || send)) {
       const delay = ack.delayMs ?? ack.atMs - send!.startMs;
-      acc.ack.add(delay);
+      (acc.ack ??= newLatencySketch()).add(delay);
       if (delay < 0) skewed = true;
     }
     if (skewed) acc.skewed++;
     const v = (send?.validation?.durationMs ?? 0) + (receive?.validation?.durationMs ?? 0);
-    if (send?.validation?.durationMs !== undefined || receive?.validation?.durationMs !== undefined) acc.validation.add(v);
+    if (send?.validation?.durationMs !== undefined || receive?.validation?.durationMs !== undefined) (acc.validation ??= newLatencySketch()).add(v);
     let invalid = send?.validation !== undefined && send.validation.result !== 'valid';
     for (let i = 0; !invalid && i < h.receives.length; i++) {
       const r = h.receives[i]!;
@@ -201,20 +215,21 @@ export class EdgeStatsAccumulator {
   summarize(final = false): EdgeStats[] {
     if (final) this.settle(Number.POSITIVE_INFINITY);
     const out: EdgeStats[] = [];
-    for (const acc of this.#edges.values()) {
+    // forEach, not an iterator: with an edge per hop of a long chain this walks many, once.
+    this.#edges.forEach((acc) => {
       out.push({
         source: acc.source,
         target: acc.target,
         handoffs: acc.handoffs,
-        latencyMs: summarizeSketch(acc.latency),
-        ackLatencyMs: summarizeSketch(acc.ack),
-        validationMs: summarizeSketch(acc.validation),
+        latencyMs: acc.latency ? summarizeSketch(acc.latency) : null,
+        ackLatencyMs: acc.ack ? summarizeSketch(acc.ack) : null,
+        validationMs: acc.validation ? summarizeSketch(acc.validation) : null,
         failures: acc.failures,
         retries: acc.retries,
         transfers: acc.transfers,
         skewedSamples: acc.skewed,
       });
-    }
+    });
     return out.sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
   }
 }
@@ -225,7 +240,11 @@ const COORDINATION_ROLES: ReadonlySet<string> = new Set(['send', 'receive', 'ack
 function mergeIntervals(intervals: [number, number][]): [number, number][] {
   intervals.sort((a, b) => a[0] - b[0]);
   const merged: [number, number][] = [];
-  for (const [s, e] of intervals) {
+  // Indexed loops here and below: for one large trace group these run once, before V8 optimizes
+  // them, and an iterator there allocates a result object per element.
+  for (let i = 0; i < intervals.length; i++) {
+    const s = intervals[i]![0];
+    const e = intervals[i]![1];
     const last = merged[merged.length - 1];
     if (last && s <= last[1]) {
       if (e > last[1]) last[1] = e;
@@ -234,10 +253,10 @@ function mergeIntervals(intervals: [number, number][]): [number, number][] {
   return merged;
 }
 
-/** Total length of the union of [start, end) intervals. Sorts its argument. */
-function unionLength(intervals: [number, number][]): number {
+/** Total length of sorted disjoint intervals. */
+function lengthOf(merged: readonly [number, number][]): number {
   let total = 0;
-  for (const [s, e] of mergeIntervals(intervals)) total += e - s;
+  for (let i = 0; i < merged.length; i++) total += merged[i]![1] - merged[i]![0];
   return total;
 }
 
@@ -270,7 +289,9 @@ export function criticalPath(model: HandoffModel): CriticalPathSegment[] {
   if (!chain || chain.length === 0) return [];
   // Runs per agent in start order: the run holding a moment is the latest-started one still going.
   const runsByAgent = new Map<string, AgentRunRecord[]>();
-  for (const run of model.agentRuns) {
+  const agentRuns = model.agentRuns;
+  for (let i = 0; i < agentRuns.length; i++) {
+    const run = agentRuns[i]!;
     let list = runsByAgent.get(run.agent);
     if (!list) runsByAgent.set(run.agent, (list = []));
     list.push(run);
@@ -324,8 +345,46 @@ function elideMiddle(segments: CriticalPathSegment[]): CriticalPathSegment[] {
 
 function latestRunEnd(model: HandoffModel, agent: string, afterMs: number): number {
   let end = afterMs;
-  for (const run of model.agentRuns) if (run.agent === agent && run.startMs >= afterMs && run.endMs > end) end = run.endMs;
+  const runs = model.agentRuns;
+  for (let i = 0; i < runs.length; i++) {
+    const run = runs[i]!;
+    if (run.agent === agent && run.startMs >= afterMs && run.endMs > end) end = run.endMs;
+  }
   return end;
+}
+
+/**
+ * The model's timed spans by id (the last of several copies, as a map filled in span order
+ * keeps): through the span index the model was assembled with when its ids are unique, else a
+ * map built here.
+ */
+class TimedSpansById {
+  readonly #spans: readonly TimedSpan[];
+  readonly #index: SpanIndex | undefined;
+  readonly #byId: Map<string, TimedSpan> | undefined;
+  /** Distinct span ids. */
+  readonly size: number;
+
+  constructor(model: HandoffModel) {
+    const spans = model.spans;
+    this.#spans = spans;
+    const index = spanIndexOfModel(model);
+    if (index !== undefined && index.unique && index.size === spans.length) {
+      this.#index = index;
+      this.size = spans.length;
+    } else {
+      const byId = new Map<string, TimedSpan>();
+      for (let i = 0; i < spans.length; i++) byId.set(spans[i]!.spanId, spans[i]!);
+      this.#byId = byId;
+      this.size = byId.size;
+    }
+  }
+
+  get(spanId: string): TimedSpan | undefined {
+    if (this.#byId !== undefined) return this.#byId.get(spanId);
+    const at = this.#index!.positionOf(spanId);
+    return at === -1 ? undefined : this.#spans[at];
+  }
 }
 
 /**
@@ -335,12 +394,13 @@ function latestRunEnd(model: HandoffModel, agent: string, afterMs: number): numb
  * `withCriticalPath: false` leaves `criticalPath` empty.
  */
 export function summarizeTask(model: HandoffModel, withCriticalPath = true): TaskSummary | null {
-  if (model.spans.length === 0) return null;
-  const byId = new Map<string, TimedSpan>();
-  for (const span of model.spans) byId.set(span.spanId, span);
+  const spans = model.spans;
+  if (spans.length === 0) return null;
+  const byId = new TimedSpansById(model);
   let root: TimedSpan | undefined;
-  for (const span of model.spans) {
-    if (span.parentSpanId && byId.has(span.parentSpanId)) continue;
+  for (let i = 0; i < spans.length; i++) {
+    const span = spans[i]!;
+    if (span.parentSpanId && byId.get(span.parentSpanId) !== undefined) continue;
     if (!root || span.endMs - span.startMs > root.endMs - root.startMs) root = span;
   }
   if (!root) return null;
@@ -372,15 +432,20 @@ export function summarizeTask(model: HandoffModel, withCriticalPath = true): Tas
     return found;
   };
   const orchestrators = new Set<string>();
-  for (const run of model.agentRuns) {
-    const span = byId.get(run.spanId);
+  const agentRuns = model.agentRuns;
+  for (let i = 0; i < agentRuns.length; i++) {
+    const span = byId.get(agentRuns[i]!.spanId);
     const owner = span ? ownerRun(span) : undefined;
     if (owner) orchestrators.add(owner);
   }
   const leafRuns: [number, number][] = [];
-  for (const run of model.agentRuns) if (!orchestrators.has(run.spanId)) leafRuns.push([run.startMs, run.endMs]);
+  for (let i = 0; i < agentRuns.length; i++) {
+    const run = agentRuns[i]!;
+    if (!orchestrators.has(run.spanId)) leafRuns.push([run.startMs, run.endMs]);
+  }
   const inside: [number, number][] = [];
-  for (const span of model.spans) {
+  for (let i = 0; i < spans.length; i++) {
+    const span = spans[i]!;
     if (!COORDINATION_ROLES.has(span.role)) continue;
     const owner = ownerRun(span);
     if (owner && !orchestrators.has(owner)) inside.push([span.startMs, span.endMs]);
@@ -389,11 +454,18 @@ export function summarizeTask(model: HandoffModel, withCriticalPath = true): Tas
   // Only the coordination time that falls inside agent runs comes off agent time: a receive is
   // owned by the sender's run (it hangs under the send) yet runs after that run has ended.
   const runs = mergeIntervals(leafRuns);
-  const agentMs = Math.max(0, unionLength(leafRuns) - overlapLength(runs, mergeIntervals(inside)));
+  const agentMs = Math.max(0, lengthOf(runs) - overlapLength(runs, mergeIntervals(inside)));
   const coordinationMs = Math.max(0, wallMs - agentMs);
   const counts = new Map<string, number>();
-  for (const run of model.agentRuns) if (run.taskId) counts.set(run.taskId, (counts.get(run.taskId) ?? 0) + 1);
-  for (const h of model.handoffs) if (h.taskId) counts.set(h.taskId, (counts.get(h.taskId) ?? 0) + 1);
+  for (let i = 0; i < agentRuns.length; i++) {
+    const taskId = agentRuns[i]!.taskId;
+    if (taskId) counts.set(taskId, (counts.get(taskId) ?? 0) + 1);
+  }
+  const handoffs = model.handoffs;
+  for (let i = 0; i < handoffs.length; i++) {
+    const taskId = handoffs[i]!.taskId;
+    if (taskId) counts.set(taskId, (counts.get(taskId) ?? 0) + 1);
+  }
   let taskId: string | null = null;
   let best = 0;
   for (const [id, n] of counts) if (n > best) [taskId, best] = [id, n];

@@ -18,25 +18,40 @@ export function compareByStart(a: { readonly startMs: number; readonly spanId: s
 }
 
 export class SpanIndex implements DialectContext {
-  readonly #byId = new Map<string, SpanRecord>();
+  /**
+   * Span id → position in the group's spans of its first copy. A position rather than the span, so
+   * the assembly and the task summary key their per-span records by position in arrays and need
+   * no map of their own: with one map per group instead of three, a 300k-span trace builds (and
+   * the GC copies) one large hash table.
+   */
+  readonly #byId = new Map<string, number>();
   readonly #spans: readonly SpanRecord[];
   #children: Map<string, SpanRecord[]> | undefined;
 
   constructor(spans: readonly SpanRecord[]) {
     this.#spans = spans;
-    for (let i = 0; i < spans.length; i++) {
-      const span = spans[i]!;
-      // A duplicated span id (a re-exported span) keeps its first copy.
-      if (!this.#byId.has(span.spanId)) this.#byId.set(span.spanId, span);
-    }
+    const byId = this.#byId;
+    // Last to first, one store each: a duplicated span id (a re-exported span) ends at its first copy.
+    for (let i = spans.length - 1; i >= 0; i--) byId.set(spans[i]!.spanId, i);
   }
 
   get size(): number {
     return this.#byId.size;
   }
 
+  /** True when no two spans share an id: then position i holds the only span of its id. */
+  get unique(): boolean {
+    return this.#byId.size === this.#spans.length;
+  }
+
+  /** Position of the first span of this id in the indexed spans, or -1. */
+  positionOf(spanId: string): number {
+    return this.#byId.get(spanId) ?? -1;
+  }
+
   span(spanId: string): SpanRecord | undefined {
-    return this.#byId.get(spanId);
+    const at = this.#byId.get(spanId);
+    return at === undefined ? undefined : this.#spans[at];
   }
 
   has(spanId: string): boolean {
@@ -45,7 +60,8 @@ export class SpanIndex implements DialectContext {
 
   parentOf(span: SpanRecord): SpanRecord | undefined {
     if (span.parentSpanId === '' || span.parentSpanId === span.spanId) return undefined;
-    return this.#byId.get(span.parentSpanId);
+    const at = this.#byId.get(span.parentSpanId);
+    return at === undefined ? undefined : this.#spans[at];
   }
 
   childrenOf(span: SpanRecord): readonly SpanRecord[] {
@@ -73,4 +89,17 @@ export class SpanIndex implements DialectContext {
     }
     return undefined;
   }
+}
+
+/** The index each model's spans were assembled with (assemble.ts): the task summary's lookups by id use it. */
+const MODEL_INDEXES = new WeakMap<object, SpanIndex>();
+
+/** Records that `model.spans[i]` was made from the i-th span `index` was built over. */
+export function rememberSpanIndex(model: object, index: SpanIndex): void {
+  MODEL_INDEXES.set(model, index);
+}
+
+/** The index `model.spans` lines up with, position for position; undefined for a model built or copied elsewhere. */
+export function spanIndexOfModel(model: object): SpanIndex | undefined {
+  return MODEL_INDEXES.get(model);
 }

@@ -614,6 +614,10 @@ async function* parseDocument(
     report(error);
     return;
   }
+  // Dropped before the spans go out: this frame stays suspended while the whole batch is
+  // analyzed, and the parsed tree (several times the text in objects) would be marked by every
+  // full GC of the analysis for nothing (the spans hold only its strings).
+  value = undefined;
   if (spans.length > 0) yield spans;
 }
 
