@@ -26,7 +26,7 @@ import type { SpanRecord } from '../model/span-record.js';
 import { jsonErrorOffset, jsonErrorReason, positionOf } from './json-error-position.js';
 import { jsonEncodingOf } from './encodings/index.js';
 import { decodeOtlpProtobuf, splitProtobufFrames } from './otlp-protobuf.js';
-import { createZstdDecompress, isZstdMagic } from './zstd.js';
+import { createZstdDecompress, isZstdMagic, type InflateCheck } from './zstd.js';
 
 /** Options of {@link readTraceInputs}. */
 export interface ReadTraceOptions {
@@ -65,9 +65,10 @@ const PROTOBUF_NAME = /\.(pb|binpb|otlp)(\.gz|\.zst)?$/i;
 /** A decompressor: what it is called in errors, and its zlib-like stream. */
 interface Codec {
   readonly label: 'gzip' | 'zstd';
-  create(): Transform;
+  /** The stream; `check` is for a decoder that inflates a whole chunk at once (see zstd.ts). */
+  create(check: InflateCheck): Transform;
 }
-const GZIP: Codec = { label: 'gzip', create: createGunzip };
+const GZIP: Codec = { label: 'gzip', create: () => createGunzip() };
 const ZSTD: Codec = { label: 'zstd', create: createZstdDecompress };
 
 const DEFAULT_MAX_DOCUMENT_BYTES = 400 * 1024 * 1024;
@@ -327,7 +328,17 @@ async function* prepend(first: Buffer, rest: AsyncIterator<Buffer>): AsyncGenera
  * downstream buffers at least a line of it.
  */
 async function* inflate(source: AsyncIterator<Buffer>, name: string, maxRatio: number, codec: Codec): AsyncGenerator<Buffer> {
-  const inflate = codec.create();
+  const refuse = (inflated: number, fed: number): TraceInputError | undefined =>
+    inflated > INFLATE_ALLOWANCE_BYTES && inflated > maxRatio * fed
+      ? new TraceInputError(
+          name,
+          `${codec.label} data inflates more than ${maxRatio}:1 (${formatMiB(inflated)} from ${formatMiB(fed)} so far): refused as a likely decompression bomb; if it is real, raise --max-inflate-ratio`,
+        )
+      : undefined;
+  const inflate = codec.create((inflated, fed) => {
+    const refusal = refuse(inflated, fed);
+    if (refusal) throw refusal;
+  });
   let fedBytes = 0;
   let inflatedBytes = 0;
   const feed = (async () => {
@@ -345,12 +356,8 @@ async function* inflate(source: AsyncIterator<Buffer>, name: string, maxRatio: n
   try {
     for await (const chunk of inflate as AsyncIterable<Buffer>) {
       inflatedBytes += (chunk as Buffer).length;
-      if (inflatedBytes > INFLATE_ALLOWANCE_BYTES && inflatedBytes > maxRatio * fedBytes) {
-        throw new TraceInputError(
-          name,
-          `${codec.label} data inflates more than ${maxRatio}:1 (${formatMiB(inflatedBytes)} from ${formatMiB(fedBytes)} so far): refused as a likely decompression bomb; if it is real, raise --max-inflate-ratio`,
-        );
-      }
+      const refusal = refuse(inflatedBytes, fedBytes);
+      if (refusal) throw refusal;
       yield chunk as Buffer;
     }
   } catch (error) {
@@ -788,7 +795,16 @@ async function* readCompressedRecords(
       }
       record++;
       const parts: Buffer[] = [];
-      for await (const part of inflate(prepend(frame, emptyChunks()), location, maxRatio, ZSTD)) parts.push(part);
+      let inflatedBytes = 0;
+      for await (const part of inflate(prepend(frame, emptyChunks()), location, maxRatio, ZSTD)) {
+        inflatedBytes += part.length;
+        // A record is read whole, as a JSON Lines line is: the same bound, on what it inflates to.
+        if (inflatedBytes > maxRecordBytes) {
+          report(new TraceInputError(location, `a compressed record inflates past the ${formatMiB(maxRecordBytes)} limit (--max-line-mib)`));
+          return;
+        }
+        parts.push(part);
+      }
       const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
       const leading = firstNonWhitespace(bytes);
       let spans: SpanRecord[];

@@ -34,17 +34,32 @@ function asZstdError(error: unknown): Error {
   return Object.assign(new Error(message), { code: 'ZSTD_error_corrupted' });
 }
 
+/**
+ * Called with the bytes inflated and fed so far after each piece of output; throws to
+ * stop the stream (the error is the stream's). Needed for fzstd only: it inflates a
+ * whole input chunk inside one synchronous push, so a check downstream of the stream
+ * would see a bomb only once a 1 MiB chunk had become gigabytes; zlib yields between
+ * its small outputs, so the consumer's own check is in time there.
+ */
+export type InflateCheck = (inflatedBytes: number, fedBytes: number) => void;
+
 /** A Transform that inflates a zstd stream (one frame or several, concatenated). */
-export function createZstdDecompress(): Transform {
+export function createZstdDecompress(check?: InflateCheck): Transform {
   if (native) return native.createZstdDecompress();
   let decoder: FzstdDecompress;
+  let fedBytes = 0;
+  let inflatedBytes = 0;
+  // What `check` threw, passed on as it is rather than as corrupt data.
+  let refused: unknown;
+  const fail = (error: unknown) => (refused !== undefined ? (refused as Error) : asZstdError(error));
   const stream = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       try {
+        fedBytes += chunk.length;
         decoder.push(chunk);
         done();
       } catch (error) {
-        done(asZstdError(error));
+        done(fail(error));
       }
     },
     flush(done) {
@@ -53,12 +68,23 @@ export function createZstdDecompress(): Transform {
         decoder.push(new Uint8Array(0), true);
         done();
       } catch (error) {
-        done(asZstdError(error));
+        done(fail(error));
       }
     },
   });
+  // fzstd calls this once per block (at most 128 KiB), so a refusal comes within a block of the limit.
   decoder = new FzstdDecompress((data) => {
-    if (data.length > 0) stream.push(Buffer.from(data.buffer, data.byteOffset, data.length));
+    if (data.length === 0) return;
+    inflatedBytes += data.length;
+    if (check) {
+      try {
+        check(inflatedBytes, fedBytes);
+      } catch (error) {
+        refused = error;
+        throw error;
+      }
+    }
+    stream.push(Buffer.from(data.buffer, data.byteOffset, data.length));
   });
   return stream;
 }

@@ -80,12 +80,22 @@ describe.skipIf(shouldSkipZstdTests())(`readTraceInputs on zstd (${NATIVE_ZSTD ?
     if (name === 'cut-records.json' || name === 'odd-record.json') expect(records).toHaveLength(name === 'odd-record.json' ? spans.length : half());
   });
 
-  it('refuses a zstd bomb past --max-inflate-ratio before buffering it', async () => {
-    // 256 MiB of zeros is a few KiB of zstd.
+  it('refuses a zstd bomb past --max-inflate-ratio within a block of the 64 MiB allowance, before buffering it', async () => {
+    // 256 MiB of zeros is a few KiB of zstd, one read chunk: fzstd inflates a chunk in one call.
     await writeFile(join(dir, 'bomb.jsonl.zst'), zstdCompress(Buffer.alloc(256 * 1024 * 1024)));
     const { records, errors } = await readAll(['bomb.jsonl.zst']);
     expect(records).toEqual([]);
-    expect(errors).toEqual([expect.stringMatching(/^bomb\.jsonl\.zst: zstd data inflates more than 100:1 .*raise --max-inflate-ratio$/)]);
+    expect(errors).toEqual([expect.stringMatching(/^bomb\.jsonl\.zst: zstd data inflates more than 100:1 \((\d+) MiB from .*raise --max-inflate-ratio$/)]);
+    expect(Number(/\((\d+) MiB from/.exec(errors[0]!)![1])).toBeLessThanOrEqual(65);
+  });
+
+  it('refuses a Collector record that inflates past --max-line-mib, naming the record', async () => {
+    await writeFile(join(dir, 'big-record.json'), collectorZstdRecords([json, `${json}${' '.repeat(3 * 1024 * 1024)}`]));
+    const records: SpanRecord[] = [];
+    const errors: string[] = [];
+    for await (const batch of readTraceInputs(['big-record.json'], { cwd: dir, maxLineBytes: 1024 * 1024, onError: (e) => errors.push(e.message) })) records.push(...batch);
+    expect(errors).toEqual([expect.stringMatching(/^big-record\.json \(record 2, byte \d+\): a compressed record inflates past the 1 MiB limit \(--max-line-mib\)$/)]);
+    expect(records).toHaveLength(spans.length);
   });
 });
 
