@@ -73,8 +73,9 @@ export function wrapHanging(text: string, width: number | undefined, first: stri
   if (width === undefined || first.length + text.length <= width) return [first + style(text)];
   const head = wrapWords(text, Math.max(MIN_WRAP_CHARS, width - first.length))[0]!;
   const lines = [first + style(head)];
-  // wrapWords cut at a space (dropped here) or inside a word longer than the line.
-  const remainder = text.slice(head.length).replace(/^ +/, '');
+  // wrapWords cut at a space (dropped here) or inside a word longer than the line, and dropped any
+  // leading spaces: the head is found where it is in the text, not assumed to be its prefix.
+  const remainder = text.slice(text.indexOf(head) + head.length).replace(/^ +/, '');
   if (remainder === '') return lines;
   for (const part of wrapWords(remainder, Math.max(MIN_WRAP_CHARS, width - rest.length))) lines.push(rest + style(part));
   return lines;

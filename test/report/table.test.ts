@@ -1,6 +1,7 @@
 /** Terminal layout: word wrapping and tables that fit a width without cutting a cell. */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { renderTable, wrapWords, type Column } from '../../src/report/table.js';
+import { MIN_WRAP_CHARS, renderTable, wrapHanging, wrapWords, type Column } from '../../src/report/table.js';
 
 describe('wrapWords', () => {
   it('breaks at spaces, never past the width', () => {
@@ -20,6 +21,33 @@ describe('wrapWords', () => {
   it('gives one empty line for empty text and leaves no trailing spaces', () => {
     expect(wrapWords('', 10)).toEqual(['']);
     expect(wrapWords('a  b', 2)).toEqual(['a', 'b']);
+  });
+});
+
+describe('wrapHanging', () => {
+  it('hangs the lines after the first under their own indent, each filling its room', () => {
+    expect(wrapHanging('cycle: writer → reviewer → writer → editor', 24, '', '       ')).toEqual([
+      'cycle: writer → reviewer',
+      '       → writer → editor',
+    ]);
+    expect(wrapHanging('short', undefined, '  ', '    ')).toEqual(['  short']);
+  });
+
+  it('keeps every character but spaces, in order, whatever the text (leading spaces, long words), within the width', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.constant(' '), fc.constant('  '), fc.stringMatching(/^[a-z0-9→]{1,40}$/)), { maxLength: 30 }).map((parts) => parts.join('')),
+        fc.integer({ min: 1, max: 100 }),
+        fc.constantFrom('', '  ', '    '),
+        fc.constantFrom('', '  ', '      '),
+        (text, width, first, rest) => {
+          const lines = wrapHanging(text, width, first, rest);
+          expect(lines.map((line, i) => line.slice((i === 0 ? first : rest).length)).join('').replace(/ /g, '')).toBe(text.replace(/ /g, ''));
+          const room = (indent: string) => indent.length + Math.max(MIN_WRAP_CHARS, width - indent.length);
+          lines.forEach((line, i) => expect(line.length).toBeLessThanOrEqual(Math.max(width, room(i === 0 ? first : rest))));
+        },
+      ),
+    );
   });
 });
 
