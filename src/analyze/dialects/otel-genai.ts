@@ -86,6 +86,7 @@ import { SpanKindNumber, StatusCodeNumber, type AttributeValue, type SpanRecord 
 import { parseJsonText, put, readName, readNumber, type Attributes } from './attribute-readers.js';
 import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, TransferPart } from './dialect.js';
 import { compareByStart } from '../span-index.js';
+import { upperBound } from '../state-index.js';
 
 const INVOKE_AGENT = 'invoke_agent';
 const EXECUTE_TOOL = 'execute_tool';
@@ -430,6 +431,43 @@ export function transferTargetOfTool(tool: string): string | typeof GENERIC_TRAN
 }
 
 /** An `invoke_agent` span with a name. */
+/** Runs sharing a key (an agent's, or an answer), in start order, with their starts for binary search. */
+interface RunList {
+  readonly runs: Run[];
+  readonly starts: number[];
+  /** Each run's place among all the runs the lists were made from: comparable across lists. */
+  readonly orders: number[];
+}
+
+/** `runs` (in start order) grouped by `keyOf`; a run whose key is undefined is left out. */
+function runListsBy(runs: readonly Run[], keyOf: (run: Run) => string | undefined): Map<string, RunList> {
+  const lists = new Map<string, RunList>();
+  for (let i = 0; i < runs.length; i++) {
+    const run = runs[i]!;
+    const key = keyOf(run);
+    if (key === undefined) continue;
+    let list = lists.get(key);
+    if (!list) lists.set(key, (list = { runs: [], starts: [], orders: [] }));
+    list.runs.push(run);
+    list.starts.push(run.span.startMs);
+    list.orders.push(i);
+  }
+  return lists;
+}
+
+/**
+ * The latest run of `list` (in start order) other than `not` that had ended by `atMs`, and its
+ * place in the list. Runs that started after `atMs` cannot have, so the scan starts below them.
+ */
+function latestEndedBy(list: RunList | undefined, atMs: number, not: Run): { readonly run: Run; readonly order: number } | undefined {
+  if (!list) return undefined;
+  for (let i = upperBound(list.starts, atMs) - 1; i >= 0; i--) {
+    const run = list.runs[i]!;
+    if (run !== not && run.span.endMs <= atMs) return { run, order: list.orders[i]! };
+  }
+  return undefined;
+}
+
 interface Run {
   readonly span: SpanRecord;
   readonly agent: string;
@@ -697,34 +735,32 @@ class Interpretation {
         container = this.#context.ancestorWhere(container, structural);
       }
     }
-    /** Answers by run, read once. */
-    const answers = new Map<Run, string | undefined>();
+    // Each graph's runs by agent key, and (built only when a node id is no agent's name) by their answer:
+    // lookups, not a scan of every run per dependency (that was quadratic on a long graph).
+    const byKey = new Map<string, Map<string, RunList>>();
+    const byAnswer = new Map<string, Map<string, RunList>>();
+    for (const [graph, runs] of byGraph) byKey.set(graph, runListsBy(runs, (run) => run.key));
     for (let n = 0; n < nodes.length; n++) {
       const node = nodes[n]!;
       const run = node.run;
       const dependencies = graphDependenciesOf(node.input);
       if (dependencies === undefined) continue;
-      const runs = byGraph.get(node.graph)!;
       const startMs = node.input.startMs;
       for (let d = 0; d < dependencies.length; d++) {
         const dependency = dependencies[d]!;
-        const key = normalizeAgentName(dependency.node);
-        let source: Run | undefined;
-        for (let i = runs.length - 1; i >= 0 && !source; i--) {
-          const candidate = runs[i]!;
-          if (candidate !== run && candidate.key === key && candidate.span.endMs <= startMs) source = candidate;
-        }
+        let source = latestEndedBy(byKey.get(node.graph)!.get(normalizeAgentName(dependency.node)), startMs, run);
         // A node id that is no agent's name (or a nested swarm's): the latest earlier run whose answer is the result given.
-        for (let i = runs.length - 1; i >= 0 && !source && dependency.results.length > 0; i--) {
-          const candidate = runs[i]!;
-          if (candidate === run || candidate.span.endMs > startMs) continue;
-          if (!answers.has(candidate)) answers.set(candidate, answerOf(candidate.span));
-          const answer = answers.get(candidate);
-          if (answer !== undefined && answer.length > 0 && dependency.results.includes(answer)) source = candidate;
+        if (!source && dependency.results.length > 0) {
+          let answers = byAnswer.get(node.graph);
+          if (!answers) byAnswer.set(node.graph, (answers = runListsBy(byGraph.get(node.graph)!, (candidate) => answerOf(candidate.span) || undefined)));
+          for (let r = 0; r < dependency.results.length; r++) {
+            const found = latestEndedBy(answers.get(dependency.results[r]!), startMs, run);
+            if (found && (!source || found.order > source.order)) source = found;
+          }
         }
         if (!source) continue;
-        const part: Mutable<TransferPart> = { type: 'transfer', span: source.span, source: source.agent, target: run.agent, mode: 'pass_control', inferred: true, arrival: run.span };
-        put(part, 'taskId', run.taskId ?? source.taskId);
+        const part: Mutable<TransferPart> = { type: 'transfer', span: source.run.span, source: source.run.agent, target: run.agent, mode: 'pass_control', inferred: true, arrival: run.span };
+        put(part, 'taskId', run.taskId ?? source.run.taskId);
         this.parts.push(part);
       }
     }
