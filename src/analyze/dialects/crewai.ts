@@ -63,6 +63,9 @@ import { normalizeAgentName } from './otel-genai.js';
 export const OPENINFERENCE_CREWAI_SCOPE = 'openinference.instrumentation.crewai';
 
 /** CrewAI's delegation tools (`crewai/tools/agent_tools/`), as `toolKey` spells them. */
+/** Most parents walked looking for a span's kickoff: a bound on a corrupt trace whose parents form a cycle. */
+const MAX_CREW_WALK = 100_000;
+
 const COWORKER_TOOLS: ReadonlySet<string> = new Set(['delegate_work_to_coworker', 'ask_question_to_coworker']);
 /** The start of CrewAI's answer when the coworker is unknown (i18n `agent_tool_unexisting_coworker`) or the tool failed. */
 const TOOL_ERROR_PREFIX = 'Error executing tool';
@@ -133,6 +136,8 @@ class Interpretation {
   readonly #context: DialectContext;
   readonly #runs: Run[] = [];
   readonly #runById = new Map<string, Run>();
+  /** Span id → the crew id of its nearest kickoff above it (null: none), for every span a lookup passed. */
+  readonly #crewIdBySpan = new Map<string, string | null>();
   /** Runs by agent name key, in start order (after the sort in run()). */
   readonly #runsByKey = new Map<string, Run[]>();
   readonly #tools: SpanRecord[] = [];
@@ -204,8 +209,25 @@ class Interpretation {
    * (`crew_id` on `{crew}.kickoff`), so two crews of one trace (a Flow's) stay apart.
    */
   #kickoffCrewIdOf(span: SpanRecord): string | undefined {
-    const kickoff = this.#context.ancestorWhere(span, (candidate) => readName(candidate.attributes, CREWAI_CREW_ID) !== undefined);
-    return kickoff ? readName(kickoff.attributes, CREWAI_CREW_ID) : undefined;
+    // Walked up once per span: every span passed on the way is remembered with the answer, so nested
+    // delegations (each agent span inside the last) cost n, not the n² of a walk to the root from each.
+    const passed: string[] = [];
+    let found: string | null = null;
+    for (let at = this.#context.parentOf(span), depth = 0; at && at !== span && depth < MAX_CREW_WALK; at = this.#context.parentOf(at), depth++) {
+      const known = this.#crewIdBySpan.get(at.spanId);
+      if (known !== undefined) {
+        found = known;
+        break;
+      }
+      const crewId = readName(at.attributes, CREWAI_CREW_ID);
+      if (crewId !== undefined) {
+        found = crewId;
+        break;
+      }
+      passed.push(at.spanId);
+    }
+    for (let i = 0; i < passed.length; i++) this.#crewIdBySpan.set(passed[i]!, found);
+    return found ?? undefined;
   }
 
   /** graph.node.parent_id, when that agent's task of the same crew ended before this one started (see the file header). */
