@@ -12,9 +12,15 @@ import { Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { decompress as fzstdDecompress, Decompress as FzstdDecompress } from 'fzstd';
 
-/** The four bytes every zstd frame starts with (0xFD2FB528, little-endian). */
+/**
+ * Whether a zstd frame starts at `at`: a data frame (magic 0xFD2FB528, little-endian) or a
+ * skippable one (0x184D2A50–0x184D2A5F, which pzstd and some tools write first); both
+ * decoders skip the latter.
+ */
 export function isZstdMagic(bytes: Uint8Array, at = 0): boolean {
-  return bytes.length >= at + 4 && bytes[at] === 0x28 && bytes[at + 1] === 0xb5 && bytes[at + 2] === 0x2f && bytes[at + 3] === 0xfd;
+  if (bytes.length < at + 4) return false;
+  if (bytes[at] === 0x28 && bytes[at + 1] === 0xb5 && bytes[at + 2] === 0x2f && bytes[at + 3] === 0xfd) return true;
+  return (bytes[at]! & 0xf0) === 0x50 && bytes[at + 1] === 0x2a && bytes[at + 2] === 0x4d && bytes[at + 3] === 0x18;
 }
 
 interface NativeZstd {

@@ -50,6 +50,8 @@ describe.skipIf(shouldSkipZstdTests())(`readTraceInputs on zstd (${NATIVE_ZSTD ?
     ['zstd JSON Lines', 'lines.jsonl.zst', () => zstdCompress(`${requests().join('\n')}\n`)],
     ['zstd protobuf', 'one.pb.zst', () => zstdCompress(toOtlpProtobuf(spans))],
     ['two zstd frames one after the other', 'frames.jsonl.zst', () => Buffer.concat(requests().map((r) => zstdCompress(`${r}\n`)))],
+    // A skippable frame (magic 0x184D2A5?, 4-byte size, its bytes) first, as pzstd writes.
+    ['zstd that starts with a skippable frame', 'skip.jsonl.zst', () => Buffer.concat([Buffer.from([0x5e, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3]), zstdCompress(`${json}\n`)])],
     ['the Collector’s zstd records of OTLP/JSON', 'otel-traces.json', () => collectorZstdRecords(requests())],
     ['the Collector’s zstd records of protobuf', 'otel-traces.pb', () => collectorZstdRecords([toOtlpProtobuf(spans.slice(0, half())), toOtlpProtobuf(spans.slice(half()))])],
   ])('reads %s: every span, with its ids', async (_label, name, content) => {
