@@ -94,6 +94,7 @@ import {
   type SpanAttributes,
 } from './runtime.js';
 import { extractSpanContext, injectSpanContext } from './trace-context.js';
+import { digitsAt } from '../model/iso-time.js';
 
 /** The statuses of Baton's envelope schemas (v1 and v2): only these are recorded; anything else is body text. */
 const ENVELOPE_STATUSES: ReadonlySet<string> = new Set(['complete', 'partial', 'failed', 'needs_review', 'in_progress']);
@@ -145,17 +146,6 @@ const SUB_MS_DIGITS = /\.\d{3}(\d+)(?:Z|[+-]\d\d:\d\d)$/i;
 /** The text up to the fraction of the last sent_at parsed on the fast path, and its epoch ms. */
 let parsedSecondPrefix = '';
 let parsedSecondMs = Number.NaN;
-
-/** The value of the `count` ASCII digits of `text` at `from`, or -1 if one is not a digit. */
-function digitsAt(text: string, from: number, count: number): number {
-  let value = 0;
-  for (let i = from; i < from + count; i++) {
-    const digit = text.charCodeAt(i) - 48;
-    if (digit < 0 || digit > 9) return -1;
-    value = value * 10 + digit;
-  }
-  return value;
-}
 
 /**
  * The envelope's sent_at in epoch ms, with its sub-millisecond digits when it has them, or NaN.

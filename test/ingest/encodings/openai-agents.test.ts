@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { jsonEncodingOf } from '../../../src/ingest/encodings/index.js';
-import { isoTimeMsOf, openAiAgentsJsonEncoding, parseOpenAiAgentsJson } from '../../../src/ingest/encodings/openai-agents.js';
+import { openAiAgentsJsonEncoding, parseOpenAiAgentsJson } from '../../../src/ingest/encodings/openai-agents.js';
+import { isoTimeMsOf } from '../../../src/model/iso-time.js';
 import { TraceInputError } from '../../../src/ingest/errors.js';
 
 const DIR = fileURLToPath(new URL('../../../fixtures/frameworks/openai-agents/', import.meta.url));
