@@ -69,6 +69,7 @@ import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
 import { compareByStart } from '../span-index.js';
 import { put, readBoolean, readName } from './attribute-readers.js';
 import type { AgentRunPart, DeliveryPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, ReceivePart, SendPart } from './dialect.js';
+import { hasDescendant } from './dialect.js';
 import { normalizeAgentName } from './otel-genai.js';
 
 const EXECUTOR_PROCESS = 'executor.process';
@@ -201,37 +202,18 @@ class Interpretation {
 
   /** True when a `message.send` runs inside the executor span (not inside another executor's). */
   #sendsInside(process: SpanRecord): boolean {
-    const stack: SpanRecord[] = [process];
-    let budget = 10_000;
-    while (stack.length > 0 && budget-- > 0) {
-      const children = this.#context.childrenOf(stack.pop()!);
-      for (let i = 0; i < children.length; i++) {
-        const kind = this.#kind(children[i]!);
-        if (kind === 'send') return true;
-        if (kind !== 'executor') stack.push(children[i]!);
-      }
-    }
-    return false;
+    return hasDescendant(this.#context, process, (span) => this.#kind(span) === 'send', (span) => this.#kind(span) !== 'executor');
   }
 
   /** True when an `invoke_agent` of the executor's own name runs inside it: that span is the run. */
   #agentRunsInside(process: SpanRecord, executor: string): boolean {
     const key = normalizeAgentName(executor);
-    const stack: SpanRecord[] = [process];
-    let budget = 10_000;
-    while (stack.length > 0 && budget-- > 0) {
-      const children = this.#context.childrenOf(stack.pop()!);
-      for (let i = 0; i < children.length; i++) {
-        const child = children[i]!;
-        const op = readName(child.attributes, GEN_AI_OPERATION_NAME);
-        if (op === 'invoke_agent' || (op === undefined && child.name.startsWith('invoke_agent '))) {
-          const agent = readName(child.attributes, GEN_AI_AGENT_NAME) ?? child.name.slice('invoke_agent '.length);
-          if (normalizeAgentName(agent) === key) return true;
-        }
-        if (this.#kind(child) !== 'executor') stack.push(child);
-      }
-    }
-    return false;
+    const isRun = (span: SpanRecord): boolean => {
+      const op = readName(span.attributes, GEN_AI_OPERATION_NAME);
+      if (op !== 'invoke_agent' && (op !== undefined || !span.name.startsWith('invoke_agent '))) return false;
+      return normalizeAgentName(readName(span.attributes, GEN_AI_AGENT_NAME) ?? span.name.slice('invoke_agent '.length)) === key;
+    };
+    return hasDescendant(this.#context, process, isRun, (span) => this.#kind(span) !== 'executor');
   }
 
   run(spans: readonly SpanRecord[]): DialectResult {

@@ -52,6 +52,7 @@ import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
 import { compareByStart } from '../span-index.js';
 import { put, readName } from './attribute-readers.js';
 import type { AckPart, AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, ReceivePart, SendPart } from './dialect.js';
+import { hasDescendant } from './dialect.js';
 
 const PREFIX = 'autogen ';
 const OPERATIONS: ReadonlySet<string> = new Set(['create', 'send', 'publish', 'receive', 'intercept', 'process', 'ack']);
@@ -253,17 +254,9 @@ class Interpretation {
 
   /** True when an AgentChat `invoke_agent` runs inside the handler (before any nested delivery): that span is the run. */
   #hasGenAiRun(process: SpanRecord): boolean {
-    const stack: SpanRecord[] = [process];
-    let budget = 10_000;
-    while (stack.length > 0 && budget-- > 0) {
-      const children = this.#context.childrenOf(stack.pop()!);
-      for (let i = 0; i < children.length; i++) {
-        const child = children[i]!;
-        if (readName(child.attributes, GEN_AI_OPERATION_NAME) === 'invoke_agent' || child.name.startsWith('invoke_agent ')) return true;
-        if (this.#op(child) !== 'process') stack.push(child);
-      }
-    }
-    return false;
+    const isRun = (span: SpanRecord): boolean =>
+      readName(span.attributes, GEN_AI_OPERATION_NAME) === 'invoke_agent' || span.name.startsWith('invoke_agent ');
+    return hasDescendant(this.#context, process, isRun, (span) => this.#op(span) !== 'process');
   }
 
   run(spans: readonly SpanRecord[]): DialectResult {

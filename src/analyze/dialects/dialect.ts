@@ -196,5 +196,30 @@ export interface Dialect {
   interpret(spans: readonly SpanRecord[], context: DialectContext): DialectResult;
 }
 
+/**
+ * Whether a span below `root` matches, searching depth-first through the spans
+ * `descendsInto` accepts (a search stops at another executor's or handler's span,
+ * whose inside is its own). At most 10,000 spans are visited: a bound on hostile
+ * or cyclic trees, far above any real handler's subtree.
+ */
+export function hasDescendant(
+  context: DialectContext,
+  root: SpanRecord,
+  matches: (span: SpanRecord) => boolean,
+  descendsInto: (span: SpanRecord) => boolean,
+): boolean {
+  const stack: SpanRecord[] = [root];
+  let budget = 10_000;
+  while (stack.length > 0 && budget-- > 0) {
+    const children = context.childrenOf(stack.pop()!);
+    for (let i = 0; i < children.length; i++) {
+      const child = children[i]!;
+      if (matches(child)) return true;
+      if (descendsInto(child)) stack.push(child);
+    }
+  }
+  return false;
+}
+
 /** A part as a dialect builds it, field by field, before handing it over read-only. */
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
