@@ -117,6 +117,21 @@ function instanceOf(client: object): ClientInternals {
 }
 
 /** Counts of the instrumentation on `client`, or undefined if it is not instrumented. */
+/**
+ * `method(fn)` of a pool or sentinel that calls `fn` with a client it hands out (`execute`,
+ * `use`), wrapped so `adopt` sees that client before the app's `fn` runs; anything but a
+ * function goes to the method as it is, for the driver to refuse.
+ */
+function handingOut(method: (this: unknown, fn: unknown) => unknown, adopt: (client: unknown) => void): (this: unknown, fn: unknown) => unknown {
+  return function (this: unknown, fn: unknown): unknown {
+    if (typeof fn !== 'function') return method.apply(this, arguments as unknown as [unknown]);
+    return method.call(this, function (this: unknown, client: unknown): unknown {
+      adopt(client);
+      return (fn as (...args: unknown[]) => unknown).apply(this, arguments as unknown as unknown[]);
+    });
+  };
+}
+
 export function nodeRedisInstrumentationStats(client: object): StoreInstrumentationStats | undefined {
   return instanceOf(client)[INSTRUMENTED]?.inst.stats();
 }
@@ -489,13 +504,7 @@ function instrumentPool(self: PoolInternals, options: NodeRedisInstrumentationOp
       inst.fault('redis pool client', error, undefined);
     }
   };
-  const execute = function execute(this: unknown, fn: unknown): unknown {
-    if (typeof fn !== 'function') return proto.execute.apply(this, arguments as unknown as [unknown]);
-    return proto.execute.call(this, function (this: unknown, pooled: unknown): unknown {
-      adopt(pooled);
-      return (fn as (...args: unknown[]) => unknown).apply(this, arguments as unknown as unknown[]);
-    });
-  };
+  const execute = handingOut(proto.execute, adopt);
   Object.defineProperty(self, 'execute', { value: execute, writable: true, configurable: true, enumerable: false });
   Object.defineProperty(self, INSTRUMENTED, { value: { inst } satisfies Instrumented, enumerable: false });
 }
@@ -900,13 +909,7 @@ function instrumentSentinel(self: SentinelInternals, options: NodeRedisInstrumen
     }
   };
 
-  const use = function use(this: unknown, fn: unknown): unknown {
-    if (typeof fn !== 'function') return proto.use.apply(this, arguments as unknown as [unknown]);
-    return proto.use.call(this, function (this: unknown, lease: unknown): unknown {
-      adoptLease(lease);
-      return (fn as (...args: unknown[]) => unknown).apply(this, arguments as unknown as unknown[]);
-    });
-  };
+  const use = handingOut(proto.use, adoptLease);
 
   const acquire = function acquire(this: unknown): unknown {
     const result = proto.acquire.apply(this, arguments as unknown as []);
