@@ -637,7 +637,8 @@ async function measureInProcess(protoFile: string, jsonFile: string): Promise<In
     collectGarbage();
     const cpu = process.cpuUsage();
     const started = performance.now();
-    const session = new LiveSession({ mode: 'receive', settleMs: 200 });
+    // As the analysis worker runs it: each batch analyzed as it is offered.
+    const session = new LiveSession({ mode: 'receive', settleMs: 200, analyzeOnOffer: true });
     session.start();
     const origin = { protocol: 'http', encoding: encoding === 'proto' ? 'protobuf' : 'json', peer: 'bench' } as const;
     let spans = 0;

@@ -24,6 +24,9 @@ let updates: AuditUpdate[] = [];
 
 const session = new LiveSession({
   ...data.session,
+  // Bodies wait encoded in this thread's message port (bounded by the main thread's pending
+  // bytes); each is decoded only when the analysis can take it, so its spans die young.
+  analyzeOnOffer: true,
   onAccepted: data.record
     ? (spans) => {
         // Serialized here, off the receiving thread; the main thread only writes the line.

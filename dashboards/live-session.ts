@@ -62,6 +62,15 @@ export interface LiveSessionOptions {
   readonly activeMs?: number;
   /** Longest analysis slice before yielding to the event loop. Default 12 ms. */
   readonly sliceMs?: number;
+  /**
+   * Analyze each batch as it is offered, on the caller's stack (a slice at most; the rest in later
+   * turns), instead of in a later turn. For a caller whose own queue is the backlog: the analysis
+   * worker, whose bodies wait encoded in its message port. Queued in a later turn, every body was
+   * decoded as it arrived, ahead of the analysis: the queue filled with decoded spans that V8 then
+   * promoted (garbage collection was a quarter of the thread), and once full it refused bodies
+   * already decoded. Default false: receivers on this thread answer before any analysis.
+   */
+  readonly analyzeOnOffer?: boolean;
   /** Called with every accepted batch (the --record writer). */
   readonly onAccepted?: (spans: readonly SpanRecord[]) => void;
   /** Called with each result of the analysis as it becomes known (the --metrics-port instruments). */
@@ -223,7 +232,8 @@ export class LiveSession implements SpanIntake {
     this.#options.onAccepted?.(spans);
     if (!this.#draining) {
       this.#draining = true;
-      setImmediate(() => this.#drain());
+      if (this.#options.analyzeOnOffer) this.#drain();
+      else setImmediate(() => this.#drain());
     }
   }
 

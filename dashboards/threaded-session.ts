@@ -13,12 +13,14 @@
  * worker's queue is full. The reply waits a decode (milliseconds), but no
  * receiver thread does the decoding.
  *
- * Backpressure is bounded on both sides: the worker refuses spans past its queue
- * bound (`maxQueuedSpans`, counted exactly as throttled there), and bodies handed
- * over but not yet answered are bounded here (`maxPendingBytes`), so a worker
- * that cannot even decode as fast as bodies arrive does not let them pile up in
- * its message queue: past the bound a body is refused at once, its spans counted
- * (from the protobuf framing, or JSON.parse) as throttled. The recording
+ * The worker decodes a body only when its analysis can take it (bodies wait encoded
+ * in its message port), so the backlog is bounded here, by the time it would take
+ * to clear: bodies handed over but not yet answered are refused at once, their
+ * spans counted (from the protobuf framing, or JSON.parse) as throttled, once the
+ * worker's recent pace says they would wait more than `maxPendingMs`, or past
+ * `maxPendingBytes` in any case. The time bound is what exporters need: one waits
+ * 10 s for its answer by default, then sends the same spans again, so a body
+ * answered later than that would be taken twice. The recording
  * (`--record`) is written here, from the line the worker serialized for each
  * accepted batch, so it stays in acceptance order and is flushed by the main
  * thread's shutdown. Views, the report (for `--metrics-port`) and the analysis
@@ -50,6 +52,12 @@ export interface ThreadedLiveSessionOptions extends WorkerSessionOptions {
   readonly reports?: boolean;
   /** Bytes handed to the worker and not yet answered before bodies are refused here. Default 64 MiB. */
   readonly maxPendingBytes?: number;
+  /**
+   * Longest wait, at the worker's recent pace, of a body handed over behind those not yet
+   * answered, before bodies are refused here (a body is always taken when none is waiting).
+   * Default 2 000 ms: well inside an exporter's 10 s timeout.
+   */
+  readonly maxPendingMs?: number;
   /** How often the worker sends a view when something changed. Default 250 ms (the dashboard draws at most every 500). */
   readonly viewIntervalMs?: number;
 }
@@ -105,6 +113,11 @@ export class ThreadedLiveSession implements BodyIntake {
   readonly #pending = new Map<number, Pending>();
   #nextId = 0;
   #pendingBytes = 0;
+  /** The worker's pace, in body bytes answered per ms while it had more waiting (a moving average); 0 until known. */
+  #bytesPerMs = 0;
+  /** When the latest verdict came, and whether bodies were still waiting then (so the next one's time was all work). */
+  #lastSettledMs = 0;
+  #busyAfterLast = false;
   #view: LiveView;
   #report: AuditReport | undefined;
   #finalReport: AuditReport | undefined;
@@ -133,7 +146,7 @@ export class ThreadedLiveSession implements BodyIntake {
 
   /** Starts the worker; resolves once it has sent its first view (rejects if it cannot start). */
   static async start(options: ThreadedLiveSessionOptions): Promise<ThreadedLiveSession> {
-    const { sources: _sources, onRecord, onAnalysis, reports, maxPendingBytes: _max, viewIntervalMs, ...session } = options;
+    const { sources: _sources, onRecord, onAnalysis, reports, maxPendingBytes: _max, maxPendingMs: _maxMs, viewIntervalMs, ...session } = options;
     const data: AnalysisWorkerData = {
       session,
       record: onRecord !== undefined,
@@ -163,12 +176,19 @@ export class ThreadedLiveSession implements BodyIntake {
 
   offerBody(body: Buffer, encoding: RequestOrigin['encoding'], origin: RequestOrigin, source: string): Promise<BodyVerdict> {
     const maxPending = this.#options.maxPendingBytes ?? 64 * 1024 * 1024;
-    if (this.#failure !== undefined || (this.#pendingBytes > 0 && this.#pendingBytes + body.length > maxPending)) {
-      // The worker is behind on decoding itself (or gone): refused here, its spans counted all the same.
+    const waited = this.#pendingBytes + body.length;
+    const waitMs = this.#bytesPerMs > 0 ? waited / this.#bytesPerMs : 0;
+    if (
+      this.#failure !== undefined ||
+      (this.#pendingBytes > 0 && (waited > maxPending || waitMs > (this.#options.maxPendingMs ?? 2_000)))
+    ) {
+      // The worker is behind (or gone): refused here, its spans counted all the same.
       this.#throttled += countRequestSpans(body, encoding);
       this.#changed();
       return Promise.resolve(
-        this.#failure !== undefined ? { status: 'unavailable', retryAfterMs: 5_000 } : { status: 'busy', retryAfterMs: 1_000 },
+        this.#failure !== undefined
+          ? { status: 'unavailable', retryAfterMs: 5_000 }
+          : { status: 'busy', retryAfterMs: Math.min(30_000, Math.max(1_000, Math.ceil(waitMs / 1_000) * 1_000)) },
       );
     }
     // A buffer that owns all its memory is moved; a slice (Node's pool of small buffers, another's
@@ -305,6 +325,14 @@ export class ThreadedLiveSession implements BodyIntake {
     if (!pending) return;
     this.#pending.delete(id);
     this.#pendingBytes -= pending.bytes;
+    const now = performance.now();
+    if (this.#busyAfterLast && now > this.#lastSettledMs) {
+      // The worker went from the previous body straight to this one: its time was this body's work.
+      const pace = pending.bytes / (now - this.#lastSettledMs);
+      this.#bytesPerMs = this.#bytesPerMs === 0 ? pace : this.#bytesPerMs * 0.8 + pace * 0.2;
+    }
+    this.#lastSettledMs = now;
+    this.#busyAfterLast = this.#pending.size > 0;
     if (this.#pending.size === 0 && this.#finishing === undefined) this.#worker.unref();
     pending.resolve(verdict);
   }

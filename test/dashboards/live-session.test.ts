@@ -72,6 +72,20 @@ describe('LiveSession', () => {
     expect(view.findings.map((f) => f.ruleId)).toEqual(['ack-timeout']);
   });
 
+  it('with analyzeOnOffer, analyzes a batch before offer returns; without it, in a later turn', async () => {
+    const { spans } = await runPipelineSpans(['ack-timeout'], { taskId: 'live-inline' });
+    const records = toSpanRecords(spans);
+    const inline = sessionAt(lastEnd(records) + 7_000, { analyzeOnOffer: true }).session;
+    inline.offer(records, ORIGIN);
+    expect(inline.view().counters).toMatchObject({ queued: 0, tracesOpen: 0, tracesAnalyzed: 1 });
+    expect(inline.view().findings.map((f) => f.ruleId)).toEqual(['ack-timeout']);
+    const later = sessionAt(lastEnd(records) + 7_000).session;
+    later.offer(records, ORIGIN);
+    expect(later.view().counters).toMatchObject({ queued: records.length, tracesAnalyzed: 0 });
+    await later.drained();
+    expect(later.view().counters).toMatchObject({ queued: 0, tracesAnalyzed: 1 });
+  });
+
   it('reports a finding as soon as its group closes, before the input ends', async () => {
     const { spans, result } = await runPipelineSpans(['ack-timeout'], { taskId: 'live-ack' });
     expect(result.notes.join(' ')).toContain('ack-timeout');

@@ -139,6 +139,32 @@ describe('ThreadedLiveSession', () => {
     expect(session.view().counters).toMatchObject({ accepted: 2 * spans, throttled: spans });
   });
 
+  it('refuses a body that would wait longer than maxPendingMs at the worker\'s measured pace, and takes it when the bound allows the wait', async () => {
+    const body = Buffer.from(ProtobufTraceSerializer.serializeRequest(await pipeline('threaded-pace'))!);
+    const spans = countRequestSpans(body, 'protobuf');
+    /** Three bodies at once; once two are answered (the worker went from one straight to the next: its pace is known), a fourth. */
+    const fourthBehindOne = async (session: ThreadedLiveSession) => {
+      const offered = [0, 1, 2].map(() => session.offerBody(Buffer.from(body), 'protobuf', ORIGIN, 'test'));
+      await offered[0];
+      await offered[1];
+      // The third's answer is a message not yet delivered: it still waits, so the fourth would wait behind it.
+      const fourth = session.offerBody(Buffer.from(body), 'protobuf', ORIGIN, 'test');
+      await offered[2];
+      return fourth;
+    };
+    const strict = await startSession({ maxPendingMs: 0 });
+    const refused = await fourthBehindOne(strict);
+    expect(refused.status).toBe('busy');
+    expect(refused.status === 'busy' && refused.retryAfterMs).toBeGreaterThanOrEqual(1_000);
+    await strict.finish();
+    expect(strict.view().counters).toMatchObject({ accepted: 3 * spans, throttled: spans });
+    // The same sequence with the default bound (2 s, far more than one body's work): taken.
+    const lenient = await startSession();
+    expect((await fourthBehindOne(lenient)).status).toBe('accepted');
+    await lenient.finish();
+    expect(lenient.view().counters).toMatchObject({ accepted: 4 * spans, throttled: 0 });
+  });
+
   it('behind the HTTP receiver under load: 429 with Retry-After and a RESOURCE_EXHAUSTED status, every span accepted once or counted throttled', async () => {
     const template = toSpanRecords(await pipeline('threaded-load'));
     const session = await startSession({ maxQueuedSpans: template.length, maxPendingBytes: 1 });
