@@ -25,6 +25,7 @@ import { TraceInputError } from './errors.js';
 import type { SpanRecord } from '../model/span-record.js';
 import { jsonErrorOffset, jsonErrorReason, positionOf } from './json-error-position.js';
 import { jsonEncodingOf } from './encodings/index.js';
+import { concatenatedJsonValues, type JsonValueSpan } from './json-values.js';
 import { decodeOtlpProtobuf, splitProtobufFrames } from './otlp-protobuf.js';
 import { createZstdDecompress, isZstdMagic, type InflateCheck } from './zstd.js';
 
@@ -603,6 +604,17 @@ async function* parseDocument(
   try {
     value = JSON.parse(json);
   } catch (error) {
+    // Pretty-printed values one after another (the Python SDK's ConsoleSpanExporter writes each
+    // span indented, then a line break): each value read on its own. One whose first value fits
+    // on one line is JSON Lines, read below.
+    if (/non-whitespace character after JSON/.test((error as Error).message)) {
+      const values = concatenatedJsonValues(json);
+      if (values !== undefined && values.length > 1 && json.lastIndexOf('\n', values[0]!.end) > values[0]!.start) {
+        const spans = parseConcatenatedValues(json, values, name, report);
+        if (spans.length > 0) yield spans;
+        return;
+      }
+    }
     // JSON Lines after all: a first line longer than a read chunk, or one that looked like the
     // start of a document. Only once: `{…} x` on one line is trailing data, said with its position
     // (it used to bounce between the two readers until the heap ran out).
@@ -626,6 +638,38 @@ async function* parseDocument(
   // full GC of the analysis for nothing (the spans hold only its strings).
   value = undefined;
   if (spans.length > 0) yield spans;
+}
+
+/** Each of `values` (places in `text`) parsed and converted on its own; a bad one is reported at its line and skipped. */
+function parseConcatenatedValues(text: string, values: readonly JsonValueSpan[], name: string, report: (error: TraceInputError) => void): SpanRecord[] {
+  const spans: SpanRecord[] = [];
+  for (const place of values) {
+    const source = `${name}:${place.line}`;
+    const valueText = text.slice(place.start, place.end);
+    let value: unknown;
+    try {
+      value = JSON.parse(valueText);
+    } catch (error) {
+      const offset = jsonErrorOffset(valueText, error as Error);
+      if (offset === undefined) report(new TraceInputError(source, `invalid JSON: ${jsonErrorReason(error as Error)}`));
+      else {
+        // The value's own line and column, as places in the file.
+        const { line, column } = positionOf(valueText, offset);
+        const lineStart = text.lastIndexOf('\n', place.start - 1) + 1;
+        const fileColumn = line === 1 ? column + (place.start - lineStart) : column;
+        report(new TraceInputError(`${name}:${place.line + line - 1}:${fileColumn}`, `invalid JSON: ${jsonErrorReason(error as Error)}`));
+      }
+      continue;
+    }
+    try {
+      const part = parseRequests(value, source);
+      for (let k = 0; k < part.length; k++) spans.push(part[k]!);
+    } catch (error) {
+      if (!(error instanceof TraceInputError)) throw error;
+      report(error);
+    }
+  }
+  return spans;
 }
 
 /**

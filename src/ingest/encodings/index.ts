@@ -7,11 +7,12 @@ import { jaegerJsonEncoding } from './jaeger.js';
 import type { JsonTraceEncoding } from './json-encoding.js';
 import { openAiAgentsJsonEncoding } from './openai-agents.js';
 import { otlpJsonEncoding } from './otlp.js';
+import { pythonSpanJsonEncoding } from './python-span-json.js';
 import { tempoJsonEncoding } from './tempo.js';
 
 export type { JsonTraceEncoding } from './json-encoding.js';
 
-export const JSON_ENCODINGS: readonly JsonTraceEncoding[] = [otlpJsonEncoding, openAiAgentsJsonEncoding, jaegerJsonEncoding, tempoJsonEncoding];
+export const JSON_ENCODINGS: readonly JsonTraceEncoding[] = [otlpJsonEncoding, openAiAgentsJsonEncoding, jaegerJsonEncoding, tempoJsonEncoding, pythonSpanJsonEncoding];
 
 /** The encoding for one parsed value: the first that recognizes it, else OTLP/JSON. */
 export function jsonEncodingOf(value: unknown): JsonTraceEncoding {

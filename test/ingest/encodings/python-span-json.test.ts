@@ -1,0 +1,147 @@
+/**
+ * The OpenTelemetry Python SDK's span JSON as an input: Python framework runs
+ * (constructed from the frameworks' published code, fixtures/frameworks/python)
+ * written the way the SDK's ConsoleSpanExporter prints them (`span.to_json()`:
+ * indented, a line break after each, in the order spans end; ids `0x`-prefixed,
+ * `SpanKind.X`, microsecond ISO times, no scope: opentelemetry-python
+ * `sdk/trace/__init__.py`) must read to the same spans, to the microsecond, and
+ * audit to what each program's own log says. A bad value is reported at its line
+ * and the rest still read; a near miss (one-line values: JSON Lines) stays JSON Lines.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jsonEncodingOf } from '../../../src/ingest/encodings/index.js';
+import { concatenatedJsonValues } from '../../../src/ingest/json-values.js';
+import { readTraceInputs } from '../../../src/ingest/index.js';
+import type { SpanRecord } from '../../../src/model/span-record.js';
+import { auditFile, expectReportMatchesLog, FRAMEWORKS_DIR, logOf } from '../../analyze/dialects/framework-fixtures.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'baton-py-console-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const KINDS = ['SpanKind.INTERNAL', 'SpanKind.INTERNAL', 'SpanKind.SERVER', 'SpanKind.CLIENT', 'SpanKind.PRODUCER', 'SpanKind.CONSUMER'];
+const STATUS = ['UNSET', 'OK', 'ERROR'];
+
+/** Python's `ns_to_iso_str`: `%Y-%m-%dT%H:%M:%S.%fZ`, microseconds. */
+function isoMicros(ms: number): string {
+  const micros = Math.round(ms * 1000);
+  const whole = new Date(Math.floor(micros / 1000)).toISOString(); // …SS.mmmZ
+  return `${whole.slice(0, 23)}${String(micros % 1000).padStart(3, '0')}Z`;
+}
+
+/** One span as `ReadableSpan.to_json()` writes it (indent 4). */
+function toJson(span: SpanRecord): string {
+  const context = (traceId: string, spanId: string) => ({ trace_id: `0x${traceId}`, span_id: `0x${spanId}`, trace_state: '[]' });
+  const status: Record<string, string> = { status_code: STATUS[span.statusCode]! };
+  if (span.statusMessage !== '') status.description = span.statusMessage;
+  return JSON.stringify(
+    {
+      name: span.name,
+      context: context(span.traceId, span.spanId),
+      kind: KINDS[span.kind] ?? 'SpanKind.INTERNAL',
+      parent_id: span.parentSpanId === '' ? null : `0x${span.parentSpanId}`,
+      start_time: isoMicros(span.startMs),
+      end_time: isoMicros(span.endMs),
+      status,
+      attributes: span.attributes,
+      events: span.events.map((e) => ({ name: e.name, timestamp: isoMicros(e.timeMs), attributes: e.attributes })),
+      links: span.links.map((l) => ({ context: context(l.traceId, l.spanId), attributes: {} })),
+      resource: { attributes: span.resource, schema_url: '' },
+    },
+    null,
+    4,
+  );
+}
+
+async function read(file: string): Promise<{ spans: SpanRecord[]; errors: string[] }> {
+  const spans: SpanRecord[] = [];
+  const errors: string[] = [];
+  for await (const batch of readTraceInputs([file], { onError: (e) => errors.push(e.message) })) spans.push(...batch);
+  return { spans, errors };
+}
+
+/** A fixture's spans printed by the ConsoleSpanExporter: in the order they ended, each value then a line break. */
+async function consoleDumpOf(scenario: string): Promise<{ file: string; spans: SpanRecord[] }> {
+  const { spans, errors } = await read(join(FRAMEWORKS_DIR, 'python', `${scenario}.otlp.json`));
+  expect(errors).toEqual([]);
+  const ended = [...spans].sort((a, b) => a.endMs - b.endMs);
+  const file = join(dir, `${scenario}.console.txt`);
+  await writeFile(file, ended.map((s) => `${toJson(s)}\n`).join(''));
+  return { file, spans: ended };
+}
+
+const comparable = ({ source: _source, scopeName: _scope, startMs, endMs, events, ...span }: SpanRecord) => ({
+  ...span,
+  startUs: Math.round(startMs * 1000),
+  endUs: Math.round(endMs * 1000),
+  events: events.map((e) => ({ ...e, timeMs: Math.round(e.timeMs * 1000) })),
+});
+
+describe("the Python SDK's span JSON (ConsoleSpanExporter)", () => {
+  it.each(['strands-swarm', 'strands-swarm-loop', 'adk-support', 'pydantic-ai-v5-delegation'])(
+    '%s: the printed spans read back to the same spans (to the microsecond, without the scope the SDK does not print) and audit to the program log',
+    async (scenario) => {
+      const { file, spans } = await consoleDumpOf(scenario);
+      const read_ = await read(file);
+      expect(read_.errors).toEqual([]);
+      expect(read_.spans.map(comparable)).toEqual(spans.map(comparable));
+      expect(read_.spans[0]!.source).toMatch(/\.console\.txt:1$/);
+      expectReportMatchesLog(await auditFile(file), await logOf('python', scenario));
+    },
+  );
+
+  it('reports a value that is not JSON at its own line and column (Python writes a float nan as NaN), and still reads the others', async () => {
+    const { file, spans } = await consoleDumpOf('strands-swarm');
+    const values = (await readFile(file, 'utf8')).split('\n}\n');
+    // json.dumps(allow_nan=True), as to_json calls it, writes float("nan") as NaN, which is not JSON.
+    values[1] = values[1]!.replace(/"attributes": \{/, '"attributes": {\n        "score": NaN,');
+    const broken = join(dir, 'broken.console.txt');
+    await writeFile(broken, values.join('\n}\n'));
+    const result = await read(broken);
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors[0]).toMatch(/broken\.console\.txt:\d+:\d+: invalid JSON: /);
+    const [, line, column] = /console\.txt:(\d+):(\d+):/.exec(result.errors[0]!)!;
+    expect((await readFile(broken, 'utf8')).split('\n')[Number(line) - 1]!.slice(Number(column) - 1)).toMatch(/^NaN/);
+    expect(result.spans).toHaveLength(spans.length - 1);
+  });
+
+  it('names the place of a bad field in a span, in one line', async () => {
+    const file = join(dir, 'bad-id.console.txt');
+    const span = { name: 'x', context: { trace_id: '0x12', span_id: '0x051581bf3cb55c13' }, kind: 'SpanKind.INTERNAL', start_time: '2026-11-30T10:00:00.000000Z', end_time: '2026-11-30T10:00:00.000001Z' };
+    const text = JSON.stringify(span, null, 4);
+    await writeFile(file, `${text}\n${text}\n`);
+    const second = text.split('\n').length + 1;
+    const { errors } = await read(file);
+    expect(errors).toEqual([`${file}:1: context.trace_id: expected a 16-byte id as "0x" and 32 hex digits, got "0x12"`, `${file}:${second}: context.trace_id: expected a 16-byte id as "0x" and 32 hex digits, got "0x12"`]);
+  });
+
+  it('keeps the microseconds of Python times, and leaves OTLP, Jaeger and other JSON with a "context" to their readers', () => {
+    const span = { name: 'x', context: { trace_id: `0x${'ab'.repeat(16)}`, span_id: '0x051581bf3cb55c13' }, kind: 'SpanKind.CLIENT', parent_id: null, start_time: '2026-11-30T10:00:00.123456Z', end_time: '2026-11-30T10:00:00.123999Z' };
+    const [record] = jsonEncodingOf(span).toSpans(span, 'x');
+    expect(record).toMatchObject({ kind: 3, parentSpanId: '', traceId: 'ab'.repeat(16) });
+    expect(record!.startMs % 1000).toBeCloseTo(123.456, 3);
+    expect(record!.endMs - record!.startMs).toBeCloseTo(0.543, 3);
+    expect(jsonEncodingOf({ resourceSpans: [] }).id).toBe('otlp-json');
+    expect(jsonEncodingOf({ name: 'request', context: { user: 'u1' } }).id).toBe('otlp-json');
+  });
+
+  it('finds the values of concatenated documents, strings with brackets and escapes included; one-line values stay JSON Lines', async () => {
+    const text = '{\n  "a": "}{\\"]"\n}\n[\n 1, {"b": [2]}\n]\n';
+    expect(concatenatedJsonValues(text)?.map((v) => [text.slice(v.start, v.end), v.line])).toEqual([
+      ['{\n  "a": "}{\\"]"\n}', 1],
+      ['[\n 1, {"b": [2]}\n]', 4],
+    ]);
+    expect(concatenatedJsonValues('{"a": 1} 2')).toBeUndefined();
+    expect(concatenatedJsonValues('{"a": [1}')).toBeUndefined();
+    // JSON Lines of OTLP requests: still read line by line (the near miss of the pretty-printed path).
+    const { spans } = await read(join(FRAMEWORKS_DIR, 'python', 'strands-swarm.collector.jsonl'));
+    expect(spans.length).toBeGreaterThan(5);
+  });
+});
