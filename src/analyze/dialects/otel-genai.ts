@@ -37,6 +37,10 @@
  *   after `From {node_id}:` is `str(AgentResult)`, which Strands also writes as the
  *   run's answer (`gen_ai.choice` `message`, or `gen_ai.output.messages`). A nested
  *   swarm or graph is one node: its input is on its own span, its entry its first run.
+ * - A Mastra workflow (`@mastra/otel-exporter`: `workflow_step`, `parallel`, `conditional`, `loop`
+ *   spans under `invoke_workflow`) hands each agent step the work of the agent steps before it:
+ *   mastra-workflows.ts reads those edges (`pass_control`, inferred). An agent run such a step
+ *   was handed is no delegation of the tool the workflow runs in (a workflow used as a tool).
  * - A transfer to an agent that never ran, whose call failed or reported an error
  *   (or whose sender's run failed), was refused: an undelivered handoff.
  * - Chat, completion and other model spans are left unclaimed: they carry no

@@ -46,7 +46,7 @@ async function mastraLog(scenario: string): Promise<MastraLog> {
 
 describe('Mastra runs recorded through @mastra/otel-exporter', () => {
   it('has every scenario in three encodings, recorded with the versions the docs name', async () => {
-    expect(scenarios).toEqual(['failed', 'loop', 'network', 'supervisor', 'supervisor-internal', 'workflow']);
+    expect(scenarios).toEqual(['failed', 'loop', 'network', 'supervisor', 'supervisor-internal', 'workflow', 'workflow-tool']);
     expect(cases).toHaveLength(delegating.length * 3);
     for (const scenario of scenarios) {
       expect((await mastraLog(scenario)).recordedWith).toEqual(['@mastra/core@1.71.0', '@mastra/observability@1.17.9', '@mastra/otel-exporter@1.4.0']);
@@ -144,6 +144,14 @@ describe('Mastra runs recorded through @mastra/otel-exporter', () => {
     expect(reasons['workflow_step research']).toContain('no agent step ran before it');
     expect(reasons['parallel 2 branches']).toContain('container');
     for (const edge of group.edges) expect([edge.declared, edge.inferred]).toEqual([0, 1]);
+  });
+
+  it('a workflow called as a tool is delegated to its first agent; the next agent is handed the first one’s work, not the caller’s', async () => {
+    const report = await audit('workflow-tool');
+    const log = await mastraLog('workflow-tool');
+    expect(reportEdges(report)).toEqual({ 'planner → research': 1, 'research → writer': 1 });
+    expect(log.handoffs.map((h) => `${h.source} → ${h.target}`)).toEqual(Object.keys(reportEdges(report)).sort());
+    expect(reportEdges(report)['planner → writer']).toBeUndefined();
   });
 
   it('the workflows inside an agent’s own run (includeInternalSpans) add no edge: the same edges as without them', async () => {
