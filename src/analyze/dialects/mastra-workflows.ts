@@ -56,6 +56,8 @@ export interface WorkflowLookups {
 
 /** A bound on the spans searched below one step: far above any real step, a guard on hostile trees. */
 const MAX_STEP_SPANS = 10_000;
+/** How deep containers (parallel, conditional, loop) are followed inside one another. */
+const MAX_CONTAINER_DEPTH = 64;
 
 export function readMastraWorkflows(
   claimed: readonly SpanRecord[],
@@ -107,11 +109,14 @@ export function readMastraWorkflows(
    * `evidence` the span where that hand-on began, when it began before these steps (a container's
    * branches). Returns the runs whose output reaches whatever follows.
    */
-  const sequence = (steps: readonly SpanRecord[], from: WorkflowAgentRun[], evidence: SpanRecord | undefined): WorkflowAgentRun[] => {
+  const sequence = (steps: readonly SpanRecord[], from: WorkflowAgentRun[], evidence: SpanRecord | undefined, depth: number): WorkflowAgentRun[] => {
     let handOn = evidence;
     let latest = from;
+    // Containers nest a few deep in real workflows; a trace whose parents loop or nest past this is hostile.
+    if (depth > MAX_CONTAINER_DEPTH) return latest;
     for (let i = 0; i < steps.length; i++) {
       const step = steps[i]!;
+      if (reached.has(step.spanId)) continue;
       reached.add(step.spanId);
       handOn ??= step;
       const type = typeOf(step);
@@ -129,12 +134,12 @@ export function readMastraWorkflows(
         const branches = claimedChildren(step);
         const out: WorkflowAgentRun[] = [];
         for (let b = 0; b < branches.length; b++) {
-          const branchExits = sequence([branches[b]!], latest, handOn);
+          const branchExits = sequence([branches[b]!], latest, handOn, depth + 1);
           if (branchExits !== latest) out.push(...branchExits);
         }
         if (out.length > 0) exits = out;
       } else if (type === LOOP) {
-        const after = sequence(claimedChildren(step), latest, handOn);
+        const after = sequence(claimedChildren(step), latest, handOn, depth + 1);
         if (after !== latest) exits = after;
       }
       if (exits) {
@@ -164,7 +169,7 @@ export function readMastraWorkflows(
       for (let s = 0; s < steps.length; s++) internal.set(steps[s]!.spanId, ownerRun.agent);
       continue;
     }
-    sequence(steps, [], undefined);
+    sequence(steps, [], undefined, 0);
   }
 
   for (let i = 0; i < claimed.length; i++) {

@@ -242,3 +242,24 @@ describe('Mastra workflow shapes (constructed as the exporter writes them)', () 
     expect(edgesOf(spansOf(workflowRun('same', [agentStep('research'), agentStep('writer')])))).toEqual(['research → writer']);
   });
 });
+
+describe('Mastra workflow spans from a hostile trace', () => {
+  it('containers that meet themselves again, or nest thousands deep, end the walk without an error', () => {
+    const deep: Node = { name: 'loop dountil', attributes: mastraType('workflow_loop'), children: [] };
+    let node = deep;
+    for (let i = 0; i < 2000; i++) {
+      const inner: Node = { name: 'loop dountil', attributes: mastraType('workflow_loop'), children: [] };
+      (node.children as Node[]).push(inner);
+      node = inner;
+    }
+    (node.children as Node[]).push(agentStep('writer'));
+    const spans = spansOf(workflowRun('deep', [agentStep('research'), deep]));
+    expect(() => buildHandoffModel(spans)).not.toThrow();
+    const looped = spansOf(workflowRun('looped', [agentStep('research'), loop([loop([agentStep('writer')])])]));
+    const outer = looped.find((s) => s.name === 'loop dountil' && looped.find((p) => p.spanId === s.parentSpanId)?.name.startsWith('invoke_workflow'))!;
+    const inner = looped.find((s) => s.name === 'loop dountil' && s.parentSpanId === outer.spanId)!;
+    // A copy of the outer loop exported again under the inner one: the walk meets it twice.
+    const cyclic = [...looped, { ...outer, parentSpanId: inner.spanId }];
+    expect(() => buildHandoffModel(cyclic)).not.toThrow();
+  });
+});
