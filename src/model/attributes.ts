@@ -51,6 +51,10 @@ export const GEN_AI_OUTPUT_MESSAGES = 'gen_ai.output.messages';
 export const GEN_AI_TOOL_STATUS = 'gen_ai.tool.status';
 /** Google ADK's tool arguments (`json.dumps`) on `execute_tool`: ADK writes no `gen_ai.tool.call.arguments`. */
 export const GCP_VERTEX_AGENT_TOOL_CALL_ARGS = 'gcp.vertex.agent.tool_call_args';
+/** Mastra's span type on every span its OTel exporter writes (`agent_run`, `tool_call`, `workflow_step`, …). */
+export const MASTRA_SPAN_TYPE = 'mastra.span.type';
+/** The step id of a Mastra workflow step span (`workflow_step {step id}`). */
+export const MASTRA_WORKFLOW_STEP_ID = 'mastra.workflow_step.step_id';
 /** Pydantic AI's instrumentation v2 names: the `agent run` span's `agent_name`, the `running tool` span's `tool_arguments`. */
 export const PYDANTIC_AI_AGENT_NAME = 'agent_name';
 export const PYDANTIC_AI_TOOL_ARGUMENTS = 'tool_arguments';

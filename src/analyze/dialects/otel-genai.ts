@@ -37,6 +37,10 @@
  *   after `From {node_id}:` is `str(AgentResult)`, which Strands also writes as the
  *   run's answer (`gen_ai.choice` `message`, or `gen_ai.output.messages`). A nested
  *   swarm or graph is one node: its input is on its own span, its entry its first run.
+ * - A Mastra workflow (`@mastra/otel-exporter`: `workflow_step`, `parallel`, `conditional`, `loop`
+ *   spans under `invoke_workflow`) hands each agent step the work of the agent steps before it:
+ *   mastra-workflows.ts reads those edges (`pass_control`, inferred). An agent run such a step
+ *   was handed is no delegation of the tool the workflow runs in (a workflow used as a tool).
  * - A transfer to an agent that never ran, whose call failed or reported an error
  *   (or whose sender's run failed), was refused: an undelivered handoff.
  * - Chat, completion and other model spans are left unclaimed: they carry no
@@ -78,6 +82,8 @@ import {
   GEN_AI_USAGE_OUTPUT_TOKENS,
   GEN_AI_USAGE_PROMPT_TOKENS,
   GEN_AI_WORKFLOW_NAME,
+  MASTRA_SPAN_TYPE,
+  MASTRA_WORKFLOW_STEP_ID,
   PYDANTIC_AI_AGENT_NAME,
   PYDANTIC_AI_TOOL_ARGUMENTS,
 } from '../../model/attributes.js';
@@ -85,6 +91,7 @@ import type { TransferMode } from '../../model/handoff-model.js';
 import { SpanKindNumber, StatusCodeNumber, type AttributeValue, type SpanRecord } from '../../model/span-record.js';
 import { parseJsonText, put, readName, readNumber, type Attributes } from './attribute-readers.js';
 import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, TransferPart } from './dialect.js';
+import { isMastraWorkflowSpan, readMastraWorkflows } from './mastra-workflows.js';
 import { compareByStart } from '../span-index.js';
 import { upperBound } from '../state-index.js';
 
@@ -618,6 +625,10 @@ class Interpretation {
   readonly #drafts: TransferDraft[] = [];
   /** Strands `invoke_graph` span ids. */
   readonly #graphIds = new Set<string>();
+  /** Mastra's workflow step and container spans (mastra-workflows.ts). */
+  readonly #mastraSteps: SpanRecord[] = [];
+  /** Agent runs a Mastra workflow step handed work to: inside a tool call they are the workflow's, not the caller's delegations. */
+  readonly #workflowArrivals = new Set<string>();
   /** Strands `invoke_swarm` span ids (a swarm can be a graph's node). */
   readonly #swarmIds = new Set<string>();
   readonly #structural: NearestAncestor;
@@ -632,6 +643,8 @@ class Interpretation {
   run(spans: readonly SpanRecord[]): DialectResult {
     this.#classify(spans);
     this.#placeRuns();
+    // Before the tools: an agent a workflow step hands work to is no delegation of the tool the workflow runs in.
+    if (this.#mastraSteps.length > 0) this.#readMastraWorkflows();
     for (let i = 0; i < this.#tools.length; i++) this.#readTool(this.#tools[i]!);
     for (let i = 0; i < this.#runs.length; i++) this.#readCaller(this.#runs[i]!);
     this.#emitTransfers();
@@ -688,6 +701,8 @@ class Interpretation {
         this.#ignore(span, `a Strands graph, a container of its nodes' runs; its edges are read from each node's input (${GRAPH_INPUTS_MARKER} From <node>:), none when the input is not recorded`);
       } else if (op === CREATE_AGENT) {
         this.#ignore(span, `${CREATE_AGENT}: defines an agent, no handoff meaning`);
+      } else if (isMastraWorkflowSpan(span, op)) {
+        this.#mastraSteps.push(span);
       } else {
         this.#ignore(span, `operation ${String(op)} has no handoff meaning`);
       }
@@ -764,6 +779,23 @@ class Interpretation {
         this.parts.push(part);
       }
     }
+  }
+
+  /** Mastra workflows: each agent step handed the work of the agent steps before it (mastra-workflows.ts). */
+  #readMastraWorkflows(): void {
+    const read = readMastraWorkflows(this.#mastraSteps, this.#context, {
+      runOf: (span) => {
+        const run = this.#runById.get(span.spanId);
+        return run && run.counted ? run : undefined;
+      },
+      operationOf,
+    });
+    for (let i = 0; i < read.parts.length; i++) {
+      const part = read.parts[i]!;
+      this.parts.push(part);
+      if (part.arrival) this.#workflowArrivals.add(part.arrival.spanId);
+    }
+    for (let i = 0; i < read.ignored.length; i++) this.ignored.push(read.ignored[i]!);
   }
 
   /** Pairs CLIENT spans with their server side, indexes counted runs, and finds runs nested under tools. */
@@ -945,11 +977,12 @@ class Interpretation {
         taskId: taskId ?? arrival?.taskId,
       });
     }
-    // Every other agent run inside the tool call is a delegation to it (agent as a tool).
+    // Every other agent run inside the tool call is a delegation to it (agent as a tool), but for those a
+    // Mastra workflow in the tool handed work to from its earlier steps.
     if (nested) {
       for (let i = 0; i < nested.length; i++) {
         const run = nested[i]!;
-        if (run === arrival) continue;
+        if (run === arrival || this.#workflowArrivals.has(run.span.spanId)) continue;
         this.#coveredArrivals.add(run.span.spanId);
         this.#drafts.push({
           span: tool,
@@ -1058,7 +1091,15 @@ export const otelGenAiDialect: Dialect = {
   id: 'otel-genai',
   description: 'OpenTelemetry GenAI agent conventions (invoke_agent, execute_tool transfers, invoke_workflow)',
   readsAttribute(name) {
-    return name.startsWith('gen_ai.') || name === ERROR_TYPE || name === GCP_VERTEX_AGENT_TOOL_CALL_ARGS || name === PYDANTIC_AI_AGENT_NAME || name === PYDANTIC_AI_TOOL_ARGUMENTS;
+    return (
+      name.startsWith('gen_ai.') ||
+      name === ERROR_TYPE ||
+      name === GCP_VERTEX_AGENT_TOOL_CALL_ARGS ||
+      name === PYDANTIC_AI_AGENT_NAME ||
+      name === PYDANTIC_AI_TOOL_ARGUMENTS ||
+      name === MASTRA_SPAN_TYPE ||
+      name === MASTRA_WORKFLOW_STEP_ID
+    );
   },
   readsEvent(name, span) {
     // Read for a transfer tool's arguments (transferTargetInArguments), so on tool spans; and for a
@@ -1076,7 +1117,7 @@ export const otelGenAiDialect: Dialect = {
   },
   claims(span) {
     const op = operationOf(span);
-    return op !== undefined && CLAIMED_OPERATIONS.has(op);
+    return op !== undefined && (CLAIMED_OPERATIONS.has(op) || isMastraWorkflowSpan(span, op));
   },
   interpret(spans: readonly SpanRecord[], context: DialectContext): DialectResult {
     return new Interpretation(context).run(spans);

@@ -43,7 +43,7 @@ const scenarios = (await readdir(`${FRAMEWORKS_DIR}${DIR}`)).filter((f) => f.end
 const cases = (await Promise.all(scenarios.map(async (s) => (await encodingsOf(DIR, s)).map((file) => [s, basename(file), file] as const)))).flat();
 
 /** Every framework run in fixtures/frameworks/, recorded or constructed (its OTLP/JSON encoding). */
-const allRuns = (await Promise.all(['langgraph', 'topologies', 'openai-agents', 'vercel-ai', 'autogen', 'agent-framework', DIR].map(async (dir) => (await readdir(`${FRAMEWORKS_DIR}${dir}`)).filter((f) => f.endsWith('.otlp.json')).map((f) => `${dir}/${f}`)))).flat();
+const allRuns = (await Promise.all(['langgraph', 'topologies', 'openai-agents', 'vercel-ai', 'autogen', 'agent-framework', 'mastra', DIR].map(async (dir) => (await readdir(`${FRAMEWORKS_DIR}${dir}`)).filter((f) => f.endsWith('.otlp.json')).map((f) => `${dir}/${f}`)))).flat();
 
 async function spansOf(file: string): Promise<SpanRecord[]> {
   const out: SpanRecord[] = [];

@@ -32,6 +32,8 @@ import {
   GEN_AI_USAGE_INPUT_TOKENS,
   GEN_AI_USAGE_OUTPUT_TOKENS,
   GEN_AI_WORKFLOW_NAME,
+  MASTRA_SPAN_TYPE,
+  MASTRA_WORKFLOW_STEP_ID,
 } from '../../../src/model/attributes.js';
 import type { HandoffKind, HandoffModel, TransferMode } from '../../../src/model/handoff-model.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
@@ -859,6 +861,75 @@ function crewAiSupports(scenario: Scenario): boolean {
   return agentFrameworkSupports(scenario) && turnsOf(scenario.root).every((turn) => (turn.handoffs ?? []).length <= 1);
 }
 
+/**
+ * As `@mastra/otel-exporter` writes a Mastra workflow of agents (observability/otel-exporter
+ * `src/gen-ai-semantics.ts` of mastra-ai/mastra, shapes checked against fixtures/frameworks/mastra/):
+ * `invoke_workflow`, a `workflow_step {agent}` per turn that holds control, the agent's
+ * `invoke_agent` inside it; a delegation is the sub-agent tool `execute_tool agent-{key}` with the
+ * delegate's run inside. Control passes to the next workflow step.
+ */
+async function materializeMastra(scenario: Scenario, tick: Tick): Promise<SpanRecord[]> {
+  const otel = createOtelHarness();
+  const tracer = otel.provider.getTracer('@mastra/otel-exporter');
+  const start = (name: string, attributes: Attributes, parent: Context): Span => {
+    tick();
+    return tracer.startSpan(name, { attributes, startTime: Date.now() }, parent);
+  };
+  const end = (span: Span): void => {
+    tick();
+    span.end(Date.now());
+  };
+  const workflow = start(`invoke_workflow ${scenario.id}`, { [GEN_AI_OPERATION_NAME]: 'invoke_workflow', [MASTRA_SPAN_TYPE]: 'workflow_run' }, ROOT_CONTEXT);
+  const inWorkflow = trace.setSpan(ROOT_CONTEXT, workflow);
+  /** Runs a turn's agent under `parent`; returns the turn control passes to, if any. */
+  const runAgent = (turn: Turn, parent: Context): Turn | undefined => {
+    const run = start(
+      `invoke_agent ${turn.agent}`,
+      { [GEN_AI_OPERATION_NAME]: 'invoke_agent', [MASTRA_SPAN_TYPE]: 'agent_run', [GEN_AI_AGENT_NAME]: turn.agent, [GEN_AI_CONVERSATION_ID]: scenario.taskId },
+      parent,
+    );
+    const inRun = trace.setSpan(parent, run);
+    let passed: Turn | undefined;
+    for (const step of turn.handoffs ?? []) {
+      if (step.mode === 'pass_control') {
+        passed = step.to;
+        continue;
+      }
+      const tool = `agent-${toolSafe(step.to.agent)}`;
+      const call = start(`execute_tool ${tool}`, { [GEN_AI_OPERATION_NAME]: 'execute_tool', [MASTRA_SPAN_TYPE]: 'tool_call', [GEN_AI_TOOL_NAME]: tool, [GEN_AI_TOOL_TYPE]: 'tool' }, inRun);
+      runAgent(step.to, trace.setSpan(inRun, call));
+      end(call);
+    }
+    if (turn.fails) {
+      run.setAttribute(ERROR_TYPE, 'unknown');
+      run.setStatus({ code: SpanStatusCode.ERROR, message: `${turn.agent} failed` });
+    }
+    end(run);
+    return passed;
+  };
+  for (let turn: Turn | undefined = scenario.root; turn; ) {
+    const step = start(`workflow_step ${turn.agent}`, { [GEN_AI_OPERATION_NAME]: 'workflow_step', [MASTRA_SPAN_TYPE]: 'workflow_step', [MASTRA_WORKFLOW_STEP_ID]: turn.agent }, inWorkflow);
+    const next = runAgent(turn, trace.setSpan(inWorkflow, step));
+    end(step);
+    turn = next;
+  }
+  end(workflow);
+  const spans = toSpanRecords(otel.spans());
+  await otel.shutdown();
+  return spans;
+}
+
+/**
+ * What a Mastra workflow of agents can say: control passes only between workflow steps (a delegate
+ * passes none on), once each (a retried step is not a second handoff Mastra records), and every
+ * delegation is one call (a sub-agent tool call that failed before its agent ran names no agent).
+ */
+function mastraSupports(scenario: Scenario): boolean {
+  const stepsPassOnly = (turn: Turn, atTop: boolean): boolean =>
+    (turn.handoffs ?? []).every((step) => (step.attempts ?? 1) === 1 && (step.mode === 'return_to_caller' ? stepsPassOnly(step.to, false) : atTop && stepsPassOnly(step.to, true)));
+  return stepsPassOnly(scenario.root, true);
+}
+
 /** Every dialect's materializer: one entry per way of writing the scenarios. */
 export const MATERIALIZERS: readonly Materializer[] = [
   { name: 'baton (Baton SDK)', dialect: 'baton', kind: 'message', inferred: false, modeOf: () => undefined, materialize: materializeBaton },
@@ -915,6 +986,15 @@ export const MATERIALIZERS: readonly Materializer[] = [
     modeOf: () => undefined,
     materialize: materializeAgentFramework,
     supports: agentFrameworkSupports,
+  },
+  {
+    name: 'otel-genai, Mastra workflow steps and sub-agent tools (@mastra/otel-exporter)',
+    dialect: 'otel-genai',
+    kind: 'transfer',
+    inferred: true,
+    modeOf: (step) => step.mode,
+    materialize: materializeMastra,
+    supports: mastraSupports,
   },
   {
     name: 'crewai (OpenInference CrewAI instrumentation: a sequential crew, constructed)',
