@@ -74,7 +74,14 @@ export function renderExplainText(explanations: readonly TraceExplanation[], opt
       );
     }
     if (group.edges.length === 0) {
-      out.push(group.error === undefined ? '  edges: none (no handoff was read; the ignored spans above say why)' : '  edges: not read');
+      // Point at what the listing shows: the ignored spans' reasons, else the spans no dialect read.
+      const why =
+        group.ignored.length > 0 || group.omitted > 0
+          ? 'the ignored spans above say why'
+          : group.unclaimed.count > 0
+            ? 'no span was read as a handoff, and the others are in no known vocabulary'
+            : 'no span of this group was read as a handoff or a transfer';
+      out.push(group.error === undefined ? `  edges: none (no handoff was read; ${why})` : '  edges: not read');
     } else {
       out.push('  edges');
       for (const edge of group.edges) {

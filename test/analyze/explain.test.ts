@@ -99,6 +99,29 @@ describe('renderExplainText', () => {
     expect(text.split('\n')[0]).toBe('Explain  1 trace group');
   });
 
+  it('says why a group has no edges by what its listing shows: ignored spans, spans in no vocabulary, or only runs', () => {
+    const group = (over: Partial<TraceExplanation>): TraceExplanation => ({
+      traceIds: ['a'.repeat(32)],
+      spans: 2,
+      dialect: 'otel-genai',
+      dialects: [{ id: 'otel-genai', claimed: 2, interpreted: 2, ignored: 0 }],
+      interpreted: [{ spanId: 'b'.repeat(16), name: 'invoke_agent research', dialect: 'otel-genai', readAs: 'agent run research' }],
+      ignored: [],
+      unclaimed: { count: 0, names: [] },
+      missingParents: { count: 0, spanIds: [] },
+      edges: [],
+      omitted: 0,
+      ...over,
+    });
+    const edgesLine = (g: TraceExplanation) => renderExplainText([g]).split('\n').find((l) => l.startsWith('  edges:'));
+    // Mastra's agent network: each routed agent's run alone, nothing ignored.
+    expect(edgesLine(group({}))).toBe('  edges: none (no handoff was read; no span of this group was read as a handoff or a transfer)');
+    expect(edgesLine(group({ ignored: [{ spanId: 'c'.repeat(16), name: 'execute_tool lookup', dialect: 'otel-genai', reason: 'not a transfer' }] }))).toBe(
+      '  edges: none (no handoff was read; the ignored spans above say why)',
+    );
+    expect(edgesLine(group({ unclaimed: { count: 3, names: ['chat'] } }))).toBe('  edges: none (no handoff was read; no span was read as a handoff, and the others are in no known vocabulary)');
+  });
+
   it('on a terminal narrower than a span line\'s hang, keeps words whole under a short hang', () => {
     const reason = 'the delegation names no coworker of the crew (are its inputs hidden?)';
     const group: TraceExplanation = {
