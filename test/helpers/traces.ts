@@ -10,6 +10,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { runPipeline, type Fault, type PipelineResult } from '../../examples/pipeline/pipeline.js';
+import { readTraceInputs } from '../../src/ingest/index.js';
 import { parseOtlpJsonRequest } from '../../src/ingest/otlp-json.js';
 import type { SpanRecord } from '../../src/model/span-record.js';
 import { Baton, type BatonOptions } from '../../src/sdk/baton.js';
@@ -61,4 +62,13 @@ export function toSpanRecords(spans: readonly ReadableSpan[], source = 'test'): 
 export async function loadFixture(name: string): Promise<SpanRecord[]> {
   const path = `${FIXTURES_DIR}${name}.json`;
   return parseOtlpJsonRequest(JSON.parse(await readFile(path, 'utf8')), `fixtures/${name}.json`);
+}
+
+/** Every span and every input error message of reading `file` as `baton audit` does, spans in the order read (or by span id). */
+export async function readFileSpans(file: string, order: 'read' | 'span id' = 'read'): Promise<{ spans: SpanRecord[]; errors: string[] }> {
+  const spans: SpanRecord[] = [];
+  const errors: string[] = [];
+  for await (const batch of readTraceInputs([file], { onError: (e) => errors.push(e.message) })) spans.push(...batch);
+  if (order === 'span id') spans.sort((a, b) => (a.spanId < b.spanId ? -1 : 1));
+  return { spans, errors };
 }

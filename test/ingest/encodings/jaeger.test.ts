@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSpans } from '../../helpers/traces.js';
 import { jaegerJsonEncoding, parseJaegerJson, readSpanTags, readSpanTagsInTwoSteps } from '../../../src/ingest/encodings/jaeger.js';
 import { jsonEncodingOf } from '../../../src/ingest/encodings/index.js';
-import { readTraceInputs } from '../../../src/ingest/index.js';
 import { TraceInputError } from '../../../src/ingest/errors.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
 import { FRAMEWORKS_DIR } from '../../analyze/dialects/framework-fixtures.js';
@@ -25,13 +25,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function read(file: string): Promise<{ spans: SpanRecord[]; errors: string[] }> {
-  const spans: SpanRecord[] = [];
-  const errors: string[] = [];
-  for await (const batch of readTraceInputs([file], { onError: (e) => errors.push(e.message) })) spans.push(...batch);
-  spans.sort((a, b) => (a.spanId < b.spanId ? -1 : 1));
-  return { spans, errors };
-}
+const read = (file: string) => readFileSpans(file, 'span id');
 
 /** What must survive the trip through Jaeger: everything but where it was read from, times to the microsecond. */
 function comparable(span: SpanRecord): unknown {

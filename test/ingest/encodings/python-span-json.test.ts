@@ -12,9 +12,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSpans } from '../../helpers/traces.js';
 import { jsonEncodingOf } from '../../../src/ingest/encodings/index.js';
 import { concatenatedJsonValues } from '../../../src/ingest/json-values.js';
-import { readTraceInputs } from '../../../src/ingest/index.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
 import { auditFile, expectReportMatchesLog, FRAMEWORKS_DIR, logOf } from '../../analyze/dialects/framework-fixtures.js';
 
@@ -60,12 +60,7 @@ function toJson(span: SpanRecord): string {
   );
 }
 
-async function read(file: string): Promise<{ spans: SpanRecord[]; errors: string[] }> {
-  const spans: SpanRecord[] = [];
-  const errors: string[] = [];
-  for await (const batch of readTraceInputs([file], { onError: (e) => errors.push(e.message) })) spans.push(...batch);
-  return { spans, errors };
-}
+const read = (file: string) => readFileSpans(file);
 
 /** A fixture's spans printed by the ConsoleSpanExporter: in the order they ended, each value then a line break. */
 async function consoleDumpOf(scenario: string): Promise<{ file: string; spans: SpanRecord[] }> {

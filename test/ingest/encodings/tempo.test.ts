@@ -13,10 +13,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Auditor } from '../../../src/analyze/audit.js';
 import { jsonEncodingOf } from '../../../src/ingest/encodings/index.js';
-import { readTraceInputs } from '../../../src/ingest/index.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
 import { FRAMEWORKS_DIR } from '../../analyze/dialects/framework-fixtures.js';
-import { runPipelineSpans, toOtlpJson } from '../../helpers/traces.js';
+import { runPipelineSpans, toOtlpJson, readFileSpans } from '../../helpers/traces.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -51,13 +50,7 @@ function asTempoBatches(otlp: { resourceSpans: Json[] }): Json[] {
   }));
 }
 
-async function read(file: string): Promise<{ spans: SpanRecord[]; errors: string[] }> {
-  const spans: SpanRecord[] = [];
-  const errors: string[] = [];
-  for await (const batch of readTraceInputs([file], { onError: (e) => errors.push(e.message) })) spans.push(...batch);
-  spans.sort((a, b) => (a.spanId < b.spanId ? -1 : 1));
-  return { spans, errors };
-}
+const read = (file: string) => readFileSpans(file, 'span id');
 
 const comparable = ({ source: _source, ...span }: SpanRecord) => span;
 
