@@ -13,7 +13,7 @@ import { readTraceInputs } from '../../../src/ingest/index.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
 import { auditFile, encodingsOf, expectReportMatchesLog, logOf } from './framework-fixtures.js';
 
-const SCENARIOS = ['chain', 'fan-out', 'circular', 'retry', 'dropped', 'concurrent', 'handoff', 'group-chat'];
+const SCENARIOS = ['chain', 'fan-out', 'circular', 'retry', 'dropped', 'concurrent', 'handoff', 'group-chat', 'dotnet-handoff', 'dotnet-fan-in'];
 
 async function spansOf(file: string): Promise<SpanRecord[]> {
   const spans: SpanRecord[] = [];
@@ -153,6 +153,95 @@ describe('agent-framework fixtures (constructed from agent_framework/observabili
     expect(result.ignored.filter((i) => /conversation sync|only cached/.test(i.reason))).toEqual([]);
     const log = await logOf('agent-framework', 'group-chat');
     expect(buildHandoffModel(spans).handoffs.length).toBeGreaterThan(log.handoffs.length);
+  });
+
+  describe('.NET (Microsoft.Agents.AI.Workflows, fixtures dotnet-*)', () => {
+    const interpret = (spans: SpanRecord[]) => agentFrameworkDialect.interpret(spans.filter((s) => agentFrameworkDialect.claims(s)), new SpanIndex(spans));
+    const retype = (spans: SpanRecord[], from: string, to: string): SpanRecord[] =>
+      spans.map((s) => (s.attributes['executor.type'] === from ? { ...s, attributes: { ...s.attributes, 'executor.type': to } } : s));
+
+    it('names an agent host executor `{Name}_{Id}` by its agent: from the invoke_agent inside it, else without the default 32-hex id', async () => {
+      const [file] = await encodingsOf('agent-framework', 'dotnet-handoff');
+      const spans = await spansOf(file!);
+      const model = buildHandoffModel(spans);
+      // triage and billing ran under OpenTelemetryAgent (their runs are its invoke_agent spans); refunds did not (its executor span is the run).
+      expect(model.agentRuns.map((r) => `${r.agent}:${r.dialect}`).sort()).toEqual(['billing:otel-genai', 'refunds:agent-framework', 'triage:otel-genai', 'triage:otel-genai']);
+      expect(spans.some((s) => s.attributes['executor.id'] === 'refunds_5f0c00039a1e4b7d8c2f6a3e1b0d0003')).toBe(true);
+    });
+
+    it('near miss: an executor of the app’s own class keeps its id, `_` and 32 hex digits included', async () => {
+      const [file] = await encodingsOf('agent-framework', 'dotnet-handoff');
+      const spans = retype(await spansOf(file!), 'Microsoft.Agents.AI.Workflows.Specialized.HandoffAgentExecutor', 'SupportDesk.AgentStep');
+      const agents = new Set(buildHandoffModel(spans).agentRuns.map((r) => r.agent));
+      expect(agents.has('refunds_5f0c00039a1e4b7d8c2f6a3e1b0d0003')).toBe(true);
+      expect(agents.has('refunds')).toBe(false);
+    });
+
+    it('reads HandoffStart and HandoffEnd as the orchestration’s entry and end of turn: no agents, their HandoffStates no handoffs, each ignored with the reason', async () => {
+      const [file] = await encodingsOf('agent-framework', 'dotnet-handoff');
+      const spans = await spansOf(file!);
+      const result = interpret(spans);
+      const reasonOf = new Map(result.ignored.map((i) => [i.span.spanId, i.reason]));
+      const plumbing = spans.filter((s) => s.attributes['executor.id'] === 'HandoffStart' || s.attributes['executor.id'] === 'HandoffEnd');
+      expect(plumbing).toHaveLength(3);
+      for (const s of plumbing) expect(reasonOf.get(s.spanId)).toMatch(/handoff workflow's (entry|end of a turn)/);
+      const fromStart = spans.filter((s) => s.name === 'message.send' && s.attributes['message.source_id'] === 'HandoffStart');
+      expect(fromStart).toHaveLength(1);
+      expect(reasonOf.get(fromStart[0]!.spanId)).toMatch(/task's entry/);
+      expect(result.ignored.filter((i) => /turn ended without a handoff/.test(i.reason))).toHaveLength(1);
+      // Every claimed span is accounted for: interpreted or ignored.
+      const accounted = new Set([...result.parts.map((p) => p.span.spanId), ...result.ignored.map((i) => i.span.spanId)]);
+      expect(spans.filter((s) => agentFrameworkDialect.claims(s) && !accounted.has(s.spanId))).toEqual([]);
+    });
+
+    it('near miss: executors of the app’s own classes named HandoffStart and HandoffEnd are agents, and what they send and receive are handoffs', async () => {
+      const [file] = await encodingsOf('agent-framework', 'dotnet-handoff');
+      let spans = retype(await spansOf(file!), 'Microsoft.Agents.AI.Workflows.Specialized.HandoffStartExecutor', 'Intake.HandoffStart');
+      spans = retype(spans, 'Microsoft.Agents.AI.Workflows.Specialized.HandoffEndExecutor', 'Intake.HandoffEnd');
+      const edges = new Set(buildHandoffModel(spans).handoffs.map((h) => `${h.source} → ${h.target}`));
+      expect(edges.has('HandoffStart → triage')).toBe(true);
+      expect(edges.has('triage → HandoffEnd')).toBe(true);
+    });
+
+    it('ignores the fan-in span that released its buffer (FanInEdgeRunner records no status there) and never reads it as a drop', async () => {
+      const [file] = await encodingsOf('agent-framework', 'dotnet-fan-in');
+      const spans = await spansOf(file!);
+      const releases = spans.filter((s) => s.attributes['edge_group.type'] === 'FanInEdgeRunner' && s.attributes['edge_group.delivery_status'] === undefined);
+      expect(releases).toHaveLength(2);
+      const reasonOf = new Map(interpret(spans).ignored.map((i) => [i.span.spanId, i.reason]));
+      for (const r of releases) expect(reasonOf.get(r.spanId)).toMatch(/fan-in releasing its buffer/);
+      const intoAggregator = buildHandoffModel(spans).handoffs.filter((h) => h.target === 'aggregator');
+      expect(intoAggregator).toHaveLength(6);
+      expect(intoAggregator.every((h) => h.receives.length === 1 && (h.deliveries ?? []).every((d) => d.accepted))).toBe(true);
+    });
+
+    it('near miss: another runner without a status is an unknown outcome, not a fan-in release', async () => {
+      const [file] = await encodingsOf('agent-framework', 'dotnet-fan-in');
+      const spans = (await spansOf(file!)).map((s): SpanRecord => {
+        if (s.attributes['edge_group.type'] !== 'FanInEdgeRunner' || s.attributes['edge_group.delivery_status'] !== undefined) return s;
+        return { ...s, attributes: { ...s.attributes, 'edge_group.type': 'DirectEdgeRunner' } };
+      });
+      const reasons = interpret(spans).ignored.map((i) => i.reason);
+      expect(reasons.filter((r) => /fan-in releasing/.test(r))).toEqual([]);
+      expect(reasons.filter((r) => /the routing outcome is unknown/.test(r))).toHaveLength(2);
+    });
+
+    it('takes a dropped message’s target from the send, not from the sink a .NET runner names', async () => {
+      const [file] = await encodingsOf('agent-framework', 'dotnet-fan-in');
+      const spans = await spansOf(file!);
+      const lost = buildHandoffModel(spans).handoffs.filter((h) => h.deliveries?.some((d) => d.status === 'dropped condition false') && h.receives.length === 0);
+      expect(lost).toHaveLength(2);
+      expect(lost.every((h) => h.target === 'unknown')).toBe(true);
+      // Near miss: a targeted send names its target (message.target_id on the send itself).
+      const targeted = spans.map((s): SpanRecord => (lost.some((h) => h.send?.spanId === s.spanId) ? { ...s, attributes: { ...s.attributes, 'message.target_id': 'escalation' } } : s));
+      expect(buildHandoffModel(targeted).handoffs.filter((h) => h.target === 'escalation')).toHaveLength(2);
+    });
+
+    it('reads the task from session.id on workflow_invoke', async () => {
+      const [file] = await encodingsOf('agent-framework', 'dotnet-fan-in');
+      const tasks = new Set(buildHandoffModel(await spansOf(file!)).handoffs.map((h) => h.taskId));
+      expect(tasks).toEqual(new Set(['3a9b1c7d0e2f4a6b', '7e4d2c1b0a9f8e6d']));
+    });
   });
 
   it('claims the workflow spans and nothing else', () => {
