@@ -78,7 +78,7 @@ import {
 import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
 import { compareByStart } from '../span-index.js';
 import { put, readBoolean, readName } from './attribute-readers.js';
-import type { AgentRunPart, DeliveryPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, ReceivePart, SendPart } from './dialect.js';
+import type { AgentRunPart, DeliveryPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, ReceivePart, SendPart, TransferPart } from './dialect.js';
 import { hasDescendant } from './dialect.js';
 import { normalizeAgentName } from './otel-genai.js';
 
@@ -106,6 +106,14 @@ const DOTNET_INPUT_RUNNER = 'ResponseEdgeRunner';
 const DOTNET_RUNNER_SUFFIX = 'EdgeRunner';
 /** The .NET fan-in runner, which records no status on the span that releases its buffer. */
 const DOTNET_FAN_IN_RUNNER = 'FanInEdgeRunner';
+
+/**
+ * HandoffBuilder's refusal (`_handoff.py` `_run_agent_and_emit`): a function result with a
+ * `handoff_to` key naming no participant the agent may hand to raises
+ * `ValueError("Agent '{id}' attempted to handoff to unknown target '{target}'. Valid targets are: …")`,
+ * which OTel Python writes as the failed `executor.process` span's status, `ValueError: …`.
+ */
+const UNKNOWN_HANDOFF_TARGET = /attempted to handoff to unknown target '([^']*)'/;
 
 /** Whether `executorId` is `GetDescriptiveId()` of the agent `name` / `id` (net8+ and netstandard sanitize differently). */
 function isDescriptiveIdOf(executorId: string, name: string | undefined, id: string): boolean {
@@ -370,6 +378,23 @@ class Interpretation {
     sends.length = kept;
   }
 
+  /** A HandoffBuilder participant's handoff to an unknown target, refused by the workflow (see UNKNOWN_HANDOFF_TARGET). */
+  #readRefusedHandoff(span: SpanRecord, executor: string): void {
+    const asked = UNKNOWN_HANDOFF_TARGET.exec(span.statusMessage)?.[1];
+    if (asked === undefined) return;
+    const part: Mutable<TransferPart> = {
+      type: 'transfer',
+      span,
+      source: executor,
+      target: 'unknown',
+      mode: 'pass_control',
+      inferred: true,
+      refusal: `refused: no participant ${asked} that ${executor} may hand off to; the workflow raised ${span.statusMessage}`,
+    };
+    put(part, 'taskId', this.#taskIdOf(span));
+    this.parts.push(part);
+  }
+
   /**
    * An executor span that left its run to the `invoke_agent` inside it and received no handoff
    * (the workflow's input, or a message that was no handoff) produced no part: say so, so that
@@ -401,6 +426,7 @@ class Interpretation {
       return;
     }
     const executor = this.#agentName(id);
+    if (failed(span)) this.#readRefusedHandoff(span, executor);
     const agentInside = this.#agentRunsInside(span, executor);
     if (!agentInside && this.#handlesOnlyBroadcasts(span)) {
       this.#ignore(span, `${EXECUTOR_PROCESS} ${executor}: cached a HandoffBuilder broadcast of the conversation, no agent run and no handoff`);

@@ -13,7 +13,7 @@ import { readTraceInputs } from '../../../src/ingest/index.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
 import { auditFile, encodingsOf, expectReportMatchesLog, logOf } from './framework-fixtures.js';
 
-const SCENARIOS = ['chain', 'fan-out', 'circular', 'retry', 'dropped', 'concurrent', 'handoff', 'group-chat', 'dotnet-handoff', 'dotnet-fan-in'];
+const SCENARIOS = ['chain', 'fan-out', 'circular', 'retry', 'dropped', 'concurrent', 'handoff', 'group-chat', 'handoff-unknown', 'dotnet-handoff', 'dotnet-fan-in'];
 
 async function spansOf(file: string): Promise<SpanRecord[]> {
   const spans: SpanRecord[] = [];
@@ -153,6 +153,28 @@ describe('agent-framework fixtures (constructed from agent_framework/observabili
     expect(result.ignored.filter((i) => /conversation sync|only cached/.test(i.reason))).toEqual([]);
     const log = await logOf('agent-framework', 'group-chat');
     expect(buildHandoffModel(spans).handoffs.length).toBeGreaterThan(log.handoffs.length);
+  });
+
+  it('reads a HandoffBuilder handoff to an unknown target (the workflow’s ValueError) as refused: target unknown, the asked-for name in the finding', async () => {
+    const [file] = await encodingsOf('agent-framework', 'handoff-unknown');
+    const report = await auditFile(file!);
+    const findings = report.findings.filter((f) => f.ruleId === 'undelivered-handoff');
+    expect(findings).toHaveLength(1);
+    expect(findings[0]!.severity).toBe('error');
+    expect(findings[0]!.agents).toEqual(['billing']);
+    expect(findings[0]!.message).toContain("no participant escalations");
+    const model = buildHandoffModel(await spansOf(file!));
+    const refused = model.handoffs.filter((h) => h.target === 'unknown');
+    expect(refused.map((h) => [h.source, h.kind, h.inferred, h.receives.length])).toEqual([['billing', 'transfer', true, 0]]);
+  });
+
+  it('near miss: an executor that failed for another reason refused no handoff', async () => {
+    const [file] = await encodingsOf('agent-framework', 'handoff-unknown');
+    const spans = (await spansOf(file!)).map((s): SpanRecord => (s.statusMessage.includes('unknown target') ? { ...s, statusMessage: "ValueError: Agent 'billing' could not reach the model" } : s));
+    expect(spans.filter((s) => s.statusCode === 2).length).toBeGreaterThan(0);
+    const model = buildHandoffModel(spans);
+    expect(model.handoffs.filter((h) => h.target === 'unknown')).toEqual([]);
+    expect(model.handoffs.map((h) => `${h.source} → ${h.target}`)).toEqual(['triage → billing']);
   });
 
   describe('.NET (Microsoft.Agents.AI.Workflows, fixtures dotnet-*)', () => {
