@@ -60,6 +60,7 @@ describe('constructed Python framework runs', () => {
       'adk-no-content',
       'adk-support',
       'autogen-swarm',
+      'crewai-delegation-wrapper',
       'crewai-event-listener',
       'crewai-hierarchical',
       'crewai-sequential',
@@ -138,6 +139,46 @@ describe('CrewAI as other OpenInference versions and modes write it', () => {
       input.value.stringValue = JSON.stringify({ tool_string: 'Action: Delegate work to coworker', calling: { tool_name: 'Delegate work to coworker', arguments: args } });
     });
     expectReportMatchesLog(await auditSpans([spans], { idleMs: 3_600_000 }), await logOf(DIR, 'crewai-hierarchical'));
+  });
+});
+
+describe('CrewAI wrapper mode: the coworker’s work inside the delegation tool', () => {
+  const wrapperSpans = () => spansOf(`${FRAMEWORKS_DIR}${DIR}/crewai-delegation-wrapper.otlp.json`);
+  const delegationsOf = (spans: SpanRecord[]) => spans.filter((s) => s.name === 'Delegate work to coworker.run' || s.name === 'Ask question to coworker.run').sort((a, b) => a.startMs - b.startMs);
+
+  it('arrives at the first span inside the tool (the coworker’s first model call), as the coworker', async () => {
+    const spans = await wrapperSpans();
+    const model = buildHandoffModel(spans);
+    const tools = delegationsOf(spans);
+    expect(tools).toHaveLength(2);
+    const firstInside = tools.map((t) => spans.filter((s) => s.parentSpanId === t.spanId).sort((a, b) => a.startMs - b.startMs)[0]!);
+    expect(firstInside.map((s) => s.name)).toEqual(['ChatCompletion', 'ChatCompletion']);
+    expect(model.handoffs.map((h) => [h.target, h.receives.map((r) => [r.spanId, r.agent])])).toEqual([
+      ['Researcher', [[firstInside[0]!.spanId, 'Researcher']]],
+      ['Writer', [[firstInside[1]!.spanId, 'Writer']]],
+    ]);
+    const report = await auditFile(`${FRAMEWORKS_DIR}${DIR}/crewai-delegation-wrapper.otlp.json`);
+    expect(report.edges.map((e) => e.latencyMs?.count)).toEqual([1, 1]);
+  });
+
+  it('near miss: without an LLM instrumentation, the coworker’s own tool is the first span inside; with nothing inside, no arrival', async () => {
+    const spans = (await wrapperSpans()).filter((s) => s.scopeName !== 'openinference.instrumentation.openai');
+    const model = buildHandoffModel(spans);
+    const search = spans.find((s) => s.name === 'search_web.run')!;
+    expect(model.handoffs.map((h) => [h.target, h.receives.map((r) => r.spanId)])).toEqual([
+      ['Researcher', [search.spanId]],
+      ['Writer', []],
+    ]);
+  });
+
+  it('reads a delegation nested in another (no run span between) as the coworker delegating on', async () => {
+    const original = await wrapperSpans();
+    const [toResearcher, toWriter] = delegationsOf(original);
+    // Researcher, working inside its delegation, asks Writer (CrewAI gives coworkers with allow_delegation the same tools).
+    const spans = original.map((s): SpanRecord => (s.spanId === toWriter!.spanId ? { ...s, parentSpanId: toResearcher!.spanId } : s));
+    expect(buildHandoffModel(spans).handoffs.map((h) => `${h.source} → ${h.target}`)).toEqual(['Crew Manager → Researcher', 'Researcher → Writer']);
+    // Near miss: beside it, the manager is the one asking.
+    expect(buildHandoffModel(original).handoffs.map((h) => `${h.source} → ${h.target}`)).toEqual(['Crew Manager → Researcher', 'Crew Manager → Writer']);
   });
 });
 
