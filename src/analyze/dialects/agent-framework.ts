@@ -185,6 +185,8 @@ class Interpretation {
   readonly #syncs = new Set<string>();
   /** Executor id → the agent it hosts, where that differs (.NET's `{Name}_{Id}`, see DOTNET_AGENT_HOSTS). */
   readonly #agents = new Map<string, string>();
+  /** Executor ids whose agent an invoke_agent span inside one of their runs declared (the GUID-less id is only a fallback). */
+  readonly #declaredAgents = new Set<string>();
   /** .NET HandoffWorkflowBuilder's start and end executors, by id. */
   readonly #plumbing = new Map<string, 'start' | 'end'>();
   /** message.send span ids a HandoffEnd executor received. */
@@ -237,7 +239,7 @@ class Interpretation {
    */
   #learnExecutor(span: SpanRecord): void {
     const id = executorIdOf(span);
-    if (id === undefined || this.#agents.has(id)) return;
+    if (id === undefined || this.#declaredAgents.has(id)) return;
     const type = readName(span.attributes, MAF_EXECUTOR_TYPE);
     if (type === DOTNET_HANDOFF_START) this.#plumbing.set(id, 'start');
     else if (type === DOTNET_HANDOFF_END) this.#plumbing.set(id, 'end');
@@ -256,8 +258,13 @@ class Interpretation {
       },
       (candidate) => this.#kind(candidate) !== 'executor',
     );
-    agent ??= DOTNET_GUID_SUFFIX.exec(id)?.[1];
-    if (agent !== undefined) this.#agents.set(id, agent);
+    if (agent !== undefined) {
+      this.#declaredAgents.add(id);
+      this.#agents.set(id, agent);
+      return;
+    }
+    const stripped = DOTNET_GUID_SUFFIX.exec(id)?.[1];
+    if (stripped !== undefined && !this.#agents.has(id)) this.#agents.set(id, stripped);
   }
 
   /**

@@ -191,6 +191,23 @@ describe('agent-framework fixtures (constructed from agent_framework/observabili
       expect(spans.some((s) => s.attributes['executor.id'] === 'refunds_5f0c00039a1e4b7d8c2f6a3e1b0d0003')).toBe(true);
     });
 
+    it('takes the agent’s own name (spaces and all) from the invoke_agent whose name and id make the executor id', async () => {
+      const [file] = await encodingsOf('agent-framework', 'dotnet-handoff');
+      const billing = 'billing_5f0c00029a1e4b7d8c2f6a3e1b0d0002';
+      const renamed = 'Billing_Desk_5f0c00029a1e4b7d8c2f6a3e1b0d0002';
+      const spans = (await spansOf(file!)).map((s): SpanRecord => {
+        const attributes = { ...s.attributes };
+        for (const key of ['executor.id', 'message.source_id', 'message.target_id']) if (attributes[key] === billing) attributes[key] = renamed;
+        if (attributes['gen_ai.agent.name'] === 'billing') attributes['gen_ai.agent.name'] = 'Billing Desk';
+        return { ...s, name: s.name.replace(billing, renamed), attributes };
+      });
+      const model = buildHandoffModel(spans);
+      expect(model.handoffs.map((h) => `${h.source} → ${h.target}`).sort()).toEqual(['Billing Desk → refunds', 'refunds → triage', 'triage → Billing Desk']);
+      // Near miss: an invoke_agent whose name and id do not make the executor id names nothing; the id loses its GUID only.
+      const other = spans.map((s): SpanRecord => (s.attributes['gen_ai.agent.name'] === 'Billing Desk' ? { ...s, attributes: { ...s.attributes, 'gen_ai.agent.id': 'another-agent' } } : s));
+      expect(buildHandoffModel(other).handoffs.map((h) => `${h.source} → ${h.target}`).sort()).toEqual(['Billing_Desk → refunds', 'refunds → triage', 'triage → Billing_Desk']);
+    });
+
     it('near miss: an executor of the app’s own class keeps its id, `_` and 32 hex digits included', async () => {
       const [file] = await encodingsOf('agent-framework', 'dotnet-handoff');
       const spans = retype(await spansOf(file!), 'Microsoft.Agents.AI.Workflows.Specialized.HandoffAgentExecutor', 'SupportDesk.AgentStep');
