@@ -48,7 +48,9 @@
  *   and `HandoffEnd` are its entry and end of turn, no agents, and the HandoffStates to and from
  *   them no handoffs; the input runner (`ResponseEdgeRunner`) routes no message between
  *   executors; the fan-in's releasing span has no status (not a drop); a runner's
- *   `message.target_id` is its sink, not the message's target. .NET never marks a failed
+ *   `message.target_id` is its sink, not the message's target; a chat-protocol executor
+ *   (`AIAgentHostExecutor`, `GroupChatHost`) only accumulates chat messages until its `TurnToken`,
+ *   so chat messages it only cached are syncs, as above, and the TurnTokens the handoffs. .NET never marks a failed
  *   `executor.process` (the exception escapes the activity unrecorded).
  *
  * @see https://github.com/microsoft/agent-framework/blob/main/python/packages/core/agent_framework/observability.py
@@ -114,6 +116,32 @@ const DOTNET_FAN_IN_RUNNER = 'FanInEdgeRunner';
  * which OTel Python writes as the failed `executor.process` span's status, `ValueError: …`.
  */
 const UNKNOWN_HANDOFF_TARGET = /attempted to handoff to unknown target '([^']*)'/;
+
+/**
+ * .NET's chat protocol (`ChatProtocolExecutor`, the base of `AIAgentHostExecutor` and
+ * `GroupChatHost`): chat messages (`string`, `ChatMessage`, `ChatMessage[]`, `List<ChatMessage>`, full
+ * type names in `message.type`) are only accumulated; the executor takes its turn on a `TurnToken`.
+ */
+const DOTNET_CHAT_PROTOCOL: ReadonlySet<string> = new Set([`${DOTNET_SPECIALIZED}AIAgentHostExecutor`, `${DOTNET_SPECIALIZED}GroupChatHost`]);
+const DOTNET_CHAT_MESSAGE = 'Microsoft.Extensions.AI.ChatMessage';
+const DOTNET_CHAT_MESSAGE_LIST = 'System.Collections.Generic.List`1[[Microsoft.Extensions.AI.ChatMessage,';
+
+function isDotnetChatContent(type: string): boolean {
+  return type === 'System.String' || type === DOTNET_CHAT_MESSAGE || type === `${DOTNET_CHAT_MESSAGE}[]` || type.startsWith(DOTNET_CHAT_MESSAGE_LIST);
+}
+
+/**
+ * Whether the executor span handled a message its executor only caches when it runs nothing: a
+ * Python `AgentExecutorRequest` (`should_respond=False`, GroupChat's sync), or chat messages reaching
+ * a .NET chat-protocol executor (which waits for its TurnToken).
+ */
+function cachesWhatItGets(span: SpanRecord): boolean {
+  if (readName(span.attributes, MAF_MESSAGE_PAYLOAD_TYPE) === AGENT_EXECUTOR_REQUEST) return true;
+  const type = readName(span.attributes, MAF_EXECUTOR_TYPE);
+  if (type === undefined || !DOTNET_CHAT_PROTOCOL.has(type)) return false;
+  const message = readName(span.attributes, MAF_MESSAGE_TYPE);
+  return message !== undefined && isDotnetChatContent(message);
+}
 
 /** Whether `executorId` is `GetDescriptiveId()` of the agent `name` / `id` (net8+ and netstandard sanitize differently). */
 function isDescriptiveIdOf(executorId: string, name: string | undefined, id: string): boolean {
@@ -439,7 +467,7 @@ class Interpretation {
       this.#ignore(span, `${EXECUTOR_PROCESS} ${executor}: cached a HandoffBuilder broadcast of the conversation, no agent run and no handoff`);
       return;
     }
-    if (!agentInside && !failed(span) && readName(span.attributes, MAF_MESSAGE_PAYLOAD_TYPE) === AGENT_EXECUTOR_REQUEST && span.links.length > 0 && !this.#sendsInside(span)) {
+    if (!agentInside && !failed(span) && cachesWhatItGets(span) && span.links.length > 0 && !this.#sendsInside(span)) {
       let linked = false;
       for (let i = 0; i < span.links.length; i++) {
         const send = this.#context.span(span.links[i]!.spanId);
@@ -449,7 +477,8 @@ class Interpretation {
         }
       }
       if (linked) {
-        this.#ignore(span, `${EXECUTOR_PROCESS} ${executor}: an ${AGENT_EXECUTOR_REQUEST} it only cached (no agent run, nothing sent): a conversation sync, no handoff`);
+        const what = readName(span.attributes, MAF_MESSAGE_PAYLOAD_TYPE) === AGENT_EXECUTOR_REQUEST ? `an ${AGENT_EXECUTOR_REQUEST}` : `chat messages (a .NET chat-protocol executor takes its turn on a TurnToken)`;
+        this.#ignore(span, `${EXECUTOR_PROCESS} ${executor}: ${what} it only cached (no agent run, nothing sent): a conversation sync, no handoff`);
         return;
       }
     }
@@ -551,6 +580,10 @@ class Interpretation {
       const enclosing = this.#context.ancestorWhere(edge, (candidate) => this.#kind(candidate) === 'send');
       if (enclosing && this.#plumbingSends.has(enclosing.spanId)) {
         this.#ignore(edge, `${EDGE_GROUP_PROCESS}: routed a HandoffState to or from the handoff workflow's start or end executor, not a handoff`);
+        continue;
+      }
+      if (enclosing && this.#syncs.has(enclosing.spanId)) {
+        this.#ignore(edge, `${EDGE_GROUP_PROCESS}: routed a conversation sync (every executor that received it only cached it), not a handoff`);
         continue;
       }
       if (enclosing) {

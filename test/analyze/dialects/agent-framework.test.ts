@@ -13,7 +13,7 @@ import { readTraceInputs } from '../../../src/ingest/index.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
 import { auditFile, encodingsOf, expectReportMatchesLog, logOf } from './framework-fixtures.js';
 
-const SCENARIOS = ['chain', 'fan-out', 'circular', 'retry', 'dropped', 'concurrent', 'handoff', 'group-chat', 'handoff-unknown', 'dotnet-handoff', 'dotnet-fan-in'];
+const SCENARIOS = ['chain', 'fan-out', 'circular', 'retry', 'dropped', 'concurrent', 'handoff', 'group-chat', 'handoff-unknown', 'dotnet-handoff', 'dotnet-fan-in', 'dotnet-group-chat'];
 
 async function spansOf(file: string): Promise<SpanRecord[]> {
   const spans: SpanRecord[] = [];
@@ -240,6 +240,28 @@ describe('agent-framework fixtures (constructed from agent_framework/observabili
       const edges = new Set(buildHandoffModel(spans).handoffs.map((h) => `${h.source} → ${h.target}`));
       expect(edges.has('HandoffStart → triage')).toBe(true);
       expect(edges.has('triage → HandoffEnd')).toBe(true);
+    });
+
+    it('reads a .NET GroupChat: the chat messages the participants and the host only accumulate are syncs, the TurnTokens the handoffs; every claimed span accounted for', async () => {
+      const [file] = await encodingsOf('agent-framework', 'dotnet-group-chat');
+      const spans = await spansOf(file!);
+      const result = interpret(spans);
+      const chatOnly = spans.filter((s) => s.name.startsWith('executor.process') && String(s.attributes['message.type']).startsWith('System.Collections.Generic.List`1[[Microsoft.Extensions.AI.ChatMessage,'));
+      expect(chatOnly.length).toBeGreaterThan(4);
+      const reasonOf = new Map(result.ignored.map((i) => [i.span.spanId, i.reason]));
+      for (const s of chatOnly) expect(reasonOf.get(s.spanId)).toMatch(/chat messages \(a \.NET chat-protocol executor takes its turn on a TurnToken\) it only cached/);
+      const tokens = spans.filter((s) => s.name.startsWith('executor.process') && s.attributes['message.type'] === 'Microsoft.Agents.AI.Workflows.TurnToken' && s.links.length > 0);
+      expect(buildHandoffModel(spans).handoffs.map((h) => h.receives[0]!.spanId).sort()).toEqual(tokens.map((s) => s.spanId).sort());
+      const accounted = new Set([...result.parts.map((p) => p.span.spanId), ...result.ignored.map((i) => i.span.spanId)]);
+      expect(spans.filter((s) => agentFrameworkDialect.claims(s) && !accounted.has(s.spanId))).toEqual([]);
+    });
+
+    it('near miss: the same chat messages reaching an executor of the app’s own class are handoffs', async () => {
+      const [file] = await encodingsOf('agent-framework', 'dotnet-group-chat');
+      const spans = retype(await spansOf(file!), 'Microsoft.Agents.AI.Workflows.Specialized.AIAgentHostExecutor', 'Studio.AgentStep');
+      const log = await logOf('agent-framework', 'dotnet-group-chat');
+      expect(interpret(spans).ignored.filter((i) => /chat-protocol/.test(i.reason) && !String(i.span.attributes['executor.id']).startsWith('GroupChatHost'))).toEqual([]);
+      expect(buildHandoffModel(spans).handoffs.length).toBeGreaterThan(log.handoffs.length);
     });
 
     it('ignores the fan-in span that released its buffer (FanInEdgeRunner records no status there) and never reads it as a drop', async () => {
