@@ -101,6 +101,8 @@ const DOTNET_SPECIALIZED = 'Microsoft.Agents.AI.Workflows.Specialized.';
 const DOTNET_AGENT_HOSTS: ReadonlySet<string> = new Set([`${DOTNET_SPECIALIZED}AIAgentHostExecutor`, `${DOTNET_SPECIALIZED}HandoffAgentExecutor`]);
 const DOTNET_HANDOFF_START = `${DOTNET_SPECIALIZED}HandoffStartExecutor`;
 const DOTNET_HANDOFF_END = `${DOTNET_SPECIALIZED}HandoffEndExecutor`;
+/** SequentialWorkflowBuilder's last executor (`OutputMessages`), which yields the conversation: the chain's end, no agent. */
+const DOTNET_OUTPUT_MESSAGES = 'Microsoft.Agents.AI.Workflows.OutputMessagesExecutor';
 const DOTNET_GUID_SUFFIX = /^(.+)_[0-9a-f]{32}$/;
 /** The .NET runner that routes the workflow's input and external responses (no message between executors). */
 const DOTNET_INPUT_RUNNER = 'ResponseEdgeRunner';
@@ -270,7 +272,7 @@ class Interpretation {
     if (id === undefined || this.#declaredAgents.has(id)) return;
     const type = readName(span.attributes, MAF_EXECUTOR_TYPE);
     if (type === DOTNET_HANDOFF_START) this.#plumbing.set(id, 'start');
-    else if (type === DOTNET_HANDOFF_END) this.#plumbing.set(id, 'end');
+    else if (type === DOTNET_HANDOFF_END || type === DOTNET_OUTPUT_MESSAGES) this.#plumbing.set(id, 'end');
     if (type === undefined || !DOTNET_AGENT_HOSTS.has(type)) return;
     let agent: string | undefined;
     hasDescendant(
@@ -403,7 +405,7 @@ class Interpretation {
       let reason: string | undefined;
       if (from === 'start') reason = `${MESSAGE_SEND} from ${sourceId}: the handoff workflow passing the user's turn to its first agent (the task's entry), not a handoff`;
       else if (from === 'end') reason = `${MESSAGE_SEND} from ${sourceId}: the handoff workflow's autonomous loop-back (the agent continues its own turn), not a handoff`;
-      else if (this.#toEnd.has(send.spanId) && !this.#receivers.has(send.spanId)) reason = `${MESSAGE_SEND}: the agent's turn ended without a handoff (its HandoffState went to the workflow's end executor), not a handoff`;
+      else if (this.#toEnd.has(send.spanId) && !this.#receivers.has(send.spanId)) reason = `${MESSAGE_SEND}: the agent's turn ended without a handoff (what it sent went only to the workflow's end executor, HandoffEnd or OutputMessages), not a handoff`;
       if (reason === undefined) sends[kept++] = send;
       else {
         this.#plumbingSends.add(send.spanId);
@@ -456,7 +458,7 @@ class Interpretation {
     if (plumbing !== undefined) {
       this.#ignore(span, plumbing === 'start'
         ? `${EXECUTOR_PROCESS} ${id}: the handoff workflow's entry (it takes the user's turn and passes it to an agent), no agent`
-        : `${EXECUTOR_PROCESS} ${id}: the handoff workflow's end of a turn (an agent answered without handing off), no agent`);
+        : `${EXECUTOR_PROCESS} ${id}: the workflow's end of a turn (HandoffEnd: an agent answered without handing off; OutputMessages: the sequence's output), no agent`);
       if (plumbing === 'end') for (let i = 0; i < span.links.length; i++) this.#toEnd.add(span.links[i]!.spanId);
       return;
     }
@@ -467,7 +469,12 @@ class Interpretation {
       this.#ignore(span, `${EXECUTOR_PROCESS} ${executor}: cached a HandoffBuilder broadcast of the conversation, no agent run and no handoff`);
       return;
     }
-    if (!agentInside && !failed(span) && cachesWhatItGets(span) && span.links.length > 0 && !this.#sendsInside(span)) {
+    if (!agentInside && !failed(span) && cachesWhatItGets(span) && !this.#sendsInside(span)) {
+      // .NET's chat protocol also caches the workflow's input (no link: the input runner has no send).
+      if (span.links.length === 0 && readName(span.attributes, MAF_MESSAGE_PAYLOAD_TYPE) !== AGENT_EXECUTOR_REQUEST) {
+        this.#ignore(span, `${EXECUTOR_PROCESS} ${executor}: cached the workflow's input (chat messages; a .NET chat-protocol executor takes its turn on a TurnToken), no run and no handoff`);
+        return;
+      }
       let linked = false;
       for (let i = 0; i < span.links.length; i++) {
         const send = this.#context.span(span.links[i]!.spanId);
@@ -579,7 +586,7 @@ class Interpretation {
       // .NET routes inside the send's activity: the edge group span is the send's child.
       const enclosing = this.#context.ancestorWhere(edge, (candidate) => this.#kind(candidate) === 'send');
       if (enclosing && this.#plumbingSends.has(enclosing.spanId)) {
-        this.#ignore(edge, `${EDGE_GROUP_PROCESS}: routed a HandoffState to or from the handoff workflow's start or end executor, not a handoff`);
+        this.#ignore(edge, `${EDGE_GROUP_PROCESS}: routed a message to or from the workflow's start or end executor (HandoffStart, HandoffEnd, OutputMessages), not a handoff`);
         continue;
       }
       if (enclosing && this.#syncs.has(enclosing.spanId)) {

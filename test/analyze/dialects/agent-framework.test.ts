@@ -13,7 +13,7 @@ import { readTraceInputs } from '../../../src/ingest/index.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
 import { auditFile, encodingsOf, expectReportMatchesLog, logOf } from './framework-fixtures.js';
 
-const SCENARIOS = ['chain', 'fan-out', 'circular', 'retry', 'dropped', 'concurrent', 'handoff', 'group-chat', 'handoff-unknown', 'dotnet-handoff', 'dotnet-fan-in', 'dotnet-group-chat'];
+const SCENARIOS = ['chain', 'fan-out', 'circular', 'retry', 'dropped', 'concurrent', 'handoff', 'group-chat', 'handoff-unknown', 'dotnet-handoff', 'dotnet-fan-in', 'dotnet-group-chat', 'dotnet-sequential'];
 
 async function spansOf(file: string): Promise<SpanRecord[]> {
   const spans: SpanRecord[] = [];
@@ -223,7 +223,7 @@ describe('agent-framework fixtures (constructed from agent_framework/observabili
       const reasonOf = new Map(result.ignored.map((i) => [i.span.spanId, i.reason]));
       const plumbing = spans.filter((s) => s.attributes['executor.id'] === 'HandoffStart' || s.attributes['executor.id'] === 'HandoffEnd');
       expect(plumbing).toHaveLength(3);
-      for (const s of plumbing) expect(reasonOf.get(s.spanId)).toMatch(/handoff workflow's (entry|end of a turn)/);
+      for (const s of plumbing) expect(reasonOf.get(s.spanId)).toMatch(/handoff workflow's entry|workflow's end of a turn/);
       const fromStart = spans.filter((s) => s.name === 'message.send' && s.attributes['message.source_id'] === 'HandoffStart');
       expect(fromStart).toHaveLength(1);
       expect(reasonOf.get(fromStart[0]!.spanId)).toMatch(/task's entry/);
@@ -262,6 +262,25 @@ describe('agent-framework fixtures (constructed from agent_framework/observabili
       const log = await logOf('agent-framework', 'dotnet-group-chat');
       expect(interpret(spans).ignored.filter((i) => /chat-protocol/.test(i.reason) && !String(i.span.attributes['executor.id']).startsWith('GroupChatHost'))).toEqual([]);
       expect(buildHandoffModel(spans).handoffs.length).toBeGreaterThan(log.handoffs.length);
+    });
+
+    it('reads a .NET sequential workflow: the chat passed on is cached, the TurnTokens are the handoffs, the workflow’s input and OutputMessages are no runs, every claimed span accounted for', async () => {
+      const [file] = await encodingsOf('agent-framework', 'dotnet-sequential');
+      const spans = await spansOf(file!);
+      const result = interpret(spans);
+      const reasons = result.ignored.map((i) => i.reason);
+      expect(reasons.filter((r) => /cached the workflow's input/.test(r))).toHaveLength(1);
+      expect(reasons.filter((r) => /^executor\.process OutputMessages: the workflow's end of a turn/.test(r))).toHaveLength(3);
+      expect(reasons.filter((r) => /went only to the workflow's end executor/.test(r))).toHaveLength(3);
+      const accounted = new Set([...result.parts.map((p) => p.span.spanId), ...result.ignored.map((i) => i.span.spanId)]);
+      expect(spans.filter((s) => agentFrameworkDialect.claims(s) && !accounted.has(s.spanId))).toEqual([]);
+    });
+
+    it('near miss: an executor of the app’s own class named OutputMessages is an agent, and the last agent hands to it', async () => {
+      const [file] = await encodingsOf('agent-framework', 'dotnet-sequential');
+      const spans = retype(await spansOf(file!), 'Microsoft.Agents.AI.Workflows.OutputMessagesExecutor', 'Publishing.OutputMessages');
+      const edges = buildHandoffModel(spans).handoffs.map((h) => `${h.source} → ${h.target}`);
+      expect(edges).toContain('editor → OutputMessages');
     });
 
     it('ignores the fan-in span that released its buffer (FanInEdgeRunner records no status there) and never reads it as a drop', async () => {
