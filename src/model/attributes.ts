@@ -282,3 +282,5 @@ export const MAF_EDGE_GROUP_ID = 'edge_group.id';
 export const MAF_EDGE_GROUP_DELIVERED = 'edge_group.delivered';
 /** `delivered`, `dropped type mismatch`, `dropped target mismatch`, `dropped condition evaluated to false` (dotnet: `dropped condition false`), `exception`, `buffered`. */
 export const MAF_EDGE_GROUP_DELIVERY_STATUS = 'edge_group.delivery_status';
+/** dotnet: the session on `workflow.session` and `workflow_invoke` (Python writes `gen_ai.conversation.id`). */
+export const MAF_SESSION_ID = 'session.id';

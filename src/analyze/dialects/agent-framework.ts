@@ -42,6 +42,16 @@
  *   `executor.process` of an `AgentExecutorRequest` (`message.payload_type`) that ran no
  *   agent, sent nothing and did not fail only cached the conversation; a send that only
  *   such executors received is no handoff either.
+ * - .NET: the task is `session.id`; an agent host executor (`AIAgentHostExecutor`,
+ *   `HandoffAgentExecutor`, `executor.type` a full class name) is named `{Name}_{Id}`
+ *   (`GetDescriptiveId`) and read as the agent `Name`; HandoffWorkflowBuilder's `HandoffStart`
+ *   and `HandoffEnd` are its entry and end of turn, no agents, and the HandoffStates to and from
+ *   them no handoffs; the input runner (`ResponseEdgeRunner`) routes no message between
+ *   executors; the fan-in's releasing span has no status (not a drop); a runner's
+ *   `message.target_id` is its sink, not the message's target; a chat-protocol executor
+ *   (`AIAgentHostExecutor`, `GroupChatHost`) only accumulates chat messages until its `TurnToken`,
+ *   so chat messages it only cached are syncs, as above, and the TurnTokens the handoffs. .NET never marks a failed
+ *   `executor.process` (the exception escapes the activity unrecorded).
  *
  * @see https://github.com/microsoft/agent-framework/blob/main/python/packages/core/agent_framework/observability.py
  * @see https://github.com/microsoft/agent-framework/blob/main/python/packages/core/agent_framework/_workflows/_edge_runner.py
@@ -49,6 +59,7 @@
  */
 import {
   ERROR_TYPE,
+  GEN_AI_AGENT_ID,
   GEN_AI_AGENT_NAME,
   GEN_AI_CONVERSATION_ID,
   GEN_AI_OPERATION_NAME,
@@ -63,12 +74,13 @@ import {
   MAF_MESSAGE_SOURCE_ID,
   MAF_MESSAGE_TYPE,
   MAF_MESSAGE_TARGET_ID,
+  MAF_SESSION_ID,
   MAF_WORKFLOW_NAME,
 } from '../../model/attributes.js';
 import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
 import { compareByStart } from '../span-index.js';
 import { put, readBoolean, readName } from './attribute-readers.js';
-import type { AgentRunPart, DeliveryPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, ReceivePart, SendPart } from './dialect.js';
+import type { AgentRunPart, DeliveryPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, ReceivePart, SendPart, TransferPart } from './dialect.js';
 import { hasDescendant } from './dialect.js';
 import { normalizeAgentName } from './otel-genai.js';
 
@@ -78,6 +90,67 @@ const MESSAGE_SEND = 'message.send';
 /** HandoffBuilder's participant executor class and the request class it broadcasts and hands off with (Python). */
 const HANDOFF_EXECUTOR_TYPE = 'HandoffAgentExecutor';
 const AGENT_EXECUTOR_REQUEST = 'AgentExecutorRequest';
+/**
+ * .NET executor classes (`executor.type` is `GetType().FullName` there). An agent's host
+ * executor is named `AIAgent.GetDescriptiveId()`, `{Name}_{Id}` with every run of characters other
+ * than ASCII letters and digits made `_` (AIAgentExtensions.cs), and `Id` is by default
+ * `Guid.NewGuid().ToString("N")`: the agent is `Name`, not the executor id. HandoffWorkflowBuilder's
+ * `HandoffStart` and `HandoffEnd` executors are the orchestration's entry and end of turn, no agents.
+ */
+const DOTNET_SPECIALIZED = 'Microsoft.Agents.AI.Workflows.Specialized.';
+const DOTNET_AGENT_HOSTS: ReadonlySet<string> = new Set([`${DOTNET_SPECIALIZED}AIAgentHostExecutor`, `${DOTNET_SPECIALIZED}HandoffAgentExecutor`]);
+const DOTNET_HANDOFF_START = `${DOTNET_SPECIALIZED}HandoffStartExecutor`;
+const DOTNET_HANDOFF_END = `${DOTNET_SPECIALIZED}HandoffEndExecutor`;
+/** SequentialWorkflowBuilder's last executor (`OutputMessages`), which yields the conversation: the chain's end, no agent. */
+const DOTNET_OUTPUT_MESSAGES = 'Microsoft.Agents.AI.Workflows.OutputMessagesExecutor';
+const DOTNET_GUID_SUFFIX = /^(.+)_[0-9a-f]{32}$/;
+/** The .NET runner that routes the workflow's input and external responses (no message between executors). */
+const DOTNET_INPUT_RUNNER = 'ResponseEdgeRunner';
+/** .NET's `edge_group.type` is the runner's class (`DirectEdgeRunner`, …), Python's the edge group's (`SingleEdgeGroup`, …). */
+const DOTNET_RUNNER_SUFFIX = 'EdgeRunner';
+/** The .NET fan-in runner, which records no status on the span that releases its buffer. */
+const DOTNET_FAN_IN_RUNNER = 'FanInEdgeRunner';
+
+/**
+ * HandoffBuilder's refusal (`_handoff.py` `_run_agent_and_emit`): a function result with a
+ * `handoff_to` key naming no participant the agent may hand to raises
+ * `ValueError("Agent '{id}' attempted to handoff to unknown target '{target}'. Valid targets are: …")`,
+ * which OTel Python writes as the failed `executor.process` span's status, `ValueError: …`.
+ */
+const UNKNOWN_HANDOFF_TARGET = /attempted to handoff to unknown target '([^']*)'/;
+
+/**
+ * .NET's chat protocol (`ChatProtocolExecutor`, the base of `AIAgentHostExecutor` and
+ * `GroupChatHost`): chat messages (`string`, `ChatMessage`, `ChatMessage[]`, `List<ChatMessage>`, full
+ * type names in `message.type`) are only accumulated; the executor takes its turn on a `TurnToken`.
+ */
+const DOTNET_CHAT_PROTOCOL: ReadonlySet<string> = new Set([`${DOTNET_SPECIALIZED}AIAgentHostExecutor`, `${DOTNET_SPECIALIZED}GroupChatHost`]);
+const DOTNET_CHAT_MESSAGE = 'Microsoft.Extensions.AI.ChatMessage';
+const DOTNET_CHAT_MESSAGE_LIST = 'System.Collections.Generic.List`1[[Microsoft.Extensions.AI.ChatMessage,';
+
+function isDotnetChatContent(type: string): boolean {
+  return type === 'System.String' || type === DOTNET_CHAT_MESSAGE || type === `${DOTNET_CHAT_MESSAGE}[]` || type.startsWith(DOTNET_CHAT_MESSAGE_LIST);
+}
+
+/**
+ * Whether the executor span handled a message its executor only caches when it runs nothing: a
+ * Python `AgentExecutorRequest` (`should_respond=False`, GroupChat's sync), or chat messages reaching
+ * a .NET chat-protocol executor (which waits for its TurnToken).
+ */
+function cachesWhatItGets(span: SpanRecord): boolean {
+  if (readName(span.attributes, MAF_MESSAGE_PAYLOAD_TYPE) === AGENT_EXECUTOR_REQUEST) return true;
+  const type = readName(span.attributes, MAF_EXECUTOR_TYPE);
+  if (type === undefined || !DOTNET_CHAT_PROTOCOL.has(type)) return false;
+  const message = readName(span.attributes, MAF_MESSAGE_TYPE);
+  return message !== undefined && isDotnetChatContent(message);
+}
+
+/** Whether `executorId` is `GetDescriptiveId()` of the agent `name` / `id` (net8+ and netstandard sanitize differently). */
+function isDescriptiveIdOf(executorId: string, name: string | undefined, id: string): boolean {
+  const raw = name !== undefined && name.trim().length > 0 ? `${name}_${id}` : id;
+  return executorId === raw.replace(/[^0-9A-Za-z]+/g, '_') || executorId === raw.replace(/[^0-9A-Za-z_]+/g, '_');
+}
+
 /** Workflow containers: Python's run and build, .NET's invoke, session and build. */
 const CONTAINERS: ReadonlySet<string> = new Set(['workflow.run', 'workflow_invoke', 'workflow.session', 'workflow.build']);
 
@@ -140,6 +213,16 @@ class Interpretation {
   readonly #cachedBy = new Set<string>();
   /** message.send span ids that only such executors received: conversation syncs. */
   readonly #syncs = new Set<string>();
+  /** Executor id → the agent it hosts, where that differs (.NET's `{Name}_{Id}`, see DOTNET_AGENT_HOSTS). */
+  readonly #agents = new Map<string, string>();
+  /** Executor ids whose agent an invoke_agent span inside one of their runs declared (the GUID-less id is only a fallback). */
+  readonly #declaredAgents = new Set<string>();
+  /** .NET HandoffWorkflowBuilder's start and end executors, by id. */
+  readonly #plumbing = new Map<string, 'start' | 'end'>();
+  /** message.send span ids a HandoffEnd executor received. */
+  readonly #toEnd = new Set<string>();
+  /** message.send span ids from or only to HandoffStart / HandoffEnd, ignored with their edge groups. */
+  readonly #plumbingSends = new Set<string>();
 
   constructor(context: DialectContext) {
     this.#context = context;
@@ -153,18 +236,65 @@ class Interpretation {
     return this.#kinds.get(span.spanId) ?? kindOf(span);
   }
 
-  /** `gen_ai.conversation.id` of the enclosing workflow run, memoized per run. */
+  /** `gen_ai.conversation.id` (.NET: `session.id`) of the enclosing workflow run, memoized per run. */
   #taskIdOf(span: SpanRecord): string | undefined {
     const run = this.#context.ancestorWhere(span, (candidate) => this.#kind(candidate) === 'container');
     if (!run) return readName(span.attributes, GEN_AI_CONVERSATION_ID);
-    if (!this.#taskIds.has(run.spanId)) this.#taskIds.set(run.spanId, readName(run.attributes, GEN_AI_CONVERSATION_ID));
+    if (!this.#taskIds.has(run.spanId)) this.#taskIds.set(run.spanId, readName(run.attributes, GEN_AI_CONVERSATION_ID) ?? readName(run.attributes, MAF_SESSION_ID));
     return this.#taskIds.get(run.spanId);
   }
 
-  /** The executor whose handler a span ran in. */
-  #executorAround(span: SpanRecord): string | undefined {
+  /** The agent an executor id stands for: the id, unless the executor hosts a .NET agent (see DOTNET_AGENT_HOSTS). */
+  #agentName(executorId: string): string {
+    return this.#agents.get(executorId) ?? executorId;
+  }
+
+  /** The id of the executor whose handler a span ran in. */
+  #executorIdAround(span: SpanRecord): string | undefined {
     const process = this.#context.ancestorWhere(span, (candidate) => this.#kind(candidate) === 'executor');
     return process ? executorIdOf(process) : undefined;
+  }
+
+  /** The sending executor's id: `message.source_id` (.NET), else the enclosing executor's. */
+  #sourceIdOf(send: SpanRecord): string | undefined {
+    return readName(send.attributes, MAF_MESSAGE_SOURCE_ID) ?? this.#executorIdAround(send);
+  }
+
+  /**
+   * Learns what a .NET executor is: HandoffStart / HandoffEnd by class, and the agent an agent
+   * host runs. That is the `invoke_agent` inside it whose `gen_ai.agent.name` and `gen_ai.agent.id`
+   * make the executor's id (declared), else, for an AIAgentHostExecutor or HandoffAgentExecutor,
+   * the id without its `_{32 hex digits}` default agent id (inferred: an agent built without
+   * `UseOpenTelemetry()` has no span naming it).
+   */
+  #learnExecutor(span: SpanRecord): void {
+    const id = executorIdOf(span);
+    if (id === undefined || this.#declaredAgents.has(id)) return;
+    const type = readName(span.attributes, MAF_EXECUTOR_TYPE);
+    if (type === DOTNET_HANDOFF_START) this.#plumbing.set(id, 'start');
+    else if (type === DOTNET_HANDOFF_END || type === DOTNET_OUTPUT_MESSAGES) this.#plumbing.set(id, 'end');
+    if (type === undefined || !DOTNET_AGENT_HOSTS.has(type)) return;
+    let agent: string | undefined;
+    hasDescendant(
+      this.#context,
+      span,
+      (candidate) => {
+        const agentId = readName(candidate.attributes, GEN_AI_AGENT_ID);
+        if (agentId === undefined || readName(candidate.attributes, GEN_AI_OPERATION_NAME) !== 'invoke_agent') return false;
+        const name = readName(candidate.attributes, GEN_AI_AGENT_NAME);
+        if (!isDescriptiveIdOf(id, name, agentId)) return false;
+        agent = name ?? agentId;
+        return true;
+      },
+      (candidate) => this.#kind(candidate) !== 'executor',
+    );
+    if (agent !== undefined) {
+      this.#declaredAgents.add(id);
+      this.#agents.set(id, agent);
+      return;
+    }
+    const stripped = DOTNET_GUID_SUFFIX.exec(id)?.[1];
+    if (stripped !== undefined && !this.#agents.has(id)) this.#agents.set(id, stripped);
   }
 
   /**
@@ -239,7 +369,9 @@ class Interpretation {
     executors.sort(compareByStart);
     sends.sort(compareByStart);
     edges.sort(compareByStart);
+    for (let i = 0; i < executors.length; i++) this.#learnExecutor(executors[i]!);
     for (let i = 0; i < executors.length; i++) this.#readExecutor(executors[i]!);
+    if (this.#plumbing.size > 0) this.#ignorePlumbingSends(sends);
     if (this.#cachedBy.size > 0) {
       let kept = 0;
       for (let i = 0; i < sends.length; i++) {
@@ -254,21 +386,95 @@ class Interpretation {
     this.#assignHandoffIds(sends);
     const deliveries = this.#deliveriesBySend(edges, sends);
     for (let i = 0; i < sends.length; i++) this.#readSend(sends[i]!, deliveries.get(sends[i]!.spanId));
+    this.#explainSilentExecutors(executors);
     return { parts: this.parts, ignored: this.ignored };
   }
 
+  /**
+   * .NET HandoffWorkflowBuilder: the HandoffState HandoffStart passes to the first agent is the
+   * task's entry; the one an agent sends when it answered without handing off reaches HandoffEnd;
+   * HandoffEnd's autonomous loop-back returns the turn to the same agent. None is a handoff
+   * between agents; the handoffs are the HandoffStates an agent's switch routed to another agent.
+   */
+  #ignorePlumbingSends(sends: SpanRecord[]): void {
+    let kept = 0;
+    for (let i = 0; i < sends.length; i++) {
+      const send = sends[i]!;
+      const sourceId = this.#sourceIdOf(send);
+      const from = sourceId === undefined ? undefined : this.#plumbing.get(sourceId);
+      let reason: string | undefined;
+      if (from === 'start') reason = `${MESSAGE_SEND} from ${sourceId}: the handoff workflow passing the user's turn to its first agent (the task's entry), not a handoff`;
+      else if (from === 'end') reason = `${MESSAGE_SEND} from ${sourceId}: the handoff workflow's autonomous loop-back (the agent continues its own turn), not a handoff`;
+      else if (this.#toEnd.has(send.spanId) && !this.#receivers.has(send.spanId)) reason = `${MESSAGE_SEND}: the agent's turn ended without a handoff (what it sent went only to the workflow's end executor, HandoffEnd or OutputMessages), not a handoff`;
+      if (reason === undefined) sends[kept++] = send;
+      else {
+        this.#plumbingSends.add(send.spanId);
+        this.#ignore(send, reason);
+      }
+    }
+    sends.length = kept;
+  }
+
+  /** A HandoffBuilder participant's handoff to an unknown target, refused by the workflow (see UNKNOWN_HANDOFF_TARGET). */
+  #readRefusedHandoff(span: SpanRecord, executor: string): void {
+    const asked = UNKNOWN_HANDOFF_TARGET.exec(span.statusMessage)?.[1];
+    if (asked === undefined) return;
+    const part: Mutable<TransferPart> = {
+      type: 'transfer',
+      span,
+      source: executor,
+      target: 'unknown',
+      mode: 'pass_control',
+      inferred: true,
+      refusal: `refused: no participant ${asked} that ${executor} may hand off to; the workflow raised ${span.statusMessage}`,
+    };
+    put(part, 'taskId', this.#taskIdOf(span));
+    this.parts.push(part);
+  }
+
+  /**
+   * An executor span that left its run to the `invoke_agent` inside it and received no handoff
+   * (the workflow's input, or a message that was no handoff) produced no part: say so, so that
+   * `--explain` accounts for every span claimed.
+   */
+  #explainSilentExecutors(executors: readonly SpanRecord[]): void {
+    const used = new Set<string>();
+    for (let i = 0; i < this.parts.length; i++) used.add(this.parts[i]!.span.spanId);
+    for (let i = 0; i < this.ignored.length; i++) used.add(this.ignored[i]!.span.spanId);
+    for (let i = 0; i < executors.length; i++) {
+      const span = executors[i]!;
+      if (used.has(span.spanId)) continue;
+      this.#ignore(span, `${EXECUTOR_PROCESS} ${executorIdOf(span) ?? ''}: its agent's run is the invoke_agent span inside it, and it received no handoff (the workflow's input, or a message that was not one)`);
+    }
+  }
+
   #readExecutor(span: SpanRecord): void {
-    const executor = executorIdOf(span);
-    if (executor === undefined) {
+    const id = executorIdOf(span);
+    if (id === undefined) {
       this.#ignore(span, `${EXECUTOR_PROCESS} without ${MAF_EXECUTOR_ID}: which executor ran is unknown`);
       return;
     }
+    const plumbing = this.#plumbing.get(id);
+    if (plumbing !== undefined) {
+      this.#ignore(span, plumbing === 'start'
+        ? `${EXECUTOR_PROCESS} ${id}: the handoff workflow's entry (it takes the user's turn and passes it to an agent), no agent`
+        : `${EXECUTOR_PROCESS} ${id}: the workflow's end of a turn (HandoffEnd: an agent answered without handing off; OutputMessages: the sequence's output), no agent`);
+      if (plumbing === 'end') for (let i = 0; i < span.links.length; i++) this.#toEnd.add(span.links[i]!.spanId);
+      return;
+    }
+    const executor = this.#agentName(id);
+    if (failed(span)) this.#readRefusedHandoff(span, executor);
     const agentInside = this.#agentRunsInside(span, executor);
     if (!agentInside && this.#handlesOnlyBroadcasts(span)) {
       this.#ignore(span, `${EXECUTOR_PROCESS} ${executor}: cached a HandoffBuilder broadcast of the conversation, no agent run and no handoff`);
       return;
     }
-    if (!agentInside && !failed(span) && readName(span.attributes, MAF_MESSAGE_PAYLOAD_TYPE) === AGENT_EXECUTOR_REQUEST && span.links.length > 0 && !this.#sendsInside(span)) {
+    if (!agentInside && !failed(span) && cachesWhatItGets(span) && !this.#sendsInside(span)) {
+      // .NET's chat protocol also caches the workflow's input (no link: the input runner has no send).
+      if (span.links.length === 0 && readName(span.attributes, MAF_MESSAGE_PAYLOAD_TYPE) !== AGENT_EXECUTOR_REQUEST) {
+        this.#ignore(span, `${EXECUTOR_PROCESS} ${executor}: cached the workflow's input (chat messages; a .NET chat-protocol executor takes its turn on a TurnToken), no run and no handoff`);
+        return;
+      }
       let linked = false;
       for (let i = 0; i < span.links.length; i++) {
         const send = this.#context.span(span.links[i]!.spanId);
@@ -278,7 +484,8 @@ class Interpretation {
         }
       }
       if (linked) {
-        this.#ignore(span, `${EXECUTOR_PROCESS} ${executor}: an ${AGENT_EXECUTOR_REQUEST} it only cached (no agent run, nothing sent): a conversation sync, no handoff`);
+        const what = readName(span.attributes, MAF_MESSAGE_PAYLOAD_TYPE) === AGENT_EXECUTOR_REQUEST ? `an ${AGENT_EXECUTOR_REQUEST}` : `chat messages (a .NET chat-protocol executor takes its turn on a TurnToken)`;
+        this.#ignore(span, `${EXECUTOR_PROCESS} ${executor}: ${what} it only cached (no agent run, nothing sent): a conversation sync, no handoff`);
         return;
       }
     }
@@ -313,7 +520,8 @@ class Interpretation {
       const receivers = this.#receivers.get(send.spanId);
       let id = `maf:${send.spanId}`;
       if (receivers && receivers.length > 0) {
-        const source = readName(send.attributes, MAF_MESSAGE_SOURCE_ID) ?? this.#executorAround(send) ?? '';
+        const sourceId = this.#sourceIdOf(send);
+        const source = sourceId === undefined ? '' : this.#agentName(sourceId);
         const key = `${this.#taskIdOf(send) ?? ''}\u0000${source}\u0000${receivers[0]!.executor}\u0000${readName(send.attributes, MAF_MESSAGE_TYPE) ?? ''}`;
         const previous = last.get(key);
         let allFailed = true;
@@ -352,8 +560,15 @@ class Interpretation {
     };
     for (let i = 0; i < edges.length; i++) {
       const edge = edges[i]!;
+      const runner = readName(edge.attributes, MAF_EDGE_GROUP_TYPE);
+      if (runner === DOTNET_INPUT_RUNNER) {
+        this.#ignore(edge, `${EDGE_GROUP_PROCESS} ${runner}: routes the workflow's input or an external response to ${readName(edge.attributes, MAF_MESSAGE_TARGET_ID) ?? 'an executor'}, not a message between executors`);
+        continue;
+      }
       if (readName(edge.attributes, MAF_EDGE_GROUP_DELIVERY_STATUS) === undefined && readBoolean(edge.attributes, MAF_EDGE_GROUP_DELIVERED) === undefined) {
-        this.#ignore(edge, `${EDGE_GROUP_PROCESS} without ${MAF_EDGE_GROUP_DELIVERY_STATUS}: the routing outcome is unknown`);
+        this.#ignore(edge, runner === DOTNET_FAN_IN_RUNNER
+          ? `${EDGE_GROUP_PROCESS} ${runner} without ${MAF_EDGE_GROUP_DELIVERY_STATUS}: .NET's fan-in releasing its buffer (it records no status then); the messages' arrivals are the target's ${EXECUTOR_PROCESS} spans`
+          : `${EDGE_GROUP_PROCESS} without ${MAF_EDGE_GROUP_DELIVERY_STATUS}: the routing outcome is unknown`);
         continue;
       }
       let linked = false;
@@ -370,6 +585,14 @@ class Interpretation {
       if (linked) continue;
       // .NET routes inside the send's activity: the edge group span is the send's child.
       const enclosing = this.#context.ancestorWhere(edge, (candidate) => this.#kind(candidate) === 'send');
+      if (enclosing && this.#plumbingSends.has(enclosing.spanId)) {
+        this.#ignore(edge, `${EDGE_GROUP_PROCESS}: routed a message to or from the workflow's start or end executor (HandoffStart, HandoffEnd, OutputMessages), not a handoff`);
+        continue;
+      }
+      if (enclosing && this.#syncs.has(enclosing.spanId)) {
+        this.#ignore(edge, `${EDGE_GROUP_PROCESS}: routed a conversation sync (every executor that received it only cached it), not a handoff`);
+        continue;
+      }
       if (enclosing) {
         add(enclosing, edge);
         continue;
@@ -379,7 +602,7 @@ class Interpretation {
       if (source !== undefined) {
         for (let j = 0; j < sends.length && sends[j]!.startMs <= edge.startMs; j++) {
           const send = sends[j]!;
-          if ((readName(send.attributes, MAF_MESSAGE_SOURCE_ID) ?? this.#executorAround(send)) === source) match = send;
+          if (this.#sourceIdOf(send) === source) match = send;
         }
       }
       if (match) add(match, edge);
@@ -389,14 +612,16 @@ class Interpretation {
   }
 
   #readSend(span: SpanRecord, edges: readonly SpanRecord[] | undefined): void {
-    const source = readName(span.attributes, MAF_MESSAGE_SOURCE_ID) ?? this.#executorAround(span);
+    const sourceId = this.#sourceIdOf(span);
+    const source = sourceId === undefined ? undefined : this.#agentName(sourceId);
     if (source === undefined) {
       this.#ignore(span, `${MESSAGE_SEND} outside any ${EXECUTOR_PROCESS} and without ${MAF_MESSAGE_SOURCE_ID}: the sending executor is unknown`);
       return;
     }
     const taskId = this.#taskIdOf(span);
     const receivers = this.#receivers.get(span.spanId);
-    const declaredTarget = readName(span.attributes, MAF_MESSAGE_TARGET_ID) ?? readName(span.attributes, MAF_MESSAGE_DESTINATION_EXECUTOR_ID);
+    const declaredTargetId = readName(span.attributes, MAF_MESSAGE_TARGET_ID) ?? readName(span.attributes, MAF_MESSAGE_DESTINATION_EXECUTOR_ID);
+    const declaredTarget = declaredTargetId === undefined ? undefined : this.#agentName(declaredTargetId);
     if (receivers && receivers.length > 0) {
       const base = this.#baseIds.get(span.spanId)!;
       this.#receiveParts(span, source, taskId);
@@ -405,7 +630,8 @@ class Interpretation {
         for (let i = 0; i < edges.length; i++) {
           const edge = edges[i]!;
           // A router naming its target routed to that receiver only; one naming none (a fan-out, Python's single edges) to each.
-          const target = readName(edge.attributes, MAF_MESSAGE_TARGET_ID);
+          const targetId = readName(edge.attributes, MAF_MESSAGE_TARGET_ID);
+          const target = targetId === undefined ? undefined : this.#agentName(targetId);
           let named = false;
           for (let j = 0; j < receivers.length; j++) if (receivers[j]!.executor === target) named = true;
           for (let j = 0; j < receivers.length; j++) {
@@ -419,7 +645,14 @@ class Interpretation {
     }
     // No executor handled the message: the handoff stands alone, with whatever the routers said.
     let target = declaredTarget;
-    if (target === undefined && edges) for (let i = 0; i < edges.length && target === undefined; i++) target = readName(edges[i]!.attributes, MAF_MESSAGE_TARGET_ID);
+    if (target === undefined && edges) {
+      for (let i = 0; i < edges.length && target === undefined; i++) {
+        // Python's router records the message's target; .NET's runners their own sink, which says nothing of where a dropped message was meant to go.
+        if (readName(edges[i]!.attributes, MAF_EDGE_GROUP_TYPE)?.endsWith(DOTNET_RUNNER_SUFFIX)) continue;
+        const targetId = readName(edges[i]!.attributes, MAF_MESSAGE_TARGET_ID);
+        if (targetId !== undefined) target = this.#agentName(targetId);
+      }
+    }
     const handoffId = `maf:${span.spanId}`;
     this.parts.push(this.#sendPart(span, handoffId, source, target, taskId));
     if (edges) for (let i = 0; i < edges.length; i++) this.parts.push(this.#deliveryPart(edges[i]!, handoffId, source, target, taskId));
@@ -459,8 +692,10 @@ const READ_ATTRIBUTES: ReadonlySet<string> = new Set([
   MAF_WORKFLOW_NAME,
   ERROR_TYPE,
   GEN_AI_CONVERSATION_ID,
+  MAF_SESSION_ID,
   GEN_AI_OPERATION_NAME,
   GEN_AI_AGENT_NAME,
+  GEN_AI_AGENT_ID,
 ]);
 
 /** Microsoft Agent Framework workflow spans (see the file header). */

@@ -13,7 +13,9 @@
  *   the coworker named in its arguments (`input.value`, JSON, key `coworker`)
  *   works inside the tool call and the caller resumes (`return_to_caller`,
  *   inferred from the tool). CrewAI runs the coworker with `Agent.execute_task`:
- *   the wrapper mode does not wrap it (no span, no arrival); the event-listener mode
+ *   the wrapper mode does not wrap it (no span), but it runs inside the tool's span, so the
+ *   first span there (the coworker's first model call, from an LLM instrumentation, or one of
+ *   its own tools) is the **arrival** (none when nothing is traced inside); the event-listener mode
  *   traces its `agent_execution_started` inside the tool's scope, so the coworker's
  *   AGENT span is nested in the tool span: that run is the handoff's **arrival** and
  *   names the target. A coworker that matches no agent makes the tool
@@ -261,10 +263,25 @@ class Interpretation {
 
   readonly #delegations: Delegation[] = [];
 
+  /** Delegation tool span id → the coworker it reached (wrapper mode: the agent of the delegations nested in it). */
+  readonly #delegatedTo = new Map<string, { readonly agent: string; readonly taskId: string | undefined }>();
+
   #readDelegation(tool: SpanRecord): void {
-    const owner = this.#context.ancestorWhere(tool, (candidate) => this.#runById.has(candidate.spanId));
-    const source = owner && this.#runById.get(owner.spanId);
+    const around = this.#context.ancestorWhere(tool, (candidate) => this.#runById.has(candidate.spanId) || this.#toolIds.has(candidate.spanId));
     const toolName = readName(tool.attributes, OPENINFERENCE_TOOL_NAME)!;
+    let source: { readonly agent: string; readonly taskId: string | undefined; readonly spanId: string } | undefined;
+    const run = around && this.#runById.get(around.spanId);
+    if (run) source = { agent: run.agent, taskId: run.taskId, spanId: run.span.spanId };
+    else if (around) {
+      // Wrapper mode: a delegation inside another, with no run span between, is the coworker
+      // delegating on (its Agent.execute_task runs inside the outer tool span).
+      const coworker = this.#delegatedTo.get(around.spanId);
+      if (coworker === undefined) {
+        this.ignored.push({ span: tool, reason: `${toolName} inside a delegation that reached no coworker: the delegating agent is unknown` });
+        return;
+      }
+      source = { agent: coworker.agent, taskId: coworker.taskId, spanId: around.spanId };
+    }
     if (!source) {
       this.ignored.push({ span: tool, reason: `${toolName} outside any CrewAI agent run: the delegating agent is unknown` });
       return;
@@ -288,11 +305,18 @@ class Interpretation {
     const target = arrival !== undefined ? arrival.agent : cause === undefined ? (member ?? this.#canonical(coworker)) : 'unknown';
     const part: Mutable<TransferPart> = { type: 'transfer', span: tool, source: source.agent, target, mode: 'return_to_caller', inferred: true };
     if (arrival !== undefined) part.arrival = arrival.span;
+    else if (cause === undefined) {
+      // Wrapper mode: the coworker's Agent.execute_task has no span, but it runs inside the tool's,
+      // so the first span there (its first model call, or one of its tools) is its work starting.
+      const work = this.#context.childrenOf(tool)[0];
+      if (work !== undefined) part.arrival = work;
+    }
     // A crew member the delegation failed to reach is not "no coworker": say which it was.
     if (cause !== undefined) part.refusal = member !== undefined ? `refused: the delegation to ${member} failed; ${cause}` : `refused: no coworker ${coworker}; ${cause}`;
     put(part, 'taskId', source.taskId);
+    if (cause === undefined) this.#delegatedTo.set(tool.spanId, { agent: target, taskId: source.taskId });
     const coworkerFailed = (arrival !== undefined && arrival.span.statusCode === StatusCodeNumber.Error) || (output !== undefined && output.startsWith(COWORKER_ERROR_PREFIX));
-    this.#delegations.push({ part, owner: source.span.spanId, key: `${toolKey(toolName)}\u0000${normalizeAgentName(target)}`, coworkerFailed: cause === undefined && coworkerFailed });
+    this.#delegations.push({ part, owner: source.spanId, key: `${toolKey(toolName)}\u0000${normalizeAgentName(target)}`, coworkerFailed: cause === undefined && coworkerFailed });
   }
 
   /**

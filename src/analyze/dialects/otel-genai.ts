@@ -37,6 +37,9 @@
  *   after `From {node_id}:` is `str(AgentResult)`, which Strands also writes as the
  *   run's answer (`gen_ai.choice` `message`, or `gen_ai.output.messages`). A nested
  *   swarm or graph is one node: its input is on its own span, its entry its first run.
+ *   A node that recorded no messages at all (its events were lost) is read from the graph's
+ *   batches: after a batch that was one agent run, a handoff from it (only an edge from the
+ *   batch just completed makes a node ready); after several, not observable (--explain says so).
  * - A Mastra workflow (`@mastra/otel-exporter`: `workflow_step`, `parallel`, `conditional`, `loop`
  *   spans under `invoke_workflow`) hands each agent step the work of the agent steps before it:
  *   mastra-workflows.ts reads those edges (`pass_control`, inferred). An agent run such a step
@@ -205,6 +208,42 @@ function eventHoldsOutput(span: SpanRecord): boolean {
     if (event.name === GEN_AI_OPERATION_DETAILS_EVENT && typeof event.attributes[GEN_AI_OUTPUT_MESSAGES] === 'string') return true;
   }
   return false;
+}
+
+/**
+ * True when the span records its messages at all: Strands writes a run's input and answer as span
+ * events on every span (`gen_ai.user.message`, `gen_ai.choice`, … or the operation-details event),
+ * so a node span with none of them lost its events (an SDK keeping none, `OTEL_SPAN_EVENT_COUNT_LIMIT=0`,
+ * or a pipeline dropping them); one with some recorded its input, which then named no dependency.
+ */
+function recordsMessages(span: SpanRecord): boolean {
+  if (span.attributes[GEN_AI_INPUT_MESSAGES] !== undefined || span.attributes[GEN_AI_OUTPUT_MESSAGES] !== undefined) return true;
+  const events = span.events;
+  for (let i = 0; i < events.length; i++) {
+    const name = events[i]!.name;
+    if (name === GEN_AI_USER_MESSAGE_EVENT || name === GEN_AI_CHOICE_EVENT || name === GEN_AI_OPERATION_DETAILS_EVENT || name === GEN_AI_TOOL_MESSAGE_EVENT) return true;
+  }
+  return false;
+}
+
+/** How a Strands graph's node edges were read, for its `--explain` line. */
+interface GraphReading {
+  named: number;
+  entries: number;
+  fromBatch: number;
+  unobservable: number;
+}
+
+/** The `--explain` reason of an `invoke_graph` span. */
+function graphReason(reading: GraphReading | undefined): string {
+  const base = `a Strands graph, a container of its nodes' runs; its edges are read from each node's input (${GRAPH_INPUTS_MARKER} From <node>:)`;
+  if (reading === undefined) return `${base}: no node ran`;
+  const said: string[] = [];
+  if (reading.named > 0) said.push(`${reading.named} node run${reading.named === 1 ? '' : 's'} named ${reading.named === 1 ? 'its' : 'their'} inputs`);
+  if (reading.entries > 0) said.push(`${reading.entries} entry node run${reading.entries === 1 ? '' : 's'} (the graph's task, no edge)`);
+  if (reading.fromBatch > 0) said.push(`${reading.fromBatch} without a recorded input took ${reading.fromBatch === 1 ? 'its edge' : 'their edges'} from the one node of the batch before (inferred: only an edge from that batch makes a node ready)`);
+  if (reading.unobservable > 0) said.push(`${reading.unobservable} without a recorded input ran after a batch of several nodes or a nested swarm or graph: which of them fed ${reading.unobservable === 1 ? 'it' : 'them'} is not observable, no edge read`);
+  return `${base}: ${said.join('; ')}`;
 }
 
 /** True when one of the span's events of this name holds a graph node's dependencies (kept on reduced spans). */
@@ -697,8 +736,8 @@ class Interpretation {
         this.#swarmIds.add(span.spanId);
         this.#ignore(span, `a Strands swarm, a container of its agents' runs; its handoffs are the handoff_to_agent calls inside them`);
       } else if (op === INVOKE_GRAPH) {
+        // Ignored by #readGraphEdges, whose reason says how each node's edges were read.
         this.#graphIds.add(span.spanId);
-        this.#ignore(span, `a Strands graph, a container of its nodes' runs; its edges are read from each node's input (${GRAPH_INPUTS_MARKER} From <node>:), none when the input is not recorded`);
       } else if (op === CREATE_AGENT) {
         this.#ignore(span, `${CREATE_AGENT}: defines an agent, no handoff meaning`);
       } else if (isMastraWorkflowSpan(span, op)) {
@@ -755,11 +794,21 @@ class Interpretation {
     const byKey = new Map<string, Map<string, RunList>>();
     const byAnswer = new Map<string, Map<string, RunList>>();
     for (const [graph, runs] of byGraph) byKey.set(graph, runListsBy(runs, (run) => run.key));
+    const readings = new Map<string, GraphReading>();
+    const unread: (typeof nodes)[number][] = [];
     for (let n = 0; n < nodes.length; n++) {
       const node = nodes[n]!;
       const run = node.run;
+      let reading = readings.get(node.graph);
+      if (!reading) readings.set(node.graph, (reading = { named: 0, entries: 0, fromBatch: 0, unobservable: 0 }));
       const dependencies = graphDependenciesOf(node.input);
-      if (dependencies === undefined) continue;
+      if (dependencies === undefined) {
+        // Messages recorded, naming no dependency: the graph's task (an entry node); none recorded: read from the batches below.
+        if (recordsMessages(node.input)) reading.entries++;
+        else unread.push(node);
+        continue;
+      }
+      reading.named++;
       const startMs = node.input.startMs;
       for (let d = 0; d < dependencies.length; d++) {
         const dependency = dependencies[d]!;
@@ -778,6 +827,68 @@ class Interpretation {
         put(part, 'taskId', run.taskId ?? source.run.taskId);
         this.parts.push(part);
       }
+    }
+    if (unread.length > 0) this.#readGraphBatches(nodes, unread, readings);
+    for (const graph of graphs) {
+      const span = this.#context.span(graph);
+      if (span) this.#ignore(span, graphReason(readings.get(graph)));
+    }
+  }
+
+  /**
+   * The edges into graph nodes whose input is not recorded (the SDK kept no span events, or the
+   * pipeline dropped them), from the graph's batches. `Graph._execute_graph` runs the ready nodes
+   * together and finds the next ones only when all have ended, so a node that started after every
+   * node then running had ended opens the next batch; a node of batch 1 is an entry node, on the
+   * graph's task. A later node became ready only through an edge from the batch just completed,
+   * and `_build_node_input` gives it that dependency's result: when that batch was one agent run,
+   * the edge from it is certain (pass_control, inferred). After a batch of several nodes (or a
+   * nested swarm or graph) which fed it is not recorded anywhere, and edges from earlier batches
+   * (a node whose dependencies finished in different batches) cannot be seen at all.
+   */
+  #readGraphBatches(nodes: readonly { input: SpanRecord; graph: string; run: Run; nested: string | undefined }[], unread: readonly { input: SpanRecord; graph: string; run: Run; nested: string | undefined }[], readings: Map<string, GraphReading>): void {
+    type Node = (typeof nodes)[number];
+    const batchOf = new Map<Node, { index: number; batches: Node[][] }>();
+    const byGraph = new Map<string, Node[]>();
+    for (let i = 0; i < nodes.length; i++) {
+      let list = byGraph.get(nodes[i]!.graph);
+      if (!list) byGraph.set(nodes[i]!.graph, (list = []));
+      list.push(nodes[i]!);
+    }
+    for (const list of byGraph.values()) {
+      list.sort((a, b) => compareByStart(a.input, b.input));
+      const batches: Node[][] = [];
+      let endMs = -Infinity;
+      for (let i = 0; i < list.length; i++) {
+        const node = list[i]!;
+        if (batches.length === 0 || node.input.startMs >= endMs) {
+          batches.push([node]);
+          endMs = node.input.endMs;
+        } else {
+          batches[batches.length - 1]!.push(node);
+          if (node.input.endMs > endMs) endMs = node.input.endMs;
+        }
+        batchOf.set(node, { index: batches.length - 1, batches });
+      }
+    }
+    for (let i = 0; i < unread.length; i++) {
+      const node = unread[i]!;
+      const reading = readings.get(node.graph)!;
+      const { index, batches } = batchOf.get(node)!;
+      if (index === 0) {
+        reading.entries++;
+        continue;
+      }
+      const before = batches[index - 1]!;
+      const source = before.length === 1 && before[0]!.nested === undefined ? before[0]!.run : undefined;
+      if (source === undefined) {
+        reading.unobservable++;
+        continue;
+      }
+      reading.fromBatch++;
+      const part: Mutable<TransferPart> = { type: 'transfer', span: source.span, source: source.agent, target: node.run.agent, mode: 'pass_control', inferred: true, arrival: node.run.span };
+      put(part, 'taskId', node.run.taskId ?? source.taskId);
+      this.parts.push(part);
     }
   }
 

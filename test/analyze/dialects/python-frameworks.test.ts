@@ -26,7 +26,8 @@ import { renderText } from '../../../src/report/text.js';
 import { pyEvent, PyError, pySpan } from '../../../fixtures/frameworks/python/py-span.js';
 import { createOtelHarness, type OtelHarness } from '../../helpers/otel.js';
 import { toSpanRecords } from '../../helpers/traces.js';
-import { auditFile, encodingsOf, expectReportMatchesLog, FRAMEWORKS_DIR, logOf } from './framework-fixtures.js';
+import { edgeCounts } from '../../../fixtures/frameworks/log.js';
+import { auditFile, encodingsOf, expectReportMatchesLog, FRAMEWORKS_DIR, logOf, reportEdges } from './framework-fixtures.js';
 
 const DIR = 'python';
 /** The dialects that read each framework's runs (AutoGen: the runtime's manager, AgentChat's invoke_agent spans). */
@@ -59,6 +60,7 @@ describe('constructed Python framework runs', () => {
       'adk-no-content',
       'adk-support',
       'autogen-swarm',
+      'crewai-delegation-wrapper',
       'crewai-event-listener',
       'crewai-hierarchical',
       'crewai-sequential',
@@ -137,6 +139,46 @@ describe('CrewAI as other OpenInference versions and modes write it', () => {
       input.value.stringValue = JSON.stringify({ tool_string: 'Action: Delegate work to coworker', calling: { tool_name: 'Delegate work to coworker', arguments: args } });
     });
     expectReportMatchesLog(await auditSpans([spans], { idleMs: 3_600_000 }), await logOf(DIR, 'crewai-hierarchical'));
+  });
+});
+
+describe('CrewAI wrapper mode: the coworker’s work inside the delegation tool', () => {
+  const wrapperSpans = () => spansOf(`${FRAMEWORKS_DIR}${DIR}/crewai-delegation-wrapper.otlp.json`);
+  const delegationsOf = (spans: SpanRecord[]) => spans.filter((s) => s.name === 'Delegate work to coworker.run' || s.name === 'Ask question to coworker.run').sort((a, b) => a.startMs - b.startMs);
+
+  it('arrives at the first span inside the tool (the coworker’s first model call), as the coworker', async () => {
+    const spans = await wrapperSpans();
+    const model = buildHandoffModel(spans);
+    const tools = delegationsOf(spans);
+    expect(tools).toHaveLength(2);
+    const firstInside = tools.map((t) => spans.filter((s) => s.parentSpanId === t.spanId).sort((a, b) => a.startMs - b.startMs)[0]!);
+    expect(firstInside.map((s) => s.name)).toEqual(['ChatCompletion', 'ChatCompletion']);
+    expect(model.handoffs.map((h) => [h.target, h.receives.map((r) => [r.spanId, r.agent])])).toEqual([
+      ['Researcher', [[firstInside[0]!.spanId, 'Researcher']]],
+      ['Writer', [[firstInside[1]!.spanId, 'Writer']]],
+    ]);
+    const report = await auditFile(`${FRAMEWORKS_DIR}${DIR}/crewai-delegation-wrapper.otlp.json`);
+    expect(report.edges.map((e) => e.latencyMs?.count)).toEqual([1, 1]);
+  });
+
+  it('near miss: without an LLM instrumentation, the coworker’s own tool is the first span inside; with nothing inside, no arrival', async () => {
+    const spans = (await wrapperSpans()).filter((s) => s.scopeName !== 'openinference.instrumentation.openai');
+    const model = buildHandoffModel(spans);
+    const search = spans.find((s) => s.name === 'search_web.run')!;
+    expect(model.handoffs.map((h) => [h.target, h.receives.map((r) => r.spanId)])).toEqual([
+      ['Researcher', [search.spanId]],
+      ['Writer', []],
+    ]);
+  });
+
+  it('reads a delegation nested in another (no run span between) as the coworker delegating on', async () => {
+    const original = await wrapperSpans();
+    const [toResearcher, toWriter] = delegationsOf(original);
+    // Researcher, working inside its delegation, asks Writer (CrewAI gives coworkers with allow_delegation the same tools).
+    const spans = original.map((s): SpanRecord => (s.spanId === toWriter!.spanId ? { ...s, parentSpanId: toResearcher!.spanId } : s));
+    expect(buildHandoffModel(spans).handoffs.map((h) => `${h.source} → ${h.target}`)).toEqual(['Crew Manager → Researcher', 'Researcher → Writer']);
+    // Near miss: beside it, the manager is the one asking.
+    expect(buildHandoffModel(original).handoffs.map((h) => `${h.source} → ${h.target}`)).toEqual(['Crew Manager → Researcher', 'Crew Manager → Writer']);
   });
 });
 
@@ -267,13 +309,15 @@ describe('Strands Agents: handoff_to_agent arguments in span events', () => {
 
 describe('Strands multi-agent containers', () => {
   it.each([
-    ['invoke_graph', /^a Strands graph, a container of its nodes' runs; its edges are read from each node's input \(Inputs from previous nodes: From <node>:\), none when the input is not recorded$/],
+    ['invoke_graph', /^a Strands graph, a container of its nodes' runs; its edges are read from each node's input \(Inputs from previous nodes: From <node>:\): 2 entry node runs \(the graph's task, no edge\)$/],
     ['invoke_swarm', /^a Strands swarm, a container of its agents' runs; its handoffs are the handoff_to_agent calls inside them$/],
-  ] as const)('%s: --explain says what the container hides, and no edge is made up between its nodes', async (operation, reason) => {
+  ] as const)('%s: --explain says what the container hides, and no edge is made up between its nodes (one batch of two, no messages recorded)', async (operation, reason) => {
     const { tracer, read } = tracerOf('strands.telemetry.tracer');
     await pySpan(tracer, operation, { kind: SpanKind.CLIENT, attributes: { 'gen_ai.operation.name': operation, 'gen_ai.agent.name': operation.slice(7) } }, async () => {
-      await pySpan(tracer, 'invoke_agent research', { attributes: invoke('research') }, async () => undefined);
-      await pySpan(tracer, 'invoke_agent report', { attributes: invoke('report') }, async () => undefined);
+      await Promise.all([
+        pySpan(tracer, 'invoke_agent research', { attributes: invoke('research') }, async () => undefined),
+        pySpan(tracer, 'invoke_agent report', { attributes: invoke('report') }, async () => undefined),
+      ]);
     });
     const spans = read();
     expect(ignoredReasons(spans)[operation]).toMatch(reason);
@@ -349,6 +393,87 @@ describe('Strands Graph: the edges a node was started by, from its input', () =>
     ['the runs are in a swarm, not a graph', nodeInput(['research']), 'invoke_swarm'],
   ] as const)('near miss: no edge when %s', async (_what, input, container) => {
     expect(buildHandoffModel(await graph(input, container)).handoffs).toEqual([]);
+  });
+});
+
+describe('Strands Graph: nodes whose input is not recorded (no span events kept)', () => {
+  /** The constructed graph fixtures as an SDK keeping no span events writes them (`OTEL_SPAN_EVENT_COUNT_LIMIT=0`). */
+  async function withoutEvents(scenario: string): Promise<SpanRecord[]> {
+    return (await spansOf(`${FRAMEWORKS_DIR}${DIR}/${scenario}.otlp.json`)).map((s) => ({ ...s, events: [] }));
+  }
+  /** The log's handoffs whose target ran right after a batch that was one node: the edges the batches still show. */
+  function recoverable(log: Awaited<ReturnType<typeof logOf>>, spans: SpanRecord[]): string[] {
+    const runs = spans.filter((s) => s.name.startsWith('invoke_agent ')).sort((a, b) => a.startMs - b.startMs);
+    const batches: SpanRecord[][] = [];
+    for (const run of runs) {
+      const last = batches[batches.length - 1];
+      if (last && run.startMs < Math.max(...last.map((r) => r.endMs))) last.push(run);
+      else batches.push([run]);
+    }
+    const seen = new Map<string, number>();
+    const out: string[] = [];
+    for (let b = 1; b < batches.length; b++) {
+      if (batches[b - 1]!.length !== 1) continue;
+      const from = batches[b - 1]![0]!.attributes['gen_ai.agent.name'];
+      for (const run of batches[b]!) out.push(`${from} → ${run.attributes['gen_ai.agent.name']}`);
+    }
+    for (const h of log.handoffs) seen.set(`${h.source} → ${h.target}`, (seen.get(`${h.source} → ${h.target}`) ?? 0) + 1);
+    // Every edge the batches show is one the program took.
+    for (const edge of out) expect(seen.get(edge) ?? 0, edge).toBeGreaterThan(0);
+    return out;
+  }
+  const counted = (edges: string[]): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const e of edges) out[e] = (out[e] ?? 0) + 1;
+    return out;
+  };
+
+  it('strands-graph: the edges out of the one-node batch are read (inferred), the ones into report_writer after a batch of two are not observable, and --explain says both', async () => {
+    const log = await logOf(DIR, 'strands-graph');
+    const spans = await withoutEvents('strands-graph');
+    const model = buildHandoffModel(spans);
+    const expected = counted(recoverable(log, spans));
+    expect(expected).toEqual({ 'researcher → analyst': 1, 'researcher → fact_checker': 1 });
+    expect(counted(model.handoffs.map((h) => `${h.source} → ${h.target}`))).toEqual(expected);
+    expect(model.handoffs.every((h) => h.inferred && h.mode === 'pass_control' && h.receives.length === 1)).toBe(true);
+    expect(ignoredReasons(spans)['invoke_graph']).toBe(
+      "a Strands graph, a container of its nodes' runs; its edges are read from each node's input (Inputs from previous nodes: From <node>:): 1 entry node run (the graph's task, no edge); 2 without a recorded input took their edges from the one node of the batch before (inferred: only an edge from that batch makes a node ready); 1 without a recorded input ran after a batch of several nodes or a nested swarm or graph: which of them fed it is not observable, no edge read",
+    );
+  });
+
+  it('strands-graph-loop: every batch is one node, so every edge the program took is read, and the loop with its laps', async () => {
+    const log = await logOf(DIR, 'strands-graph-loop');
+    const spans = await withoutEvents('strands-graph-loop');
+    const report = await auditSpans((async function* () { yield spans; })(), { idleMs: 3_600_000 });
+    expect(reportEdges(report)).toEqual(edgeCounts(log));
+    expect(counted(recoverable(log, spans))).toEqual(edgeCounts(log));
+    const cycle = report.findings.find((f) => f.ruleId === 'dependency-cycle')!;
+    expect(cycle.message).toContain(`ran ${log.cycle!.laps} lap`);
+  });
+
+  it('near miss: with the events kept, the same graph is read from the inputs, and nothing from the batches', async () => {
+    const log = await logOf(DIR, 'strands-graph');
+    const spans = await spansOf(`${FRAMEWORKS_DIR}${DIR}/strands-graph.otlp.json`);
+    expect(counted(buildHandoffModel(spans).handoffs.map((h) => `${h.source} → ${h.target}`))).toEqual(edgeCounts(log));
+    expect(ignoredReasons(spans)['invoke_graph']).toBe("a Strands graph, a container of its nodes' runs; its edges are read from each node's input (Inputs from previous nodes: From <node>:): 3 node runs named their inputs; 1 entry node run (the graph's task, no edge)");
+  });
+
+  it('near miss: a node that recorded messages but no dependency is an entry node, even right after a one-node batch', async () => {
+    const { tracer, read } = tracerOf('strands.telemetry.tracer');
+    await pySpan(tracer, 'invoke_graph', { kind: SpanKind.CLIENT, attributes: { 'gen_ai.operation.name': 'invoke_graph', 'gen_ai.agent.name': 'graph' } }, async () => {
+      await pySpan(tracer, 'invoke_agent research', { attributes: invoke('research') }, async () => undefined);
+      await pySpan(tracer, 'invoke_agent report', { attributes: invoke('report') }, async (span) => pyEvent(span, 'gen_ai.user.message', { content: '[{"text": "t"}]' }));
+    });
+    expect(buildHandoffModel(read()).handoffs).toEqual([]);
+  });
+
+  it('near miss: runs in a swarm, not a graph, get no edge from their order', async () => {
+    const { tracer, read } = tracerOf('strands.telemetry.tracer');
+    await pySpan(tracer, 'invoke_swarm', { kind: SpanKind.CLIENT, attributes: { 'gen_ai.operation.name': 'invoke_swarm', 'gen_ai.agent.name': 'swarm' } }, async () => {
+      await pySpan(tracer, 'invoke_agent research', { attributes: invoke('research') }, async () => undefined);
+      await pySpan(tracer, 'invoke_agent report', { attributes: invoke('report') }, async () => undefined);
+    });
+    expect(buildHandoffModel(read()).handoffs).toEqual([]);
   });
 });
 

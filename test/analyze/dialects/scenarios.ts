@@ -45,6 +45,7 @@ import { createOtelHarness, installContextManager } from '../../helpers/otel.js'
 import { toSpanRecords } from '../../helpers/traces.js';
 import { AgentRuntime, HandlerError, type AgentContext } from '../../../fixtures/frameworks/autogen/runtime.js';
 import { Workflow, type Data, type EdgeGroup, type Executor } from '../../../fixtures/frameworks/agent-framework/workflow.js';
+import { DotnetWorkflow, type DotnetEdge, type DotnetExecutor } from '../../../fixtures/frameworks/agent-framework/dotnet-workflow.js';
 import { Crew, CREWAI_SCOPE } from '../../../fixtures/frameworks/python/crewai.js';
 import { newLog } from '../../../fixtures/frameworks/log.js';
 
@@ -826,6 +827,36 @@ async function materializeAgentFramework(scenario: Scenario, tick: Tick): Promis
   return spans;
 }
 
+/**
+ * The same on .NET's engine (fixtures/frameworks/agent-framework/dotnet-workflow.ts): each turn an
+ * executor of the app's own class, each handoff a direct edge; routing runs inside the send, the
+ * task is the session (`session.id`), and the input arrives through the input runner.
+ */
+async function materializeAgentFrameworkDotnet(scenario: Scenario, tick: Tick): Promise<SpanRecord[]> {
+  const otel = createOtelHarness();
+  const turns = turnsOf(scenario.root);
+  const task = 'Contract.Task';
+  const executors: DotnetExecutor[] = turns.map((turn) => ({
+    id: turn.agent,
+    type: 'Contract.TurnExecutor',
+    accepts: [task],
+    async handle(_message, ctx) {
+      tick();
+      for (const _step of turn.handoffs ?? []) {
+        tick();
+        await ctx.sendMessage({ type: task, fields: {} });
+      }
+      tick();
+    },
+  }));
+  const edges: DotnetEdge[] = [];
+  for (const turn of turns) for (const step of turn.handoffs ?? []) edges.push({ kind: 'DirectEdgeRunner', source: turn.agent, sink: step.to.agent });
+  await new DotnetWorkflow(otel.provider.getTracer('Microsoft.Agents.AI.Workflows'), scenario.root.agent, executors, edges).runSession(scenario.taskId, [{ type: task, fields: {} }]);
+  const spans = toSpanRecords(otel.spans());
+  await otel.shutdown();
+  return spans;
+}
+
 function agentFrameworkSupports(scenario: Scenario): boolean {
   const turns = turnsOf(scenario.root);
   const agents = new Set(turns.map((t) => t.agent));
@@ -995,6 +1026,15 @@ export const MATERIALIZERS: readonly Materializer[] = [
     modeOf: (step) => step.mode,
     materialize: materializeMastra,
     supports: mastraSupports,
+  },
+  {
+    name: 'agent-framework (.NET workflow executors over direct edges)',
+    dialect: 'agent-framework',
+    kind: 'message',
+    inferred: false,
+    modeOf: () => undefined,
+    materialize: materializeAgentFrameworkDotnet,
+    supports: agentFrameworkSupports,
   },
   {
     name: 'crewai (OpenInference CrewAI instrumentation: a sequential crew, constructed)',
