@@ -6,11 +6,14 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { detectPartialHandoffs, RULE } from '../../../src/analyze/detectors/partial-handoff.js';
-import { BATON_EVENT_EXPECTED_TOPIC, BatonOperation, MESSAGING_MESSAGE_ID } from '../../../src/model/attributes.js';
+import { BATON_EVENT_EXPECTED_TOPIC, BATON_IDEMPOTENCY_KEY, BatonOperation, MESSAGING_MESSAGE_ID } from '../../../src/model/attributes.js';
 import type { HandoffGraph } from '../../../src/model/handoff-model.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
 import { auditOne, graphOf, invalidGraphs, isOperation, ruleOf, stripAttributes } from '../../helpers/analyze.js';
-import { loadFixture } from '../../helpers/traces.js';
+import { Baton } from '../../../src/sdk/baton.js';
+import { InMemoryStateStore, instrumentStore } from '../../../src/sdk/state-store.js';
+import { createOtelHarness } from '../../helpers/otel.js';
+import { loadFixture, toSpanRecords } from '../../helpers/traces.js';
 
 const PARTIAL_TRACE = '6ddc1580eea6fc537d67dff395736890';
 // partial-handoff.json: writer's state.write of key research-partial-handoff/writer,
@@ -145,5 +148,51 @@ describe('detectPartialHandoffs', () => {
       expect(report.findings).toEqual([]);
       expect(ruleOf(report, RULE).checked).toBe(5);
     });
+  });
+});
+
+/**
+ * An idempotent retry: the first write committed and published its event, the retry
+ * was answered by the store (`deduplicated: true`) and committed nothing, so it owes
+ * no event of its own. Found by a user's app on RedisStateStore, whose event goes out
+ * in the first write's Lua script only.
+ */
+describe('a write the store deduplicated', () => {
+  const TOPIC = 'task.research.complete';
+
+  /** The research step: its first write and a retry (with the same or a new idempotency key); publishes after the first only. */
+  async function step(retryKey: string) {
+    const otel = createOtelHarness();
+    const baton = new Baton({ tracer: otel.tracer, meter: otel.meter });
+    const store = instrumentStore(baton, new InMemoryStateStore<{ summary: string }>());
+    const log: string[] = [];
+    await baton.runAgent('research', async () => {
+      const first = await store.set('t-1/research', { summary: 'Found 3 competitors' }, { idempotencyKey: 't-1:research', announces: TOPIC });
+      log.push(`attempt 1: version ${first.version}`);
+      const message = baton.publish({ topic: TOPIC, taskId: 't-1', key: 't-1/research', stateVersion: first.version });
+      baton.consume(message, () => log.push(`consumed ${message.topic} v${message.state_version}`), { agent: 'analyst' });
+      const retry = await store.set('t-1/research', { summary: 'Found 3 competitors' }, { idempotencyKey: retryKey, announces: TOPIC, attempt: 2 });
+      log.push(`attempt 2: version ${retry.version}${retry.deduplicated ? ' (deduplicated)' : ''}`);
+    }, { taskId: 't-1' });
+    const spans = toSpanRecords(otel.spans());
+    await otel.shutdown();
+    return { spans, log };
+  }
+
+  it('owes no event: the retry answered with the first write version is not a partial handoff', async () => {
+    const { spans, log } = await step('t-1:research');
+    expect(log).toEqual(['attempt 1: version 1', `consumed ${TOPIC} v1`, 'attempt 2: version 1 (deduplicated)']);
+    const result = detectPartialHandoffs(graphOf(spans));
+    expect(result).toEqual({ findings: [], checked: 2, notEvaluated: [] });
+  });
+
+  it('still reports a retry that committed again (a new idempotency key) and published nothing', async () => {
+    const { spans, log } = await step('t-1:research:again');
+    expect(log).toEqual(['attempt 1: version 1', `consumed ${TOPIC} v1`, 'attempt 2: version 2']);
+    const retryWrite = spans.find((s) => isOperation(BatonOperation.StateWrite)(s) && s.attributes[BATON_IDEMPOTENCY_KEY] === 't-1:research:again')!;
+    const result = detectPartialHandoffs(graphOf(spans));
+    expect(result.findings.map((f) => [f.severity, f.message, f.evidence.spanIds])).toEqual([
+      ['error', `research wrote t-1/research (version 2) in attempt 2 but never published ${TOPIC}`, [retryWrite.spanId]],
+    ]);
   });
 });
