@@ -4,7 +4,8 @@
  * events nobody consumed (and the unconsumedEvents and graceMs options), and
  * what the rule says when writes do not name the event that must follow them.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectPartialHandoffs, RULE } from '../../../src/analyze/detectors/partial-handoff.js';
 import { BATON_EVENT_EXPECTED_TOPIC, BATON_IDEMPOTENCY_KEY, BatonOperation, MESSAGING_MESSAGE_ID } from '../../../src/model/attributes.js';
 import type { HandoffGraph } from '../../../src/model/handoff-model.js';
@@ -12,7 +13,9 @@ import type { SpanRecord } from '../../../src/model/span-record.js';
 import { auditOne, graphOf, invalidGraphs, isOperation, ruleOf, stripAttributes } from '../../helpers/analyze.js';
 import { Baton } from '../../../src/sdk/baton.js';
 import { InMemoryStateStore, instrumentStore } from '../../../src/sdk/state-store.js';
+import { instrumentRedis, RedisStateStore, RedisStreamBus } from '../../../src/stores/redis.js';
 import { createOtelHarness } from '../../helpers/otel.js';
+import { shouldSkipStoreTests, startRedis, type RunningServer } from '../../helpers/servers.js';
 import { loadFixture, toSpanRecords } from '../../helpers/traces.js';
 
 const PARTIAL_TRACE = '6ddc1580eea6fc537d67dff395736890';
@@ -194,5 +197,45 @@ describe('a write the store deduplicated', () => {
     expect(result.findings.map((f) => [f.severity, f.message, f.evidence.spanIds])).toEqual([
       ['error', `research wrote t-1/research (version 2) in attempt 2 but never published ${TOPIC}`, [retryWrite.spanId]],
     ]);
+  });
+});
+
+/** The same retry on RedisStateStore, as the app that found it wrote it: the event goes out in the first write's script only. */
+describe.skipIf(shouldSkipStoreTests())('a RedisStateStore retry answered by its idempotency key (real Redis)', () => {
+  let server: RunningServer;
+  let redis: Redis;
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await server?.stop();
+  });
+
+  it('is no partial handoff: the event of the first write was published and consumed', async () => {
+    const otel = createOtelHarness();
+    const baton = new Baton({ tracer: otel.tracer, meter: otel.meter });
+    redis = instrumentRedis(new Redis({ port: server.port, host: server.host }), { tracer: otel.tracer });
+    const store = new RedisStateStore<{ summary: string }>(redis, { tracer: otel.tracer });
+    const bus = new RedisStreamBus(baton, redis, { tracer: otel.tracer });
+    const topic = 'task.research.complete';
+    await bus.ensureGroup(topic, 'analysts');
+    const log: string[] = [];
+    await baton.runAgent('research', async () => {
+      for (const attempt of [1, 2]) {
+        const written = await store.set('t-1/out', { summary: 'Found 3 competitors' }, { expectedVersion: 0, attempt, idempotencyKey: 't-1:research:out', event: { topic } });
+        log.push(`attempt ${attempt}: version ${written.version}${written.deduplicated ? ' (deduplicated)' : ''}`);
+      }
+    }, { taskId: 't-1' });
+    await baton.runAgent('analyst', async () => {
+      for (const delivery of await bus.read(topic, 'analysts', 'a1'))
+        await bus.process('analysts', delivery, (m) => void log.push(`consumed ${m.topic} v${m.state_version}`), { agent: 'analyst' });
+    }, { taskId: 't-1' });
+    expect(log).toEqual(['attempt 1: version 1', 'attempt 2: version 1 (deduplicated)', `consumed ${topic} v1`]);
+    const spans = toSpanRecords(otel.spans());
+    await otel.shutdown();
+    const report = await auditOne(spans, { only: [RULE] });
+    expect(report.findings).toEqual([]);
+    expect(ruleOf(report, RULE)).toMatchObject({ findings: 0, checked: 2, couldNotRun: false });
   });
 });
