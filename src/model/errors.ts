@@ -125,3 +125,31 @@ export class ExportFileError extends BatonError {
     super(`${path}: ${reason}`, options);
   }
 }
+
+/** A write's expected version did not match the stored one. */
+export class StateConflictError extends BatonError {
+  readonly code = 'BATON_STATE_CONFLICT';
+  constructor(
+    readonly key: string,
+    readonly expectedVersion: number,
+    readonly actualVersion: number,
+  ) {
+    super(`state ${key} is at version ${actualVersion}, not the expected ${expectedVersion}`);
+  }
+}
+
+/**
+ * A write carried an epoch older than the one stored: the writer acts for a task
+ * stage that was already superseded (a zombie worker, a retry from an earlier
+ * stage). The epoch works as a fencing token; the write was not applied.
+ */
+export class StaleEpochWriteError extends BatonError {
+  readonly code = 'BATON_STATE_STALE_EPOCH';
+  constructor(
+    readonly key: string,
+    readonly epoch: number,
+    readonly currentEpoch: number,
+  ) {
+    super(`state ${key} is at epoch ${currentEpoch}; a write from epoch ${epoch} is stale`);
+  }
+}

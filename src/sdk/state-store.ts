@@ -8,7 +8,7 @@
  * Any store that can say which version it read or wrote fits VersionedStateStore;
  * InMemoryStateStore is the reference implementation for examples and tests.
  */
-import { BatonError } from '../model/errors.js';
+import { StateConflictError } from '../model/errors.js';
 import type { Baton, StateAccess } from './baton.js';
 
 /** One entry as read from a store. */
@@ -47,17 +47,8 @@ export interface VersionedStateStore<V = unknown> {
   set(key: string, value: V, options?: StateWriteOptions): Promise<StateWriteResult>;
 }
 
-/** A write's expected version did not match the stored one. */
-export class StateConflictError extends BatonError {
-  readonly code = 'BATON_STATE_CONFLICT';
-  constructor(
-    readonly key: string,
-    readonly expectedVersion: number,
-    readonly actualVersion: number,
-  ) {
-    super(`state ${key} is at version ${actualVersion}, not the expected ${expectedVersion}`);
-  }
-}
+// Defined with the SDK's other errors, so `baton-sdk/errors` holds every one of them.
+export { StateConflictError };
 
 /**
  * A process-local VersionedStateStore. Values are stored as given (not copied).

@@ -142,3 +142,22 @@ describe.skipIf(skipStores)('every TypeScript example in the README runs as writ
     }
   }, 90_000);
 });
+
+describe('what the README quotes the SDK saying', () => {
+  it('quotes the PlanCycleError validatePlan throws for the cycle it names', async () => {
+    const { validatePlan } = await import('../../src/plan/index.js');
+    const quoted = /`(PlanCycleError: [^`]+)`/.exec(readme)?.[1];
+    expect(quoted, 'README names a PlanCycleError').toBeDefined();
+    // The cycle the README names, as a plan: each agent waits on the next one on the path.
+    const path = quoted!.slice(quoted!.lastIndexOf(': ') + 2).split(' → ');
+    const plan = Object.fromEntries(path.slice(0, -1).map((agent, i) => [agent, [path[i + 1]!]]));
+    let thrown: unknown;
+    try {
+      validatePlan(plan);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(Error);
+    expect(`${(thrown as Error).name}: ${(thrown as Error).message}`).toBe(quoted);
+  });
+});

@@ -73,6 +73,8 @@ const EXPECTED: Record<string, Record<string, readonly string[]>> = {
       'PlanInvalidError',
       'SchemaRegistrationError',
       'SchemaUnknownError',
+      'StaleEpochWriteError',
+      'StateConflictError',
     ],
     './export': ['ExportFileError', 'OtlpJsonFileSpanExporter'],
     './plan': ['PlanCycleError', 'PlanInvalidError', 'findPlanCycle', 'validatePlan'],
@@ -226,3 +228,20 @@ describe('one copy of the SDK', () => {
   });
 });
 
+
+describe('baton-sdk/errors', () => {
+  it('holds every error class an SDK entry point exports, as the same class', async () => {
+    const errors = (await import(sourceOf(sdkManifest, './errors'))) as Record<string, unknown>;
+    const BatonError = errors.BatonError as new (...args: never[]) => Error;
+    const exportedElsewhere = new Map<string, unknown>();
+    for (const entry of codeEntries(sdkManifest)) {
+      if (entry === './errors') continue;
+      const module = (await import(sourceOf(sdkManifest, entry))) as Record<string, unknown>;
+      for (const [name, value] of Object.entries(module))
+        if (typeof value === 'function' && value.prototype instanceof BatonError) exportedElsewhere.set(name, value);
+    }
+    // The stores' errors are among them: a user catching StateConflictError finds it where the README says.
+    expect([...exportedElsewhere.keys()]).toEqual(expect.arrayContaining(['StateConflictError', 'StaleEpochWriteError']));
+    for (const [name, value] of exportedElsewhere) expect(errors[name], name).toBe(value);
+  });
+});

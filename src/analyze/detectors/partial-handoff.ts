@@ -1,6 +1,7 @@
 /**
  * partial-handoff: a committed write that announced a completion event which
- * was never published, or an event published that no one consumed.
+ * was never published, or an event published that no one consumed. A write the
+ * store deduplicated (`baton.state.deduplicated`) committed nothing and owes no event.
  *
  * Events are matched over the whole input, not one trace: a transactional
  * outbox whose relay publishes the event in another trace (same topic, task,
@@ -186,6 +187,10 @@ export function createPartialHandoffRun(options: PartialHandoffOptions = {}): Ru
           continue;
         }
         sawAnnounced = true;
+        // A write the store deduplicated (an idempotent retry answered with the first
+        // write's version) committed nothing: its event is the first write's, which went
+        // out with that write or did not, and is judged there.
+        if (write.deduplicated === true) continue;
         writes.push(write);
       }
       forgetOldest(consumedIds);

@@ -4,13 +4,19 @@
  * events nobody consumed (and the unconsumedEvents and graceMs options), and
  * what the rule says when writes do not name the event that must follow them.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectPartialHandoffs, RULE } from '../../../src/analyze/detectors/partial-handoff.js';
-import { BATON_EVENT_EXPECTED_TOPIC, BatonOperation, MESSAGING_MESSAGE_ID } from '../../../src/model/attributes.js';
+import { BATON_EVENT_EXPECTED_TOPIC, BATON_IDEMPOTENCY_KEY, BatonOperation, MESSAGING_MESSAGE_ID } from '../../../src/model/attributes.js';
 import type { HandoffGraph } from '../../../src/model/handoff-model.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
 import { auditOne, graphOf, invalidGraphs, isOperation, ruleOf, stripAttributes } from '../../helpers/analyze.js';
-import { loadFixture } from '../../helpers/traces.js';
+import { Baton } from '../../../src/sdk/baton.js';
+import { InMemoryStateStore, instrumentStore } from '../../../src/sdk/state-store.js';
+import { instrumentRedis, RedisStateStore, RedisStreamBus } from '../../../src/stores/redis.js';
+import { createOtelHarness } from '../../helpers/otel.js';
+import { shouldSkipStoreTests, startRedis, type RunningServer } from '../../helpers/servers.js';
+import { loadFixture, toSpanRecords } from '../../helpers/traces.js';
 
 const PARTIAL_TRACE = '6ddc1580eea6fc537d67dff395736890';
 // partial-handoff.json: writer's state.write of key research-partial-handoff/writer,
@@ -145,5 +151,91 @@ describe('detectPartialHandoffs', () => {
       expect(report.findings).toEqual([]);
       expect(ruleOf(report, RULE).checked).toBe(5);
     });
+  });
+});
+
+/**
+ * An idempotent retry: the first write committed and published its event, the retry
+ * was answered by the store (`deduplicated: true`) and committed nothing, so it owes
+ * no event of its own. Found by a user's app on RedisStateStore, whose event goes out
+ * in the first write's Lua script only.
+ */
+describe('a write the store deduplicated', () => {
+  const TOPIC = 'task.research.complete';
+
+  /** The research step: its first write and a retry (with the same or a new idempotency key); publishes after the first only. */
+  async function step(retryKey: string) {
+    const otel = createOtelHarness();
+    const baton = new Baton({ tracer: otel.tracer, meter: otel.meter });
+    const store = instrumentStore(baton, new InMemoryStateStore<{ summary: string }>());
+    const log: string[] = [];
+    await baton.runAgent('research', async () => {
+      const first = await store.set('t-1/research', { summary: 'Found 3 competitors' }, { idempotencyKey: 't-1:research', announces: TOPIC });
+      log.push(`attempt 1: version ${first.version}`);
+      const message = baton.publish({ topic: TOPIC, taskId: 't-1', key: 't-1/research', stateVersion: first.version });
+      baton.consume(message, () => log.push(`consumed ${message.topic} v${message.state_version}`), { agent: 'analyst' });
+      const retry = await store.set('t-1/research', { summary: 'Found 3 competitors' }, { idempotencyKey: retryKey, announces: TOPIC, attempt: 2 });
+      log.push(`attempt 2: version ${retry.version}${retry.deduplicated ? ' (deduplicated)' : ''}`);
+    }, { taskId: 't-1' });
+    const spans = toSpanRecords(otel.spans());
+    await otel.shutdown();
+    return { spans, log };
+  }
+
+  it('owes no event: the retry answered with the first write version is not a partial handoff', async () => {
+    const { spans, log } = await step('t-1:research');
+    expect(log).toEqual(['attempt 1: version 1', `consumed ${TOPIC} v1`, 'attempt 2: version 1 (deduplicated)']);
+    const result = detectPartialHandoffs(graphOf(spans));
+    expect(result).toEqual({ findings: [], checked: 2, notEvaluated: [] });
+  });
+
+  it('still reports a retry that committed again (a new idempotency key) and published nothing', async () => {
+    const { spans, log } = await step('t-1:research:again');
+    expect(log).toEqual(['attempt 1: version 1', `consumed ${TOPIC} v1`, 'attempt 2: version 2']);
+    const retryWrite = spans.find((s) => isOperation(BatonOperation.StateWrite)(s) && s.attributes[BATON_IDEMPOTENCY_KEY] === 't-1:research:again')!;
+    const result = detectPartialHandoffs(graphOf(spans));
+    expect(result.findings.map((f) => [f.severity, f.message, f.evidence.spanIds])).toEqual([
+      ['error', `research wrote t-1/research (version 2) in attempt 2 but never published ${TOPIC}`, [retryWrite.spanId]],
+    ]);
+  });
+});
+
+/** The same retry on RedisStateStore, as the app that found it wrote it: the event goes out in the first write's script only. */
+describe.skipIf(shouldSkipStoreTests())('a RedisStateStore retry answered by its idempotency key (real Redis)', () => {
+  let server: RunningServer;
+  let redis: Redis;
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await server?.stop();
+  });
+
+  it('is no partial handoff: the event of the first write was published and consumed', async () => {
+    const otel = createOtelHarness();
+    const baton = new Baton({ tracer: otel.tracer, meter: otel.meter });
+    redis = instrumentRedis(new Redis({ port: server.port, host: server.host }), { tracer: otel.tracer });
+    const store = new RedisStateStore<{ summary: string }>(redis, { tracer: otel.tracer });
+    const bus = new RedisStreamBus(baton, redis, { tracer: otel.tracer });
+    const topic = 'task.research.complete';
+    await bus.ensureGroup(topic, 'analysts');
+    const log: string[] = [];
+    await baton.runAgent('research', async () => {
+      for (const attempt of [1, 2]) {
+        const written = await store.set('t-1/out', { summary: 'Found 3 competitors' }, { expectedVersion: 0, attempt, idempotencyKey: 't-1:research:out', event: { topic } });
+        log.push(`attempt ${attempt}: version ${written.version}${written.deduplicated ? ' (deduplicated)' : ''}`);
+      }
+    }, { taskId: 't-1' });
+    await baton.runAgent('analyst', async () => {
+      for (const delivery of await bus.read(topic, 'analysts', 'a1'))
+        await bus.process('analysts', delivery, (m) => void log.push(`consumed ${m.topic} v${m.state_version}`), { agent: 'analyst' });
+    }, { taskId: 't-1' });
+    expect(log).toEqual(['attempt 1: version 1', 'attempt 2: version 1 (deduplicated)', `consumed ${topic} v1`]);
+    const spans = toSpanRecords(otel.spans());
+    await otel.shutdown();
+    const report = await auditOne(spans, { only: [RULE] });
+    expect(report.findings).toEqual([]);
+    expect(ruleOf(report, RULE)).toMatchObject({ findings: 0, checked: 2, couldNotRun: false });
   });
 });
