@@ -53,6 +53,7 @@
  * @see https://langchain-ai.github.io/langgraph/concepts/low_level/#command
  */
 import {
+  ERROR_TYPE,
   GEN_AI_COMPLETION,
   LANGGRAPH_CHECKPOINT_NS,
   LANGGRAPH_NODE,
@@ -388,6 +389,9 @@ interface Draft {
 
 function failureOf(span: SpanRecord): string {
   let text = span.statusMessage;
+  // OpenLLMetry writes the exception's class as `error.type` (its status holds only `str(error)`).
+  const errorType = span.attributes[ERROR_TYPE];
+  if (typeof errorType === 'string') text += ` ${errorType}`;
   for (let i = 0; i < span.events.length; i++) {
     const event = span.events[i]!;
     if (event.name !== 'exception') continue;

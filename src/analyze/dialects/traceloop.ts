@@ -45,6 +45,7 @@
  * @see https://github.com/traceloop/openllmetry-js
  */
 import {
+  ERROR_TYPE,
   GEN_AI_AGENT_NAME,
   GEN_AI_CONVERSATION_ID,
   GEN_AI_OPERATION_NAME,
@@ -481,6 +482,7 @@ export const openLlmetryDialect: Dialect = {
   readsAttribute(name) {
     return (
       name === TRACELOOP_SPAN_KIND ||
+      name === ERROR_TYPE ||
       name === TRACELOOP_ENTITY_NAME ||
       name === TRACELOOP_ENTITY_OUTPUT ||
       name === GEN_AI_OPERATION_NAME ||
