@@ -215,17 +215,26 @@ describe('OpenLLMetry LangGraph runs: each behaviour and its near miss', () => {
     expect(buildHandoffModel(bare).handoffs.map((h) => [`${h.source} → ${h.target}`, h.inferred])).toEqual(log.handoffs.map((h) => [`${h.source} → ${h.target}`, true]));
   });
 
-  it('the JS LangChain instrumentation, which records no node metadata, yields no agents, each span explained (near miss for the Python one)', async () => {
-    // Its spans only (the graph and goto spans are the Python instrumentation's own), under the JS scope.
-    const spans = (await pythonSpans('openllmetry-langgraph-swarm'))
-      .filter((s) => typeof s.attributes['traceloop.span.kind'] === 'string')
-      .map((s) => ({ ...s, scopeName: '@traceloop/instrumentation-langchain' }));
-    const ignored: IgnoredSpan[] = [];
-    const model = buildHandoffModel(spans, { onIgnored: (_d, i) => ignored.push(i) });
-    expect(model.agentRuns).toEqual([]);
-    expect(model.handoffs).toEqual([]);
-    expect(ignored.filter((i) => i.reason.startsWith("OpenLLMetry's JS LangChain instrumentation records no LangGraph node metadata"))).toHaveLength(spans.length);
-  });
+  it.each(['otlp.json', 'collector.jsonl', 'pb'])(
+    'the JS LangChain instrumentation (a real LangGraph JS swarm, %s): the logged agents and handoffs are not observable, every span explained; the Python one (near miss) shows them',
+    async (encoding) => {
+      const log = await logOf('openllmetry-js', 'langgraph-swarm');
+      expect(log.agents.length).toBeGreaterThan(0);
+      expect(log.handoffs.length).toBeGreaterThan(0);
+      const spans = await read(fileURLToPath(new URL(`../../../fixtures/frameworks/openllmetry-js/langgraph-swarm.${encoding}`, import.meta.url)));
+      const ignored: IgnoredSpan[] = [];
+      const models = modelsOf(spans, ignored);
+      expect(models.flatMap((m) => m.agentRuns)).toEqual([]);
+      expect(models.flatMap((m) => m.handoffs)).toEqual([]);
+      const claimed = spans.filter((s) => openLlmetryDialect.claims(s));
+      expect(claimed.length).toBeGreaterThan(0);
+      expect(ignored.filter((i) => i.reason.startsWith("OpenLLMetry's JS LangChain instrumentation records no LangGraph node metadata")).map((i) => i.span.spanId).sort()).toEqual(claimed.map((s) => s.spanId).sort());
+      // Every span is a trace of its own: the handler starts spans without their run's parent.
+      expect(new Set(spans.map((s) => s.traceId)).size).toBe(spans.length);
+      const python = buildHandoffModel(await pythonSpans('openllmetry-langgraph-swarm'));
+      expect(python.handoffs.length).toBeGreaterThan(0);
+    },
+  );
 });
 
 describe('OpenLLMetry CrewAI runs: each behaviour and its near miss', () => {
