@@ -200,6 +200,8 @@ class AgentsInterpretation {
   readonly #functions: SpanRecord[] = [];
   readonly #tasks: SpanRecord[] = [];
   readonly #drafts: Draft[] = [];
+  /** Tool and task spans a nested run's delegation was sent through. */
+  readonly #sends = new Set<string>();
 
   constructor(context: DialectContext) {
     this.#context = context;
@@ -323,6 +325,7 @@ class AgentsInterpretation {
       }
       const through = this.#context.ancestorWhere(run.span, (candidate) => candidate.spanId === owner.span.spanId || kindOf(candidate) === 'tool' || kindOf(candidate) === 'task');
       const via = through && through.spanId !== owner.span.spanId ? through : undefined;
+      if (via) this.#sends.add(via.spanId);
       const part: Mutable<TransferPart> = { type: 'transfer', span: via ?? run.span, source: owner.agent, target: run.agent, mode: 'return_to_caller', inferred: true, arrival: run.span };
       put(part, 'taskId', taskIdOf(run.span.attributes) ?? taskIdOf(owner.span.attributes));
       run.claimed = true;
@@ -338,8 +341,9 @@ class AgentsInterpretation {
    */
   #readAgentsAsTools(): void {
     if (this.#functions.length === 0) return;
+    // Structural delegations (runs nested in their caller's tool) are read already; time is only for the root's siblings.
     const functionIds = new Set<string>();
-    for (let i = 0; i < this.#functions.length; i++) functionIds.add(this.#functions[i]!.spanId);
+    for (let i = 0; i < this.#functions.length; i++) if (!this.#sends.has(this.#functions[i]!.spanId)) functionIds.add(this.#functions[i]!.spanId);
     for (let i = 0; i < this.#runs.length; i++) {
       const run = this.#runs[i]!;
       if (run.claimed || run.span.scopeName !== OPENLLMETRY_OPENAI_AGENTS_SCOPE) continue;
@@ -386,8 +390,9 @@ class AgentsInterpretation {
       const task = this.#tasks[i]!;
       const crew = this.#context.ancestorWhere(task, (candidate) => candidate.scopeName === OPENLLMETRY_CREWAI_SCOPE && candidate.name === 'crewai.workflow');
       const process = crew ? readName(crew.attributes, OPENLLMETRY_CREWAI_PROCESS) : undefined;
+      if (this.#sends.has(task.spanId)) continue; // explained by the delegation sent through it
       if (!crew || process === undefined || !process.includes('sequential')) {
-        this.#ignore(task, `a task: the container of its agent's run${crew ? ` (crew process ${process ?? 'not recorded'}: tasks do not hand on in order)` : ''}`);
+        this.#ignore(task, crew ? `a task: the container of its agent's run (crew process ${process ?? 'not recorded'}: tasks do not hand on in order)` : 'a task: a step of the run it is in, no handoff of its own');
         continue;
       }
       let entry = byCrew.get(crew.spanId);

@@ -39,6 +39,7 @@ const DIALECTS_OF: Record<string, readonly string[]> = {
   autogen: ['autogen', 'otel-genai'],
   'langgraph-openllmetry': ['openllmetry'],
   'crewai-openllmetry': ['openllmetry'],
+  'traceloop-sdk': ['openllmetry'],
 };
 
 const scenarios = (await readdir(`${FRAMEWORKS_DIR}${DIR}`)).filter((f) => f.endsWith('.log.json')).map((f) => basename(f, '.log.json')).sort();
@@ -67,6 +68,7 @@ describe('constructed Python framework runs', () => {
       'openai-agents-py-openinference',
       'openllmetry-crewai-hierarchical',
       'openllmetry-crewai-sequential',
+      'openllmetry-decorators',
       'openllmetry-langgraph-pipeline',
       'openllmetry-langgraph-swarm',
       'openllmetry-langgraph-swarm-no-content',

@@ -258,6 +258,28 @@ describe('OpenLLMetry CrewAI runs: each behaviour and its near miss', () => {
   });
 });
 
+describe('Traceloop SDK decorators: each behaviour and its near miss', () => {
+  it('an @agent run inside another agent\'s @tool is a delegation sent through that tool; a failed run asked again is one handoff with the logged attempts', async () => {
+    const log = await logOf('python', 'openllmetry-decorators');
+    const spans = await pythonSpans('openllmetry-decorators');
+    const model = buildHandoffModel(spans);
+    const names = new Map(spans.map((s) => [s.spanId, s.name]));
+    expect(model.handoffs.map((h) => [`${h.source} → ${h.target}`, h.sendCount, h.mode, h.inferred, names.get(h.send!.spanId)])).toEqual(
+      log.handoffs.map((h) => [`${h.source} → ${h.target}`, h.attempts, 'return_to_caller', true, `ask_${h.target}.tool`]),
+    );
+    expect(model.agentRuns.filter((r) => r.outcome === 'failed').map((r) => r.agent)).toEqual(log.failures);
+  });
+
+  it('near miss: the same agent runs moved out of the tools (siblings under the workflow) are no delegations; decorated runs are never read from time', async () => {
+    const spans = await pythonSpans('openllmetry-decorators');
+    const workflow = spans.find((s) => s.name === 'support_flow.workflow')!;
+    const moved = spans.map((s) => (s.name === 'billing.agent' || s.name === 'refunds.agent' ? { ...s, parentSpanId: workflow.spanId } : s));
+    const model = buildHandoffModel(moved);
+    expect(model.handoffs).toEqual([]);
+    expect(model.agentRuns.map((r) => r.agent).sort()).toEqual(['billing', 'billing', 'refunds', 'triage']);
+  });
+});
+
 describe('openllmetry claims', () => {
   it('claims its own spans and leaves other instrumentations’ spans that carry only the SDK’s context attributes (near miss)', async () => {
     const spans = await agentsSpans('chain');
