@@ -39,7 +39,8 @@
  * writes no LangGraph metadata and starts its spans without their run's parent: claimed, and
  * ignored with that reason.
  *
- * Linear in the group's spans but for sorts and ancestor walks bounded by MAX_WALK.
+ * Linear in the group's spans but for sorts, ancestor walks through the context (cycle-safe), and
+ * the agents-as-tools sweep, which compares each run with the tool calls still open when it starts.
  *
  * @see https://github.com/traceloop/openllmetry
  * @see https://github.com/traceloop/openllmetry-js
@@ -85,8 +86,6 @@ export const OPENLLMETRY_CREWAI_SCOPE = 'opentelemetry.instrumentation.crewai';
 /** The SDKs' own tracers (decorators): Python `traceloop.tracer`, JS `@traceloop/node-server-sdk`. */
 export const TRACELOOP_SDK_SCOPES: ReadonlySet<string> = new Set(['traceloop.tracer', '@traceloop/node-server-sdk']);
 
-/** Deepest parent chain walked: far past any real nesting, and a bound on hostile input. */
-const MAX_WALK = 10_000;
 /** Longest JSON text parsed (a `goto_nodes` list, an output searched for a `Command`). */
 const MAX_JSON_CHARS = 1 << 20;
 
@@ -277,6 +276,7 @@ class AgentsInterpretation {
       if (!list) byKey.set(run.key, (list = []));
       list.push(run);
     }
+    const firsts = new Map<string, number>();
     for (let i = 0; i < this.#handoffs.length; i++) {
       const span = this.#handoffs[i]!;
       const target = readName(span.attributes, OPENLLMETRY_HANDOFF_TO_AGENT);
@@ -286,11 +286,16 @@ class AgentsInterpretation {
         this.#ignore(span, `handoff without ${target === undefined ? OPENLLMETRY_HANDOFF_TO_AGENT : OPENLLMETRY_HANDOFF_FROM_AGENT}: the SDK did not say ${target === undefined ? 'which agent it handed to' : 'which agent handed off'}${span.statusMessage ? ` (${span.statusMessage})` : ''}`);
         continue;
       }
-      const candidates = byKey.get(normalizeAgentName(target)) ?? [];
+      const key = normalizeAgentName(target);
+      const candidates = byKey.get(key) ?? [];
+      // Handoffs come in start order: a run claimed, or started before this handoff, is no later handoff's arrival either.
+      let first = firsts.get(key) ?? 0;
+      while (first < candidates.length && (candidates[first]!.claimed || candidates[first]!.span.startMs < span.startMs)) first++;
+      firsts.set(key, first);
       let arrival: Run | undefined;
-      for (let c = 0; c < candidates.length; c++) {
+      for (let c = first; c < candidates.length; c++) {
         const run = candidates[c]!;
-        if (run.claimed || run.span.traceId !== span.traceId || run.span.startMs < span.startMs) continue;
+        if (run.claimed || run.span.traceId !== span.traceId) continue;
         const parent = readName(run.span.attributes, OPENLLMETRY_HANDOFF_PARENT_AGENT);
         if (parent !== undefined && normalizeAgentName(parent) !== normalizeAgentName(source)) continue;
         arrival = run;
@@ -344,16 +349,25 @@ class AgentsInterpretation {
     // Structural delegations (runs nested in their caller's tool) are read already; time is only for the root's siblings.
     const functionIds = new Set<string>();
     for (let i = 0; i < this.#functions.length; i++) if (!this.#sends.has(this.#functions[i]!.spanId)) functionIds.add(this.#functions[i]!.spanId);
+    // One sweep in start order (runs and calls are both sorted): the calls still open when a run
+    // starts are the only candidates, so the cost follows how many calls overlap, not runs × calls.
+    const owners = new Map<string, Run | undefined>();
+    const open: SpanRecord[] = [];
+    let next = 0;
     for (let i = 0; i < this.#runs.length; i++) {
       const run = this.#runs[i]!;
       if (run.claimed || run.span.scopeName !== OPENLLMETRY_OPENAI_AGENTS_SCOPE) continue;
+      while (next < this.#functions.length && this.#functions[next]!.startMs <= run.span.startMs) open.push(this.#functions[next++]!);
+      let kept = 0;
+      for (let f = 0; f < open.length; f++) if (open[f]!.endMs >= run.span.startMs) open[kept++] = open[f]!;
+      open.length = kept;
       let call: SpanRecord | undefined;
       let caller: Run | undefined;
-      for (let f = 0; f < this.#functions.length; f++) {
-        const fn = this.#functions[f]!;
-        if (fn.startMs > run.span.startMs) break;
+      for (let f = 0; f < open.length; f++) {
+        const fn = open[f]!;
         if (fn.traceId !== run.span.traceId || fn.endMs < run.span.endMs) continue;
-        const owner = this.#ownerOf(fn);
+        if (!owners.has(fn.spanId)) owners.set(fn.spanId, this.#ownerOf(fn));
+        const owner = owners.get(fn.spanId);
         if (!owner || owner === run || owner.key === run.key) continue;
         call = fn; // later starts are nested deeper: the innermost call wins
         caller = owner;
