@@ -88,7 +88,16 @@ function mutate(spans: readonly SpanRecord[], mutations: readonly Mutation[]): S
 }
 
 describe('framework dialects on mutated traces', () => {
-  it.each(['autogen/selector-hub', 'autogen/retry', 'agent-framework/fan-out', 'agent-framework/dropped'])('%s: never throw, and every handoff names spans in the data', (name) => {
+  it.each([
+    'autogen/selector-hub',
+    'autogen/retry',
+    'agent-framework/fan-out',
+    'agent-framework/dropped',
+    'python/openllmetry-langgraph-swarm',
+    'python/openllmetry-crewai-hierarchical',
+    'python/openllmetry-decorators',
+    'openai-agents/retry.openllmetry',
+  ])('%s: never throw, and every handoff names spans in the data', (name) => {
     fc.assert(
       fc.property(fc.array(mutation, { minLength: 1, maxLength: 12 }), (mutations) => {
         const spans = mutate(fixtures[name]!, mutations);
