@@ -135,6 +135,31 @@ export const LANGGRAPH_STEP = 'langgraph_step';
 export const LANGGRAPH_CHECKPOINT_NS = 'langgraph_checkpoint_ns';
 export const LANGGRAPH_THREAD_ID = 'thread_id';
 
+// OpenLLMetry (Traceloop): opentelemetry-semantic-conventions-ai `SpanAttributes`
+// (traceloop/openllmetry packages/opentelemetry-semantic-conventions-ai/opentelemetry/semconv_ai/__init__.py).
+/** `workflow`, `task`, `agent`, `tool` (TraceloopSpanKindValues); the OpenAI Agents instrumentation adds `handoff`. */
+export const TRACELOOP_SPAN_KIND = 'traceloop.span.kind';
+export const TRACELOOP_ENTITY_NAME = 'traceloop.entity.name';
+export const TRACELOOP_ENTITY_PATH = 'traceloop.entity.path';
+export const TRACELOOP_WORKFLOW_NAME = 'traceloop.workflow.name';
+/** The entity's output as JSON text (content tracing, on by default: `TRACELOOP_TRACE_CONTENT`). */
+export const TRACELOOP_ENTITY_OUTPUT = 'traceloop.entity.output';
+/** Prefix of the association properties, and of the LangChain instrumentation's run metadata (`Config.metadata_key_prefix`). */
+export const TRACELOOP_ASSOCIATION_PREFIX = 'traceloop.association.properties.';
+/** OpenLLMetry's OpenAI Agents instrumentation (`utils.py`): a handoff span's agents, and on an agent span the agent that handed off to it. */
+export const OPENLLMETRY_HANDOFF_FROM_AGENT = 'gen_ai.handoff.from_agent';
+export const OPENLLMETRY_HANDOFF_TO_AGENT = 'gen_ai.handoff.to_agent';
+export const OPENLLMETRY_HANDOFF_PARENT_AGENT = 'gen_ai.agent.handoff_parent';
+/** OpenLLMetry's LangChain instrumentation (`patch.py`): the `goto {target}` span made when a LangGraph `Command` with `goto` is created. */
+export const LANGGRAPH_COMMAND_SOURCE_NODE = 'langgraph.command.source_node';
+export const LANGGRAPH_COMMAND_GOTO_NODE = 'langgraph.command.goto_node';
+/** …several targets, as a JSON list. */
+export const LANGGRAPH_COMMAND_GOTO_NODES = 'langgraph.command.goto_nodes';
+/** A tool call's result / a task's output (OpenLLMetry writes them beside `traceloop.entity.output`). */
+export const GEN_AI_TASK_OUTPUT = 'gen_ai.task.output';
+/** OpenLLMetry's CrewAI instrumentation: `str(crew.process)` on `crewai.workflow` (`Process.sequential`, `Process.hierarchical`). */
+export const OPENLLMETRY_CREWAI_PROCESS = 'crewai.crew.process';
+
 // Vercel AI SDK 5/6 telemetry (`experimental_telemetry`): https://ai-sdk.dev/docs/ai-sdk-core/telemetry
 export const AI_OPERATION_ID = 'ai.operationId';
 export const AI_TELEMETRY_FUNCTION_ID = 'ai.telemetry.functionId';

@@ -12,6 +12,7 @@ import type { Dialect } from './dialect.js';
 import { openAiAgentsDialect } from './openai-agents.js';
 import { openInferenceDialect } from './openinference.js';
 import { otelGenAiDialect } from './otel-genai.js';
+import { openLlmetryDialect } from './traceloop.js';
 import { vercelAiDialect } from './vercel-ai.js';
 
 /**
@@ -19,7 +20,9 @@ import { vercelAiDialect } from './vercel-ai.js';
  * (`openai-agents` before `openinference`, which leaves the OpenInference OpenAI
  * Agents spans to it; the framework runtimes, AutoGen's message runtime and Agent
  * Framework's workflow engine, claim only their own span names; `crewai` before
- * `openinference`, which leaves the CrewAI instrumentation's spans to it), then the generic
+ * `openinference`, which leaves the CrewAI instrumentation's spans to it; `openllmetry` before
+ * `otel-genai`, since OpenLLMetry writes `gen_ai.operation.name` = `invoke_agent` / `execute_tool`
+ * beside its own `traceloop.span.kind` and its own handoff spans), then the generic
  * GenAI conventions last, since framework spans carry some GenAI names too
  * (LangSmith's `gen_ai.operation.name`, AutoGen's and Agent Framework's GenAI spans).
  */
@@ -30,6 +33,7 @@ export const DIALECTS: readonly Dialect[] = [
   agentFrameworkDialect,
   crewAiDialect,
   openInferenceDialect,
+  openLlmetryDialect,
   vercelAiDialect,
   otelGenAiDialect,
 ];

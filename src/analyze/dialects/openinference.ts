@@ -53,6 +53,7 @@
  * @see https://langchain-ai.github.io/langgraph/concepts/low_level/#command
  */
 import {
+  ERROR_TYPE,
   GEN_AI_COMPLETION,
   LANGGRAPH_CHECKPOINT_NS,
   LANGGRAPH_NODE,
@@ -114,11 +115,33 @@ const COMMAND_MARKER = '"lg_name":"Command"';
 const PYTHON_GOTO = /\bgoto=(?:'([^']+)'|"([^"]+)"|\[\s*'([^']+)')/;
 
 /** LangGraph's facts about the task a span runs in. */
-interface NodeMeta {
+export interface NodeMeta {
   readonly node: string;
   readonly step: number | undefined;
   readonly ns: string | undefined;
   readonly threadId: string | undefined;
+}
+
+/**
+ * Where a LangGraph vocabulary keeps what the reading below needs: OpenInference and LangSmith
+ * here, OpenLLMetry's LangChain instrumentation in ./traceloop.ts. The reading of node runs,
+ * graph edges and `Command` handoffs is LangGraph's, whoever wrote the spans.
+ */
+export interface LangGraphVocabulary {
+  /** `CHAIN`, `TOOL`, `AGENT` (upper case), or undefined for other spans. */
+  kindOf(attrs: Attributes): string | undefined;
+  /** LangGraph's task metadata of a span, or undefined outside LangGraph. */
+  metaOf(attrs: Attributes): NodeMeta | undefined;
+  /** The tool a TOOL span ran. */
+  toolNameOf(span: SpanRecord): string;
+  /** The agent name of a graph that is one agent (its run's span). */
+  graphNameOf(span: SpanRecord): string;
+  /** The nodes a tool's or node's `Command` sent the graph to (undefined: no `Command` recorded; [] one without `goto`). */
+  gotoOf(span: SpanRecord, context: DialectContext): string[] | undefined;
+  /** Whether a tool's output is recorded at all (a transfer-named tool that returned no `Command` is then no handoff). */
+  hasOutput(span: SpanRecord): boolean;
+  /** Where the node name is read, for `--explain`. */
+  readonly metadataKeys: string;
 }
 
 function spanKindOf(attrs: Attributes): string | undefined {
@@ -366,6 +389,9 @@ interface Draft {
 
 function failureOf(span: SpanRecord): string {
   let text = span.statusMessage;
+  // OpenLLMetry writes the exception's class as `error.type` (its status holds only `str(error)`).
+  const errorType = span.attributes[ERROR_TYPE];
+  if (typeof errorType === 'string') text += ` ${errorType}`;
   for (let i = 0; i < span.events.length; i++) {
     const event = span.events[i]!;
     if (event.name !== 'exception') continue;
@@ -402,6 +428,24 @@ interface Delegation {
   readonly target: GraphAgent;
 }
 
+function outputOf(attrs: Attributes): string | undefined {
+  return readName(attrs, OPENINFERENCE_OUTPUT_VALUE) ?? readName(attrs, GEN_AI_COMPLETION);
+}
+
+/** OpenInference's and LangSmith's LangGraph spans. */
+const OPENINFERENCE_VOCABULARY: LangGraphVocabulary = {
+  kindOf: spanKindOf,
+  metaOf: langGraphMetaOf,
+  toolNameOf: (span) => readName(span.attributes, OPENINFERENCE_TOOL_NAME) ?? span.name,
+  graphNameOf: (span) => span.name,
+  gotoOf(span) {
+    const output = outputOf(span.attributes);
+    return output !== undefined ? commandGotoOf(output) : undefined;
+  },
+  hasOutput: (span) => outputOf(span.attributes) !== undefined,
+  metadataKeys: `metadata.${LANGGRAPH_NODE}, ${LANGSMITH_NODE}`,
+};
+
 class Interpretation {
   readonly parts: HandoffPart[] = [];
   readonly ignored: IgnoredSpan[] = [];
@@ -417,8 +461,11 @@ class Interpretation {
   /** Failed tool calls that were no transfer: earlier attempts of a delegation, if one through the same tool follows. */
   readonly #failedCalls: { tool: SpanRecord; toolName: string; owner: string; claimed: boolean }[] = [];
 
-  constructor(context: DialectContext) {
+  readonly #vocabulary: LangGraphVocabulary;
+
+  constructor(context: DialectContext, vocabulary: LangGraphVocabulary) {
     this.#context = context;
+    this.#vocabulary = vocabulary;
   }
 
   #ignore(span: SpanRecord, reason: string): void {
@@ -428,7 +475,7 @@ class Interpretation {
   #metaOf(span: SpanRecord): NodeMeta | undefined {
     const known = this.#meta.get(span.spanId);
     if (known !== undefined) return known ?? undefined;
-    const meta = langGraphMetaOf(span.attributes);
+    const meta = this.#vocabulary.metaOf(span.attributes);
     this.#meta.set(span.spanId, meta ?? null);
     return meta;
   }
@@ -441,7 +488,7 @@ class Interpretation {
       const span = spans[i]!;
       if (seen.has(span.spanId)) continue; // a re-exported copy
       seen.add(span.spanId);
-      const tool = spanKindOf(span.attributes) === 'TOOL';
+      const tool = this.#vocabulary.kindOf(span.attributes) === 'TOOL';
       if (tool) this.#tools.push(span);
       const meta = this.#metaOf(span);
       if (meta === undefined) {
@@ -473,7 +520,7 @@ class Interpretation {
     for (let i = 0; i < outside.length; i++) {
       const span = outside[i]!;
       if (this.#graphAgents.has(span.spanId)) continue;
-      this.#ignore(span, `${String(spanKindOf(span.attributes))} span without LangGraph node metadata (metadata.${LANGGRAPH_NODE}, ${LANGSMITH_NODE}): no agent or handoff meaning`);
+      this.#ignore(span, `${String(this.#vocabulary.kindOf(span.attributes))} span without LangGraph node metadata (${this.#vocabulary.metadataKeys}): no agent or handoff meaning`);
     }
     for (let i = 0; i < inside.length; i++) {
       const span = inside[i]!;
@@ -577,9 +624,9 @@ class Interpretation {
       const root = this.#context.parentOf(first.span);
       if (!root || this.#graphAgents.has(root.spanId) || this.#nodes.has(root.spanId)) continue;
       if (this.#insideAgentNode(root)) continue;
-      const kind = spanKindOf(root.attributes);
+      const kind = this.#vocabulary.kindOf(root.attributes);
       if (kind !== 'CHAIN' && kind !== 'AGENT') continue;
-      this.#graphAgents.set(root.spanId, { span: root, agent: root.name, threadId: first.meta.threadId });
+      this.#graphAgents.set(root.spanId, { span: root, agent: this.#vocabulary.graphNameOf(root), threadId: first.meta.threadId });
     }
   }
 
@@ -588,7 +635,7 @@ class Interpretation {
     let steps = 0;
     for (let current = this.#context.parentOf(span); current && steps < MAX_WALK; current = this.#context.parentOf(current), steps++) {
       if (current.spanId === span.spanId) break;
-      if (spanKindOf(current.attributes) === 'TOOL') return false;
+      if (this.#vocabulary.kindOf(current.attributes) === 'TOOL') return false;
       const node = this.#nodes.get(current.spanId);
       if (node && node.agent) return true;
     }
@@ -605,13 +652,13 @@ class Interpretation {
         if (current.spanId === graph.span.spanId || this.#graphAgents.has(current.spanId)) break;
         const node = this.#nodes.get(current.spanId);
         if (node && node.agent) break;
-        if (spanKindOf(current.attributes) === 'TOOL') {
+        if (this.#vocabulary.kindOf(current.attributes) === 'TOOL') {
           tool = current;
           break;
         }
       }
       if (!tool) continue;
-      const toolName = readName(tool.attributes, OPENINFERENCE_TOOL_NAME) ?? tool.name;
+      const toolName = this.#vocabulary.toolNameOf(tool);
       const owner = this.#ownerOf(tool);
       if (!owner) {
         this.#ignore(tool, `tool ${toolName} ran agent ${graph.agent} outside any agent: the delegating agent is unknown`);
@@ -640,11 +687,9 @@ class Interpretation {
   }
 
   #readTool(tool: SpanRecord, drafts: Draft[]): void {
-    const attrs = tool.attributes;
-    const toolName = readName(attrs, OPENINFERENCE_TOOL_NAME) ?? tool.name;
-    const output = readName(attrs, OPENINFERENCE_OUTPUT_VALUE) ?? readName(attrs, GEN_AI_COMPLETION);
+    const toolName = this.#vocabulary.toolNameOf(tool);
     const failed = tool.statusCode === StatusCodeNumber.Error;
-    const goto = output !== undefined ? commandGotoOf(output) : undefined;
+    const goto = this.#vocabulary.gotoOf(tool, this.#context);
     const named = targetOfToolName(toolName);
     let targets: string[];
     let declared = false;
@@ -656,7 +701,7 @@ class Interpretation {
       targets = goto;
       declared = true;
     } else if (named !== undefined) {
-      if (output !== undefined && !failed) {
+      if (this.#vocabulary.hasOutput(tool) && !failed) {
         this.#ignore(tool, `tool ${toolName} is named like a transfer but returned no LangGraph Command: not a handoff`);
         return;
       }
@@ -835,8 +880,7 @@ class Interpretation {
   /** The node keys a node run's own output routed to (a LangGraph `Command` with `goto`), or null without one. */
   #gotoOf(node: NodeRun): ReadonlySet<string> | null {
     if (node.goto !== undefined) return node.goto;
-    const output = readName(node.span.attributes, OPENINFERENCE_OUTPUT_VALUE) ?? readName(node.span.attributes, GEN_AI_COMPLETION);
-    const goto = output !== undefined ? commandGotoOf(output) : undefined;
+    const goto = this.#vocabulary.gotoOf(node.span, this.#context);
     let keys: Set<string> | null = null;
     if (goto !== undefined && goto.length > 0) {
       keys = new Set();
@@ -894,6 +938,11 @@ export const openInferenceDialect: Dialect = {
     return langsmith === 'chain' || langsmith === 'tool';
   },
   interpret(spans: readonly SpanRecord[], context: DialectContext): DialectResult {
-    return new Interpretation(context).run(spans);
+    return new Interpretation(context, OPENINFERENCE_VOCABULARY).run(spans);
   },
 };
+
+/** LangGraph spans in another vocabulary, read as this dialect reads OpenInference's (see the file header). */
+export function interpretLangGraph(spans: readonly SpanRecord[], context: DialectContext, vocabulary: LangGraphVocabulary): DialectResult {
+  return new Interpretation(context, vocabulary).run(spans);
+}

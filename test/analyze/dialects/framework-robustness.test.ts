@@ -1,6 +1,6 @@
 /**
  * Nothing read from a span makes the framework dialects throw: the constructed
- * AutoGen, Agent Framework and Python framework (ADK, Strands, Pydantic AI, CrewAI) traces and the recorded Mastra runs with attributes replaced by any value,
+ * AutoGen, Agent Framework, Python framework (ADK, Strands, Pydantic AI, CrewAI) and OpenLLMetry traces and the recorded Mastra runs with attributes replaced by any value,
  * names truncated, links pointed anywhere (at themselves included) and parents
  * dropped or made cyclic still assemble, and every handoff still names spans
  * that are in the data.
@@ -26,6 +26,10 @@ beforeAll(async () => {
     ['python', 'adk-failed-transfer'],
     ['mastra', 'workflow'],
     ['mastra', 'loop'],
+    ['python', 'openllmetry-langgraph-swarm'],
+    ['python', 'openllmetry-crewai-hierarchical'],
+    ['python', 'openllmetry-decorators'],
+    ['openai-agents', 'retry.openllmetry'],
   ] as const) {
     const spans: SpanRecord[] = [];
     for await (const batch of readTraceInputs([(await encodingsOf(framework, scenario))[0]!])) spans.push(...batch);
@@ -86,7 +90,20 @@ function mutate(spans: readonly SpanRecord[], mutations: readonly Mutation[]): S
 }
 
 describe('framework dialects on mutated traces', () => {
-  it.each(['autogen/selector-hub', 'autogen/retry', 'agent-framework/fan-out', 'agent-framework/dropped'])('%s: never throw, and every handoff names spans in the data', (name) => {
+  it.each([
+    'autogen/selector-hub',
+    'autogen/retry',
+    'agent-framework/fan-out',
+    'agent-framework/dropped',
+    'python/strands-swarm',
+    'python/crewai-hierarchical',
+    'python/pydantic-ai-v2-delegation',
+    'python/adk-failed-transfer',
+    'python/openllmetry-langgraph-swarm',
+    'python/openllmetry-crewai-hierarchical',
+    'python/openllmetry-decorators',
+    'openai-agents/retry.openllmetry',
+  ])('%s: never throw, and every handoff names spans in the data', (name) => {
     fc.assert(
       fc.property(fc.array(mutation, { minLength: 1, maxLength: 12 }), (mutations) => {
         const spans = mutate(fixtures[name]!, mutations);

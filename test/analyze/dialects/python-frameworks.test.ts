@@ -1,8 +1,8 @@
 /**
  * Python multi-agent frameworks, as their own tracing code writes them
  * (fixtures/frameworks/python/: Google ADK, Strands Agents, Pydantic AI v2 and v5
- * instrumentation, CrewAI and the OpenAI Agents SDK via OpenInference, an AutoGen
- * AgentChat Swarm; constructed from each framework's
+ * instrumentation, CrewAI and the OpenAI Agents SDK via OpenInference, LangGraph and CrewAI
+ * via OpenLLMetry, an AutoGen AgentChat Swarm; constructed from each framework's
  * published source, since PyPI is out of reach). Each recorded run is audited in
  * every encoding it was written in and held to the program's own log; then each
  * behaviour those runs needed is checked on a small trace that must trigger it
@@ -38,6 +38,9 @@ const DIALECTS_OF: Record<string, readonly string[]> = {
   crewai: ['crewai'],
   'openai-agents': ['openai-agents'],
   autogen: ['autogen', 'otel-genai'],
+  'langgraph-openllmetry': ['openllmetry'],
+  'crewai-openllmetry': ['openllmetry'],
+  'traceloop-sdk': ['openllmetry'],
 };
 
 const scenarios = (await readdir(`${FRAMEWORKS_DIR}${DIR}`)).filter((f) => f.endsWith('.log.json')).map((f) => basename(f, '.log.json')).sort();
@@ -65,6 +68,12 @@ describe('constructed Python framework runs', () => {
       'crewai-hierarchical',
       'crewai-sequential',
       'openai-agents-py-openinference',
+      'openllmetry-crewai-hierarchical',
+      'openllmetry-crewai-sequential',
+      'openllmetry-decorators',
+      'openllmetry-langgraph-pipeline',
+      'openllmetry-langgraph-swarm',
+      'openllmetry-langgraph-swarm-no-content',
       'pydantic-ai-call-back',
       'pydantic-ai-v2-delegation',
       'pydantic-ai-v5-delegation',

@@ -48,6 +48,7 @@ import { Workflow, type Data, type EdgeGroup, type Executor } from '../../../fix
 import { DotnetWorkflow, type DotnetEdge, type DotnetExecutor } from '../../../fixtures/frameworks/agent-framework/dotnet-workflow.js';
 import { Crew, CREWAI_SCOPE } from '../../../fixtures/frameworks/python/crewai.js';
 import { newLog } from '../../../fixtures/frameworks/log.js';
+import { OPENLLMETRY_OPENAI_AGENTS_SCOPE, OPENLLMETRY_OPENAI_AGENTS_VERSION, OpenLlmetryShapedProcessor } from '../../../fixtures/frameworks/openai-agents/openllmetry-processor.js';
 
 /** One agent's run. */
 export interface Turn {
@@ -607,6 +608,61 @@ async function materializeOpenInferencePython(scenario: Scenario, tick: Tick): P
   return spans;
 }
 
+/**
+ * Through the OpenAI Agents SDK's own tracing API, as in materializeOpenAiAgents, into OpenLLMetry's
+ * Python OpenAI Agents processor (fixtures/frameworks/openai-agents/openllmetry-processor.ts,
+ * constructed from its published `_hooks.py`), with the app's `set_conversation_id(task id)`: every
+ * agent span is a child of the `Agent Workflow` root, so an agent run as a tool is a sibling of its
+ * caller that starts and ends inside the caller's function span.
+ */
+async function materializeOpenLlmetryAgents(scenario: Scenario, tick: Tick): Promise<SpanRecord[]> {
+  installContextManager();
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  setTracingDisabled(false);
+  setTraceProcessors([new OpenLlmetryShapedProcessor(provider.getTracer(OPENLLMETRY_OPENAI_AGENTS_SCOPE, OPENLLMETRY_OPENAI_AGENTS_VERSION), scenario.taskId)]);
+  const open = <T extends AgentsSpan<any>>(span: T): T => {
+    tick();
+    span.start();
+    return span;
+  };
+  const close = (span: AgentsSpan<any>): void => {
+    tick();
+    span.end();
+  };
+  const runTurn = (turn: Turn, parent: AgentsSpan<any> | AgentsTrace): void => {
+    const run = open(createAgentSpan({ data: { name: turn.agent } }, parent));
+    let passed: Turn | undefined;
+    for (const step of turn.handoffs ?? []) {
+      const attempts = step.attempts ?? 1;
+      for (let attempt = 1; attempt <= attempts; attempt++) {
+        const last = attempt === attempts;
+        if (step.mode === 'pass_control') {
+          const span = open(createHandoffSpan({ data: { from_agent: turn.agent, to_agent: step.to.agent } }, run));
+          if (!last) span.setError({ message: 'Error in handoff' });
+          else passed = step.to;
+          close(span);
+        } else {
+          const span = open(createFunctionSpan({ data: { name: toolSafe(step.to.agent), input: '{}', output: '' } }, run));
+          if (!last) span.setError({ message: 'Error running tool (non-fatal)' });
+          else runTurn(step.to, span);
+          close(span);
+        }
+      }
+    }
+    if (turn.fails) run.setError({ message: 'Error in agent run' });
+    close(run);
+    if (passed) runTurn(passed, parent);
+  };
+  tick();
+  await withTrace(scenario.id, async (agentsTrace) => runTurn(scenario.root, agentsTrace), { groupId: scenario.taskId });
+  setTraceProcessors([]);
+  await provider.forceFlush();
+  const spans = toSpanRecords(exporter.getFinishedSpans());
+  await provider.shutdown();
+  return spans;
+}
+
 /** In the openai-agents vocabularies: handoffs are declared by the SDK, delegations to agents as tools read from nesting. */
 const openAiAgentsEntry = {
   dialect: 'openai-agents',
@@ -992,6 +1048,15 @@ export const MATERIALIZERS: readonly Materializer[] = [
   { name: 'openai-agents, SDK tracing API through BatonAgentsTracingProcessor', ...openAiAgentsEntry, materialize: materializeOpenAiAgents },
   { name: 'openai-agents, Logfire openai_agents spans (constructed)', ...openAiAgentsEntry, materialize: materializeLogfire },
   { name: 'openai-agents, Python OpenInference spans (constructed)', ...openAiAgentsEntry, materialize: materializeOpenInferencePython },
+  {
+    name: "openllmetry, OpenLLMetry's Python OpenAI Agents processor (constructed) fed the SDK's tracing API",
+    dialect: 'openllmetry',
+    kind: 'transfer',
+    // Handoff spans are declared; agents as tools are read from time (their spans are the root's children).
+    inferred: (step) => step.mode === 'return_to_caller',
+    modeOf: (step) => step.mode,
+    materialize: materializeOpenLlmetryAgents,
+  },
   {
     name: 'openinference, LangGraph swarm with agents as tools (outputs hidden)',
     dialect: 'openinference',
