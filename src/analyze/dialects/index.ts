@@ -10,6 +10,7 @@ import { batonDialect } from './baton.js';
 import { crewAiDialect } from './crewai.js';
 import type { Dialect } from './dialect.js';
 import { openAiAgentsDialect } from './openai-agents.js';
+import { openInferenceAgentsDialect } from './openinference-agents.js';
 import { openInferenceDialect } from './openinference.js';
 import { otelGenAiDialect } from './otel-genai.js';
 import { vercelAiDialect } from './vercel-ai.js';
@@ -19,7 +20,8 @@ import { vercelAiDialect } from './vercel-ai.js';
  * (`openai-agents` before `openinference`, which leaves the OpenInference OpenAI
  * Agents spans to it; the framework runtimes, AutoGen's message runtime and Agent
  * Framework's workflow engine, claim only their own span names; `crewai` before
- * `openinference`, which leaves the CrewAI instrumentation's spans to it), then the generic
+ * `openinference`, which leaves the CrewAI instrumentation's spans to it; `openinference-agents`
+ * before it too, claiming only the smolagents and Agno instrumentations' scopes), then the generic
  * GenAI conventions last, since framework spans carry some GenAI names too
  * (LangSmith's `gen_ai.operation.name`, AutoGen's and Agent Framework's GenAI spans).
  */
@@ -29,6 +31,7 @@ export const DIALECTS: readonly Dialect[] = [
   autogenDialect,
   agentFrameworkDialect,
   crewAiDialect,
+  openInferenceAgentsDialect,
   openInferenceDialect,
   vercelAiDialect,
   otelGenAiDialect,
