@@ -29,8 +29,8 @@
  *   run that raised (never ended, never exported): ignored with that reason.
  * - CHAIN steps, other tools and LLM spans are steps of the run they are in: ignored.
  *
- * Linear in the group's spans but for sorts; ancestor walks go through the context
- * (bounded, cycle-safe).
+ * Linear in the group's spans but for sorts and, per run, a scan of its caller's
+ * children; ancestor walks go through the context (bounded, cycle-safe).
  *
  * @see https://github.com/Arize-ai/openinference/tree/main/python/instrumentation/openinference-instrumentation-smolagents
  * @see https://github.com/Arize-ai/openinference/tree/main/python/instrumentation/openinference-instrumentation-agno
@@ -210,12 +210,14 @@ class Interpretation {
       }
       child = at;
     }
+    // Agno's delegation tool is the caller's child beside the member run (children come in start order).
     let best: SpanRecord | undefined;
-    for (let i = 0; i < this.#tools.length; i++) {
-      const tool = this.#tools[i]!;
+    const siblings = this.#context.childrenOf(caller.span);
+    for (let i = 0; i < siblings.length; i++) {
+      const tool = siblings[i]!;
       if (tool.startMs > run.span.startMs) break;
-      if (tool.endMs < run.span.endMs || !AGNO_DELEGATION_TOOLS.has(readName(tool.attributes, OPENINFERENCE_TOOL_NAME) ?? '')) continue;
-      if (this.#enclosingRun(tool) === caller) best = tool; // the latest to start
+      if (tool.endMs < run.span.endMs || readName(tool.attributes, OPENINFERENCE_SPAN_KIND) !== 'TOOL') continue;
+      if (AGNO_DELEGATION_TOOLS.has(readName(tool.attributes, OPENINFERENCE_TOOL_NAME) ?? '')) best = tool; // the latest to start
     }
     if (best) {
       this.#used.add(best.spanId);

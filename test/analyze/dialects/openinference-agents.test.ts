@@ -118,7 +118,7 @@ describe('smolagents: a managed agent run inside its manager’s step', () => {
     const spans = read();
     expect(edgesOf(spans)).toEqual(['manager → coder ×1 inferred']);
     const model = buildHandoffModel(spans);
-    expect(model.handoffs[0]!.send.spanId).toBe(spans.find((s) => s.name === 'Step 1' && s.parentSpanId === spans.find((p) => p.name === 'manager.run')!.spanId)!.spanId);
+    expect(model.handoffs[0]!.send?.spanId).toBe(spans.find((s) => s.name === 'Step 1' && s.parentSpanId === spans.find((p) => p.name === 'manager.run')!.spanId)!.spanId);
     expect(model.agentRuns.map((r) => r.agent).sort()).toEqual(['coder', 'manager']);
   });
 
@@ -190,7 +190,7 @@ describe('Agno: a member run naming its team’s run as graph.node.parent_id', (
     const spans = read();
     expect(edgesOf(spans)).toEqual(['Research Team → Web Researcher ×1']);
     const handoff = buildHandoffModel(spans).handoffs[0]!;
-    expect(spans.find((s) => s.spanId === handoff.send.spanId)!.name).toBe('delegate_task_to_member');
+    expect(spans.find((s) => s.spanId === handoff.send?.spanId)!.name).toBe('delegate_task_to_member');
     expect(handoff.taskId).toBe('sess');
     // The member run is the team run's child, not the tool's (the generator runs in the team's context).
     const run = spans.find((s) => s.name === 'Web_Researcher.run')!;
