@@ -1,6 +1,6 @@
 /**
  * Nothing read from a span makes the framework dialects throw: the constructed
- * AutoGen, Agent Framework and Python framework (ADK, Strands, Pydantic AI, CrewAI) traces with attributes replaced by any value,
+ * AutoGen, Agent Framework and Python framework (ADK, Strands, Pydantic AI, CrewAI, smolagents, Agno) traces with attributes replaced by any value,
  * names truncated, links pointed anywhere (at themselves included) and parents
  * dropped or made cyclic still assemble, and every handoff still names spans
  * that are in the data.
@@ -24,6 +24,8 @@ beforeAll(async () => {
     ['python', 'crewai-hierarchical'],
     ['python', 'pydantic-ai-v2-delegation'],
     ['python', 'adk-failed-transfer'],
+    ['openinference-agents', 'agno-team'],
+    ['openinference-agents', 'smolagents-failed-member'],
   ] as const) {
     const spans: SpanRecord[] = [];
     for await (const batch of readTraceInputs([(await encodingsOf(framework, scenario))[0]!])) spans.push(...batch);
