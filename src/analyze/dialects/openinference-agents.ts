@@ -4,7 +4,9 @@
  * starts inside its own: smolagents (`openinference-instrumentation-smolagents`) and
  * Agno (`openinference-instrumentation-agno`), told apart by their instrumentation
  * scope. LangGraph / LangChain (`openinference`), CrewAI (`crewai`) and the OpenAI
- * Agents SDK (`openai-agents`) have dialects of their own. docs/frameworks.md
+ * Agents SDK (`openai-agents`) have dialects of their own; the spans of OpenInference's
+ * Google ADK instrumentation are claimed only to be ignored (ADK's own spans, which
+ * `otel-genai` reads, say the same). docs/frameworks.md
  * ("smolagents and Agno via OpenInference") lists what is read and why.
  *
  * - An agent run is an AGENT span, named by `agent.name` (Agno), else `graph.node.name`,
@@ -55,7 +57,14 @@ import { normalizeAgentName } from './otel-genai.js';
 /** The instrumentation scopes read (`get_tracer(__name__)` of each instrumentor). */
 const SMOLAGENTS_SCOPE = 'openinference.instrumentation.smolagents';
 const AGNO_SCOPE = 'openinference.instrumentation.agno';
-const SCOPES: readonly string[] = [SMOLAGENTS_SCOPE, AGNO_SCOPE];
+/**
+ * OpenInference's Google ADK instrumentation: its `invocation [app]` and `agent_run [name]`
+ * spans wrap ADK's own `invocation` and `invoke_agent` spans, which `otel-genai` reads; read
+ * as runs here they would count every agent twice and make each transfer (ADK runs the target
+ * inside the sender) a nested delegation. Claimed to be ignored with that reason.
+ */
+const GOOGLE_ADK_SCOPE = 'openinference.instrumentation.google_adk';
+const SCOPES: readonly string[] = [SMOLAGENTS_SCOPE, AGNO_SCOPE, GOOGLE_ADK_SCOPE];
 
 /** A scope, or a module below it (`….agno._tools_wrapper`): a name that only starts with the same letters is not it. */
 function isScope(scope: string, of: string): boolean {
@@ -159,6 +168,10 @@ class Interpretation {
 
   #classify(span: SpanRecord): void {
     const kind = readName(span.attributes, OPENINFERENCE_SPAN_KIND)?.toUpperCase();
+    if (isScope(span.scopeName, GOOGLE_ADK_SCOPE)) {
+      this.ignored.push({ span, reason: `OpenInference's Google ADK ${kind ?? ''} span: it wraps ADK's own span (scope gcp.vertex.agent), which otel-genai reads` });
+      return;
+    }
     if (span.parentSpanId && this.#context.span(span.parentSpanId) === undefined && isScope(span.scopeName, SMOLAGENTS_SCOPE) && kind !== 'AGENT') {
       this.ignored.push({
         span,

@@ -43,8 +43,9 @@
  *   at the first run with `sendCount` = the runs, only the last run hands on,
  *   and each failed run stays a failed agent run.
  * - Spans of the OpenInference OpenAI Agents instrumentation are left to the
- *   `openai-agents` dialect; LLM, retriever and embedding spans stay unclaimed
- *   (timing only).
+ *   `openai-agents` dialect, Google ADK's own spans (which OpenInference's ADK
+ *   instrumentation marks TOOL) to `otel-genai`; LLM, retriever and embedding spans
+ *   stay unclaimed (timing only).
  *
  * Linear in the group's spans but for a sort of the node runs per graph and a
  * walk up the (short) node nesting per tool span; every walk is cycle-safe.
@@ -76,6 +77,13 @@ import { GENERIC_TRANSFER, normalizeAgentName, transferTargetOfTool } from './ot
 function isOpenAiAgentsScope(scope: string): boolean {
   return scope.includes('openai-agents') || scope.includes('openai_agents');
 }
+
+/**
+ * Google ADK's own tracer. OpenInference's ADK instrumentation (`_TraceToolCall`) marks ADK's
+ * `execute_tool` spans `openinference.span.kind` = TOOL in place; they stay ADK's spans, which
+ * `otel-genai` reads (transfers, agents as tools), and claiming them here lost every ADK handoff.
+ */
+const GOOGLE_ADK_SCOPE = 'gcp.vertex.agent';
 
 const LANGSMITH_NODE = LANGSMITH_METADATA_PREFIX + LANGGRAPH_NODE;
 const LANGSMITH_STEP = LANGSMITH_METADATA_PREFIX + LANGGRAPH_STEP;
@@ -888,7 +896,7 @@ export const openInferenceDialect: Dialect = {
     const kind = attrs[OPENINFERENCE_SPAN_KIND];
     if (typeof kind === 'string') {
       if (kind !== 'CHAIN' && kind !== 'TOOL' && kind !== 'AGENT') return false;
-      return !isOpenAiAgentsScope(span.scopeName);
+      return span.scopeName !== GOOGLE_ADK_SCOPE && !isOpenAiAgentsScope(span.scopeName);
     }
     const langsmith = attrs[LANGSMITH_SPAN_KIND];
     return langsmith === 'chain' || langsmith === 'tool';

@@ -243,3 +243,46 @@ describe('claims', () => {
     }
   });
 });
+
+describe('Google ADK with OpenInference’s ADK instrumentation on', () => {
+  /**
+   * adk-support as it reads with `GoogleADKInstrumentor` too: `_TraceToolCall` marks ADK's own
+   * `execute_tool` spans TOOL with `tool.name`, `input.value`, `output.value`, and
+   * `_BaseAgentRunAsync` adds `agent_run [name]` AGENT spans of its own scope.
+   */
+  async function adkWithOpenInference(scope = 'gcp.vertex.agent'): Promise<SpanRecord[]> {
+    const { readFile } = await import('node:fs/promises');
+    const doc = JSON.parse(await readFile(`${FRAMEWORKS_DIR}python/adk-support.otlp.json`, 'utf8')) as {
+      resourceSpans: { scopeSpans: { scope: { name: string }; spans: { name: string; traceId: string; spanId: string; startTimeUnixNano: string; endTimeUnixNano: string; attributes: { key: string; value: { stringValue?: string } }[] }[] }[] }[];
+    };
+    const scopeSpans = doc.resourceSpans[0]!.scopeSpans;
+    let template: (typeof scopeSpans)[number]['spans'][number] | undefined;
+    for (const ss of scopeSpans) {
+      for (const span of ss.spans) {
+        template ??= span;
+        if (!span.name.startsWith('execute_tool')) continue;
+        const tool = span.name.slice('execute_tool '.length);
+        span.attributes.push({ key: 'openinference.span.kind', value: { stringValue: 'TOOL' } }, { key: 'tool.name', value: { stringValue: tool } }, { key: 'output.value', value: { stringValue: '{"name": "x"}' } });
+      }
+      ss.scope.name = ss.scope.name === 'gcp.vertex.agent' ? scope : ss.scope.name;
+    }
+    scopeSpans.push({
+      scope: { name: 'openinference.instrumentation.google_adk' },
+      spans: [{ ...template!, spanId: 'ab'.repeat(8), name: 'agent_run [triage]', attributes: [{ key: 'openinference.span.kind', value: { stringValue: 'AGENT' } }, { key: 'agent.name', value: { stringValue: 'triage' } }] }],
+    });
+    const { parseOtlpJsonRequest } = await import('../../../src/ingest/otlp-json.js');
+    return parseOtlpJsonRequest(doc, 'adk-openinference.json');
+  }
+
+  it('ADK’s own spans, marked TOOL, are still read by otel-genai: the handoffs are the program’s; OpenInference’s own ADK spans are ignored', async () => {
+    const spans = await adkWithOpenInference();
+    expectReportMatchesLog(await auditSpans([spans], { idleMs: 3_600_000 }), await logOf('python', 'adk-support'));
+    expect(new Set(buildHandoffModel(spans).agentRuns.map((r) => r.dialect))).toEqual(new Set(['otel-genai']));
+    expect(Object.entries(ignoredReasons(spans)).find(([k]) => k.startsWith('agent_run [triage]'))?.[1]).toContain('otel-genai reads');
+  });
+
+  it('near miss: the same TOOL-marked spans under another scope are still LangGraph’s to claim (and say nothing)', async () => {
+    const spans = await adkWithOpenInference('openinference.instrumentation.langchain');
+    expect(buildHandoffModel(spans).handoffs.filter((h) => h.dialect === 'otel-genai')).toEqual([]);
+  });
+});
