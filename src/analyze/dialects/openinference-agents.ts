@@ -71,8 +71,18 @@ function isScope(scope: string, of: string): boolean {
   return scope === of || (scope.startsWith(of) && scope.charCodeAt(of.length) === 46);
 }
 
-/** Agno's delegation tools (`agno/team/_default_tools.py`). */
-const AGNO_DELEGATION_TOOLS: ReadonlySet<string> = new Set(['delegate_task_to_member', 'delegate_task_to_members']);
+/**
+ * Agno's delegation tools: `delegate_task_to_member(s)` (`agno/team/_default_tools.py`, Agno 2),
+ * and before Agno 2 (`agno/team/team.py` until September 2025) `transfer_task_to_member`
+ * (coordinate mode), `forward_task_to_member` (route mode), `run_member_agents` (collaborate mode).
+ */
+const AGNO_DELEGATION_TOOLS: ReadonlySet<string> = new Set([
+  'delegate_task_to_member',
+  'delegate_task_to_members',
+  'transfer_task_to_member',
+  'forward_task_to_member',
+  'run_member_agents',
+]);
 /** What `delegate_task_to_member` yields for a member id it cannot find. */
 const AGNO_MEMBER_NOT_FOUND = /^Member with ID (.{1,200}?) not found in the team or any subteams/;
 /** smolagents' `execute_tool_call` on a managed agent that raised (`AgentToolExecutionError`). */

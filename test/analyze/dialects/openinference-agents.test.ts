@@ -207,6 +207,29 @@ describe('Agno: a member run naming its team’s run as graph.node.parent_id', (
   });
 });
 
+describe('Agno before 2.0: transfer_task_to_member, forward_task_to_member', () => {
+  it.each(['transfer_task_to_member', 'forward_task_to_member'])('%s is a delegation tool like delegate_task_to_member, its "not found" answer a refusal', async (tool) => {
+    const { readFile } = await import('node:fs/promises');
+    const doc = JSON.parse((await readFile(`${FRAMEWORKS_DIR}${DIR}/agno-team.otlp.json`, 'utf8')).replaceAll('delegate_task_to_member', tool)) as object;
+    const { parseOtlpJsonRequest } = await import('../../../src/ingest/otlp-json.js');
+    const spans = parseOtlpJsonRequest(doc, 'agno-v1.json');
+    expectReportMatchesLog(await auditSpans([spans], { idleMs: 3_600_000 }), await logOf(DIR, 'agno-team'));
+    const sends = buildHandoffModel(spans).handoffs.map((h) => spans.find((s) => s.spanId === h.send?.spanId)?.name);
+    expect(new Set(sends)).toEqual(new Set([tool]));
+  });
+
+  it('near miss: any other tool name, though it holds the member run in its time, is not the send (the team run is)', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const doc = JSON.parse((await readFile(`${FRAMEWORKS_DIR}${DIR}/agno-team.otlp.json`, 'utf8')).replaceAll('delegate_task_to_member', 'ask_member')) as object;
+    const { parseOtlpJsonRequest } = await import('../../../src/ingest/otlp-json.js');
+    const spans = parseOtlpJsonRequest(doc, 'agno-other.json');
+    const model = buildHandoffModel(spans);
+    expect(new Set(model.handoffs.map((h) => spans.find((s) => s.spanId === h.send?.spanId)?.name))).toEqual(new Set(['Research_Team.run', 'Review_Team.run']));
+    // …and the member id that was not found is no refusal: that answer means something only from Agno's own tool.
+    expect(model.handoffs.filter((h) => h.target === 'unknown')).toEqual([]);
+  });
+});
+
 describe('Agno: delegate_task_to_member answering "Member with ID … not found"', () => {
   it('is a refused handoff (undelivered), naming the member id asked for', async () => {
     const { tracer, log, read } = tracerOf(AGNO_SCOPE);
