@@ -6,13 +6,17 @@
  * small trace written by the same programs, with a near miss that must not trigger it.
  */
 import { basename } from 'node:path';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
 import { context, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { auditSpans } from '../../../src/analyze/audit.js';
 import { buildHandoffModel } from '../../../src/analyze/build-model.js';
 import { readTraceInputs } from '../../../src/ingest/index.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
+import { renderJson } from '../../../src/report/json.js';
 import { renderText } from '../../../src/report/text.js';
 import { newLog, type ProgramLog } from '../../../fixtures/frameworks/log.js';
 import { AgnoProgram, AGNO_SCOPE, type AgnoMember } from '../../../fixtures/frameworks/openinference-agents/agno.js';
@@ -50,6 +54,16 @@ describe('constructed smolagents and Agno runs', () => {
     // smolagents never exports a run that raised: the program's failed run is not in the trace (see the next test).
     const visible = log.framework === 'smolagents' ? [] : log.failures;
     expect(model.agentRuns.filter((r) => r.outcome === 'failed').map((r) => r.agent).sort()).toEqual([...visible].sort());
+  });
+
+  it.each(cases.filter(([, name]) => name.endsWith('.otlp.json')))('%s (%s): the JSON report, --explain included, is valid against docs/audit-report.schema.json', async (_scenario, _name, file) => {
+    const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as unknown as (ajv: Ajv2020) => Ajv2020;
+    const ajv = new Ajv2020({ strict: true, allErrors: true });
+    addFormats(ajv);
+    const schema = JSON.parse(await readFile(fileURLToPath(new URL('../../../docs/audit-report.schema.json', import.meta.url)), 'utf8')) as object;
+    const validate = ajv.compile(schema);
+    const report = JSON.parse(renderJson(await auditSpans(readTraceInputs([file]), { idleMs: 3_600_000, explain: true }))) as unknown;
+    expect(validate(report), JSON.stringify(validate.errors)).toBe(true);
   });
 
   it('smolagents-failed-member: the request that failed and its retry are one handoff of two attempts, arriving at the run that answered', async () => {
@@ -209,7 +223,6 @@ describe('Agno: a member run naming its team’s run as graph.node.parent_id', (
 
 describe('Agno before 2.0: transfer_task_to_member, forward_task_to_member', () => {
   it.each(['transfer_task_to_member', 'forward_task_to_member'])('%s is a delegation tool like delegate_task_to_member, its "not found" answer a refusal', async (tool) => {
-    const { readFile } = await import('node:fs/promises');
     const doc = JSON.parse((await readFile(`${FRAMEWORKS_DIR}${DIR}/agno-team.otlp.json`, 'utf8')).replaceAll('delegate_task_to_member', tool)) as object;
     const { parseOtlpJsonRequest } = await import('../../../src/ingest/otlp-json.js');
     const spans = parseOtlpJsonRequest(doc, 'agno-v1.json');
@@ -219,7 +232,6 @@ describe('Agno before 2.0: transfer_task_to_member, forward_task_to_member', () 
   });
 
   it('near miss: any other tool name, though it holds the member run in its time, is not the send (the team run is)', async () => {
-    const { readFile } = await import('node:fs/promises');
     const doc = JSON.parse((await readFile(`${FRAMEWORKS_DIR}${DIR}/agno-team.otlp.json`, 'utf8')).replaceAll('delegate_task_to_member', 'ask_member')) as object;
     const { parseOtlpJsonRequest } = await import('../../../src/ingest/otlp-json.js');
     const spans = parseOtlpJsonRequest(doc, 'agno-other.json');
@@ -274,7 +286,6 @@ describe('Google ADK with OpenInference’s ADK instrumentation on', () => {
    * `_BaseAgentRunAsync` adds `agent_run [name]` AGENT spans of its own scope.
    */
   async function adkWithOpenInference(scope = 'gcp.vertex.agent'): Promise<SpanRecord[]> {
-    const { readFile } = await import('node:fs/promises');
     const doc = JSON.parse(await readFile(`${FRAMEWORKS_DIR}python/adk-support.otlp.json`, 'utf8')) as {
       resourceSpans: { scopeSpans: { scope: { name: string }; spans: { name: string; traceId: string; spanId: string; startTimeUnixNano: string; endTimeUnixNano: string; attributes: { key: string; value: { stringValue?: string } }[] }[] }[] }[];
     };
