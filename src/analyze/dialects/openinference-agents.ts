@@ -23,8 +23,9 @@
  *   run is its arrival.
  * - A delegation that failed before its run could be seen: a step that recorded
  *   smolagents' `AgentToolExecutionError` "Error executing request to team member
- *   '<name>'" (the managed agent raised; its run span is never exported) is a handoff to
- *   that agent with no arrival; a later delegation from the same run to the same agent
+ *   '<name>'" (a ToolCallingAgent's managed agent raised; its run span is never exported)
+ *   is a handoff to that agent with no arrival (a CodeAgent's step fails with the
+ *   interpreter's error, which names no agent: nothing is read from it); a later delegation from the same run to the same agent
  *   is the same handoff attempted again (`sendCount`). An Agno delegation tool answering
  *   "Member with ID <id> not found" is a refused (undelivered) handoff.
  * - A span whose parent is missing from the trace, in smolagents' scope, belongs to a
@@ -185,7 +186,7 @@ class Interpretation {
     if (span.parentSpanId && this.#context.span(span.parentSpanId) === undefined && isScope(span.scopeName, SMOLAGENTS_SCOPE) && kind !== 'AGENT') {
       this.ignored.push({
         span,
-        reason: `its parent span ${span.parentSpanId} is not in the trace: smolagents' instrumentation never ends (so never exports) an agent run that raised, and this ${kind ?? 'span'} was part of such a run`,
+        reason: `its parent span ${span.parentSpanId} is not in the data: smolagents' instrumentation never ends (so never exports) an agent run that raised, so this ${kind ?? 'span'} most likely belonged to one (else its parent is in data not read)`,
       });
       return;
     }
