@@ -279,44 +279,71 @@ describe('claims', () => {
   });
 });
 
+type OtlpDoc = {
+  resourceSpans: { scopeSpans: { scope: { name: string }; spans: { name: string; spanId: string; attributes: { key: string; value: { stringValue?: string } }[] }[] }[] }[];
+};
+
+/** A Python fixture with `mark` applied to each span's attributes (as an OpenInference instrumentation marks another's spans), plus `extra` scopes. */
+async function marked(file: string, mark: (span: OtlpDoc['resourceSpans'][number]['scopeSpans'][number]['spans'][number]) => void, extra: (doc: OtlpDoc) => void = () => undefined): Promise<SpanRecord[]> {
+  const doc = JSON.parse(await readFile(`${FRAMEWORKS_DIR}python/${file}.otlp.json`, 'utf8')) as OtlpDoc;
+  for (const rs of doc.resourceSpans) for (const ss of rs.scopeSpans) for (const span of ss.spans) mark(span);
+  extra(doc);
+  const { parseOtlpJsonRequest } = await import('../../../src/ingest/otlp-json.js');
+  return parseOtlpJsonRequest(doc, `${file}-openinference.json`);
+}
+
+const str = (key: string, value: string) => ({ key, value: { stringValue: value } });
+
 describe('Google ADK with OpenInference’s ADK instrumentation on', () => {
   /**
    * adk-support as it reads with `GoogleADKInstrumentor` too: `_TraceToolCall` marks ADK's own
-   * `execute_tool` spans TOOL with `tool.name`, `input.value`, `output.value`, and
-   * `_BaseAgentRunAsync` adds `agent_run [name]` AGENT spans of its own scope.
+   * `execute_tool` spans TOOL with `tool.name`, `output.value`, and `_BaseAgentRunAsync` adds
+   * `agent_run [name]` AGENT spans of its own scope.
    */
-  async function adkWithOpenInference(scope = 'gcp.vertex.agent'): Promise<SpanRecord[]> {
-    const doc = JSON.parse(await readFile(`${FRAMEWORKS_DIR}python/adk-support.otlp.json`, 'utf8')) as {
-      resourceSpans: { scopeSpans: { scope: { name: string }; spans: { name: string; traceId: string; spanId: string; startTimeUnixNano: string; endTimeUnixNano: string; attributes: { key: string; value: { stringValue?: string } }[] }[] }[] }[];
-    };
-    const scopeSpans = doc.resourceSpans[0]!.scopeSpans;
-    let template: (typeof scopeSpans)[number]['spans'][number] | undefined;
-    for (const ss of scopeSpans) {
-      for (const span of ss.spans) {
-        template ??= span;
-        if (!span.name.startsWith('execute_tool')) continue;
-        const tool = span.name.slice('execute_tool '.length);
-        span.attributes.push({ key: 'openinference.span.kind', value: { stringValue: 'TOOL' } }, { key: 'tool.name', value: { stringValue: tool } }, { key: 'output.value', value: { stringValue: '{"name": "x"}' } });
-      }
-      ss.scope.name = ss.scope.name === 'gcp.vertex.agent' ? scope : ss.scope.name;
-    }
-    scopeSpans.push({
-      scope: { name: 'openinference.instrumentation.google_adk' },
-      spans: [{ ...template!, spanId: 'ab'.repeat(8), name: 'agent_run [triage]', attributes: [{ key: 'openinference.span.kind', value: { stringValue: 'AGENT' } }, { key: 'agent.name', value: { stringValue: 'triage' } }] }],
-    });
-    const { parseOtlpJsonRequest } = await import('../../../src/ingest/otlp-json.js');
-    return parseOtlpJsonRequest(doc, 'adk-openinference.json');
-  }
+  const adk = (): Promise<SpanRecord[]> =>
+    marked(
+      'adk-support',
+      (span) => {
+        if (span.name.startsWith('execute_tool')) span.attributes.push(str('openinference.span.kind', 'TOOL'), str('tool.name', span.name.slice('execute_tool '.length)), str('output.value', '{"name": "x"}'));
+      },
+      (doc) => {
+        const template = doc.resourceSpans[0]!.scopeSpans[0]!.spans[0]!;
+        doc.resourceSpans[0]!.scopeSpans.push({
+          scope: { name: 'openinference.instrumentation.google_adk' },
+          spans: [{ ...template, spanId: 'ab'.repeat(8), name: 'agent_run [triage]', attributes: [str('openinference.span.kind', 'AGENT'), str('agent.name', 'triage')] }],
+        });
+      },
+    );
 
   it('ADK’s own spans, marked TOOL, are still read by otel-genai: the handoffs are the program’s; OpenInference’s own ADK spans are ignored', async () => {
-    const spans = await adkWithOpenInference();
+    const spans = await adk();
     expectReportMatchesLog(await auditSpans([spans], { idleMs: 3_600_000 }), await logOf('python', 'adk-support'));
     expect(new Set(buildHandoffModel(spans).agentRuns.map((r) => r.dialect))).toEqual(new Set(['otel-genai']));
     expect(Object.entries(ignoredReasons(spans)).find(([k]) => k.startsWith('agent_run [triage]'))?.[1]).toContain('otel-genai reads');
   });
+});
 
-  it('near miss: the same TOOL-marked spans under another scope are still LangGraph’s to claim (and say nothing)', async () => {
-    const spans = await adkWithOpenInference('openinference.instrumentation.langchain');
-    expect(buildHandoffModel(spans).handoffs.filter((h) => h.dialect === 'otel-genai')).toEqual([]);
+describe('Pydantic AI with OpenInference’s span processor', () => {
+  /** As `OpenInferenceSpanProcessor.on_end` does (semantic_conventions.py `_extract_common_attributes`): the kind from the GenAI operation, else the tool or agent name; the GenAI attributes stay. */
+  const withKinds = (file: string): Promise<SpanRecord[]> =>
+    marked(file, (span) => {
+      const keys = new Map(span.attributes.map((a) => [a.key, a.value.stringValue]));
+      const operation = keys.get('gen_ai.operation.name');
+      const kind = operation === 'invoke_agent' || operation === 'create_agent' ? 'AGENT' : operation === 'execute_tool' ? 'TOOL' : operation === 'chat' ? 'LLM' : operation !== undefined ? 'UNKNOWN' : keys.has('gen_ai.tool.name') ? 'TOOL' : keys.has('agent_name') ? 'AGENT' : undefined;
+      if (kind !== undefined) span.attributes.push(str('openinference.span.kind', kind));
+    });
+
+  it.each(['pydantic-ai-v2-delegation', 'pydantic-ai-v5-delegation', 'pydantic-ai-call-back'])('%s: the handoffs, retries and loops are still the program’s, read by otel-genai', async (scenario) => {
+    const spans = await withKinds(scenario);
+    expectReportMatchesLog(await auditSpans([spans], { idleMs: 3_600_000 }), await logOf('python', scenario));
+    expect(new Set(buildHandoffModel(spans).agentRuns.map((r) => r.dialect))).toEqual(new Set(['otel-genai']));
+  });
+
+  it('near miss: a LangGraph TOOL span (its metadata names the node) with a GenAI tool name stays LangGraph’s', async () => {
+    const { tracer, read } = tracerOf('openinference.instrumentation.langchain');
+    await pySpan(tracer, 'lookup', { attributes: { 'openinference.span.kind': 'TOOL', 'tool.name': 'lookup', 'gen_ai.tool.name': 'lookup', metadata: '{"langgraph_node": "tools", "langgraph_step": 2}' } }, async () => undefined);
+    const claimed: string[] = [];
+    buildHandoffModel(read(), { onIgnored: (dialect) => void claimed.push(dialect) });
+    expect(new Set(claimed)).toEqual(new Set(['openinference']));
   });
 });
