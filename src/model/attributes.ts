@@ -109,6 +109,10 @@ export const OPENINFERENCE_INPUT_VALUE = 'input.value';
 export const OPENINFERENCE_OUTPUT_VALUE = 'output.value';
 /** The conversation, when the app set one (`using_session`, `setSession`): written on every span of it. */
 export const OPENINFERENCE_SESSION_ID = 'session.id';
+/** The agent a span belongs to (OpenInference's `agent.name`, as the Agno instrumentation writes it on every run). */
+export const OPENINFERENCE_AGENT_NAME = 'agent.name';
+/** The display name of a graph node (`graph.node.name`; Agno: the agent's or team's name, its `graph.node.id` a fresh hex id per run). */
+export const OPENINFERENCE_GRAPH_NODE_NAME = 'graph.node.name';
 /** OpenInference's CrewAI instrumentation: the crew a task span ran in (`Task._execute_core`, `Crew.kickoff`). */
 export const CREWAI_CREW_ID = 'crew_id';
 /** …and the crew's agents on its kickoff span (JSON, `[{"role": …}, …]`). */

@@ -10,6 +10,7 @@ import { batonDialect } from './baton.js';
 import { crewAiDialect } from './crewai.js';
 import type { Dialect } from './dialect.js';
 import { openAiAgentsDialect } from './openai-agents.js';
+import { openInferenceAgentsDialect } from './openinference-agents.js';
 import { openInferenceDialect } from './openinference.js';
 import { otelGenAiDialect } from './otel-genai.js';
 import { openLlmetryDialect } from './traceloop.js';
@@ -22,7 +23,8 @@ import { vercelAiDialect } from './vercel-ai.js';
  * Framework's workflow engine, claim only their own span names; `crewai` before
  * `openinference`, which leaves the CrewAI instrumentation's spans to it; `openllmetry` before
  * `otel-genai`, since OpenLLMetry writes `gen_ai.operation.name` = `invoke_agent` / `execute_tool`
- * beside its own `traceloop.span.kind` and its own handoff spans), then the generic
+ * beside its own `traceloop.span.kind` and its own handoff spans; `openinference-agents`
+ * before `openinference` too, claiming only the smolagents and Agno instrumentations' scopes), then the generic
  * GenAI conventions last, since framework spans carry some GenAI names too
  * (LangSmith's `gen_ai.operation.name`, AutoGen's and Agent Framework's GenAI spans).
  */
@@ -32,6 +34,7 @@ export const DIALECTS: readonly Dialect[] = [
   autogenDialect,
   agentFrameworkDialect,
   crewAiDialect,
+  openInferenceAgentsDialect,
   openInferenceDialect,
   openLlmetryDialect,
   vercelAiDialect,

@@ -43,8 +43,9 @@
  *   at the first run with `sendCount` = the runs, only the last run hands on,
  *   and each failed run stays a failed agent run.
  * - Spans of the OpenInference OpenAI Agents instrumentation are left to the
- *   `openai-agents` dialect; LLM, retriever and embedding spans stay unclaimed
- *   (timing only).
+ *   `openai-agents` dialect, and GenAI agent spans OpenInference marked in place
+ *   (Google ADK's, Pydantic AI's) to `otel-genai`; LLM, retriever and embedding spans
+ *   stay unclaimed (timing only).
  *
  * Linear in the group's spans but for a sort of the node runs per graph and a
  * walk up the (short) node nesting per tool span; every walk is cycle-safe.
@@ -54,7 +55,10 @@
  */
 import {
   ERROR_TYPE,
+  GEN_AI_AGENT_NAME,
   GEN_AI_COMPLETION,
+  GEN_AI_OPERATION_NAME,
+  GEN_AI_TOOL_NAME,
   LANGGRAPH_CHECKPOINT_NS,
   LANGGRAPH_NODE,
   LANGGRAPH_STEP,
@@ -76,6 +80,22 @@ import { GENERIC_TRANSFER, normalizeAgentName, transferTargetOfTool } from './ot
 /** Instrumentation scopes of OpenInference's OpenAI Agents SDK bridge (JS, Python): the `openai-agents` dialect reads those. */
 function isOpenAiAgentsScope(scope: string): boolean {
   return scope.includes('openai-agents') || scope.includes('openai_agents');
+}
+
+/**
+ * Whether a span is another framework's OTel GenAI agent span that OpenInference marked in
+ * place: its ADK instrumentation (`_TraceToolCall`) sets `openinference.span.kind` = TOOL on
+ * ADK's own `execute_tool` spans, and its Pydantic AI span processor adds the kind (AGENT, TOOL)
+ * to Pydantic AI's `agent run` / `invoke_agent` / `running tool` spans, keeping their GenAI
+ * attributes. `otel-genai` reads those (transfers, agents as tools); claimed here, with no
+ * LangGraph metadata to read, every one of their handoffs was lost. LangGraph's own spans
+ * (LangChain's instrumentation) carry its `metadata` and no GenAI agent attributes.
+ */
+function isMarkedGenAiAgentSpan(attrs: Attributes): boolean {
+  if (attrs[OPENINFERENCE_METADATA] !== undefined) return false;
+  const operation = attrs[GEN_AI_OPERATION_NAME];
+  if (operation === 'invoke_agent' || operation === 'execute_tool' || operation === 'create_agent') return true;
+  return typeof attrs[GEN_AI_AGENT_NAME] === 'string' || typeof attrs[GEN_AI_TOOL_NAME] === 'string';
 }
 
 const LANGSMITH_NODE = LANGSMITH_METADATA_PREFIX + LANGGRAPH_NODE;
@@ -932,7 +952,7 @@ export const openInferenceDialect: Dialect = {
     const kind = attrs[OPENINFERENCE_SPAN_KIND];
     if (typeof kind === 'string') {
       if (kind !== 'CHAIN' && kind !== 'TOOL' && kind !== 'AGENT') return false;
-      return !isOpenAiAgentsScope(span.scopeName);
+      return !isOpenAiAgentsScope(span.scopeName) && !isMarkedGenAiAgentSpan(attrs);
     }
     const langsmith = attrs[LANGSMITH_SPAN_KIND];
     return langsmith === 'chain' || langsmith === 'tool';

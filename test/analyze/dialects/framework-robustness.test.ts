@@ -1,6 +1,6 @@
 /**
  * Nothing read from a span makes the framework dialects throw: the constructed
- * AutoGen, Agent Framework, Python framework (ADK, Strands, Pydantic AI, CrewAI) and OpenLLMetry traces and the recorded Mastra runs with attributes replaced by any value,
+ * AutoGen, Agent Framework, Python framework (ADK, Strands, Pydantic AI, CrewAI, smolagents, Agno) and OpenLLMetry traces and the recorded Mastra runs with attributes replaced by any value,
  * names truncated, links pointed anywhere (at themselves included) and parents
  * dropped or made cyclic still assemble, and every handoff still names spans
  * that are in the data.
@@ -30,6 +30,8 @@ beforeAll(async () => {
     ['python', 'openllmetry-crewai-hierarchical'],
     ['python', 'openllmetry-decorators'],
     ['openai-agents', 'retry.openllmetry'],
+    ['openinference-agents', 'agno-team'],
+    ['openinference-agents', 'smolagents-failed-member'],
   ] as const) {
     const spans: SpanRecord[] = [];
     for await (const batch of readTraceInputs([(await encodingsOf(framework, scenario))[0]!])) spans.push(...batch);

@@ -49,6 +49,9 @@ import { DotnetWorkflow, type DotnetEdge, type DotnetExecutor } from '../../../f
 import { Crew, CREWAI_SCOPE } from '../../../fixtures/frameworks/python/crewai.js';
 import { newLog } from '../../../fixtures/frameworks/log.js';
 import { OPENLLMETRY_OPENAI_AGENTS_SCOPE, OPENLLMETRY_OPENAI_AGENTS_VERSION, OpenLlmetryShapedProcessor } from '../../../fixtures/frameworks/openai-agents/openllmetry-processor.js';
+import { AgnoProgram, AGNO_SCOPE, memberIdOf, type AgnoMember } from '../../../fixtures/frameworks/openinference-agents/agno.js';
+import { SmolagentsProgram, SMOLAGENTS_SCOPE, type SmolAgent } from '../../../fixtures/frameworks/openinference-agents/smolagents.js';
+import { PyError } from '../../../fixtures/frameworks/python/py-span.js';
 
 /** One agent's run. */
 export interface Turn {
@@ -79,6 +82,18 @@ export interface Scenario {
 }
 
 export const SCENARIOS: readonly Scenario[] = [
+  {
+    id: 'nested-delegation',
+    description: 'a manager asks two helpers in turn, the second asking one of its own; every answer returns to its caller (no control passed)',
+    taskId: 'task-nested',
+    root: {
+      agent: 'manager',
+      handoffs: [
+        { mode: 'return_to_caller', to: { agent: 'Web Researcher' } },
+        { mode: 'return_to_caller', to: { agent: 'analyst', handoffs: [{ mode: 'return_to_caller', to: { agent: 'coder' } }] } },
+      ],
+    },
+  },
   {
     id: 'relay',
     description: 'a chain that passes control twice',
@@ -1006,6 +1021,40 @@ async function materializeMastra(scenario: Scenario, tick: Tick): Promise<SpanRe
   return spans;
 }
 
+/** Scenarios made only of delegations (each target answers its caller) whose runs all complete. */
+function delegationsOnly(scenario: Scenario): boolean {
+  return turnsOf(scenario.root).every((turn) => !turn.fails && (turn.handoffs ?? []).every((step) => step.mode === 'return_to_caller'));
+}
+
+/**
+ * An Agno team (fixtures/frameworks/openinference-agents/agno.ts, traced as OpenInference's
+ * Agno instrumentation traces it): a turn with handoffs is a Team whose leader delegates
+ * each with `delegate_task_to_member`; a member's run names the team's run as its
+ * `graph.node.parent_id`. Only delegations that complete can be written: Agno's `_run`
+ * returns a failed run instead of raising (its span ends OK), and the leader has no retry
+ * of its own.
+ */
+async function materializeAgno(scenario: Scenario, tick: Tick): Promise<SpanRecord[]> {
+  const otel = createOtelHarness();
+  const program = new AgnoProgram(otel.provider.getTracer(AGNO_SCOPE), newLog('agno', scenario.id, ''), `contract-${scenario.id}`, scenario.taskId);
+  const memberOf = (turn: Turn): AgnoMember => (turn.handoffs && turn.handoffs.length > 0 ? { name: turn.agent, members: turn.handoffs.map((h) => memberOf(h.to)) } : { name: turn.agent });
+  const play = async (turn: Turn, member: AgnoMember): Promise<string> => {
+    tick();
+    const steps = turn.handoffs ?? [];
+    for (let i = 0; i < steps.length; i++) {
+      const target = member.members![i]!;
+      await program.delegate(member, memberIdOf(target.name), `work ${i}`, () => play(steps[i]!.to, target), target);
+      tick();
+    }
+    return `${turn.agent} done`;
+  };
+  const root = memberOf(scenario.root);
+  await program.run(root, 'the task', () => play(scenario.root, root));
+  const spans = toSpanRecords(otel.spans());
+  await otel.shutdown();
+  return spans;
+}
+
 /**
  * What a Mastra workflow of agents can say: control passes only between workflow steps (a delegate
  * passes none on), once each (a retried step is not a second handoff Mastra records), and every
@@ -1015,6 +1064,46 @@ function mastraSupports(scenario: Scenario): boolean {
   const stepsPassOnly = (turn: Turn, atTop: boolean): boolean =>
     (turn.handoffs ?? []).every((step) => (step.attempts ?? 1) === 1 && (step.mode === 'return_to_caller' ? stepsPassOnly(step.to, false) : atTop && stepsPassOnly(step.to, true)));
   return stepsPassOnly(scenario.root, true);
+}
+
+function agnoSupports(scenario: Scenario): boolean {
+  return delegationsOnly(scenario) && turnsOf(scenario.root).every((turn) => (turn.handoffs ?? []).every((step) => (step.attempts ?? 1) === 1));
+}
+
+/**
+ * smolagents managed agents (fixtures/frameworks/openinference-agents/smolagents.ts, traced
+ * as OpenInference's smolagents instrumentation traces them): each delegation is one step of
+ * the caller in which the managed agent runs; a first attempt that fails is a managed agent
+ * whose model call raised (its run span never exported, the caller's step recording the
+ * AgentToolExecutionError), asked again in the next step. A run that fails for good cannot
+ * be written: its span is never exported.
+ */
+async function materializeSmolagents(scenario: Scenario, tick: Tick): Promise<SpanRecord[]> {
+  const otel = createOtelHarness();
+  const program = new SmolagentsProgram(otel.provider.getTracer(SMOLAGENTS_SCOPE), newLog('smolagents', scenario.id, ''), scenario.taskId);
+  const agentOf = (turn: Turn): SmolAgent => ({ name: turn.agent, managed: (turn.handoffs ?? []).map((h) => agentOf(h.to)), tools: [] });
+  const play =
+    (turn: Turn, agent: SmolAgent): Parameters<SmolagentsProgram['run']>[2] =>
+    async (step) => {
+      tick();
+      let n = 1;
+      const steps = turn.handoffs ?? [];
+      for (let i = 0; i < steps.length; i++) {
+        const target = agent.managed[i]!;
+        if ((steps[i]!.attempts ?? 1) === 2) {
+          await step(n++, () => program.callManaged(agent, target, `work ${i}`, () => Promise.reject(new PyError('AgentGenerationError', 'Error in generating model output'))));
+          tick();
+        }
+        await step(n++, () => program.callManaged(agent, target, `work ${i}`, play(steps[i]!.to, target)));
+        tick();
+      }
+      await step(n, () => program.tool('FinalAnswerTool', 'final_answer', { answer: 'done' }, 'done'));
+    };
+  const root = agentOf(scenario.root);
+  await program.run(root, 'the task', play(scenario.root, root));
+  const spans = toSpanRecords(otel.spans());
+  await otel.shutdown();
+  return spans;
 }
 
 /** Every dialect's materializer: one entry per way of writing the scenarios. */
@@ -1109,5 +1198,23 @@ export const MATERIALIZERS: readonly Materializer[] = [
     modeOf: () => 'pass_control',
     materialize: materializeCrewAi,
     supports: crewAiSupports,
+  },
+  {
+    name: 'openinference-agents (OpenInference Agno instrumentation: a team delegating to members, constructed)',
+    dialect: 'openinference-agents',
+    kind: 'transfer',
+    inferred: false,
+    modeOf: () => 'return_to_caller',
+    materialize: materializeAgno,
+    supports: agnoSupports,
+  },
+  {
+    name: 'openinference-agents (OpenInference smolagents instrumentation: managed agents, constructed)',
+    dialect: 'openinference-agents',
+    kind: 'transfer',
+    inferred: true,
+    modeOf: () => 'return_to_caller',
+    materialize: materializeSmolagents,
+    supports: delegationsOnly,
   },
 ];

@@ -1,0 +1,334 @@
+/**
+ * The `openinference-agents` dialect: agent frameworks whose OpenInference
+ * instrumentation writes one AGENT span per agent run and nests the runs an agent
+ * starts inside its own: smolagents (`openinference-instrumentation-smolagents`) and
+ * Agno (`openinference-instrumentation-agno`), told apart by their instrumentation
+ * scope. LangGraph / LangChain (`openinference`), CrewAI (`crewai`) and the OpenAI
+ * Agents SDK (`openai-agents`) have dialects of their own; the spans of OpenInference's
+ * Google ADK instrumentation are claimed only to be ignored (ADK's own spans, which
+ * `otel-genai` reads, say the same). docs/frameworks.md
+ * ("smolagents and Agno via OpenInference") lists what is read and why.
+ *
+ * - An agent run is an AGENT span, named by `agent.name` (Agno), else `graph.node.name`,
+ *   else its span name without `.run` (smolagents writes `{agent.name}.run` and no name
+ *   attribute). ERROR is a failed run.
+ * - A **delegation** is a run started while another ran, which gets its answer back
+ *   (`return_to_caller`): declared when the run's `graph.node.parent_id` is the
+ *   `graph.node.id` of a run of the same trace (Agno: the team whose run it executes
+ *   in), else inferred from nesting (the nearest enclosing AGENT span: a smolagents
+ *   managed agent, called by its manager inside one of its steps). The handoff's span
+ *   is the caller's delegation tool call that holds the run in its time (Agno's
+ *   `delegate_task_to_member(s)`, whose generator runs the member outside the tool's
+ *   context), else the caller's span the run is nested in (a smolagents step); the
+ *   run is its arrival.
+ * - A delegation that failed before its run could be seen: a step that recorded
+ *   smolagents' `AgentToolExecutionError` "Error executing request to team member
+ *   '<name>'" (a ToolCallingAgent's managed agent raised; its run span is never exported)
+ *   is a handoff to that agent with no arrival (a CodeAgent's step fails with the
+ *   interpreter's error, which names no agent: nothing is read from it); a later delegation from the same run to the same agent
+ *   is the same handoff attempted again (`sendCount`). An Agno delegation tool answering
+ *   "Member with ID <id> not found" is a refused (undelivered) handoff.
+ * - A span whose parent is missing from the trace, in smolagents' scope, belongs to a
+ *   run that raised (never ended, never exported): ignored with that reason.
+ * - CHAIN steps, other tools and LLM spans are steps of the run they are in: ignored.
+ *
+ * Linear in the group's spans but for sorts and, per run, a scan of its caller's
+ * children; ancestor walks go through the context (bounded, cycle-safe).
+ *
+ * @see https://github.com/Arize-ai/openinference/tree/main/python/instrumentation/openinference-instrumentation-smolagents
+ * @see https://github.com/Arize-ai/openinference/tree/main/python/instrumentation/openinference-instrumentation-agno
+ */
+import {
+  OPENINFERENCE_AGENT_NAME,
+  OPENINFERENCE_GRAPH_NODE_ID,
+  OPENINFERENCE_GRAPH_NODE_NAME,
+  OPENINFERENCE_GRAPH_NODE_PARENT_ID,
+  OPENINFERENCE_INPUT_VALUE,
+  OPENINFERENCE_OUTPUT_VALUE,
+  OPENINFERENCE_SESSION_ID,
+  OPENINFERENCE_SPAN_KIND,
+  OPENINFERENCE_TOOL_NAME,
+} from '../../model/attributes.js';
+import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
+import { compareByStart } from '../span-index.js';
+import { parseJsonText, put, readName } from './attribute-readers.js';
+import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, TransferPart } from './dialect.js';
+import { normalizeAgentName } from './otel-genai.js';
+
+/** The instrumentation scopes read (`get_tracer(__name__)` of each instrumentor). */
+const SMOLAGENTS_SCOPE = 'openinference.instrumentation.smolagents';
+const AGNO_SCOPE = 'openinference.instrumentation.agno';
+/**
+ * OpenInference's Google ADK instrumentation: its `invocation [app]` and `agent_run [name]`
+ * spans wrap ADK's own `invocation` and `invoke_agent` spans, which `otel-genai` reads; read
+ * as runs here they would count every agent twice and make each transfer (ADK runs the target
+ * inside the sender) a nested delegation. Claimed to be ignored with that reason.
+ */
+const GOOGLE_ADK_SCOPE = 'openinference.instrumentation.google_adk';
+const SCOPES: readonly string[] = [SMOLAGENTS_SCOPE, AGNO_SCOPE, GOOGLE_ADK_SCOPE];
+
+/** A scope, or a module below it (`….agno._tools_wrapper`): a name that only starts with the same letters is not it. */
+function isScope(scope: string, of: string): boolean {
+  return scope === of || (scope.startsWith(of) && scope.charCodeAt(of.length) === 46);
+}
+
+/**
+ * Agno's delegation tools: `delegate_task_to_member(s)` (`agno/team/_default_tools.py`, Agno 2),
+ * and before Agno 2 (`agno/team/team.py` until September 2025) `transfer_task_to_member`
+ * (coordinate mode), `forward_task_to_member` (route mode), `run_member_agents` (collaborate mode).
+ */
+const AGNO_DELEGATION_TOOLS: ReadonlySet<string> = new Set([
+  'delegate_task_to_member',
+  'delegate_task_to_members',
+  'transfer_task_to_member',
+  'forward_task_to_member',
+  'run_member_agents',
+]);
+/** What `delegate_task_to_member` yields for a member id it cannot find. */
+const AGNO_MEMBER_NOT_FOUND = /^Member with ID (.{1,200}?) not found in the team or any subteams/;
+/** smolagents' `execute_tool_call` on a managed agent that raised (`AgentToolExecutionError`). */
+const SMOLAGENTS_MEMBER_ERROR = /^Error executing request to team member '([^']{1,200})'/;
+/** Longest tool input parsed for a member id. */
+const MAX_INPUT_CHARS = 1 << 20;
+
+interface Run {
+  readonly span: SpanRecord;
+  readonly agent: string;
+  readonly taskId: string | undefined;
+}
+
+/** A delegation as read, before retries are folded. */
+interface Draft {
+  readonly part: Mutable<TransferPart>;
+  /** The calling run's span id. */
+  readonly caller: string;
+  readonly targetKey: string;
+  /** Failed before its run could be seen (the managed agent raised). */
+  readonly failed: boolean;
+}
+
+/** The agent an AGENT span ran as (see the file header). */
+function agentOf(span: SpanRecord): string {
+  const named = readName(span.attributes, OPENINFERENCE_AGENT_NAME) ?? readName(span.attributes, OPENINFERENCE_GRAPH_NODE_NAME);
+  if (named !== undefined) return named;
+  return span.name.endsWith('.run') && span.name.length > 4 ? span.name.slice(0, -4) : span.name;
+}
+
+/** The `member_id` a delegation tool's arguments name. */
+function memberIdIn(input: string | undefined): string | undefined {
+  if (input === undefined || input.length > MAX_INPUT_CHARS || !input.includes('member_id')) return undefined;
+  const parsed = parseJsonText(input, MAX_INPUT_CHARS);
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
+  const id = (parsed as Record<string, unknown>).member_id;
+  return typeof id === 'string' && id.length > 0 ? id : undefined;
+}
+
+/** The team member a smolagents step's recorded AgentToolExecutionError names, if any. */
+function failedMemberOf(span: SpanRecord): string | undefined {
+  if (span.statusCode !== StatusCodeNumber.Error) return undefined;
+  for (let i = 0; i < span.events.length; i++) {
+    const event = span.events[i]!;
+    if (event.name !== 'exception') continue;
+    const message = event.attributes['exception.message'];
+    const match = typeof message === 'string' ? SMOLAGENTS_MEMBER_ERROR.exec(message) : null;
+    if (match) return match[1]!;
+  }
+  return undefined;
+}
+
+class Interpretation {
+  readonly parts: HandoffPart[] = [];
+  readonly ignored: IgnoredSpan[] = [];
+  readonly #context: DialectContext;
+  readonly #runs: Run[] = [];
+  readonly #runById = new Map<string, Run>();
+  /** Runs by trace id and `graph.node.id`. */
+  readonly #runByNode = new Map<string, Run>();
+  readonly #tools: SpanRecord[] = [];
+  readonly #steps: SpanRecord[] = [];
+  /** Tool and step spans a delegation was read from. */
+  readonly #used = new Set<string>();
+  readonly #drafts: Draft[] = [];
+
+  constructor(context: DialectContext) {
+    this.#context = context;
+  }
+
+  run(spans: readonly SpanRecord[]): DialectResult {
+    const seen = new Set<string>();
+    for (let i = 0; i < spans.length; i++) {
+      const span = spans[i]!;
+      if (seen.has(span.spanId)) continue; // a re-exported copy
+      seen.add(span.spanId);
+      this.#classify(span);
+    }
+    this.#runs.sort((a, b) => compareByStart(a.span, b.span));
+    this.#tools.sort(compareByStart);
+    for (let i = 0; i < this.#runs.length; i++) this.#readCaller(this.#runs[i]!);
+    for (let i = 0; i < this.#steps.length; i++) this.#readFailedRequest(this.#steps[i]!);
+    for (let i = 0; i < this.#tools.length; i++) this.#readTool(this.#tools[i]!);
+    this.#emitDelegations();
+    for (let i = 0; i < this.#runs.length; i++) {
+      const run = this.#runs[i]!;
+      const part: Mutable<AgentRunPart> = { type: 'agent-run', span: run.span, agent: run.agent, outcome: run.span.statusCode === StatusCodeNumber.Error ? 'failed' : 'completed' };
+      put(part, 'taskId', run.taskId);
+      this.parts.push(part);
+    }
+    return { parts: this.parts, ignored: this.ignored };
+  }
+
+  #classify(span: SpanRecord): void {
+    const kind = readName(span.attributes, OPENINFERENCE_SPAN_KIND)?.toUpperCase();
+    if (isScope(span.scopeName, GOOGLE_ADK_SCOPE)) {
+      this.ignored.push({ span, reason: `OpenInference's Google ADK ${kind ?? ''} span: it wraps ADK's own span (scope gcp.vertex.agent), which otel-genai reads` });
+      return;
+    }
+    if (span.parentSpanId && this.#context.span(span.parentSpanId) === undefined && isScope(span.scopeName, SMOLAGENTS_SCOPE) && kind !== 'AGENT') {
+      this.ignored.push({
+        span,
+        reason: `its parent span ${span.parentSpanId} is not in the data: smolagents' instrumentation never ends (so never exports) an agent run that raised, so this ${kind ?? 'span'} most likely belonged to one (else its parent is in data not read)`,
+      });
+      return;
+    }
+    if (kind === 'AGENT') {
+      const run: Run = { span, agent: agentOf(span), taskId: readName(span.attributes, OPENINFERENCE_SESSION_ID) };
+      this.#runs.push(run);
+      this.#runById.set(span.spanId, run);
+      const node = readName(span.attributes, OPENINFERENCE_GRAPH_NODE_ID);
+      if (node !== undefined) this.#runByNode.set(`${span.traceId}\u0000${node}`, run);
+    } else if (kind === 'TOOL') this.#tools.push(span);
+    else if (kind === 'CHAIN') this.#steps.push(span);
+    else this.ignored.push({ span, reason: `${kind ?? 'unknown'} span: a model call or other step, no handoff meaning` });
+  }
+
+  #enclosingRun(span: SpanRecord): Run | undefined {
+    const around = this.#context.ancestorWhere(span, (candidate) => this.#runById.has(candidate.spanId));
+    return around ? this.#runById.get(around.spanId) : undefined;
+  }
+
+  /** The caller of `run` (declared by `graph.node.parent_id`, else the enclosing run) and the delegation to it. */
+  #readCaller(run: Run): void {
+    const parentNode = readName(run.span.attributes, OPENINFERENCE_GRAPH_NODE_PARENT_ID);
+    const declared = parentNode !== undefined ? this.#runByNode.get(`${run.span.traceId}\u0000${parentNode}`) : undefined;
+    const caller = declared ?? this.#enclosingRun(run.span);
+    if (!caller || caller === run) return;
+    const send = this.#delegationSpanOf(caller, run);
+    const part: Mutable<TransferPart> = { type: 'transfer', span: send, source: caller.agent, target: run.agent, mode: 'return_to_caller', inferred: declared === undefined, arrival: run.span };
+    put(part, 'taskId', caller.taskId ?? run.taskId);
+    this.#drafts.push({ part, caller: caller.span.spanId, targetKey: normalizeAgentName(run.agent), failed: false });
+  }
+
+  /**
+   * The span the caller handed `run` over in: its delegation tool call whose time holds
+   * the run (the nearest enclosing tool, or Agno's sibling `delegate_task_to_member`),
+   * else the caller's span the run is nested in (a smolagents step), else the caller's run.
+   */
+  #delegationSpanOf(caller: Run, run: Run): SpanRecord {
+    let child: SpanRecord | undefined;
+    let steps = 0;
+    for (let at = this.#context.parentOf(run.span); at && at.spanId !== run.span.spanId && steps < 10_000; at = this.#context.parentOf(at), steps++) {
+      if (at.spanId === caller.span.spanId) break;
+      if (readName(at.attributes, OPENINFERENCE_SPAN_KIND) === 'TOOL') {
+        this.#used.add(at.spanId);
+        return at;
+      }
+      child = at;
+    }
+    // Agno's delegation tool is the caller's child beside the member run (children come in start order).
+    let best: SpanRecord | undefined;
+    const siblings = this.#context.childrenOf(caller.span);
+    for (let i = 0; i < siblings.length; i++) {
+      const tool = siblings[i]!;
+      if (tool.startMs > run.span.startMs) break;
+      if (tool.endMs < run.span.endMs || readName(tool.attributes, OPENINFERENCE_SPAN_KIND) !== 'TOOL') continue;
+      if (AGNO_DELEGATION_TOOLS.has(readName(tool.attributes, OPENINFERENCE_TOOL_NAME) ?? '')) best = tool; // the latest to start
+    }
+    if (best) {
+      this.#used.add(best.spanId);
+      return best;
+    }
+    if (child) this.#used.add(child.spanId);
+    return child ?? caller.span;
+  }
+
+  /** A smolagents step that recorded a team member's failure: a delegation with no arrival. */
+  #readFailedRequest(step: SpanRecord): void {
+    if (this.#used.has(step.spanId)) return;
+    const member = failedMemberOf(step);
+    const caller = member !== undefined ? this.#enclosingRun(step) : undefined;
+    if (member === undefined || !caller) {
+      this.ignored.push({ span: step, reason: `a step of ${this.#enclosingRun(step)?.agent ?? 'an unknown agent'}'s run, no handoff of its own` });
+      return;
+    }
+    const part: Mutable<TransferPart> = { type: 'transfer', span: step, source: caller.agent, target: member, mode: 'return_to_caller', inferred: true };
+    put(part, 'taskId', caller.taskId);
+    this.#drafts.push({ part, caller: caller.span.spanId, targetKey: normalizeAgentName(member), failed: true });
+  }
+
+  #readTool(tool: SpanRecord): void {
+    if (this.#used.has(tool.spanId)) return;
+    const name = readName(tool.attributes, OPENINFERENCE_TOOL_NAME) ?? tool.name;
+    const caller = this.#enclosingRun(tool);
+    const output = readName(tool.attributes, OPENINFERENCE_OUTPUT_VALUE);
+    const missing = output !== undefined && AGNO_DELEGATION_TOOLS.has(name) ? AGNO_MEMBER_NOT_FOUND.exec(output) : null;
+    if (missing && caller) {
+      const member = memberIdIn(readName(tool.attributes, OPENINFERENCE_INPUT_VALUE)) ?? missing[1]!;
+      const part: Mutable<TransferPart> = { type: 'transfer', span: tool, source: caller.agent, target: 'unknown', mode: 'return_to_caller', inferred: true, refusal: `refused: no member ${member}; ${name} answered: ${missing[0]}` };
+      put(part, 'taskId', caller.taskId);
+      this.#drafts.push({ part, caller: caller.span.spanId, targetKey: '', failed: false });
+      return;
+    }
+    const why = AGNO_DELEGATION_TOOLS.has(name) ? 'no member run in its time and no "not found" answer' : 'no agent run in it';
+    this.ignored.push({ span: tool, reason: `tool ${name} of ${caller?.agent ?? 'an unknown agent'}: not a delegation (${why})` });
+  }
+
+  /** The delegations in start order; one after a failed request from the same run to the same agent is that request tried again. */
+  #emitDelegations(): void {
+    this.#drafts.sort((a, b) => compareByStart(a.part.span, b.part.span) || compareByStart(a.part.arrival ?? a.part.span, b.part.arrival ?? b.part.span));
+    const failedLast = new Map<string, Mutable<TransferPart>>();
+    for (let i = 0; i < this.#drafts.length; i++) {
+      const draft = this.#drafts[i]!;
+      const slot = `${draft.caller}\u0000${draft.targetKey}`;
+      const earlier = draft.part.refusal === undefined ? failedLast.get(slot) : undefined;
+      if (earlier) {
+        earlier.sendCount = (earlier.sendCount ?? 1) + 1;
+        if (draft.part.arrival !== undefined) earlier.arrival = draft.part.arrival;
+        this.ignored.push({ span: draft.part.span, reason: `retry of the delegation on span ${earlier.span.spanId} (its run failed): counted in its sendCount` });
+        if (!draft.failed) failedLast.delete(slot);
+        continue;
+      }
+      this.parts.push(draft.part);
+      if (draft.failed) failedLast.set(slot, draft.part);
+    }
+  }
+}
+
+/** smolagents and Agno through OpenInference (see the file header). */
+export const openInferenceAgentsDialect: Dialect = {
+  id: 'openinference-agents',
+  description: 'smolagents and Agno via OpenInference (agent runs, nested delegations, team members, failed requests)',
+  readsAttribute(name) {
+    return (
+      name === OPENINFERENCE_SPAN_KIND ||
+      name === OPENINFERENCE_AGENT_NAME ||
+      name === OPENINFERENCE_GRAPH_NODE_ID ||
+      name === OPENINFERENCE_GRAPH_NODE_NAME ||
+      name === OPENINFERENCE_GRAPH_NODE_PARENT_ID ||
+      name === OPENINFERENCE_TOOL_NAME ||
+      name === OPENINFERENCE_INPUT_VALUE ||
+      name === OPENINFERENCE_OUTPUT_VALUE ||
+      name === OPENINFERENCE_SESSION_ID
+    );
+  },
+  readsEvent(name, span) {
+    return name === 'exception' && isScope(span.scopeName, SMOLAGENTS_SCOPE);
+  },
+  claims(span) {
+    const scope = span.scopeName;
+    for (let i = 0; i < SCOPES.length; i++) if (isScope(scope, SCOPES[i]!)) return true;
+    return false;
+  },
+  interpret(spans: readonly SpanRecord[], context: DialectContext): DialectResult {
+    return new Interpretation(context).run(spans);
+  },
+};
