@@ -277,7 +277,8 @@ export class LiveSession implements SpanIntake {
       kept?.push(span);
       this.#observe(span);
     }
-    this.#auditor.addSpans(kept ?? batch);
+    // Told when the spans came, the Auditor waits for more of a trace that arrives in pieces however old it is.
+    this.#auditor.addSpans(kept ?? batch, this.#clock());
     this.#sinceAdvance += batch.length;
   }
 

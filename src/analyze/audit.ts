@@ -97,6 +97,14 @@ export interface AuditOptions {
   readonly completeIdleMs?: number;
   readonly softOpenSpans?: number;
   /**
+   * Live: a group closes no sooner than this after its last span arrived, and the state rules
+   * take as complete only data that arrived at least this long ago, when addSpans is told the
+   * arrival time. Data can arrive long after it ended (a followed file of old runs, an exporter
+   * emptying its backlog after a restart): judged by its span times alone it would look settled
+   * on arrival, and a trace whose spans came in two requests would be cut in two. Default 2 000.
+   */
+  readonly arrivalQuietMs?: number;
+  /**
    * Close the oldest groups early when more spans than this are open (memory
    * bound). A trace cut this way is counted in `inputs.splitTraces`. Default 2 000 000.
    */
@@ -126,6 +134,8 @@ interface OpenTrace {
   compactOnAdd: boolean;
   minStartMs: number;
   maxEndMs: number;
+  /** When its last span arrived (the time given to addSpans), or -Infinity when not told. */
+  arrivedMs: number;
   /**
    * Span ids seen, and parent ids referred to but not seen yet: a trace whose root ended and
    * that misses no parent looks complete. Only dense input closes groups that look complete, so
@@ -143,6 +153,7 @@ interface OpenTrace {
 interface OpenGroup {
   readonly traces: string[];
   maxEndMs: number;
+  arrivedMs: number;
   minStartMs: number;
   spans: number;
   complete: boolean;
@@ -247,6 +258,8 @@ export class Auditor {
   #openSpans = 0;
   #watermarkMs = Number.NEGATIVE_INFINITY;
   #clockMs = Number.NEGATIVE_INFINITY;
+  /** The earliest start among spans that arrived within arrivalQuietMs: the state rules wait for data that late. */
+  readonly #arrivals = new RecentMinimum();
   #startMs = Number.POSITIVE_INFINITY;
   #spans = 0;
   #wholeMsSpans = 0;
@@ -308,14 +321,20 @@ export class Auditor {
     this.#problems.push(problem);
   }
 
-  /** Adds a batch of spans; may analyze groups that became complete. */
-  addSpans(batch: readonly SpanRecord[]): void {
+  /**
+   * Adds a batch of spans; may analyze groups that became complete. A live caller passes
+   * `arrivedAtMs`, its clock's time now (see `arrivalQuietMs`).
+   */
+  addSpans(batch: readonly SpanRecord[], arrivedAtMs?: number): void {
     if (this.#finished) throw new Error('Auditor: addSpans after finish()');
+    const arrived = arrivedAtMs ?? Number.NEGATIVE_INFINITY;
+    let batchStartMs = Number.POSITIVE_INFINITY;
     for (let i = 0; i < batch.length; i++) {
       const span = batch[i]!;
       this.#spans++;
       if (span.startMs === Math.floor(span.startMs) && span.endMs === Math.floor(span.endMs)) this.#wholeMsSpans++;
       if (span.startMs < this.#startMs) this.#startMs = span.startMs;
+      if (span.startMs < batchStartMs) batchStartMs = span.startMs;
       let trace = this.#open.get(span.traceId);
       if (!trace) {
         if (this.#closed.has(span.traceId)) {
@@ -331,6 +350,7 @@ export class Auditor {
           compactOnAdd: false,
           minStartMs: span.startMs,
           maxEndMs: span.endMs,
+          arrivedMs: arrived,
           ids: undefined,
           missingParents: undefined,
           rootEnded: false,
@@ -343,6 +363,7 @@ export class Auditor {
         trace.spans.push(span);
       }
       if (span.parentSpanId === '') trace.rootEnded = true;
+      trace.arrivedMs = arrived;
       if (this.#dense) noteSpanIds(trace, span, trace.spans.length - 1);
       if (span.endMs > trace.maxEndMs) trace.maxEndMs = span.endMs;
       if (span.startMs < trace.minStartMs) trace.minStartMs = span.startMs;
@@ -359,6 +380,7 @@ export class Auditor {
     // it (an eighth of those open, at least 4096), or under memory pressure. Small export batches
     // (a busy service's 32-span lines) would otherwise sweep the same open traces over and over.
     // Data time moving on by a quiet period can close groups too, so it also triggers one.
+    if (arrivedAtMs !== undefined && batch.length > 0) this.#arrivals.push(arrivedAtMs, batchStartMs);
     this.#spansSinceSweep += batch.length;
     const quietMs = this.#options.idleMs ?? 300_000;
     if (
@@ -498,6 +520,8 @@ export class Auditor {
     const pressed = !all && this.#dense;
     const quickMs = Math.min(idle, this.#options.completeIdleMs ?? 10_000);
     const completeCutoff = pressed ? clock - quickMs : Number.NEGATIVE_INFINITY;
+    // Live, spans that arrived just now may be followed by more of the same data, however old it is.
+    const arrivalCutoff = clock - (this.#options.arrivalQuietMs ?? 2_000);
     // With many spans open, what stays open is reduced to what the dialects read, so in-flight traces
     // cost little; with few, copying them would cost more time than the memory is worth.
     const compactRest = !all && this.#openSpans > (this.#options.softOpenSpans ?? 100_000) / 4;
@@ -513,11 +537,13 @@ export class Auditor {
     for (const [traceId, trace] of this.#open) {
       if (!this.#union.has(traceId)) {
         const complete = trace.rootEnded && (trace.missingParents === undefined || trace.missingParents.size === 0);
-        if (all || trace.maxEndMs < cutoff || (complete && trace.maxEndMs < completeCutoff)) {
-          ready.push({ traces: [traceId], maxEndMs: trace.maxEndMs, minStartMs: trace.minStartMs, spans: trace.spans.length, complete });
+        if (all || isQuiet(trace, complete, cutoff, completeCutoff, arrivalCutoff)) {
+          ready.push({ traces: [traceId], maxEndMs: trace.maxEndMs, arrivedMs: trace.arrivedMs, minStartMs: trace.minStartMs, spans: trace.spans.length, complete });
           continue;
         }
-        if (overCap) rest.push({ traces: [traceId], maxEndMs: trace.maxEndMs, minStartMs: trace.minStartMs, spans: trace.spans.length, complete });
+        if (overCap) {
+          rest.push({ traces: [traceId], maxEndMs: trace.maxEndMs, arrivedMs: trace.arrivedMs, minStartMs: trace.minStartMs, spans: trace.spans.length, complete });
+        }
         else if (compactRest) this.#compact(trace);
         if (trace.minStartMs < restMinStartMs) restMinStartMs = trace.minStartMs;
         continue;
@@ -525,16 +551,20 @@ export class Auditor {
       const root = this.#union.find(traceId);
       let group = groups.get(root);
       if (!group) {
-        groups.set(root, (group = { traces: [], maxEndMs: Number.NEGATIVE_INFINITY, minStartMs: Number.POSITIVE_INFINITY, spans: 0, complete: true }));
+        groups.set(
+          root,
+          (group = { traces: [], maxEndMs: Number.NEGATIVE_INFINITY, arrivedMs: Number.NEGATIVE_INFINITY, minStartMs: Number.POSITIVE_INFINITY, spans: 0, complete: true }),
+        );
       }
       group.traces.push(traceId);
       group.spans += trace.spans.length;
       if (!trace.rootEnded || (trace.missingParents !== undefined && trace.missingParents.size > 0)) group.complete = false;
       if (trace.maxEndMs > group.maxEndMs) group.maxEndMs = trace.maxEndMs;
+      if (trace.arrivedMs > group.arrivedMs) group.arrivedMs = trace.arrivedMs;
       if (trace.minStartMs < group.minStartMs) group.minStartMs = trace.minStartMs;
     }
     for (const group of groups.values()) {
-      (all || group.maxEndMs < cutoff || (group.complete && group.maxEndMs < completeCutoff) ? ready : rest).push(group);
+      (all || isQuiet(group, group.complete, cutoff, completeCutoff, arrivalCutoff) ? ready : rest).push(group);
     }
     // Over the memory cap: close the oldest groups too, until under half the cap, and say so.
     if (overCap) {
@@ -563,6 +593,8 @@ export class Auditor {
     // what is older than seconds, not minutes; a group still open from earlier does not hold them back.
     let completeBefore = pressed ? clock - quickMs : cutoff;
     if (!pressed && restMinStartMs < completeBefore) completeBefore = restMinStartMs;
+    const lateStartMs = this.#arrivals.minSince(arrivalCutoff);
+    if (lateStartMs < completeBefore) completeBefore = lateStartMs;
     if (!Number.isFinite(completeBefore)) return;
     if (this.#options.now === undefined || completeBefore < this.#options.now) {
       for (const rule of this.#rules) if (rule.run?.advance) this.#tally(rule, rule.run.advance(completeBefore), true);
@@ -890,4 +922,50 @@ export function hasFindingsAtOrAbove(report: AuditReport, threshold: Severity): 
 /** Slowest first; ties by trace id, so the report does not depend on the order groups close in. */
 function compareSlowestFirst(a: TaskSummary, b: TaskSummary): number {
   return b.wallMs - a.wallMs || (a.traceId < b.traceId ? -1 : a.traceId > b.traceId ? 1 : 0);
+}
+
+/**
+ * Whether an open trace or group has been quiet long enough to close: nothing ended within the idle
+ * time (or, looking complete, the short one), and, when arrival times are known, nothing arrived
+ * within the incomplete group's idle time or the complete one's arrival quiet time.
+ */
+function isQuiet(
+  open: { readonly maxEndMs: number; readonly arrivedMs: number },
+  complete: boolean,
+  cutoff: number,
+  completeCutoff: number,
+  arrivalCutoff: number,
+): boolean {
+  if (open.maxEndMs < cutoff && open.arrivedMs < cutoff) return true;
+  return complete && open.maxEndMs < completeCutoff && open.arrivedMs < arrivalCutoff;
+}
+
+/**
+ * The smallest value pushed at or after a time, over a window that only moves forward (a
+ * monotonic queue: each entry is pushed and dropped once).
+ */
+class RecentMinimum {
+  readonly #at: number[] = [];
+  readonly #value: number[] = [];
+  #head = 0;
+
+  push(atMs: number, value: number): void {
+    while (this.#at.length > this.#head && this.#value[this.#value.length - 1]! >= value) {
+      this.#at.pop();
+      this.#value.pop();
+    }
+    this.#at.push(atMs);
+    this.#value.push(value);
+  }
+
+  /** The smallest value pushed at `sinceMs` or later (+Infinity if none); forgets older entries. */
+  minSince(sinceMs: number): number {
+    while (this.#head < this.#at.length && this.#at[this.#head]! < sinceMs) this.#head++;
+    if (this.#head > 1024 && this.#head * 2 > this.#at.length) {
+      this.#at.splice(0, this.#head);
+      this.#value.splice(0, this.#head);
+      this.#head = 0;
+    }
+    return this.#head < this.#at.length ? this.#value[this.#head]! : Number.POSITIVE_INFINITY;
+  }
 }

@@ -1,3 +1,4 @@
+import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import { AGENTS } from '../../examples/pipeline/pipeline.js';
 import { LiveSession } from '../../dashboards/live-session.js';
@@ -59,31 +60,108 @@ describe('LiveSession', () => {
     expect(session.view().agents.map((a) => a.name).sort()).toEqual(['coder', 'planner']);
   });
 
-  it('closes a group that has already settled as soon as its spans are analyzed, without waiting for a tick', async () => {
+  it('closes a group of old data once nothing more of it arrived for the arrival quiet time (2 s), not before and not at a later tick only', async () => {
     const { spans } = await runPipelineSpans(['ack-timeout'], { taskId: 'live-settled' });
     const records = toSpanRecords(spans);
-    // The spans arrive after their group settled (an exporter that held them): nothing is left to wait for.
-    const { session } = sessionAt(lastEnd(records) + 7_000);
+    // The spans arrive after their group settled by span time (an exporter that held them): more of
+    // the same trace may follow, so it waits 2 s from arrival; the drain that ends then closes it.
+    const { session, clock } = sessionAt(lastEnd(records) + 7_000);
     session.offer(records, ORIGIN);
     await session.drained();
+    expect(session.view().counters).toMatchObject({ tracesOpen: 1, tracesAnalyzed: 0 });
+    clock.now += 1_999;
+    session.tick();
+    expect(session.view().counters).toMatchObject({ tracesOpen: 1, tracesAnalyzed: 0 });
+    clock.now += 2;
+    session.tick();
     const view = session.view();
-    expect(view.counters.tracesOpen).toBe(0);
-    expect(view.counters.tracesAnalyzed).toBe(1);
+    expect(view.counters).toMatchObject({ tracesOpen: 0, tracesAnalyzed: 1, splitTraces: 0 });
     expect(view.findings.map((f) => f.ruleId)).toEqual(['ack-timeout']);
+  });
+
+  it('analyzes old data that arrives in two pieces as one trace (a followed file appended to twice); a piece later than the quiet time is counted split', async () => {
+    const { spans, result } = await runPipelineSpans([], { taskId: 'live-two-writes' });
+    expect(result.notes).toEqual([]);
+    const records = toSpanRecords(spans);
+    // In the order the program ended them: the first piece has no root, and the root ends last.
+    const half = Math.floor(records.length / 2);
+    for (const [gapMs, split] of [
+      [1_500, 0],
+      [70_000, 1],
+    ] as const) {
+      const { session, clock } = sessionAt(lastEnd(records) + 10 * 60_000);
+      await session.push(records.slice(0, half));
+      await session.drained();
+      clock.now += gapMs;
+      session.tick();
+      await session.push(records.slice(half));
+      await session.drained();
+      // The late piece misses the parents its first piece had: it waits the idle time, as any incomplete trace.
+      clock.now += split === 0 ? 2_001 : 60_001;
+      session.tick();
+      const view = session.view();
+      expect(view.counters).toMatchObject({ accepted: records.length, tracesOpen: 0, splitTraces: split });
+      if (split === 0) {
+        expect(view.counters.tracesAnalyzed).toBe(1);
+        // The clean run, whole: no finding (cut in two, its first piece showed an event never consumed).
+        expect(view.findings).toEqual([]);
+        expect(view.edges.map((e) => `${e.source} → ${e.target}`).sort()).toEqual(AGENTS.slice(0, -1).map((a, i) => `${a} → ${AGENTS[i + 1]}`).sort());
+      } else {
+        expect(view.findings.length).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it('takes old state data as complete only once nothing arrived for the quiet time: an outbox relay\'s trace a second later is joined, one never sent is flagged', async () => {
+    for (const relayed of [true, false]) {
+      // Two processes, as an outbox has them: the writer commits, the relay publishes in a trace of its own.
+      const writer = createOtelHarness('writer');
+      const relay = createOtelHarness('outbox-relay');
+      const writerBaton = new Baton({ tracer: writer.tracer, meter: writer.meter });
+      const relayBaton = new Baton({ tracer: relay.tracer, meter: relay.meter });
+      const written = context.with(ROOT_CONTEXT, () =>
+        writerBaton.traceStateWrite({ key: 'draft/7', agent: 'writer', taskId: 'task-7', announces: 'draft.ready' }, () => ({ version: 3 })),
+      );
+      if (relayed) {
+        const message = context.with(ROOT_CONTEXT, () =>
+          relayBaton.publish({ topic: 'draft.ready', taskId: 'task-7', key: 'draft/7', stateVersion: written.version, agent: 'outbox-relay' }),
+        );
+        context.with(ROOT_CONTEXT, () => relayBaton.consume(message, () => undefined, { agent: 'reviewer' }));
+      }
+      const writes = toSpanRecords(writer.spans(), 'writer');
+      const relays = toSpanRecords(relay.spans(), 'relay');
+      await Promise.all([writer.shutdown(), relay.shutdown()]);
+      // Old data (ten minutes ago), the relay's line a second after the writer's.
+      const { session, clock } = sessionAt(lastEnd([...writes, ...relays]) + 10 * 60_000);
+      await session.push(writes);
+      await session.drained();
+      clock.now += 1_000;
+      session.tick();
+      if (relays.length > 0) await session.push(relays);
+      await session.drained();
+      clock.now += 8_000;
+      session.tick();
+      const partial = session.view().findings.filter((f) => f.ruleId === 'partial-handoff').map((f) => f.message);
+      expect(session.view().counters.tracesAnalyzed).toBe(relayed ? 2 : 1);
+      expect(partial).toEqual(relayed ? [] : ['writer wrote draft/7 (version 3) but never published draft.ready']);
+    }
   });
 
   it('with analyzeOnOffer, analyzes a batch before offer returns; without it, in a later turn', async () => {
     const { spans } = await runPipelineSpans(['ack-timeout'], { taskId: 'live-inline' });
     const records = toSpanRecords(spans);
-    const inline = sessionAt(lastEnd(records) + 7_000, { analyzeOnOffer: true }).session;
-    inline.offer(records, ORIGIN);
-    expect(inline.view().counters).toMatchObject({ queued: 0, tracesOpen: 0, tracesAnalyzed: 1 });
-    expect(inline.view().findings.map((f) => f.ruleId)).toEqual(['ack-timeout']);
+    const inline = sessionAt(lastEnd(records) + 7_000, { analyzeOnOffer: true });
+    inline.session.offer(records, ORIGIN);
+    expect(inline.session.view().counters).toMatchObject({ queued: 0, tracesOpen: 1, tracesAnalyzed: 0 });
+    inline.clock.now += 2_001;
+    inline.session.tick();
+    expect(inline.session.view().counters).toMatchObject({ tracesOpen: 0, tracesAnalyzed: 1 });
+    expect(inline.session.view().findings.map((f) => f.ruleId)).toEqual(['ack-timeout']);
     const later = sessionAt(lastEnd(records) + 7_000).session;
     later.offer(records, ORIGIN);
-    expect(later.view().counters).toMatchObject({ queued: records.length, tracesAnalyzed: 0 });
+    expect(later.view().counters).toMatchObject({ queued: records.length, tracesOpen: 0 });
     await later.drained();
-    expect(later.view().counters).toMatchObject({ queued: 0, tracesAnalyzed: 1 });
+    expect(later.view().counters).toMatchObject({ queued: 0, tracesOpen: 1 });
   });
 
   it('reports a finding as soon as its group closes, before the input ends', async () => {
