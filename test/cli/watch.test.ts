@@ -115,4 +115,34 @@ describe('baton watch', { timeout: 90_000 }, () => {
     expect(watch.stdout()).toMatch(new RegExp(`${total} spans accepted`));
     expect(watch.stdout()).toMatch(/stale-epoch-read/);
   }, 180_000);
+
+  it('follows a file of runs from ten minutes ago appended in two writes, and analyzes each run whole', async () => {
+    const path = join(dir, 'old.jsonl');
+    const { spans, result } = await runPipelineSpans([], { taskId: 'follow-old' });
+    expect(result.notes).toEqual([]);
+    // As a Collector would have written them ten minutes ago: every time moved back, two lines.
+    const tenMinutesNs = 600_000_000_000n;
+    const lineOf = (part: typeof spans) => {
+      const request = JSON.parse(toOtlpJson(part)) as { resourceSpans: { scopeSpans: { spans: { startTimeUnixNano: string; endTimeUnixNano: string }[] }[] }[] };
+      for (const rs of request.resourceSpans)
+        for (const ss of rs.scopeSpans)
+          for (const span of ss.spans) {
+            span.startTimeUnixNano = String(BigInt(span.startTimeUnixNano) - tenMinutesNs);
+            span.endTimeUnixNano = String(BigInt(span.endTimeUnixNano) - tenMinutesNs);
+          }
+      return `${JSON.stringify(request)}\n`;
+    };
+    const half = Math.floor(spans.length / 2);
+    await writeFile(path, lineOf(spans.slice(0, half)));
+    const watch = startWatch(['--follow', 'old.jsonl', '--interval', '1'], dir);
+    await watch.urls();
+    await expect.poll(() => watch.stderr(), { timeout: 60_000 }).toMatch(new RegExp(`spans ${half} `));
+    await appendFile(path, lineOf(spans.slice(half)));
+    await expect.poll(() => watch.stderr(), { timeout: 60_000 }).toMatch(new RegExp(`spans ${spans.length} `));
+    watch.child.kill('SIGINT');
+    expect(await watch.exited()).toBe(0);
+    // One trace, not two pieces, and the clean run has no finding (cut in two, its first piece had an event never consumed).
+    expect(watch.stdout()).toMatch(new RegExp(`${spans.length} spans accepted, 0 rejected, 0 throttled \\(retried by exporters\\), 0 aged out; 1 traces analyzed\\n`));
+    expect(watch.stdout()).not.toMatch(/partial-handoff|ack-timeout/);
+  }, 180_000);
 });
