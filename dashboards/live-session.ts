@@ -128,6 +128,7 @@ export class LiveSession implements SpanIntake {
   #agedOut = 0;
   #badRequests = 0;
   #notice: string | null = null;
+  #agedOutSaid = false;
   /** Accepted spans per clock second, for the rate: second → count. */
   readonly #perSecond = new Map<number, number>();
   readonly #openTraces = new Set<string>();
@@ -276,6 +277,11 @@ export class LiveSession implements SpanIntake {
       }
       kept?.push(span);
       this.#observe(span);
+    }
+    if (kept !== undefined && !this.#agedOutSaid) {
+      // Once: a followed file of old runs would otherwise show only a growing count.
+      this.#agedOutSaid = true;
+      this.#notice = `spans that ended over ${formatRetention(this.#options.retentionMs ?? 3_600_000)} ago are aged out, not analyzed (--retention-ms): baton audit reads old files whole, baton watch <file> replays them`;
     }
     // Told when the spans came, the Auditor waits for more of a trace that arrives in pieces however old it is.
     this.#auditor.addSpans(kept ?? batch, this.#clock());
@@ -576,4 +582,12 @@ function countSince(times: readonly number[], sinceMs: number): number {
   let n = 0;
   for (let i = times.length - 1; i >= 0 && times[i]! > sinceMs; i--) n++;
   return n;
+}
+
+/** A retention window in the largest whole unit: `1 h`, `90 min`, `45 s`, `1500 ms`. */
+function formatRetention(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
+  if (ms % 1_000 === 0) return `${ms / 1_000} s`;
+  return `${ms} ms`;
 }

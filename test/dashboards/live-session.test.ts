@@ -270,7 +270,21 @@ describe('LiveSession', () => {
     await session.drained();
     const c = session.view().counters;
     expect([c.accepted, c.agedOut, c.tracesOpen]).toEqual([records.length, records.length, 0]);
+    // Said once, with what to do instead: a followed file of old runs would show only a count.
+    expect(session.view().notice).toBe(
+      'spans that ended over 1 h ago are aged out, not analyzed (--retention-ms): baton audit reads old files whole, baton watch <file> replays them',
+    );
     expect((await session.finish()).inputs.spans).toBe(0);
+  });
+
+  it('says nothing of aging out while every span is within the retention window', async () => {
+    const records = await loadFixture('clean');
+    // The clock just inside the window of the span that ended first.
+    const { session } = sessionAt(Math.min(...records.map((s) => s.endMs)) + 3_600_000, { retentionMs: 3_600_000 });
+    session.offer(records, ORIGIN);
+    await session.drained();
+    expect(session.view().counters.agedOut).toBe(0);
+    expect(session.view().notice).toBeNull();
   });
 
   it('counts spans the receivers refused and requests they could not read, with the reason shown', () => {
