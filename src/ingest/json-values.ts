@@ -15,27 +15,49 @@ export interface JsonValueSpan {
   readonly line: number;
 }
 
+/** The values of a text, and the runs of whole lines between them that were not JSON (print output beside the spans). */
+export interface JsonValues {
+  readonly values: JsonValueSpan[];
+  /** Lines [first, last] (1-based) skipped, in order. */
+  readonly skipped: { readonly first: number; readonly last: number }[];
+}
+
 /**
  * The top-level values of `text` in order, or undefined when it is not a sequence
- * of objects and arrays (a scalar at the top, a bracket that does not close).
+ * of objects and arrays (a scalar after a value on its line, a bracket that does
+ * not close). A line that does not start a value (an app's own print output,
+ * interleaved when stdout went to the same file) is skipped and listed.
  */
-export function concatenatedJsonValues(text: string): JsonValueSpan[] | undefined {
+export function concatenatedJsonValues(text: string): JsonValues | undefined {
   const values: JsonValueSpan[] = [];
+  const skipped: { first: number; last: number }[] = [];
   let line = 1;
   let at = 0;
+  let atLineStart = true;
   const length = text.length;
   while (at < length) {
     const c = text.charCodeAt(at);
     if (c === 0x0a) {
       line++;
       at++;
+      atLineStart = true;
       continue;
     }
     if (c === 0x20 || c === 0x09 || c === 0x0d) {
       at++;
       continue;
     }
-    if (c !== 0x7b && c !== 0x5b) return undefined; // `{` or `[` starts each value
+    if (c !== 0x7b && c !== 0x5b) {
+      // `{` or `[` starts each value; other text is skipped only as whole lines.
+      if (!atLineStart) return undefined;
+      const newline = text.indexOf('\n', at);
+      const last = skipped[skipped.length - 1];
+      if (last !== undefined && last.last === line - 1) last.last = line;
+      else skipped.push({ first: line, last: line });
+      if (newline === -1) break;
+      at = newline;
+      continue;
+    }
     const start = at;
     const startLine = line;
     let depth = 0;
@@ -55,7 +77,8 @@ export function concatenatedJsonValues(text: string): JsonValueSpan[] | undefine
     }
     if (depth !== 0 || at >= length) return undefined;
     at++;
+    atLineStart = false;
     values.push({ start, end: at, line: startLine });
   }
-  return values;
+  return { values, skipped };
 }

@@ -25,7 +25,7 @@ import { TraceInputError } from './errors.js';
 import type { SpanRecord } from '../model/span-record.js';
 import { jsonErrorOffset, jsonErrorReason, positionOf } from './json-error-position.js';
 import { jsonEncodingOf } from './encodings/index.js';
-import { concatenatedJsonValues, type JsonValueSpan } from './json-values.js';
+import { concatenatedJsonValues, type JsonValues, type JsonValueSpan } from './json-values.js';
 import { decodeOtlpProtobuf, splitProtobufFrames } from './otlp-protobuf.js';
 import { createZstdDecompress, isZstdMagic, type InflateCheck } from './zstd.js';
 
@@ -608,9 +608,10 @@ async function* parseDocument(
     // span indented, then a line break): each value read on its own. One whose first value fits
     // on one line is JSON Lines, read below.
     if (/non-whitespace character after JSON/.test((error as Error).message)) {
-      const values = concatenatedJsonValues(json);
-      if (values !== undefined && values.length > 1 && json.lastIndexOf('\n', values[0]!.end) > values[0]!.start) {
-        const spans = parseConcatenatedValues(json, values, name, report);
+      const found = concatenatedJsonValues(json);
+      const values = found?.values;
+      if (found !== undefined && values!.length > 1 && isMultiLine(json, values![0]!)) {
+        const spans = parseConcatenatedValues(json, found, name, options.maxErrorsPerFile ?? 20, report);
         if (spans.length > 0) yield spans;
         return;
       }
@@ -640,10 +641,34 @@ async function* parseDocument(
   if (spans.length > 0) yield spans;
 }
 
-/** Each of `values` (places in `text`) parsed and converted on its own; a bad one is reported at its line and skipped. */
-function parseConcatenatedValues(text: string, values: readonly JsonValueSpan[], name: string, report: (error: TraceInputError) => void): SpanRecord[] {
+/** Whether a value spans lines: one that fits on its line starts JSON Lines, read line by line. */
+function isMultiLine(text: string, place: JsonValueSpan): boolean {
+  const newline = text.indexOf('\n', place.start);
+  return newline !== -1 && newline < place.end;
+}
+
+/**
+ * Each value (places in `text`) parsed and converted on its own; a bad one is reported at its
+ * line and skipped, as are lines that were not JSON; past `maxErrors` the rest is skipped, said once.
+ */
+function parseConcatenatedValues(text: string, found: JsonValues, name: string, maxErrors: number, report: (error: TraceInputError) => void): SpanRecord[] {
   const spans: SpanRecord[] = [];
+  let errors = 0;
+  const tooMany = () => {
+    if (errors < maxErrors) return false;
+    report(new TraceInputError(name, `${errors} bad values or lines; the rest of the file was skipped`));
+    return true;
+  };
+  let skip = 0;
+  const { values, skipped } = found;
   for (const place of values) {
+    // Text that was not JSON before this value: said where it was, once per run of lines.
+    for (; skip < skipped.length && skipped[skip]!.first < place.line; skip++) {
+      if (tooMany()) return spans;
+      errors++;
+      report(notJson(name, skipped[skip]!));
+    }
+    if (tooMany()) return spans;
     const source = `${name}:${place.line}`;
     const valueText = text.slice(place.start, place.end);
     let value: unknown;
@@ -651,6 +676,7 @@ function parseConcatenatedValues(text: string, values: readonly JsonValueSpan[],
       value = JSON.parse(valueText);
     } catch (error) {
       const offset = jsonErrorOffset(valueText, error as Error);
+      errors++;
       if (offset === undefined) report(new TraceInputError(source, `invalid JSON: ${jsonErrorReason(error as Error)}`));
       else {
         // The value's own line and column, as places in the file.
@@ -666,10 +692,20 @@ function parseConcatenatedValues(text: string, values: readonly JsonValueSpan[],
       for (let k = 0; k < part.length; k++) spans.push(part[k]!);
     } catch (error) {
       if (!(error instanceof TraceInputError)) throw error;
+      errors++;
       report(error);
     }
   }
+  for (; skip < skipped.length; skip++) {
+    if (tooMany()) return spans;
+    errors++;
+    report(notJson(name, skipped[skip]!));
+  }
   return spans;
+}
+
+function notJson(name: string, { first, last }: { readonly first: number; readonly last: number }): TraceInputError {
+  return new TraceInputError(`${name}:${first}`, `${last === first ? 'a line' : `${last - first + 1} lines`} that ${last === first ? 'is' : 'are'} not JSON (not a span): skipped`);
 }
 
 /**

@@ -129,7 +129,7 @@ describe("the Python SDK's span JSON (ConsoleSpanExporter)", () => {
 
   it('finds the values of concatenated documents, strings with brackets and escapes included; one-line values stay JSON Lines', async () => {
     const text = '{\n  "a": "}{\\"]"\n}\n[\n 1, {"b": [2]}\n]\n';
-    expect(concatenatedJsonValues(text)?.map((v) => [text.slice(v.start, v.end), v.line])).toEqual([
+    expect(concatenatedJsonValues(text)?.values.map((v) => [text.slice(v.start, v.end), v.line])).toEqual([
       ['{\n  "a": "}{\\"]"\n}', 1],
       ['[\n 1, {"b": [2]}\n]', 4],
     ]);
@@ -138,5 +138,72 @@ describe("the Python SDK's span JSON (ConsoleSpanExporter)", () => {
     // JSON Lines of OTLP requests: still read line by line (the near miss of the pretty-printed path).
     const { spans } = await read(join(FRAMEWORKS_DIR, 'python', 'strands-swarm.collector.jsonl'));
     expect(spans.length).toBeGreaterThan(5);
+  });
+});
+
+describe('concatenated values beside other text', () => {
+  it("skips the app's own print lines between printed spans, says where they were, and reads every span", async () => {
+    const { file, spans } = await consoleDumpOf('strands-swarm');
+    const printedSpans = await readFile(file, 'utf8');
+    // stdout redirected to the same file: the app's prints land between the exporter's spans (after the third).
+    let at = 0;
+    for (let i = 0; i < 3; i++) at = printedSpans.indexOf('\n}\n', at) + 3;
+    const text = `${printedSpans.slice(0, at)}routing to the next agent\nstill working...\n${printedSpans.slice(at)}`;
+    const mixed = join(dir, 'mixed.console.txt');
+    await writeFile(mixed, text);
+    const printed = text.split('\n').indexOf('routing to the next agent') + 1;
+    const result = await read(mixed);
+    expect(result.errors).toEqual([`${mixed}:${printed}: 2 lines that are not JSON (not a span): skipped`]);
+    // Every span, as printed: what audits to the program log in the first case above.
+    expect(result.spans.map(comparable)).toEqual(spans.map(comparable));
+  });
+
+  it('stops after 20 bad values or lines, as for JSON Lines, and says so once', async () => {
+    const { file } = await consoleDumpOf('strands-swarm');
+    const text = await readFile(file, 'utf8');
+    const first = text.slice(0, text.indexOf('\n}\n') + 3);
+    const many = join(dir, 'many-bad.console.txt');
+    // A good span, then 30 values that are JSON but not spans.
+    await writeFile(many, first + Array.from({ length: 30 }, () => '{\n    "name": 5\n}\n').join(''));
+    const { errors, spans } = await read(many);
+    expect(spans).toHaveLength(1);
+    expect(errors).toHaveLength(21);
+    expect(errors[20]).toBe(`${many}: 20 bad values or lines; the rest of the file was skipped`);
+  });
+
+  it('reads JSON Lines whose first line is longer than a read chunk as JSON Lines (its bad lines capped the same)', async () => {
+    const line = (pad: number, id: number) =>
+      JSON.stringify({
+        resourceSpans: [
+          {
+            resource: {},
+            scopeSpans: [
+              {
+                scope: { name: 's' },
+                spans: [
+                  {
+                    traceId: '0af7651916cd43dd8448eb211c80319c',
+                    spanId: id.toString(16).padStart(16, '0'),
+                    name: 'x',
+                    startTimeUnixNano: '1700000000000000000',
+                    endTimeUnixNano: '1700000001000000000',
+                    attributes: [{ key: 'pad', value: { stringValue: 'a'.repeat(pad) } }],
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      });
+    const results: { spans: number; errors: string[] }[] = [];
+    for (const pad of [10, 1_200_000]) {
+      const file = join(dir, `long-first-${pad}.jsonl`);
+      await writeFile(file, [line(pad, 1), ...Array.from({ length: 30 }, () => '{"resourceSpans": [1,]}'), line(10, 2)].join('\n') + '\n');
+      const { spans, errors } = await read(file);
+      results.push({ spans: spans.length, errors: errors.map((e) => e.replace(file, 'F')) });
+    }
+    expect(results[1]).toEqual(results[0]);
+    expect(results[0]!.errors).toHaveLength(21);
+    expect(results[0]!.errors[0]).toBe("F:2:22: invalid JSON: Unexpected token ']'");
   });
 });
