@@ -88,6 +88,8 @@ export type ToMain =
 interface Pending {
   readonly resolve: (verdict: BodyVerdict) => void;
   readonly bytes: number;
+  /** When it was posted to the worker (performance.now()). */
+  readonly postedMs: number;
 }
 
 /**
@@ -197,7 +199,7 @@ export class ThreadedLiveSession implements BodyIntake {
     const id = ++this.#nextId;
     this.#pendingBytes += bytes.byteLength;
     return new Promise<BodyVerdict>((resolve) => {
-      this.#pending.set(id, { resolve, bytes: bytes.byteLength });
+      this.#pending.set(id, { resolve, bytes: bytes.byteLength, postedMs: performance.now() });
       // While a verdict is awaited the thread holds the process open, as a socket would.
       if (this.#pending.size === 1) this.#worker.ref();
       this.#post({ type: 'body', id, bytes, origin, source }, [bytes.buffer as ArrayBuffer]);
@@ -330,6 +332,13 @@ export class ThreadedLiveSession implements BodyIntake {
       // The worker went from the previous body straight to this one: its time was this body's work.
       const pace = pending.bytes / (now - this.#lastSettledMs);
       this.#bytesPerMs = this.#bytesPerMs === 0 ? pace : this.#bytesPerMs * 0.8 + pace * 0.2;
+    } else if (now > pending.postedMs) {
+      // A body on its own took at most the time since it was posted: a pace at least this fast.
+      // Without it, a pace measured low once (a cold worker, a small body's fixed costs) would
+      // refuse every second body for good, and with one body at a time it is never measured again.
+      const atLeast = pending.bytes / (now - pending.postedMs);
+      // Only ever raised: not measured yet (0) means nothing is refused for time.
+      if (this.#bytesPerMs > 0 && atLeast > this.#bytesPerMs) this.#bytesPerMs = (this.#bytesPerMs + atLeast) / 2;
     }
     this.#lastSettledMs = now;
     this.#busyAfterLast = this.#pending.size > 0;

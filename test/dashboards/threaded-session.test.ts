@@ -165,6 +165,26 @@ describe('ThreadedLiveSession', () => {
     expect(lenient.view().counters).toMatchObject({ accepted: 4 * spans, throttled: 0 });
   });
 
+  it('learns a faster pace from bodies taken one at a time: a pace once measured low does not refuse every second body for good', async () => {
+    const small = Buffer.from(ProtobufTraceSerializer.serializeRequest((await pipeline('threaded-small')).slice(0, 1))!);
+    const tasks = await Promise.all(Array.from({ length: 8 }, (_, i) => pipeline(`threaded-large-${i}`)));
+    const large = Buffer.from(ProtobufTraceSerializer.serializeRequest(tasks.flat())!);
+    expect(large.length).toBeGreaterThan(100 * small.length);
+    const session = await startSession({ maxPendingMs: 100 });
+    // Two one-span bodies at once: the second's time is mostly a body's fixed cost, so the pace
+    // it gives (bytes per ms) is far below what large bodies go at.
+    await Promise.all([0, 1].map(() => session.offerBody(Buffer.from(small), 'protobuf', ORIGIN, 'test')));
+    const rounds: string[] = [];
+    for (let round = 0; round < 12 && !rounds.includes('accepted'); round++) {
+      // A large body, and a second while the first is with the worker: taken once the pace is known to allow it.
+      const first = session.offerBody(Buffer.from(large), 'protobuf', ORIGIN, 'test');
+      const second = session.offerBody(Buffer.from(large), 'protobuf', ORIGIN, 'test');
+      expect((await first).status).toBe('accepted');
+      rounds.push((await second).status);
+    }
+    expect(rounds).toContain('accepted');
+  });
+
   it('behind the HTTP receiver under load: 429 with Retry-After and a RESOURCE_EXHAUSTED status, every span accepted once or counted throttled', async () => {
     const template = toSpanRecords(await pipeline('threaded-load'));
     const session = await startSession({ maxQueuedSpans: template.length, maxPendingBytes: 1 });
