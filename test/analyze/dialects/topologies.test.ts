@@ -9,7 +9,8 @@
  * and is retried, ToolLoopAgents (generate and stream), two delegations in one step, an agent called back
  * by its callee; OpenAI Agents handoffs with an inputFilter, an agent as a tool
  * inside a handoff chain and one handing off inside its call, an agent called back
- * by its callee, parallel runs in one trace and in two, a guardrail tripwire, and
+ * by its callee, parallel runs in one trace and in two, a guardrail tripwire, handoffs that
+ * raise (an onHandoff that throws, arguments failing the inputType) beside one that arrives, and
  * agents run one after another by the program's own code, which records no handoff). Each run was recorded from the real framework with a scripted model;
  * the expectations are the program's own log, read in every encoding written.
  */
@@ -53,6 +54,7 @@ describe('recorded topologies', () => {
       'langgraph-swarm-loop',
       'openai-agents-call-back',
       'openai-agents-deterministic',
+      'openai-agents-failed-handoff',
       'openai-agents-filtered-chain',
       'openai-agents-judge-loop',
       'openai-agents-parallel',
@@ -97,6 +99,17 @@ describe('recorded topologies', () => {
     buildHandoffModel(await spansOf(file), { onIgnored: (_d, ignored) => void (reasons[ignored.span.name] = ignored.reason) });
     expect(reasons['guardrail no_account_numbers_in_answers']).toMatch(/^a guardrail check that tripped .*: the SDK stopped the run here/);
     expect(reasons['guardrail is_a_support_request']).toBe('a guardrail check: no handoff meaning');
+  });
+
+  it.each(cases.filter(([s]) => s === 'openai-agents-failed-handoff'))('%s (%s): a handoff that raised is undelivered, naming the error; the one with valid arguments arrived', async (_s, _name, file) => {
+    const report = await auditFile(file);
+    const undelivered = report.findings.filter((f) => f.ruleId === 'undelivered-handoff');
+    expect(undelivered.map((f) => f.message).sort()).toEqual([
+      'handoff triage → its target never arrived: failed: the handoff raised before the SDK recorded its target (Invalid JSON provided)',
+      'handoff triage → its target never arrived: failed: the handoff raised before the SDK recorded its target (billing system offline)',
+    ]);
+    for (const finding of undelivered) expect(finding.hint).toMatch(/^The handoff itself raised/);
+    expect(report.edges.find((e) => e.target === 'billing')?.handoffs).toBe(1);
   });
 
   it.each(cases.filter(([s]) => s === 'langgraph-command-branches' || s === 'langgraph-command-graph' || s === 'langgraph-command-beside-edge'))('%s (%s): a node’s own Command is a declared handoff to the node it named; graph edges stay inferred', async (_s, _name, file) => {
