@@ -9,7 +9,7 @@
  * entrypoint running agent tasks in turn, at once and retried; a ReAct agent's model and
  * tool tasks as the near miss; agent tasks called from a graph node); Vercel AI streamText trees three deep, a callee that throws
  * and is retried, ToolLoopAgents (generate and stream), two delegations in one step, an agent called back
- * by its callee; OpenAI Agents handoffs with an inputFilter, an agent as a tool
+ * by its callee, a callee whose telemetry names no agent; OpenAI Agents handoffs with an inputFilter, an agent as a tool
  * inside a handoff chain and one handing off inside its call, an agent called back
  * by its callee, parallel runs in one trace and in two, a guardrail tripwire, handoffs that
  * raise (an onHandoff that throws, arguments failing the inputType) beside one that arrives, and
@@ -73,6 +73,7 @@ describe('recorded topologies', () => {
       'vercel-ai-stream-tree',
       'vercel-ai-streamed-agents',
       'vercel-ai-tool-loop-agent',
+      'vercel-ai-unnamed-callee',
     ]);
     expect(cases).toHaveLength(scenarios.length * 3);
   });
@@ -132,6 +133,12 @@ describe('recorded topologies', () => {
       const entry = scenario === 'langgraph-functional-network' ? 'network' : 'report_flow';
       expect(reasons[entry]).toContain(`LangGraph entrypoint ${entry}: its code ran agent tasks one after another (the functional API), passing the work between them: not an agent`);
     }
+  });
+
+  it.each(cases.filter(([s]) => s === 'vercel-ai-unnamed-callee'))('%s (%s): a tool that ran an unnamed model call is explained as a delegation not read, not as running no agent', async (_s, _name, file) => {
+    const reasons: string[] = [];
+    buildHandoffModel(await spansOf(file), { onIgnored: (_d, ignored) => void (ignored.span.attributes['ai.toolCall.name'] === 'ask_helper' && reasons.push(ignored.reason)) });
+    expect(reasons).toEqual(['tool ask_helper ran a model call with no agent name (no ai.telemetry.functionId, no metadata.agent): a delegation to an agent that is not named, not read']);
   });
 
   it.each(cases.filter(([s]) => s === 'langgraph-command-branches' || s === 'langgraph-command-graph' || s === 'langgraph-command-beside-edge'))('%s (%s): a node’s own Command is a declared handoff to the node it named; graph edges stay inferred', async (_s, _name, file) => {
