@@ -23,6 +23,10 @@ const HINT =
 const TRANSFER_HINT =
   'Hand off only to agents the framework has: check the agent names the instructions and tool descriptions give the model, and the name it asked for (in the message).';
 
+/** A transfer that raised on the way (the framework's handoff callback, its input schema): the target was fine, the handoff broke. */
+const FAILED_TRANSFER_HINT =
+  'The handoff itself raised (a callback run on handoff, arguments failing the handoff\'s input schema, an input filter): fix the error in the message; the target agent never ran.';
+
 /** A drop whose cause is the message itself (its type, its target) or a router fault: the handoff is broken, not filtered. */
 function severityOf(statuses: readonly string[]): Severity {
   for (const status of statuses) if (status !== 'buffered' && !status.startsWith('dropped condition')) return 'error';
@@ -82,7 +86,7 @@ export function detectUndeliveredHandoffs(handoffGraph: HandoffGraph, _options: 
       ruleId: RULE,
       severity: severityOf(statuses),
       message: `handoff ${handoff.source} → ${to} ${what}`,
-      hint: handoff.kind === 'transfer' ? TRANSFER_HINT : HINT,
+      hint: handoff.kind !== 'transfer' ? HINT : statuses.some((s) => s.startsWith('failed')) ? FAILED_TRANSFER_HINT : TRANSFER_HINT,
       evidence: evidenceOf([handoff.send, ...lost.deliveries]),
       agents: handoff.target === 'unknown' ? [handoff.source] : [handoff.source, handoff.target],
       ...(handoff.taskId ? { taskId: handoff.taskId } : {}),

@@ -482,11 +482,28 @@ class Interpretation {
     const span = node.span;
     const owner = this.#context.ancestorWhere(span, this.#isRun);
     const ownerRun = owner ? this.#runById.get(owner.spanId) : undefined;
+    const source = node.from ?? ownerRun?.agent;
     if (node.to === undefined) {
-      this.#ignore(span, `handoff span without to_agent: the handoff failed before a target was chosen${node.errorMessage ? ` (${node.errorMessage})` : ''}`);
+      // The SDK names the target (`to_agent`) only once the handoff's `onInvokeHandoff` returned: an
+      // `onHandoff` that threw, arguments failing the handoff's `inputType`, a bad input filter end the
+      // span in error with no target. The model did ask for a handoff, and it never arrived.
+      if (node.failed && source !== undefined) {
+        const part: Mutable<TransferPart> = {
+          type: 'transfer',
+          span,
+          source: ownerRun ? ownerRun.agent : this.#canonical(source),
+          target: 'unknown',
+          mode: 'pass_control',
+          inferred: false,
+          refusal: `failed: the handoff raised before the SDK recorded its target (${node.errorMessage ?? 'error'})`,
+        };
+        put(part, 'taskId', ownerRun?.taskId ?? this.#taskOf(span));
+        this.parts.push(part);
+        return;
+      }
+      this.#ignore(span, `handoff span without to_agent: the handoff ${node.failed ? 'failed outside any agent span' : 'named no target'}${node.errorMessage ? ` (${node.errorMessage})` : ''}`);
       return;
     }
-    const source = node.from ?? ownerRun?.agent;
     if (source === undefined) {
       this.#ignore(span, 'handoff span without from_agent outside any agent span: the source agent is unknown');
       return;

@@ -32,6 +32,14 @@
  *   A node whose own output is a `Command` with `goto` declared where it routed:
  *   it sends to the nodes it named (declared) and to no other node of the next
  *   step, unless no node of that step could otherwise have sent there.
+ * - The functional API: a `task()` runs as a node of its caller's graph in the
+ *   caller's step, its namespace under the caller's. A task a graph ran in (an
+ *   agent invoked there) is that agent's run, named by the task; other tasks (a
+ *   model or tool call) are steps of the caller. An entrypoint (its graph's one
+ *   node) that ran agent tasks is the code between them, not an agent: each agent
+ *   task receives from the agent tasks that had ended when it started and no other
+ *   ended task followed (inferred). A node of a larger graph delegates to its
+ *   agent tasks (`return_to_caller`, inferred).
  * - LangGraph jumps between graphs by throwing `ParentCommand`, so every normal
  *   handoff ends the sender's node spans in ERROR: such a run completed. A
  *   `GraphInterrupt` (human in the loop) is blocked; any other error failed.
@@ -393,8 +401,20 @@ interface NodeRun {
   rerun: boolean;
   /** A run of a task that a rerun replaced (it threw): it hands nothing on. */
   replaced: boolean;
+  /** On a rerun: the task's first run. */
+  first?: NodeRun;
   /** Where its own output's `Command` routed (node keys), null without one; read once, when first needed. */
   goto?: ReadonlySet<string> | null;
+  /**
+   * For a functional-API task (`task()` called from an entrypoint or a node): the node run whose code
+   * called it. LangGraph runs the task as a node of the caller's graph, in the caller's step, its
+   * namespace under the caller's (`network:<id>|callTravelAdvisor:<id>`).
+   */
+  caller?: NodeRun;
+  /** A task in which a graph ran (an agent invoked inside it): the task is that agent's run. */
+  runsGraph?: boolean;
+  /** An entrypoint (its graph's only node) that ran agent tasks: the code between them, not an agent. */
+  orchestrator?: boolean;
 }
 
 interface Draft {
@@ -536,6 +556,7 @@ class Interpretation {
     this.#emitToolTransfers(drafts);
     this.#emitDelegations(delegations);
     this.#emitEdgeTransfers();
+    this.#emitTaskTransfers();
     this.#emitRuns();
     for (let i = 0; i < outside.length; i++) {
       const span = outside[i]!;
@@ -590,14 +611,73 @@ class Interpretation {
     }
     for (const list of this.#levels.values()) {
       list.sort((a, b) => (a.meta.step ?? 0) - (b.meta.step ?? 0) || compareByStart(a.span, b.span));
+      this.#linkTasks(list);
+    }
+    // A graph run inside a task (its nearest enclosing node run) makes the task an agent's run.
+    for (const list of this.#levels.values()) {
+      const enclosing = this.#enclosingNodes(list[0]!.span)[0];
+      if (enclosing?.caller) enclosing.runsGraph = true;
+    }
+    for (const list of this.#levels.values()) {
+      // Every run of a task is the same agent's, a run that threw before its graph started too (a RetryPolicy's attempt).
+      let graphTasks: Set<string> | undefined;
+      for (let i = 0; i < list.length; i++) if (list[i]!.runsGraph) (graphTasks ??= new Set()).add(taskKeyOf(list[i]!.meta));
       let loop = true;
-      for (let i = 0; i < list.length && loop; i++) loop = AGENT_LOOP_NODES.has(list[i]!.meta.node);
+      for (let i = 0; i < list.length; i++) {
+        const node = list[i]!;
+        if (!node.caller) loop &&= AGENT_LOOP_NODES.has(node.meta.node);
+        else if (graphTasks?.has(taskKeyOf(node.meta))) node.runsGraph = true;
+      }
       const top = this.#enclosingNodes(list[0]!.span).length === 0;
       for (let i = 0; i < list.length; i++) {
-        list[i]!.loop = loop;
-        list[i]!.agent = top && !loop;
+        const node = list[i]!;
+        node.loop = loop;
+        node.agent = top && (node.caller ? node.runsGraph === true : !loop);
       }
+      if (top) this.#markOrchestrators(list);
       this.#markReruns(list);
+    }
+  }
+
+  /** Links each functional-API task to the node run that called it: the run of its graph whose namespace its own extends. */
+  #linkTasks(list: readonly NodeRun[]): void {
+    let byNs: Map<string, NodeRun> | undefined;
+    for (let i = 0; i < list.length; i++) {
+      const ns = list[i]!.meta.ns;
+      if (ns === undefined) continue;
+      byNs ??= new Map();
+      if (!byNs.has(ns)) byNs.set(ns, list[i]!);
+    }
+    if (!byNs) return;
+    for (let i = 0; i < list.length; i++) {
+      const node = list[i]!;
+      const ns = node.meta.ns;
+      const bar = ns === undefined ? -1 : ns.lastIndexOf('|');
+      if (bar <= 0) continue;
+      const caller = byNs.get(ns!.slice(0, bar));
+      if (caller && caller !== node) node.caller = caller;
+    }
+  }
+
+  /**
+   * An entrypoint (the functional API's graph has one node, the entrypoint, and its tasks) that ran
+   * agent tasks is the code passing the work between them, as a graph's edges are: not an agent. A
+   * node of a larger graph that calls agent tasks stays an agent, delegating to them.
+   */
+  #markOrchestrators(list: readonly NodeRun[]): void {
+    let graphNode: string | undefined;
+    for (let i = 0; i < list.length; i++) {
+      const node = list[i]!;
+      if (node.caller) continue;
+      if (graphNode !== undefined && graphNode !== node.key) return;
+      graphNode = node.key;
+    }
+    for (let i = 0; i < list.length; i++) {
+      const task = list[i]!;
+      if (task.caller && task.agent) {
+        task.caller.orchestrator = true;
+        task.caller.agent = false;
+      }
     }
   }
 
@@ -626,6 +706,7 @@ class Interpretation {
       }
       first.attempts++;
       node.rerun = true;
+      node.first = first;
       last.get(key)!.replaced = true;
       last.set(key, node);
     }
@@ -842,7 +923,11 @@ class Interpretation {
 
   #markAgentLevel(level: string): void {
     const list = this.#levels.get(level);
-    if (list && !list[0]!.loop) for (let i = 0; i < list.length; i++) list[i]!.agent = true;
+    if (!list || list[0]!.loop) return;
+    for (let i = 0; i < list.length; i++) {
+      const node = list[i]!;
+      node.agent = node.caller ? node.runsGraph === true : node.orchestrator !== true;
+    }
   }
 
   /**
@@ -855,10 +940,13 @@ class Interpretation {
   #emitEdgeTransfers(): void {
     const candidates: NodeRun[] = [];
     for (const list of this.#levels.values()) {
-      if (list.length === 0 || !list[0]!.agent) continue;
+      let agents = false;
+      for (let i = 0; i < list.length && !agents; i++) agents = list[i]!.agent && list[i]!.caller === undefined;
+      if (!agents) continue;
       for (let i = 1; i < list.length; i++) {
         const node = list[i]!;
-        if (node.arrivedByTool || node.rerun) continue;
+        // A task is called by a node's code, not reached along an edge (#emitTaskTransfers).
+        if (node.caller || node.arrivedByTool || node.rerun) continue;
         const step = node.meta.step;
         candidates.length = 0;
         for (let j = i - 1; j >= 0; j--) {
@@ -867,7 +955,7 @@ class Interpretation {
             if (previous.meta.step === step) continue; // a sibling in the same step
             if (previous.meta.step < step - 1) break;
           } else if (j < i - 1) break;
-          if (previous.replaced) continue; // a failed attempt: its rerun hands on
+          if (previous.replaced || previous.caller) continue; // a failed attempt (its rerun hands on), a task (its caller does)
           candidates.push(previous);
           if (step === undefined || previous.meta.step === undefined) break;
         }
@@ -897,6 +985,66 @@ class Interpretation {
     }
   }
 
+  /**
+   * Agent tasks of the functional API. Those an entrypoint ran hand the work on in the order its code
+   * ran them: each task receives from the tasks that had ended when it started and were not already
+   * followed by one that had ended too (a loop of agents one after another, a fan-out ending in a
+   * fan-in), inferred, the sender's task span the evidence; a task that threw hands nothing on, and a
+   * task run again by its RetryPolicy is one arrival, `sendCount` the runs. Agent tasks a node of a
+   * larger graph called are delegations from that node (`return_to_caller`, inferred): no span marks
+   * the call apart from the task's own.
+   */
+  #emitTaskTransfers(): void {
+    const byCaller = new Map<NodeRun, NodeRun[]>();
+    for (const node of this.#nodes.values()) {
+      if (!node.caller || !node.agent) continue;
+      let tasks = byCaller.get(node.caller);
+      if (!tasks) byCaller.set(node.caller, (tasks = []));
+      tasks.push(node);
+    }
+    for (const [caller, tasks] of byCaller) {
+      tasks.sort((a, b) => compareByStart(a.span, b.span));
+      if (!caller.orchestrator) {
+        for (let i = 0; i < tasks.length; i++) {
+          const task = tasks[i]!;
+          if (task.rerun) continue;
+          const part: Mutable<TransferPart> = { type: 'transfer', span: task.span, source: caller.meta.node, target: task.meta.node, mode: 'return_to_caller', inferred: true, arrival: task.span };
+          put(part, 'taskId', caller.meta.threadId ?? task.meta.threadId);
+          if (task.attempts > 1) part.sendCount = task.attempts;
+          this.parts.push(part);
+        }
+        continue;
+      }
+      const senders: NodeRun[] = [];
+      for (let i = 0; i < tasks.length; i++) if (!tasks[i]!.replaced && outcomeOf(tasks[i]!.span) !== 'failed') senders.push(tasks[i]!);
+      senders.sort((a, b) => a.span.endMs - b.span.endMs || compareByStart(a.span, b.span));
+      let frontier: NodeRun[] = [];
+      let latestStartMs = Number.NEGATIVE_INFINITY;
+      let next = 0;
+      for (let i = 0; i < tasks.length; i++) {
+        const task = tasks[i]!;
+        if (task.rerun) continue;
+        let grew = false;
+        while (next < senders.length && senders[next]!.span.endMs <= task.span.startMs) {
+          const sender = senders[next++]!;
+          frontier.push(sender);
+          const startMs = (sender.first ?? sender).span.startMs;
+          if (startMs > latestStartMs) latestStartMs = startMs;
+          grew = true;
+        }
+        // A sender that ended before a later sender started (its first attempt) had its work taken on already.
+        if (grew) frontier = frontier.filter((s) => s.span.endMs > latestStartMs || (s.first ?? s).span.startMs === latestStartMs);
+        for (let f = 0; f < frontier.length; f++) {
+          const sender = frontier[f]!;
+          const part: Mutable<TransferPart> = { type: 'transfer', span: sender.span, source: sender.meta.node, target: task.meta.node, inferred: true, arrival: task.span };
+          put(part, 'taskId', sender.meta.threadId ?? task.meta.threadId);
+          if (task.attempts > 1) part.sendCount = task.attempts;
+          this.parts.push(part);
+        }
+      }
+    }
+  }
+
   /** The node keys a node run's own output routed to (a LangGraph `Command` with `goto`), or null without one. */
   #gotoOf(node: NodeRun): ReadonlySet<string> | null {
     if (node.goto !== undefined) return node.goto;
@@ -914,7 +1062,15 @@ class Interpretation {
     const runs: { span: SpanRecord; agent: string; threadId: string | undefined }[] = [];
     for (const node of this.#nodes.values()) {
       if (!node.agent) {
+        if (node.orchestrator) {
+          this.#ignore(node.span, `LangGraph entrypoint ${node.meta.node}: its code ran agent tasks one after another (the functional API), passing the work between them: not an agent`);
+          continue;
+        }
         const owner = this.#ownerOf(node.span);
+        if (node.caller && !node.runsGraph) {
+          this.#ignore(node.span, `LangGraph task ${node.meta.node} of ${node.caller.meta.node}: a step of its run (no agent graph ran in it), not an agent`);
+          continue;
+        }
         this.#ignore(node.span, `LangGraph node ${node.meta.node}${owner ? ` inside agent ${owner.agent}` : ''}: a step of an agent's run, not an agent`);
         continue;
       }

@@ -103,6 +103,8 @@ class Interpretation {
   readonly #context: DialectContext;
   readonly #runs = new Map<string, Run>();
   readonly #tools = new Map<string, SpanRecord>();
+  /** Runs with no agent name: a tool call holding one delegated to an agent that is not named. */
+  readonly #unnamed: SpanRecord[] = [];
 
   constructor(context: DialectContext) {
     this.#context = context;
@@ -124,6 +126,7 @@ class Interpretation {
       const agent = vercelAgentOf(span.attributes);
       if (agent === undefined) {
         this.#ignore(span, `${op} without ${AI_TELEMETRY_FUNCTION_ID} (set experimental_telemetry.functionId to the agent's name): which agent ran is unknown`);
+        this.#unnamed.push(span);
         continue;
       }
       if (!this.#runs.has(span.spanId)) this.#runs.set(span.spanId, { span, agent, taskId: taskIdOf(span.attributes) });
@@ -190,6 +193,11 @@ class Interpretation {
         taskId: taskIdOf(tool.attributes) ?? owner?.taskId ?? run.taskId,
       });
     }
+    let unnamedIn: Set<string> | undefined;
+    for (let i = 0; i < this.#unnamed.length; i++) {
+      const { tool } = this.#enclosing(this.#unnamed[i]!);
+      if (tool) (unnamedIn ??= new Set()).add(tool.spanId);
+    }
     // Tool calls that ran no agent: failed ones may be a delegation's earlier attempts (matched below).
     this.#pendingFailures.length = 0;
     for (const tool of this.#tools.values()) {
@@ -199,6 +207,8 @@ class Interpretation {
         const owner = this.#ownerOf(tool);
         const source = owner?.agent ?? vercelAgentOf(tool.attributes);
         this.#pendingFailures.push({ tool, toolName, sourceKey: owner ? `run:${owner.span.spanId}` : `agent:${String(source)}` });
+      } else if (unnamedIn?.has(tool.spanId)) {
+        this.#ignore(tool, `tool ${toolName} ran a model call with no agent name (no ${AI_TELEMETRY_FUNCTION_ID}, no metadata.agent): a delegation to an agent that is not named, not read`);
       } else {
         this.#ignore(tool, `tool ${toolName} ran no agent: not a delegation`);
       }

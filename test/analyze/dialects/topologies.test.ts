@@ -5,11 +5,14 @@
  * with a hand-back loop, a swarm ring run twice round, a subgraph node, parallel
  * branches, Send and Command fan-out, a node retried by its RetryPolicy, agents as
  * tools calling back, the multi-agent network (ReAct agents inside nodes routing by
- * Command), parallel branches each routing by its own Command; Vercel AI streamText trees three deep, a callee that throws
+ * Command), parallel branches each routing by its own Command, the functional API (an
+ * entrypoint running agent tasks in turn, at once and retried; a ReAct agent's model and
+ * tool tasks as the near miss; agent tasks called from a graph node); Vercel AI streamText trees three deep, a callee that throws
  * and is retried, ToolLoopAgents (generate and stream), two delegations in one step, an agent called back
- * by its callee; OpenAI Agents handoffs with an inputFilter, an agent as a tool
+ * by its callee, a callee whose telemetry names no agent; OpenAI Agents handoffs with an inputFilter, an agent as a tool
  * inside a handoff chain and one handing off inside its call, an agent called back
- * by its callee, parallel runs in one trace and in two, a guardrail tripwire, and
+ * by its callee, parallel runs in one trace and in two, a guardrail tripwire, handoffs that
+ * raise (an onHandoff that throws, arguments failing the inputType) beside one that arrives, and
  * agents run one after another by the program's own code, which records no handoff). Each run was recorded from the real framework with a scripted model;
  * the expectations are the program's own log, read in every encoding written.
  */
@@ -42,6 +45,9 @@ describe('recorded topologies', () => {
       'langgraph-command-branches',
       'langgraph-command-fan-out',
       'langgraph-command-graph',
+      'langgraph-functional-fan-out',
+      'langgraph-functional-network',
+      'langgraph-functional-react',
       'langgraph-hierarchical',
       'langgraph-network',
       'langgraph-node-retry',
@@ -51,8 +57,10 @@ describe('recorded topologies', () => {
       'langgraph-subgraph',
       'langgraph-swarm-laps',
       'langgraph-swarm-loop',
+      'langgraph-task-in-node',
       'openai-agents-call-back',
       'openai-agents-deterministic',
+      'openai-agents-failed-handoff',
       'openai-agents-filtered-chain',
       'openai-agents-judge-loop',
       'openai-agents-parallel',
@@ -65,6 +73,7 @@ describe('recorded topologies', () => {
       'vercel-ai-stream-tree',
       'vercel-ai-streamed-agents',
       'vercel-ai-tool-loop-agent',
+      'vercel-ai-unnamed-callee',
     ]);
     expect(cases).toHaveLength(scenarios.length * 3);
   });
@@ -97,6 +106,39 @@ describe('recorded topologies', () => {
     buildHandoffModel(await spansOf(file), { onIgnored: (_d, ignored) => void (reasons[ignored.span.name] = ignored.reason) });
     expect(reasons['guardrail no_account_numbers_in_answers']).toMatch(/^a guardrail check that tripped .*: the SDK stopped the run here/);
     expect(reasons['guardrail is_a_support_request']).toBe('a guardrail check: no handoff meaning');
+  });
+
+  it.each(cases.filter(([s]) => s === 'openai-agents-failed-handoff'))('%s (%s): a handoff that raised is undelivered, naming the error; the one with valid arguments arrived', async (_s, _name, file) => {
+    const report = await auditFile(file);
+    const undelivered = report.findings.filter((f) => f.ruleId === 'undelivered-handoff');
+    expect(undelivered.map((f) => f.message).sort()).toEqual([
+      'handoff triage → its target never arrived: failed: the handoff raised before the SDK recorded its target (Invalid JSON provided)',
+      'handoff triage → its target never arrived: failed: the handoff raised before the SDK recorded its target (billing system offline)',
+    ]);
+    for (const finding of undelivered) expect(finding.hint).toMatch(/^The handoff itself raised/);
+    expect(report.edges.find((e) => e.target === 'billing')?.handoffs).toBe(1);
+  });
+
+  it.each(cases.filter(([s]) => s.startsWith('langgraph-functional-') || s === 'langgraph-task-in-node'))('%s (%s): agent tasks of an entrypoint hand on in turn (inferred); a node’s agent tasks are its delegations; other tasks and the entrypoint are explained', async (scenario, _name, file) => {
+    const reasons: Record<string, string[]> = {};
+    const model = buildHandoffModel(await spansOf(file), { onIgnored: (_d, ignored) => void (reasons[ignored.span.name] ??= []).push(ignored.reason) });
+    for (const h of model.handoffs) expect(h.inferred).toBe(true);
+    const modes = Object.fromEntries(model.handoffs.map((h) => [`${h.source} → ${h.target}`, h.mode ?? 'none']));
+    if (scenario === 'langgraph-task-in-node') {
+      expect(modes).toEqual({ 'intake → lead': 'none', 'lead → researcher': 'return_to_caller', 'lead → writer': 'return_to_caller', 'lead → publish': 'none' });
+    } else if (scenario === 'langgraph-functional-react') {
+      expect(reasons.callModel?.[0]).toBe('LangGraph task callModel of agent: a step of its run (no agent graph ran in it), not an agent');
+      expect(reasons.callTool).toHaveLength(2);
+    } else {
+      const entry = scenario === 'langgraph-functional-network' ? 'network' : 'report_flow';
+      expect(reasons[entry]).toContain(`LangGraph entrypoint ${entry}: its code ran agent tasks one after another (the functional API), passing the work between them: not an agent`);
+    }
+  });
+
+  it.each(cases.filter(([s]) => s === 'vercel-ai-unnamed-callee'))('%s (%s): a tool that ran an unnamed model call is explained as a delegation not read, not as running no agent', async (_s, _name, file) => {
+    const reasons: string[] = [];
+    buildHandoffModel(await spansOf(file), { onIgnored: (_d, ignored) => void (ignored.span.attributes['ai.toolCall.name'] === 'ask_helper' && reasons.push(ignored.reason)) });
+    expect(reasons).toEqual(['tool ask_helper ran a model call with no agent name (no ai.telemetry.functionId, no metadata.agent): a delegation to an agent that is not named, not read']);
   });
 
   it.each(cases.filter(([s]) => s === 'langgraph-command-branches' || s === 'langgraph-command-graph' || s === 'langgraph-command-beside-edge'))('%s (%s): a node’s own Command is a declared handoff to the node it named; graph edges stay inferred', async (_s, _name, file) => {
