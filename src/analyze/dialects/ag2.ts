@@ -174,6 +174,14 @@ class Interpretation {
   /** A retried transfer's later calls, read with its first: why each is not a part of its own. */
   readonly #attempts = new Map<string, string>();
   readonly #runParts: AgentRunPart[] = [];
+  // Ancestor tests, made once: the walks run per run and per chat.
+  readonly #isClaimed = (span: SpanRecord): boolean => this.#kinds.has(span.spanId);
+  readonly #isRun = (span: SpanRecord): boolean => this.#runs.has(span.spanId);
+  readonly #isSpeaker = (span: SpanRecord): boolean => this.#runs.get(span.spanId)?.role === 'speaker';
+  readonly #isTurn = (span: SpanRecord): boolean => {
+    const role = this.#runs.get(span.spanId)?.role;
+    return role === 'speaker' || role === 'executor';
+  };
 
   constructor(context: DialectContext) {
     this.#context = context;
@@ -203,7 +211,8 @@ class Interpretation {
       if (this.#kinds.get(span.spanId) === 'conversation' && !this.#internal.has(span.spanId)) this.#readConversation(span);
     }
     for (const run of this.#runs.values()) {
-      if (run.role === 'manager' && !this.#expanded.has(run.span.spanId)) this.#readSequence(this.#turnsIn(run.span), undefined, undefined, false, undefined, run.span);
+      // A group chat whose conversation is not in the data (its sender not instrumented).
+      if (run.role === 'manager' && !this.#expanded.has(run.span.spanId)) this.#readSequence(this.#turnsIn(run.span), undefined, undefined, this.#context.ancestorWhere(run.span, this.#isSpeaker) !== undefined, undefined, run.span);
     }
     for (const run of this.#runs.values()) {
       if (run.role !== 'speaker') continue;
@@ -244,8 +253,8 @@ class Interpretation {
     if (run.agent === TOOL_EXECUTOR) return 'executor';
     if (isTrue(span.attributes[GEN_AI_AGENT_REMOTE])) return 'remote';
     // The server's run of an A2A request: the caller's turn, when the caller is in the data.
-    const around = this.#context.ancestorWhere(span, (candidate) => this.#kinds.has(candidate.spanId));
-    if (around && this.#kinds.get(around.spanId) === 'a2a' && this.#context.ancestorWhere(around, (candidate) => this.#runs.has(candidate.spanId))) return 'served';
+    const around = this.#context.ancestorWhere(span, this.#isClaimed);
+    if (around && this.#kinds.get(around.spanId) === 'a2a' && this.#context.ancestorWhere(around, this.#isRun)) return 'served';
     const children = this.#context.childrenOf(span);
     for (let i = 0; i < children.length; i++) {
       const child = children[i]!;
@@ -258,14 +267,19 @@ class Interpretation {
     return 'speaker';
   }
 
-  /** A manager's turns: its speakers, its executor's turns and its selections, in start order. */
-  #turnsIn(manager: SpanRecord, out: SpanRecord[] = []): SpanRecord[] {
+  /** A manager's turns: its speakers, its executor's turns and its selections, in start order (a manager inside, its own). */
+  #turnsIn(manager: SpanRecord, out: SpanRecord[] = [], depth = 0): SpanRecord[] {
+    this.#expanded.add(manager.spanId);
     const children = this.#context.childrenOf(manager);
     for (let i = 0; i < children.length; i++) {
       const child = children[i]!;
-      const kind = this.#kinds.get(child.spanId);
-      if (kind === 'selection') out.push(child);
-      else if (kind === 'agent' && this.#runs.has(child.spanId)) out.push(child);
+      if (this.#kinds.get(child.spanId) === 'selection') {
+        out.push(child);
+        continue;
+      }
+      const role = this.#runs.get(child.spanId)?.role;
+      if (role === 'speaker' || role === 'executor') out.push(child);
+      else if (role === 'manager' && depth < MAX_DEPTH && !this.#expanded.has(child.spanId)) this.#turnsIn(child, out, depth + 1);
     }
     return out;
   }
@@ -280,15 +294,14 @@ class Interpretation {
       const run = this.#runs.get(child.spanId);
       if (!run) continue;
       if (run.role === 'manager') {
-        this.#expanded.add(child.spanId);
-        this.#turnsIn(child, turns);
+        if (!this.#expanded.has(child.spanId)) this.#turnsIn(child, turns);
       } else if (run.role === 'speaker' || run.role === 'executor') turns.push(child);
     }
     const sender = readName(attrs, GEN_AI_AGENT_NAME) ?? (conversation.name.startsWith('conversation ') ? conversation.name.slice(13) : undefined);
     // A nested chat (inside a turn) or a queued one: the chat's summary goes back to its sender.
-    const queue = this.#context.ancestorWhere(conversation, (candidate) => this.#kinds.has(candidate.spanId));
+    const queue = this.#context.ancestorWhere(conversation, this.#isClaimed);
     const queued = queue !== undefined && this.#kinds.get(queue.spanId) === 'chats' ? queue : undefined;
-    const delegated = queued !== undefined || this.#context.ancestorWhere(conversation, (candidate) => this.#runs.get(candidate.spanId)?.role === 'speaker') !== undefined;
+    const delegated = queued !== undefined || this.#context.ancestorWhere(conversation, this.#isSpeaker) !== undefined;
     let declaredRecipient: string | undefined;
     if (queued) {
       const recipients = namesIn(queued.attributes[AG2_CHATS_RECIPIENTS]);
@@ -477,10 +490,7 @@ class Interpretation {
   }
 
   #ownerOf(span: SpanRecord): string {
-    const owner = this.#context.ancestorWhere(span, (candidate) => {
-      const role = this.#runs.get(candidate.spanId)?.role;
-      return role === 'speaker' || role === 'executor';
-    });
+    const owner = this.#context.ancestorWhere(span, this.#isTurn);
     return owner ? this.#runs.get(owner.spanId)!.agent : 'no agent';
   }
 

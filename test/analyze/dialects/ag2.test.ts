@@ -152,6 +152,21 @@ describe('group chats', () => {
     expect(model.agentRuns.map((r) => r.agent)).toEqual(['triage', 'tech_agent']);
   });
 
+  it('reads the transitions without the manager’s turn (instrument_agent on the speakers, not instrument_pattern), and a manager’s turn without its conversation (the sender not instrumented)', async () => {
+    const { tracer, read } = tracerOf();
+    await pySpan(tracer, 'conversation user', { attributes: conversation('user') }, async () => {
+      await turn(tracer, 'planner');
+      await turn(tracer, 'writer');
+    });
+    await turn(tracer, 'chat_manager', async () => {
+      await turn(tracer, 'triage');
+      await turn(tracer, 'refunds');
+    });
+    const model = buildHandoffModel(read());
+    expect(edgesOf(model)).toEqual(['user → planner ×1', 'planner → writer ×1', 'triage → refunds ×1']);
+    expect(model.agentRuns.map((r) => r.agent)).toEqual(['planner', 'writer', 'triage', 'refunds']);
+  });
+
   it('AG2’s temporary _User starts the chat with no handoff; near miss: a user agent does hand off', async () => {
     const { tracer, read } = tracerOf();
     await group(tracer, '_User', () => turn(tracer, 'triage'));
