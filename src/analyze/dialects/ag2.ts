@@ -170,6 +170,8 @@ class Interpretation {
   readonly #used = new Set<string>();
   /** Managers read as a conversation's turns. */
   readonly #expanded = new Set<string>();
+  /** Conversations that are a manager's `run_chat` (read as its turns). */
+  readonly #runChats = new Set<string>();
   readonly #taskOf = new Map<string, string | null>();
   /** A retried transfer's later calls, read with its first: why each is not a part of its own. */
   readonly #attempts = new Map<string, string>();
@@ -208,7 +210,11 @@ class Interpretation {
     for (const run of this.#runs.values()) run.role = this.#roleOf(run);
     for (let i = 0; i < claimed.length; i++) {
       const span = claimed[i]!;
-      if (this.#kinds.get(span.spanId) === 'conversation' && !this.#internal.has(span.spanId)) this.#readConversation(span);
+      if (this.#kinds.get(span.spanId) !== 'conversation' || this.#internal.has(span.spanId)) continue;
+      const around = this.#context.parentOf(span);
+      const owner = around ? this.#runs.get(around.spanId) : undefined;
+      if (owner?.role === 'manager' && this.#isRunChat(span, owner.agent)) this.#runChats.add(span.spanId);
+      else this.#readConversation(span);
     }
     for (const run of this.#runs.values()) {
       // A group chat whose conversation is not in the data (its sender not instrumented).
@@ -260,11 +266,37 @@ class Interpretation {
       const child = children[i]!;
       const kind = this.#kinds.get(child.spanId);
       if (kind === 'selection') return 'manager';
+      if (kind === 'conversation' && this.#isRunChat(child, run.agent)) return 'manager';
       if (kind !== 'agent') continue;
       const inner = this.#runs.get(child.spanId);
       if (inner && inner.agent !== run.agent && !isTrue(child.attributes[GEN_AI_AGENT_REMOTE])) return 'manager';
     }
     return 'speaker';
+  }
+
+  /**
+   * Whether a conversation of `manager` inside its turn is its `run_chat` (a group's rounds) rather
+   * than a nested chat: its sender is the turn's agent, and it holds a speaker selection, the tool
+   * executor's turn, or turns of two agents other than the sender. AG2 wraps `run_chat` as a
+   * conversation but calls the class function it registered (so no such span today); read it as
+   * the manager's turns should AG2 call the wrapper.
+   */
+  #isRunChat(conversation: SpanRecord, manager: string): boolean {
+    if (readName(conversation.attributes, GEN_AI_AGENT_NAME) !== manager) return false;
+    const children = this.#context.childrenOf(conversation);
+    let other: string | undefined;
+    for (let i = 0; i < children.length; i++) {
+      const child = children[i]!;
+      const kind = this.#kinds.get(child.spanId);
+      if (kind === 'selection') return true;
+      if (kind !== 'agent') continue;
+      const agent = agentOf(child);
+      if (agent === TOOL_EXECUTOR) return true;
+      if (agent === manager || agent === other) continue;
+      if (other !== undefined) return true;
+      other = agent;
+    }
+    return false;
   }
 
   /** A manager's turns: its speakers, its executor's turns and its selections, in start order (a manager inside, its own). */
@@ -275,6 +307,11 @@ class Interpretation {
       const child = children[i]!;
       if (this.#kinds.get(child.spanId) === 'selection') {
         out.push(child);
+        continue;
+      }
+      if (this.#kinds.get(child.spanId) === 'conversation' && depth < MAX_DEPTH && !this.#expanded.has(child.spanId) && this.#isRunChat(child, agentOf(manager))) {
+        this.#runChats.add(child.spanId);
+        this.#turnsIn(child, out, depth + 1);
         continue;
       }
       const role = this.#runs.get(child.spanId)?.role;
@@ -508,6 +545,7 @@ class Interpretation {
         return `${run.agent}'s turn on its A2A server: the caller's turn, counted once there`;
       }
       case 'conversation':
+        if (this.#runChats.has(span.spanId)) return `${readName(span.attributes, GEN_AI_AGENT_NAME) ?? 'the manager'}'s run_chat: the group chat's rounds, read as the turns of the chat around it`;
         if (isTrue(span.attributes[GEN_AI_CONVERSATION_RESUMED])) return 'resuming a group chat (a_resume): AG2 loads its messages; no agent runs in it';
         if (readName(span.attributes, GEN_AI_AGENT_NAME) === TEMP_USER) return `AG2's temporary user proxy ${TEMP_USER} sent the first message (a group chat started without a user agent): the task's entry, not a handoff`;
         return 'a chat whose first message went to no agent run inside it (its recipient not instrumented, or it answered itself): no handoff read';

@@ -167,6 +167,26 @@ describe('group chats', () => {
     expect(model.agentRuns.map((r) => r.agent)).toEqual(['planner', 'writer', 'triage', 'refunds']);
   });
 
+  it('should AG2 call its run_chat wrapper, the manager’s conversation inside its turn is read as the group’s turns; near miss: a nested chat of two is a delegation', async () => {
+    const { tracer, read } = tracerOf();
+    await pySpan(tracer, 'conversation user', { attributes: conversation('user') }, () =>
+      turn(tracer, 'chat_manager', () =>
+        pySpan(tracer, 'conversation chat_manager', { attributes: conversation('chat_manager') }, async () => {
+          await turn(tracer, 'triage');
+          await turn(tracer, 'refunds');
+        }),
+      ),
+    );
+    const spans = read();
+    expect(edgesOf(buildHandoffModel(spans))).toEqual(['user → triage ×1', 'triage → refunds ×1']);
+    expect(ignoredReasons(spans)['conversation chat_manager']).toMatch(/^chat_manager's run_chat: the group chat's rounds/);
+    const nested = tracerOf();
+    await pySpan(nested.tracer, 'conversation user', { attributes: conversation('user') }, () =>
+      turn(nested.tracer, 'critic', () => pySpan(nested.tracer, 'conversation critic', { attributes: conversation('critic') }, () => turn(nested.tracer, 'reviewer'))),
+    );
+    expect(buildHandoffModel(nested.read()).handoffs.map((h) => `${h.source} → ${h.target} ${h.mode}`)).toEqual(['user → critic pass_control', 'critic → reviewer return_to_caller']);
+  });
+
   it('AG2’s temporary _User starts the chat with no handoff; near miss: a user agent does hand off', async () => {
     const { tracer, read } = tracerOf();
     await group(tracer, '_User', () => turn(tracer, 'triage'));
