@@ -313,3 +313,24 @@ export const MAF_EDGE_GROUP_DELIVERED = 'edge_group.delivered';
 export const MAF_EDGE_GROUP_DELIVERY_STATUS = 'edge_group.delivery_status';
 /** dotnet: the session on `workflow.session` and `workflow_invoke` (Python writes `gen_ai.conversation.id`). */
 export const MAF_SESSION_ID = 'session.id';
+
+// AG2 (ag2ai/ag2, `autogen` 0.10+): its own OpenTelemetry instrumentation (autogen/opentelemetry/,
+// consts.py `SpanType`, instrumentators/), read only.
+/** On every AG2 span: `conversation`, `multi_conversation`, `agent`, `llm`, `tool`, `speaker_selection`, `human_input`, `code_execution` (`handoff` is reserved, never written). */
+export const AG2_SPAN_TYPE = 'ag2.span.type';
+/** On `speaker_selection`: a JSON list of the names the group manager chose from. */
+export const AG2_SPEAKER_SELECTION_CANDIDATES = 'ag2.speaker_selection.candidates';
+/** On `speaker_selection`: the name of the next speaker chosen. */
+export const AG2_SPEAKER_SELECTION_SELECTED = 'ag2.speaker_selection.selected';
+/** On `initiate_chats` / `agent.initiate_chats`: a JSON list of each chat's recipient, in queue order. */
+export const AG2_CHATS_RECIPIENTS = 'ag2.chats.recipients';
+/** On `initiate_chats` / `agent.initiate_chats`: `sequential` (`initiate_chats`) or `parallel` (`a_initiate_chats`). */
+export const AG2_CHATS_MODE = 'ag2.chats.mode';
+/** On `initiate_chats` / `agent.initiate_chats`: a JSON list of the chats' ids, set when they all ended. */
+export const AG2_CHATS_IDS = 'ag2.chats.ids';
+/** On AG2's remote `invoke_agent` (an A2A agent's reply): true. */
+export const GEN_AI_AGENT_REMOTE = 'gen_ai.agent.remote';
+/** On AG2's `conversation` around `a_resume`: true. */
+export const GEN_AI_CONVERSATION_RESUMED = 'gen_ai.conversation.resumed';
+/** OTel's `server.address`: on AG2's remote `invoke_agent`, the A2A agent's url. */
+export const SERVER_ADDRESS = 'server.address';

@@ -4,6 +4,7 @@
  * also carry GenAI attributes; LangSmith's and the Vercel AI SDK's spans carry
  * some GenAI names too). `--dialect` reads this map.
  */
+import { ag2Dialect } from './ag2.js';
 import { agentFrameworkDialect } from './agent-framework.js';
 import { autogenDialect } from './autogen.js';
 import { batonDialect } from './baton.js';
@@ -20,7 +21,9 @@ import { vercelAiDialect } from './vercel-ai.js';
  * Every dialect, in priority order: Baton's own, then the framework dialects
  * (`openai-agents` before `openinference`, which leaves the OpenInference OpenAI
  * Agents spans to it; the framework runtimes, AutoGen's message runtime and Agent
- * Framework's workflow engine, claim only their own span names; `crewai` before
+ * Framework's workflow engine, claim only their own span names, as `ag2` claims only spans
+ * marked `ag2.span.type` (AG2's `invoke_agent` and `execute_tool` spans would otherwise go to
+ * `otel-genai`, which cannot read a group chat's turns); `crewai` before
  * `openinference`, which leaves the CrewAI instrumentation's spans to it; `openllmetry` before
  * `otel-genai`, since OpenLLMetry writes `gen_ai.operation.name` = `invoke_agent` / `execute_tool`
  * beside its own `traceloop.span.kind` and its own handoff spans; `openinference-agents`
@@ -32,6 +35,7 @@ export const DIALECTS: readonly Dialect[] = [
   batonDialect,
   openAiAgentsDialect,
   autogenDialect,
+  ag2Dialect,
   agentFrameworkDialect,
   crewAiDialect,
   openInferenceAgentsDialect,

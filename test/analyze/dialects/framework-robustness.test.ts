@@ -1,6 +1,6 @@
 /**
  * Nothing read from a span makes the framework dialects throw: the constructed
- * AutoGen, Agent Framework, Python framework (ADK, Strands, Pydantic AI, CrewAI, smolagents, Agno) and OpenLLMetry traces and the recorded Mastra runs with attributes replaced by any value,
+ * AutoGen, Agent Framework, Python framework (ADK, Strands, Pydantic AI, CrewAI, smolagents, Agno, AG2) and OpenLLMetry traces and the recorded Mastra runs with attributes replaced by any value,
  * names truncated, links pointed anywhere (at themselves included) and parents
  * dropped or made cyclic still assemble, and every handoff still names spans
  * that are in the data.
@@ -32,6 +32,10 @@ beforeAll(async () => {
     ['openai-agents', 'retry.openllmetry'],
     ['openinference-agents', 'agno-team'],
     ['openinference-agents', 'smolagents-failed-member'],
+    ['python', 'ag2-group-loop'],
+    ['python', 'ag2-failed-transfer'],
+    ['python', 'ag2-auto-pattern-a2a'],
+    ['python', 'ag2-sequential-chats'],
   ] as const) {
     const spans: SpanRecord[] = [];
     for await (const batch of readTraceInputs([(await encodingsOf(framework, scenario))[0]!])) spans.push(...batch);
@@ -105,6 +109,10 @@ describe('framework dialects on mutated traces', () => {
     'python/openllmetry-crewai-hierarchical',
     'python/openllmetry-decorators',
     'openai-agents/retry.openllmetry',
+    'python/ag2-group-loop',
+    'python/ag2-failed-transfer',
+    'python/ag2-auto-pattern-a2a',
+    'python/ag2-sequential-chats',
   ])('%s: never throw, and every handoff names spans in the data', (name) => {
     fc.assert(
       fc.property(fc.array(mutation, { minLength: 1, maxLength: 12 }), (mutations) => {

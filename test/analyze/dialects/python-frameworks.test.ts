@@ -2,7 +2,7 @@
  * Python multi-agent frameworks, as their own tracing code writes them
  * (fixtures/frameworks/python/: Google ADK, Strands Agents, Pydantic AI v2 and v5
  * instrumentation, CrewAI and the OpenAI Agents SDK via OpenInference, LangGraph and CrewAI
- * via OpenLLMetry, an AutoGen AgentChat Swarm; constructed from each framework's
+ * via OpenLLMetry, an AutoGen AgentChat Swarm, AG2's own instrumentation; constructed from each framework's
  * published source, since PyPI is out of reach). Each recorded run is audited in
  * every encoding it was written in and held to the program's own log; then each
  * behaviour those runs needed is checked on a small trace that must trigger it
@@ -41,6 +41,7 @@ const DIALECTS_OF: Record<string, readonly string[]> = {
   'langgraph-openllmetry': ['openllmetry'],
   'crewai-openllmetry': ['openllmetry'],
   'traceloop-sdk': ['openllmetry'],
+  ag2: ['ag2'],
 };
 
 const scenarios = (await readdir(`${FRAMEWORKS_DIR}${DIR}`)).filter((f) => f.endsWith('.log.json')).map((f) => basename(f, '.log.json')).sort();
@@ -62,6 +63,12 @@ describe('constructed Python framework runs', () => {
       'adk-failed-transfer',
       'adk-no-content',
       'adk-support',
+      'ag2-auto-pattern-a2a',
+      'ag2-failed-transfer',
+      'ag2-group-loop',
+      'ag2-nested-chat',
+      'ag2-sequential-chats',
+      'ag2-two-agent-chat',
       'autogen-swarm',
       'crewai-delegation-wrapper',
       'crewai-event-listener',

@@ -52,6 +52,7 @@ import { OPENLLMETRY_OPENAI_AGENTS_SCOPE, OPENLLMETRY_OPENAI_AGENTS_VERSION, Ope
 import { AgnoProgram, AGNO_SCOPE, memberIdOf, type AgnoMember } from '../../../fixtures/frameworks/openinference-agents/agno.js';
 import { SmolagentsProgram, SMOLAGENTS_SCOPE, type SmolAgent } from '../../../fixtures/frameworks/openinference-agents/smolagents.js';
 import { PyError } from '../../../fixtures/frameworks/python/py-span.js';
+import { AG2_SCOPE, AG2_VERSION, Ag2Program, CLAUDE } from '../../../fixtures/frameworks/python/ag2.js';
 
 /** One agent's run. */
 export interface Turn {
@@ -1106,6 +1107,69 @@ async function materializeSmolagents(scenario: Scenario, tick: Tick): Promise<Sp
   return spans;
 }
 
+/**
+ * AG2 (fixtures/frameworks/python/ag2.ts, traced as AG2's own instrumentation traces it): a group
+ * chat AG2's `_User` starts, whose speakers run inside the GroupChatManager's turn; a
+ * `pass_control` is the next speaker's turn (an after-work target: no span between the turns), a
+ * `return_to_caller` a nested chat inside the source's turn (`conversation {source}` around the
+ * delegate's turn). The outermost chat's id is the task. Agent names with spaces are allowed (the
+ * agents' model is not OpenAI's).
+ */
+async function materializeAg2(scenario: Scenario, tick: Tick): Promise<SpanRecord[]> {
+  const otel = createOtelHarness();
+  const program = new Ag2Program(otel.provider.getTracer(AG2_SCOPE, AG2_VERSION), newLog('ag2', scenario.id, ''), `contract-${scenario.id}`, false, false);
+  const runTurn = async (turn: Turn): Promise<void> => {
+    tick();
+    await program.invokeAgent({ name: turn.agent, llm: CLAUDE }, undefined, async () => {
+      for (const step of turn.handoffs ?? []) {
+        if (step.mode !== 'return_to_caller') continue;
+        tick();
+        // A nested chat (register_nested_chats): max_turns=1, the delegate's answer its summary.
+        await program.conversation(turn.agent, { llm: CLAUDE }, 'the task', 1, async () => {
+          await runTurn(step.to);
+          return [{ role: 'assistant', content: `${step.to.agent} done`, name: step.to.agent }];
+        });
+      }
+      tick();
+      return { role: 'assistant', content: `${turn.agent} done`, name: turn.agent };
+    });
+  };
+  await program.conversation(
+    '_User',
+    { llm: CLAUDE },
+    'the task',
+    undefined,
+    async () => {
+      await program.invokeAgent({ name: 'chat_manager', llm: CLAUDE }, undefined, async () => {
+        for (let turn: Turn | undefined = scenario.root; turn; turn = (turn.handoffs ?? []).find((s) => s.mode === 'pass_control')?.to) await runTurn(turn);
+        return undefined;
+      });
+      return [{ role: 'user', content: 'the task', name: '_User' }];
+    },
+    scenario.taskId,
+  );
+  const spans = toSpanRecords(otel.spans());
+  await otel.shutdown();
+  return spans;
+}
+
+/**
+ * What an AG2 group chat can say: a turn that raises ends the whole chat (the exception runs through
+ * the manager's turn), AG2 tries no handoff again but a transfer tool (which the scenarios do not
+ * use), a nested chat is a chat of two (its delegate passes control to no third agent), and the
+ * next speaker follows a turn's nested chats.
+ */
+function ag2Supports(scenario: Scenario): boolean {
+  const fits = (turn: Turn, speaker: boolean): boolean => {
+    const steps = turn.handoffs ?? [];
+    return (
+      !turn.fails &&
+      steps.every((step, i) => (step.attempts ?? 1) === 1 && (step.mode === 'return_to_caller' ? fits(step.to, false) : speaker && i === steps.length - 1 && fits(step.to, true)))
+    );
+  };
+  return fits(scenario.root, true);
+}
+
 /** Every dialect's materializer: one entry per way of writing the scenarios. */
 export const MATERIALIZERS: readonly Materializer[] = [
   { name: 'baton (Baton SDK)', dialect: 'baton', kind: 'message', inferred: false, modeOf: () => undefined, materialize: materializeBaton },
@@ -1216,5 +1280,14 @@ export const MATERIALIZERS: readonly Materializer[] = [
     modeOf: () => 'return_to_caller',
     materialize: materializeSmolagents,
     supports: delegationsOnly,
+  },
+  {
+    name: 'ag2 (AG2 group chat: speaker turns in the manager’s turn, nested chats, constructed)',
+    dialect: 'ag2',
+    kind: 'transfer',
+    inferred: true,
+    modeOf: (step) => step.mode,
+    materialize: materializeAg2,
+    supports: ag2Supports,
   },
 ];
