@@ -19,8 +19,9 @@
  *   managed agent, called by its manager inside one of its steps). The handoff's span
  *   is the caller's delegation tool call that holds the run in its time (Agno's
  *   `delegate_task_to_member(s)`, whose generator runs the member outside the tool's
- *   context), else the caller's span the run is nested in (a smolagents step); the
- *   run is its arrival.
+ *   context), else the caller's span the run is nested in (a smolagents step), else the
+ *   caller's run (a declared caller the run does not nest in: spans above the run that are
+ *   not below the caller are not the caller's); the run is its arrival.
  * - A delegation that failed before its run could be seen: a step that recorded
  *   smolagents' `AgentToolExecutionError` "Error executing request to team member
  *   '<name>'" (a ToolCallingAgent's managed agent raised; its run span is never exported)
@@ -32,8 +33,9 @@
  *   run that raised (never ended, never exported): ignored with that reason.
  * - CHAIN steps, other tools and LLM spans are steps of the run they are in: ignored.
  *
- * Linear in the group's spans but for sorts and, per run, a scan of its caller's
- * children; ancestor walks go through the context (bounded, cycle-safe).
+ * Linear in the group's spans but for sorts and, per run, a binary search of its caller's
+ * delegation tools (indexed once per caller); ancestor walks go through the context
+ * (bounded, cycle-safe).
  *
  * @see https://github.com/Arize-ai/openinference/tree/main/python/instrumentation/openinference-instrumentation-smolagents
  * @see https://github.com/Arize-ai/openinference/tree/main/python/instrumentation/openinference-instrumentation-agno
@@ -149,6 +151,8 @@ class Interpretation {
   /** Tool and step spans a delegation was read from. */
   readonly #used = new Set<string>();
   readonly #drafts: Draft[] = [];
+  /** Each caller's Agno delegation tools (its children), built when a member run first asks. */
+  readonly #toolsByCaller = new Map<string, { tools: SpanRecord[]; maxEndMs: number[] }>();
 
   constructor(context: DialectContext) {
     this.#context = context;
@@ -222,33 +226,71 @@ class Interpretation {
    * The span the caller handed `run` over in: its delegation tool call whose time holds
    * the run (the nearest enclosing tool, or Agno's sibling `delegate_task_to_member`),
    * else the caller's span the run is nested in (a smolagents step), else the caller's run.
+   * A caller declared by `graph.node.parent_id` need not be an ancestor of the run (a run
+   * started in a workflow step's context names its team all the same): spans on the way up
+   * are the caller's only when the walk reaches the caller; else they are another run's, or
+   * the workflow's, and the caller's run itself is the send.
    */
   #delegationSpanOf(caller: Run, run: Run): SpanRecord {
     let child: SpanRecord | undefined;
+    let tool: SpanRecord | undefined;
+    let reached = false;
     let steps = 0;
     for (let at = this.#context.parentOf(run.span); at && at.spanId !== run.span.spanId && steps < 10_000; at = this.#context.parentOf(at), steps++) {
-      if (at.spanId === caller.span.spanId) break;
-      if (readName(at.attributes, OPENINFERENCE_SPAN_KIND) === 'TOOL') {
-        this.#used.add(at.spanId);
-        return at;
+      if (at.spanId === caller.span.spanId) {
+        reached = true;
+        break;
       }
+      if (tool === undefined && readName(at.attributes, OPENINFERENCE_SPAN_KIND) === 'TOOL') tool = at;
       child = at;
     }
-    // Agno's delegation tool is the caller's child beside the member run (children come in start order).
-    let best: SpanRecord | undefined;
-    const siblings = this.#context.childrenOf(caller.span);
-    for (let i = 0; i < siblings.length; i++) {
-      const tool = siblings[i]!;
-      if (tool.startMs > run.span.startMs) break;
-      if (tool.endMs < run.span.endMs || readName(tool.attributes, OPENINFERENCE_SPAN_KIND) !== 'TOOL') continue;
-      if (AGNO_DELEGATION_TOOLS.has(readName(tool.attributes, OPENINFERENCE_TOOL_NAME) ?? '')) best = tool; // the latest to start
+    if (reached && tool) {
+      this.#used.add(tool.spanId);
+      return tool;
     }
+    // Agno's delegation tool is the caller's child beside the member run.
+    const best = this.#delegationToolHolding(caller, run);
     if (best) {
       this.#used.add(best.spanId);
       return best;
     }
-    if (child) this.#used.add(child.spanId);
-    return child ?? caller.span;
+    if (reached && child) {
+      this.#used.add(child.spanId);
+      return child;
+    }
+    return caller.span;
+  }
+
+  /**
+   * The latest-starting Agno delegation tool among the caller's children whose time holds the
+   * run. The caller's delegation tools are indexed once (start order, with the greatest end so
+   * far), so a team of many members costs a search per member, not a scan of the team's children.
+   */
+  #delegationToolHolding(caller: Run, run: Run): SpanRecord | undefined {
+    let index = this.#toolsByCaller.get(caller.span.spanId);
+    if (!index) {
+      index = { tools: [], maxEndMs: [] };
+      const children = this.#context.childrenOf(caller.span); // in start order
+      for (let i = 0; i < children.length; i++) {
+        const child = children[i]!;
+        if (readName(child.attributes, OPENINFERENCE_SPAN_KIND) !== 'TOOL' || !AGNO_DELEGATION_TOOLS.has(readName(child.attributes, OPENINFERENCE_TOOL_NAME) ?? '')) continue;
+        const before = index.maxEndMs.length > 0 ? index.maxEndMs[index.maxEndMs.length - 1]! : -Infinity;
+        index.tools.push(child);
+        index.maxEndMs.push(child.endMs > before ? child.endMs : before);
+      }
+      this.#toolsByCaller.set(caller.span.spanId, index);
+    }
+    const { tools, maxEndMs } = index;
+    // The last tool starting at or before the run, then back while an earlier one could still hold it.
+    let lo = 0;
+    let hi = tools.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (tools[mid]!.startMs <= run.span.startMs) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo - 1; i >= 0 && maxEndMs[i]! >= run.span.endMs; i--) if (tools[i]!.endMs >= run.span.endMs) return tools[i];
+    return undefined;
   }
 
   /** A smolagents step that recorded a team member's failure: a delegation with no arrival. */
