@@ -32,6 +32,14 @@
  * - A span whose parent is missing from the trace, in smolagents' scope, belongs to a
  *   run that raised (never ended, never exported): ignored with that reason.
  * - CHAIN steps, other tools and LLM spans are steps of the run they are in: ignored.
+ * - Without a scope (the OpenTelemetry Python SDK's console JSON writes none), a span is
+ *   known by what only its instrumentation writes: an Agno run by `agno.agent` / `agno.team`,
+ *   Agno's delegation tools by name; a smolagents run by its `smolagents.*` attributes, a step
+ *   by its name (`Step {n}`, no LangGraph metadata), a tool by the `sanitize_inputs_outputs`
+ *   argument in its input; OpenInference's ADK spans by their names (`agent_run [name]`,
+ *   `invocation [app]`). Other spans of these instrumentations (Agno's other tools and model
+ *   calls, a step whose name was changed) stay with the `openinference` dialect, which reads no
+ *   handoff from them.
  *
  * Linear in the group's spans but for sorts and, per run, a binary search of its caller's
  * delegation tools (indexed once per caller); ancestor walks go through the context
@@ -41,15 +49,21 @@
  * @see https://github.com/Arize-ai/openinference/tree/main/python/instrumentation/openinference-instrumentation-agno
  */
 import {
+  AGNO_AGENT,
+  AGNO_TEAM,
   OPENINFERENCE_AGENT_NAME,
   OPENINFERENCE_GRAPH_NODE_ID,
   OPENINFERENCE_GRAPH_NODE_NAME,
   OPENINFERENCE_GRAPH_NODE_PARENT_ID,
   OPENINFERENCE_INPUT_VALUE,
+  OPENINFERENCE_METADATA,
   OPENINFERENCE_OUTPUT_VALUE,
   OPENINFERENCE_SESSION_ID,
   OPENINFERENCE_SPAN_KIND,
   OPENINFERENCE_TOOL_NAME,
+  SMOLAGENTS_MAX_STEPS,
+  SMOLAGENTS_TASK,
+  SMOLAGENTS_TOOLS_NAMES,
 } from '../../model/attributes.js';
 import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
 import { compareByStart } from '../span-index.js';
@@ -67,11 +81,46 @@ const AGNO_SCOPE = 'openinference.instrumentation.agno';
  * inside the sender) a nested delegation. Claimed to be ignored with that reason.
  */
 const GOOGLE_ADK_SCOPE = 'openinference.instrumentation.google_adk';
-const SCOPES: readonly string[] = [SMOLAGENTS_SCOPE, AGNO_SCOPE, GOOGLE_ADK_SCOPE];
 
 /** A scope, or a module below it (`….agno._tools_wrapper`): a name that only starts with the same letters is not it. */
 function isScope(scope: string, of: string): boolean {
   return scope === of || (scope.startsWith(of) && scope.charCodeAt(of.length) === 46);
+}
+
+type Instrumentation = 'smolagents' | 'agno' | 'google-adk';
+
+/** smolagents' `_StepWrapper` span name. */
+const SMOLAGENTS_STEP = /^Step \d+$/;
+/** OpenInference's ADK spans (`_BaseAgentRunAsync`, `_RunnerRunAsync`). */
+const GOOGLE_ADK_SPAN = /^(?:agent_run|invocation) \[.*\]$/;
+
+/**
+ * Which of the instrumentations read here wrote `span`: its scope, else (no scope: the Python
+ * SDK's console JSON) what only that instrumentation writes (see the file header).
+ */
+function instrumentationOf(span: SpanRecord): Instrumentation | undefined {
+  const scope = span.scopeName;
+  if (scope !== '') {
+    if (isScope(scope, SMOLAGENTS_SCOPE)) return 'smolagents';
+    if (isScope(scope, AGNO_SCOPE)) return 'agno';
+    if (isScope(scope, GOOGLE_ADK_SCOPE)) return 'google-adk';
+    return undefined;
+  }
+  const attrs = span.attributes;
+  const kind = attrs[OPENINFERENCE_SPAN_KIND];
+  if (typeof kind !== 'string') return undefined;
+  if (kind === 'AGENT') {
+    if (attrs[AGNO_AGENT] !== undefined || attrs[AGNO_TEAM] !== undefined) return 'agno';
+    if (attrs[SMOLAGENTS_TASK] !== undefined || attrs[SMOLAGENTS_MAX_STEPS] !== undefined || attrs[SMOLAGENTS_TOOLS_NAMES] !== undefined) return 'smolagents';
+  } else if (kind === 'TOOL') {
+    const tool = attrs[OPENINFERENCE_TOOL_NAME];
+    if (typeof tool === 'string' && AGNO_DELEGATION_TOOLS.has(tool)) return 'agno';
+    const input = attrs[OPENINFERENCE_INPUT_VALUE];
+    if (typeof input === 'string' && input.includes('"sanitize_inputs_outputs"')) return 'smolagents';
+  } else if (kind === 'CHAIN') {
+    if (SMOLAGENTS_STEP.test(span.name) && attrs[OPENINFERENCE_METADATA] === undefined) return 'smolagents';
+  }
+  return GOOGLE_ADK_SPAN.test(span.name) ? 'google-adk' : undefined;
 }
 
 /**
@@ -183,11 +232,12 @@ class Interpretation {
 
   #classify(span: SpanRecord): void {
     const kind = readName(span.attributes, OPENINFERENCE_SPAN_KIND)?.toUpperCase();
-    if (isScope(span.scopeName, GOOGLE_ADK_SCOPE)) {
+    const instrumentation = instrumentationOf(span);
+    if (instrumentation === 'google-adk') {
       this.ignored.push({ span, reason: `OpenInference's Google ADK ${kind ?? ''} span: it wraps ADK's own span (scope gcp.vertex.agent), which otel-genai reads` });
       return;
     }
-    if (span.parentSpanId && this.#context.span(span.parentSpanId) === undefined && isScope(span.scopeName, SMOLAGENTS_SCOPE) && kind !== 'AGENT') {
+    if (span.parentSpanId && this.#context.span(span.parentSpanId) === undefined && instrumentation === 'smolagents' && kind !== 'AGENT') {
       this.ignored.push({
         span,
         reason: `its parent span ${span.parentSpanId} is not in the data: smolagents' instrumentation never ends (so never exports) an agent run that raised, so this ${kind ?? 'span'} most likely belonged to one (else its parent is in data not read)`,
@@ -359,16 +409,20 @@ export const openInferenceAgentsDialect: Dialect = {
       name === OPENINFERENCE_TOOL_NAME ||
       name === OPENINFERENCE_INPUT_VALUE ||
       name === OPENINFERENCE_OUTPUT_VALUE ||
-      name === OPENINFERENCE_SESSION_ID
+      name === OPENINFERENCE_SESSION_ID ||
+      name === OPENINFERENCE_METADATA ||
+      name === AGNO_AGENT ||
+      name === AGNO_TEAM ||
+      name === SMOLAGENTS_TASK ||
+      name === SMOLAGENTS_MAX_STEPS ||
+      name === SMOLAGENTS_TOOLS_NAMES
     );
   },
   readsEvent(name, span) {
-    return name === 'exception' && isScope(span.scopeName, SMOLAGENTS_SCOPE);
+    return name === 'exception' && instrumentationOf(span) === 'smolagents';
   },
   claims(span) {
-    const scope = span.scopeName;
-    for (let i = 0; i < SCOPES.length; i++) if (isScope(scope, SCOPES[i]!)) return true;
-    return false;
+    return instrumentationOf(span) !== undefined;
   },
   interpret(spans: readonly SpanRecord[], context: DialectContext): DialectResult {
     return new Interpretation(context).run(spans);

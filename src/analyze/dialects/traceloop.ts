@@ -37,6 +37,15 @@
  *   (`crewai.crew.process`) hands each task's output to the next task: a `pass_control`
  *   transfer, inferred, between consecutive tasks of different agents.
  *
+ * Spans without an instrumentation scope (the OpenTelemetry Python SDK's console JSON writes none)
+ * are read by their attributes, which only OpenLLMetry writes: a `traceloop.span.kind`, a `goto`
+ * span's `langgraph.command.*`, the LangGraph graph span (`invoke_agent`, provider `langgraph`) and
+ * `crewai.workflow` (its `crewai.crew.process`). Of those, the LangChain ones are the spans of a
+ * LangGraph run (provider `langgraph`, LangGraph's metadata, a `goto`); an agent run with provider
+ * `openai` is an OpenAI Agents run (read from time as an agent as a tool). OpenLLMetry's other
+ * instrumentations that write a span kind (Agno, LlamaIndex, Haystack, MCP) cannot be told apart
+ * there: their spans are read by nesting, as the decorators' are.
+ *
  * A failed call followed by another call of the same tool from the same run to the same agent
  * (or a failed handoff followed by one from the same run to the same agent) is one handoff
  * attempted again (`sendCount`). ERROR on a run is a failed run (LangGraph's ParentCommand is not:
@@ -56,6 +65,7 @@ import {
   GEN_AI_AGENT_NAME,
   GEN_AI_CONVERSATION_ID,
   GEN_AI_OPERATION_NAME,
+  GEN_AI_PROVIDER_NAME,
   GEN_AI_TASK_OUTPUT,
   GEN_AI_TOOL_CALL_RESULT,
   GEN_AI_TOOL_NAME,
@@ -154,7 +164,8 @@ const LANGCHAIN_VOCABULARY: LangGraphVocabulary = {
     let targets: string[] | undefined;
     for (let i = 0; i < children.length; i++) {
       const child = children[i]!;
-      if (child.scopeName !== OPENLLMETRY_LANGCHAIN_SCOPE || operationOf(child) !== 'goto') continue;
+      const ours = child.scopeName === OPENLLMETRY_LANGCHAIN_SCOPE ? operationOf(child) === 'goto' : child.scopeName === '' && isGotoSpan(child.attributes);
+      if (!ours) continue;
       (targets ??= []).push(...gotoTargetsOf(child));
     }
     if (targets !== undefined) return targets;
@@ -165,9 +176,25 @@ const LANGCHAIN_VOCABULARY: LangGraphVocabulary = {
   metadataKeys: PROPERTY_NODE,
 };
 
-/** CrewAI's `Crew.kickoff` span: `crewai.workflow`, of the CrewAI instrumentation (no span kind). */
+/** CrewAI's `Crew.kickoff` span: `crewai.workflow`, of the CrewAI instrumentation (no span kind); without a scope, by its `crewai.crew.process`. */
 function isCrewWorkflow(span: SpanRecord): boolean {
-  return span.name === 'crewai.workflow' && span.scopeName === OPENLLMETRY_CREWAI_SCOPE;
+  if (span.name !== 'crewai.workflow') return false;
+  return span.scopeName === OPENLLMETRY_CREWAI_SCOPE || (span.scopeName === '' && typeof span.attributes[OPENLLMETRY_CREWAI_PROCESS] === 'string');
+}
+
+/** An OpenAI Agents span of OpenLLMetry's processor: its scope, else (no scope) provider `openai` (the decorators write none, CrewAI's `crewai`). */
+function isOpenAiAgentsSpan(span: SpanRecord): boolean {
+  return span.scopeName === OPENLLMETRY_OPENAI_AGENTS_SCOPE || (span.scopeName === '' && span.attributes[GEN_AI_PROVIDER_NAME] === 'openai');
+}
+
+/** The LangGraph graph span of the LangChain instrumentation (`Pregel.stream`'s wrapper): no span kind. */
+function isLangGraphInvocation(attrs: Attributes): boolean {
+  return attrs[GEN_AI_OPERATION_NAME] === 'invoke_agent' && attrs[GEN_AI_PROVIDER_NAME] === 'langgraph';
+}
+
+/** A `Command`'s `goto` span: its operation and one of its targets. */
+function isGotoSpan(attrs: Attributes): boolean {
+  return attrs[GEN_AI_OPERATION_NAME] === 'goto' && (attrs[LANGGRAPH_COMMAND_GOTO_NODE] !== undefined || attrs[LANGGRAPH_COMMAND_GOTO_NODES] !== undefined);
 }
 
 /** A workflow container: an `Agent Workflow` root, a `@workflow`, a crew's kickoff. */
@@ -441,7 +468,7 @@ class AgentsInterpretation {
     let next = 0;
     for (let i = 0; i < this.#runs.length; i++) {
       const run = this.#runs[i]!;
-      if (run.claimed || run.span.scopeName !== OPENLLMETRY_OPENAI_AGENTS_SCOPE) continue;
+      if (run.claimed || !isOpenAiAgentsSpan(run.span)) continue;
       while (next < this.#functions.length && this.#functions[next]!.startMs <= run.span.startMs) open.push(this.#functions[next++]!);
       let kept = 0;
       for (let f = 0; f < open.length; f++) if (open[f]!.endMs >= run.span.startMs) open[kept++] = open[f]!;
@@ -606,8 +633,16 @@ function interpretLangChain(spans: readonly SpanRecord[], context: DialectContex
   return { parts: result.parts, ignored: [...ignored, ...result.ignored] };
 }
 
-function isLangChainScope(scope: string): boolean {
-  return scope === OPENLLMETRY_LANGCHAIN_SCOPE || scope === OPENLLMETRY_LANGCHAIN_JS_SCOPE;
+/**
+ * A span of the LangChain instrumentations: by its scope, else (no scope) a span of a LangGraph run:
+ * provider `langgraph`, LangGraph's metadata, or a `Command`'s `goto` span.
+ */
+function isLangChainSpan(span: SpanRecord): boolean {
+  const scope = span.scopeName;
+  if (scope === OPENLLMETRY_LANGCHAIN_SCOPE || scope === OPENLLMETRY_LANGCHAIN_JS_SCOPE) return true;
+  if (scope !== '') return false;
+  const attrs = span.attributes;
+  return attrs[GEN_AI_PROVIDER_NAME] === 'langgraph' || attrs[PROPERTY_NODE] !== undefined || isGotoSpan(attrs);
 }
 
 /** OpenLLMetry's traces (see the file header). */
@@ -635,6 +670,7 @@ export const openLlmetryDialect: Dialect = {
       name === LANGGRAPH_COMMAND_GOTO_NODE ||
       name === LANGGRAPH_COMMAND_GOTO_NODES ||
       name === OPENLLMETRY_CREWAI_PROCESS ||
+      name === GEN_AI_PROVIDER_NAME ||
       name.startsWith(TRACELOOP_ASSOCIATION_PREFIX)
     );
   },
@@ -649,12 +685,14 @@ export const openLlmetryDialect: Dialect = {
       return operation === 'invoke_agent' || operation === 'goto';
     }
     if (scope === OPENLLMETRY_CREWAI_SCOPE) return typeof kind === 'string' || span.name === 'crewai.workflow';
+    // No scope (the Python SDK's console JSON): what only OpenLLMetry writes.
+    if (scope === '') return typeof kind === 'string' || isGotoSpan(span.attributes) || isLangGraphInvocation(span.attributes) || isCrewWorkflow(span);
     return typeof kind === 'string' && (scope === OPENLLMETRY_OPENAI_AGENTS_SCOPE || TRACELOOP_SDK_SCOPES.has(scope));
   },
   interpret(spans: readonly SpanRecord[], context: DialectContext): DialectResult {
     const langchain: SpanRecord[] = [];
     const agents: SpanRecord[] = [];
-    for (let i = 0; i < spans.length; i++) (isLangChainScope(spans[i]!.scopeName) ? langchain : agents).push(spans[i]!);
+    for (let i = 0; i < spans.length; i++) (isLangChainSpan(spans[i]!) ? langchain : agents).push(spans[i]!);
     if (langchain.length === 0) return new AgentsInterpretation(context).run(agents);
     if (agents.length === 0) return interpretLangChain(langchain, context);
     const a = interpretLangChain(langchain, context);

@@ -355,6 +355,13 @@ describe('Google ADK with OpenInference’s ADK instrumentation on', () => {
     expect(new Set(buildHandoffModel(spans).agentRuns.map((r) => r.dialect))).toEqual(new Set(['otel-genai']));
     expect(Object.entries(ignoredReasons(spans)).find(([k]) => k.startsWith('agent_run [triage]'))?.[1]).toContain('otel-genai reads');
   });
+
+  it('without any scope (the Python SDK’s console JSON), OpenInference’s ADK spans are still known by their names and ignored; the handoffs are the program’s', async () => {
+    const spans = (await adk()).map((s) => ({ ...s, scopeName: '' }));
+    expectReportMatchesLog(await auditSpans([spans], { idleMs: 3_600_000 }), await logOf('python', 'adk-support'));
+    expect(new Set(buildHandoffModel(spans).agentRuns.map((r) => r.dialect))).toEqual(new Set(['otel-genai']));
+    expect(Object.entries(ignoredReasons(spans)).find(([k]) => k.startsWith('agent_run [triage]'))?.[1]).toContain('otel-genai reads');
+  });
 });
 
 describe('Pydantic AI with OpenInference’s span processor', () => {
