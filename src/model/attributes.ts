@@ -117,6 +117,17 @@ export const OPENINFERENCE_GRAPH_NODE_NAME = 'graph.node.name';
 export const CREWAI_CREW_ID = 'crew_id';
 /** …and the crew's agents on its kickoff span (JSON, `[{"role": …}, …]`). */
 export const CREWAI_CREW_AGENTS = 'crew_agents';
+/** …and CrewAI's own keys of the crew, task and agent (on kickoff, task and event-listener agent spans): how its spans are known without their scope. */
+export const CREWAI_CREW_KEY = 'crew_key';
+export const CREWAI_TASK_KEY = 'task_key';
+export const CREWAI_AGENT_KEY = 'agent_key';
+/** OpenInference's Agno instrumentation: the agent or team a run span ran (`_runs_wrapper.py`), on every run. */
+export const AGNO_AGENT = 'agno.agent';
+export const AGNO_TEAM = 'agno.team';
+/** OpenInference's smolagents instrumentation: what `_RunWrapper` writes on every agent run. */
+export const SMOLAGENTS_TASK = 'smolagents.task';
+export const SMOLAGENTS_MAX_STEPS = 'smolagents.max_steps';
+export const SMOLAGENTS_TOOLS_NAMES = 'smolagents.tools_names';
 // Pydantic Logfire's span attributes (its openai_agents integration writes the span data's fields under their own names).
 export const LOGFIRE_MSG = 'logfire.msg';
 export const LOGFIRE_MSG_TEMPLATE = 'logfire.msg_template';

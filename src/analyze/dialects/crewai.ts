@@ -37,6 +37,9 @@
  *   from `crew.agents`) but is the delegation's arrival: no sequential edge.
  * - Crew and Flow kickoffs (CHAIN), memory and other tool spans are containers or
  *   steps: ignored with the reason. Model calls come from other instrumentations.
+ * - Without a scope (the OpenTelemetry Python SDK's console JSON writes none), the spans
+ *   are known by CrewAI's own `crew_key` / `crew_id` / `task_key` / `agent_key` and the
+ *   coworker tools' names (see isScopelessCrewAiSpan).
  *
  * Linear in the group's spans but for one sort; ancestor walks go through the
  * context (cycle-safe).
@@ -45,8 +48,11 @@
  * @see https://docs.crewai.com/en/concepts/collaboration
  */
 import {
+  CREWAI_AGENT_KEY,
   CREWAI_CREW_AGENTS,
   CREWAI_CREW_ID,
+  CREWAI_CREW_KEY,
+  CREWAI_TASK_KEY,
   OPENINFERENCE_GRAPH_NODE_ID,
   OPENINFERENCE_GRAPH_NODE_PARENT_ID,
   OPENINFERENCE_INPUT_VALUE,
@@ -93,6 +99,21 @@ function toolKey(name: string): string {
   }
   return out;
 }
+/**
+ * A span without a scope (the OpenTelemetry Python SDK's console JSON writes none) that only this
+ * instrumentation writes: an OpenInference span with CrewAI's own crew, task or agent key (kickoffs,
+ * tasks, the event listener's agent runs), or a coworker tool. Its other tool and model spans stay
+ * with other dialects (no handoff in them).
+ */
+function isScopelessCrewAiSpan(span: SpanRecord): boolean {
+  const attrs = span.attributes;
+  const kind = attrs[OPENINFERENCE_SPAN_KIND];
+  if (typeof kind !== 'string') return false;
+  if (attrs[CREWAI_CREW_KEY] !== undefined || attrs[CREWAI_CREW_ID] !== undefined || attrs[CREWAI_TASK_KEY] !== undefined || attrs[CREWAI_AGENT_KEY] !== undefined) return true;
+  const tool = attrs[OPENINFERENCE_TOOL_NAME];
+  return kind === 'TOOL' && typeof tool === 'string' && tool.length <= 64 && COWORKER_TOOLS.has(toolKey(tool));
+}
+
 /** Longest `input.value` parsed: the coworker's name sits beside the task text, not in megabytes. */
 const MAX_INPUT_CHARS = 1 << 20;
 
@@ -399,12 +420,16 @@ export const crewAiDialect: Dialect = {
       name === OPENINFERENCE_OUTPUT_VALUE ||
       name === OPENINFERENCE_SESSION_ID ||
       name === CREWAI_CREW_ID ||
-      name === CREWAI_CREW_AGENTS
+      name === CREWAI_CREW_AGENTS ||
+      name === CREWAI_CREW_KEY ||
+      name === CREWAI_TASK_KEY ||
+      name === CREWAI_AGENT_KEY
     );
   },
   claims(span) {
     // The instrumentor's event-listener mode names its tracer after its module (`….crewai._event_listener`).
     const scope = span.scopeName;
+    if (scope === '') return isScopelessCrewAiSpan(span);
     return scope === OPENINFERENCE_CREWAI_SCOPE || (scope.startsWith(OPENINFERENCE_CREWAI_SCOPE) && scope.charCodeAt(OPENINFERENCE_CREWAI_SCOPE.length) === 46);
   },
   interpret(spans: readonly SpanRecord[], context: DialectContext): DialectResult {

@@ -19,8 +19,9 @@
  *   managed agent, called by its manager inside one of its steps). The handoff's span
  *   is the caller's delegation tool call that holds the run in its time (Agno's
  *   `delegate_task_to_member(s)`, whose generator runs the member outside the tool's
- *   context), else the caller's span the run is nested in (a smolagents step); the
- *   run is its arrival.
+ *   context), else the caller's span the run is nested in (a smolagents step), else the
+ *   caller's run (a declared caller the run does not nest in: spans above the run that are
+ *   not below the caller are not the caller's); the run is its arrival.
  * - A delegation that failed before its run could be seen: a step that recorded
  *   smolagents' `AgentToolExecutionError` "Error executing request to team member
  *   '<name>'" (a ToolCallingAgent's managed agent raised; its run span is never exported)
@@ -31,23 +32,38 @@
  * - A span whose parent is missing from the trace, in smolagents' scope, belongs to a
  *   run that raised (never ended, never exported): ignored with that reason.
  * - CHAIN steps, other tools and LLM spans are steps of the run they are in: ignored.
+ * - Without a scope (the OpenTelemetry Python SDK's console JSON writes none), a span is
+ *   known by what only its instrumentation writes: an Agno run by `agno.agent` / `agno.team`,
+ *   Agno's delegation tools by name; a smolagents run by its `smolagents.*` attributes, a step
+ *   by its name (`Step {n}`, no LangGraph metadata), a tool by the `sanitize_inputs_outputs`
+ *   argument in its input; OpenInference's ADK spans by their names (`agent_run [name]`,
+ *   `invocation [app]`). Other spans of these instrumentations (Agno's other tools and model
+ *   calls, a step whose name was changed) stay with the `openinference` dialect, which reads no
+ *   handoff from them.
  *
- * Linear in the group's spans but for sorts and, per run, a scan of its caller's
- * children; ancestor walks go through the context (bounded, cycle-safe).
+ * Linear in the group's spans but for sorts and, per run, a binary search of its caller's
+ * delegation tools (indexed once per caller); ancestor walks go through the context
+ * (bounded, cycle-safe).
  *
  * @see https://github.com/Arize-ai/openinference/tree/main/python/instrumentation/openinference-instrumentation-smolagents
  * @see https://github.com/Arize-ai/openinference/tree/main/python/instrumentation/openinference-instrumentation-agno
  */
 import {
+  AGNO_AGENT,
+  AGNO_TEAM,
   OPENINFERENCE_AGENT_NAME,
   OPENINFERENCE_GRAPH_NODE_ID,
   OPENINFERENCE_GRAPH_NODE_NAME,
   OPENINFERENCE_GRAPH_NODE_PARENT_ID,
   OPENINFERENCE_INPUT_VALUE,
+  OPENINFERENCE_METADATA,
   OPENINFERENCE_OUTPUT_VALUE,
   OPENINFERENCE_SESSION_ID,
   OPENINFERENCE_SPAN_KIND,
   OPENINFERENCE_TOOL_NAME,
+  SMOLAGENTS_MAX_STEPS,
+  SMOLAGENTS_TASK,
+  SMOLAGENTS_TOOLS_NAMES,
 } from '../../model/attributes.js';
 import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
 import { compareByStart } from '../span-index.js';
@@ -65,11 +81,46 @@ const AGNO_SCOPE = 'openinference.instrumentation.agno';
  * inside the sender) a nested delegation. Claimed to be ignored with that reason.
  */
 const GOOGLE_ADK_SCOPE = 'openinference.instrumentation.google_adk';
-const SCOPES: readonly string[] = [SMOLAGENTS_SCOPE, AGNO_SCOPE, GOOGLE_ADK_SCOPE];
 
 /** A scope, or a module below it (`….agno._tools_wrapper`): a name that only starts with the same letters is not it. */
 function isScope(scope: string, of: string): boolean {
   return scope === of || (scope.startsWith(of) && scope.charCodeAt(of.length) === 46);
+}
+
+type Instrumentation = 'smolagents' | 'agno' | 'google-adk';
+
+/** smolagents' `_StepWrapper` span name. */
+const SMOLAGENTS_STEP = /^Step \d+$/;
+/** OpenInference's ADK spans (`_BaseAgentRunAsync`, `_RunnerRunAsync`). */
+const GOOGLE_ADK_SPAN = /^(?:agent_run|invocation) \[.*\]$/;
+
+/**
+ * Which of the instrumentations read here wrote `span`: its scope, else (no scope: the Python
+ * SDK's console JSON) what only that instrumentation writes (see the file header).
+ */
+function instrumentationOf(span: SpanRecord): Instrumentation | undefined {
+  const scope = span.scopeName;
+  if (scope !== '') {
+    if (isScope(scope, SMOLAGENTS_SCOPE)) return 'smolagents';
+    if (isScope(scope, AGNO_SCOPE)) return 'agno';
+    if (isScope(scope, GOOGLE_ADK_SCOPE)) return 'google-adk';
+    return undefined;
+  }
+  const attrs = span.attributes;
+  const kind = attrs[OPENINFERENCE_SPAN_KIND];
+  if (typeof kind !== 'string') return undefined;
+  if (kind === 'AGENT') {
+    if (attrs[AGNO_AGENT] !== undefined || attrs[AGNO_TEAM] !== undefined) return 'agno';
+    if (attrs[SMOLAGENTS_TASK] !== undefined || attrs[SMOLAGENTS_MAX_STEPS] !== undefined || attrs[SMOLAGENTS_TOOLS_NAMES] !== undefined) return 'smolagents';
+  } else if (kind === 'TOOL') {
+    const tool = attrs[OPENINFERENCE_TOOL_NAME];
+    if (typeof tool === 'string' && AGNO_DELEGATION_TOOLS.has(tool)) return 'agno';
+    const input = attrs[OPENINFERENCE_INPUT_VALUE];
+    if (typeof input === 'string' && input.includes('"sanitize_inputs_outputs"')) return 'smolagents';
+  } else if (kind === 'CHAIN') {
+    if (SMOLAGENTS_STEP.test(span.name) && attrs[OPENINFERENCE_METADATA] === undefined) return 'smolagents';
+  }
+  return GOOGLE_ADK_SPAN.test(span.name) ? 'google-adk' : undefined;
 }
 
 /**
@@ -149,6 +200,8 @@ class Interpretation {
   /** Tool and step spans a delegation was read from. */
   readonly #used = new Set<string>();
   readonly #drafts: Draft[] = [];
+  /** Each caller's Agno delegation tools (its children), built when a member run first asks. */
+  readonly #toolsByCaller = new Map<string, { tools: SpanRecord[]; maxEndMs: number[] }>();
 
   constructor(context: DialectContext) {
     this.#context = context;
@@ -179,11 +232,12 @@ class Interpretation {
 
   #classify(span: SpanRecord): void {
     const kind = readName(span.attributes, OPENINFERENCE_SPAN_KIND)?.toUpperCase();
-    if (isScope(span.scopeName, GOOGLE_ADK_SCOPE)) {
+    const instrumentation = instrumentationOf(span);
+    if (instrumentation === 'google-adk') {
       this.ignored.push({ span, reason: `OpenInference's Google ADK ${kind ?? ''} span: it wraps ADK's own span (scope gcp.vertex.agent), which otel-genai reads` });
       return;
     }
-    if (span.parentSpanId && this.#context.span(span.parentSpanId) === undefined && isScope(span.scopeName, SMOLAGENTS_SCOPE) && kind !== 'AGENT') {
+    if (span.parentSpanId && this.#context.span(span.parentSpanId) === undefined && instrumentation === 'smolagents' && kind !== 'AGENT') {
       this.ignored.push({
         span,
         reason: `its parent span ${span.parentSpanId} is not in the data: smolagents' instrumentation never ends (so never exports) an agent run that raised, so this ${kind ?? 'span'} most likely belonged to one (else its parent is in data not read)`,
@@ -222,33 +276,71 @@ class Interpretation {
    * The span the caller handed `run` over in: its delegation tool call whose time holds
    * the run (the nearest enclosing tool, or Agno's sibling `delegate_task_to_member`),
    * else the caller's span the run is nested in (a smolagents step), else the caller's run.
+   * A caller declared by `graph.node.parent_id` need not be an ancestor of the run (a run
+   * started in a workflow step's context names its team all the same): spans on the way up
+   * are the caller's only when the walk reaches the caller; else they are another run's, or
+   * the workflow's, and the caller's run itself is the send.
    */
   #delegationSpanOf(caller: Run, run: Run): SpanRecord {
     let child: SpanRecord | undefined;
+    let tool: SpanRecord | undefined;
+    let reached = false;
     let steps = 0;
     for (let at = this.#context.parentOf(run.span); at && at.spanId !== run.span.spanId && steps < 10_000; at = this.#context.parentOf(at), steps++) {
-      if (at.spanId === caller.span.spanId) break;
-      if (readName(at.attributes, OPENINFERENCE_SPAN_KIND) === 'TOOL') {
-        this.#used.add(at.spanId);
-        return at;
+      if (at.spanId === caller.span.spanId) {
+        reached = true;
+        break;
       }
+      if (tool === undefined && readName(at.attributes, OPENINFERENCE_SPAN_KIND) === 'TOOL') tool = at;
       child = at;
     }
-    // Agno's delegation tool is the caller's child beside the member run (children come in start order).
-    let best: SpanRecord | undefined;
-    const siblings = this.#context.childrenOf(caller.span);
-    for (let i = 0; i < siblings.length; i++) {
-      const tool = siblings[i]!;
-      if (tool.startMs > run.span.startMs) break;
-      if (tool.endMs < run.span.endMs || readName(tool.attributes, OPENINFERENCE_SPAN_KIND) !== 'TOOL') continue;
-      if (AGNO_DELEGATION_TOOLS.has(readName(tool.attributes, OPENINFERENCE_TOOL_NAME) ?? '')) best = tool; // the latest to start
+    if (reached && tool) {
+      this.#used.add(tool.spanId);
+      return tool;
     }
+    // Agno's delegation tool is the caller's child beside the member run.
+    const best = this.#delegationToolHolding(caller, run);
     if (best) {
       this.#used.add(best.spanId);
       return best;
     }
-    if (child) this.#used.add(child.spanId);
-    return child ?? caller.span;
+    if (reached && child) {
+      this.#used.add(child.spanId);
+      return child;
+    }
+    return caller.span;
+  }
+
+  /**
+   * The latest-starting Agno delegation tool among the caller's children whose time holds the
+   * run. The caller's delegation tools are indexed once (start order, with the greatest end so
+   * far), so a team of many members costs a search per member, not a scan of the team's children.
+   */
+  #delegationToolHolding(caller: Run, run: Run): SpanRecord | undefined {
+    let index = this.#toolsByCaller.get(caller.span.spanId);
+    if (!index) {
+      index = { tools: [], maxEndMs: [] };
+      const children = this.#context.childrenOf(caller.span); // in start order
+      for (let i = 0; i < children.length; i++) {
+        const child = children[i]!;
+        if (readName(child.attributes, OPENINFERENCE_SPAN_KIND) !== 'TOOL' || !AGNO_DELEGATION_TOOLS.has(readName(child.attributes, OPENINFERENCE_TOOL_NAME) ?? '')) continue;
+        const before = index.maxEndMs.length > 0 ? index.maxEndMs[index.maxEndMs.length - 1]! : -Infinity;
+        index.tools.push(child);
+        index.maxEndMs.push(child.endMs > before ? child.endMs : before);
+      }
+      this.#toolsByCaller.set(caller.span.spanId, index);
+    }
+    const { tools, maxEndMs } = index;
+    // The last tool starting at or before the run, then back while an earlier one could still hold it.
+    let lo = 0;
+    let hi = tools.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (tools[mid]!.startMs <= run.span.startMs) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo - 1; i >= 0 && maxEndMs[i]! >= run.span.endMs; i--) if (tools[i]!.endMs >= run.span.endMs) return tools[i];
+    return undefined;
   }
 
   /** A smolagents step that recorded a team member's failure: a delegation with no arrival. */
@@ -317,16 +409,20 @@ export const openInferenceAgentsDialect: Dialect = {
       name === OPENINFERENCE_TOOL_NAME ||
       name === OPENINFERENCE_INPUT_VALUE ||
       name === OPENINFERENCE_OUTPUT_VALUE ||
-      name === OPENINFERENCE_SESSION_ID
+      name === OPENINFERENCE_SESSION_ID ||
+      name === OPENINFERENCE_METADATA ||
+      name === AGNO_AGENT ||
+      name === AGNO_TEAM ||
+      name === SMOLAGENTS_TASK ||
+      name === SMOLAGENTS_MAX_STEPS ||
+      name === SMOLAGENTS_TOOLS_NAMES
     );
   },
   readsEvent(name, span) {
-    return name === 'exception' && isScope(span.scopeName, SMOLAGENTS_SCOPE);
+    return name === 'exception' && instrumentationOf(span) === 'smolagents';
   },
   claims(span) {
-    const scope = span.scopeName;
-    for (let i = 0; i < SCOPES.length; i++) if (isScope(scope, SCOPES[i]!)) return true;
-    return false;
+    return instrumentationOf(span) !== undefined;
   },
   interpret(spans: readonly SpanRecord[], context: DialectContext): DialectResult {
     return new Interpretation(context).run(spans);

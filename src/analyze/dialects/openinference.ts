@@ -85,6 +85,10 @@ import { type Attributes, parseJsonText, put, readName, readNumber } from './att
 import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, TransferPart } from './dialect.js';
 import { GENERIC_TRANSFER, normalizeAgentName, transferTargetOfTool } from './otel-genai.js';
 
+/** Said of an OpenInference span that has no instrumentation scope, when no dialect knew it otherwise. */
+const UNSCOPED_OPENINFERENCE =
+  "; it has no instrumentation scope either (the OpenTelemetry Python SDK's console JSON, otel-python-json, writes none), and OpenInference's OpenAI Agents SDK instrumentation is known only by its scope: its runs and handoffs cannot be read from that encoding (export OTLP instead)";
+
 /** Instrumentation scopes of OpenInference's OpenAI Agents SDK bridge (JS, Python): the `openai-agents` dialect reads those. */
 function isOpenAiAgentsScope(scope: string): boolean {
   return scope.includes('openai-agents') || scope.includes('openai_agents');
@@ -561,7 +565,9 @@ class Interpretation {
     for (let i = 0; i < outside.length; i++) {
       const span = outside[i]!;
       if (this.#graphAgents.has(span.spanId)) continue;
-      this.#ignore(span, `${String(this.#vocabulary.kindOf(span.attributes))} span without LangGraph node metadata (${this.#vocabulary.metadataKeys}): no agent or handoff meaning`);
+      // Without a scope (the Python SDK's console JSON), an OpenInference span may be another framework's that only its scope names.
+      const unscoped = span.scopeName === '' && span.attributes[OPENINFERENCE_SPAN_KIND] !== undefined ? UNSCOPED_OPENINFERENCE : '';
+      this.#ignore(span, `${String(this.#vocabulary.kindOf(span.attributes))} span without LangGraph node metadata (${this.#vocabulary.metadataKeys}): no agent or handoff meaning${unscoped}`);
     }
     for (let i = 0; i < inside.length; i++) {
       const span = inside[i]!;

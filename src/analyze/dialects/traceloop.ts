@@ -27,10 +27,24 @@
  *   `@tool`, `withAgent`, `withTool`: scopes `traceloop.tracer`, `@traceloop/node-server-sdk`).
  *   An agent run nested in another agent's run is a delegation (`return_to_caller`, inferred),
  *   sent through the nearest tool or task span between them, else marked only by the nested run
- *   itself; a run nested in a run of the same agent is that agent's own retry (CrewAI's
- *   `execute_task` calls itself again after an error), no handoff. A sequential crew
+ *   itself, unless a handoff arrived at it; a run nested in a run of the same agent is that
+ *   agent's own retry (CrewAI's `execute_task` calls itself again after an error), no handoff,
+ *   read as part of the run it retried in. A workflow container (`Agent Workflow`, `@workflow`,
+ *   `crewai.workflow`) nested in an agent's run (`Runner.run` in an `@agent`, a crew kicked off
+ *   in a `@tool`) is one delegation from that run to the workflow's first run, sent through the
+ *   nearest tool or task above the workflow, else on the workflow: the later runs get their work
+ *   from the runs before them. A sequential crew
  *   (`crewai.crew.process`) hands each task's output to the next task: a `pass_control`
  *   transfer, inferred, between consecutive tasks of different agents.
+ *
+ * Spans without an instrumentation scope (the OpenTelemetry Python SDK's console JSON writes none)
+ * are read by their attributes, which only OpenLLMetry writes: a `traceloop.span.kind`, a `goto`
+ * span's `langgraph.command.*`, the LangGraph graph span (`invoke_agent`, provider `langgraph`) and
+ * `crewai.workflow` (its `crewai.crew.process`). Of those, the LangChain ones are the spans of a
+ * LangGraph run (provider `langgraph`, LangGraph's metadata, a `goto`); an agent run with provider
+ * `openai` is an OpenAI Agents run (read from time as an agent as a tool). OpenLLMetry's other
+ * instrumentations that write a span kind (Agno, LlamaIndex, Haystack, MCP) cannot be told apart
+ * there: their spans are read by nesting, as the decorators' are.
  *
  * A failed call followed by another call of the same tool from the same run to the same agent
  * (or a failed handoff followed by one from the same run to the same agent) is one handoff
@@ -39,8 +53,9 @@
  * writes no LangGraph metadata and starts its spans without their run's parent: claimed, and
  * ignored with that reason.
  *
- * Linear in the group's spans but for sorts, ancestor walks through the context (cycle-safe), and
- * the agents-as-tools sweep, which compares each run with the tool calls still open when it starts.
+ * Linear in the group's spans but for sorts, ancestor walks through the context (cycle-safe), the
+ * agents-as-tools sweep, which compares each run with the tool calls still open when it starts,
+ * and a binary search per failed tool call among the delegations of its run and tool.
  *
  * @see https://github.com/traceloop/openllmetry
  * @see https://github.com/traceloop/openllmetry-js
@@ -50,6 +65,7 @@ import {
   GEN_AI_AGENT_NAME,
   GEN_AI_CONVERSATION_ID,
   GEN_AI_OPERATION_NAME,
+  GEN_AI_PROVIDER_NAME,
   GEN_AI_TASK_OUTPUT,
   GEN_AI_TOOL_CALL_RESULT,
   GEN_AI_TOOL_NAME,
@@ -148,7 +164,8 @@ const LANGCHAIN_VOCABULARY: LangGraphVocabulary = {
     let targets: string[] | undefined;
     for (let i = 0; i < children.length; i++) {
       const child = children[i]!;
-      if (child.scopeName !== OPENLLMETRY_LANGCHAIN_SCOPE || operationOf(child) !== 'goto') continue;
+      const ours = child.scopeName === OPENLLMETRY_LANGCHAIN_SCOPE ? operationOf(child) === 'goto' : child.scopeName === '' && isGotoSpan(child.attributes);
+      if (!ours) continue;
       (targets ??= []).push(...gotoTargetsOf(child));
     }
     if (targets !== undefined) return targets;
@@ -158,6 +175,32 @@ const LANGCHAIN_VOCABULARY: LangGraphVocabulary = {
   hasOutput: (span) => outputOf(span.attributes) !== undefined,
   metadataKeys: PROPERTY_NODE,
 };
+
+/** CrewAI's `Crew.kickoff` span: `crewai.workflow`, of the CrewAI instrumentation (no span kind); without a scope, by its `crewai.crew.process`. */
+function isCrewWorkflow(span: SpanRecord): boolean {
+  if (span.name !== 'crewai.workflow') return false;
+  return span.scopeName === OPENLLMETRY_CREWAI_SCOPE || (span.scopeName === '' && typeof span.attributes[OPENLLMETRY_CREWAI_PROCESS] === 'string');
+}
+
+/** An OpenAI Agents span of OpenLLMetry's processor: its scope, else (no scope) provider `openai` (the decorators write none, CrewAI's `crewai`). */
+function isOpenAiAgentsSpan(span: SpanRecord): boolean {
+  return span.scopeName === OPENLLMETRY_OPENAI_AGENTS_SCOPE || (span.scopeName === '' && span.attributes[GEN_AI_PROVIDER_NAME] === 'openai');
+}
+
+/** The LangGraph graph span of the LangChain instrumentation (`Pregel.stream`'s wrapper): no span kind. */
+function isLangGraphInvocation(attrs: Attributes): boolean {
+  return attrs[GEN_AI_OPERATION_NAME] === 'invoke_agent' && attrs[GEN_AI_PROVIDER_NAME] === 'langgraph';
+}
+
+/** A `Command`'s `goto` span: its operation and one of its targets. */
+function isGotoSpan(attrs: Attributes): boolean {
+  return attrs[GEN_AI_OPERATION_NAME] === 'goto' && (attrs[LANGGRAPH_COMMAND_GOTO_NODE] !== undefined || attrs[LANGGRAPH_COMMAND_GOTO_NODES] !== undefined);
+}
+
+/** A workflow container: an `Agent Workflow` root, a `@workflow`, a crew's kickoff. */
+function isWorkflow(span: SpanRecord): boolean {
+  return kindOf(span) === 'workflow' || isCrewWorkflow(span);
+}
 
 /** The agent an agent span ran: `gen_ai.agent.name`, else the entity name, else the span name without `.agent`. */
 function agentOf(span: SpanRecord): string {
@@ -176,6 +219,8 @@ interface Run {
   readonly failed: boolean;
   /** A handoff or a delegation arrived at it. */
   claimed: boolean;
+  /** Runs of the same agent nested in this one (its task attempted again), read as part of it. */
+  folded?: Run[];
 }
 
 /** A transfer being built, with what decides whether a later one is its retry. */
@@ -189,6 +234,19 @@ interface Draft {
   readonly failed: boolean;
 }
 
+/** A run's tokens, with those of the runs folded into it. */
+function tokensOf(run: Run, name: string): number | undefined {
+  let total = readNumber(run.span.attributes, name);
+  const folded = run.folded;
+  if (folded) {
+    for (let i = 0; i < folded.length; i++) {
+      const more = readNumber(folded[i]!.span.attributes, name);
+      if (more !== undefined) total = (total ?? 0) + more;
+    }
+  }
+  return total;
+}
+
 class AgentsInterpretation {
   readonly parts: HandoffPart[] = [];
   readonly ignored: IgnoredSpan[] = [];
@@ -198,9 +256,13 @@ class AgentsInterpretation {
   readonly #handoffs: SpanRecord[] = [];
   readonly #functions: SpanRecord[] = [];
   readonly #tasks: SpanRecord[] = [];
+  readonly #workflows: SpanRecord[] = [];
   readonly #drafts: Draft[] = [];
-  /** Tool and task spans a nested run's delegation was sent through. */
+  /** Tool, task and workflow spans a nested run's delegation was sent through. */
   readonly #sends = new Set<string>();
+  /** Runs read as part of an enclosing run of the same agent (see #readNested), and that run. */
+  readonly #foldedIds = new Set<string>();
+  readonly #foldedInto = new Map<string, Run>();
 
   constructor(context: DialectContext) {
     this.#context = context;
@@ -226,12 +288,17 @@ class AgentsInterpretation {
     this.#readAgentsAsTools();
     this.#readSequentialCrews();
     this.#emitDrafts();
+    for (let i = 0; i < this.#workflows.length; i++) {
+      const workflow = this.#workflows[i]!;
+      if (!this.#sends.has(workflow.spanId)) this.#ignore(workflow, `a workflow: the container of its agents' runs, no handoff of its own`);
+    }
     for (let i = 0; i < this.#runs.length; i++) {
       const run = this.#runs[i]!;
+      if (this.#foldedIds.has(run.span.spanId)) continue; // read as part of the run it retried in
       const part: Mutable<AgentRunPart> = { type: 'agent-run', span: run.span, agent: run.agent, outcome: run.failed ? 'failed' : 'completed' };
       put(part, 'taskId', taskIdOf(run.span.attributes));
-      put(part, 'inputTokens', readNumber(run.span.attributes, GEN_AI_USAGE_INPUT_TOKENS));
-      put(part, 'outputTokens', readNumber(run.span.attributes, GEN_AI_USAGE_OUTPUT_TOKENS));
+      put(part, 'inputTokens', tokensOf(run, GEN_AI_USAGE_INPUT_TOKENS));
+      put(part, 'outputTokens', tokensOf(run, GEN_AI_USAGE_OUTPUT_TOKENS));
       this.parts.push(part);
     }
     return { parts: this.parts, ignored: this.ignored };
@@ -250,17 +317,26 @@ class AgentsInterpretation {
       this.#functions.push(span);
     } else if (kind === 'task') {
       this.#tasks.push(span);
-    } else if (kind === 'workflow' || (span.scopeName === OPENLLMETRY_CREWAI_SCOPE && span.name === 'crewai.workflow')) {
-      this.#ignore(span, `a workflow: the container of its agents' runs, no handoff of its own`);
+    } else if (isWorkflow(span)) {
+      this.#workflows.push(span); // explained at the end, unless a delegation was sent on it
     } else {
       this.#ignore(span, `${kind ?? 'untyped'} span: no agent or handoff meaning`);
     }
   }
 
-  /** The nearest agent run above `span`, or undefined. */
+  /** The nearest agent run or workflow container above `span`, or undefined. */
+  #aboveOf(span: SpanRecord): SpanRecord | undefined {
+    return this.#context.ancestorWhere(span, (candidate) => this.#runById.has(candidate.spanId) || isWorkflow(candidate));
+  }
+
+  /**
+   * The agent run `span` is in: the nearest run above it, unless a workflow container comes first
+   * (a workflow's runs and spans are its own; a run around the workflow reaches them only through
+   * it, see #readNested).
+   */
   #ownerOf(span: SpanRecord): Run | undefined {
-    const owner = this.#context.ancestorWhere(span, (candidate) => this.#runById.has(candidate.spanId));
-    return owner ? this.#runById.get(owner.spanId) : undefined;
+    const above = this.#aboveOf(span);
+    return above ? this.#runById.get(above.spanId) : undefined;
   }
 
   /**
@@ -317,26 +393,62 @@ class AgentsInterpretation {
 
   /**
    * Runs nested in another agent's run (CrewAI's coworkers, decorated agents calling agents):
-   * delegations returning to the caller, through the nearest tool or task span between them.
+   * delegations returning to the caller, through the nearest tool or task span between them. A
+   * run a handoff arrived at got control from its sender, not from the run around it: no
+   * delegation. A workflow container between them (an OpenAI Agents `Runner.run` in an `@agent`,
+   * a crew kicked off in a `@tool`) is one delegation from the outer run to the workflow's first
+   * run; its later runs get their work from the runs before them (handoffs, the crew's order),
+   * as Mastra's workflow run as a tool is read. A run nested in a run of the same agent is that
+   * run's task attempted again: read as part of it.
    */
   #readNested(): void {
+    /** Each workflow's first run (runs come in start order). */
+    const firstRunOf = new Map<string, Run>();
     for (let i = 0; i < this.#runs.length; i++) {
       const run = this.#runs[i]!;
-      const owner = this.#ownerOf(run.span);
-      if (!owner) continue;
-      if (owner.key === run.key) {
-        this.#ignore(run.span, `a run of ${run.agent} inside its own run: the agent's task attempted again (CrewAI's execute_task retries itself after an error), no handoff`);
+      const above = this.#aboveOf(run.span);
+      if (!above) continue;
+      const owner = this.#runById.get(above.spanId);
+      if (!owner) {
+        if (!firstRunOf.has(above.spanId)) firstRunOf.set(above.spanId, run);
         continue;
       }
-      const through = this.#context.ancestorWhere(run.span, (candidate) => candidate.spanId === owner.span.spanId || kindOf(candidate) === 'tool' || kindOf(candidate) === 'task');
-      const via = through && through.spanId !== owner.span.spanId ? through : undefined;
-      if (via) this.#sends.add(via.spanId);
-      const part: Mutable<TransferPart> = { type: 'transfer', span: via ?? run.span, source: owner.agent, target: run.agent, mode: 'return_to_caller', inferred: true, arrival: run.span };
-      put(part, 'taskId', taskIdOf(run.span.attributes) ?? taskIdOf(owner.span.attributes));
-      run.claimed = true;
-      const tool = via ? (readName(via.attributes, GEN_AI_TOOL_NAME) ?? readName(via.attributes, TRACELOOP_ENTITY_NAME) ?? via.name) : '';
-      this.#drafts.push({ part, owner: owner.span.spanId, key: `${tool}\u0000${run.key}`, failed: run.failed });
+      if (owner.key === run.key) {
+        const into = this.#foldedInto.get(owner.span.spanId) ?? owner;
+        (into.folded ??= []).push(run);
+        this.#foldedInto.set(run.span.spanId, into);
+        this.#foldedIds.add(run.span.spanId);
+        this.#ignore(
+          run.span,
+          `a run of ${run.agent} inside its own run: the agent's task attempted again (CrewAI's execute_task retries itself after an error), no handoff; read as part of run ${into.span.spanId} (one run, its tokens added there)`,
+        );
+        continue;
+      }
+      if (run.claimed) continue; // a handoff arrived at it
+      this.#delegate(owner, run, run.span);
     }
+    for (const [workflowId, first] of firstRunOf) {
+      const workflow = this.#context.span(workflowId)!;
+      const owner = this.#ownerOf(workflow);
+      if (!owner || first.claimed || owner.key === first.key) continue;
+      this.#delegate(owner, first, workflow);
+    }
+  }
+
+  /**
+   * A delegation from `owner` to `run`, sent through the nearest tool or task span between `from`
+   * (the run, or the workflow it starts) and the owner, else on `from` when it is a workflow, else
+   * marked only by the run itself.
+   */
+  #delegate(owner: Run, run: Run, from: SpanRecord): void {
+    const through = this.#context.ancestorWhere(from, (candidate) => candidate.spanId === owner.span.spanId || kindOf(candidate) === 'tool' || kindOf(candidate) === 'task');
+    const via = through && through.spanId !== owner.span.spanId ? through : from !== run.span ? from : undefined;
+    if (via) this.#sends.add(via.spanId);
+    const part: Mutable<TransferPart> = { type: 'transfer', span: via ?? run.span, source: owner.agent, target: run.agent, mode: 'return_to_caller', inferred: true, arrival: run.span };
+    put(part, 'taskId', taskIdOf(run.span.attributes) ?? taskIdOf(owner.span.attributes));
+    run.claimed = true;
+    const tool = via && via !== from ? (readName(via.attributes, GEN_AI_TOOL_NAME) ?? readName(via.attributes, TRACELOOP_ENTITY_NAME) ?? via.name) : '';
+    this.#drafts.push({ part, owner: owner.span.spanId, key: `${tool}\u0000${run.key}`, failed: run.failed });
   }
 
   /**
@@ -356,7 +468,7 @@ class AgentsInterpretation {
     let next = 0;
     for (let i = 0; i < this.#runs.length; i++) {
       const run = this.#runs[i]!;
-      if (run.claimed || run.span.scopeName !== OPENLLMETRY_OPENAI_AGENTS_SCOPE) continue;
+      if (run.claimed || !isOpenAiAgentsSpan(run.span)) continue;
       while (next < this.#functions.length && this.#functions[next]!.startMs <= run.span.startMs) open.push(this.#functions[next++]!);
       let kept = 0;
       for (let f = 0; f < open.length; f++) if (open[f]!.endMs >= run.span.startMs) open[kept++] = open[f]!;
@@ -380,13 +492,30 @@ class AgentsInterpretation {
       this.#drafts.push({ part, owner: caller.span.spanId, key: `${tool}\u0000${run.key}`, failed: run.failed });
       functionIds.delete(call.spanId);
     }
-    // Failed calls that ran no agent: earlier attempts when the same run calls the same tool again and reaches an agent.
+    // Failed calls that ran no agent: earlier attempts when the same run calls the same tool again
+    // and reaches an agent (the next such delegation after the call). Drafts are indexed by run and
+    // tool once, each list in start order, so a call costs a search, not a scan of every draft.
+    let byCall: Map<string, { startMs: number; draft: Draft }[]> | undefined;
     for (let f = 0; f < this.#functions.length; f++) {
       const fn = this.#functions[f]!;
       if (!functionIds.has(fn.spanId)) continue;
       const tool = readName(fn.attributes, GEN_AI_TOOL_NAME) ?? fn.name;
-      const owner = this.#ownerOf(fn);
-      const later = fn.statusCode === StatusCodeNumber.Error && owner ? this.#drafts.find((d) => d.owner === owner.span.spanId && d.key.startsWith(`${tool}\u0000`) && d.part.span.startMs > fn.startMs) : undefined;
+      const owner = fn.statusCode === StatusCodeNumber.Error ? this.#ownerOf(fn) : undefined;
+      let later: Draft | undefined;
+      if (owner) {
+        byCall ??= this.#draftsByCall();
+        const list = byCall.get(`${owner.span.spanId}\u0000${tool}`);
+        if (list) {
+          let lo = 0;
+          let hi = list.length;
+          while (lo < hi) {
+            const mid = (lo + hi) >>> 1;
+            if (list[mid]!.startMs <= fn.startMs) lo = mid + 1;
+            else hi = mid;
+          }
+          later = list[lo]?.draft;
+        }
+      }
       if (later) {
         later.part.sendCount = (later.part.sendCount ?? 1) + 1;
         if (compareByStart(fn, later.part.span) < 0) later.part.span = fn;
@@ -397,12 +526,26 @@ class AgentsInterpretation {
     }
   }
 
+  /** The drafts by sending run and tool (the part of the key before the target), each list by the start of its send as first read. */
+  #draftsByCall(): Map<string, { startMs: number; draft: Draft }[]> {
+    const out = new Map<string, { startMs: number; draft: Draft }[]>();
+    for (let i = 0; i < this.#drafts.length; i++) {
+      const draft = this.#drafts[i]!;
+      const slot = `${draft.owner}\u0000${draft.key.slice(0, draft.key.indexOf('\u0000'))}`;
+      let list = out.get(slot);
+      if (!list) out.set(slot, (list = []));
+      list.push({ startMs: draft.part.span.startMs, draft });
+    }
+    for (const list of out.values()) if (list.length > 1) list.sort((a, b) => a.startMs - b.startMs);
+    return out;
+  }
+
   /** A sequential crew: each task's agent hands its output to the next task's agent, when they differ. */
   #readSequentialCrews(): void {
     const byCrew = new Map<string, { crew: SpanRecord; tasks: SpanRecord[] }>();
     for (let i = 0; i < this.#tasks.length; i++) {
       const task = this.#tasks[i]!;
-      const crew = this.#context.ancestorWhere(task, (candidate) => candidate.scopeName === OPENLLMETRY_CREWAI_SCOPE && candidate.name === 'crewai.workflow');
+      const crew = this.#context.ancestorWhere(task, isCrewWorkflow);
       const process = crew ? readName(crew.attributes, OPENLLMETRY_CREWAI_PROCESS) : undefined;
       if (this.#sends.has(task.spanId)) continue; // explained by the delegation sent through it
       if (!crew || process === undefined || !process.includes('sequential')) {
@@ -490,8 +633,16 @@ function interpretLangChain(spans: readonly SpanRecord[], context: DialectContex
   return { parts: result.parts, ignored: [...ignored, ...result.ignored] };
 }
 
-function isLangChainScope(scope: string): boolean {
-  return scope === OPENLLMETRY_LANGCHAIN_SCOPE || scope === OPENLLMETRY_LANGCHAIN_JS_SCOPE;
+/**
+ * A span of the LangChain instrumentations: by its scope, else (no scope) a span of a LangGraph run:
+ * provider `langgraph`, LangGraph's metadata, or a `Command`'s `goto` span.
+ */
+function isLangChainSpan(span: SpanRecord): boolean {
+  const scope = span.scopeName;
+  if (scope === OPENLLMETRY_LANGCHAIN_SCOPE || scope === OPENLLMETRY_LANGCHAIN_JS_SCOPE) return true;
+  if (scope !== '') return false;
+  const attrs = span.attributes;
+  return attrs[GEN_AI_PROVIDER_NAME] === 'langgraph' || attrs[PROPERTY_NODE] !== undefined || isGotoSpan(attrs);
 }
 
 /** OpenLLMetry's traces (see the file header). */
@@ -519,6 +670,7 @@ export const openLlmetryDialect: Dialect = {
       name === LANGGRAPH_COMMAND_GOTO_NODE ||
       name === LANGGRAPH_COMMAND_GOTO_NODES ||
       name === OPENLLMETRY_CREWAI_PROCESS ||
+      name === GEN_AI_PROVIDER_NAME ||
       name.startsWith(TRACELOOP_ASSOCIATION_PREFIX)
     );
   },
@@ -533,12 +685,14 @@ export const openLlmetryDialect: Dialect = {
       return operation === 'invoke_agent' || operation === 'goto';
     }
     if (scope === OPENLLMETRY_CREWAI_SCOPE) return typeof kind === 'string' || span.name === 'crewai.workflow';
+    // No scope (the Python SDK's console JSON): what only OpenLLMetry writes.
+    if (scope === '') return typeof kind === 'string' || isGotoSpan(span.attributes) || isLangGraphInvocation(span.attributes) || isCrewWorkflow(span);
     return typeof kind === 'string' && (scope === OPENLLMETRY_OPENAI_AGENTS_SCOPE || TRACELOOP_SDK_SCOPES.has(scope));
   },
   interpret(spans: readonly SpanRecord[], context: DialectContext): DialectResult {
     const langchain: SpanRecord[] = [];
     const agents: SpanRecord[] = [];
-    for (let i = 0; i < spans.length; i++) (isLangChainScope(spans[i]!.scopeName) ? langchain : agents).push(spans[i]!);
+    for (let i = 0; i < spans.length; i++) (isLangChainSpan(spans[i]!) ? langchain : agents).push(spans[i]!);
     if (langchain.length === 0) return new AgentsInterpretation(context).run(agents);
     if (agents.length === 0) return interpretLangChain(langchain, context);
     const a = interpretLangChain(langchain, context);

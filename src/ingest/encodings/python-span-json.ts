@@ -17,7 +17,10 @@
  *      "links": [{"context": {…}, "attributes"}], "resource": {"attributes": {…}, "schema_url"}}
  *
  * Times are microseconds (Python's `%f`). The instrumentation scope is not
- * written, so dialects that know a framework only by its scope name see none.
+ * written (`scopeName` is ''): the dialects that know a framework by its scope read
+ * such spans by what only its instrumentation writes, and the one vocabulary that
+ * cannot be recognised without it (OpenInference's OpenAI Agents bridge) is explained
+ * as such; docs/frameworks.md ("The Python SDK's console output") lists what is read.
  */
 import { TraceInputError } from '../errors.js';
 import { SpanKindNumber, StatusCodeNumber, type AttributeValue, type SpanEventRecord, type SpanLinkRecord, type SpanRecord } from '../../model/span-record.js';

@@ -211,6 +211,40 @@ describe('Agno: a member run naming its team’s run as graph.node.parent_id', (
     expect(spans.find((s) => s.spanId === run.parentSpanId)!.name).toBe('Research_Team.run');
   });
 
+  it('a member run started in a workflow step’s context (its parent is not the team’s run) is sent on the team’s run, not on the workflow above both', async () => {
+    const { tracer, log, read } = tracerOf(AGNO_SCOPE);
+    const program = new AgnoProgram(tracer, log, 'a', 'sess');
+    const support: AgnoMember = { name: 'Support', members: [{ name: 'Billing' }] };
+    await pySpan(tracer, 'Workflow.run', { attributes: { 'openinference.span.kind': 'CHAIN' } }, async () => {
+      const step = context.active();
+      await program.run(support, 'go', async () => {
+        log.handoffs.push({ source: 'Support', target: 'Billing', attempts: 1 });
+        return context.with(step, () => program.run(support.members![0]!, 'bill it', async () => 'billed'));
+      });
+    });
+    const spans = read();
+    const member = spans.find((s) => s.name === 'Billing.run')!;
+    const team = spans.find((s) => s.name === 'Support.run')!;
+    expect(spans.find((s) => s.spanId === member.parentSpanId)!.name).toBe('Workflow.run');
+    expect(edgesOf(spans)).toEqual(log.handoffs.map((h) => `${h.source} → ${h.target} ×${h.attempts}`));
+    const report = await auditSpans([spans], { idleMs: 3_600_000, explain: true });
+    expect(buildHandoffModel(spans).handoffs[0]!.send?.spanId).toBe(team.spanId);
+    expect(report.edges[0]!.latencyMs!.max).toBeCloseTo(member.startMs - team.startMs, 3);
+    expect(Object.keys(ignoredReasons(spans))).toContain(`Workflow.run@${spans.find((s) => s.name === 'Workflow.run')!.spanId}`);
+  });
+
+  it('near miss: a member run nested in a step of its team’s run is still sent on that step', async () => {
+    const { tracer, log, read } = tracerOf(AGNO_SCOPE);
+    const program = new AgnoProgram(tracer, log, 'a', 'sess');
+    const support: AgnoMember = { name: 'Support', members: [{ name: 'Billing' }] };
+    await pySpan(tracer, 'Workflow.run', { attributes: { 'openinference.span.kind': 'CHAIN' } }, () =>
+      program.run(support, 'go', () => pySpan(tracer, 'route', { attributes: { 'openinference.span.kind': 'CHAIN' } }, () => program.run(support.members![0]!, 'bill it', async () => 'billed'))),
+    );
+    const spans = read();
+    expect(edgesOf(spans)).toEqual(['Support → Billing ×1']);
+    expect(buildHandoffModel(spans).handoffs[0]!.send?.spanId).toBe(spans.find((s) => s.name === 'route')!.spanId);
+  });
+
   it('near miss: a run whose graph.node.parent_id names no run of the trace, and that nests in none, is no delegation', async () => {
     const { tracer, read } = tracerOf(AGNO_SCOPE);
     await pySpan(tracer, 'app', {}, async () => {
@@ -317,6 +351,13 @@ describe('Google ADK with OpenInference’s ADK instrumentation on', () => {
 
   it('ADK’s own spans, marked TOOL, are still read by otel-genai: the handoffs are the program’s; OpenInference’s own ADK spans are ignored', async () => {
     const spans = await adk();
+    expectReportMatchesLog(await auditSpans([spans], { idleMs: 3_600_000 }), await logOf('python', 'adk-support'));
+    expect(new Set(buildHandoffModel(spans).agentRuns.map((r) => r.dialect))).toEqual(new Set(['otel-genai']));
+    expect(Object.entries(ignoredReasons(spans)).find(([k]) => k.startsWith('agent_run [triage]'))?.[1]).toContain('otel-genai reads');
+  });
+
+  it('without any scope (the Python SDK’s console JSON), OpenInference’s ADK spans are still known by their names and ignored; the handoffs are the program’s', async () => {
+    const spans = (await adk()).map((s) => ({ ...s, scopeName: '' }));
     expectReportMatchesLog(await auditSpans([spans], { idleMs: 3_600_000 }), await logOf('python', 'adk-support'));
     expect(new Set(buildHandoffModel(spans).agentRuns.map((r) => r.dialect))).toEqual(new Set(['otel-genai']));
     expect(Object.entries(ignoredReasons(spans)).find(([k]) => k.startsWith('agent_run [triage]'))?.[1]).toContain('otel-genai reads');

@@ -8,7 +8,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { createAgentSpan, createFunctionSpan, createHandoffSpan, setTraceProcessors, setTracingDisabled, withTrace, type Span as AgentsSpan } from '@openai/agents';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { auditSpans } from '../../../src/analyze/audit.js';
 import { buildHandoffModel } from '../../../src/analyze/build-model.js';
 import type { IgnoredSpan } from '../../../src/analyze/dialects/dialect.js';
@@ -18,6 +19,11 @@ import { readTraceInputs } from '../../../src/ingest/read-trace-inputs.js';
 import type { HandoffModel } from '../../../src/model/handoff-model.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
 import { stripAttributes } from '../../helpers/analyze.js';
+import { createOtelHarness } from '../../helpers/otel.js';
+import { toSpanRecords } from '../../helpers/traces.js';
+import { edgeCounts, newLog, ran, type ProgramLog } from '../../../fixtures/frameworks/log.js';
+import { OPENLLMETRY_OPENAI_AGENTS_SCOPE, OPENLLMETRY_OPENAI_AGENTS_VERSION, OpenLlmetryShapedProcessor } from '../../../fixtures/frameworks/openai-agents/openllmetry-processor.js';
+import { CrewTrace, DecoratedApp, OPENLLMETRY_CREWAI_SCOPE, TRACELOOP_SDK_SCOPE } from '../../../fixtures/frameworks/python/openllmetry.js';
 import { logOf } from './framework-fixtures.js';
 
 const AGENTS_DIR = fileURLToPath(new URL('../../../fixtures/frameworks/openai-agents/', import.meta.url));
@@ -247,6 +253,25 @@ describe('OpenLLMetry CrewAI runs: each behaviour and its near miss', () => {
     expect(ignored.filter((i) => i.reason.startsWith('a run of Researcher inside its own run'))).toHaveLength(1);
   });
 
+  it('hierarchical: the retried task’s inner run is read as part of the run it retried in (one run per delegation, its tokens added); a coworker’s run (near miss) stays a run of its own', async () => {
+    const log = await logOf('python', 'openllmetry-crewai-hierarchical');
+    const spans = await pythonSpans('openllmetry-crewai-hierarchical');
+    const ignored: IgnoredSpan[] = [];
+    const model = buildHandoffModel(spans, { onIgnored: (_d, i) => ignored.push(i) });
+    for (const agent of ['Researcher', 'Writer']) {
+      expect(model.agentRuns.filter((r) => r.agent === agent)).toHaveLength(log.handoffs.filter((h) => h.target === agent).length);
+    }
+    const researcherSpans = spans.filter((s) => s.name === 'Researcher.agent');
+    expect(researcherSpans).toHaveLength(2);
+    const [outer, inner] = researcherSpans.sort((a, b) => a.startMs - b.startMs);
+    const run = model.agentRuns.find((r) => r.agent === 'Researcher')!;
+    expect(run.spanId).toBe(outer!.spanId);
+    expect(run.inputTokens).toBe(Number(outer!.attributes['gen_ai.usage.input_tokens']) + Number(inner!.attributes['gen_ai.usage.input_tokens']));
+    expect(ignored.find((i) => i.span.spanId === inner!.spanId)?.reason).toContain(`read as part of run ${outer!.spanId}`);
+    const report = await auditSpans([spans]);
+    expect(report.agentRuns.map((a) => [a.agent, a.runs])).toEqual(log.agents.map((a) => [a, 1]).sort());
+  });
+
   it('sequential: consecutive tasks of different agents hand on; tasks of one agent do not; a hierarchical process (near miss) hands on nothing in order', async () => {
     const log = await logOf('python', 'openllmetry-crewai-sequential');
     const spans = await pythonSpans('openllmetry-crewai-sequential');
@@ -277,6 +302,183 @@ describe('Traceloop SDK decorators: each behaviour and its near miss', () => {
     const model = buildHandoffModel(moved);
     expect(model.handoffs).toEqual([]);
     expect(model.agentRuns.map((r) => r.agent).sort()).toEqual(['billing', 'billing', 'refunds', 'triage']);
+  });
+});
+
+/** The model's edges with their counts, as `source → target` keys (edgeCounts of the log is the expectation). */
+function edgeCountsOf(model: HandoffModel): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const h of model.handoffs) out[`${h.source} → ${h.target}`] = (out[`${h.source} → ${h.target}`] ?? 0) + 1;
+  return out;
+}
+
+describe('a workflow run inside an agent’s run (OpenAI Agents Runner.run in an @agent, a crew kicked off in a @tool)', () => {
+  const START_MS = Date.UTC(2030, 0, 1);
+  let nowMs = START_MS;
+  /** One second later: every stamp distinct, on the clock both SDKs read. */
+  const tick = (): number => {
+    nowMs += 1000;
+    vi.setSystemTime(nowMs);
+    return nowMs;
+  };
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    nowMs = START_MS;
+    vi.setSystemTime(nowMs);
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /**
+   * triage hands off to billing in one OpenAI Agents run (the SDK's tracing API into OpenLLMetry's
+   * processor, whose `Agent Workflow` root starts in the current context), run by `@agent planner`
+   * when `wrapped`, else at the top.
+   */
+  async function runnerTrace(wrapped: boolean): Promise<{ spans: SpanRecord[]; log: ProgramLog }> {
+    const otel = createOtelHarness();
+    const log = newLog('openllmetry', 'decorated-runner', 'an @agent planner running an OpenAI Agents run: triage → billing by handoff');
+    log.runs = 1;
+    const app = new DecoratedApp(otel.provider.getTracer(TRACELOOP_SDK_SCOPE), log, tick);
+    setTracingDisabled(false);
+    setTraceProcessors([new OpenLlmetryShapedProcessor(otel.provider.getTracer(OPENLLMETRY_OPENAI_AGENTS_SCOPE, OPENLLMETRY_OPENAI_AGENTS_VERSION))]);
+    const open = <T extends AgentsSpan<any>>(span: T): T => {
+      tick();
+      span.start();
+      return span;
+    };
+    const close = (span: AgentsSpan<any>): void => {
+      tick();
+      span.end();
+    };
+    const runner = (): Promise<void> =>
+      withTrace('support', async (agentsTrace) => {
+        ran(log, 'triage');
+        const triage = open(createAgentSpan({ data: { name: 'triage' } }, agentsTrace));
+        log.handoffs.push({ source: 'triage', target: 'billing', attempts: 1 });
+        close(open(createHandoffSpan({ data: { from_agent: 'triage', to_agent: 'billing' } }, triage)));
+        close(triage);
+        ran(log, 'billing');
+        close(open(createAgentSpan({ data: { name: 'billing' } }, agentsTrace)));
+      });
+    if (wrapped) {
+      await app.entity('agent', 'planner', 'the customer’s request', async () => {
+        log.handoffs.push({ source: 'planner', target: 'triage', attempts: 1 });
+        await runner();
+      });
+    } else {
+      await runner();
+    }
+    setTraceProcessors([]);
+    const spans = toSpanRecords(otel.spans());
+    await otel.shutdown();
+    return { spans, log };
+  }
+
+  it('an @agent around Runner.run delegates to the run’s first agent only, sent on the workflow; the handoff inside is still the handoff (no edge from the outer agent to its target)', async () => {
+    const { spans, log } = await runnerTrace(true);
+    const model = buildHandoffModel(spans);
+    expect(edgeCountsOf(model)).toEqual(edgeCounts(log));
+    const root = spans.find((s) => s.name === 'Agent Workflow')!;
+    expect(spans.find((s) => s.spanId === root.parentSpanId)?.name).toBe('planner.agent');
+    const delegation = model.handoffs.find((h) => h.source === 'planner')!;
+    expect([delegation.target, delegation.mode, delegation.inferred, delegation.send?.spanId]).toEqual(['triage', 'return_to_caller', true, root.spanId]);
+    expect(model.handoffs.find((h) => h.source === 'triage')!.inferred).toBe(false);
+  });
+
+  it('an agent as a tool whose call failed twice before one reached it: one delegation of three attempts; a plain tool that failed (near miss) is no attempt', async () => {
+    const otel = createOtelHarness();
+    const log = newLog('openllmetry', 'tool-retried', 'orchestrator asks researcher as a tool: two calls fail, the third reaches it');
+    setTracingDisabled(false);
+    setTraceProcessors([new OpenLlmetryShapedProcessor(otel.provider.getTracer(OPENLLMETRY_OPENAI_AGENTS_SCOPE, OPENLLMETRY_OPENAI_AGENTS_VERSION))]);
+    const open = <T extends AgentsSpan<any>>(span: T): T => {
+      tick();
+      span.start();
+      return span;
+    };
+    const close = (span: AgentsSpan<any>): void => {
+      tick();
+      span.end();
+    };
+    await withTrace('research', async (agentsTrace) => {
+      ran(log, 'orchestrator');
+      const orchestrator = open(createAgentSpan({ data: { name: 'orchestrator' } }, agentsTrace));
+      const lookup = open(createFunctionSpan({ data: { name: 'lookup', input: '{}', output: '' } }, orchestrator));
+      lookup.setError({ message: 'Error running tool (non-fatal)' });
+      close(lookup);
+      const delegation = { source: 'orchestrator', target: 'researcher', attempts: 0 };
+      log.handoffs.push(delegation);
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        delegation.attempts++;
+        const call = open(createFunctionSpan({ data: { name: 'ask_researcher', input: '{}', output: '' } }, orchestrator));
+        if (attempt < 3) call.setError({ message: 'Error running tool (non-fatal)' });
+        else {
+          ran(log, 'researcher');
+          close(open(createAgentSpan({ data: { name: 'researcher' } }, call)));
+        }
+        close(call);
+      }
+      close(orchestrator);
+    });
+    setTraceProcessors([]);
+    const spans = toSpanRecords(otel.spans());
+    await otel.shutdown();
+    const ignored: IgnoredSpan[] = [];
+    const model = buildHandoffModel(spans, { onIgnored: (_d, i) => ignored.push(i) });
+    expect(model.handoffs.map((h) => [`${h.source} → ${h.target}`, h.sendCount])).toEqual(log.handoffs.map((h) => [`${h.source} → ${h.target}`, h.attempts]));
+    const calls = spans.filter((s) => s.name === 'ask_researcher.tool').sort((a, b) => a.startMs - b.startMs);
+    expect(model.handoffs[0]!.send?.spanId).toBe(calls[0]!.spanId);
+    expect(ignored.filter((i) => i.reason.startsWith('tool lookup ran no agent'))).toHaveLength(1);
+  });
+
+  it('near miss: the same run at the top has only its handoff', async () => {
+    const { spans, log } = await runnerTrace(false);
+    expect(edgeCountsOf(buildHandoffModel(spans))).toEqual(edgeCounts(log));
+    expect(edgeCounts(log)).toEqual({ 'triage → billing': 1 });
+  });
+
+  /** A sequential crew Researcher → Writer kicked off by `@agent boss` through `@tool run_crew` (`inTool`), else directly in the agent's run. */
+  async function crewTrace(inTool: boolean): Promise<{ spans: SpanRecord[]; log: ProgramLog }> {
+    vi.useRealTimers(); // both tracers stamp from Python's clock
+    const otel = createOtelHarness();
+    const log = newLog('openllmetry', 'crew-in-tool', 'an @agent boss kicking off a sequential crew');
+    const app = new DecoratedApp(otel.provider.getTracer(TRACELOOP_SDK_SCOPE), log);
+    const crew = new CrewTrace(otel.provider.getTracer(OPENLLMETRY_CREWAI_SCOPE), log, 'crew-in-tool');
+    const tasks = [
+      { description: 'Research heat pumps', agent: 'Researcher' },
+      { description: 'Write the brief', agent: 'Writer' },
+    ];
+    const kickoff = (): Promise<void> =>
+      crew.kickoff('sequential', ['Researcher', 'Writer'], tasks, async () => {
+        await crew.task(tasks[0]!.description, 'Researcher', () => crew.agent('Researcher', () => crew.llm()));
+        log.handoffs.push({ source: 'Researcher', target: 'Writer', attempts: 1 });
+        await crew.task(tasks[1]!.description, 'Writer', () => crew.agent('Writer', () => crew.llm()));
+      });
+    await app.entity('agent', 'boss', 'a brief on heat pumps', async () => {
+      log.handoffs.push({ source: 'boss', target: 'Researcher', attempts: 1 });
+      await (inTool ? app.entity('tool', 'run_crew', 'heat pumps', kickoff) : kickoff());
+    });
+    const spans = toSpanRecords(otel.spans());
+    await otel.shutdown();
+    return { spans, log };
+  }
+
+  it('a crew kicked off in a @tool: one delegation to its first agent, sent on the tool; the crew’s own hand-on between its tasks stays', async () => {
+    const { spans, log } = await crewTrace(true);
+    const ignored: IgnoredSpan[] = [];
+    const model = buildHandoffModel(spans, { onIgnored: (_d, i) => ignored.push(i) });
+    expect(edgeCountsOf(model)).toEqual(edgeCounts(log));
+    const tool = spans.find((s) => s.name === 'run_crew.tool')!;
+    expect(model.handoffs.find((h) => h.source === 'boss')!.send?.spanId).toBe(tool.spanId);
+    expect(model.handoffs.find((h) => h.source === 'Researcher')!.mode).toBe('pass_control');
+    expect(ignored.filter((i) => i.span.spanId === tool.spanId)).toEqual([]);
+  });
+
+  it('the crew kicked off in the agent’s run itself: the same delegation, sent on the crew’s span', async () => {
+    const { spans, log } = await crewTrace(false);
+    const model = buildHandoffModel(spans);
+    expect(edgeCountsOf(model)).toEqual(edgeCounts(log));
+    expect(model.handoffs.find((h) => h.source === 'boss')!.send?.spanId).toBe(spans.find((s) => s.name === 'crewai.workflow')!.spanId);
   });
 });
 

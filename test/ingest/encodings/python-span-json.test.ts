@@ -5,13 +5,19 @@
  * indented, a line break after each, in the order spans end; ids `0x`-prefixed,
  * `SpanKind.X`, microsecond ISO times, no scope: opentelemetry-python
  * `sdk/trace/__init__.py`) must read to the same spans, to the microsecond, and
- * audit to what each program's own log says. A bad value is reported at its line
- * and the rest still read; a near miss (one-line values: JSON Lines) stays JSON Lines.
+ * audit to what each program's own log says. So must the frameworks whose dialects
+ * know them by their scope elsewhere (OpenLLMetry, OpenInference's CrewAI, Agno and
+ * smolagents instrumentations), read here by their attributes; the one that cannot be
+ * told apart without its scope (OpenInference's OpenAI Agents bridge) is said to be so,
+ * its handoffs not made up. A bad value is reported at its line and the rest still
+ * read; a near miss (one-line values: JSON Lines) stays JSON Lines.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildHandoffModel } from '../../../src/analyze/build-model.js';
+import { DIALECTS } from '../../../src/analyze/dialects/index.js';
 import { readFileSpans } from '../../helpers/traces.js';
 import { jsonEncodingOf } from '../../../src/ingest/encodings/index.js';
 import { concatenatedJsonValues } from '../../../src/ingest/json-values.js';
@@ -63,11 +69,11 @@ function toJson(span: SpanRecord): string {
 const read = (file: string) => readFileSpans(file);
 
 /** A fixture's spans printed by the ConsoleSpanExporter: in the order they ended, each value then a line break. */
-async function consoleDumpOf(scenario: string): Promise<{ file: string; spans: SpanRecord[] }> {
-  const { spans, errors } = await read(join(FRAMEWORKS_DIR, 'python', `${scenario}.otlp.json`));
+async function consoleDumpOf(scenario: string, framework = 'python'): Promise<{ file: string; spans: SpanRecord[] }> {
+  const { spans, errors } = await read(join(FRAMEWORKS_DIR, framework, `${scenario}.otlp.json`));
   expect(errors).toEqual([]);
   const ended = [...spans].sort((a, b) => a.endMs - b.endMs);
-  const file = join(dir, `${scenario}.console.txt`);
+  const file = join(dir, `${framework}-${scenario}.console.txt`);
   await writeFile(file, ended.map((s) => `${toJson(s)}\n`).join(''));
   return { file, spans: ended };
 }
@@ -91,6 +97,90 @@ describe("the Python SDK's span JSON (ConsoleSpanExporter)", () => {
       expectReportMatchesLog(await auditFile(file), await logOf('python', scenario));
     },
   );
+
+  it.each([
+    ['python', 'openllmetry-langgraph-swarm'],
+    ['python', 'openllmetry-langgraph-swarm-no-content'],
+    ['python', 'openllmetry-langgraph-pipeline'],
+    ['python', 'openllmetry-crewai-hierarchical'],
+    ['python', 'openllmetry-crewai-sequential'],
+    ['python', 'openllmetry-decorators'],
+    ['python', 'crewai-hierarchical'],
+    ['python', 'crewai-sequential'],
+    ['python', 'crewai-event-listener'],
+    ['python', 'crewai-delegation-wrapper'],
+    ['openinference-agents', 'agno-team'],
+    ['openinference-agents', 'agno-broadcast'],
+    ['openinference-agents', 'smolagents-managed'],
+    ['openinference-agents', 'smolagents-failed-member'],
+    ['openinference-agents', 'smolagents-call-back'],
+  ])('%s/%s, a framework known elsewhere by its scope: read by its attributes, it audits to the program log, by the same dialects as with its scope', async (framework, scenario) => {
+    const { file } = await consoleDumpOf(scenario, framework);
+    const printed = await read(file);
+    expect(printed.errors).toEqual([]);
+    expect(new Set(printed.spans.map((s) => s.scopeName))).toEqual(new Set(['']));
+    expectReportMatchesLog(await auditFile(file), await logOf(framework, scenario));
+    const dialectsOf = (spans: readonly SpanRecord[]) => {
+      const model = buildHandoffModel(spans);
+      return [...new Set([...model.agentRuns.map((r) => r.dialect), ...model.handoffs.map((h) => h.dialect)])].sort();
+    };
+    expect(dialectsOf(printed.spans)).toEqual(dialectsOf((await read(join(FRAMEWORKS_DIR, framework, `${scenario}.otlp.json`))).spans));
+  });
+
+  it.each(['chain', 'retry', 'cycle'])(
+    'openai-agents/%s through OpenLLMetry’s processor: handoffs and agents as tools (read from time) as the run logged them',
+    async (scenario) => {
+      const { file } = await consoleDumpOf(`${scenario}.openllmetry`, 'openai-agents');
+      const log = JSON.parse(await readFile(join(FRAMEWORKS_DIR, 'openai-agents', `${scenario}.log.json`), 'utf8')) as {
+        runs: { handoffs: { from: string; to: string }[]; delegations: { from: string; to: string; ok: boolean }[] }[];
+      };
+      // Every handoff and delegation the runs made, a failed attempt and its retry being one.
+      const expected: Record<string, number> = {};
+      for (const run of log.runs) {
+        for (const h of run.handoffs) expected[`${h.from} → ${h.to}`] = (expected[`${h.from} → ${h.to}`] ?? 0) + 1;
+        let retrying = false;
+        for (const d of run.delegations) {
+          if (!retrying) expected[`${d.from} → ${d.to}`] = (expected[`${d.from} → ${d.to}`] ?? 0) + 1;
+          retrying = !d.ok;
+        }
+      }
+      const report = await auditFile(file);
+      const edges: Record<string, number> = {};
+      for (const e of report.edges) edges[`${e.source} → ${e.target}`] = e.handoffs;
+      expect(edges).toEqual(expected);
+      expect(report.inputs.dialects.filter((d) => d.spans > 0).map((d) => d.id)).toEqual(['openllmetry']);
+    },
+  );
+
+  it('the OpenAI Agents SDK through OpenInference (known only by its scope): no handoff is made up, and every agent span says why it was not read, naming the encoding; with its scope (near miss) the logged handoffs are read', async () => {
+    const { file, spans } = await consoleDumpOf('openai-agents-py-openinference');
+    const reasons: string[] = [];
+    const model = buildHandoffModel((await read(file)).spans, { onIgnored: (_d, i) => void (i.span.attributes['openinference.span.kind'] === 'AGENT' && reasons.push(i.reason)) });
+    expect(model.handoffs).toEqual([]);
+    expect(model.agentRuns).toEqual([]);
+    expect(reasons).toHaveLength(spans.filter((s) => s.attributes['openinference.span.kind'] === 'AGENT').length);
+    for (const reason of reasons) expect(reason).toContain("no instrumentation scope either (the OpenTelemetry Python SDK's console JSON, otel-python-json, writes none)");
+    expectReportMatchesLog(await auditFile(join(FRAMEWORKS_DIR, 'python', 'openai-agents-py-openinference.otlp.json')), await logOf('python', 'openai-agents-py-openinference'));
+  });
+
+  /** The dialect that reads a span: the first that claims it. */
+  const claimantOf = (span: SpanRecord): string | undefined => DIALECTS.find((d) => d.claims(span))?.id;
+  const without = (span: SpanRecord, keys: readonly string[]): SpanRecord => ({ ...span, attributes: Object.fromEntries(Object.entries(span.attributes).filter(([k]) => !keys.includes(k))) });
+
+  it.each([
+    ['openai-agents', 'chain.openllmetry', 'triage.agent', 'openllmetry', (s: SpanRecord) => ({ ...s, attributes: { 'traceloop.workflow.name': 'support', 'gen_ai.agent.name': 'triage', 'gen_ai.operation.name': 'invoke_agent' } }), 'otel-genai'],
+    ['python', 'openllmetry-langgraph-swarm', 'invoke_agent LangGraph', 'openllmetry', (s: SpanRecord) => ({ ...s, attributes: { ...s.attributes, 'gen_ai.provider.name': 'openai' } }), 'otel-genai'],
+    ['python', 'openllmetry-crewai-sequential', 'crewai.workflow', 'openllmetry', (s: SpanRecord) => without(s, ['crewai.crew.process']), 'otel-genai'],
+    ['openinference-agents', 'agno-team', 'Writer.run', 'openinference-agents', (s: SpanRecord) => without(s, ['agno.agent']), 'openinference'],
+    ['openinference-agents', 'smolagents-managed', 'Step 1', 'openinference-agents', (s: SpanRecord) => ({ ...s, attributes: { ...s.attributes, metadata: '{"langgraph_node": "agent"}' } }), 'openinference'],
+    ['python', 'crewai-hierarchical', 'Delegate work to coworker.run', 'crewai', (s: SpanRecord) => ({ ...s, attributes: { ...s.attributes, 'tool.name': 'search_web' } }), 'openinference'],
+  ] as const)('without a scope, %s/%s “%s” is claimed by %s from what only its instrumentation writes; near miss: without that, by %s', async (framework, scenario, name, dialect, nearMiss, other) => {
+    const { file } = await consoleDumpOf(scenario, framework);
+    const span = (await read(file)).spans.find((s) => s.name === name)!;
+    expect(span.scopeName).toBe('');
+    expect(claimantOf(span)).toBe(dialect);
+    expect(claimantOf(nearMiss(span))).toBe(other);
+  });
 
   it('reports a value that is not JSON at its own line and column (Python writes a float nan as NaN), and still reads the others', async () => {
     const { file, spans } = await consoleDumpOf('strands-swarm');
