@@ -111,6 +111,9 @@ export function publishEvent(rt: SdkRuntime, event: PublishEvent): EventMessage 
     const carrier = injectSpanContext(span, rt.propagation);
     if (carrier) message.trace_context = carrier;
     if (payload !== undefined) describePayload(rt, span, payload);
+    // An event without a topic reaches no consumer: the message and its span are still made (warn mode), and it is a
+    // fault as a missing event object is.
+    if (typeof message.topic !== 'string' || message.topic.length === 0) throw new TypeError('publish() needs an event object with a topic');
   } catch (error) {
     fault = error;
     rt.policy.fault('publish', error, span, false);

@@ -156,6 +156,26 @@ describe('per-call options outside the documented values', () => {
   });
 });
 
+describe('publish without a topic', () => {
+  it.each([
+    ['an empty object', {}],
+    ['an empty topic', { topic: '' }],
+    ['a number as topic', { topic: 7 }],
+  ])('%s: warn mode returns the message and its span, and counts a fault as publish(null) does', (_label, event) => {
+    const baton = make();
+    const message = baton.publish(event as never);
+    expect(message.id).toMatch(/\S/);
+    expect(baton.stats().faults).toBe(1);
+    expect(onlySpan(otel.spans(), BatonOperation.EventPublish).attributes[BATON_FAULT_COUNT]).toBe(1);
+    expect(make().publish({ topic: 'task.done' }).topic).toBe('task.done');
+    expect(baton.stats().faults).toBe(1);
+  });
+
+  it('strict mode throws InstrumentationFaultError', () => {
+    expect(() => make({ mode: 'strict' }).publish({} as never)).toThrow(InstrumentationFaultError);
+  });
+});
+
 describe('strict mode', () => {
   it.each(CASES)('%s: throws the documented error', (_label, act, _operation, _keyword, _result, ErrorClass, code) => {
     const baton = make({ mode: 'strict', maxEnvelopeBytes: 2048 });
