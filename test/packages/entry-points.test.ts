@@ -176,6 +176,16 @@ describe('baton-sdk weight', () => {
     for (const name of optional) expect(rows.some((row) => row.split('|')[2]!.includes(`\`${name}\``)), `${name} in the README's table`).toBe(true);
   });
 
+  it("the README's install advice names the major of each Redis driver its peer range accepts", () => {
+    // npm's latest ioredis and redis are past the range: an unpinned install conflicts with baton-sdk's peers.
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    for (const name of ['ioredis', 'redis']) {
+      const major = /^\^(\d+)\.\d+\.\d+$/.exec(sdkManifest.peerDependencies![name]!)?.[1];
+      expect(major, `${name}'s peer range is one major`).toBeDefined();
+      expect(readme).toContain(`npm install ${name}@${major}`);
+    }
+  });
+
   it('peer-depends on @opentelemetry/api, never bundles it', () => {
     expect(sdkManifest.peerDependencies?.['@opentelemetry/api']).toBeDefined();
     expect(sdkManifest.dependencies?.['@opentelemetry/api']).toBeUndefined();
