@@ -50,6 +50,19 @@ export interface FinalSummaryOptions {
    * here, or the terminal breaks them at its edge, inside numbers (`after 12` / `7 ms`).
    */
   readonly wrap?: boolean;
+  /**
+   * The time the session's analysis took as "now" when it ended (the final report's
+   * `inputs.nowMs`). With a recording, the summary names the `baton audit --now` that judges
+   * acknowledgements as the session did: the recording ends with its last span, and a handoff
+   * whose budget ran out after that, while the session still ran, is "never acknowledged" live
+   * but "not acknowledged yet" to an audit that takes the end of the data as now.
+   */
+  readonly auditNowMs?: number | null;
+}
+
+/** A path as one shell word: as it is when it needs no quoting, else in single quotes. */
+function shellWord(text: string): string {
+  return /^[\w./@%+=:,-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 /** The final summary: counters, every edge with its latency, the findings. */
@@ -66,7 +79,15 @@ export function finalSummary(view: LiveView, width = 100, options: FinalSummaryO
   prose(
     `${view.title ?? 'baton watch'}: ${count(c.accepted)} spans accepted, ${count(c.rejected)} rejected, ${count(c.throttled)} throttled (retried by exporters), ${count(c.agedOut)} aged out; ${count(c.tracesAnalyzed)} traces analyzed${c.splitTraces > 0 ? ` (${count(c.splitTraces)} in pieces)` : ''}`,
   );
-  if (view.recording) prose(`recorded ${count(view.recording.spans)} spans to ${view.recording.path}`);
+  if (view.recording) {
+    const now = options.auditNowMs;
+    // Rounded up: an audit refuses nothing a whole millisecond later, and the session counted a deadline before now.
+    const audit =
+      now !== undefined && now !== null && Number.isFinite(now) && now > 0
+        ? `; audit it as this session judged it: baton audit ${shellWord(view.recording.path)} --now ${new Date(Math.ceil(now)).toISOString()}`
+        : '';
+    prose(`recorded ${count(view.recording.spans)} spans to ${view.recording.path}${audit}`);
+  }
   if (view.edges.length === 0) {
     lines.push('no handoffs seen');
   } else {

@@ -309,6 +309,11 @@ export async function runWatchCommand(args: string[], io: CliIo): Promise<number
   const { finalSummary } = await import('../../dashboards/plain-summary.js');
   // On a terminal the summary is printed under the dashboard's last frame: wrapped to its width. Piped, it is a
   // log: one line per finding, the edge table as wide as before.
-  io.stdout.write(finalSummary(session.view(), interactive ? outputWidth(io) : (io.stdout.columns ?? 100), { wrap: interactive }));
+  io.stdout.write(
+    finalSummary(session.view(), interactive ? outputWidth(io) : (io.stdout.columns ?? 100), {
+      wrap: interactive,
+      ...(recorder ? { auditNowMs: session.report().inputs.nowMs } : {}),
+    }),
+  );
   return ExitCode.Ok;
 }

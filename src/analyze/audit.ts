@@ -327,6 +327,12 @@ export class Auditor {
    */
   addSpans(batch: readonly SpanRecord[], arrivedAtMs?: number): void {
     if (this.#finished) throw new Error('Auditor: addSpans after finish()');
+    // Checked once per batch: a single span (or `auditSpans(spans)` given the spans, not batches of them) has no
+    // length, and would be read as an empty batch, a report of nothing with no word why.
+    if (!Array.isArray(batch))
+      throw new TypeError(
+        `Auditor: addSpans takes a batch, an array of spans, not ${batch === null ? 'null' : typeof batch}; auditSpans takes an iterable of batches, as readTraceInputs yields them ([spans] for one)`,
+      );
     const arrived = arrivedAtMs ?? Number.NEGATIVE_INFINITY;
     let batchStartMs = Number.POSITIVE_INFINITY;
     for (let i = 0; i < batch.length; i++) {

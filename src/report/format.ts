@@ -209,6 +209,18 @@ export function percentileErrorText(report: AuditReport): string | undefined {
   return `percentiles ±${Number((error * 100).toPrecision(2))}%`;
 }
 
+/**
+ * What the tasks' coordination share is taken over: ` · share of wall time spent coordinating`,
+ * or, when tasks run in more trace groups than there are tasks (a task whose processes each start
+ * a trace of their own, nothing linking them), ` in 7 trace groups · share of wall time spent
+ * coordinating per trace group`: the share is summarized per group, never per task id.
+ */
+export function tasksPerGroupText(report: AuditReport): string {
+  const groups = report.tasks.coordinationShare?.count;
+  if (groups === undefined || groups === report.tasks.count) return ' · share of wall time spent coordinating';
+  return ` in ${plural(groups, 'trace group')} · share of wall time spent coordinating per trace group`;
+}
+
 /** `12 (2 in-process)`: handoffs, and how many of them were in-process transfers. */
 export function handoffsText(handoffs: number, transfers: number): string {
   return transfers > 0 ? `${handoffs} (${transfers} in-process)` : String(handoffs);

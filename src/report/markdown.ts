@@ -26,6 +26,7 @@ import {
   OFF_REASON,
   namedAtMost,
   percentileErrorText,
+  tasksPerGroupText,
   plural,
   precisionNote,
   printable,
@@ -264,7 +265,7 @@ export function renderMarkdown(report: AuditReport, options: MarkdownOptions = {
       '',
       '### Tasks',
       '',
-      `${plural(tasks.count, 'task')}; share of wall time spent coordinating: ` +
+      `${plural(tasks.count, 'task')}${tasksPerGroupText(report).replace(' · ', '; ')}: ` +
         (share ? `p50 ${formatShare(share.p50)}, p95 ${formatShare(share.p95)}, max ${formatShare(share.max)}` : '—') +
         (share && report.edges.length === 0 && percentileErrorText(report) ? ` (${percentileErrorText(report)}).` : '.'),
     );

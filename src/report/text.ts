@@ -25,6 +25,7 @@ import {
   notCheckedText,
   OFF_REASON,
   percentileErrorText,
+  tasksPerGroupText,
   namedAtMost,
   plural,
   precisionNote,
@@ -463,7 +464,7 @@ function taskLines(report: AuditReport, width: number, paint: Paint): string[] {
     );
   const share = tasks.coordinationShare;
   const lines = wrapHanging(
-    `Tasks  ${tasks.count} · share of wall time spent coordinating: ` +
+    `Tasks  ${tasks.count}${tasksPerGroupText(report)}: ` +
       (share ? `p50 ${formatShare(share.p50)}, p95 ${formatShare(share.p95)}, max ${formatShare(share.max)}` : '—') +
       // The edge table's legend states the percentiles' error once; without edges it goes here.
       (share && report.edges.length === 0 && percentileErrorText(report) ? ` (${percentileErrorText(report)})` : ''),

@@ -111,6 +111,9 @@ export function publishEvent(rt: SdkRuntime, event: PublishEvent): EventMessage 
     const carrier = injectSpanContext(span, rt.propagation);
     if (carrier) message.trace_context = carrier;
     if (payload !== undefined) describePayload(rt, span, payload);
+    // An event without a topic reaches no consumer: the message and its span are still made (warn mode), and it is a
+    // fault as a missing event object is.
+    if (typeof message.topic !== 'string' || message.topic.length === 0) throw new TypeError('publish() needs an event object with a topic');
   } catch (error) {
     fault = error;
     rt.policy.fault('publish', error, span, false);
@@ -131,6 +134,7 @@ export function publishEvent(rt: SdkRuntime, event: PublishEvent): EventMessage 
 export function consumeEvent<T>(rt: SdkRuntime, message: EventMessage, fn: () => T, options: ConsumeOptions | undefined): T {
   let span: Span | undefined;
   let ctx: Context | undefined;
+  let optionFault: TypeError | undefined;
   try {
     const opts: ConsumeOptions = options !== null && typeof options === 'object' ? options : {};
     const msg = isPlainObject(message) ? (message as EventMessage) : undefined;
@@ -138,6 +142,9 @@ export function consumeEvent<T>(rt: SdkRuntime, message: EventMessage, fn: () =>
     const parentingOption = opts.parenting;
     const parenting =
       parentingOption === 'auto' || parentingOption === 'parent' || parentingOption === 'link' ? parentingOption : rt.parenting;
+    // As at receive: a value outside the documented ones falls back to the default and is a fault.
+    if (parentingOption !== undefined && parentingOption !== parenting)
+      optionFault = new TypeError("option parenting must be 'auto', 'parent' or 'link'");
     const { parent, links } = receiveParent(remote, parenting);
     const attrs = eventAttributes(BatonOperation.EventConsume, msg ?? {}, opts.system, opts.agent);
     attrs[MESSAGING_OPERATION_TYPE] = 'process';
@@ -154,6 +161,14 @@ export function consumeEvent<T>(rt: SdkRuntime, message: EventMessage, fn: () =>
     if (span) endFallible(rt, span, 'consume', undefined, false);
     if (rt.mode === 'strict') throw toBatonError('consume', error);
     span = undefined;
+  }
+  if (optionFault) {
+    rt.policy.fault('options', optionFault, span, false);
+    if (rt.mode === 'strict') {
+      // Thrown before fn runs, as any strict consume fault; the span ends without it.
+      if (span) endFallible(rt, span, 'consume', undefined, false);
+      throw toBatonError('options', optionFault);
+    }
   }
   if (!span || !ctx) return fn();
   const consumeSpan = span;

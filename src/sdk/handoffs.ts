@@ -395,6 +395,7 @@ export function receiveHandoff<E>(rt: SdkRuntime, input: unknown, options: Recei
   let acked = false;
   let receivedAtMs = 0;
   let sentAtMs = Number.NaN;
+  let optionFault: TypeError | undefined;
   try {
     const opts = objectOrEmpty(options);
     const schemaRef = opts.schema;
@@ -422,6 +423,13 @@ export function receiveHandoff<E>(rt: SdkRuntime, input: unknown, options: Recei
     const parentingOption = opts.parenting;
     const parenting: ReceiveParenting =
       parentingOption === 'auto' || parentingOption === 'parent' || parentingOption === 'link' ? parentingOption : rt.parenting;
+    // A value outside the documented ones falls back to the default, as the constructor's options do, and says so:
+    // `ack: 'Manual'` acknowledging at once, silently, would make a late worker look on time.
+    const ackOption = opts.ack;
+    if (ackOption !== undefined && ackOption !== 'auto' && ackOption !== 'manual')
+      optionFault = new TypeError("option ack must be 'auto' or 'manual'");
+    else if (parentingOption !== undefined && parentingOption !== parenting)
+      optionFault = new TypeError("option parenting must be 'auto', 'parent' or 'link'");
     const { parent, links } = receiveParent(remote, parenting);
     const attrs: SpanAttributes = {
       [BATON_CONVENTIONS_VERSION]: CONVENTIONS_VERSION,
@@ -441,6 +449,7 @@ export function receiveHandoff<E>(rt: SdkRuntime, input: unknown, options: Recei
     const sizeBytes = env && !parseFailure && wireBytes < 0 ? jsonByteLengthForLimit(env, rt.maxEnvelopeBytes) : wireBytes;
     receivedAtMs = nowMs();
     span = startSpan(rt, `handoff receive ${source}`, SpanKind.CONSUMER, attrs, receivedAtMs, parent, links);
+    if (optionFault) rt.policy.fault('options', optionFault, span, false);
     // Set on the span one by one, as at send; a getter that throws is the catch's fault, the span kept.
     if (env && !parseFailure) addReceiveFacts(env, block, span);
     ctx = trace.setSpan(parent, span);
@@ -474,6 +483,7 @@ export function receiveHandoff<E>(rt: SdkRuntime, input: unknown, options: Recei
   const endFault = endSpan(rt, span, 'receive', true);
   if (rt.mode === 'strict') {
     if (fault !== NO_FAULT) throw toBatonError('receive', fault);
+    if (optionFault) throw toBatonError('options', optionFault);
     if (failure) throw failure;
     if (endFault) throw endFault;
   }

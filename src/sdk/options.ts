@@ -94,8 +94,17 @@ export interface ReceiveOptions {
 
 /** What {@link Baton.receive} returns. */
 export interface ReceivedHandoff<E = Record<string, unknown>> {
-  /** The envelope, parsed if a JSON string was received. */
+  /**
+   * The envelope, parsed if a JSON string was received. Typed as the envelope the receiver
+   * expects, it is one only when {@link ReceivedHandoff.valid} is true: otherwise it is whatever
+   * arrived (the text itself when it was not JSON, `null`, a number, an envelope of another schema
+   * version), so check `valid` before reading its fields.
+   */
   readonly envelope: E;
+  /**
+   * True when the envelope passed the receiver's schema (or, under `validationSampling`, is a JSON
+   * object that sampling passed by unchecked); false when it failed, was not JSON or not an object.
+   */
   readonly valid: boolean;
   readonly issues: readonly SchemaIssue[];
   /** Context whose active span is the receive span: run the receiver's work under it. */

@@ -66,6 +66,14 @@ describe('auditSpans', () => {
     expect(report.findingsTruncated).toBe(0);
   });
 
+  it('refuses spans given where batches of spans are expected, rather than reporting nothing', async () => {
+    const spans = fixtures['context-loss'];
+    // The mistake: the spans themselves, each then taken for a batch of no length.
+    await expect(auditSpans(spans as never)).rejects.toThrow(/^Auditor: addSpans takes a batch, an array of spans, not object; auditSpans takes an iterable of batches/);
+    expect(() => new Auditor().addSpans(null as never)).toThrow(TypeError);
+    expect((await auditSpans([spans])).inputs.spans).toBe(spans.length);
+  });
+
   it('reads async iterables of batches as it reads arrays', async () => {
     async function* batches() {
       yield fixtures['context-loss'].slice(0, 10);

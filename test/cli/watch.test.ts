@@ -6,6 +6,9 @@ import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace
 import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTraceInputs } from '../../src/ingest/read-trace-inputs.js';
+import { Baton } from '../../src/sdk/baton.js';
+import { draft } from '../helpers/envelopes.js';
+import { createOtelHarness } from '../helpers/otel.js';
 import { runBaton } from '../helpers/cli.js';
 import { ExportResultCode, exportWith } from '../helpers/receiver.js';
 import { FIXTURES_DIR, runPipelineSpans, toOtlpJson } from '../helpers/traces.js';
@@ -97,6 +100,33 @@ describe('baton watch', { timeout: 90_000 }, () => {
     // What was recorded audits the same: the finding is there again.
     const audit = await runBaton(['audit', 'live.jsonl', '--format', 'json'], { cwd: dir });
     expect(JSON.parse(audit.stdout).findings.map((f: { ruleId: string }) => f.ruleId)).toEqual(['ack-timeout']);
+  }, 180_000);
+
+  it('names the --now that audits a recording as the session judged it: a budget that ran out after the last span', async () => {
+    // What an app's planner does when its worker crashed: it sends, with a budget, and nothing comes back.
+    const otel = createOtelHarness('planner');
+    const baton = new Baton({ tracer: otel.tracer });
+    await baton.runAgent('planner', () => baton.send(draft({ source_agent: 'planner', target_agent: 'worker' }), { timeoutBudgetMs: 300 }), { taskId: 'task-drop' });
+    const spans = otel.spans();
+    await otel.shutdown();
+    const watch = startWatch(['--port', '0', '--no-grpc', '--record', 'dropped.jsonl', '--settle-ms', '200', '--interval', '1'], dir);
+    const { http } = await watch.urls();
+    const proto = new ProtoExporter({ url: `${http}/v1/traces` });
+    expect((await exportWith(proto, spans)).code).toBe(ExportResultCode.SUCCESS);
+    await proto.shutdown();
+    // Live, the clock runs on past the recording's last span: the budget runs out and the finding comes.
+    await expect.poll(() => watch.stdout(), { timeout: 60_000 }).toMatch(/^finding error ack-timeout: worker never acknowledged/m);
+    watch.child.kill('SIGTERM');
+    expect(await watch.exited()).toBe(0);
+    const now = /recorded 2 spans to dropped\.jsonl; audit it as this session judged it: baton audit dropped\.jsonl --now (\S+)\n/.exec(watch.stdout())?.[1];
+    expect(now).toBeDefined();
+    const ruleIds = (stdout: string) => (JSON.parse(stdout) as { findings: { ruleId: string }[] }).findings.map((f) => f.ruleId);
+    // The recording ends with the send: taken as now, the end of the data leaves the budget running.
+    const atEnd = await runBaton(['audit', 'dropped.jsonl', '--format', 'json'], { cwd: dir });
+    expect(ruleIds(atEnd.stdout)).toEqual([]);
+    const asLive = await runBaton(['audit', 'dropped.jsonl', '--format', 'json', '--now', now!], { cwd: dir });
+    expect(ruleIds(asLive.stdout)).toEqual(['ack-timeout']);
+    expect(asLive.code).toBe(1);
   }, 180_000);
 
   it('follows a growing file until SIGINT', async () => {

@@ -167,6 +167,25 @@ describe('baton-sdk weight', () => {
     expect(files.sort()).toEqual(codeEntries(sdkManifest).map((entry) => relative(ROOT, sourceOf(sdkManifest, entry))).sort());
   });
 
+  it('its README (the npm page) names every entry point and every optional peer it needs', () => {
+    const readme = readFileSync(join(SDK_DIR, 'README.md'), 'utf8');
+    const rows = readme.split('\n').filter((line) => line.startsWith('| `baton-sdk'));
+    const entryOf = (row: string) => /^\| `(baton-sdk[^`]*)`/.exec(row)![1]!;
+    expect(rows.map(entryOf).sort()).toEqual(codeEntries(sdkManifest).map((entry) => `baton-sdk${entry.slice(1)}`).sort());
+    const optional = Object.keys(sdkManifest.peerDependenciesMeta ?? {}).filter((name) => sdkManifest.peerDependenciesMeta![name]!.optional);
+    for (const name of optional) expect(rows.some((row) => row.split('|')[2]!.includes(`\`${name}\``)), `${name} in the README's table`).toBe(true);
+  });
+
+  it("the README's install advice names the major of each Redis driver its peer range accepts", () => {
+    // npm's latest ioredis and redis are past the range: an unpinned install conflicts with baton-sdk's peers.
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    for (const name of ['ioredis', 'redis']) {
+      const major = /^\^(\d+)\.\d+\.\d+$/.exec(sdkManifest.peerDependencies![name]!)?.[1];
+      expect(major, `${name}'s peer range is one major`).toBeDefined();
+      expect(readme).toContain(`npm install ${name}@${major}`);
+    }
+  });
+
   it('peer-depends on @opentelemetry/api, never bundles it', () => {
     expect(sdkManifest.peerDependencies?.['@opentelemetry/api']).toBeDefined();
     expect(sdkManifest.dependencies?.['@opentelemetry/api']).toBeUndefined();

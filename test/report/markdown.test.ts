@@ -228,6 +228,12 @@ describe('renderMarkdown', () => {
     );
   });
 
+  it('says the coordination share is per trace group when tasks ran in more groups than there are tasks', () => {
+    const sample = sampleReport();
+    const md = renderMarkdown({ ...sample, tasks: { ...sample.tasks, count: 1 } });
+    expect(md).toMatch(/^1 task in 2 trace groups; share of wall time spent coordinating per trace group: p50 25%, p95 40%, max 40%\.$/m);
+  });
+
   it('gives the coordination share and the slowest task’s critical path', () => {
     const md = renderMarkdown(sampleReport());
     expect(md).toMatch(/^2 tasks; share of wall time spent coordinating: p50 25%, p95 40%, max 40%\.$/m);

@@ -256,6 +256,14 @@ describe('renderText', () => {
     expect(text(sampleReport())).toContain('cycle  writer → reviewer → writer');
   });
 
+  it('says the coordination share is per trace group when tasks ran in more groups than there are tasks', () => {
+    const sample = sampleReport();
+    // One task whose processes each started a trace of their own: two groups, one task id.
+    const split = { ...sample, tasks: { ...sample.tasks, count: 1 } };
+    expect(text(split, 200)).toMatch(/^Tasks {2}1 in 2 trace groups · share of wall time spent coordinating per trace group: p50 25%, p95 40%, max 40%$/m);
+    expect(text(sample, 200)).toMatch(/^Tasks {2}2 · share of wall time spent coordinating: p50/m);
+  });
+
   it('summarizes coordination share over tasks and the slowest task’s critical path', () => {
     const out = text(sampleReport());
     const squeezed = flat(out);

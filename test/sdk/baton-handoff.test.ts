@@ -354,6 +354,18 @@ describe('Baton.receive', () => {
     expect(baton.stats().ackTimeouts).toBe(1);
   });
 
+  it.each([
+    ['text that is not JSON', '{"task_id": "t-1",', '{"task_id": "t-1",'],
+    ['JSON null', 'null', null],
+    ['a JSON number', '42', 42],
+    ['nothing', undefined, undefined],
+  ])('an invalid receive of %s leaves valid false and envelope what arrived, never an envelope', (_name, body, envelope) => {
+    const rx = context.with(ROOT_CONTEXT, () => baton.receive(body as string));
+    expect(rx.valid).toBe(false);
+    expect(rx.envelope).toEqual(envelope);
+    expect(rx.issues.length).toBeGreaterThan(0);
+  });
+
   it('a never-acknowledged handoff leaves a receive with no ack delay and no ack span', () => {
     context.with(ROOT_CONTEXT, () => baton.receive(sendOverWire(draft(), { timeoutBudgetMs: 1000 }), { ack: 'manual' }));
     expect(otel.spans().filter((s) => s.attributes[BATON_OPERATION] === BatonOperation.HandoffAck)).toEqual([]);

@@ -117,6 +117,65 @@ describe('warn mode (the default)', () => {
   });
 });
 
+describe('per-call options outside the documented values', () => {
+  const wire = () => JSON.stringify(make().send(draft(), { timeoutBudgetMs: 1000 }));
+  const CALLS: readonly (readonly [string, (b: Baton) => unknown, string])[] = [
+    ["receive with ack: 'Manual'", (b) => b.receive(wire(), { ack: 'Manual' as never }), BatonOperation.HandoffReceive],
+    ["receive with parenting: 'child'", (b) => b.receive(wire(), { parenting: 'child' as never }), BatonOperation.HandoffReceive],
+    ["consume with parenting: 'child'", (b) => b.consume(b.publish({ topic: 't' }), () => 'ran', { parenting: 'child' as never }), BatonOperation.EventConsume],
+  ];
+
+  it.each(CALLS)('%s: warn mode falls back to the default, counts a fault and marks the span', (_label, act, operation) => {
+    const baton = make();
+    const result = context.with(ROOT_CONTEXT, () => act(baton));
+    expect(baton.stats().faults).toBe(1);
+    const span = onlySpan(otel.spans(), operation);
+    expect(span.attributes[BATON_FAULT_COUNT]).toBe(1);
+    expect(span.attributes[ERROR_TYPE]).toBe('TypeError');
+    if (operation === BatonOperation.EventConsume) expect(result).toBe('ran');
+  });
+
+  it("warn mode: ack: 'Manual' acknowledges at once, as the default 'auto' does", () => {
+    const baton = make();
+    const rx = context.with(ROOT_CONTEXT, () => baton.receive(wire(), { ack: 'Manual' as never }));
+    expect(rx.valid).toBe(true);
+    expect(onlySpan(otel.spans(), BatonOperation.HandoffReceive).attributes['baton.ack.within_budget']).toBe(true);
+  });
+
+  it.each(CALLS)('%s: strict mode throws InstrumentationFaultError naming the option', (_label, act) => {
+    const baton = make({ mode: 'strict' });
+    expect(() => context.with(ROOT_CONTEXT, () => act(baton))).toThrow(/instrumentation fault in options: option (ack|parenting) must be/);
+    expect(() => context.with(ROOT_CONTEXT, () => act(make({ mode: 'strict' })))).toThrow(InstrumentationFaultError);
+  });
+
+  it("strict mode: the consume's function does not run", () => {
+    const baton = make({ mode: 'strict' });
+    let ran = false;
+    expect(() => baton.consume(baton.publish({ topic: 't' }), () => (ran = true), { parenting: 'child' as never })).toThrow(InstrumentationFaultError);
+    expect(ran).toBe(false);
+  });
+});
+
+describe('publish without a topic', () => {
+  it.each([
+    ['an empty object', {}],
+    ['an empty topic', { topic: '' }],
+    ['a number as topic', { topic: 7 }],
+  ])('%s: warn mode returns the message and its span, and counts a fault as publish(null) does', (_label, event) => {
+    const baton = make();
+    const message = baton.publish(event as never);
+    expect(message.id).toMatch(/\S/);
+    expect(baton.stats().faults).toBe(1);
+    expect(onlySpan(otel.spans(), BatonOperation.EventPublish).attributes[BATON_FAULT_COUNT]).toBe(1);
+    expect(make().publish({ topic: 'task.done' }).topic).toBe('task.done');
+    expect(baton.stats().faults).toBe(1);
+  });
+
+  it('strict mode throws InstrumentationFaultError', () => {
+    expect(() => make({ mode: 'strict' }).publish({} as never)).toThrow(InstrumentationFaultError);
+  });
+});
+
 describe('strict mode', () => {
   it.each(CASES)('%s: throws the documented error', (_label, act, _operation, _keyword, _result, ErrorClass, code) => {
     const baton = make({ mode: 'strict', maxEnvelopeBytes: 2048 });

@@ -1,9 +1,12 @@
 /**
  * context-loss: a handoff that drops the accumulated `decisions_made` or
  * `constraints`: the field is missing, or holds fewer entries than the hop
- * into the sender carried.
+ * into the sender carried. An envelope of an app's own schema with no `context`
+ * object at all, after a hop that carried none either, is not judged: that
+ * schema has no context to lose (Baton's envelope requires one).
  */
 import type { DetectorResult, Finding } from '../../model/finding.js';
+import { ENVELOPE_SCHEMA_ID } from '../../model/envelope.js';
 import type { HandoffGraph } from '../../model/handoff-model.js';
 import { chainIndexOf } from '../chains.js';
 import { assertGraph, evidenceOf } from './evidence.js';
@@ -15,6 +18,7 @@ export type ContextLossOptions = Record<string, never>;
 
 const HINT =
   'Pass decisions_made and constraints forward on every handoff: the receiver needs the reasoning that shaped the output, not only the output.';
+const WITHOUT_CONTEXT = 'handoffs of an envelope schema of your own with no context object (nor one on the hop before): nothing to lose';
 const transfersUnrecorded = reasonByDialect((dialect) => `in-process transfers: ${dialect} does not record the context passed (decisions, constraints)`);
 
 /** Reports handoffs that lose decisions or constraints. Pure. */
@@ -36,8 +40,18 @@ export function detectContextLoss(handoffGraph: HandoffGraph, _options: ContextL
       if (send || handoff.receives.length > 0) unrecorded++;
       continue;
     }
-    checked++;
     const previous = chains.previousHop(handoff)?.send;
+    if (
+      send.missingFields.includes('context') &&
+      send.schemaId !== undefined &&
+      send.schemaId !== ENVELOPE_SCHEMA_ID &&
+      previous?.decisionsCount === undefined &&
+      previous?.constraintsCount === undefined
+    ) {
+      countReason(reasons, WITHOUT_CONTEXT);
+      continue;
+    }
+    checked++;
     const lost: string[] = [];
     for (const field of ['decisions_made', 'constraints'] as const) {
       const before = field === 'decisions_made' ? previous?.decisionsCount : previous?.constraintsCount;

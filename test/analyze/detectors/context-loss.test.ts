@@ -7,7 +7,7 @@
 import { DETECTORS } from '../../../src/analyze/detectors/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { detectContextLoss, RULE } from '../../../src/analyze/detectors/context-loss.js';
-import { BATON_CONTEXT_DECISIONS_COUNT, BATON_CONTEXT_MISSING_FIELDS } from '../../../src/model/attributes.js';
+import { BATON_CONTEXT_DECISIONS_COUNT, BATON_CONTEXT_MISSING_FIELDS, BATON_ENVELOPE_SCHEMA_ID } from '../../../src/model/attributes.js';
 import type { HandoffGraph } from '../../../src/model/handoff-model.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
 import { auditOne, graphOf, invalidGraphs, ruleOf, setAttributes, stripAttributes } from '../../helpers/analyze.js';
@@ -83,6 +83,28 @@ describe('detectContextLoss', () => {
     expect(detectContextLoss(graphOf(spans)).findings.map((f) => f.message)).toEqual([
       'writer → reviewer drops decisions_made (3 before) and constraints (2 before)',
     ]);
+  });
+
+  describe("an app's own envelope schema without a context object", () => {
+    const WITHOUT_CONTEXT = 'handoffs of an envelope schema of your own with no context object (nor one on the hop before): nothing to lose';
+    const ownSchema = { [BATON_ENVELOPE_SCHEMA_ID]: 'acme.ticket', [BATON_CONTEXT_MISSING_FIELDS]: ['context'] };
+
+    it('on the first hop: not judged, and said so, rather than reported as dropping decisions and constraints', () => {
+      const spans = setAttributes(clean, CLEAN_TRIAGE_SEND, ownSchema);
+      expect(detectContextLoss(graphOf(spans))).toEqual({ findings: [], checked: 3, notEvaluated: [{ count: 1, reason: WITHOUT_CONTEXT }] });
+    });
+
+    it('after a hop that carried decisions and constraints: still a loss', () => {
+      const spans = setAttributes(clean, CLEAN_WRITER_SEND, ownSchema);
+      expect(detectContextLoss(graphOf(spans)).findings.map((f) => f.message)).toEqual([
+        'writer → reviewer drops decisions_made (3 before) and constraints (2 before)',
+      ]);
+    });
+
+    it("Baton's own envelope without a context object is a loss on the first hop too", () => {
+      const spans = setAttributes(clean, CLEAN_TRIAGE_SEND, { [BATON_CONTEXT_MISSING_FIELDS]: ['context'] });
+      expect(detectContextLoss(graphOf(spans)).findings.map((f) => f.message)).toEqual(['triage → research drops decisions_made and constraints']);
+    });
   });
 
   describe('when sends do not record missing fields', () => {
