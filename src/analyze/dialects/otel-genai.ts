@@ -95,6 +95,7 @@ import { SpanKindNumber, StatusCodeNumber, type AttributeValue, type SpanRecord 
 import { parseJsonText, put, readName, readNumber, type Attributes } from './attribute-readers.js';
 import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, TransferPart } from './dialect.js';
 import { isMastraWorkflowSpan, readMastraWorkflows } from './mastra-workflows.js';
+import { NearestAncestor } from './nearest-ancestor.js';
 import { compareByStart } from '../span-index.js';
 import { upperBound } from '../state-index.js';
 
@@ -531,54 +532,6 @@ interface Run {
 
 function compareSpans(a: { span: SpanRecord }, b: { span: SpanRecord }): number {
   return compareByStart(a.span, b.span);
-}
-
-/** Marks a span whose walk is under way: meeting it again is a parent cycle. */
-const PENDING = Symbol('pending');
-
-/**
- * The nearest proper ancestor passing a test, memoized over the walked path
- * (each span is walked once for all the spans below it), through spans of any
- * dialect. A parent chain that loops ends the walk with no ancestor.
- */
-class NearestAncestor {
-  readonly #context: DialectContext;
-  readonly #test: (span: SpanRecord) => boolean;
-  /** For a span failing the test: its nearest ancestor-or-self passing it. */
-  readonly #memo = new Map<string, SpanRecord | undefined | typeof PENDING>();
-  readonly #path: string[] = [];
-
-  constructor(context: DialectContext, test: (span: SpanRecord) => boolean) {
-    this.#context = context;
-    this.#test = test;
-  }
-
-  of(span: SpanRecord): SpanRecord | undefined {
-    const path = this.#path;
-    path.length = 0;
-    let found: SpanRecord | undefined;
-    for (let current = this.#context.parentOf(span); current; current = this.#context.parentOf(current)) {
-      if (current.spanId === span.spanId) {
-        // Back at the start: a cycle. The start has no proper ancestor, but the spans walked have it above them.
-        if (this.#test(span)) found = span;
-        for (let i = 0; i < path.length; i++) this.#memo.set(path[i]!, found);
-        return undefined;
-      }
-      if (this.#test(current)) {
-        found = current;
-        break;
-      }
-      const memo = this.#memo.get(current.spanId);
-      if (memo !== undefined || this.#memo.has(current.spanId)) {
-        if (memo !== PENDING) found = memo;
-        break;
-      }
-      this.#memo.set(current.spanId, PENDING);
-      path.push(current.spanId);
-    }
-    for (let i = 0; i < path.length; i++) this.#memo.set(path[i]!, found);
-    return found;
-  }
 }
 
 /** Counted runs by name key, each list in start order. */
