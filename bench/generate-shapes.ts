@@ -129,23 +129,20 @@ function mix(n: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** Writes spans as OTLP JSON Lines, SPANS_PER_LINE per line, and hands out ids. */
-class ShapeWriter {
-  readonly #fd: number;
+/** An OTLP export request: one resource, its spans grouped by scope. */
+export interface OtlpRequest {
+  resourceSpans: { resource: typeof RESOURCE; scopeSpans: { scope: OtlpScope; spans: OtlpSpan[] }[] }[];
+}
+
+/** Batches spans into requests of SPANS_PER_LINE, as a batch processor exports them, and hands out ids. */
+abstract class ShapeSink {
   #batch: OtlpSpan[] = [];
   /** The scope of each span in #batch; #mixed once one is not Baton's. */
   #scopes: OtlpScope[] = [];
   #mixed = false;
-  #pending: string[] = [];
-  #pendingBytes = 0;
   #ids = 0;
-  bytes = 0;
   spans = 0;
   lines = 0;
-
-  constructor(path: string) {
-    this.#fd = openSync(path, 'w');
-  }
 
   spanId(): string {
     const n = ++this.#ids;
@@ -171,10 +168,10 @@ class ShapeWriter {
     this.#scopes.push(scope);
     if (scope !== SCOPE) this.#mixed = true;
     this.spans++;
-    if (this.#batch.length >= SPANS_PER_LINE) this.#flushLine();
+    if (this.#batch.length >= SPANS_PER_LINE) this.flushRequest();
   }
 
-  #flushLine(): void {
+  protected flushRequest(): void {
     if (this.#batch.length === 0) return;
     let scopeSpans: { scope: OtlpScope; spans: OtlpSpan[] }[];
     if (!this.#mixed) scopeSpans = [{ scope: SCOPE, spans: this.#batch }];
@@ -192,11 +189,35 @@ class ShapeWriter {
         spans.push(this.#batch[i]!);
       }
     }
-    const line = `${JSON.stringify({ resourceSpans: [{ resource: RESOURCE, scopeSpans }] })}\n`;
     this.#batch = [];
     this.#scopes = [];
     this.#mixed = false;
     this.lines++;
+    this.deliver({ resourceSpans: [{ resource: RESOURCE, scopeSpans }] });
+  }
+
+  protected abstract deliver(request: OtlpRequest): void;
+
+  /** Delivers the last, partial request. */
+  close(): void {
+    this.flushRequest();
+  }
+}
+
+/** Writes the requests as OTLP JSON Lines, one a line. */
+class ShapeWriter extends ShapeSink {
+  readonly #fd: number;
+  #pending: string[] = [];
+  #pendingBytes = 0;
+  bytes = 0;
+
+  constructor(path: string) {
+    super();
+    this.#fd = openSync(path, 'w');
+  }
+
+  protected deliver(request: OtlpRequest): void {
+    const line = `${JSON.stringify(request)}\n`;
     this.#pending.push(line);
     this.#pendingBytes += line.length; // ASCII only: characters are bytes
     if (this.#pendingBytes >= FLUSH_BYTES) this.#flushFile();
@@ -211,10 +232,19 @@ class ShapeWriter {
     this.#pendingBytes = 0;
   }
 
-  close(): void {
-    this.#flushLine();
+  override close(): void {
+    super.close();
     this.#flushFile();
     closeSync(this.#fd);
+  }
+}
+
+/** Keeps the requests in memory (tests take the shapes' spans from here). */
+class ShapeRequests extends ShapeSink {
+  readonly requests: OtlpRequest[] = [];
+
+  protected deliver(request: OtlpRequest): void {
+    this.requests.push(request);
   }
 }
 
@@ -305,7 +335,7 @@ export class Scenario {
   #seed = 0x2545f491;
   #handoffs = 0;
 
-  constructor(readonly out: ShapeWriter) {}
+  constructor(readonly out: ShapeSink) {}
 
   /** A deterministic jitter in [0, range) µs. */
   jitter(range: number): number {
@@ -876,6 +906,16 @@ export function generateShapeFile(id: string, n: number, path: string): Generate
     out.close();
   }
   return { bytes: out.bytes, spans: out.spans, lines: out.lines };
+}
+
+/** The shape `id` at size `n` as OTLP export requests in memory (what generateShapeFile writes, a request a line). */
+export function generateShapeRequests(id: string, n: number): OtlpRequest[] {
+  const shape = SHAPES.find((s) => s.id === id);
+  if (!shape) throw new Error(`generate-shapes: unknown shape "${id}" (one of ${SHAPES.map((s) => s.id).join(', ')})`);
+  const out = new ShapeRequests();
+  shape.generate(new Scenario(out), n);
+  out.close();
+  return out.requests;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

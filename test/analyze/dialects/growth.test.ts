@@ -1,0 +1,37 @@
+/**
+ * Each dialect's work grows linearly with the long and deep framework traces of the growth
+ * benchmark (bench/framework-shapes.ts): counted as span reads and context lookups
+ * (test/helpers/dialect-work.ts), never timed. At 4x the spans a linear reading does about
+ * 4x the work; the walks and scans these tests were written against did 12–16x.
+ */
+import { describe, expect, it } from 'vitest';
+import { agentFrameworkDialect } from '../../../src/analyze/dialects/agent-framework.js';
+import type { Dialect } from '../../../src/analyze/dialects/dialect.js';
+import { interpretWork, shapeSpans } from '../../helpers/dialect-work.js';
+
+/** At 4x the spans, at most this many times the work. */
+const MAX_GROWTH_AT_4X = 5;
+
+/** The work at size n and 4n of `shape`, and what the dialect read at 4n (some parts of each kind it should find). */
+function growthOf(dialect: Dialect, shape: string, n: number): { ratio: number; small: number; large: number; parts: Map<string, number> } {
+  const small = interpretWork(dialect, shapeSpans(shape, n));
+  const large = interpretWork(dialect, shapeSpans(shape, 4 * n));
+  const parts = new Map<string, number>();
+  for (const part of large.result.parts) parts.set(part.type, (parts.get(part.type) ?? 0) + 1);
+  return { ratio: large.work / small.work, small: small.work, large: large.work, parts };
+}
+
+describe('agentFrameworkDialect', () => {
+  it('does linear work on a workflow whose executors nest in the sends they handle (run > executor > send > executor …)', () => {
+    const growth = growthOf(agentFrameworkDialect, 'agent-framework-nested', 400);
+    expect(growth.parts.get('send')).toBe(1599);
+    expect(growth.parts.get('receive')).toBe(1599);
+    expect(growth.ratio, `work ${growth.small} → ${growth.large}`).toBeLessThanOrEqual(MAX_GROWTH_AT_4X);
+  });
+
+  it('does linear work on a long HandoffBuilder workflow (broadcasts to every participant)', () => {
+    const growth = growthOf(agentFrameworkDialect, 'agent-framework-handoff', 100);
+    expect(growth.parts.get('send')).toBe(400);
+    expect(growth.ratio, `work ${growth.small} → ${growth.large}`).toBeLessThanOrEqual(MAX_GROWTH_AT_4X);
+  });
+});
