@@ -56,6 +56,7 @@ export class NearestAncestor {
       path.push(current.spanId);
     }
     for (let i = 0; i < path.length; i++) this.#memo.set(path[i]!, found);
-    return found;
+    // A memo met on a parent cycle can name the start itself, which is no proper ancestor (as the walk without it says).
+    return found !== undefined && found.spanId === span.spanId ? undefined : found;
   }
 }

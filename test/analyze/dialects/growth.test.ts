@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { agentFrameworkDialect } from '../../../src/analyze/dialects/agent-framework.js';
 import type { Dialect } from '../../../src/analyze/dialects/dialect.js';
+import { openInferenceDialect } from '../../../src/analyze/dialects/openinference.js';
 import { interpretWork, shapeSpans } from '../../helpers/dialect-work.js';
 
 /** At 4x the spans, at most this many times the work. */
@@ -32,6 +33,20 @@ describe('agentFrameworkDialect', () => {
   it('does linear work on a long HandoffBuilder workflow (broadcasts to every participant)', () => {
     const growth = growthOf(agentFrameworkDialect, 'agent-framework-handoff', 100);
     expect(growth.parts.get('send')).toBe(400);
+    expect(growth.ratio, `work ${growth.small} → ${growth.large}`).toBeLessThanOrEqual(MAX_GROWTH_AT_4X);
+  });
+});
+
+describe('openInferenceDialect', () => {
+  it('does linear work on LangGraph agents asking each other through tools, each graph nested in the last', () => {
+    const growth = growthOf(openInferenceDialect, 'langgraph-nested', 60);
+    expect(growth.parts.get('transfer')).toBe(240);
+    expect(growth.ratio, `work ${growth.small} → ${growth.large}`).toBeLessThanOrEqual(MAX_GROWTH_AT_4X);
+  });
+
+  it('does linear work on a long LangGraph swarm thread (every agent node in the one root graph)', () => {
+    const growth = growthOf(openInferenceDialect, 'langgraph-laps', 300);
+    expect(growth.parts.get('transfer')).toBe(1200);
     expect(growth.ratio, `work ${growth.small} → ${growth.large}`).toBeLessThanOrEqual(MAX_GROWTH_AT_4X);
   });
 });
