@@ -412,6 +412,90 @@ function crewAiHierarchical(sc: Scenario, n: number): void {
   });
 }
 
+/**
+ * Coworkers delegating on, n deep, in the event-listener mode: the manager delegates to
+ * Researcher, whose run (nested in the tool, as the listener nests it) delegates to Writer, whose
+ * run delegates to Editor, … (fixtures/frameworks/python/crewai-event-listener's delegation,
+ * each coworker with `allow_delegation`); the innermost answers. Each run holds a model call and
+ * the tool it delegates through: 3 spans a delegation, the tool n levels below the kickoff.
+ */
+function crewAiNested(sc: Scenario, n: number): void {
+  const ctx = { traceId: sc.out.traceId(), taskId: 'crew' };
+  const kickoff = open(sc);
+  /** The runs and tools still open, outermost first (no recursion: n is large). */
+  const frames: { run: Open; role: string; tool: Open; coworker: string }[] = [];
+  /** The task the run at `depth` works on: the manager's own, then each the one delegated to it. */
+  const taskAt = (depth: number): string => (depth === 0 ? 'Plan the launch of our AI agents product' : `part ${depth} of the launch`);
+  let role = 'Crew Manager';
+  for (let depth = 0; depth < n; depth++) {
+    const run = open(sc);
+    crewLlmCall(sc, ctx, run.spanId);
+    const coworker = CREW[depth % CREW.length]!;
+    frames.push({ run, role, tool: open(sc), coworker });
+    role = coworker;
+  }
+  const runAttributes = (agent: string, depth: number, task: string): OtlpAttribute[] => [
+    OI_AGENT,
+    str('input.value', `${task}\n\nThis is the expected criteria for your final answer: a plan`),
+    str('input.mime_type', 'text/plain'),
+    str('agent_id', uuidOf(depth + 1000, 10)),
+    str('agent_key', uuidOf(depth + 1000, 11).replace(/-/g, '')),
+    str('graph.node.id', agent),
+    str('agent.goal', `be a good ${agent}`),
+    str('task_id', uuidOf(depth + 1000, 15)),
+    str('task_description', task),
+    str('task_expected_output', 'a plan'),
+    str('agent.tools', '["Delegate work to coworker","Ask question to coworker"]'),
+    str('output.value', `${task}: done`),
+    TEXT_OUT,
+  ];
+  // The innermost coworker answers.
+  const inner = open(sc);
+  crewLlmCall(sc, ctx, inner.spanId);
+  const last = frames[frames.length - 1];
+  close(sc, ctx, inner, { parentSpanId: last ? last.tool.spanId : kickoff.spanId, name: `${role}.${taskAt(n)}.execute`, attributes: runAttributes(role, n, taskAt(n)), status: OK, scope: CREW_LISTENER_SCOPE });
+  for (let depth = n - 1; depth >= 0; depth--) {
+    const f = frames[depth]!;
+    const tool = depth % 2 === 0 ? 'delegate_work_to_coworker' : 'ask_question_to_coworker';
+    close(sc, ctx, f.tool, {
+      parentSpanId: f.run.spanId,
+      name: `${tool}.run`,
+      attributes: [
+        OI_TOOL,
+        str('tool.name', tool),
+        str('input.value', `{"task":"${taskAt(depth + 1)}","context":"the launch plan","coworker":"${f.coworker}"}`),
+        JSON_MIME,
+        str('tool.agent_role', f.role),
+        str('tool.task_name', taskAt(depth)),
+        int('tool.run_attempts', 0),
+        str('output.value', `${taskAt(depth + 1)}: done`),
+        TEXT_OUT,
+      ],
+      status: OK,
+      scope: CREW_LISTENER_SCOPE,
+    });
+    const parentSpanId = depth === 0 ? kickoff.spanId : frames[depth - 1]!.tool.spanId;
+    close(sc, ctx, f.run, { parentSpanId, name: `${f.role}.${taskAt(depth)}.execute`, attributes: runAttributes(f.role, depth, taskAt(depth)), status: OK, scope: CREW_LISTENER_SCOPE });
+  }
+  close(sc, ctx, kickoff, {
+    parentSpanId: '',
+    name: 'crew.kickoff',
+    attributes: [
+      OI_CHAIN,
+      str('input.value', '{"topic":"AI agents"}'),
+      JSON_MIME,
+      str('crew_key', uuidOf(2, 2).replace(/-/g, '')),
+      str('crew_id', uuidOf(1, 1)),
+      str('crew_agents', crewRoster()),
+      str('crew_tasks', '[{"id":"4cea4b69-0000-4000-8009-4cea4b690009","description":"Plan the launch of our AI agents product","expected_output":"a plan","agent_role":null}]'),
+      str('output.value', 'the launch plan'),
+      TEXT_OUT,
+    ],
+    status: OK,
+    scope: CREW_LISTENER_SCOPE,
+  });
+}
+
 // --- Strands Agents swarm (the otel-genai dialect) ---------------------------------
 
 const STRANDS_SCOPE: OtlpScope = { name: 'strands.telemetry.tracer' };
@@ -939,6 +1023,14 @@ export const FRAMEWORK_SHAPES: readonly FrameworkShape[] = [
     spansPerUnit: 4,
     description: "one hierarchical crew whose manager delegates n times (OpenInference event-listener mode: each coworker's run nested in the tool)",
     generate: crewAiHierarchical,
+  },
+  {
+    id: 'crewai-nested',
+    title: 'CrewAI coworkers delegating on, nested delegations',
+    unit: 'delegations',
+    spansPerUnit: 3,
+    description: "the manager delegates to a coworker who delegates on inside its run, … n deep (event-listener mode: each run nested in the tool that reached it)",
+    generate: crewAiNested,
   },
   {
     id: 'strands-swarm',

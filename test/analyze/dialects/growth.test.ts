@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { agentFrameworkDialect } from '../../../src/analyze/dialects/agent-framework.js';
+import { crewAiDialect } from '../../../src/analyze/dialects/crewai.js';
 import type { Dialect } from '../../../src/analyze/dialects/dialect.js';
 import { openInferenceDialect } from '../../../src/analyze/dialects/openinference.js';
 import { interpretWork, shapeSpans } from '../../helpers/dialect-work.js';
@@ -46,6 +47,20 @@ describe('openInferenceDialect', () => {
 
   it('does linear work on a long LangGraph swarm thread (every agent node in the one root graph)', () => {
     const growth = growthOf(openInferenceDialect, 'langgraph-laps', 300);
+    expect(growth.parts.get('transfer')).toBe(1200);
+    expect(growth.ratio, `work ${growth.small} → ${growth.large}`).toBeLessThanOrEqual(MAX_GROWTH_AT_4X);
+  });
+});
+
+describe('crewAiDialect', () => {
+  it('does linear work on a long sequential crew (each task handed on from the latest task of the agent before it)', () => {
+    const growth = growthOf(crewAiDialect, 'crewai-sequential', 300);
+    expect(growth.parts.get('transfer')).toBe(800);
+    expect(growth.ratio, `work ${growth.small} → ${growth.large}`).toBeLessThanOrEqual(MAX_GROWTH_AT_4X);
+  });
+
+  it('does linear work on coworkers delegating on, each run nested in the tool that reached it', () => {
+    const growth = growthOf(crewAiDialect, 'crewai-nested', 300);
     expect(growth.parts.get('transfer')).toBe(1200);
     expect(growth.ratio, `work ${growth.small} → ${growth.large}`).toBeLessThanOrEqual(MAX_GROWTH_AT_4X);
   });
