@@ -581,6 +581,90 @@ function strandsSwarm(sc: Scenario, n: number): void {
   strandsSpan(sc, ctx, swarm, '', 'invoke_swarm', [str('gen_ai.agent.name', 'swarm')], [event('gen_ai.user.message', swarm.startUs + 10, [str('content', 'Fix the flaky test')]), event('gen_ai.choice', sc.nowUs, [str('message', 'done')])], KIND_CLIENT);
 }
 
+// --- Google ADK (the otel-genai dialect) -------------------------------------------
+
+const ADK_SCOPE: OtlpScope = { name: 'gcp.vertex.agent', version: '1.19.0' };
+const ADK_SESSION = '3f1c2a9e-7b4d-4e8a-9c61-2d5f8e0b7a14';
+
+/**
+ * One ADK invocation of n transfers round triage → billing → refunds → triage …
+ * (fixtures/frameworks/python/adk-circular, scaled): ADK runs a transferred agent inside the
+ * sender's model call (`_postprocess_handle_function_calls_async`), so each `invoke_agent`
+ * holds a `call_llm` holding the `transfer_to_agent` tool call and the next agent's run: the
+ * trace is n deep, as real as it is long. The last agent answers. 3 spans a transfer.
+ */
+function adkTransfers(sc: Scenario, n: number): void {
+  const ctx = { traceId: sc.out.traceId(), taskId: ADK_SESSION };
+  const invocationId = `e-${uuidOf(1, 1)}`;
+  const invocation = open(sc);
+  /** The agent runs and model calls still open, outermost first (no recursion: n is large). */
+  const frames: { agent: string; run: Open; call: Open; callId: string; next: string }[] = [];
+  const callLlm = (span: Open, parentSpanId: string, response: string): void =>
+    close(sc, ctx, span, {
+      parentSpanId,
+      name: 'call_llm',
+      attributes: [
+        str('gen_ai.system', 'gcp.vertex.agent'),
+        str('gen_ai.request.model', 'gemini-2.5-flash'),
+        str('gcp.vertex.agent.invocation_id', invocationId),
+        str('gcp.vertex.agent.session_id', ADK_SESSION),
+        str('gcp.vertex.agent.event_id', uuidOf(span.startUs & 0xffffff, 2)),
+        str('gcp.vertex.agent.llm_request', '{"model": "gemini-2.5-flash", "config": {}, "contents": []}'),
+        str('gcp.vertex.agent.llm_response', response),
+        int('gen_ai.usage.input_tokens', 812),
+        int('gen_ai.usage.output_tokens', 41),
+        strs('gen_ai.response.finish_reasons', ['stop']),
+      ],
+      scope: ADK_SCOPE,
+    });
+  const agentRun = (span: Open, parentSpanId: string, agent: string): void =>
+    close(sc, ctx, span, {
+      parentSpanId,
+      name: `invoke_agent ${agent}`,
+      attributes: [str('gen_ai.operation.name', 'invoke_agent'), str('gen_ai.agent.description', `the ${agent} agent`), str('gen_ai.agent.name', agent), str('gen_ai.conversation.id', ADK_SESSION)],
+      scope: ADK_SCOPE,
+    });
+  for (let k = 0; k < n; k++) {
+    const agent = SUPPORT[k % SUPPORT.length]!;
+    const next = SUPPORT[(k + 1) % SUPPORT.length]!;
+    const run = open(sc);
+    const call = open(sc, 300_000);
+    const callId = `adk-${uuidOf(k + 3, 3)}`;
+    const tool = open(sc);
+    close(sc, ctx, tool, {
+      parentSpanId: call.spanId,
+      name: 'execute_tool transfer_to_agent',
+      attributes: [
+        str('gen_ai.operation.name', 'execute_tool'),
+        str('gen_ai.tool.description', 'Transfer the question to another agent.'),
+        str('gen_ai.tool.name', 'transfer_to_agent'),
+        str('gen_ai.tool.type', 'TransferToAgentTool'),
+        str('gcp.vertex.agent.llm_request', '{}'),
+        str('gcp.vertex.agent.llm_response', '{}'),
+        str('gen_ai.tool.call.id', `adk-${uuidOf(k + 4, 4)}`),
+        str('gcp.vertex.agent.event_id', uuidOf(k + 5, 5)),
+        str('gcp.vertex.agent.tool_call_args', `{"agent_name": "${next}"}`),
+        str('gcp.vertex.agent.tool_response', '{"result": null}'),
+      ],
+      scope: ADK_SCOPE,
+    });
+    frames.push({ agent, run, call, callId, next });
+  }
+  // The last agent answers.
+  const lastAgent = SUPPORT[n % SUPPORT.length]!;
+  const lastRun = open(sc);
+  const lastCall = open(sc, 300_000);
+  const outer = frames[frames.length - 1];
+  callLlm(lastCall, lastRun.spanId, '{"content":{"parts":[{"text":"Here is what I found."}],"role":"model"}}');
+  agentRun(lastRun, outer ? outer.call.spanId : invocation.spanId, lastAgent);
+  for (let k = n - 1; k >= 0; k--) {
+    const f = frames[k]!;
+    callLlm(f.call, f.run.spanId, `{"content":{"parts":[{"function_call":{"id":"${f.callId}","name":"transfer_to_agent","args":{"agent_name":"${f.next}"}}}],"role":"model"}}`);
+    agentRun(f.run, k === 0 ? invocation.spanId : frames[k - 1]!.call.spanId, f.agent);
+  }
+  close(sc, ctx, invocation, { parentSpanId: '', name: 'invocation', attributes: [], scope: ADK_SCOPE });
+}
+
 // --- Mastra workflows (otel-genai with mastra-workflows) ---------------------------
 
 const MASTRA_SCOPE: OtlpScope = { name: '@mastra/otel-exporter', version: 'unknown' };
@@ -1039,6 +1123,14 @@ export const FRAMEWORK_SHAPES: readonly FrameworkShape[] = [
     spansPerUnit: 9,
     description: 'one Strands swarm of n handoffs planner → coder → tester → planner …, each agent with three event loop cycles, a tool and the handoff tool',
     generate: strandsSwarm,
+  },
+  {
+    id: 'adk-transfers',
+    title: 'Google ADK invocation, transfers (each agent inside the last)',
+    unit: 'transfers',
+    spansPerUnit: 3,
+    description: "one ADK invocation of n transfers triage → billing → refunds → triage …, each agent run inside the sender's model call (n deep)",
+    generate: adkTransfers,
   },
   {
     id: 'mastra-workflow',

@@ -478,6 +478,18 @@ export function transferTargetOfTool(tool: string): string | typeof GENERIC_TRAN
 }
 
 /** An `invoke_agent` span with a name. */
+/** The position of the first of `spans` (in start order) starting at or after `ms`. */
+function firstStartingAt(spans: readonly SpanRecord[], ms: number): number {
+  let lo = 0;
+  let hi = spans.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (spans[mid]!.startMs < ms) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Runs sharing a key (an agent's, or an answer), in start order, with their starts for binary search. */
 interface RunList {
   readonly runs: Run[];
@@ -712,7 +724,8 @@ class Interpretation {
   #readGraphEdges(): void {
     const graphs = this.#graphIds;
     const swarms = this.#swarmIds;
-    const structural = (candidate: SpanRecord): boolean => graphs.has(candidate.spanId) || swarms.has(candidate.spanId) || isAgentOrToolSpan(candidate);
+    // The nearest agent, tool, graph or swarm above a span, walked once per span (graphs nest).
+    const structuralAbove = new NearestAncestor(this.#context, (candidate) => graphs.has(candidate.spanId) || swarms.has(candidate.spanId) || isAgentOrToolSpan(candidate));
     const isContainer = (span: SpanRecord | undefined): span is SpanRecord => span !== undefined && (graphs.has(span.spanId) || swarms.has(span.spanId));
     /** Runs in each graph's subtree of containers, in start order. */
     const byGraph = new Map<string, Run[]>();
@@ -723,14 +736,14 @@ class Interpretation {
     for (let i = 0; i < this.#runs.length; i++) {
       const run = this.#runs[i]!;
       if (!run.counted) continue;
-      const around = this.#context.ancestorWhere(run.span, structural);
+      const around = structuralAbove.of(run.span);
       if (!isContainer(around)) continue;
       if (graphs.has(around.spanId)) nodes.push({ input: run.span, graph: around.spanId, run, nested: undefined });
       let container: SpanRecord | undefined = around;
       for (let depth = 0; isContainer(container) && depth < 64; depth++) {
         if (!firstRun.has(container.spanId)) {
           firstRun.set(container.spanId, run);
-          const up = this.#context.ancestorWhere(container, structural);
+          const up = structuralAbove.of(container);
           // A nested swarm or graph directly in a graph is one node of it, entered at its first run.
           if (isContainer(up) && graphs.has(up.spanId)) nodes.push({ input: container, graph: up.spanId, run, nested: container.spanId });
         }
@@ -739,7 +752,7 @@ class Interpretation {
           if (!list) byGraph.set(container.spanId, (list = []));
           list.push(run);
         }
-        container = this.#context.ancestorWhere(container, structural);
+        container = structuralAbove.of(container);
       }
     }
     // Each graph's runs by agent key, and (built only when a node id is no agent's name) by their answer:
@@ -922,7 +935,8 @@ class Interpretation {
     const parent = this.#context.parentOf(tool);
     if (!parent) return undefined;
     const siblings = this.#context.childrenOf(parent);
-    for (let i = 0; i < siblings.length; i++) {
+    // Siblings are in start order: the scan starts at the first that starts once the tool has ended.
+    for (let i = firstStartingAt(siblings, tool.endMs); i < siblings.length; i++) {
       const sibling = siblings[i]!;
       if (sibling === tool || sibling.startMs < tool.endMs) continue;
       const run = this.#runById.get(sibling.spanId);
@@ -964,9 +978,10 @@ class Interpretation {
       const parent = this.#context.parentOf(node);
       if (parent === undefined) return false;
       const siblings = this.#context.childrenOf(parent);
-      for (let i = 0; i < siblings.length; i++) {
+      // In start order: only those from the first starting once `span` ended can have started after it.
+      for (let i = firstStartingAt(siblings, span.endMs); i < siblings.length; i++) {
         const sibling = siblings[i]!;
-        if (sibling.spanId !== node.spanId && sibling.startMs >= span.endMs && sibling.startMs > node.startMs) return false;
+        if (sibling.spanId !== node.spanId && sibling.startMs > node.startMs) return false;
       }
       node = parent;
     }

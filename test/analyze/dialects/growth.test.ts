@@ -9,6 +9,7 @@ import { agentFrameworkDialect } from '../../../src/analyze/dialects/agent-frame
 import { crewAiDialect } from '../../../src/analyze/dialects/crewai.js';
 import type { Dialect } from '../../../src/analyze/dialects/dialect.js';
 import { openInferenceDialect } from '../../../src/analyze/dialects/openinference.js';
+import { otelGenAiDialect } from '../../../src/analyze/dialects/otel-genai.js';
 import { interpretWork, shapeSpans } from '../../helpers/dialect-work.js';
 
 /** At 4x the spans, at most this many times the work. */
@@ -63,5 +64,21 @@ describe('crewAiDialect', () => {
     const growth = growthOf(crewAiDialect, 'crewai-nested', 300);
     expect(growth.parts.get('transfer')).toBe(1200);
     expect(growth.ratio, `work ${growth.small} → ${growth.large}`).toBeLessThanOrEqual(MAX_GROWTH_AT_4X);
+  });
+});
+
+describe('otelGenAiDialect', () => {
+  it('does linear work on a long Google ADK invocation (each transferred agent runs inside the last one\'s model call)', () => {
+    const growth = growthOf(otelGenAiDialect, 'adk-transfers', 300);
+    expect(growth.parts.get('transfer')).toBe(1200);
+    expect(growth.ratio, `work ${growth.small} → ${growth.large}`).toBeLessThanOrEqual(MAX_GROWTH_AT_4X);
+  });
+
+  it('does linear work on a long Strands swarm and a long Mastra workflow', () => {
+    for (const shape of ['strands-swarm', 'mastra-workflow']) {
+      const growth = growthOf(otelGenAiDialect, shape, 150);
+      expect(growth.parts.get('transfer'), shape).toBeGreaterThanOrEqual(599);
+      expect(growth.ratio, `${shape}: work ${growth.small} → ${growth.large}`).toBeLessThanOrEqual(MAX_GROWTH_AT_4X);
+    }
   });
 });
