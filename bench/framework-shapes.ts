@@ -879,6 +879,73 @@ function openAiAgentsRun(sc: Scenario, n: number): void {
   });
 }
 
+/**
+ * Agents used as tools (`agent.asTool()`), each asking the next inside its own tool call, n deep
+ * (fixtures/frameworks/openai-agents/retry's `ask_researcher`, chained): under the orchestrator's
+ * turn, `execute_tool ask_{next}` holds the SDK's `task Agent workflow` span, the next agent's
+ * `invoke_agent` and its turn, whose model call is followed by its own ask tool; the innermost
+ * agent answers. 5 spans an ask.
+ */
+function openAiAgentsNested(sc: Scenario, n: number): void {
+  const ctx = { traceId: sc.out.traceId(), taskId: 'conv-nested' };
+  const traceRef = str('openai_agents.trace.id', `trace_${ctx.traceId}`);
+  const sdkId = (spanId: string) => `span_${spanId}${spanId.slice(0, 8)}`;
+  const common = (type: string, spanId: string, parentSpanId: string | undefined): OtlpAttribute[] => {
+    const attributes = [str('openai_agents.span.type', type), str('openai_agents.span.id', sdkId(spanId)), traceRef];
+    if (parentSpanId !== undefined) attributes.push(str('openai_agents.parent.id', sdkId(parentSpanId)));
+    attributes.push(OPENAI);
+    return attributes;
+  };
+  const agentOf = (depth: number) => (depth === 0 ? 'orchestrator' : `specialist ${depth}`);
+  const workflow = open(sc);
+  const task = open(sc);
+  /** Per depth: the agent's run, its turn, and (below the innermost) the ask tool and the SDK task inside it, outermost first. */
+  const frames: { run: Open; turn: Open; tool: Open; inner: Open; parent: string }[] = [];
+  let parent = task.spanId;
+  const chat = (turnSpanId: string, agent: string): void => {
+    const span = open(sc);
+    sc.tick(300_000);
+    const model = `scripted-${agent.replace(' ', '-')}`;
+    close(sc, ctx, span, { parentSpanId: turnSpanId, name: `chat ${model}`, kind: KIND_CLIENT, attributes: [...common('generation', span.spanId, turnSpanId), str('gen_ai.operation.name', 'chat'), str('gen_ai.request.model', model), int('gen_ai.usage.input_tokens', 40), int('gen_ai.usage.output_tokens', 8)], scope: AGENTS_SCOPE });
+  };
+  const finish = (run: Open, turn: Open, parentSpanId: string, depth: number): void => {
+    const agent = agentOf(depth);
+    close(sc, ctx, turn, { parentSpanId: run.spanId, name: `turn 1 ${agent}`, attributes: [...common('turn', turn.spanId, run.spanId), int('openai_agents.turn', 1), str('openai_agents.turn.agent_name', agent)], scope: AGENTS_SCOPE });
+    close(sc, ctx, run, {
+      parentSpanId,
+      name: `invoke_agent ${agent}`,
+      attributes: [...common('agent', run.spanId, parentSpanId), str('gen_ai.operation.name', 'invoke_agent'), str('gen_ai.agent.name', agent), strs('openai_agents.agent.handoffs', []), strs('openai_agents.agent.tools', depth < n ? [`ask_${agentOf(depth + 1).replace(' ', '_')}`] : []), str('openai_agents.agent.output_type', 'text')],
+      scope: AGENTS_SCOPE,
+    });
+  };
+  for (let depth = 0; depth < n; depth++) {
+    const run = open(sc);
+    const turn = open(sc);
+    chat(turn.spanId, agentOf(depth));
+    const tool = open(sc);
+    const inner = open(sc);
+    frames.push({ run, turn, tool, inner, parent });
+    parent = inner.spanId;
+  }
+  const innermost = open(sc);
+  const innermostTurn = open(sc);
+  chat(innermostTurn.spanId, agentOf(n));
+  finish(innermost, innermostTurn, parent, n);
+  for (let depth = n - 1; depth >= 0; depth--) {
+    const f = frames[depth]!;
+    close(sc, ctx, f.inner, { parentSpanId: f.tool.spanId, name: 'task Agent workflow', attributes: common('task', f.inner.spanId, f.tool.spanId), scope: AGENTS_SCOPE });
+    close(sc, ctx, f.tool, { parentSpanId: f.turn.spanId, name: `execute_tool ask_${agentOf(depth + 1).replace(' ', '_')}`, attributes: [...common('function', f.tool.spanId, f.turn.spanId), str('gen_ai.operation.name', 'execute_tool'), str('gen_ai.tool.name', `ask_${agentOf(depth + 1).replace(' ', '_')}`), str('gen_ai.tool.type', 'function')], scope: AGENTS_SCOPE });
+    finish(f.run, f.turn, f.parent, depth);
+  }
+  close(sc, ctx, task, { parentSpanId: workflow.spanId, name: 'task nested specialists', attributes: common('task', task.spanId, undefined), scope: AGENTS_SCOPE });
+  close(sc, ctx, workflow, {
+    parentSpanId: '',
+    name: 'invoke_workflow nested specialists',
+    attributes: [str('openai_agents.span.type', 'trace'), traceRef, str('gen_ai.operation.name', 'invoke_workflow'), OPENAI, str('gen_ai.workflow.name', 'nested specialists'), str('openai_agents.group.id', ctx.taskId), str('gen_ai.conversation.id', ctx.taskId)],
+    scope: AGENTS_SCOPE,
+  });
+}
+
 // --- LangGraph through OpenInference (the openinference dialect) -----------------
 
 const OI_JSON = str('input.mime_type', 'application/json');
@@ -1147,6 +1214,14 @@ export const FRAMEWORK_SHAPES: readonly FrameworkShape[] = [
     spansPerUnit: 7,
     description: "one OpenAI Agents SDK run of n handoffs Triage → Billing → Refunds → Triage … (Baton's tracing processor), two turns and a function tool per agent",
     generate: openAiAgentsRun,
+  },
+  {
+    id: 'openai-agents-nested',
+    title: 'OpenAI Agents SDK agents as tools, nested asks',
+    unit: 'asks',
+    spansPerUnit: 5,
+    description: 'an orchestrator asks a specialist through agent.asTool(), who asks the next inside that call, … n deep',
+    generate: openAiAgentsNested,
   },
   {
     id: 'langgraph-laps',

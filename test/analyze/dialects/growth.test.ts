@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { agentFrameworkDialect } from '../../../src/analyze/dialects/agent-framework.js';
 import { crewAiDialect } from '../../../src/analyze/dialects/crewai.js';
 import type { Dialect } from '../../../src/analyze/dialects/dialect.js';
+import { openAiAgentsDialect } from '../../../src/analyze/dialects/openai-agents.js';
 import { openInferenceDialect } from '../../../src/analyze/dialects/openinference.js';
 import { otelGenAiDialect } from '../../../src/analyze/dialects/otel-genai.js';
 import { interpretWork, shapeSpans } from '../../helpers/dialect-work.js';
@@ -80,5 +81,19 @@ describe('otelGenAiDialect', () => {
       expect(growth.parts.get('transfer'), shape).toBeGreaterThanOrEqual(599);
       expect(growth.ratio, `${shape}: work ${growth.small} → ${growth.large}`).toBeLessThanOrEqual(MAX_GROWTH_AT_4X);
     }
+  });
+});
+
+describe('openAiAgentsDialect', () => {
+  it('does linear work on agents used as tools, each asking the next inside its tool call', () => {
+    const growth = growthOf(openAiAgentsDialect, 'openai-agents-nested', 200);
+    expect(growth.parts.get('transfer')).toBe(800);
+    expect(growth.ratio, `work ${growth.small} → ${growth.large}`).toBeLessThanOrEqual(MAX_GROWTH_AT_4X);
+  });
+
+  it('does linear work on a long run of handoffs', () => {
+    const growth = growthOf(openAiAgentsDialect, 'openai-agents', 200);
+    expect(growth.parts.get('transfer')).toBe(800);
+    expect(growth.ratio, `work ${growth.small} → ${growth.large}`).toBeLessThanOrEqual(MAX_GROWTH_AT_4X);
   });
 });
