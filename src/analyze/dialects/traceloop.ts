@@ -75,6 +75,7 @@ import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
 import { compareByStart } from '../span-index.js';
 import { type Attributes, parseJsonText, put, readName, readNumber } from './attribute-readers.js';
 import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, TransferPart } from './dialect.js';
+import { NearestAncestor } from './nearest-ancestor.js';
 import { commandGotoOf, interpretLangGraph, type LangGraphVocabulary, type NodeMeta } from './openinference.js';
 import { normalizeAgentName } from './otel-genai.js';
 
@@ -164,6 +165,21 @@ function agentOf(span: SpanRecord): string {
   const name = readName(span.attributes, GEN_AI_AGENT_NAME) ?? readName(span.attributes, TRACELOOP_ENTITY_NAME);
   if (name !== undefined) return name;
   return span.name.endsWith('.agent') && span.name.length > 6 ? span.name.slice(0, -6) : span.name;
+}
+
+/** Drafts by `{owner}\0{tool}`, the tool being their key up to its first NUL, each list in the drafts' order. */
+function draftsByCall(drafts: readonly Draft[]): Map<string, Draft[]> {
+  const byCall = new Map<string, Draft[]>();
+  for (let i = 0; i < drafts.length; i++) {
+    const draft = drafts[i]!;
+    const cut = draft.key.indexOf('\u0000');
+    if (cut < 0) continue; // no tool: no call's attempt (every key has one)
+    const slot = `${draft.owner}\u0000${draft.key.slice(0, cut)}`;
+    let list = byCall.get(slot);
+    if (!list) byCall.set(slot, (list = []));
+    list.push(draft);
+  }
+  return byCall;
 }
 
 /** Python's repr of OpenAI Agents' "Multiple handoffs requested" error names the agents asked for. */
@@ -381,12 +397,23 @@ class AgentsInterpretation {
       functionIds.delete(call.spanId);
     }
     // Failed calls that ran no agent: earlier attempts when the same run calls the same tool again and reaches an agent.
+    /** The drafts (in their order) by owner and the tool their key starts with: looked up per failed call, not scanned. */
+    let byCall: Map<string, Draft[]> | undefined;
     for (let f = 0; f < this.#functions.length; f++) {
       const fn = this.#functions[f]!;
       if (!functionIds.has(fn.spanId)) continue;
       const tool = readName(fn.attributes, GEN_AI_TOOL_NAME) ?? fn.name;
       const owner = this.#ownerOf(fn);
-      const later = fn.statusCode === StatusCodeNumber.Error && owner ? this.#drafts.find((d) => d.owner === owner.span.spanId && d.key.startsWith(`${tool}\u0000`) && d.part.span.startMs > fn.startMs) : undefined;
+      let later: Draft | undefined;
+      if (fn.statusCode === StatusCodeNumber.Error && owner) {
+        if (tool.includes('\u0000')) {
+          later = this.#drafts.find((d) => d.owner === owner.span.spanId && d.key.startsWith(`${tool}\u0000`) && d.part.span.startMs > fn.startMs);
+        } else {
+          byCall ??= draftsByCall(this.#drafts);
+          const drafts = byCall.get(`${owner.span.spanId}\u0000${tool}`);
+          if (drafts) for (let d = 0; d < drafts.length && !later; d++) if (drafts[d]!.part.span.startMs > fn.startMs) later = drafts[d];
+        }
+      }
       if (later) {
         later.part.sendCount = (later.part.sendCount ?? 1) + 1;
         if (compareByStart(fn, later.part.span) < 0) later.part.span = fn;
@@ -400,9 +427,11 @@ class AgentsInterpretation {
   /** A sequential crew: each task's agent hands its output to the next task's agent, when they differ. */
   #readSequentialCrews(): void {
     const byCrew = new Map<string, { crew: SpanRecord; tasks: SpanRecord[] }>();
+    // The crew above each task, walked once per span for all below it (coworkers' tasks nest in the delegations that reached them).
+    const crewAbove = new NearestAncestor(this.#context, (candidate) => candidate.scopeName === OPENLLMETRY_CREWAI_SCOPE && candidate.name === 'crewai.workflow');
     for (let i = 0; i < this.#tasks.length; i++) {
       const task = this.#tasks[i]!;
-      const crew = this.#context.ancestorWhere(task, (candidate) => candidate.scopeName === OPENLLMETRY_CREWAI_SCOPE && candidate.name === 'crewai.workflow');
+      const crew = crewAbove.of(task);
       const process = crew ? readName(crew.attributes, OPENLLMETRY_CREWAI_PROCESS) : undefined;
       if (this.#sends.has(task.spanId)) continue; // explained by the delegation sent through it
       if (!crew || process === undefined || !process.includes('sequential')) {
