@@ -496,6 +496,91 @@ function crewAiNested(sc: Scenario, n: number): void {
   });
 }
 
+// --- Agno through OpenInference (the openinference-agents dialect) ----------------
+
+const AGNO_SCOPE: OtlpScope = { name: 'openinference.instrumentation.agno', version: '0.1.25' };
+const AGNO_MEMBERS = [
+  { id: 'web-researcher', name: 'Web Researcher' },
+  { id: 'writer', name: 'Writer' },
+  { id: 'fact-checker', name: 'Fact Checker' },
+] as const;
+
+/**
+ * One Agno team run of n delegations to its members in turn (fixtures/frameworks/openinference-agents/agno-team,
+ * a long session): the team's run holds, side by side, each `delegate_task_to_member` tool call and the
+ * member's run it started (the tool's time holding the run's), each member run with its own search tool.
+ * 3 spans a delegation.
+ */
+function agnoTeam(sc: Scenario, n: number): void {
+  const ctx = { traceId: sc.out.traceId(), taskId: 'sess-7f3a' };
+  const session = str('session.id', ctx.taskId);
+  const user = str('user.id', 'ana@example.org');
+  const teamNode = sc.out.spanId();
+  const team = open(sc);
+  for (let i = 0; i < n; i++) {
+    const member = AGNO_MEMBERS[i % AGNO_MEMBERS.length]!;
+    const task = `part ${i} of the brief`;
+    const args = `{"member_id":"${member.id}","task":"${task}"}`;
+    const tool = open(sc);
+    const run = open(sc);
+    const search = open(sc);
+    sc.tick(40_000);
+    close(sc, ctx, search, {
+      parentSpanId: run.spanId,
+      name: 'duckduckgo_search',
+      attributes: [str('openinference.span.kind', 'TOOL'), JSON_MIME, str('input.value', `{"query":"${task}"}`), str('tool.name', 'duckduckgo_search'), str('tool.description', 'Use this function to duckduckgo search.'), str('tool.parameters', `{"query":"${task}"}`), str('output.value', '[{"title": "Heat pumps"}]'), TEXT_OUT],
+      status: OK,
+      scope: AGNO_SCOPE,
+    });
+    close(sc, ctx, run, {
+      parentSpanId: team.spanId,
+      name: `${member.name.replace(' ', '_')}.run`,
+      attributes: [
+        OI_AGENT,
+        str('graph.node.id', sc.out.spanId()),
+        str('input.value', task),
+        str('graph.node.name', member.name),
+        str('agent.name', member.name),
+        str('agno.agent', member.name),
+        session,
+        user,
+        str('graph.node.parent_id', teamNode),
+        str('output.value', `${task}: done`),
+        str('output.mime_type', 'application/json'),
+        str('agno.run.id', uuidOf(i + 10, 3)),
+      ],
+      status: OK,
+      scope: AGNO_SCOPE,
+    });
+    close(sc, ctx, tool, {
+      parentSpanId: team.spanId,
+      name: 'delegate_task_to_member',
+      attributes: [str('openinference.span.kind', 'TOOL'), JSON_MIME, str('input.value', args), str('tool.name', 'delegate_task_to_member'), str('tool.description', 'Use this function to delegate task to member.'), str('tool.parameters', args), str('output.value', `${task}: done`), TEXT_OUT],
+      status: OK,
+      scope: AGNO_SCOPE,
+    });
+  }
+  close(sc, ctx, team, {
+    parentSpanId: '',
+    name: 'Research_Team.run',
+    attributes: [
+      OI_AGENT,
+      str('graph.node.id', teamNode),
+      str('input.value', 'Write a short brief on heat pumps'),
+      str('graph.node.name', 'Research Team'),
+      str('agent.name', 'Research Team'),
+      str('agno.team', 'Research Team'),
+      session,
+      user,
+      str('output.value', 'Heat pumps: the brief, checked.'),
+      str('output.mime_type', 'application/json'),
+      str('agno.run.id', uuidOf(1, 3)),
+    ],
+    status: OK,
+    scope: AGNO_SCOPE,
+  });
+}
+
 // --- Strands Agents swarm (the otel-genai dialect) ---------------------------------
 
 const STRANDS_SCOPE: OtlpScope = { name: 'strands.telemetry.tracer' };
@@ -1182,6 +1267,14 @@ export const FRAMEWORK_SHAPES: readonly FrameworkShape[] = [
     spansPerUnit: 3,
     description: "the manager delegates to a coworker who delegates on inside its run, … n deep (event-listener mode: each run nested in the tool that reached it)",
     generate: crewAiNested,
+  },
+  {
+    id: 'agno-team',
+    title: 'Agno team (OpenInference), delegations',
+    unit: 'delegations',
+    spansPerUnit: 3,
+    description: "one Agno team run of n delegations to its three members in turn, each tool call beside the member run it started",
+    generate: agnoTeam,
   },
   {
     id: 'strands-swarm',

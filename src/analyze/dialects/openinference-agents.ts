@@ -237,11 +237,20 @@ class Interpretation {
     // Agno's delegation tool is the caller's child beside the member run (children come in start order).
     let best: SpanRecord | undefined;
     const siblings = this.#context.childrenOf(caller.span);
-    for (let i = 0; i < siblings.length; i++) {
+    // The latest to start of those starting by the run's start: back from the last of them (binary
+    // search), as a team leader's run holds every delegation of a long session and scanning its
+    // children from the first for each member run was quadratic.
+    let lo = 0;
+    let hi = siblings.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (siblings[mid]!.startMs > run.span.startMs) hi = mid;
+      else lo = mid + 1;
+    }
+    for (let i = lo - 1; i >= 0 && !best; i--) {
       const tool = siblings[i]!;
-      if (tool.startMs > run.span.startMs) break;
       if (tool.endMs < run.span.endMs || readName(tool.attributes, OPENINFERENCE_SPAN_KIND) !== 'TOOL') continue;
-      if (AGNO_DELEGATION_TOOLS.has(readName(tool.attributes, OPENINFERENCE_TOOL_NAME) ?? '')) best = tool; // the latest to start
+      if (AGNO_DELEGATION_TOOLS.has(readName(tool.attributes, OPENINFERENCE_TOOL_NAME) ?? '')) best = tool;
     }
     if (best) {
       this.#used.add(best.spanId);

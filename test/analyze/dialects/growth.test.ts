@@ -10,6 +10,7 @@ import { crewAiDialect } from '../../../src/analyze/dialects/crewai.js';
 import type { Dialect } from '../../../src/analyze/dialects/dialect.js';
 import { openAiAgentsDialect } from '../../../src/analyze/dialects/openai-agents.js';
 import { openInferenceDialect } from '../../../src/analyze/dialects/openinference.js';
+import { openInferenceAgentsDialect } from '../../../src/analyze/dialects/openinference-agents.js';
 import { otelGenAiDialect } from '../../../src/analyze/dialects/otel-genai.js';
 import { interpretWork, shapeSpans } from '../../helpers/dialect-work.js';
 
@@ -94,6 +95,14 @@ describe('openAiAgentsDialect', () => {
   it('does linear work on a long run of handoffs', () => {
     const growth = growthOf(openAiAgentsDialect, 'openai-agents', 200);
     expect(growth.parts.get('transfer')).toBe(800);
+    expect(growth.ratio, `work ${growth.small} → ${growth.large}`).toBeLessThanOrEqual(MAX_GROWTH_AT_4X);
+  });
+});
+
+describe('openInferenceAgentsDialect', () => {
+  it('does linear work on a long Agno team run (every delegation tool and member run side by side in it)', () => {
+    const growth = growthOf(openInferenceAgentsDialect, 'agno-team', 300);
+    expect(growth.parts.get('transfer')).toBe(1200);
     expect(growth.ratio, `work ${growth.small} → ${growth.large}`).toBeLessThanOrEqual(MAX_GROWTH_AT_4X);
   });
 });
