@@ -3,7 +3,9 @@
  * growth benchmark (bench/shapes.ts): many traces, one long trace, many agents,
  * a deep chain, revision and delegation loops, a hot state key, handoffs in
  * flight, and three adversarial shapes (resends under one handoff id, writes under
- * one idempotency key, stale reads).
+ * one idempotency key, stale reads); then the frameworks' own span trees, one long
+ * or deep run each (bench/framework-shapes.ts). `generateShapeRequests` gives a
+ * shape's requests in memory (the dialect growth tests read them).
  *
  * Spans are written straight as OTLP/JSON, not through the SDK (a million spans
  * through the SDK would take minutes), but with the SDK's structure and attributes
