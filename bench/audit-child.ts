@@ -21,6 +21,11 @@ export interface ChildResult {
   file: string;
   bytes: number;
   ms: number;
+  /**
+   * CPU time of the same work (user + system, every thread of the process), ms: on a shared machine
+   * the wall time grows with the load and this much less.
+   */
+  cpuMs: number;
   spans: number;
   traces: number;
   findings: number;
@@ -78,6 +83,7 @@ async function main(): Promise<void> {
   }, 50);
   const bytes = (await stat(file)).size;
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   let spans: number;
   let traces: number;
   let findings = 0;
@@ -102,6 +108,7 @@ async function main(): Promise<void> {
     ({ spans, traces } = await parseLines(file));
   }
   const ms = performance.now() - started;
+  const cpu = process.cpuUsage(cpuStarted);
   clearInterval(sampler);
   peakHeapUsed = Math.max(peakHeapUsed, process.memoryUsage().heapUsed);
   const result: ChildResult = {
@@ -109,6 +116,7 @@ async function main(): Promise<void> {
     file,
     bytes,
     ms,
+    cpuMs: (cpu.user + cpu.system) / 1000,
     spans,
     traces,
     findings,

@@ -3,7 +3,9 @@
  * growth benchmark (bench/shapes.ts): many traces, one long trace, many agents,
  * a deep chain, revision and delegation loops, a hot state key, handoffs in
  * flight, and three adversarial shapes (resends under one handoff id, writes under
- * one idempotency key, stale reads).
+ * one idempotency key, stale reads); then the frameworks' own span trees, one long
+ * or deep run each (bench/framework-shapes.ts). `generateShapeRequests` gives a
+ * shape's requests in memory (the dialect growth tests read them).
  *
  * Spans are written straight as OTLP/JSON, not through the SDK (a million spans
  * through the SDK would take minutes), but with the SDK's structure and attributes
@@ -70,55 +72,8 @@ import {
   MESSAGING_OPERATION_TYPE,
   MESSAGING_SYSTEM,
 } from '../src/model/attributes.js';
-
-// --- OTLP/JSON shapes -------------------------------------------------------
-
-type OtlpValue =
-  | { stringValue: string }
-  | { intValue: number }
-  | { boolValue: boolean }
-  | { doubleValue: number }
-  | { arrayValue: { values: OtlpValue[] } };
-
-interface OtlpAttribute {
-  key: string;
-  value: OtlpValue;
-}
-
-interface OtlpLink {
-  traceId: string;
-  spanId: string;
-  attributes: OtlpAttribute[];
-  droppedAttributesCount: number;
-  flags: number;
-}
-
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId: string;
-  name: string;
-  kind: number;
-  startTimeUnixNano: string;
-  endTimeUnixNano: string;
-  attributes: OtlpAttribute[];
-  droppedAttributesCount: number;
-  events: never[];
-  droppedEventsCount: number;
-  status: { code: number };
-  links: OtlpLink[];
-  droppedLinksCount: number;
-  flags: number;
-}
-
-const str = (key: string, stringValue: string): OtlpAttribute => ({ key, value: { stringValue } });
-const int = (key: string, intValue: number): OtlpAttribute => ({ key, value: { intValue } });
-const dbl = (key: string, doubleValue: number): OtlpAttribute => ({ key, value: { doubleValue } });
-const bool = (key: string, boolValue: boolean): OtlpAttribute => ({ key, value: { boolValue } });
-const strs = (key: string, values: readonly string[]): OtlpAttribute => ({
-  key,
-  value: { arrayValue: { values: values.map((stringValue) => ({ stringValue })) } },
-});
+import { FRAMEWORK_SHAPES, langGraphSwarms } from './framework-shapes.js';
+import { bool, dbl, int, KIND_CLIENT, KIND_CONSUMER, KIND_INTERNAL, KIND_PRODUCER, KIND_SERVER, str, strs, type OtlpAttribute, type OtlpEvent, type OtlpLink, type OtlpScope, type OtlpSpan } from './otlp-json.js';
 
 // Attributes every span of a kind shares: one object each, so JSON.stringify is the only per-span cost.
 const VERSION = str(BATON_CONVENTIONS_VERSION, CONVENTIONS_VERSION);
@@ -155,15 +110,10 @@ const RESOURCE = {
   attributes: [str('service.name', 'baton-bench-shapes'), str('deployment.environment.name', 'bench')],
   droppedAttributesCount: 0,
 };
-const SCOPE = { name: INSTRUMENTATION_SCOPE, version: '0.1.0' };
+const SCOPE: OtlpScope = { name: INSTRUMENTATION_SCOPE, version: '0.1.0' };
 
 const STATUS_UNSET = { code: 0 };
 
-const KIND_INTERNAL = 1;
-const KIND_SERVER = 2;
-const KIND_CLIENT = 3;
-const KIND_PRODUCER = 4;
-const KIND_CONSUMER = 5;
 
 /** Spans per JSON Lines line: the BatchSpanProcessor's default maxExportBatchSize. */
 const SPANS_PER_LINE = 512;
@@ -181,20 +131,20 @@ function mix(n: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** Writes spans as OTLP JSON Lines, SPANS_PER_LINE per line, and hands out ids. */
-class ShapeWriter {
-  readonly #fd: number;
+/** An OTLP export request: one resource, its spans grouped by scope. */
+export interface OtlpRequest {
+  resourceSpans: { resource: typeof RESOURCE; scopeSpans: { scope: OtlpScope; spans: OtlpSpan[] }[] }[];
+}
+
+/** Batches spans into requests of SPANS_PER_LINE, as a batch processor exports them, and hands out ids. */
+abstract class ShapeSink {
   #batch: OtlpSpan[] = [];
-  #pending: string[] = [];
-  #pendingBytes = 0;
+  /** The scope of each span in #batch; #mixed once one is not Baton's. */
+  #scopes: OtlpScope[] = [];
+  #mixed = false;
   #ids = 0;
-  bytes = 0;
   spans = 0;
   lines = 0;
-
-  constructor(path: string) {
-    this.#fd = openSync(path, 'w');
-  }
 
   spanId(): string {
     const n = ++this.#ids;
@@ -214,17 +164,62 @@ class ShapeWriter {
     return `${a}-${b.slice(0, 4)}-4${b.slice(5)}-a${hex8(n).slice(1, 4)}-${hex8(mix(n + 7)).slice(0, 4)}${hex8(n)}`;
   }
 
-  emit(span: OtlpSpan): void {
+  /** Queues a span; `scope` is its instrumentation scope (default Baton's). */
+  emit(span: OtlpSpan, scope: OtlpScope = SCOPE): void {
     this.#batch.push(span);
+    this.#scopes.push(scope);
+    if (scope !== SCOPE) this.#mixed = true;
     this.spans++;
-    if (this.#batch.length >= SPANS_PER_LINE) this.#flushLine();
+    if (this.#batch.length >= SPANS_PER_LINE) this.flushRequest();
   }
 
-  #flushLine(): void {
+  protected flushRequest(): void {
     if (this.#batch.length === 0) return;
-    const line = `${JSON.stringify({ resourceSpans: [{ resource: RESOURCE, scopeSpans: [{ scope: SCOPE, spans: this.#batch }] }] })}\n`;
+    let scopeSpans: { scope: OtlpScope; spans: OtlpSpan[] }[];
+    if (!this.#mixed) scopeSpans = [{ scope: SCOPE, spans: this.#batch }];
+    else {
+      // As an exporter groups a batch: one scopeSpans per scope, in first-seen order.
+      scopeSpans = [];
+      const byScope = new Map<OtlpScope, OtlpSpan[]>();
+      for (let i = 0; i < this.#batch.length; i++) {
+        const scope = this.#scopes[i]!;
+        let spans = byScope.get(scope);
+        if (!spans) {
+          byScope.set(scope, (spans = []));
+          scopeSpans.push({ scope, spans });
+        }
+        spans.push(this.#batch[i]!);
+      }
+    }
     this.#batch = [];
+    this.#scopes = [];
+    this.#mixed = false;
     this.lines++;
+    this.deliver({ resourceSpans: [{ resource: RESOURCE, scopeSpans }] });
+  }
+
+  protected abstract deliver(request: OtlpRequest): void;
+
+  /** Delivers the last, partial request. */
+  close(): void {
+    this.flushRequest();
+  }
+}
+
+/** Writes the requests as OTLP JSON Lines, one a line. */
+class ShapeWriter extends ShapeSink {
+  readonly #fd: number;
+  #pending: string[] = [];
+  #pendingBytes = 0;
+  bytes = 0;
+
+  constructor(path: string) {
+    super();
+    this.#fd = openSync(path, 'w');
+  }
+
+  protected deliver(request: OtlpRequest): void {
+    const line = `${JSON.stringify(request)}\n`;
     this.#pending.push(line);
     this.#pendingBytes += line.length; // ASCII only: characters are bytes
     if (this.#pendingBytes >= FLUSH_BYTES) this.#flushFile();
@@ -239,17 +234,45 @@ class ShapeWriter {
     this.#pendingBytes = 0;
   }
 
-  close(): void {
-    this.#flushLine();
+  override close(): void {
+    super.close();
     this.#flushFile();
     closeSync(this.#fd);
   }
 }
 
+/** Keeps the requests in memory (tests take the shapes' spans from here). */
+class ShapeRequests extends ShapeSink {
+  readonly requests: OtlpRequest[] = [];
+
+  protected deliver(request: OtlpRequest): void {
+    this.requests.push(request);
+  }
+}
+
 // --- the scenario builder: SDK-shaped spans on a simulated clock ---------------
 
+/** A framework's span as its instrumentation writes it (Scenario.span). */
+export interface FrameworkSpan {
+  readonly spanId: string;
+  /** '' for a root. */
+  readonly parentSpanId: string;
+  readonly name: string;
+  /** OTLP span kind number; default INTERNAL. */
+  readonly kind?: number;
+  readonly startUs: number;
+  readonly endUs: number;
+  readonly attributes: OtlpAttribute[];
+  /** Span ids in the same trace. */
+  readonly links?: readonly string[];
+  readonly events?: OtlpEvent[];
+  readonly status?: { code: number; message?: string };
+  /** Its instrumentation scope: one object per scope (lines group spans by identity). Default Baton's. */
+  readonly scope?: OtlpScope;
+}
+
 /** Where a span belongs: its trace and task. */
-interface Ctx {
+export interface Ctx {
   readonly traceId: string;
   readonly taskId: string;
 }
@@ -307,12 +330,14 @@ interface WriteOptions {
 const START_US = 1_790_000_000_000_000;
 
 /** Builds spans the way the SDK records them, advancing a simulated clock (µs). */
-class Scenario {
+export class Scenario {
+  /** Where the clock starts, µs. */
+  readonly startUs = START_US;
   nowUs = START_US;
   #seed = 0x2545f491;
   #handoffs = 0;
 
-  constructor(readonly out: ShapeWriter) {}
+  constructor(readonly out: ShapeSink) {}
 
   /** A deterministic jitter in [0, range) µs. */
   jitter(range: number): number {
@@ -355,6 +380,33 @@ class Scenario {
       droppedLinksCount: 0,
       flags: 257,
     });
+  }
+
+  /**
+   * A span of a framework's own shape (bench/framework-shapes.ts), written as given: any kind,
+   * links (to spans of the same trace), events and status.
+   */
+  span(ctx: Ctx, spec: FrameworkSpan): void {
+    const links: OtlpLink[] = [];
+    if (spec.links) for (const spanId of spec.links) links.push({ traceId: ctx.traceId, spanId, attributes: [], droppedAttributesCount: 0, flags: 769 });
+    const span: OtlpSpan = {
+      traceId: ctx.traceId,
+      spanId: spec.spanId,
+      parentSpanId: spec.parentSpanId,
+      name: spec.name,
+      kind: spec.kind ?? KIND_INTERNAL,
+      startTimeUnixNano: `${spec.startUs}000`,
+      endTimeUnixNano: `${spec.endUs}000`,
+      attributes: spec.attributes,
+      droppedAttributesCount: 0,
+      events: spec.events ?? [],
+      droppedEventsCount: 0,
+      status: spec.status ?? STATUS_UNSET,
+      links,
+      droppedLinksCount: 0,
+      flags: 257,
+    };
+    this.out.emit(span, spec.scope);
   }
 
   /** A span in another vocabulary (a framework's), written as given. */
@@ -805,116 +857,6 @@ function staleReads(sc: Scenario, n: number): void {
   sc.endRun(coordinator);
 }
 
-// --- LangGraph through OpenInference (the openinference dialect) ----------------
-
-const OI_CHAIN = str('openinference.span.kind', 'CHAIN');
-const OI_TOOL = str('openinference.span.kind', 'TOOL');
-const OI_LLM = str('openinference.span.kind', 'LLM');
-const OI_JSON = str('input.mime_type', 'application/json');
-const OI_OK = { code: 1 };
-/** What LangGraph JS records when a handoff jumps to the parent graph (the stack is longer in real traces). */
-const PARENT_COMMAND = { code: 2, message: 'ParentCommand\n    at RunnableCallable._controlBranch (node_modules/@langchain/langgraph/dist/pregel/runnable_types.js:1:1)' };
-const SWARM = ['alice', 'bob', 'carol'] as const;
-/** A message list as OpenInference writes inputs and outputs (a few hundred bytes, as a short conversation). */
-const MESSAGES_JSON = JSON.stringify({
-  messages: [
-    { lc: 1, type: 'constructor', id: ['langchain_core', 'messages', 'HumanMessage'], kwargs: { content: 'route this ticket to the right team', additional_kwargs: {}, response_metadata: {} } },
-  ],
-});
-
-function langGraphMetadata(threadId: string, node: string, step: number, ns: string): OtlpAttribute {
-  return str(
-    'metadata',
-    `{"ls_integration":"langgraph","thread_id":"${threadId}","langgraph_step":${step},"langgraph_node":"${node}","langgraph_triggers":["branch:to:${node}"],"langgraph_path":["__pregel_pull","${node}"],"langgraph_checkpoint_ns":"${ns}","checkpoint_ns":"${ns}"}`,
-  );
-}
-
-/**
- * n LangGraph swarm runs (alice → bob → carol), one trace each, as the OpenInference
- * LangChain instrumentation records them (fixtures/frameworks/langgraph/chain is the
- * model): per agent node its subgraph span, the ReAct agent's `agent` node (prompt,
- * model call, router) and `tools` node with the `transfer_to_<next>` tool returning a
- * Command; the senders' node spans end in ERROR (ParentCommand). 30 spans a run.
- */
-function langGraphSwarms(sc: Scenario, n: number): void {
-  for (let i = 0; i < n; i++) {
-    sc.nowUs = START_US + i * 2_000_000;
-    const ctx = { traceId: sc.out.traceId(), taskId: `thread-${i}` };
-    const threadId = ctx.taskId;
-    const session = str('session.id', threadId);
-    const rootId = sc.out.spanId();
-    const rootStart = sc.tick(100);
-    const start = sc.out.spanId();
-    const startAt = sc.tick(200);
-    sc.foreign(ctx, start, rootId, '__start__', startAt, sc.tick(300), [OI_CHAIN, str('input.value', MESSAGES_JSON), OI_JSON, langGraphMetadata(threadId, '__start__', 0, `__start__:${i}`), session], OI_OK);
-    for (let a = 0; a < SWARM.length; a++) {
-      const agent = SWARM[a]!;
-      const next = SWARM[a + 1];
-      const step = a + 1;
-      const ns = `${agent}:${i}-${a}`;
-      const outer = sc.out.spanId();
-      const outerStart = sc.tick(500);
-      const sub = sc.out.spanId();
-      const subStart = sc.tick(100);
-      const metadata = langGraphMetadata(threadId, agent, step, ns);
-      const innerStart = sc.out.spanId();
-      const innerStartAt = sc.tick(100);
-      sc.foreign(ctx, innerStart, sub, '__start__', innerStartAt, sc.tick(100), [OI_CHAIN, langGraphMetadata(threadId, '__start__', 0, `${ns}|__start__:0`), session], OI_OK);
-      // The ReAct agent's model step.
-      const agentNode = sc.out.spanId();
-      const agentNs = `${ns}|agent:${step}`;
-      const agentMeta = langGraphMetadata(threadId, 'agent', 1, agentNs);
-      const agentStart = sc.tick(100);
-      const seq = sc.out.spanId();
-      const seqStart = sc.tick(50);
-      sc.foreign(ctx, sc.out.spanId(), seq, 'prompt', sc.tick(20), sc.tick(50), [OI_CHAIN, str('input.value', MESSAGES_JSON), OI_JSON, agentMeta, session], OI_OK);
-      sc.foreign(
-        ctx,
-        sc.out.spanId(),
-        seq,
-        'ChatOpenAI',
-        sc.tick(20),
-        sc.tick(400_000),
-        [OI_LLM, str('input.value', MESSAGES_JSON), OI_JSON, str('output.value', MESSAGES_JSON), str('llm.model_name', 'gpt-4.1'), int('llm.token_count.prompt', 120 + sc.jitter(40)), int('llm.token_count.completion', 30), agentMeta, session],
-        OI_OK,
-      );
-      sc.foreign(ctx, seq, agentNode, 'RunnableSequence', seqStart, sc.tick(50), [OI_CHAIN, str('input.value', MESSAGES_JSON), OI_JSON, agentMeta, session], OI_OK);
-      sc.foreign(ctx, sc.out.spanId(), agentNode, 'RunnableLambda', sc.tick(20), sc.tick(50), [OI_CHAIN, str('output.value', next ? 'tools' : '__end__'), agentMeta, session], OI_OK);
-      sc.foreign(ctx, agentNode, sub, 'agent', agentStart, sc.tick(50), [OI_CHAIN, str('input.value', MESSAGES_JSON), OI_JSON, agentMeta, session], OI_OK);
-      let status: { code: number; message?: string } = OI_OK;
-      if (next) {
-        // The tools step: the transfer tool returns a Command to the parent graph, which LangGraph throws.
-        const toolsNode = sc.out.spanId();
-        const toolsMeta = langGraphMetadata(threadId, 'tools', 2, `${ns}|tools:${step}`);
-        const toolsStart = sc.tick(100);
-        const tool = `transfer_to_${next}`;
-        sc.foreign(
-          ctx,
-          sc.out.spanId(),
-          toolsNode,
-          tool,
-          sc.tick(50),
-          sc.tick(300),
-          [
-            OI_TOOL,
-            str('tool.name', tool),
-            str('input.value', '{}'),
-            str('output.value', `{"output":{"lg_name":"Command","update":{"messages":[{"lc":1,"type":"constructor","id":["langchain_core","messages","ToolMessage"],"kwargs":{"content":"Successfully transferred to ${next}","name":"${tool}"}}],"activeAgent":"${next}"},"goto":["${next}"]}}`),
-            toolsMeta,
-            session,
-          ],
-          OI_OK,
-        );
-        status = PARENT_COMMAND;
-        sc.foreign(ctx, toolsNode, sub, 'tools', toolsStart, sc.tick(100), [OI_CHAIN, toolsMeta, session], status);
-      }
-      sc.foreign(ctx, sub, outer, agent, subStart, sc.tick(100), [OI_CHAIN, metadata, session], status);
-      sc.foreign(ctx, outer, rootId, agent, outerStart, sc.tick(100), [OI_CHAIN, str('input.value', MESSAGES_JSON), OI_JSON, metadata, session], status);
-    }
-    sc.foreign(ctx, rootId, '', 'LangGraph', rootStart, sc.tick(200), [OI_CHAIN, str('input.value', MESSAGES_JSON), OI_JSON, str('metadata', `{"ls_integration":"langgraph","thread_id":"${threadId}"}`), session], OI_OK);
-  }
-}
-
 /** One input shape of the growth benchmark. */
 export interface ShapeDefinition {
   readonly id: string;
@@ -944,6 +886,8 @@ export const SHAPES: readonly ShapeDefinition[] = [
   { id: 'idempotency-key', title: 'adversarial: writes under one idempotency key', unit: 'writes', spansPerUnit: 2, description: 'n retried runs committing one write under one idempotency key', generate: sameIdempotencyKey },
   { id: 'langgraph', title: 'LangGraph swarm runs (OpenInference)', unit: 'runs', spansPerUnit: 30, description: 'n LangGraph swarm runs alice → bob → carol as the OpenInference LangChain instrumentation records them, one trace each', generate: langGraphSwarms },
   { id: 'stale-reads', title: 'adversarial: stale reads', unit: 'reads', spansPerUnit: 1.03, description: 'n reads of version 1 after version 2 committed, a handoff after every 100', generate: staleReads },
+  // The frameworks' own span trees, one long run each (bench/framework-shapes.ts).
+  ...FRAMEWORK_SHAPES,
 ];
 
 export interface GeneratedShape {
@@ -964,6 +908,16 @@ export function generateShapeFile(id: string, n: number, path: string): Generate
     out.close();
   }
   return { bytes: out.bytes, spans: out.spans, lines: out.lines };
+}
+
+/** The shape `id` at size `n` as OTLP export requests in memory (what generateShapeFile writes, a request a line). */
+export function generateShapeRequests(id: string, n: number): OtlpRequest[] {
+  const shape = SHAPES.find((s) => s.id === id);
+  if (!shape) throw new Error(`generate-shapes: unknown shape "${id}" (one of ${SHAPES.map((s) => s.id).join(', ')})`);
+  const out = new ShapeRequests();
+  shape.generate(new Scenario(out), n);
+  out.close();
+  return out.requests;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -12,7 +12,9 @@
  * log(audit ms) against log(spans); the analysis exponent is the same for
  * audit − bare (floored at max(1 ms, 5% of bare), since the bare parse is linear and
  * noise can make the difference vanish at small sizes); "last step" is the slope
- * between the two largest sizes, which shows where a quadratic term takes over.
+ * between the two largest sizes, which shows where a quadratic term takes over. The
+ * same two slopes are given for the audit's CPU time (user + system of the child),
+ * which a busy shared machine disturbs much less than the wall time.
  * Goal per series: audit ≤ 3x bare at the largest size and exponent ≤ 1.2.
  *
  * Sizes that would take too long are not run: a series stops after a timeout or a
@@ -112,6 +114,8 @@ export interface ShapeRun {
   /** Every timed run, ms, when the size was repeated. */
   bareMsRuns?: number[];
   auditMsRuns?: number[];
+  /** The least CPU time (user + system) of the audit runs, ms: steadier than wall time on a shared machine. */
+  auditCpuMs?: number;
   /** Largest peak RSS of the audit runs, KiB. */
   peakRssKiB?: number;
   /** Child wall times as the parent saw them (spawn to exit), ms. */
@@ -134,6 +138,9 @@ export interface SeriesResult {
   analysisExponent: number;
   /** Slope between the two largest sizes that ran. */
   lastStepExponent: number;
+  /** The same two slopes of the audit's CPU time. */
+  cpuExponent: number;
+  lastStepCpuExponent: number;
   largest?: ShapeRun;
   met: boolean;
 }
@@ -212,9 +219,10 @@ async function runSize(shape: ShapeDefinition, n: number, dir: string): Promise<
         run.auditWallMs = audit.wallMs;
       }
       run.auditMsRuns!.push(result.ms);
+      run.auditCpuMs = Math.min(run.auditCpuMs ?? Infinity, result.cpuMs);
       run.peakRssKiB = Math.max(run.peakRssKiB ?? 0, result.maxRssKiB);
       log(
-        `${label}${REPEATS > 1 ? ` run ${rep + 1}` : ''}: bare ${fmtMs(bare.result.ms)}, audit ${fmtMs(result.ms)} (${fmtRatio(result.ms / bare.result.ms)}), ` +
+        `${label}${REPEATS > 1 ? ` run ${rep + 1}` : ''}: bare ${fmtMs(bare.result.ms)}, audit ${fmtMs(result.ms)} (${fmtRatio(result.ms / bare.result.ms)}, CPU ${fmtMs(result.cpuMs)}), ` +
           `peak RSS ${fmt(result.maxRssKiB / 1024, 0)} MiB, ${count(result.findings)} findings`,
       );
       if (bare.result.ms + result.ms >= REPEAT_BELOW_MS) break;
@@ -258,6 +266,8 @@ async function runSeries(shape: ShapeDefinition, dir: string): Promise<SeriesRes
   const exponent = logLogSlope(ok.map((r) => [r.spans, r.audit!.ms] as const));
   const analysisExponent = logLogSlope(ok.map((r) => [r.spans, analysisMs(r)] as const));
   const lastStepExponent = ok.length >= 2 ? logLogSlope(ok.slice(-2).map((r) => [r.spans, r.audit!.ms] as const)) : Number.NaN;
+  const cpuExponent = logLogSlope(ok.map((r) => [r.spans, r.auditCpuMs!] as const));
+  const lastStepCpuExponent = ok.length >= 2 ? logLogSlope(ok.slice(-2).map((r) => [r.spans, r.auditCpuMs!] as const)) : Number.NaN;
   const complete = runs.every((r) => r.status === 'ok');
   const met =
     complete && largest !== undefined && largest.ratio! <= SHAPES_RATIO_GOAL && Number.isFinite(exponent) && exponent <= SHAPES_EXPONENT_GOAL;
@@ -272,6 +282,8 @@ async function runSeries(shape: ShapeDefinition, dir: string): Promise<SeriesRes
     exponent,
     analysisExponent,
     lastStepExponent,
+    cpuExponent,
+    lastStepCpuExponent,
     ...(largest ? { largest } : {}),
     met,
   };
@@ -320,24 +332,25 @@ export function formatShapesResults(r: ShapesResults): string {
   for (const s of r.series) {
     parts.push('', `#### ${s.title} (\`${s.id}\`): ${s.description}`, '');
     const rows = s.runs.map((run) => {
-      if (run.status === 'skipped') return [count(run.n), `~${count(run.spans)}`, '', '', `skipped: ${run.note}`, '', '', ''];
+      if (run.status === 'skipped') return [count(run.n), `~${count(run.spans)}`, '', '', `skipped: ${run.note}`, '', '', '', ''];
       const mib = fmt(run.bytes / MiB, 1);
-      if (run.status !== 'ok') return [count(run.n), count(run.spans), mib, fmtMs(run.bare!.ms), `${run.status}: ${run.note}`, '', '', ''];
+      if (run.status !== 'ok') return [count(run.n), count(run.spans), mib, fmtMs(run.bare!.ms), `${run.status}: ${run.note}`, '', '', '', ''];
       return [
         count(run.n),
         count(run.spans),
         mib,
         fmtMs(run.bare!.ms),
         fmtMs(run.audit!.ms),
+        fmtMs(run.auditCpuMs!),
         fmtRatio(run.ratio!),
         fmt(run.peakRssKiB! / 1024, 0),
         count(run.audit!.findings),
       ];
     });
-    parts.push(markdownTable([s.unit, 'spans', 'MiB', 'bare', 'audit', 'ratio', 'peak RSS MiB', 'findings'], rows));
+    parts.push(markdownTable([s.unit, 'spans', 'MiB', 'bare', 'audit', 'audit CPU', 'ratio', 'peak RSS MiB', 'findings'], rows));
     parts.push(
       '',
-      `Exponent ${fmtExponent(s.exponent)} (analysis ${fmtExponent(s.analysisExponent)}, last step ${fmtExponent(s.lastStepExponent)})` +
+      `Exponent ${fmtExponent(s.exponent)} (analysis ${fmtExponent(s.analysisExponent)}, last step ${fmtExponent(s.lastStepExponent)}; CPU ${fmtExponent(s.cpuExponent)}, last step ${fmtExponent(s.lastStepCpuExponent)})` +
         `${s.capped ? `; capped at ${count(s.topSpans)} spans by default` : ''}: ${seriesVerdict(s)}.`,
     );
   }
@@ -347,15 +360,18 @@ export function formatShapesResults(r: ShapesResults): string {
 
 export function formatShapesSummary(r: ShapesResults): string {
   return markdownTable(
-    ['series', 'largest size', 'spans', 'ratio at largest', 'exponent', 'analysis exponent', 'last step', `verdict (≤ ${SHAPES_RATIO_GOAL}x, ≤ ${SHAPES_EXPONENT_GOAL})`],
+    ['series', 'largest size', 'spans', 'ratio at largest', 'audit CPU at largest', 'exponent', 'analysis exponent', 'last step', 'CPU exponent', 'CPU last step', `verdict (≤ ${SHAPES_RATIO_GOAL}x, ≤ ${SHAPES_EXPONENT_GOAL})`],
     r.series.map((s) => [
       s.id,
       largestCell(s),
       s.largest ? count(s.largest.spans) : '—',
       s.largest ? fmtRatio(s.largest.ratio!) : '—',
+      s.largest ? fmtMs(s.largest.auditCpuMs!) : '—',
       fmtExponent(s.exponent),
       fmtExponent(s.analysisExponent),
       fmtExponent(s.lastStepExponent),
+      fmtExponent(s.cpuExponent),
+      fmtExponent(s.lastStepCpuExponent),
       seriesVerdict(s),
     ]),
   );

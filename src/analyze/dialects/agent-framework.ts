@@ -82,6 +82,7 @@ import { compareByStart } from '../span-index.js';
 import { put, readBoolean, readName } from './attribute-readers.js';
 import type { AgentRunPart, DeliveryPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, ReceivePart, SendPart, TransferPart } from './dialect.js';
 import { hasDescendant } from './dialect.js';
+import { NearestAncestor } from './nearest-ancestor.js';
 import { normalizeAgentName } from './otel-genai.js';
 
 const EXECUTOR_PROCESS = 'executor.process';
@@ -224,8 +225,20 @@ class Interpretation {
   /** message.send span ids from or only to HandoffStart / HandoffEnd, ignored with their edge groups. */
   readonly #plumbingSends = new Set<string>();
 
+  /**
+   * The workflow run, executor and send around a span, each walked once per span for every span
+   * below it: a workflow whose executors nest in the sends they handle is 2n deep, and walking to
+   * the run from each of its n executors and sends was quadratic.
+   */
+  readonly #runAround: NearestAncestor;
+  readonly #executorAround: NearestAncestor;
+  readonly #sendAround: NearestAncestor;
+
   constructor(context: DialectContext) {
     this.#context = context;
+    this.#runAround = new NearestAncestor(context, (candidate) => this.#kind(candidate) === 'container');
+    this.#executorAround = new NearestAncestor(context, (candidate) => this.#kind(candidate) === 'executor');
+    this.#sendAround = new NearestAncestor(context, (candidate) => this.#kind(candidate) === 'send');
   }
 
   #ignore(span: SpanRecord, reason: string): void {
@@ -238,7 +251,7 @@ class Interpretation {
 
   /** `gen_ai.conversation.id` (.NET: `session.id`) of the enclosing workflow run, memoized per run. */
   #taskIdOf(span: SpanRecord): string | undefined {
-    const run = this.#context.ancestorWhere(span, (candidate) => this.#kind(candidate) === 'container');
+    const run = this.#runAround.of(span);
     if (!run) return readName(span.attributes, GEN_AI_CONVERSATION_ID);
     if (!this.#taskIds.has(run.spanId)) this.#taskIds.set(run.spanId, readName(run.attributes, GEN_AI_CONVERSATION_ID) ?? readName(run.attributes, MAF_SESSION_ID));
     return this.#taskIds.get(run.spanId);
@@ -251,7 +264,7 @@ class Interpretation {
 
   /** The id of the executor whose handler a span ran in. */
   #executorIdAround(span: SpanRecord): string | undefined {
-    const process = this.#context.ancestorWhere(span, (candidate) => this.#kind(candidate) === 'executor');
+    const process = this.#executorAround.of(span);
     return process ? executorIdOf(process) : undefined;
   }
 
@@ -310,7 +323,7 @@ class Interpretation {
       readName(send.attributes, MAF_MESSAGE_DESTINATION_EXECUTOR_ID) === undefined &&
       readName(send.attributes, MAF_MESSAGE_TARGET_ID) === undefined
     ) {
-      const process = this.#context.ancestorWhere(send, (candidate) => this.#kind(candidate) === 'executor');
+      const process = this.#executorAround.of(send);
       known = process !== undefined && readName(process.attributes, MAF_EXECUTOR_TYPE) === HANDOFF_EXECUTOR_TYPE;
     }
     this.#broadcasts.set(send.spanId, known);
@@ -500,10 +513,9 @@ class Interpretation {
       if (!send || this.#kind(send) !== 'send') continue;
       let list = this.#receivers.get(send.spanId);
       if (!list) this.#receivers.set(send.spanId, (list = []));
-      // A fan-in links every source message once; a duplicate link adds nothing.
-      let seen = false;
-      for (let j = 0; j < list.length; j++) if (list[j]!.span.spanId === span.spanId) seen = true;
-      if (!seen) list.push({ executor, span });
+      // A fan-in links every source message once; a duplicate link adds nothing. This span's links
+      // are all read here, so an entry of it in the list is the last one.
+      if (list.length === 0 || list[list.length - 1]!.span.spanId !== span.spanId) list.push({ executor, span });
     }
   }
 
@@ -553,6 +565,8 @@ class Interpretation {
    */
   #deliveriesBySend(edges: readonly SpanRecord[], sends: readonly SpanRecord[]): Map<string, SpanRecord[]> {
     const out = new Map<string, SpanRecord[]>();
+    /** Sends by source executor id, in start order: built when an edge needs it. */
+    let bySource: Map<string, SpanRecord[]> | undefined;
     const add = (send: SpanRecord, edge: SpanRecord): void => {
       let list = out.get(send.spanId);
       if (!list) out.set(send.spanId, (list = []));
@@ -584,7 +598,7 @@ class Interpretation {
       if (broadcast) this.#ignore(edge, `${EDGE_GROUP_PROCESS}: routed a broadcast of the conversation (a HandoffBuilder participant's or a sync every receiver only cached), not a handoff`);
       if (linked) continue;
       // .NET routes inside the send's activity: the edge group span is the send's child.
-      const enclosing = this.#context.ancestorWhere(edge, (candidate) => this.#kind(candidate) === 'send');
+      const enclosing = this.#sendAround.of(edge);
       if (enclosing && this.#plumbingSends.has(enclosing.spanId)) {
         this.#ignore(edge, `${EDGE_GROUP_PROCESS}: routed a message to or from the workflow's start or end executor (HandoffStart, HandoffEnd, OutputMessages), not a handoff`);
         continue;
@@ -600,15 +614,37 @@ class Interpretation {
       const source = readName(edge.attributes, MAF_MESSAGE_SOURCE_ID);
       let match: SpanRecord | undefined;
       if (source !== undefined) {
-        for (let j = 0; j < sends.length && sends[j]!.startMs <= edge.startMs; j++) {
-          const send = sends[j]!;
-          if (this.#sourceIdOf(send) === source) match = send;
+        bySource ??= this.#sendsBySource(sends);
+        // The latest send from that source starting no later than the edge (binary search: an export that lost every parent has many).
+        const from = bySource.get(source);
+        if (from) {
+          let lo = 0;
+          let hi = from.length;
+          while (lo < hi) {
+            const mid = (lo + hi) >>> 1;
+            if (from[mid]!.startMs <= edge.startMs) lo = mid + 1;
+            else hi = mid;
+          }
+          if (lo > 0) match = from[lo - 1];
         }
       }
       if (match) add(match, edge);
       else this.#ignore(edge, `${EDGE_GROUP_PROCESS}: no ${MESSAGE_SEND} span it routes is in the data (no link, no earlier send from ${source ?? 'a named source'})`);
     }
     return out;
+  }
+
+  /** The sends (in start order) by their source executor's id; sends with none are left out. */
+  #sendsBySource(sends: readonly SpanRecord[]): Map<string, SpanRecord[]> {
+    const bySource = new Map<string, SpanRecord[]>();
+    for (let i = 0; i < sends.length; i++) {
+      const sourceId = this.#sourceIdOf(sends[i]!);
+      if (sourceId === undefined) continue;
+      let list = bySource.get(sourceId);
+      if (!list) bySource.set(sourceId, (list = []));
+      list.push(sends[i]!);
+    }
+    return bySource;
   }
 
   #readSend(span: SpanRecord, edges: readonly SpanRecord[] | undefined): void {
@@ -627,18 +663,27 @@ class Interpretation {
       this.#receiveParts(span, source, taskId);
       for (let i = 0; i < receivers.length; i++) this.parts.push(this.#sendPart(span, `${base}>${receivers[i]!.executor}`, source, receivers[i]!.executor, taskId));
       if (edges) {
+        // The receivers by executor, for routers that name one (a fan-out of n messages routed by n edge groups would scan n² otherwise).
+        let byExecutor: Map<string, Receiver[]> | undefined;
         for (let i = 0; i < edges.length; i++) {
           const edge = edges[i]!;
           // A router naming its target routed to that receiver only; one naming none (a fan-out, Python's single edges) to each.
           const targetId = readName(edge.attributes, MAF_MESSAGE_TARGET_ID);
           const target = targetId === undefined ? undefined : this.#agentName(targetId);
-          let named = false;
-          for (let j = 0; j < receivers.length; j++) if (receivers[j]!.executor === target) named = true;
-          for (let j = 0; j < receivers.length; j++) {
-            const receiver = receivers[j]!;
-            if (named && receiver.executor !== target) continue;
-            this.parts.push(this.#deliveryPart(edge, `${base}>${receiver.executor}`, source, receiver.executor, taskId));
+          let to: readonly Receiver[] = receivers;
+          if (target !== undefined) {
+            if (!byExecutor) {
+              byExecutor = new Map();
+              for (let j = 0; j < receivers.length; j++) {
+                const receiver = receivers[j]!;
+                let list = byExecutor.get(receiver.executor);
+                if (!list) byExecutor.set(receiver.executor, (list = []));
+                list.push(receiver);
+              }
+            }
+            to = byExecutor.get(target) ?? receivers;
           }
+          for (let j = 0; j < to.length; j++) this.parts.push(this.#deliveryPart(edge, `${base}>${to[j]!.executor}`, source, to[j]!.executor, taskId));
         }
       }
       return;

@@ -65,6 +65,7 @@ import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
 import { compareByStart } from '../span-index.js';
 import { parseJsonText, put, readName } from './attribute-readers.js';
 import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, TransferPart } from './dialect.js';
+import { NearestAncestor } from './nearest-ancestor.js';
 import { normalizeAgentName } from './otel-genai.js';
 
 /** The instrumentation scope of OpenInference's CrewAI instrumentation (`get_tracer(__name__)`). */
@@ -171,9 +172,24 @@ class Interpretation {
   readonly #arrived = new Set<Run>();
   /** Rosters parsed, by kickoff span id (a crew's delegations share one). */
   readonly #rosters = new Map<string, Map<string, string> | undefined>();
+  /**
+   * Runs by crew id, then agent name key, in start order, and per list the latest end from each
+   * run on (a sequential crew's sender is found by binary search, not by scanning the agent's runs).
+   */
+  readonly #runsByCrew = new Map<string | undefined, Map<string, { readonly runs: Run[]; suffixMinEndMs?: Float64Array }>>();
+  /**
+   * The run or delegation around a span, and the kickoff listing the crew's agents, each walked
+   * once per span for all below it: coworkers delegating on nest each run in the last tool, and
+   * walking to the kickoff from every tool was quadratic in the depth.
+   */
+  readonly #runOrToolAbove: NearestAncestor;
+  readonly #kickoffAbove: NearestAncestor;
 
   constructor(context: DialectContext) {
     this.#context = context;
+    // Both sets are complete (#classify) before the first question: the test depends on the span alone.
+    this.#runOrToolAbove = new NearestAncestor(context, (candidate) => this.#toolIds.has(candidate.spanId) || this.#runById.has(candidate.spanId));
+    this.#kickoffAbove = new NearestAncestor(context, (candidate) => typeof candidate.attributes[CREWAI_CREW_AGENTS] === 'string');
   }
 
   run(spans: readonly SpanRecord[]): DialectResult {
@@ -184,6 +200,11 @@ class Interpretation {
       let list = this.#runsByKey.get(run.key);
       if (!list) this.#runsByKey.set(run.key, (list = []));
       list.push(run);
+      let crew = this.#runsByCrew.get(run.crewId);
+      if (!crew) this.#runsByCrew.set(run.crewId, (crew = new Map()));
+      let ofAgent = crew.get(run.key);
+      if (!ofAgent) crew.set(run.key, (ofAgent = { runs: [] }));
+      ofAgent.runs.push(run);
     }
     this.#findArrivals();
     for (let i = 0; i < this.#runs.length; i++) if (!this.#arrived.has(this.#runs[i]!)) this.#readSequential(this.#runs[i]!);
@@ -257,12 +278,34 @@ class Interpretation {
   #readSequential(run: Run): void {
     const parent = readName(run.span.attributes, OPENINFERENCE_GRAPH_NODE_PARENT_ID);
     if (parent === undefined) return;
-    const runs = this.#runsByKey.get(normalizeAgentName(parent));
+    const ofAgent = this.#runsByCrew.get(run.crewId)?.get(normalizeAgentName(parent));
+    if (!ofAgent) return;
+    // The latest (in start order) of that agent's tasks in the same crew that ended before this one
+    // started: the last run whose latest end from it on is early enough ends early enough itself.
+    const runs = ofAgent.runs;
+    let suffix = ofAgent.suffixMinEndMs;
+    if (!suffix) {
+      suffix = ofAgent.suffixMinEndMs = new Float64Array(runs.length);
+      let min = Infinity;
+      for (let i = runs.length - 1; i >= 0; i--) {
+        const endMs = runs[i]!.span.endMs;
+        if (endMs < min) min = endMs; // an end that is no number ends nothing in time: left out, as the scan left it
+        suffix[i] = min;
+      }
+    }
+    const startMs = run.span.startMs;
+    let lo = 0;
+    let hi = runs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (suffix[mid]! <= startMs) lo = mid + 1;
+      else hi = mid;
+    }
     let sender: Run | undefined;
-    // The latest of that agent's tasks in the same crew that ended before this one started.
-    for (let i = (runs?.length ?? 0) - 1; i >= 0 && !sender; i--) {
-      const candidate = runs![i]!;
-      if (candidate !== run && candidate.crewId === run.crewId && candidate.span.endMs <= run.span.startMs) sender = candidate;
+    // Past this run itself (an agent handing to itself, a task of no duration), the latest before it that ended in time.
+    for (let i = lo - 1; i >= 0 && !sender; i--) {
+      const candidate = runs[i]!;
+      if (candidate !== run && candidate.span.endMs <= startMs) sender = candidate;
     }
     if (!sender) return;
     const part: Mutable<TransferPart> = { type: 'transfer', span: sender.span, source: sender.agent, target: run.agent, mode: 'pass_control', inferred: true, arrival: run.span };
@@ -275,7 +318,7 @@ class Interpretation {
     if (this.#tools.length === 0) return;
     for (let i = 0; i < this.#runs.length; i++) {
       const run = this.#runs[i]!;
-      const around = this.#context.ancestorWhere(run.span, (candidate) => this.#toolIds.has(candidate.spanId) || this.#runById.has(candidate.spanId));
+      const around = this.#runOrToolAbove.of(run.span);
       if (!around || !this.#toolIds.has(around.spanId) || this.#arrivals.has(around.spanId)) continue;
       this.#arrivals.set(around.spanId, run);
       this.#arrived.add(run);
@@ -288,7 +331,7 @@ class Interpretation {
   readonly #delegatedTo = new Map<string, { readonly agent: string; readonly taskId: string | undefined }>();
 
   #readDelegation(tool: SpanRecord): void {
-    const around = this.#context.ancestorWhere(tool, (candidate) => this.#runById.has(candidate.spanId) || this.#toolIds.has(candidate.spanId));
+    const around = this.#runOrToolAbove.of(tool);
     const toolName = readName(tool.attributes, OPENINFERENCE_TOOL_NAME)!;
     let source: { readonly agent: string; readonly taskId: string | undefined; readonly spanId: string } | undefined;
     const run = around && this.#runById.get(around.spanId);
@@ -370,7 +413,7 @@ class Interpretation {
    * Undefined when no kickoff span with the list encloses the tool.
    */
   #rosterOf(tool: SpanRecord): Map<string, string> | undefined {
-    const kickoff = this.#context.ancestorWhere(tool, (candidate) => typeof candidate.attributes[CREWAI_CREW_AGENTS] === 'string');
+    const kickoff = this.#kickoffAbove.of(tool);
     if (!kickoff) return undefined;
     if (this.#rosters.has(kickoff.spanId)) return this.#rosters.get(kickoff.spanId);
     const roster = parseRoster(kickoff.attributes[CREWAI_CREW_AGENTS] as string);

@@ -24,6 +24,7 @@ import { MASTRA_SPAN_TYPE } from '../../model/attributes.js';
 import type { SpanRecord } from '../../model/span-record.js';
 import { put, readName } from './attribute-readers.js';
 import type { DialectContext, IgnoredSpan, Mutable, TransferPart } from './dialect.js';
+import { NearestAncestor } from './nearest-ancestor.js';
 
 const STEP = 'workflow_step';
 const PARALLEL = 'workflow_parallel';
@@ -75,9 +76,14 @@ export function readMastraWorkflows(
   const typeOf = (span: SpanRecord): string | undefined => readName(span.attributes, MASTRA_SPAN_TYPE);
   const claimedChildren = (span: SpanRecord): SpanRecord[] => context.childrenOf(span).filter((child) => claimedIds.has(child.spanId));
 
+  /** Runs found per step: the reading asks again when it explains the step. */
+  const runsByStep = new Map<string, WorkflowAgentRun[]>();
   /** The agent runs a step holds, not looking inside them nor inside tool calls (an agent's delegations are its own), in start order. */
   const runsIn = (step: SpanRecord): WorkflowAgentRun[] => {
+    const known = runsByStep.get(step.spanId);
+    if (known) return known;
     const runs: WorkflowAgentRun[] = [];
+    runsByStep.set(step.spanId, runs);
     const stack: SpanRecord[] = [step];
     let budget = MAX_STEP_SPANS;
     while (stack.length > 0 && budget-- > 0) {
@@ -172,12 +178,14 @@ export function readMastraWorkflows(
     sequence(steps, [], undefined, 0);
   }
 
+  // Steps nested in an agent's own machinery, each walked once for all below it (with none, no walk).
+  const internalAbove = internal.size > 0 ? new NearestAncestor(context, (s) => internal.has(s.spanId)) : undefined;
   for (let i = 0; i < claimed.length; i++) {
     const span = claimed[i]!;
     if (evidenceIds.has(span.spanId)) continue;
     const type = typeOf(span);
     let reason: string;
-    if (internal.has(span.spanId) || (!reached.has(span.spanId) && context.ancestorWhere(span, (s) => internal.has(s.spanId)) !== undefined)) {
+    if (internal.has(span.spanId) || (!reached.has(span.spanId) && internalAbove !== undefined && internalAbove.of(span) !== undefined)) {
       reason = `a step of ${internal.get(span.spanId) ?? 'an agent'}'s own run (Mastra's internal spans), not a step of a workflow of agents`;
     } else if (!reached.has(span.spanId)) {
       reason = `Mastra workflow ${type === STEP ? 'step' : 'container'} whose workflow run (invoke_workflow) is not in the data: the steps before it are unknown`;

@@ -79,6 +79,7 @@ import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
 import { compareByStart } from '../span-index.js';
 import { parseJsonText, put, readName, readNumber, readStrings } from './attribute-readers.js';
 import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, TransferPart } from './dialect.js';
+import { NearestAncestor } from './nearest-ancestor.js';
 import { normalizeAgentName } from './otel-genai.js';
 
 /** Instrumentation scope of @arizeai/openinference-instrumentation-openai-agents. */
@@ -350,6 +351,12 @@ class Interpretation {
   readonly #isWorkflow: (span: SpanRecord) => boolean;
   readonly #isOpenInference: (span: SpanRecord) => boolean;
   #hasWorkflows = false;
+  /**
+   * The trace (workflow) span above a span, walked once per span for all below it: agents used as
+   * tools nest each run inside the last, and walking to the trace from every run was quadratic.
+   * Made once the roles are settled (run() turns some root candidates into agents first).
+   */
+  #workflowAbove: NearestAncestor | undefined;
 
   constructor(context: DialectContext) {
     this.#context = context;
@@ -437,7 +444,8 @@ class Interpretation {
   #taskOf(span: SpanRecord): string | undefined {
     const own = readName(span.attributes, GEN_AI_CONVERSATION_ID) ?? readName(span.attributes, OPENINFERENCE_SESSION_ID);
     if (own !== undefined || !this.#hasWorkflows) return own;
-    const workflow = this.#context.ancestorWhere(span, this.#isWorkflow);
+    this.#workflowAbove ??= new NearestAncestor(this.#context, this.#isWorkflow);
+    const workflow = this.#workflowAbove.of(span);
     if (!workflow) return undefined;
     const attrs = workflow.attributes;
     const group = readName(attrs, GEN_AI_CONVERSATION_ID) ?? readName(attrs, OPENAI_AGENTS_GROUP_ID) ?? readName(attrs, 'group_id');

@@ -83,6 +83,7 @@ import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
 import { compareByStart } from '../span-index.js';
 import { type Attributes, parseJsonText, put, readName, readNumber } from './attribute-readers.js';
 import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, TransferPart } from './dialect.js';
+import { NearestAncestor } from './nearest-ancestor.js';
 import { GENERIC_TRANSFER, normalizeAgentName, transferTargetOfTool } from './otel-genai.js';
 
 /** Said of an OpenInference span that has no instrumentation scope, when no dialect knew it otherwise. */
@@ -490,6 +491,41 @@ const OPENINFERENCE_VOCABULARY: LangGraphVocabulary = {
   metadataKeys: `metadata.${LANGGRAPH_NODE}, ${LANGSMITH_NODE}`,
 };
 
+/** A graph's node order: by step (no step as 0), then start. */
+function compareNodeOrder(a: NodeRun, b: NodeRun): number {
+  return (a.meta.step ?? 0) - (b.meta.step ?? 0) || compareByStart(a.span, b.span);
+}
+
+/** A graph's node runs (in node order) by `{step}\0{compact key}`, `\0{compact key}` for those of no step; each list in start order. */
+function indexByStepAndKey(list: readonly NodeRun[]): Map<string, NodeRun[]> {
+  const index = new Map<string, NodeRun[]>();
+  for (let i = 0; i < list.length; i++) {
+    const node = list[i]!;
+    const slot = `${node.meta.step === undefined ? '' : node.meta.step}\u0000${node.key.replace(UNDERSCORES, '')}`;
+    let runs = index.get(slot);
+    if (!runs) index.set(slot, (runs = []));
+    runs.push(node);
+  }
+  return index;
+}
+
+/** The first run of `runs` (in start order) starting at or after `fromMs` that is neither `source` nor a rerun. */
+function firstStartingFrom(runs: readonly NodeRun[] | undefined, source: NodeRun, fromMs: number): NodeRun | undefined {
+  if (!runs) return undefined;
+  let lo = 0;
+  let hi = runs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (runs[mid]!.span.startMs < fromMs) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let i = lo; i < runs.length; i++) {
+    const candidate = runs[i]!;
+    if (candidate !== source && !candidate.rerun) return candidate;
+  }
+  return undefined;
+}
+
 class Interpretation {
   readonly parts: HandoffPart[] = [];
   readonly ignored: IgnoredSpan[] = [];
@@ -506,10 +542,20 @@ class Interpretation {
   readonly #failedCalls: { tool: SpanRecord; toolName: string; owner: string; claimed: boolean }[] = [];
 
   readonly #vocabulary: LangGraphVocabulary;
+  /**
+   * The node run nearest above a span, walked once per span for all below it: agents asking
+   * agents through tools nest each graph inside the last, and walking to the root from every
+   * graph's first node and every transfer tool was quadratic in the depth.
+   */
+  readonly #nodeAbove: NearestAncestor;
+  /** Per graph run (level): its node runs by step and compact key, for the arrival after a transfer; built when first asked. */
+  readonly #arrivalIndex = new Map<string, Map<string, NodeRun[]>>();
 
   constructor(context: DialectContext, vocabulary: LangGraphVocabulary) {
     this.#context = context;
     this.#vocabulary = vocabulary;
+    // #nodes is complete before the first question: the test depends on the span alone.
+    this.#nodeAbove = new NearestAncestor(context, (span) => this.#nodes.has(span.spanId));
   }
 
   #ignore(span: SpanRecord, reason: string): void {
@@ -577,16 +623,10 @@ class Interpretation {
     return { parts: this.parts, ignored: this.ignored };
   }
 
-  /** The node runs enclosing `span` (nearest first, `span` itself excluded). Bounded: a parent cycle ends the walk. */
-  #enclosingNodes(span: SpanRecord): NodeRun[] {
-    const out: NodeRun[] = [];
-    let steps = 0;
-    for (let current = this.#context.parentOf(span); current && steps < MAX_WALK; current = this.#context.parentOf(current), steps++) {
-      if (current.spanId === span.spanId) break;
-      const node = this.#nodes.get(current.spanId);
-      if (node) out.push(node);
-    }
-    return out;
+  /** The node run nearest above `span` (itself excluded), or undefined; a parent cycle ends the walk. */
+  #nodeRunAbove(span: SpanRecord): NodeRun | undefined {
+    const above = this.#nodeAbove.of(span);
+    return above ? this.#nodes.get(above.spanId) : undefined;
   }
 
   /** The agent (agent node or graph agent) a span runs in, nearest first. */
@@ -621,7 +661,7 @@ class Interpretation {
     }
     // A graph run inside a task (its nearest enclosing node run) makes the task an agent's run.
     for (const list of this.#levels.values()) {
-      const enclosing = this.#enclosingNodes(list[0]!.span)[0];
+      const enclosing = this.#nodeRunAbove(list[0]!.span);
       if (enclosing?.caller) enclosing.runsGraph = true;
     }
     for (const list of this.#levels.values()) {
@@ -634,7 +674,7 @@ class Interpretation {
         if (!node.caller) loop &&= AGENT_LOOP_NODES.has(node.meta.node);
         else if (graphTasks?.has(taskKeyOf(node.meta))) node.runsGraph = true;
       }
-      const top = this.#enclosingNodes(list[0]!.span).length === 0;
+      const top = this.#nodeRunAbove(list[0]!.span) === undefined;
       for (let i = 0; i < list.length; i++) {
         const node = list[i]!;
         node.loop = loop;
@@ -783,6 +823,18 @@ class Interpretation {
     const list = this.#levels.get(source.level);
     if (!list) return undefined;
     const compact = key.replace(UNDERSCORES, '');
+    const step = source.meta.step;
+    if (step !== undefined) {
+      // Of the nodes in the graph's order (step, then start), the first of that key starting at or after
+      // fromMs, in the next step or of no step: looked up by step and key (a long swarm's graph holds a
+      // node per step, and scanning them from every transfer was quadratic).
+      let index = this.#arrivalIndex.get(source.level);
+      if (!index) this.#arrivalIndex.set(source.level, (index = indexByStepAndKey(list)));
+      const unstepped = firstStartingFrom(index.get(`\u0000${compact}`), source, fromMs);
+      const next = firstStartingFrom(index.get(`${step + 1}\u0000${compact}`), source, fromMs);
+      if (!unstepped || !next) return unstepped ?? next;
+      return compareNodeOrder(unstepped, next) <= 0 ? unstepped : next;
+    }
     for (let i = 0; i < list.length; i++) {
       const candidate = list[i]!;
       if (candidate === source || candidate.rerun || candidate.span.startMs < fromMs) continue;
@@ -824,20 +876,28 @@ class Interpretation {
       this.#ignore(tool, `tool ${toolName} is not a transfer: no Command goto in its output, not transfer_to_<agent>, no agent run inside it`);
       return;
     }
-    const enclosing = this.#enclosingNodes(tool);
-    if (enclosing.length === 0) {
+    const nearest = this.#nodeRunAbove(tool);
+    if (!nearest) {
       this.#ignore(tool, `transfer tool ${toolName} outside any LangGraph node: the source agent is unknown`);
       return;
     }
-    const toolTask = taskKeyOf(enclosing[0]!.meta);
+    const toolTask = taskKeyOf(nearest.meta);
     for (let t = 0; t < targets.length; t++) {
       const key = nodeKeyOf(targets[t]!);
       let arrival: NodeRun | undefined;
       let source: NodeRun | undefined;
       // Nearest graph first: a plain Command moves the tool's own graph, Command.PARENT the one above.
-      for (let i = 0; i < enclosing.length && !arrival; i++) {
-        arrival = this.#arrivalAfter(enclosing[i]!, key, tool.startMs);
-        if (arrival) source = enclosing[i];
+      // The enclosing nodes one at a time, up to the first that has the arrival (a parent cycle ends at a node met before).
+      let met: Set<NodeRun> | undefined;
+      for (let node: NodeRun | undefined = nearest; node && !arrival; node = this.#nodeRunAbove(node.span)) {
+        if (node.span.spanId === tool.spanId) break;
+        if (node !== nearest) {
+          met ??= new Set([nearest]);
+          if (met.has(node)) break;
+          met.add(node);
+        }
+        arrival = this.#arrivalAfter(node, key, tool.startMs);
+        if (arrival) source = node;
       }
       if (!arrival || !source) {
         this.#ignore(
@@ -894,13 +954,23 @@ class Interpretation {
   #emitDelegations(delegations: readonly Delegation[]): void {
     const failures = this.#failedCalls;
     failures.sort((a, b) => compareByStart(a.tool, b.tool));
+    // The failures by run and tool, each list in start order with a pointer past those claimed: the
+    // delegations come in start order, so each claims the next ones up to its own start.
+    const byCall = new Map<string, { readonly list: (typeof failures)[number][]; next: number }>();
+    for (let f = 0; f < failures.length; f++) {
+      const failure = failures[f]!;
+      const slot = `${failure.owner}\u0000${failure.toolName}`;
+      let call = byCall.get(slot);
+      if (!call) byCall.set(slot, (call = { list: [], next: 0 }));
+      call.list.push(failure);
+    }
     for (let i = 0; i < delegations.length; i++) {
       const d = delegations[i]!;
       let first = d.tool;
       let attempts = 1;
-      for (let f = 0; f < failures.length; f++) {
-        const failure = failures[f]!;
-        if (failure.claimed || failure.owner !== d.owner.spanId || failure.toolName !== d.toolName || failure.tool.startMs > d.tool.startMs) continue;
+      const call = byCall.get(`${d.owner.spanId}\u0000${d.toolName}`);
+      for (; call && call.next < call.list.length && call.list[call.next]!.tool.startMs <= d.tool.startMs; call.next++) {
+        const failure = call.list[call.next]!;
         failure.claimed = true;
         attempts++;
         if (compareByStart(failure.tool, first) < 0) first = failure.tool;

@@ -95,6 +95,7 @@ import { SpanKindNumber, StatusCodeNumber, type AttributeValue, type SpanRecord 
 import { parseJsonText, put, readName, readNumber, type Attributes } from './attribute-readers.js';
 import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, TransferPart } from './dialect.js';
 import { isMastraWorkflowSpan, readMastraWorkflows } from './mastra-workflows.js';
+import { NearestAncestor } from './nearest-ancestor.js';
 import { compareByStart } from '../span-index.js';
 import { upperBound } from '../state-index.js';
 
@@ -477,6 +478,18 @@ export function transferTargetOfTool(tool: string): string | typeof GENERIC_TRAN
 }
 
 /** An `invoke_agent` span with a name. */
+/** The position of the first of `spans` (in start order) starting at or after `ms`. */
+function firstStartingAt(spans: readonly SpanRecord[], ms: number): number {
+  let lo = 0;
+  let hi = spans.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (spans[mid]!.startMs < ms) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Runs sharing a key (an agent's, or an answer), in start order, with their starts for binary search. */
 interface RunList {
   readonly runs: Run[];
@@ -531,54 +544,6 @@ interface Run {
 
 function compareSpans(a: { span: SpanRecord }, b: { span: SpanRecord }): number {
   return compareByStart(a.span, b.span);
-}
-
-/** Marks a span whose walk is under way: meeting it again is a parent cycle. */
-const PENDING = Symbol('pending');
-
-/**
- * The nearest proper ancestor passing a test, memoized over the walked path
- * (each span is walked once for all the spans below it), through spans of any
- * dialect. A parent chain that loops ends the walk with no ancestor.
- */
-class NearestAncestor {
-  readonly #context: DialectContext;
-  readonly #test: (span: SpanRecord) => boolean;
-  /** For a span failing the test: its nearest ancestor-or-self passing it. */
-  readonly #memo = new Map<string, SpanRecord | undefined | typeof PENDING>();
-  readonly #path: string[] = [];
-
-  constructor(context: DialectContext, test: (span: SpanRecord) => boolean) {
-    this.#context = context;
-    this.#test = test;
-  }
-
-  of(span: SpanRecord): SpanRecord | undefined {
-    const path = this.#path;
-    path.length = 0;
-    let found: SpanRecord | undefined;
-    for (let current = this.#context.parentOf(span); current; current = this.#context.parentOf(current)) {
-      if (current.spanId === span.spanId) {
-        // Back at the start: a cycle. The start has no proper ancestor, but the spans walked have it above them.
-        if (this.#test(span)) found = span;
-        for (let i = 0; i < path.length; i++) this.#memo.set(path[i]!, found);
-        return undefined;
-      }
-      if (this.#test(current)) {
-        found = current;
-        break;
-      }
-      const memo = this.#memo.get(current.spanId);
-      if (memo !== undefined || this.#memo.has(current.spanId)) {
-        if (memo !== PENDING) found = memo;
-        break;
-      }
-      this.#memo.set(current.spanId, PENDING);
-      path.push(current.spanId);
-    }
-    for (let i = 0; i < path.length; i++) this.#memo.set(path[i]!, found);
-    return found;
-  }
 }
 
 /** Counted runs by name key, each list in start order. */
@@ -759,7 +724,8 @@ class Interpretation {
   #readGraphEdges(): void {
     const graphs = this.#graphIds;
     const swarms = this.#swarmIds;
-    const structural = (candidate: SpanRecord): boolean => graphs.has(candidate.spanId) || swarms.has(candidate.spanId) || isAgentOrToolSpan(candidate);
+    // The nearest agent, tool, graph or swarm above a span, walked once per span (graphs nest).
+    const structuralAbove = new NearestAncestor(this.#context, (candidate) => graphs.has(candidate.spanId) || swarms.has(candidate.spanId) || isAgentOrToolSpan(candidate));
     const isContainer = (span: SpanRecord | undefined): span is SpanRecord => span !== undefined && (graphs.has(span.spanId) || swarms.has(span.spanId));
     /** Runs in each graph's subtree of containers, in start order. */
     const byGraph = new Map<string, Run[]>();
@@ -770,14 +736,14 @@ class Interpretation {
     for (let i = 0; i < this.#runs.length; i++) {
       const run = this.#runs[i]!;
       if (!run.counted) continue;
-      const around = this.#context.ancestorWhere(run.span, structural);
+      const around = structuralAbove.of(run.span);
       if (!isContainer(around)) continue;
       if (graphs.has(around.spanId)) nodes.push({ input: run.span, graph: around.spanId, run, nested: undefined });
       let container: SpanRecord | undefined = around;
       for (let depth = 0; isContainer(container) && depth < 64; depth++) {
         if (!firstRun.has(container.spanId)) {
           firstRun.set(container.spanId, run);
-          const up = this.#context.ancestorWhere(container, structural);
+          const up = structuralAbove.of(container);
           // A nested swarm or graph directly in a graph is one node of it, entered at its first run.
           if (isContainer(up) && graphs.has(up.spanId)) nodes.push({ input: container, graph: up.spanId, run, nested: container.spanId });
         }
@@ -786,7 +752,7 @@ class Interpretation {
           if (!list) byGraph.set(container.spanId, (list = []));
           list.push(run);
         }
-        container = this.#context.ancestorWhere(container, structural);
+        container = structuralAbove.of(container);
       }
     }
     // Each graph's runs by agent key, and (built only when a node id is no agent's name) by their answer:
@@ -969,7 +935,8 @@ class Interpretation {
     const parent = this.#context.parentOf(tool);
     if (!parent) return undefined;
     const siblings = this.#context.childrenOf(parent);
-    for (let i = 0; i < siblings.length; i++) {
+    // Siblings are in start order: the scan starts at the first that starts once the tool has ended.
+    for (let i = firstStartingAt(siblings, tool.endMs); i < siblings.length; i++) {
       const sibling = siblings[i]!;
       if (sibling === tool || sibling.startMs < tool.endMs) continue;
       const run = this.#runById.get(sibling.spanId);
@@ -1011,9 +978,10 @@ class Interpretation {
       const parent = this.#context.parentOf(node);
       if (parent === undefined) return false;
       const siblings = this.#context.childrenOf(parent);
-      for (let i = 0; i < siblings.length; i++) {
+      // In start order: only those from the first starting once `span` ended can have started after it.
+      for (let i = firstStartingAt(siblings, span.endMs); i < siblings.length; i++) {
         const sibling = siblings[i]!;
-        if (sibling.spanId !== node.spanId && sibling.startMs >= span.endMs && sibling.startMs > node.startMs) return false;
+        if (sibling.spanId !== node.spanId && sibling.startMs > node.startMs) return false;
       }
       node = parent;
     }

@@ -91,6 +91,7 @@ import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
 import { compareByStart } from '../span-index.js';
 import { type Attributes, parseJsonText, put, readName, readNumber } from './attribute-readers.js';
 import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, TransferPart } from './dialect.js';
+import { NearestAncestor } from './nearest-ancestor.js';
 import { commandGotoOf, interpretLangGraph, type LangGraphVocabulary, type NodeMeta } from './openinference.js';
 import { normalizeAgentName } from './otel-genai.js';
 
@@ -543,9 +544,11 @@ class AgentsInterpretation {
   /** A sequential crew: each task's agent hands its output to the next task's agent, when they differ. */
   #readSequentialCrews(): void {
     const byCrew = new Map<string, { crew: SpanRecord; tasks: SpanRecord[] }>();
+    // The crew above each task, walked once per span for all below it (coworkers' tasks nest in the delegations that reached them).
+    const crewAbove = new NearestAncestor(this.#context, isCrewWorkflow);
     for (let i = 0; i < this.#tasks.length; i++) {
       const task = this.#tasks[i]!;
-      const crew = this.#context.ancestorWhere(task, isCrewWorkflow);
+      const crew = crewAbove.of(task);
       const process = crew ? readName(crew.attributes, OPENLLMETRY_CREWAI_PROCESS) : undefined;
       if (this.#sends.has(task.spanId)) continue; // explained by the delegation sent through it
       if (!crew || process === undefined || !process.includes('sequential')) {

@@ -45,6 +45,7 @@ import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
 import { compareByStart } from '../span-index.js';
 import { put, readName, readNumber, type Attributes } from './attribute-readers.js';
 import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, TransferPart } from './dialect.js';
+import { NearestAncestor } from './nearest-ancestor.js';
 
 const TOOL_CALL = 'ai.toolCall';
 /** The calls that are an agent's run (the top-level operations, not their model calls). */
@@ -55,8 +56,6 @@ const AGENT_METADATA_KEYS: readonly string[] = ['agent', 'agentName', 'agent_nam
 const TASK_METADATA_KEYS: readonly string[] = ['taskId', 'task_id', 'conversationId', 'conversation_id', 'sessionId', 'session_id', 'threadId', 'thread_id'].map(
   (k) => AI_TELEMETRY_METADATA_PREFIX + k,
 );
-/** Deepest parent chain walked: far past any real nesting, and a bound on hostile input. */
-const MAX_WALK = 10_000;
 
 function operationOf(span: SpanRecord): string | undefined {
   return readName(span.attributes, AI_OPERATION_ID);
@@ -105,9 +104,18 @@ class Interpretation {
   readonly #tools = new Map<string, SpanRecord>();
   /** Runs with no agent name: a tool call holding one delegated to an agent that is not named. */
   readonly #unnamed: SpanRecord[] = [];
+  /**
+   * The tool call or named run above a span, and the named run above it, each walked once per span
+   * for all below it (agents calling agents from tools nest; a tool outside any named run walked to
+   * the root). Both maps are complete before the first question.
+   */
+  readonly #toolOrRunAbove: NearestAncestor;
+  readonly #runAbove: NearestAncestor;
 
   constructor(context: DialectContext) {
     this.#context = context;
+    this.#toolOrRunAbove = new NearestAncestor(context, (span) => this.#tools.has(span.spanId) || this.#runs.has(span.spanId));
+    this.#runAbove = new NearestAncestor(context, (span) => this.#runs.has(span.spanId));
   }
 
   #ignore(span: SpanRecord, reason: string): void {
@@ -148,25 +156,16 @@ class Interpretation {
 
   /** The nearest ancestor that is a tool call or a named run (spans of any dialect in between). */
   #enclosing(span: SpanRecord): { tool?: SpanRecord; run?: Run } {
-    let steps = 0;
-    for (let current = this.#context.parentOf(span); current && steps < MAX_WALK; current = this.#context.parentOf(current), steps++) {
-      if (current.spanId === span.spanId) break;
-      const tool = this.#tools.get(current.spanId);
-      if (tool) return { tool };
-      const run = this.#runs.get(current.spanId);
-      if (run) return { run };
-    }
-    return {};
+    const above = this.#toolOrRunAbove.of(span);
+    if (!above) return {};
+    const tool = this.#tools.get(above.spanId);
+    if (tool) return { tool };
+    return { run: this.#runs.get(above.spanId)! };
   }
 
   #ownerOf(span: SpanRecord): Run | undefined {
-    let steps = 0;
-    for (let current = this.#context.parentOf(span); current && steps < MAX_WALK; current = this.#context.parentOf(current), steps++) {
-      if (current.spanId === span.spanId) break;
-      const run = this.#runs.get(current.spanId);
-      if (run) return run;
-    }
-    return undefined;
+    const above = this.#runAbove.of(span);
+    return above ? this.#runs.get(above.spanId) : undefined;
   }
 
   /** Named runs nested in a tool call: delegations. */
@@ -222,6 +221,16 @@ class Interpretation {
 
   #emitDelegations(delegations: readonly Delegation[]): void {
     const failures = this.#pendingFailures;
+    // The failures by caller and tool, each list in start order with a pointer past those claimed: the
+    // delegations come in start order, so each claims the next ones up to its own start.
+    const byCall = new Map<string, { readonly list: (typeof failures)[number][]; next: number }>();
+    for (let f = 0; f < failures.length; f++) {
+      const failure = failures[f]!;
+      const slot = `${failure.sourceKey}\u0000${failure.toolName}`;
+      let call = byCall.get(slot);
+      if (!call) byCall.set(slot, (call = { list: [], next: 0 }));
+      call.list.push(failure);
+    }
     // A delegation whose tool call failed (the callee ran and threw), by caller run, tool and callee:
     // held back while a later call of the same tool to the same agent may retry it.
     const open = new Map<string, { d: Delegation; first: SpanRecord; attempts: number; arrival: SpanRecord }>();
@@ -230,9 +239,9 @@ class Interpretation {
       let first: SpanRecord = d.tool;
       let attempts = 1;
       let arrival = d.run.span;
-      for (let f = 0; f < failures.length; f++) {
-        const failure = failures[f]!;
-        if (failure.claimed || failure.sourceKey !== d.sourceKey || failure.toolName !== d.toolName || failure.tool.startMs > d.tool.startMs) continue;
+      const call = byCall.get(`${d.sourceKey}\u0000${d.toolName}`);
+      for (; call && call.next < call.list.length && call.list[call.next]!.tool.startMs <= d.tool.startMs; call.next++) {
+        const failure = call.list[call.next]!;
         failure.claimed = true;
         attempts++;
         if (compareByStart(failure.tool, first) < 0) first = failure.tool;
