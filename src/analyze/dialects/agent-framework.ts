@@ -79,7 +79,7 @@ import {
 } from '../../model/attributes.js';
 import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
 import { compareByStart } from '../span-index.js';
-import { put, readBoolean, readName } from './attribute-readers.js';
+import { firstLineOf, put, readBoolean, readName } from './attribute-readers.js';
 import type { AgentRunPart, DeliveryPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, ReceivePart, SendPart, TransferPart } from './dialect.js';
 import { hasDescendant } from './dialect.js';
 import { NearestAncestor } from './nearest-ancestor.js';
@@ -439,7 +439,7 @@ class Interpretation {
       target: 'unknown',
       mode: 'pass_control',
       inferred: true,
-      refusal: `refused: no participant ${asked} that ${executor} may hand off to; the workflow raised ${span.statusMessage}`,
+      refusal: `refused: no participant ${asked} that ${executor} may hand off to; the workflow raised ${firstLineOf(span.statusMessage)}`,
     };
     put(part, 'taskId', this.#taskIdOf(span));
     this.parts.push(part);

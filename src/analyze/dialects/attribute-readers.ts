@@ -58,3 +58,14 @@ export function parseJsonText(text: string, maxChars: number): unknown {
     return undefined;
   }
 }
+
+/**
+ * The first line of a message a framework wrote (an exception's text, a status), at most
+ * `maxChars`: what a report quotes of it. Whole, a Python traceback or a long status would make
+ * each finding as long, and differ between copies of a span cut to different lengths.
+ */
+export function firstLineOf(text: string, maxChars = 200): string {
+  const newline = text.indexOf('\n');
+  const line = (newline === -1 ? text : text.slice(0, newline)).trimEnd();
+  return line.length > maxChars ? `${line.slice(0, maxChars - 1)}…` : line;
+}

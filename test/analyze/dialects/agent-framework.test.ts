@@ -168,6 +168,22 @@ describe('agent-framework fixtures (constructed from agent_framework/observabili
     expect(refused.map((h) => [h.source, h.kind, h.inferred, h.receives.length])).toEqual([['billing', 'transfer', true, 0]]);
   });
 
+  it('quotes the first line of the workflow’s error in the refusal, at most 200 characters (a traceback in the status stays out of the report)', async () => {
+    const [file] = await encodingsOf('agent-framework', 'handoff-unknown');
+    const original = await spansOf(file!);
+    const raised = original.find((s) => s.statusMessage.includes('unknown target'))!;
+    const traceback = `${raised.statusMessage}${' (context)'.repeat(40)}\nTraceback (most recent call last):\n  File "workflow.py", line 12`;
+    const spans = original.map((s): SpanRecord => (s === raised ? { ...s, statusMessage: traceback } : s));
+    const refused = buildHandoffModel(spans).handoffs.filter((h) => h.target === 'unknown');
+    expect(refused).toHaveLength(1);
+    const status = refused[0]!.deliveries![0]!.status;
+    const quoted = status.split('the workflow raised ')[1]!;
+    expect(quoted).toHaveLength(200);
+    expect(quoted.startsWith(raised.statusMessage.split('\n')[0]!.slice(0, 100))).toBe(true);
+    expect(quoted.endsWith('…')).toBe(true);
+    expect(status).not.toContain('Traceback');
+  });
+
   it('near miss: an executor that failed for another reason refused no handoff', async () => {
     const [file] = await encodingsOf('agent-framework', 'handoff-unknown');
     const spans = (await spansOf(file!)).map((s): SpanRecord => (s.statusMessage.includes('unknown target') ? { ...s, statusMessage: "ValueError: Agent 'billing' could not reach the model" } : s));
