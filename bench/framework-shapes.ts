@@ -2,14 +2,18 @@
  * Framework shapes for the growth benchmark (bench/shapes.ts): the span trees the
  * framework instrumentations write, as the constructed recordings in
  * fixtures/frameworks/** have them (each generator names the fixture and the
- * framework files it follows), scaled up to one long run: a long Agent Framework
- * workflow, a long CrewAI sequential crew, a long Strands swarm (the OTel GenAI
- * conventions), a Mastra workflow of many steps, a long OpenAI Agents SDK run of
- * many handoffs, and a long LangGraph swarm through OpenInference.
+ * framework files it follows), scaled up to one long run: Agent Framework workflows
+ * (executors in sequence, a HandoffBuilder), CrewAI crews (sequential, hierarchical), an
+ * Agno team, a Strands swarm, a Google ADK invocation (each transfer inside the last, so
+ * as deep as it is long), a Mastra workflow, an OpenAI Agents SDK run, a LangGraph swarm
+ * thread; and deep ones, n levels of nesting: Agent Framework executors nested in the
+ * sends they handle (a runtime propagating the traceparent as the parent; agent_framework
+ * links), CrewAI coworkers, OpenAI agents as tools and LangGraph agents asking on.
  *
  * Each is one trace: the shapes that grow a single group, where a walk up the parent
  * chain or a scan over the group's spans per span shows up as an exponent. Spans are
- * written as they end (children before parents), as a batch processor exports them.
+ * written as they end (children before parents), as a batch processor exports them;
+ * nesting n deep is built without recursion (a frame list), as n is large.
  */
 import type { Ctx, FrameworkSpan, Scenario } from './generate-shapes.js';
 import { bool, int, KIND_CLIENT, KIND_PRODUCER, str, strs, type OtlpAttribute, type OtlpEvent, type OtlpScope } from './otlp-json.js';

@@ -997,7 +997,12 @@ class Interpretation {
     }
   }
 
+  /** Graph runs whose nodes were all marked agents: each once (every transfer of a long swarm thread marked its whole graph again). */
+  readonly #agentLevels = new Set<string>();
+
   #markAgentLevel(level: string): void {
+    if (this.#agentLevels.has(level)) return;
+    this.#agentLevels.add(level);
     const list = this.#levels.get(level);
     if (!list || list[0]!.loop) return;
     for (let i = 0; i < list.length; i++) {
