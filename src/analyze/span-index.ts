@@ -17,6 +17,22 @@ export function compareByStart(a: { readonly startMs: number; readonly spanId: s
   return a.startMs - b.startMs || (a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0);
 }
 
+/**
+ * The first position in [0, length) where `before` is false, `before` being true on a prefix and
+ * false after it (a partition point, found by binary search): with `before(i)` "item i starts
+ * before t", the first item starting at t or later; with "at or before t", the first after t.
+ */
+export function partitionPoint(length: number, before: (i: number) => boolean): number {
+  let lo = 0;
+  let hi = length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (before(mid)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 export class SpanIndex implements DialectContext {
   /**
    * Span id → position in the group's spans of its first copy. A position rather than the span, so

@@ -78,7 +78,7 @@ import {
   MAF_WORKFLOW_NAME,
 } from '../../model/attributes.js';
 import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
-import { compareByStart } from '../span-index.js';
+import { compareByStart, partitionPoint } from '../span-index.js';
 import { firstLineOf, put, readBoolean, readName } from './attribute-readers.js';
 import type { AgentRunPart, DeliveryPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, ReceivePart, SendPart, TransferPart } from './dialect.js';
 import { hasDescendant } from './dialect.js';
@@ -618,13 +618,7 @@ class Interpretation {
         // The latest send from that source starting no later than the edge (binary search: an export that lost every parent has many).
         const from = bySource.get(source);
         if (from) {
-          let lo = 0;
-          let hi = from.length;
-          while (lo < hi) {
-            const mid = (lo + hi) >>> 1;
-            if (from[mid]!.startMs <= edge.startMs) lo = mid + 1;
-            else hi = mid;
-          }
+          const lo = partitionPoint(from.length, (i) => from[i]!.startMs <= edge.startMs);
           if (lo > 0) match = from[lo - 1];
         }
       }

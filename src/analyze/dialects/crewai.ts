@@ -62,7 +62,7 @@ import {
   OPENINFERENCE_TOOL_NAME,
 } from '../../model/attributes.js';
 import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
-import { compareByStart } from '../span-index.js';
+import { compareByStart, partitionPoint } from '../span-index.js';
 import { parseJsonText, put, readName } from './attribute-readers.js';
 import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, TransferPart } from './dialect.js';
 import { NearestAncestor } from './nearest-ancestor.js';
@@ -294,13 +294,7 @@ class Interpretation {
       }
     }
     const startMs = run.span.startMs;
-    let lo = 0;
-    let hi = runs.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (suffix[mid]! <= startMs) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = partitionPoint(runs.length, (i) => suffix[i]! <= startMs);
     let sender: Run | undefined;
     // Past this run itself (an agent handing to itself, a task of no duration), the latest before it that ended in time.
     for (let i = lo - 1; i >= 0 && !sender; i--) {

@@ -76,7 +76,7 @@ import {
 } from '../../model/attributes.js';
 import type { TransferMode } from '../../model/handoff-model.js';
 import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
-import { compareByStart } from '../span-index.js';
+import { compareByStart, partitionPoint } from '../span-index.js';
 import { parseJsonText, put, readName, readNumber, readStrings } from './attribute-readers.js';
 import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, TransferPart } from './dialect.js';
 import { NearestAncestor } from './nearest-ancestor.js';
@@ -462,13 +462,7 @@ class Interpretation {
   #arrivalOf(key: string, startMs: number, sender: Run | undefined): Run | undefined {
     const runs = this.#runsByKey.get(key);
     if (!runs) return undefined;
-    let lo = 0;
-    let hi = runs.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (runs[mid]!.node.span.startMs < startMs) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = partitionPoint(runs.length, (i) => runs[i]!.node.span.startMs < startMs);
     let first: Run | undefined;
     const parent = sender ? sender.node.span.parentSpanId : undefined;
     const end = Math.min(runs.length, lo + SIBLING_LOOKAHEAD);

@@ -66,7 +66,7 @@ import {
   SMOLAGENTS_TOOLS_NAMES,
 } from '../../model/attributes.js';
 import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
-import { compareByStart } from '../span-index.js';
+import { compareByStart, partitionPoint } from '../span-index.js';
 import { parseJsonText, put, readName } from './attribute-readers.js';
 import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, TransferPart } from './dialect.js';
 import { normalizeAgentName } from './otel-genai.js';
@@ -332,13 +332,7 @@ class Interpretation {
     }
     const { tools, maxEndMs } = index;
     // The last tool starting at or before the run, then back while an earlier one could still hold it.
-    let lo = 0;
-    let hi = tools.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (tools[mid]!.startMs <= run.span.startMs) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = partitionPoint(tools.length, (i) => tools[i]!.startMs <= run.span.startMs);
     for (let i = lo - 1; i >= 0 && maxEndMs[i]! >= run.span.endMs; i--) if (tools[i]!.endMs >= run.span.endMs) return tools[i];
     return undefined;
   }

@@ -80,7 +80,7 @@ import {
   OPENINFERENCE_TOOL_NAME,
 } from '../../model/attributes.js';
 import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
-import { compareByStart } from '../span-index.js';
+import { compareByStart, partitionPoint } from '../span-index.js';
 import { type Attributes, parseJsonText, put, readName, readNumber } from './attribute-readers.js';
 import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, TransferPart } from './dialect.js';
 import { NearestAncestor } from './nearest-ancestor.js';
@@ -512,13 +512,7 @@ function indexByStepAndKey(list: readonly NodeRun[]): Map<string, NodeRun[]> {
 /** The first run of `runs` (in start order) starting at or after `fromMs` that is neither `source` nor a rerun. */
 function firstStartingFrom(runs: readonly NodeRun[] | undefined, source: NodeRun, fromMs: number): NodeRun | undefined {
   if (!runs) return undefined;
-  let lo = 0;
-  let hi = runs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (runs[mid]!.span.startMs < fromMs) lo = mid + 1;
-    else hi = mid;
-  }
+  const lo = partitionPoint(runs.length, (i) => runs[i]!.span.startMs < fromMs);
   for (let i = lo; i < runs.length; i++) {
     const candidate = runs[i]!;
     if (candidate !== source && !candidate.rerun) return candidate;

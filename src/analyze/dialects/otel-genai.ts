@@ -96,7 +96,7 @@ import { parseJsonText, put, readName, readNumber, type Attributes } from './att
 import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, TransferPart } from './dialect.js';
 import { isMastraWorkflowSpan, readMastraWorkflows } from './mastra-workflows.js';
 import { NearestAncestor } from './nearest-ancestor.js';
-import { compareByStart } from '../span-index.js';
+import { compareByStart, partitionPoint } from '../span-index.js';
 import { upperBound } from '../state-index.js';
 
 const INVOKE_AGENT = 'invoke_agent';
@@ -477,17 +477,9 @@ export function transferTargetOfTool(tool: string): string | typeof GENERIC_TRAN
   return normalizeAgentName(target) === 'agent' ? GENERIC_TRANSFER : target;
 }
 
-/** An `invoke_agent` span with a name. */
 /** The position of the first of `spans` (in start order) starting at or after `ms`. */
 function firstStartingAt(spans: readonly SpanRecord[], ms: number): number {
-  let lo = 0;
-  let hi = spans.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (spans[mid]!.startMs < ms) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  return partitionPoint(spans.length, (i) => spans[i]!.startMs < ms);
 }
 
 /** Runs sharing a key (an agent's, or an answer), in start order, with their starts for binary search. */
@@ -569,13 +561,7 @@ class RunsByName {
   firstAtOrAfter(key: string, startMs: number): Run | undefined {
     const runs = this.runsOf(key);
     if (!runs) return undefined;
-    let lo = 0;
-    let hi = runs.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (runs[mid]!.span.startMs < startMs) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = partitionPoint(runs.length, (i) => runs[i]!.span.startMs < startMs);
     return runs[lo];
   }
 

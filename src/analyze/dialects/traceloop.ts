@@ -88,7 +88,7 @@ import {
   TRACELOOP_SPAN_KIND,
 } from '../../model/attributes.js';
 import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
-import { compareByStart } from '../span-index.js';
+import { compareByStart, partitionPoint } from '../span-index.js';
 import { type Attributes, parseJsonText, put, readName, readNumber } from './attribute-readers.js';
 import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, TransferPart } from './dialect.js';
 import { NearestAncestor } from './nearest-ancestor.js';
@@ -507,13 +507,7 @@ class AgentsInterpretation {
         byCall ??= this.#draftsByCall();
         const list = byCall.get(`${owner.span.spanId}\u0000${tool}`);
         if (list) {
-          let lo = 0;
-          let hi = list.length;
-          while (lo < hi) {
-            const mid = (lo + hi) >>> 1;
-            if (list[mid]!.startMs <= fn.startMs) lo = mid + 1;
-            else hi = mid;
-          }
+          const lo = partitionPoint(list.length, (i) => list[i]!.startMs <= fn.startMs);
           later = list[lo]?.draft;
         }
       }
