@@ -34,6 +34,7 @@ import {
   GEN_AI_OPERATION_NAME,
 } from '../src/model/attributes.js';
 import type { Finding } from '../src/model/finding.js';
+import { formatMs } from '../src/report/format.js';
 import type { SpanRecord } from '../src/model/span-record.js';
 import type { IntakeResult, RequestOrigin, SpanIntake } from '../src/receiver/intake.js';
 import type { LiveCounters } from '../src/receiver/prometheus-metrics.js';
@@ -281,7 +282,7 @@ export class LiveSession implements SpanIntake {
     if (kept !== undefined && !this.#agedOutSaid) {
       // Once: a followed file of old runs would otherwise show only a growing count.
       this.#agedOutSaid = true;
-      this.#notice = `spans that ended over ${formatRetention(this.#options.retentionMs ?? 3_600_000)} ago are aged out, not analyzed (--retention-ms): baton audit reads old files whole, baton watch <file> replays them`;
+      this.#notice = `spans that ended over ${formatMs(this.#options.retentionMs ?? 3_600_000)} ago are aged out, not analyzed (--retention-ms): baton audit reads old files whole, baton watch <file> replays them`;
     }
     // Told when the spans came, the Auditor waits for more of a trace that arrives in pieces however old it is.
     this.#auditor.addSpans(kept ?? batch, this.#clock());
@@ -582,12 +583,4 @@ function countSince(times: readonly number[], sinceMs: number): number {
   let n = 0;
   for (let i = times.length - 1; i >= 0 && times[i]! > sinceMs; i--) n++;
   return n;
-}
-
-/** A retention window in the largest whole unit: `1 h`, `90 min`, `45 s`, `1500 ms`. */
-function formatRetention(ms: number): string {
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
-  if (ms % 1_000 === 0) return `${ms / 1_000} s`;
-  return `${ms} ms`;
 }

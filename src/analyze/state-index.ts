@@ -6,6 +6,7 @@
  * writes once and binary-search them (n log n over the input).
  */
 import type { SpanRef } from '../model/handoff-model.js';
+import { partitionPoint } from './span-index.js';
 
 /**
  * The span reference alone, as a remembered write keeps it: the record it came from (envelope
@@ -141,12 +142,5 @@ export class KeyWrites {
 
 /** Binary search: index of the first element of the ascending `values` greater than `x`. */
 export function upperBound(values: ArrayLike<number>, x: number): number {
-  let lo = 0;
-  let hi = values.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (values[mid]! <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  return partitionPoint(values.length, (i) => values[i]! <= x);
 }

@@ -272,7 +272,7 @@ describe('LiveSession', () => {
     expect([c.accepted, c.agedOut, c.tracesOpen]).toEqual([records.length, records.length, 0]);
     // Said once, with what to do instead: a followed file of old runs would show only a count.
     expect(session.view().notice).toBe(
-      'spans that ended over 1 h ago are aged out, not analyzed (--retention-ms): baton audit reads old files whole, baton watch <file> replays them',
+      'spans that ended over 60.0 min ago are aged out, not analyzed (--retention-ms): baton audit reads old files whole, baton watch <file> replays them',
     );
     expect((await session.finish()).inputs.spans).toBe(0);
   });

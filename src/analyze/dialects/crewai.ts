@@ -62,7 +62,8 @@ import {
   OPENINFERENCE_TOOL_NAME,
 } from '../../model/attributes.js';
 import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
-import { compareByStart, partitionPoint } from '../span-index.js';
+import { compareByStart } from '../span-index.js';
+import { upperBound } from '../state-index.js';
 import { parseJsonText, put, readName } from './attribute-readers.js';
 import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, TransferPart } from './dialect.js';
 import { NearestAncestor } from './nearest-ancestor.js';
@@ -294,7 +295,7 @@ class Interpretation {
       }
     }
     const startMs = run.span.startMs;
-    const lo = partitionPoint(runs.length, (i) => suffix[i]! <= startMs);
+    const lo = upperBound(suffix, startMs);
     let sender: Run | undefined;
     // Past this run itself (an agent handing to itself, a task of no duration), the latest before it that ended in time.
     for (let i = lo - 1; i >= 0 && !sender; i--) {
