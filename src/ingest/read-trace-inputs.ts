@@ -659,16 +659,19 @@ function parseConcatenatedValues(text: string, found: JsonValues, name: string, 
     report(new TraceInputError(name, `${errors} bad values or lines; the rest of the file was skipped`));
     return true;
   };
-  let skip = 0;
   const { values, skipped } = found;
-  for (const place of values) {
-    // Text that was not JSON before this value: said where it was, once per run of lines.
-    for (; skip < skipped.length && skipped[skip]!.first < place.line; skip++) {
-      if (tooMany()) return spans;
+  let skip = 0;
+  /** Says, once per run of lines, the text that was not JSON before `line`; false once past the cap. */
+  const sayNotJsonBefore = (line: number): boolean => {
+    for (; skip < skipped.length && skipped[skip]!.first < line; skip++) {
+      if (tooMany()) return false;
       errors++;
       report(notJson(name, skipped[skip]!));
     }
-    if (tooMany()) return spans;
+    return true;
+  };
+  for (const place of values) {
+    if (!sayNotJsonBefore(place.line) || tooMany()) return spans;
     const source = `${name}:${place.line}`;
     const valueText = text.slice(place.start, place.end);
     let value: unknown;
@@ -696,11 +699,7 @@ function parseConcatenatedValues(text: string, found: JsonValues, name: string, 
       report(error);
     }
   }
-  for (; skip < skipped.length; skip++) {
-    if (tooMany()) return spans;
-    errors++;
-    report(notJson(name, skipped[skip]!));
-  }
+  sayNotJsonBefore(Number.POSITIVE_INFINITY);
   return spans;
 }
 
