@@ -397,6 +397,11 @@ function crewAiHierarchical(sc: Scenario, n: number): void {
     status: OK,
     scope: CREW_LISTENER_SCOPE,
   });
+  closeListenerKickoff(sc, ctx, kickoff);
+}
+
+/** The event-listener mode's `crew.kickoff` of the one-task launch crew, closed last (its roster, its task). */
+function closeListenerKickoff(sc: Scenario, ctx: Ctx, kickoff: Open): void {
   close(sc, ctx, kickoff, {
     parentSpanId: '',
     name: 'crew.kickoff',
@@ -481,23 +486,7 @@ function crewAiNested(sc: Scenario, n: number): void {
     const parentSpanId = depth === 0 ? kickoff.spanId : frames[depth - 1]!.tool.spanId;
     close(sc, ctx, f.run, { parentSpanId, name: `${f.role}.${taskAt(depth)}.execute`, attributes: runAttributes(f.role, depth, taskAt(depth)), status: OK, scope: CREW_LISTENER_SCOPE });
   }
-  close(sc, ctx, kickoff, {
-    parentSpanId: '',
-    name: 'crew.kickoff',
-    attributes: [
-      OI_CHAIN,
-      str('input.value', '{"topic":"AI agents"}'),
-      JSON_MIME,
-      str('crew_key', uuidOf(2, 2).replace(/-/g, '')),
-      str('crew_id', uuidOf(1, 1)),
-      str('crew_agents', crewRoster()),
-      str('crew_tasks', '[{"id":"4cea4b69-0000-4000-8009-4cea4b690009","description":"Plan the launch of our AI agents product","expected_output":"a plan","agent_role":null}]'),
-      str('output.value', 'the launch plan'),
-      TEXT_OUT,
-    ],
-    status: OK,
-    scope: CREW_LISTENER_SCOPE,
-  });
+  closeListenerKickoff(sc, ctx, kickoff);
 }
 
 // --- Agno through OpenInference (the openinference-agents dialect) ----------------
