@@ -37,6 +37,7 @@ import {
   endSpan,
   newId,
   NO_FAULT,
+  parentingOf,
   receiveParent,
   runInContext,
   runInSpan,
@@ -139,12 +140,9 @@ export function consumeEvent<T>(rt: SdkRuntime, message: EventMessage, fn: () =>
     const opts: ConsumeOptions = options !== null && typeof options === 'object' ? options : {};
     const msg = isPlainObject(message) ? (message as EventMessage) : undefined;
     const remote = extractSpanContext(msg?.trace_context, rt.propagation);
-    const parentingOption = opts.parenting;
-    const parenting =
-      parentingOption === 'auto' || parentingOption === 'parent' || parentingOption === 'link' ? parentingOption : rt.parenting;
     // As at receive: a value outside the documented ones falls back to the default and is a fault.
-    if (parentingOption !== undefined && parentingOption !== parenting)
-      optionFault = new TypeError("option parenting must be 'auto', 'parent' or 'link'");
+    const { parenting, fault: parentingFault } = parentingOf(opts.parenting, rt.parenting);
+    optionFault = parentingFault;
     const { parent, links } = receiveParent(remote, parenting);
     const attrs = eventAttributes(BatonOperation.EventConsume, msg ?? {}, opts.system, opts.agent);
     attrs[MESSAGING_OPERATION_TYPE] = 'process';

@@ -79,12 +79,13 @@ import {
 } from './envelope-facts.js';
 import { toBatonError } from './fault-policy.js';
 import type { MetricEdge } from './metrics.js';
-import type { ReceivedHandoff, ReceiveOptions, ReceiveParenting, SendOptions } from './options.js';
+import type { ReceivedHandoff, ReceiveOptions, SendOptions } from './options.js';
 import {
   activeTracer,
   checkContextManager,
   endSpan,
   NO_FAULT,
+  parentingOf,
   receiveParent,
   resolveSchemaRef,
   runInContext,
@@ -420,16 +421,13 @@ export function receiveHandoff<E>(rt: SdkRuntime, input: unknown, options: Recei
       if (isPlainObject(blockValue)) block = blockValue as Partial<HandoffBlock>;
     }
     const remote = extractSpanContext(block?.trace_context, rt.propagation);
-    const parentingOption = opts.parenting;
-    const parenting: ReceiveParenting =
-      parentingOption === 'auto' || parentingOption === 'parent' || parentingOption === 'link' ? parentingOption : rt.parenting;
+    const { parenting, fault: parentingFault } = parentingOf(opts.parenting, rt.parenting);
     // A value outside the documented ones falls back to the default, as the constructor's options do, and says so:
     // `ack: 'Manual'` acknowledging at once, silently, would make a late worker look on time.
     const ackOption = opts.ack;
     if (ackOption !== undefined && ackOption !== 'auto' && ackOption !== 'manual')
       optionFault = new TypeError("option ack must be 'auto' or 'manual'");
-    else if (parentingOption !== undefined && parentingOption !== parenting)
-      optionFault = new TypeError("option parenting must be 'auto', 'parent' or 'link'");
+    else optionFault = parentingFault;
     const { parent, links } = receiveParent(remote, parenting);
     const attrs: SpanAttributes = {
       [BATON_CONVENTIONS_VERSION]: CONVENTIONS_VERSION,

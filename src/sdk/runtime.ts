@@ -371,6 +371,16 @@ export function endFallible(rt: SdkRuntime, span: Span, operation: string, error
 /** No links: one frozen array for every receive that has none (OpenTelemetry copies links, never keeps this array). */
 const NO_LINKS: Link[] = Object.freeze([]) as unknown as Link[];
 
+/**
+ * A receive's or consume's `parenting` option: one of the documented values, else the Baton's
+ * default and a fault to report (a value outside them must not change behaviour silently).
+ */
+export function parentingOf(option: unknown, fallback: ReceiveParenting): { parenting: ReceiveParenting; fault?: TypeError } {
+  if (option === 'auto' || option === 'parent' || option === 'link') return { parenting: option };
+  if (option === undefined) return { parenting: fallback };
+  return { parenting: fallback, fault: new TypeError("option parenting must be 'auto', 'parent' or 'link'") };
+}
+
 /** Decides the parent context and links of a receive/consume span from the sender's span context. */
 export function receiveParent(remote: SpanContext | undefined, parenting: ReceiveParenting): { parent: Context; links: Link[] } {
   const active = contextApi.active();
