@@ -92,10 +92,17 @@ export async function loadConfig(path: string | undefined, io: CliIo): Promise<B
   return parseConfig(value, shown, text);
 }
 
-/** Audit options from a config (rule settings and idle time). */
-export function auditOptionsFromConfig(config: BatonConfig): Pick<AuditOptions, 'rules' | 'idleMs'> {
+/**
+ * Audit options from a config (rule settings and idle time). A rule named on the command line
+ * (`--rule`) runs even when the config turns it off, as a command-line setting overrides the
+ * config in ESLint and the OpenTelemetry Collector; options the config gives it still apply.
+ */
+export function auditOptionsFromConfig(config: BatonConfig, namedOnCommandLine: readonly string[] = []): Pick<AuditOptions, 'rules' | 'idleMs'> {
   const rules: Record<string, unknown> = {};
-  for (const [id, setting] of Object.entries(config.rules ?? {})) rules[id] = setting === 'off' ? false : setting;
+  for (const [id, setting] of Object.entries(config.rules ?? {})) {
+    if (setting === 'off' && namedOnCommandLine.includes(id)) continue;
+    rules[id] = setting === 'off' ? false : setting;
+  }
   return { rules: rules as RuleSettings, ...(config.idleMs !== undefined ? { idleMs: config.idleMs } : {}) };
 }
 

@@ -167,7 +167,7 @@ export async function runAuditCommand(args: string[], io: CliIo): Promise<number
     if (Number.isNaN(now)) throw new UsageError(`--now must be an ISO 8601 time, not "${printable(values.now)}"`);
   }
   const options: AuditOptions = {
-    ...(config ? auditOptionsFromConfig(config) : {}),
+    ...(config ? auditOptionsFromConfig(config, rules) : {}),
     ...(rules.length > 0 ? { only: rules.filter(isRuleId) } : {}),
     ...(now !== undefined ? { now } : {}),
     ...(dialect !== undefined ? { dialect } : {}),

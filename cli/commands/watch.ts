@@ -131,7 +131,7 @@ export async function runWatchCommand(args: string[], io: CliIo): Promise<number
   const dialect = await parseDialect(values.dialect);
   const config = await loadConfig(values.config, io);
   const { auditOptionsFromConfig } = await import('../config.js');
-  const fromConfig = config ? auditOptionsFromConfig(config) : undefined;
+  const fromConfig = config ? auditOptionsFromConfig(config, rules) : undefined;
 
   const interactive = !values.plain && io.stdout.isTTY === true && (io.stdin as { isTTY?: boolean }).isTTY === true;
 

@@ -61,7 +61,7 @@ export function runAgent<T>(rt: SdkRuntime, name: string, fn: (run: AgentRun) =>
   let span: Span | undefined;
   try {
     const opts: RunAgentOptions = options !== null && typeof options === 'object' ? options : {};
-    const agentName = boundedString(name) ?? 'unknown';
+    const agentName = boundedString(name) || 'unknown';
     const attrs: SpanAttributes = {
       [BATON_CONVENTIONS_VERSION]: CONVENTIONS_VERSION,
       [BATON_OPERATION]: BatonOperation.AgentRun,
@@ -97,6 +97,16 @@ export function runAgent<T>(rt: SdkRuntime, name: string, fn: (run: AgentRun) =>
     if (span) endFallible(rt, span, 'runAgent', undefined, true);
     if (rt.mode === 'strict') throw toBatonError('runAgent', error);
     span = undefined;
+  }
+  if (span && (typeof name !== 'string' || name.length === 0)) {
+    // A run with no name is kept (as `unknown`, so its work is still timed and placed) and is a fault: every
+    // handoff and state access in it would be attributed to an agent the app never named.
+    const unnamed = new TypeError('runAgent() needs an agent name: a non-empty string');
+    rt.policy.fault('runAgent', unnamed, span, false);
+    if (rt.mode === 'strict') {
+      endFallible(rt, span, 'runAgent', undefined, true);
+      throw toBatonError('runAgent', unnamed);
+    }
   }
   if (!span) return fn(noopAgentRun);
   const agentSpan = span;

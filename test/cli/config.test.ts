@@ -83,6 +83,19 @@ describe('baton.config.json errors', () => {
     expect(report.rules.find((r) => r.ruleId === 'context-loss')!.status).toBe('off');
   });
 
+  it('runs a rule named by --rule even when the config turns it off, with the options the config gives the others', async () => {
+    const dir = await mkdtemp(join(work, 'rule-over-config-'));
+    await writeFile(join(dir, 'baton.config.json'), '{"rules":{"context-loss":"off","ack-timeout":"off"}}');
+    const run = await runBatonInProcess(['audit', '--format', 'json', '--rule', 'context-loss', CLEAN], { cwd: dir });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout) as { rules: { ruleId: string; status: string }[] };
+    const status = (id: string) => report.rules.find((r) => r.ruleId === id)!.status;
+    expect(status('context-loss')).not.toBe('off');
+    expect(status('ack-timeout')).toBe('off');
+    expect(status('unlinked-handoff')).toBe('off');
+  });
+
   it('names a missing --config file as given', async () => {
     const run = await runBatonInProcess(['audit', '--config', join(work, 'nope.json'), CLEAN], { cwd: FIXTURES_DIR });
     expect(run).toEqual({ code: 2, stdout: '', stderr: `baton: ${join(work, 'nope.json')}: cannot read: no such file\n` });

@@ -176,6 +176,31 @@ describe('publish without a topic', () => {
   });
 });
 
+describe('runAgent without a name', () => {
+  it.each([
+    ['an empty name', ''],
+    ['a number as name', 7],
+    ['no name', undefined],
+  ])('%s: warn mode runs the function in an `unknown` agent run and counts one fault', (_label, name) => {
+    const baton = make();
+    let ran = 0;
+    expect(baton.runAgent(name as never, () => ++ran)).toBe(1);
+    expect(baton.stats().faults).toBe(1);
+    const span = onlySpan(otel.spans(), BatonOperation.AgentRun);
+    expect(span.name).toBe('invoke_agent unknown');
+    expect(span.attributes['gen_ai.agent.name']).toBe('unknown');
+    expect(span.attributes[BATON_FAULT_COUNT]).toBe(1);
+    expect(make().runAgent('planner', () => 'ok')).toBe('ok');
+    expect(baton.stats().faults).toBe(1);
+  });
+
+  it("strict mode throws InstrumentationFaultError and the function does not run", () => {
+    let ran = false;
+    expect(() => make({ mode: 'strict' }).runAgent('', () => (ran = true))).toThrow(InstrumentationFaultError);
+    expect(ran).toBe(false);
+  });
+});
+
 describe('strict mode', () => {
   it.each(CASES)('%s: throws the documented error', (_label, act, _operation, _keyword, _result, ErrorClass, code) => {
     const baton = make({ mode: 'strict', maxEnvelopeBytes: 2048 });
