@@ -28,7 +28,8 @@ import {
 } from '../model/audit-report.js';
 import { compareFindings, SEVERITY_RANK, type DetectorResult, type Finding, type Severity } from '../model/finding.js';
 import type { HandoffGraph, HandoffModel } from '../model/handoff-model.js';
-import { MANY_ATTRIBUTES, StatusCodeNumber, type AttributeValue, type SpanRecord } from '../model/span-record.js';
+import { AttributeShapes } from '../model/attribute-shapes.js';
+import { StatusCodeNumber, type AttributeValue, type SpanRecord } from '../model/span-record.js';
 import { FORGET_AFTER_MS, FORGET_EVERY_MS, forgetOldest } from './bounded.js';
 import { buildHandoffGraph, forEachAgentOf, handoffEdgesOf } from './build-graph.js';
 import { buildHandoffModel } from './build-model.js';
@@ -228,6 +229,8 @@ export class Auditor {
   /** Whether some dialect reads span events of this name (Strands' tool arguments): kept on compacted spans. */
   readonly #keepEvent: (name: string, span: SpanRecord) => boolean;
   readonly #sharedValues = new Map<string, string>();
+  /** Attribute maps of reduced spans (#compactSpan). */
+  readonly #attributeShapes = new AttributeShapes();
   readonly #rules: RuleState[] = [];
   readonly #open = new Map<string, OpenTrace>();
   readonly #union = new TraceUnion();
@@ -640,20 +643,20 @@ export class Auditor {
   /**
    * The span with only the attributes and events some dialect reads, the start of a failed
    * span's status message, and no resource.
-   * A plain object literal is safe here (no kept name can be `__proto__`: dialects
-   * read only names of their conventions) and, unlike a prototype-free one, stays in
+   * Its attribute map keeps Object's prototype and, unlike a prototype-free one, stays in
    * V8's compact fast mode: about a third of the memory per open span.
    */
   #compactSpan(span: SpanRecord, traceId: string): SpanRecord {
-    // Collected as pairs first: many are laid out by Object.fromEntries, few by keyed stores (MANY_ATTRIBUTES).
-    let kept: [string, AttributeValue][] | undefined;
-    for (const name in span.attributes) if (this.#keepAttribute(name)) (kept ??= []).push([name, this.#shared(span.attributes[name]!)]);
-    let attributes: Record<string, AttributeValue> | undefined;
-    if (kept !== undefined && kept.length >= MANY_ATTRIBUTES) attributes = Object.fromEntries(kept) as Record<string, AttributeValue>;
-    else if (kept !== undefined) {
-      attributes = {};
-      for (let i = 0; i < kept.length; i++) attributes[kept[i]![0]] = kept[i]![1];
+    // Built by shape: the kept attributes of one instrumentation's spans are the same keys in the same order.
+    const shapes = this.#attributeShapes;
+    shapes.start();
+    let kept = false;
+    for (const name in span.attributes) {
+      if (!this.#keepAttribute(name)) continue;
+      shapes.add(name, this.#shared(span.attributes[name]!));
+      kept = true;
     }
+    const attributes = kept ? shapes.finish() : undefined;
     return {
       traceId: span.traceId === traceId ? traceId : span.traceId,
       spanId: span.spanId,

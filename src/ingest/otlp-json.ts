@@ -9,8 +9,9 @@
  * number. A request that carries metrics or logs instead of spans yields nothing.
  */
 import { TraceInputError } from './errors.js';
-import { MANY_ATTRIBUTES, type AttributeValue, type SpanEventRecord, type SpanLinkRecord, type SpanRecord } from '../model/span-record.js';
-import { attributeOfTree, MAX_ATTRIBUTE_NESTING, newKeyValueNode, setAttribute, type AttributeTree } from './any-value.js';
+import { type AttributeValue, type SpanEventRecord, type SpanLinkRecord, type SpanRecord } from '../model/span-record.js';
+import { attributeOfTree, MAX_ATTRIBUTE_NESTING, newKeyValueNode, type AttributeTree } from './any-value.js';
+import { AttributeShapes } from '../model/attribute-shapes.js';
 
 type Json = Record<string, unknown>;
 
@@ -237,18 +238,19 @@ function convertAttributesAt(list: unknown, r: number, s: number, i: number, eve
 function convertAttributes(list: unknown, path: string): Readonly<Record<string, AttributeValue>> {
   if (list === undefined || list === null) return NO_ATTRIBUTES;
   if (!Array.isArray(list)) throw new ShapeError(path, `expected an array of key-value pairs, got ${describeValue(list)}`);
-  const pairs = list.length >= MANY_ATTRIBUTES ? new Array<[string, AttributeValue]>(list.length) : undefined;
-  const attributes: Record<string, AttributeValue> = {};
+  SHAPES.start();
   for (let k = 0; k < list.length; k++) {
     const kv = list[k] as Json | null;
     if (typeof kv !== 'object' || kv === null || typeof kv.key !== 'string') {
       throw new ShapeError(`${path}[${k}]`, `expected {"key": string, "value": AnyValue}, got ${describeValue(kv)}`);
     }
-    if (pairs !== undefined) pairs[k] = [kv.key, convertAnyValue(kv.value)];
-    else setAttribute(attributes, kv.key, convertAnyValue(kv.value));
+    SHAPES.add(kv.key, convertAnyValue(kv.value));
   }
-  return pairs === undefined ? attributes : (Object.fromEntries(pairs) as Record<string, AttributeValue>);
+  return SHAPES.finish();
 }
+
+/** Attribute maps of every span, event and resource this reader converts (one at a time). */
+const SHAPES = new AttributeShapes();
 
 /** An OTLP AnyValue; bytes stay base64 text, nesting as any-value.ts keeps it. */
 function convertAnyValue(value: unknown): AttributeValue {

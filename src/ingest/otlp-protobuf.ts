@@ -11,8 +11,9 @@
  */
 import protobuf from 'protobufjs/light.js';
 import { TraceInputError } from './errors.js';
-import { MANY_ATTRIBUTES, type AttributeValue, type SpanEventRecord, type SpanLinkRecord, type SpanRecord } from '../model/span-record.js';
-import { attributeOfTree, MAX_ATTRIBUTE_NESTING, newKeyValueNode, setAttribute, type AttributeTree } from './any-value.js';
+import { type AttributeValue, type SpanEventRecord, type SpanLinkRecord, type SpanRecord } from '../model/span-record.js';
+import { attributeOfTree, MAX_ATTRIBUTE_NESTING, newKeyValueNode, type AttributeTree } from './any-value.js';
+import { AttributeShapes } from '../model/attribute-shapes.js';
 import descriptor from './otlp-trace.descriptor.json' with { type: 'json' };
 
 const REQUEST_TYPE = 'opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest';
@@ -398,22 +399,16 @@ function int64ToNumber(value: Int64): number {
 }
 
 function convertAttributes(list: readonly DecodedKeyValue[]): Readonly<Record<string, AttributeValue>> {
-  if (list.length >= MANY_ATTRIBUTES) {
-    // Built from pairs, as the JSON reader does past this many: see MANY_ATTRIBUTES.
-    const pairs = new Array<[string, AttributeValue]>(list.length);
-    for (let k = 0; k < list.length; k++) {
-      const kv = list[k]!;
-      pairs[k] = [kv.key, kv.value ? attributeOfTree(kv.value.tree) : null];
-    }
-    return Object.fromEntries(pairs) as Record<string, AttributeValue>;
-  }
-  const attributes: Record<string, AttributeValue> = {};
+  SHAPES.start();
   for (let k = 0; k < list.length; k++) {
     const kv = list[k]!;
-    setAttribute(attributes, kv.key, kv.value ? attributeOfTree(kv.value.tree) : null);
+    SHAPES.add(kv.key, kv.value ? attributeOfTree(kv.value.tree) : null);
   }
-  return attributes;
+  return SHAPES.finish();
 }
+
+/** Attribute maps of every span, event and resource this reader converts (one at a time). */
+const SHAPES = new AttributeShapes();
 
 /** Where a message stops following the wire format: its byte, the field's path, and what is wrong. */
 interface ProtobufFault {
