@@ -33,7 +33,8 @@
  *   caller's function span. A delegation that returns to the caller
  *   (`return_to_caller`, `inferred: true`: read from nesting). A failed call of
  *   that tool followed by another call of it from the same run is a retry: one
- *   handoff, `sendCount` attempts.
+ *   handoff, `sendCount` attempts. The retry starts after the failed call ended:
+ *   two calls of the tool at once (one response asking twice) are two handoffs.
  * - Repeated transfers from one run to one target landing in the same run are
  *   one handoff attempted several times, as in otel-genai.
  *
@@ -652,13 +653,19 @@ class Interpretation {
     const drafts = this.#drafts;
     drafts.sort(compareDrafts);
     const byArrival = new Map<string, Mutable<TransferPart>>();
-    /** The latest attempt per source run, target and tool whose call failed: the next attempt retries it. */
-    const failedAttempt = new Map<string, Mutable<TransferPart>>();
+    /**
+     * The latest attempt per source run, target and tool whose call failed, with when that call
+     * ended: the next attempt starting after it retries it. One starting before it ended ran beside
+     * it (the same response asked for the tool twice): a handoff of its own.
+     */
+    const failedAttempt = new Map<string, { part: Mutable<TransferPart>; endMs: number }>();
     for (let i = 0; i < drafts.length; i++) {
       const draft = drafts[i]!;
       const route = `${draft.sourceKey}\u0000${draft.targetKey}\u0000${draft.via}`;
       const arrivalKey = `${route}\u0000${draft.arrival ? draft.arrival.node.span.spanId : ''}`;
-      const first = failedAttempt.get(route) ?? (draft.arrival ? byArrival.get(arrivalKey) : undefined);
+      const failed = failedAttempt.get(route);
+      const retried = failed && failed.endMs <= draft.span.startMs ? failed.part : undefined;
+      const first = retried ?? (draft.arrival ? byArrival.get(arrivalKey) : undefined);
       if (first) {
         first.sendCount = (first.sendCount ?? 1) + 1;
         if (draft.arrival) {
@@ -666,8 +673,8 @@ class Interpretation {
           first.target = draft.target;
           byArrival.set(arrivalKey, first);
         }
-        if (draft.failed) failedAttempt.set(route, first);
-        else failedAttempt.delete(route);
+        if (draft.failed) failedAttempt.set(route, { part: first, endMs: draft.span.endMs });
+        else if (retried) failedAttempt.delete(route);
         if (draft.span !== first.span) this.#ignore(draft.span, `retry of the handoff on span ${first.span.spanId}: counted in its sendCount`);
         continue;
       }
@@ -677,7 +684,7 @@ class Interpretation {
         part.arrival = draft.arrival.node.span;
         byArrival.set(arrivalKey, part);
       }
-      if (draft.failed) failedAttempt.set(route, part);
+      if (draft.failed) failedAttempt.set(route, { part, endMs: draft.span.endMs });
       this.parts.push(part);
     }
   }

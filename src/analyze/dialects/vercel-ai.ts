@@ -22,7 +22,9 @@
  *   the earliest span is the send and `sendCount` counts the attempts. So is a
  *   failed tool call whose callee ran and threw, when the same run calls the same
  *   tool to the same agent again (the model retrying it): one handoff, its
- *   arrival the callee's first run; the failed run stays a failed agent run.
+ *   arrival the callee's first run; the failed run stays a failed agent run. A
+ *   retry starts after the failed call ended: calls of one tool running at once
+ *   (the model asking twice in one step) are handoffs of their own.
  * - Tool calls that run no agent are ignored (not delegations); model calls
  *   (`.doGenerate`, `.doStream`, embeddings) stay unclaimed, timing only.
  *
@@ -222,7 +224,9 @@ class Interpretation {
   #emitDelegations(delegations: readonly Delegation[]): void {
     const failures = this.#pendingFailures;
     // The failures by caller and tool, each list in start order with a pointer past those claimed: the
-    // delegations come in start order, so each claims the next ones up to its own start.
+    // delegations come in start order, so each claims the next ones up to its own start that had ended
+    // by then (a call still running when the delegation started ran beside it, from the same step:
+    // not an earlier attempt of it).
     const byCall = new Map<string, { readonly list: (typeof failures)[number][]; next: number }>();
     for (let f = 0; f < failures.length; f++) {
       const failure = failures[f]!;
@@ -233,36 +237,46 @@ class Interpretation {
     }
     // A delegation whose tool call failed (the callee ran and threw), by caller run, tool and callee:
     // held back while a later call of the same tool to the same agent may retry it.
-    const open = new Map<string, { d: Delegation; first: SpanRecord; attempts: number; arrival: SpanRecord }>();
+    const open = new Map<string, { d: Delegation; first: SpanRecord; attempts: number; arrival: SpanRecord }[]>();
     for (let i = 0; i < delegations.length; i++) {
       const d = delegations[i]!;
       let first: SpanRecord = d.tool;
       let attempts = 1;
       let arrival = d.run.span;
       const call = byCall.get(`${d.sourceKey}\u0000${d.toolName}`);
-      for (; call && call.next < call.list.length && call.list[call.next]!.tool.startMs <= d.tool.startMs; call.next++) {
-        const failure = call.list[call.next]!;
-        failure.claimed = true;
-        attempts++;
-        if (compareByStart(failure.tool, first) < 0) first = failure.tool;
+      if (call) {
+        for (let f = call.next; f < call.list.length && call.list[f]!.tool.startMs <= d.tool.startMs; f++) {
+          const failure = call.list[f]!;
+          if (failure.claimed || !endedBefore(failure.tool, d.tool)) continue;
+          failure.claimed = true;
+          attempts++;
+          if (compareByStart(failure.tool, first) < 0) first = failure.tool;
+        }
+        while (call.next < call.list.length && call.list[call.next]!.claimed) call.next++;
       }
       const key = `${d.sourceKey}\u0000${d.toolName}\u0000${d.run.agent}`;
-      const earlier = open.get(key);
+      const waiting = open.get(key);
+      // A failed call retried by this one had ended when this one started; one still running is a
+      // parallel call of the same step (the model asked twice at once), a handoff of its own.
+      const e = waiting ? waiting.findIndex((w) => endedBefore(w.d.tool, d.tool)) : -1;
+      const earlier = e >= 0 ? waiting!.splice(e, 1)[0] : undefined;
+      if (waiting && waiting.length === 0) open.delete(key);
       if (earlier) {
-        open.delete(key);
         attempts += earlier.attempts;
         if (compareByStart(earlier.first, first) < 0) first = earlier.first;
         arrival = earlier.arrival;
         if (earlier.first !== earlier.d.tool) this.#ignore(earlier.d.tool, `retry of the delegation on span ${first.spanId}: counted in its sendCount`);
       }
       if (d.tool.statusCode === StatusCodeNumber.Error) {
-        open.set(key, { d, first, attempts, arrival });
+        const list = open.get(key);
+        if (list) list.push({ d, first, attempts, arrival });
+        else open.set(key, [{ d, first, attempts, arrival }]);
         continue;
       }
       this.#emitDelegation(d, first, attempts, arrival);
     }
     // Failed delegations no call retried: each a handoff of its own (its callee's run failed).
-    for (const { d, first, attempts, arrival } of open.values()) this.#emitDelegation(d, first, attempts, arrival);
+    for (const list of open.values()) for (const { d, first, attempts, arrival } of list) this.#emitDelegation(d, first, attempts, arrival);
     for (let f = 0; f < failures.length; f++) {
       const failure = failures[f]!;
       if (!failure.claimed) this.#ignore(failure.tool, `tool ${failure.toolName} failed and ran no agent: no delegation through it followed`);
@@ -287,6 +301,11 @@ class Interpretation {
     }
     this.parts.push(part);
   }
+}
+
+/** Whether `earlier` had ended when `later` started: only then can `later` be a retry of it. */
+function endedBefore(earlier: SpanRecord, later: SpanRecord): boolean {
+  return earlier.endMs <= later.startMs;
 }
 
 /** Vercel AI SDK 5/6 telemetry spans (see the file header). */

@@ -9,10 +9,11 @@
  * entrypoint running agent tasks in turn, at once and retried; a ReAct agent's model and
  * tool tasks as the near miss; agent tasks called from a graph node); Vercel AI streamText trees three deep, a callee that throws
  * and is retried, ToolLoopAgents (generate and stream), two delegations in one step, an agent called back
- * by its callee, a callee whose telemetry names no agent; OpenAI Agents handoffs with an inputFilter, an agent as a tool
+ * by its callee, a callee whose telemetry names no agent, one delegation tool called three times at once; OpenAI Agents handoffs with an inputFilter, an agent as a tool
  * inside a handoff chain and one handing off inside its call, an agent called back
  * by its callee, parallel runs in one trace and in two, a guardrail tripwire, handoffs that
- * raise (an onHandoff that throws, arguments failing the inputType) beside one that arrives, and
+ * raise (an onHandoff that throws, arguments failing the inputType) beside one that arrives, an agent
+ * as a tool called twice in one response (one call's run failing while the other runs), and
  * agents run one after another by the program's own code, which records no handoff). Each run was recorded from the real framework with a scripted model;
  * the expectations are the program's own log, read in every encoding written.
  */
@@ -64,12 +65,14 @@ describe('recorded topologies', () => {
       'openai-agents-filtered-chain',
       'openai-agents-judge-loop',
       'openai-agents-parallel',
+      'openai-agents-same-tool-at-once',
       'openai-agents-separate-traces',
       'openai-agents-tool-with-handoff',
       'openai-agents-tripwire',
       'vercel-ai-callee-fails',
       'vercel-ai-parallel-tools',
       'vercel-ai-ping-pong',
+      'vercel-ai-same-tool-at-once',
       'vercel-ai-stream-tree',
       'vercel-ai-streamed-agents',
       'vercel-ai-tool-loop-agent',
@@ -139,6 +142,17 @@ describe('recorded topologies', () => {
     const reasons: string[] = [];
     buildHandoffModel(await spansOf(file), { onIgnored: (_d, ignored) => void (ignored.span.attributes['ai.toolCall.name'] === 'ask_helper' && reasons.push(ignored.reason)) });
     expect(reasons).toEqual(['tool ask_helper ran a model call with no agent name (no ai.telemetry.functionId, no metadata.agent): a delegation to an agent that is not named, not read']);
+  });
+
+  it.each(cases.filter(([s]) => s.endsWith('-same-tool-at-once')))('%s (%s): calls of one delegation tool running at once are handoffs of their own, none a retry of a call that failed beside it', async (_s, _name, file) => {
+    const reasons: string[] = [];
+    const model = buildHandoffModel(await spansOf(file), { onIgnored: (_d, ignored) => void reasons.push(ignored.reason) });
+    const delegations = model.handoffs.filter((h) => h.target !== 'unknown');
+    expect(delegations).toHaveLength(2);
+    for (const h of delegations) expect([h.sendCount, h.receives.length]).toEqual([1, 1]);
+    expect(reasons.filter((r) => r.startsWith('retry of'))).toEqual([]);
+    // Vercel: the call that threw before reaching its agent, while the others ran, is no attempt of theirs.
+    if (_s.startsWith('vercel-ai')) expect(reasons).toContain('tool ask_worker failed and ran no agent: no delegation through it followed');
   });
 
   it.each(cases.filter(([s]) => s === 'langgraph-command-branches' || s === 'langgraph-command-graph' || s === 'langgraph-command-beside-edge'))('%s (%s): a node’s own Command is a declared handoff to the node it named; graph edges stay inferred', async (_s, _name, file) => {
