@@ -827,12 +827,32 @@ export class Auditor {
       const live = this.#options.onUpdate !== undefined;
       task = summarizeTask(model, live);
       if (task) {
-        this.#countTask(task.taskId, model.horizon.endMs);
+        this.#countTasksOf(model, task.taskId);
         this.#shares.add(task.coordinationShare);
         this.#keepSlowest(task, live ? undefined : model);
       }
     }
     this.#options.onUpdate?.({ kind: 'group', traceIds: [...traceIds], spans: model.spanCount, findings: groupFindings, edges: edgeDeltas, task });
+  }
+
+  /**
+   * Every task the group holds: two tasks that ran under one trace (a batch job's span over both, two
+   * runs of one app span at once) are two, though the group has one summary, of its main task.
+   */
+  #countTasksOf(model: HandoffModel, mainTaskId: string | null): void {
+    const atMs = model.horizon.endMs;
+    this.#countTask(mainTaskId, atMs);
+    if (mainTaskId === null) return;
+    const runs = model.agentRuns;
+    for (let i = 0; i < runs.length; i++) {
+      const id = runs[i]!.taskId;
+      if (id !== undefined && id !== '' && id !== mainTaskId) this.#countTask(id, atMs);
+    }
+    const handoffs = model.handoffs;
+    for (let i = 0; i < handoffs.length; i++) {
+      const id = handoffs[i]!.taskId;
+      if (id !== undefined && id !== '' && id !== mainTaskId) this.#countTask(id, atMs);
+    }
   }
 
   /** Tasks are keyed by task id across groups: a task whose trace context was lost counts once. */

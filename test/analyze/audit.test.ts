@@ -246,6 +246,18 @@ describe('Auditor', () => {
       for (const f of partial) expect(f.message).toMatch(/^event task\.\w+\.complete \(.+\) published by \w+ was never consumed$/);
     });
 
+    it('counts every task a group holds: two tasks run under one trace are two, with one summary', () => {
+      const clean = fixtures.clean;
+      const other = fixtures['context-loss'];
+      const cleanIds = new Set(clean.map((s) => s.spanId));
+      expect(other.filter((s) => cleanIds.has(s.spanId))).toEqual([]);
+      const oneTrace = [...clean, ...other.map((s) => ({ ...s, traceId: clean[0]!.traceId }))];
+      const report = stream([oneTrace]);
+      expect(report.inputs).toMatchObject({ spans: 68, traces: 1, traceGroups: 1 });
+      expect(report.tasks.count).toBe(2);
+      expect(report.tasks.slowest).toHaveLength(1);
+    });
+
     it('audits independent traces as separate groups', () => {
       const report = stream([fixtures.clean, fixtures['context-loss']]);
       expect(report.inputs).toMatchObject({ spans: 68, traces: 2, traceGroups: 2 });
