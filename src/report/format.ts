@@ -248,26 +248,7 @@ export function capped(text: string, maxChars = MAX_SHOWN_CHARS): string {
   return `${text.slice(0, cut)}…(${text.length - cut} more characters)`;
 }
 
-// C0 and C1 controls, DEL, lone surrogates, and the bidirectional overrides and
-// isolates that can make a terminal show text in a different order than it is
-// (CVE-2021-42574, "Trojan Source").
-// eslint-disable-next-line no-control-regex
-const UNPRINTABLE =
-  /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-
-/**
- * Trace data made printable on one line: a newline becomes `\n`, a tab `\t`,
- * any other control or bidi character `\u001b`-style, so a hostile agent name
- * can neither break a layout nor send escape sequences to a terminal.
- */
-export function printable(text: string): string {
-  return text.replace(UNPRINTABLE, (c) => {
-    if (c === '\n') return '\\n';
-    if (c === '\r') return '\\r';
-    if (c === '\t') return '\\t';
-    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
-  });
-}
+export { printable } from '../model/printable.js';
 
 /** The first agents of a list and how many more: a trace with thousands of failed agents prints one paragraph. */
 export function namedAtMost(names: readonly string[], most = 20): string {

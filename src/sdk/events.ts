@@ -58,7 +58,7 @@ function eventAttributes(
     [BATON_CONVENTIONS_VERSION]: CONVENTIONS_VERSION,
     [BATON_OPERATION]: operation,
     [MESSAGING_SYSTEM]: boundedString(system) ?? 'baton',
-    [MESSAGING_DESTINATION_NAME]: boundedString(message.topic) ?? 'unknown',
+    [MESSAGING_DESTINATION_NAME]: boundedString(message.topic) || 'unknown',
     [MESSAGING_MESSAGE_ID]: boundedString(message.id) ?? 'unknown',
   };
   const agentName = boundedString(agent);
@@ -132,6 +132,12 @@ export function publishEvent(rt: SdkRuntime, event: PublishEvent): EventMessage 
  * Consumes an event: runs `fn` in a `process <topic>` consumer span linked (or
  * parented) to the publish span. Returns what `fn` returns; rethrows its errors.
  */
+function hasTopic(message: unknown): boolean {
+  if (!isPlainObject(message)) return false;
+  const topic = (message as { topic?: unknown }).topic;
+  return typeof topic === 'string' && topic.length > 0;
+}
+
 export function consumeEvent<T>(rt: SdkRuntime, message: EventMessage, fn: () => T, options: ConsumeOptions | undefined): T {
   let span: Span | undefined;
   let ctx: Context | undefined;
@@ -159,6 +165,16 @@ export function consumeEvent<T>(rt: SdkRuntime, message: EventMessage, fn: () =>
     if (span) endFallible(rt, span, 'consume', undefined, false);
     if (rt.mode === 'strict') throw toBatonError('consume', error);
     span = undefined;
+  }
+  if (span && !hasTopic(message)) {
+    // As a publish without a topic: the consume is recorded (as `unknown`, so the host's work is still timed) and is
+    // a fault, since it joins no publish.
+    const topicless = new TypeError('consume() needs the event message publish() returned, with its topic');
+    rt.policy.fault('consume', topicless, span, false);
+    if (rt.mode === 'strict') {
+      endFallible(rt, span, 'consume', undefined, false);
+      throw toBatonError('consume', topicless);
+    }
   }
   if (optionFault) {
     rt.policy.fault('options', optionFault, span, false);

@@ -16,6 +16,7 @@
 import { diag, type Span } from '@opentelemetry/api';
 import { BATON_FAULT_COUNT, ERROR_TYPE } from '../model/attributes.js';
 import { BatonError, InstrumentationFaultError } from '../model/errors.js';
+import { printable } from '../model/printable.js';
 import { METRIC_OPERATION, type BatonInstruments } from './metrics.js';
 import type { BatonMode, BatonStats } from './options.js';
 
@@ -106,7 +107,9 @@ export class DiagReporter {
 
   #write(line: string): void {
     try {
-      diag.warn(line);
+      // Lines quote agent names, schema ids and error messages from envelopes the app received: a control
+      // character or a newline there must not reach the host's log as one (a forged line, a cleared screen).
+      diag.warn(printable(line));
     } catch {
       // A diag logger that throws must not turn a report into a fault.
     }

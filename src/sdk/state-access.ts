@@ -79,6 +79,11 @@ export function stateSpanAttributes(
   return attrs;
 }
 
+function hasKey(access: StateAccess): boolean {
+  const key = access.key as unknown;
+  return typeof key === 'string' && key.length > 0;
+}
+
 /** Runs `fn` (the host's read or write) in a state span and returns what it returns. */
 export function traceState<T>(rt: SdkRuntime, operation: BatonOperation, access: StateAccess, fn: () => T): T {
   let span: Span | undefined;
@@ -86,7 +91,7 @@ export function traceState<T>(rt: SdkRuntime, operation: BatonOperation, access:
   let epochGiven = false;
   try {
     if (access === null || typeof access !== 'object') throw new TypeError('state access needs an object with a key');
-    const key = boundedString(access.key) ?? 'unknown';
+    const key = boundedString(access.key) || 'unknown';
     const collection = boundedString(access.collection);
     const attrs = stateSpanAttributes(isWrite, key, boundedString(access.system) ?? 'other', collection, access);
     epochGiven = access.epoch !== undefined;
@@ -100,6 +105,16 @@ export function traceState<T>(rt: SdkRuntime, operation: BatonOperation, access:
     rt.policy.fault(operation, error, span, false);
     if (rt.mode === 'strict') throw toBatonError(operation, error);
     span = undefined;
+  }
+  if (span && !hasKey(access)) {
+    // The key is what every state rule compares: an access without one is recorded (as `unknown`, so the host's
+    // call is still timed) and is a fault, as an access with no object at all is.
+    const keyless = new TypeError('state access needs an object with a key: a non-empty string');
+    rt.policy.fault(operation, keyless, span, false);
+    if (rt.mode === 'strict') {
+      endFallible(rt, span, operation, undefined, false);
+      throw toBatonError(operation, keyless);
+    }
   }
   if (!span) return fn();
   const stateSpan = span;

@@ -201,6 +201,38 @@ describe('runAgent without a name', () => {
   });
 });
 
+describe('state access without a key, consume without a message', () => {
+  const CASES: [string, (baton: Baton, fn: () => number) => number, string][] = [
+    ['traceStateRead({})', (baton, fn) => baton.traceStateRead({} as never, fn), BatonOperation.StateRead],
+    ["traceStateWrite({ key: '' })", (baton, fn) => baton.traceStateWrite({ key: '' }, fn), BatonOperation.StateWrite],
+    ['consume(null)', (baton, fn) => baton.consume(null as never, fn), BatonOperation.EventConsume],
+    ['consume({})', (baton, fn) => baton.consume({} as never, fn), BatonOperation.EventConsume],
+  ];
+
+  it.each(CASES)('%s: warn mode runs the function in a span of `unknown` and counts one fault', (_label, act, operation) => {
+    const baton = make();
+    let ran = 0;
+    expect(act(baton, () => ++ran)).toBe(1);
+    expect(baton.stats().faults).toBe(1);
+    const span = onlySpan(otel.spans(), operation);
+    expect(span.name).toMatch(/ unknown$/);
+    expect(span.attributes[BATON_FAULT_COUNT]).toBe(1);
+  });
+
+  it.each(CASES)('%s: strict mode throws InstrumentationFaultError before the function runs', (_label, act) => {
+    let ran = false;
+    expect(() => act(make({ mode: 'strict' }), () => Number((ran = true)))).toThrow(InstrumentationFaultError);
+    expect(ran).toBe(false);
+  });
+
+  it('a keyed access and a published message are no fault', () => {
+    const baton = make();
+    baton.traceStateRead({ key: 'k' }, () => 1);
+    baton.consume(baton.publish({ topic: 't' }), () => 1);
+    expect(baton.stats().faults).toBe(0);
+  });
+});
+
 describe('strict mode', () => {
   it.each(CASES)('%s: throws the documented error', (_label, act, _operation, _keyword, _result, ErrorClass, code) => {
     const baton = make({ mode: 'strict', maxEnvelopeBytes: 2048 });

@@ -103,6 +103,19 @@ describe('diag reports', () => {
   });
 });
 
+describe('diag lines quote received text escaped', () => {
+  it('an agent name with a newline, a terminal escape and a bidi override stays on one printable line', () => {
+    const hostile = 'x\u001b[2J\u001b[31m\nbaton: all handoffs valid\u202e';
+    const baton = make();
+    baton.receive(JSON.stringify({ task_id: 't', source_agent: hostile, target_agent: 'y', status: 'complete' }));
+    const lines = batonWarnings();
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^baton: envelope x\\u001b\[2J\\u001b\[31m\\nbaton: all handoffs valid\\u202e → y invalid at receive: /);
+    // eslint-disable-next-line no-control-regex
+    expect(lines[0]).not.toMatch(/[\u0000-\u001f\u202e]/);
+  });
+});
+
 describe('privacy on failure paths', () => {
   it('text that is not JSON: the status and the warning give the position, never the text', () => {
     const baton = make();
