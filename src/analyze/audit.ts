@@ -825,34 +825,19 @@ export class Auditor {
       // A live view gets every task with its critical path; otherwise only the slowest tasks are
       // kept, so only theirs is worked out (#keepSlowest).
       const live = this.#options.onUpdate !== undefined;
-      task = summarizeTask(model, live);
+      // Every task the group holds counts: two tasks run under one trace (a batch job's span over both, two runs of
+      // one app span at once) are two, with one summary. A run inside another's (an agent called as a tool, in a
+      // session of its own) works for the enclosing run's task, whatever id it carries.
+      const taskIds: string[] = [];
+      task = summarizeTask(model, live, (id) => taskIds.push(id));
       if (task) {
-        this.#countTasksOf(model, task.taskId);
+        this.#countTask(task.taskId, model.horizon.endMs);
+        for (let i = 0; i < taskIds.length; i++) if (taskIds[i] !== task.taskId) this.#countTask(taskIds[i]!, model.horizon.endMs);
         this.#shares.add(task.coordinationShare);
         this.#keepSlowest(task, live ? undefined : model);
       }
     }
     this.#options.onUpdate?.({ kind: 'group', traceIds: [...traceIds], spans: model.spanCount, findings: groupFindings, edges: edgeDeltas, task });
-  }
-
-  /**
-   * Every task the group holds: two tasks that ran under one trace (a batch job's span over both, two
-   * runs of one app span at once) are two, though the group has one summary, of its main task.
-   */
-  #countTasksOf(model: HandoffModel, mainTaskId: string | null): void {
-    const atMs = model.horizon.endMs;
-    this.#countTask(mainTaskId, atMs);
-    if (mainTaskId === null) return;
-    const runs = model.agentRuns;
-    for (let i = 0; i < runs.length; i++) {
-      const id = runs[i]!.taskId;
-      if (id !== undefined && id !== '' && id !== mainTaskId) this.#countTask(id, atMs);
-    }
-    const handoffs = model.handoffs;
-    for (let i = 0; i < handoffs.length; i++) {
-      const id = handoffs[i]!.taskId;
-      if (id !== undefined && id !== '' && id !== mainTaskId) this.#countTask(id, atMs);
-    }
   }
 
   /** Tasks are keyed by task id across groups: a task whose trace context was lost counts once. */

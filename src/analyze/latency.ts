@@ -253,23 +253,23 @@ function mergeIntervals(intervals: [number, number][]): [number, number][] {
   return merged;
 }
 
+/** Pushes the parts of [start, end] outside the sorted disjoint intervals `minus` onto `out`. */
+function pushDifference(out: [number, number][], start: number, end: number, minus: readonly [number, number][]): void {
+  let from = start;
+  for (let i = 0; i < minus.length && from < end; i++) {
+    const [s, e] = minus[i]!;
+    if (e <= from) continue;
+    if (s >= end) break;
+    if (s > from) out.push([from, s]);
+    if (e > from) from = e;
+  }
+  if (from < end) out.push([from, end]);
+}
+
 /** Total length of sorted disjoint intervals. */
 function lengthOf(merged: readonly [number, number][]): number {
   let total = 0;
   for (let i = 0; i < merged.length; i++) total += merged[i]![1] - merged[i]![0];
-  return total;
-}
-
-/** Length of the overlap of two sets of sorted disjoint intervals. */
-function overlapLength(a: readonly [number, number][], b: readonly [number, number][]): number {
-  let total = 0;
-  for (let i = 0, j = 0; i < a.length && j < b.length; ) {
-    const start = Math.max(a[i]![0], b[j]![0]);
-    const end = Math.min(a[i]![1], b[j]![1]);
-    if (end > start) total += end - start;
-    if (a[i]![1] < b[j]![1]) i++;
-    else j++;
-  }
   return total;
 }
 
@@ -393,7 +393,12 @@ class TimedSpansById {
  * not agent work) less the coordination spans inside them; the rest is coordination.
  * `withCriticalPath: false` leaves `criticalPath` empty.
  */
-export function summarizeTask(model: HandoffModel, withCriticalPath = true): TaskSummary | null {
+export function summarizeTask(
+  model: HandoffModel,
+  withCriticalPath = true,
+  /** Told the task id of every agent run no other run of the group encloses: the tasks the group holds. */
+  onTaskId?: (taskId: string) => void,
+): TaskSummary | null {
   const spans = model.spans;
   if (spans.length === 0) return null;
   const byId = new TimedSpansById(model);
@@ -437,24 +442,34 @@ export function summarizeTask(model: HandoffModel, withCriticalPath = true): Tas
     const span = byId.get(agentRuns[i]!.spanId);
     const owner = span ? ownerRun(span) : undefined;
     if (owner) orchestrators.add(owner);
+    else if (onTaskId !== undefined && agentRuns[i]!.taskId) onTaskId(agentRuns[i]!.taskId!);
   }
-  const leafRuns: [number, number][] = [];
-  for (let i = 0; i < agentRuns.length; i++) {
-    const run = agentRuns[i]!;
-    if (!orchestrators.has(run.spanId)) leafRuns.push([run.startMs, run.endMs]);
-  }
-  const inside: [number, number][] = [];
+  // Coordination spans by the leaf run that owns them: a run is busy with its own work except while
+  // it sends, waits on an ack, reads state or publishes. Only the owner's time comes off: a consume
+  // or receive that another agent's run works inside (a stream bus's handler, an in-process
+  // receive) is coordination for the run that owns it, not for the run inside it, and a concurrent
+  // agent working while another sends is working all the same. A receive is owned by the sender's
+  // run (it hangs under the send) yet runs after that run has ended: only what falls inside counts.
+  const owned = new Map<string, [number, number][]>();
   for (let i = 0; i < spans.length; i++) {
     const span = spans[i]!;
     if (!COORDINATION_ROLES.has(span.role)) continue;
     const owner = ownerRun(span);
-    if (owner && !orchestrators.has(owner)) inside.push([span.startMs, span.endMs]);
+    if (owner === undefined || orchestrators.has(owner)) continue;
+    let list = owned.get(owner);
+    if (list === undefined) owned.set(owner, (list = []));
+    list.push([span.startMs, span.endMs]);
+  }
+  const busy: [number, number][] = [];
+  for (let i = 0; i < agentRuns.length; i++) {
+    const run = agentRuns[i]!;
+    if (orchestrators.has(run.spanId)) continue;
+    const own = owned.get(run.spanId);
+    if (own === undefined) busy.push([run.startMs, run.endMs]);
+    else pushDifference(busy, run.startMs, run.endMs, mergeIntervals(own));
   }
   const wallMs = model.horizon.endMs - model.horizon.startMs;
-  // Only the coordination time that falls inside agent runs comes off agent time: a receive is
-  // owned by the sender's run (it hangs under the send) yet runs after that run has ended.
-  const runs = mergeIntervals(leafRuns);
-  const agentMs = Math.max(0, lengthOf(runs) - overlapLength(runs, mergeIntervals(inside)));
+  const agentMs = lengthOf(mergeIntervals(busy));
   const coordinationMs = Math.max(0, wallMs - agentMs);
   const counts = new Map<string, number>();
   for (let i = 0; i < agentRuns.length; i++) {

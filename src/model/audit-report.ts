@@ -212,7 +212,7 @@ export interface AuditReport {
    */
   readonly cycles: readonly (readonly string[])[];
   readonly tasks: {
-    /** Distinct tasks: by task id across trace groups (every task id a group holds), else one per trace group. */
+    /** Distinct tasks: by task id across trace groups (the group's main task and that of every agent run no other run encloses), else one per trace group. */
     readonly count: number;
     /** Distribution of coordination share over tasks, 0..1. */
     readonly coordinationShare: LatencySummary | null;

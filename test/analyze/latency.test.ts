@@ -22,7 +22,9 @@ import {
 } from '../../src/model/attributes.js';
 import type { SpanRecord } from '../../src/model/span-record.js';
 import { graphOf, spansOf } from '../helpers/analyze.js';
-import { loadFixture } from '../helpers/traces.js';
+import { loadFixture, toSpanRecords } from '../helpers/traces.js';
+import { createOtelHarness } from '../helpers/otel.js';
+import { Baton } from '../../src/sdk/baton.js';
 
 /** Nearest rank by the textbook definition, in integer arithmetic: the ⌈q·n⌉-th smallest. */
 function referencePercentile(sorted: readonly number[], numerator: number, denominator: number): number {
@@ -349,6 +351,36 @@ describe('summarizeTask', () => {
     expect(task.criticalPath).toEqual(criticalPath(model));
     const pathMs = task.criticalPath.reduce((sum, s) => sum + s.ms, 0);
     expect(pathMs).toBeLessThanOrEqual(task.wallMs + 1e-6);
+  });
+
+  it("counts an agent's work inside a consume span as agent time, not coordination (a stream bus's handler)", async () => {
+    const otel = createOtelHarness();
+    const baton = new Baton({ tracer: otel.tracer, meter: otel.meter });
+    // The program's own log: how long the writer worked, by its own clock.
+    let writerWorkMs = 0;
+    const message = baton.runAgent('research', () => baton.publish({ topic: 'research.complete', taskId: 't-1' }), { taskId: 't-1' });
+    await baton.consume(
+      message,
+      () =>
+        baton.runAgent(
+          'writer',
+          async () => {
+            const started = performance.now();
+            await new Promise((resolve) => setTimeout(resolve, 120));
+            writerWorkMs = performance.now() - started;
+          },
+          { taskId: 't-1' },
+        ),
+      { agent: 'writer' },
+    );
+    const spans = toSpanRecords(otel.spans());
+    await otel.shutdown();
+    const task = summarizeTask(buildHandoffModel(spans))!;
+    expect(writerWorkMs).toBeGreaterThan(100);
+    // Span starts are whole milliseconds: allow one either way, and the runs' own instrumentation.
+    expect(task.agentMs).toBeGreaterThan(writerWorkMs - 2);
+    expect(task.agentMs).toBeLessThanOrEqual(task.wallMs + 1e-9);
+    expect(task.coordinationMs).toBeLessThan(task.wallMs - writerWorkMs + 2);
   });
 
   it('names the root trace of a group spanning two traces (lost-trace-context.json)', () => {
