@@ -122,9 +122,18 @@ function escapePointerToken(token: string): string {
 }
 
 /**
+ * A property name an envelope's author wrote as a field (`priority`, `due_at`), not data used as a key (an
+ * email address, a customer id in a map): only such a name is quoted in an issue, since issues are recorded
+ * on spans and bodies never are.
+ */
+const NAME_LIKE = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/**
  * ajv's errors as issues. A `required` failure points at the missing property
  * itself (`/handoff/id`, not `/handoff`), so a span's `error_path` and the
- * audit's finding name it; its message says which property is missing.
+ * audit's finding name it; its message says which property is missing. An
+ * `additionalProperties` failure points at the property that is not allowed,
+ * when its name looks like a field's (NAME_LIKE).
  */
 function toIssues(errors: readonly ErrorObject[] | null | undefined): { issues: SchemaIssue[]; count: number } {
   if (!errors || errors.length === 0)
@@ -134,6 +143,7 @@ function toIssues(errors: readonly ErrorObject[] | null | undefined): { issues: 
   for (let i = 0; i < kept; i++) {
     const e = errors[i]!;
     const missing = e.keyword === 'required' ? (e.params as { missingProperty?: unknown }).missingProperty : undefined;
+    const extra = e.keyword === 'additionalProperties' ? (e.params as { additionalProperty?: unknown }).additionalProperty : undefined;
     issues[i] =
       typeof missing === 'string'
         ? {
@@ -141,7 +151,13 @@ function toIssues(errors: readonly ErrorObject[] | null | undefined): { issues: 
             keyword: 'required',
             message: `is required (${e.message ?? 'missing'})`,
           }
-        : { instancePath: e.instancePath, keyword: e.keyword, message: e.message ?? 'is invalid' };
+        : typeof extra === 'string' && NAME_LIKE.test(extra)
+          ? {
+              instancePath: `${e.instancePath}/${escapePointerToken(extra)}`,
+              keyword: 'additionalProperties',
+              message: `is not allowed (${e.message ?? 'must NOT have additional properties'})`,
+            }
+          : { instancePath: e.instancePath, keyword: e.keyword, message: e.message ?? 'is invalid' };
   }
   return { issues, count: errors.length };
 }

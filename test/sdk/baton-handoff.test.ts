@@ -39,6 +39,7 @@ import {
   METRIC_VALIDATION_FAILURES,
 } from '../../src/model/attributes.js';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { SchemaRegistry } from '../../src/schemas/validators.js';
 import { Baton } from '../../src/sdk/baton.js';
 import { draft } from '../helpers/envelopes.js';
 import { createOtelHarness, onlySpan, type OtelHarness } from '../helpers/otel.js';
@@ -254,19 +255,37 @@ describe('Baton.receive', () => {
     expect(run.parentSpanContext?.spanId).toBe(receive.spanContext().spanId);
   });
 
-  it('records schema drift: a v2 envelope received by a v1 receiver fails at /output with both versions on the span', () => {
+  it('records schema drift: a v2 envelope received by a v1 receiver fails at the field v1 does not know, with both versions on the span', () => {
     const v2 = { ...draft(), output: { ...draft().output, reasoning_trace: 'because' } };
     const wire = sendOverWire(v2 as never, { schema: 'baton.handoff-envelope@2' });
     const rx = context.with(ROOT_CONTEXT, () => baton.receive(wire));
     expect(rx.valid).toBe(false);
-    expect(rx.issues[0]).toMatchObject({ instancePath: '/output', keyword: 'additionalProperties' });
+    expect(rx.issues[0]).toEqual({
+      instancePath: '/output/reasoning_trace',
+      keyword: 'additionalProperties',
+      message: 'is not allowed (must NOT have additional properties)',
+    });
     const receive = onlySpan(otel.spans(), BatonOperation.HandoffReceive);
     expect(receive.attributes).toMatchObject({
       [BATON_ENVELOPE_SCHEMA_VERSION]: '1',
       [BATON_ENVELOPE_SENDER_SCHEMA_VERSION]: '2',
       [BATON_VALIDATION_RESULT]: 'invalid',
-      [BATON_VALIDATION_ERROR_PATH]: '/output',
+      [BATON_VALIDATION_ERROR_PATH]: '/output/reasoning_trace',
     });
+  });
+
+  it('names a property that is not allowed only when its name looks like a field: a key that is data (an email) stays unnamed', () => {
+    const schemas = new SchemaRegistry();
+    schemas.register('acme.map', '1', {
+      type: 'object',
+      properties: { task_id: { type: 'string' }, source_agent: { type: 'string' }, target_agent: { type: 'string' }, owners: { type: 'object', additionalProperties: false } },
+    });
+    const mapBaton = new Baton({ tracer: otel.tracer, meter: otel.meter, schemas });
+    const rx = context.with(ROOT_CONTEXT, () =>
+      mapBaton.receive({ task_id: 't', source_agent: 'a', target_agent: 'b', owners: { 'jane.doe@example.com': 1 } }, { schema: 'acme.map@1' }),
+    );
+    expect(rx.issues).toEqual([{ instancePath: '/owners', keyword: 'additionalProperties', message: 'must NOT have additional properties' }]);
+    expect(JSON.stringify(otel.spans().map((s) => s.attributes))).not.toContain('jane.doe');
   });
 
   it('auto ack: the receive records its delay since sent_at, to the millisecond the receiver waited, and that it kept the budget', () => {

@@ -48,7 +48,7 @@ describe('detectSchemaDrift', () => {
         ruleId: RULE,
         severity: 'error',
         message:
-          'schema drift on analysis → writer: sender on v2, receiver on v1; receive-side validation fails at /output (additionalProperties)',
+          'schema drift on analysis → writer: sender on v2, receiver on v1; receive-side validation fails at /output/reasoning_trace (additionalProperties)',
         hint: expect.stringContaining('receiver-first'),
         evidence: {
           traceId: DRIFT_TRACE,
@@ -84,7 +84,7 @@ describe('detectSchemaDrift', () => {
     const spans = stripAttributes(drift, [BATON_ENVELOPE_SENDER_SCHEMA_VERSION]);
     const result = detectSchemaDrift(graphOf(spans));
     expect(result.findings.map((f) => f.message)).toEqual([
-      'schema drift on analysis → writer: sender on v2, receiver on v1; receive-side validation fails at /output (additionalProperties)',
+      'schema drift on analysis → writer: sender on v2, receiver on v1; receive-side validation fails at /output/reasoning_trace (additionalProperties)',
     ]);
     expect(result.checked).toBe(4);
   });
