@@ -212,8 +212,8 @@ interface Run {
 /** An envelope's sender as read, and how it was named. */
 interface Sender {
   readonly agent: string;
-  /** `link` / `causation`: its turn in the data; `lifetime`: its `agent.lifetime` span; `learned`: its id named by another of its envelopes. */
-  readonly how: 'link' | 'causation' | 'lifetime' | 'learned';
+  /** `link` / `causation`: its turn in the data; `learned`: its id named by another of its envelopes, sent from outside a turn. */
+  readonly how: 'link' | 'causation' | 'learned';
 }
 
 /** A transfer tool called in a speaker's turn, as read. */
@@ -289,6 +289,8 @@ class Interpretation {
   readonly #learned = new Map<string, string>();
   /** Why an envelope span gave no handoff. */
   readonly #envelopeReasons = new Map<string, string>();
+  /** Runs read as another agent's subagent: no turn of an envelope of their own. */
+  readonly #delegated = new Set<string>();
   // Ancestor tests, made once: the walks run per run and per chat.
   readonly #isClaimed = (span: SpanRecord): boolean => this.#kinds.has(span.spanId);
   readonly #isRun = (span: SpanRecord): boolean => this.#runs.has(span.spanId);
@@ -342,8 +344,8 @@ class Interpretation {
       // A group chat whose conversation is not in the data (its sender not instrumented).
       if (run.role === 'manager' && !this.#expanded.has(run.span.spanId)) this.#readSequence(this.#turnsIn(run.span), undefined, undefined, this.#context.ancestorWhere(run.span, this.#isSpeaker) !== undefined, undefined, run.span);
     }
-    this.#readNetwork(claimed);
     this.#readDelegations();
+    this.#readNetwork(claimed);
     for (const run of this.#runs.values()) {
       if (run.role !== 'speaker') continue;
       const part: Mutable<AgentRunPart> = { type: 'agent-run', span: run.span, agent: run.agent, outcome: run.span.statusCode === StatusCodeNumber.Error ? 'failed' : 'completed' };
@@ -580,11 +582,10 @@ class Interpretation {
       const envelope = envelopes[i]!;
       const senderId = readName(envelope.attributes, NET_SENDER_ID);
       let sender = declared.get(envelope.spanId);
+      // An id no turn of the data answers for (a human's seed, app code posting for an agent) sent from outside any turn: the task's entry.
       if (!sender && senderId !== undefined) {
-        const named = this.#names.get(senderId);
         const learned = this.#learned.get(senderId);
-        if (named !== undefined) sender = { agent: named, how: 'lifetime' };
-        else if (learned !== undefined) sender = { agent: learned, how: 'learned' };
+        if (learned !== undefined) sender = { agent: learned, how: 'learned' };
       }
       this.#readEnvelope(envelope, sender, senderId, channels);
     }
@@ -621,7 +622,7 @@ class Interpretation {
     const children = this.#context.childrenOf(envelope);
     for (let i = 0; i < children.length; i++) {
       const run = this.#runs.get(children[i]!.spanId);
-      if (run && run.role === 'speaker') out.push(run);
+      if (run && run.role === 'speaker' && !this.#delegated.has(run.span.spanId)) out.push(run);
     }
     return out;
   }
@@ -642,7 +643,7 @@ class Interpretation {
       this.#envelopeReasons.set(
         envelope.spanId,
         turns.length > 0 || failures > 0
-          ? `${eventType} from ${senderId !== undefined ? `agent id ${senderId}` : 'an unnamed sender'}, posted outside any traced turn (a human participant, the code that seeded the channel, or an agent without TelemetryMiddleware) and named by no agent.lifetime span in this trace group: the task's entry, not evaluated as a handoff`
+          ? `${eventType} from ${senderId === undefined ? 'an unnamed sender' : `${this.#names.has(senderId) ? `${this.#names.get(senderId)!} (agent id ${senderId})` : `agent id ${senderId}`}`}, posted outside any traced turn (a human participant, the code that seeded the channel, or an agent without TelemetryMiddleware): the task's entry, not evaluated as a handoff`
           : `${eventType}: no sender named and no agent took a turn on it`,
       );
       return;
@@ -710,11 +711,21 @@ class Interpretation {
     for (const run of this.#runs.values()) {
       if (run.role !== 'speaker') continue;
       const above = this.#context.ancestorWhere(run.span, this.#isClaimed);
-      if (!above || this.#kinds.get(above.spanId) !== 'tool') continue;
-      const around = this.#context.ancestorWhere(above, this.#isRun);
-      const caller = around ? this.#runs.get(around.spanId) : undefined;
-      if (!caller || caller.role !== 'speaker' || caller === run) continue;
-      drafts.push({ caller, tool: above, toolName: toolNameOf(above), run });
+      const kind = above ? this.#kinds.get(above.spanId) : undefined;
+      if (kind === 'tool') {
+        const around = this.#context.ancestorWhere(above!, this.#isRun);
+        const caller = around ? this.#runs.get(around.spanId) : undefined;
+        if (!caller || caller.role !== 'speaker' || caller === run) continue;
+        drafts.push({ caller, tool: above!, toolName: toolNameOf(above!), run });
+      } else if (kind === 'envelope') {
+        // run_task copies the caller's dependencies, the relayed traceparent with them: inside a network
+        // turn the subagent's invoke_agent is parented under the envelope too, within its caller's time.
+        const caller = this.#holderOf(run, above!);
+        if (!caller) continue;
+        const tool = this.#toolHolding(caller, run);
+        this.#delegated.add(run.span.spanId);
+        drafts.push({ caller, tool: tool ?? caller.span, toolName: tool ? toolNameOf(tool) : '', run });
+      }
     }
     drafts.sort((a, b) => compareByStart(a.tool, b.tool) || compareByStart(a.run.span, b.run.span));
     /** Delegations whose latest run failed, by caller, tool and target: a later call is the same one tried again. */
@@ -723,7 +734,7 @@ class Interpretation {
       const { caller, tool, toolName, run } = drafts[i]!;
       const slot = `${caller.span.spanId}\u0000${toolName}\u0000${normalizeAgentName(run.agent)}`;
       const failed = run.span.statusCode === StatusCodeNumber.Error;
-      this.#used.add(tool.spanId);
+      if (tool !== caller.span) this.#used.add(tool.spanId);
       const earlier = retrying.get(slot);
       if (earlier) {
         earlier.sendCount = (earlier.sendCount ?? 1) + 1;
@@ -737,6 +748,35 @@ class Interpretation {
       this.parts.push(part);
       if (failed) retrying.set(slot, part);
     }
+  }
+
+  /** The other agent's turn of the same envelope whose time holds `run` (the innermost: a subagent's subagent). */
+  #holderOf(run: Run, envelope: SpanRecord): Run | undefined {
+    let holder: Run | undefined;
+    const children = this.#context.childrenOf(envelope);
+    for (let i = 0; i < children.length; i++) {
+      const other = this.#runs.get(children[i]!.spanId);
+      if (!other || other === run || other.role !== 'speaker' || other.agent === run.agent) continue;
+      if (other.span.startMs > run.span.startMs || other.span.endMs < run.span.endMs) continue;
+      if (!holder || other.span.startMs > holder.span.startMs) holder = other;
+    }
+    return holder;
+  }
+
+  /** The latest-starting tool call in `caller`'s turn (not inside another turn) whose time holds `run`; bounded. */
+  #toolHolding(caller: Run, run: Run): SpanRecord | undefined {
+    let best: SpanRecord | undefined;
+    const stack: SpanRecord[] = [caller.span];
+    for (let budget = MAX_SELECTION_SPANS; stack.length > 0 && budget > 0; budget--) {
+      const children = this.#context.childrenOf(stack.pop()!);
+      for (let i = 0; i < children.length; i++) {
+        const child = children[i]!;
+        if (this.#runs.has(child.spanId) || child.spanId === caller.span.spanId) continue;
+        if (this.#kinds.get(child.spanId) === 'tool' && child.startMs <= run.span.startMs && child.endMs >= run.span.endMs && (!best || child.startMs > best.startMs)) best = child;
+        stack.push(child);
+      }
+    }
+    return best;
   }
 
   /** The transfer tools in an executor's turn, in order; other tools are the speaker's steps. */
