@@ -36,11 +36,32 @@
  *   counted at the caller.
  * - Model calls (`chat {model}`, `ag2.span.type` = `llm`) are left unclaimed: timing only.
  *
+ * AG2 1.0 (`autogen.beta`, then the `ag2` package: `middleware/builtin/telemetry.py`,
+ * `network/hub/{_envelope_tracing,telemetry}.py`) writes `ag2.span.type` too, under the same scope:
+ * - A `network.envelope {event_type}` span (`envelope`, a trace root) is one message of the hub; the
+ *   turns inside it (TelemetryMiddleware parents `invoke_agent` under the relayed traceparent) are
+ *   handoffs from its sender, declared when the sender is named by its own turn in the data (a
+ *   `triggered_by` link into it, else the one agent whose turn the `ag2.network.causation_id`
+ *   envelope started); a sender with no turn in the data (a human's seed) is the task's entry, not
+ *   evaluated. Two turns of one agent in one envelope are one handoff attempted twice (the pending
+ *   turn resumed); `ag2.network.dispatch_failures` are undelivered handoffs, named by the channel
+ *   span's `dispatch_failed` events. The channel (`ag2.network.channel_id`) is the task.
+ * - A turn inside another agent's `execute_tool` (`Agent.as_tool`), or inside the caller's envelope
+ *   within the caller's turn (run_task relays the traceparent), is a delegation (inferred); a failed
+ *   sub-task called again through the same tool is one delegation attempted again.
+ *
+ * OpenInference's AG2 instrumentation (`openinference-instrumentation-ag2` `_wrappers.py`: AGENT
+ * spans `{sender}.initiate_chat` and `{agent}.generate_reply`, TOOL spans per function) is claimed
+ * by its scope and read as the 0.x shapes above; it writes no speaker selection span (its internal
+ * `checking_agent` chat is known by name) and no chat id (`session.id`, when set, is the task).
+ *
  * Linear in the group's spans but for the sorts the context does; walks up a parent chain are
  * bounded and cycle-safe (a trace can claim a span is its own ancestor).
  *
  * @see https://github.com/ag2ai/ag2/tree/main/autogen/opentelemetry
  * @see https://github.com/ag2ai/ag2/blob/main/autogen/agentchat/group/group_utils.py
+ * @see https://github.com/ag2ai/ag2/tree/main/ag2/network/hub
+ * @see https://github.com/Arize-ai/openinference/tree/main/python/instrumentation/openinference-instrumentation-ag2
  */
 import {
   AG2_CHATS_IDS,
