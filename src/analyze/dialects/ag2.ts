@@ -36,11 +36,32 @@
  *   counted at the caller.
  * - Model calls (`chat {model}`, `ag2.span.type` = `llm`) are left unclaimed: timing only.
  *
+ * AG2 1.0 (`autogen.beta`, then the `ag2` package: `middleware/builtin/telemetry.py`,
+ * `network/hub/{_envelope_tracing,telemetry}.py`) writes `ag2.span.type` too, under the same scope:
+ * - A `network.envelope {event_type}` span (`envelope`, a trace root) is one message of the hub; the
+ *   turns inside it (TelemetryMiddleware parents `invoke_agent` under the relayed traceparent) are
+ *   handoffs from its sender, declared when the sender is named by its own turn in the data (a
+ *   `triggered_by` link into it, else the one agent whose turn the `ag2.network.causation_id`
+ *   envelope started); a sender with no turn in the data (a human's seed) is the task's entry, not
+ *   evaluated. Two turns of one agent in one envelope are one handoff attempted twice (the pending
+ *   turn resumed); `ag2.network.dispatch_failures` are undelivered handoffs, named by the channel
+ *   span's `dispatch_failed` events. The channel (`ag2.network.channel_id`) is the task.
+ * - A turn inside another agent's `execute_tool` (`Agent.as_tool`), or inside the caller's envelope
+ *   within the caller's turn (run_task relays the traceparent), is a delegation (inferred); a failed
+ *   sub-task called again through the same tool is one delegation attempted again.
+ *
+ * OpenInference's AG2 instrumentation (`openinference-instrumentation-ag2` `_wrappers.py`: AGENT
+ * spans `{sender}.initiate_chat` and `{agent}.generate_reply`, TOOL spans per function) is claimed
+ * by its scope and read as the 0.x shapes above; it writes no speaker selection span (its internal
+ * `checking_agent` chat is known by name) and no chat id (`session.id`, when set, is the task).
+ *
  * Linear in the group's spans but for the sorts the context does; walks up a parent chain are
  * bounded and cycle-safe (a trace can claim a span is its own ancestor).
  *
  * @see https://github.com/ag2ai/ag2/tree/main/autogen/opentelemetry
  * @see https://github.com/ag2ai/ag2/blob/main/autogen/agentchat/group/group_utils.py
+ * @see https://github.com/ag2ai/ag2/tree/main/ag2/network/hub
+ * @see https://github.com/Arize-ai/openinference/tree/main/python/instrumentation/openinference-instrumentation-ag2
  */
 import {
   AG2_CHATS_IDS,
@@ -54,10 +75,15 @@ import {
   GEN_AI_CONVERSATION_ID,
   GEN_AI_CONVERSATION_RESUMED,
   GEN_AI_TOOL_NAME,
+  OPENINFERENCE_AGENT_NAME,
+  OPENINFERENCE_SESSION_ID,
+  OPENINFERENCE_SPAN_KIND,
+  OPENINFERENCE_TOOL_NAME,
   SERVER_ADDRESS,
 } from '../../model/attributes.js';
 import { StatusCodeNumber, type SpanRecord } from '../../model/span-record.js';
-import { parseJsonText, put, readName } from './attribute-readers.js';
+import { compareByStart } from '../span-index.js';
+import { parseJsonText, put, readName, readNumber } from './attribute-readers.js';
 import type { AgentRunPart, Dialect, DialectContext, DialectResult, HandoffPart, IgnoredSpan, Mutable, TransferPart } from './dialect.js';
 import { normalizeAgentName } from './otel-genai.js';
 
@@ -70,9 +96,29 @@ const TOOL_EXECUTOR = '_Group_Tool_Executor';
 /** `group_utils.py` `process_initial_messages`: the user proxy AG2 makes up when no user agent is given. */
 const TEMP_USER = '_User';
 
-type Kind = 'conversation' | 'chats' | 'agent' | 'tool' | 'selection' | 'human' | 'code' | 'reserved' | 'a2a';
+type Kind =
+  | 'conversation'
+  | 'chats'
+  | 'agent'
+  | 'tool'
+  | 'selection'
+  | 'human'
+  | 'code'
+  | 'reserved'
+  | 'a2a'
+  | 'envelope'
+  | 'channel'
+  | 'task'
+  | 'lifetime'
+  | 'agent-event'
+  | 'usage';
 
-/** `consts.py` `SpanType` values claimed; `llm` (model calls) stays unclaimed. */
+/**
+ * `ag2.span.type` values claimed: 0.x `consts.py` `SpanType`, and AG2 1.0's (`autogen.beta`, then `ag2`)
+ * `_telemetry_consts.py` (`agent`, `tool`, `human_input` from TelemetryMiddleware; `envelope`,
+ * `channel`, `task`, `agent_lifetime`, `agent_event` from the hub; `usage` from the middleware's
+ * usage watcher). `llm` (model calls) stays unclaimed.
+ */
 const KINDS: ReadonlyMap<string, Kind> = new Map<string, Kind>([
   ['conversation', 'conversation'],
   ['multi_conversation', 'chats'],
@@ -82,7 +128,80 @@ const KINDS: ReadonlyMap<string, Kind> = new Map<string, Kind>([
   ['human_input', 'human'],
   ['code_execution', 'code'],
   ['handoff', 'reserved'],
+  ['envelope', 'envelope'],
+  ['channel', 'channel'],
+  ['task', 'task'],
+  ['agent_lifetime', 'lifetime'],
+  ['agent_event', 'agent-event'],
+  ['usage', 'usage'],
 ]);
+
+/**
+ * OpenInference's AG2 instrumentation (Arize-ai/openinference `openinference-instrumentation-ag2`,
+ * `get_tracer(__name__)` in its `__init__.py`): `initiate_chat` / `generate_reply` as AGENT spans,
+ * `execute_function` as TOOL spans, on ConversableAgent (`_wrappers.py`).
+ */
+const OPENINFERENCE_AG2_SCOPE = 'openinference.instrumentation.ag2';
+/** `_wrappers.py` `_ChatWrapper`: the chat's recipient, on the sender's `{sender}.initiate_chat` span. */
+const OI_RECIPIENT_NAME = 'ag2.recipient.name';
+/** `_wrappers.py` `_ReplyWrapper`: who the reply answers, on `{agent}.generate_reply`. */
+const OI_SENDER_NAME = 'ag2.sender.name';
+/** `groupchat.py` `_auto_select_speaker`: the two agents of AG2's speaker-selection chat. */
+const CHECKING_AGENT = 'checking_agent';
+
+/** AG2 1.0 network spans (`_telemetry_consts.py`, `network/hub/_envelope_tracing.py`, `network/hub/telemetry.py`). */
+const NET_CHANNEL_ID = 'ag2.network.channel_id';
+const NET_SENDER_ID = 'ag2.network.sender_id';
+const NET_ENVELOPE_ID = 'ag2.network.envelope_id';
+const NET_CAUSATION_ID = 'ag2.network.causation_id';
+const NET_AUDIENCE = 'ag2.network.audience';
+const NET_EVENT_TYPE = 'ag2.network.event_type';
+const NET_DISPATCH_FAILURES = 'ag2.network.dispatch_failures';
+const NET_RECIPIENT_ID = 'ag2.network.recipient_id';
+const NET_MANIFEST_TYPE = 'ag2.network.manifest_type';
+const AGENT_ID = 'ag2.agent.id';
+const ERROR_TYPE_EVENT = 'ag2.error.type';
+const ERROR_MESSAGE_EVENT = 'ag2.error.message';
+/** `HubTelemetryListener.on_dispatch_failed`: the channel span's event per recipient the hub could not deliver to. */
+const DISPATCH_FAILED = 'dispatch_failed';
+/** Most dispatch failures read from one envelope (a bound on a hostile count). */
+const MAX_FAILURES = 1024;
+
+function isOpenInferenceAg2(span: SpanRecord): boolean {
+  const scope = span.scopeName;
+  if (scope !== '') return scope === OPENINFERENCE_AG2_SCOPE || (scope.startsWith(OPENINFERENCE_AG2_SCOPE) && scope.charCodeAt(OPENINFERENCE_AG2_SCOPE.length) === 46);
+  // No scope (the Python SDK's console JSON): the AGENT spans carry attributes only this instrumentation writes.
+  return typeof span.attributes[OI_RECIPIENT_NAME] === 'string' || typeof span.attributes[OI_SENDER_NAME] === 'string';
+}
+
+/** OpenInference's AG2 span kinds: a chat, a reply, a tool call. */
+function openInferenceKindOf(span: SpanRecord): Kind | undefined {
+  const kind = span.attributes[OPENINFERENCE_SPAN_KIND];
+  if (kind === 'TOOL') return 'tool';
+  if (kind !== 'AGENT') return undefined;
+  if (typeof span.attributes[OI_RECIPIENT_NAME] === 'string' || span.name.endsWith('.initiate_chat') || span.name.endsWith('.a_initiate_chat')) return 'conversation';
+  return 'agent';
+}
+
+/** The name before `.{method}` of an OpenInference AG2 span (`{agent}.generate_reply`). */
+function nameBeforeMethod(span: SpanRecord): string | undefined {
+  const dot = span.name.lastIndexOf('.');
+  return dot > 0 ? span.name.slice(0, dot) : undefined;
+}
+
+/** Who sent a conversation's first message: `gen_ai.agent.name` (AG2), `agent.name` (OpenInference), else the span's name. */
+function senderOf(conversation: SpanRecord): string | undefined {
+  const attrs = conversation.attributes;
+  const named = readName(attrs, GEN_AI_AGENT_NAME) ?? readName(attrs, OPENINFERENCE_AGENT_NAME);
+  if (named !== undefined) return named;
+  if (conversation.name.startsWith('conversation ')) return conversation.name.slice(13);
+  return attrs[OPENINFERENCE_SPAN_KIND] !== undefined ? nameBeforeMethod(conversation) : undefined;
+}
+
+/** The function a tool span ran: `gen_ai.tool.name` (AG2), `tool.name` (OpenInference), else the span's name. */
+function toolNameOf(span: SpanRecord): string {
+  return readName(span.attributes, GEN_AI_TOOL_NAME) ?? readName(span.attributes, OPENINFERENCE_TOOL_NAME) ?? (span.name.startsWith('execute_tool ') ? span.name.slice(13) : span.name);
+}
 
 /** `handoffs.py` `set_llm_function_names`: `transfer_to_{target.normalized_name()}_{i + 1}`. */
 const TRANSFER_TOOL = /^transfer_to_(.+)_(\d{1,6})$/;
@@ -111,6 +230,13 @@ interface Run {
   role: Role;
 }
 
+/** An envelope's sender as read, and how it was named. */
+interface Sender {
+  readonly agent: string;
+  /** `link` / `causation`: its turn in the data; `learned`: its id named by another of its envelopes, sent from outside a turn. */
+  readonly how: 'link' | 'causation' | 'learned';
+}
+
 /** A transfer tool called in a speaker's turn, as read. */
 interface TransferCall {
   readonly span: SpanRecord;
@@ -133,14 +259,15 @@ function isAg2Scope(scope: string): boolean {
 function kindOf(span: SpanRecord): Kind | undefined {
   const type = span.attributes[AG2_SPAN_TYPE];
   if (typeof type === 'string') return KINDS.get(type);
-  return span.name === A2A_EXECUTION && isAg2Scope(span.scopeName) ? 'a2a' : undefined;
+  if (span.name === A2A_EXECUTION && isAg2Scope(span.scopeName)) return 'a2a';
+  return isOpenInferenceAg2(span) ? openInferenceKindOf(span) : undefined;
 }
 
-/** `gen_ai.agent.name`, else the name in `invoke_agent {name}`. */
+/** `gen_ai.agent.name` (AG2), `agent.name` (OpenInference), else the name in `invoke_agent {name}` / `{name}.generate_reply`. */
 function agentOf(span: SpanRecord): string {
-  const name = readName(span.attributes, GEN_AI_AGENT_NAME);
+  const name = readName(span.attributes, GEN_AI_AGENT_NAME) ?? readName(span.attributes, OPENINFERENCE_AGENT_NAME);
   if (name !== undefined) return name;
-  const rest = span.name.startsWith('invoke_agent ') ? span.name.slice(13).trim() : '';
+  const rest = span.name.startsWith('invoke_agent ') ? span.name.slice(13).trim() : span.attributes[OPENINFERENCE_SPAN_KIND] !== undefined ? (nameBeforeMethod(span) ?? '') : '';
   return rest.length > 0 ? rest : span.name;
 }
 
@@ -176,6 +303,15 @@ class Interpretation {
   /** A retried transfer's later calls, read with its first: why each is not a part of its own. */
   readonly #attempts = new Map<string, string>();
   readonly #runParts: AgentRunPart[] = [];
+  /** AG2 1.0's hub: envelope spans by `ag2.network.envelope_id`, agent names by `ag2.agent.id`. */
+  readonly #envelopes = new Map<string, SpanRecord>();
+  readonly #names = new Map<string, string>();
+  /** Agent ids named by the turn that sent an envelope (learned while reading), with how. */
+  readonly #learned = new Map<string, string>();
+  /** Why an envelope span gave no handoff. */
+  readonly #envelopeReasons = new Map<string, string>();
+  /** Runs read as another agent's subagent: no turn of an envelope of their own. */
+  readonly #delegated = new Set<string>();
   // Ancestor tests, made once: the walks run per run and per chat.
   readonly #isClaimed = (span: SpanRecord): boolean => this.#kinds.has(span.spanId);
   readonly #isRun = (span: SpanRecord): boolean => this.#runs.has(span.spanId);
@@ -195,7 +331,16 @@ class Interpretation {
       const kind = kindOf(span);
       if (kind !== undefined && !this.#kinds.has(span.spanId)) this.#kinds.set(span.spanId, kind);
     }
-    for (let i = 0; i < spans.length; i++) if (this.#kinds.get(spans[i]!.spanId) === 'selection') this.#markInternal(spans[i]!);
+    for (let i = 0; i < spans.length; i++) {
+      const span = spans[i]!;
+      const kind = this.#kinds.get(span.spanId);
+      if (kind === 'selection') this.#markInternal(span);
+      // OpenInference writes no selection span: the internal chat is known by its sender (groupchat.py names it).
+      else if (kind === 'conversation' && senderOf(span) === CHECKING_AGENT && !this.#internal.has(span.spanId)) {
+        this.#internal.add(span.spanId);
+        this.#markInternal(span);
+      }
+    }
     const claimed: SpanRecord[] = [];
     const seen = new Set<string>();
     for (let i = 0; i < spans.length; i++) {
@@ -220,6 +365,8 @@ class Interpretation {
       // A group chat whose conversation is not in the data (its sender not instrumented).
       if (run.role === 'manager' && !this.#expanded.has(run.span.spanId)) this.#readSequence(this.#turnsIn(run.span), undefined, undefined, this.#context.ancestorWhere(run.span, this.#isSpeaker) !== undefined, undefined, run.span);
     }
+    this.#readDelegations();
+    this.#readNetwork(claimed);
     for (const run of this.#runs.values()) {
       if (run.role !== 'speaker') continue;
       const part: Mutable<AgentRunPart> = { type: 'agent-run', span: run.span, agent: run.agent, outcome: run.span.statusCode === StatusCodeNumber.Error ? 'failed' : 'completed' };
@@ -282,7 +429,7 @@ class Interpretation {
    * the manager's turns should AG2 call the wrapper.
    */
   #isRunChat(conversation: SpanRecord, manager: string): boolean {
-    if (readName(conversation.attributes, GEN_AI_AGENT_NAME) !== manager) return false;
+    if (senderOf(conversation) !== manager) return false;
     const children = this.#context.childrenOf(conversation);
     let other: string | undefined;
     for (let i = 0; i < children.length; i++) {
@@ -334,7 +481,7 @@ class Interpretation {
         if (!this.#expanded.has(child.spanId)) this.#turnsIn(child, turns);
       } else if (run.role === 'speaker' || run.role === 'executor') turns.push(child);
     }
-    const sender = readName(attrs, GEN_AI_AGENT_NAME) ?? (conversation.name.startsWith('conversation ') ? conversation.name.slice(13) : undefined);
+    const sender = senderOf(conversation);
     // A nested chat (inside a turn) or a queued one: the chat's summary goes back to its sender.
     const queue = this.#context.ancestorWhere(conversation, this.#isClaimed);
     const queued = queue !== undefined && this.#kinds.get(queue.spanId) === 'chats' ? queue : undefined;
@@ -417,13 +564,249 @@ class Interpretation {
     if (previous) this.#settle(previous, calls, participants, taskId, true);
   }
 
+  /**
+   * AG2 1.0's network (see the file header): each `network.envelope` span is one message the hub
+   * dispatched, and the turns it started run inside it (the hub injects the envelope span's
+   * traceparent, the recipient's TelemetryMiddleware parents its `invoke_agent` under it).
+   */
+  #readNetwork(claimed: readonly SpanRecord[]): void {
+    const envelopes: SpanRecord[] = [];
+    const channels: SpanRecord[] = [];
+    for (let i = 0; i < claimed.length; i++) {
+      const span = claimed[i]!;
+      const kind = this.#kinds.get(span.spanId);
+      if (kind === 'envelope') {
+        envelopes.push(span);
+        const id = readName(span.attributes, NET_ENVELOPE_ID);
+        if (id !== undefined && !this.#envelopes.has(id)) this.#envelopes.set(id, span);
+      } else if (kind === 'channel') channels.push(span);
+      else if (kind === 'lifetime') {
+        const id = readName(span.attributes, AGENT_ID);
+        const name = readName(span.attributes, GEN_AI_AGENT_NAME);
+        if (id !== undefined && name !== undefined) this.#names.set(id, name);
+      }
+    }
+    if (envelopes.length === 0) return;
+    envelopes.sort(compareByStart);
+    // Senders named by what the spans declare first (a link into their turn, the envelope their
+    // turn answered), so that an id they name can name the same agent's other envelopes.
+    const declared = new Map<string, Sender>();
+    for (let i = 0; i < envelopes.length; i++) {
+      const envelope = envelopes[i]!;
+      const sender = this.#declaredSender(envelope);
+      if (!sender) continue;
+      declared.set(envelope.spanId, sender);
+      const id = readName(envelope.attributes, NET_SENDER_ID);
+      if (id !== undefined && !this.#learned.has(id)) this.#learned.set(id, sender.agent);
+    }
+    for (let i = 0; i < envelopes.length; i++) {
+      const envelope = envelopes[i]!;
+      const senderId = readName(envelope.attributes, NET_SENDER_ID);
+      let sender = declared.get(envelope.spanId);
+      // An id no turn of the data answers for (a human's seed, app code posting for an agent) sent from outside any turn: the task's entry.
+      if (!sender && senderId !== undefined) {
+        const learned = this.#learned.get(senderId);
+        if (learned !== undefined) sender = { agent: learned, how: 'learned' };
+      }
+      this.#readEnvelope(envelope, sender, senderId, channels);
+    }
+  }
+
+  /**
+   * The sender of an envelope, from its turn in the data: the turn a link of the envelope points
+   * into (`triggered_by`: posted from inside a turn, by a tool), else the one agent whose turns the
+   * envelope it answers (`ag2.network.causation_id`, which the handler stamps on its reply) started.
+   */
+  #declaredSender(envelope: SpanRecord): Sender | undefined {
+    for (let i = 0; i < envelope.links.length; i++) {
+      const linked = this.#context.span(envelope.links[i]!.spanId);
+      if (!linked) continue;
+      const turn = this.#runs.has(linked.spanId) ? linked : this.#context.ancestorWhere(linked, this.#isRun);
+      const run = turn ? this.#runs.get(turn.spanId) : undefined;
+      if (run && run.role === 'speaker') return { agent: run.agent, how: 'link' };
+    }
+    const cause = readName(envelope.attributes, NET_CAUSATION_ID);
+    const before = cause !== undefined ? this.#envelopes.get(cause) : undefined;
+    if (!before || before.spanId === envelope.spanId) return undefined;
+    let agent: string | undefined;
+    const turns = this.#turnsOf(before);
+    for (let i = 0; i < turns.length; i++) {
+      if (agent === undefined) agent = turns[i]!.agent;
+      else if (agent !== turns[i]!.agent) return undefined;
+    }
+    return agent !== undefined ? { agent, how: 'causation' } : undefined;
+  }
+
+  /** The turns an envelope started: the agent runs directly inside it, in start order. */
+  #turnsOf(envelope: SpanRecord): Run[] {
+    const out: Run[] = [];
+    const children = this.#context.childrenOf(envelope);
+    for (let i = 0; i < children.length; i++) {
+      const run = this.#runs.get(children[i]!.spanId);
+      if (run && run.role === 'speaker' && !this.#delegated.has(run.span.spanId)) out.push(run);
+    }
+    return out;
+  }
+
+  /**
+   * One envelope's handoffs: from its sender to each other agent that took a turn on it (two turns
+   * of one agent are the hub's pending turn fired again after the first raised: one handoff
+   * attempted twice), and one undelivered handoff per recipient the hub could not deliver to
+   * (`ag2.network.dispatch_failures`, named by the channel span's `dispatch_failed` events).
+   */
+  #readEnvelope(envelope: SpanRecord, sender: Sender | undefined, senderId: string | undefined, channels: readonly SpanRecord[]): void {
+    const attrs = envelope.attributes;
+    const eventType = readName(attrs, NET_EVENT_TYPE) ?? envelope.name.slice('network.envelope '.length);
+    const channelId = readName(attrs, NET_CHANNEL_ID);
+    const turns = this.#turnsOf(envelope);
+    const failures = Math.min(MAX_FAILURES, Math.max(0, Math.floor(readNumber(attrs, NET_DISPATCH_FAILURES) ?? 0)));
+    if (!sender) {
+      this.#envelopeReasons.set(
+        envelope.spanId,
+        turns.length > 0 || failures > 0
+          ? `${eventType} from ${senderId === undefined ? 'an unnamed sender' : `${this.#names.has(senderId) ? `${this.#names.get(senderId)!} (agent id ${senderId})` : `agent id ${senderId}`}`}, posted outside any traced turn (a human participant, the code that seeded the channel, or an agent without TelemetryMiddleware): the task's entry, not evaluated as a handoff`
+          : `${eventType}: no sender named and no agent took a turn on it`,
+      );
+      return;
+    }
+    const byAgent = new Map<string, Run[]>();
+    for (let i = 0; i < turns.length; i++) {
+      const key = normalizeAgentName(turns[i]!.agent);
+      const list = byAgent.get(key);
+      if (list) list.push(turns[i]!);
+      else byAgent.set(key, [turns[i]!]);
+    }
+    const own = normalizeAgentName(sender.agent);
+    let read = false;
+    for (const [key, runs] of byAgent) {
+      if (key === own) continue;
+      const part: Mutable<TransferPart> = { type: 'transfer', span: envelope, source: sender.agent, target: runs[0]!.agent, mode: 'pass_control', inferred: sender.how === 'learned', arrival: runs[0]!.span };
+      if (runs.length > 1) part.sendCount = runs.length;
+      put(part, 'taskId', channelId);
+      this.parts.push(part);
+      read = true;
+    }
+    if (failures > 0) {
+      const events: SpanRecord['events'][number][] = [];
+      for (let c = 0; c < channels.length; c++) {
+        const channel = channels[c]!;
+        if (readName(channel.attributes, NET_CHANNEL_ID) !== channelId) continue;
+        for (let i = 0; i < channel.events.length; i++) {
+          const event = channel.events[i]!;
+          if (event.name === DISPATCH_FAILED && event.timeMs >= envelope.startMs && event.timeMs <= envelope.endMs) events.push(event);
+        }
+      }
+      events.sort((a, b) => a.timeMs - b.timeMs);
+      for (let i = 0; i < failures; i++) {
+        const event = events[i];
+        const recipient = event ? readName(event.attributes, NET_RECIPIENT_ID) : undefined;
+        const name = recipient === undefined ? 'a recipient' : (this.#names.get(recipient) ?? this.#learned.get(recipient) ?? `agent id ${recipient}`);
+        const why = event
+          ? `${readName(event.attributes, ERROR_TYPE_EVENT) ?? 'error'}: ${readName(event.attributes, ERROR_MESSAGE_EVENT) ?? ''}`
+          : `${envelope.statusMessage || `${failures} dispatch failure(s)`}; no dispatch_failed event of its channel span in this trace group names the recipient`;
+        const part: Mutable<TransferPart> = { type: 'transfer', span: envelope, source: sender.agent, target: 'unknown', mode: 'pass_control', inferred: false, refusal: `refused: the hub could not deliver ${eventType} to ${name} (${why})` };
+        put(part, 'taskId', channelId);
+        this.parts.push(part);
+        read = true;
+      }
+    }
+    if (read) this.#used.add(envelope.spanId);
+    else
+      this.#envelopeReasons.set(
+        envelope.spanId,
+        byAgent.has(own)
+          ? `${eventType} from ${sender.agent}, answered by ${sender.agent} itself (the workflow kept the turn with it): no handoff`
+          : `${eventType} from ${sender.agent}: no agent took a turn on it (the channel closed after it, by max_turns or a Finish, or its recipients have no TelemetryMiddleware)`,
+      );
+  }
+
+  /**
+   * Agents run as another agent's tool (AG2 1.0 `Agent.as_tool`, `subagent_tool`: `task_{name}`):
+   * a run whose nearest claimed span above is a tool call in another agent's turn is a delegation
+   * returning to the caller (inferred: the nesting), its evidence the tool span. A sub-task that
+   * failed (its run ERROR; AG2 hands the caller "Sub-task '…' failed") and was called again through
+   * the same tool is one delegation attempted again (`sendCount`).
+   */
+  #readDelegations(): void {
+    const drafts: { caller: Run; tool: SpanRecord; toolName: string; run: Run }[] = [];
+    for (const run of this.#runs.values()) {
+      if (run.role !== 'speaker') continue;
+      const above = this.#context.ancestorWhere(run.span, this.#isClaimed);
+      const kind = above ? this.#kinds.get(above.spanId) : undefined;
+      if (kind === 'tool') {
+        const around = this.#context.ancestorWhere(above!, this.#isRun);
+        const caller = around ? this.#runs.get(around.spanId) : undefined;
+        if (!caller || caller.role !== 'speaker' || caller === run) continue;
+        drafts.push({ caller, tool: above!, toolName: toolNameOf(above!), run });
+      } else if (kind === 'envelope') {
+        // run_task copies the caller's dependencies, the relayed traceparent with them: inside a network
+        // turn the subagent's invoke_agent is parented under the envelope too, within its caller's time.
+        const caller = this.#holderOf(run, above!);
+        if (!caller) continue;
+        const tool = this.#toolHolding(caller, run);
+        this.#delegated.add(run.span.spanId);
+        drafts.push({ caller, tool: tool ?? caller.span, toolName: tool ? toolNameOf(tool) : '', run });
+      }
+    }
+    drafts.sort((a, b) => compareByStart(a.tool, b.tool) || compareByStart(a.run.span, b.run.span));
+    /** Delegations whose latest run failed, by caller, tool and target: a later call is the same one tried again. */
+    const retrying = new Map<string, Mutable<TransferPart>>();
+    for (let i = 0; i < drafts.length; i++) {
+      const { caller, tool, toolName, run } = drafts[i]!;
+      const slot = `${caller.span.spanId}\u0000${toolName}\u0000${normalizeAgentName(run.agent)}`;
+      const failed = run.span.statusCode === StatusCodeNumber.Error;
+      if (tool !== caller.span) this.#used.add(tool.spanId);
+      const earlier = retrying.get(slot);
+      if (earlier) {
+        earlier.sendCount = (earlier.sendCount ?? 1) + 1;
+        earlier.arrival = run.span;
+        this.#attempts.set(tool.spanId, `attempt ${earlier.sendCount} of ${caller.agent}'s delegation to ${run.agent} through ${toolName} (the run before failed): read with the first call on span ${earlier.span.spanId} as one handoff attempted again`);
+        if (!failed) retrying.delete(slot);
+        continue;
+      }
+      const part: Mutable<TransferPart> = { type: 'transfer', span: tool, source: caller.agent, target: run.agent, mode: 'return_to_caller', inferred: true, arrival: run.span };
+      put(part, 'taskId', this.#taskIdOf(caller.span));
+      this.parts.push(part);
+      if (failed) retrying.set(slot, part);
+    }
+  }
+
+  /** The other agent's turn of the same envelope whose time holds `run` (the innermost: a subagent's subagent). */
+  #holderOf(run: Run, envelope: SpanRecord): Run | undefined {
+    let holder: Run | undefined;
+    const children = this.#context.childrenOf(envelope);
+    for (let i = 0; i < children.length; i++) {
+      const other = this.#runs.get(children[i]!.spanId);
+      if (!other || other === run || other.role !== 'speaker' || other.agent === run.agent) continue;
+      if (other.span.startMs > run.span.startMs || other.span.endMs < run.span.endMs) continue;
+      if (!holder || other.span.startMs > holder.span.startMs) holder = other;
+    }
+    return holder;
+  }
+
+  /** The latest-starting tool call in `caller`'s turn (not inside another turn) whose time holds `run`; bounded. */
+  #toolHolding(caller: Run, run: Run): SpanRecord | undefined {
+    let best: SpanRecord | undefined;
+    const stack: SpanRecord[] = [caller.span];
+    for (let budget = MAX_SELECTION_SPANS; stack.length > 0 && budget > 0; budget--) {
+      const children = this.#context.childrenOf(stack.pop()!);
+      for (let i = 0; i < children.length; i++) {
+        const child = children[i]!;
+        if (this.#runs.has(child.spanId) || child.spanId === caller.span.spanId) continue;
+        if (this.#kinds.get(child.spanId) === 'tool' && child.startMs <= run.span.startMs && child.endMs >= run.span.endMs && (!best || child.startMs > best.startMs)) best = child;
+        stack.push(child);
+      }
+    }
+    return best;
+  }
+
   /** The transfer tools in an executor's turn, in order; other tools are the speaker's steps. */
   #readTransferCalls(executor: SpanRecord, calls: TransferCall[]): void {
     const children = this.#context.childrenOf(executor);
     for (let i = 0; i < children.length; i++) {
       const child = children[i]!;
       if (this.#kinds.get(child.spanId) !== 'tool') continue;
-      const tool = readName(child.attributes, GEN_AI_TOOL_NAME) ?? child.name.slice('execute_tool '.length);
+      const tool = toolNameOf(child);
       const match = TRANSFER_TOOL.exec(tool);
       if (!match) continue;
       const target = match[1]!;
@@ -509,18 +892,23 @@ class Interpretation {
     const known = this.#taskOf.get(span.spanId);
     if (known !== undefined) return known ?? undefined;
     let outermost: SpanRecord | undefined;
+    let envelope: SpanRecord | undefined;
     let at: SpanRecord | undefined = span;
     for (let depth = 0; at && depth < MAX_DEPTH; depth++) {
       const kind = this.#kinds.get(at.spanId);
       if (kind === 'conversation' || kind === 'chats') outermost = at;
+      else if (kind === 'envelope') envelope ??= at;
       const parent = this.#context.parentOf(at);
       at = parent && parent.spanId !== at.spanId ? parent : undefined;
     }
     const found =
       outermost === undefined
-        ? undefined
+        ? // AG2 1.0's network: a turn runs in its envelope's trace, and the channel is the task.
+          envelope !== undefined
+          ? readName(envelope.attributes, NET_CHANNEL_ID)
+          : undefined
         : this.#kinds.get(outermost.spanId) === 'conversation'
-          ? readName(outermost.attributes, GEN_AI_CONVERSATION_ID)
+          ? (readName(outermost.attributes, GEN_AI_CONVERSATION_ID) ?? readName(outermost.attributes, OPENINFERENCE_SESSION_ID))
           : namesIn(outermost.attributes[AG2_CHATS_IDS])?.[0];
     this.#taskOf.set(span.spanId, found ?? null);
     return found;
@@ -534,6 +922,8 @@ class Interpretation {
   /** Why a claimed span gave no part (for --explain). */
   #reasonFor(span: SpanRecord): string | undefined {
     const kind = this.#kinds.get(span.spanId)!;
+    const envelopeReason = this.#envelopeReasons.get(span.spanId);
+    if (envelopeReason !== undefined) return envelopeReason;
     if (this.#internal.has(span.spanId)) return `the speaker selection's internal chat (checking_agent and speaker_selection_agent): AG2's machinery choosing the next speaker, not the group's handoffs`;
     switch (kind) {
       case 'agent': {
@@ -545,14 +935,14 @@ class Interpretation {
         return `${run.agent}'s turn on its A2A server: the caller's turn, counted once there`;
       }
       case 'conversation':
-        if (this.#runChats.has(span.spanId)) return `${readName(span.attributes, GEN_AI_AGENT_NAME) ?? 'the manager'}'s run_chat: the group chat's rounds, read as the turns of the chat around it`;
+        if (this.#runChats.has(span.spanId)) return `${senderOf(span) ?? 'the manager'}'s run_chat: the group chat's rounds, read as the turns of the chat around it`;
         if (isTrue(span.attributes[GEN_AI_CONVERSATION_RESUMED])) return 'resuming a group chat (a_resume): AG2 loads its messages; no agent runs in it';
-        if (readName(span.attributes, GEN_AI_AGENT_NAME) === TEMP_USER) return `AG2's temporary user proxy ${TEMP_USER} sent the first message (a group chat started without a user agent): the task's entry, not a handoff`;
+        if (senderOf(span) === TEMP_USER) return `AG2's temporary user proxy ${TEMP_USER} sent the first message (a group chat started without a user agent): the task's entry, not a handoff`;
         return 'a chat whose first message went to no agent run inside it (its recipient not instrumented, or it answered itself): no handoff read';
       case 'chats':
         return 'a queue of chats (initiate_chats): a container of its conversations, each a delegation to its recipient';
       case 'tool': {
-        const tool = readName(span.attributes, GEN_AI_TOOL_NAME) ?? span.name;
+        const tool = toolNameOf(span);
         const match = TRANSFER_TOOL.exec(tool);
         const target = match ? NON_AGENT_TARGETS.get(normalizeAgentName(match[1]!)) : undefined;
         if (target !== undefined) return `a transfer to ${target}: no agent takes the turn from it`;
@@ -570,6 +960,18 @@ class Interpretation {
         return `code execution in ${this.#ownerOf(span)}'s turn: no handoff`;
       case 'a2a':
         return "an A2A server's side of a remote agent's turn: no handoff of its own";
+      case 'envelope':
+        return `${readName(span.attributes, NET_EVENT_TYPE) ?? span.name}: a message of the hub with no turn and no failed delivery read from it`;
+      case 'channel':
+        return `an AG2 network channel (${readName(span.attributes, NET_MANIFEST_TYPE) ?? 'channel'}): a container of its envelopes, whose handoffs are read from them; its dispatch_failed events name the recipients of failed deliveries`;
+      case 'task':
+        return `an AG2 network task (${String(span.attributes['ag2.network.capability'] ?? 'task')}, ${String(span.attributes['ag2.network.outcome'] ?? 'no outcome')}): work an agent owned, no handoff of its own`;
+      case 'lifetime':
+        return `${readName(span.attributes, GEN_AI_AGENT_NAME) ?? 'an agent'}'s registration on the hub (agent.lifetime): names its ag2.agent.id, no handoff`;
+      case 'agent-event':
+        return "a change to a registered agent's resume, skill or rule: no handoff";
+      case 'usage':
+        return 'token usage AG2 recorded outside a model call: no handoff';
       default:
         return `ag2.span.type ${String(span.attributes[AG2_SPAN_TYPE])}: reserved by AG2, not written yet; not read`;
     }
@@ -579,10 +981,15 @@ class Interpretation {
 /** AG2's own spans (see the file header). */
 export const ag2Dialect: Dialect = {
   id: 'ag2',
-  description: "AG2's OpenTelemetry spans (conversations, group chat turns and speaker selection, transfer tools, nested and queued chats)",
+  description:
+    "AG2's OpenTelemetry spans (conversations, group chat turns and speaker selection, transfer tools, nested and queued chats; AG2 1.0's agent turns, subagent tools and hub envelopes) and OpenInference's AG2 instrumentation",
   readsAttribute(name) {
     return (
       name.startsWith('ag2.') ||
+      name === OPENINFERENCE_SPAN_KIND ||
+      name === OPENINFERENCE_AGENT_NAME ||
+      name === OPENINFERENCE_TOOL_NAME ||
+      name === OPENINFERENCE_SESSION_ID ||
       name === GEN_AI_AGENT_NAME ||
       name === GEN_AI_TOOL_NAME ||
       name === GEN_AI_CONVERSATION_ID ||
@@ -591,6 +998,9 @@ export const ag2Dialect: Dialect = {
       name === ERROR_TYPE ||
       name === SERVER_ADDRESS
     );
+  },
+  readsEvent(name, span) {
+    return name === DISPATCH_FAILED && span.attributes[AG2_SPAN_TYPE] === 'channel';
   },
   claims(span) {
     return kindOf(span) !== undefined;

@@ -22,8 +22,10 @@ import { vercelAiDialect } from './vercel-ai.js';
  * (`openai-agents` before `openinference`, which leaves the OpenInference OpenAI
  * Agents spans to it; the framework runtimes, AutoGen's message runtime and Agent
  * Framework's workflow engine, claim only their own span names, as `ag2` claims only spans
- * marked `ag2.span.type` (AG2's `invoke_agent` and `execute_tool` spans would otherwise go to
- * `otel-genai`, which cannot read a group chat's turns); `crewai` before
+ * marked `ag2.span.type` (AG2's `invoke_agent` and `execute_tool` spans, 0.x's and 1.0's, would otherwise go to
+ * `otel-genai`, which cannot read a group chat's turns) and OpenInference's AG2 instrumentation by its scope
+ * (before `openinference-agents` and `openinference`, which would read its AGENT and TOOL spans as steps without
+ * LangGraph metadata); `crewai` before
  * `openinference`, which leaves the CrewAI instrumentation's spans to it; `openllmetry` before
  * `otel-genai`, since OpenLLMetry writes `gen_ai.operation.name` = `invoke_agent` / `execute_tool`
  * beside its own `traceloop.span.kind` and its own handoff spans; `openinference-agents`

@@ -3,7 +3,7 @@
  * spans through the real OTel SDK, fixtures/frameworks/python/py-span.ts): each behaviour the
  * constructed AG2 runs (fixtures/frameworks/python/ag2-*.json) rely on, and its near miss.
  */
-import type { Attributes, Tracer } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, SpanStatusCode, trace, type Attributes, type Tracer } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ag2Dialect } from '../../../src/analyze/dialects/ag2.js';
 import { buildHandoffModel } from '../../../src/analyze/build-model.js';
@@ -384,5 +384,145 @@ describe('A2A remote agents', () => {
     const server = tracerOf();
     await pySpan(server.tracer, 'a2a-execution', {}, () => turn(server.tracer, 'tech_support'));
     expect(buildHandoffModel(server.read()).agentRuns.map((r) => r.agent)).toEqual(['tech_support']);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// OpenInference's AG2 instrumentation (openinference-instrumentation-ag2 `_wrappers.py`).
+
+const OI_SCOPE = 'openinference.instrumentation.ag2';
+const oiChat = (sender: string, recipient: string): Attributes => ({ 'openinference.span.kind': 'AGENT', 'agent.name': sender, 'ag2.recipient.name': recipient });
+const oiReply = (name: string, sender: string): Attributes => ({ 'openinference.span.kind': 'AGENT', 'agent.name': name, 'ag2.sender.name': sender });
+const oiTool = (name: string, executor: string): Attributes => ({ 'openinference.span.kind': 'TOOL', 'tool.name': name, 'tool_call.function.name': name, 'agent.name': executor });
+
+describe('OpenInference AG2Instrumentor spans', () => {
+  /** `_User.initiate_chat` → the manager's reply → triage (a transfer tool), the checking_agent chat, refunds. */
+  async function groupChat(scope: string, transferOk = true): Promise<SpanRecord[]> {
+    const { tracer, read } = tracerOf(scope);
+    await pySpan(tracer, '_User.initiate_chat', { attributes: oiChat('_User', 'chat_manager') }, () =>
+      pySpan(tracer, 'chat_manager.generate_reply', { attributes: oiReply('chat_manager', '_User') }, async () => {
+        await pySpan(tracer, 'triage.generate_reply', { attributes: oiReply('triage', 'chat_manager') }, none);
+        await pySpan(tracer, '_Group_Tool_Executor.generate_reply', { attributes: oiReply('_Group_Tool_Executor', 'chat_manager') }, () =>
+          pySpan(tracer, 'transfer_to_refunds_1', { attributes: oiTool('transfer_to_refunds_1', '_Group_Tool_Executor') }, async () => {
+            if (!transferOk) throw new PyError('Exception', 'tool execution failed');
+          }).catch(() => undefined),
+        );
+        // AutoPattern's selection chat: AG2 machinery, never a speaker.
+        await pySpan(tracer, 'checking_agent.initiate_chat', { attributes: oiChat('checking_agent', 'speaker_selection_agent') }, () =>
+          pySpan(tracer, 'speaker_selection_agent.generate_reply', { attributes: oiReply('speaker_selection_agent', 'checking_agent') }, none),
+        );
+        await pySpan(tracer, 'refunds.generate_reply', { attributes: oiReply('refunds', 'chat_manager') }, none);
+      }),
+    );
+    return read();
+  }
+
+  it('reads a group chat’s turns as AG2’s own spans are read: a transfer tool is the evidence, the selection chat is machinery', async () => {
+    const spans = await groupChat(OI_SCOPE);
+    const model = buildHandoffModel(spans);
+    expect(edgesOf(model)).toEqual(['triage → refunds ×1']);
+    expect(model.handoffs[0]!.send!.spanId).toBe(spans.find((s) => s.name === 'transfer_to_refunds_1')!.spanId);
+    expect(model.agentRuns.map((r) => [r.agent, r.dialect])).toEqual([
+      ['triage', 'ag2'],
+      ['refunds', 'ag2'],
+    ]);
+    expect(ignoredReasons(spans)['speaker_selection_agent.generate_reply']).toMatch(/speaker selection's internal chat/);
+  });
+
+  it('near miss: a failed transfer tool (ERROR, is_success False) is an attempt, not the evidence; the next speaker is read from order', async () => {
+    const model = buildHandoffModel(await groupChat(OI_SCOPE, false));
+    expect(edgesOf(model)).toEqual(['triage → refunds ×2']);
+  });
+
+  it('near miss: the same span shapes from another OpenInference scope are not AG2’s (left to the openinference dialect, which reads nothing)', async () => {
+    const spans = await groupChat('openinference.instrumentation.agno');
+    const other = spans.map((s) => ({ ...s, attributes: Object.fromEntries(Object.entries(s.attributes).filter(([k]) => !k.startsWith('ag2.'))) }));
+    expect(other.some((s) => ag2Dialect.claims(s))).toBe(false);
+    // Without a scope (the Python SDK's console JSON), AG2's own attributes still tell its AGENT spans apart.
+    const unscoped = spans.map((s) => ({ ...s, scopeName: '' }));
+    expect(unscoped.filter((s) => ag2Dialect.claims(s)).map((s) => s.name)).not.toContain('transfer_to_refunds_1');
+    expect(unscoped.filter((s) => ag2Dialect.claims(s)).map((s) => s.name)).toContain('triage.generate_reply');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// AG2 1.0 (autogen.beta → ag2): TelemetryMiddleware turns, subagent tools, the hub's envelopes.
+
+const BETA_SCOPE = 'opentelemetry.instrumentation.ag2';
+const envelope = (id: string, sender: string, extra: Attributes = {}): Attributes => ({
+  'ag2.span.type': 'envelope',
+  'ag2.network.channel_id': 'ch-1',
+  'ag2.network.sender_id': sender,
+  'ag2.network.event_type': 'ag2.packet',
+  'ag2.network.envelope_id': id,
+  ...extra,
+});
+const executeTool = (name: string): Attributes => ({ 'ag2.span.type': 'tool', 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': name, 'gen_ai.tool.type': 'function' });
+
+describe('AG2 1.0 subagent tools (Agent.as_tool)', () => {
+  /** coordinator calls task_analyst `attempts` times; each run but the last raises (run_task answers "Sub-task failed"). */
+  async function delegations(attempts: number, tool = 'task_analyst'): Promise<SpanRecord[]> {
+    const { tracer, read } = tracerOf(BETA_SCOPE);
+    await turn(tracer, 'coordinator', async () => {
+      for (let i = 0; i < attempts; i++) {
+        await pySpan(tracer, `execute_tool ${i === 0 ? 'task_analyst' : tool}`, { attributes: executeTool(i === 0 ? 'task_analyst' : tool) }, () =>
+          turn(tracer, 'analyst', async () => {
+            if (i < attempts - 1) throw new PyError('RateLimitError', '429');
+          }).catch(() => undefined),
+        );
+      }
+    });
+    return read();
+  }
+
+  it('a run inside another agent’s tool call is a delegation returning to it (inferred); a failed sub-task called again is one handoff attempted twice', async () => {
+    const spans = await delegations(2);
+    const model = buildHandoffModel(spans);
+    expect(edgesOf(model)).toEqual(['coordinator → analyst ×2']);
+    expect(model.handoffs[0]!.mode).toBe('return_to_caller');
+    expect(model.agentRuns.map((r) => `${r.agent} ${r.outcome}`).sort()).toEqual(['analyst completed', 'analyst failed', 'coordinator completed']);
+  });
+
+  it('near miss: a second call through another tool is a delegation of its own', async () => {
+    expect(edgesOf(buildHandoffModel(await delegations(2, 'task_analyst_v2')))).toEqual(['coordinator → analyst ×1', 'coordinator → analyst ×1']);
+  });
+});
+
+describe('AG2 1.0 hub envelopes', () => {
+  /** A seed from user-1 (no turn), writer's turn on it, writer's packet (causation: the seed) with critic's turn on it. */
+  async function exchange(options: { causation?: boolean; failures?: number } = {}): Promise<SpanRecord[]> {
+    const { tracer, read } = tracerOf(BETA_SCOPE);
+    const inEnvelope = async (id: string, sender: string, extra: Attributes, agent?: string, failures = 0) => {
+      const span = tracer.startSpan(`network.envelope ${String(extra['ag2.network.event_type'] ?? 'ag2.packet')}`, { attributes: envelope(id, sender, extra) }, ROOT_CONTEXT);
+      if (failures > 0) {
+        span.setAttribute('ag2.network.dispatch_failures', failures);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: `${failures} dispatch failure(s)` });
+      }
+      span.end();
+      if (agent) await context.with(trace.setSpan(ROOT_CONTEXT, span), () => turn(tracer, agent));
+    };
+    await inEnvelope('env-1', 'user-1', { 'ag2.network.event_type': 'ag2.msg.text' }, 'writer');
+    await inEnvelope('env-2', 'writer-1', options.causation === false ? {} : { 'ag2.network.causation_id': 'env-1' }, 'critic', options.failures);
+    return read();
+  }
+
+  it('an envelope hands the turn from its sender (named by the turn its causation started) to the turn it started, declared; the seed is the task’s entry', async () => {
+    const spans = await exchange();
+    const model = buildHandoffModel(spans);
+    expect(edgesOf(model)).toEqual(['writer → critic ×1 declared']);
+    expect(model.handoffs[0]!.taskId).toBe('ch-1');
+    expect(ignoredReasons(spans)['network.envelope ag2.msg.text']).toMatch(/^ag2\.msg\.text from agent id user-1, posted outside any traced turn .*the task's entry, not evaluated as a handoff$/);
+  });
+
+  it('near miss: without the causation id no turn names the sender, and nothing is made up', async () => {
+    const spans = await exchange({ causation: false });
+    expect(buildHandoffModel(spans).handoffs).toEqual([]);
+    expect(ignoredReasons(spans)['network.envelope ag2.packet']).toMatch(/from agent id writer-1, posted outside any traced turn/);
+  });
+
+  it('a delivery the hub could not make is an undelivered handoff from the sender', async () => {
+    const model = buildHandoffModel(await exchange({ failures: 1 }));
+    expect(edgesOf(model)).toEqual(['writer → critic ×1 declared', 'writer → unknown ×1 declared (no arrival)']);
+    expect(model.handoffs[1]!.deliveries![0]!.status).toMatch(/^refused: the hub could not deliver ag2\.packet to a recipient/);
   });
 });

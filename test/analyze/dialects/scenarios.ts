@@ -52,7 +52,8 @@ import { OPENLLMETRY_OPENAI_AGENTS_SCOPE, OPENLLMETRY_OPENAI_AGENTS_VERSION, Ope
 import { AgnoProgram, AGNO_SCOPE, memberIdOf, type AgnoMember } from '../../../fixtures/frameworks/openinference-agents/agno.js';
 import { SmolagentsProgram, SMOLAGENTS_SCOPE, type SmolAgent } from '../../../fixtures/frameworks/openinference-agents/smolagents.js';
 import { PyError } from '../../../fixtures/frameworks/python/py-span.js';
-import { AG2_SCOPE, AG2_VERSION, Ag2Program, CLAUDE } from '../../../fixtures/frameworks/python/ag2.js';
+import { AG2_SCOPE, AG2_VERSION, Ag2Program, CLAUDE, OPENINFERENCE_AG2_SCOPE, OPENINFERENCE_AG2_VERSION, type Ag2Instrumentation } from '../../../fixtures/frameworks/python/ag2.js';
+import { AG2_ONE_SCOPE, BetaNetwork, BetaProgram, type BetaAgent } from '../../../fixtures/frameworks/python/ag2-beta.js';
 
 /** One agent's run. */
 export interface Turn {
@@ -1115,9 +1116,11 @@ async function materializeSmolagents(scenario: Scenario, tick: Tick): Promise<Sp
  * delegate's turn). The outermost chat's id is the task. Agent names with spaces are allowed (the
  * agents' model is not OpenAI's).
  */
-async function materializeAg2(scenario: Scenario, tick: Tick): Promise<SpanRecord[]> {
+async function materializeAg2(scenario: Scenario, tick: Tick, instrumentation: Ag2Instrumentation = 'ag2'): Promise<SpanRecord[]> {
   const otel = createOtelHarness();
-  const program = new Ag2Program(otel.provider.getTracer(AG2_SCOPE, AG2_VERSION), newLog('ag2', scenario.id, ''), `contract-${scenario.id}`, false, false);
+  const tracer = instrumentation === 'ag2' ? otel.provider.getTracer(AG2_SCOPE, AG2_VERSION) : otel.provider.getTracer(OPENINFERENCE_AG2_SCOPE, OPENINFERENCE_AG2_VERSION);
+  // OpenInference records no chat id: the task is the session (`using_session`).
+  const program = new Ag2Program(tracer, newLog('ag2', scenario.id, ''), `contract-${scenario.id}`, false, false, instrumentation, instrumentation === 'openinference' ? scenario.taskId : undefined);
   const runTurn = async (turn: Turn): Promise<void> => {
     tick();
     await program.invokeAgent({ name: turn.agent, llm: CLAUDE }, undefined, async () => {
@@ -1151,6 +1154,73 @@ async function materializeAg2(scenario: Scenario, tick: Tick): Promise<SpanRecor
   const spans = toSpanRecords(otel.spans());
   await otel.shutdown();
   return spans;
+}
+
+/**
+ * AG2 1.0's hub (fixtures/frameworks/python/ag2-beta.ts, traced as its TelemetryMiddleware and
+ * HubTelemetryListener trace it): the `pass_control` chain are the speakers of a workflow channel
+ * (FromSpeaker → AgentTarget), seeded by a human participant; each `return_to_caller` is a subagent
+ * the speaker (or a subagent) calls through its `task_{name}` tool (Agent.as_tool), whose run AG2
+ * parents under the envelope too (run_task passes the relayed traceparent on). The channel is the task.
+ */
+async function materializeAg2Network(scenario: Scenario, tick: Tick): Promise<SpanRecord[]> {
+  const otel = createOtelHarness();
+  const network = new BetaNetwork(new BetaProgram(otel.provider.getTracer(AG2_ONE_SCOPE), newLog('ag2-network', scenario.id, '')), `contract-${scenario.id}`);
+  const agentOf = (turn: Turn): BetaAgent => {
+    const subagents = (turn.handoffs ?? []).filter((s) => s.mode === 'return_to_caller').map((s) => agentOf(s.to));
+    const tools: Record<string, BetaAgent> = {};
+    for (const sub of subagents) tools[`task_${sub.name}`] = sub;
+    const llm = { provider: 'anthropic', model: 'claude-sonnet-4-5' };
+    if (subagents.length === 0) return { name: turn.agent, llm, steps: [{ say: `${turn.agent} done` }] };
+    return { name: turn.agent, llm, steps: [{ rounds: subagents.map((sub) => [[`task_${sub.name}`, JSON.stringify({ objective: 'the task' })]] as const), then: `${turn.agent} done` }], tools };
+  };
+  const speakers = speakersOf(scenario);
+  tick();
+  const user = network.register('user');
+  // One registered agent per name, its turns' scripts in the order it speaks.
+  const agents = new Map<string, BetaAgent>();
+  for (const turn of speakers) {
+    const agent = agentOf(turn);
+    const known = agents.get(turn.agent);
+    if (known) known.steps.push(...agent.steps);
+    else agents.set(turn.agent, agent);
+  }
+  const members = [...agents.values()].map((a) => network.register(a.name, a));
+  const next = new Map<string, string>([['user', speakers[0]!.agent]]);
+  for (let i = 1; i < speakers.length; i++) next.set(speakers[i - 1]!.agent, speakers[i]!.agent);
+  // max_turns: the seed and each speaker's round, so a ring of speakers stops where the scenario does.
+  const channel = network.openWorkflow(members[0]!, [user, ...members], { initial: user.id, next, maxTurns: speakers.length + 1 }, scenario.taskId);
+  await network.seed(channel, user, 'the task');
+  network.close(channel, 'done');
+  network.shutdown();
+  const spans = toSpanRecords(otel.spans());
+  await otel.shutdown();
+  return spans;
+}
+
+/** The speakers of the `pass_control` chain, in turn order. */
+function speakersOf(scenario: Scenario): Turn[] {
+  const speakers: Turn[] = [];
+  for (let turn: Turn | undefined = scenario.root; turn; turn = (turn.handoffs ?? []).find((s) => s.mode === 'pass_control')?.to) speakers.push(turn);
+  return speakers;
+}
+
+/**
+ * What a workflow channel can say, beyond a group chat's limits: its graph routes by the speaker
+ * (FromSpeaker → AgentTarget), so each agent hands on to one agent only, and a subagent is no speaker.
+ */
+function ag2NetworkSupports(scenario: Scenario): boolean {
+  if (!ag2Supports(scenario)) return false;
+  const speakers = speakersOf(scenario);
+  const next = new Map<string, string>();
+  for (let i = 1; i < speakers.length; i++) {
+    const known = next.get(speakers[i - 1]!.agent);
+    if (known !== undefined && known !== speakers[i]!.agent) return false;
+    next.set(speakers[i - 1]!.agent, speakers[i]!.agent);
+  }
+  const names = new Set(speakers.map((t) => t.agent));
+  const subagents = speakers.flatMap((t) => (t.handoffs ?? []).filter((step) => step.mode === 'return_to_caller').flatMap((step) => turnsOf(step.to)));
+  return subagents.every((t) => !names.has(t.agent));
 }
 
 /**
@@ -1289,5 +1359,24 @@ export const MATERIALIZERS: readonly Materializer[] = [
     modeOf: (step) => step.mode,
     materialize: materializeAg2,
     supports: ag2Supports,
+  },
+  {
+    name: 'ag2 (OpenInference AG2Instrumentor: the same group chat and nested chats, constructed)',
+    dialect: 'ag2',
+    kind: 'transfer',
+    inferred: true,
+    modeOf: (step) => step.mode,
+    materialize: (scenario, tick) => materializeAg2(scenario, tick, 'openinference'),
+    supports: ag2Supports,
+  },
+  {
+    name: 'ag2 (AG2 1.0 hub: workflow speakers by envelope, subagent tools, constructed)',
+    dialect: 'ag2',
+    kind: 'transfer',
+    // An envelope declares its sender and the turn it started; a subagent is read from its time inside the caller's tool call.
+    inferred: (step) => step.mode === 'return_to_caller',
+    modeOf: (step) => step.mode,
+    materialize: materializeAg2Network,
+    supports: ag2NetworkSupports,
   },
 ];
