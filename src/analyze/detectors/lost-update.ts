@@ -37,11 +37,14 @@
  * What it does not claim. It does not say which fields were lost (bodies are
  * not recorded): a writer that re-applied its change to the newest value
  * outside the trace, or a write that replaces the whole value on purpose,
- * reads the same. Spans give order only to their own precision: two writes
- * whose replies came back in the opposite order of their commits, with equal
- * versions, are reported against the later reply. A write without a version
- * cannot be placed (counted under `notEvaluated`, never passed), and neither
- * can one naming no agent, task, agent run or idempotency key. Failed writes,
+ * reads the same. Spans give order only to their own precision: of two
+ * overlapping writes claiming one version, the later reply is taken as the
+ * later commit; two overlapping writes whose replies came back in the opposite
+ * order of the versions the store gave them are not paired (the lower one's
+ * reply, the later, comes when the other has already been checked), nor are
+ * overlapping writes more than MAX_OVERLAP_VERSIONS apart. A write without a
+ * version cannot be placed (counted under `notEvaluated`, never passed), and
+ * neither can one naming no agent, task, agent run or idempotency key. Failed writes,
  * timed-out ones included, committed nothing it can see (a timed-out retry is
  * duplicate-write's). A basis read that was already stale when it began is
  * stale-epoch-read's finding too: that rule reports the read, this one the
@@ -54,8 +57,10 @@
  * writers among writes settled long ago, plus the recent writes sorted once
  * and searched by binary search, and the earliest two distinct writers of each
  * recent version; overlapping writers are looked up by version, at most
- * MAX_OVERLAP_VERSIONS below the write's own. Every lookup is O(log n), so a
- * hot key of 300k writes costs n log n.
+ * MAX_OVERLAP_VERSIONS below the write's own. Every lookup is O(log n) or a
+ * bounded number of map lookups, so a hot key of 300k writes costs n log n. A
+ * key nobody wrote for an hour of data time is forgotten, and at most
+ * MAX_REMEMBERED keys are kept (the oldest go first).
  */
 import type { DetectorResult, Finding, Severity } from '../../model/finding.js';
 import type { HandoffGraph, SpanRef, StateAccessRecord } from '../../model/handoff-model.js';
