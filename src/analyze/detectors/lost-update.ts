@@ -402,15 +402,11 @@ function overwrittenBy(commits: KeyCommits | undefined, write: PendingWrite): Co
   return found;
 }
 
-/** How a writer is named in a message. */
-function nameOf(agent: string | undefined, fallback: string): string {
-  return agent ?? fallback;
-}
-
 function lostUpdateFinding(write: PendingWrite, lost: Commit): Finding {
   const w = write.commit;
-  const writer = nameOf(w.agent, 'a writer');
-  let other = nameOf(lost.agent, 'another writer');
+  const writer = w.agent ?? 'a writer';
+  let other = lost.agent ?? 'another writer';
+  // Two writers of one name (two runs of an agent, or one agent in two tasks) are told apart.
   if (lost.agent !== undefined && lost.agent === w.agent) {
     other = lost.taskId !== undefined && lost.taskId !== w.taskId ? `${lost.agent} (task ${lost.taskId})` : `another run of ${lost.agent}`;
   }
