@@ -36,19 +36,23 @@
  *
  * What it does not claim. It does not say which fields were lost (bodies are
  * not recorded): a writer that re-applied its change to the newest value
- * outside the trace, or a write that replaces the whole value on purpose,
- * reads the same. Spans give order only to their own precision: of two
- * overlapping writes claiming one version, the later reply is taken as the
- * later commit; two overlapping writes whose replies came back in the opposite
- * order of the versions the store gave them are not paired (the lower one's
- * reply, the later, comes when the other has already been checked), nor are
- * overlapping writes more than MAX_OVERLAP_VERSIONS apart. A write without a
- * version cannot be placed (counted under `notEvaluated`, never passed), and
- * neither can one naming no agent, task, agent run or idempotency key. Failed writes,
- * timed-out ones included, committed nothing it can see (a timed-out retry is
- * duplicate-write's). A basis read that was already stale when it began is
- * stale-epoch-read's finding too: that rule reports the read, this one the
- * update the write then destroyed.
+ * outside the trace, a write that replaces the whole value on purpose, or a
+ * partial write that left the other writer's change in place (an HSET or an
+ * UPDATE of other fields, claiming the same version) reads the same; what is
+ * certain then is that the version no longer counts the writes. A version
+ * field that is not the key's write counter (a schema version) makes every
+ * pair of writers look like a lost update. Spans give order only to their own
+ * precision: of two overlapping writes claiming one version, the later reply
+ * is taken as the later commit; two overlapping writes whose replies came back
+ * in the opposite order of the versions the store gave them are not paired
+ * (the lower one's reply, the later, comes when the other has already been
+ * checked), nor are overlapping writes more than MAX_OVERLAP_VERSIONS apart. A
+ * write without a version cannot be placed (counted under `notEvaluated`,
+ * never passed), and neither can one naming no agent, task, agent run or
+ * idempotency key. Failed writes, timed-out ones included, committed nothing
+ * it can see (a timed-out retry is duplicate-write's). A basis read that was
+ * already stale when it began is stale-epoch-read's finding too: that rule
+ * reports the read, this one the update the write then destroyed.
  *
  * State lives in a store, so committed writes are indexed per store and key
  * over the whole input (the two writers are often two processes, two traces).

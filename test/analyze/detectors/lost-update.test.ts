@@ -17,6 +17,7 @@ import { buildHandoffModel } from '../../../src/analyze/build-model.js';
 import { detectDuplicateWrites } from '../../../src/analyze/detectors/duplicate-write.js';
 import { DETECTORS } from '../../../src/analyze/detectors/index.js';
 import { createLostUpdateRun, detectLostUpdates, RULE } from '../../../src/analyze/detectors/lost-update.js';
+import { detectStaleEpochReads } from '../../../src/analyze/detectors/stale-epoch-read.js';
 import { BATON_STATE_VERSION_WRITTEN, BatonOperation } from '../../../src/model/attributes.js';
 import type { HandoffGraph, HandoffModel, StateAccessRecord } from '../../../src/model/handoff-model.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
@@ -231,6 +232,27 @@ describe('detectLostUpdates', () => {
     expect(detectLostUpdates(graphOf(spans)).findings.map((f) => [f.message, f.evidence.spanIds.slice(0, 2)])).toEqual([
       ["bob overwrote alice's update of doc: bob wrote version 3 based on version 1 it had read, after alice had committed version 2", [bobWrite!.spanId, aliceWrite!.spanId]],
     ]);
+  });
+
+  it('reports the write a stale read led to, beside stale-epoch-read reporting the read itself', async () => {
+    const otel = createOtelHarness();
+    const baton = new Baton({ tracer: otel.tracer, meter: otel.meter });
+    const raw = new InMemoryStateStore<string>();
+    await raw.set('doc', 'initial');
+    const primary = instrumentStore(baton, raw, { system: 'memory' });
+    const replica = instrumentStore(baton, raw.snapshot(), { system: 'memory', collection: 'doc_replica' }); // lags from here on
+    const alice = await context.with(ROOT_CONTEXT, () => baton.runAgent('alice', () => primary.set('doc', 'by alice')));
+    const bob = await context.with(ROOT_CONTEXT, () =>
+      baton.runAgent('bob', async () => ({ read: (await replica.get('doc'))!.version, wrote: (await primary.set('doc', 'by bob')).version })),
+    );
+    const spans = toSpanRecords(otel.spans());
+    await otel.shutdown();
+    expect([bob.read, alice.version, bob.wrote]).toEqual([1, 2, 3]);
+    const [bobRead] = spans.filter(isOperation(BatonOperation.StateRead));
+    const [aliceWrite, bobWrite] = spans.filter(isOperation(BatonOperation.StateWrite)).sort((a, b) => a.startMs - b.startMs);
+    const graph = graphOf(spans);
+    expect(detectStaleEpochReads(graph).findings.map((f) => f.evidence.spanIds)).toEqual([[bobRead!.spanId, aliceWrite!.spanId]]);
+    expect(detectLostUpdates(graph).findings.map((f) => f.evidence.spanIds)).toEqual([[bobWrite!.spanId, aliceWrite!.spanId, bobRead!.spanId]]);
   });
 
   describe('near misses', () => {
