@@ -21,13 +21,19 @@
  *   - W' came before W: its reply came first (its span ended first), unless
  *     the two overlapped and W' claims a higher version than W (the store's
  *     versions then say W' came after);
- *   - W' claims a version newer than the one W was based on. W was based on
- *     what its writer last saw of the key before W began, in the same agent
- *     run (outside any run: the same agent and task, in the same trace group):
- *     the version its latest read returned (none, for a read that found no
- *     key), or the version of its own latest write. With no such access in the
- *     data, W is taken as based on V − 1, the version a write of V replaces;
- *     what that finds is a warning saying the basis was inferred.
+ *   - W' claims a version newer than the one W was based on, and ended after
+ *     the access that version comes from began: W's writer could not have
+ *     seen it. W was based on what its writer last saw of the key before W
+ *     began, in the same agent run (outside any run: the same agent and task,
+ *     in the same trace group): the version its latest read returned (none,
+ *     for a read that found no key), or the version of its own latest write.
+ *     A newer commit that had ended before that access began was there to be
+ *     seen: the basis was stale (stale-epoch-read reports such a read) or the
+ *     key changed in a way the trace does not show (a deletion), and W is not
+ *     reported here. With no such access in the data, W is taken as based on
+ *     V − 1, the version a write of V replaces, and only a W' claiming V too
+ *     counts (a lower or higher version may be a reset); what that finds is a
+ *     warning saying the basis was inferred.
  * So two writers that both read version 1 and both wrote version 2 are
  * reported once, against the later write; a writer that read version 2 after
  * the other committed it and wrote version 3 is not (serialized, the near
@@ -50,9 +56,7 @@
  * write without a version cannot be placed (counted under `notEvaluated`,
  * never passed), and neither can one naming no agent, task, agent run or
  * idempotency key. Failed writes, timed-out ones included, committed nothing
- * it can see (a timed-out retry is duplicate-write's). A basis read that was
- * already stale when it began is stale-epoch-read's finding too: that rule
- * reports the read, this one the update the write then destroyed.
+ * it can see (a timed-out retry is duplicate-write's).
  *
  * State lives in a store, so committed writes are indexed per store and key
  * over the whole input (the two writers are often two processes, two traces).
@@ -107,6 +111,7 @@ interface PendingWrite {
   /** The version the write was based on: any newer commit by another writer before it was overwritten. */
   readonly basis: number;
   readonly basisKind: BasisKind;
+  /** The access the basis comes from (none when inferred): commits that ended before it began, it could have seen. */
   readonly basisRef: SpanRef | undefined;
 }
 
@@ -389,16 +394,32 @@ export function createLostUpdateRun(_options: LostUpdateOptions = {}): RuleRun {
 function overwrittenBy(commits: KeyCommits | undefined, write: PendingWrite): Commit | undefined {
   if (commits === undefined) return undefined;
   const w = write.commit;
-  // Commits that ended before the write began: any version newer than its basis.
+  const basisRef = write.basisRef;
+  // With nothing its writer saw in the data, only a commit claiming the very version it claims says that
+  // both replaced the version before it: a lower or higher version may be a reset the trace does not show.
+  if (basisRef === undefined) {
+    const same = commits.earliestOtherOf(w.version, w.tag);
+    return same !== undefined && endsBefore(same, w) ? same : undefined;
+  }
+  // Commits that ended before the write began: any version newer than its basis. One that ended before the
+  // basis access even began was there to be seen: the basis was stale (stale-epoch-read reports such a
+  // read), or the key changed in a way the trace does not show; either way not this rule's to report.
   let found = commits.newestOtherBy(w.ref.startMs, w.tag);
   if (found !== undefined && found.version <= write.basis) found = undefined;
+  if (found !== undefined && found.ref.endMs <= basisRef.startMs) return undefined;
   // Commits that overlapped it and ended first: those of its own version or a version below it
-  // (a higher version claimed by an overlapping write says that write came after).
-  const lowest = Math.max(write.basis + 1, w.version - MAX_OVERLAP_VERSIONS + 1);
-  for (let v = w.version; v >= lowest; v--) {
+  // (a higher version claimed by an overlapping write says that write came after). Versions below its
+  // own are counted down only from a safe integer: from 1e308, v - 1 is v again.
+  let below = -1;
+  if (w.version > write.basis) {
+    below = Number.isSafeInteger(w.version) && Number.isSafeInteger(write.basis) ? Math.min(MAX_OVERLAP_VERSIONS - 1, w.version - write.basis - 1) : 0;
+  }
+  for (let k = 0; k <= below; k++) {
+    const v = w.version - k;
     if (found !== undefined && found.version >= v) break;
     const candidate = commits.earliestOtherOf(v, w.tag);
     if (candidate !== undefined && endsBefore(candidate, w)) {
+      if (candidate.ref.endMs <= basisRef.startMs) return undefined;
       found = candidate;
       break;
     }
