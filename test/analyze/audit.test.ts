@@ -108,6 +108,7 @@ describe('auditSpans', () => {
       ['dependency-cycle', 0, 2, 'ran', false],
       ['stale-epoch-read', 0, 8, 'ran', false],
       ['duplicate-write', 0, 6, 'ran', false],
+      ['lost-update', 0, 6, 'ran', false],
       ['partial-handoff', 0, 10, 'ran', false],
       ['ack-timeout', 0, 4, 'ran', false],
       ['schema-drift', 0, 4, 'ran', false],

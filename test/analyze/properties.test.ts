@@ -18,7 +18,7 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Auditor, auditSpans } from '../../src/analyze/audit.js';
-import { BATON_HANDOFF_ID, BATON_IDEMPOTENCY_KEY, BATON_STEP, BatonOperation } from '../../src/model/attributes.js';
+import { BATON_HANDOFF_ID, BATON_IDEMPOTENCY_KEY, BATON_STATE_KEY, BATON_STEP, BatonOperation } from '../../src/model/attributes.js';
 import type { AuditReport } from '../../src/model/audit-report.js';
 import type { Finding } from '../../src/model/finding.js';
 import type { SpanRecord } from '../../src/model/span-record.js';
@@ -77,6 +77,7 @@ function faultArb(agents: number, tasks: number): fc.Arbitrary<PlantedFault> {
     fc.record({ kind: fc.constant('partial-handoff' as const), task, agent }),
     fc.record({ kind: fc.constant('duplicate-write' as const), task, agent }),
     fc.record({ kind: fc.constant('stale-epoch-read' as const), task, agent: fc.integer({ min: 1, max: agents - 1 }) }),
+    fc.record({ kind: fc.constant('lost-update' as const), task, agent: fc.integer({ min: 1, max: agents - 1 }) }),
     ...cycle,
   );
 }
@@ -209,6 +210,21 @@ function expectedFinding(plan: ChainPlan, fault: PlantedFault, generated: Genera
         message: new RegExp(
           `^${escapeRegExp(`${reader} read ${taskId}/${writer} at version 1 after version 2 was committed by ${writer}`)} \\((\\d+ ms|\\d+\\.\\d s) earlier\\)${escapeRegExp(handedOff)}$`,
         ),
+      };
+    }
+    case 'lost-update': {
+      const [editor, upstream] = [agents[fault.agent]!, agents[fault.agent - 1]!];
+      const key = `${taskId}/${upstream}`;
+      const writeBy = (idempotencyKey: string) =>
+        spansOf(spans, BatonOperation.StateWrite).find((s) => s.attributes[BATON_IDEMPOTENCY_KEY] === idempotencyKey)!;
+      const read = spansOf(spans, BatonOperation.StateRead).find((s) => s.attributes[BATON_STATE_KEY] === key)!;
+      // The upstream wrote its draft (1) and output (2); the editor read 2; the revision committed 3; the edit 4.
+      return {
+        ruleId: 'lost-update',
+        severity: 'error',
+        agents: [editor, upstream],
+        message: `${editor} overwrote ${upstream}'s update of ${key}: ${editor} wrote version 4 based on version 2 it had read, after ${upstream} had committed version 3`,
+        spanIds: [writeBy(`${taskId}:${editor}:edit`).spanId, writeBy(`${taskId}:${upstream}:revision`).spanId, read.spanId],
       };
     }
     case 'dependency-cycle': {

@@ -30,6 +30,12 @@ export type PlantedFault =
   /** agents[agent] (never the first) reads its upstream's output from a lagging replica. */
   | { readonly kind: 'stale-epoch-read'; readonly task: number; readonly agent: number }
   /**
+   * agents[agent] (never the first) reads its upstream's output; the upstream revises it in a run of its
+   * own; then agents[agent] writes the output back, edited from the version it read (a plain write): the
+   * revision is lost.
+   */
+  | { readonly kind: 'lost-update'; readonly task: number; readonly agent: number }
+  /**
    * The last agent also hands off back to agents[backTo]: a circular delegation when backTo ≤ n - 3; a
    * return (no loop) when backTo = n - 2, the agent that handed it the work.
    */
@@ -85,13 +91,15 @@ export function generateChains(plan: ChainPlan, tick: (ms?: number) => void): Ge
     const versions = new Map<string, number>();
     const faultHere = fault && fault.task === t ? fault : undefined;
 
-    const write = (agent: string, extra: { attempt: number; step?: string; idempotencyKey: string; announces?: string }): number => {
+    type WriteFacts = { attempt: number; step?: string; idempotencyKey: string; announces?: string };
+    /** A write of `key` by `agent`, the store numbering versions. */
+    const writeKey = (key: string, agent: string, extra: WriteFacts): number => {
       tick();
-      const key = `${taskId}/${agent}`;
       const version = (versions.get(key) ?? 0) + 1;
       versions.set(key, version);
       return baton.traceStateWrite({ key, agent, taskId, epoch: 1, ...extra }, () => ({ version, epoch: 1 })).version;
     };
+    const write = (agent: string, extra: WriteFacts): number => writeKey(`${taskId}/${agent}`, agent, extra);
 
     const publishAndConsume = (agent: string, version: number): void => {
       tick();
@@ -172,6 +180,14 @@ export function generateChains(plan: ChainPlan, tick: (ms?: number) => void): Ge
               version: stale ? current - 1 : current,
               epoch: 1,
             }));
+            if (faultHere?.kind === 'lost-update' && faultHere.agent === i) {
+              const upstream = agents[i - 1]!;
+              tick();
+              context.with(ROOT_CONTEXT, () =>
+                baton.runAgent(upstream, () => writeKey(key, upstream, { attempt: 1, idempotencyKey: `${taskId}:${upstream}:revision` }), { taskId }),
+              );
+              writeKey(key, agent, { attempt: 1, idempotencyKey: `${taskId}:${agent}:edit` });
+            }
           }
           write(agent, { attempt: 1, idempotencyKey: `${taskId}:${agent}:draft` });
           const attempts = faultHere?.kind === 'duplicate-write' && faultHere.agent === i ? [1, 2] : [1];

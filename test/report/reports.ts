@@ -40,6 +40,7 @@ export const RULES: readonly { readonly ruleId: string; readonly description: st
   { ruleId: 'dependency-cycle', description: 'agents waiting on each other (deadlock) or handoffs going round a loop', severity: 'error' },
   { ruleId: 'stale-epoch-read', description: 'state read at a version or epoch older than one already committed', severity: 'error' },
   { ruleId: 'duplicate-write', description: 'one logical write committed by more than one attempt', severity: 'error' },
+  { ruleId: 'lost-update', description: "a plain write that replaced another writer's committed update it never read", severity: 'error' },
   {
     ruleId: 'partial-handoff',
     description: 'a write whose completion event never went out, or an event nobody consumed',
@@ -160,6 +161,7 @@ export function sampleReport(): AuditReport {
         checked: 4,
         notEvaluated: [{ count: 2, reason: 'writes with neither baton.idempotency_key, baton.task.id + baton.step, nor baton.task.id + baton.attempt' }],
       }),
+      rule('lost-update', 'ran', { checked: 4 }),
       rule('partial-handoff', 'ran', { checked: 9 }),
       rule('ack-timeout', 'ran', {
         findings: 1,

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -22,6 +23,7 @@ import {
   BATON_OPERATION,
   BATON_STATE_DEDUPLICATED,
   BATON_STATE_KEY,
+  BATON_STATE_VERSION_EXPECTED,
   BATON_STATE_VERSION_READ,
   BATON_STATE_VERSION_WRITTEN,
   ERROR_TYPE,
@@ -32,7 +34,7 @@ import type { EventMessage } from '../../src/model/envelope.js';
 import type { SpanRecord } from '../../src/model/span-record.js';
 import { Baton } from '../../src/sdk/baton.js';
 import { instrumentPg, PgNotifyBus, PgOutboxRelay, PgStateStore, withStateAccess, type StaleEpochWriteError } from '../../src/stores/pg.js';
-import { RedisStreamBus } from '../../src/stores/redis.js';
+import { instrumentRedis, RedisStateStore, RedisStreamBus } from '../../src/stores/redis.js';
 import { startCuttingProxy, type CuttingProxy } from '../helpers/cutting-proxy.js';
 import { createOtelHarness, type OtelHarness } from '../helpers/otel.js';
 import { shouldSkipStoreTests, startPostgres, startRedis, type RunningPostgres, type RunningServer } from '../helpers/servers.js';
@@ -402,6 +404,172 @@ describe.skipIf(skip)('state failures on real servers, audited', () => {
     expect(refused.attributes[BATON_STATE_VERSION_WRITTEN]).toBeUndefined();
     expect(stateSpans(spans, 'state.write', winner.agent as string)[0]!.attributes[BATON_STATE_VERSION_WRITTEN]).toBe(2);
     expect(findingsOf(report, 'duplicate-write')).toEqual([]);
+    expect(findingsOf(report, 'lost-update')).toEqual([]);
+  });
+
+  describe('lost update: two agents read one version, then each writes on it with a plain write', () => {
+    /** Both agents read; then planner-a writes, then planner-b. Returns what each logged. */
+    async function race(role: string, extra: Record<string, unknown>) {
+      const a = startAgent(role, 'planner-a', extra);
+      const b = startAgent(role, 'planner-b', extra);
+      const [readA, readB] = await Promise.all([a.next(), b.next()]);
+      a.go();
+      const outA = await a.next();
+      await a.exited;
+      b.go();
+      const outB = await b.next();
+      await b.exited;
+      return { readA, readB, outA, outB };
+    }
+
+    /** The one span of `operation` by `agent` whose `attribute` is `value`. */
+    function spanWith(spans: readonly SpanRecord[], operation: string, agent: string, attribute: string, value: unknown): SpanRecord {
+      const found = stateSpans(spans, operation, agent).filter((s) => s.attributes[attribute] === value);
+      expect(found, `${operation} by ${agent} with ${attribute} = ${String(value)}`).toHaveLength(1);
+      return found[0]!;
+    }
+
+    it('Redis, GET then SET of a JSON document with a version field: planner-b replaced planner-a\'s update, and the audit says so', async () => {
+      const key = 'task-1/plan';
+      const redis = new Redis(redisServer.port, redisServer.host);
+      await redis.set(key, JSON.stringify({ version: 1, items: [] }));
+      const { readA, readB, outA, outB } = await race('redis-rmw', { key });
+      const stored = JSON.parse((await redis.get(key))!);
+      redis.disconnect();
+      // What the agents logged and what Redis holds: both read version 1, both wrote version 2, planner-a's item is gone.
+      expect([readA.version, readB.version]).toEqual([1, 1]);
+      expect([outA, outB]).toEqual([
+        { agent: 'planner-a', step: 'wrote', version: 2 },
+        { agent: 'planner-b', step: 'wrote', version: 2 },
+      ]);
+      expect(stored).toEqual({ version: 2, items: ['planner-b'] });
+
+      const { report, spans } = await audit();
+      expect(report.findings.map((f) => f.ruleId)).toEqual(['lost-update']);
+      const [finding] = findingsOf(report, 'lost-update');
+      expect(finding).toMatchObject({
+        severity: 'error',
+        message: `planner-b overwrote planner-a's update of ${key}: planner-b wrote version ${outB.version} based on version ${readB.version} it had read, after planner-a had committed version ${outA.version}`,
+        agents: ['planner-b', 'planner-a'],
+        taskId: 'task-1',
+      });
+      // Evidence: planner-b's SET, planner-a's SET it replaced, and the GET planner-b wrote on.
+      const overwriting = spanWith(spans, 'state.write', 'planner-b', BATON_STATE_VERSION_WRITTEN, outB.version);
+      const overwritten = spanWith(spans, 'state.write', 'planner-a', BATON_STATE_VERSION_WRITTEN, outA.version);
+      const basis = spanWith(spans, 'state.read', 'planner-b', BATON_STATE_VERSION_READ, readB.version);
+      expect(finding!.evidence.spanIds).toEqual([overwriting.spanId, overwritten.spanId, basis.spanId]);
+      // Two processes, two traces: nothing links them but the key.
+      expect(finding!.evidence.traceIds).toEqual([overwriting.traceId, overwritten.traceId]);
+      expect(overwriting.traceId).not.toBe(overwritten.traceId);
+    });
+
+    it('Redis, two async workers on one connection, both SETs in flight together: the write Redis kept is reported as replacing the other', async () => {
+      const key = 'task-1/plan';
+      const setup = new Redis(redisServer.port, redisServer.host);
+      await setup.set(key, JSON.stringify({ version: 1, items: [] }));
+      const redis = instrumentRedis(new Redis(redisServer.port, redisServer.host), { tracer: otel.tracer });
+      const log: Record<string, { read?: number; wrote?: number }> = {};
+      let release!: () => void;
+      const bothRead = new Promise<void>((resolve) => (release = resolve));
+      let readers = 0;
+      const worker = (agent: string) =>
+        context.with(ROOT_CONTEXT, () =>
+          baton.runAgent(
+            agent,
+            async () => {
+              const doc = JSON.parse((await redis.get(key))!) as { version: number; items: string[] };
+              log[agent] = { read: doc.version };
+              if (++readers === 2) release();
+              await bothRead;
+              // Both SETs are sent in this one turn of the event loop, before either reply.
+              const next = { version: doc.version + 1, items: [...doc.items, agent] };
+              await redis.set(key, JSON.stringify(next));
+              log[agent]!.wrote = next.version;
+            },
+            { taskId: 'task-1' },
+          ),
+        );
+      await Promise.all([worker('planner-a'), worker('planner-b')]);
+      const stored = JSON.parse((await setup.get(key))!) as { version: number; items: string[] };
+      setup.disconnect();
+      redis.disconnect();
+      // Redis kept one agent's document: that agent's SET ran last and replaced the other's.
+      expect(log).toEqual({ 'planner-a': { read: 1, wrote: 2 }, 'planner-b': { read: 1, wrote: 2 } });
+      expect(stored.items).toHaveLength(1);
+      const winner = stored.items[0]!;
+      const loser = winner === 'planner-a' ? 'planner-b' : 'planner-a';
+
+      const { report, spans } = await audit();
+      expect(report.findings.map((f) => f.ruleId)).toEqual(['lost-update']);
+      const [finding] = findingsOf(report, 'lost-update');
+      const overwriting = stateSpans(spans, 'state.write', winner)[0]!;
+      const overwritten = stateSpans(spans, 'state.write', loser)[0]!;
+      expect(overwriting.startMs).toBeLessThan(overwritten.endMs); // in flight together
+      expect(finding!.agents).toEqual([winner, loser]);
+      expect(finding!.message).toBe(
+        `${winner} overwrote ${loser}'s update of ${key}: ${winner} wrote version 2 based on version 1 it had read, after ${loser} had committed version 2`,
+      );
+      expect(finding!.evidence.spanIds).toEqual([overwriting.spanId, overwritten.spanId, stateSpans(spans, 'state.read', winner)[0]!.spanId]);
+    });
+
+    it('near miss, Redis: the same read-modify-write as a compare-and-set (RedisStateStore) is refused the second time', async () => {
+      const key = 'task-1/plan';
+      const redis = new Redis(redisServer.port, redisServer.host);
+      const store = new RedisStateStore<{ items: string[] }>(redis);
+      await store.set(key, { items: [] });
+      const { readA, readB, outA, outB } = await race('redis-rmw', { key, cas: true });
+      const stored = await store.get(key);
+      redis.disconnect();
+      expect([readA.version, readB.version]).toEqual([1, 1]);
+      expect(outA).toEqual({ agent: 'planner-a', step: 'wrote', version: 2 });
+      expect(outB).toEqual({ agent: 'planner-b', step: 'conflict', expected: 1, actual: 2 });
+      expect(stored).toMatchObject({ value: { items: ['planner-a'] }, version: 2 });
+
+      const { report, spans } = await audit();
+      expect(findingsOf(report, 'lost-update')).toEqual([]);
+      expect(report.findings).toEqual([]);
+      expect(stateSpans(spans, 'state.write', 'planner-b')[0]!.attributes[ERROR_TYPE]).toBe('BATON_STATE_CONFLICT');
+      // planner-a's committed compare-and-set was judged, not skipped.
+      expect(report.rules.find((r) => r.ruleId === 'lost-update')).toMatchObject({ status: 'ran', checked: 1, notEvaluated: [] });
+    });
+
+    it('PostgreSQL, SELECT then UPDATE … RETURNING rev: planner-b replaced planner-a\'s update, and the audit says so', async () => {
+      const { readA, readB, outA, outB } = await race('pg-rmw', {});
+      const { rows } = await admin.query('SELECT doc, rev FROM agent_state WHERE id = $1', ['task-1/state']);
+      // Both read rev 1; the database numbered the writes 2 and 3; planner-a's part is gone from the row.
+      expect([readA.rev, readB.rev]).toEqual([1, 1]);
+      expect([outA.rev, outB.rev]).toEqual([2, 3]);
+      expect(rows[0]).toEqual({ doc: 'initial+planner-b', rev: outB.rev });
+
+      const { report, spans } = await audit();
+      expect(report.findings.map((f) => f.ruleId)).toEqual(['lost-update']);
+      const [finding] = findingsOf(report, 'lost-update');
+      expect(finding!.message).toBe(
+        `planner-b overwrote planner-a's update of task-1/state: planner-b wrote version ${outB.rev} based on version ${readB.rev} it had read, after planner-a had committed version ${outA.rev}`,
+      );
+      expect(finding!.evidence.spanIds).toEqual([
+        spanWith(spans, 'state.write', 'planner-b', BATON_STATE_VERSION_WRITTEN, outB.rev).spanId,
+        spanWith(spans, 'state.write', 'planner-a', BATON_STATE_VERSION_WRITTEN, outA.rev).spanId,
+        spanWith(spans, 'state.read', 'planner-b', BATON_STATE_VERSION_READ, readB.rev).spanId,
+      ]);
+    });
+
+    it('near miss, PostgreSQL: the same UPDATE only WHERE rev is the version read updates no row for planner-b', async () => {
+      const { readA, readB, outA, outB } = await race('pg-rmw', { cas: true });
+      const { rows } = await admin.query('SELECT doc, rev FROM agent_state WHERE id = $1', ['task-1/state']);
+      expect([readA.rev, readB.rev]).toEqual([1, 1]);
+      expect(outA).toEqual({ agent: 'planner-a', step: 'wrote', rev: 2 });
+      expect(outB).toEqual({ agent: 'planner-b', step: 'conflict', expected: 1 });
+      expect(rows[0]).toEqual({ doc: 'initial+planner-a', rev: 2 });
+
+      const { report, spans } = await audit();
+      expect(report.findings).toEqual([]);
+      // planner-b's UPDATE is recorded as the compare-and-set it was, claiming no version.
+      const refused = stateSpans(spans, 'state.write', 'planner-b')[0]!;
+      expect(refused.attributes[BATON_STATE_VERSION_EXPECTED]).toBe(readB.rev);
+      expect(refused.attributes[BATON_STATE_VERSION_WRITTEN]).toBeUndefined();
+      expect(report.rules.find((r) => r.ruleId === 'lost-update')).toMatchObject({ status: 'ran', checked: 2, notEvaluated: [] });
+    });
   });
 });
 

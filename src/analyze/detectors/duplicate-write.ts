@@ -189,8 +189,11 @@ function duplicateFinding(w: LogicalWrite): Finding | undefined {
   };
 }
 
-/** The identity of a write's logical operation; one starting with `a` is inferred from its attempt number. */
-function identityOf(write: StateAccessRecord): string | undefined {
+/**
+ * The identity of a write's logical operation; one starting with `a` is inferred from its attempt number.
+ * lost-update pairs only writes of different identities: two commits of one identity are this rule's.
+ */
+export function identityOf(write: StateAccessRecord): string | undefined {
   if (write.idempotencyKey !== undefined) return `k\u0000${write.store}\u0000${write.idempotencyKey}`;
   if (write.taskId === undefined) return undefined;
   if (write.step !== undefined) return `s\u0000${write.store}\u0000${write.taskId}\u0000${write.step}\u0000${write.key}`;

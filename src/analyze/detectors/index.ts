@@ -15,6 +15,7 @@ import {
   type DependencyCycleOptions,
 } from './dependency-cycle.js';
 import { detectDuplicateWrites, duplicateWriteRule, RULE as DUPLICATE_WRITE } from './duplicate-write.js';
+import { detectLostUpdates, lostUpdateRule, RULE as LOST_UPDATE } from './lost-update.js';
 import { detectPartialHandoffs, partialHandoffRule, RULE as PARTIAL_HANDOFF, type PartialHandoffOptions } from './partial-handoff.js';
 import type { RuleDefinition } from './rule.js';
 import { detectSchemaDrift, RULE as SCHEMA_DRIFT, schemaDriftRule } from './schema-drift.js';
@@ -27,6 +28,7 @@ export interface RuleOptionsMap {
   [DEPENDENCY_CYCLE]: DependencyCycleOptions;
   [STALE_EPOCH_READ]: StaleEpochReadOptions;
   [DUPLICATE_WRITE]: Record<string, never>;
+  [LOST_UPDATE]: Record<string, never>;
   [PARTIAL_HANDOFF]: PartialHandoffOptions;
   [ACK_TIMEOUT]: AckTimeoutOptions;
   [SCHEMA_DRIFT]: Record<string, never>;
@@ -61,6 +63,7 @@ export const DETECTORS: { readonly [R in RuleId]: DetectorEntry<R> } = {
   [DEPENDENCY_CYCLE]: entry<typeof DEPENDENCY_CYCLE>(dependencyCycleRule, detectDependencyCycles),
   [STALE_EPOCH_READ]: entry<typeof STALE_EPOCH_READ>(staleEpochReadRule, detectStaleEpochReads),
   [DUPLICATE_WRITE]: entry<typeof DUPLICATE_WRITE>(duplicateWriteRule, detectDuplicateWrites),
+  [LOST_UPDATE]: entry<typeof LOST_UPDATE>(lostUpdateRule, detectLostUpdates),
   [PARTIAL_HANDOFF]: entry<typeof PARTIAL_HANDOFF>(partialHandoffRule, detectPartialHandoffs),
   [ACK_TIMEOUT]: entry<typeof ACK_TIMEOUT>(ackTimeoutRule, detectAckTimeouts),
   [SCHEMA_DRIFT]: entry<typeof SCHEMA_DRIFT>(schemaDriftRule, detectSchemaDrift),
@@ -83,6 +86,7 @@ export {
   CONTEXT_LOSS,
   DEPENDENCY_CYCLE,
   DUPLICATE_WRITE,
+  LOST_UPDATE,
   PARTIAL_HANDOFF,
   SCHEMA_DRIFT,
   STALE_EPOCH_READ,

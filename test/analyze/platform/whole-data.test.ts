@@ -130,6 +130,58 @@ describe('duplicate-write over the whole input', () => {
   });
 });
 
+describe('lost-update over the whole input', () => {
+  /** Two processes read doc:7 at version 1; the editor commits first; then the reviewer writes, having read `reviewerRead` first. */
+  async function race(reviewerReadsAfterEditor: boolean) {
+    const editor = processOf('editor');
+    const reviewer = processOf('reviewer');
+    let version = 1;
+    const log: Record<string, { read?: number; wrote?: number }> = { editor: {}, reviewer: {} };
+    const readDoc = (p: typeof editor, agent: string) =>
+      (log[agent]!.read = p.baton.traceStateRead({ key: 'doc:7', agent, taskId: 't7', system: 'redis' }, () => ({ version })).version);
+    const writeDoc = (p: typeof editor, agent: string) =>
+      (log[agent]!.wrote = p.baton.traceStateWrite({ key: 'doc:7', agent, taskId: 't7', system: 'redis' }, () => ({ version: ++version })).version);
+    // Each process reads and writes in one agent run, in its own trace.
+    const editorRun = editor.run(() =>
+      editor.baton.runAgent('editor', async () => {
+        readDoc(editor, 'editor');
+        await pause();
+        writeDoc(editor, 'editor');
+      }),
+    );
+    const reviewerRun = reviewer.run(() =>
+      reviewer.baton.runAgent('reviewer', async () => {
+        if (!reviewerReadsAfterEditor) readDoc(reviewer, 'reviewer');
+        await editorRun;
+        await pause();
+        if (reviewerReadsAfterEditor) readDoc(reviewer, 'reviewer');
+        writeDoc(reviewer, 'reviewer');
+      }),
+    );
+    await reviewerRun;
+    return { report: await audit(editor, reviewer), log, editor, reviewer };
+  }
+
+  it('finds a writer in one trace replacing, on a read older than it, the update another trace committed', async () => {
+    const { report, log, editor, reviewer } = await race(false);
+    expect(log).toEqual({ editor: { read: 1, wrote: 2 }, reviewer: { read: 1, wrote: 3 } });
+    const findings = rule(report, 'lost-update');
+    expect(findings.map((f) => f.message)).toEqual([
+      `reviewer overwrote editor's update of doc:7: reviewer wrote version ${log.reviewer!.wrote} based on version ${log.reviewer!.read} it had read, after editor had committed version ${log.editor!.wrote}`,
+    ]);
+    const writeOf = (p: typeof editor) => p.harness.spans().find((s) => s.name.startsWith('write'))!.spanContext();
+    expect(findings[0]!.evidence.spanIds.slice(0, 2)).toEqual([writeOf(reviewer).spanId, writeOf(editor).spanId]);
+    expect(findings[0]!.evidence.traceIds).toEqual([writeOf(reviewer).traceId, writeOf(editor).traceId]);
+  });
+
+  it('stays clean when the writer in the other trace read the committed version first', async () => {
+    const { report, log } = await race(true);
+    expect(log).toEqual({ editor: { read: 1, wrote: 2 }, reviewer: { read: 2, wrote: 3 } });
+    expect(rule(report, 'lost-update')).toEqual([]);
+    expect(report.rules.find((r) => r.ruleId === 'lost-update')).toMatchObject({ status: 'ran', checked: 2 });
+  });
+});
+
 describe('partial-handoff over the whole input', () => {
   it('does not flag a transactional outbox whose relay publishes the event in another trace', async () => {
     const writer = processOf('writer');

@@ -28,6 +28,8 @@ interface Config {
   readonly pg?: pg.ClientConfig;
   readonly redis?: { host: string; port: number };
   readonly topic?: string;
+  /** For the read-modify-write roles: write as a compare-and-set on the version read. */
+  readonly cas?: boolean;
 }
 
 const config = JSON.parse(process.argv[2]!) as Config;
@@ -151,6 +153,54 @@ async function main(): Promise<void> {
         }
       }, { taskId: config.taskId });
       await pool.end();
+      break;
+    }
+    // Read-modify-write of a JSON document with a version field: GET, wait for the test, then SET it back
+    // with the agent's item added and version + 1, through the instrumented client (plain, last writer wins);
+    // with `cas`, the same through RedisStateStore, as a compare-and-set on the version read.
+    case 'redis-rmw': {
+      const connection = new Redis(config.redis!.port, config.redis!.host);
+      // The pattern store traces its own reads and writes; the plain path goes through the instrumented client.
+      const redis = config.cas ? connection : instrumentRedis(connection, { tracer });
+      const store = new RedisStateStore<{ items: string[] }>(connection, { tracer });
+      await baton.runAgent(config.agent, async () => {
+        if (config.cas) {
+          const entry = await store.get(config.key);
+          await report({ step: 'read', version: entry?.version }, true);
+          try {
+            const result = await store.set(config.key, { items: [...(entry?.value.items ?? []), config.agent] }, { expectedVersion: entry?.version ?? 0, agent: config.agent, taskId: config.taskId });
+            await report({ step: 'wrote', version: result.version });
+          } catch (error) {
+            if (!(error instanceof StateConflictError)) throw error;
+            await report({ step: 'conflict', expected: error.expectedVersion, actual: error.actualVersion });
+          }
+          return;
+        }
+        const doc = JSON.parse((await redis.get(config.key))!) as { version: number; items: string[] };
+        await report({ step: 'read', version: doc.version }, true);
+        const next = { version: doc.version + 1, items: [...doc.items, config.agent] };
+        await redis.set(config.key, JSON.stringify(next));
+        await report({ step: 'wrote', version: next.version });
+      }, { taskId: config.taskId });
+      redis.disconnect();
+      break;
+    }
+    // The same on a PostgreSQL row: SELECT, wait, then UPDATE with the agent's part appended and rev + 1
+    // (the version the database assigns, RETURNING it); with `cas`, only WHERE rev is the version read.
+    case 'pg-rmw': {
+      const client = instrumentPg(new pg.Client(config.pg), { tracer, tables });
+      await client.connect();
+      await baton.runAgent(config.agent, async () => {
+        const { rows } = await client.query('SELECT doc, rev FROM agent_state WHERE id = $1', [config.key]);
+        const { doc, rev } = rows[0] as { doc: string; rev: number };
+        await report({ step: 'read', rev }, true);
+        const updated = config.cas
+          ? await client.query('UPDATE agent_state SET doc = $2, rev = rev + 1 WHERE id = $1 AND rev = $3 RETURNING rev', [config.key, `${doc}+${config.agent}`, rev])
+          : await client.query('UPDATE agent_state SET doc = $2, rev = rev + 1 WHERE id = $1 RETURNING rev', [config.key, `${doc}+${config.agent}`]);
+        if (updated.rows.length === 0) await report({ step: 'conflict', expected: rev });
+        else await report({ step: 'wrote', rev: updated.rows[0].rev });
+      }, { taskId: config.taskId });
+      await client.end();
       break;
     }
     default:
