@@ -9,9 +9,11 @@
 import { auditSpans, type AuditOptions } from '../../src/analyze/audit.js';
 import { buildHandoffGraph } from '../../src/analyze/build-graph.js';
 import { buildHandoffModel } from '../../src/analyze/build-model.js';
-import type { RuleId } from '../../src/analyze/detectors/index.js';
+import { DETECTORS, type RuleId } from '../../src/analyze/detectors/index.js';
+import { expect } from 'vitest';
 import { BATON_OPERATION } from '../../src/model/attributes.js';
 import type { AuditReport, RuleSummary } from '../../src/model/audit-report.js';
+import type { NotEvaluated } from '../../src/model/finding.js';
 import type { HandoffGraph } from '../../src/model/handoff-model.js';
 import type { AttributeValue, SpanRecord } from '../../src/model/span-record.js';
 
@@ -30,6 +32,20 @@ export function ruleOf(report: AuditReport, ruleId: RuleId): RuleSummary {
   const rule = report.rules.find((r) => r.ruleId === ruleId);
   if (!rule) throw new Error(`rule ${ruleId} is not in the report`);
   return rule;
+}
+
+/** Expects the report to say `ruleId` could not run: it checked nothing, with these reasons, rather than passing. */
+export function expectCouldNotRun(report: AuditReport, ruleId: RuleId, notEvaluated: readonly NotEvaluated[]): void {
+  expect(ruleOf(report, ruleId)).toEqual({
+    ruleId,
+    description: DETECTORS[ruleId].description,
+    severity: DETECTORS[ruleId].maxSeverity,
+    status: 'could-not-run',
+    findings: 0,
+    checked: 0,
+    notEvaluated,
+    couldNotRun: true,
+  });
 }
 
 /** Copies of the spans with `keys` removed from the attributes of every span that `where` accepts. */

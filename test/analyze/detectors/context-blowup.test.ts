@@ -4,13 +4,12 @@
  * budget options in tokens and (without token counts) in bytes, and what the
  * rule says when handoffs record no context size.
  */
-import { DETECTORS } from '../../../src/analyze/detectors/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { detectContextBlowup, RULE } from '../../../src/analyze/detectors/context-blowup.js';
 import { BATON_CONTEXT_SIZE_BYTES, BATON_CONTEXT_TOKEN_COUNT } from '../../../src/model/attributes.js';
 import type { HandoffGraph } from '../../../src/model/handoff-model.js';
 import type { SpanRecord } from '../../../src/model/span-record.js';
-import { auditOne, graphOf, invalidGraphs, ruleOf, stripAttributes } from '../../helpers/analyze.js';
+import { auditOne, graphOf, invalidGraphs, ruleOf, stripAttributes, expectCouldNotRun } from '../../helpers/analyze.js';
 import { loadFixture } from '../../helpers/traces.js';
 
 const BLOWUP_TRACE = '2eb7fdd2dbe61f18938edbe1461d7ab7';
@@ -109,16 +108,7 @@ describe('detectContextBlowup', () => {
     it('checks nothing and says how many chains it could not measure, rather than passing context-blowup.json', async () => {
       const spans = stripAttributes(blowup, [BATON_CONTEXT_TOKEN_COUNT, BATON_CONTEXT_SIZE_BYTES]);
       expect(detectContextBlowup(graphOf(spans))).toEqual({ findings: [], checked: 0, notEvaluated: [{ count: 1, reason: UNMEASURED }] });
-      expect(ruleOf(await auditOne(spans, { only: [RULE] }), RULE)).toEqual({
-        ruleId: RULE,
-        description: DETECTORS[RULE].description,
-        severity: DETECTORS[RULE].maxSeverity,
-        status: 'could-not-run',
-        findings: 0,
-        checked: 0,
-        notEvaluated: [{ count: 1, reason: UNMEASURED }],
-        couldNotRun: true,
-      });
+      expectCouldNotRun(await auditOne(spans, { only: [RULE] }), RULE, [{ count: 1, reason: UNMEASURED }]);
     });
   });
 
