@@ -186,7 +186,10 @@ function renderDot(graph: HandoffGraphJson, note: string): string {
 /**
  * Agents in the order work flows: those no handoff reaches first (a source of
  * the graph), then breadth-first along handoff edges, then whatever is left
- * (agents only on a cycle, or only waiting), alphabetical within each step.
+ * (agents only on a cycle, or only waiting), alphabetical within each step. What
+ * is left starts at the agent that hands to the most others: a supervisor whose
+ * workers all hand back is reached by each of them, so no agent is a source, and
+ * the hub is where its work flows from.
  */
 function flowOrder(graph: HandoffGraphJson): string[] {
   const handoffs = graph.edges.filter((e) => e.kind === 'handoff');
@@ -204,7 +207,11 @@ function flowOrder(graph: HandoffGraphJson): string[] {
     }
   };
   visit(queue);
-  for (const node of graph.nodes) visit([node.id]);
+  const targets = new Map<string, number>();
+  for (const e of handoffs) targets.set(e.source, (targets.get(e.source) ?? 0) + 1);
+  const rest = graph.nodes.map((n) => n.id).filter((id) => !seen.has(id));
+  rest.sort((a, b) => (targets.get(b) ?? 0) - (targets.get(a) ?? 0) || (a < b ? -1 : a > b ? 1 : 0));
+  for (const id of rest) visit([id]);
   return order;
 }
 

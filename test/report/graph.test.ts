@@ -7,8 +7,13 @@
  * one well-formed statement per line, decoding back to the name.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { XMLValidator } from 'fast-xml-parser';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { auditSpans } from '../../src/analyze/audit.js';
+import { readTraceInputs } from '../../src/ingest/index.js';
 import type { AuditReport } from '../../src/model/audit-report.js';
 import { printable } from '../../src/report/format.js';
 import { escapeMermaidLabel, quoteDot } from '../../src/report/graph.js';
@@ -319,6 +324,18 @@ describe('renderGraph text', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it('starts a hub whose workers all hand back at the hub, where the run began (LangGraph supervisor)', async () => {
+    const dir = fileURLToPath(new URL('../../fixtures/frameworks/langgraph/', import.meta.url));
+    const log = JSON.parse(readFileSync(join(dir, 'supervisor.log.json'), 'utf8')) as { runs: { agentsInOrder: string[] }[] };
+    const report = await auditSpans(readTraceInputs([join(dir, 'supervisor.otlp.json')]));
+    // Every agent is reached by some handoff (the workers hand back), so no agent is a source.
+    expect(new Set(report.edges.map((e) => e.target))).toEqual(new Set(report.agents));
+    const agentLines = renderGraph(report, 'text')
+      .split('\n')
+      .filter((line) => line !== '' && !line.startsWith(' ') && !line.startsWith('(') && !line.startsWith('cycle: '));
+    expect(agentLines[0]).toBe(log.runs[0]!.agentsInOrder[0]);
   });
 
   it('draws a deadlock of declared dependencies the way its cycle runs (cycle.json)', async () => {
