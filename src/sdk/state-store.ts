@@ -8,6 +8,7 @@
  * Any store that can say which version it read or wrote fits VersionedStateStore;
  * InMemoryStateStore is the reference implementation for examples and tests.
  */
+import { diag } from '@opentelemetry/api';
 import { StateConflictError } from '../model/errors.js';
 import type { Baton, StateAccess } from './baton.js';
 
@@ -128,6 +129,15 @@ export function instrumentStore<V>(
   store: VersionedStateStore<V>,
   defaults: StoreAccessDefaults = {},
 ): InstrumentedStateStore<V> {
+  // No store (null, a config path not taken): said once, as the store adapters say it, and its calls fail as the
+  // app's own calls on it would.
+  if (store === null || typeof store !== 'object') {
+    try {
+      diag.warn(`baton: instrumentStore needs a store with get and set, got ${store === null ? 'null' : typeof store}: nothing is traced`);
+    } catch {
+      // A broken diag logger must not turn the report into a throw.
+    }
+  }
   return {
     store,
     get: (key, access) => {

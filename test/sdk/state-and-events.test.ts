@@ -3,7 +3,7 @@
  * needs for stale reads, duplicate writes and partial handoffs, on db.* and
  * messaging.* conventions, and trace context carried inside event messages.
  */
-import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { context, diag, DiagLogLevel, ROOT_CONTEXT, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   BATON_ATTEMPT,
@@ -127,6 +127,20 @@ describe('instrumentStore', () => {
     const spans = otel.spans().filter((s) => s.attributes[BATON_STATE_KEY] === 'k');
     expect(spans[1]!.status.code).toBe(SpanStatusCode.ERROR);
     expect(spans[1]!.attributes[BATON_STATE_VERSION_EXPECTED]).toBe(0);
+  });
+
+  it('says once through diag that a null store traces nothing; its calls fail as the app\'s own calls on null would', () => {
+    const warnings: string[] = [];
+    diag.setLogger({ error: () => undefined, warn: (m: string) => warnings.push(m), info: () => undefined, debug: () => undefined, verbose: () => undefined }, DiagLogLevel.WARN);
+    try {
+      const store = instrumentStore(baton, null as never);
+      expect(warnings).toEqual(['baton: instrumentStore needs a store with get and set, got null: nothing is traced']);
+      expect(() => store.get('k')).toThrow(TypeError);
+      expect(instrumentStore(baton, new InMemoryStateStore<string>())).toBeDefined();
+      expect(warnings).toHaveLength(1);
+    } finally {
+      diag.disable();
+    }
   });
 
   it('does not assume the store: any VersionedStateStore works, sync facts included', async () => {
