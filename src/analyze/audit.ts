@@ -828,11 +828,10 @@ export class Auditor {
       // Every task the group holds counts: two tasks run under one trace (a batch job's span over both, two runs of
       // one app span at once) are two, with one summary. A run inside another's (an agent called as a tool, in a
       // session of its own) works for the enclosing run's task, whatever id it carries.
-      const taskIds: string[] = [];
-      task = summarizeTask(model, live, (id) => taskIds.push(id));
+      const endMs = model.horizon.endMs;
+      task = summarizeTask(model, live, (id) => this.#countTask(id, endMs));
       if (task) {
-        this.#countTask(task.taskId, model.horizon.endMs);
-        for (let i = 0; i < taskIds.length; i++) if (taskIds[i] !== task.taskId) this.#countTask(taskIds[i]!, model.horizon.endMs);
+        this.#countTask(task.taskId, endMs);
         this.#shares.add(task.coordinationShare);
         this.#keepSlowest(task, live ? undefined : model);
       }

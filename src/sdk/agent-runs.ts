@@ -26,7 +26,7 @@ import { nowMs } from './clock.js';
 import { boundedString } from './envelope-facts.js';
 import { describeError, toBatonError } from './fault-policy.js';
 import type { AgentRun, RunAgentOptions } from './options.js';
-import { activeTracer, checkContextManager, endFallible, runInSpan, type SdkRuntime, type SpanAttributes } from './runtime.js';
+import { activeTracer, checkContextManager, endFallible, faultOnMissing, runInSpan, type SdkRuntime, type SpanAttributes } from './runtime.js';
 
 const noopAgentRun: AgentRun = Object.freeze({
   span: trace.wrapSpanContext({ traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceFlags: 0 }),
@@ -98,16 +98,8 @@ export function runAgent<T>(rt: SdkRuntime, name: string, fn: (run: AgentRun) =>
     if (rt.mode === 'strict') throw toBatonError('runAgent', error);
     span = undefined;
   }
-  if (span && (typeof name !== 'string' || name.length === 0)) {
-    // A run with no name is kept (as `unknown`, so its work is still timed and placed) and is a fault: every
-    // handoff and state access in it would be attributed to an agent the app never named.
-    const unnamed = new TypeError('runAgent() needs an agent name: a non-empty string');
-    rt.policy.fault('runAgent', unnamed, span, false);
-    if (rt.mode === 'strict') {
-      endFallible(rt, span, 'runAgent', undefined, true);
-      throw toBatonError('runAgent', unnamed);
-    }
-  }
+  // Every handoff and state access in a run with no name would be attributed to an agent the app never named.
+  if (span && (typeof name !== 'string' || name.length === 0)) faultOnMissing(rt, span, 'runAgent', 'runAgent() needs an agent name: a non-empty string', true);
   if (!span) return fn(noopAgentRun);
   const agentSpan = span;
   const run = new Run(agentSpan, rt);

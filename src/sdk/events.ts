@@ -34,6 +34,7 @@ import {
   activeTracer,
   checkContextManager,
   endFallible,
+  faultOnMissing,
   endSpan,
   newId,
   NO_FAULT,
@@ -128,16 +129,16 @@ export function publishEvent(rt: SdkRuntime, event: PublishEvent): EventMessage 
   return message;
 }
 
-/**
- * Consumes an event: runs `fn` in a `process <topic>` consumer span linked (or
- * parented) to the publish span. Returns what `fn` returns; rethrows its errors.
- */
 function hasTopic(message: unknown): boolean {
   if (!isPlainObject(message)) return false;
   const topic = (message as { topic?: unknown }).topic;
   return typeof topic === 'string' && topic.length > 0;
 }
 
+/**
+ * Consumes an event: runs `fn` in a `process <topic>` consumer span linked (or
+ * parented) to the publish span. Returns what `fn` returns; rethrows its errors.
+ */
 export function consumeEvent<T>(rt: SdkRuntime, message: EventMessage, fn: () => T, options: ConsumeOptions | undefined): T {
   let span: Span | undefined;
   let ctx: Context | undefined;
@@ -166,16 +167,8 @@ export function consumeEvent<T>(rt: SdkRuntime, message: EventMessage, fn: () =>
     if (rt.mode === 'strict') throw toBatonError('consume', error);
     span = undefined;
   }
-  if (span && !hasTopic(message)) {
-    // As a publish without a topic: the consume is recorded (as `unknown`, so the host's work is still timed) and is
-    // a fault, since it joins no publish.
-    const topicless = new TypeError('consume() needs the event message publish() returned, with its topic');
-    rt.policy.fault('consume', topicless, span, false);
-    if (rt.mode === 'strict') {
-      endFallible(rt, span, 'consume', undefined, false);
-      throw toBatonError('consume', topicless);
-    }
-  }
+  // As a publish without a topic: it joins no publish.
+  if (span && !hasTopic(message)) faultOnMissing(rt, span, 'consume', 'consume() needs the event message publish() returned, with its topic', false);
   if (optionFault) {
     rt.policy.fault('options', optionFault, span, false);
     if (rt.mode === 'strict') {

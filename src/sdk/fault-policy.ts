@@ -162,3 +162,18 @@ export function toBatonError(operation: string, error: unknown): BatonError {
   if (isBatonError(error)) return error;
   return new InstrumentationFaultError(operation, error, describeError(error));
 }
+
+/**
+ * False, after saying so once through diag, when an instrument call (a store adapter's, instrumentStore) was given no object (null, or
+ * undefined from a config path not taken): the caller hands the value back untouched, so the app
+ * starts as it would without Baton instead of meeting a TypeError about Baton's internals.
+ */
+export function isClientObject(call: string, expected: string, target: unknown): boolean {
+  if (target !== null && typeof target === 'object') return true;
+  try {
+    diag.warn(`baton: ${call} needs ${expected}, got ${target === null ? 'null' : typeof target}: nothing is traced`);
+  } catch {
+    // A broken diag logger must not turn the report into a throw.
+  }
+  return false;
+}

@@ -342,6 +342,20 @@ export function runInSpan<T>(rt: SdkRuntime, span: Span, fn: () => T, finish: (v
 }
 
 /**
+ * A call missing what it is about (an agent run without a name, a state access without a key, a
+ * consume of no published message): its span is kept, named `unknown`, so the host's work is still
+ * timed and placed, and the call is a fault. Strict mode ends the span and throws before the
+ * host's function runs. `failed` marks the ended span as failed (an agent run that never ran).
+ */
+export function faultOnMissing(rt: SdkRuntime, span: Span, operation: string, message: string, failed: boolean): void {
+  const missing = new TypeError(message);
+  rt.policy.fault(operation, missing, span, false);
+  if (rt.mode !== 'strict') return;
+  endFallible(rt, span, operation, undefined, failed);
+  throw toBatonError(operation, missing);
+}
+
+/**
  * Ends a span around host code, marking it failed with the host's error when it
  * threw. A span that cannot be marked is still ended. Never throws when `failed`
  * (the host's exception is on its way out); in strict mode, when the host

@@ -30,7 +30,7 @@ import { nowMs } from './clock.js';
 import { boundedString, isPlainObject } from './envelope-facts.js';
 import { toBatonError } from './fault-policy.js';
 import type { StateAccess, StateResultFacts } from './options.js';
-import { activeTracer, checkContextManager, endFallible, runInSpan, type SdkRuntime, type SpanAttributes } from './runtime.js';
+import { activeTracer, checkContextManager, endFallible, faultOnMissing, runInSpan, type SdkRuntime, type SpanAttributes } from './runtime.js';
 
 function putString(attrs: SpanAttributes, key: string, value: unknown): void {
   const text = boundedString(value);
@@ -106,16 +106,8 @@ export function traceState<T>(rt: SdkRuntime, operation: BatonOperation, access:
     if (rt.mode === 'strict') throw toBatonError(operation, error);
     span = undefined;
   }
-  if (span && !hasKey(access)) {
-    // The key is what every state rule compares: an access without one is recorded (as `unknown`, so the host's
-    // call is still timed) and is a fault, as an access with no object at all is.
-    const keyless = new TypeError('state access needs an object with a key: a non-empty string');
-    rt.policy.fault(operation, keyless, span, false);
-    if (rt.mode === 'strict') {
-      endFallible(rt, span, operation, undefined, false);
-      throw toBatonError(operation, keyless);
-    }
-  }
+  // The key is what every state rule compares.
+  if (span && !hasKey(access)) faultOnMissing(rt, span, operation, 'state access needs an object with a key: a non-empty string', false);
   if (!span) return fn();
   const stateSpan = span;
   const finish = (result: unknown, failed: boolean): void => {

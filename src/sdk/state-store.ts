@@ -8,9 +8,9 @@
  * Any store that can say which version it read or wrote fits VersionedStateStore;
  * InMemoryStateStore is the reference implementation for examples and tests.
  */
-import { diag } from '@opentelemetry/api';
 import { StateConflictError } from '../model/errors.js';
 import type { Baton, StateAccess } from './baton.js';
+import { isClientObject } from './fault-policy.js';
 
 /** One entry as read from a store. */
 export interface StateEntry<V = unknown> {
@@ -129,15 +129,8 @@ export function instrumentStore<V>(
   store: VersionedStateStore<V>,
   defaults: StoreAccessDefaults = {},
 ): InstrumentedStateStore<V> {
-  // No store (null, a config path not taken): said once, as the store adapters say it, and its calls fail as the
-  // app's own calls on it would.
-  if (store === null || typeof store !== 'object') {
-    try {
-      diag.warn(`baton: instrumentStore needs a store with get and set, got ${store === null ? 'null' : typeof store}: nothing is traced`);
-    } catch {
-      // A broken diag logger must not turn the report into a throw.
-    }
-  }
+  // No store (null, a config path not taken): said once, as the store adapters say it; its calls fail as the app's own would.
+  isClientObject('instrumentStore', 'a store with get and set', store);
   return {
     store,
     get: (key, access) => {

@@ -181,20 +181,7 @@ function activeSpanFacts(ctx: Context): Attributes | undefined {
   return attributes !== null && typeof attributes === 'object' ? attributes : undefined;
 }
 
-/**
- * False, after saying so once through diag, when an instrument call was given no object (null, or
- * undefined from a config path not taken): the caller hands the value back untouched, so the app
- * starts as it would without Baton instead of meeting a TypeError about Baton's internals.
- */
-export function isClientObject(call: string, expected: string, target: unknown): boolean {
-  if (target !== null && typeof target === 'object') return true;
-  try {
-    diag.warn(`baton: ${call} needs ${expected}, got ${target === null ? 'null' : typeof target}: nothing is traced`);
-  } catch {
-    // A broken diag logger must not turn the report into a throw.
-  }
-  return false;
-}
+export { isClientObject } from '../sdk/fault-policy.js';
 
 /** True when `fn` carries the wrapper marker (shimmer's) of an OpenTelemetry instrumentation. */
 export function isInstrumentationWrapped(fn: unknown): boolean {
