@@ -40,13 +40,3 @@ export function attributeOfTree(tree: AttributeTree): AttributeValue {
   for (let i = 0; i < tree.length; i++) out[i] = attributeOfTree(tree[i]!);
   return out;
 }
-
-/**
- * Sets one attribute on a plain object. Attribute maps keep Object's prototype
- * (prototype-free objects are dictionary-mode in V8, slower on every read), so the
- * one key an assignment would not store, `__proto__`, is defined as an own property.
- */
-export function setAttribute(attributes: Record<string, AttributeValue>, key: string, value: AttributeValue): void {
-  if (key === '__proto__') Object.defineProperty(attributes, key, { value, enumerable: true, writable: true, configurable: true });
-  else attributes[key] = value;
-}

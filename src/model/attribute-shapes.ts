@@ -98,13 +98,18 @@ function plainBuild(keys: readonly string[], values: readonly AttributeValue[], 
     return Object.fromEntries(pairs) as Record<string, AttributeValue>;
   }
   const attributes: Record<string, AttributeValue> = {};
-  for (let i = 0; i < length; i++) {
-    const key = keys[i]!;
-    // The one key an assignment would not store as data (it sets the prototype): defined as an own property.
-    if (key === '__proto__') Object.defineProperty(attributes, key, { value: values[i], enumerable: true, writable: true, configurable: true });
-    else attributes[key] = values[i]!;
-  }
+  for (let i = 0; i < length; i++) setAttribute(attributes, keys[i]!, values[i]!);
   return attributes;
+}
+
+/**
+ * Sets one attribute on a plain object. Attribute maps keep Object's prototype
+ * (prototype-free objects are dictionary-mode in V8, slower on every read), so the
+ * one key an assignment would not store, `__proto__`, is defined as an own property.
+ */
+function setAttribute(attributes: Record<string, AttributeValue>, key: string, value: AttributeValue): void {
+  if (key === '__proto__') Object.defineProperty(attributes, key, { value, enumerable: true, writable: true, configurable: true });
+  else attributes[key] = value;
 }
 
 /** `(v) => ({"k0": v[0], "k1": v[1], …})`; keys are JSON string literals and never `__proto__`. */

@@ -7,7 +7,6 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { setAttribute } from '../../src/ingest/any-value.js';
 import { AttributeShapes } from '../../src/model/attribute-shapes.js';
 import { MANY_ATTRIBUTES, type AttributeValue } from '../../src/model/span-record.js';
 
@@ -15,7 +14,10 @@ import { MANY_ATTRIBUTES, type AttributeValue } from '../../src/model/span-recor
 function plain(pairs: readonly (readonly [string, AttributeValue])[]): Record<string, AttributeValue> {
   if (pairs.length >= MANY_ATTRIBUTES) return Object.fromEntries(pairs) as Record<string, AttributeValue>;
   const out: Record<string, AttributeValue> = {};
-  for (const [key, value] of pairs) setAttribute(out, key, value);
+  for (const [key, value] of pairs) {
+    if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+    else out[key] = value;
+  }
   return out;
 }
 
